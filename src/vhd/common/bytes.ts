@@ -1,0 +1,113 @@
+/** Small helpers for integers in byte arrays. 64-bit values are JS numbers (exact below 2^53). */
+
+export function view(b: Uint8Array): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength);
+}
+
+export function u16le(b: Uint8Array, o: number): number {
+  return b[o]! | (b[o + 1]! << 8);
+}
+export function u32le(b: Uint8Array, o: number): number {
+  return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
+}
+/** u64 little-endian as a number; values >= 2^53 come back as Infinity so they fail range checks. */
+export function u64le(b: Uint8Array, o: number): number {
+  const hi = u32le(b, o + 4);
+  if (hi >= 0x200000) return Infinity;
+  return hi * 0x100000000 + u32le(b, o);
+}
+export function setU16le(b: Uint8Array, o: number, v: number): void {
+  b[o] = v & 0xff;
+  b[o + 1] = (v >>> 8) & 0xff;
+}
+export function setU32le(b: Uint8Array, o: number, v: number): void {
+  b[o] = v & 0xff;
+  b[o + 1] = (v >>> 8) & 0xff;
+  b[o + 2] = (v >>> 16) & 0xff;
+  b[o + 3] = (v >>> 24) & 0xff;
+}
+export function setU64le(b: Uint8Array, o: number, v: number): void {
+  setU32le(b, o, v >>> 0);
+  setU32le(b, o + 4, Math.floor(v / 0x100000000));
+}
+
+export function u32be(b: Uint8Array, o: number): number {
+  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
+}
+/** u64 big-endian as a number; values >= 2^53 come back as Infinity. */
+export function u64be(b: Uint8Array, o: number): number {
+  const hi = u32be(b, o);
+  if (hi >= 0x200000) return Infinity;
+  return hi * 0x100000000 + u32be(b, o + 4);
+}
+export function setU32be(b: Uint8Array, o: number, v: number): void {
+  b[o] = (v >>> 24) & 0xff;
+  b[o + 1] = (v >>> 16) & 0xff;
+  b[o + 2] = (v >>> 8) & 0xff;
+  b[o + 3] = v & 0xff;
+}
+export function setU64be(b: Uint8Array, o: number, v: number): void {
+  setU32be(b, o, Math.floor(v / 0x100000000));
+  setU32be(b, o + 4, v >>> 0);
+}
+
+export function ascii(b: Uint8Array, o: number, n: number): string {
+  let s = '';
+  for (let i = 0; i < n; i++) s += String.fromCharCode(b[o + i]!);
+  return s;
+}
+export function setAscii(b: Uint8Array, o: number, s: string): void {
+  for (let i = 0; i < s.length; i++) b[o + i] = s.charCodeAt(i) & 0xff;
+}
+
+/** Decode UTF-16LE bytes (no BOM). */
+export function utf16le(b: Uint8Array, o: number, nBytes: number): string {
+  return Buffer.from(b.buffer, b.byteOffset + o, nBytes & ~1).toString('utf16le');
+}
+export function encodeUtf16le(s: string): Uint8Array {
+  return new Uint8Array(Buffer.from(s, 'utf16le'));
+}
+/** Decode UTF-16BE bytes, stopping at the first NUL. */
+export function utf16beZ(b: Uint8Array, o: number, nBytes: number): string {
+  let s = '';
+  for (let i = 0; i + 1 < nBytes; i += 2) {
+    const c = (b[o + i]! << 8) | b[o + i + 1]!;
+    if (c === 0) break;
+    s += String.fromCharCode(c);
+  }
+  return s;
+}
+export function encodeUtf16be(s: string): Uint8Array {
+  const out = new Uint8Array(s.length * 2);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    out[i * 2] = c >>> 8;
+    out[i * 2 + 1] = c & 0xff;
+  }
+  return out;
+}
+
+export function isAllZero(b: Uint8Array): boolean {
+  // Compare 4 bytes at a time where aligned (integers: no -0 pitfall).
+  const n = b.length;
+  let i = 0;
+  if ((b.byteOffset & 3) === 0) {
+    const w = new Uint32Array(b.buffer, b.byteOffset, n >>> 2);
+    for (; i < w.length; i++) if (w[i] !== 0) return false;
+    i <<= 2;
+  }
+  for (; i < n; i++) if (b[i] !== 0) return false;
+  return true;
+}
+
+export const KiB = 1024;
+export const MiB = 1024 * 1024;
+export const GiB = 1024 * MiB;
+export const TiB = 1024 * GiB;
+
+export function alignUp(n: number, a: number): number {
+  return Math.ceil(n / a) * a;
+}
+export function isPow2(n: number): boolean {
+  return Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0 && n <= 2 ** 30;
+}

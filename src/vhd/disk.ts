@@ -1,0 +1,196 @@
+/**
+ * The format-neutral view of one disk file (VHDX or VHD). Everything above src/vhd — chains,
+ * merges, the simulator — sees disks only through this interface.
+ *
+ * A file maps each block of the virtual disk to one of four states. Format code never reads a
+ * parent: sectors a differencing file does not hold are reported as `parent`, and the chain
+ * engine decides where they come from (the layering idea of openvmm's vhdx/disk_layered).
+ */
+import type { BlockFile } from './io/block-file.js';
+import type { Guid } from './common/guid.js';
+import { HvsimError } from './common/errors.js';
+
+export type VhdFormat = 'VHDX' | 'VHD';
+export type VhdType = 'Fixed' | 'Dynamic' | 'Differencing';
+
+/** Block state as the chain engine needs it. */
+export const BLOCK_PARENT = 0; // nothing here: read the parent (or zeros with no parent)
+export const BLOCK_ZERO = 1; // reads as zeros, hides the parent
+export const BLOCK_DATA = 2; // every sector is in this file
+export const BLOCK_PARTIAL = 3; // a per-sector bitmap says which sectors are here
+export type BlockState = typeof BLOCK_PARENT | typeof BLOCK_ZERO | typeof BLOCK_DATA | typeof BLOCK_PARTIAL;
+
+/** Where a differencing file says its parent is, and the identity the parent must carry. */
+export interface ParentLocator {
+  /** VHDX: parent_linkage (parent's DataWriteGuid). VHD: parent's footer UniqueId. */
+  linkage: Guid;
+  /** VHDX parent_linkage2, when present and not the zero GUID. */
+  linkage2: Guid | undefined;
+  /** Relative path as stored (Windows separators), e.g. ".\\base.vhdx". */
+  relativePath: string | undefined;
+  /** Absolute Win32 path as stored, e.g. "C:\\VMs\\base.vhdx". */
+  absolutePath: string | undefined;
+  /** VHDX volume_path as stored. */
+  volumePath: string | undefined;
+  /** Every key/value pair as stored (VHDX keys; VHD platform codes), in file order. */
+  entries: Array<[string, string]>;
+}
+
+/** The properties Get-VHD reports, in its names. */
+export interface VhdInfo {
+  Path: string;
+  VhdFormat: VhdFormat;
+  VhdType: VhdType;
+  FileSize: number;
+  Size: number;
+  MinimumSize: number | null;
+  LogicalSectorSize: number;
+  PhysicalSectorSize: number;
+  BlockSize: number;
+  ParentPath: string | null;
+  DiskIdentifier: string;
+  FragmentationPercentage: number | null;
+  Alignment: number;
+}
+
+/** One problem found by a check. `severity: 'error'` makes test-vhd fail. */
+export interface Finding {
+  severity: 'error' | 'warning';
+  code: string;
+  message: string;
+  offset?: number;
+}
+
+export interface DiskImage {
+  readonly file: BlockFile;
+  readonly path: string;
+  readonly format: VhdFormat;
+  readonly type: VhdType;
+  readonly virtualSize: number;
+  readonly blockSize: number;
+  readonly logicalSectorSize: number;
+  readonly physicalSectorSize: number;
+  readonly blockCount: number;
+  /** False once opened read-only; writes then fail with READ_ONLY. */
+  readonly writable: boolean;
+  /** What a child records as its parent's identity (VHDX DataWriteGuid, VHD UniqueId). */
+  readonly identity: Guid;
+  /** The DiskIdentifier Get-VHD reports (VHDX Page 83 data, VHD UniqueId). */
+  readonly diskIdentifier: Guid;
+  readonly parentLocator: ParentLocator | undefined;
+
+  blockState(block: number): BlockState;
+  /** File offset of the block's first data byte (BLOCK_DATA / BLOCK_PARTIAL only). */
+  blockDataOffset(block: number): number;
+  /**
+   * For a BLOCK_PARTIAL block: call `fn` for each maximal run of sectors in
+   * [first, first + count) (sector indices inside the block), telling whether the run is present here.
+   */
+  forEachSectorRun(block: number, first: number, count: number, fn: (present: boolean, start: number, n: number) => void): void;
+
+  /**
+   * Write whole logical sectors at a sector-aligned `offset`. In a differencing file only the
+   * written sectors become present; the rest keep falling through to the parent.
+   */
+  writeSectors(data: Uint8Array, offset: number): void;
+  /** Make a sector-aligned range read as zeros (whole blocks may become BLOCK_ZERO). */
+  zeroSectors(offset: number, length: number): void;
+  /** Make whole blocks of a sector-aligned range transparent again (BLOCK_PARENT); partial blocks are left alone. */
+  discardBlocks?(offset: number, length: number): void;
+
+  info(): VhdInfo;
+  /** Structural check of this one file (not its parents). */
+  check(): Finding[];
+  flush(): void;
+  /** Finish any session state (clean log, final header) and close the file. */
+  close(): void;
+}
+
+/** Reads `buf.length` bytes at virtual `offset` from the parent, for sectors a file does not hold. */
+export type ParentReader = (buf: Uint8Array, offset: number) => void;
+
+/**
+ * Read any byte range of one file; sectors the file does not hold come from `parent`
+ * (zeros when there is none). One implementation for every format.
+ */
+export function readImage(img: DiskImage, buf: Uint8Array, offset: number, parent?: ParentReader): void {
+  checkRange(img, offset, buf.length);
+  const bs = img.blockSize;
+  const lss = img.logicalSectorSize;
+  let pos = 0;
+  while (pos < buf.length) {
+    const voff = offset + pos;
+    const block = Math.floor(voff / bs);
+    const inBlock = voff - block * bs;
+    const n = Math.min(buf.length - pos, bs - inBlock);
+    const dst = buf.subarray(pos, pos + n);
+    switch (img.blockState(block)) {
+      case BLOCK_DATA:
+        readData(img, dst, img.blockDataOffset(block) + inBlock);
+        break;
+      case BLOCK_ZERO:
+        dst.fill(0);
+        break;
+      case BLOCK_PARENT:
+        if (parent) parent(dst, voff);
+        else dst.fill(0);
+        break;
+      case BLOCK_PARTIAL: {
+        const first = Math.floor(inBlock / lss);
+        const last = Math.floor((inBlock + n - 1) / lss);
+        const base = img.blockDataOffset(block);
+        img.forEachSectorRun(block, first, last - first + 1, (present, start, count) => {
+          const a = Math.max(inBlock, start * lss);
+          const b = Math.min(inBlock + n, (start + count) * lss);
+          const part = dst.subarray(a - inBlock, b - inBlock);
+          if (present) readData(img, part, base + a);
+          else if (parent) parent(part, block * bs + a);
+          else part.fill(0);
+        });
+        break;
+      }
+    }
+    pos += n;
+  }
+}
+
+function readData(img: DiskImage, dst: Uint8Array, fileOffset: number): void {
+  let done = 0;
+  while (done < dst.length) {
+    const got = img.file.read(dst.subarray(done), fileOffset + done);
+    if (got <= 0) break;
+    done += got;
+  }
+  // Data past the end of a (truncated) file reads as zeros; check() reports the truncation.
+  if (done < dst.length) dst.fill(0, done);
+}
+
+export function checkRange(img: { path: string; virtualSize: number }, offset: number, length: number): void {
+  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > img.virtualSize)
+    throw new HvsimError(
+      'INVALID_ARGUMENT',
+      `${img.path}: range ${offset}+${length} is outside the virtual disk (${img.virtualSize} bytes)`,
+      { file: img.path },
+    );
+}
+
+/**
+ * Write any byte range: whole sectors go straight to `writeSectors`; a partial head or tail
+ * sector is first read through `readThrough` (the file plus its parents) and merged.
+ */
+export function writeImage(img: DiskImage, data: Uint8Array, offset: number, readThrough: (buf: Uint8Array, offset: number) => void): void {
+  checkRange(img, offset, data.length);
+  if (data.length === 0) return;
+  const lss = img.logicalSectorSize;
+  const start = Math.floor(offset / lss) * lss;
+  const end = Math.ceil((offset + data.length) / lss) * lss;
+  if (start === offset && end === offset + data.length) {
+    img.writeSectors(data, offset);
+    return;
+  }
+  const buf = new Uint8Array(end - start);
+  readThrough(buf.subarray(0, lss), start);
+  if (end - lss > start) readThrough(buf.subarray(buf.length - lss), end - lss);
+  buf.set(data, offset - start);
+  img.writeSectors(buf, start);
+}

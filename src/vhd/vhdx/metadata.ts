@@ -1,0 +1,237 @@
+/** Metadata region (MS-VHDX §2.6): table of items, the known system items, and the parent locator. */
+import {
+  ascii, encodeUtf16le, isPow2, setAscii, setU16le, setU32le, setU64le, u16le, u32le, u64le, utf16le,
+} from '../common/bytes.js';
+import { isZeroGuid, readMsGuid, tryParseGuid, writeMsGuid, type Guid } from '../common/guid.js';
+import { corrupt, unsupported } from '../common/errors.js';
+import type { ParentLocator } from '../disk.js';
+import {
+  MAX_BLOCK_SIZE, MAX_METADATA_ENTRIES, MAX_METADATA_ITEM, MAX_VIRTUAL_DISK_SIZE, META_FILE_PARAMETERS,
+  META_LOGICAL_SECTOR_SIZE, META_PAGE83, META_PARENT_LOCATOR, META_PHYSICAL_SECTOR_SIZE, META_VIRTUAL_DISK_SIZE,
+  MIN_BLOCK_SIZE, PARENT_LOCATOR_TYPE_VHDX, SIG_METADATA,
+} from './spec.js';
+
+const TABLE_SIZE = 64 * 1024;
+
+/** One metadata item with its raw bytes; unknown optional items are carried through unchanged. */
+export interface MetadataItem {
+  itemId: Guid;
+  isUser: boolean;
+  isVirtualDisk: boolean;
+  isRequired: boolean;
+  data: Uint8Array;
+}
+
+const KNOWN_SYSTEM_ITEMS = new Set([
+  META_FILE_PARAMETERS, META_VIRTUAL_DISK_SIZE, META_PAGE83, META_LOGICAL_SECTOR_SIZE,
+  META_PHYSICAL_SECTOR_SIZE, META_PARENT_LOCATOR,
+]);
+
+/** Parse the metadata region bytes (table + items). `regionOffset` is only used in messages. */
+export function parseMetadataRegion(name: string, region: Uint8Array, regionOffset: number): MetadataItem[] {
+  if (region.length < TABLE_SIZE) throw corrupt(name, 'metadata region smaller than its 64 KiB table', regionOffset);
+  if (ascii(region, 0, 8) !== SIG_METADATA) throw corrupt(name, 'metadata table has a bad signature', regionOffset);
+  const count = u16le(region, 10);
+  if (count > MAX_METADATA_ENTRIES) throw corrupt(name, `metadata table lists ${count} entries (max ${MAX_METADATA_ENTRIES})`, regionOffset);
+  const items: MetadataItem[] = [];
+  const spans: Array<[number, number]> = [];
+  for (let i = 0; i < count; i++) {
+    const o = 32 + 32 * i;
+    const itemId = readMsGuid(region, o);
+    const off = u32le(region, o + 16);
+    const len = u32le(region, o + 20);
+    const flags = u32le(region, o + 24);
+    const where = regionOffset + o;
+    const isUser = (flags & 1) !== 0;
+    if (len > MAX_METADATA_ITEM) throw corrupt(name, `metadata item ${itemId} is ${len} bytes (max 1 MiB)`, where);
+    if (len === 0 && off !== 0) throw corrupt(name, `empty metadata item ${itemId} has offset ${off}`, where);
+    if (len > 0 && (off < TABLE_SIZE || off + len > region.length))
+      throw corrupt(name, `metadata item ${itemId} lies outside the metadata region`, where);
+    if (items.some((it) => it.itemId === itemId && it.isUser === isUser)) throw corrupt(name, `metadata item ${itemId} listed twice`, where);
+    for (const [a, b] of spans)
+      if (len > 0 && off < b && a < off + len) throw corrupt(name, `metadata item ${itemId} overlaps another item`, where);
+    if (len > 0) spans.push([off, off + len]);
+    const item: MetadataItem = {
+      itemId,
+      isUser,
+      isVirtualDisk: (flags & 2) !== 0,
+      isRequired: (flags & 4) !== 0,
+      data: region.slice(off, off + len),
+    };
+    if (item.isRequired && !item.isUser && !KNOWN_SYSTEM_ITEMS.has(itemId))
+      throw unsupported(name, `unknown required metadata item ${itemId}`);
+    items.push(item);
+  }
+  return items;
+}
+
+/** Lay out a metadata region: the table, then items packed from 64 KiB in order (Windows' layout). */
+export function serializeMetadataRegion(items: MetadataItem[], regionLength: number): Uint8Array {
+  const b = new Uint8Array(regionLength);
+  setAscii(b, 0, SIG_METADATA);
+  setU16le(b, 10, items.length);
+  let off = TABLE_SIZE;
+  items.forEach((it, i) => {
+    const o = 32 + 32 * i;
+    writeMsGuid(it.itemId, b, o);
+    setU32le(b, o + 16, it.data.length === 0 ? 0 : off);
+    setU32le(b, o + 20, it.data.length);
+    setU32le(b, o + 24, (it.isUser ? 1 : 0) | (it.isVirtualDisk ? 2 : 0) | (it.isRequired ? 4 : 0));
+    if (it.data.length > 0) {
+      b.set(it.data, off);
+      off += it.data.length;
+    }
+  });
+  return b;
+}
+
+/** The system items decoded and validated (§2.6.2). */
+export interface DiskParameters {
+  blockSize: number;
+  leaveBlockAllocated: boolean;
+  hasParent: boolean;
+  virtualSize: number;
+  logicalSectorSize: number;
+  physicalSectorSize: number;
+  page83: Guid;
+}
+
+function findItem(items: MetadataItem[], id: Guid): MetadataItem | undefined {
+  return items.find((it) => it.itemId === id && !it.isUser);
+}
+
+function requireItem(name: string, items: MetadataItem[], id: Guid, what: string, len: number): Uint8Array {
+  const it = findItem(items, id);
+  if (!it) throw corrupt(name, `metadata has no ${what} item`);
+  if (it.data.length !== len) throw corrupt(name, `${what} item is ${it.data.length} bytes, expected ${len}`);
+  return it.data;
+}
+
+export function decodeDiskParameters(name: string, items: MetadataItem[]): DiskParameters {
+  const fp = requireItem(name, items, META_FILE_PARAMETERS, 'File Parameters', 8);
+  const blockSize = u32le(fp, 0);
+  const flags = u32le(fp, 4);
+  if (!isPow2(blockSize) || blockSize < MIN_BLOCK_SIZE || blockSize > MAX_BLOCK_SIZE)
+    throw corrupt(name, `block size ${blockSize} is not a power of two between 1 MiB and 256 MiB`);
+  const lss = u32le(requireItem(name, items, META_LOGICAL_SECTOR_SIZE, 'Logical Sector Size', 4), 0);
+  const pss = u32le(requireItem(name, items, META_PHYSICAL_SECTOR_SIZE, 'Physical Sector Size', 4), 0);
+  if (lss !== 512 && lss !== 4096) throw corrupt(name, `logical sector size ${lss} is not 512 or 4096`);
+  if (pss !== 512 && pss !== 4096) throw corrupt(name, `physical sector size ${pss} is not 512 or 4096`);
+  const virtualSize = u64le(requireItem(name, items, META_VIRTUAL_DISK_SIZE, 'Virtual Disk Size', 8), 0);
+  if (!(virtualSize > 0 && virtualSize <= MAX_VIRTUAL_DISK_SIZE) || virtualSize % lss !== 0)
+    throw corrupt(name, `virtual disk size ${virtualSize} is not a positive multiple of ${lss} up to 64 TiB`);
+  const page83 = readMsGuid(requireItem(name, items, META_PAGE83, 'Page 83 Data', 16), 0);
+  const hasParent = (flags & 2) !== 0;
+  if (hasParent && !findItem(items, META_PARENT_LOCATOR)) throw corrupt(name, 'differencing disk has no parent locator item');
+  return { blockSize, leaveBlockAllocated: (flags & 1) !== 0 && !hasParent, hasParent, virtualSize, logicalSectorSize: lss, physicalSectorSize: pss, page83 };
+}
+
+/** The system items of a new disk in Windows' order (§2.6.2; Windows flags per vhdx-format.md §1.6). */
+export function diskParameterItems(p: DiskParameters): MetadataItem[] {
+  const fp = new Uint8Array(8);
+  setU32le(fp, 0, p.blockSize);
+  setU32le(fp, 4, (p.leaveBlockAllocated ? 1 : 0) | (p.hasParent ? 2 : 0));
+  const size = new Uint8Array(8);
+  setU64le(size, 0, p.virtualSize);
+  const lss = new Uint8Array(4);
+  setU32le(lss, 0, p.logicalSectorSize);
+  const pss = new Uint8Array(4);
+  setU32le(pss, 0, p.physicalSectorSize);
+  const p83 = new Uint8Array(16);
+  writeMsGuid(p.page83, p83, 0);
+  const sys = (itemId: Guid, data: Uint8Array, isVirtualDisk: boolean): MetadataItem => ({
+    itemId, isUser: false, isVirtualDisk, isRequired: true, data,
+  });
+  return [
+    sys(META_FILE_PARAMETERS, fp, false),
+    sys(META_VIRTUAL_DISK_SIZE, size, true),
+    sys(META_LOGICAL_SECTOR_SIZE, lss, true),
+    sys(META_PHYSICAL_SECTOR_SIZE, pss, true),
+    sys(META_PAGE83, p83, true),
+  ];
+}
+
+// ---- Parent locator (§2.6.2.6) ----
+
+const MAX_LOCATOR_ENTRIES = 256;
+
+/** Decode the key/value pairs of a parent locator item, validating every offset. */
+export function parseParentLocator(name: string, data: Uint8Array): ParentLocator {
+  if (data.length < 20) throw corrupt(name, 'parent locator item shorter than its 20-byte header');
+  const type = readMsGuid(data, 0);
+  if (type !== PARENT_LOCATOR_TYPE_VHDX) throw unsupported(name, `unknown parent locator type ${type}`);
+  const count = u16le(data, 18);
+  if (count === 0 || count > MAX_LOCATOR_ENTRIES) throw corrupt(name, `parent locator has ${count} entries`);
+  if (20 + 12 * count > data.length) throw corrupt(name, 'parent locator entries run past the item');
+  const entries: Array<[string, string]> = [];
+  const str = (off: number, len: number, what: string): string => {
+    if (len === 0 || off + len > data.length || off < 20 + 12 * count || (len & 1) !== 0)
+      throw corrupt(name, `parent locator ${what} at item offset ${off} length ${len} is out of range`);
+    const s = utf16le(data, off, len);
+    if (s.includes('\0')) throw corrupt(name, `parent locator ${what} contains NUL`);
+    return s;
+  };
+  for (let i = 0; i < count; i++) {
+    const o = 20 + 12 * i;
+    const key = str(u32le(data, o), u16le(data, o + 8), `key ${i}`);
+    const value = str(u32le(data, o + 4), u16le(data, o + 10), `value ${i}`);
+    if (entries.some(([k]) => k === key)) throw corrupt(name, `parent locator key ${key} appears twice`);
+    entries.push([key, value]);
+  }
+  const get = (k: string): string | undefined => entries.find(([key]) => key === k)?.[1];
+  const linkageText = get('parent_linkage');
+  if (linkageText === undefined) throw corrupt(name, 'parent locator has no parent_linkage');
+  const linkage = tryParseGuid(linkageText);
+  if (!linkage) throw corrupt(name, `parent_linkage ${JSON.stringify(linkageText.slice(0, 60))} is not a GUID`);
+  const l2text = get('parent_linkage2');
+  const l2 = l2text === undefined ? undefined : tryParseGuid(l2text);
+  const loc: ParentLocator = {
+    linkage,
+    linkage2: l2 !== undefined && !isZeroGuid(l2) ? l2 : undefined,
+    relativePath: get('relative_path'),
+    absolutePath: get('absolute_win32_path'),
+    volumePath: get('volume_path'),
+    entries,
+  };
+  if (loc.relativePath === undefined && loc.absolutePath === undefined && loc.volumePath === undefined)
+    throw corrupt(name, 'parent locator has no path key');
+  return loc;
+}
+
+/** Encode key/value pairs: header, entry array, then key,value strings packed in order (Windows' layout). */
+export function serializeParentLocator(entries: Array<[string, string]>): Uint8Array {
+  const encoded = entries.map(([k, v]) => [encodeUtf16le(k), encodeUtf16le(v)] as const);
+  let size = 20 + 12 * entries.length;
+  for (const [k, v] of encoded) size += k.length + v.length;
+  const b = new Uint8Array(size);
+  writeMsGuid(PARENT_LOCATOR_TYPE_VHDX, b, 0);
+  setU16le(b, 18, entries.length);
+  let off = 20 + 12 * entries.length;
+  encoded.forEach(([k, v], i) => {
+    const o = 20 + 12 * i;
+    setU32le(b, o, off);
+    b.set(k, off);
+    off += k.length;
+    setU32le(b, o + 4, off);
+    b.set(v, off);
+    off += v.length;
+    setU16le(b, o + 8, k.length);
+    setU16le(b, o + 10, v.length);
+  });
+  return b;
+}
+
+/** The locator a new child writes, in the order Windows writes its keys (vhdx-format.md §1.7). */
+export function childLocatorEntries(parentDataWriteGuid: Guid, relative: string, absolute: string): Array<[string, string]> {
+  return [
+    ['parent_linkage', `{${parentDataWriteGuid}}`],
+    ['absolute_win32_path', absolute],
+    ['relative_path', relative],
+    ['parent_linkage2', '{00000000-0000-0000-0000-000000000000}'],
+  ];
+}
+
+export function parentLocatorItem(entries: Array<[string, string]>): MetadataItem {
+  return { itemId: META_PARENT_LOCATOR, isUser: false, isVirtualDisk: false, isRequired: true, data: serializeParentLocator(entries) };
+}
+

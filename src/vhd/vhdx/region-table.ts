@@ -1,0 +1,93 @@
+/** Region tables (MS-VHDX §2.2.3): two identical 64 KiB copies listing the BAT and metadata regions. */
+import { checkStructure, sealStructure } from '../common/crc32c.js';
+import { ascii, setAscii, setU32le, setU64le, u32le, u64le } from '../common/bytes.js';
+import { readMsGuid, writeMsGuid, type Guid } from '../common/guid.js';
+import { readFully, type BlockFile } from '../io/block-file.js';
+import { corrupt, unsupported } from '../common/errors.js';
+import {
+  ALIGNMENT, HEADER_AREA_SIZE, MAX_REGION_ENTRIES, REGION_BAT, REGION_METADATA, REGION_TABLE1_OFFSET,
+  REGION_TABLE2_OFFSET, REGION_TABLE_SIZE, SIG_REGION,
+} from './spec.js';
+
+export interface RegionEntry {
+  guid: Guid;
+  fileOffset: number;
+  length: number;
+  required: boolean;
+}
+
+export function serializeRegionTable(entries: RegionEntry[]): Uint8Array {
+  const b = new Uint8Array(REGION_TABLE_SIZE);
+  setAscii(b, 0, SIG_REGION);
+  setU32le(b, 8, entries.length);
+  entries.forEach((e, i) => {
+    const o = 16 + 32 * i;
+    writeMsGuid(e.guid, b, o);
+    setU64le(b, o + 16, e.fileOffset);
+    setU32le(b, o + 24, e.length);
+    setU32le(b, o + 28, e.required ? 1 : 0);
+  });
+  sealStructure(b, 4);
+  return b;
+}
+
+/** Parse one copy; a string is the reason it is not valid. Structural rules are checked here. */
+export function parseRegionTable(b: Uint8Array): RegionEntry[] | string {
+  if (ascii(b, 0, 4) !== SIG_REGION) return 'bad signature';
+  if (!checkStructure(b, 4)) return 'bad checksum';
+  const count = u32le(b, 8);
+  if (count > MAX_REGION_ENTRIES) return `entry count ${count} exceeds ${MAX_REGION_ENTRIES}`;
+  const out: RegionEntry[] = [];
+  for (let i = 0; i < count; i++) {
+    const o = 16 + 32 * i;
+    const e: RegionEntry = {
+      guid: readMsGuid(b, o),
+      fileOffset: u64le(b, o + 16),
+      length: u32le(b, o + 24),
+      required: (u32le(b, o + 28) & 1) === 1,
+    };
+    if (!Number.isFinite(e.fileOffset) || e.fileOffset % ALIGNMENT !== 0 || e.fileOffset < HEADER_AREA_SIZE)
+      return `region ${i} offset not 1 MiB aligned past the header area`;
+    if (e.length === 0 || e.length % ALIGNMENT !== 0) return `region ${i} length ${e.length} not a non-zero multiple of 1 MiB`;
+    if (out.some((p) => p.guid === e.guid)) return `region ${e.guid} listed twice`;
+    for (const p of out)
+      if (e.fileOffset < p.fileOffset + p.length && p.fileOffset < e.fileOffset + e.length)
+        return `regions ${p.guid} and ${e.guid} overlap`;
+    out.push(e);
+  }
+  return out;
+}
+
+export interface RegionTableState {
+  entries: RegionEntry[];
+  bat: RegionEntry;
+  metadata: RegionEntry;
+  problems: [string | undefined, string | undefined];
+}
+
+/** Read both copies; use the first valid one (§2.2.3), refuse unknown required regions. */
+export function readRegionTables(file: BlockFile): RegionTableState {
+  const parsed: Array<RegionEntry[] | string> = [];
+  for (const off of [REGION_TABLE1_OFFSET, REGION_TABLE2_OFFSET]) {
+    const b = new Uint8Array(REGION_TABLE_SIZE);
+    const got = readFully(file, b, off);
+    parsed.push(got < REGION_TABLE_SIZE ? 'truncated' : parseRegionTable(b));
+  }
+  const [a, b] = parsed as [RegionEntry[] | string, RegionEntry[] | string];
+  const problems: [string | undefined, string | undefined] = [
+    typeof a === 'string' ? a : undefined,
+    typeof b === 'string' ? b : undefined,
+  ];
+  const entries = typeof a !== 'string' ? a : typeof b !== 'string' ? b : undefined;
+  if (!entries) throw corrupt(file.name, `no valid region table (copy 1: ${a}; copy 2: ${b})`, REGION_TABLE1_OFFSET);
+  if (typeof a !== 'string' && typeof b !== 'string' && JSON.stringify(a) !== JSON.stringify(b))
+    problems[1] = 'differs from copy 1';
+  for (const e of entries)
+    if (e.required && e.guid !== REGION_BAT && e.guid !== REGION_METADATA)
+      throw unsupported(file.name, `unknown required region ${e.guid}`);
+  const bat = entries.find((e) => e.guid === REGION_BAT);
+  const metadata = entries.find((e) => e.guid === REGION_METADATA);
+  if (!bat) throw corrupt(file.name, 'region table has no BAT region', REGION_TABLE1_OFFSET);
+  if (!metadata) throw corrupt(file.name, 'region table has no metadata region', REGION_TABLE1_OFFSET);
+  return { entries, bat, metadata, problems };
+}
