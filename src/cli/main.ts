@@ -1,0 +1,44 @@
+/** hvsim command line: builds the commands, runs one, turns errors into one line on stderr. */
+import { Command, CommanderError } from 'commander';
+import { HvsimError } from '../vhd/common/errors.js';
+import { registerDiskCommands } from './commands/disk.js';
+
+export const VERSION = '0.1.0';
+
+/** Exit status per error code (documented in README). */
+const EXIT: Record<string, number> = { INVALID_ARGUMENT: 2, NOT_FOUND: 3, BUSY: 4 };
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('hvsim')
+    .description('Hyper-V checkpoint simulator and VHDX/VHD differencing-disk chain engine')
+    .version(VERSION)
+    .showHelpAfterError(false)
+    .configureOutput({ outputError: () => {} })
+    .exitOverride();
+  registerDiskCommands(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.exitCode === 0) return 0; // --help, --version
+      process.stderr.write(`hvsim: ${e.message.replace(/^error: /, '')}\n`);
+      return 2;
+    }
+    if (process.env.HVSIM_DEBUG === '1' && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+    if (e instanceof HvsimError) {
+      process.stderr.write(`hvsim: ${e.message}\n`);
+      return EXIT[e.code] ?? 1;
+    }
+    const msg = e instanceof Error ? e.message : String(e);
+    process.stderr.write(`hvsim: internal error: ${msg.split('\n')[0]}\n`);
+    return 70;
+  }
+}

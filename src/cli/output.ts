@@ -1,0 +1,39 @@
+/** Rendering for people (Format-Table/Format-List-like text) and programs (--json). */
+import columnify from 'columnify';
+
+export type Row = Record<string, unknown>;
+
+function cell(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  if (Array.isArray(v)) return `{${v.map(cell).join(', ')}}`;
+  return String(v);
+}
+
+/** A table like PowerShell's Format-Table: headings, a dashed rule, one row per object. */
+export function formatTable(rows: Row[], columns?: string[]): string {
+  if (rows.length === 0) return '';
+  const cols = columns ?? Object.keys(rows[0]!);
+  const data: Array<Record<string, string>> = [];
+  data.push(Object.fromEntries(cols.map((c) => [c, '-'.repeat(c.length)])));
+  for (const r of rows) data.push(Object.fromEntries(cols.map((c) => [c, cell(r[c])])));
+  return columnify(data, { columns: cols, columnSplitter: ' ', preserveNewLines: false, headingTransform: (h: string) => h }) + '\n';
+}
+
+/** A list like Format-List: "Name : value" per property, objects separated by a blank line. */
+export function formatList(rows: Row[]): string {
+  return rows
+    .map((r) => {
+      const keys = Object.keys(r);
+      const w = Math.max(...keys.map((k) => k.length));
+      return keys.map((k) => `${k.padEnd(w)} : ${cell(r[k])}`).join('\n');
+    })
+    .join('\n\n') + '\n';
+}
+
+export function toJson(value: unknown): string {
+  return JSON.stringify(value, null, 2) + '\n';
+}
+
+export function out(text: string): void {
+  if (text) process.stdout.write(text);
+}

@@ -1,0 +1,295 @@
+/**
+ * A chain of differencing disks opened from its leaf: parents found through their locators,
+ * each parent's identity checked, every layer but the leaf read-only.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { HvsimError, invalidArgument } from '../vhd/common/errors.js';
+import { BLOCK_DATA, BLOCK_PARTIAL, checkRange, readImage, writeImage, type DiskImage, type Finding, type ParentLocator } from '../vhd/disk.js';
+import { openDiskFile, type OpenDiskOptions } from '../vhd/open.js';
+import { NodeFile } from '../vhd/io/node-file.js';
+import { storedBaseName } from '../vhd/parent-paths.js';
+import { ResolvedMap, type ProbeStats } from './resolve.js';
+
+/** Deepest chain hvsim opens; deeper ones are refused as likely loops or damage (openvmm caps at 256). */
+export const MAX_CHAIN_DEPTH = 256;
+
+/** Opens one layer file. The default opens real files; tests and the simulator inject their own. */
+export type LayerOpener = (filePath: string, writable: boolean, opts: OpenDiskOptions) => DiskImage;
+
+export const openLayerFile: LayerOpener = (filePath, writable, opts) => {
+  if (writable && isMarkedReadOnly(filePath))
+    throw new HvsimError('READ_ONLY', `${filePath}: file is marked read-only (a checkpoint's parent disk); write to its newest child instead`, { file: filePath });
+  const f = NodeFile.open(filePath, writable ? 'rw' : 'r');
+  try {
+    return openDiskFile(f, opts);
+  } catch (e) {
+    f.close();
+    throw e;
+  }
+};
+
+/** Hyper-V marks a parent read-only (the file attribute); hvsim uses the permission bits. */
+export function isMarkedReadOnly(filePath: string): boolean {
+  try {
+    return (fs.statSync(filePath).mode & 0o222) === 0;
+  } catch {
+    return false;
+  }
+}
+
+export function markReadOnly(filePath: string, readOnly: boolean): void {
+  const mode = fs.statSync(filePath).mode & 0o777;
+  fs.chmodSync(filePath, readOnly ? mode & ~0o222 : mode | 0o200);
+}
+
+/**
+ * Where to look for a parent, in order (MS-VHDX §2.6.2.6: relative_path, then the absolute and
+ * volume paths). Stored Windows paths use "\"; a Windows absolute path that does not exist here is
+ * also tried by its file name next to the child, so chains copied off a host still resolve.
+ */
+export function parentCandidates(childPath: string, loc: ParentLocator): string[] {
+  const dir = path.dirname(path.resolve(childPath));
+  const out: string[] = [];
+  const add = (p: string): void => {
+    const r = path.resolve(p);
+    if (!out.includes(r)) out.push(r);
+  };
+  if (loc.relativePath) add(path.join(dir, ...loc.relativePath.split(/[\\/]+/).filter((s) => s.length > 0)));
+  for (const abs of [loc.absolutePath, loc.volumePath]) {
+    if (!abs) continue;
+    if (abs.startsWith('/')) add(abs);
+    else add(path.join(dir, storedBaseName(abs))); // "C:\VMs\base.vhdx" or "\\?\Volume{…}\…"
+  }
+  return out;
+}
+
+export interface ChainOpenOptions {
+  /** Open the leaf for writing (parents are always read-only). */
+  writable?: boolean;
+  opener?: LayerOpener;
+  lenient?: boolean;
+  maxDepth?: number;
+}
+
+export class Chain {
+  /** layers[0] is the base, the last one is the leaf. */
+  readonly layers: DiskImage[];
+  readonly paths: string[];
+  private map: ResolvedMap;
+
+  private constructor(layers: DiskImage[], paths: string[]) {
+    this.layers = layers;
+    this.paths = paths;
+    this.map = new ResolvedMap(layers);
+  }
+
+  static fromLayers(layers: DiskImage[], paths?: string[]): Chain {
+    checkGeometry(layers);
+    return new Chain(layers, paths ?? layers.map((l) => l.path));
+  }
+
+  /** Open a chain from its leaf, following and verifying each parent. */
+  static open(leafPath: string, opts: ChainOpenOptions = {}): Chain {
+    const opener = opts.opener ?? openLayerFile;
+    const maxDepth = opts.maxDepth ?? MAX_CHAIN_DEPTH;
+    const o: OpenDiskOptions = opts.lenient ? { lenient: true } : {};
+    const layers: DiskImage[] = [];
+    const paths: string[] = [];
+    try {
+      let cur = opener(leafPath, opts.writable ?? false, o);
+      let curPath = path.resolve(leafPath);
+      layers.push(cur);
+      paths.push(curPath);
+      while (cur.parentLocator) {
+        if (layers.length >= maxDepth)
+          throw new HvsimError('CHAIN', `${leafPath}: chain is deeper than ${maxDepth} layers (a loop, or damage)`, { file: leafPath });
+        const parent = findParent(curPath, cur, opener, o, paths);
+        layers.push(parent.disk);
+        paths.push(parent.path);
+        cur = parent.disk;
+        curPath = parent.path;
+      }
+      layers.reverse();
+      paths.reverse();
+      checkGeometry(layers);
+      return new Chain(layers, paths);
+    } catch (e) {
+      for (const l of layers) l.close();
+      throw e;
+    }
+  }
+
+  get leaf(): DiskImage {
+    return this.layers[this.layers.length - 1]!;
+  }
+  get base(): DiskImage {
+    return this.layers[0]!;
+  }
+  get depth(): number {
+    return this.layers.length;
+  }
+  get virtualSize(): number {
+    return this.base.virtualSize;
+  }
+  get stats(): ProbeStats {
+    return this.map.stats;
+  }
+
+  /** Read through the chain using the resolved map: cost independent of depth. */
+  read(buf: Uint8Array, offset: number): void {
+    checkRange({ path: this.leaf.path, virtualSize: this.virtualSize }, offset, buf.length);
+    this.map.forEachPiece(offset, buf.length, (layer, off, len) => {
+      const dst = buf.subarray(off - offset, off - offset + len);
+      if (layer < 0) dst.fill(0);
+      else readLayerData(this.layers[layer]!, dst, off);
+    });
+  }
+
+  /** Read by walking down from the leaf for every block (the textbook walk; for comparison). */
+  readNaive(buf: Uint8Array, offset: number): void {
+    const stats = this.map.stats;
+    const at = (i: number): ((b: Uint8Array, o: number) => void) => (b, o) => {
+      const l = this.layers[i]!;
+      stats.probes += Math.ceil((o + b.length) / l.blockSize) - Math.floor(o / l.blockSize);
+      readImage(l, b, o, i > 0 ? at(i - 1) : undefined);
+    };
+    at(this.layers.length - 1)(buf, offset);
+  }
+
+  /** Which layer supplies each piece of a range (-1 = zeros). */
+  sources(offset: number, length: number): Array<{ layer: number; offset: number; length: number }> {
+    const out: Array<{ layer: number; offset: number; length: number }> = [];
+    this.map.forEachPiece(offset, length, (layer, o, l) => out.push({ layer, offset: o, length: l }));
+    return out;
+  }
+
+  /** Write any byte range to the leaf (the only writable layer). */
+  write(data: Uint8Array, offset: number): void {
+    const leaf = this.leaf;
+    if (!leaf.writable)
+      throw new HvsimError('READ_ONLY', `${leaf.path}: the chain was opened read-only`, { file: leaf.path });
+    writeImage(leaf, data, offset, (b, o) => this.read(b, o));
+    this.map.invalidate(offset, data.length);
+  }
+
+  /** Make a range read as zeros in the leaf. */
+  zero(offset: number, length: number): void {
+    const lss = this.leaf.logicalSectorSize;
+    if (offset % lss !== 0 || length % lss !== 0) {
+      this.write(new Uint8Array(length), offset);
+      return;
+    }
+    this.leaf.zeroSectors(offset, length);
+    this.map.invalidate(offset, length);
+  }
+
+  /** Forget the resolved map (after layers changed underneath). */
+  invalidate(offset?: number, length?: number): void {
+    if (offset === undefined || length === undefined) this.map.reset(this.layers);
+    else this.map.invalidate(offset, length);
+  }
+
+  /** Replace the layer list (after a merge) keeping the same object. */
+  replaceLayers(layers: DiskImage[], paths: string[]): void {
+    checkGeometry(layers);
+    this.layers.splice(0, this.layers.length, ...layers);
+    this.paths.splice(0, this.paths.length, ...paths);
+    this.map.reset(this.layers);
+  }
+
+  /** Linkage and geometry of every layer, plus each file's own findings. */
+  check(): Array<Finding & { path: string }> {
+    const out: Array<Finding & { path: string }> = [];
+    this.layers.forEach((l, i) => {
+      for (const f of l.check()) out.push({ ...f, path: this.paths[i]! });
+      if (i > 0 && !isMarkedReadOnly(this.paths[i - 1]!) && fs.existsSync(this.paths[i - 1]!))
+        out.push({ severity: 'warning', code: 'PARENT_WRITABLE', message: `parent ${this.paths[i - 1]} is not marked read-only`, path: this.paths[i]! });
+    });
+    return out;
+  }
+
+  flush(): void {
+    this.leaf.flush();
+  }
+
+  close(): void {
+    for (const l of this.layers) l.close();
+  }
+}
+
+/** Read bytes that the resolved map says `layer` holds, straight from its file (no bitmap checks). */
+export function readLayerData(layer: DiskImage, dst: Uint8Array, offset: number): void {
+  const bs = layer.blockSize;
+  let pos = 0;
+  while (pos < dst.length) {
+    const voff = offset + pos;
+    const k = Math.floor(voff / bs);
+    const inBlock = voff - k * bs;
+    const n = Math.min(dst.length - pos, bs - inBlock);
+    const part = dst.subarray(pos, pos + n);
+    const st = layer.blockState(k);
+    if (st === BLOCK_DATA || st === BLOCK_PARTIAL) {
+      const fo = layer.blockDataOffset(k) + inBlock;
+      let done = 0;
+      while (done < n) {
+        const got = layer.file.read(part.subarray(done), fo + done);
+        if (got <= 0) break;
+        done += got;
+      }
+      if (done < n) part.fill(0, done);
+    } else part.fill(0);
+    pos += n;
+  }
+}
+
+function findParent(
+  childPath: string,
+  child: DiskImage,
+  opener: LayerOpener,
+  o: OpenDiskOptions,
+  seen: string[],
+): { disk: DiskImage; path: string } {
+  const loc = child.parentLocator!;
+  const tried: string[] = [];
+  let mismatch: string | undefined;
+  for (const cand of parentCandidates(childPath, loc)) {
+    if (!fs.existsSync(cand)) {
+      tried.push(cand);
+      continue;
+    }
+    if (seen.includes(cand))
+      throw new HvsimError('CHAIN', `${childPath}: parent ${cand} is already in the chain (a loop)`, { file: childPath });
+    let disk: DiskImage;
+    try {
+      disk = opener(cand, false, o);
+    } catch (e) {
+      if (e instanceof HvsimError && e.code !== 'NOT_FOUND') {
+        mismatch ??= `${cand} is not a usable parent (${e.message})`;
+        continue;
+      }
+      throw e;
+    }
+    if (disk.identity === loc.linkage || (loc.linkage2 !== undefined && disk.identity === loc.linkage2)) return { disk, path: cand };
+    mismatch ??= `${cand} has identity {${disk.identity}} but the child expects {${loc.linkage}} (the parent was modified or replaced)`;
+    disk.close();
+  }
+  if (mismatch) throw new HvsimError('PARENT_MISMATCH', `${childPath}: ${mismatch}`, { file: childPath });
+  const named = loc.absolutePath ?? loc.relativePath ?? loc.volumePath ?? '?';
+  throw new HvsimError('PARENT_MISSING', `${childPath}: parent ${named} not found (looked at ${tried.join(', ') || 'no usable path'})`, { file: childPath });
+}
+
+function checkGeometry(layers: DiskImage[]): void {
+  const base = layers[0];
+  if (!base) throw invalidArgument('a chain needs at least one layer');
+  for (const l of layers.slice(1)) {
+    if (l.virtualSize !== base.virtualSize)
+      throw new HvsimError('CHAIN', `${l.path}: virtual size ${l.virtualSize} differs from its base ${base.path} (${base.virtualSize})`, { file: l.path });
+    if (l.logicalSectorSize !== base.logicalSectorSize)
+      throw new HvsimError('CHAIN', `${l.path}: logical sector size ${l.logicalSectorSize} differs from its base ${base.path} (${base.logicalSectorSize})`, { file: l.path });
+  }
+  for (const l of layers.slice(0, -1))
+    if (l.parentLocator === undefined && l !== base)
+      throw new HvsimError('CHAIN', `${l.path}: a middle layer has no parent`, { file: l.path });
+}
+

@@ -1,0 +1,41 @@
+/** test-vhd: every structural finding of a file, then the linkage of its whole chain. */
+import { HvsimError } from '../vhd/common/errors.js';
+import type { Finding } from '../vhd/disk.js';
+import { openDisk } from '../vhd/open.js';
+import { Chain } from './chain.js';
+
+export type PathFinding = Finding & { path: string };
+
+export interface CheckReport {
+  Path: string;
+  Valid: boolean;
+  Findings: PathFinding[];
+}
+
+function asFinding(path: string, e: unknown): PathFinding {
+  if (e instanceof HvsimError) return { severity: 'error', code: e.code, message: e.message, path, ...(e.offset !== undefined ? { offset: e.offset } : {}) };
+  throw e;
+}
+
+export function checkChainFile(path: string): CheckReport {
+  const findings: PathFinding[] = [];
+  let differencing = false;
+  try {
+    const img = openDisk(path, false, { lenient: true });
+    differencing = img.parentLocator !== undefined;
+    for (const f of img.check()) findings.push({ ...f, path });
+    img.close();
+  } catch (e) {
+    findings.push(asFinding(path, e));
+  }
+  if (differencing && !findings.some((f) => f.severity === 'error')) {
+    try {
+      const chain = Chain.open(path, { lenient: true });
+      for (const f of chain.check()) if (f.path !== path) findings.push(f);
+      chain.close();
+    } catch (e) {
+      findings.push(asFinding(path, e));
+    }
+  }
+  return { Path: path, Valid: !findings.some((f) => f.severity === 'error'), Findings: findings };
+}

@@ -1,0 +1,50 @@
+/** Per-layer facts used by get-vhd --chain, analysis and merges. */
+import { BLOCK_DATA, BLOCK_PARTIAL, BLOCK_ZERO, type DiskImage } from '../vhd/disk.js';
+import { openDisk, createDifferencingDisk } from '../vhd/open.js';
+import { markReadOnly } from './chain.js';
+
+export interface LayerAllocation {
+  blocks: number;
+  /** Blocks whose every sector is in this file. */
+  fullBlocks: number;
+  /** Blocks with only some sectors here (a sector bitmap decides). */
+  partialBlocks: number;
+  zeroBlocks: number;
+  /** Bytes of virtual disk this file holds data for (sector-exact for partial blocks). */
+  dataBytes: number;
+}
+
+export function layerAllocation(img: DiskImage): LayerAllocation {
+  const a: LayerAllocation = { blocks: img.blockCount, fullBlocks: 0, partialBlocks: 0, zeroBlocks: 0, dataBytes: 0 };
+  const bs = img.blockSize;
+  for (let k = 0; k < img.blockCount; k++) {
+    const len = Math.min(bs, img.virtualSize - k * bs);
+    const st = img.blockState(k);
+    if (st === BLOCK_DATA) {
+      a.fullBlocks++;
+      a.dataBytes += len;
+    } else if (st === BLOCK_ZERO) a.zeroBlocks++;
+    else if (st === BLOCK_PARTIAL) {
+      a.partialBlocks++;
+      img.forEachSectorRun(k, 0, Math.ceil(len / img.logicalSectorSize), (present, _s, n) => {
+        if (present) a.dataBytes += n * img.logicalSectorSize;
+      });
+    }
+  }
+  return a;
+}
+
+/**
+ * Freeze `parentPath` and start a child on it, the way a checkpoint does: the child is created
+ * first, then the parent is marked read-only (vhdx-format.md §1.13; hyperv-behaviour.md §2).
+ */
+export function createChild(parentPath: string, childPath: string, blockSize?: number): DiskImage {
+  const parent = openDisk(parentPath, false);
+  try {
+    const child = createDifferencingDisk(childPath, parent, parentPath, blockSize);
+    markReadOnly(parentPath, true);
+    return child;
+  } finally {
+    parent.close();
+  }
+}

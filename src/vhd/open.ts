@@ -1,0 +1,91 @@
+/**
+ * Opening and creating disk files of either format. The format is chosen by content when
+ * opening (never by extension alone) and by extension when creating.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { HvsimError, invalidArgument } from './common/errors.js';
+import type { BlockFile } from './io/block-file.js';
+import { NodeFile } from './io/node-file.js';
+import type { DiskImage, VhdFormat } from './disk.js';
+import { createVhdx, createVhdxDifferencing, isVhdx, openVhdx } from './vhdx/vhdx-image.js';
+import { createVhd, createVhdDifferencing, isVhd, openVhd } from './vhd/vhd-file.js';
+
+export interface OpenDiskOptions {
+  /** Collect structural problems as findings instead of refusing to open (test-vhd). */
+  lenient?: boolean;
+}
+
+/** Open a disk held in `file`, detecting VHDX or VHD by its bytes. */
+export function openDiskFile(file: BlockFile, opts: OpenDiskOptions = {}): DiskImage {
+  if (isVhdx(file)) return openVhdx(file, opts);
+  if (isVhd(file)) return openVhd(file);
+  throw new HvsimError('CORRUPT', `${file.name}: not a VHDX or VHD file (no "vhdxfile" signature or "conectix" footer)`, { file: file.name });
+}
+
+/** Open a disk file on disk; read-only unless `writable`. */
+export function openDisk(filePath: string, writable = false, opts: OpenDiskOptions = {}): DiskImage {
+  const f = NodeFile.open(filePath, writable ? 'rw' : 'r');
+  try {
+    return openDiskFile(f, opts);
+  } catch (e) {
+    f.close();
+    throw e;
+  }
+}
+
+/** The format a new file gets from its extension (.vhdx/.avhdx or .vhd/.avhd). */
+export function formatForPath(filePath: string): VhdFormat {
+  const ext = path.extname(filePath).toLowerCase();
+  if (ext === '.vhdx' || ext === '.avhdx') return 'VHDX';
+  if (ext === '.vhd' || ext === '.avhd') return 'VHD';
+  throw invalidArgument(`cannot tell the disk format from the extension "${ext}" (use .vhdx, .avhdx, .vhd or .avhd)`, filePath);
+}
+
+export interface NewDiskOptions {
+  virtualSize: number;
+  type?: 'Dynamic' | 'Fixed';
+  blockSize?: number;
+  logicalSectorSize?: number;
+  physicalSectorSize?: number;
+}
+
+/** Create a new dynamic or fixed disk file; refuses to replace an existing file. */
+export function createDisk(filePath: string, opts: NewDiskOptions): DiskImage {
+  const format = formatForPath(filePath);
+  const f = NodeFile.create(filePath);
+  try {
+    if (format === 'VHDX') return createVhdx(f, opts);
+    if ((opts.logicalSectorSize ?? 512) !== 512 || (opts.physicalSectorSize ?? 512) !== 512)
+      throw invalidArgument('VHD files have 512-byte sectors only', filePath);
+    return createVhd(f, { virtualSize: opts.virtualSize, ...(opts.type ? { type: opts.type } : {}), ...(opts.blockSize ? { blockSize: opts.blockSize } : {}) });
+  } catch (e) {
+    f.close();
+    removeQuietly(filePath);
+    throw e;
+  }
+}
+
+/** Create a differencing child of an open parent (same format as the parent). */
+export function createDifferencingDisk(childPath: string, parent: DiskImage, parentPath: string, blockSize?: number): DiskImage {
+  const format = formatForPath(childPath);
+  if (format !== parent.format)
+    throw invalidArgument(`a ${format} child cannot have the ${parent.format} parent ${parentPath}`, childPath);
+  const f = NodeFile.create(childPath);
+  try {
+    const o = { parent, parentPath, childPath, ...(blockSize !== undefined ? { blockSize } : {}) };
+    return format === 'VHDX' ? createVhdxDifferencing(f, o) : createVhdDifferencing(f, o);
+  } catch (e) {
+    f.close();
+    removeQuietly(childPath);
+    throw e;
+  }
+}
+
+function removeQuietly(p: string): void {
+  try {
+    fs.unlinkSync(p);
+  } catch {
+    // nothing to clean up
+  }
+}
