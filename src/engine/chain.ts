@@ -2,45 +2,33 @@
  * A chain of differencing disks opened from its leaf: parents found through their locators,
  * each parent's identity checked, every layer but the leaf read-only.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { HvsimError, invalidArgument } from '../vhd/common/errors.js';
 import { BLOCK_DATA, BLOCK_PARTIAL, checkRange, readImage, writeImage, type DiskImage, type Finding, type ParentLocator } from '../vhd/disk.js';
 import { openDiskFile, type OpenDiskOptions } from '../vhd/open.js';
-import { NodeFile } from '../vhd/io/node-file.js';
+import { NodeDiskStore, type DiskStore } from './store.js';
 import { storedBaseName } from '../vhd/parent-paths.js';
 import { ResolvedMap, type ProbeStats } from './resolve.js';
 
 /** Deepest chain hvsim opens; deeper ones are refused as likely loops or damage (openvmm caps at 256). */
 export const MAX_CHAIN_DEPTH = 256;
 
-/** Opens one layer file. The default opens real files; tests and the simulator inject their own. */
-export type LayerOpener = (filePath: string, writable: boolean, opts: OpenDiskOptions) => DiskImage;
+const defaultStore: DiskStore = new NodeDiskStore();
 
-export const openLayerFile: LayerOpener = (filePath, writable, opts) => {
-  if (writable && isMarkedReadOnly(filePath))
+/**
+ * Open one layer through a store. A writable open of a file marked read-only (a checkpoint's
+ * frozen parent; Hyper-V sets the read-only attribute) is refused.
+ */
+export function openLayer(store: DiskStore, filePath: string, writable: boolean, opts: OpenDiskOptions = {}): DiskImage {
+  if (writable && store.isReadOnly(filePath))
     throw new HvsimError('READ_ONLY', `${filePath}: file is marked read-only (a checkpoint's parent disk); write to its newest child instead`, { file: filePath });
-  const f = NodeFile.open(filePath, writable ? 'rw' : 'r');
+  const f = store.open(filePath, writable ? 'rw' : 'r');
   try {
     return openDiskFile(f, opts);
   } catch (e) {
     f.close();
     throw e;
   }
-};
-
-/** Hyper-V marks a parent read-only (the file attribute); hvsim uses the permission bits. */
-export function isMarkedReadOnly(filePath: string): boolean {
-  try {
-    return (fs.statSync(filePath).mode & 0o222) === 0;
-  } catch {
-    return false;
-  }
-}
-
-export function markReadOnly(filePath: string, readOnly: boolean): void {
-  const mode = fs.statSync(filePath).mode & 0o777;
-  fs.chmodSync(filePath, readOnly ? mode & ~0o222 : mode | 0o200);
 }
 
 /**
@@ -49,17 +37,17 @@ export function markReadOnly(filePath: string, readOnly: boolean): void {
  * also tried by its file name next to the child, so chains copied off a host still resolve.
  */
 export function parentCandidates(childPath: string, loc: ParentLocator): string[] {
-  const dir = path.dirname(path.resolve(childPath));
+  const dir = path.posix.dirname(childPath);
   const out: string[] = [];
   const add = (p: string): void => {
-    const r = path.resolve(p);
+    const r = path.posix.normalize(p);
     if (!out.includes(r)) out.push(r);
   };
-  if (loc.relativePath) add(path.join(dir, ...loc.relativePath.split(/[\\/]+/).filter((s) => s.length > 0)));
+  if (loc.relativePath) add(path.posix.join(dir, ...loc.relativePath.split(/[\\/]+/).filter((s) => s.length > 0)));
   for (const abs of [loc.absolutePath, loc.volumePath]) {
     if (!abs) continue;
     if (abs.startsWith('/')) add(abs);
-    else add(path.join(dir, storedBaseName(abs))); // "C:\VMs\base.vhdx" or "\\?\Volume{…}\…"
+    else add(path.posix.join(dir, storedBaseName(abs))); // "C:\VMs\base.vhdx" or "\\?\Volume{…}\…"
   }
   return out;
 }
@@ -67,7 +55,8 @@ export function parentCandidates(childPath: string, loc: ParentLocator): string[
 export interface ChainOpenOptions {
   /** Open the leaf for writing (parents are always read-only). */
   writable?: boolean;
-  opener?: LayerOpener;
+  /** Where the files live (default: the real file system). */
+  store?: DiskStore;
   lenient?: boolean;
   maxDepth?: number;
 }
@@ -76,35 +65,37 @@ export class Chain {
   /** layers[0] is the base, the last one is the leaf. */
   readonly layers: DiskImage[];
   readonly paths: string[];
+  readonly store: DiskStore;
   private map: ResolvedMap;
 
-  private constructor(layers: DiskImage[], paths: string[]) {
+  private constructor(layers: DiskImage[], paths: string[], store: DiskStore) {
     this.layers = layers;
     this.paths = paths;
+    this.store = store;
     this.map = new ResolvedMap(layers);
   }
 
-  static fromLayers(layers: DiskImage[], paths?: string[]): Chain {
+  static fromLayers(layers: DiskImage[], paths?: string[], store: DiskStore = defaultStore): Chain {
     checkGeometry(layers);
-    return new Chain(layers, paths ?? layers.map((l) => l.path));
+    return new Chain(layers, paths ?? layers.map((l) => l.path), store);
   }
 
   /** Open a chain from its leaf, following and verifying each parent. */
   static open(leafPath: string, opts: ChainOpenOptions = {}): Chain {
-    const opener = opts.opener ?? openLayerFile;
+    const store = opts.store ?? defaultStore;
     const maxDepth = opts.maxDepth ?? MAX_CHAIN_DEPTH;
     const o: OpenDiskOptions = opts.lenient ? { lenient: true } : {};
     const layers: DiskImage[] = [];
     const paths: string[] = [];
     try {
-      let cur = opener(leafPath, opts.writable ?? false, o);
-      let curPath = path.resolve(leafPath);
+      let curPath = store.resolve(leafPath);
+      let cur = openLayer(store, curPath, opts.writable ?? false, o);
       layers.push(cur);
       paths.push(curPath);
       while (cur.parentLocator) {
         if (layers.length >= maxDepth)
           throw new HvsimError('CHAIN', `${leafPath}: chain is deeper than ${maxDepth} layers (a loop, or damage)`, { file: leafPath });
-        const parent = findParent(curPath, cur, opener, o, paths);
+        const parent = findParent(store, curPath, cur, o, paths);
         layers.push(parent.disk);
         paths.push(parent.path);
         cur = parent.disk;
@@ -113,7 +104,7 @@ export class Chain {
       layers.reverse();
       paths.reverse();
       checkGeometry(layers);
-      return new Chain(layers, paths);
+      return new Chain(layers, paths, store);
     } catch (e) {
       for (const l of layers) l.close();
       throw e;
@@ -203,7 +194,7 @@ export class Chain {
     const out: Array<Finding & { path: string }> = [];
     this.layers.forEach((l, i) => {
       for (const f of l.check()) out.push({ ...f, path: this.paths[i]! });
-      if (i > 0 && !isMarkedReadOnly(this.paths[i - 1]!) && fs.existsSync(this.paths[i - 1]!))
+      if (i > 0 && !this.store.isReadOnly(this.paths[i - 1]!))
         out.push({ severity: 'warning', code: 'PARENT_WRITABLE', message: `parent ${this.paths[i - 1]} is not marked read-only`, path: this.paths[i]! });
     });
     return out;
@@ -244,9 +235,9 @@ export function readLayerData(layer: DiskImage, dst: Uint8Array, offset: number)
 }
 
 function findParent(
+  store: DiskStore,
   childPath: string,
   child: DiskImage,
-  opener: LayerOpener,
   o: OpenDiskOptions,
   seen: string[],
 ): { disk: DiskImage; path: string } {
@@ -254,7 +245,7 @@ function findParent(
   const tried: string[] = [];
   let mismatch: string | undefined;
   for (const cand of parentCandidates(childPath, loc)) {
-    if (!fs.existsSync(cand)) {
+    if (!store.exists(cand)) {
       tried.push(cand);
       continue;
     }
@@ -262,7 +253,7 @@ function findParent(
       throw new HvsimError('CHAIN', `${childPath}: parent ${cand} is already in the chain (a loop)`, { file: childPath });
     let disk: DiskImage;
     try {
-      disk = opener(cand, false, o);
+      disk = openLayer(store, cand, false, o);
     } catch (e) {
       if (e instanceof HvsimError && e.code !== 'NOT_FOUND') {
         mismatch ??= `${cand} is not a usable parent (${e.message})`;

@@ -1,7 +1,8 @@
 /** Per-layer facts used by get-vhd --chain, analysis and merges. */
 import { BLOCK_DATA, BLOCK_PARTIAL, BLOCK_ZERO, type DiskImage } from '../vhd/disk.js';
-import { openDisk, createDifferencingDisk } from '../vhd/open.js';
-import { markReadOnly } from './chain.js';
+import { createDifferencingDiskFile } from '../vhd/open.js';
+import { openLayer } from './chain.js';
+import { NodeDiskStore, type DiskStore } from './store.js';
 
 export interface LayerAllocation {
   blocks: number;
@@ -38,11 +39,21 @@ export function layerAllocation(img: DiskImage): LayerAllocation {
  * Freeze `parentPath` and start a child on it, the way a checkpoint does: the child is created
  * first, then the parent is marked read-only (vhdx-format.md §1.13; hyperv-behaviour.md §2).
  */
-export function createChild(parentPath: string, childPath: string, blockSize?: number): DiskImage {
-  const parent = openDisk(parentPath, false);
+export function createChild(parentPath: string, childPath: string, blockSize?: number, store: DiskStore = new NodeDiskStore()): DiskImage {
+  const parentAbs = store.resolve(parentPath);
+  const childAbs = store.resolve(childPath);
+  const parent = openLayer(store, parentAbs, false);
   try {
-    const child = createDifferencingDisk(childPath, parent, parentPath, blockSize);
-    markReadOnly(parentPath, true);
+    const f = store.create(childAbs);
+    let child: DiskImage;
+    try {
+      child = createDifferencingDiskFile(f, parent, parentAbs, childAbs, blockSize);
+    } catch (e) {
+      f.close();
+      store.remove(childAbs);
+      throw e;
+    }
+    store.setReadOnly(parentAbs, true);
     return child;
   } finally {
     parent.close();

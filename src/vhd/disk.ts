@@ -98,6 +98,12 @@ export interface DiskImage {
   /** Make whole blocks of a sector-aligned range transparent again (BLOCK_PARENT); partial blocks are left alone. */
   discardBlocks?(offset: number, length: number): void;
 
+  /**
+   * Give the disk a new identity (VHDX DataWriteGuid), e.g. after a merge changed its content.
+   * Formats whose identity never changes on writes (VHD UniqueId) may leave it out.
+   */
+  renewIdentity?(): void;
+
   info(): VhdInfo;
   /** Structural check of this one file (not its parents). */
   check(): Finding[];

@@ -14,6 +14,8 @@ import { createVhd, createVhdDifferencing, isVhd, openVhd } from './vhd/vhd-file
 export interface OpenDiskOptions {
   /** Collect structural problems as findings instead of refusing to open (test-vhd). */
   lenient?: boolean;
+  /** Writes will not change what the disk reads (merging a parent into it): keep its identity. */
+  keepIdentity?: boolean;
 }
 
 /** Open a disk held in `file`, detecting VHDX or VHD by its bytes. */
@@ -50,34 +52,32 @@ export interface NewDiskOptions {
   physicalSectorSize?: number;
 }
 
+/** Write a new dynamic or fixed disk of `format` into an empty file. */
+export function createDiskFile(file: BlockFile, format: VhdFormat, opts: NewDiskOptions): DiskImage {
+  if (format === 'VHDX') return createVhdx(file, opts);
+  if ((opts.logicalSectorSize ?? 512) !== 512 || (opts.physicalSectorSize ?? 512) !== 512)
+    throw invalidArgument('VHD files have 512-byte sectors only', file.name);
+  return createVhd(file, { virtualSize: opts.virtualSize, ...(opts.type ? { type: opts.type } : {}), ...(opts.blockSize ? { blockSize: opts.blockSize } : {}) });
+}
+
+/** Write a differencing child of an open parent into an empty file (same format as the parent). */
+export function createDifferencingDiskFile(file: BlockFile, parent: DiskImage, parentPath: string, childPath: string, blockSize?: number): DiskImage {
+  const format = formatForPath(childPath);
+  if (format !== parent.format)
+    throw invalidArgument(`a ${format} child cannot have the ${parent.format} parent ${parentPath}`, childPath);
+  const o = { parent, parentPath, childPath, ...(blockSize !== undefined ? { blockSize } : {}) };
+  return format === 'VHDX' ? createVhdxDifferencing(file, o) : createVhdDifferencing(file, o);
+}
+
 /** Create a new dynamic or fixed disk file; refuses to replace an existing file. */
 export function createDisk(filePath: string, opts: NewDiskOptions): DiskImage {
   const format = formatForPath(filePath);
   const f = NodeFile.create(filePath);
   try {
-    if (format === 'VHDX') return createVhdx(f, opts);
-    if ((opts.logicalSectorSize ?? 512) !== 512 || (opts.physicalSectorSize ?? 512) !== 512)
-      throw invalidArgument('VHD files have 512-byte sectors only', filePath);
-    return createVhd(f, { virtualSize: opts.virtualSize, ...(opts.type ? { type: opts.type } : {}), ...(opts.blockSize ? { blockSize: opts.blockSize } : {}) });
+    return createDiskFile(f, format, opts);
   } catch (e) {
     f.close();
     removeQuietly(filePath);
-    throw e;
-  }
-}
-
-/** Create a differencing child of an open parent (same format as the parent). */
-export function createDifferencingDisk(childPath: string, parent: DiskImage, parentPath: string, blockSize?: number): DiskImage {
-  const format = formatForPath(childPath);
-  if (format !== parent.format)
-    throw invalidArgument(`a ${format} child cannot have the ${parent.format} parent ${parentPath}`, childPath);
-  const f = NodeFile.create(childPath);
-  try {
-    const o = { parent, parentPath, childPath, ...(blockSize !== undefined ? { blockSize } : {}) };
-    return format === 'VHDX' ? createVhdxDifferencing(f, o) : createVhdDifferencing(f, o);
-  } catch (e) {
-    f.close();
-    removeQuietly(childPath);
     throw e;
   }
 }

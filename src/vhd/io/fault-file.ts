@@ -5,74 +5,84 @@ import { MemoryFile } from './memory-file.js';
 /** How a simulated crash treats the writes that were not yet flushed. */
 export type CrashMode =
   | 'keep-all' // every write issued before the crash reached the disk
-  | 'lose-unflushed' // only writes covered by a completed flush survive
+  | 'lose-unflushed' // only writes covered by a completed flush of their file survive
   | 'torn'; // like keep-all, but the crashing write lands only its first 4 KiB-aligned part
 
-export interface FaultPlan {
-  /** Crash when this many mutating operations (write, truncate, flush) have completed. */
+/**
+ * A budget of mutating operations shared by any number of files (and store operations): the
+ * operation that would exceed `crashAfter` "cuts the power" and throws FAULT_INJECTED, and so does
+ * every later one. Run once with `crashAfter: Infinity` to count the operations of a scenario.
+ */
+export interface FaultBudget {
   crashAfter: number;
   mode: CrashMode;
+  ops: number;
+  crashed: boolean;
+}
+
+export function faultBudget(crashAfter = Infinity, mode: CrashMode = 'keep-all'): FaultBudget {
+  return { crashAfter, mode, ops: 0, crashed: false };
+}
+
+function fault(name: string, b: FaultBudget): HvsimError {
+  return new HvsimError('FAULT_INJECTED', `${name}: simulated crash after ${b.ops} operations`, { file: name });
 }
 
 /**
- * A memory file that simulates a power cut after the k-th mutating operation: the operation
- * that would exceed the budget throws FAULT_INJECTED, and so does every later one. `image()`
- * then returns what would be on disk. Used by crash-consistency tests at every write index.
+ * A memory file that obeys a FaultBudget. Used by crash-consistency tests at every write index:
+ * `image()` returns what would be on disk after the crash.
  */
 export class FaultFile implements BlockFile {
   readonly name: string;
   readonly readOnly = false;
   private readonly mem: MemoryFile;
-  private ops = 0;
-  private crashed = false;
-  private plan: FaultPlan | undefined;
-  /** Undo records of writes since the last flush: [offset, old bytes, old size]. */
+  private readonly budget: FaultBudget;
+  /** Undo records of writes since this file's last flush. */
   private pending: Array<{ offset: number; old: Uint8Array; oldSize: number }> = [];
 
-  constructor(name: string, initial?: Uint8Array, plan?: FaultPlan) {
+  /** `plan` may be a budget shared with other files, or just {crashAfter, mode} for this file. */
+  constructor(name: string, initial?: Uint8Array, plan?: FaultBudget | { crashAfter: number; mode: CrashMode }) {
     this.name = name;
     this.mem = new MemoryFile(name, initial);
-    this.plan = plan;
+    this.budget = plan === undefined ? faultBudget() : 'ops' in plan ? plan : faultBudget(plan.crashAfter, plan.mode);
   }
 
-  /** Number of mutating operations seen so far (run once without a plan to count them). */
+  /** Operations spent so far on this file's budget. */
   get operations(): number {
-    return this.ops;
+    return this.budget.ops;
   }
   get hasCrashed(): boolean {
-    return this.crashed;
+    return this.budget.crashed;
   }
 
-  private step(): boolean {
-    if (this.crashed) throw this.fault();
-    if (this.plan && this.ops >= this.plan.crashAfter) {
-      this.crashed = true;
+  /** Spend one operation of `b`; returns false when this operation is the one that crashes. */
+  static spend(b: FaultBudget, name: string): void {
+    if (!FaultFile.tryStep(b)) throw fault(name, b);
+  }
+  private static tryStep(b: FaultBudget): boolean {
+    if (b.crashed) return false;
+    if (b.ops >= b.crashAfter) {
+      b.crashed = true;
       return false;
     }
-    this.ops++;
+    b.ops++;
     return true;
   }
 
-  private fault(): HvsimError {
-    return new HvsimError('FAULT_INJECTED', `${this.name}: simulated crash after ${this.ops} operations`, {
-      file: this.name,
-    });
-  }
-
   read(buf: Uint8Array, offset: number): number {
-    if (this.crashed) throw this.fault();
+    if (this.budget.crashed) throw fault(this.name, this.budget);
     return this.mem.read(buf, offset);
   }
 
   write(buf: Uint8Array, offset: number): void {
-    if (!this.step()) {
-      if (this.plan?.mode === 'torn' && buf.length > 0) {
-        // Land the first 4 KiB-aligned piece only (or half a small write).
-        const cut = Math.min(buf.length, 4096 - (offset % 4096)) >= buf.length ? buf.length >>> 1 : 4096 - (offset % 4096);
-        if (cut > 0) this.mem.write(buf.subarray(0, cut), offset);
+    const wasCrashed = this.budget.crashed;
+    if (!FaultFile.tryStep(this.budget)) {
+      if (!wasCrashed && this.budget.mode === 'torn' && buf.length > 1) {
+        const edge = 4096 - (offset % 4096);
+        const cut = edge < buf.length ? edge : buf.length >>> 1;
+        this.mem.write(buf.subarray(0, cut), offset);
       }
-      this.finishCrash();
-      throw this.fault();
+      throw fault(this.name, this.budget);
     }
     const oldSize = this.mem.size();
     const old = new Uint8Array(buf.length);
@@ -86,10 +96,7 @@ export class FaultFile implements BlockFile {
   }
 
   truncate(size: number): void {
-    if (!this.step()) {
-      this.finishCrash();
-      throw this.fault();
-    }
+    if (!FaultFile.tryStep(this.budget)) throw fault(this.name, this.budget);
     const oldSize = this.mem.size();
     const old = new Uint8Array(Math.max(0, oldSize - size));
     this.mem.read(old, size);
@@ -98,28 +105,22 @@ export class FaultFile implements BlockFile {
   }
 
   flush(): void {
-    if (!this.step()) {
-      this.finishCrash();
-      throw this.fault();
-    }
+    if (!FaultFile.tryStep(this.budget)) throw fault(this.name, this.budget);
     this.pending = [];
   }
 
   close(): void {}
 
-  private finishCrash(): void {
-    if (this.plan?.mode !== 'lose-unflushed') return;
-    for (let i = this.pending.length - 1; i >= 0; i--) {
-      const p = this.pending[i]!;
-      this.mem.truncate(Math.max(p.oldSize, p.offset));
-      this.mem.write(p.old, p.offset);
-      this.mem.truncate(p.oldSize);
-    }
-    this.pending = [];
-  }
-
   /** The bytes that would be on disk now (after a crash: what survived it). */
   image(): Uint8Array {
-    return this.mem.bytes();
+    if (!(this.budget.crashed && this.budget.mode === 'lose-unflushed') || this.pending.length === 0) return this.mem.bytes();
+    const m = new MemoryFile(this.name, this.mem.bytes());
+    for (let i = this.pending.length - 1; i >= 0; i--) {
+      const p = this.pending[i]!;
+      m.truncate(Math.max(p.oldSize, p.offset));
+      m.write(p.old, p.offset);
+      m.truncate(p.oldSize);
+    }
+    return m.bytes();
   }
 }

@@ -39,7 +39,7 @@ export class MemoryFile implements BlockFile {
     if (size > this.length) {
       this.ensure(size);
       this.data.fill(0, this.length, size);
-    }
+    } else this.data.fill(0, size, this.length); // a later extension must read zeros here
     this.length = size;
   }
 
@@ -53,7 +53,10 @@ export class MemoryFile implements BlockFile {
 
   private ensure(end: number): void {
     if (end <= this.data.length) return;
-    const grown = new Uint8Array(Math.max(end, Math.min(this.data.length * 2, end + 256 * 1024 * 1024)));
+    // Grow geometrically (appends stay linear), but never reserve more than 256 MiB past `end`.
+    let cap = Math.max(this.data.length * 2, 64 * 1024);
+    while (cap < end) cap *= 2;
+    const grown = new Uint8Array(Math.min(cap, end + 256 * 1024 * 1024));
     grown.set(this.data.subarray(0, this.length));
     this.data = grown;
   }

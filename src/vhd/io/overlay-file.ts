@@ -93,8 +93,12 @@ export class OverlayFile implements BlockFile {
 
   write(buf: Uint8Array, offset: number): void {
     this.checkRange(offset, buf.length);
-    if (buf.length === 0) return;
     const end = offset + buf.length;
+    if (buf.length === 0) {
+      // Like MemoryFile (and NodeFile's size), an empty write still moves the end of the file.
+      if (end > this.length) this.length = end;
+      return;
+    }
     for (let idx = Math.floor(offset / PAGE); idx * PAGE < end; idx++) {
       const ps = idx * PAGE;
       const from = Math.max(ps, offset);

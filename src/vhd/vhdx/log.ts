@@ -13,21 +13,29 @@ import { corrupt, hex, HvsimError, invalidArgument } from '../common/errors.js';
 import { isZeroGuid, readMsGuid, tryParseGuid, writeMsGuid, type Guid } from '../common/guid.js';
 import { readFully, type BlockFile } from '../io/block-file.js';
 
+/** Where the log lives, from the current VHDX header: LogOffset, LogLength (§2.2.2). */
 export interface LogLocation {
   offset: number;
   length: number;
 }
 
+/** One replayed write: a full 4 KiB page image (exactly 4096 bytes) or a zeroed range. */
 export type LogWrite =
   | { kind: 'data'; offset: number; data: Uint8Array }
   | { kind: 'zero'; offset: number; length: number };
 
 export interface LogReplay {
+  /** In the order they must be applied: oldest entry first, descriptor order inside an entry. */
   writes: LogWrite[];
+  /** FlushedFileOffset of the head entry: the file must be at least this long (§2.3.3). */
   flushedFileOffset: number;
+  /** LastFileOffset of the head entry: extend the file to this size after replay. */
   lastFileOffset: number;
+  /** SequenceNumber of the head (newest) entry. */
   headSequence: number;
+  /** Byte offset inside the log of the head entry. */
   headOffset: number;
+  /** EntryLength of the head entry. */
   headLength: number;
 }
 
@@ -65,7 +73,7 @@ export function entryLength(dataCount: number, zeroCount = 0): number {
 
 /**
  * Largest number of 4 KiB data pages one entry (without zero descriptors) can hold in a log of
- * this length, keeping one sector free as LogWriter requires (§2.3: a full log must not look empty).
+ * this length, keeping the one free sector LogWriter requires. 0 when not even an empty entry fits.
  */
 export function maxPagesPerEntry(logLength: number): number {
   if (!Number.isSafeInteger(logLength) || logLength < 2 * SECTOR) return 0;
@@ -310,7 +318,7 @@ function checkLogLocation(log: LogLocation, fileSize: number, name: string): voi
 }
 
 function checkGuidArgument(g: Guid): Guid {
-  const guid = tryParseGuid(g);
+  const guid = typeof g === 'string' ? tryParseGuid(g) : undefined;
   if (guid === undefined) throw invalidArgument(`log GUID ${JSON.stringify(String(g).slice(0, 60))} is not a GUID`);
   return guid;
 }

@@ -39,6 +39,11 @@ export interface VhdxOpenOptions {
    * Reads of a damaged block still fail.
    */
   lenient?: boolean;
+  /**
+   * Writes in this session move data between layers without changing what the disk reads
+   * (a merge into a child), so the DataWriteGuid — the identity children link to — is kept.
+   */
+  keepIdentity?: boolean;
 }
 
 /** What happened to the log at open (for reports and tests). */
@@ -76,7 +81,9 @@ export class VhdxImage implements DiskImage {
     logStatus: LogStatus,
     findings: Finding[],
     writable: boolean,
+    keepIdentity: boolean,
   ) {
+    this.keepIdentity = keepIdentity;
     this.file = file;
     this.path = file.name;
     this.writable = writable;
@@ -157,7 +164,7 @@ export class VhdxImage implements DiskImage {
       throw corrupt(name, `BAT region holds ${regions.bat.length / 8} entries but the disk needs ${geom.totalEntries}`, regions.bat.fileOffset);
     const bat = new Uint8Array(geom.totalEntries * 8);
     readFully(file, bat, regions.bat.fileOffset);
-    const img = new VhdxImage(file, headers, regions, items, params, bat, logStatus, findings, !base.readOnly);
+    const img = new VhdxImage(file, headers, regions, items, params, bat, logStatus, findings, !base.readOnly, opts.keepIdentity ?? false);
     const batFindings = img.validateBat();
     const fatal = batFindings.find((f) => f.severity === 'error');
     if (fatal && !opts.lenient) throw corrupt(name, fatal.message, fatal.offset);
@@ -311,7 +318,8 @@ export class VhdxImage implements DiskImage {
   }
 
   /** First modification in this session: new FileWriteGuid and DataWriteGuid, and a fresh log (§2.2.2). */
-  private beginSession(dataChange: boolean): void {
+  private beginSession(change: boolean): void {
+    const dataChange = change && !this.keepIdentity;
     if (this.log) {
       if (dataChange && !this.dataChanged) {
         this.headers = updateHeader(this.file, this.headers, { dataWriteGuid: newGuid() });
@@ -331,6 +339,15 @@ export class VhdxImage implements DiskImage {
     this.log = new LogWriter(this.file, { offset: h.logOffset, length: h.logLength }, logGuid);
   }
   private dataChanged = false;
+  private readonly keepIdentity: boolean;
+
+  /** Give the disk a new DataWriteGuid now (its content changed; children linked to the old one no longer match). */
+  renewIdentity(): void {
+    this.assertWritable();
+    this.beginSession(false);
+    this.headers = updateHeader(this.file, this.headers, { dataWriteGuid: newGuid() });
+    this.dataChanged = true;
+  }
 
   private allocate(len: number): number {
     const off = this.nextFree;
@@ -346,6 +363,7 @@ export class VhdxImage implements DiskImage {
     if (pages.size === 0) return;
     const all = [...pages.entries()].sort((a, b) => a[0] - b[0]).map(([offset, data]) => ({ offset, data }));
     const per = maxPagesPerEntry(this.headers.current.logLength);
+    if (per < 1) throw unsupported(this.path, `log of ${this.headers.current.logLength} bytes is too small to journal a change`);
     for (let i = 0; i < all.length; i += per) {
       const slice = all.slice(i, i + per);
       const size = this.file.size();

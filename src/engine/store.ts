@@ -1,0 +1,197 @@
+/**
+ * Where the engine keeps its files: real files (NodeDiskStore) or memory (MemoryDiskStore, used by
+ * the simulator's in-memory host and by crash tests, which share one fault budget across files).
+ * Paths are POSIX-style strings in both.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { HvsimError } from '../vhd/common/errors.js';
+import type { BlockFile } from '../vhd/io/block-file.js';
+import { MemoryFile } from '../vhd/io/memory-file.js';
+import { NodeFile } from '../vhd/io/node-file.js';
+import { FaultFile, type FaultBudget } from '../vhd/io/fault-file.js';
+
+export interface DiskStore {
+  open(p: string, mode: 'r' | 'rw'): BlockFile;
+  /** Create an empty file; fails if it exists. */
+  create(p: string): BlockFile;
+  exists(p: string): boolean;
+  remove(p: string): void;
+  isReadOnly(p: string): boolean;
+  setReadOnly(p: string, readOnly: boolean): void;
+  /** Small text files (merge journals): read, or undefined when absent. */
+  readText(p: string): string | undefined;
+  /** Replace a small text file atomically (write a temporary, flush, rename). */
+  writeTextAtomic(p: string, text: string): void;
+  /** Names of the entries of a folder. */
+  list(dir: string): string[];
+  /** Absolute form of a path. */
+  resolve(p: string): string;
+}
+
+function notFound(p: string): HvsimError {
+  return new HvsimError('NOT_FOUND', `${p}: no such file`, { file: p });
+}
+
+export class NodeDiskStore implements DiskStore {
+  open(p: string, mode: 'r' | 'rw'): BlockFile {
+    return NodeFile.open(p, mode);
+  }
+  create(p: string): BlockFile {
+    return NodeFile.create(p);
+  }
+  exists(p: string): boolean {
+    return fs.existsSync(p);
+  }
+  remove(p: string): void {
+    try {
+      fs.unlinkSync(p);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+  }
+  isReadOnly(p: string): boolean {
+    try {
+      return (fs.statSync(p).mode & 0o222) === 0;
+    } catch {
+      return false;
+    }
+  }
+  setReadOnly(p: string, readOnly: boolean): void {
+    const mode = fs.statSync(p).mode & 0o777;
+    fs.chmodSync(p, readOnly ? mode & ~0o222 : mode | 0o200);
+  }
+  readText(p: string): string | undefined {
+    try {
+      return fs.readFileSync(p, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw e;
+    }
+  }
+  writeTextAtomic(p: string, text: string): void {
+    const tmp = `${p}.tmp-${process.pid}`;
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      fs.writeSync(fd, text);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, p);
+  }
+  list(dir: string): string[] {
+    return fs.readdirSync(dir);
+  }
+  resolve(p: string): string {
+    return path.resolve(p);
+  }
+}
+
+interface MemEntry {
+  bytes: Uint8Array;
+  readOnly: boolean;
+  /** The open writable handle, whose bytes are the truth while it is open. */
+  live: MemoryFile | FaultFile | undefined;
+}
+
+/**
+ * Files in memory. With a FaultBudget every write, flush, truncate, remove and journal update
+ * counts against one shared budget, so a test can cut the power at any point of a multi-file
+ * operation and then look at what survived (`snapshot()`).
+ */
+export class MemoryDiskStore implements DiskStore {
+  private files = new Map<string, MemEntry>();
+  constructor(private budget?: FaultBudget) {}
+
+  private entry(p: string): MemEntry {
+    const e = this.files.get(path.posix.resolve(p));
+    if (!e) throw notFound(p);
+    return e;
+  }
+  private sync(e: MemEntry): void {
+    if (e.live) e.bytes = e.live instanceof FaultFile ? e.live.image() : e.live.bytes();
+  }
+  private step(what: string): void {
+    if (!this.budget) return;
+    FaultFile.spend(this.budget, what);
+  }
+  private makeFile(p: string, bytes: Uint8Array, readOnly: boolean): MemoryFile | FaultFile {
+    if (readOnly) return new MemoryFile(p, bytes, true);
+    return this.budget ? new FaultFile(p, bytes, this.budget) : new MemoryFile(p, bytes);
+  }
+
+  open(p: string, mode: 'r' | 'rw'): BlockFile {
+    const abs = path.posix.resolve(p);
+    const e = this.entry(abs);
+    for (const other of this.files.values()) this.sync(other);
+    const f = this.makeFile(abs, e.bytes, mode === 'r');
+    if (mode === 'rw') e.live = f;
+    return f;
+  }
+  create(p: string): BlockFile {
+    const abs = path.posix.resolve(p);
+    if (this.files.has(abs)) throw new HvsimError('INVALID_ARGUMENT', `${p}: file already exists`, { file: p });
+    this.step(`create ${abs}`);
+    const e: MemEntry = { bytes: new Uint8Array(0), readOnly: false, live: undefined };
+    this.files.set(abs, e);
+    const f = this.makeFile(abs, e.bytes, false);
+    e.live = f;
+    return f;
+  }
+  exists(p: string): boolean {
+    return this.files.has(path.posix.resolve(p));
+  }
+  remove(p: string): void {
+    const abs = path.posix.resolve(p);
+    if (!this.files.has(abs)) return;
+    this.step(`remove ${abs}`);
+    this.files.delete(abs);
+  }
+  isReadOnly(p: string): boolean {
+    return this.files.get(path.posix.resolve(p))?.readOnly ?? false;
+  }
+  setReadOnly(p: string, readOnly: boolean): void {
+    this.entry(p).readOnly = readOnly;
+  }
+  readText(p: string): string | undefined {
+    const e = this.files.get(path.posix.resolve(p));
+    if (!e) return undefined;
+    this.sync(e);
+    return Buffer.from(e.bytes).toString('utf8');
+  }
+  writeTextAtomic(p: string, text: string): void {
+    this.step(`journal ${p}`);
+    this.files.set(path.posix.resolve(p), { bytes: new Uint8Array(Buffer.from(text, 'utf8')), readOnly: false, live: undefined });
+  }
+  list(dir: string): string[] {
+    const abs = path.posix.resolve(dir);
+    const out: string[] = [];
+    for (const k of this.files.keys()) if (path.posix.dirname(k) === abs) out.push(path.posix.basename(k));
+    return out.sort();
+  }
+  resolve(p: string): string {
+    return path.posix.resolve(p);
+  }
+
+  /** Every file's durable bytes now (after a crash: what survived). */
+  snapshot(): Map<string, Uint8Array> {
+    const out = new Map<string, Uint8Array>();
+    for (const [k, e] of this.files) {
+      this.sync(e);
+      out.set(k, e.bytes.slice());
+    }
+    return out;
+  }
+
+  /** A fresh store holding these files (reopen after a crash), optionally with a new budget. */
+  static from(files: Map<string, Uint8Array>, budget?: FaultBudget, readOnly: Set<string> = new Set()): MemoryDiskStore {
+    const s = new MemoryDiskStore(budget);
+    for (const [k, b] of files) s.files.set(k, { bytes: b.slice(), readOnly: readOnly.has(k), live: undefined });
+    return s;
+  }
+
+  readOnlyPaths(): Set<string> {
+    return new Set([...this.files].filter(([, e]) => e.readOnly).map(([k]) => k));
+  }
+}
