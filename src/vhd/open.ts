@@ -21,7 +21,7 @@ export interface OpenDiskOptions {
 /** Open a disk held in `file`, detecting VHDX or VHD by its bytes. */
 export function openDiskFile(file: BlockFile, opts: OpenDiskOptions = {}): DiskImage {
   if (isVhdx(file)) return openVhdx(file, opts);
-  if (isVhd(file)) return openVhd(file);
+  if (isVhd(file)) return openVhd(file, opts.lenient ? { lenient: true } : {});
   throw new HvsimError('CORRUPT', `${file.name}: not a VHDX or VHD file (no "vhdxfile" signature or "conectix" footer)`, { file: file.name });
 }
 

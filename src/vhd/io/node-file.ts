@@ -17,26 +17,32 @@ export class NodeFile implements BlockFile {
   readonly readOnly: boolean;
   private fd: number;
   private cachedSize: number;
+  private readonly durable: boolean;
 
-  private constructor(name: string, fd: number, readOnly: boolean) {
+  private constructor(name: string, fd: number, readOnly: boolean, durable: boolean) {
     this.name = name;
     this.fd = fd;
     this.readOnly = readOnly;
+    this.durable = durable;
     this.cachedSize = fs.fstatSync(fd).size;
   }
 
-  static open(path: string, mode: 'r' | 'rw'): NodeFile {
+  /**
+   * `durable: false` turns flush() into a no-op: write order is kept but nothing waits for the
+   * disk. Only for files that are worthless after a crash (generated benchmark workloads).
+   */
+  static open(path: string, mode: 'r' | 'rw', opts: { durable?: boolean } = {}): NodeFile {
     try {
-      return new NodeFile(path, fs.openSync(path, mode === 'r' ? 'r' : 'r+'), mode === 'r');
+      return new NodeFile(path, fs.openSync(path, mode === 'r' ? 'r' : 'r+'), mode === 'r', opts.durable ?? true);
     } catch (e) {
       throw ioError(path, 'open', e);
     }
   }
 
   /** Create a new file; refuses to replace an existing one unless `overwrite`. */
-  static create(path: string, overwrite = false): NodeFile {
+  static create(path: string, overwrite = false, opts: { durable?: boolean } = {}): NodeFile {
     try {
-      return new NodeFile(path, fs.openSync(path, overwrite ? 'w+' : 'wx+'), false);
+      return new NodeFile(path, fs.openSync(path, overwrite ? 'w+' : 'wx+'), false, opts.durable ?? true);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'EEXIST')
         throw new HvsimError('INVALID_ARGUMENT', `${path}: file already exists`, { file: path });
@@ -78,7 +84,7 @@ export class NodeFile implements BlockFile {
   }
 
   flush(): void {
-    if (this.readOnly) return;
+    if (this.readOnly || !this.durable) return;
     try {
       fs.fdatasyncSync(this.fd);
     } catch (e) {

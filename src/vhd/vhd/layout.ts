@@ -132,29 +132,44 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-/** Findings about the two footer copies; used at open and by check(). */
-export function footerFindings(st: FooterState, sparse: boolean): Finding[] {
+/** Findings about the two footer copies; used at open and by check(). `source`: the copy in use. */
+export function footerFindings(st: FooterState, sparse: boolean, source: 'end' | 'start'): Finding[] {
   const out: Finding[] = [];
   const { tail, head } = st;
   if (!tail) out.push({ severity: 'warning', code: 'FOOTER_MISSING', message: 'no footer at the end of the file; using the copy at offset 0' });
-  else if (!tail.valid)
+  else if (!tail.valid && source === 'start')
     out.push({ severity: 'warning', code: 'FOOTER_CHECKSUM', message: 'footer at the end of the file has a bad checksum; using the copy at offset 0', offset: tail.pos });
+  else if (!tail.valid) out.push({ severity: 'error', code: 'FOOTER_CHECKSUM', message: 'footer Checksum mismatch (no good copy at offset 0)', offset: tail.pos });
   else if (tail.old) out.push({ severity: 'warning', code: 'FOOTER_OLD', message: 'footer is the 511-byte form of old Virtual PC', offset: tail.pos });
   if (!sparse) return out;
   if (!head) out.push({ severity: 'warning', code: 'FOOTER_COPY_MISSING', message: 'no footer copy at offset 0', offset: 0 });
-  else if (!head.valid) out.push({ severity: 'warning', code: 'FOOTER_COPY_CHECKSUM', message: 'footer copy at offset 0 has a bad checksum', offset: 0 });
+  else if (!head.valid)
+    out.push({ severity: source === 'start' ? 'error' : 'warning', code: 'FOOTER_COPY_CHECKSUM', message: 'footer copy at offset 0 has a bad checksum', offset: 0 });
   else if (tail?.valid && !sameBytes(tail.bytes, head.bytes))
     out.push({ severity: 'warning', code: 'FOOTER_COPY_MISMATCH', message: 'footer copy at offset 0 differs from the footer at the end', offset: 0 });
   return out;
 }
 
-/** Pick the footer to use: the EOF copy when valid, else the copy at 0 of a dynamic/differencing disk. */
-function chooseFooter(name: string, st: FooterState): { copy: FooterCopy; source: 'end' | 'start' } {
+/**
+ * Pick the footer to use: the EOF copy when valid, else the copy at 0 of a dynamic/differencing
+ * disk. `lenient` (test-vhd) settles for a copy whose checksum fails; check() then reports it.
+ */
+function chooseFooter(name: string, st: FooterState, lenient: boolean): { copy: FooterCopy; source: 'end' | 'start' } {
   if (st.tail?.valid) return { copy: st.tail, source: 'end' };
   if (st.head?.valid && isSparseType(st.head.bytes)) return { copy: st.head, source: 'start' };
+  if (lenient && st.tail) return { copy: st.tail, source: 'end' };
+  if (lenient && st.head && isSparseType(st.head.bytes)) return { copy: st.head, source: 'start' };
   if (st.tail) throw corrupt(name, 'footer Checksum mismatch', st.tail.pos);
   if (st.head) throw corrupt(name, 'footer copy Checksum mismatch and no footer at the end of the file', 0);
   throw corrupt(name, 'not a VHD: no footer cookie "conectix" at the end of the file or at offset 0');
+}
+
+export interface VhdOpenOptions {
+  /**
+   * Collect checksum failures as findings (severity error) instead of refusing to open, for
+   * test-vhd. A writable open still refuses a file whose checksums fail.
+   */
+  lenient?: boolean;
 }
 
 function decodeLocatorText(code: string, b: Uint8Array): string | undefined {
@@ -168,12 +183,13 @@ function decodeLocatorText(code: string, b: Uint8Array): string | undefined {
 }
 
 /** Parse and validate every structure; throws CORRUPT/UNSUPPORTED on anything unusable. */
-export function parseVhd(file: BlockFile): VhdLayout {
+export function parseVhd(file: BlockFile, opts: VhdOpenOptions = {}): VhdLayout {
+  const lenient = opts.lenient === true;
   const name = file.name;
   const size = file.size();
   if (size < OLD_FOOTER_SIZE) throw corrupt(name, `file of ${size} bytes is too small to be a VHD`);
   const st = readFooters(file);
-  const { copy, source } = chooseFooter(name, st);
+  const { copy, source } = chooseFooter(name, st, lenient);
   const footer = decodeFooter(copy.bytes);
   const footerPos = source === 'end' ? copy.pos : -1;
   const dataEnd = source === 'end' ? copy.pos : size;
@@ -222,7 +238,10 @@ export function parseVhd(file: BlockFile): VhdLayout {
   readFully(file, hb, ho);
   const header = decodeDynamicHeader(hb);
   if (header.cookie !== HEADER_COOKIE) throw corrupt(name, 'dynamic header Cookie is not "cxsparse"', ho);
-  if (header.checksum !== headerChecksum(hb)) throw corrupt(name, 'dynamic header Checksum mismatch', ho);
+  if (header.checksum !== headerChecksum(hb)) {
+    if (!lenient) throw corrupt(name, 'dynamic header Checksum mismatch', ho);
+    findings.push({ severity: 'error', code: 'HEADER_CHECKSUM', message: 'dynamic header Checksum mismatch', offset: ho });
+  }
   if (header.headerVersion >>> 16 !== HEADER_VERSION >>> 16) throw unsupported(name, `dynamic header HeaderVersion ${hex(header.headerVersion)} is not 1.x`);
   const bs = header.blockSize;
   if (!isPow2(bs) || bs < MIN_BLOCK_SIZE || bs > MAX_BLOCK_SIZE)
@@ -269,6 +288,12 @@ export function parseVhd(file: BlockFile): VhdLayout {
     if (len === 0) return;
     const data = new Uint8Array(len);
     readFully(file, data, off);
+    // PlatformDataSpace: sectors per the spec, bytes as Windows writes it; either must hold the data.
+    if (e.platformDataSpace < len && e.platformDataSpace * 512 < len)
+      findings.push({ severity: 'warning', code: 'LOCATOR_SPACE', message: `${field} PlatformDataLength ${len} exceeds PlatformDataSpace ${e.platformDataSpace}`, offset: ho });
+    for (const r of regions)
+      if (off < r.end && r.start < off + len)
+        findings.push({ severity: 'error', code: 'LOCATOR_OVERLAP', message: `${field} data overlaps the ${r.what}`, offset: off });
     regions.push({ start: off, end: off + len, what: `parent locator ${e.platformCode}` });
     const text = decodeLocatorText(e.platformCode, data);
     if (text !== undefined) pairs.push([e.platformCode, text]);

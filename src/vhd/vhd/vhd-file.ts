@@ -7,13 +7,15 @@ import { ascii } from '../common/bytes.js';
 import type { BlockFile } from '../io/block-file.js';
 import { FOOTER_COOKIE, FOOTER_SIZE, OLD_FOOTER_SIZE } from './footer.js';
 import { VhdImage } from './vhd-image.js';
+import type { VhdOpenOptions } from './layout.js';
 
 export { VhdImage } from './vhd-image.js';
+export type { VhdOpenOptions } from './layout.js';
 export { createVhd, createVhdDifferencing, type VhdCreateOptions, type VhdDifferencingOptions } from './create.js';
 
-/** Open and validate a VHD; writable iff the file is. */
-export function openVhd(file: BlockFile): VhdImage {
-  return VhdImage.open(file);
+/** Open and validate a VHD; writable iff the file is. `lenient`: see VhdOpenOptions. */
+export function openVhd(file: BlockFile, opts?: VhdOpenOptions): VhdImage {
+  return VhdImage.open(file, opts);
 }
 
 /** By content: the footer cookie "conectix" at EOF-512, at EOF-511 (old footer) or at offset 0. */

@@ -23,7 +23,17 @@ import {
 } from '../disk.js';
 import { BAT_UNUSED, type DynamicHeader } from './dynamic-header.js';
 import { DISK_TYPE_DYNAMIC, DISK_TYPE_FIXED, FOOTER_SIZE, type VhdFooter } from './footer.js';
-import { DATA_ALIGNMENT, MAX_FILE_SECTORS, analyzeBat, footerFindings, nextBlockPosition, parseVhd, readFooters, type VhdLayout } from './layout.js';
+import {
+  DATA_ALIGNMENT,
+  MAX_FILE_SECTORS,
+  analyzeBat,
+  footerFindings,
+  nextBlockPosition,
+  parseVhd,
+  readFooters,
+  type VhdLayout,
+  type VhdOpenOptions,
+} from './layout.js';
 
 const SECTOR = 512;
 /** Bitmaps kept in memory at most (512 bytes each for 2 MiB blocks). */
@@ -97,10 +107,19 @@ export class VhdImage implements DiskImage {
   }
 
   /** Open and validate; a writable open refuses a damaged BAT and repairs the footer copies. */
-  static open(file: BlockFile): VhdImage {
-    const img = new VhdImage(file, parseVhd(file));
-    if (img.writable && img.type !== 'Fixed') img.prepareForWriting();
+  static open(file: BlockFile, opts: VhdOpenOptions = {}): VhdImage {
+    const img = new VhdImage(file, parseVhd(file, opts));
+    if (img.writable) {
+      // A lenient open may have settled for a copy whose checksum fails: never write to that.
+      const bad = [...img.footerChecks(), ...img.lay.findings].find((f) => f.severity === 'error' && /CHECKSUM$/.test(f.code));
+      if (bad) throw corrupt(img.path, `cannot open for writing: ${bad.message}`, bad.offset);
+      if (img.type !== 'Fixed') img.prepareForWriting();
+    }
     return img;
+  }
+
+  private footerChecks(): Finding[] {
+    return footerFindings(readFooters(this.file), this.type !== 'Fixed', this.lay.footerSource);
   }
 
   private prepareForWriting(): void {
@@ -401,7 +420,7 @@ export class VhdImage implements DiskImage {
   }
 
   check(): Finding[] {
-    const out: Finding[] = [...footerFindings(readFooters(this.file), this.type !== 'Fixed'), ...this.lay.findings];
+    const out: Finding[] = [...this.footerChecks(), ...this.lay.findings];
     if (this.type === 'Fixed') return out;
     const dataEnd = this.footerPos >= 0 ? this.footerPos : this.file.size();
     out.push(...analyzeBat(this.lay, this.bat, dataEnd).findings);
