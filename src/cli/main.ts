@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { HvsimError } from '../vhd/common/errors.js';
 import { registerDiskCommands } from './commands/disk.js';
+import { registerChainCommands } from './commands/chain.js';
 
 export const VERSION = '0.1.0';
 
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: () => {} })
     .exitOverride();
   registerDiskCommands(program);
+  registerChainCommands(program);
   return program;
 }
 

@@ -23,7 +23,7 @@ export function checkChainFile(path: string): CheckReport {
   try {
     const img = openDisk(path, false, { lenient: true });
     differencing = img.parentLocator !== undefined;
-    for (const f of img.check()) findings.push({ ...f, path });
+    for (const f of img.check()) findings.push({ ...f, message: `${path}: ${f.message}`, path });
     img.close();
   } catch (e) {
     findings.push(asFinding(path, e));
@@ -31,7 +31,7 @@ export function checkChainFile(path: string): CheckReport {
   if (differencing && !findings.some((f) => f.severity === 'error')) {
     try {
       const chain = Chain.open(path, { lenient: true });
-      for (const f of chain.check()) if (f.path !== path) findings.push(f);
+      for (const f of chain.check()) if (f.path !== path) findings.push({ ...f, message: `${f.path}: ${f.message}` });
       chain.close();
     } catch (e) {
       findings.push(asFinding(path, e));

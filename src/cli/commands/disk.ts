@@ -93,7 +93,7 @@ export function registerDiskCommands(program: Command): void {
       const report = checkChainFile(path);
       if (o.json) out(toJson(report));
       else {
-        for (const f of report.Findings) out(`${f.severity.toUpperCase()} ${f.path}: ${f.message}\n`);
+        for (const f of report.Findings) out(`${f.severity.toUpperCase()} ${f.message}\n`);
         out(`${report.Valid ? 'True' : 'False'}\n`);
       }
       if (!report.Valid) process.exitCode = 1;

@@ -1,0 +1,118 @@
+/** Chain commands: merge-vhd, convert-vhd, resume-merge, test-tree. Thin: parse, call, print. */
+import type { Command } from 'commander';
+import { Presets, SingleBar } from 'cli-progress';
+import { openDisk } from '../../vhd/open.js';
+import { Chain } from '../../engine/chain.js';
+import { flatten, flattenFormatForPath } from '../../engine/flatten.js';
+import { mergeDown, resumeMerges } from '../../engine/merge.js';
+import { NodeDiskStore } from '../../engine/store.js';
+import { checkTree } from '../../engine/tree.js';
+import { parseList, parseSize } from '../options.js';
+import { formatList, formatTable, out, toJson, type Row } from '../output.js';
+
+/** A progress bar on stderr when it is a terminal; otherwise nothing. */
+function progressBar(label: string): { onProgress?: (done: number, total: number) => void; stop: () => void } {
+  if (!process.stderr.isTTY) return { stop: () => {} };
+  const MiB = 1024 * 1024;
+  let bar: SingleBar | undefined;
+  return {
+    onProgress: (done, total) => {
+      if (!bar) {
+        bar = new SingleBar(
+          { stream: process.stderr, format: `${label} [{bar}] {percentage}% | {value}/{total} MiB | {eta_formatted}`, hideCursor: true, clearOnComplete: true },
+          Presets.shades_classic,
+        );
+        bar.start(Math.ceil(total / MiB), 0);
+      }
+      bar.setTotal(Math.ceil(total / MiB));
+      bar.update(Math.floor(done / MiB));
+    },
+    stop: () => bar?.stop(),
+  };
+}
+
+function diskRow(path: string): Row {
+  const img = openDisk(path, false);
+  try {
+    return img.info() as unknown as Row;
+  } finally {
+    img.close();
+  }
+}
+
+export function registerChainCommands(program: Command): void {
+  program
+    .command('merge-vhd')
+    .description('merge a differencing disk (and the layers between) into an ancestor, like Merge-VHD; the merged files are removed')
+    .requiredOption('--path <child>', 'the differencing disk to merge (a leaf)')
+    .option('--destination-path <ancestor>', 'the ancestor to merge into (default: its parent)')
+    .option('--force', 'merge even when other children of the layers involved would break')
+    .option('--passthru', 'print the destination disk afterwards')
+    .option('--json', 'print the result as JSON')
+    .action((o: { path: string; destinationPath?: string; force?: boolean; passthru?: boolean; json?: boolean }) => {
+      const store = new NodeDiskStore();
+      const p = progressBar('merging');
+      let r;
+      try {
+        r = mergeDown(store, o.path, o.destinationPath, { ...(p.onProgress ? { onProgress: p.onProgress } : {}), otherChildren: o.force ? 'ignore' : 'refuse' });
+      } finally {
+        p.stop();
+      }
+      if (o.json) out(toJson({ Path: r.destination, Removed: r.removed, Resumed: r.resumed, ...(o.passthru ? { Disk: diskRow(r.destination) } : {}) }));
+      else if (o.passthru) out(formatList([diskRow(r.destination)]));
+    });
+
+  program
+    .command('convert-vhd')
+    .description('write the content of a disk (through its whole chain) as a new standalone disk; format from DST\'s extension')
+    .argument('<src>', 'disk file (the leaf of a chain)')
+    .argument('<dst>', 'new file: .vhdx/.avhdx (dynamic VHDX), .vhd/.avhd (dynamic VHD), .raw/.img (raw, sparse)')
+    .option('--block-size <size>', 'block size of the new VHDX/VHD', parseSize)
+    .option('--passthru', 'print the new disk afterwards')
+    .option('--json', 'print the result as JSON')
+    .action((src: string, dst: string, o: { blockSize?: number; passthru?: boolean; json?: boolean }) => {
+      const format = flattenFormatForPath(dst);
+      const store = new NodeDiskStore();
+      const chain = Chain.open(src, { store });
+      const p = progressBar('converting');
+      let r;
+      try {
+        r = flatten(chain, store, dst, format, { ...(p.onProgress ? { onProgress: p.onProgress } : {}), ...(o.blockSize !== undefined ? { blockSize: o.blockSize } : {}) });
+      } finally {
+        p.stop();
+        chain.close();
+      }
+      const row: Row = format === 'RAW' ? { Path: r.path, Format: 'RAW', Size: r.virtualSize } : diskRow(r.path);
+      if (o.json) out(toJson({ ...row, DataBytes: r.dataBytes }));
+      else if (o.passthru) out(formatList([row]));
+    });
+
+  program
+    .command('resume-merge')
+    .description('complete merges that were interrupted (journals next to the disks)')
+    .argument('<path>', 'a folder, a disk file or a .hvsim-merge.json journal')
+    .option('--json', 'print what was completed as JSON')
+    .action((path: string, o: { json?: boolean }) => {
+      const done = resumeMerges(new NodeDiskStore(), path);
+      const rows = done.map((r) => (r.op === 'merge-down' ? { Operation: r.op, Path: r.destination, Removed: r.removed } : { Operation: r.op, Path: r.layer, Removed: r.removed }));
+      if (o.json) out(toJson(rows));
+      else if (rows.length === 0) out('no interrupted merge found\n');
+      else out(formatTable(rows, ['Operation', 'Path', 'Removed']));
+    });
+
+  program
+    .command('test-tree')
+    .description('check every disk file of a folder as one tree: links, sizes, read-only parents, unreferenced files, pending merges')
+    .argument('<dir>', 'folder with the disk files')
+    .option('--in-use <paths>', 'comma-separated disks in use (a VM\'s current disks and checkpoint disks): others are reported as unreferenced', parseList)
+    .option('--json', 'report as JSON')
+    .action((dir: string, o: { inUse?: string[]; json?: boolean }) => {
+      const report = checkTree(new NodeDiskStore(), dir, o.inUse ? { inUse: o.inUse } : {});
+      if (o.json) out(toJson(report));
+      else {
+        for (const f of report.Findings) out(`${f.severity.toUpperCase()} ${f.code} ${f.message}\n`);
+        out(`${report.Valid ? 'True' : 'False'}\n`);
+      }
+      if (!report.Valid) process.exitCode = 1;
+    });
+}

@@ -1,0 +1,116 @@
+/**
+ * Flatten (Convert-VHD): write what a chain reads as one new standalone disk — a dynamic VHDX or
+ * VHD, or a raw image. Sparse: ranges the chain reads as zeros are not written (a dynamic disk
+ * leaves those blocks unallocated; a raw image leaves holes after truncating to the full size).
+ */
+import * as path from 'node:path';
+import { isAllZero } from '../vhd/common/bytes.js';
+import { invalidArgument } from '../vhd/common/errors.js';
+import type { DiskImage } from '../vhd/disk.js';
+import type { BlockFile } from '../vhd/io/block-file.js';
+import { createDiskFile } from '../vhd/open.js';
+import type { Chain } from './chain.js';
+import type { DiskStore } from './store.js';
+
+export type FlattenFormat = 'VHDX' | 'VHD' | 'RAW';
+
+export interface FlattenOptions {
+  onProgress?: (done: number, total: number) => void;
+  /** Block size of a new VHDX/VHD (default: the chain base's when the target format allows it). */
+  blockSize?: number;
+}
+
+export interface FlattenResult {
+  path: string;
+  format: FlattenFormat;
+  virtualSize: number;
+  /** Bytes of virtual disk actually written (the rest reads as zeros). */
+  dataBytes: number;
+}
+
+/** Target format from a file name: .vhdx/.avhdx, .vhd/.avhd, .raw/.img. */
+export function flattenFormatForPath(p: string): FlattenFormat {
+  const ext = path.extname(p).toLowerCase();
+  if (ext === '.vhdx' || ext === '.avhdx') return 'VHDX';
+  if (ext === '.vhd' || ext === '.avhd') return 'VHD';
+  if (ext === '.raw' || ext === '.img') return 'RAW';
+  throw invalidArgument(`cannot tell the target format from the extension "${ext}" (use .vhdx, .vhd, .raw or .img)`, p);
+}
+
+const WINDOW = 4 * 1024 * 1024;
+/** Granularity of the zero scan inside data the chain holds. */
+const GRAIN = 64 * 1024;
+
+/** Write the chain's content to a new file `destPath` (refuses to replace one); removed again on failure. */
+export function flatten(chain: Chain, store: DiskStore, destPath: string, format: FlattenFormat, opts: FlattenOptions = {}): FlattenResult {
+  const dest = store.resolve(destPath);
+  const size = chain.virtualSize;
+  const base = chain.base;
+  const lss = base.logicalSectorSize;
+  if (format === 'VHD' && lss !== 512) throw invalidArgument(`a VHD has 512-byte sectors; this chain has ${lss}-byte sectors`, dest);
+  let blockSize = opts.blockSize;
+  if (blockSize === undefined && format === 'VHDX' && base.format === 'VHDX' && base.type !== 'Fixed') blockSize = base.blockSize;
+  if (blockSize === undefined && format === 'VHD' && base.format === 'VHD' && base.type !== 'Fixed') blockSize = base.blockSize;
+
+  const file = store.create(dest);
+  let img: DiskImage | undefined;
+  let raw: BlockFile | undefined;
+  try {
+    let write: (data: Uint8Array, offset: number) => void;
+    if (format === 'RAW') {
+      raw = file;
+      file.truncate(size);
+      write = (d, o) => file.write(d, o);
+    } else {
+      const disk = createDiskFile(file, format, {
+        virtualSize: size,
+        ...(blockSize !== undefined ? { blockSize } : {}),
+        ...(format === 'VHDX' ? { logicalSectorSize: lss, physicalSectorSize: base.physicalSectorSize } : {}),
+      });
+      img = disk;
+      write = (d, o) => disk.writeSectors(d, o);
+    }
+    const buf = new Uint8Array(Math.min(WINDOW, size));
+    let dataBytes = 0;
+    for (let pos = 0; pos < size; pos += WINDOW) {
+      const n = Math.min(WINDOW, size - pos);
+      // Only read what some layer holds (the resolved map knows); all-zero grains are skipped too.
+      if (chain.sources(pos, n).every((s) => s.layer < 0)) {
+        opts.onProgress?.(pos + n, size);
+        continue;
+      }
+      const part = buf.subarray(0, n);
+      chain.read(part, pos);
+      const emit = (a: number, b: number): void => {
+        write(part.subarray(a, b), pos + a);
+        dataBytes += b - a;
+      };
+      let runStart = -1;
+      for (let g = 0; g < n; g += GRAIN) {
+        const zero = isAllZero(part.subarray(g, Math.min(n, g + GRAIN)));
+        if (!zero && runStart < 0) runStart = g;
+        if (zero && runStart >= 0) {
+          emit(runStart, g);
+          runStart = -1;
+        }
+      }
+      if (runStart >= 0) emit(runStart, n);
+      opts.onProgress?.(pos + n, size);
+    }
+    if (img) img.close();
+    else {
+      raw!.flush();
+      raw!.close();
+    }
+    return { path: dest, format, virtualSize: size, dataBytes };
+  } catch (e) {
+    try {
+      if (img) img.close();
+      else file.close();
+    } catch {
+      // already failing
+    }
+    store.remove(dest);
+    throw e;
+  }
+}

@@ -1,0 +1,222 @@
+/**
+ * The Hyper-V host as hvsim's users drive it: one asynchronous interface covering what the
+ * Hyper-V cmdlets do (VMs, power states, checkpoints, attached disks, guest I/O). The simulator
+ * (simulator.ts) implements it; a driver for real Hyper-V (PowerShell) will implement it later,
+ * which is why it is async and why group.ts may use nothing but this interface.
+ *
+ * Objects carry Hyper-V's property names (Get-VM / Get-VMSnapshot / Get-VMHardDiskDrive) so that
+ * `--json` output reads like `ConvertTo-Json` of the real objects. Enums are strings, times are
+ * ISO-8601 strings (UTC). Properties marked "hvsim" do not exist on the real objects.
+ * Imports: nothing but types.
+ */
+
+/** VMState names (the subset a simulated VM rests in; transitional states are instantaneous). */
+export type VMState = 'Off' | 'Running' | 'Saved' | 'Paused';
+
+/** Set-VM -CheckpointType values (enum ints: Disabled=2, Production=3, ProductionOnly=4, Standard=5). */
+export type CheckpointType = 'Disabled' | 'Production' | 'ProductionOnly' | 'Standard';
+export const CHECKPOINT_TYPES: readonly CheckpointType[] = ['Disabled', 'Production', 'ProductionOnly', 'Standard'];
+
+/** Microsoft.HyperV.PowerShell.SnapshotType (production checkpoints are listed as Standard). */
+export type SnapshotType = 'Standard' | 'Recovery' | 'Planned' | 'Missing' | 'Replica' | 'AppConsistentReplica' | 'SyncedReplica';
+
+/** VMOperationalStatus values the simulator reports. */
+export type VMOperationalStatus = 'Ok' | 'MergingDisks';
+
+export interface HardDiskDrive {
+  VMName: string;
+  VMId: string;
+  Name: string;
+  ControllerType: 'SCSI';
+  ControllerNumber: number;
+  ControllerLocation: number;
+  /** The file this drive reads and writes (for a checkpoint: the frozen file it recorded). */
+  Path: string;
+  VMSnapshotId: string | null;
+  VMSnapshotName: string | null;
+  ComputerName: string;
+}
+
+export interface VirtualMachine {
+  VMName: string;
+  Name: string;
+  Id: string;
+  VMId: string;
+  State: VMState;
+  /** Localized status text ("Operating normally", "Merging disks"); scripts should poll OperationalStatus. */
+  Status: string;
+  OperationalStatus: VMOperationalStatus[];
+  PrimaryOperationalStatus: VMOperationalStatus;
+  ComputerName: string;
+  CheckpointType: CheckpointType;
+  /** The checkpoint the current state ("Now") descends from. */
+  ParentSnapshotId: string | null;
+  ParentSnapshotName: string | null;
+  MemoryStartup: number;
+  /** Bytes assigned while running (0 otherwise). */
+  MemoryAssigned: number;
+  CPUUsage: number;
+  /** Time running since the last start, as a TimeSpan string ("00:03:07"). */
+  Uptime: string;
+  Notes: string;
+  CreationTime: string;
+  Generation: number;
+  Version: string;
+  /** Folder of the VM's files. */
+  Path: string;
+  HardDrives: HardDiskDrive[];
+  /** hvsim: when the background merge in progress will finish (ISO time), else null. */
+  MergeCompletionTime: string | null;
+  /** hvsim: whether the guest can take production checkpoints (Backup integration service / VSS). */
+  GuestSupportsProductionCheckpoints: boolean;
+}
+
+export interface VMSnapshot {
+  VMName: string;
+  VMId: string;
+  Name: string;
+  Id: string;
+  SnapshotType: SnapshotType;
+  /**
+   * The state the checkpoint holds: Off for a production checkpoint or a checkpoint of an Off VM
+   * (applying it leaves the VM Off), else the VM's state when it was taken (applying leaves it Saved).
+   */
+  State: VMState;
+  ParentSnapshotId: string | null;
+  ParentSnapshotName: string | null;
+  CreationTime: string;
+  ComputerName: string;
+  Notes: string;
+  MemoryStartup: number;
+  IsDeleted: boolean;
+  IsAutomaticCheckpoint: boolean;
+  HardDrives: HardDiskDrive[];
+  /** hvsim: the kind actually created (a Production setting falls back to Standard when it must). */
+  CheckpointType: 'Standard' | 'Production';
+  /** hvsim: the group (checkpoint-group) this checkpoint belongs to, else null. */
+  GroupId: string | null;
+}
+
+export interface NewVMOptions {
+  name: string;
+  /** Startup memory in bytes (default 1 GiB). */
+  memory?: number;
+  /** Size of a new dynamic VHDX (default 64 MiB); ignored with vhdPath. */
+  diskSize?: number;
+  /** Attach this existing disk instead of creating one (used in place, like New-VM -VHDPath). */
+  vhdPath?: string;
+  /** Default Production, as for new Hyper-V VMs. */
+  checkpointType?: CheckpointType;
+  notes?: string;
+  /** Default true. */
+  guestSupportsProductionCheckpoints?: boolean;
+}
+
+export interface SetVMOptions {
+  checkpointType?: CheckpointType;
+  notes?: string;
+  memory?: number;
+  guestSupportsProductionCheckpoints?: boolean;
+}
+
+export interface StopVMOptions {
+  /** Stop-VM -Save. */
+  save?: boolean;
+  /** Stop-VM -TurnOff (pull the power; discards saved state of a Saved VM). */
+  turnOff?: boolean;
+}
+
+export interface CheckpointVMOptions {
+  snapshotName?: string;
+  /** Link the checkpoints into a group (checkpoint-group). */
+  groupId?: string;
+}
+
+/** Which checkpoints of which VMs: by name (wildcards * and ?), by Id, by group, or by tree position. */
+export interface SnapshotQuery {
+  vmNames: string[];
+  name?: string;
+  id?: string;
+  groupId?: string;
+  /** Immediate children of this checkpoint (name or Id; one VM). */
+  childOf?: string;
+  /** The immediate parent of this checkpoint, or of the VM itself (its ParentSnapshot) when it names the VM. */
+  parentOf?: string;
+  snapshotType?: SnapshotType;
+}
+
+/** One checkpoint of one VM (restore, rename, export, read): by name or Id. */
+export interface SnapshotRef {
+  vmName: string;
+  name?: string;
+  id?: string;
+}
+
+export interface RemoveSnapshotOptions {
+  /** Remove-VMSnapshot -IncludeAllChildSnapshots ("Delete Checkpoint Subtree"). */
+  includeAllChildSnapshots?: boolean;
+  /** Wait for the background merge to finish (default true; the cmdlet itself returns at once). */
+  wait?: boolean;
+}
+
+export interface ExportResult {
+  VMName: string;
+  SnapshotName: string;
+  SnapshotId: string;
+  Path: string;
+  /** The standalone disks written (one per drive), usable by new-vm --vhd-path. */
+  HardDrives: string[];
+}
+
+export interface GuestReadOptions {
+  drive?: number;
+  /** Read this checkpoint's content (name or Id) without restoring it. */
+  snapshot?: string;
+}
+
+/** A warning the cmdlet would print (WARNING: …); hosts return them, callers decide where they go. */
+export interface HostWarning {
+  VMName: string;
+  Message: string;
+}
+
+export interface Host {
+  /** The host's name, reported as ComputerName. */
+  readonly computerName: string;
+  /** The host's clock (epoch milliseconds; simulated time for the simulator). */
+  now(): Promise<number>;
+  /** Warnings issued since the last call (and forget them). */
+  takeWarnings(): Promise<HostWarning[]>;
+
+  newVM(opts: NewVMOptions): Promise<VirtualMachine>;
+  /** Get-VM: all VMs, or those matching the names (wildcards allowed; a plain name must exist). */
+  getVM(names?: string[]): Promise<VirtualMachine[]>;
+  setVM(names: string[], opts: SetVMOptions): Promise<VirtualMachine[]>;
+  startVM(names: string[]): Promise<VirtualMachine[]>;
+  stopVM(names: string[], opts?: StopVMOptions): Promise<VirtualMachine[]>;
+  suspendVM(names: string[]): Promise<VirtualMachine[]>;
+  resumeVM(names: string[]): Promise<VirtualMachine[]>;
+  saveVM(names: string[]): Promise<VirtualMachine[]>;
+  /** Wait until the VMs' background operations (merges) have finished. */
+  waitVM(names: string[]): Promise<VirtualMachine[]>;
+
+  checkpointVM(names: string[], opts?: CheckpointVMOptions): Promise<VMSnapshot[]>;
+  getVMSnapshot(query: SnapshotQuery): Promise<VMSnapshot[]>;
+  restoreVMSnapshot(ref: SnapshotRef): Promise<VMSnapshot>;
+  /** Removes the matching checkpoints (all of each VM's when no name/id is given); returns the removed ones. */
+  removeVMSnapshot(query: SnapshotQuery, opts?: RemoveSnapshotOptions): Promise<VMSnapshot[]>;
+  renameVMSnapshot(ref: SnapshotRef, newName: string): Promise<VMSnapshot>;
+  /** Export-VMSnapshot: write the checkpoint's disks as standalone files under `path`. */
+  exportVMSnapshot(ref: SnapshotRef, path: string): Promise<ExportResult>;
+
+  getVMHardDiskDrive(vmName: string, snapshot?: string): Promise<HardDiskDrive[]>;
+  /** Attach a new (or an existing) disk; refused once the VM has checkpoints. */
+  addVMHardDiskDrive(vmName: string, opts: { path?: string; size?: number }): Promise<HardDiskDrive>;
+
+  /** The guest writes its disk (the VM must be Running). */
+  writeGuest(vmName: string, data: Uint8Array, offset: number, drive?: number): Promise<void>;
+  /** Read a VM's disk as the guest sees it, or a checkpoint's content with `snapshot`. */
+  readGuest(vmName: string, offset: number, length: number, opts?: GuestReadOptions): Promise<Uint8Array>;
+  /** The virtual size of a VM's drive in bytes. */
+  diskSize(vmName: string, drive?: number): Promise<number>;
+}

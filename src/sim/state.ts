@@ -1,0 +1,74 @@
+/**
+ * The simulator's persistent state: plain JSON-able records (state.json in a state directory).
+ * The checkpoint tree is logical (snapshots with parents, the VM's Now position); the disk tree
+ * is physical (files with parents, per drive). Imports: host types only.
+ */
+import type { CheckpointType, VMState } from './host.js';
+
+export const STATE_VERSION = 1;
+
+/** One disk file of a drive's tree. */
+export interface DiskFileRecord {
+  path: string;
+  /** The file it is a differencing child of; null for the drive's base file. */
+  parent: string | null;
+}
+
+export interface DriveRecord {
+  /** The file the VM reads and writes now (the writable leaf). */
+  path: string;
+  /** Every file of this drive's tree that the VM still needs (checkpoints' and the leaf's ancestry). */
+  files: DiskFileRecord[];
+}
+
+export interface SnapshotRecord {
+  id: string;
+  name: string;
+  parentId: string | null;
+  creationTime: number;
+  /** What applying it restores: Off (no runtime state) or the captured runtime state. */
+  state: VMState;
+  kind: 'Standard' | 'Production';
+  /** The frozen file of each drive at the time it was taken. */
+  drives: string[];
+  /** Configuration captured with it (Hyper-V restores it on apply). */
+  memory: number;
+  notes: string;
+  checkpointType: CheckpointType;
+  groupId: string | null;
+}
+
+export interface VmRecord {
+  id: string;
+  name: string;
+  state: VMState;
+  checkpointType: CheckpointType;
+  memory: number;
+  notes: string;
+  creationTime: number;
+  /** Folder of the VM's files. */
+  path: string;
+  guestSupportsProduction: boolean;
+  /** When the VM last entered Running (for Uptime). */
+  runningSince: number | null;
+  drives: DriveRecord[];
+  /** The checkpoint Now descends from. */
+  parentSnapshotId: string | null;
+  snapshots: SnapshotRecord[];
+  /** A background merge is running until this time; the disk-tree clean-up runs when it passes. */
+  mergeUntil: number | null;
+}
+
+export interface HostState {
+  version: number;
+  computerName: string;
+  /** Simulated now (epoch ms). */
+  clock: number;
+  /** 'wall': each CLI invocation first catches the clock up with real time; 'simulated': never. */
+  clockMode: 'wall' | 'simulated';
+  vms: VmRecord[];
+}
+
+export function emptyState(computerName: string, clock: number, clockMode: 'wall' | 'simulated'): HostState {
+  return { version: STATE_VERSION, computerName, clock, clockMode, vms: [] };
+}
