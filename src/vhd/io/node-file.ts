@@ -11,6 +11,76 @@ function ioError(path: string, what: string, e: unknown): HvsimError {
   return new HvsimError('IO', `${path}: ${what} failed: ${msg}`, { file: path, cause: e });
 }
 
+/** In-process count of writable handles per lock file. */
+const held = new Map<string, number>();
+
+/** The lock beside a file: ".NAME.hvsim-lock" holding the owner's pid. */
+function lockPath(path: string): string {
+  const slash = Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\'));
+  return `${path.slice(0, slash + 1)}.${path.slice(slash + 1)}.hvsim-lock`;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Take the writer's lock of `path`: one writing process per disk file, as Hyper-V holds its
+ * disks open exclusively. A lock left by a process that no longer exists is taken over.
+ */
+function acquireLock(path: string): string {
+  const lock = lockPath(path);
+  const n = held.get(lock);
+  if (n !== undefined) {
+    held.set(lock, n + 1);
+    return lock;
+  }
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = fs.openSync(lock, 'wx');
+      fs.writeSync(fd, String(process.pid));
+      fs.closeSync(fd);
+      held.set(lock, 1);
+      return lock;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw ioError(path, 'lock', e);
+      let owner = NaN;
+      try {
+        owner = Number(fs.readFileSync(lock, 'utf8'));
+      } catch {
+        // vanished between the two calls: try again
+      }
+      if (Number.isInteger(owner) && owner > 0 && alive(owner))
+        throw new HvsimError('BUSY', `${path}: in use by another hvsim process (pid ${owner})`, { file: path });
+      try {
+        fs.unlinkSync(lock);
+      } catch {
+        // someone else removed it
+      }
+    }
+  }
+  throw new HvsimError('BUSY', `${path}: could not take the writer's lock`, { file: path });
+}
+
+function releaseLock(lock: string): void {
+  const n = held.get(lock) ?? 0;
+  if (n > 1) {
+    held.set(lock, n - 1);
+    return;
+  }
+  held.delete(lock);
+  try {
+    fs.unlinkSync(lock);
+  } catch {
+    // already gone
+  }
+}
+
 /** A real file on disk, positional synchronous I/O through fs.readSync/writeSync. */
 export class NodeFile implements BlockFile {
   readonly name: string;
@@ -18,6 +88,7 @@ export class NodeFile implements BlockFile {
   private fd: number;
   private cachedSize: number;
   private readonly durable: boolean;
+  private lock: string | undefined;
 
   private constructor(name: string, fd: number, readOnly: boolean, durable: boolean) {
     this.name = name;
@@ -27,27 +98,44 @@ export class NodeFile implements BlockFile {
     this.cachedSize = fs.fstatSync(fd).size;
   }
 
+  /** Open or create with the writer's lock held from before the open until close(). */
+  private static locked(path: string, readOnly: boolean, durable: boolean, openFd: () => number): NodeFile {
+    const lock = readOnly ? undefined : acquireLock(path);
+    try {
+      const f = new NodeFile(path, openFd(), readOnly, durable);
+      f.lock = lock;
+      return f;
+    } catch (e) {
+      if (lock) releaseLock(lock);
+      throw e;
+    }
+  }
+
   /**
    * `durable: false` turns flush() into a no-op: write order is kept but nothing waits for the
    * disk. Only for files that are worthless after a crash (generated benchmark workloads).
    */
   static open(path: string, mode: 'r' | 'rw', opts: { durable?: boolean } = {}): NodeFile {
-    try {
-      return new NodeFile(path, fs.openSync(path, mode === 'r' ? 'r' : 'r+'), mode === 'r', opts.durable ?? true);
-    } catch (e) {
-      throw ioError(path, 'open', e);
-    }
+    return NodeFile.locked(path, mode === 'r', opts.durable ?? true, () => {
+      try {
+        return fs.openSync(path, mode === 'r' ? 'r' : 'r+');
+      } catch (e) {
+        throw ioError(path, 'open', e);
+      }
+    });
   }
 
   /** Create a new file; refuses to replace an existing one unless `overwrite`. */
   static create(path: string, overwrite = false, opts: { durable?: boolean } = {}): NodeFile {
-    try {
-      return new NodeFile(path, fs.openSync(path, overwrite ? 'w+' : 'wx+'), false, opts.durable ?? true);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST')
-        throw new HvsimError('INVALID_ARGUMENT', `${path}: file already exists`, { file: path });
-      throw ioError(path, 'create', e);
-    }
+    return NodeFile.locked(path, false, opts.durable ?? true, () => {
+      try {
+        return fs.openSync(path, overwrite ? 'w+' : 'wx+');
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST')
+          throw new HvsimError('INVALID_ARGUMENT', `${path}: file already exists`, { file: path });
+        throw ioError(path, 'create', e);
+      }
+    });
   }
 
   read(buf: Uint8Array, offset: number): number {
@@ -96,5 +184,7 @@ export class NodeFile implements BlockFile {
     if (this.fd < 0) return;
     fs.closeSync(this.fd);
     this.fd = -1;
+    if (this.lock) releaseLock(this.lock);
+    this.lock = undefined;
   }
 }
