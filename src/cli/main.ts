@@ -3,6 +3,8 @@ import { Command, CommanderError } from 'commander';
 import { HvsimError } from '../vhd/common/errors.js';
 import { registerDiskCommands } from './commands/disk.js';
 import { registerChainCommands } from './commands/chain.js';
+import { registerVmCommands } from './commands/vm.js';
+import { registerAnalysisCommands } from './commands/analysis.js';
 
 export const VERSION = '0.1.0';
 
@@ -20,6 +22,12 @@ export function buildProgram(): Command {
     .exitOverride();
   registerDiskCommands(program);
   registerChainCommands(program);
+  program
+    .option('--root <dir>', 'simulator state directory (default: HVSIM_ROOT, else ./.hvsim)')
+    .option('--inject-fault <op:vm>', 'make operation OP on VM fail once, e.g. checkpoint:web01 (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--computer-name <name>', 'the simulated host (reported as ComputerName)');
+  registerVmCommands(program);
+  registerAnalysisCommands(program);
   return program;
 }
 

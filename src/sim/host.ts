@@ -95,6 +95,8 @@ export interface VMSnapshot {
   CheckpointType: 'Standard' | 'Production';
   /** hvsim: the group (checkpoint-group) this checkpoint belongs to, else null. */
   GroupId: string | null;
+  /** hvsim: the VMs the group was taken of (so an incomplete group can be recognised), else null. */
+  GroupMembers: string[] | null;
 }
 
 export interface NewVMOptions {
@@ -130,6 +132,8 @@ export interface CheckpointVMOptions {
   snapshotName?: string;
   /** Link the checkpoints into a group (checkpoint-group). */
   groupId?: string;
+  /** The names of every VM of the group. */
+  groupMembers?: string[];
 }
 
 /** Which checkpoints of which VMs: by name (wildcards * and ?), by Id, by group, or by tree position. */

@@ -63,16 +63,17 @@ export const WRONG_STATE = 'The operation cannot be performed while the virtual 
 
 export type Transition = { kind: 'change'; to: VMState } | { kind: 'already' } | { kind: 'refused'; error: HvsimError };
 
-export function transition(op: PowerOp, vmName: string, from: VMState): Transition {
+/** `cmdlet` names the cmdlet in messages when it is not op's own (Stop-VM -Save is a save). */
+export function transition(op: PowerOp, vmName: string, from: VMState, cmdlet?: string): Transition {
   const to = TABLE[op][from];
   if (to !== undefined) return { kind: 'change', to };
   if (TARGET[op] === from) return { kind: 'already' };
-  return { kind: 'refused', error: wrongState(op, vmName, from) };
+  return { kind: 'refused', error: wrongState(op, vmName, from, undefined, cmdlet) };
 }
 
 /** "Start-VM: 'web01' failed to change state. The operation cannot be performed while …" */
-export function wrongState(op: string, vmName: string, from: VMState, detail?: string): HvsimError {
-  const cmdlet = CMDLET[op] ?? op;
+export function wrongState(op: string, vmName: string, from: VMState, detail?: string, cmdletName?: string): HvsimError {
+  const cmdlet = cmdletName ?? CMDLET[op] ?? op;
   const verb = op in TABLE ? 'failed to change state.' : 'failed.';
   return new HvsimError(
     'INVALID_STATE',

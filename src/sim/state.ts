@@ -36,6 +36,8 @@ export interface SnapshotRecord {
   notes: string;
   checkpointType: CheckpointType;
   groupId: string | null;
+  /** Names of every VM the group was taken of. */
+  groupMembers: string[] | null;
 }
 
 export interface VmRecord {

@@ -1,0 +1,469 @@
+/**
+ * Simulator commands mirroring the Hyper-V cmdlets (new-vm … remove-vmsnapshot, guest I/O, group
+ * checkpoints, demo). Thin: parse, open the host kept in the state directory (--root, HVSIM_ROOT,
+ * default ./.hvsim; locked for the whole invocation), call, print. Lists are comma-separated;
+ * `--json` prints Hyper-V's property names (lists as arrays, [] when empty); otherwise tables
+ * like Format-Table. Warnings go to stderr as "WARNING: …".
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import type { Command } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
+import { HvsimError } from '../../vhd/common/errors.js';
+import { Simulator } from '../../sim/simulator.js';
+import { DirectoryStorage } from '../../sim/storage.js';
+import { CHECKPOINT_TYPES, type CheckpointType, type VirtualMachine, type VMSnapshot } from '../../sim/host.js';
+import { checkpointGroup, getGroups, removeGroup, restoreGroup, type GroupSelector } from '../../sim/group.js';
+import { runDemo } from '../../sim/demo.js';
+import { displayTime } from '../../sim/clock.js';
+import { parseList, parseOffset, parseSize } from '../options.js';
+import { formatTable, out, toJson, type Row } from '../output.js';
+
+interface Globals {
+  root?: string;
+  injectFault?: string[];
+  computerName?: string;
+}
+
+const VM_COLUMNS = ['Name', 'State', 'CPUUsage(%)', 'MemoryAssigned(M)', 'Uptime', 'Status', 'Version'];
+const SNAPSHOT_COLUMNS = ['VMName', 'Name', 'SnapshotType', 'CreationTime', 'ParentSnapshotName'];
+const MiB = 1024 * 1024;
+
+/** The state directory: --root, else HVSIM_ROOT, else ./.hvsim. */
+export function stateRoot(g: Globals): string {
+  return g.root ?? process.env.HVSIM_ROOT ?? '.hvsim';
+}
+
+/** Open the host for one invocation (lock held until the end), run, save, print warnings. */
+async function withHost<T>(cmd: Command, fn: (sim: Simulator) => Promise<T>): Promise<T> {
+  const g = cmd.optsWithGlobals() as Globals;
+  const storage = new DirectoryStorage(stateRoot(g));
+  let sim: Simulator;
+  try {
+    const start = process.env.HVSIM_START_TIME ? Date.parse(process.env.HVSIM_START_TIME) : undefined;
+    if (start !== undefined && Number.isNaN(start)) throw new HvsimError('INVALID_ARGUMENT', `HVSIM_START_TIME "${process.env.HVSIM_START_TIME}" is not a date`);
+    const computerName = g.computerName ?? process.env.HVSIM_COMPUTER_NAME;
+    sim = Simulator.open({
+      storage,
+      ...(computerName !== undefined ? { computerName } : {}),
+      defaultComputerName: os.hostname(),
+      faults: g.injectFault ?? [],
+      clockMode: process.env.HVSIM_CLOCK === 'simulated' ? 'simulated' : 'wall',
+      ...(start !== undefined ? { startTime: start } : {}),
+    });
+  } catch (e) {
+    storage.close();
+    throw e;
+  }
+  try {
+    return await fn(sim);
+  } finally {
+    for (const w of await sim.takeWarnings()) process.stderr.write(`WARNING: ${w.Message}\n`);
+    sim.close();
+  }
+}
+
+/** Table cells as PowerShell shows them: memory in MiB, times in the host's locale. */
+function displayRow(r: Row): Row {
+  const d: Row = { ...r };
+  if (typeof r.CPUUsage === 'number') d['CPUUsage(%)'] = r.CPUUsage;
+  if (typeof r.MemoryAssigned === 'number') d['MemoryAssigned(M)'] = Math.round(r.MemoryAssigned / MiB);
+  if (typeof r.MemoryStartup === 'number') d['MemoryStartup(M)'] = Math.round(r.MemoryStartup / MiB);
+  for (const k of ['CreationTime', 'FrozenAt', 'StartTime', 'EndTime'])
+    if (typeof r[k] === 'string' && /^\d{4}-\d\d-\d\dT/.test(r[k] as string)) d[k] = displayTime(Date.parse(r[k] as string));
+  if (Array.isArray(r.HardDrives)) d.HardDrives = (r.HardDrives as Array<{ Path?: string }>).map((h) => h.Path ?? h);
+  return d;
+}
+
+/** --property: the chosen columns, with each name spelled as the objects spell it. */
+function pickColumns(requested: string[] | undefined, defaults: string[], sample: Row | undefined): string[] {
+  if (!requested) return defaults;
+  const known = sample ? Object.keys(displayRow(sample)) : defaults;
+  return requested.map((p) => known.find((k) => k.toLowerCase() === p.toLowerCase()) ?? p);
+}
+
+function print(rows: Row[], o: { json?: boolean; property?: string[] }, defaults: string[]): void {
+  if (o.json) {
+    if (!o.property) return out(toJson(rows));
+    const cols = pickColumns(o.property, defaults, rows[0]);
+    return out(toJson(rows.map((r) => Object.fromEntries(cols.map((c) => [c, r[c] ?? null])))));
+  }
+  if (rows.length === 0) return;
+  out(formatTable(rows.map(displayRow), pickColumns(o.property, defaults, rows[0])));
+}
+
+/** Output of a state-changing command: nothing, unless --passthru or --json. */
+function passthru(rows: Row[], o: { json?: boolean; passthru?: boolean }, defaults: string[]): void {
+  if (o.json || o.passthru) print(rows, o, defaults);
+}
+
+const asRows = (x: Array<VirtualMachine | VMSnapshot | object>): Row[] => x as unknown as Row[];
+
+function parseCheckpointType(v: string): CheckpointType {
+  const t = CHECKPOINT_TYPES.find((c) => c.toLowerCase() === v.toLowerCase());
+  if (!t) throw new InvalidArgumentError(`use one of ${CHECKPOINT_TYPES.join(', ')}`);
+  return t;
+}
+
+function parseIndex(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('use a disk number: 0, 1, …');
+  return n;
+}
+
+function need<T>(v: T | undefined, what: string): T {
+  if (v === undefined) throw new HvsimError('INVALID_ARGUMENT', what);
+  return v;
+}
+
+/** Read all of stdin (or a file) into memory. */
+function readInput(file: string | undefined): Uint8Array {
+  return new Uint8Array(fs.readFileSync(file ?? 0));
+}
+
+function writeOutput(data: Uint8Array, file: string | undefined): void {
+  if (file) {
+    fs.writeFileSync(file, data);
+    return;
+  }
+  let done = 0;
+  while (done < data.length) {
+    try {
+      done += fs.writeSync(1, data, done, data.length - done);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EAGAIN') {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+        continue;
+      }
+      throw e;
+    }
+  }
+}
+
+/** Checkpoints of each VM drawn as a tree with the "Now" position, like Hyper-V Manager. */
+function renderTree(vms: VirtualMachine[], snaps: VMSnapshot[]): string {
+  const lines: string[] = [];
+  for (const vm of vms) {
+    lines.push(vm.Name);
+    const mine = snaps.filter((s) => s.VMId === vm.Id);
+    const kids = (id: string | null): Array<{ label: string; id: string | null }> => [
+      ...mine.filter((s) => s.ParentSnapshotId === id).map((s) => ({ label: s.Name, id: s.Id as string | null })),
+      ...(vm.ParentSnapshotId === id ? [{ label: 'Now', id: '\u0000now' }] : []),
+    ];
+    const walk = (id: string | null, prefix: string): void => {
+      const list = kids(id);
+      list.forEach((k, i) => {
+        const last = i === list.length - 1;
+        lines.push(`${prefix}${last ? '└─ ' : '├─ '}${k.label}`);
+        if (k.id !== '\u0000now') walk(k.id, prefix + (last ? '   ' : '│  '));
+      });
+    };
+    walk(null, '');
+  }
+  return lines.join('\n') + '\n';
+}
+
+export function registerVmCommands(program: Command): void {
+  const list = (flags: string, desc: string): Option => new Option(flags, desc).argParser(parseList);
+  const jsonOpt = (): Option => new Option('--json', "print objects as JSON with Hyper-V's property names");
+  const passOpt = (): Option => new Option('--passthru', 'print the objects acted on');
+
+  program
+    .command('new-vm')
+    .description('create a VM with a new dynamic VHDX (default 64 MiB) or an existing disk (New-VM)')
+    .requiredOption('--name <name>', 'VM name')
+    .option('--memory <size>', 'startup memory (default 1G)', parseSize)
+    .option('--disk-size <size>', 'size of the new disk (default 64M)', parseSize)
+    .option('--vhd-path <file>', 'attach this existing disk instead (e.g. one written by export-vmsnapshot)')
+    .option('--checkpoint-type <type>', `${CHECKPOINT_TYPES.join('|')} (default Production)`, parseCheckpointType)
+    .option('--notes <text>', 'notes')
+    .addOption(jsonOpt())
+    .action(async (o: { name: string; memory?: number; diskSize?: number; vhdPath?: string; checkpointType?: CheckpointType; notes?: string; json?: boolean }, cmd: Command) => {
+      if (o.diskSize !== undefined && o.vhdPath !== undefined) throw new HvsimError('INVALID_ARGUMENT', 'new-vm: use --disk-size or --vhd-path, not both');
+      const vm = await withHost(cmd, (h) =>
+        h.newVM({
+          name: o.name,
+          ...(o.memory !== undefined ? { memory: o.memory } : {}),
+          ...(o.diskSize !== undefined ? { diskSize: o.diskSize } : {}),
+          ...(o.vhdPath !== undefined ? { vhdPath: o.vhdPath } : {}),
+          ...(o.checkpointType !== undefined ? { checkpointType: o.checkpointType } : {}),
+          ...(o.notes !== undefined ? { notes: o.notes } : {}),
+        }),
+      );
+      print(asRows([vm]), o, VM_COLUMNS);
+    });
+
+  program
+    .command('set-vm')
+    .description('change VM settings (Set-VM)')
+    .addOption(list('--name <list>', 'VM names').makeOptionMandatory())
+    .option('--checkpoint-type <type>', CHECKPOINT_TYPES.join('|'), parseCheckpointType)
+    .option('--notes <text>', 'notes')
+    .option('--memory <size>', 'startup memory (VM must be Off)', parseSize)
+    .addOption(passOpt())
+    .addOption(jsonOpt())
+    .action(async (o: { name: string[]; checkpointType?: CheckpointType; notes?: string; memory?: number; passthru?: boolean; json?: boolean }, cmd: Command) => {
+      const vms = await withHost(cmd, (h) =>
+        h.setVM(o.name, {
+          ...(o.checkpointType !== undefined ? { checkpointType: o.checkpointType } : {}),
+          ...(o.notes !== undefined ? { notes: o.notes } : {}),
+          ...(o.memory !== undefined ? { memory: o.memory } : {}),
+        }),
+      );
+      passthru(asRows(vms), o, VM_COLUMNS);
+    });
+
+  program
+    .command('get-vm')
+    .description('list VMs (Get-VM); wildcards allowed')
+    .addOption(list('--name <list>', 'VM names (default: all)'))
+    .addOption(list('--property <list>', 'columns to show, like Select-Object (e.g. VMName,State,ComputerName)'))
+    .addOption(jsonOpt())
+    .action(async (o: { name?: string[]; property?: string[]; json?: boolean }, cmd: Command) => {
+      const vms = await withHost(cmd, (h) => h.getVM(o.name));
+      print(asRows(vms), o, VM_COLUMNS);
+    });
+
+  const power = (name: string, desc: string, run: (h: Simulator, names: string[], o: Record<string, unknown>) => Promise<VirtualMachine[]>, extra?: (c: Command) => Command): void => {
+    let c = program.command(name).description(desc).addOption(list('--name <list>', 'VM names').makeOptionMandatory());
+    if (extra) c = extra(c);
+    c.addOption(passOpt())
+      .addOption(jsonOpt())
+      .action(async (o: Record<string, unknown> & { name: string[]; json?: boolean; passthru?: boolean }, cmd: Command) => {
+        const vms = await withHost(cmd, (h) => run(h, o.name, o));
+        passthru(asRows(vms), o, VM_COLUMNS);
+      });
+  };
+  power('start-vm', 'start VMs (Start-VM): Off → Running, Saved → Running', (h, n) => h.startVM(n));
+  power(
+    'stop-vm',
+    'shut down VMs (Stop-VM); --save saves them, --turn-off pulls the power',
+    (h, n, o) => h.stopVM(n, { save: o.save === true, turnOff: o.turnOff === true }),
+    (c) => c.option('--save', 'save the VM state (Stop-VM -Save)').option('--turn-off', 'turn off (Stop-VM -TurnOff)').option('--force', 'accepted for compatibility'),
+  );
+  power('suspend-vm', 'pause VMs (Suspend-VM)', (h, n) => h.suspendVM(n));
+  power('resume-vm', 'resume paused VMs (Resume-VM)', (h, n) => h.resumeVM(n));
+  power('save-vm', 'save VMs (Save-VM)', (h, n) => h.saveVM(n));
+  power('wait-vm', 'wait until background merges of the VMs have finished (simulated time passes)', (h, n) => h.waitVM(n));
+
+  program
+    .command('checkpoint-vm')
+    .description("checkpoint VMs (Checkpoint-VM), of the type set by each VM's CheckpointType")
+    .addOption(list('--name <list>', 'VM names').makeOptionMandatory())
+    .option('--snapshot-name <name>', 'checkpoint name (default: "VM - (M/D/YYYY - h:mm:ss AM)")')
+    .addOption(passOpt())
+    .addOption(jsonOpt())
+    .action(async (o: { name: string[]; snapshotName?: string; passthru?: boolean; json?: boolean }, cmd: Command) => {
+      const snaps = await withHost(cmd, (h) => h.checkpointVM(o.name, o.snapshotName !== undefined ? { snapshotName: o.snapshotName } : {}));
+      passthru(asRows(snaps), o, SNAPSHOT_COLUMNS);
+    });
+
+  program
+    .command('get-vmsnapshot')
+    .description("list VMs' checkpoints (Get-VMSnapshot)")
+    .addOption(list('--vm-name <list>', 'VM names').makeOptionMandatory())
+    .option('--name <name>', 'checkpoint name (wildcards allowed)')
+    .option('--id <guid>', 'checkpoint Id')
+    .option('--child-of <name>', 'immediate children of this checkpoint')
+    .option('--parent-of <name>', 'the parent of this checkpoint (or of the VM, given its name)')
+    .option('--group-id <guid>', 'checkpoints of this group')
+    .option('--tree', 'draw the checkpoint tree with the Now position')
+    .addOption(list('--property <list>', 'columns to show'))
+    .addOption(jsonOpt())
+    .action(async (o: { vmName: string[]; name?: string; id?: string; childOf?: string; parentOf?: string; groupId?: string; tree?: boolean; property?: string[]; json?: boolean }, cmd: Command) => {
+      await withHost(cmd, async (h) => {
+        const snaps = await h.getVMSnapshot({
+          vmNames: o.vmName,
+          ...(o.name !== undefined ? { name: o.name } : {}),
+          ...(o.id !== undefined ? { id: o.id } : {}),
+          ...(o.childOf !== undefined ? { childOf: o.childOf } : {}),
+          ...(o.parentOf !== undefined ? { parentOf: o.parentOf } : {}),
+          ...(o.groupId !== undefined ? { groupId: o.groupId } : {}),
+        });
+        if (o.tree && !o.json) out(renderTree(await h.getVM(o.vmName), snaps));
+        else print(asRows(snaps), o, SNAPSHOT_COLUMNS);
+      });
+    });
+
+  program
+    .command('restore-vmsnapshot')
+    .description('apply a checkpoint (Restore-VMSnapshot): the current state is discarded; the VM ends Saved (standard) or Off (production)')
+    .requiredOption('--vm-name <name>', 'VM name')
+    .requiredOption('--name <name>', 'checkpoint name or Id')
+    .addOption(passOpt())
+    .addOption(jsonOpt())
+    .action(async (o: { vmName: string; name: string; passthru?: boolean; json?: boolean }, cmd: Command) => {
+      const s = await withHost(cmd, (h) => h.restoreVMSnapshot({ vmName: o.vmName, name: o.name }));
+      passthru(asRows([s]), o, SNAPSHOT_COLUMNS);
+    });
+
+  program
+    .command('remove-vmsnapshot')
+    .description("delete checkpoints (Remove-VMSnapshot); all of each VM's without --name; disks merge in the background")
+    .addOption(list('--vm-name <list>', 'VM names').makeOptionMandatory())
+    .option('--name <name>', 'checkpoint name (wildcards allowed) or Id')
+    .option('--include-all-child-snapshots', 'remove the whole subtree ("Delete Checkpoint Subtree")')
+    .option('--no-wait', 'return while the merge runs (the VM shows MergingDisks; see wait-vm)')
+    .addOption(passOpt())
+    .addOption(jsonOpt())
+    .action(async (o: { vmName: string[]; name?: string; includeAllChildSnapshots?: boolean; wait: boolean; passthru?: boolean; json?: boolean }, cmd: Command) => {
+      const id = o.name !== undefined && /^\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?$/i.test(o.name) ? o.name : undefined;
+      const removed = await withHost(cmd, (h) =>
+        h.removeVMSnapshot(
+          { vmNames: o.vmName, ...(id !== undefined ? { id } : o.name !== undefined ? { name: o.name } : {}) },
+          { includeAllChildSnapshots: o.includeAllChildSnapshots === true, wait: o.wait },
+        ),
+      );
+      passthru(asRows(removed), o, SNAPSHOT_COLUMNS);
+    });
+
+  program
+    .command('rename-vmsnapshot')
+    .description('rename a checkpoint (Rename-VMSnapshot)')
+    .requiredOption('--vm-name <name>', 'VM name')
+    .requiredOption('--name <name>', 'checkpoint name or Id')
+    .requiredOption('--new-name <name>', 'new name (1 to 100 characters)')
+    .addOption(passOpt())
+    .addOption(jsonOpt())
+    .action(async (o: { vmName: string; name: string; newName: string; passthru?: boolean; json?: boolean }, cmd: Command) => {
+      const s = await withHost(cmd, (h) => h.renameVMSnapshot({ vmName: o.vmName, name: o.name }, o.newName));
+      passthru(asRows([s]), o, SNAPSHOT_COLUMNS);
+    });
+
+  program
+    .command('export-vmsnapshot')
+    .description('write a checkpoint as standalone disks under DIR/<VM>/Virtual Hard Disks (Export-VMSnapshot); attach with new-vm --vhd-path')
+    .requiredOption('--vm-name <name>', 'VM name')
+    .requiredOption('--name <name>', 'checkpoint name or Id')
+    .requiredOption('--path <dir>', 'destination folder')
+    .addOption(jsonOpt())
+    .action(async (o: { vmName: string; name: string; path: string; json?: boolean }, cmd: Command) => {
+      const r = await withHost(cmd, (h) => h.exportVMSnapshot({ vmName: o.vmName, name: o.name }, o.path));
+      if (o.json) out(toJson([r]));
+      else out(formatTable([{ ...r, HardDrives: r.HardDrives }], ['VMName', 'SnapshotName', 'HardDrives']));
+    });
+
+  program
+    .command('get-vmharddiskdrive')
+    .description("a VM's (or a checkpoint's) disks (Get-VMHardDiskDrive)")
+    .requiredOption('--vm-name <name>', 'VM name')
+    .option('--snapshot <name>', 'the disks a checkpoint recorded')
+    .addOption(jsonOpt())
+    .action(async (o: { vmName: string; snapshot?: string; json?: boolean }, cmd: Command) => {
+      const d = await withHost(cmd, (h) => h.getVMHardDiskDrive(o.vmName, o.snapshot));
+      print(asRows(d), o, ['VMName', 'ControllerType', 'ControllerNumber', 'ControllerLocation', 'Path']);
+    });
+
+  program
+    .command('add-vmharddiskdrive')
+    .description('attach another disk, new (--size) or existing (--path), to a VM without checkpoints (Add-VMHardDiskDrive)')
+    .requiredOption('--vm-name <name>', 'VM name')
+    .option('--path <file>', 'existing disk')
+    .option('--size <size>', 'size of a new dynamic VHDX (default 64M)', parseSize)
+    .addOption(jsonOpt())
+    .action(async (o: { vmName: string; path?: string; size?: number; json?: boolean }, cmd: Command) => {
+      const d = await withHost(cmd, (h) => h.addVMHardDiskDrive(o.vmName, { ...(o.path !== undefined ? { path: o.path } : {}), ...(o.size !== undefined ? { size: o.size } : {}) }));
+      print(asRows([d]), o, ['VMName', 'ControllerType', 'ControllerNumber', 'ControllerLocation', 'Path']);
+    });
+
+  program
+    .command('write-vm')
+    .description('the guest of a running VM writes its disk (from --input FILE, --text, or stdin)')
+    .requiredOption('--name <name>', 'VM name')
+    .requiredOption('--offset <n>', 'byte offset on the virtual disk', parseOffset)
+    .option('--input <file>', 'data to write')
+    .option('--text <text>', 'write this text (UTF-8)')
+    .option('--disk <n>', 'disk number (default 0)', parseIndex, 0)
+    .action(async (o: { name: string; offset: number; input?: string; text?: string; disk: number }, cmd: Command) => {
+      if (o.input !== undefined && o.text !== undefined) throw new HvsimError('INVALID_ARGUMENT', 'write-vm: use --input or --text, not both');
+      const data = o.text !== undefined ? new TextEncoder().encode(o.text) : readInput(o.input);
+      await withHost(cmd, (h) => h.writeGuest(o.name, data, o.offset, o.disk));
+    });
+
+  program
+    .command('read-vm')
+    .description("read a VM's disk as its guest sees it, or a checkpoint's content (--snapshot) without restoring it")
+    .requiredOption('--name <name>', 'VM name')
+    .option('--snapshot <name>', 'checkpoint name or Id')
+    .option('--offset <n>', 'first byte', parseOffset, 0)
+    .option('--length <n>', 'bytes (default: to the end of the disk)', parseOffset)
+    .option('--output <file>', 'write here instead of stdout')
+    .option('--disk <n>', 'disk number (default 0)', parseIndex, 0)
+    .action(async (o: { name: string; snapshot?: string; offset: number; length?: number; output?: string; disk: number }, cmd: Command) => {
+      const data = await withHost(cmd, async (h) => {
+        const size = await h.diskSize(o.name, o.disk);
+        if (o.offset > size) throw new HvsimError('INVALID_ARGUMENT', `read-vm: --offset ${o.offset} is past the end of the ${size}-byte disk`);
+        const length = o.length ?? size - o.offset;
+        return h.readGuest(o.name, o.offset, length, { drive: o.disk, ...(o.snapshot !== undefined ? { snapshot: o.snapshot } : {}) });
+      });
+      writeOutput(data, o.output);
+    });
+
+  program
+    .command('checkpoint-group')
+    .description('checkpoint related VMs at one instant: pause all, save, checkpoint each (one group id), return each to its prior state; all or nothing')
+    .addOption(list('--name <list>', 'VM names').makeOptionMandatory())
+    .option('--snapshot-name <name>', 'checkpoint name (default: each VM\'s default name)')
+    .addOption(new Option('--mode <mode>', 'save (default) or pause (no saved state)').choices(['save', 'pause']).default('save'))
+    .addOption(jsonOpt())
+    .action(async (o: { name: string[]; snapshotName?: string; mode: 'save' | 'pause'; json?: boolean }, cmd: Command) => {
+      const r = await withHost(cmd, (h) => checkpointGroup(h, o.name, { mode: o.mode, ...(o.snapshotName !== undefined ? { snapshotName: o.snapshotName } : {}) }));
+      if (o.json) return out(toJson(r));
+      out(formatTable(r.Members.map((m) => displayRow({ ...m, FrozenAt: m.FrozenAt })), ['VMName', 'PriorState', 'FrozenAt', 'SnapshotName', 'State']));
+      out(`GroupId ${r.GroupId}: freeze skew ${r.SkewMs} ms; ${r.DurationMs} ms in all\n`);
+    });
+
+  const groupSel = (c: Command): Command =>
+    c
+      .option('--group-id <guid>', 'the group')
+      .option('--snapshot-name <name>', "the group's checkpoint name")
+      .addOption(list('--name <list>', 'VM names (must be exactly the group)'));
+  const selector = (o: { groupId?: string; snapshotName?: string; name?: string[] }): GroupSelector => ({
+    ...(o.groupId !== undefined ? { groupId: o.groupId } : {}),
+    ...(o.snapshotName !== undefined ? { snapshotName: o.snapshotName } : {}),
+    ...(o.name !== undefined ? { vmNames: o.name } : {}),
+  });
+
+  groupSel(program.command('restore-group').description("restore every VM of a group checkpoint, all or nothing (each ends in its checkpoint's state)"))
+    .addOption(jsonOpt())
+    .action(async (o: { groupId?: string; snapshotName?: string; name?: string[]; json?: boolean }, cmd: Command) => {
+      const r = await withHost(cmd, (h) => restoreGroup(h, selector(o)));
+      if (o.json) return out(toJson(r));
+      out(formatTable(r.Members, ['VMName', 'PriorState', 'State', 'SnapshotId']));
+    });
+
+  groupSel(program.command('remove-group').description("remove exactly a group's checkpoints"))
+    .option('--include-all-child-snapshots', 'with their subtrees')
+    .option('--no-wait', 'return while the merges run')
+    .addOption(jsonOpt())
+    .action(async (o: { groupId?: string; snapshotName?: string; name?: string[]; includeAllChildSnapshots?: boolean; wait: boolean; json?: boolean }, cmd: Command) => {
+      const r = await withHost(cmd, (h) => removeGroup(h, selector(o), { includeAllChildSnapshots: o.includeAllChildSnapshots === true, wait: o.wait }));
+      if (o.json) return out(toJson(r));
+      out(formatTable(r.Removed, ['VMName', 'Name', 'SnapshotId']));
+    });
+
+  program
+    .command('get-group')
+    .description('list group checkpoints')
+    .addOption(list('--name <list>', 'VM names (default: all)'))
+    .addOption(jsonOpt())
+    .action(async (o: { name?: string[]; json?: boolean }, cmd: Command) => {
+      const groups = await withHost(cmd, (h) => getGroups(h, o.name ?? ['*']));
+      if (o.json) return out(toJson(groups));
+      if (groups.length) out(formatTable(groups.map((g) => displayRow({ ...g })), ['GroupId', 'SnapshotName', 'CreationTime', 'VMNames', 'Missing']));
+    });
+
+  program
+    .command('demo')
+    .description("run the seed's workflow end to end on a fresh in-memory host xHost16, then show why group checkpoints matter")
+    .action(async () => {
+      const r = await runDemo({
+        heading: (t) => out(`\n== ${t}\n`),
+        command: (t) => out(`PS> ${t}\n`),
+        table: (rows, cols) => out(rows.length ? '\n' + formatTable(rows.map(displayRow), cols) + '\n' : ''),
+        text: (t) => out(`${t}\n`),
+      });
+      out(r.ok ? '\nAll checks passed.\n' : '\nSOME CHECKS FAILED.\n');
+      if (!r.ok) process.exitCode = 1;
+    });
+}

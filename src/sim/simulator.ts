@@ -1,0 +1,840 @@
+/**
+ * The simulated Hyper-V host: implements Host over real disk files (src/engine) in a SimStorage.
+ * Operations are synchronous inside (so concurrent calls on one instance never interleave) and
+ * advance a simulated clock by the cost model (clock.ts). Removing checkpoints merges disks "in
+ * the background": the VM reports OperationalStatus MergingDisks until the clock passes the
+ * merge's cost, and the files change when it does (or at once when the caller waits). Anything
+ * that changes a VM's disk tree first waits for that VM's merge to finish.
+ * Behaviour follows hyperv-behaviour.md §1, §2 and the §6 checklist; docs/simulator.md has the rest.
+ * Imports: engine, vhd (types, errors, create), sim modules. No argv, no console.
+ */
+import * as path from 'node:path';
+import { HvsimError, invalidArgument } from '../vhd/common/errors.js';
+import { newGuid, tryParseGuid } from '../vhd/common/guid.js';
+import { createDiskFile, formatForPath } from '../vhd/open.js';
+import { openLayer } from '../engine/chain.js';
+import { createChild } from '../engine/layers.js';
+import { flatten } from '../engine/flatten.js';
+import type {
+  CheckpointType, CheckpointVMOptions, ExportResult, GuestReadOptions, HardDiskDrive, Host, HostWarning, NewVMOptions,
+  RemoveSnapshotOptions, SetVMOptions, SnapshotQuery, SnapshotRef, StopVMOptions, VirtualMachine, VMSnapshot, VMState,
+} from './host.js';
+import { CHECKPOINT_TYPES } from './host.js';
+import { DEFAULT_COSTS, GiB, MiB, SimClock, checkpointStamp, iso, transferMs, type CostModel } from './clock.js';
+import { FaultPlan, hasWildcard, nameMatches, type FaultOp, type FaultSpec } from './faults.js';
+import { CMDLET, ALREADY_IN_STATE, hasRuntimeState, snapshotNotFound, transition, vmNotFound, wrongState, type PowerOp } from './state-machine.js';
+import { MAX_CHECKPOINTS, MAX_NAME_LENGTH, detach, subtree, validateSnapshotName } from './checkpoint-tree.js';
+import {
+  applyStep, executeStep, hasMerge, newDifferencingPath, openChain, ownedFiles, planCleanup, reconcileDrives, stepCost, nextCleanupStep,
+} from './disk-tree.js';
+import { emptyState, type HostState, type SnapshotRecord, type VmRecord } from './state.js';
+import { drivesView, snapView, vmView } from './views.js';
+import { MemoryStorage, type SimStorage } from './storage.js';
+
+export interface SimulatorOptions {
+  storage?: SimStorage;
+  /** The host's name (ComputerName). For an existing state, a different name is refused. */
+  computerName?: string;
+  /** The name a new host gets when `computerName` is not given (default "localhost"). */
+  defaultComputerName?: string;
+  /** Start of simulated time for a new host (epoch ms; default now). */
+  startTime?: number;
+  /** For a new host: 'wall' catches the clock up with real time whenever the host is opened. */
+  clockMode?: 'wall' | 'simulated';
+  costs?: Partial<CostModel>;
+  faults?: FaultPlan | Array<string | FaultSpec>;
+  /** Time zone for default checkpoint names (IANA; default the process's). */
+  timeZone?: string;
+  defaultDiskSize?: number;
+  defaultMemory?: number;
+  /** Block size of new VM disks (default 2 MiB, small so that in-memory hosts stay small). */
+  diskBlockSize?: number;
+}
+
+export const DEFAULT_DISK_SIZE = 64 * MiB;
+export const DEFAULT_MEMORY = 1 * GiB;
+export const DEFAULT_BLOCK_SIZE = 2 * MiB;
+
+/** Characters Windows refuses in file names (a VM name becomes a folder and a disk file name). */
+const BAD_NAME = /[\\/:*?"<>|\u0000-\u001f]/;
+
+function isLocalName(n: string): boolean {
+  return n === '.' || n.toLowerCase() === 'localhost';
+}
+
+export class Simulator implements Host {
+  readonly clock: SimClock;
+  readonly costs: CostModel;
+  readonly faults: FaultPlan;
+  readonly storage: SimStorage;
+  readonly timeZone: string | undefined;
+  private state: HostState;
+  private warnings: HostWarning[] = [];
+  /** VMs whose guest is momentarily frozen inside an operation (a checkpoint of a running VM). */
+  private frozen = new Set<string>();
+  private readonly defaultDiskSize: number;
+  private readonly memory: number;
+  private readonly blockSize: number;
+
+  private constructor(state: HostState, storage: SimStorage, opts: SimulatorOptions) {
+    this.state = state;
+    this.storage = storage;
+    this.costs = { ...DEFAULT_COSTS, ...opts.costs };
+    this.faults = opts.faults instanceof FaultPlan ? opts.faults : new FaultPlan(opts.faults ?? []);
+    this.timeZone = opts.timeZone;
+    this.defaultDiskSize = opts.defaultDiskSize ?? DEFAULT_DISK_SIZE;
+    this.memory = opts.defaultMemory ?? DEFAULT_MEMORY;
+    this.blockSize = opts.diskBlockSize ?? DEFAULT_BLOCK_SIZE;
+    this.clock = new SimClock(state.clock);
+    this.clock.onAdvance((_from, to) => {
+      this.state.clock = to;
+    });
+  }
+
+  /** Open the host kept in `storage` (default: a new in-memory one), creating it when empty. */
+  static open(opts: SimulatorOptions = {}): Simulator {
+    const storage = opts.storage ?? new MemoryStorage();
+    try {
+      return Simulator.openWith(storage, opts);
+    } catch (e) {
+      storage.close();
+      throw e;
+    }
+  }
+
+  private static openWith(storage: SimStorage, opts: SimulatorOptions): Simulator {
+    let state = storage.load();
+    if (state) {
+      if (opts.computerName !== undefined && !isLocalName(opts.computerName) && opts.computerName.toLowerCase() !== state.computerName.toLowerCase())
+        throw new HvsimError('NOT_FOUND', `Hyper-V was unable to find the computer "${opts.computerName}": this state holds the host "${state.computerName}" (use another --root for another host)`);
+    } else {
+      const name = opts.computerName !== undefined && !isLocalName(opts.computerName) ? opts.computerName : (opts.defaultComputerName ?? 'localhost');
+      state = emptyState(name, Math.floor(opts.startTime ?? Date.now()), opts.clockMode ?? 'simulated');
+    }
+    const sim = new Simulator(state, storage, opts);
+    if (state.clockMode === 'wall') sim.clock.advanceTo(Date.now());
+    for (const vm of state.vms) reconcileDrives(storage.store, vm, storage.vmRoot);
+    sim.persist();
+    return sim;
+  }
+
+  get computerName(): string {
+    return this.state.computerName;
+  }
+
+  /** Save the state and release the storage (the CLI's lock). */
+  close(): void {
+    this.persist();
+    this.storage.close();
+  }
+
+  // ---------------------------------------------------------------- plumbing
+
+  private persist(): void {
+    this.state.clock = this.clock.now();
+    this.storage.save(this.state);
+  }
+
+  /** Run an operation: finish merges whose time has come, run, save the state (also after a failure). */
+  private run<T>(fn: () => T): Promise<T> {
+    try {
+      this.settleAll();
+      return Promise.resolve(fn());
+    } catch (e) {
+      return Promise.reject(e);
+    } finally {
+      this.persist();
+    }
+  }
+
+  private warn(vmName: string, message: string): void {
+    this.warnings.push({ VMName: vmName, Message: message });
+  }
+
+  private fault(op: FaultOp, vm: VmRecord): void {
+    this.faults.check(op, vm.name);
+  }
+
+  /** VMs by names (wildcards allowed). A plain name that matches nothing is an error. */
+  private resolveVMs(names: string[] | undefined, op: string): { vms: VmRecord[]; errors: HvsimError[] } {
+    if (names === undefined || names.length === 0) return { vms: [...this.state.vms], errors: [] };
+    const vms: VmRecord[] = [];
+    const errors: HvsimError[] = [];
+    for (const n of names) {
+      const hits = this.state.vms.filter((v) => nameMatches(n, v.name));
+      if (hits.length === 0 && !hasWildcard(n)) errors.push(vmNotFound(op, n));
+      for (const h of hits) if (!vms.includes(h)) vms.push(h);
+    }
+    return { vms, errors };
+  }
+
+  private vmByName(name: string, op: string): VmRecord {
+    const v = this.state.vms.find((x) => x.name.toLowerCase() === name.toLowerCase());
+    if (!v) throw vmNotFound(op, name);
+    return v;
+  }
+
+  /**
+   * Apply `fn` to each named VM in turn, like a cmdlet with non-terminating errors: a failure for
+   * one VM does not stop the others; afterwards the failures are thrown together.
+   */
+  private eachVM<T>(names: string[], op: string, fn: (vm: VmRecord) => T): T[] {
+    const { vms, errors } = this.resolveVMs(names, op);
+    const out: T[] = [];
+    for (const vm of vms) {
+      try {
+        out.push(fn(vm));
+      } catch (e) {
+        if (e instanceof HvsimError) errors.push(e);
+        else throw e;
+      }
+    }
+    if (errors.length > 0) throw combine(errors);
+    return out;
+  }
+
+  // ---------------------------------------------------------------- views
+
+  private drivesView(vm: VmRecord, paths: string[], snap: SnapshotRecord | null): HardDiskDrive[] {
+    return drivesView(this.state.computerName, vm, paths, snap);
+  }
+  private vmView(vm: VmRecord): VirtualMachine {
+    return vmView(this.state.computerName, vm, this.clock.now());
+  }
+  private snapView(vm: VmRecord, s: SnapshotRecord): VMSnapshot {
+    return snapView(this.state.computerName, vm, s);
+  }
+
+  // ---------------------------------------------------------------- merges in simulated time
+
+  /** Finish every VM's background merge whose time has passed. */
+  private settleAll(): void {
+    for (const vm of this.state.vms) if (vm.mergeUntil !== null && vm.mergeUntil <= this.clock.now()) this.runCleanup(vm);
+  }
+
+  /** Wait for this VM's background merge (the clock moves to its end) and finish it. */
+  private settle(vm: VmRecord): void {
+    if (vm.mergeUntil === null) return;
+    this.clock.advanceTo(vm.mergeUntil);
+    this.runCleanup(vm);
+  }
+
+  /** Bring the VM's disk trees to their minimal form now (the time was accounted for already). */
+  private runCleanup(vm: VmRecord): void {
+    for (let i = 0; i < vm.drives.length; i++) {
+      for (;;) {
+        const step = nextCleanupStep(vm.drives[i]!.files, ownedFiles(vm, i));
+        if (!step) break;
+        const leafIsCheckpoint = step.kind === 'merge-down' && vm.drives[i]!.path !== step.leaf;
+        if (step.kind !== 'delete') this.fault('merge', vm);
+        // The records that explain the step are durable before any file changes (reconcileDrives
+        // relies on it after a crash).
+        this.persist();
+        executeStep(this.storage.store, step, leafIsCheckpoint);
+        applyStep(vm, i, step);
+        this.persist();
+      }
+    }
+    vm.mergeUntil = null;
+  }
+
+  /**
+   * After the tree changed: deletions happen now; if merges are needed they run in the
+   * background until now + their cost (or now, when `wait`).
+   */
+  private scheduleCleanup(vm: VmRecord, wait: boolean): void {
+    const plan = planCleanup(vm);
+    if (plan.length === 0) return;
+    const cost = plan.reduce((t, p) => t + stepCost(this.storage.store, p.step, this.costs), 0);
+    if (!hasMerge(plan)) {
+      this.runCleanup(vm);
+      this.clock.advance(cost);
+      return;
+    }
+    vm.mergeUntil = this.clock.now() + cost;
+    this.persist();
+    if (wait) this.settle(vm);
+  }
+
+  // ---------------------------------------------------------------- Host: clock, warnings
+
+  now(): Promise<number> {
+    return Promise.resolve(this.clock.now());
+  }
+
+  takeWarnings(): Promise<HostWarning[]> {
+    const w = this.warnings;
+    this.warnings = [];
+    return Promise.resolve(w);
+  }
+
+  /** Let simulated time pass (guest workloads run; background merges finish). */
+  advance(ms: number): Promise<number> {
+    return this.run(() => {
+      this.clock.advance(ms);
+      this.settleAll();
+      return this.clock.now();
+    });
+  }
+
+  /** Whether the guest is executing now (Running and not frozen inside an operation). */
+  guestRunning(vmName: string): boolean {
+    const vm = this.state.vms.find((v) => v.name.toLowerCase() === vmName.toLowerCase());
+    return vm !== undefined && vm.state === 'Running' && !this.frozen.has(vm.id);
+  }
+
+  /** A copy of the whole state (for tests and analysis). */
+  snapshotState(): HostState {
+    return JSON.parse(JSON.stringify(this.state)) as HostState;
+  }
+
+  /** The files of each of a VM's drives, with parents (for tests and analysis). */
+  diskFiles(vmName: string): Array<Array<{ path: string; parent: string | null; readOnly: boolean }>> {
+    const vm = this.vmByName(vmName, 'get');
+    return vm.drives.map((d) => d.files.map((f) => ({ ...f, readOnly: this.storage.store.isReadOnly(f.path) })));
+  }
+
+  // ---------------------------------------------------------------- Host: VMs
+
+  newVM(opts: NewVMOptions): Promise<VirtualMachine> {
+    return this.run(() => {
+      const name = opts.name;
+      if (name.trim().length === 0 || name.length > MAX_NAME_LENGTH || BAD_NAME.test(name) || name === '.' || name === '..' || /[. ]$/.test(name))
+        throw invalidArgument(`New-VM: "${name}" is not a valid virtual machine name (1 to ${MAX_NAME_LENGTH} characters, none of \\ / : * ? " < > |, not ending in a dot or space)`);
+      if (this.state.vms.some((v) => v.name.toLowerCase() === name.toLowerCase()))
+        throw invalidArgument(`New-VM: a virtual machine named "${name}" already exists on ${this.state.computerName}`);
+      const type = opts.checkpointType ?? 'Production';
+      if (!CHECKPOINT_TYPES.includes(type)) throw invalidArgument(`New-VM: unknown checkpoint type "${String(type)}"`);
+      const memory = opts.memory ?? this.memory;
+      if (!Number.isSafeInteger(memory) || memory < 32 * MiB) throw invalidArgument(`New-VM: memory must be at least 32 MiB`);
+      const store = this.storage.store;
+      const vmPath = path.posix.join(this.storage.vmRoot, name);
+      const disk = opts.vhdPath !== undefined ? this.attachExisting(opts.vhdPath, 'new') : this.createBaseDisk(vmPath, name, opts.diskSize ?? this.defaultDiskSize);
+      const vm: VmRecord = {
+        id: newGuid(),
+        name,
+        state: 'Off',
+        checkpointType: type,
+        memory,
+        notes: opts.notes ?? '',
+        creationTime: this.clock.now(),
+        path: vmPath,
+        guestSupportsProduction: opts.guestSupportsProductionCheckpoints ?? true,
+        runningSince: null,
+        drives: [{ path: disk, files: [{ path: disk, parent: null }] }],
+        parentSnapshotId: null,
+        snapshots: [],
+        mergeUntil: null,
+      };
+      store.setReadOnly(disk, false);
+      this.state.vms.push(vm);
+      this.clock.advance(this.costs.newVmMs);
+      return this.vmView(vm);
+    });
+  }
+
+  private createBaseDisk(vmPath: string, fileStem: string, size: number): string {
+    const store = this.storage.store;
+    const dir = path.posix.join(vmPath, 'Virtual Hard Disks');
+    this.storage.mkdirp(dir);
+    const p = store.resolve(path.posix.join(dir, `${fileStem}.vhdx`));
+    const f = store.create(p);
+    try {
+      createDiskFile(f, 'VHDX', { virtualSize: size, blockSize: this.blockSize }).close();
+    } catch (e) {
+      f.close();
+      store.remove(p);
+      throw e;
+    }
+    return p;
+  }
+
+  private attachExisting(file: string, op: string): string {
+    const store = this.storage.store;
+    const p = store.resolve(file);
+    if (!store.exists(p)) throw new HvsimError('NOT_FOUND', `${CMDLET[op] ?? op}: ${p}: no such file`, { file: p });
+    formatForPath(p);
+    if (store.isReadOnly(p))
+      throw new HvsimError('INVALID_STATE', `${CMDLET[op] ?? op}: ${p} is read-only (a checkpoint's frozen disk?); attach a writable disk`, { file: p });
+    for (const v of this.state.vms)
+      if (v.drives.some((d) => d.files.some((f) => f.path === p)))
+        throw new HvsimError('INVALID_STATE', `${CMDLET[op] ?? op}: ${p} is already used by the virtual machine '${v.name}'`, { file: p });
+    openLayer(store, p, false).close(); // a readable disk
+    return p;
+  }
+
+  getVM(names?: string[]): Promise<VirtualMachine[]> {
+    return this.run(() => {
+      const { vms, errors } = this.resolveVMs(names, 'get');
+      if (errors.length > 0) throw combine(errors);
+      return vms.map((v) => this.vmView(v));
+    });
+  }
+
+  setVM(names: string[], opts: SetVMOptions): Promise<VirtualMachine[]> {
+    return this.run(() => {
+      if (opts.checkpointType !== undefined && !CHECKPOINT_TYPES.includes(opts.checkpointType))
+        throw invalidArgument(`Set-VM: unknown checkpoint type "${String(opts.checkpointType)}" (use ${CHECKPOINT_TYPES.join(', ')})`);
+      return this.eachVM(names, 'set', (vm) => {
+        if (opts.memory !== undefined) {
+          if (vm.state !== 'Off') throw wrongState('set', vm.name, vm.state, 'memory can be changed only while the VM is Off');
+          vm.memory = opts.memory;
+        }
+        if (opts.checkpointType !== undefined) vm.checkpointType = opts.checkpointType;
+        if (opts.notes !== undefined) vm.notes = opts.notes;
+        if (opts.guestSupportsProductionCheckpoints !== undefined) vm.guestSupportsProduction = opts.guestSupportsProductionCheckpoints;
+        return this.vmView(vm);
+      });
+    });
+  }
+
+  private power(vm: VmRecord, op: PowerOp, cmdlet: string = CMDLET[op]!): VirtualMachine {
+    this.fault(op, vm);
+    const t = transition(op, vm.name, vm.state, cmdlet);
+    if (t.kind === 'refused') throw t.error;
+    if (t.kind === 'already') {
+      this.warn(vm.name, `${cmdlet}: '${vm.name}': ${ALREADY_IN_STATE}`);
+      return this.vmView(vm);
+    }
+    const c = this.costs;
+    const from = vm.state;
+    switch (op) {
+      case 'start':
+        // The guest runs only once booted (or once its memory is read back).
+        this.clock.advance(from === 'Saved' ? c.saveBaseMs + transferMs(vm.memory, c.memoryRestoreBytesPerSec) : c.bootMs);
+        vm.state = 'Running';
+        vm.runningSince = this.clock.now();
+        break;
+      case 'resume':
+        this.clock.advance(c.resumeMs);
+        vm.state = 'Running';
+        break;
+      case 'suspend':
+        vm.state = 'Paused';
+        this.clock.advance(c.pauseMs);
+        break;
+      case 'save':
+        // The guest stops at once (paused), then its memory is written.
+        vm.state = 'Saved';
+        vm.runningSince = null;
+        this.clock.advance((from === 'Running' ? c.pauseMs : 0) + c.saveBaseMs + transferMs(vm.memory, c.memorySaveBytesPerSec));
+        break;
+      case 'stop':
+        vm.state = 'Off';
+        vm.runningSince = null;
+        this.clock.advance(c.shutdownMs);
+        break;
+      case 'turn-off':
+        vm.state = 'Off';
+        vm.runningSince = null;
+        this.clock.advance(c.turnOffMs);
+        break;
+    }
+    return this.vmView(vm);
+  }
+
+  startVM(names: string[]): Promise<VirtualMachine[]> {
+    return this.run(() => this.eachVM(names, 'start', (vm) => this.power(vm, 'start')));
+  }
+
+  stopVM(names: string[], opts: StopVMOptions = {}): Promise<VirtualMachine[]> {
+    if (opts.save && opts.turnOff) return Promise.reject(invalidArgument('Stop-VM: -Save and -TurnOff cannot be used together'));
+    const op: PowerOp = opts.save ? 'save' : opts.turnOff ? 'turn-off' : 'stop';
+    return this.run(() => this.eachVM(names, 'stop', (vm) => this.power(vm, op, 'Stop-VM')));
+  }
+
+  suspendVM(names: string[]): Promise<VirtualMachine[]> {
+    return this.run(() => this.eachVM(names, 'suspend', (vm) => this.power(vm, 'suspend')));
+  }
+
+  resumeVM(names: string[]): Promise<VirtualMachine[]> {
+    return this.run(() => this.eachVM(names, 'resume', (vm) => this.power(vm, 'resume')));
+  }
+
+  saveVM(names: string[]): Promise<VirtualMachine[]> {
+    return this.run(() => this.eachVM(names, 'save', (vm) => this.power(vm, 'save')));
+  }
+
+  waitVM(names: string[]): Promise<VirtualMachine[]> {
+    return this.run(() =>
+      this.eachVM(names, 'get', (vm) => {
+        this.settle(vm);
+        return this.vmView(vm);
+      }),
+    );
+  }
+
+  // ---------------------------------------------------------------- Host: checkpoints
+
+  /** What a checkpoint of this VM will be, or Hyper-V's refusal (§1.7, §1.11). */
+  private checkpointKind(vm: VmRecord): 'Standard' | 'Production' {
+    const idText = `(Virtual machine ID ${vm.id.toUpperCase()})`;
+    switch (vm.checkpointType) {
+      case 'Disabled':
+        throw new HvsimError('INVALID_STATE', `Checkpoint-VM: Checkpoint operation for '${vm.name}' failed. ${idText} Checkpoints are disabled for this virtual machine (CheckpointType Disabled).`);
+      case 'Standard':
+        return 'Standard';
+      case 'Production':
+      case 'ProductionOnly': {
+        if (vm.state === 'Off' || (vm.state === 'Running' && vm.guestSupportsProduction)) return 'Production';
+        const why = vm.state === 'Running' ? 'the guest has no Backup (VSS) integration service' : `the guest is not running: State ${vm.state}`;
+        if (vm.checkpointType === 'ProductionOnly')
+          throw new HvsimError('INVALID_STATE', `Checkpoint-VM: Production checkpoints cannot be created for '${vm.name}'. ${idText} Checkpoint operation for '${vm.name}' failed. ${idText} (${why}; CheckpointType ProductionOnly)`);
+        // A frozen guest (Saved, Paused) plainly cannot quiesce: fall back silently; a running
+        // guest that cannot is worth a warning.
+        if (vm.state === 'Running')
+          this.warn(vm.name, `Checkpoint-VM: Production checkpoints cannot be created for '${vm.name}' (${why}); a standard checkpoint was created instead.`);
+        return 'Standard';
+      }
+    }
+  }
+
+  private defaultSnapshotName(vm: VmRecord, t: number): string {
+    const suffix = ` - (${checkpointStamp(t, this.timeZone)})`;
+    return vm.name.slice(0, MAX_NAME_LENGTH - suffix.length) + suffix;
+  }
+
+  private checkpointOne(vm: VmRecord, opts: CheckpointVMOptions): SnapshotRecord {
+    this.fault('checkpoint', vm);
+    if (opts.snapshotName !== undefined) validateSnapshotName(opts.snapshotName, 'Checkpoint-VM');
+    const kind = this.checkpointKind(vm);
+    this.settle(vm);
+    const c = this.costs;
+    const running = vm.state === 'Running';
+    // A production checkpoint first quiesces the guest (VSS); it keeps running meanwhile.
+    if (running && kind === 'Production') this.clock.advance(c.quiesceMs);
+    const t0 = this.clock.now();
+    if (running) this.frozen.add(vm.id);
+    const store = this.storage.store;
+    const created: Array<{ child: string; parent: string; wasReadOnly: boolean }> = [];
+    try {
+      for (const d of vm.drives) {
+        const child = newDifferencingPath(d);
+        const wasReadOnly = store.isReadOnly(d.path);
+        createChild(d.path, child, undefined, store).close();
+        created.push({ child, parent: d.path, wasReadOnly });
+      }
+    } catch (e) {
+      // All drives or none: undo the children already made.
+      for (const x of created.reverse()) {
+        store.remove(x.child);
+        store.setReadOnly(x.parent, x.wasReadOnly);
+      }
+      this.frozen.delete(vm.id);
+      throw e;
+    }
+    const snap: SnapshotRecord = {
+      id: newGuid(),
+      name: opts.snapshotName ?? this.defaultSnapshotName(vm, t0),
+      parentId: vm.parentSnapshotId,
+      creationTime: t0,
+      state: kind === 'Production' || !hasRuntimeState(vm.state) ? 'Off' : vm.state,
+      kind,
+      drives: vm.drives.map((d) => d.path),
+      memory: vm.memory,
+      notes: vm.notes,
+      checkpointType: vm.checkpointType,
+      groupId: opts.groupId ?? null,
+      groupMembers: opts.groupMembers ?? null,
+    };
+    vm.drives.forEach((d, i) => {
+      const x = created[i]!;
+      d.files.push({ path: x.child, parent: x.parent });
+      d.path = x.child;
+    });
+    vm.snapshots.push(snap);
+    vm.parentSnapshotId = snap.id;
+    this.clock.advance(c.checkpointBaseMs + c.createDiskMs * vm.drives.length);
+    this.frozen.delete(vm.id);
+    // A standard checkpoint of a running VM writes its memory after the guest resumes.
+    if (kind === 'Standard' && (vm.state === 'Running' || vm.state === 'Paused')) this.clock.advance(transferMs(vm.memory, c.memorySaveBytesPerSec));
+    if (vm.snapshots.length > MAX_CHECKPOINTS)
+      this.warn(vm.name, `Checkpoint-VM: '${vm.name}' now has ${vm.snapshots.length} checkpoints; Hyper-V supports at most ${MAX_CHECKPOINTS} per virtual machine.`);
+    return snap;
+  }
+
+  checkpointVM(names: string[], opts: CheckpointVMOptions = {}): Promise<VMSnapshot[]> {
+    return this.run(() => this.eachVM(names, 'checkpoint', (vm) => this.snapView(vm, this.checkpointOne(vm, opts))));
+  }
+
+  /** Find one checkpoint by Id or name (an Id may be given as the name). */
+  private findOne(vm: VmRecord, ref: { name?: string; id?: string }, op: string): SnapshotRecord {
+    const id = ref.id !== undefined ? tryParseGuid(ref.id) : ref.name !== undefined ? tryParseGuid(ref.name) : undefined;
+    if (id !== undefined) {
+      const s = vm.snapshots.find((x) => x.id === id);
+      if (s) return s;
+      if (ref.id !== undefined) throw snapshotNotFound(op, vm.name, ref.id);
+    }
+    if (ref.name === undefined) throw invalidArgument(`${CMDLET[op] ?? op}: name a checkpoint of '${vm.name}'`);
+    const hits = vm.snapshots.filter((s) => nameMatches(ref.name!, s.name));
+    if (hits.length === 0) throw snapshotNotFound(op, vm.name, ref.name);
+    if (hits.length > 1)
+      throw invalidArgument(`${CMDLET[op] ?? op}: ${hits.length} checkpoints of '${vm.name}' match "${ref.name}" (Ids ${hits.map((h) => h.id).join(', ')}); name one by its Id`);
+    return hits[0]!;
+  }
+
+  private matchSnapshots(vm: VmRecord, q: SnapshotQuery, op: string): SnapshotRecord[] {
+    let list = [...vm.snapshots];
+    if (q.id !== undefined) {
+      const id = tryParseGuid(q.id);
+      list = list.filter((s) => s.id === id);
+    }
+    if (q.name !== undefined) list = list.filter((s) => nameMatches(q.name!, s.name));
+    if (q.groupId !== undefined) {
+      const g = tryParseGuid(q.groupId) ?? q.groupId;
+      list = list.filter((s) => s.groupId === g);
+    }
+    if (q.snapshotType !== undefined) list = q.snapshotType === 'Standard' ? list : [];
+    if (q.childOf !== undefined) {
+      const p = this.findOne(vm, { name: q.childOf }, op);
+      list = list.filter((s) => s.parentId === p.id);
+    }
+    if (q.parentOf !== undefined) {
+      const isVm = q.parentOf.toLowerCase() === vm.name.toLowerCase() && !vm.snapshots.some((s) => nameMatches(q.parentOf!, s.name));
+      const parentId = isVm ? vm.parentSnapshotId : this.findOne(vm, { name: q.parentOf }, op).parentId;
+      list = list.filter((s) => s.id === parentId);
+    }
+    return list;
+  }
+
+  getVMSnapshot(q: SnapshotQuery): Promise<VMSnapshot[]> {
+    return this.run(() => {
+      const { vms, errors } = this.resolveVMs(q.vmNames, 'get-snapshot');
+      const out: VMSnapshot[] = [];
+      for (const vm of vms) {
+        try {
+          for (const s of this.matchSnapshots(vm, q, 'get-snapshot')) out.push(this.snapView(vm, s));
+        } catch (e) {
+          if (e instanceof HvsimError) errors.push(e);
+          else throw e;
+        }
+      }
+      if (errors.length > 0) throw combine(errors);
+      if (out.length === 0 && q.name !== undefined && !hasWildcard(q.name) && vms.length > 0)
+        throw new HvsimError('NOT_FOUND', `Get-VMSnapshot: Hyper-V was unable to find a checkpoint with name "${q.name}".`);
+      return out;
+    });
+  }
+
+  restoreVMSnapshot(ref: SnapshotRef): Promise<VMSnapshot> {
+    return this.run(() => {
+      const vm = this.vmByName(ref.vmName, 'restore');
+      const snap = this.findOne(vm, ref, 'restore');
+      this.fault('restore', vm);
+      this.settle(vm);
+      const store = this.storage.store;
+      // The current state is discarded (a running guest is stopped first).
+      vm.state = 'Off';
+      vm.runningSince = null;
+      const created: Array<{ child: string; parent: string }> = [];
+      try {
+        snap.drives.forEach((frozen, i) => {
+          const d = vm.drives[i]!;
+          const child = newDifferencingPath(d);
+          createChild(frozen, child, undefined, store).close();
+          created.push({ child, parent: frozen });
+        });
+      } catch (e) {
+        for (const x of created) store.remove(x.child);
+        throw e;
+      }
+      vm.drives.forEach((d, i) => {
+        const x = created[i]!;
+        d.files.push({ path: x.child, parent: x.parent });
+        d.path = x.child;
+      });
+      vm.parentSnapshotId = snap.id;
+      vm.state = snap.state === 'Off' ? 'Off' : 'Saved';
+      // The configuration comes back with it.
+      vm.memory = snap.memory;
+      vm.notes = snap.notes;
+      vm.checkpointType = snap.checkpointType;
+      this.clock.advance(this.costs.restoreBaseMs + this.costs.createDiskMs * vm.drives.length);
+      this.scheduleCleanup(vm, true);
+      return this.snapView(vm, snap);
+    });
+  }
+
+  removeVMSnapshot(q: SnapshotQuery, opts: RemoveSnapshotOptions = {}): Promise<VMSnapshot[]> {
+    return this.run(() => {
+      const wait = opts.wait ?? true;
+      const any = q.name !== undefined || q.id !== undefined || q.groupId !== undefined || q.childOf !== undefined || q.parentOf !== undefined;
+      let matched = 0;
+      const removed = this.eachVM(q.vmNames, 'remove', (vm) => {
+        const targets = any ? this.matchSnapshots(vm, q, 'remove') : [...vm.snapshots];
+        matched += targets.length;
+        if (targets.length === 0) return [];
+        this.fault('remove', vm);
+        this.settle(vm);
+        const ids = new Set<string>();
+        for (const t of targets) {
+          ids.add(t.id);
+          if (opts.includeAllChildSnapshots) for (const s of subtree(vm, t.id)) ids.add(s.id);
+        }
+        const views = vm.snapshots.filter((s) => ids.has(s.id)).map((s) => this.snapView(vm, s));
+        detach(vm, ids);
+        this.scheduleCleanup(vm, wait);
+        return views;
+      }).flat();
+      if (matched === 0 && q.name !== undefined && !hasWildcard(q.name))
+        throw new HvsimError('NOT_FOUND', `Remove-VMSnapshot: Hyper-V was unable to find a checkpoint with name "${q.name}".`);
+      return removed;
+    });
+  }
+
+  renameVMSnapshot(ref: SnapshotRef, newName: string): Promise<VMSnapshot> {
+    return this.run(() => {
+      const vm = this.vmByName(ref.vmName, 'rename');
+      const snap = this.findOne(vm, ref, 'rename');
+      validateSnapshotName(newName, 'Rename-VMSnapshot');
+      this.fault('rename', vm);
+      snap.name = newName;
+      return this.snapView(vm, snap);
+    });
+  }
+
+  exportVMSnapshot(ref: SnapshotRef, dir: string): Promise<ExportResult> {
+    return this.run(() => {
+      const vm = this.vmByName(ref.vmName, 'export');
+      const snap = this.findOne(vm, ref, 'export');
+      this.fault('export', vm);
+      const store = this.storage.store;
+      const root = path.posix.join(store.resolve(dir), vm.name);
+      const disks = path.posix.join(root, 'Virtual Hard Disks');
+      const written: string[] = [];
+      let bytes = 0;
+      try {
+        this.storage.mkdirp(disks);
+        snap.drives.forEach((frozen, i) => {
+          const base = vm.drives[i]!.files.find((f) => f.parent === null)!.path;
+          const ext = path.posix.extname(base).toLowerCase() === '.vhd' ? '.vhd' : '.vhdx';
+          const dest = path.posix.join(disks, path.posix.basename(base, path.posix.extname(base)) + ext);
+          const chain = openChain(store, frozen);
+          try {
+            bytes += flatten(chain, store, dest, ext === '.vhd' ? 'VHD' : 'VHDX').dataBytes;
+          } finally {
+            chain.close();
+          }
+          written.push(dest);
+        });
+        const config = path.posix.join(root, 'Virtual Machines');
+        this.storage.mkdirp(config);
+        store.writeTextAtomic(
+          path.posix.join(config, `${snap.id.toUpperCase()}.json`),
+          JSON.stringify({ hvsim: 'exported-checkpoint', VMName: vm.name, SnapshotName: snap.name, SnapshotId: snap.id, CreationTime: iso(snap.creationTime), MemoryStartup: snap.memory, CheckpointType: snap.checkpointType, Notes: snap.notes, HardDrives: written }, null, 2) + '\n',
+        );
+      } catch (e) {
+        for (const w of written) store.remove(w);
+        throw e;
+      }
+      this.clock.advance(this.costs.exportBaseMs + transferMs(bytes, this.costs.exportBytesPerSec));
+      return { VMName: vm.name, SnapshotName: snap.name, SnapshotId: snap.id, Path: root, HardDrives: written };
+    });
+  }
+
+  // ---------------------------------------------------------------- Host: disks and guest I/O
+
+  getVMHardDiskDrive(vmName: string, snapshot?: string): Promise<HardDiskDrive[]> {
+    return this.run(() => {
+      const vm = this.vmByName(vmName, 'get');
+      if (snapshot === undefined) return this.drivesView(vm, vm.drives.map((d) => d.path), null);
+      const s = this.findOne(vm, { name: snapshot }, 'get-snapshot');
+      return this.drivesView(vm, s.drives, s);
+    });
+  }
+
+  addVMHardDiskDrive(vmName: string, opts: { path?: string; size?: number }): Promise<HardDiskDrive> {
+    return this.run(() => {
+      const vm = this.vmByName(vmName, 'add-disk');
+      if (vm.snapshots.length > 0)
+        throw wrongState('add-disk', vm.name, vm.state, 'hvsim attaches disks only while the VM has no checkpoints');
+      this.settle(vm);
+      const p = opts.path !== undefined ? this.attachExisting(opts.path, 'add-disk') : this.createBaseDisk(vm.path, `${vm.name}-${vm.drives.length}`, opts.size ?? this.defaultDiskSize);
+      this.storage.store.setReadOnly(p, false);
+      vm.drives.push({ path: p, files: [{ path: p, parent: null }] });
+      this.clock.advance(this.costs.createDiskMs);
+      return this.drivesView(vm, vm.drives.map((d) => d.path), null)[vm.drives.length - 1]!;
+    });
+  }
+
+  private drive(vm: VmRecord, i: number, op: string): VmRecord['drives'][number] {
+    const d = vm.drives[i];
+    if (!d) throw invalidArgument(`${CMDLET[op] ?? op}: '${vm.name}' has no disk ${i} (it has ${vm.drives.length})`);
+    return d;
+  }
+
+  /** A guest write without moving the clock (guest workloads call it while time passes). */
+  guestWrite(vmName: string, data: Uint8Array, offset: number, drive = 0): void {
+    const vm = this.vmByName(vmName, 'write');
+    if (vm.state !== 'Running') throw wrongState('write', vm.name, vm.state, 'only a running guest writes its disks');
+    const d = this.drive(vm, drive, 'write');
+    const chain = openChain(this.storage.store, d.path, true);
+    try {
+      if (!Number.isSafeInteger(offset) || offset < 0 || offset + data.length > chain.virtualSize)
+        throw invalidArgument(`Write-VM: ${data.length} bytes at offset ${offset} run past the end of the ${chain.virtualSize}-byte disk ${drive} of '${vm.name}'`);
+      chain.write(data, offset);
+      chain.flush();
+    } finally {
+      chain.close();
+    }
+  }
+
+  /** Read without moving the clock (the leaf, or a checkpoint's frozen file). */
+  guestRead(vmName: string, offset: number, length: number, opts: GuestReadOptions = {}): Uint8Array {
+    const vm = this.vmByName(vmName, 'read');
+    const i = opts.drive ?? 0;
+    this.drive(vm, i, 'read');
+    const leaf = opts.snapshot !== undefined ? this.findOne(vm, { name: opts.snapshot }, 'read').drives[i]! : vm.drives[i]!.path;
+    const chain = openChain(this.storage.store, leaf, false);
+    try {
+      if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > chain.virtualSize)
+        throw invalidArgument(`Read-VM: ${length} bytes at offset ${offset} run past the end of the ${chain.virtualSize}-byte disk ${i} of '${vm.name}'`);
+      const buf = new Uint8Array(length);
+      chain.read(buf, offset);
+      return buf;
+    } finally {
+      chain.close();
+    }
+  }
+
+  writeGuest(vmName: string, data: Uint8Array, offset: number, drive = 0): Promise<void> {
+    return this.run(() => {
+      const vm = this.vmByName(vmName, 'write');
+      this.fault('write', vm);
+      this.guestWrite(vmName, data, offset, drive);
+      this.clock.advance(this.costs.guestIoBaseMs + transferMs(data.length, this.costs.guestIoBytesPerSec));
+    });
+  }
+
+  readGuest(vmName: string, offset: number, length: number, opts: GuestReadOptions = {}): Promise<Uint8Array> {
+    return this.run(() => {
+      const vm = this.vmByName(vmName, 'read');
+      this.fault('read', vm);
+      const buf = this.guestRead(vmName, offset, length, opts);
+      this.clock.advance(this.costs.guestIoBaseMs + transferMs(length, this.costs.guestIoBytesPerSec));
+      return buf;
+    });
+  }
+
+  diskSize(vmName: string, drive = 0): Promise<number> {
+    return this.run(() => {
+      const vm = this.vmByName(vmName, 'read');
+      const d = this.drive(vm, drive, 'read');
+      const img = openLayer(this.storage.store, d.path, false);
+      try {
+        return img.virtualSize;
+      } finally {
+        img.close();
+      }
+    });
+  }
+}
+
+/** Several per-VM failures as one error (the first one's code; one line each). */
+export function combine(errors: HvsimError[]): HvsimError {
+  if (errors.length === 1) return errors[0]!;
+  const e = new HvsimError(errors[0]!.code, errors.map((x) => x.message).join('\n'));
+  return e;
+}
+
+export type { VMState, CheckpointType };

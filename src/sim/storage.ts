@@ -1,0 +1,218 @@
+/**
+ * Where a simulated host keeps its disks and its state:
+ * - MemoryStorage: disks in memory (SharedMemoryStore, or any DiskStore such as the engine's
+ *   MemoryDiskStore with a fault budget), state in memory (library use, tests, the demo);
+ * - DirectoryStorage: a state directory (the CLI's; default ./.hvsim, HVSIM_ROOT or --root) with
+ *   real VHDX files under `vms/<VM>/Virtual Hard Disks/`, `state.json` replaced atomically
+ *   (temporary file, fsync, rename) and a `lock` file so that two invocations never interleave:
+ *   the second waits for the first, and reports BUSY if it waits too long. A lock left by a
+ *   process that no longer exists is taken over.
+ * Imports: engine/store, errors, state types.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { HvsimError } from '../vhd/common/errors.js';
+import { NodeDiskStore, type DiskStore } from '../engine/store.js';
+import { SharedMemoryStore } from './memory-store.js';
+import { STATE_VERSION, type HostState } from './state.js';
+
+export interface SimStorage {
+  readonly kind: 'memory' | 'directory';
+  readonly store: DiskStore;
+  /** Folder under which each VM gets `<name>/`. */
+  readonly vmRoot: string;
+  load(): HostState | undefined;
+  save(state: HostState): void;
+  mkdirp(dir: string): void;
+  /** Release whatever the storage holds (the lock). */
+  close(): void;
+}
+
+export class MemoryStorage implements SimStorage {
+  readonly kind = 'memory' as const;
+  readonly store: DiskStore;
+  readonly vmRoot: string;
+  private json: string | undefined;
+
+  /** `json`: a state saved earlier (see `json`), e.g. to reopen a host after a simulated crash. */
+  constructor(store: DiskStore = new SharedMemoryStore(), vmRoot = '/hvsim/vms', json?: string) {
+    this.store = store;
+    this.vmRoot = vmRoot;
+    this.json = json;
+  }
+  /** The state as last saved. */
+  get savedJson(): string | undefined {
+    return this.json;
+  }
+  load(): HostState | undefined {
+    return this.json === undefined ? undefined : (JSON.parse(this.json) as HostState);
+  }
+  save(state: HostState): void {
+    // Kept as text so that a reopened simulator sees exactly what a state file would hold.
+    this.json = JSON.stringify(state);
+  }
+  mkdirp(): void {}
+  close(): void {}
+}
+
+export interface LockOptions {
+  /** How long to wait for another invocation (ms); default HVSIM_LOCK_TIMEOUT or 30 s. */
+  timeoutMs?: number;
+  /** Poll interval while waiting (ms). */
+  pollMs?: number;
+}
+
+export const STATE_FILE = 'state.json';
+export const LOCK_FILE = 'lock';
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** An exclusive lock on a state directory, held by this process until released. */
+export class DirectoryLock {
+  private held = false;
+  constructor(readonly file: string) {}
+
+  acquire(opts: LockOptions = {}): void {
+    const envTimeout = Number(process.env.HVSIM_LOCK_TIMEOUT);
+    const timeout = opts.timeoutMs ?? (Number.isFinite(envTimeout) && envTimeout >= 0 ? envTimeout : 30_000);
+    const poll = opts.pollMs ?? 20;
+    const deadline = Date.now() + timeout;
+    const me = `${process.pid}\n${os.hostname()}\n${new Date().toISOString()}\n`;
+    for (;;) {
+      try {
+        const fd = fs.openSync(this.file, 'wx');
+        try {
+          fs.writeSync(fd, me);
+        } finally {
+          fs.closeSync(fd);
+        }
+        this.held = true;
+        return;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+      const owner = this.owner();
+      if (owner.stale) {
+        // The holder is gone: take the lock over (remove only if it is still the same file).
+        try {
+          if (fs.readFileSync(this.file, 'utf8') === owner.text) fs.unlinkSync(this.file);
+        } catch {
+          // someone else removed or replaced it; try again
+        }
+        continue;
+      }
+      if (Date.now() >= deadline)
+        throw new HvsimError(
+          'BUSY',
+          `${path.dirname(this.file)} is in use by another hvsim invocation${owner.pid ? ` (pid ${owner.pid})` : ''}; waited ${Math.round(timeout / 1000)} s — try again`,
+          { file: this.file },
+        );
+      sleepSync(poll);
+    }
+  }
+
+  private owner(): { pid: number | undefined; stale: boolean; text: string } {
+    let text: string;
+    let mtime: number;
+    try {
+      text = fs.readFileSync(this.file, 'utf8');
+      mtime = fs.statSync(this.file).mtimeMs;
+    } catch {
+      return { pid: undefined, stale: false, text: '' };
+    }
+    const [pidText, host] = text.split('\n');
+    const pid = Number(pidText);
+    if (!pidText || !Number.isInteger(pid) || pid <= 0) {
+      // Being written right now, or left empty by a crash: stale after a grace period.
+      return { pid: undefined, stale: Date.now() - mtime > 5000, text };
+    }
+    const sameHost = host === os.hostname();
+    return { pid, stale: sameHost && pid !== process.pid && !processAlive(pid), text };
+  }
+
+  release(): void {
+    if (!this.held) return;
+    this.held = false;
+    try {
+      fs.unlinkSync(this.file);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+export class DirectoryStorage implements SimStorage {
+  readonly kind = 'directory' as const;
+  readonly store: DiskStore = new NodeDiskStore();
+  readonly root: string;
+  readonly vmRoot: string;
+  private lock: DirectoryLock | undefined;
+
+  /** Opens (creating when needed) and locks the state directory. */
+  constructor(root: string, lockOpts: LockOptions = {}) {
+    this.root = path.resolve(root);
+    this.vmRoot = path.join(this.root, 'vms');
+    fs.mkdirSync(this.root, { recursive: true });
+    this.lock = new DirectoryLock(path.join(this.root, LOCK_FILE));
+    this.lock.acquire(lockOpts);
+  }
+
+  get statePath(): string {
+    return path.join(this.root, STATE_FILE);
+  }
+
+  load(): HostState | undefined {
+    let text: string;
+    try {
+      text = fs.readFileSync(this.statePath, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw e;
+    }
+    let state: HostState;
+    try {
+      state = JSON.parse(text) as HostState;
+    } catch {
+      throw new HvsimError('CORRUPT', `${this.statePath}: not valid JSON`, { file: this.statePath });
+    }
+    if (typeof state !== 'object' || state === null || !Array.isArray(state.vms) || typeof state.clock !== 'number')
+      throw new HvsimError('CORRUPT', `${this.statePath}: not an hvsim state file`, { file: this.statePath });
+    if (state.version !== STATE_VERSION)
+      throw new HvsimError('UNSUPPORTED', `${this.statePath}: state version ${state.version} (this hvsim reads ${STATE_VERSION})`, { file: this.statePath });
+    return state;
+  }
+
+  save(state: HostState): void {
+    if (!this.lock) throw new HvsimError('INVALID_STATE', `${this.root}: storage is closed`);
+    const tmp = `${this.statePath}.tmp-${process.pid}`;
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      fs.writeSync(fd, JSON.stringify(state, null, 1) + '\n');
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, this.statePath);
+  }
+
+  mkdirp(dir: string): void {
+    fs.mkdirSync(dir, { recursive: true });
+  }
+
+  close(): void {
+    this.lock?.release();
+    this.lock = undefined;
+  }
+}

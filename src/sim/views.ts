@@ -1,0 +1,77 @@
+/**
+ * The objects the Host returns, built from the records with Hyper-V's property names
+ * (Get-VM, Get-VMSnapshot, Get-VMHardDiskDrive). Pure. Imports: host and state types, clock formats.
+ */
+import type { HardDiskDrive, VirtualMachine, VMSnapshot } from './host.js';
+import { iso, timeSpan } from './clock.js';
+import type { SnapshotRecord, VmRecord } from './state.js';
+
+export function drivesView(computerName: string, vm: VmRecord, paths: string[], snap: SnapshotRecord | null): HardDiskDrive[] {
+  return paths.map((p, i) => ({
+    VMName: vm.name,
+    VMId: vm.id,
+    Name: `Hard Drive on SCSI controller number 0 at location ${i}`,
+    ControllerType: 'SCSI',
+    ControllerNumber: 0,
+    ControllerLocation: i,
+    Path: p,
+    VMSnapshotId: snap?.id ?? null,
+    VMSnapshotName: snap?.name ?? null,
+    ComputerName: computerName,
+  }));
+}
+
+export function vmView(computerName: string, vm: VmRecord, now: number): VirtualMachine {
+  const parent = vm.parentSnapshotId === null ? undefined : vm.snapshots.find((s) => s.id === vm.parentSnapshotId);
+  const merging = vm.mergeUntil !== null && vm.mergeUntil > now;
+  return {
+    VMName: vm.name,
+    Name: vm.name,
+    Id: vm.id,
+    VMId: vm.id,
+    State: vm.state,
+    Status: merging ? 'Merging disks' : 'Operating normally',
+    OperationalStatus: merging ? ['Ok', 'MergingDisks'] : ['Ok'],
+    PrimaryOperationalStatus: 'Ok',
+    ComputerName: computerName,
+    CheckpointType: vm.checkpointType,
+    ParentSnapshotId: parent?.id ?? null,
+    ParentSnapshotName: parent?.name ?? null,
+    MemoryStartup: vm.memory,
+    MemoryAssigned: vm.state === 'Running' || vm.state === 'Paused' ? vm.memory : 0,
+    CPUUsage: 0,
+    Uptime: timeSpan(vm.state === 'Running' && vm.runningSince !== null ? now - vm.runningSince : 0),
+    Notes: vm.notes,
+    CreationTime: iso(vm.creationTime),
+    Generation: 2,
+    Version: '9.0',
+    Path: vm.path,
+    HardDrives: drivesView(computerName, vm, vm.drives.map((d) => d.path), null),
+    MergeCompletionTime: merging ? iso(vm.mergeUntil!) : null,
+    GuestSupportsProductionCheckpoints: vm.guestSupportsProduction,
+  };
+}
+
+export function snapView(computerName: string, vm: VmRecord, s: SnapshotRecord): VMSnapshot {
+  const parent = s.parentId === null ? undefined : vm.snapshots.find((x) => x.id === s.parentId);
+  return {
+    VMName: vm.name,
+    VMId: vm.id,
+    Name: s.name,
+    Id: s.id,
+    SnapshotType: 'Standard',
+    State: s.state,
+    ParentSnapshotId: parent?.id ?? null,
+    ParentSnapshotName: parent?.name ?? null,
+    CreationTime: iso(s.creationTime),
+    ComputerName: computerName,
+    Notes: s.notes,
+    MemoryStartup: s.memory,
+    IsDeleted: false,
+    IsAutomaticCheckpoint: false,
+    HardDrives: drivesView(computerName, vm, s.drives, s),
+    CheckpointType: s.kind,
+    GroupId: s.groupId,
+    GroupMembers: s.groupMembers ?? null,
+  };
+}
