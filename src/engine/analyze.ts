@@ -110,7 +110,9 @@ export function analyzeChain(chain: Chain, opts: AnalyzeOptions = {}): ChainAnal
   // 1. One pass over units, bottom layer first: for every prefix of the chain (each layer as the
   //    leaf), the sum over sectors of the layer that stops the walk; for the full chain, a
   //    histogram of stop layers and the sectors that merging into the base would copy.
-  const stopSumAsLeaf = new Float64Array(L); // Σ_s (j − stop_j(s) + 1)
+  // Probes of sector s from leaf j: j − stop + 1, where a sector nothing holds counts as stop 0
+  // (the walk goes down to the base). Kept as Σ_s max(stop, 0) per unit.
+  const stopSumAsLeaf = new Float64Array(L); // Σ_s probes
   const stopHist = new Float64Array(L + 1); // index stop + 1
   const toBase = { copySectors: 0, zeroSectors: 0, runs: 0, lastEnd: -1, newBlocks: new Set<number>() };
   const base = layers[0]!;
@@ -118,7 +120,7 @@ export function analyzeChain(chain: Chain, opts: AnalyzeOptions = {}): ChainAnal
     const S = Math.ceil(Math.min(unit, size - uoff) / lss);
     let uniform = NONE;
     let per: Int32Array | undefined;
-    let sumStop = -S;
+    let sumStop = 0;
     for (let j = 0; j < L; j++) {
       const l = layers[j]!;
       const k = Math.floor(uoff / l.blockSize);
@@ -133,7 +135,7 @@ export function analyzeChain(chain: Chain, opts: AnalyzeOptions = {}): ChainAnal
         l.forEachSectorRun(k, first, S, (present, start, n) => {
           if (!present) return;
           for (let s = start - first; s < start - first + n; s++) {
-            sumStop += j - (m[s]! >> 1);
+            sumStop += j - Math.max(m[s]! >> 1, 0);
             m[s] = j * 2;
           }
         });
@@ -192,10 +194,10 @@ export function analyzeChain(chain: Chain, opts: AnalyzeOptions = {}): ChainAnal
     };
   });
 
-  let maxStop = L; // highest stop index + 1 with any sector; probes = L − stop
+  let lowest = 0; // the lowest layer a walk from the leaf has to reach (none: the base)
   for (let h = 0; h <= L; h++)
     if (stopHist[h]! > 0) {
-      maxStop = h;
+      lowest = Math.max(h - 1, 0);
       break;
     }
   return {
@@ -205,7 +207,7 @@ export function analyzeChain(chain: Chain, opts: AnalyzeOptions = {}): ChainAnal
     logicalSectorSize: lss,
     zeroBytes,
     expectedProbes: stopSumAsLeaf[L - 1]! / total,
-    maxProbes: L - (maxStop - 1),
+    maxProbes: L - lowest,
     mergeToBase: L === 1 ? null : {
       into: chain.paths[0]!,
       copyBytes: Math.min(size, toBase.copySectors * lss),

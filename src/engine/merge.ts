@@ -9,7 +9,8 @@
  *   With several children Hyper-V keeps the layer instead ('keep').
  *
  * Crash safety: each operation is driven by a small JSON journal written atomically next to the
- * file it changes (`<destination>.hvsim-merge.json`). Every step is idempotent and ordered so that
+ * file it is about (`<destination>.hvsim-merge.json` for merge-down, `<layer>.hvsim-merge.json` for
+ * remove-layer). Every step is idempotent and ordered so that
  * at any moment the points in time that survive the operation read the same through Chain.open:
  *   merge-down:   journal(copy) → copy upper layers into the destination (identity kept, so the
  *                 leaf's chain still opens) → journal(commit) → remove leaf and layers between →
@@ -27,7 +28,7 @@ import { locatorPaths } from '../vhd/parent-paths.js';
 import { childLocatorEntries } from '../vhd/vhdx/metadata.js';
 import { META_FILE_PARAMETERS, META_PARENT_LOCATOR } from '../vhd/vhdx/spec.js';
 import { VhdxImage } from '../vhd/vhdx/vhdx-image.js';
-import { Chain, openLayer, readLayerData, type ChainOpenOptions } from './chain.js';
+import { Chain, openLayer, parentCandidates, readLayerData, type ChainOpenOptions } from './chain.js';
 import { NodeDiskStore, type DiskStore } from './store.js';
 import { JOURNAL_SUFFIX, TreeScan } from './tree.js';
 
@@ -59,7 +60,7 @@ export interface RemoveLayerResult {
   kept: boolean;
   removed: string[];
   children: string[];
-  /** The children's new parent; null when they became base disks. */
+  /** The children's parent afterwards (the layer itself when kept); null when they became base disks. */
   parent: string | null;
   resumed: boolean;
 }
@@ -254,27 +255,40 @@ class RunWriter {
   constructor(private dst: DiskImage, private sparse: boolean) {}
 
   data(src: DiskImage, offset: number, length: number): void {
+    this.append(offset, length, (buf, off) => readLayerData(src, buf, off));
+  }
+
+  /** Zeros: whole destination blocks as zero blocks, the edges as data (fewer, larger commits). */
+  zero(offset: number, length: number): void {
+    if (this.dst.type === 'Fixed') {
+      this.append(offset, length, (buf) => buf.fill(0)); // a fixed disk keeps every block allocated
+      return;
+    }
+    const bs = this.dst.blockSize;
+    const end = offset + length;
+    const a = Math.ceil(offset / bs) * bs;
+    const b = end === this.dst.virtualSize ? end : Math.floor(end / bs) * bs;
+    if (b <= a) {
+      this.append(offset, length, (buf) => buf.fill(0));
+      return;
+    }
+    if (a > offset) this.append(offset, a - offset, (buf) => buf.fill(0));
+    this.flush();
+    this.dst.zeroSectors(a, b - a);
+    if (end > b) this.append(b, end - b, (buf) => buf.fill(0));
+  }
+
+  private append(offset: number, length: number, fill: (buf: Uint8Array, offset: number) => void): void {
     if (this.len > 0 && offset !== this.start + this.len) this.flush();
     while (length > 0) {
       if (this.len === 0) this.start = offset;
       const n = Math.min(length, CHUNK - this.len);
-      readLayerData(src, this.buf.subarray(this.len, this.len + n), offset);
+      fill(this.buf.subarray(this.len, this.len + n), offset);
       this.len += n;
       offset += n;
       length -= n;
       if (this.len === CHUNK) this.flush();
     }
-  }
-
-  /** Bytes already in hand (a whole block's view). */
-  bytes(data: Uint8Array, offset: number): void {
-    this.flush();
-    this.dst.writeSectors(data, offset);
-  }
-
-  zero(offset: number, length: number): void {
-    this.flush();
-    this.dst.zeroSectors(offset, length);
   }
 
   flush(): void {
@@ -305,7 +319,7 @@ class RunWriter {
  * that layer index are skipped too (the destination's own data when it is one of the layers).
  */
 function copyStack(layers: readonly DiskImage[], dst: DiskImage, opts: { skipLayer?: number; progress?: (done: number) => void }): void {
-  const w = new RunWriter(dst, dst.parentLocator === undefined);
+  const w = new RunWriter(dst, dst.parentLocator === undefined && dst.type !== 'Fixed');
   const size = dst.virtualSize;
   for (let pos = 0; pos < size; pos += WINDOW) {
     // Collect first: `dst` may be one of the layers, and writing changes its block states.
@@ -443,7 +457,6 @@ function runMergeDown(store: DiskStore, jp: string, j: MergeDownJournal, opts: M
   }
   store.setReadOnly(j.destination, !j.destinationLeaf);
   store.remove(jp);
-  opts.onProgress?.(1, 1);
   return { op: 'merge-down', destination: j.destination, removed: j.removed, resumed };
 }
 
@@ -493,14 +506,16 @@ export function removeLayer(store: DiskStore, layerPath: string, children: strin
   }
   const all = scan.childrenOf(target, kids.map((c) => path.posix.dirname(c)));
   const missing = all.filter((c) => !kids.includes(c));
-  if (mode === 'keep') return { op: 'remove-layer', layer: target, kept: true, removed: [], children: all, parent: null, resumed: false };
+  if (mode === 'keep') return { op: 'remove-layer', layer: target, kept: true, removed: [], children: all, parent: target, resumed: false };
   if (missing.length > 0 && (opts.otherChildren ?? 'refuse') === 'refuse')
     throw new HvsimError('INVALID_STATE', `${target}: removing it would break its other children ${missing.join(', ')}`, { file: target });
 
-  const chain = Chain.open(target, { store });
-  const parent = chain.depth > 1 ? chain.paths[chain.depth - 2]! : null;
-  chain.close();
+  const up = scan.parentOf(target);
+  if (up.status !== 'ok' && up.status !== 'base')
+    throw new HvsimError(up.status === 'missing' ? 'PARENT_MISSING' : up.status === 'mismatch' ? 'PARENT_MISMATCH' : 'CORRUPT', `${target}: its parent link is ${up.status}${up.path ? ` (${up.path})` : ''}; cannot re-point its children`, { file: target });
+  const parent = up.status === 'ok' ? up.path! : null;
   for (const c of kids) {
+    if (scan.get(c)?.format === 'VHDX') continue;
     const img = openLayer(store, c, false);
     const ok = canReparent(img);
     img.close();
@@ -525,7 +540,12 @@ export function deleteCheckpointDisk(store: DiskStore, layerPath: string, opts: 
 function runRemoveLayer(store: DiskStore, jp: string, j: RemoveLayerJournal, opts: MergeOptions, resumed: boolean): RemoveLayerResult {
   const total = Math.max(1, j.children.length);
   if (j.phase === 'copy') {
-    j.children.forEach((c, i) => copyIntoChild(store, j, c, (done, size) => opts.onProgress?.(i * size + done, total * size)));
+    const m = openLayer(store, j.target, false);
+    try {
+      j.children.forEach((c, i) => copyIntoChild(store, j, m, c, (done, size) => opts.onProgress?.(i * size + done, total * size)));
+    } finally {
+      m.close();
+    }
     j = { ...j, phase: 'relink' };
     writeJournal(store, jp, j);
   }
@@ -554,7 +574,6 @@ function runRemoveLayer(store: DiskStore, jp: string, j: RemoveLayerJournal, opt
     if (store.exists(c)) store.setReadOnly(c, j.childrenReadOnly[i] ?? false);
   });
   store.remove(jp);
-  opts.onProgress?.(1, 1);
   return { op: 'remove-layer', layer: j.target, kept: false, removed: [j.target], children: j.children, parent: j.parent, resumed };
 }
 
@@ -564,35 +583,70 @@ function runRemoveLayer(store: DiskStore, jp: string, j: RemoveLayerJournal, opt
  * child is about to become one: its partially present blocks are rewritten whole (the sectors it
  * did not hold must read as the layer's, and a base file has no sector bitmaps, §2.6.1).
  */
-function copyIntoChild(store: DiskStore, j: RemoveLayerJournal, childPath: string, progress: Progress): void {
-  const m = openLayer(store, j.target, false);
+function copyIntoChild(store: DiskStore, j: RemoveLayerJournal, m: DiskImage, childPath: string, progress: Progress): void {
   let c: DiskImage | undefined;
   let ok = false;
   try {
-    const link = new TreeScan(store).parentOf(childPath);
-    if (link.status !== 'ok' || link.path !== j.target)
-      throw new HvsimError('CHAIN', `${childPath}: no longer a child of ${j.target}; cannot complete the removal`, { file: childPath });
     store.setReadOnly(childPath, false);
     c = openLayer(store, childPath, true, { keepIdentity: true });
+    const loc = c.parentLocator;
+    if (!loc || (loc.linkage !== m.identity && loc.linkage2 !== m.identity) || !parentCandidates(childPath, loc).includes(j.target))
+      throw new HvsimError('CHAIN', `${childPath}: no longer a child of ${j.target}; cannot complete the removal`, { file: childPath });
     const size = c.virtualSize;
     const child = c;
-    copyStack([m, child], child, { skipLayer: 1, progress: (done) => progress(done, size) });
-    if (j.parent === null) {
-      const w = new RunWriter(child, false);
-      const bs = child.blockSize;
-      for (let k = 0; k < child.blockCount; k++) {
-        if (child.blockState(k) !== BLOCK_PARTIAL) continue;
-        const buf = new Uint8Array(Math.min(bs, size - k * bs));
-        readImage(child, buf, k * bs, (b, o) => readImage(m, b, o));
-        w.bytes(buf, k * bs);
-      }
-    }
+    if (j.parent === null) makeStandaloneContent(m, child, (done) => progress(done, size));
+    else copyStack([m, child], child, { skipLayer: 1, progress: (done) => progress(done, size) });
     child.flush();
     ok = true;
   } finally {
     closeImage(c, ok);
-    m.close();
   }
+}
+
+/**
+ * The child of a base that is about to become a base itself: every block it does not fully hold
+ * is written whole with what it reads now (its own sectors over the base's, zeros where neither
+ * has data), so no partially present block is left (a base has no sector bitmaps, §2.6.1) and
+ * blocks that read as zeros stay unallocated. Its view does not change.
+ */
+function makeStandaloneContent(m: DiskImage, child: DiskImage, progress: (done: number) => void): void {
+  const bs = child.blockSize;
+  const size = child.virtualSize;
+  let pending: Uint8Array[] = [];
+  let pendingAt = 0;
+  const flush = (): void => {
+    if (pending.length === 0) return;
+    const total = pending.reduce((a, b) => a + b.length, 0);
+    const buf = new Uint8Array(total);
+    let o = 0;
+    for (const p of pending) {
+      buf.set(p, o);
+      o += p.length;
+    }
+    child.writeSectors(buf, pendingAt);
+    pending = [];
+  };
+  for (let k = 0; k < child.blockCount; k++) {
+    const off = k * bs;
+    const len = Math.min(bs, size - off);
+    const st = child.blockState(k);
+    let take = st === BLOCK_PARTIAL;
+    if (st === BLOCK_PARENT) forEachStackRun([m], off, len, (o) => (take ||= o !== THROUGH));
+    let buf: Uint8Array | undefined;
+    if (take) {
+      buf = new Uint8Array(len);
+      readImage(child, buf, off, (b, o) => readImage(m, b, o));
+      if (st === BLOCK_PARENT && isAllZero(buf)) buf = undefined;
+    }
+    if (!buf || (pending.length > 0 && pendingAt + pending.length * bs !== off) || pending.length * bs >= CHUNK) flush();
+    if (buf) {
+      if (pending.length === 0) pendingAt = off;
+      pending.push(buf);
+    }
+    if ((k & 63) === 63) progress(Math.min(size, off + len));
+  }
+  flush();
+  progress(size);
 }
 
 // ---- Resuming ----
