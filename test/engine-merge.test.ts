@@ -180,6 +180,26 @@ describe('mergeDown (Merge-VHD)', () => {
     expect(view(s, `${D}/b.vhd`).equals(expected)).toBe(true);
   });
 
+  it('works with 4096-byte logical sectors (merge down and removing a middle layer)', () => {
+    const s = new MemoryDiskStore();
+    createDiskFile(s.create(`${D}/b.vhdx`), 'VHDX', { virtualSize: SIZE, blockSize: MiB, logicalSectorSize: 4096 }).close();
+    write(s, `${D}/b.vhdx`, 0, fill(MiB + 4096, 1));
+    child(s, `${D}/b.vhdx`, `${D}/m.avhdx`, MiB);
+    write(s, `${D}/m.avhdx`, 8192 + 5, fill(10000, 2));
+    zero(s, `${D}/m.avhdx`, 2 * MiB, MiB);
+    child(s, `${D}/m.avhdx`, `${D}/c.avhdx`, 2 * MiB);
+    write(s, `${D}/c.avhdx`, MiB - 4096, fill(8192, 3));
+    child(s, `${D}/c.avhdx`, `${D}/l.avhdx`, MiB);
+    write(s, `${D}/l.avhdx`, 3, fill(3, 4));
+    const lView = view(s, `${D}/l.avhdx`);
+    const cView = view(s, `${D}/c.avhdx`);
+    removeLayer(s, `${D}/m.avhdx`, [`${D}/c.avhdx`], 'copy');
+    expect(view(s, `${D}/c.avhdx`).equals(cView)).toBe(true);
+    expect(view(s, `${D}/l.avhdx`).equals(lView)).toBe(true);
+    mergeDown(s, `${D}/l.avhdx`, `${D}/b.vhdx`);
+    expect(view(s, `${D}/b.vhdx`).equals(lView)).toBe(true);
+  });
+
   it('reports progress up to the total', () => {
     const s = chain4();
     const calls: Array<[number, number]> = [];

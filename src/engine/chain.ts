@@ -7,6 +7,7 @@ import { HvsimError, invalidArgument } from '../vhd/common/errors.js';
 import { BLOCK_DATA, BLOCK_PARTIAL, checkRange, readImage, writeImage, type DiskImage, type Finding, type ParentLocator } from '../vhd/disk.js';
 import { openDiskFile, type OpenDiskOptions } from '../vhd/open.js';
 import { NodeDiskStore, type DiskStore } from './store.js';
+import { readFully } from '../vhd/io/block-file.js';
 import { storedBaseName } from '../vhd/parent-paths.js';
 import { ResolvedMap, type ProbeStats } from './resolve.js';
 
@@ -220,16 +221,8 @@ export function readLayerData(layer: DiskImage, dst: Uint8Array, offset: number)
     const n = Math.min(dst.length - pos, bs - inBlock);
     const part = dst.subarray(pos, pos + n);
     const st = layer.blockState(k);
-    if (st === BLOCK_DATA || st === BLOCK_PARTIAL) {
-      const fo = layer.blockDataOffset(k) + inBlock;
-      let done = 0;
-      while (done < n) {
-        const got = layer.file.read(part.subarray(done), fo + done);
-        if (got <= 0) break;
-        done += got;
-      }
-      if (done < n) part.fill(0, done);
-    } else part.fill(0);
+    if (st === BLOCK_DATA || st === BLOCK_PARTIAL) readFully(layer.file, part, layer.blockDataOffset(k) + inBlock);
+    else part.fill(0);
     pos += n;
   }
 }

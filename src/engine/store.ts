@@ -89,16 +89,38 @@ export class NodeDiskStore implements DiskStore {
 }
 
 interface MemEntry {
-  bytes: Uint8Array;
+  /** The file's bytes, shared by every handle (as a file system shares its pages). */
+  file: MemoryFile;
   readOnly: boolean;
-  /** The open writable handle, whose bytes are the truth while it is open. */
-  live: MemoryFile | FaultFile | undefined;
+  /** Writable handles under a fault budget: they know which writes are not yet flushed. */
+  handles: FaultFile[];
+}
+
+/** A read-only handle on shared bytes. */
+class ReadOnlyView implements BlockFile {
+  readonly readOnly = true;
+  constructor(readonly name: string, private readonly file: MemoryFile) {}
+  read(buf: Uint8Array, offset: number): number {
+    return this.file.read(buf, offset);
+  }
+  write(): void {
+    throw new HvsimError('READ_ONLY', `${this.name}: file is open read-only`, { file: this.name });
+  }
+  size(): number {
+    return this.file.size();
+  }
+  truncate(): void {
+    this.write();
+  }
+  flush(): void {}
+  close(): void {}
 }
 
 /**
- * Files in memory. With a FaultBudget every write, flush, truncate, remove and journal update
- * counts against one shared budget, so a test can cut the power at any point of a multi-file
- * operation and then look at what survived (`snapshot()`).
+ * Files in memory; every handle of a file shares its bytes, so opening costs nothing. With a
+ * FaultBudget every write, flush, truncate, create, remove and journal update counts against one
+ * shared budget, so a test can cut the power at any point of a multi-file operation and then look
+ * at what survived (`snapshot()`).
  */
 export class MemoryDiskStore implements DiskStore {
   private files = new Map<string, MemEntry>();
@@ -109,35 +131,28 @@ export class MemoryDiskStore implements DiskStore {
     if (!e) throw notFound(p);
     return e;
   }
-  private sync(e: MemEntry): void {
-    if (e.live) e.bytes = e.live instanceof FaultFile ? e.live.image() : e.live.bytes();
-  }
   private step(what: string): void {
-    if (!this.budget) return;
-    FaultFile.spend(this.budget, what);
+    if (this.budget) FaultFile.spend(this.budget, what);
   }
-  private makeFile(p: string, bytes: Uint8Array, readOnly: boolean): MemoryFile | FaultFile {
-    if (readOnly) return new MemoryFile(p, bytes, true);
-    return this.budget ? new FaultFile(p, bytes, this.budget) : new MemoryFile(p, bytes);
+  private handle(abs: string, e: MemEntry, mode: 'r' | 'rw'): BlockFile {
+    if (mode === 'r') return new ReadOnlyView(abs, e.file);
+    if (!this.budget) return e.file;
+    const f = new FaultFile(abs, e.file, this.budget);
+    e.handles.push(f);
+    return f;
   }
 
   open(p: string, mode: 'r' | 'rw'): BlockFile {
     const abs = path.posix.resolve(p);
-    const e = this.entry(abs);
-    for (const other of this.files.values()) this.sync(other);
-    const f = this.makeFile(abs, e.bytes, mode === 'r');
-    if (mode === 'rw') e.live = f;
-    return f;
+    return this.handle(abs, this.entry(abs), mode);
   }
   create(p: string): BlockFile {
     const abs = path.posix.resolve(p);
     if (this.files.has(abs)) throw new HvsimError('INVALID_ARGUMENT', `${p}: file already exists`, { file: p });
     this.step(`create ${abs}`);
-    const e: MemEntry = { bytes: new Uint8Array(0), readOnly: false, live: undefined };
+    const e: MemEntry = { file: new MemoryFile(abs), readOnly: false, handles: [] };
     this.files.set(abs, e);
-    const f = this.makeFile(abs, e.bytes, false);
-    e.live = f;
-    return f;
+    return this.handle(abs, e, 'rw');
   }
   exists(p: string): boolean {
     return this.files.has(path.posix.resolve(p));
@@ -156,13 +171,12 @@ export class MemoryDiskStore implements DiskStore {
   }
   readText(p: string): string | undefined {
     const e = this.files.get(path.posix.resolve(p));
-    if (!e) return undefined;
-    this.sync(e);
-    return Buffer.from(e.bytes).toString('utf8');
+    return e ? Buffer.from(e.file.bytes()).toString('utf8') : undefined;
   }
   writeTextAtomic(p: string, text: string): void {
     this.step(`journal ${p}`);
-    this.files.set(path.posix.resolve(p), { bytes: new Uint8Array(Buffer.from(text, 'utf8')), readOnly: false, live: undefined });
+    const abs = path.posix.resolve(p);
+    this.files.set(abs, { file: new MemoryFile(abs, new Uint8Array(Buffer.from(text, 'utf8'))), readOnly: false, handles: [] });
   }
   list(dir: string): string[] {
     const abs = path.posix.resolve(dir);
@@ -174,12 +188,25 @@ export class MemoryDiskStore implements DiskStore {
     return path.posix.resolve(p);
   }
 
+  /** Total bytes held (for tests and analysis). */
+  bytesHeld(): number {
+    let n = 0;
+    for (const e of this.files.values()) n += e.file.size();
+    return n;
+  }
+
   /** Every file's durable bytes now (after a crash: what survived). */
   snapshot(): Map<string, Uint8Array> {
     const out = new Map<string, Uint8Array>();
     for (const [k, e] of this.files) {
-      this.sync(e);
-      out.set(k, e.bytes.slice());
+      // After a crash that loses unflushed writes, each handle takes back what it had not flushed.
+      if (!e.handles.some((h) => h.losesUnflushed())) {
+        out.set(k, e.file.bytes());
+        continue;
+      }
+      const m = new MemoryFile(k, e.file.bytes());
+      for (let i = e.handles.length - 1; i >= 0; i--) e.handles[i]!.undoUnflushed(m);
+      out.set(k, m.bytes());
     }
     return out;
   }
@@ -187,7 +214,7 @@ export class MemoryDiskStore implements DiskStore {
   /** A fresh store holding these files (reopen after a crash), optionally with a new budget. */
   static from(files: Map<string, Uint8Array>, budget?: FaultBudget, readOnly: Set<string> = new Set()): MemoryDiskStore {
     const s = new MemoryDiskStore(budget);
-    for (const [k, b] of files) s.files.set(k, { bytes: b.slice(), readOnly: readOnly.has(k), live: undefined });
+    for (const [k, b] of files) s.files.set(k, { file: new MemoryFile(k, b), readOnly: readOnly.has(k), handles: [] });
     return s;
   }
 

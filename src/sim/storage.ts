@@ -1,7 +1,7 @@
 /**
  * Where a simulated host keeps its disks and its state:
- * - MemoryStorage: disks in memory (SharedMemoryStore, or any DiskStore such as the engine's
- *   MemoryDiskStore with a fault budget), state in memory (library use, tests, the demo);
+ * - MemoryStorage: disks in memory (the engine's MemoryDiskStore, optionally
+ *   with a fault budget), state in memory (library use, tests, the demo);
  * - DirectoryStorage: a state directory (the CLI's; default ./.hvsim, HVSIM_ROOT or --root) with
  *   real VHDX files under `vms/<VM>/Virtual Hard Disks/`, `state.json` replaced atomically
  *   (temporary file, fsync, rename) and a `lock` file so that two invocations never interleave:
@@ -13,8 +13,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { HvsimError } from '../vhd/common/errors.js';
-import { NodeDiskStore, type DiskStore } from '../engine/store.js';
-import { SharedMemoryStore } from './memory-store.js';
+import { MemoryDiskStore, NodeDiskStore, type DiskStore } from '../engine/store.js';
 import { STATE_VERSION, type HostState } from './state.js';
 
 export interface SimStorage {
@@ -36,7 +35,7 @@ export class MemoryStorage implements SimStorage {
   private json: string | undefined;
 
   /** `json`: a state saved earlier (see `json`), e.g. to reopen a host after a simulated crash. */
-  constructor(store: DiskStore = new SharedMemoryStore(), vmRoot = '/hvsim/vms', json?: string) {
+  constructor(store: DiskStore = new MemoryDiskStore(), vmRoot = '/hvsim/vms', json?: string) {
     this.store = store;
     this.vmRoot = vmRoot;
     this.json = json;

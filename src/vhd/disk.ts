@@ -6,7 +6,7 @@
  * parent: sectors a differencing file does not hold are reported as `parent`, and the chain
  * engine decides where they come from (the layering idea of openvmm's vhdx/disk_layered).
  */
-import type { BlockFile } from './io/block-file.js';
+import { readFully, type BlockFile } from './io/block-file.js';
 import type { Guid } from './common/guid.js';
 import { HvsimError } from './common/errors.js';
 
@@ -160,15 +160,9 @@ export function readImage(img: DiskImage, buf: Uint8Array, offset: number, paren
   }
 }
 
+/** Data past the end of a (truncated) file reads as zeros; check() reports the truncation. */
 function readData(img: DiskImage, dst: Uint8Array, fileOffset: number): void {
-  let done = 0;
-  while (done < dst.length) {
-    const got = img.file.read(dst.subarray(done), fileOffset + done);
-    if (got <= 0) break;
-    done += got;
-  }
-  // Data past the end of a (truncated) file reads as zeros; check() reports the truncation.
-  if (done < dst.length) dst.fill(0, done);
+  readFully(img.file, dst, fileOffset);
 }
 
 export function checkRange(img: { path: string; virtualSize: number }, offset: number, length: number): void {

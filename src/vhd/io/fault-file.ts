@@ -40,10 +40,13 @@ export class FaultFile implements BlockFile {
   /** Undo records of writes since this file's last flush. */
   private pending: Array<{ offset: number; old: Uint8Array; oldSize: number }> = [];
 
-  /** `plan` may be a budget shared with other files, or just {crashAfter, mode} for this file. */
-  constructor(name: string, initial?: Uint8Array, plan?: FaultBudget | { crashAfter: number; mode: CrashMode }) {
+  /**
+   * `initial` is copied, or a MemoryFile whose bytes this file works on in place (a store's
+   * shared copy). `plan` may be a budget shared with other files, or just {crashAfter, mode}.
+   */
+  constructor(name: string, initial?: Uint8Array | MemoryFile, plan?: FaultBudget | { crashAfter: number; mode: CrashMode }) {
     this.name = name;
-    this.mem = new MemoryFile(name, initial);
+    this.mem = initial instanceof MemoryFile ? initial : new MemoryFile(name, initial);
     this.budget = plan === undefined ? faultBudget() : 'ops' in plan ? plan : faultBudget(plan.crashAfter, plan.mode);
   }
 
@@ -113,14 +116,24 @@ export class FaultFile implements BlockFile {
 
   /** The bytes that would be on disk now (after a crash: what survived it). */
   image(): Uint8Array {
-    if (!(this.budget.crashed && this.budget.mode === 'lose-unflushed') || this.pending.length === 0) return this.mem.bytes();
+    if (!this.losesUnflushed()) return this.mem.bytes();
     const m = new MemoryFile(this.name, this.mem.bytes());
+    this.undoUnflushed(m);
+    return m.bytes();
+  }
+
+  /** Whether a crash has happened that takes back unflushed writes. */
+  losesUnflushed(): boolean {
+    return this.budget.crashed && this.budget.mode === 'lose-unflushed';
+  }
+
+  /** Take this handle's unflushed writes back out of `m` (newest first). */
+  undoUnflushed(m: MemoryFile): void {
     for (let i = this.pending.length - 1; i >= 0; i--) {
       const p = this.pending[i]!;
       m.truncate(Math.max(p.oldSize, p.offset));
       m.write(p.old, p.offset);
       m.truncate(p.oldSize);
     }
-    return m.bytes();
   }
 }

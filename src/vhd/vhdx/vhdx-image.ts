@@ -406,7 +406,7 @@ export class VhdxImage implements DiskImage {
       const n = Math.min(data.length - pos, bs - inBlock);
       const idx = payloadIndex(g, k);
       const st = entryState(this.bat, idx);
-      const whole = inBlock === 0 && n === bs;
+      const whole = inBlock === 0 && n === Math.min(bs, this.params.virtualSize - k * bs); // the last block may be short
       if (st === PAYLOAD_FULLY_PRESENT || (st === PAYLOAD_PARTIALLY_PRESENT && !diff)) {
         placements.push({ fileOffset: entryOffsetMb(this.bat, idx) * MiB + inBlock, src: data.subarray(pos, pos + n) });
       } else if (st === PAYLOAD_PARTIALLY_PRESENT) {
