@@ -27,9 +27,27 @@ const KNOWN_SYSTEM_ITEMS = new Set([
   META_PHYSICAL_SECTOR_SIZE, META_PARENT_LOCATOR,
 ]);
 
-/** Parse the metadata region bytes (table + items). `regionOffset` is only used in messages. */
-export function parseMetadataRegion(name: string, region: Uint8Array, regionOffset: number): MetadataItem[] {
-  if (region.length < TABLE_SIZE) throw corrupt(name, 'metadata region smaller than its 64 KiB table', regionOffset);
+/**
+ * How many leading bytes of a metadata region hold its table and every item the table places
+ * inside the region: reading just those keeps an open from reading the whole 1 MiB region.
+ */
+export function metadataExtent(table: Uint8Array, regionLength: number): number {
+  let end = Math.min(TABLE_SIZE, regionLength);
+  const count = Math.min(u16le(table, 10), MAX_METADATA_ENTRIES);
+  for (let i = 0; i < count && 32 + 32 * i + 32 <= table.length; i++) {
+    const o = 32 + 32 * i;
+    const itemEnd = u32le(table, o + 16) + u32le(table, o + 20);
+    if (itemEnd <= regionLength && itemEnd > end) end = itemEnd;
+  }
+  return end;
+}
+
+/**
+ * Parse the metadata region (table + items) from its first bytes; `regionLength` is the region's
+ * full size (default: all of `region`). `regionOffset` is only used in messages.
+ */
+export function parseMetadataRegion(name: string, region: Uint8Array, regionOffset: number, regionLength = region.length): MetadataItem[] {
+  if (regionLength < TABLE_SIZE || region.length < TABLE_SIZE) throw corrupt(name, 'metadata region smaller than its 64 KiB table', regionOffset);
   if (ascii(region, 0, 8) !== SIG_METADATA) throw corrupt(name, 'metadata table has a bad signature', regionOffset);
   const count = u16le(region, 10);
   if (count > MAX_METADATA_ENTRIES) throw corrupt(name, `metadata table lists ${count} entries (max ${MAX_METADATA_ENTRIES})`, regionOffset);
@@ -45,7 +63,7 @@ export function parseMetadataRegion(name: string, region: Uint8Array, regionOffs
     const isUser = (flags & 1) !== 0;
     if (len > MAX_METADATA_ITEM) throw corrupt(name, `metadata item ${itemId} is ${len} bytes (max 1 MiB)`, where);
     if (len === 0 && off !== 0) throw corrupt(name, `empty metadata item ${itemId} has offset ${off}`, where);
-    if (len > 0 && (off < TABLE_SIZE || off + len > region.length))
+    if (len > 0 && (off < TABLE_SIZE || off + len > regionLength || off + len > region.length))
       throw corrupt(name, `metadata item ${itemId} lies outside the metadata region`, where);
     if (items.some((it) => it.itemId === itemId && it.isUser === isUser)) throw corrupt(name, `metadata item ${itemId} listed twice`, where);
     for (const [a, b] of spans)

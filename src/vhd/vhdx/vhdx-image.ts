@@ -19,7 +19,7 @@ import {
 import { readHeaders, serializeHeader, updateHeader, type HeaderState, type VhdxHeader } from './header.js';
 import { applyReplay, findActiveSequence, LogWriter, maxPagesPerEntry } from './log.js';
 import {
-  childLocatorEntries, decodeDiskParameters, diskParameterItems, parentLocatorItem, parseMetadataRegion,
+  childLocatorEntries, decodeDiskParameters, diskParameterItems, metadataExtent, parentLocatorItem, parseMetadataRegion,
   parseParentLocator, serializeMetadataRegion, type DiskParameters, type MetadataItem,
 } from './metadata.js';
 import { readRegionTables, serializeRegionTable, type RegionEntry, type RegionTableState } from './region-table.js';
@@ -155,9 +155,12 @@ export class VhdxImage implements DiskImage {
     }
     if (regions.metadata.length > MAX_METADATA_REGION)
       throw corrupt(name, `metadata region is ${regions.metadata.length} bytes (max ${MAX_METADATA_REGION})`, regions.metadata.fileOffset);
-    const mdBytes = new Uint8Array(regions.metadata.length);
-    readFully(file, mdBytes, regions.metadata.fileOffset);
-    const items = parseMetadataRegion(name, mdBytes, regions.metadata.fileOffset);
+    const mdTable = new Uint8Array(Math.min(64 * 1024, regions.metadata.length));
+    readFully(file, mdTable, regions.metadata.fileOffset);
+    const mdBytes = new Uint8Array(metadataExtent(mdTable, regions.metadata.length));
+    mdBytes.set(mdTable.subarray(0, Math.min(mdTable.length, mdBytes.length)));
+    if (mdBytes.length > mdTable.length) readFully(file, mdBytes.subarray(mdTable.length), regions.metadata.fileOffset + mdTable.length);
+    const items = parseMetadataRegion(name, mdBytes, regions.metadata.fileOffset, regions.metadata.length);
     const params = decodeDiskParameters(name, items);
     const geom = batGeometry(params.virtualSize, params.blockSize, params.logicalSectorSize, params.hasParent);
     if (regions.bat.length < geom.totalEntries * 8)
