@@ -4,12 +4,11 @@
  * appendix; dynamic: header @0x200, BAT @0x600; differencing: header @0x200, W2ku @0x1000,
  * BAT @0x2000, W2ru after the BAT (64 KiB); the first block's data on a 4 KiB boundary.
  */
-import { alignUp, encodeUtf16le, isPow2, GiB, MiB } from '../common/bytes.js';
+import { alignUp, isPow2, GiB, MiB } from '../common/bytes.js';
 import { HvsimError, invalidArgument } from '../common/errors.js';
 import { newGuid, normalizeGuid, type Guid } from '../common/guid.js';
 import type { BlockFile } from '../io/block-file.js';
 import type { DiskImage } from '../disk.js';
-import { locatorPaths } from '../parent-paths.js';
 import {
   HEADER_COOKIE,
   HEADER_VERSION,
@@ -33,6 +32,7 @@ import {
   type DiskGeometry,
 } from './footer.js';
 import { MAX_BLOCK_SIZE, MIN_BLOCK_SIZE, nextBlockPosition } from './layout.js';
+import { LOCATOR_ALIGN, locatorSpace, parentLocatorData } from './locators.js';
 import { VhdImage } from './vhd-image.js';
 
 /** Hyper-V's largest VHD (docs/hyperv-behaviour.md §5: "VHD 2040 GB"). */
@@ -41,8 +41,6 @@ export const DEFAULT_BLOCK_SIZE = 2 * MiB;
 const HEADER_OFFSET = 0x200;
 const DYNAMIC_TABLE_OFFSET = 0x600;
 const W2KU_OFFSET = 0x1000;
-const W2RU_SPACE = 0x10000;
-const LAYOUT_ALIGN = 4096;
 
 export interface VhdCreateOptions {
   virtualSize: number;
@@ -164,15 +162,15 @@ export function createVhdDifferencing(file: BlockFile, opts: VhdDifferencingOpti
   const size = parent.virtualSize;
   const bs = opts.blockSize ?? DEFAULT_BLOCK_SIZE;
   checkBlockSize(file, bs);
-  const { relative, absolute } = locatorPaths(opts.childPath, opts.parentPath);
-  const w2ku = encodeUtf16le(absolute);
-  const w2ru = encodeUtf16le(relative);
+  const { absolute, data } = parentLocatorData(opts.childPath, opts.parentPath);
+  const w2ku = data[0]![1];
+  const w2ru = data[1]![1];
   const entries = Math.ceil(size / bs);
   // Windows' layout (§5 fixture): W2ku @0x1000 (4 KiB), BAT @0x2000, W2ru after the BAT (64 KiB).
-  const w2kuSpace = Math.max(LAYOUT_ALIGN, alignUp(w2ku.length, LAYOUT_ALIGN));
+  const w2kuSpace = locatorSpace(PLATFORM_W2KU, w2ku.length);
   const tableOffset = W2KU_OFFSET + w2kuSpace;
-  const w2ruOffset = tableOffset + alignUp(entries * 4, LAYOUT_ALIGN);
-  const w2ruSpace = Math.max(W2RU_SPACE, alignUp(w2ru.length, LAYOUT_ALIGN));
+  const w2ruOffset = tableOffset + alignUp(entries * 4, LOCATOR_ALIGN);
+  const w2ruSpace = locatorSpace(PLATFORM_W2RU, w2ru.length);
   const end = nextBlockPosition(w2ruOffset + w2ruSpace, bitmapBytes(bs));
   const pf = parent instanceof VhdImage ? parent.footer : undefined;
   const footer = footerBytes(size, DISK_TYPE_DIFFERENCING, HEADER_OFFSET, pf?.diskGeometry ?? chsGeometry(size), opts.uniqueId, opts.now);

@@ -5,9 +5,9 @@
  * new block (zeroed bitmap + data) → flush → BAT entry → flush → footer at the new end of file.
  * A file whose trailing footer is missing or stale reopens from the footer copy at offset 0.
  */
-import { setU32be } from '../common/bytes.js';
-import { corrupt, HvsimError, invalidArgument } from '../common/errors.js';
-import { isZeroGuid, type Guid } from '../common/guid.js';
+import { alignUp, setU32be } from '../common/bytes.js';
+import { corrupt, HvsimError, invalidArgument, unsupported } from '../common/errors.js';
+import { isZeroGuid, newGuid, ZERO_GUID, type Guid } from '../common/guid.js';
 import type { BlockFile } from '../io/block-file.js';
 import {
   BLOCK_DATA,
@@ -21,8 +21,9 @@ import {
   type VhdInfo,
   type VhdType,
 } from '../disk.js';
-import { BAT_UNUSED, type DynamicHeader } from './dynamic-header.js';
-import { DISK_TYPE_DYNAMIC, DISK_TYPE_FIXED, FOOTER_SIZE, type VhdFooter } from './footer.js';
+import { BAT_UNUSED, HEADER_SIZE, encodeDynamicHeader, type DynamicHeader, type ParentLocatorEntry } from './dynamic-header.js';
+import { DISK_TYPE_DYNAMIC, DISK_TYPE_FIXED, FOOTER_SIZE, encodeFooter, type VhdFooter } from './footer.js';
+import { LOCATOR_ALIGN, locatorSpace, parentLocatorData } from './locators.js';
 import {
   DATA_ALIGNMENT,
   MAX_FILE_SECTORS,
@@ -53,22 +54,41 @@ export class VhdImage implements DiskImage {
   readonly file: BlockFile;
   readonly path: string;
   readonly format = 'VHD' as const;
-  readonly type: VhdType;
   readonly virtualSize: number;
   readonly blockSize: number;
   readonly logicalSectorSize = SECTOR;
   readonly physicalSectorSize = SECTOR;
   readonly blockCount: number;
   readonly writable: boolean;
-  readonly identity: Guid;
-  readonly diskIdentifier: Guid;
-  readonly parentLocator: ParentLocator | undefined;
-  /** The footer in use (decoded). */
-  readonly footer: VhdFooter;
-  /** The dynamic header (dynamic and differencing disks). */
-  readonly header: DynamicHeader | undefined;
 
-  private readonly lay: VhdLayout;
+  // Changed by reparent() and renewIdentity(); read through the getters below.
+  private lay: VhdLayout;
+  private curType: VhdType;
+  private curIdentity: Guid;
+  private curParentLocator: ParentLocator | undefined;
+
+  get type(): VhdType {
+    return this.curType;
+  }
+  get identity(): Guid {
+    return this.curIdentity;
+  }
+  /** The footer UniqueId, as Get-VHD reports it. */
+  get diskIdentifier(): Guid {
+    return this.curIdentity;
+  }
+  get parentLocator(): ParentLocator | undefined {
+    return this.curParentLocator;
+  }
+  /** The footer in use (decoded). */
+  get footer(): VhdFooter {
+    return this.lay.footer;
+  }
+  /** The dynamic header (dynamic and differencing disks). */
+  get header(): DynamicHeader | undefined {
+    return this.lay.header;
+  }
+
   private readonly bat: Uint32Array;
   private readonly sectorsPerBlock: number;
   /** Offset of the footer at the end of the file (-1 while only the copy at 0 is usable). */
@@ -78,32 +98,39 @@ export class VhdImage implements DiskImage {
   private readonly bitmaps = new Map<number, CachedBitmap>();
   private closed = false;
   /** The BAT's last sector may be written whole: its padding overlaps no other structure. */
-  private readonly batPaddingFree: boolean;
+  private batPaddingFree = false;
 
   private constructor(file: BlockFile, lay: VhdLayout) {
     this.file = file;
     this.path = file.name;
     this.lay = lay;
-    this.footer = lay.footer;
-    this.header = lay.header;
-    this.type = lay.footer.diskType === DISK_TYPE_FIXED ? 'Fixed' : lay.footer.diskType === DISK_TYPE_DYNAMIC ? 'Dynamic' : 'Differencing';
+    this.curType = 'Fixed';
+    this.curIdentity = lay.footer.uniqueId;
+    this.curParentLocator = lay.locator;
     this.virtualSize = lay.footer.currentSize;
     this.blockSize = lay.blockSize;
     this.blockCount = lay.blockCount;
     this.sectorsPerBlock = lay.blockSize / SECTOR;
     this.writable = !file.readOnly;
-    this.identity = lay.footer.uniqueId;
-    this.diskIdentifier = lay.footer.uniqueId;
-    this.parentLocator = lay.locator;
     this.bat = lay.bat;
     this.footerPos = lay.footerPos;
+    this.adopt(lay);
+  }
+
+  /** Take the structures of `lay` as the current ones (at open, and after re-pointing). */
+  private adopt(lay: VhdLayout): void {
+    this.lay = lay;
+    const t = lay.footer.diskType;
+    this.curType = t === DISK_TYPE_FIXED ? 'Fixed' : t === DISK_TYPE_DYNAMIC ? 'Dynamic' : 'Differencing';
+    this.curIdentity = lay.footer.uniqueId;
+    this.curParentLocator = lay.locator;
     const to = lay.header?.tableOffset ?? 0;
-    const padEnd = to + Math.ceil((lay.bat.length * 4) / SECTOR) * SECTOR;
-    const batEnd = to + lay.bat.length * 4;
+    const padEnd = to + Math.ceil((this.bat.length * 4) / SECTOR) * SECTOR;
+    const batEnd = to + this.bat.length * 4;
     this.batPaddingFree =
       padEnd <= lay.dataEnd &&
       lay.regions.every((r) => r.what === 'BAT' || r.end <= batEnd || r.start >= padEnd) &&
-      lay.bat.every((e) => e === BAT_UNUSED || e * SECTOR >= padEnd || e * SECTOR + lay.bitmapBytes + lay.blockSize <= batEnd);
+      this.bat.every((e) => e === BAT_UNUSED || e * SECTOR >= padEnd || e * SECTOR + lay.bitmapBytes + lay.blockSize <= batEnd);
   }
 
   /** Open and validate; a writable open refuses a damaged BAT and repairs the footer copies. */
@@ -382,6 +409,174 @@ export class VhdImage implements DiskImage {
     this.nextBlock = newEnd;
     const cb = bits.slice();
     this.bitmaps.set(block, { bits: cb, full: this.allSet(cb, this.sectorsIn(block)) });
+  }
+
+  // ---- Re-pointing and identity (used by the merge engine) ----
+
+  /**
+   * Point this differencing disk at `parent` (its footer UniqueId, TimeStamp and the paths to it,
+   * written as createVhdDifferencing writes them), or make it a standalone dynamic disk when
+   * `parent` is undefined. Crash order for a new parent: new locator data where the current
+   * header does not look (the unused tail of a locator's data space, else new space appended at
+   * the end of the file), flush, the dynamic header (the commit point), flush, then the footer at
+   * the new end of the file when the file grew. A crash before the header leaves the old linkage
+   * (an appended region is unreferenced and dropped by the next writable open); after it, the new.
+   */
+  reparent(parent: DiskImage | undefined, parentPath: string | undefined, childPath: string): void {
+    this.assertWritable();
+    if (this.type === 'Fixed') throw invalidArgument('a fixed VHD has no parent to re-point', this.path);
+    const h = this.lay.header!;
+    const ho = this.lay.footer.dataOffset;
+    // The header write is the commit point: it must be one write that cannot straddle a page.
+    if (ho % SECTOR !== 0 || Math.floor(ho / DATA_ALIGNMENT) !== Math.floor((ho + HEADER_SIZE - 1) / DATA_ALIGNMENT))
+      throw unsupported(this.path, `dynamic header at ${ho} crosses a 4 KiB page; cannot rewrite it safely`);
+    if (!parent) {
+      this.becomeBase(h, ho);
+      return;
+    }
+    if (parentPath === undefined) throw invalidArgument('re-pointing to a parent needs its path', this.path);
+    if (this.type !== 'Differencing')
+      throw unsupported(this.path, 'a dynamic VHD cannot be turned into a differencing disk (its unallocated blocks would start reading the parent)');
+    if (parent.format !== 'VHD') throw invalidArgument(`parent ${parent.path} is a ${parent.format}; a VHD child needs a VHD parent`, this.path);
+    if (parent.virtualSize !== this.virtualSize)
+      throw invalidArgument(`parent ${parent.path} is ${parent.virtualSize} bytes, this disk ${this.virtualSize}`, this.path);
+
+    const { absolute, data } = parentLocatorData(childPath, parentPath);
+    const bm = this.lay.bitmapBytes;
+    // Everything the current file uses: no new locator data may land there.
+    const busy: Array<[number, number]> = [
+      [0, FOOTER_SIZE],
+      [ho, ho + HEADER_SIZE],
+      [h.tableOffset, h.tableOffset + Math.ceil((h.maxTableEntries * 4) / SECTOR) * SECTOR],
+    ];
+    for (const e of h.parentLocatorEntries) if (e.platformCode !== '' && e.platformDataLength > 0) busy.push([e.platformDataOffset, e.platformDataOffset + e.platformDataLength]);
+    for (const e of this.bat) if (e !== BAT_UNUSED) busy.push([e * SECTOR, e * SECTOR + bm + this.blockSize]);
+    const free = (a: number, b: number): boolean => b <= this.footerPos && busy.every(([s, t]) => b <= s || a >= t);
+
+    const entries: ParentLocatorEntry[] = [];
+    const writes: Array<[number, Uint8Array]> = [];
+    const appended: Array<[string, Uint8Array]> = [];
+    for (const [code, bytes] of data) {
+      const cur = h.parentLocatorEntries.find((e) => e.platformCode === code);
+      if (cur && cur.platformDataLength === bytes.length && this.sameBytes(cur.platformDataOffset, bytes)) {
+        entries.push(cur);
+        continue;
+      }
+      if (cur) {
+        // PlatformDataSpace: bytes as Windows writes it, or sectors as the spec says.
+        const space = cur.platformDataSpace >= cur.platformDataLength ? cur.platformDataSpace : cur.platformDataSpace * SECTOR;
+        const end = cur.platformDataOffset + space;
+        const at = Math.ceil((cur.platformDataOffset + cur.platformDataLength) / SECTOR) * SECTOR;
+        if (bytes.length > 0 && at + bytes.length <= end && free(at, end)) {
+          entries.push({ platformCode: code, platformDataSpace: end - at, platformDataLength: bytes.length, platformDataOffset: at });
+          writes.push([at, bytes]);
+          busy.push([at, end]);
+          continue;
+        }
+      }
+      appended.push([code, bytes]);
+      entries.push({ platformCode: code, platformDataSpace: 0, platformDataLength: bytes.length, platformDataOffset: 0 }); // placed below
+    }
+    let newEnd = -1;
+    let region: Uint8Array | undefined;
+    const from = this.footerPos;
+    if (appended.length > 0) {
+      // New space after the footer, Windows-aligned (4 KiB pages, W2ku 4 KiB, W2ru 64 KiB).
+      let at = alignUp(from + FOOTER_SIZE, LOCATOR_ALIGN);
+      const places: Array<[number, Uint8Array]> = [];
+      for (const [code, bytes] of appended) {
+        const space = locatorSpace(code, bytes.length);
+        const e = entries.find((x) => x.platformCode === code)!;
+        e.platformDataOffset = at;
+        e.platformDataSpace = space;
+        places.push([at, bytes]);
+        at += space;
+      }
+      newEnd = nextBlockPosition(at, bm);
+      if ((newEnd + FOOTER_SIZE) / SECTOR > MAX_FILE_SECTORS)
+        throw new HvsimError('INVALID_STATE', `${this.path}: no room for new parent locators below the 2 TiB a VHD can address`, { file: this.path });
+      // One buffer from the old footer on: the stale footer goes, the locator data lands.
+      region = new Uint8Array(newEnd - from);
+      for (const [o, b] of places) region.set(b, o - from);
+    }
+    const header = encodeDynamicHeader({
+      ...h,
+      parentUniqueId: parent.identity,
+      // The parent's footer TimeStamp (Windows itself writes 0; readers must not insist on it).
+      parentTimeStamp: parent instanceof VhdImage ? parent.footer.timeStamp : 0,
+      parentUnicodeName: absolute,
+      parentLocatorEntries: entries,
+    });
+    if (!region && writes.length === 0 && this.sameBytes(ho, header)) return; // already points there
+
+    for (const [o, b] of writes) this.file.write(b, o);
+    if (region) this.file.write(region, from);
+    if (region || writes.length > 0) this.file.flush();
+    this.file.write(header, ho);
+    this.file.flush();
+    if (region) {
+      // Until this footer is written the file opens from the footer copy at offset 0 (same bytes).
+      this.file.write(this.lay.footerBytes, newEnd);
+      this.file.flush();
+    }
+    this.reload();
+  }
+
+  /**
+   * A standalone dynamic disk: DiskType 3 in both footer copies first, then the header without
+   * parent fields. The footer goes first because a crash in between then leaves a dynamic disk
+   * whose header still names a parent (a harmless LOCATOR_UNUSED warning), while the other order
+   * would leave a differencing disk that names no parent at all. The engine has already made
+   * every allocated block whole, so the disk reads the same either way.
+   */
+  private becomeBase(h: DynamicHeader, ho: number): void {
+    if (this.type === 'Differencing') {
+      const bytes = encodeFooter({ ...this.lay.footer, diskType: DISK_TYPE_DYNAMIC });
+      this.writeFooterCopies(bytes);
+    }
+    const header = encodeDynamicHeader({ ...h, parentUniqueId: ZERO_GUID, parentTimeStamp: 0, parentUnicodeName: '', parentLocatorEntries: [] });
+    if (!this.sameBytes(ho, header)) {
+      this.file.write(header, ho);
+      this.file.flush();
+    }
+    this.reload();
+  }
+
+  /** A new footer UniqueId (both copies), after a merge changed what this disk reads. */
+  renewIdentity(): void {
+    this.assertWritable();
+    const bytes = encodeFooter({ ...this.lay.footer, uniqueId: newGuid() });
+    if (this.type === 'Fixed') {
+      this.file.write(bytes, this.footerPos);
+      this.file.flush();
+    } else this.writeFooterCopies(bytes);
+    this.reload();
+  }
+
+  /**
+   * The footer at the end of the file first (the copy readers prefer), then the copy at 0. A crash
+   * between them leaves two valid copies; the end one wins and the next writable open copies it to 0.
+   */
+  private writeFooterCopies(bytes: Uint8Array): void {
+    this.file.write(bytes, this.footerPos);
+    this.file.flush();
+    this.file.write(bytes, 0);
+    this.file.flush();
+  }
+
+  private sameBytes(offset: number, bytes: Uint8Array): boolean {
+    const b = new Uint8Array(bytes.length);
+    return this.file.read(b, offset) === b.length && b.every((v, i) => v === bytes[i]);
+  }
+
+  /** Re-read the footer, header and locators just written (the BAT did not change). */
+  private reload(): void {
+    const lay = parseVhd(this.file);
+    this.bitmaps.clear();
+    this.footerPos = lay.footerPos;
+    this.adopt(lay);
+    if (this.type !== 'Fixed')
+      this.nextBlock = nextBlockPosition(Math.max(analyzeBat(lay, this.bat, lay.dataEnd).structEnd, this.footerPos), lay.bitmapBytes);
   }
 
   // ---- Reports ----
