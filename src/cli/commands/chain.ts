@@ -1,6 +1,5 @@
 /** Chain commands: merge-vhd, convert-vhd, resume-merge, test-tree. Thin: parse, call, print. */
 import type { Command } from 'commander';
-import { Presets, SingleBar } from 'cli-progress';
 import { openDisk } from '../../vhd/open.js';
 import { Chain } from '../../engine/chain.js';
 import { flatten, flattenFormatForPath } from '../../engine/flatten.js';
@@ -8,28 +7,8 @@ import { mergeDown, resumeMerges } from '../../engine/merge.js';
 import { NodeDiskStore } from '../../engine/store.js';
 import { checkTree } from '../../engine/tree.js';
 import { parseList, parseSize } from '../options.js';
+import { progressBar } from '../progress.js';
 import { formatList, formatTable, out, toJson, type Row } from '../output.js';
-
-/** A progress bar on stderr when it is a terminal; otherwise nothing. */
-function progressBar(label: string): { onProgress?: (done: number, total: number) => void; stop: () => void } {
-  if (!process.stderr.isTTY) return { stop: () => {} };
-  const MiB = 1024 * 1024;
-  let bar: SingleBar | undefined;
-  return {
-    onProgress: (done, total) => {
-      if (!bar) {
-        bar = new SingleBar(
-          { stream: process.stderr, format: `${label} [{bar}] {percentage}% | {value}/{total} MiB | {eta_formatted}`, hideCursor: true, clearOnComplete: true },
-          Presets.shades_classic,
-        );
-        bar.start(Math.ceil(total / MiB), 0);
-      }
-      bar.setTotal(Math.ceil(total / MiB));
-      bar.update(Math.floor(done / MiB));
-    },
-    stop: () => bar?.stop(),
-  };
-}
 
 function diskRow(path: string): Row {
   const img = openDisk(path, false);
