@@ -25,7 +25,8 @@ export function buildProgram(): Command {
   program
     .option('--root <dir>', 'simulator state directory (default: HVSIM_ROOT, else ./.hvsim)')
     .option('--inject-fault <op:vm>', 'make operation OP on VM fail once, e.g. checkpoint:web01 (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
-    .option('--computer-name <name>', 'the simulated host (reported as ComputerName)');
+    .option('--computer-name <name>', 'the simulated host (reported as ComputerName)')
+    .option('--host <host>', 'sim (default), or hyperv / hyperv:COMPUTER: a real Hyper-V host through PowerShell (docs/real-host.md)');
   registerVmCommands(program);
   registerAnalysisCommands(program);
   return program;

@@ -2,12 +2,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { Presets, SingleBar } from 'cli-progress';
 import { Chain } from '../../engine/chain.js';
 import { analyzeChain, type ChainAnalysis } from '../../engine/analyze.js';
 import { formatBytes, renderChainSvg } from '../../engine/analyze-svg.js';
 import { makeWorkload, WORKLOAD } from '../../engine/workload.js';
 import { formatTable, out, toJson, type Row } from '../output.js';
+import { progressBar } from '../progress.js';
 
 function parseCount(what: string, min: number, max: number): (text: string) => number {
   return (text) => {
@@ -15,26 +15,6 @@ function parseCount(what: string, min: number, max: number): (text: string) => n
     if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n < min || n > max)
       throw new InvalidArgumentError(`${what} must be a whole number from ${min} to ${max}, not "${text}"`);
     return n;
-  };
-}
-
-/** A progress bar on stderr when it is a terminal; otherwise nothing is drawn. */
-function progressBar(label: string): { onProgress: ((done: number, total: number) => void) | undefined; stop: () => void } {
-  if (!process.stderr.isTTY) return { onProgress: undefined, stop: () => {} };
-  const MiB = 1024 * 1024;
-  let bar: SingleBar | undefined;
-  return {
-    onProgress: (done, total) => {
-      if (!bar) {
-        bar = new SingleBar(
-          { stream: process.stderr, format: `${label} [{bar}] {percentage}% | {value}/{total} MiB | {eta_formatted}`, hideCursor: true, clearOnComplete: true },
-          Presets.shades_classic,
-        );
-        bar.start(Math.ceil(total / MiB), 0);
-      }
-      bar.update(done >= total ? Math.ceil(total / MiB) : Math.floor(done / MiB));
-    },
-    stop: () => bar?.stop(),
   };
 }
 

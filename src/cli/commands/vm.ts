@@ -12,7 +12,8 @@ import { InvalidArgumentError, Option } from 'commander';
 import { HvsimError } from '../../vhd/common/errors.js';
 import { Simulator } from '../../sim/simulator.js';
 import { DirectoryStorage } from '../../sim/storage.js';
-import { CHECKPOINT_TYPES, type CheckpointType, type VirtualMachine, type VMSnapshot } from '../../sim/host.js';
+import { CHECKPOINT_TYPES, type CheckpointType, type Host, type VirtualMachine, type VMSnapshot } from '../../sim/host.js';
+import { parseHostSpec, withHyperVHost } from '../../sim/hyperv/index.js';
 import { checkpointGroup, getGroups, removeGroup, restoreGroup, type GroupSelector } from '../../sim/group.js';
 import { runDemo } from '../../sim/demo.js';
 import { displayTime } from '../../sim/clock.js';
@@ -23,6 +24,7 @@ interface Globals {
   root?: string;
   injectFault?: string[];
   computerName?: string;
+  host?: string;
 }
 
 const VM_COLUMNS = ['Name', 'State', 'CPUUsage(%)', 'MemoryAssigned(M)', 'Uptime', 'Status', 'Version'];
@@ -35,8 +37,13 @@ export function stateRoot(g: Globals): string {
 }
 
 /** Open the host for one invocation (lock held until the end), run, save, print warnings. */
-async function withHost<T>(cmd: Command, fn: (sim: Simulator) => Promise<T>): Promise<T> {
+async function withHost<T>(cmd: Command, fn: (h: Host) => Promise<T>): Promise<T> {
   const g = cmd.optsWithGlobals() as Globals;
+  const spec = parseHostSpec(g.host);
+  if (spec.kind === 'hyperv') {
+    if (g.injectFault?.length || g.computerName !== undefined) throw new HvsimError('INVALID_ARGUMENT', '--inject-fault and --computer-name are for the simulator; with --host hyperv:COMPUTER name the real host');
+    return withHyperVHost(spec, fn, (w) => process.stderr.write(`WARNING: ${w.Message}\n`));
+  }
   const storage = new DirectoryStorage(stateRoot(g));
   let sim: Simulator;
   try {
@@ -224,7 +231,7 @@ export function registerVmCommands(program: Command): void {
       print(asRows(vms), o, VM_COLUMNS);
     });
 
-  const power = (name: string, desc: string, run: (h: Simulator, names: string[], o: Record<string, unknown>) => Promise<VirtualMachine[]>, extra?: (c: Command) => Command): void => {
+  const power = (name: string, desc: string, run: (h: Host, names: string[], o: Record<string, unknown>) => Promise<VirtualMachine[]>, extra?: (c: Command) => Command): void => {
     let c = program.command(name).description(desc).addOption(list('--name <list>', 'VM names').makeOptionMandatory());
     if (extra) c = extra(c);
     c.addOption(passOpt())
