@@ -28,7 +28,7 @@ export function checkChainFile(path: string): CheckReport {
   } catch (e) {
     findings.push(asFinding(path, e));
   }
-  if (differencing && !findings.some((f) => f.severity === 'error')) {
+  if (differencing) {
     try {
       const chain = Chain.open(path, { lenient: true });
       for (const f of chain.check()) if (f.path !== path) findings.push({ ...f, message: `${f.path}: ${f.message}` });

@@ -116,6 +116,14 @@ export class NodeFile implements BlockFile {
    * disk. Only for files that are worthless after a crash (generated benchmark workloads).
    */
   static open(path: string, mode: 'r' | 'rw', opts: { durable?: boolean } = {}): NodeFile {
+    // A FIFO or device would block or never end: only regular files are disks.
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(path);
+    } catch (e) {
+      throw ioError(path, 'open', e);
+    }
+    if (!st.isFile()) throw new HvsimError('INVALID_ARGUMENT', `${path}: not a regular file`, { file: path });
     return NodeFile.locked(path, mode === 'r', opts.durable ?? true, () => {
       try {
         return fs.openSync(path, mode === 'r' ? 'r' : 'r+');

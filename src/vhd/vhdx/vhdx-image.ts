@@ -17,7 +17,7 @@ import {
   type BatGeometry,
 } from './bat.js';
 import { readHeaders, serializeHeader, updateHeader, type HeaderState, type VhdxHeader } from './header.js';
-import { applyReplay, findActiveSequence, LogWriter, maxPagesPerEntry } from './log.js';
+import { applyReplay, findActiveSequence, LogWriter, maxPagesPerEntry, type LogReplay } from './log.js';
 import {
   childLocatorEntries, decodeDiskParameters, diskParameterItems, metadataExtent, parentLocatorItem, parseMetadataRegion,
   parseParentLocator, serializeMetadataRegion, type DiskParameters, type MetadataItem,
@@ -124,6 +124,7 @@ export class VhdxImage implements DiskImage {
       const replay = findActiveSequence(base, { offset: h.logOffset, length: h.logLength }, h.logGuid);
       if (replay && size < replay.flushedFileOffset)
         throw corrupt(name, `file is ${size} bytes but its log says ${replay.flushedFileOffset} were flushed (truncated file)`);
+      if (replay) checkReplayBounds(name, replay, size);
       if (base.readOnly) {
         if (replay) {
           const overlay = new OverlayFile(base);
@@ -704,6 +705,22 @@ export interface VhdxCreateOptions {
   page83?: Guid;
   /** Parent locator key/value pairs: makes a differencing disk. */
   parent?: Array<[string, string]>;
+}
+
+/**
+ * A log may extend a file a little (blocks allocated just before a crash) but never to sizes the
+ * file's own structures cannot justify: refuse entries that reach far past the end (§2.3.3).
+ */
+const MAX_LOG_GROWTH = 1024 * MiB;
+function checkReplayBounds(name: string, replay: LogReplay, size: number): void {
+  const limit = size + MAX_LOG_GROWTH;
+  if (replay.lastFileOffset > limit)
+    throw corrupt(name, `log entry sets the file size to ${replay.lastFileOffset}, far past its ${size} bytes`);
+  for (const w of replay.writes) {
+    const end = w.offset + (w.kind === 'data' ? w.data.length : w.length);
+    if (end > Math.max(size, replay.lastFileOffset))
+      throw corrupt(name, `log entry writes up to ${end}, past the end of the file (${Math.max(size, replay.lastFileOffset)})`);
+  }
 }
 
 function validateCreate(name: string, size: number, blockSize: number, lss: number, pss: number): void {
