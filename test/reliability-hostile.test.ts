@@ -43,6 +43,14 @@ import { checkChainFile } from '../src/engine/check.js';
 import { mergeDown } from '../src/engine/merge.js';
 import { MemoryDiskStore, NodeDiskStore } from '../src/engine/store.js';
 
+/** CPU time of this test file's worker (wall time depends on what else runs on the machine). */
+const CPU0 = process.cpuUsage();
+const WALL0 = performance.now();
+const cpuLine = (): string => {
+  const c = process.cpuUsage(CPU0);
+  return `${((c.user + c.system) / 1e6).toFixed(1)} s CPU in this worker, ${((performance.now() - WALL0) / 1000).toFixed(1)} s wall`;
+};
+
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const H1 = 64 * KiB;
@@ -88,7 +96,7 @@ afterAll(() => {
     `[reliability-hostile] total: ${figures.pathCases} parent-path cases, ${figures.logCases} hostile log entries, ${figures.headerCases} header-pair cases, ` +
       `${figures.mutations} random whole-file mutations, ${figures.reportCases} test-vhd report cases, ${figures.cliRuns} CLI runs; ` +
       `slowest case ${Math.round(figures.maxMs)} ms, largest ArrayBuffer growth ${(figures.maxArrayBuffers / MiB).toFixed(1)} MiB, ` +
-      `largest RSS growth ${(figures.maxRss / MiB).toFixed(1)} MiB, largest CLI peak RSS ${(figures.maxCliRssKiB / 1024).toFixed(0)} MiB`,
+      `largest RSS growth ${(figures.maxRss / MiB).toFixed(1)} MiB, largest CLI peak RSS ${(figures.maxCliRssKiB / 1024).toFixed(0)} MiB; ${cpuLine()} (CLI processes not counted)`,
   );
   if (work) {
     for (const d of walk(work)) fs.chmodSync(d, 0o755);
@@ -279,12 +287,12 @@ function childNaming(dir: string, target: string, file = 'child.avhdx'): string 
 const pathCases: PathCase[] = [
   { name: '/etc/passwd (a text file outside the folder)', setup: (d) => ({ leaf: childNaming(d, '/etc/passwd'), outside: ['/etc/passwd'] }), codes: ['PARENT_MISMATCH'] },
   {
-    name: 'a relative path climbing out of the folder to /etc/hostname',
+    name: 'a relative path climbing out of the folder to /etc/passwd',
     setup: (d) => {
       const leaf = childNaming(d, path.join(d, 'missing.vhdx'));
-      const up = path.relative(d, '/etc/hostname').split(path.sep).join('\\');
+      const up = path.relative(d, '/etc/passwd').split(path.sep).join('\\');
       fs.writeFileSync(leaf, setLocatorBytes(fs.readFileSync(leaf), leaf, childLocatorEntries(identityOf(PARENT_BYTES), up, 'C:\\nowhere\\missing.vhdx')));
-      return { leaf, outside: ['/etc/hostname'] };
+      return { leaf, outside: ['/etc/passwd'] };
     },
     codes: ['PARENT_MISMATCH'],
   },

@@ -22,6 +22,14 @@ import { checkChainFile } from '../src/engine/check.js';
 import { NodeDiskStore } from '../src/engine/store.js';
 import { checkTree } from '../src/engine/tree.js';
 
+/** CPU time of this test file's worker (wall time depends on what else runs on the machine). */
+const CPU0 = process.cpuUsage();
+const WALL0 = performance.now();
+const cpuLine = (): string => {
+  const c = process.cpuUsage(CPU0);
+  return `${((c.user + c.system) / 1e6).toFixed(1)} s CPU in this worker, ${((performance.now() - WALL0) / 1000).toFixed(1)} s wall`;
+};
+
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const SECTOR = 512;
@@ -51,6 +59,7 @@ beforeAll(() => {
 const summary: string[] = [];
 afterAll(() => {
   for (const s of summary) console.log(s);
+  console.log(`[reliability-kill] ${cpuLine()} (the hvsim processes not counted)`);
   if (work) fs.rmSync(work, { recursive: true, force: true });
   fs.rmSync(COPY, { recursive: true, force: true });
 });
