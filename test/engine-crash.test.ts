@@ -10,8 +10,8 @@ import { Chain } from '../src/engine/chain.js';
 import { createChild } from '../src/engine/layers.js';
 import { mergeDown, openChainResuming, pendingJournals, removeLayer, resumeMerges } from '../src/engine/merge.js';
 import { MemoryDiskStore, type DiskStore } from '../src/engine/store.js';
-import type { BlockFile } from '../src/vhd/io/block-file.js';
 import { checkTree } from '../src/engine/tree.js';
+import { SnapStore } from './helpers/snap-store.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -41,75 +41,6 @@ function zero(store: MemoryDiskStore, p: string, offset: number, length: number)
   const c = Chain.open(p, { store, writable: true });
   c.zero(offset, length);
   c.close();
-}
-
-/** A read-only file over bytes, without copying them. */
-class BytesFile implements BlockFile {
-  readonly readOnly = true;
-  constructor(readonly name: string, private bytes: Uint8Array) {}
-  read(buf: Uint8Array, offset: number): number {
-    if (offset >= this.bytes.length) return 0;
-    const n = Math.min(buf.length, this.bytes.length - offset);
-    buf.set(this.bytes.subarray(offset, offset + n));
-    return n;
-  }
-  write(): void {
-    throw new HvsimError('READ_ONLY', `${this.name}: read-only snapshot`);
-  }
-  size(): number {
-    return this.bytes.length;
-  }
-  truncate(): void {
-    this.write();
-  }
-  flush(): void {}
-  close(): void {}
-}
-
-/**
- * What survived a crash, for reading only: the files of a MemoryDiskStore snapshot served
- * without copying (the memory store copies a file on every open). Chains open through it with
- * the real parent lookup; anything that writes is refused.
- */
-class SnapshotStore implements DiskStore {
-  constructor(private files: Map<string, Uint8Array>, private ro: Set<string>) {}
-  static of(s: MemoryDiskStore): SnapshotStore {
-    return new SnapshotStore(s.snapshot(), s.readOnlyPaths());
-  }
-  open(p: string, mode: 'r' | 'rw'): BlockFile {
-    const b = this.files.get(p);
-    if (!b) throw new HvsimError('NOT_FOUND', `${p}: no such file`);
-    if (mode === 'rw') throw new HvsimError('READ_ONLY', `${p}: read-only snapshot`);
-    return new BytesFile(p, b);
-  }
-  create(p: string): BlockFile {
-    throw new HvsimError('READ_ONLY', `${p}: read-only snapshot`);
-  }
-  exists(p: string): boolean {
-    return this.files.has(p);
-  }
-  remove(p: string): void {
-    this.create(p);
-  }
-  isReadOnly(p: string): boolean {
-    return this.ro.has(p);
-  }
-  setReadOnly(p: string): void {
-    this.create(p);
-  }
-  readText(p: string): string | undefined {
-    const b = this.files.get(p);
-    return b && Buffer.from(b).toString('utf8');
-  }
-  writeTextAtomic(p: string): void {
-    this.create(p);
-  }
-  list(dir: string): string[] {
-    return [...this.files.keys()].filter((k) => k.startsWith(dir + '/') && !k.slice(dir.length + 1).includes('/')).map((k) => k.slice(dir.length + 1)).sort();
-  }
-  resolve(p: string): string {
-    return p;
-  }
 }
 
 function view(store: DiskStore, p: string): Buffer {
@@ -330,7 +261,7 @@ describe.each(scenarios)('$name', (sc) => {
       // Power back on: what reached the disk, read without changing anything.
       const survived = s.snapshot();
       const ro = s.readOnlyPaths();
-      const after = new SnapshotStore(survived, ro);
+      const after = new SnapStore(survived, ro);
       const where = `crash at ${k}/${total} (${mode})`;
       const mg = sc.merge?.(f);
       // The leaf's point in time: through the leaf while it exists, then in the destination.
@@ -345,7 +276,7 @@ describe.each(scenarios)('$name', (sc) => {
         if (pendingJournals(again, DIR).length > 0) expect(resumeMerges(again, DIR).length).toBe(1);
         else if (!finished) sc.run(again, f);
       } else sc.run(again, f);
-      checkFinal(SnapshotStore.of(again), k % 8 === 0);
+      checkFinal(SnapStore.ofStore(again), k % 8 === 0);
     }
   });
 

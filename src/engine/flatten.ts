@@ -6,11 +6,9 @@
 import * as path from 'node:path';
 import { isAllZero } from '../vhd/common/bytes.js';
 import { invalidArgument } from '../vhd/common/errors.js';
-import type { DiskImage } from '../vhd/disk.js';
-import type { BlockFile } from '../vhd/io/block-file.js';
 import { createDiskFile } from '../vhd/open.js';
 import type { Chain } from './chain.js';
-import type { DiskStore } from './store.js';
+import { createWhole, type DiskStore } from './store.js';
 
 export type FlattenFormat = 'VHDX' | 'VHD' | 'RAW';
 
@@ -52,26 +50,25 @@ export function flatten(chain: Chain, store: DiskStore, destPath: string, format
   if (blockSize === undefined && format === 'VHDX' && base.format === 'VHDX' && base.type !== 'Fixed') blockSize = base.blockSize;
   if (blockSize === undefined && format === 'VHD' && base.format === 'VHD' && base.type !== 'Fixed') blockSize = base.blockSize;
 
-  const file = store.create(dest);
-  let img: DiskImage | undefined;
-  let raw: BlockFile | undefined;
-  try {
+  let dataBytes = 0;
+  // Written whole under a temporary name, then renamed: a crash never leaves a half-made dest.
+  createWhole(store, dest, (file) => {
     let write: (data: Uint8Array, offset: number) => void;
+    let done: { close(): void };
     if (format === 'RAW') {
-      raw = file;
       file.truncate(size);
       write = (d, o) => file.write(d, o);
+      done = { close: () => (file.flush(), file.close()) };
     } else {
       const disk = createDiskFile(file, format, {
         virtualSize: size,
         ...(blockSize !== undefined ? { blockSize } : {}),
         ...(format === 'VHDX' ? { logicalSectorSize: lss, physicalSectorSize: base.physicalSectorSize } : {}),
       });
-      img = disk;
       write = (d, o) => disk.writeSectors(d, o);
+      done = disk;
     }
     const buf = new Uint8Array(Math.min(WINDOW, size));
-    let dataBytes = 0;
     for (let pos = 0; pos < size; pos += WINDOW) {
       const n = Math.min(WINDOW, size - pos);
       // Only read what some layer holds (the resolved map knows); all-zero grains are skipped too.
@@ -97,20 +94,7 @@ export function flatten(chain: Chain, store: DiskStore, destPath: string, format
       if (runStart >= 0) emit(runStart, n);
       opts.onProgress?.(pos + n, size);
     }
-    if (img) img.close();
-    else {
-      raw!.flush();
-      raw!.close();
-    }
-    return { path: dest, format, virtualSize: size, dataBytes };
-  } catch (e) {
-    try {
-      if (img) img.close();
-      else file.close();
-    } catch {
-      // already failing
-    }
-    store.remove(dest);
-    throw e;
-  }
+    return done;
+  });
+  return { path: dest, format, virtualSize: size, dataBytes };
 }

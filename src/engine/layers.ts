@@ -1,8 +1,9 @@
 /** Per-layer facts used by get-vhd --chain, analysis and merges. */
 import { BLOCK_DATA, BLOCK_PARTIAL, BLOCK_ZERO, type DiskImage } from '../vhd/disk.js';
-import { createDifferencingDiskFile } from '../vhd/open.js';
+import { createDifferencingDiskFile, createDiskFile, formatForPath, openDiskFile, type NewDiskOptions } from '../vhd/open.js';
+import type { VhdFormat } from '../vhd/disk.js';
 import { openLayer } from './chain.js';
-import { NodeDiskStore, type DiskStore } from './store.js';
+import { createWhole, NodeDiskStore, type DiskStore } from './store.js';
 
 export interface LayerAllocation {
   blocks: number;
@@ -37,25 +38,34 @@ export function layerAllocation(img: DiskImage): LayerAllocation {
 
 /**
  * Freeze `parentPath` and start a child on it, the way a checkpoint does: the child is created
- * first, then the parent is marked read-only (vhdx-format.md §1.13; hyperv-behaviour.md §2).
+ * whole first (createWhole), then the parent is marked read-only (vhdx-format.md §1.13;
+ * hyperv-behaviour.md §2). The parent's writer's lock is held throughout, so no process writes
+ * the parent between reading its identity and freezing it. Returns the child, open for writing.
  */
 export function createChild(parentPath: string, childPath: string, blockSize?: number, store: DiskStore = new NodeDiskStore()): DiskImage {
   const parentAbs = store.resolve(parentPath);
   const childAbs = store.resolve(childPath);
-  const parent = openLayer(store, parentAbs, false);
+  const lock = store.lockWriter(parentAbs);
   try {
-    const f = store.create(childAbs);
-    let child: DiskImage;
+    const parent = openLayer(store, parentAbs, false);
     try {
-      child = createDifferencingDiskFile(f, parent, parentAbs, childAbs, blockSize);
-    } catch (e) {
-      f.close();
-      store.remove(childAbs);
-      throw e;
+      createWhole(store, childAbs, (f) => createDifferencingDiskFile(f, parent, parentAbs, childAbs, blockSize));
+    } finally {
+      parent.close();
     }
     store.setReadOnly(parentAbs, true);
-    return child;
   } finally {
-    parent.close();
+    lock.release();
   }
+  return openDiskFile(store.open(childAbs, 'rw'));
+}
+
+/**
+ * A new dynamic or fixed disk at `p` (VHDX or VHD by its extension unless `format` says), created
+ * whole (createWhole); refuses to replace a file. Returns it open for writing.
+ */
+export function createBaseDisk(p: string, opts: NewDiskOptions & { format?: VhdFormat }, store: DiskStore = new NodeDiskStore()): DiskImage {
+  const abs = store.resolve(p);
+  createWhole(store, abs, (f) => createDiskFile(f, opts.format ?? formatForPath(abs), opts));
+  return openDiskFile(store.open(abs, 'rw'));
 }

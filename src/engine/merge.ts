@@ -392,6 +392,16 @@ function reparent(img: DiskImage, childPath: string, parent: DiskImage | undefin
   hook.call(img, parent, parentPath, childPath);
 }
 
+/** Run `fn` with a way to take writer's locks (DiskStore.lockWriter), all released at the end. */
+function withWriterLocks<T>(store: DiskStore, fn: (lock: (p: string) => void) => T): T {
+  const held: Array<{ release(): void }> = [];
+  try {
+    return fn((p) => void held.push(store.lockWriter(p)));
+  } finally {
+    for (const h of held.reverse()) h.release();
+  }
+}
+
 // ---- Merge-VHD ----
 
 /**
@@ -400,11 +410,22 @@ function reparent(img: DiskImage, childPath: string, parent: DiskImage | undefin
  */
 export function mergeDown(store: DiskStore, childPath: string, destinationPath?: string, opts: MergeOptions = {}): MergeDownResult {
   const leaf = store.resolve(childPath);
+  // No process may write the leaf (or a layer merged away) from the first look until it is gone.
+  return withWriterLocks(store, (lock) => {
+    lock(leaf);
+    return mergeDownLocked(store, leaf, destinationPath, opts, lock);
+  });
+}
+
+function mergeDownLocked(store: DiskStore, leaf: string, destinationPath: string | undefined, opts: MergeOptions, lock: (p: string) => void): MergeDownResult {
   const dest = destinationPath === undefined ? undefined : store.resolve(destinationPath);
   const same = (j: MergeJournal): boolean => j.op === 'merge-down' && j.leaf === leaf && (dest === undefined || j.destination === dest);
   const files = [leaf, ...(dest ? [dest] : [])];
   const pend = pendingFor(store, files, same);
-  if (pend) return runMergeDown(store, pend.path, pend.journal as MergeDownJournal, opts, true);
+  if (pend) {
+    (pend.journal as MergeDownJournal).removed.forEach(lock);
+    return runMergeDown(store, pend.path, pend.journal as MergeDownJournal, opts, true);
+  }
   if (!store.exists(leaf)) throw new HvsimError('NOT_FOUND', `${leaf}: no such file`, { file: leaf });
 
   const chain = Chain.open(leaf, { store });
@@ -416,6 +437,7 @@ export function mergeDown(store: DiskStore, childPath: string, destinationPath?:
     if (d === chain.depth - 1) throw invalidArgument('cannot merge a disk into itself', leaf);
     const destination = chain.paths[d]!;
     const removed = chain.paths.slice(d + 1).reverse();
+    removed.forEach(lock);
     pendingFor(store, [destination, ...removed], () => false);
     // Every file that links to a layer this merge changes or removes would break.
     const scan = new TreeScan(store);
@@ -491,6 +513,13 @@ function copyDown(store: DiskStore, jp: string, j: MergeDownJournal, opts: Merge
  * checkpoint with several children). With no children it is simply deleted.
  */
 export function removeLayer(store: DiskStore, layerPath: string, children: string[], mode: 'copy' | 'keep', opts: MergeOptions = {}): RemoveLayerResult {
+  return withWriterLocks(store, (lock) => {
+    lock(store.resolve(layerPath));
+    return removeLayerLocked(store, layerPath, children, mode, opts);
+  });
+}
+
+function removeLayerLocked(store: DiskStore, layerPath: string, children: string[], mode: 'copy' | 'keep', opts: MergeOptions): RemoveLayerResult {
   const target = store.resolve(layerPath);
   const kids = [...new Set(children.map((c) => store.resolve(c)))].sort();
   const same = (j: MergeJournal): boolean => j.op === 'remove-layer' && j.target === target;

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { HvsimError } from '../vhd/common/errors.js';
 import type { BlockFile } from '../vhd/io/block-file.js';
 import { MemoryFile } from '../vhd/io/memory-file.js';
-import { NodeFile } from '../vhd/io/node-file.js';
+import { lockWriter, NodeFile, renameNoReplace, syncFolder } from '../vhd/io/node-file.js';
 import { FaultFile, type FaultBudget } from '../vhd/io/fault-file.js';
 
 export interface DiskStore {
@@ -23,10 +23,52 @@ export interface DiskStore {
   readText(p: string): string | undefined;
   /** Replace a small text file atomically (write a temporary, flush, rename). */
   writeTextAtomic(p: string, text: string): void;
+  /** Give a finished file its final name; fails if `to` exists. Durable once it returns. */
+  rename(from: string, to: string): void;
+  /**
+   * Hold the writer's lock of a file without opening it (BUSY if another process writes it), for
+   * operations that will change, freeze or delete a file they read. Re-entrant within a process.
+   */
+  lockWriter(p: string): { release(): void };
   /** Names of the entries of a folder. */
   list(dir: string): string[];
   /** Absolute form of a path. */
   resolve(p: string): string;
+}
+
+/** The name a new file is written under until it is complete (never taken for a disk). */
+export function partialPath(p: string): string {
+  return `${p}.hvsim-new`;
+}
+
+/**
+ * Create `dest` whole or not at all: under the writer's lock of `dest`, write it as
+ * `<dest>.hvsim-new` (a leftover of an earlier crash is removed first), close it (which flushes),
+ * then rename it into place. `write` fills the file and returns what closes it (the image over it).
+ * A crash leaves at most the partial file, never a half-written `dest`.
+ */
+export function createWhole(store: DiskStore, dest: string, write: (f: BlockFile) => { close(): void }): void {
+  const lock = store.lockWriter(dest);
+  try {
+    if (store.exists(dest)) throw new HvsimError('INVALID_ARGUMENT', `${dest}: file already exists`, { file: dest });
+    const tmp = partialPath(dest);
+    store.remove(tmp);
+    const f = store.create(tmp);
+    try {
+      write(f).close();
+    } catch (e) {
+      try {
+        f.close();
+      } catch {
+        // already failing
+      }
+      store.remove(tmp);
+      throw e;
+    }
+    store.rename(tmp, dest);
+  } finally {
+    lock.release();
+  }
 }
 
 function notFound(p: string): HvsimError {
@@ -79,6 +121,13 @@ export class NodeDiskStore implements DiskStore {
       fs.closeSync(fd);
     }
     fs.renameSync(tmp, p);
+    syncFolder(p);
+  }
+  rename(from: string, to: string): void {
+    renameNoReplace(from, to);
+  }
+  lockWriter(p: string): { release(): void } {
+    return lockWriter(p);
   }
   list(dir: string): string[] {
     return fs.readdirSync(dir);
@@ -177,6 +226,19 @@ export class MemoryDiskStore implements DiskStore {
     this.step(`journal ${p}`);
     const abs = path.posix.resolve(p);
     this.files.set(abs, { file: new MemoryFile(abs, new Uint8Array(Buffer.from(text, 'utf8'))), readOnly: false, handles: [] });
+  }
+  rename(from: string, to: string): void {
+    const src = path.posix.resolve(from);
+    const dst = path.posix.resolve(to);
+    const e = this.entry(src);
+    if (this.files.has(dst)) throw new HvsimError('INVALID_ARGUMENT', `${to}: file already exists`, { file: to });
+    this.step(`rename ${src}`);
+    this.files.delete(src);
+    this.files.set(dst, e);
+  }
+  /** One process: nothing to exclude. */
+  lockWriter(): { release(): void } {
+    return { release: () => {} };
   }
   list(dir: string): string[] {
     const abs = path.posix.resolve(dir);

@@ -211,7 +211,7 @@ export function reconcileDrives(store: DiskStore, vm: VmRecord, vmRoot: string):
       return;
     }
     const stem = path.posix.basename(base, path.posix.extname(base));
-    const pattern = new RegExp(`^${stem.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}_[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}\\.avhdx?$`);
+    const pattern = new RegExp(`^${stem.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}_[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}\\.avhdx?(\\.hvsim-new)?$`);
     const dir = path.posix.dirname(base);
     let names: string[] = [];
     try {

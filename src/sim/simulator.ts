@@ -11,9 +11,9 @@
 import * as path from 'node:path';
 import { HvsimError, invalidArgument } from '../vhd/common/errors.js';
 import { newGuid, tryParseGuid } from '../vhd/common/guid.js';
-import { createDiskFile, formatForPath } from '../vhd/open.js';
+import { formatForPath } from '../vhd/open.js';
 import { openLayer } from '../engine/chain.js';
-import { createChild } from '../engine/layers.js';
+import { createBaseDisk, createChild } from '../engine/layers.js';
 import { flatten } from '../engine/flatten.js';
 import type {
   CheckpointType, CheckpointVMOptions, ExportResult, GuestReadOptions, HardDiskDrive, Host, HostWarning, NewVMOptions,
@@ -114,6 +114,7 @@ export class Simulator implements Host {
     const sim = new Simulator(state, storage, opts);
     if (state.clockMode === 'wall') sim.clock.advanceTo(Date.now());
     for (const vm of state.vms) reconcileDrives(storage.store, vm, storage.vmRoot);
+    sim.dropInterruptedGroups();
     sim.persist();
     return sim;
   }
@@ -203,6 +204,28 @@ export class Simulator implements Host {
   }
   private snapView(vm: VmRecord, s: SnapshotRecord): VMSnapshot {
     return snapView(this.state.computerName, vm, s);
+  }
+
+  /** Record whether every member of a group now has its checkpoint (see SnapshotRecord.groupComplete). */
+  private markGroup(groupId: string, members: string[] | null): void {
+    const snaps = this.state.vms.flatMap((v) => v.snapshots.filter((s) => s.groupId === groupId).map((s) => ({ v, s })));
+    const have = new Set(snaps.map((x) => x.v.name.toLowerCase()));
+    const complete = (members ?? []).every((m) => have.has(m.toLowerCase()));
+    for (const { s } of snaps) s.groupComplete = complete;
+  }
+
+  /**
+   * A group checkpoint cut short by a crash is all or nothing (hyperv-behaviour.md §3): on restart,
+   * the checkpoints its members got are removed (their disks merged as by Remove-VMSnapshot).
+   */
+  private dropInterruptedGroups(): void {
+    for (const vm of this.state.vms) {
+      const partial = vm.snapshots.filter((s) => s.groupComplete === false);
+      if (partial.length === 0) continue;
+      this.warn(vm.name, `'${vm.name}': removed checkpoint ${partial.map((s) => `"${s.name}"`).join(', ')} of a group checkpoint that a crash interrupted (group ${partial[0]!.groupId}).`);
+      detach(vm, new Set(partial.map((s) => s.id)));
+      this.scheduleCleanup(vm, true);
+    }
   }
 
   // ---------------------------------------------------------------- merges in simulated time
@@ -338,14 +361,7 @@ export class Simulator implements Host {
     const dir = path.posix.join(vmPath, 'Virtual Hard Disks');
     this.storage.mkdirp(dir);
     const p = store.resolve(path.posix.join(dir, `${fileStem}.vhdx`));
-    const f = store.create(p);
-    try {
-      createDiskFile(f, 'VHDX', { virtualSize: size, blockSize: this.blockSize }).close();
-    } catch (e) {
-      f.close();
-      store.remove(p);
-      throw e;
-    }
+    createBaseDisk(p, { format: 'VHDX', virtualSize: size, blockSize: this.blockSize }, store).close();
     return p;
   }
 
@@ -544,6 +560,7 @@ export class Simulator implements Host {
     });
     vm.snapshots.push(snap);
     vm.parentSnapshotId = snap.id;
+    if (snap.groupId !== null) this.markGroup(snap.groupId, snap.groupMembers);
     this.clock.advance(c.checkpointBaseMs + c.createDiskMs * vm.drives.length);
     this.frozen.delete(vm.id);
     // A standard checkpoint of a running VM writes its memory after the guest resumes.

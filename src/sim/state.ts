@@ -38,6 +38,11 @@ export interface SnapshotRecord {
   groupId: string | null;
   /** Names of every VM the group was taken of. */
   groupMembers: string[] | null;
+  /**
+   * false while a group checkpoint is still being taken (some member has no checkpoint yet); a
+   * restart finds it false only after a crash and removes the group (all or nothing). Absent: true.
+   */
+  groupComplete?: boolean;
 }
 
 export interface VmRecord {

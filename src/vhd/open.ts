@@ -2,7 +2,6 @@
  * Opening and creating disk files of either format. The format is chosen by content when
  * opening (never by extension alone) and by extension when creating.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { HvsimError, invalidArgument } from './common/errors.js';
 import type { BlockFile } from './io/block-file.js';
@@ -67,25 +66,4 @@ export function createDifferencingDiskFile(file: BlockFile, parent: DiskImage, p
     throw invalidArgument(`a ${format} child cannot have the ${parent.format} parent ${parentPath}`, childPath);
   const o = { parent, parentPath, childPath, ...(blockSize !== undefined ? { blockSize } : {}) };
   return format === 'VHDX' ? createVhdxDifferencing(file, o) : createVhdDifferencing(file, o);
-}
-
-/** Create a new dynamic or fixed disk file; refuses to replace an existing file. */
-export function createDisk(filePath: string, opts: NewDiskOptions): DiskImage {
-  const format = formatForPath(filePath);
-  const f = NodeFile.create(filePath);
-  try {
-    return createDiskFile(f, format, opts);
-  } catch (e) {
-    f.close();
-    removeQuietly(filePath);
-    throw e;
-  }
-}
-
-function removeQuietly(p: string): void {
-  try {
-    fs.unlinkSync(p);
-  } catch {
-    // nothing to clean up
-  }
 }

@@ -3,9 +3,9 @@ import * as fs from 'node:fs';
 import type { Command } from 'commander';
 import { HvsimError } from '../../vhd/common/errors.js';
 import type { VhdInfo } from '../../vhd/disk.js';
-import { createDisk, openDisk } from '../../vhd/open.js';
+import { openDisk } from '../../vhd/open.js';
 import { Chain } from '../../engine/chain.js';
-import { createChild, layerAllocation } from '../../engine/layers.js';
+import { createBaseDisk, createChild, layerAllocation } from '../../engine/layers.js';
 import { checkChainFile } from '../../engine/check.js';
 import { parseOffset, parseSectorSize, parseSize } from '../options.js';
 import { formatList, formatTable, out, toJson } from '../output.js';
@@ -31,7 +31,7 @@ export function registerDiskCommands(program: Command): void {
         img = createChild(o.parent, path, o.blockSize);
       } else {
         if (o.size === undefined) throw usage('new-vhd needs --size SIZE (or --parent PARENT)');
-        img = createDisk(path, {
+        img = createBaseDisk(path, {
           virtualSize: o.size,
           ...(o.fixed ? { type: 'Fixed' as const } : {}),
           ...(o.blockSize !== undefined ? { blockSize: o.blockSize } : {}),

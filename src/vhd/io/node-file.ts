@@ -81,6 +81,58 @@ function releaseLock(lock: string): void {
   }
 }
 
+/**
+ * Hold the writer's lock of `path` without opening it: for an operation that will change, freeze
+ * or delete a file it only reads (merge, create child), so that no writer is at work meanwhile.
+ */
+export function lockWriter(path: string): { release(): void } {
+  const lock = acquireLock(path);
+  let held = true;
+  return {
+    release: () => {
+      if (held) releaseLock(lock);
+      held = false;
+    },
+  };
+}
+
+/**
+ * Move a finished file into place under a name that must not exist yet (a hard link refuses to
+ * replace), then make the new name durable by syncing the folder.
+ */
+export function renameNoReplace(from: string, to: string): void {
+  try {
+    fs.linkSync(from, to);
+    fs.unlinkSync(from);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw new HvsimError('INVALID_ARGUMENT', `${to}: file already exists`, { file: to });
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EXDEV') throw ioError(to, 'rename', e);
+    // A file system without hard links: check, then rename.
+    if (fs.existsSync(to)) throw new HvsimError('INVALID_ARGUMENT', `${to}: file already exists`, { file: to });
+    try {
+      fs.renameSync(from, to);
+    } catch (e2) {
+      throw ioError(to, 'rename', e2);
+    }
+  }
+  syncFolder(to);
+}
+
+/** fsync the folder holding `path` (a new or removed name survives a power cut); best effort. */
+export function syncFolder(path: string): void {
+  const slash = path.lastIndexOf('/');
+  let fd = -1;
+  try {
+    fd = fs.openSync(slash > 0 ? path.slice(0, slash) : slash === 0 ? '/' : '.', 'r');
+    fs.fsyncSync(fd);
+  } catch {
+    // some file systems cannot sync a folder
+  } finally {
+    if (fd >= 0) fs.closeSync(fd);
+  }
+}
+
 /** A real file on disk, positional synchronous I/O through fs.readSync/writeSync. */
 export class NodeFile implements BlockFile {
   readonly name: string;
