@@ -15,8 +15,10 @@ export function progressBar(label: string): { onProgress?: (done: number, total:
         );
         bar.start(Math.ceil(total / MiB), 0);
       }
-      bar.setTotal(Math.ceil(total / MiB));
-      bar.update(Math.floor(done / MiB));
+      const t = Math.ceil(total / MiB);
+      bar.setTotal(t);
+      // A partial last MiB still counts as done when everything is (no bar stuck at 99%).
+      bar.update(done >= total ? t : Math.floor(done / MiB));
     },
     stop: () => bar?.stop(),
   };
