@@ -1,6 +1,6 @@
 /**
  * analyze-chain on a small hand-made chain whose every figure is worked out below, the SVG picture,
- * and the CLI's --json / --svg output (through dist/cli/bin.js, built in beforeAll).
+ * and the CLI's --json / --svg output (through the built CLI, test/helpers/cli.ts).
  *
  * The chain (VHDX, 8 MiB, 512-byte sectors; base blocks 2 MiB, children 1 MiB):
  *   base  writes [0, 2.5 MiB)           → blocks 0 and 1 allocated (a base block is all or nothing)
@@ -14,8 +14,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliBin } from './helpers/cli.js';
 import { Chain } from '../src/engine/chain.js';
 import { analyzeChain, type ChainAnalysis } from '../src/engine/analyze.js';
 import { renderChainSvg, xmlEscape } from '../src/engine/analyze-svg.js';
@@ -28,7 +28,6 @@ import type { DiskImage } from '../src/vhd/disk.js';
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const SIZE = 8 * MiB;
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 function fill(n: number, v: number): Uint8Array {
   return new Uint8Array(n).fill(v);
@@ -201,12 +200,8 @@ describe('the SVG picture', () => {
 
 describe('hvsim analyze-chain (CLI)', () => {
   let dir: string;
-  const bin = path.join(root, 'dist', 'cli', 'bin.js');
+  const bin = cliBin();
   beforeAll(() => {
-    // Build dist; a type error elsewhere in the tree must not hide this command's own behaviour
-    // (npm test type-checks separately), so only a missing output fails here.
-    spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'ignore' });
-    if (!fs.existsSync(path.join(root, 'dist', 'cli', 'commands', 'analysis.js'))) throw new Error('npm run build did not produce dist/cli/commands/analysis.js');
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hvsim-analyze-'));
     const { layers } = buildChain((name) => ({ file: NodeFile.create(path.join(dir, name)), path: path.join(dir, name) }));
     for (const l of layers) l.close();

@@ -7,23 +7,11 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliBin } from './helpers/cli.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BIN = join(ROOT, 'dist', 'cli', 'bin.js');
+const BIN = cliBin();
 const MiB = 1024 * 1024;
-
-/** Newest modification time of the TypeScript sources under src/. */
-function newestSource(dir: string): number {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) t = Math.max(t, newestSource(p));
-    else if (e.name.endsWith('.ts')) t = Math.max(t, statSync(p).mtimeMs);
-  }
-  return t;
-}
 
 interface Run {
   status: number;
@@ -83,11 +71,6 @@ function fresh(): string {
 }
 
 beforeAll(() => {
-  if (!existsSync(BIN) || statSync(BIN).mtimeMs < newestSource(join(ROOT, 'src'))) {
-    const r = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' });
-    // tsc emits even when another module has type errors; what matters here is a runnable CLI.
-    if (!existsSync(BIN)) throw new Error(`npm run build did not produce ${BIN}: ${r.stdout}${r.stderr}`);
-  }
   dir = mkdtempSync(join(tmpdir(), 'hvsim-cli-'));
 }, 120_000);
 

@@ -4,18 +4,13 @@
  * between invocations, concurrent invocations, fault injection, group commands and the demo.
  */
 import { beforeAll, afterAll, describe, expect, it } from 'vitest';
+import { cliBin } from './helpers/cli.js';
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-const REPO = path.resolve(__dirname, '..');
-/**
- * Other test files rebuild dist/ while this one runs; the CLI is run from a private copy (inside
- * node_modules/.cache so that its imports still resolve) to never load a half-written file.
- */
-const COPY = path.join(REPO, 'node_modules', '.cache', `hvsim-cli-sim-${process.pid}`);
-const BIN = path.join(COPY, 'dist', 'cli', 'bin.js');
+const BIN = cliBin();
 const VMS = ['SSTest1', 'V-2012R2-Test1', 'v-2012R2-TW01'];
 const LIST = VMS.join(',');
 let work: string;
@@ -64,24 +59,11 @@ function newRoot(): string {
 const lines = (s: string): string[] => s.split('\n').map((l) => l.trimEnd()).filter((l) => l.length > 0);
 
 beforeAll(() => {
-  for (let attempt = 1; ; attempt++) {
-    const b = spawnSync('npm', ['run', 'build'], { cwd: REPO, encoding: 'utf8' });
-    // Other work in progress may make tsc complain about files that are not ours; the CLI must exist.
-    if (b.status !== 0 && !fs.existsSync(path.join(REPO, 'dist', 'cli', 'bin.js'))) throw new Error(`build failed: ${b.stdout}${b.stderr}`);
-    fs.rmSync(COPY, { recursive: true, force: true });
-    fs.cpSync(path.join(REPO, 'dist'), path.join(COPY, 'dist'), { recursive: true });
-    fs.writeFileSync(path.join(COPY, 'package.json'), '{ "type": "module" }\n');
-    // Every module is imported at start-up: a clean --version means the copy is whole.
-    const v = spawnSync(process.execPath, [BIN, '--version'], { encoding: 'utf8' });
-    if (v.status === 0) break;
-    if (attempt === 3) throw new Error(`the built CLI does not start: ${v.stderr}`);
-  }
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'hvsim-cli-sim-'));
-}, 180_000);
+});
 
 afterAll(() => {
   if (work) fs.rmSync(work, { recursive: true, force: true });
-  fs.rmSync(COPY, { recursive: true, force: true });
 });
 
 describe('the seed workflow through the CLI', () => {

@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliBin } from './helpers/cli.js';
 import { Chain } from '../src/engine/chain.js';
 import { checkChainFile } from '../src/engine/check.js';
 import { NodeDiskStore } from '../src/engine/store.js';
@@ -23,26 +24,13 @@ const cpuLine = (): string => {
 };
 
 const MiB = 1024 * 1024;
-const REPO = path.resolve(__dirname, '..');
-/** Other test files rebuild dist/ concurrently: run the CLI from a private copy (see cli-sim.test.ts). */
-const COPY = path.join(REPO, 'node_modules', '.cache', `hvsim-reliability-concurrency-${process.pid}`);
-const BIN = path.join(COPY, 'dist', 'cli', 'bin.js');
+const BIN = cliBin();
 let work: string;
 const figures = { pairs: 0, processes: 0, busy: 0, waited: 0, stateReads: 0 };
 
 beforeAll(() => {
-  for (let attempt = 1; ; attempt++) {
-    const b = spawnSync('npm', ['run', 'build'], { cwd: REPO, encoding: 'utf8' });
-    if (b.status !== 0 && !fs.existsSync(path.join(REPO, 'dist', 'cli', 'bin.js'))) throw new Error(`build failed: ${b.stdout}${b.stderr}`);
-    fs.rmSync(COPY, { recursive: true, force: true });
-    fs.cpSync(path.join(REPO, 'dist'), path.join(COPY, 'dist'), { recursive: true });
-    fs.writeFileSync(path.join(COPY, 'package.json'), '{ "type": "module" }\n');
-    const v = spawnSync(process.execPath, [BIN, '--version'], { encoding: 'utf8' });
-    if (v.status === 0) break;
-    if (attempt === 3) throw new Error(`the built CLI does not start: ${v.stderr}`);
-  }
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'hvsim-concurrency-'));
-}, 180_000);
+});
 
 afterAll(() => {
   console.log(
@@ -50,7 +38,6 @@ afterAll(() => {
       `${figures.busy} got BUSY (exit 4), ${figures.waited} waited for the state lock and completed; state.json read ${figures.stateReads} times while changing, always whole; ${cpuLine()} (the hvsim processes not counted)`,
   );
   if (work) fs.rmSync(work, { recursive: true, force: true });
-  fs.rmSync(COPY, { recursive: true, force: true });
 });
 
 function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {

@@ -43,7 +43,6 @@ import { createChild } from '../src/engine/layers.js';
 import { mergeDown, pendingJournals } from '../src/engine/merge.js';
 import { flatten, type FlattenFormat } from '../src/engine/flatten.js';
 import { MemoryDiskStore, type DiskStore } from '../src/engine/store.js';
-import type { BlockFile } from '../src/vhd/io/block-file.js';
 import { checkTree, isDiskFileName } from '../src/engine/tree.js';
 import { SnapStore } from './helpers/snap-store.js';
 import { Simulator } from '../src/sim/simulator.js';

@@ -23,6 +23,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliBin } from './helpers/cli.js';
 import { HvsimError } from '../src/vhd/common/errors.js';
 import { crc32c, sealStructure } from '../src/vhd/common/crc32c.js';
 import { setU32be, setU32le, setU64le, u32le } from '../src/vhd/common/bytes.js';
@@ -69,27 +70,14 @@ const RSS_BOUND = 256 * MiB;
 const CLI_TIME_BOUND = 15_000;
 const CLI_RSS_BOUND_KIB = 400 * 1024;
 
-const REPO = path.resolve(__dirname, '..');
-/** Other test files rebuild dist/ concurrently: run the CLI from a private copy (see cli-sim.test.ts). */
-const COPY = path.join(REPO, 'node_modules', '.cache', `hvsim-reliability-hostile-${process.pid}`);
-const BIN = path.join(COPY, 'dist', 'cli', 'bin.js');
+const BIN = cliBin();
 let work: string;
 
 const figures = { pathCases: 0, logCases: 0, headerCases: 0, mutations: 0, reportCases: 0, cliRuns: 0, maxMs: 0, maxArrayBuffers: 0, maxRss: 0, maxCliRssKiB: 0 };
 
 beforeAll(() => {
-  for (let attempt = 1; ; attempt++) {
-    const b = spawnSync('npm', ['run', 'build'], { cwd: REPO, encoding: 'utf8' });
-    if (b.status !== 0 && !fs.existsSync(path.join(REPO, 'dist', 'cli', 'bin.js'))) throw new Error(`build failed: ${b.stdout}${b.stderr}`);
-    fs.rmSync(COPY, { recursive: true, force: true });
-    fs.cpSync(path.join(REPO, 'dist'), path.join(COPY, 'dist'), { recursive: true });
-    fs.writeFileSync(path.join(COPY, 'package.json'), '{ "type": "module" }\n');
-    const v = spawnSync(process.execPath, [BIN, '--version'], { encoding: 'utf8' });
-    if (v.status === 0) break;
-    if (attempt === 3) throw new Error(`the built CLI does not start: ${v.stderr}`);
-  }
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'hvsim-hostile-'));
-}, 180_000);
+});
 
 afterAll(() => {
   console.log(
@@ -102,7 +90,6 @@ afterAll(() => {
     for (const d of walk(work)) fs.chmodSync(d, 0o755);
     fs.rmSync(work, { recursive: true, force: true });
   }
-  fs.rmSync(COPY, { recursive: true, force: true });
 });
 
 function walk(d: string): string[] {

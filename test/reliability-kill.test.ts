@@ -17,6 +17,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliBin } from './helpers/cli.js';
 import { Chain } from '../src/engine/chain.js';
 import { checkChainFile } from '../src/engine/check.js';
 import { NodeDiskStore } from '../src/engine/store.js';
@@ -36,32 +37,18 @@ const SECTOR = 512;
 const TRIALS = 6;
 const SEED = 0x6b111;
 
-const REPO = path.resolve(__dirname, '..');
-/** Other test files rebuild dist/ concurrently: run the CLI from a private copy (see cli-sim.test.ts). */
-const COPY = path.join(REPO, 'node_modules', '.cache', `hvsim-reliability-kill-${process.pid}`);
-const BIN = path.join(COPY, 'dist', 'cli', 'bin.js');
+const BIN = cliBin();
 let work: string;
 
 beforeAll(() => {
-  for (let attempt = 1; ; attempt++) {
-    const b = spawnSync('npm', ['run', 'build'], { cwd: REPO, encoding: 'utf8' });
-    if (b.status !== 0 && !fs.existsSync(path.join(REPO, 'dist', 'cli', 'bin.js'))) throw new Error(`build failed: ${b.stdout}${b.stderr}`);
-    fs.rmSync(COPY, { recursive: true, force: true });
-    fs.cpSync(path.join(REPO, 'dist'), path.join(COPY, 'dist'), { recursive: true });
-    fs.writeFileSync(path.join(COPY, 'package.json'), '{ "type": "module" }\n');
-    const v = spawnSync(process.execPath, [BIN, '--version'], { encoding: 'utf8' });
-    if (v.status === 0) break;
-    if (attempt === 3) throw new Error(`the built CLI does not start: ${v.stderr}`);
-  }
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'hvsim-kill-'));
-}, 180_000);
+});
 
 const summary: string[] = [];
 afterAll(() => {
   for (const s of summary) console.log(s);
   console.log(`[reliability-kill] ${cpuLine()} (the hvsim processes not counted)`);
   if (work) fs.rmSync(work, { recursive: true, force: true });
-  fs.rmSync(COPY, { recursive: true, force: true });
 });
 
 /** mulberry32: a small seeded PRNG, so the kill delays are the same on every run. */

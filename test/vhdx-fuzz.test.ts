@@ -10,7 +10,7 @@ import { createVhdx, createVhdxDifferencing, openVhdx } from '../src/vhd/vhdx/vh
 import { readImage } from '../src/vhd/disk.js';
 import { HvsimError } from '../src/vhd/common/errors.js';
 import { sealStructure } from '../src/vhd/common/crc32c.js';
-import { setU16le, setU32le, setU64le, u32le, u16le } from '../src/vhd/common/bytes.js';
+import { setU16le, setU32le, setU64le, u32le } from '../src/vhd/common/bytes.js';
 import { setEntry } from '../src/vhd/vhdx/bat.js';
 
 const MiB = 1024 * 1024;

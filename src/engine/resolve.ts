@@ -3,7 +3,7 @@
  * block size in the chain) to the layer that supplies it, so a read costs the same at any depth.
  * A unit whose topmost holder is a partially present block gets a per-sector map, built once.
  */
-import { BLOCK_DATA, BLOCK_PARENT, BLOCK_PARTIAL, BLOCK_ZERO, type DiskImage } from '../vhd/disk.js';
+import { BLOCK_DATA, BLOCK_PARENT, BLOCK_ZERO, type DiskImage } from '../vhd/disk.js';
 
 const UNRESOLVED = -3;
 const ZERO = -1; // reads as zeros (a ZERO block, or nothing anywhere)

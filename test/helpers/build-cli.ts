@@ -1,0 +1,29 @@
+/**
+ * vitest globalSetup: build dist/ once for the whole run, then copy it to a private folder that
+ * nothing rewrites while the tests run (inside node_modules/.cache so its imports still resolve).
+ * Tests that run the CLI get its path with cliBin() (test/helpers/cli.ts).
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createRequire } from 'node:module';
+import type { TestProject } from 'vitest/node';
+
+const REPO = path.resolve(import.meta.dirname, '..', '..');
+
+export default function setup(project: TestProject): () => void {
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  const b = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: REPO, encoding: 'utf8' });
+  // tsc emits even when some module has type errors (npm test type-checks on its own); a CLI that
+  // does not start is what fails here.
+  const copy = path.join(REPO, 'node_modules', '.cache', `hvsim-test-cli-${process.pid}`);
+  fs.rmSync(copy, { recursive: true, force: true });
+  fs.cpSync(path.join(REPO, 'dist'), path.join(copy, 'dist'), { recursive: true });
+  fs.writeFileSync(path.join(copy, 'package.json'), '{ "type": "module" }\n');
+  const bin = path.join(copy, 'dist', 'cli', 'bin.js');
+  // Every module is imported at start-up: a clean --version means the build is whole.
+  const v = spawnSync(process.execPath, [bin, '--version'], { encoding: 'utf8' });
+  if (v.status !== 0) throw new Error(`the built CLI does not start: ${v.stderr}\n${b.stdout}${b.stderr}`);
+  project.provide('hvsimBin', bin);
+  return () => fs.rmSync(copy, { recursive: true, force: true });
+}
