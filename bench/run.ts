@@ -28,6 +28,7 @@ import type * as AnalyzeMod from '../src/engine/analyze.js';
 import type * as WorkloadMod from '../src/engine/workload.js';
 import type * as StoreMod from '../src/engine/store.js';
 import type * as NodeFileMod from '../src/vhd/io/node-file.js';
+import type * as BytesMod from '../src/vhd/common/bytes.js';
 import type { DiskStore } from '../src/engine/store.js';
 import type { BlockFile } from '../src/vhd/io/block-file.js';
 import { renderBenchChart, type Series } from './chart.js';
@@ -45,6 +46,7 @@ const { analyzeChain } = (await import(dist('engine/analyze.js'))) as typeof Ana
 const wl = (await import(dist('engine/workload.js'))) as typeof WorkloadMod;
 const { NodeDiskStore } = (await import(dist('engine/store.js'))) as typeof StoreMod;
 const { NodeFile } = (await import(dist('vhd/io/node-file.js'))) as typeof NodeFileMod;
+const { ioBuffer } = (await import(dist('vhd/common/bytes.js'))) as typeof BytesMod;
 
 // ---- Options ----
 
@@ -68,20 +70,12 @@ const MiB = 1024 * 1024;
 const SIZE = wl.WORKLOAD.virtualSize;
 const REQ = MiB; // sequential request size, as qemu-img bench -s 1M
 
-/**
- * Read buffers start 64 bytes into a larger allocation. On this kind of machine (AMD EPYC guest)
- * the kernel's page-cache copy (rep movsb) runs about 4× slower when the destination sits 8–24
- * bytes past a page boundary, and that is exactly where a plain `new Uint8Array(1 MiB)` lands
- * (glibc serves it with mmap and a 16-byte chunk header): ~2,500 against ~13,000 MiB/s for a 1 MiB
- * readSync. bench-workload.md saw the same. Every contestant gets the same buffer; figures for a
- * plain `new Uint8Array` are reported beside.
- */
-function offsetBuffer(n: number, skew = 64): Uint8Array {
-  return new Uint8Array(n + 4096).subarray(skew, skew + n);
-}
-const seqBuf = offsetBuffer(REQ);
+// Read buffers start 64 bytes into a larger allocation (ioBuffer: the kernel's page-cache copy is
+// ~5x slower into a plain page-aligned `new Uint8Array`); every contestant gets the same buffer, and
+// figures for a plain `new Uint8Array` are reported beside.
+const seqBuf = ioBuffer(REQ);
 const seqBufPlain = new Uint8Array(REQ);
-const rndBuf = offsetBuffer(wl.WORKLOAD.randomReadSize);
+const rndBuf = ioBuffer(wl.WORKLOAD.randomReadSize);
 const offsets = wl.randomReadOffsets();
 const NREAD = offsets.length;
 

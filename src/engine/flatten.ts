@@ -4,7 +4,7 @@
  * leaves those blocks unallocated; a raw image leaves holes after truncating to the full size).
  */
 import * as path from 'node:path';
-import { isAllZero } from '../vhd/common/bytes.js';
+import { ioBuffer, isAllZero } from '../vhd/common/bytes.js';
 import { invalidArgument } from '../vhd/common/errors.js';
 import { createDiskFile } from '../vhd/open.js';
 import type { Chain } from './chain.js';
@@ -68,7 +68,7 @@ export function flatten(chain: Chain, store: DiskStore, destPath: string, format
       write = (d, o) => disk.writeSectors(d, o);
       done = disk;
     }
-    const buf = new Uint8Array(Math.min(WINDOW, size));
+    const buf = ioBuffer(Math.min(WINDOW, size));
     for (let pos = 0; pos < size; pos += WINDOW) {
       const n = Math.min(WINDOW, size - pos);
       // Only read what some layer holds (the resolved map knows); all-zero grains are skipped too.

@@ -21,7 +21,7 @@
  * resumeMerges() (or running the same operation again) finishes an interrupted one.
  */
 import * as path from 'node:path';
-import { setU32le, u32le, isAllZero } from '../vhd/common/bytes.js';
+import { ioBuffer, isAllZero, setU32le, u32le } from '../vhd/common/bytes.js';
 import { corrupt, HvsimError, invalidArgument, unsupported } from '../vhd/common/errors.js';
 import { BLOCK_DATA, BLOCK_PARENT, BLOCK_PARTIAL, BLOCK_ZERO, readImage, type DiskImage } from '../vhd/disk.js';
 import { locatorPaths } from '../vhd/parent-paths.js';
@@ -249,7 +249,7 @@ const WINDOW = 64 * 1024 * 1024;
  * whole destination blocks that are all zeros are written as zeros (no data block).
  */
 class RunWriter {
-  private buf = new Uint8Array(CHUNK);
+  private buf = ioBuffer(CHUNK);
   private start = 0;
   private len = 0;
   constructor(private dst: DiskImage, private sparse: boolean) {}
@@ -663,7 +663,7 @@ function makeStandaloneContent(m: DiskImage, child: DiskImage, progress: (done: 
     if (st === BLOCK_PARENT) forEachStackRun([m], off, len, (o) => (take ||= o !== THROUGH));
     let buf: Uint8Array | undefined;
     if (take) {
-      buf = new Uint8Array(len);
+      buf = ioBuffer(len);
       readImage(child, buf, off, (b, o) => readImage(m, b, o));
       if (st === BLOCK_PARENT && isAllZero(buf)) buf = undefined;
     }

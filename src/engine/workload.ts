@@ -9,6 +9,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { ioBuffer } from '../vhd/common/bytes.js';
 import { invalidArgument } from '../vhd/common/errors.js';
 import type { DiskImage } from '../vhd/disk.js';
 import { NodeFile } from '../vhd/io/node-file.js';
@@ -312,7 +313,7 @@ export function makeWorkload(opts: MakeWorkloadOptions): WorkloadFiles {
       baseFile.close();
       throw e;
     }
-    const chunk = new Uint8Array(Math.min(WORKLOAD.virtualSize, Math.max(prev.blockSize, 4 * MiB)));
+    const chunk = ioBuffer(Math.min(WORKLOAD.virtualSize, Math.max(prev.blockSize, 4 * MiB)));
     for (let off = 0; off < WORKLOAD.virtualSize; off += chunk.length) {
       const part = chunk.subarray(0, Math.min(chunk.length, WORKLOAD.virtualSize - off));
       baseContent(part, off);

@@ -1,6 +1,7 @@
 /** Disk commands: new-vhd, get-vhd, test-vhd, read-vhd, write-vhd. Thin: parse, call, print. */
 import * as fs from 'node:fs';
 import type { Command } from 'commander';
+import { ioBuffer } from '../../vhd/common/bytes.js';
 import { HvsimError } from '../../vhd/common/errors.js';
 import type { VhdInfo } from '../../vhd/disk.js';
 import { openDisk } from '../../vhd/open.js';
@@ -115,7 +116,7 @@ export function registerDiskCommands(program: Command): void {
         const length = o.length ?? size - o.offset;
         if (o.offset + length > size) throw usage(`--offset + --length run past the end of the ${size}-byte disk`);
         fd = o.output ? fs.openSync(o.output, 'w') : 1;
-        const buf = new Uint8Array(Math.min(CHUNK, Math.max(1, length)));
+        const buf = ioBuffer(Math.min(CHUNK, Math.max(1, length)));
         for (let done = 0; done < length; ) {
           const n = Math.min(buf.length, length - done);
           const part = buf.subarray(0, n);
@@ -140,7 +141,7 @@ export function registerDiskCommands(program: Command): void {
       let fd: number | undefined;
       try {
         fd = o.input ? fs.openSync(o.input, 'r') : 0;
-        const buf = new Uint8Array(CHUNK);
+        const buf = ioBuffer(CHUNK);
         let pos = o.offset;
         for (;;) {
           const n = readSomeSync(fd, buf);
