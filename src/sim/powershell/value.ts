@@ -1,0 +1,128 @@
+/**
+ * The values a script handles, as PowerShell sees them: scalars, arrays, dates, script blocks,
+ * hashtables and objects with case-insensitive, ordered properties and a .NET type name (which
+ * picks the object's default view). Shared by the interpreter, the cmdlets and the formatter.
+ * Imports: nothing.
+ */
+
+/** A value in a script. `null` is $null. */
+export type PsValue = null | boolean | number | string | Date | PsValue[] | PsObject | PsHashtable | PsScriptBlock;
+
+/** An object with properties (a Hyper-V object, a Select-Object result, a [pscustomobject]). */
+export class PsObject {
+  /** Most derived first, as in PowerShell's PSTypeNames (e.g. Microsoft.HyperV.PowerShell.VirtualMachine). */
+  readonly typeNames: string[];
+  private readonly props = new Map<string, { name: string; value: PsValue }>();
+  /** The host object this one was made from, when it came from a cmdlet (Checkpoint-VM of a piped VM). */
+  readonly source: unknown;
+
+  constructor(typeNames: string | string[], properties: Iterable<[string, PsValue]> = [], source?: unknown) {
+    this.typeNames = Array.isArray(typeNames) ? typeNames : [typeNames];
+    for (const [k, v] of properties) this.set(k, v);
+    this.source = source;
+  }
+
+  get typeName(): string {
+    return this.typeNames[0] ?? 'System.Management.Automation.PSCustomObject';
+  }
+
+  has(name: string): boolean {
+    return this.props.has(name.toLowerCase());
+  }
+
+  /** The property's value; undefined when there is no such property ($null in a script). */
+  get(name: string): PsValue | undefined {
+    return this.props.get(name.toLowerCase())?.value;
+  }
+
+  /** Set or add; a new property keeps the spelling it was first given. */
+  set(name: string, value: PsValue): void {
+    const key = name.toLowerCase();
+    const cur = this.props.get(key);
+    this.props.set(key, { name: cur?.name ?? name, value });
+  }
+
+  /** Property names in order, spelled as defined. */
+  names(): string[] {
+    return [...this.props.values()].map((p) => p.name);
+  }
+
+  /** The real spelling of a property (Select vmname → VMName), or undefined. */
+  canonicalName(name: string): string | undefined {
+    return this.props.get(name.toLowerCase())?.name;
+  }
+}
+
+/** @{ Key = Value } — ordered, case-insensitive keys. */
+export class PsHashtable {
+  private readonly entries = new Map<string, { key: string; value: PsValue }>();
+
+  constructor(entries: Iterable<[string, PsValue]> = []) {
+    for (const [k, v] of entries) this.set(k, v);
+  }
+
+  get(key: string): PsValue | undefined {
+    return this.entries.get(key.toLowerCase())?.value;
+  }
+
+  set(key: string, value: PsValue): void {
+    const k = key.toLowerCase();
+    this.entries.set(k, { key: this.entries.get(k)?.key ?? key, value });
+  }
+
+  keys(): string[] {
+    return [...this.entries.values()].map((e) => e.key);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
+/** { … } — a piece of script run later (Where-Object, ForEach-Object, calculated properties). */
+export interface PsScriptBlock {
+  readonly kind: 'scriptblock';
+  /** The source text between the braces, as written. */
+  readonly text: string;
+  /** Invoke with $_ bound to `item` (and $PSItem); returns what the block writes to the pipeline. */
+  invoke(item: PsValue): Promise<PsValue[]>;
+}
+
+export function isScriptBlock(v: unknown): v is PsScriptBlock {
+  return typeof v === 'object' && v !== null && (v as { kind?: unknown }).kind === 'scriptblock';
+}
+
+/** PowerShell's ErrorCategory names used here. */
+export type PsErrorCategory =
+  | 'NotSpecified'
+  | 'InvalidArgument'
+  | 'InvalidOperation'
+  | 'ObjectNotFound'
+  | 'ResourceBusy'
+  | 'ResourceUnavailable'
+  | 'WriteError'
+  | 'ParserError'
+  | 'NotImplemented'
+  | 'InvalidData'
+  | 'OperationStopped'
+  | 'ConnectionError';
+
+/** What PowerShell's ErrorRecord carries, enough to print it as the console host does. */
+export interface PsErrorRecord {
+  /** The cmdlet that wrote it (Checkpoint-VM), or null for a script-level error. */
+  command: string | null;
+  message: string;
+  category: PsErrorCategory;
+  /** CategoryInfo's target name, often empty: "ObjectNotFound: (:) [Checkpoint-VM], VirtualizationException". */
+  targetName: string;
+  /** CategoryInfo's reason: the exception type's short name (VirtualizationException). */
+  reason: string;
+  /** FullyQualifiedErrorId: "ObjectNotFound,Microsoft.HyperV.PowerShell.Commands.CheckpointVM". */
+  fullyQualifiedErrorId: string;
+  /** Where in the script: 1-based line and column of the command, and the line's text. */
+  line: number;
+  column: number;
+  lineText: string;
+  /** Length of the command's extent on that line (the ~~~~ underline). */
+  extentLength: number;
+}
