@@ -5,6 +5,7 @@ import { registerDiskCommands } from './commands/disk.js';
 import { registerChainCommands } from './commands/chain.js';
 import { registerVmCommands } from './commands/vm.js';
 import { registerAnalysisCommands } from './commands/analysis.js';
+import { registerRunCommand } from './commands/run.js';
 
 export const VERSION = '0.1.0';
 
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
     .option('--computer-name <name>', 'the simulated host (reported as ComputerName)')
     .option('--host <host>', 'sim (default), or hyperv / hyperv:COMPUTER: a real Hyper-V host through PowerShell (docs/real-host.md)');
   registerVmCommands(program);
+  registerRunCommand(program);
   registerAnalysisCommands(program);
   return program;
 }

@@ -215,3 +215,44 @@ export class DirectoryStorage implements SimStorage {
     this.lock = undefined;
   }
 }
+
+/**
+ * Copy a state directory to `dest` (which must not exist), without its lock, so that a host
+ * opened on the copy never touches the original (hvsim run --what-if): the copy's records are
+ * re-pointed at the copy's files, and disks the VMs use from outside the directory (attached
+ * with new-vm --vhd-path) are copied too, under `dest/external/`, folder by folder.
+ */
+export function copyStateDirectory(root: string, dest: string): void {
+  const from = path.resolve(root);
+  const to = path.resolve(dest);
+  fs.cpSync(from, to, { recursive: true, errorOnExist: true, force: false, filter: (src) => path.resolve(src) !== path.join(from, LOCK_FILE) });
+  const statePath = path.join(to, STATE_FILE);
+  if (!fs.existsSync(statePath)) return;
+  const state = JSON.parse(fs.readFileSync(statePath, 'utf8')) as HostState;
+  const outside = new Map<string, string>();
+  const move = (p: string): string => {
+    if (p === from || p.startsWith(from + path.sep)) return to + p.slice(from.length);
+    const dir = path.dirname(p);
+    let mapped = outside.get(dir);
+    if (mapped === undefined) {
+      mapped = path.join(to, 'external', String(outside.size));
+      outside.set(dir, mapped);
+      fs.mkdirSync(mapped, { recursive: true });
+    }
+    const copy = path.join(mapped, path.basename(p));
+    if (fs.existsSync(p) && !fs.existsSync(copy)) fs.copyFileSync(p, copy);
+    return copy;
+  };
+  for (const vm of state.vms) {
+    vm.path = move(vm.path);
+    for (const d of vm.drives) {
+      d.path = move(d.path);
+      for (const f of d.files) {
+        f.path = move(f.path);
+        if (f.parent !== null) f.parent = move(f.parent);
+      }
+    }
+    for (const s of vm.snapshots) s.drives = s.drives.map(move);
+  }
+  fs.writeFileSync(statePath, JSON.stringify(state, null, 1) + '\n');
+}

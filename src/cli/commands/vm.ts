@@ -6,69 +6,20 @@
  * like Format-Table. Warnings go to stderr as "WARNING: …".
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 import { HvsimError } from '../../vhd/common/errors.js';
-import { Simulator } from '../../sim/simulator.js';
-import { DirectoryStorage } from '../../sim/storage.js';
 import { CHECKPOINT_TYPES, type CheckpointType, type Host, type VirtualMachine, type VMSnapshot } from '../../sim/host.js';
-import { parseHostSpec, withHyperVHost } from '../../sim/hyperv/index.js';
 import { checkpointGroup, getGroups, removeGroup, restoreGroup, type GroupSelector } from '../../sim/group.js';
 import { runDemo } from '../../sim/demo.js';
 import { displayTime } from '../../sim/clock.js';
 import { parseList, parseOffset, parseSize } from '../options.js';
 import { formatTable, out, toJson, type Row } from '../output.js';
-
-interface Globals {
-  root?: string;
-  injectFault?: string[];
-  computerName?: string;
-  host?: string;
-}
+import { withHost } from '../sim-host.js';
 
 const VM_COLUMNS = ['Name', 'State', 'CPUUsage(%)', 'MemoryAssigned(M)', 'Uptime', 'Status', 'Version'];
 const SNAPSHOT_COLUMNS = ['VMName', 'Name', 'SnapshotType', 'CreationTime', 'ParentSnapshotName'];
 const MiB = 1024 * 1024;
-
-/** The state directory: --root, else HVSIM_ROOT, else ./.hvsim. */
-export function stateRoot(g: Globals): string {
-  return g.root ?? process.env.HVSIM_ROOT ?? '.hvsim';
-}
-
-/** Open the host for one invocation (lock held until the end), run, save, print warnings. */
-async function withHost<T>(cmd: Command, fn: (h: Host) => Promise<T>): Promise<T> {
-  const g = cmd.optsWithGlobals() as Globals;
-  const spec = parseHostSpec(g.host);
-  if (spec.kind === 'hyperv') {
-    if (g.injectFault?.length || g.computerName !== undefined) throw new HvsimError('INVALID_ARGUMENT', '--inject-fault and --computer-name are for the simulator; with --host hyperv:COMPUTER name the real host');
-    return withHyperVHost(spec, fn, (w) => process.stderr.write(`WARNING: ${w.Message}\n`));
-  }
-  const storage = new DirectoryStorage(stateRoot(g));
-  let sim: Simulator;
-  try {
-    const start = process.env.HVSIM_START_TIME ? Date.parse(process.env.HVSIM_START_TIME) : undefined;
-    if (start !== undefined && Number.isNaN(start)) throw new HvsimError('INVALID_ARGUMENT', `HVSIM_START_TIME "${process.env.HVSIM_START_TIME}" is not a date`);
-    const computerName = g.computerName ?? process.env.HVSIM_COMPUTER_NAME;
-    sim = Simulator.open({
-      storage,
-      ...(computerName !== undefined ? { computerName } : {}),
-      defaultComputerName: os.hostname(),
-      faults: g.injectFault ?? [],
-      clockMode: process.env.HVSIM_CLOCK === 'simulated' ? 'simulated' : 'wall',
-      ...(start !== undefined ? { startTime: start } : {}),
-    });
-  } catch (e) {
-    storage.close();
-    throw e;
-  }
-  try {
-    return await fn(sim);
-  } finally {
-    for (const w of await sim.takeWarnings()) process.stderr.write(`WARNING: ${w.Message}\n`);
-    sim.close();
-  }
-}
 
 /** Table cells as PowerShell shows them: memory in MiB, times in the host's locale. */
 function displayRow(r: Row): Row {
@@ -116,11 +67,6 @@ function parseIndex(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('use a disk number: 0, 1, …');
   return n;
-}
-
-function need<T>(v: T | undefined, what: string): T {
-  if (v === undefined) throw new HvsimError('INVALID_ARGUMENT', what);
-  return v;
 }
 
 /** Read all of stdin (or a file) into memory. */

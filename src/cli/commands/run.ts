@@ -1,0 +1,154 @@
+/**
+ * hvsim run FILE.ps1 … : PowerShell checkpoint scripts against the host (docs/powershell.md).
+ * Files run in order in one session (variables carry over, like one console); `-` reads stdin.
+ * With the simulator the session's plain variables are kept in the state directory, so the next
+ * `hvsim run` continues it (the seed's steps run one at a time, with get-vm in between);
+ * --new-session starts afresh.
+ * Exit status: 0 when the scripts ran to the end (non-terminating errors included, as
+ * powershell.exe -File), 1 after a terminating error, N for `exit N`, 2 when a script was refused
+ * (syntax error or unsupported construct). --what-if runs on a throwaway copy of the state
+ * directory and prints what would change.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Command } from 'commander';
+import { HvsimError } from '../../vhd/common/errors.js';
+import type { Host, VirtualMachine, VMSnapshot } from '../../sim/host.js';
+import { parseHostSpec } from '../../sim/hyperv/index.js';
+import { copyStateDirectory } from '../../sim/storage.js';
+import { ScriptSyntaxError, UnsupportedError, createSession, type SavedVariables, type Session } from '../../sim/powershell/index.js';
+import { out } from '../output.js';
+import { stateRoot, withHost, type Globals } from '../sim-host.js';
+
+interface RunOpts {
+  whatIf?: boolean;
+  yes?: boolean;
+  /** --new-session: start without the variables kept from earlier runs. */
+  newSession?: boolean;
+}
+
+/** The variables of the PowerShell session, kept in the state directory between runs. */
+const SESSION_FILE = 'powershell-session.json';
+
+function loadSession(root: string | undefined): SavedVariables {
+  if (root === undefined) return {};
+  try {
+    const v = JSON.parse(fs.readFileSync(path.join(root, SESSION_FILE), 'utf8')) as unknown;
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as SavedVariables) : {};
+  } catch {
+    return {}; // none yet, or unreadable: start a new session
+  }
+}
+
+function saveSession(root: string, vars: SavedVariables): void {
+  const file = path.join(root, SESSION_FILE);
+  const tmp = `${file}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, JSON.stringify(vars, null, 1) + '\n');
+  fs.renameSync(tmp, file);
+}
+
+function readScript(file: string): string {
+  if (file === '-') return fs.readFileSync(0, 'utf8');
+  if (!fs.existsSync(file)) throw new HvsimError('NOT_FOUND', `${file}: no such file`, { file });
+  return fs.readFileSync(file, 'utf8');
+}
+
+/** Run the scripts in one session; the exit status of the run. */
+async function runAll(h: Host, scripts: Array<{ file: string; source: string }>, o: RunOpts, keep: { load?: string; save?: string }): Promise<number> {
+  const session = createSession(h, { stdout: out, stderr: (t) => process.stderr.write(t), yes: o.yes === true });
+  if (!o.newSession) session.loadVariables(loadSession(keep.load));
+  try {
+    return await runScripts(session, scripts);
+  } finally {
+    if (keep.save !== undefined) saveSession(keep.save, session.saveVariables());
+  }
+}
+
+async function runScripts(session: Session, scripts: Array<{ file: string; source: string }>): Promise<number> {
+  for (const s of scripts) {
+    try {
+      const r = await session.run(s.source);
+      if (r.exitCode !== 0) return r.exitCode;
+    } catch (e) {
+      if (e instanceof UnsupportedError || e instanceof ScriptSyntaxError) {
+        process.stderr.write(`hvsim: ${s.file === '-' ? 'stdin' : s.file}: ${e.message}\n`);
+        return 2;
+      }
+      throw e;
+    }
+  }
+  return 0;
+}
+
+interface HostPicture {
+  vms: VirtualMachine[];
+  snaps: VMSnapshot[];
+}
+
+async function picture(h: Host): Promise<HostPicture> {
+  return { vms: await h.getVM(), snaps: await h.getVMSnapshot({ vmNames: [] }) };
+}
+
+/** What changed between two pictures, one line each (VMs by Id, checkpoints by Id). */
+export function describeChanges(before: HostPicture, after: HostPicture): string[] {
+  const lines: string[] = [];
+  const vmById = (list: VirtualMachine[], id: string): VirtualMachine | undefined => list.find((v) => v.Id === id);
+  for (const v of after.vms) {
+    const old = vmById(before.vms, v.Id);
+    if (!old) lines.push(`VM "${v.Name}": created (${v.State})`);
+    else if (old.State !== v.State) lines.push(`VM "${v.Name}": ${old.State} -> ${v.State}`);
+  }
+  for (const v of before.vms) if (!vmById(after.vms, v.Id)) lines.push(`VM "${v.Name}": removed`);
+  for (const s of after.snaps) {
+    const old = before.snaps.find((x) => x.Id === s.Id);
+    if (!old) lines.push(`checkpoint "${s.Name}" of "${s.VMName}": created`);
+    else if (old.Name !== s.Name) lines.push(`checkpoint "${old.Name}" of "${s.VMName}": renamed to "${s.Name}"`);
+  }
+  for (const s of before.snaps) if (!after.snaps.some((x) => x.Id === s.Id)) lines.push(`checkpoint "${s.Name}" of "${s.VMName}": removed`);
+  return lines;
+}
+
+/** Run on a copy of the state directory, print the changes, delete the copy. */
+async function whatIf(cmd: Command, scripts: Array<{ file: string; source: string }>, o: RunOpts): Promise<number> {
+  const g = cmd.optsWithGlobals() as Globals;
+  if (parseHostSpec(g.host).kind !== 'sim') throw new HvsimError('INVALID_ARGUMENT', 'run --what-if works on the simulator only (it copies the state directory)');
+  const root = stateRoot(g);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hvsim-what-if-'));
+  const copy = path.join(tmp, 'state');
+  try {
+    if (fs.existsSync(root)) copyStateDirectory(root, copy);
+    return await withHost(
+      cmd,
+      async (h) => {
+        const before = await picture(h);
+        const code = await runAll(h, scripts, o, { load: copy });
+        const changes = describeChanges(before, await picture(h));
+        out(`\nWhat if (hvsim run --what-if; ${root} was not changed):\n`);
+        out(changes.length ? changes.map((l) => `  ${l}\n`).join('') : '  nothing would change\n');
+        return code;
+      },
+      { root: copy },
+    );
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+export function registerRunCommand(program: Command): void {
+  program
+    .command('run')
+    .description('run PowerShell checkpoint scripts (Hyper-V cmdlets, pipelines, foreach/if) against the host; see docs/powershell.md')
+    .argument('<files...>', 'script files, run in order in one session (variables carry over); - reads stdin')
+    .option('--what-if', 'run against a throwaway copy of the state directory and print what would change')
+    .option('--yes', 'answer Yes to confirmation prompts (Restore-VMSnapshot); without it the run is non-interactive')
+    .option('--new-session', 'forget the variables kept from earlier runs (the session continues by default, like one console)')
+    .action(async (files: string[], o: RunOpts, cmd: Command) => {
+      const scripts = files.map((file) => ({ file, source: readScript(file) }));
+      const g = cmd.optsWithGlobals() as Globals;
+      // The session's variables live in the simulator's state directory (not with a real host).
+      const root = parseHostSpec(g.host).kind === 'sim' ? stateRoot(g) : undefined;
+      const code = o.whatIf ? await whatIf(cmd, scripts, o) : await withHost(cmd, (h) => runAll(h, scripts, o, { ...(root !== undefined ? { load: root, save: root } : {}) }));
+      if (code !== 0) process.exitCode = code;
+    });
+}

@@ -1,0 +1,59 @@
+/**
+ * Opening the host a command acts on: the simulator kept in the state directory (--root,
+ * HVSIM_ROOT, default ./.hvsim; locked for the whole invocation) or a real Hyper-V host
+ * (--host hyperv[:COMPUTER]). Shared by the simulator commands and hvsim run.
+ */
+import * as os from 'node:os';
+import type { Command } from 'commander';
+import { HvsimError } from '../vhd/common/errors.js';
+import { Simulator } from '../sim/simulator.js';
+import { DirectoryStorage } from '../sim/storage.js';
+import type { Host } from '../sim/host.js';
+import { parseHostSpec, withHyperVHost } from '../sim/hyperv/index.js';
+
+export interface Globals {
+  root?: string;
+  injectFault?: string[];
+  computerName?: string;
+  host?: string;
+}
+
+/** The state directory: --root, else HVSIM_ROOT, else ./.hvsim. */
+export function stateRoot(g: Globals): string {
+  return g.root ?? process.env.HVSIM_ROOT ?? '.hvsim';
+}
+
+/** Open the host for one invocation (lock held until the end), run, save, print warnings. */
+export async function withHost<T>(cmd: Command, fn: (h: Host) => Promise<T>, overrides: Partial<Globals> = {}): Promise<T> {
+  const g = { ...(cmd.optsWithGlobals() as Globals), ...overrides };
+  const spec = parseHostSpec(g.host);
+  if (spec.kind === 'hyperv') {
+    if (g.injectFault?.length || g.computerName !== undefined) throw new HvsimError('INVALID_ARGUMENT', '--inject-fault and --computer-name are for the simulator; with --host hyperv:COMPUTER name the real host');
+    return withHyperVHost(spec, fn, (w) => process.stderr.write(`WARNING: ${w.Message}\n`));
+  }
+  const storage = new DirectoryStorage(stateRoot(g));
+  let sim: Simulator;
+  try {
+    const start = process.env.HVSIM_START_TIME ? Date.parse(process.env.HVSIM_START_TIME) : undefined;
+    if (start !== undefined && Number.isNaN(start)) throw new HvsimError('INVALID_ARGUMENT', `HVSIM_START_TIME "${process.env.HVSIM_START_TIME}" is not a date`);
+    const computerName = g.computerName ?? process.env.HVSIM_COMPUTER_NAME;
+    sim = Simulator.open({
+      storage,
+      ...(computerName !== undefined ? { computerName } : {}),
+      defaultComputerName: os.hostname(),
+      faults: g.injectFault ?? [],
+      clockMode: process.env.HVSIM_CLOCK === 'simulated' ? 'simulated' : 'wall',
+      ...(start !== undefined ? { startTime: start } : {}),
+    });
+  } catch (e) {
+    storage.close();
+    throw e;
+  }
+  try {
+    return await fn(sim);
+  } finally {
+    for (const w of await sim.takeWarnings()) process.stderr.write(`WARNING: ${w.Message}\n`);
+    sim.close();
+  }
+}
+

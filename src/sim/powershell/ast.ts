@@ -1,0 +1,135 @@
+/**
+ * The small syntax tree hvsim run executes, built from tree-sitter-powershell's CST by parse.ts.
+ * Only the subset hvsim supports has a node here. Imports: value.ts (constants).
+ */
+import type { PsValue } from './value.js';
+
+/** Where a node starts (1-based) and how long its extent is on that first line. */
+export interface Pos {
+  line: number;
+  column: number;
+  length: number;
+}
+
+export type Expr =
+  | { kind: 'const'; value: PsValue; pos: Pos }
+  | { kind: 'string'; parts: Array<string | Expr>; pos: Pos }
+  | { kind: 'var'; name: string; pos: Pos }
+  | { kind: 'array'; items: Expr[]; pos: Pos }
+  | { kind: 'arrayExpr'; body: Stmt[]; pos: Pos }
+  | { kind: 'subExpr'; body: Stmt[]; pos: Pos }
+  | { kind: 'paren'; pipeline: Pipeline; pos: Pos }
+  | { kind: 'hash'; entries: Array<{ key: string; value: Pipeline }>; pos: Pos }
+  | { kind: 'block'; body: Stmt[]; text: string; pos: Pos }
+  | { kind: 'member'; target: Expr; name: string; pos: Pos }
+  | { kind: 'invoke'; target: Expr; name: string; args: Expr[]; pos: Pos }
+  | { kind: 'index'; target: Expr; index: Expr; pos: Pos }
+  | { kind: 'unary'; op: string; operand: Expr; pos: Pos }
+  | { kind: 'binary'; op: string; left: Expr; right: Expr; pos: Pos };
+
+export type CmdElement = { kind: 'param'; name: string; value?: Expr; pos: Pos } | { kind: 'arg'; value: Expr; pos: Pos };
+
+export interface CommandCall {
+  kind: 'command';
+  name: string;
+  elements: CmdElement[];
+  pos: Pos;
+}
+
+export type PipelineElement = CommandCall | { kind: 'expr'; expr: Expr; pos: Pos };
+
+export interface Pipeline {
+  kind: 'pipeline';
+  elements: PipelineElement[];
+  pos: Pos;
+}
+
+export type Stmt =
+  | Pipeline
+  | { kind: 'assign'; target: Expr; op: '=' | '+=' | '-='; value: Pipeline; pos: Pos }
+  | { kind: 'foreach'; variable: string; iterable: Pipeline; body: Stmt[]; pos: Pos }
+  | { kind: 'if'; clauses: Array<{ cond: Pipeline; body: Stmt[] }>; elseBody: Stmt[] | null; pos: Pos }
+  | { kind: 'exit'; value: Pipeline | null; pos: Pos }
+  | { kind: 'throw'; value: Pipeline | null; pos: Pos };
+
+/** Every command call in the tree, script blocks included (for checks before the run). */
+export function forEachCommand(stmts: Stmt[], fn: (c: CommandCall) => void): void {
+  const expr = (e: Expr | undefined): void => {
+    if (!e) return;
+    switch (e.kind) {
+      case 'string':
+        for (const p of e.parts) if (typeof p !== 'string') expr(p);
+        return;
+      case 'array':
+        e.items.forEach(expr);
+        return;
+      case 'arrayExpr':
+      case 'subExpr':
+      case 'block':
+        forEachCommand(e.body, fn);
+        return;
+      case 'paren':
+        pipe(e.pipeline);
+        return;
+      case 'hash':
+        for (const x of e.entries) pipe(x.value);
+        return;
+      case 'member':
+        expr(e.target);
+        return;
+      case 'invoke':
+        expr(e.target);
+        e.args.forEach(expr);
+        return;
+      case 'index':
+        expr(e.target);
+        expr(e.index);
+        return;
+      case 'unary':
+        expr(e.operand);
+        return;
+      case 'binary':
+        expr(e.left);
+        expr(e.right);
+        return;
+      default:
+        return;
+    }
+  };
+  const pipe = (p: Pipeline | null): void => {
+    if (!p) return;
+    for (const el of p.elements) {
+      if (el.kind === 'expr') expr(el.expr);
+      else {
+        fn(el);
+        for (const c of el.elements) expr(c.value);
+      }
+    }
+  };
+  for (const s of stmts) {
+    switch (s.kind) {
+      case 'pipeline':
+        pipe(s);
+        break;
+      case 'assign':
+        expr(s.target);
+        pipe(s.value);
+        break;
+      case 'foreach':
+        pipe(s.iterable);
+        forEachCommand(s.body, fn);
+        break;
+      case 'if':
+        for (const c of s.clauses) {
+          pipe(c.cond);
+          forEachCommand(c.body, fn);
+        }
+        if (s.elseBody) forEachCommand(s.elseBody, fn);
+        break;
+      case 'exit':
+      case 'throw':
+        pipe(s.value);
+        break;
+    }
+  }
+}

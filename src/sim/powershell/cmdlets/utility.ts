@@ -1,0 +1,350 @@
+/**
+ * The utility cmdlets checkpoint scripts pipe into: Select-Object, Where-Object, ForEach-Object,
+ * Sort-Object, Measure-Object, Format-Table, Format-List, Write-Host/Output/Warning, Get-Date,
+ * Out-Null, Out-Default, Import-Module Hyper-V. Calculated properties (@{n=…;e={…}}) are
+ * evaluated here; rendering is format.ts's. Imports: cmdlet, format, ops, value.
+ */
+import type { Bound, CmdletContext, CmdletDef, ParamDef } from '../cmdlet.js';
+import { formatDefault, formatList, formatTable } from '../format.js';
+import { collapse, compare, enumerate, getMember, toBool, toNumber, toStr, wildcard } from '../ops.js';
+import { PsHashtable, PsObject, isScriptBlock, type PsValue } from '../value.js';
+
+export const FORMAT_OUTPUT = 'hvsim.FormatOutput';
+
+const inputObject: ParamDef = { name: 'InputObject', type: 'object', pipeline: true };
+
+function def(name: string, className: string, params: ParamDef[], run: CmdletDef['run'], extra: Partial<CmdletDef> = {}): CmdletDef {
+  return { name, className: `Microsoft.PowerShell.Commands.${className}`, params, run, collect: true, reason: 'RuntimeException', ...extra };
+}
+
+/** Text that goes to the console as it is (what Format-* returns). */
+function formatted(text: string): PsObject {
+  return new PsObject(FORMAT_OUTPUT, [['Text', text]]);
+}
+
+// ------------------------------------------------------------ properties
+
+interface PropSpec {
+  name: string;
+  value(item: PsValue): Promise<PsValue>;
+}
+
+/** A hashtable key by any accepted spelling (n/name/l/label, e/expression …). */
+function hashKey(h: PsHashtable, names: string[]): PsValue | undefined {
+  for (const k of h.keys()) if (names.some((n) => n.startsWith(k.toLowerCase()))) return h.get(k);
+  return undefined;
+}
+
+function propertyNames(item: PsValue): string[] {
+  if (item instanceof PsObject) return item.names();
+  if (item instanceof PsHashtable) return item.keys();
+  return [];
+}
+
+/** -Property values: names (wildcards expanded against the first item) and calculated properties. */
+function propSpecs(specs: PsValue[], sample: PsValue): PropSpec[] {
+  const out: PropSpec[] = [];
+  for (const s of specs) {
+    if (s instanceof PsHashtable) {
+      const expr = hashKey(s, ['expression']);
+      const label = hashKey(s, ['name', 'label']);
+      if (expr === undefined) throw new Error('calculated property without Expression');
+      const name = label !== undefined ? toStr(label) : isScriptBlock(expr) ? expr.text.trim() : toStr(expr);
+      out.push({
+        name,
+        value: async (item) => (isScriptBlock(expr) ? collapse(await expr.invoke(item)) : getMember(item, toStr(expr))),
+      });
+      continue;
+    }
+    const pattern = toStr(s);
+    const names = /[*?[]/.test(pattern) ? propertyNames(sample).filter((n) => wildcard(pattern).test(n)) : [pattern];
+    for (const n of names) {
+      const real = sample instanceof PsObject ? (sample.canonicalName(n) ?? n) : n;
+      out.push({ name: real, value: async (item) => getMember(item, real) });
+    }
+  }
+  return out;
+}
+
+async function project(items: PsValue[], specs: PropSpec[], typePrefix: string): Promise<PsObject[]> {
+  const out: PsObject[] = [];
+  for (const item of items) {
+    const base = item instanceof PsObject ? item.typeName : 'System.Object';
+    const props: Array<[string, PsValue]> = [];
+    for (const p of specs) props.push([p.name, await p.value(item)]);
+    out.push(new PsObject(`${typePrefix}${base}`, props, item instanceof PsObject ? item.source : undefined));
+  }
+  return out;
+}
+
+const needsProjection = (specs: PsValue[]): boolean => specs.some((s) => !(typeof s === 'string') || /[*?[]/.test(s));
+
+/** Items and property names ready for formatTable/formatList (calculated properties evaluated). */
+async function forFormat(b: Bound, input: PsValue[]): Promise<{ items: PsValue[]; properties?: string[] }> {
+  const raw = b.get('Property');
+  if (raw === undefined) return { items: input };
+  const specs = enumerate(raw);
+  if (!needsProjection(specs)) return { items: input, properties: specs.map(toStr) };
+  const props = propSpecs(specs, input[0] ?? null);
+  return { items: await project(input, props, ''), properties: props.map((p) => p.name) };
+}
+
+// ------------------------------------------------------------ cmdlets
+
+const selectObject = def(
+  'Select-Object',
+  'SelectObjectCommand',
+  [
+    { name: 'Property', type: 'object[]', position: 0 },
+    { name: 'First', type: 'int' },
+    { name: 'Last', type: 'int' },
+    { name: 'Skip', type: 'int' },
+    { name: 'ExpandProperty', type: 'string' },
+    { name: 'Unique', type: 'switch', unsupported: 'Select-Object -Unique is' },
+    { name: 'ExcludeProperty', type: 'string[]', unsupported: 'Select-Object -ExcludeProperty is' },
+    inputObject,
+  ],
+  async (ctx, b, input) => {
+    let items = input;
+    if (b.has('Skip')) items = items.slice(toNumber(b.get('Skip')!));
+    if (b.has('First')) items = items.slice(0, toNumber(b.get('First')!));
+    if (b.has('Last')) items = items.slice(Math.max(0, items.length - toNumber(b.get('Last')!)));
+    const expand = b.str('ExpandProperty');
+    if (expand !== undefined) {
+      for (const i of items) enumerate(getMember(i, expand)).forEach((v) => ctx.emit(v));
+      return;
+    }
+    const raw = b.get('Property');
+    if (raw === undefined) return items.forEach((i) => ctx.emit(i));
+    const props = propSpecs(enumerate(raw), items[0] ?? null);
+    (await project(items, props, 'Selected.')).forEach((o) => ctx.emit(o));
+  },
+);
+
+const CMP_SWITCHES = ['EQ', 'NE', 'GT', 'LT', 'GE', 'LE', 'Like', 'NotLike', 'Match', 'NotMatch', 'Contains', 'NotContains', 'In', 'NotIn'];
+
+const whereObject = def(
+  'Where-Object',
+  'WhereObjectCommand',
+  [
+    { name: 'FilterScript', type: 'scriptblock', position: 0, sets: ['ScriptBlock'], mandatory: true },
+    { name: 'Property', type: 'string', position: 0, sets: ['Compare'], mandatory: true },
+    { name: 'Value', type: 'object', position: 1, sets: ['Compare'] },
+    ...CMP_SWITCHES.map((n): ParamDef => ({ name: n, type: 'switch', sets: ['Compare'] })),
+    inputObject,
+  ],
+  async (ctx, b, input) => {
+    const block = b.block('FilterScript');
+    for (const item of input) {
+      let keep: boolean;
+      if (block) keep = toBool(collapse(await block.invoke(item)));
+      else {
+        const op = CMP_SWITCHES.find((s) => b.flag(s));
+        const v = getMember(item, b.str('Property')!);
+        keep = op ? toBool(compare(`-${op.toLowerCase()}`, v, b.get('Value') ?? null)) : toBool(v);
+      }
+      if (keep) ctx.emit(item);
+    }
+  },
+  { sets: ['ScriptBlock', 'Compare'] },
+);
+
+const forEachObject = def(
+  'ForEach-Object',
+  'ForEachObjectCommand',
+  [
+    { name: 'Process', type: 'scriptblock', position: 0, sets: ['ScriptBlock'], mandatory: true },
+    { name: 'Begin', type: 'scriptblock', sets: ['ScriptBlock'] },
+    { name: 'End', type: 'scriptblock', sets: ['ScriptBlock'] },
+    { name: 'MemberName', type: 'string', position: 0, sets: ['PropertyAndMethod'], mandatory: true },
+    { name: 'Parallel', type: 'scriptblock', unsupported: 'ForEach-Object -Parallel is' },
+    inputObject,
+  ],
+  async (ctx, b, input) => {
+    const member = b.str('MemberName');
+    if (member !== undefined) {
+      for (const item of input) enumerate(getMember(item, member)).forEach((v) => ctx.emit(v));
+      return;
+    }
+    const run = async (blk: ReturnType<Bound['block']>, item: PsValue): Promise<void> => {
+      if (blk) (await blk.invoke(item)).forEach((v) => ctx.emit(v));
+    };
+    await run(b.block('Begin'), null);
+    for (const item of input) await run(b.block('Process'), item);
+    await run(b.block('End'), null);
+  },
+  { sets: ['ScriptBlock', 'PropertyAndMethod'] },
+);
+
+const sortObject = def(
+  'Sort-Object',
+  'SortObjectCommand',
+  [{ name: 'Property', type: 'object[]', position: 0 }, { name: 'Descending', type: 'switch' }, { name: 'Unique', type: 'switch' }, inputObject],
+  async (ctx, b, input) => {
+    const specs = b.has('Property') ? enumerate(b.get('Property')!) : [];
+    const keys = specs.map((s) => {
+      const desc = s instanceof PsHashtable && hashKey(s, ['descending']) !== undefined ? toBool(hashKey(s, ['descending'])!) : b.flag('Descending');
+      const spec = s instanceof PsHashtable ? propSpecs([new PsHashtable([['e', hashKey(s, ['expression']) ?? null]])], null)[0]! : propSpecs([s], input[0] ?? null)[0];
+      return { spec, desc };
+    });
+    const rows: Array<{ item: PsValue; vals: PsValue[] }> = [];
+    for (const item of input) rows.push({ item, vals: await Promise.all(keys.map((k) => (k.spec ? k.spec.value(item) : item))) });
+    if (keys.length === 0) for (const r of rows) r.vals = [r.item];
+    const order = (a: PsValue, c: PsValue): number => (toBool(compare('-lt', a, c)) ? -1 : toBool(compare('-gt', a, c)) ? 1 : 0);
+    rows.sort((x, y) => {
+      for (let i = 0; i < x.vals.length; i++) {
+        const d = order(x.vals[i]!, y.vals[i]!);
+        if (d !== 0) return (keys[i]?.desc ?? b.flag('Descending')) ? -d : d;
+      }
+      return 0;
+    });
+    let out = rows;
+    if (b.flag('Unique')) out = rows.filter((r, i) => i === 0 || order(r.vals[0]!, rows[i - 1]!.vals[0]!) !== 0);
+    out.forEach((r) => ctx.emit(r.item));
+  },
+);
+
+const measureObject = def(
+  'Measure-Object',
+  'MeasureObjectCommand',
+  [
+    { name: 'Property', type: 'string[]', position: 0 },
+    { name: 'Sum', type: 'switch' },
+    { name: 'Average', type: 'switch' },
+    { name: 'Maximum', type: 'switch' },
+    { name: 'Minimum', type: 'switch' },
+    inputObject,
+  ],
+  async (ctx, b, input) => {
+    const props = b.strs('Property') ?? [null];
+    for (const p of props) {
+      const vals = input.map((i) => (p === null ? i : getMember(i, p))).filter((v) => v !== null);
+      const nums = (): number[] => vals.map(toNumber);
+      const stat = (on: boolean, fn: (n: number[]) => number): PsValue => (on && vals.length ? fn(nums()) : null);
+      ctx.emit(
+        new PsObject('Microsoft.PowerShell.Commands.GenericMeasureInfo', [
+          ['Count', vals.length],
+          ['Average', stat(b.flag('Average'), (n) => n.reduce((a, c) => a + c, 0) / n.length)],
+          ['Sum', stat(b.flag('Sum'), (n) => n.reduce((a, c) => a + c, 0))],
+          ['Maximum', stat(b.flag('Maximum'), (n) => Math.max(...n))],
+          ['Minimum', stat(b.flag('Minimum'), (n) => Math.min(...n))],
+          ['Property', p],
+        ]),
+      );
+    }
+  },
+);
+
+const formatTableCmd = def(
+  'Format-Table',
+  'FormatTableCommand',
+  [
+    { name: 'Property', type: 'object[]', position: 0 },
+    { name: 'AutoSize', type: 'switch' },
+    { name: 'Wrap', type: 'switch', unsupported: 'Format-Table -Wrap is' },
+    { name: 'HideTableHeaders', type: 'switch', unsupported: 'Format-Table -HideTableHeaders is' },
+    { name: 'GroupBy', type: 'object', unsupported: 'Format-Table -GroupBy is' },
+    inputObject,
+  ],
+  async (ctx, b, input) => {
+    if (input.length === 0) return;
+    const { items, properties } = await forFormat(b, input);
+    ctx.emit(formatted(formatTable(items, { ...(properties ? { properties } : {}), autoSize: b.flag('AutoSize'), width: ctx.width })));
+  },
+);
+
+const formatListCmd = def(
+  'Format-List',
+  'FormatListCommand',
+  [{ name: 'Property', type: 'object[]', position: 0 }, { name: 'GroupBy', type: 'object', unsupported: 'Format-List -GroupBy is' }, inputObject],
+  async (ctx, b, input) => {
+    if (input.length === 0) return;
+    const { items, properties } = await forFormat(b, input);
+    ctx.emit(formatted(formatList(items, properties ? { properties } : {})));
+  },
+);
+
+const writeHost = def(
+  'Write-Host',
+  'WriteHostCommand',
+  [
+    { name: 'Object', type: 'object', position: 0, remaining: true },
+    { name: 'NoNewline', type: 'switch' },
+    { name: 'Separator', type: 'string' },
+    { name: 'ForegroundColor', type: 'string' },
+    { name: 'BackgroundColor', type: 'string' },
+    inputObject,
+  ],
+  async (ctx, b, input) => {
+    const sep = b.str('Separator') ?? ' ';
+    const parts = b.has('Object') ? enumerate(b.get('Object')!) : input;
+    ctx.writeHost(parts.map((p) => (Array.isArray(p) ? p.map(toStr).join(sep) : toStr(p))).join(sep) + (b.flag('NoNewline') ? '' : '\n'));
+  },
+);
+
+const writeOutput = def(
+  'Write-Output',
+  'WriteOutputCommand',
+  [{ name: 'InputObject', type: 'object', position: 0, remaining: true, pipeline: true }, { name: 'NoEnumerate', type: 'switch', unsupported: 'Write-Output -NoEnumerate is' }],
+  async (ctx, b, input) => {
+    (b.has('InputObject') ? enumerate(b.get('InputObject')!) : input).forEach((v) => ctx.emit(v));
+  },
+);
+
+const writeWarning = def('Write-Warning', 'WriteWarningCommand', [{ name: 'Message', type: 'string', position: 0, mandatory: true }], async (ctx, b) => ctx.warn(b.str('Message')!), { collect: false });
+
+const writeError = def(
+  'Write-Error',
+  'WriteErrorException',
+  [{ name: 'Message', type: 'string', position: 0, mandatory: true }],
+  async (ctx, b) => ctx.error(b.str('Message')!),
+  { collect: false, reason: 'WriteErrorException' },
+);
+
+const getDate = def(
+  'Get-Date',
+  'GetDateCommand',
+  [
+    { name: 'Format', type: 'string', unsupported: 'Get-Date -Format is' },
+    { name: 'UFormat', type: 'string', unsupported: 'Get-Date -UFormat is' },
+    { name: 'Date', type: 'object', position: 0, unsupported: 'Get-Date -Date is' },
+  ],
+  async (ctx) => ctx.emit(new Date(await ctx.host.now())),
+  { collect: false },
+);
+
+const outNull = def('Out-Null', 'OutNullCommand', [inputObject], async () => {});
+
+const outDefault = def('Out-Default', 'OutDefaultCommand', [inputObject], async (ctx, _b, input) => {
+  if (input.length) ctx.emit(formatted(formatDefault(input, ctx.width)));
+});
+
+const importModule = def(
+  'Import-Module',
+  'ImportModuleCommand',
+  [{ name: 'Name', type: 'string[]', position: 0, mandatory: true }],
+  async (ctx: CmdletContext, b) => {
+    for (const n of b.strs('Name')!) if (n.toLowerCase() !== 'hyper-v') ctx.error(`The specified module '${n}' was not loaded because no valid module file was found in any module directory. (hvsim run provides only Hyper-V)`, n);
+  },
+  { collect: false },
+);
+
+export const UTILITY_CMDLETS: CmdletDef[] = [
+  selectObject, whereObject, forEachObject, sortObject, measureObject, formatTableCmd, formatListCmd,
+  writeHost, writeOutput, writeWarning, writeError, getDate, outNull, outDefault, importModule,
+];
+
+export const UTILITY_ALIASES: Record<string, string> = {
+  select: 'Select-Object',
+  where: 'Where-Object',
+  '?': 'Where-Object',
+  foreach: 'ForEach-Object',
+  '%': 'ForEach-Object',
+  sort: 'Sort-Object',
+  measure: 'Measure-Object',
+  ft: 'Format-Table',
+  fl: 'Format-List',
+  echo: 'Write-Output',
+  write: 'Write-Output',
+  ipmo: 'Import-Module',
+};

@@ -1,0 +1,600 @@
+/**
+ * PowerShell source → ast.ts, through the real grammar (tree-sitter-powershell, WebAssembly,
+ * loaded once per process). Every CST node type hvsim accepts is handled explicitly below;
+ * anything else stops with UnsupportedError naming the line and the construct, and a CST with
+ * syntax errors stops with ScriptSyntaxError. Imports: web-tree-sitter, ast, errors, normalise.
+ */
+import { createRequire } from 'node:module';
+import { Language, Parser, type Node } from 'web-tree-sitter';
+import type { CmdElement, CommandCall, Expr, Pipeline, PipelineElement, Pos, Stmt } from './ast.js';
+import { ScriptSyntaxError, UnsupportedError } from './errors.js';
+import { normaliseSource } from './normalise.js';
+
+let parserPromise: Promise<Parser> | null = null;
+
+/** The parser, created on first use and kept for the process. */
+function getParser(): Promise<Parser> {
+  parserPromise ??= (async () => {
+    await Parser.init();
+    const wasm = createRequire(import.meta.url).resolve('tree-sitter-powershell/tree-sitter-powershell.wasm');
+    const lang = await Language.load(wasm);
+    const p = new Parser();
+    p.setLanguage(lang);
+    return p;
+  })();
+  return parserPromise;
+}
+
+export interface ParsedScript {
+  body: Stmt[];
+  /** The normalised source's lines (error records quote them). */
+  lines: string[];
+  /** Typographic look-alike quotes that were replaced, one per line and character. */
+  warnings: string[];
+}
+
+export async function parseScript(source: string): Promise<ParsedScript> {
+  const { text, warnings } = normaliseSource(source.replace(/^\uFEFF/, ''));
+  const parser = await getParser();
+  const tree = parser.parse(text);
+  if (!tree) throw new ScriptSyntaxError(1, 'the script could not be parsed');
+  try {
+    const conv = new Converter(text, parser);
+    const body = conv.program(tree.rootNode);
+    return { body, lines: text.split(/\r?\n/), warnings };
+  } finally {
+    tree.delete();
+  }
+}
+
+/** Binary operators and the node types that carry them. */
+const BINARY_NODES = new Set([
+  'logical_expression', 'bitwise_expression', 'comparison_expression', 'additive_expression', 'multiplicative_expression',
+  'format_expression', 'range_expression',
+  'logical_argument_expression', 'bitwise_argument_expression', 'comparison_argument_expression', 'additive_argument_expression',
+  'multiplicative_argument_expression', 'format_argument_expression', 'range_argument_expression', 'argument_expression',
+]);
+
+const COMPARISON = /^-[ci]?(eq|ne|lt|gt|le|ge|like|notlike|match|notmatch|contains|notcontains|in|notin)$/i;
+const SUPPORTED_BINARY = /^(-and|-or|\+|-|\*|\/|%)$/i;
+
+/** How unsupported node types are named in errors. */
+const CONSTRUCT: Record<string, string> = {
+  function_statement: 'function definitions are',
+  class_statement: 'class definitions are',
+  enum_statement: 'enum definitions are',
+  while_statement: 'while loops are',
+  do_statement: 'do loops are',
+  for_statement: 'for loops are',
+  switch_statement: 'switch statements are',
+  try_statement: 'try/catch/finally is',
+  trap_statement: 'trap statements are',
+  data_statement: 'data sections are',
+  param_block: 'param() blocks are',
+  named_block_list: 'begin/process/end blocks are',
+  cast_expression: 'type casts ([type]value) are',
+  type_literal: 'type literals ([type]) are',
+  redirection: 'redirections (>, 2>&1) are',
+  redirections: 'redirections (>, 2>&1) are',
+  expandable_here_string_literal: 'here-strings are',
+  verbatim_here_string_characters: 'here-strings are',
+  command_invokation_operator: 'the call operators & and . are',
+  pre_increment_expression: 'the ++ and -- operators are',
+  post_increment_expression: 'the ++ and -- operators are',
+  pre_decrement_expression: 'the ++ and -- operators are',
+  post_decrement_expression: 'the ++ and -- operators are',
+  pipeline_chain_tail: 'the && and || operators are',
+  invokation_foreach_expression: 'the .ForEach() / .Where() methods are',
+  braced_variable: '${braced} variables are',
+  sequence_statement: 'workflow statements are',
+  parallel_statement: 'workflow statements are',
+  inlinescript_statement: 'workflow statements are',
+  label: 'loop labels are',
+  stop_parsing: 'the stop-parsing token --% is',
+  verbatim_command_argument: 'the stop-parsing token --% is',
+  attribute_list: 'attributes are',
+  format_operator: 'the -f format operator is',
+  real_literal: 'real numbers are',
+};
+
+class Converter {
+  private readonly lineStarts: number[] = [0];
+
+  constructor(
+    private readonly src: string,
+    private readonly parser: Parser,
+    private readonly lineOffset = 0,
+  ) {
+    for (let i = 0; i < src.length; i++) if (src[i] === '\n') this.lineStarts.push(i + 1);
+  }
+
+  // ------------------------------------------------------------ helpers
+
+  private offset(n: Node, end = false): number {
+    const p = end ? n.endPosition : n.startPosition;
+    return (this.lineStarts[p.row] ?? 0) + p.column;
+  }
+
+  private pos(n: Node): Pos {
+    const start = this.offset(n);
+    const lineEnd = this.src.indexOf('\n', start);
+    const end = Math.min(this.offset(n, true), lineEnd < 0 ? this.src.length : lineEnd);
+    return { line: n.startPosition.row + 1 + this.lineOffset, column: n.startPosition.column + 1, length: Math.max(1, end - start) };
+  }
+
+  private unsupported(n: Node, what?: string): never {
+    const phrase = what ?? CONSTRUCT[n.type] ?? `the construct "${firstLine(n.text)}" (${n.type}) is`;
+    throw new UnsupportedError(n.startPosition.row + 1 + this.lineOffset, phrase);
+  }
+
+  private syntax(n: Node): never {
+    const what = n.isMissing ? `syntax error: missing "${n.type}"` : `syntax error near "${firstLine(n.text)}"`;
+    throw new ScriptSyntaxError(n.startPosition.row + 1 + this.lineOffset, `${what} (PowerShell could not parse this line either, or hvsim's grammar cannot)`);
+  }
+
+  /** Children that matter: comments dropped, errors reported. */
+  private kids(n: Node, named = true): Node[] {
+    const list = named ? n.namedChildren : n.children;
+    const out: Node[] = [];
+    for (const c of list) {
+      if (!c || c.type === 'comment') continue;
+      if (c.isError) this.syntax(c);
+      if (c.isMissing && c.type !== 'command_argument_sep' && c.type !== ' ') this.syntax(c);
+      out.push(c);
+    }
+    return out;
+  }
+
+  private check(n: Node): void {
+    if (n.type in CONSTRUCT) this.unsupported(n);
+  }
+
+  // ------------------------------------------------------------ statements
+
+  program(root: Node): Stmt[] {
+    const out: Stmt[] = [];
+    for (const c of this.kids(root)) {
+      if (c.type === 'statement_list') out.push(...this.statementList(c));
+      else this.check(c), this.unsupported(c);
+    }
+    return out;
+  }
+
+  private statementList(n: Node): Stmt[] {
+    const out: Stmt[] = [];
+    for (const c of this.kids(n)) {
+      const s = this.statement(c);
+      if (s) out.push(s);
+    }
+    return out;
+  }
+
+  private statement(n: Node): Stmt | null {
+    switch (n.type) {
+      case 'empty_statement':
+        return null;
+      case 'pipeline':
+        return this.pipelineStmt(n);
+      case 'if_statement':
+        return this.ifStmt(n);
+      case 'foreach_statement':
+        return this.foreachStmt(n);
+      case 'flow_control_statement':
+        return this.flowControl(n);
+      default:
+        this.check(n);
+        return this.unsupported(n);
+    }
+  }
+
+  private block(n: Node): Stmt[] {
+    // statement_block: "{" statement_list? "}"
+    const list = this.kids(n).find((c) => c.type === 'statement_list');
+    for (const c of this.kids(n)) if (c.type !== 'statement_list') this.unsupported(c);
+    return list ? this.statementList(list) : [];
+  }
+
+  private ifStmt(n: Node): Stmt {
+    const clauses: Array<{ cond: Pipeline; body: Stmt[] }> = [];
+    let elseBody: Stmt[] | null = null;
+    let cond: Pipeline | null = null;
+    for (const c of this.kids(n)) {
+      if (c.type === 'pipeline') cond = this.pipeline(c);
+      else if (c.type === 'statement_block') {
+        clauses.push({ cond: cond!, body: this.block(c) });
+        cond = null;
+      } else if (c.type === 'elseif_clauses') {
+        for (const e of this.kids(c)) {
+          const parts = this.kids(e);
+          const p = parts.find((x) => x.type === 'pipeline');
+          const b = parts.find((x) => x.type === 'statement_block');
+          if (!p || !b) this.syntax(e);
+          clauses.push({ cond: this.pipeline(p), body: this.block(b) });
+        }
+      } else if (c.type === 'else_clause') {
+        const b = this.kids(c).find((x) => x.type === 'statement_block');
+        if (!b) this.syntax(c);
+        elseBody = this.block(b);
+      } else this.unsupported(c);
+    }
+    return { kind: 'if', clauses, elseBody, pos: this.pos(n) };
+  }
+
+  private foreachStmt(n: Node): Stmt {
+    let variable: string | null = null;
+    let iterable: Pipeline | null = null;
+    let body: Stmt[] | null = null;
+    for (const c of this.kids(n)) {
+      if (c.type === 'variable' && variable === null) variable = this.varName(c);
+      else if (c.type === 'pipeline') iterable = this.pipeline(c);
+      else if (c.type === 'statement_block') body = this.block(c);
+      else if (c.type === 'foreach_parameter') this.unsupported(c, 'foreach -parallel is');
+      else this.unsupported(c);
+    }
+    if (variable === null || iterable === null || body === null) this.syntax(n);
+    return { kind: 'foreach', variable, iterable, body, pos: this.pos(n) };
+  }
+
+  private flowControl(n: Node): Stmt {
+    const parts = this.kids(n, false);
+    const word = parts[0]?.text.toLowerCase() ?? '';
+    const arg = parts.find((c) => c.type === 'pipeline');
+    const value = arg ? this.pipeline(arg) : null;
+    if (word === 'exit') return { kind: 'exit', value, pos: this.pos(n) };
+    if (word === 'throw') return { kind: 'throw', value, pos: this.pos(n) };
+    return this.unsupported(n, `"${word}" is`);
+  }
+
+  private pipelineStmt(n: Node): Stmt {
+    const kids = this.kids(n);
+    if (kids.length === 1 && kids[0]!.type === 'assignment_expression') return this.assignment(kids[0]!);
+    return this.pipeline(n);
+  }
+
+  private assignment(n: Node): Stmt {
+    const [left, op, right, ...rest] = this.kids(n);
+    if (!left || !op || !right || rest.length) this.syntax(n);
+    const opText = op.text.trim();
+    if (opText !== '=' && opText !== '+=' && opText !== '-=') this.unsupported(op, `the assignment operator ${opText} is`);
+    const target = this.expr(left);
+    if (target.kind !== 'var' && target.kind !== 'member' && target.kind !== 'index') this.unsupported(left, 'this assignment target is');
+    if (right.type !== 'pipeline') this.unsupported(right, 'assigning the result of a statement is');
+    return { kind: 'assign', target, op: opText, value: this.pipeline(right), pos: this.pos(n) };
+  }
+
+  pipeline(n: Node): Pipeline {
+    const kids = this.kids(n);
+    if (kids.length === 1 && kids[0]!.type === 'assignment_expression') this.unsupported(n, 'an assignment used as a value is');
+    const elements: PipelineElement[] = [];
+    for (const c of kids) {
+      if (c.type !== 'pipeline_chain') this.check(c), this.unsupported(c);
+      for (const el of this.kids(c)) {
+        if (el.type === 'command') elements.push(this.command(el));
+        else {
+          this.check(el);
+          elements.push({ kind: 'expr', expr: this.expr(el), pos: this.pos(el) });
+        }
+      }
+    }
+    if (elements.length === 0) this.syntax(n);
+    return { kind: 'pipeline', elements, pos: this.pos(n) };
+  }
+
+  // ------------------------------------------------------------ commands
+
+  private command(n: Node): CommandCall {
+    const kids = this.kids(n);
+    const nameNode = kids[0];
+    if (!nameNode) this.syntax(n);
+    if (nameNode.type !== 'command_name') this.check(nameNode), this.unsupported(nameNode, 'invoking a command by path or expression is');
+    const name = nameNode.text;
+    if (!/^[A-Za-z][\w-]*$|^[?%]$/.test(name)) this.unsupported(nameNode, `the command "${name}" (not a cmdlet name) is`);
+    const elements: CmdElement[] = [];
+    for (const c of kids.slice(1)) {
+      if (c.type !== 'command_elements') this.check(c), this.unsupported(c);
+      this.commandElements(c, elements);
+    }
+    return { kind: 'command', name, elements, pos: this.pos(n) };
+  }
+
+  private commandElements(n: Node, out: CmdElement[]): void {
+    let colon = false;
+    let glued = false;
+    for (const c of this.kids(n)) {
+      if (c.type === 'command_argument_sep') {
+        colon = c.text === ':';
+        glued = c.isMissing || c.text === '';
+        continue;
+      }
+      if (glued && c.type === 'array_literal_expression' && c.text.startsWith(',')) {
+        // `Name, @{…}`: the grammar gives "Name" then the unary-comma expression ", @{…}"
+        const e = this.expr(c);
+        if (e.kind === 'unary' && e.op === ',') {
+          this.appendToArray(out, e.operand, c);
+          continue;
+        }
+      }
+      glued = false;
+      if (c.type === 'command_parameter') {
+        out.push({ kind: 'param', name: c.text.replace(/^-/, '').replace(/:$/, ''), pos: this.pos(c) });
+        colon = c.text.endsWith(':');
+        continue;
+      }
+      let value: Expr;
+      if (c.type === 'generic_token') {
+        const arrayTail = c.text.startsWith(',');
+        const tail = arrayTail ? c.text.slice(1) : c.text;
+        value = arrayTail && /^[$"'@(]/.test(tail) ? this.snippet(tail, c) : { kind: 'const', value: tail, pos: this.pos(c) };
+        if (arrayTail) {
+          this.appendToArray(out, value, c);
+          continue;
+        }
+      } else {
+        this.check(c);
+        value = this.expr(c);
+      }
+      const last = out[out.length - 1];
+      if (colon && last?.kind === 'param' && last.value === undefined) last.value = value;
+      else out.push({ kind: 'arg', value, pos: this.pos(c) });
+      colon = false;
+    }
+  }
+
+  /** `Select A,$b`: the grammar gives the token ",$b"; parse what follows the comma as an expression. */
+  private snippet(text: string, n: Node): Expr {
+    const tree = this.parser.parse(text);
+    if (!tree) this.syntax(n);
+    try {
+      const body = new Converter(text, this.parser, n.startPosition.row).program(tree.rootNode);
+      const only = body[0];
+      if (body.length !== 1 || only?.kind !== 'pipeline' || only.elements.length !== 1 || only.elements[0]!.kind !== 'expr') return this.syntax(n);
+      return only.elements[0]!.expr;
+    } finally {
+      tree.delete();
+    }
+  }
+
+  /** `Select A,B`: the grammar gives "A" then ",B"; PowerShell passes one array argument. */
+  private appendToArray(out: CmdElement[], value: Expr, n: Node): void {
+    const last = out[out.length - 1];
+    const prev = last?.kind === 'arg' ? last.value : last?.kind === 'param' ? last.value : undefined;
+    if (!last || !prev) this.unsupported(n, 'a comma at the start of an argument is');
+    const merged: Expr = prev.kind === 'array' ? { ...prev, items: [...prev.items, value] } : { kind: 'array', items: [prev, value], pos: prev.pos };
+    last.value = merged;
+  }
+
+  // ------------------------------------------------------------ expressions
+
+  private varName(n: Node): string {
+    const t = n.text;
+    if (t.startsWith('@')) this.unsupported(n, 'splatting (@variable) is');
+    let name = t.replace(/^\$/, '');
+    const scope = /^(global|script|local|private):/i.exec(name);
+    if (scope) name = name.slice(scope[0].length);
+    else if (name.includes(':')) this.unsupported(n, `the drive-qualified variable ${t} is`);
+    if (!/^(\w+|_|\?|\^|\$)$/.test(name)) this.unsupported(n, `the variable ${t} is`);
+    return name;
+  }
+
+  expr(n: Node): Expr {
+    this.check(n);
+    const pos = this.pos(n);
+    if (BINARY_NODES.has(n.type)) return this.binary(n);
+    switch (n.type) {
+      case 'array_literal_expression':
+        return this.arrayLiteral(n);
+      case 'unary_expression':
+      case 'left_assignment_expression':
+      case 'argument_expression_list':
+        return this.single(n);
+      case 'expression_with_unary_operator':
+        return this.unary(n);
+      case 'variable':
+        return { kind: 'var', name: this.varName(n), pos };
+      case 'integer_literal':
+        return { kind: 'const', value: this.number(this.kids(n)[0] ?? n), pos };
+      case 'decimal_integer_literal':
+      case 'hexadecimal_integer_literal':
+        return { kind: 'const', value: this.number(n), pos };
+      case 'string_literal':
+        return this.stringLiteral(n);
+      case 'parenthesized_expression':
+        return { kind: 'paren', pipeline: this.inner(n, 'pipeline', (c) => this.pipeline(c)), pos };
+      case 'sub_expression':
+        return { kind: 'subExpr', body: this.optionalList(n), pos };
+      case 'array_expression':
+        return { kind: 'arrayExpr', body: this.optionalList(n), pos };
+      case 'hash_literal_expression':
+        return this.hash(n);
+      case 'script_block_expression':
+        return this.scriptBlock(n);
+      case 'member_access':
+        return this.member(n);
+      case 'invokation_expression':
+        return this.invocation(n);
+      case 'element_access':
+        return this.elementAccess(n);
+      case 'pipeline':
+        return { kind: 'paren', pipeline: this.pipeline(n), pos };
+      default:
+        return this.unsupported(n);
+    }
+  }
+
+  /** A wrapper node with one meaningful child. */
+  private single(n: Node): Expr {
+    const kids = this.kids(n);
+    if (kids.length !== 1) {
+      if (kids.length === 0) this.syntax(n);
+      this.unsupported(kids[1]!);
+    }
+    return this.expr(kids[0]!);
+  }
+
+  private inner<T>(n: Node, type: string, fn: (c: Node) => T): T {
+    const c = this.kids(n).find((x) => x.type === type);
+    if (!c) this.syntax(n);
+    return fn(c);
+  }
+
+  private optionalList(n: Node): Stmt[] {
+    const c = this.kids(n).find((x) => x.type === 'statement_list');
+    return c ? this.statementList(c) : [];
+  }
+
+  private binary(n: Node): Expr {
+    const kids = this.kids(n, false).filter((c) => c.type !== 'comment');
+    if (kids.length === 1) return this.expr(kids[0]!);
+    if (kids.length !== 3) return this.unsupported(n, `the expression "${firstLine(n.text)}" is`);
+    const [l, opNode, r] = kids as [Node, Node, Node];
+    if (opNode.type === 'format_operator') this.unsupported(opNode);
+    const op = opNode.text.toLowerCase();
+    if (!COMPARISON.test(op) && !SUPPORTED_BINARY.test(op)) this.unsupported(opNode, `the operator ${opNode.text} is`);
+    return { kind: 'binary', op, left: this.expr(l), right: this.expr(r), pos: this.pos(n) };
+  }
+
+  private arrayLiteral(n: Node): Expr {
+    const items = this.kids(n).map((c) => this.expr(c));
+    if (items.length === 1) return items[0]!;
+    return { kind: 'array', items, pos: this.pos(n) };
+  }
+
+  private unary(n: Node): Expr {
+    const kids = this.kids(n, false);
+    if (kids.length === 1) return this.expr(kids[0]!);
+    const [opNode, operand] = kids;
+    if (!opNode || !operand || kids.length !== 2) return this.unsupported(n, `the expression "${firstLine(n.text)}" is`);
+    this.check(opNode);
+    const op = opNode.text.toLowerCase();
+    if (!['-not', '!', '-', '+', ','].includes(op)) this.unsupported(opNode, `the unary operator ${opNode.text} is`);
+    return { kind: 'unary', op, operand: this.expr(operand), pos: this.pos(n) };
+  }
+
+  private number(n: Node): number {
+    const t = n.text.toLowerCase();
+    const m = /^(0x[0-9a-f]+|\d+)([ld])?(kb|mb|gb|tb|pb)?$/.exec(t);
+    if (!m) return this.unsupported(n, `the number ${n.text} is`);
+    if (m[2] === 'd') this.unsupported(n, `the decimal literal ${n.text} is`);
+    const base = m[1]!.startsWith('0x') ? parseInt(m[1]!.slice(2), 16) : Number(m[1]);
+    const mult = { kb: 2 ** 10, mb: 2 ** 20, gb: 2 ** 30, tb: 2 ** 40, pb: 2 ** 50 }[m[3] ?? ''] ?? 1;
+    return base * mult;
+  }
+
+  private stringLiteral(n: Node): Expr {
+    const c = this.kids(n)[0];
+    if (!c) this.syntax(n);
+    this.check(c);
+    const pos = this.pos(n);
+    if (c.type === 'verbatim_string_characters') return { kind: 'const', value: c.text.slice(1, -1).replace(/''/g, "'"), pos };
+    if (c.type !== 'expandable_string_literal') return this.unsupported(c);
+    return this.expandable(c, pos);
+  }
+
+  /** "text $var $($expr) `n": literal pieces with escapes resolved, and expressions. */
+  private expandable(n: Node, pos: Pos): Expr {
+    const start = this.offset(n) + 1;
+    const end = this.offset(n, true) - 1;
+    const parts: Array<string | Expr> = [];
+    let at = start;
+    for (const c of this.kids(n)) {
+      const s = this.offset(c);
+      if (s > at) parts.push(unescape(this.src.slice(at, s)));
+      if (c.type === 'variable') parts.push({ kind: 'var', name: this.varName(c), pos: this.pos(c) });
+      else if (c.type === 'sub_expression') parts.push(this.expr(c));
+      else this.check(c), this.unsupported(c, `"${c.text}" inside a string is`);
+      at = this.offset(c, true);
+    }
+    if (end > at) parts.push(unescape(this.src.slice(at, end)));
+    if (parts.every((p) => typeof p === 'string')) return { kind: 'const', value: parts.join(''), pos };
+    return { kind: 'string', parts, pos };
+  }
+
+  private hash(n: Node): Expr {
+    const entries: Array<{ key: string; value: Pipeline }> = [];
+    const body = this.kids(n).find((c) => c.type === 'hash_literal_body');
+    for (const e of body ? this.kids(body) : []) {
+      if (e.type !== 'hash_entry') this.unsupported(e);
+      const [k, v] = this.kids(e);
+      if (!k || !v) this.syntax(e);
+      const keyNode = this.kids(k)[0];
+      if (!keyNode) this.syntax(k);
+      let key: string;
+      if (keyNode.type === 'simple_name') key = keyNode.text;
+      else {
+        const ke = this.expr(keyNode);
+        if (ke.kind !== 'const' || typeof ke.value !== 'string') return this.unsupported(keyNode, 'a computed hashtable key is');
+        key = ke.value;
+      }
+      if (v.type !== 'pipeline') this.unsupported(v, 'a statement as a hashtable value is');
+      entries.push({ key, value: this.pipeline(v) });
+    }
+    return { kind: 'hash', entries, pos: this.pos(n) };
+  }
+
+  private scriptBlock(n: Node): Expr {
+    const sb = this.kids(n).find((c) => c.type === 'script_block');
+    let body: Stmt[] = [];
+    if (sb) {
+      for (const c of this.kids(sb)) {
+        if (c.type !== 'script_block_body') this.check(c), this.unsupported(c);
+        for (const d of this.kids(c)) {
+          if (d.type !== 'statement_list') this.check(d), this.unsupported(d);
+          body = body.concat(this.statementList(d));
+        }
+      }
+    }
+    return { kind: 'block', body, text: n.text.slice(1, -1), pos: this.pos(n) };
+  }
+
+  private memberName(n: Node): string {
+    const s = this.kids(n)[0];
+    if (!s || s.type !== 'simple_name') return this.unsupported(n, 'a computed member name is');
+    return s.text;
+  }
+
+  private checkDot(parts: Node[], n: Node): void {
+    const dot = parts.find((c) => c.type === '.' || c.type === '::');
+    if (!dot) this.syntax(n);
+    if (dot.type === '::') this.unsupported(dot, 'static members (::) are');
+  }
+
+  private member(n: Node): Expr {
+    const parts = this.kids(n, false);
+    this.checkDot(parts, n);
+    const target = parts[0];
+    const name = parts.find((c) => c.type === 'member_name');
+    if (!target || !name) this.syntax(n);
+    return { kind: 'member', target: this.expr(target), name: this.memberName(name), pos: this.pos(n) };
+  }
+
+  private invocation(n: Node): Expr {
+    const parts = this.kids(n, false);
+    this.checkDot(parts, n);
+    const target = parts[0];
+    const name = parts.find((c) => c.type === 'member_name');
+    const argList = parts.find((c) => c.type === 'argument_list');
+    if (!target || !name || !argList) this.syntax(n);
+    const list = this.kids(argList).find((c) => c.type === 'argument_expression_list');
+    const args = list ? this.kids(list).map((a) => this.expr(a)) : [];
+    return { kind: 'invoke', target: this.expr(target), name: this.memberName(name), args, pos: this.pos(n) };
+  }
+
+  private elementAccess(n: Node): Expr {
+    const parts = this.kids(n);
+    const [target, index, ...rest] = parts;
+    if (!target || !index || rest.length) this.syntax(n);
+    return { kind: 'index', target: this.expr(target), index: this.expr(index), pos: this.pos(n) };
+  }
+}
+
+function firstLine(t: string): string {
+  const l = t.split('\n')[0]!.trim();
+  return l.length > 60 ? l.slice(0, 57) + '...' : l;
+}
+
+const ESCAPES: Record<string, string> = { n: '\n', r: '\r', t: '\t', '0': '\0', a: '\x07', b: '\b', f: '\f', v: '\v', e: '\x1b' };
+
+/** Backtick escapes and doubled quotes of a double-quoted string's literal text. */
+function unescape(s: string): string {
+  return s.replace(/`(.)|""/gs, (m, c: string | undefined) => (m === '""' ? '"' : (ESCAPES[c!] ?? c!)));
+}
