@@ -363,6 +363,21 @@ describe("Hyper-V's tree and disk rules", () => {
     expect(files(h, 'v').length).toBe(2);
   });
 
+  it('a removal that waits finishes a merge already under way, even with nothing left to remove (a rerun after an interrupted removal)', async () => {
+    const h = host();
+    await h.newVM({ name: 'v', checkpointType: 'Standard' });
+    await h.startVM(['v']);
+    await h.checkpointVM(['v'], { snapshotName: 'c1' });
+    await h.writeGuest('v', pattern('x', 2 * MiB), 0);
+    await h.removeVMSnapshot({ vmNames: ['v'] }, { wait: false });
+    expect(files(h, 'v').length).toBe(2);
+    expect(await h.removeVMSnapshot({ vmNames: ['v'] }, { wait: false })).toEqual([]);
+    expect(files(h, 'v').length).toBe(2); // not waiting: still merging
+    expect(await h.removeVMSnapshot({ vmNames: ['v'] })).toEqual([]);
+    expect(files(h, 'v')).toEqual([{ name: 'v.vhdx', parent: null, readOnly: false }]);
+    expect((await h.getVM(['v']))[0]!.OperationalStatus).toEqual(['Ok']);
+  });
+
   it('export writes a standalone disk that new-vm --vhd-path turns into a clone', async () => {
     const h = host();
     await h.newVM({ name: 'src', checkpointType: 'Standard' });

@@ -680,7 +680,12 @@ export class Simulator implements Host {
       const removed = this.eachVM(q.vmNames, 'remove', (vm) => {
         const targets = any ? this.matchSnapshots(vm, q, 'remove') : [...vm.snapshots];
         matched += targets.length;
-        if (targets.length === 0) return [];
+        // Nothing (left) to remove: a caller that waits still waits for a merge already under way
+        // (a rerun after an interrupted removal finishes its merge).
+        if (targets.length === 0) {
+          if (wait) this.settle(vm);
+          return [];
+        }
         this.fault('remove', vm);
         this.settle(vm);
         const ids = new Set<string>();
