@@ -34,6 +34,7 @@ import type { BlockFile } from '../src/vhd/io/block-file.js';
 import { renderBenchChart, type Series } from './chart.js';
 import { buildQcow2Chain, findQemu, qcowHash, qemuBench, type QemuTools } from './qemu.js';
 import { runSimBench, type SimResult } from './sim.js';
+import { runCliBench, type CliResult } from './cli.js';
 import type * as SimulatorMod from '../src/sim/simulator.js';
 import type * as GroupMod from '../src/sim/group.js';
 
@@ -468,6 +469,10 @@ else {
 }
 if (simNote) log(`  sim: ${simNote}`);
 
+// ---- CLI start-up (whole processes) ----
+
+const cliResults: CliResult[] = flag('--no-cli') ? [] : runCliBench(path.join(root, 'dist', 'cli', 'bin.js'), QUICK ? 3 : 7, log);
+
 // ---- Goals, table, files ----
 
 const at = (d: number): DepthResult => depthResults.find((r) => r.depth === d)!;
@@ -554,6 +559,12 @@ if (simResults.length) {
   md.push('|---:|---:|---:|---:|---:|---:|');
   for (const r of simResults) md.push(`| ${r.vms} | ${r.checkpointMs.toFixed(2)} | ${fx(r.checkpointSimMs)} | ${r.groupMs.toFixed(1)} | ${fx(r.groupSimMs)} | ${fx(r.groupSkewMs)} |`);
 }
+if (cliResults.length) {
+  md.push('');
+  md.push('| CLI process (start to exit) | median ms | vs an empty node process |');
+  md.push('|---|---:|---:|');
+  for (const r of cliResults) md.push(`| ${r.what} | ${r.ms.toFixed(0)} | ${r.vsNode.toFixed(1)}× |`);
+}
 md.push('');
 md.push('| goal | target | measured | met |');
 md.push('|---|---|---|---|');
@@ -581,6 +592,7 @@ const results = {
   depths: depthResults,
   merge: merges.length ? merges : mergeNote,
   sim: simResults.length ? simResults : simNote,
+  cli: cliResults.map((r) => ({ ...r, ms: round(r.ms, 1), vsNode: round(r.vsNode, 2) })),
   goals,
 };
 fs.writeFileSync(path.join(outDir, 'results.json'), JSON.stringify(results, null, 2) + '\n');
