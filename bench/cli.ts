@@ -49,7 +49,7 @@ export function runCliBench(bin: string, runs: number, log: (s: string) => void)
       ['node -e 0 (floor)', ['-e', '0'], ''],
       ['hvsim --version', [bin, '--version'], ''],
       ['hvsim get-vm', [bin, 'get-vm'], ''],
-      ['hvsim run (Get-VM | Select | FT)', [bin, 'run', '--new-session', '-'], script],
+      ['hvsim run (Get-VM, Select, FT -AutoSize)', [bin, 'run', '--new-session', '-'], script],
       // The same CLI with bin.ts's flag call made a no-op by a preload: V8's default wasm tiering.
       ['hvsim run, default V8 tiering', ['--require', preload, bin, 'run', '--new-session', '-'], script],
     ];
