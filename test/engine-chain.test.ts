@@ -6,7 +6,6 @@
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { HvsimError } from '../src/vhd/common/errors.js';
 import { createDiskFile } from '../src/vhd/open.js';
 import { childLocatorEntries } from '../src/vhd/vhdx/metadata.js';
 import type { VhdxImage } from '../src/vhd/vhdx/vhdx-image.js';
@@ -16,37 +15,12 @@ import { createChild } from '../src/engine/layers.js';
 import { mergeDown, removeLayer } from '../src/engine/merge.js';
 import { MemoryDiskStore } from '../src/engine/store.js';
 import { checkTree, isDiskFileName } from '../src/engine/tree.js';
+import { fill, expectError } from './helpers/data.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const SIZE = 4 * MiB;
 const DIR = '/vms/model';
-
-function fill(n: number, seed: number): Uint8Array {
-  const b = new Uint8Array(n);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    b[i] = (x & 0xff) | 1;
-  }
-  return b;
-}
-
-function expectError(fn: () => unknown, code: string, ...mentions: string[]): void {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err, `expected ${code}`).toBeInstanceOf(HvsimError);
-  const e = err as HvsimError;
-  expect(e.code, e.message).toBe(code);
-  expect(e.message).not.toContain('\n');
-  for (const m of mentions) expect(e.message).toContain(m);
-}
 
 // ---- The model ----
 

@@ -17,6 +17,7 @@ import { createChild } from '../src/engine/layers.js';
 import { mergeDown, removeLayer } from '../src/engine/merge.js';
 import { NodeDiskStore } from '../src/engine/store.js';
 import { interopGate, pyvhdiRead, qemuImgCheck, runQemuImg } from './helpers/interop.js';
+import { fill } from './helpers/data.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -24,18 +25,6 @@ const SIZE = 8 * MiB;
 
 const haveQemu = interopGate('qemu-img');
 const havePyvhdi = interopGate('pyvhdi');
-
-function fill(n: number, seed: number): Uint8Array {
-  const b = new Uint8Array(n);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    b[i] = (x & 0xff) | 1;
-  }
-  return b;
-}
 
 let root = '';
 let n = 0;

@@ -4,7 +4,6 @@
 // per-layer run finder the merges copy with.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { HvsimError } from '../src/vhd/common/errors.js';
 import { BLOCK_DATA, BLOCK_PARENT, BLOCK_PARTIAL, BLOCK_ZERO, type DiskImage } from '../src/vhd/disk.js';
 import { createDiskFile } from '../src/vhd/open.js';
 import { PAYLOAD_PARTIALLY_PRESENT } from '../src/vhd/vhdx/spec.js';
@@ -17,23 +16,12 @@ import {
 } from '../src/engine/merge.js';
 import { MemoryDiskStore } from '../src/engine/store.js';
 import { checkTree, findChildren } from '../src/engine/tree.js';
+import { expectError, fill } from './helpers/data.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const SIZE = 4 * MiB;
 const D = '/vms/a';
-
-function fill(n: number, seed: number): Uint8Array {
-  const b = new Uint8Array(n);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    b[i] = (x & 0xff) | 1; // never zero: zeros in a test mean "came from nowhere"
-  }
-  return b;
-}
 
 function newBase(s: MemoryDiskStore, p: string, opts: { size?: number; blockSize?: number } = {}): void {
   const vhd = p.endsWith('.vhd');
@@ -80,20 +68,6 @@ function snapshotEqual(a: Map<string, Uint8Array>, b: Map<string, Uint8Array>): 
     if (!w || !Buffer.from(v).equals(Buffer.from(w))) return false;
   }
   return true;
-}
-function expectError(fn: () => unknown, code: string, ...mentions: string[]): HvsimError {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(HvsimError);
-  const e = err as HvsimError;
-  expect(e.code).toBe(code);
-  expect(e.message).not.toContain('\n');
-  for (const m of mentions) expect(e.message).toContain(m);
-  return e;
 }
 
 /** base ← m ← c ← g in one folder, VHDX with mixed block sizes. */

@@ -49,6 +49,7 @@ import { Simulator } from '../src/sim/simulator.js';
 import { MemoryStorage } from '../src/sim/storage.js';
 import { checkpointGroup, getGroups } from '../src/sim/group.js';
 import type { HostState } from '../src/sim/state.js';
+import { fill } from './helpers/data.js';
 
 /** CPU time of this test file's worker (wall time depends on what else runs on the machine). */
 const CPU0 = process.cpuUsage();
@@ -72,18 +73,6 @@ const START = Date.UTC(2024, 5, 1, 8, 0, 0);
 const VMROOT = '/hvsim/vms';
 /** The simulator's disks: two 1 MiB blocks keep a restart (records, merges, reads) cheap. */
 const SIM_SIZE = 2 * MiB;
-
-function fill(n: number, seed: number): Uint8Array {
-  const b = new Uint8Array(n);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    b[i] = (x & 0xff) | 1; // never zero: a lost write cannot hide as "zeros"
-  }
-  return b;
-}
 
 const digest = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex').slice(0, 16);
 

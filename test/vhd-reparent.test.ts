@@ -11,24 +11,13 @@ import { Chain, openLayer } from '../src/engine/chain.js';
 import { createChild } from '../src/engine/layers.js';
 import { mergeDown, removeLayer } from '../src/engine/merge.js';
 import { MemoryDiskStore } from '../src/engine/store.js';
+import { fill } from './helpers/data.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const SIZE = 4 * MiB;
 const D = '/vms/a';
 const LONG_DIR = `/vms/${'p'.repeat(2100)}`; // a W2ku path that does not fit the 4 KiB space
-
-function fill(n: number, seed: number): Uint8Array {
-  const b = new Uint8Array(n);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    b[i] = (x & 0xff) | 1;
-  }
-  return b;
-}
 
 function newBase(s: MemoryDiskStore, p: string, seed: number): void {
   createDiskFile(s.create(p), 'VHD', { virtualSize: SIZE, blockSize: 512 * KiB }).close();

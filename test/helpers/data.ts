@@ -1,0 +1,35 @@
+/** Test data and assertions shared by the engine and crash tests. */
+import { expect } from 'vitest';
+import { HvsimError } from '../../src/vhd/common/errors.js';
+
+/**
+ * n bytes of seeded xorshift data that are never zero, so that zeros read back in a test mean
+ * "came from nowhere" (a lost write cannot hide as zeros).
+ */
+export function fill(n: number, seed: number): Uint8Array {
+  const b = new Uint8Array(n);
+  let x = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    b[i] = (x & 0xff) | 1;
+  }
+  return b;
+}
+
+/** `fn` throws an HvsimError with this code and a one-line message mentioning each of `mentions`; returns it. */
+export function expectError(fn: () => unknown, code: string, ...mentions: string[]): HvsimError {
+  let err: unknown;
+  try {
+    fn();
+  } catch (e) {
+    err = e;
+  }
+  expect(err, `expected ${code}`).toBeInstanceOf(HvsimError);
+  const e = err as HvsimError;
+  expect(e.code, e.message).toBe(code);
+  expect(e.message).not.toContain('\n');
+  for (const m of mentions) expect(e.message).toContain(m);
+  return e;
+}
