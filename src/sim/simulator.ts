@@ -22,7 +22,7 @@ import type {
 import { CHECKPOINT_TYPES } from './host.js';
 import { DEFAULT_COSTS, GiB, MiB, SimClock, checkpointStamp, iso, transferMs, type CostModel } from './clock.js';
 import { FaultPlan, hasWildcard, nameMatches, type FaultOp, type FaultSpec } from './faults.js';
-import { CMDLET, ALREADY_IN_STATE, hasRuntimeState, snapshotNotFound, transition, vmNotFound, wrongState, type PowerOp } from './state-machine.js';
+import { CMDLET, ALREADY_IN_STATE, combine, gatherSnapshots, hasRuntimeState, snapshotNotFound, transition, vmNotFound, wrongState, type PowerOp } from './state-machine.js';
 import { MAX_CHECKPOINTS, MAX_NAME_LENGTH, detach, subtree, validateSnapshotName } from './checkpoint-tree.js';
 import {
   applyStep, executeStep, hasMerge, newDifferencingPath, openChain, ownedFiles, planCleanup, reconcileDrives, stepCost, nextCleanupStep,
@@ -617,19 +617,7 @@ export class Simulator implements Host {
   getVMSnapshot(q: SnapshotQuery): Promise<VMSnapshot[]> {
     return this.run(() => {
       const { vms, errors } = this.resolveVMs(q.vmNames, 'get-snapshot');
-      const out: VMSnapshot[] = [];
-      for (const vm of vms) {
-        try {
-          for (const s of this.matchSnapshots(vm, q, 'get-snapshot')) out.push(this.snapView(vm, s));
-        } catch (e) {
-          if (e instanceof HvsimError) errors.push(e);
-          else throw e;
-        }
-      }
-      if (errors.length > 0) throw combine(errors);
-      if (out.length === 0 && q.name !== undefined && !hasWildcard(q.name) && vms.length > 0)
-        throw new HvsimError('NOT_FOUND', `Get-VMSnapshot: Hyper-V was unable to find a checkpoint with name "${q.name}".`);
-      return out;
+      return gatherSnapshots(vms, errors, q.name, (vm) => this.matchSnapshots(vm, q, 'get-snapshot').map((s) => this.snapView(vm, s)));
     });
   }
 
@@ -850,13 +838,6 @@ export class Simulator implements Host {
       }
     });
   }
-}
-
-/** Several per-VM failures as one error (the first one's code; one line each). */
-export function combine(errors: HvsimError[]): HvsimError {
-  if (errors.length === 1) return errors[0]!;
-  const e = new HvsimError(errors[0]!.code, errors.map((x) => x.message).join('\n'));
-  return e;
 }
 
 export type { VMState, CheckpointType };

@@ -13,7 +13,8 @@
  * "The virtual machine is already in the specified state."; anything else is refused.
  */
 import { HvsimError } from '../vhd/common/errors.js';
-import type { VMState } from './host.js';
+import type { VMSnapshot, VMState } from './host.js';
+import { hasWildcard } from './faults.js';
 
 export type PowerOp = 'start' | 'stop' | 'turn-off' | 'save' | 'suspend' | 'resume';
 
@@ -94,4 +95,31 @@ export function snapshotNotFound(op: string, vmName: string, name: string): Hvsi
 /** Whether a VM in this state has memory/device state a standard checkpoint keeps. */
 export function hasRuntimeState(state: VMState): boolean {
   return state === 'Running' || state === 'Paused' || state === 'Saved';
+}
+
+/** Several per-VM failures as one error (the first one's code; one line each). */
+export function combine(errors: HvsimError[]): HvsimError {
+  if (errors.length === 1) return errors[0]!;
+  return new HvsimError(errors[0]!.code, errors.map((x) => x.message).join('\n'));
+}
+
+/**
+ * Get-VMSnapshot over VMs already resolved (simulator and real-host driver alike): each VM's
+ * failure is gathered with the resolution's `errors` into one error, and a plain name that
+ * matched nothing is Hyper-V's not-found.
+ */
+export function gatherSnapshots<V>(vms: V[], errors: HvsimError[], name: string | undefined, each: (vm: V) => VMSnapshot[]): VMSnapshot[] {
+  const out: VMSnapshot[] = [];
+  for (const vm of vms) {
+    try {
+      out.push(...each(vm));
+    } catch (e) {
+      if (e instanceof HvsimError) errors.push(e);
+      else throw e;
+    }
+  }
+  if (errors.length > 0) throw combine(errors);
+  if (out.length === 0 && name !== undefined && !hasWildcard(name) && vms.length > 0)
+    throw new HvsimError('NOT_FOUND', `Get-VMSnapshot: Hyper-V was unable to find a checkpoint with name "${name}".`);
+  return out;
 }

@@ -25,9 +25,8 @@ import type {
 } from '../host.js';
 import { CHECKPOINT_TYPES } from '../host.js';
 import { HvsimError, invalidArgument } from '../../vhd/common/errors.js';
-import { combine } from '../simulator.js';
 import { MAX_NAME_LENGTH, validateSnapshotName } from '../checkpoint-tree.js';
-import { snapshotNotFound, vmNotFound, wrongState } from '../state-machine.js';
+import { combine, gatherSnapshots, snapshotNotFound, vmNotFound, wrongState } from '../state-machine.js';
 import { hasWildcard } from '../faults.js';
 import { makeRunner, findPowerShell, type PowerShellRunner, type RunMode } from './runner.js';
 import { Program, type PsError } from './request.js';
@@ -447,19 +446,7 @@ export class HyperVHost implements Host {
   async getVMSnapshot(q: SnapshotQuery): Promise<VMSnapshot[]> {
     const l = await this.list(true);
     const { vms, errors } = resolveVMs(l.vms, q.vmNames, 'get-snapshot');
-    const out: VMSnapshot[] = [];
-    for (const vm of vms) {
-      try {
-        for (const s of matchSnapshots(vm, this.snapsOf(l, vm), q, 'get-snapshot')) out.push(s.snap);
-      } catch (e) {
-        if (e instanceof HvsimError) errors.push(e);
-        else throw e;
-      }
-    }
-    if (errors.length > 0) throw combine(errors);
-    if (out.length === 0 && q.name !== undefined && !hasWildcard(q.name) && vms.length > 0)
-      throw new HvsimError('NOT_FOUND', `Get-VMSnapshot: Hyper-V was unable to find a checkpoint with name "${q.name}".`);
-    return out;
+    return gatherSnapshots(vms, errors, q.name, (vm) => matchSnapshots(vm, this.snapsOf(l, vm), q, 'get-snapshot').map((s) => s.snap));
   }
 
   /** The VM and the one checkpoint a reference names (one call). */
