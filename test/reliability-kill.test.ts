@@ -22,14 +22,10 @@ import { Chain } from '../src/engine/chain.js';
 import { checkChainFile } from '../src/engine/check.js';
 import { NodeDiskStore } from '../src/engine/store.js';
 import { checkTree } from '../src/engine/tree.js';
+import { workerClock } from './helpers/data.js';
 
-/** CPU time of this test file's worker (wall time depends on what else runs on the machine). */
-const CPU0 = process.cpuUsage();
-const WALL0 = performance.now();
-const cpuLine = (): string => {
-  const c = process.cpuUsage(CPU0);
-  return `${((c.user + c.system) / 1e6).toFixed(1)} s CPU in this worker, ${((performance.now() - WALL0) / 1000).toFixed(1)} s wall`;
-};
+/** CPU and wall time of this test file's worker, for the summary line. */
+const cpuLine = workerClock();
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

@@ -33,3 +33,16 @@ export function expectError(fn: () => unknown, code: string, ...mentions: string
   for (const m of mentions) expect(e.message).toContain(m);
   return e;
 }
+
+/**
+ * A line for a test file's summary: CPU time of this worker since the call (wall time depends on
+ * what else runs on the machine) and wall time.
+ */
+export function workerClock(): () => string {
+  const cpu0 = process.cpuUsage();
+  const wall0 = performance.now();
+  return () => {
+    const c = process.cpuUsage(cpu0);
+    return `${((c.user + c.system) / 1e6).toFixed(1)} s CPU in this worker, ${((performance.now() - wall0) / 1000).toFixed(1)} s wall`;
+  };
+}
