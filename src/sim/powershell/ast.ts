@@ -25,6 +25,7 @@ export type Expr =
   | { kind: 'invoke'; target: Expr; name: string; args: Expr[]; pos: Pos }
   | { kind: 'index'; target: Expr; index: Expr; pos: Pos }
   | { kind: 'unary'; op: string; operand: Expr; pos: Pos }
+  | { kind: 'cast'; type: string; operand: Expr; pos: Pos }
   | { kind: 'binary'; op: string; left: Expr; right: Expr; pos: Pos };
 
 export type CmdElement = { kind: 'param'; name: string; value?: Expr; pos: Pos } | { kind: 'arg'; value: Expr; pos: Pos };
@@ -46,10 +47,14 @@ export interface Pipeline {
 
 export type Stmt =
   | Pipeline
-  | { kind: 'assign'; target: Expr; op: '=' | '+=' | '-='; value: Pipeline; pos: Pos }
+  /** `value` is a pipeline, or a statement whose output is collected ($r = foreach (…) {…}). */
+  | { kind: 'assign'; target: Expr; op: '=' | '+=' | '-='; value: Stmt; pos: Pos }
   | { kind: 'foreach'; variable: string; iterable: Pipeline; body: Stmt[]; pos: Pos }
   | { kind: 'if'; clauses: Array<{ cond: Pipeline; body: Stmt[] }>; elseBody: Stmt[] | null; pos: Pos }
+  | { kind: 'try'; body: Stmt[]; catches: Array<{ types: string[]; body: Stmt[] }>; finallyBody: Stmt[] | null; pos: Pos }
   | { kind: 'exit'; value: Pipeline | null; pos: Pos }
+  /** break / continue (without a label), only inside a foreach statement. */
+  | { kind: 'loopControl'; word: 'break' | 'continue'; pos: Pos }
   | { kind: 'throw'; value: Pipeline | null; pos: Pos };
 
 /** Every command call in the tree, script blocks included (for checks before the run). */
@@ -86,6 +91,7 @@ export function forEachCommand(stmts: Stmt[], fn: (c: CommandCall) => void): voi
         expr(e.index);
         return;
       case 'unary':
+      case 'cast':
         expr(e.operand);
         return;
       case 'binary':
@@ -113,7 +119,7 @@ export function forEachCommand(stmts: Stmt[], fn: (c: CommandCall) => void): voi
         break;
       case 'assign':
         expr(s.target);
-        pipe(s.value);
+        forEachCommand([s.value], fn);
         break;
       case 'foreach':
         pipe(s.iterable);
@@ -125,6 +131,11 @@ export function forEachCommand(stmts: Stmt[], fn: (c: CommandCall) => void): voi
           forEachCommand(c.body, fn);
         }
         if (s.elseBody) forEachCommand(s.elseBody, fn);
+        break;
+      case 'try':
+        forEachCommand(s.body, fn);
+        for (const c of s.catches) forEachCommand(c.body, fn);
+        if (s.finallyBody) forEachCommand(s.finallyBody, fn);
         break;
       case 'exit':
       case 'throw':

@@ -42,6 +42,14 @@ export class TerminatingError extends RecordError {}
 /** An error record that ends only the statement it happened in (binding errors, unknown commands). */
 export class StatementError extends RecordError {}
 
+/** `break` / `continue` on their way to the enclosing foreach. */
+export class LoopSignal extends Error {
+  constructor(readonly word: 'break' | 'continue') {
+    super(word);
+    this.name = 'LoopSignal';
+  }
+}
+
 /** `exit N`. */
 export class ExitSignal extends Error {
   readonly code: number;

@@ -1,6 +1,7 @@
 /**
  * Runs ast.ts trees as PowerShell would: variables (one script scope), expressions, pipelines
- * (stage by stage; a stage after an empty one does not run), foreach/if, script blocks with $_,
+ * (stage by stage; a stage after an empty one does not run), foreach/if, try/catch/finally
+ * (catching terminating and statement-terminating errors), script blocks with $_,
  * cmdlet calls through cmdlet.ts binding, error records with -ErrorAction and
  * $ErrorActionPreference, -WhatIf/-Confirm. Output reaching the end of a top-level statement
  * goes through format.ts's Out-Default. Imports: host, ast, cmdlet, commands, errors, format, ops, value.
@@ -10,9 +11,12 @@ import { HvsimError, type HvsimErrorCode } from '../../vhd/common/errors.js';
 import type { CommandCall, Expr, Pipeline, Pos, Stmt } from './ast.js';
 import { BindingError, bind, resolveParam, type Bound, type CmdletContext, type CmdletDef, type ConfirmImpact, type RawArgs } from './cmdlet.js';
 import { findCmdlet, FORMAT_OUTPUT } from './commands.js';
-import { ExitSignal, StatementError, TerminatingError, UnsupportedError } from './errors.js';
+import { ExitSignal, LoopSignal, StatementError, TerminatingError, UnsupportedError } from './errors.js';
 import { OutDefaultWriter, formatError, formatWarning } from './format.js';
-import { PsRuntimeError, UnsupportedMember, arithmetic, collapse, compare, enumerate, getMember, index, invokeMethod, toBool, toNumber, toStr } from './ops.js';
+import {
+  ERROR_RECORD_TYPE, PsRuntimeError, UnsupportedMember, arithmetic, castTo, collapse, compare, enumerate, getMember, index, invokeMethod, isTextOperator,
+  matchTable, textOperator, toBool, toNumber, toStr, unaryText,
+} from './ops.js';
 import { PsHashtable, PsObject, type PsErrorCategory, type PsErrorRecord, type PsScriptBlock, type PsValue } from './value.js';
 
 export interface SessionOptions {
@@ -106,12 +110,34 @@ function decodeValue(v: unknown, depth = 0): PsValue | undefined {
   return undefined;
 }
 
+/** An ErrorRecord as a script sees it ($Error[0], $_ in catch): "$_" is the message. */
+function errorObject(r: PsErrorRecord): PsObject {
+  return new PsObject(ERROR_RECORD_TYPE, [
+    ['Exception', new PsObject(`System.${r.reason}`, [['Message', r.message]])],
+    ['CategoryInfo', `${r.category}: (${r.targetName}:) [${r.command ?? ''}], ${r.reason}`],
+    ['FullyQualifiedErrorId', r.fullyQualifiedErrorId],
+    ['TargetObject', r.targetName || null],
+  ]);
+}
+
+/** Whether `catch [type]` takes the record: [Exception] takes all, else the exception type by its name. */
+function catches(type: string, r: PsErrorRecord): boolean {
+  const short = type.split('.').pop()!.toLowerCase();
+  return short === 'exception' || short === 'systemexception' || short === r.reason.toLowerCase();
+}
+
 const IMPACT_RANK: Record<string, number> = { none: 0, low: 1, medium: 2, high: 3 };
 
 export class Interpreter {
   private readonly vars = new Map<string, PsValue>();
   private lines: string[] = [];
   private readonly written: PsErrorRecord[] = [];
+  /** $Error, oldest first: the records written and those caught by a catch block. */
+  private readonly errorLog: PsErrorRecord[] = [];
+  /** How many try blocks are running: inside one, statement-terminating errors go to catch. */
+  private tryDepth = 0;
+  /** The running top-level statement's output and the console it goes to (see body). */
+  private console: { out: PsValue[]; writer: OutDefaultWriter } | null = null;
 
   constructor(readonly host: Host, private readonly opts: SessionOptions) {
     this.vars.set('erroractionpreference', 'Continue');
@@ -139,6 +165,7 @@ export class Interpreter {
     };
     for (const s of body) {
       const out: PsValue[] = [];
+      this.console = { out, writer };
       try {
         await this.exec(s, out);
       } catch (e) {
@@ -154,6 +181,17 @@ export class Interpreter {
       this.flush(writer, out);
     }
     return result(0, null);
+  }
+
+  /**
+   * The statements of a foreach/if/try body. At the top level their output reaches the console
+   * statement by statement, as in PowerShell, so it stays in order with Write-Host's.
+   */
+  private async body(stmts: Stmt[], out: PsValue[]): Promise<void> {
+    for (const b of stmts) {
+      await this.exec(b, out);
+      if (this.console?.out === out) this.flush(this.console.writer, out.splice(0));
+    }
   }
 
   /** Out-Default: Format-* output as it is, everything else through the default views. */
@@ -215,24 +253,19 @@ export class Interpreter {
     if (action === 'stop') throw new TerminatingError(rec);
     if (action === 'ignore') return;
     this.written.push(rec);
+    this.errorLog.push(rec);
     if (action !== 'silentlycontinue') this.opts.stderr(formatError(rec));
   }
 
   /** A statement-terminating error: the statement ends, the script goes on (unless Stop). */
   private statementFailed(rec: PsErrorRecord): void {
-    if (this.errorAction(undefined) === 'stop') throw new TerminatingError(rec);
+    if (this.errorAction(undefined) === 'stop' || this.tryDepth > 0) throw new TerminatingError(rec);
     this.writeError(rec);
   }
 
+  /** $Error: newest first, caught errors included. */
   private errorVariable(): PsValue {
-    return [...this.written].reverse().map(
-      (r) =>
-        new PsObject('System.Management.Automation.ErrorRecord', [
-          ['Exception', new PsObject(`System.${r.reason}`, [['Message', r.message]])],
-          ['CategoryInfo', `${r.category}: (${r.targetName}:) [${r.command ?? ''}], ${r.reason}`],
-          ['FullyQualifiedErrorId', r.fullyQualifiedErrorId],
-        ]),
-    );
+    return [...this.errorLog].reverse().map(errorObject);
   }
 
   // ------------------------------------------------------------ statements
@@ -254,21 +287,30 @@ export class Interpreter {
         out.push(...(await this.pipeline(s, null)));
         return;
       case 'assign':
-        return this.assign(s.target, s.op, await this.valueOf(s.value));
+        return this.assign(s.target, s.op, s.value.kind === 'pipeline' ? await this.valueOf(s.value) : collapse(await this.statements([s.value])));
+      case 'try':
+        return this.tryStmt(s, out);
       case 'foreach':
         for (const item of enumerate(await this.valueOf(s.iterable))) {
           this.vars.set(s.variable.toLowerCase(), item);
-          for (const b of s.body) await this.exec(b, out);
+          try {
+            await this.body(s.body, out);
+          } catch (e) {
+            if (!(e instanceof LoopSignal)) throw e;
+            if (e.word === 'break') break;
+          }
         }
         return;
+      case 'loopControl':
+        throw new LoopSignal(s.word);
       case 'if':
         for (const c of s.clauses) {
           if (toBool(await this.valueOf(c.cond))) {
-            for (const b of c.body) await this.exec(b, out);
+            await this.body(c.body, out);
             return;
           }
         }
-        for (const b of s.elseBody ?? []) await this.exec(b, out);
+        await this.body(s.elseBody ?? [], out);
         return;
       case 'exit':
         throw new ExitSignal(s.value ? toNumber(await this.valueOf(s.value)) : 0);
@@ -277,6 +319,38 @@ export class Interpreter {
         const msg = v === null ? 'ScriptHalted' : toStr(v);
         throw new TerminatingError(this.record(null, s.pos, msg, 'OperationStopped', msg, 'RuntimeException', msg));
       }
+    }
+  }
+
+  /**
+   * try/catch/finally: a terminating error in the body (a statement-terminating one too: see
+   * statementFailed) runs the first catch whose types match, with $_ the error record; `exit`
+   * passes through; finally always runs.
+   */
+  private async tryStmt(s: Extract<Stmt, { kind: 'try' }>, out: PsValue[]): Promise<void> {
+    try {
+      this.tryDepth++;
+      try {
+        await this.body(s.body, out);
+      } finally {
+        this.tryDepth--;
+      }
+    } catch (e) {
+      if (!(e instanceof TerminatingError)) throw e;
+      const clause = s.catches.find((c) => c.types.length === 0 || c.types.some((t) => catches(t, e.record)));
+      if (!clause) throw e;
+      this.errorLog.push(e.record);
+      const saved = [this.vars.get('_'), this.vars.get('psitem')];
+      this.vars.set('_', errorObject(e.record));
+      this.vars.set('psitem', this.vars.get('_')!);
+      try {
+        await this.body(clause.body, out);
+      } finally {
+        this.vars.set('_', saved[0] ?? null);
+        this.vars.set('psitem', saved[1] ?? null);
+      }
+    } finally {
+      if (s.finallyBody) await this.body(s.finallyBody, out);
     }
   }
 
@@ -291,7 +365,7 @@ export class Interpreter {
     const combine = async (): Promise<PsValue> => (op === '=' ? value : arithmetic(op === '+=' ? '+' : '-', await this.eval(target), value));
     if (target.kind === 'var') {
       const name = target.name.toLowerCase();
-      if (['true', 'false', 'null', '_', 'psitem', 'error'].includes(name)) throw new PsRuntimeError(`Cannot overwrite variable ${target.name} because it is read-only or constant.`, 'InvalidOperation', 'VariableNotWritable');
+      if (['true', 'false', 'null', '_', 'psitem', 'error', 'env:computername'].includes(name)) throw new PsRuntimeError(`Cannot overwrite variable ${target.name} because it is read-only or constant.`, 'InvalidOperation', 'VariableNotWritable');
       this.vars.set(name, await combine());
       return;
     }
@@ -510,6 +584,7 @@ export class Interpreter {
     if (key === 'false') return false;
     if (key === 'null') return null;
     if (key === 'error') return this.errorVariable();
+    if (key === 'env:computername') return this.host.computerName;
     return this.vars.get(key) ?? null;
   }
 
@@ -554,6 +629,8 @@ export class Interpreter {
         return index(await this.eval(e.target), await this.eval(e.index));
       case 'unary':
         return this.unary(e.op, await this.eval(e.operand));
+      case 'cast':
+        return castTo(e.type, await this.eval(e.operand));
       case 'binary':
         return this.binary(e.op, e.left, e.right);
     }
@@ -563,6 +640,7 @@ export class Interpreter {
     if (op === '-not' || op === '!') return !toBool(v);
     if (op === '-') return -toNumber(v);
     if (op === '+') return toNumber(v);
+    if (op === '-join' || op === '-split') return unaryText(op, v);
     return [v];
   }
 
@@ -571,8 +649,16 @@ export class Interpreter {
     if (op === '-or') return toBool(await this.eval(l)) ? true : toBool(await this.eval(r));
     const left = await this.eval(l);
     const right = await this.eval(r);
-    if (op.length > 1) return compare(op, left, right);
-    return arithmetic(op, left, right);
+    if (op.length === 1) return arithmetic(op, left, right);
+    if (isTextOperator(op)) return textOperator(op, left, right);
+    const m = /^-([ci]?)match$/.exec(op);
+    if (m && !Array.isArray(left)) {
+      // a scalar -match sets $Matches
+      const table = matchTable(left, right, m[1] === 'c');
+      if (table) this.vars.set('matches', table);
+      return table !== null;
+    }
+    return compare(op, left, right);
   }
 }
 

@@ -2,13 +2,14 @@
  * PowerShell source → ast.ts, through the real grammar (tree-sitter-powershell, WebAssembly,
  * loaded once per process). Every CST node type hvsim accepts is handled explicitly below;
  * anything else stops with UnsupportedError naming the line and the construct, and a CST with
- * syntax errors stops with ScriptSyntaxError. Imports: web-tree-sitter, ast, errors, normalise.
+ * syntax errors stops with ScriptSyntaxError. Imports: web-tree-sitter, ast, errors, normalise, ops.
  */
 import { createRequire } from 'node:module';
 import { Language, Parser, type Node } from 'web-tree-sitter';
 import type { CmdElement, CommandCall, Expr, Pipeline, PipelineElement, Pos, Stmt } from './ast.js';
 import { ScriptSyntaxError, UnsupportedError } from './errors.js';
 import { normaliseSource } from './normalise.js';
+import { isTextOperator, knownCast } from './ops.js';
 
 let parserPromise: Promise<Parser> | null = null;
 
@@ -67,12 +68,10 @@ const CONSTRUCT: Record<string, string> = {
   do_statement: 'do loops are',
   for_statement: 'for loops are',
   switch_statement: 'switch statements are',
-  try_statement: 'try/catch/finally is',
   trap_statement: 'trap statements are',
   data_statement: 'data sections are',
   param_block: 'param() blocks are',
   named_block_list: 'begin/process/end blocks are',
-  cast_expression: 'type casts ([type]value) are',
   type_literal: 'type literals ([type]) are',
   redirection: 'redirections (>, 2>&1) are',
   redirections: 'redirections (>, 2>&1) are',
@@ -93,12 +92,12 @@ const CONSTRUCT: Record<string, string> = {
   stop_parsing: 'the stop-parsing token --% is',
   verbatim_command_argument: 'the stop-parsing token --% is',
   attribute_list: 'attributes are',
-  format_operator: 'the -f format operator is',
-  real_literal: 'real numbers are',
 };
 
 class Converter {
   private readonly lineStarts: number[] = [0];
+  /** foreach statements around the node being converted (a script block starts again at 0). */
+  private loopDepth = 0;
 
   constructor(
     private readonly src: string,
@@ -181,6 +180,8 @@ class Converter {
         return this.foreachStmt(n);
       case 'flow_control_statement':
         return this.flowControl(n);
+      case 'try_statement':
+        return this.tryStmt(n);
       default:
         this.check(n);
         return this.unsupported(n);
@@ -227,12 +228,51 @@ class Converter {
     for (const c of this.kids(n)) {
       if (c.type === 'variable' && variable === null) variable = this.varName(c);
       else if (c.type === 'pipeline') iterable = this.pipeline(c);
-      else if (c.type === 'statement_block') body = this.block(c);
-      else if (c.type === 'foreach_parameter') this.unsupported(c, 'foreach -parallel is');
+      else if (c.type === 'statement_block') {
+        this.loopDepth++;
+        body = this.block(c);
+        this.loopDepth--;
+      } else if (c.type === 'foreach_parameter') this.unsupported(c, 'foreach -parallel is');
       else this.unsupported(c);
     }
     if (variable === null || iterable === null || body === null) this.syntax(n);
     return { kind: 'foreach', variable, iterable, body, pos: this.pos(n) };
+  }
+
+  private tryStmt(n: Node): Stmt {
+    let body: Stmt[] | null = null;
+    const catches: Array<{ types: string[]; body: Stmt[] }> = [];
+    let finallyBody: Stmt[] | null = null;
+    for (const c of this.kids(n)) {
+      if (c.type === 'statement_block') body = this.block(c);
+      else if (c.type === 'catch_clauses') {
+        for (const k of this.kids(c)) {
+          const types: string[] = [];
+          let block: Node | undefined;
+          for (const x of this.kids(k)) {
+            if (x.type === 'catch_type_list') for (const t of this.kids(x)) types.push(this.typeName(t));
+            else if (x.type === 'statement_block') block = x;
+            else this.unsupported(x);
+          }
+          if (!block) this.syntax(k);
+          catches.push({ types, body: this.block(block) });
+        }
+      } else if (c.type === 'finally_clause') {
+        const b = this.kids(c).find((x) => x.type === 'statement_block');
+        if (!b) this.syntax(c);
+        finallyBody = this.block(b);
+      } else this.unsupported(c);
+    }
+    if (body === null || (catches.length === 0 && finallyBody === null)) this.syntax(n);
+    return { kind: 'try', body, catches, finallyBody, pos: this.pos(n) };
+  }
+
+  /** "[System.Exception]" → "System.Exception"; generic types are refused. */
+  private typeName(n: Node): string {
+    if (n.type !== 'type_literal') this.unsupported(n);
+    const spec = this.kids(n).find((c) => c.type === 'type_spec');
+    if (!spec || this.kids(spec).some((c) => c.type !== 'type_name')) this.unsupported(n, `the type ${n.text} is`);
+    return spec.text;
   }
 
   private flowControl(n: Node): Stmt {
@@ -242,6 +282,10 @@ class Converter {
     const value = arg ? this.pipeline(arg) : null;
     if (word === 'exit') return { kind: 'exit', value, pos: this.pos(n) };
     if (word === 'throw') return { kind: 'throw', value, pos: this.pos(n) };
+    if ((word === 'break' || word === 'continue') && !value && parts.length === 1) {
+      if (this.loopDepth === 0) this.unsupported(n, `"${word}" outside a foreach loop is`);
+      return { kind: 'loopControl', word, pos: this.pos(n) };
+    }
     return this.unsupported(n, `"${word}" is`);
   }
 
@@ -258,8 +302,10 @@ class Converter {
     if (opText !== '=' && opText !== '+=' && opText !== '-=') this.unsupported(op, `the assignment operator ${opText} is`);
     const target = this.expr(left);
     if (target.kind !== 'var' && target.kind !== 'member' && target.kind !== 'index') this.unsupported(left, 'this assignment target is');
-    if (right.type !== 'pipeline') this.unsupported(right, 'assigning the result of a statement is');
-    return { kind: 'assign', target, op: opText, value: this.pipeline(right), pos: this.pos(n) };
+    // $x = foreach (…) {…} / if … / try …: the statement's output is the value
+    const value = right.type === 'pipeline' ? this.pipeline(right) : this.statement(right);
+    if (!value) this.syntax(right);
+    return { kind: 'assign', target, op: opText, value, pos: this.pos(n) };
   }
 
   pipeline(n: Node): Pipeline {
@@ -369,6 +415,8 @@ class Converter {
     const t = n.text;
     if (t.startsWith('@')) this.unsupported(n, 'splatting (@variable) is');
     let name = t.replace(/^\$/, '');
+    // the simulated host's name; other environment variables are the real machine's
+    if (/^env:computername$/i.test(name)) return 'env:COMPUTERNAME';
     const scope = /^(global|script|local|private):/i.exec(name);
     if (scope) name = name.slice(scope[0].length);
     else if (name.includes(':')) this.unsupported(n, `the drive-qualified variable ${t} is`);
@@ -395,6 +443,7 @@ class Converter {
         return { kind: 'const', value: this.number(this.kids(n)[0] ?? n), pos };
       case 'decimal_integer_literal':
       case 'hexadecimal_integer_literal':
+      case 'real_literal':
         return { kind: 'const', value: this.number(n), pos };
       case 'string_literal':
         return this.stringLiteral(n);
@@ -416,6 +465,8 @@ class Converter {
         return this.elementAccess(n);
       case 'pipeline':
         return { kind: 'paren', pipeline: this.pipeline(n), pos };
+      case 'cast_expression':
+        return this.cast(n);
       default:
         return this.unsupported(n);
     }
@@ -447,9 +498,8 @@ class Converter {
     if (kids.length === 1) return this.expr(kids[0]!);
     if (kids.length !== 3) return this.unsupported(n, `the expression "${firstLine(n.text)}" is`);
     const [l, opNode, r] = kids as [Node, Node, Node];
-    if (opNode.type === 'format_operator') this.unsupported(opNode);
     const op = opNode.text.toLowerCase();
-    if (!COMPARISON.test(op) && !SUPPORTED_BINARY.test(op)) this.unsupported(opNode, `the operator ${opNode.text} is`);
+    if (!COMPARISON.test(op) && !SUPPORTED_BINARY.test(op) && !isTextOperator(op)) this.unsupported(opNode, `the operator ${opNode.text} is`);
     return { kind: 'binary', op, left: this.expr(l), right: this.expr(r), pos: this.pos(n) };
   }
 
@@ -466,15 +516,23 @@ class Converter {
     if (!opNode || !operand || kids.length !== 2) return this.unsupported(n, `the expression "${firstLine(n.text)}" is`);
     this.check(opNode);
     const op = opNode.text.toLowerCase();
-    if (!['-not', '!', '-', '+', ','].includes(op)) this.unsupported(opNode, `the unary operator ${opNode.text} is`);
+    if (!['-not', '!', '-', '+', ',', '-join', '-split'].includes(op)) this.unsupported(opNode, `the unary operator ${opNode.text} is`);
     return { kind: 'unary', op, operand: this.expr(operand), pos: this.pos(n) };
+  }
+
+  /** [type]value, for the types ops.ts's castTo knows. */
+  private cast(n: Node): Expr {
+    const [typeNode, operand, ...rest] = this.kids(n);
+    if (!typeNode || !operand || rest.length) this.syntax(n);
+    const type = this.typeName(typeNode);
+    if (!knownCast(type)) this.unsupported(typeNode, `the type cast [${type}] is`);
+    return { kind: 'cast', type, operand: this.expr(operand), pos: this.pos(n) };
   }
 
   private number(n: Node): number {
     const t = n.text.toLowerCase();
-    const m = /^(0x[0-9a-f]+|\d+)([ld])?(kb|mb|gb|tb|pb)?$/.exec(t);
+    const m = /^(0x[0-9a-f]+|(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?)([ld])?(kb|mb|gb|tb|pb)?$/.exec(t);
     if (!m) return this.unsupported(n, `the number ${n.text} is`);
-    if (m[2] === 'd') this.unsupported(n, `the decimal literal ${n.text} is`);
     const base = m[1]!.startsWith('0x') ? parseInt(m[1]!.slice(2), 16) : Number(m[1]);
     const mult = { kb: 2 ** 10, mb: 2 ** 20, gb: 2 ** 30, tb: 2 ** 40, pb: 2 ** 50 }[m[3] ?? ''] ?? 1;
     return base * mult;
@@ -534,6 +592,8 @@ class Converter {
   private scriptBlock(n: Node): Expr {
     const sb = this.kids(n).find((c) => c.type === 'script_block');
     let body: Stmt[] = [];
+    const outerLoops = this.loopDepth;
+    this.loopDepth = 0;
     if (sb) {
       for (const c of this.kids(sb)) {
         if (c.type !== 'script_block_body') this.check(c), this.unsupported(c);
@@ -543,6 +603,7 @@ class Converter {
         }
       }
     }
+    this.loopDepth = outerLoops;
     return { kind: 'block', body, text: n.text.slice(1, -1), pos: this.pos(n) };
   }
 

@@ -6,7 +6,7 @@
  */
 import type { Bound, CmdletContext, CmdletDef, ParamDef } from '../cmdlet.js';
 import { formatDefault, formatList, formatTable } from '../format.js';
-import { collapse, compare, enumerate, getMember, toBool, toNumber, toStr, wildcard } from '../ops.js';
+import { castTo, collapse, compare, enumerate, formatWith, getMember, toBool, toNumber, toStr, wildcard } from '../ops.js';
 import { PsHashtable, PsObject, isScriptBlock, type PsValue } from '../value.js';
 
 export const FORMAT_OUTPUT = 'hvsim.FormatOutput';
@@ -99,6 +99,7 @@ const selectObject = def(
     { name: 'First', type: 'int' },
     { name: 'Last', type: 'int' },
     { name: 'Skip', type: 'int' },
+    { name: 'SkipLast', type: 'int' },
     { name: 'ExpandProperty', type: 'string' },
     { name: 'Unique', type: 'switch', unsupported: 'Select-Object -Unique is' },
     { name: 'ExcludeProperty', type: 'string[]', unsupported: 'Select-Object -ExcludeProperty is' },
@@ -107,6 +108,7 @@ const selectObject = def(
   async (ctx, b, input) => {
     let items = input;
     if (b.has('Skip')) items = items.slice(toNumber(b.get('Skip')!));
+    if (b.has('SkipLast')) items = items.slice(0, Math.max(0, items.length - toNumber(b.get('SkipLast')!)));
     if (b.has('First')) items = items.slice(0, toNumber(b.get('First')!));
     if (b.has('Last')) items = items.slice(Math.max(0, items.length - toNumber(b.get('Last')!)));
     const expand = b.str('ExpandProperty');
@@ -305,11 +307,15 @@ const getDate = def(
   'Get-Date',
   'GetDateCommand',
   [
-    { name: 'Format', type: 'string', unsupported: 'Get-Date -Format is' },
+    { name: 'Format', type: 'string' },
     { name: 'UFormat', type: 'string', unsupported: 'Get-Date -UFormat is' },
-    { name: 'Date', type: 'object', position: 0, unsupported: 'Get-Date -Date is' },
+    { name: 'Date', type: 'object', position: 0 },
   ],
-  async (ctx) => ctx.emit(new Date(await ctx.host.now())),
+  async (ctx, b) => {
+    const date = b.has('Date') ? (castTo('datetime', b.get('Date')!) as Date) : new Date(await ctx.host.now());
+    const format = b.str('Format');
+    ctx.emit(format === undefined ? date : formatWith(date, format));
+  },
   { collect: false },
 );
 
