@@ -316,6 +316,26 @@ describe.each(SUBJECTS)('$label', (subject) => {
     expect(await h.removeVMSnapshot({ vmNames: ['web01'], name: 'x*' })).toEqual([]);
   });
 
+  it('sleep: time passes (the simulator skips it, a real host waits); a background merge ends while the caller polls', async () => {
+    const t0 = await h.now();
+    await h.sleep(30);
+    // the simulator moves exactly 30 ms; a real timer may fire up to 1 ms early by Date.now()
+    expect(await h.now()).toBeGreaterThanOrEqual(t0 + 29);
+    await h.newVM({ name: 'web01' });
+    await h.startVM(['web01']);
+    await h.checkpointVM(['web01'], { snapshotName: 'a' });
+    await h.checkpointVM(['web01'], { snapshotName: 'b' });
+    await h.removeVMSnapshot({ vmNames: ['web01'] }, { wait: false });
+    let polls = 0;
+    while ((await h.getVM(['web01']))[0]!.OperationalStatus.includes('MergingDisks')) {
+      await h.sleep(5);
+      expect(++polls).toBeLessThan(10_000);
+    }
+    expect((await h.getVM(['web01']))[0]).toMatchObject({ OperationalStatus: ['Ok'], ParentSnapshotId: null, State: 'Running' });
+    expect(await h.getVMSnapshot({ vmNames: ['web01'] })).toEqual([]);
+    for (const bad of [-1, Number.NaN, Number.POSITIVE_INFINITY]) expect((await reject(h.sleep(bad))).code).toBe('INVALID_ARGUMENT');
+  });
+
   it('rename and export: new names taken literally, validation; standalone disks written', async () => {
     await h.newVM({ name: 'web01' });
     await h.checkpointVM(['web01'], { snapshotName: 'a' });

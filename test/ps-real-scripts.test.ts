@@ -3,8 +3,8 @@
  * (test/fixtures/ps-scripts/real/*.ps1), run unchanged against a simulated host: what each does
  * to the host (checkpoints created, removed, renamed, restored; VM states) and the key parts of
  * its output. They use -f, Get-Date -Format, date arithmetic, -replace/-split/-join, casts,
- * [pscustomobject], try/catch/finally, $ErrorActionPreference, $env:COMPUTERNAME; the one using
- * Start-Sleep is refused before anything runs.
+ * [pscustomobject], try/catch/finally, $ErrorActionPreference, $env:COMPUTERNAME, Start-Sleep and
+ * a while loop polling for the end of a merge (simulated time is skipped, not waited).
  *
  * The host: HV1 with web01 (Running), db01 (Off), app01 (Running); web01 "Before update" taken
  * on Jan 15 2024, db01 "Before patch" on Jan 18, web01 "Before deploy" on Jan 24; now is Jan 25.
@@ -209,13 +209,29 @@ describe('real checkpoint scripts', () => {
     ]);
   });
 
-  it('12 Start-Sleep is refused before anything runs, naming the line', async () => {
+  it('12 cold checkpoint with Start-Sleep, then a while loop polling OperationalStatus until the merge is done', async () => {
     const h = await host();
-    const e = await run(h, '12-sleep-and-wait.ps1').catch((x: unknown) => x);
-    expect(e).toBeInstanceOf(UnsupportedError);
-    expect((e as Error).message).toBe('line 4: the cmdlet Start-Sleep is not supported by hvsim run');
-    expect((await h.getVM(['web01']))[0]!.State).toBe('Running');
-    expect(await snaps(h)).toEqual(INITIAL);
+    const t0 = await h.now();
+    const started = Date.now();
+    const r = await run(h, '12-sleep-and-wait.ps1');
+    expect(Date.now() - started).toBeLessThan(5000); // 15 simulated seconds of sleep are skipped, not waited
+    expect([r.exitCode, r.err]).toEqual([0, '']);
+    // the merge (two small layers) takes less than one 5-second poll
+    expect(r.out).toBe('Merging...\nMerged after 5 s\n');
+    expect(await snaps(h)).toEqual(['db01/Before patch', 'web01/Cold']);
+    const [vm] = await h.getVM(['web01']);
+    expect(vm).toMatchObject({ State: 'Running', OperationalStatus: ['Ok'], ParentSnapshotName: 'Cold', MergeCompletionTime: null });
+    // shutdown 5 s + Start-Sleep 10 s + checkpoint + boot 8 s + removals + one 5 s poll
+    expect((await h.now()) - t0).toBeGreaterThan(28_000);
+    // Before update's and Before deploy's files are merged away: the base (kept: its only child has
+    // children), Cold's frozen file, the running leaf
+    const files = h.diskFiles('web01')[0]!;
+    const [cold] = await h.getVMHardDiskDrive('web01', 'Cold');
+    expect(files.map((f) => [f.path, f.parent])).toEqual([
+      ['/hvsim/vms/web01/Virtual Hard Disks/web01.vhdx', null],
+      [cold!.Path, '/hvsim/vms/web01/Virtual Hard Disks/web01.vhdx'],
+      [vm!.HardDrives[0]!.Path, cold!.Path],
+    ]);
   });
 
   it('13 rolling checkpoints: Checkpoint-VM -VM, -match "^$Prefix", Select-Object -Skip, {0,-6}', async () => {
@@ -339,13 +355,13 @@ describe('what the real scripts needed', () => {
     expect(lines(r.out)).toEqual(['up WEB01,DB01,APP01 HV1', 'Before update', 'True', '']);
   });
 
-  it('break and continue leave or skip the innermost foreach; outside one they are refused', async () => {
+  it('break and continue leave or skip the innermost foreach; outside a loop they are refused', async () => {
     const r = await ps("foreach ($v in Get-VM) { foreach ($i in 1,2,3) { if ($i -eq 2) { continue }; \"$($v.Name) $i\" }; if ($v.Name -eq 'db01') { break } }\n'end'");
     expect(r.err).toBe('');
     expect(lines(r.out)).toEqual(['web01 1', 'web01 3', 'db01 1', 'db01 3', 'end', '']);
     const e = await ps('Get-VM\nGet-VM | ForEach-Object { if ($_) { continue } }').catch((x: unknown) => x);
     expect(e).toBeInstanceOf(UnsupportedError);
-    expect((e as Error).message).toBe('line 2: "continue" outside a foreach loop is not supported by hvsim run');
+    expect((e as Error).message).toBe('line 2: "continue" outside a loop statement (foreach, for, while, do) is not supported by hvsim run');
   });
 
   it('refused, naming the line: unknown casts and formats, other $env: variables; a bad regex fails the statement', async () => {

@@ -191,6 +191,12 @@ export interface Host {
   now(): Promise<number>;
   /** Warnings issued since the last call (and forget them). */
   takeWarnings(): Promise<HostWarning[]>;
+  /**
+   * Let `ms` milliseconds pass (Start-Sleep). A real host waits; the simulator does not wait at all:
+   * it moves its simulated clock on by `ms` at once, and background merges whose end has come
+   * finish. `ms` must be a finite number >= 0.
+   */
+  sleep(ms: number): Promise<void>;
 
   newVM(opts: NewVMOptions): Promise<VirtualMachine>;
   /** Get-VM: all VMs, or those matching the names (wildcards allowed; a plain name must exist). */

@@ -300,6 +300,15 @@ export class Simulator implements Host {
     });
   }
 
+  /** Host.sleep: skip `ms` of simulated time at once (no real waiting); merges due by then finish. */
+  sleep(ms: number): Promise<void> {
+    return this.run(() => {
+      if (!Number.isFinite(ms) || ms < 0) throw invalidArgument(`Start-Sleep: cannot sleep for ${ms} ms`);
+      this.clock.advance(ms);
+      this.settleAll();
+    });
+  }
+
   /** Whether the guest is executing now (Running and not frozen inside an operation). */
   guestRunning(vmName: string): boolean {
     const vm = this.state.vms.find((v) => v.name.toLowerCase() === vmName.toLowerCase());

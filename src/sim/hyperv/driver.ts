@@ -235,6 +235,13 @@ export class HyperVHost implements Host {
     return Promise.resolve(Date.now());
   }
 
+  /** Host.sleep: a real host's time passes in real time, so this really waits. */
+  async sleep(ms: number): Promise<void> {
+    if (!Number.isFinite(ms) || ms < 0) throw invalidArgument(`Start-Sleep: cannot sleep for ${ms} ms`);
+    // setTimeout takes at most 2^31-1 ms; longer sleeps go in pieces
+    for (let left = ms; left > 0; left -= 0x7fffffff) await sleep(Math.min(left, 0x7fffffff));
+  }
+
   takeWarnings(): Promise<HostWarning[]> {
     const w = this.warnings;
     this.warnings = [];

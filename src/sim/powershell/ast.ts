@@ -26,6 +26,8 @@ export type Expr =
   | { kind: 'index'; target: Expr; index: Expr; pos: Pos }
   | { kind: 'unary'; op: string; operand: Expr; pos: Pos }
   | { kind: 'cast'; type: string; operand: Expr; pos: Pos }
+  /** $i++ / $i-- / ++$i / --$i on a variable (the value is the old one for postfix, the new one for prefix). */
+  | { kind: 'incdec'; name: string; op: '++' | '--'; prefix: boolean; pos: Pos }
   | { kind: 'binary'; op: string; left: Expr; right: Expr; pos: Pos };
 
 export type CmdElement = { kind: 'param'; name: string; value?: Expr; pos: Pos } | { kind: 'arg'; value: Expr; pos: Pos };
@@ -50,10 +52,15 @@ export type Stmt =
   /** `value` is a pipeline, or a statement whose output is collected ($r = foreach (…) {…}). */
   | { kind: 'assign'; target: Expr; op: '=' | '+=' | '-='; value: Stmt; pos: Pos }
   | { kind: 'foreach'; variable: string; iterable: Pipeline; body: Stmt[]; pos: Pos }
+  | { kind: 'while'; cond: Pipeline; body: Stmt[]; pos: Pos }
+  /** do { } while (cond) / do { } until (cond): the body runs first. */
+  | { kind: 'do'; body: Stmt[]; cond: Pipeline; until: boolean; pos: Pos }
+  /** for (init; cond; step) { }: each part may be missing (a missing condition is true). */
+  | { kind: 'for'; init: Stmt | null; cond: Pipeline | null; step: Stmt | null; body: Stmt[]; pos: Pos }
   | { kind: 'if'; clauses: Array<{ cond: Pipeline; body: Stmt[] }>; elseBody: Stmt[] | null; pos: Pos }
   | { kind: 'try'; body: Stmt[]; catches: Array<{ types: string[]; body: Stmt[] }>; finallyBody: Stmt[] | null; pos: Pos }
   | { kind: 'exit'; value: Pipeline | null; pos: Pos }
-  /** break / continue (without a label), only inside a foreach statement. */
+  /** break / continue (without a label), only inside a loop statement (foreach, for, while, do). */
   | { kind: 'loopControl'; word: 'break' | 'continue'; pos: Pos }
   | { kind: 'throw'; value: Pipeline | null; pos: Pos };
 
@@ -123,6 +130,17 @@ export function forEachCommand(stmts: Stmt[], fn: (c: CommandCall) => void): voi
         break;
       case 'foreach':
         pipe(s.iterable);
+        forEachCommand(s.body, fn);
+        break;
+      case 'while':
+      case 'do':
+        pipe(s.cond);
+        forEachCommand(s.body, fn);
+        break;
+      case 'for':
+        if (s.init) forEachCommand([s.init], fn);
+        pipe(s.cond);
+        if (s.step) forEachCommand([s.step], fn);
         forEachCommand(s.body, fn);
         break;
       case 'if':

@@ -25,6 +25,8 @@ export interface ParamDef {
   values?: readonly string[];
   /** A real parameter hvsim does not implement: the run stops with this explanation. */
   unsupported?: string;
+  /** Smallest value allowed (int; PowerShell's ValidateRange). */
+  min?: number;
   /** Takes every remaining positional argument (Write-Host's -Object). */
   remaining?: boolean;
 }
@@ -176,7 +178,15 @@ function convert(p: ParamDef, v: PsValue): PsValue {
   }
   if (p.type === 'string') return p.values ? oneOf(p, toStr(v)) : toStr(v);
   if (p.type === 'string[]') return (Array.isArray(v) ? v : [v]).map(toStr);
-  if (p.type === 'int') return toNumber(v);
+  if (p.type === 'int') {
+    const n = toNumber(v);
+    if (p.min !== undefined && n < p.min)
+      throw new BindingError(
+        `Cannot validate argument on parameter '${p.name}'. The ${toStr(v)} argument is less than the minimum allowed range of ${p.min}. Supply an argument that is greater than or equal to ${p.min} and then try the command again.`,
+        'ParameterArgumentValidationError',
+      );
+    return n;
+  }
   if (p.type === 'bool' || p.type === 'switch') return typeof v === 'number' ? v !== 0 : v;
   return v;
 }

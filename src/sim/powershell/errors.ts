@@ -39,6 +39,12 @@ abstract class RecordError extends Error {
 /** An error record that ends the script (-ErrorAction Stop, $ErrorActionPreference = 'Stop', throw). */
 export class TerminatingError extends RecordError {}
 
+/**
+ * A loop that ran LOOP_LIMIT times while the host's clock stood still: it could never end on the
+ * simulator (nothing it polls can change), so hvsim ends the script. try/catch does not take it.
+ */
+export class RunawayLoopError extends TerminatingError {}
+
 /** An error record that ends only the statement it happened in (binding errors, unknown commands). */
 export class StatementError extends RecordError {}
 

@@ -1,6 +1,7 @@
 /**
  * Runs ast.ts trees as PowerShell would: variables (one script scope), expressions, pipelines
- * (stage by stage; a stage after an empty one does not run), foreach/if, try/catch/finally
+ * (stage by stage; a stage after an empty one does not run), foreach/while/do/for/if (loops that
+ * cannot end on a still clock are stopped), try/catch/finally
  * (catching terminating and statement-terminating errors), script blocks with $_,
  * cmdlet calls through cmdlet.ts binding, error records with -ErrorAction and
  * $ErrorActionPreference, -WhatIf/-Confirm. Output reaching the end of a top-level statement
@@ -11,7 +12,7 @@ import { HvsimError, type HvsimErrorCode } from '../../vhd/common/errors.js';
 import type { CommandCall, Expr, Pipeline, Pos, Stmt } from './ast.js';
 import { BindingError, bind, resolveParam, type Bound, type CmdletContext, type CmdletDef, type ConfirmImpact, type RawArgs } from './cmdlet.js';
 import { findCmdlet, FORMAT_OUTPUT } from './commands.js';
-import { ExitSignal, LoopSignal, StatementError, TerminatingError, UnsupportedError } from './errors.js';
+import { ExitSignal, LoopSignal, RunawayLoopError, StatementError, TerminatingError, UnsupportedError } from './errors.js';
 import { OutDefaultWriter, formatError, formatWarning } from './format.js';
 import {
   ERROR_RECORD_TYPE, PsRuntimeError, UnsupportedMember, arithmetic, castTo, collapse, compare, enumerate, getMember, index, invokeMethod, isTextOperator,
@@ -127,6 +128,9 @@ function catches(type: string, r: PsErrorRecord): boolean {
 }
 
 const IMPACT_RANK: Record<string, number> = { none: 0, low: 1, medium: 2, high: 3 };
+
+/** Iterations a while/do/for loop may run while the host's clock stands still before hvsim stops it. */
+export const LOOP_LIMIT = 100_000;
 
 export class Interpreter {
   private readonly vars = new Map<string, PsValue>();
@@ -283,9 +287,13 @@ export class Interpreter {
 
   private async execInner(s: Stmt, out: PsValue[]): Promise<void> {
     switch (s.kind) {
-      case 'pipeline':
-        out.push(...(await this.pipeline(s, null)));
+      case 'pipeline': {
+        const only = s.elements[0];
+        // `$i++` as a statement writes nothing
+        if (s.elements.length === 1 && only?.kind === 'expr' && only.expr.kind === 'incdec') await this.eval(only.expr);
+        else out.push(...(await this.pipeline(s, null)));
         return;
+      }
       case 'assign':
         return this.assign(s.target, s.op, s.value.kind === 'pipeline' ? await this.valueOf(s.value) : collapse(await this.statements([s.value])));
       case 'try':
@@ -293,14 +301,33 @@ export class Interpreter {
       case 'foreach':
         for (const item of enumerate(await this.valueOf(s.iterable))) {
           this.vars.set(s.variable.toLowerCase(), item);
-          try {
-            await this.body(s.body, out);
-          } catch (e) {
-            if (!(e instanceof LoopSignal)) throw e;
-            if (e.word === 'break') break;
-          }
+          if (await this.loopPass(s.body, out)) break;
         }
         return;
+      case 'while': {
+        const tick = await this.watchLoop(s.pos);
+        while (toBool(await this.valueOf(s.cond))) {
+          if (await this.loopPass(s.body, out)) break;
+          await tick();
+        }
+        return;
+      }
+      case 'do': {
+        const tick = await this.watchLoop(s.pos);
+        // continue goes on to the condition, as in PowerShell
+        while (!(await this.loopPass(s.body, out)) && toBool(await this.valueOf(s.cond)) !== s.until) await tick();
+        return;
+      }
+      case 'for': {
+        if (s.init) await this.exec(s.init, out);
+        const tick = await this.watchLoop(s.pos);
+        while (s.cond === null || toBool(await this.valueOf(s.cond))) {
+          if (await this.loopPass(s.body, out)) break;
+          if (s.step) await this.exec(s.step, out);
+          await tick();
+        }
+        return;
+      }
       case 'loopControl':
         throw new LoopSignal(s.word);
       case 'if':
@@ -322,6 +349,38 @@ export class Interpreter {
     }
   }
 
+  /** One pass of a loop's body; true when it ended with `break`. */
+  private async loopPass(body: Stmt[], out: PsValue[]): Promise<boolean> {
+    try {
+      await this.body(body, out);
+      return false;
+    } catch (e) {
+      if (!(e instanceof LoopSignal)) throw e;
+      return e.word === 'break';
+    }
+  }
+
+  /**
+   * A while/do/for loop's watchdog, called after each iteration: it counts the iterations since the
+   * host's clock last moved and stops the script after LOOP_LIMIT of them. On the simulator the
+   * clock moves only through Start-Sleep and host operations, so a loop polling without them
+   * could never see a change (and would hang).
+   */
+  private async watchLoop(pos: Pos): Promise<() => Promise<void>> {
+    let last = await this.host.now();
+    let still = 0;
+    return async () => {
+      const now = await this.host.now();
+      if (now !== last) {
+        last = now;
+        still = 0;
+      } else if (++still >= LOOP_LIMIT) {
+        const msg = `the loop at line ${pos.line} ran ${LOOP_LIMIT} times without waiting; hvsim stops it`;
+        throw new RunawayLoopError(this.record(null, pos, msg, 'OperationStopped', 'RunawayLoop', 'RuntimeException'));
+      }
+    };
+  }
+
   /**
    * try/catch/finally: a terminating error in the body (a statement-terminating one too: see
    * statementFailed) runs the first catch whose types match, with $_ the error record; `exit`
@@ -336,7 +395,7 @@ export class Interpreter {
         this.tryDepth--;
       }
     } catch (e) {
-      if (!(e instanceof TerminatingError)) throw e;
+      if (!(e instanceof TerminatingError) || e instanceof RunawayLoopError) throw e;
       const clause = s.catches.find((c) => c.types.length === 0 || c.types.some((t) => catches(t, e.record)));
       if (!clause) throw e;
       this.errorLog.push(e.record);
@@ -631,6 +690,12 @@ export class Interpreter {
         return this.unary(e.op, await this.eval(e.operand));
       case 'cast':
         return castTo(e.type, await this.eval(e.operand));
+      case 'incdec': {
+        const old = this.variable(e.name);
+        const next = toNumber(old) + (e.op === '++' ? 1 : -1);
+        await this.assign({ kind: 'var', name: e.name, pos: e.pos }, '=', next);
+        return e.prefix ? next : old;
+      }
       case 'binary':
         return this.binary(e.op, e.left, e.right);
     }

@@ -64,9 +64,6 @@ const CONSTRUCT: Record<string, string> = {
   function_statement: 'function definitions are',
   class_statement: 'class definitions are',
   enum_statement: 'enum definitions are',
-  while_statement: 'while loops are',
-  do_statement: 'do loops are',
-  for_statement: 'for loops are',
   switch_statement: 'switch statements are',
   trap_statement: 'trap statements are',
   data_statement: 'data sections are',
@@ -78,10 +75,6 @@ const CONSTRUCT: Record<string, string> = {
   expandable_here_string_literal: 'here-strings are',
   verbatim_here_string_characters: 'here-strings are',
   command_invokation_operator: 'the call operators & and . are',
-  pre_increment_expression: 'the ++ and -- operators are',
-  post_increment_expression: 'the ++ and -- operators are',
-  pre_decrement_expression: 'the ++ and -- operators are',
-  post_decrement_expression: 'the ++ and -- operators are',
   pipeline_chain_tail: 'the && and || operators are',
   invokation_foreach_expression: 'the .ForEach() / .Where() methods are',
   braced_variable: '${braced} variables are',
@@ -96,7 +89,7 @@ const CONSTRUCT: Record<string, string> = {
 
 class Converter {
   private readonly lineStarts: number[] = [0];
-  /** foreach statements around the node being converted (a script block starts again at 0). */
+  /** Loop statements around the node being converted (a script block starts again at 0). */
   private loopDepth = 0;
 
   constructor(
@@ -131,6 +124,12 @@ class Converter {
     throw new ScriptSyntaxError(n.startPosition.row + 1 + this.lineOffset, `${what} (PowerShell could not parse this line either, or hvsim's grammar cannot)`);
   }
 
+  /** A syntax error anywhere (an unclosed `{`, `do { } while` without its condition), in source order. */
+  private firstError(n: Node): void {
+    if (n.isError || (n.isMissing && n.type !== 'command_argument_sep' && n.type !== ' ')) this.syntax(n);
+    for (const c of n.children) if (c && (c.hasError || c.isMissing)) this.firstError(c);
+  }
+
   /** Children that matter: comments dropped, errors reported. */
   private kids(n: Node, named = true): Node[] {
     const list = named ? n.namedChildren : n.children;
@@ -151,11 +150,14 @@ class Converter {
   // ------------------------------------------------------------ statements
 
   program(root: Node): Stmt[] {
+    // a script that does not parse at all; otherwise constructs hvsim refuses are named first
+    if (root.isError) this.firstError(root);
     const out: Stmt[] = [];
     for (const c of this.kids(root)) {
       if (c.type === 'statement_list') out.push(...this.statementList(c));
       else this.check(c), this.unsupported(c);
     }
+    if (root.hasError) this.firstError(root);
     return out;
   }
 
@@ -178,6 +180,11 @@ class Converter {
         return this.ifStmt(n);
       case 'foreach_statement':
         return this.foreachStmt(n);
+      case 'while_statement':
+      case 'do_statement':
+        return this.whileOrDo(n);
+      case 'for_statement':
+        return this.forStmt(n);
       case 'flow_control_statement':
         return this.flowControl(n);
       case 'try_statement':
@@ -239,6 +246,56 @@ class Converter {
     return { kind: 'foreach', variable, iterable, body, pos: this.pos(n) };
   }
 
+  /** A loop's body: break/continue inside it belong to the loop. */
+  private loopBody(n: Node): Stmt[] {
+    this.loopDepth++;
+    try {
+      return this.block(n);
+    } finally {
+      this.loopDepth--;
+    }
+  }
+
+  /** The pipeline inside while_condition / for_condition / for_initializer / for_iterator. */
+  private clausePipeline(n: Node): Node {
+    const kids = this.kids(n);
+    if (kids.length !== 1 || kids[0]!.type !== 'pipeline') return kids.length === 0 ? this.syntax(n) : this.unsupported(kids[kids.length - 1]!);
+    return kids[0]!;
+  }
+
+  /** while (cond) { } / do { } while (cond) / do { } until (cond). */
+  private whileOrDo(n: Node): Stmt {
+    let cond: Pipeline | null = null;
+    let body: Stmt[] | null = null;
+    let until = false;
+    for (const c of this.kids(n, false)) {
+      if (c.type === 'while_condition') cond = this.pipeline(this.clausePipeline(c));
+      else if (c.type === 'statement_block') body = this.loopBody(c);
+      else if (c.type === 'until') until = true;
+      else if (!['while', 'do', '(', ')'].includes(c.type)) this.unsupported(c);
+    }
+    if (cond === null || body === null) this.syntax(n);
+    if (n.type === 'while_statement') return { kind: 'while', cond, body, pos: this.pos(n) };
+    return { kind: 'do', body, cond, until, pos: this.pos(n) };
+  }
+
+  /** for (init; cond; step) { }. */
+  private forStmt(n: Node): Stmt {
+    let init: Stmt | null = null;
+    let cond: Pipeline | null = null;
+    let step: Stmt | null = null;
+    let body: Stmt[] | null = null;
+    for (const c of this.kids(n, false)) {
+      if (c.type === 'for_initializer') init = this.pipelineStmt(this.clausePipeline(c));
+      else if (c.type === 'for_condition') cond = this.pipeline(this.clausePipeline(c));
+      else if (c.type === 'for_iterator') step = this.pipelineStmt(this.clausePipeline(c));
+      else if (c.type === 'statement_block') body = this.loopBody(c);
+      else if (!['for', '(', ')', ';'].includes(c.type)) this.unsupported(c);
+    }
+    if (body === null) this.syntax(n);
+    return { kind: 'for', init, cond, step, body, pos: this.pos(n) };
+  }
+
   private tryStmt(n: Node): Stmt {
     let body: Stmt[] | null = null;
     const catches: Array<{ types: string[]; body: Stmt[] }> = [];
@@ -283,7 +340,7 @@ class Converter {
     if (word === 'exit') return { kind: 'exit', value, pos: this.pos(n) };
     if (word === 'throw') return { kind: 'throw', value, pos: this.pos(n) };
     if ((word === 'break' || word === 'continue') && !value && parts.length === 1) {
-      if (this.loopDepth === 0) this.unsupported(n, `"${word}" outside a foreach loop is`);
+      if (this.loopDepth === 0) this.unsupported(n, `"${word}" outside a loop statement (foreach, for, while, do) is`);
       return { kind: 'loopControl', word, pos: this.pos(n) };
     }
     return this.unsupported(n, `"${word}" is`);
@@ -467,6 +524,11 @@ class Converter {
         return { kind: 'paren', pipeline: this.pipeline(n), pos };
       case 'cast_expression':
         return this.cast(n);
+      case 'pre_increment_expression':
+      case 'pre_decrement_expression':
+      case 'post_increment_expression':
+      case 'post_decrement_expression':
+        return this.incdec(n);
       default:
         return this.unsupported(n);
     }
@@ -518,6 +580,17 @@ class Converter {
     const op = opNode.text.toLowerCase();
     if (!['-not', '!', '-', '+', ',', '-join', '-split'].includes(op)) this.unsupported(opNode, `the unary operator ${opNode.text} is`);
     return { kind: 'unary', op, operand: this.expr(operand), pos: this.pos(n) };
+  }
+
+  /** $i++ / ++$i / $i-- / --$i, on a variable only. */
+  private incdec(n: Node): Expr {
+    const parts = this.kids(n, false);
+    const opNode = parts.find((c) => c.type === '++' || c.type === '--');
+    const operand = parts.find((c) => c !== opNode);
+    if (!opNode || !operand || parts.length !== 2) return this.syntax(n);
+    const target = this.expr(operand);
+    if (target.kind !== 'var') return this.unsupported(n, `${opNode.type} on anything but a variable is`);
+    return { kind: 'incdec', name: target.name, op: opNode.type as '++' | '--', prefix: n.type.startsWith('pre_'), pos: this.pos(n) };
   }
 
   /** [type]value, for the types ops.ts's castTo knows. */

@@ -1,7 +1,7 @@
 /**
  * The utility cmdlets checkpoint scripts pipe into: Select-Object, Where-Object, ForEach-Object,
  * Sort-Object, Measure-Object, Format-Table, Format-List, Write-Host/Output/Warning, Get-Date,
- * Out-Null, Out-Default, Import-Module Hyper-V. Calculated properties (@{n=…;e={…}}) are
+ * Start-Sleep, Out-Null, Out-Default, Import-Module Hyper-V. Calculated properties (@{n=…;e={…}}) are
  * evaluated here; rendering is format.ts's. Imports: cmdlet, format, ops, value.
  */
 import type { Bound, CmdletContext, CmdletDef, ParamDef } from '../cmdlet.js';
@@ -319,6 +319,30 @@ const getDate = def(
   { collect: false },
 );
 
+/**
+ * Start-Sleep: the host lets the time pass (Host.sleep). The simulator skips it at once, so a
+ * polling loop sees background merges finish without waiting. Fractional seconds are kept (as
+ * PowerShell 7 does; 5.1 rounds to whole seconds).
+ */
+const startSleep = def(
+  'Start-Sleep',
+  'StartSleepCommand',
+  [
+    { name: 'Seconds', type: 'int', position: 0, sets: ['Seconds'], mandatory: true, min: 0 },
+    { name: 'Milliseconds', aliases: ['ms'], type: 'int', sets: ['Milliseconds'], mandatory: true, min: 0 },
+    { name: 'Duration', aliases: ['ts'], type: 'object', sets: ['FromTimeSpan'], mandatory: true, unsupported: 'Start-Sleep -Duration is' },
+  ],
+  async (ctx, b) => {
+    const ms = b.has('Milliseconds') ? toNumber(b.get('Milliseconds')!) : toNumber(b.get('Seconds')!) * 1000;
+    try {
+      await ctx.host.sleep(ms);
+    } catch (e) {
+      ctx.error(e);
+    }
+  },
+  { collect: false, sets: ['Seconds', 'Milliseconds', 'FromTimeSpan'] },
+);
+
 const outNull = def('Out-Null', 'OutNullCommand', [inputObject], async () => {});
 
 const outDefault = def('Out-Default', 'OutDefaultCommand', [inputObject], async (ctx, _b, input) => {
@@ -337,7 +361,7 @@ const importModule = def(
 
 export const UTILITY_CMDLETS: CmdletDef[] = [
   selectObject, whereObject, forEachObject, sortObject, measureObject, formatTableCmd, formatListCmd,
-  writeHost, writeOutput, writeWarning, writeError, getDate, outNull, outDefault, importModule,
+  writeHost, writeOutput, writeWarning, writeError, getDate, startSleep, outNull, outDefault, importModule,
 ];
 
 export const UTILITY_ALIASES: Record<string, string> = {
@@ -353,4 +377,5 @@ export const UTILITY_ALIASES: Record<string, string> = {
   echo: 'Write-Output',
   write: 'Write-Output',
   ipmo: 'Import-Module',
+  sleep: 'Start-Sleep',
 };
