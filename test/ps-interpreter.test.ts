@@ -51,6 +51,14 @@ describe('language subset', () => {
     expect(r.out).toBe('vm=web01 size=5243904 count=3 up=WEB01 h=x2 first=a last=c\nliteral $n tab\there 2\n');
   });
 
+  it('$null = … discards the value (the command still runs); $true cannot be assigned', async () => {
+    const h = await host();
+    const r = await ps(h, "$null = Checkpoint-VM web01 kept -Passthru\n$null = 5\nWrite-Output 'after'\n$true = 1\n");
+    expect(r.out).toBe('after\n');
+    expect(await snapNames(h, 'web01')).toEqual(['kept']);
+    expect(r.errors.map((e) => e.fullyQualifiedErrorId)).toEqual(['VariableNotWritable']);
+  });
+
   it('comparisons are case-insensitive, -c variants are not; -and/-or/-not; arrays filter', async () => {
     const h = await host();
     const r = await ps(

@@ -92,6 +92,21 @@ describe('state directory', () => {
     Simulator.open({ storage: new DirectoryStorage(root), computerName: 'localhost' }).close();
   });
 
+  it('reads do not rewrite state.json; changes do (atomically, a new file each time)', async () => {
+    const root = tmp();
+    const h = Simulator.open({ storage: new DirectoryStorage(root), clockMode: 'simulated', startTime: START, defaultDiskSize: 8 * MiB });
+    await h.newVM({ name: 'web01' });
+    const file = path.join(root, 'state.json');
+    const ino = fs.statSync(file).ino;
+    for (let i = 0; i < 20; i++) await h.getVM(['web01']);
+    await h.getVMSnapshot({ vmNames: ['web01'] });
+    expect(fs.statSync(file).ino).toBe(ino); // not replaced
+    await h.checkpointVM(['web01'], { snapshotName: 'c1' });
+    expect(fs.statSync(file).ino).not.toBe(ino);
+    h.close();
+    expect((JSON.parse(fs.readFileSync(file, 'utf8')) as HostState).vms[0]!.snapshots.map((s) => s.name)).toEqual(['c1']);
+  });
+
   it('a second user waits for the lock and reports BUSY when it waits too long', () => {
     const root = tmp();
     const first = new DirectoryStorage(root);

@@ -158,6 +158,8 @@ export class DirectoryStorage implements SimStorage {
   readonly root: string;
   readonly vmRoot: string;
   private lock: DirectoryLock | undefined;
+  /** What state.json holds now (as loaded or last written): an unchanged state is not rewritten. */
+  private saved: string | undefined;
 
   /** Opens (creating when needed) and locks the state directory. */
   constructor(root: string, lockOpts: LockOptions = {}) {
@@ -181,6 +183,7 @@ export class DirectoryStorage implements SimStorage {
       throw e;
     }
     let state: HostState;
+    this.saved = text;
     try {
       state = JSON.parse(text) as HostState;
     } catch {
@@ -195,15 +198,19 @@ export class DirectoryStorage implements SimStorage {
 
   save(state: HostState): void {
     if (!this.lock) throw new HvsimError('INVALID_STATE', `${this.root}: storage is closed`);
+    const text = JSON.stringify(state, null, 1) + '\n';
+    // Reads (Get-VM in a polling loop) change nothing: no rewrite, no fsync.
+    if (text === this.saved) return;
     const tmp = `${this.statePath}.tmp-${process.pid}`;
     const fd = fs.openSync(tmp, 'w');
     try {
-      fs.writeSync(fd, JSON.stringify(state, null, 1) + '\n');
+      fs.writeSync(fd, text);
       fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
     }
     fs.renameSync(tmp, this.statePath);
+    this.saved = text;
   }
 
   mkdirp(dir: string): void {

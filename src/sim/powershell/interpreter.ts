@@ -424,7 +424,9 @@ export class Interpreter {
     const combine = async (): Promise<PsValue> => (op === '=' ? value : arithmetic(op === '+=' ? '+' : '-', await this.eval(target), value));
     if (target.kind === 'var') {
       const name = target.name.toLowerCase();
-      if (['true', 'false', 'null', '_', 'psitem', 'error', 'env:computername'].includes(name)) throw new PsRuntimeError(`Cannot overwrite variable ${target.name} because it is read-only or constant.`, 'InvalidOperation', 'VariableNotWritable');
+      // `$null = …` is PowerShell's way to discard a value (it was evaluated already).
+      if (name === 'null') return;
+      if (['true', 'false', '_', 'psitem', 'error', 'env:computername'].includes(name)) throw new PsRuntimeError(`Cannot overwrite variable ${target.name} because it is read-only or constant.`, 'InvalidOperation', 'VariableNotWritable');
       this.vars.set(name, await combine());
       return;
     }
