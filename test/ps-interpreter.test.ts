@@ -59,6 +59,20 @@ describe('language subset', () => {
     expect(r.errors.map((e) => e.fullyQualifiedErrorId)).toEqual(['VariableNotWritable']);
   });
 
+  it("hvsim's own properties (GroupId, MergeCompletionTime …) are readable but not listed, like hidden members", async () => {
+    const h = await host();
+    await h.checkpointVM(['web01'], { snapshotName: 'c1', groupId: 'g-1', groupMembers: ['web01'] });
+    const r = await ps(h, "Get-VMSnapshot -VMName web01 | Format-List *\n$s = Get-VMSnapshot -VMName web01\nWrite-Output \"group=$($s.GroupId)\"\n");
+    expect(r.errors).toEqual([]);
+    expect(r.out).toMatch(/^Name +: c1$/m);
+    expect(r.out).toMatch(/^ParentSnapshotName +: $/m);
+    expect(r.out).not.toMatch(/^(GroupId|GroupMembers|CheckpointType) +:/m);
+    expect(r.out).toContain('group=g-1\n');
+    const vm = await ps(h, 'Get-VM web01 | Format-List *\n');
+    expect(vm.out).toMatch(/^CheckpointType +: Standard$/m); // a real VM property
+    expect(vm.out).not.toMatch(/^(MergeCompletionTime|GuestSupportsProductionCheckpoints) +:/m);
+  });
+
   it('comparisons are case-insensitive, -c variants are not; -and/-or/-not; arrays filter', async () => {
     const h = await host();
     const r = await ps(

@@ -13,6 +13,7 @@ export class PsObject {
   /** Most derived first, as in PowerShell's PSTypeNames (e.g. Microsoft.HyperV.PowerShell.VirtualMachine). */
   readonly typeNames: string[];
   private readonly props = new Map<string, { name: string; value: PsValue }>();
+  private readonly hidden = new Set<string>();
   /** The host object this one was made from, when it came from a cmdlet (Checkpoint-VM of a piped VM). */
   readonly source: unknown;
 
@@ -42,9 +43,18 @@ export class PsObject {
     this.props.set(key, { name: cur?.name ?? name, value });
   }
 
-  /** Property names in order, spelled as defined. */
+  /** Property names in order, spelled as defined (hidden ones left out). */
   names(): string[] {
-    return [...this.props.values()].map((p) => p.name);
+    return [...this.props.values()].map((p) => p.name).filter((n) => !this.hidden.has(n.toLowerCase()));
+  }
+
+  /**
+   * Keep properties out of names() (so out of default views, Format-List and Select *) while
+   * `$o.Name` still reads them, like PowerShell's hidden members. Returns this.
+   */
+  hide(names: Iterable<string>): this {
+    for (const n of names) this.hidden.add(n.toLowerCase());
+    return this;
   }
 
   /** The real spelling of a property (Select vmname → VMName), or undefined. */

@@ -25,8 +25,12 @@ function toObject(typeNames: string[], o: object): PsObject {
   return new PsObject(typeNames, Object.entries(o).map(([k, v]) => [k, convertProp(k, v)] as [string, PsValue]), o);
 }
 
-export const vmObject = (vm: VirtualMachine): PsObject => toObject([VM_TYPE, `${HV}.VirtualMachineBase`, 'System.Object'], vm);
-export const snapshotObject = (s: VMSnapshot): PsObject => toObject([SNAPSHOT_TYPE, `${HV}.VirtualMachineBase`, 'System.Object'], s);
+/** Properties the real objects do not have (host.ts marks them "hvsim"): readable, but not listed. */
+const VM_EXTRAS = ['MergeCompletionTime', 'GuestSupportsProductionCheckpoints'];
+const SNAPSHOT_EXTRAS = ['CheckpointType', 'GroupId', 'GroupMembers'];
+
+export const vmObject = (vm: VirtualMachine): PsObject => toObject([VM_TYPE, `${HV}.VirtualMachineBase`, 'System.Object'], vm).hide(VM_EXTRAS);
+export const snapshotObject = (s: VMSnapshot): PsObject => toObject([SNAPSHOT_TYPE, `${HV}.VirtualMachineBase`, 'System.Object'], s).hide(SNAPSHOT_EXTRAS);
 export const driveObject = (d: HardDiskDrive): PsObject => toObject([DRIVE_TYPE, `${HV}.HardDriveBase`, 'System.Object'], d);
 
 // ------------------------------------------------------------ parameter building blocks
