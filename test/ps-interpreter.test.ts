@@ -73,6 +73,22 @@ describe('language subset', () => {
     expect(vm.out).not.toMatch(/^(MergeCompletionTime|GuestSupportsProductionCheckpoints) +:/m);
   });
 
+  it('Group-Object: groups in order of first appearance, Count/Name/Group, -NoElement, a calculated key', async () => {
+    const h = await host([['web01', true], ['web02', false], ['db01', true], ['DB02', false]]);
+    const r = await ps(h, [
+      'Get-VM | Group-Object State | Format-Table Count, Name -AutoSize',
+      '$g = Get-VM | group { $_.Name.Substring(0, 2) }',
+      'Write-Output "$($g.Count) groups: $($g[0].Name)=$($g[0].Count) $($g[1].Name)=$($g[1].Count) first=$($g[1].Group[0].Name)"',
+      '(Get-VM | Group-Object State -NoElement)[0].Group -eq $null',
+      '(Get-VM | Sort-Object { $_.Name.Length }, Name | Select-Object -First 1).Name',
+    ].join('\n'));
+    expect(r.errors).toEqual([]);
+    const rows = r.out.split('\n').map((l) => l.trimEnd()).filter((l) => /^ +\d+ \w+$/.test(l));
+    expect(rows).toEqual(['    2 Running', '    2 Off']);
+    expect(r.out).toContain('2 groups: we=2 db=2 first=db01\n');
+    expect(r.out).toContain('True\ndb01\n');
+  });
+
   it('comparisons are case-insensitive, -c variants are not; -and/-or/-not; arrays filter', async () => {
     const h = await host();
     const r = await ps(

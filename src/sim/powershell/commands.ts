@@ -26,14 +26,14 @@ const KNOWN_UNSUPPORTED = [
   'Get-VHD', 'New-VHD', 'Merge-VHD', 'Set-VHD', 'Resize-VHD', 'Convert-VHD', 'Mount-VHD', 'Dismount-VHD', 'Test-VHD', 'Optimize-VHD',
   'Remove-VMHardDiskDrive', 'Set-VMHardDiskDrive', 'Get-VMNetworkAdapter', 'Get-VMIntegrationService', 'Enable-VMIntegrationService',
   'Disable-VMIntegrationService', 'Get-VMHost', 'Set-VMHost', 'Get-VMProcessor', 'Set-VMProcessor', 'Get-VMMemory', 'Set-VMMemory',
-  'Out-File', 'Export-Csv', 'Import-Csv', 'ConvertTo-Json', 'ConvertFrom-Json', 'Out-String', 'Group-Object', 'Tee-Object',
+  'Out-File', 'Export-Csv', 'Import-Csv', 'ConvertTo-Json', 'ConvertFrom-Json', 'Out-String', 'Tee-Object',
   'Invoke-Command', 'Enter-PSSession', 'New-PSSession', 'New-CimSession', 'Get-Credential', 'Read-Host', 'Get-Content', 'Set-Content',
   'Add-Content', 'Write-Verbose', 'Write-Debug', 'Write-Progress', 'Write-Information', 'Start-Job', 'Wait-Job', 'Receive-Job',
   'New-Object', 'Add-Member', 'Get-Member', 'Set-Variable', 'Get-Variable', 'Start-Transcript', 'Stop-Transcript', 'Test-Path',
   'New-Item', 'Remove-Item', 'Copy-Item', 'Get-ChildItem', 'Join-Path', 'Split-Path', 'Get-Process', 'Get-Service', 'Start-Process',
   'Send-MailMessage', 'Invoke-Expression', 'Out-GridView', 'Format-Wide', 'Format-Custom', 'ConvertTo-Html', 'Select-String',
 ].map((n) => n.toLowerCase());
-const UNSUPPORTED_ALIASES: Record<string, string> = { gc: 'Get-Content', gci: 'Get-ChildItem', ls: 'Get-ChildItem', dir: 'Get-ChildItem', cat: 'Get-Content', iex: 'Invoke-Expression', icm: 'Invoke-Command', gm: 'Get-Member', group: 'Group-Object', fw: 'Format-Wide', tee: 'Tee-Object', ogv: 'Out-GridView', sls: 'Select-String' };
+const UNSUPPORTED_ALIASES: Record<string, string> = { gc: 'Get-Content', gci: 'Get-ChildItem', ls: 'Get-ChildItem', dir: 'Get-ChildItem', cat: 'Get-Content', iex: 'Invoke-Expression', icm: 'Invoke-Command', gm: 'Get-Member', fw: 'Format-Wide', tee: 'Tee-Object', ogv: 'Out-GridView', sls: 'Select-String' };
 
 /** Why a refused cmdlet is refused, when it is not obvious. */
 const WHY: Record<string, string> = {

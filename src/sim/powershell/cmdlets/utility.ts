@@ -1,6 +1,6 @@
 /**
  * The utility cmdlets checkpoint scripts pipe into: Select-Object, Where-Object, ForEach-Object,
- * Sort-Object, Measure-Object, Format-Table, Format-List, Write-Host/Output/Warning, Get-Date,
+ * Sort-Object, Group-Object, Measure-Object, Format-Table, Format-List, Write-Host/Output/Warning, Get-Date,
  * Start-Sleep, Out-Null, Out-Default, Import-Module Hyper-V. Calculated properties (@{n=…;e={…}}) are
  * evaluated here; rendering is format.ts's. Imports: cmdlet, format, ops, value.
  */
@@ -54,6 +54,11 @@ function propSpecs(specs: PsValue[], sample: PsValue): PropSpec[] {
         name,
         value: async (item) => (isScriptBlock(expr) ? collapse(await expr.invoke(item)) : getMember(item, toStr(expr))),
       });
+      continue;
+    }
+    if (isScriptBlock(s)) {
+      // A script block as a property (Sort-Object { … }, Group-Object { … }): its value per item.
+      out.push({ name: s.text.trim(), value: async (item) => collapse(await s.invoke(item)) });
       continue;
     }
     const pattern = toStr(s);
@@ -203,6 +208,37 @@ const sortObject = def(
     let out = rows;
     if (b.flag('Unique')) out = rows.filter((r, i) => i === 0 || order(r.vals[0]!, rows[i - 1]!.vals[0]!) !== 0);
     out.forEach((r) => ctx.emit(r.item));
+  },
+);
+
+/** Group-Object: groups in order of first appearance, keys compared case-insensitively (GroupInfo: Count, Name, Group). */
+const groupObject = def(
+  'Group-Object',
+  'GroupObjectCommand',
+  [
+    { name: 'Property', type: 'object[]', position: 0 },
+    { name: 'NoElement', type: 'switch' },
+    { name: 'AsHashTable', type: 'switch', unsupported: 'Group-Object -AsHashTable is' },
+    { name: 'AsString', type: 'switch', unsupported: 'Group-Object -AsString is' },
+    { name: 'CaseSensitive', type: 'switch', unsupported: 'Group-Object -CaseSensitive is' },
+    inputObject,
+  ],
+  async (ctx, b, input) => {
+    const specs = b.has('Property') ? propSpecs(enumerate(b.get('Property')!), input[0] ?? null) : [];
+    const groups = new Map<string, { name: string; values: PsValue[]; items: PsValue[] }>();
+    for (const item of input) {
+      const values = specs.length ? await Promise.all(specs.map((s) => s.value(item))) : [item];
+      const name = values.map((v) => toStr(v)).join(', ');
+      let g = groups.get(name.toLowerCase());
+      if (!g) groups.set(name.toLowerCase(), (g = { name, values, items: [] }));
+      g.items.push(item);
+    }
+    for (const g of groups.values()) {
+      const props: Array<[string, PsValue]> = [['Count', g.items.length], ['Name', g.name]];
+      if (!b.flag('NoElement')) props.push(['Group', g.items]);
+      props.push(['Values', g.values]);
+      ctx.emit(new PsObject(['Microsoft.PowerShell.Commands.GroupInfo', 'System.Object'], props).hide(['Values']));
+    }
   },
 );
 
@@ -360,7 +396,7 @@ const importModule = def(
 );
 
 export const UTILITY_CMDLETS: CmdletDef[] = [
-  selectObject, whereObject, forEachObject, sortObject, measureObject, formatTableCmd, formatListCmd,
+  selectObject, whereObject, forEachObject, sortObject, groupObject, measureObject, formatTableCmd, formatListCmd,
   writeHost, writeOutput, writeWarning, writeError, getDate, startSleep, outNull, outDefault, importModule,
 ];
 
@@ -372,6 +408,7 @@ export const UTILITY_ALIASES: Record<string, string> = {
   '%': 'ForEach-Object',
   sort: 'Sort-Object',
   measure: 'Measure-Object',
+  group: 'Group-Object',
   ft: 'Format-Table',
   fl: 'Format-List',
   echo: 'Write-Output',
