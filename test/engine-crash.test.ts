@@ -12,24 +12,13 @@ import { mergeDown, openChainResuming, pendingJournals, removeLayer, resumeMerge
 import { MemoryDiskStore, type DiskStore } from '../src/engine/store.js';
 import { checkTree } from '../src/engine/tree.js';
 import { SnapStore } from './helpers/snap-store.js';
+import { pattern } from './helpers/data.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const SIZE = 4 * MiB;
 const DIR = '/vm';
 const MODES: CrashMode[] = ['keep-all', 'lose-unflushed', 'torn'];
-
-function fill(n: number, seed: number): Uint8Array {
-  const b = new Uint8Array(n);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    b[i] = x & 0xff;
-  }
-  return b;
-}
 
 function write(store: MemoryDiskStore, p: string, offset: number, data: Uint8Array): void {
   const c = Chain.open(p, { store, writable: true });
@@ -92,11 +81,11 @@ function buildTree(ext: 'vhdx' | 'vhd', sibling: boolean, deep = true): { store:
     s: `${DIR}/s.a${ext}`,
   };
   createDiskFile(store.create(f.base!), x ? 'VHDX' : 'VHD', { virtualSize: SIZE, blockSize: x ? MiB : 512 * KiB }).close();
-  write(store, f.base!, 0, fill(2 * MiB + 512, 1));
-  write(store, f.base!, 3 * MiB + 100, fill(5000, 2));
+  write(store, f.base!, 0, pattern(2 * MiB + 512, 1));
+  write(store, f.base!, 3 * MiB + 100, pattern(5000, 2));
   createChild(f.base!, f.m!, x ? MiB : undefined, store).close();
-  write(store, f.m!, 600, fill(5000, 3));
-  write(store, f.m!, MiB - 1024, fill(8192, 4)); // across a block edge
+  write(store, f.m!, 600, pattern(5000, 3));
+  write(store, f.m!, MiB - 1024, pattern(8192, 4)); // across a block edge
   if (x) zero(store, f.m!, 2 * MiB, MiB); // a zero block over the base's data? (base has none there; still a ZERO state)
   else write(store, f.m!, 2 * MiB, new Uint8Array(64 * KiB));
   if (!deep) {
@@ -104,15 +93,15 @@ function buildTree(ext: 'vhdx' | 'vhd', sibling: boolean, deep = true): { store:
     delete f.g;
   } else {
   createChild(f.m!, f.c!, x ? 2 * MiB : undefined, store).close();
-  write(store, f.c!, MiB + 3, fill(70000, 5));
+  write(store, f.c!, MiB + 3, pattern(70000, 5));
   if (x) zero(store, f.c!, 0, MiB); // hides base and m data in block 0
   createChild(f.c!, f.g!, x ? MiB : undefined, store).close();
-  write(store, f.g!, 4096, fill(4096, 6));
-  write(store, f.g!, 3 * MiB, fill(MiB, 7)); // a whole block
+  write(store, f.g!, 4096, pattern(4096, 6));
+  write(store, f.g!, 3 * MiB, pattern(MiB, 7)); // a whole block
   }
   if (sibling) {
     createChild(f.base!, f.s!, undefined, store).close();
-    write(store, f.s!, 512, fill(1024, 8));
+    write(store, f.s!, 512, pattern(1024, 8));
   } else delete f.s;
   return { store, f };
 }

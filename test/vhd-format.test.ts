@@ -23,6 +23,7 @@ import {
   type VhdFooter,
 } from '../src/vhd/vhd/footer.js';
 import { HEADER_FIELDS, HEADER_SIZE, LOCATOR_FIELDS, decodeDynamicHeader, encodeDynamicHeader, headerChecksum } from '../src/vhd/vhd/dynamic-header.js';
+import { pattern } from './helpers/data.js';
 
 const KiB = 1024;
 const MiB = 1024 * 1024;
@@ -41,18 +42,6 @@ function reopen(img: DiskImage, readOnly = false): VhdImage {
 function readAll(img: DiskImage, parent?: DiskImage): Uint8Array {
   const out = new Uint8Array(img.virtualSize);
   readImage(img, out, 0, parent ? (b, o) => readImage(parent, b, o) : undefined);
-  return out;
-}
-
-function pattern(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
   return out;
 }
 

@@ -23,6 +23,7 @@ import { readImage, type DiskImage } from '../src/vhd/disk.js';
 import { createVhd, createVhdDifferencing, openVhd, type VhdImage } from '../src/vhd/vhd/vhd-file.js';
 import { chsGeometry, geometryBytes } from '../src/vhd/vhd/footer.js';
 import { interopGate, pyvhdiInfo, pyvhdiRead, qemuImgCheck, qemuImgInfo, runQemuImg } from './helpers/interop.js';
+import { pattern } from './helpers/data.js';
 
 const MiB = 1024 * 1024;
 const haveQemu = interopGate('qemu-img');
@@ -32,18 +33,6 @@ const FIXTURE = new URL('../fixtures/fat-differential.vhd', import.meta.url);
 const dir = mkdtempSync(join(tmpdir(), 'hvsim-vhd-interop-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const at = (name: string): string => join(dir, name);
-
-function pattern(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 function qemu(args: string[]): string {
   const r = runQemuImg(args);

@@ -18,6 +18,7 @@ import {
   type LogReplay,
   type LogWrite,
 } from '../src/vhd/vhdx/log.js';
+import { pattern } from './helpers/data.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -33,15 +34,7 @@ type Page = { offset: number; data: Uint8Array };
 type Zero = { offset: number; length: number };
 
 function pageData(seed: number): Uint8Array {
-  const d = new Uint8Array(SECTOR);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < SECTOR; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    d[i] = x & 0xff;
-  }
-  return d;
+  return pattern(SECTOR, seed);
 }
 function page(slot: number, seed: number): Page {
   return { offset: TARGET_BASE + slot * SECTOR, data: pageData(seed) };

@@ -2,19 +2,26 @@
 import { expect } from 'vitest';
 import { HvsimError } from '../../src/vhd/common/errors.js';
 
-/**
- * n bytes of seeded xorshift data that are never zero, so that zeros read back in a test mean
- * "came from nowhere" (a lost write cannot hide as zeros).
- */
-export function fill(n: number, seed: number): Uint8Array {
+/** n bytes of seeded xorshift data (the same bytes for the same seed, every run). */
+export function pattern(n: number, seed: number): Uint8Array {
   const b = new Uint8Array(n);
   let x = (seed * 2654435761) >>> 0 || 1;
   for (let i = 0; i < n; i++) {
     x ^= x << 13;
     x ^= x >>> 17;
     x ^= x << 5;
-    b[i] = (x & 0xff) | 1;
+    b[i] = x & 0xff;
   }
+  return b;
+}
+
+/**
+ * Like pattern(), but never zero, so that zeros read back in a test mean "came from nowhere"
+ * (a lost write cannot hide as zeros).
+ */
+export function fill(n: number, seed: number): Uint8Array {
+  const b = pattern(n, seed);
+  for (let i = 0; i < n; i++) b[i]! |= 1;
   return b;
 }
 
