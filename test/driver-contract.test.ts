@@ -10,9 +10,10 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { Simulator } from '../src/sim/simulator.js';
 import { HyperVHost } from '../src/sim/hyperv/index.js';
 import { checkpointGroup, getGroups, removeGroup, restoreGroup } from '../src/sim/group.js';
-import { HvsimError, type HvsimErrorCode } from '../src/vhd/common/errors.js';
+import type { HvsimErrorCode } from '../src/vhd/common/errors.js';
 import type { Host, VMState } from '../src/sim/host.js';
 import { DEFAULT_CONFIG, MiB, START, installStandIn, type StandIn } from './helpers/fake-powershell.setup.js';
+import { reject } from './helpers/data.js';
 
 interface Bench {
   host: Host;
@@ -69,16 +70,6 @@ const SUBJECTS: Subject[] = [
   driverSubject('driver → stand-in PowerShell (5.1 JSON)', '5.1'),
   driverSubject('driver → stand-in PowerShell (7 JSON)', '7'),
 ];
-
-async function reject(p: Promise<unknown>): Promise<HvsimError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof HvsimError) return e;
-    throw e;
-  }
-  throw new Error('expected the operation to fail');
-}
 
 const names = (xs: Array<{ Name: string }>): string[] => xs.map((x) => x.Name);
 const SEED = ['SSTest1', 'V-2012R2-Test1', 'v-2012R2-TW01'];

@@ -11,18 +11,8 @@ import { spawnSync } from 'node:child_process';
 import { HyperVHost, type RunMode } from '../src/sim/hyperv/index.js';
 import { checkpointGroup } from '../src/sim/group.js';
 import { encodeCommand } from '../src/sim/hyperv/script.js';
-import { HvsimError } from '../src/vhd/common/errors.js';
 import { installStandIn, MiB, type StandIn } from './helpers/fake-powershell.setup.js';
-
-async function reject(p: Promise<unknown>): Promise<HvsimError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof HvsimError) return e;
-    throw e;
-  }
-  throw new Error('expected the operation to fail');
-}
+import { reject } from './helpers/data.js';
 
 function script(s: StandIn, name: string, body: string): string {
   const p = path.join(s.dir, name);

@@ -9,6 +9,7 @@ import { Simulator } from '../src/sim/simulator.js';
 import { DEFAULT_COSTS } from '../src/sim/clock.js';
 import { HvsimError } from '../src/vhd/common/errors.js';
 import { Chain } from '../src/engine/chain.js';
+import { reject } from './helpers/data.js';
 
 const MiB = 1024 * 1024;
 const START = Date.UTC(2014, 8, 21, 19, 37, 31);
@@ -43,16 +44,6 @@ async function slots(h: Simulator, vm: string, snapshot?: string): Promise<strin
 }
 
 const all = (tag: string): string[] => SLOTS.map(() => tag);
-
-async function reject(p: Promise<unknown>): Promise<HvsimError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof HvsimError) return e;
-    throw e;
-  }
-  throw new Error('expected the operation to fail');
-}
 
 function files(h: Simulator, vm: string): Array<{ name: string; parent: string | null; readOnly: boolean }> {
   return h.diskFiles(vm)[0]!.map((f) => ({ name: f.path.split('/').pop()!, parent: f.parent?.split('/').pop() ?? null, readOnly: f.readOnly }));

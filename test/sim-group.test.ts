@@ -11,6 +11,7 @@ import { PairedWorkload, checkPair } from '../src/sim/paired-workload.js';
 import { DEFAULT_COSTS } from '../src/sim/clock.js';
 import { HvsimError } from '../src/vhd/common/errors.js';
 import type { VMState } from '../src/sim/host.js';
+import { reject } from './helpers/data.js';
 
 const MiB = 1024 * 1024;
 const START = Date.UTC(2024, 0, 2, 9, 0, 0);
@@ -26,16 +27,6 @@ async function hash(h: Simulator, vm: string, snapshot?: string): Promise<string
   return createHash('sha256')
     .update(await h.readGuest(vm, 0, size, snapshot !== undefined ? { snapshot } : {}))
     .digest('hex');
-}
-
-async function reject(p: Promise<unknown>): Promise<HvsimError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof HvsimError) return e;
-    throw e;
-  }
-  throw new Error('expected the operation to fail');
 }
 
 const VMS = ['SSTest1', 'V-2012R2-Test1', 'v-2012R2-TW01'];

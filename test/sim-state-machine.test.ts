@@ -7,23 +7,13 @@ import { transition, ALREADY_IN_STATE, WRONG_STATE, type PowerOp } from '../src/
 import { Simulator } from '../src/sim/simulator.js';
 import { DEFAULT_COSTS, checkpointStamp, timeSpan, displayTime } from '../src/sim/clock.js';
 import type { VMState } from '../src/sim/host.js';
-import { HvsimError } from '../src/vhd/common/errors.js';
+import { reject } from './helpers/data.js';
 
 const MiB = 1024 * 1024;
 const START = Date.UTC(2014, 8, 21, 19, 37, 0);
 
 function host(): Simulator {
   return Simulator.open({ computerName: 'xHost16', startTime: START, timeZone: 'UTC', defaultDiskSize: 8 * MiB });
-}
-
-async function reject(p: Promise<unknown>): Promise<HvsimError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof HvsimError) return e;
-    throw e;
-  }
-  throw new Error('expected the operation to fail');
 }
 
 describe('transition table', () => {

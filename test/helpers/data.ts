@@ -53,3 +53,14 @@ export function workerClock(): () => string {
     return `${((c.user + c.system) / 1e6).toFixed(1)} s CPU in this worker, ${((performance.now() - wall0) / 1000).toFixed(1)} s wall`;
   };
 }
+
+/** The HvsimError `p` rejects with (anything else, or no rejection, fails the test). */
+export async function reject(p: Promise<unknown>): Promise<HvsimError> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof HvsimError) return e;
+    throw e;
+  }
+  throw new Error('expected the operation to fail');
+}
