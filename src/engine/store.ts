@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { HvsimError } from '../vhd/common/errors.js';
 import type { BlockFile } from '../vhd/io/block-file.js';
 import { MemoryFile } from '../vhd/io/memory-file.js';
-import { lockWriter, NodeFile, renameNoReplace, syncFolder } from '../vhd/io/node-file.js';
+import { lockWriter, NodeFile, renameNoReplace, writeFileAtomic } from '../vhd/io/node-file.js';
 import { FaultFile, type FaultBudget } from '../vhd/io/fault-file.js';
 
 export interface DiskStore {
@@ -112,16 +112,7 @@ export class NodeDiskStore implements DiskStore {
     }
   }
   writeTextAtomic(p: string, text: string): void {
-    const tmp = `${p}.tmp-${process.pid}`;
-    const fd = fs.openSync(tmp, 'w');
-    try {
-      fs.writeSync(fd, text);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, p);
-    syncFolder(p);
+    writeFileAtomic(p, text);
   }
   rename(from: string, to: string): void {
     renameNoReplace(from, to);

@@ -14,6 +14,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { HvsimError } from '../vhd/common/errors.js';
 import { MemoryDiskStore, NodeDiskStore, type DiskStore } from '../engine/store.js';
+import { writeFileAtomic } from '../vhd/io/node-file.js';
 import { STATE_VERSION, type HostState } from './state.js';
 
 export interface SimStorage {
@@ -201,15 +202,7 @@ export class DirectoryStorage implements SimStorage {
     const text = JSON.stringify(state, null, 1) + '\n';
     // Reads (Get-VM in a polling loop) change nothing: no rewrite, no fsync.
     if (text === this.saved) return;
-    const tmp = `${this.statePath}.tmp-${process.pid}`;
-    const fd = fs.openSync(tmp, 'w');
-    try {
-      fs.writeSync(fd, text);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, this.statePath);
+    writeFileAtomic(this.statePath, text);
     this.saved = text;
   }
 

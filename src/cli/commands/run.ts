@@ -17,6 +17,7 @@ import { HvsimError } from '../../vhd/common/errors.js';
 import type { Host, VirtualMachine, VMSnapshot } from '../../sim/host.js';
 import { parseHostSpec } from '../../sim/hyperv/index.js';
 import { copyStateDirectory } from '../../sim/storage.js';
+import { writeFileAtomic } from '../../vhd/io/node-file.js';
 import { ScriptSyntaxError, UnsupportedError, createSession, type SavedVariables, type Session } from '../../sim/powershell/index.js';
 import { out } from '../output.js';
 import { stateRoot, withHost, type Globals } from '../sim-host.js';
@@ -42,10 +43,7 @@ function loadSession(root: string | undefined): SavedVariables {
 }
 
 function saveSession(root: string, vars: SavedVariables): void {
-  const file = path.join(root, SESSION_FILE);
-  const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, JSON.stringify(vars, null, 1) + '\n');
-  fs.renameSync(tmp, file);
+  writeFileAtomic(path.join(root, SESSION_FILE), JSON.stringify(vars, null, 1) + '\n');
 }
 
 function readScript(file: string): string {

@@ -119,6 +119,23 @@ export function renameNoReplace(from: string, to: string): void {
   syncFolder(to);
 }
 
+/**
+ * Replace a small text file atomically: write a temporary beside it, fsync, rename over it, sync
+ * the folder. A crash leaves the old file or the new one, never a mix.
+ */
+export function writeFileAtomic(path: string, text: string): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  const fd = fs.openSync(tmp, 'w');
+  try {
+    fs.writeSync(fd, text);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, path);
+  syncFolder(path);
+}
+
 /** fsync the folder holding `path` (a new or removed name survives a power cut); best effort. */
 export function syncFolder(path: string): void {
   const slash = path.lastIndexOf('/');
