@@ -17,7 +17,7 @@ import { createChild } from '../src/engine/layers.js';
 import { mergeDown, removeLayer } from '../src/engine/merge.js';
 import { NodeDiskStore } from '../src/engine/store.js';
 import { interopGate, pyvhdiRead, qemuImgCheck, runQemuImg } from './helpers/interop.js';
-import { fill } from './helpers/data.js';
+import { fill, readChain } from './helpers/data.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -43,11 +43,7 @@ function write(p: string, off: number, data: Uint8Array): void {
   c.close();
 }
 function view(p: string): Buffer {
-  const c = Chain.open(p, { store });
-  const b = Buffer.alloc(c.virtualSize);
-  c.read(b, 0);
-  c.close();
-  return b;
+  return readChain(p, store);
 }
 
 interface Tree {

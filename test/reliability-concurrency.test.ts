@@ -10,11 +10,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliBin } from './helpers/cli.js';
-import { Chain } from '../src/engine/chain.js';
 import { checkChainFile } from '../src/engine/check.js';
 import { NodeDiskStore } from '../src/engine/store.js';
 import { checkTree } from '../src/engine/tree.js';
-import { workerClock } from './helpers/data.js';
+import { readChain, workerClock } from './helpers/data.js';
 
 /** CPU and wall time of this test file's worker, for the summary line. */
 const cpuLine = workerClock();
@@ -93,17 +92,6 @@ async function until(cond: () => boolean, ms = 20_000): Promise<void> {
   while (!cond()) {
     if (Date.now() - t0 > ms) throw new Error('timed out waiting');
     await new Promise((r) => setTimeout(r, 1));
-  }
-}
-
-function readChain(p: string): Buffer {
-  const c = Chain.open(p);
-  try {
-    const b = Buffer.alloc(c.virtualSize);
-    c.read(b, 0);
-    return b;
-  } finally {
-    c.close();
   }
 }
 

@@ -18,11 +18,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliBin } from './helpers/cli.js';
-import { Chain } from '../src/engine/chain.js';
 import { checkChainFile } from '../src/engine/check.js';
 import { NodeDiskStore } from '../src/engine/store.js';
 import { checkTree } from '../src/engine/tree.js';
-import { workerClock } from './helpers/data.js';
+import { readChain, workerClock } from './helpers/data.js';
 
 /** CPU and wall time of this test file's worker, for the summary line. */
 const cpuLine = workerClock();
@@ -159,17 +158,6 @@ function sectorsOldOrNew(got: Buffer, oldB: Buffer, newB: Buffer): { old: number
     }
   }
   return out;
-}
-
-function readChain(leaf: string): Buffer {
-  const c = Chain.open(leaf);
-  try {
-    const b = Buffer.alloc(c.virtualSize);
-    c.read(b, 0);
-    return b;
-  } finally {
-    c.close();
-  }
 }
 
 /** test-vhd through the CLI: exit 0 and "True". */

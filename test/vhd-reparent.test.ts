@@ -11,7 +11,7 @@ import { Chain, openLayer } from '../src/engine/chain.js';
 import { createChild } from '../src/engine/layers.js';
 import { mergeDown, removeLayer } from '../src/engine/merge.js';
 import { MemoryDiskStore } from '../src/engine/store.js';
-import { fill } from './helpers/data.js';
+import { fill, readChain } from './helpers/data.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -29,14 +29,7 @@ function write(s: MemoryDiskStore, p: string, off: number, data: Uint8Array): vo
   c.close();
 }
 function view(s: MemoryDiskStore, p: string): Buffer {
-  const c = Chain.open(p, { store: s });
-  try {
-    const b = Buffer.alloc(c.virtualSize);
-    c.read(b, 0);
-    return b;
-  } finally {
-    c.close();
-  }
+  return readChain(p, s);
 }
 function chainPaths(s: MemoryDiskStore, p: string): string[] {
   const c = Chain.open(p, { store: s });

@@ -1,6 +1,8 @@
-/** Test data and assertions shared by the engine and crash tests. */
+/** Test data, reads and assertions shared by the engine, simulator and crash tests. */
 import { expect } from 'vitest';
 import { HvsimError } from '../../src/vhd/common/errors.js';
+import { Chain } from '../../src/engine/chain.js';
+import type { DiskStore } from '../../src/engine/store.js';
 
 /** n bytes of seeded xorshift data (the same bytes for the same seed, every run). */
 export function pattern(n: number, seed: number): Uint8Array {
@@ -63,4 +65,16 @@ export async function reject(p: Promise<unknown>): Promise<HvsimError> {
     throw e;
   }
   throw new Error('expected the operation to fail');
+}
+
+/** The whole virtual disk as the chain from `p` reads it (real files, or `store`). */
+export function readChain(p: string, store?: DiskStore): Buffer {
+  const c = Chain.open(p, store ? { store } : {});
+  try {
+    const b = Buffer.alloc(c.virtualSize);
+    c.read(b, 0);
+    return b;
+  } finally {
+    c.close();
+  }
 }
