@@ -6,6 +6,7 @@
 import type { Host } from '../host.js';
 import { PsObject, isScriptBlock, type PsScriptBlock, type PsValue } from './value.js';
 import { isScalar, toNumber, toStr } from './ops.js';
+import { UnsupportedError } from './errors.js';
 
 export type ParamType =
   | 'string' | 'string[]' | 'switch' | 'int' | 'bool' | 'object' | 'object[]' | 'scriptblock'
@@ -115,6 +116,11 @@ export class BindingError extends Error {
 }
 
 /** -Name: exact name or alias, else a unique prefix (PowerShell's rule). */
+/** A parameter hvsim refuses (ParamDef.unsupported) stops the run, naming the line and the cmdlet. */
+export function refuseUnsupported(def: CmdletDef, p: ParamDef, line: number): void {
+  if (p.unsupported) throw new UnsupportedError(line, `${p.unsupported} (on ${def.name})`);
+}
+
 export function resolveParam(def: CmdletDef, written: string): ParamDef {
   const params = allParams(def);
   const w = written.toLowerCase();

@@ -4,7 +4,7 @@
  * anything changes). Imports: ast, cmdlet, cmdlets/*, errors.
  */
 import { forEachCommand, type Stmt } from './ast.js';
-import { BindingError, resolveParam, type CmdletDef } from './cmdlet.js';
+import { BindingError, refuseUnsupported, resolveParam, type CmdletDef } from './cmdlet.js';
 import { HYPERV_ALIASES, HYPERV_CMDLETS } from './cmdlets/hyperv.js';
 import { FORMAT_OUTPUT, UTILITY_ALIASES, UTILITY_CMDLETS } from './cmdlets/utility.js';
 import { UnsupportedError } from './errors.js';
@@ -52,8 +52,7 @@ export function checkCommands(body: Stmt[]): void {
     for (const el of c.elements) {
       if (el.kind !== 'param') continue;
       try {
-        const p = resolveParam(def, el.name);
-        if (p.unsupported) throw new UnsupportedError(el.pos.line, `${p.unsupported} (on ${def.name})`);
+        refuseUnsupported(def, resolveParam(def, el.name), el.pos.line);
       } catch (e) {
         if (!(e instanceof BindingError)) throw e;
       }

@@ -10,7 +10,7 @@
 import type { Host } from '../host.js';
 import { HvsimError, type HvsimErrorCode } from '../../vhd/common/errors.js';
 import type { CommandCall, Expr, Pipeline, Pos, Stmt } from './ast.js';
-import { BindingError, bind, resolveParam, type Bound, type CmdletContext, type CmdletDef, type ConfirmImpact, type RawArgs } from './cmdlet.js';
+import { BindingError, bind, refuseUnsupported, resolveParam, type Bound, type CmdletContext, type CmdletDef, type ConfirmImpact, type RawArgs } from './cmdlet.js';
 import { findCmdlet, FORMAT_OUTPUT } from './commands.js';
 import { ExitSignal, LoopSignal, RunawayLoopError, StatementError, TerminatingError, UnsupportedError } from './errors.js';
 import { OutDefaultWriter, formatError, formatWarning } from './format.js';
@@ -522,7 +522,7 @@ export class Interpreter {
         if (!(e instanceof BindingError)) throw e;
         throw new StatementError(this.record(def.name, c.pos, e.message, e.category, `${e.errorId},${def.className}`, 'ParameterBindingException'));
       }
-      if (param.unsupported) throw new UnsupportedError(el.pos.line, `${param.unsupported} (on ${def.name})`);
+      refuseUnsupported(def, param, el.pos.line);
       let value: PsValue;
       if (el.value) value = await this.eval(el.value);
       else if (param.type === 'switch') value = true;
