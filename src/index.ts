@@ -39,3 +39,6 @@ export {
   type GroupCheckpointOptions, type GroupCheckpointReport, type GroupInfo, type GroupSelector,
 } from './sim/group.js';
 export { HyperVHost, parseHostSpec, withHyperVHost, type HyperVHostOptions } from './sim/hyperv/index.js';
+
+// Users' PowerShell scripts against a Host (hvsim run)
+export { createSession, runScript, ScriptSyntaxError, UnsupportedError, type RunResult, type Session, type SessionOptions } from './sim/powershell/index.js';

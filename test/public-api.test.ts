@@ -38,6 +38,15 @@ describe('public API (src/index.ts)', () => {
     expect(snaps.map((s) => s.Name)).toEqual(['before']);
   });
 
+  it('runs a PowerShell script against a Host', async () => {
+    const host = hvsim.Simulator.open({ startTime: Date.UTC(2024, 0, 1) });
+    await host.newVM({ name: 'web' });
+    let out = '';
+    const r = await hvsim.runScript(host, "Checkpoint-VM web first\n(Get-VMSnapshot -VMName web).Name\n", { stdout: (t) => (out += t), stderr: () => {} });
+    expect(r.exitCode).toBe(0);
+    expect(out).toBe('first\n');
+  });
+
   it('reports errors as HvsimError with a code', () => {
     expect(() => hvsim.formatForPath('/x/disk.qcow2')).toThrow(hvsim.HvsimError);
     try {

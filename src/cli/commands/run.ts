@@ -18,7 +18,10 @@ import type { Host, VirtualMachine, VMSnapshot } from '../../sim/host.js';
 import { parseHostSpec } from '../../sim/hyperv/index.js';
 import { copyStateDirectory } from '../../sim/storage.js';
 import { writeFileAtomic } from '../../vhd/io/node-file.js';
-import { ScriptSyntaxError, UnsupportedError, createSession, type SavedVariables, type Session } from '../../sim/powershell/index.js';
+import type { SavedVariables, Session } from '../../sim/powershell/index.js';
+
+/** The interpreter, loaded only when a script runs (the other commands start without it). */
+const powershell = (): Promise<typeof import('../../sim/powershell/index.js')> => import('../../sim/powershell/index.js');
 import { out } from '../output.js';
 import { stateRoot, withHost, type Globals } from '../sim-host.js';
 
@@ -54,6 +57,7 @@ function readScript(file: string): string {
 
 /** Run the scripts in one session; the exit status of the run. */
 async function runAll(h: Host, scripts: Array<{ file: string; source: string }>, o: RunOpts, keep: { load?: string; save?: string }): Promise<number> {
+  const { createSession } = await powershell();
   const session = createSession(h, { stdout: out, stderr: (t) => process.stderr.write(t), yes: o.yes === true });
   if (!o.newSession) session.loadVariables(loadSession(keep.load));
   try {
@@ -64,6 +68,7 @@ async function runAll(h: Host, scripts: Array<{ file: string; source: string }>,
 }
 
 async function runScripts(session: Session, scripts: Array<{ file: string; source: string }>): Promise<number> {
+  const { ScriptSyntaxError, UnsupportedError } = await powershell();
   for (const s of scripts) {
     try {
       const r = await session.run(s.source);
