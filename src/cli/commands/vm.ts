@@ -5,9 +5,9 @@
  * `--json` prints Hyper-V's property names (lists as arrays, [] when empty); otherwise tables
  * like Format-Table. Warnings go to stderr as "WARNING: …".
  */
-import * as fs from 'node:fs';
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
+import { ioBuffer } from '../../vhd/common/bytes.js';
 import { HvsimError } from '../../vhd/common/errors.js';
 import { CHECKPOINT_TYPES, type CheckpointType, type Host, type VirtualMachine, type VMSnapshot } from '../../sim/host.js';
 import { checkpointGroup, getGroups, removeGroup, restoreGroup, type GroupSelector } from '../../sim/group.js';
@@ -15,6 +15,7 @@ import { runDemo } from '../../sim/demo.js';
 import { displayTime } from '../../sim/clock.js';
 import { parseList, parseOffset, parseSize } from '../options.js';
 import { formatTable, out, toJson, type Row } from '../output.js';
+import { openInput, openOutput, type Input } from '../stream.js';
 import { withHost } from '../sim-host.js';
 
 const VM_COLUMNS = ['Name', 'State', 'CPUUsage(%)', 'MemoryAssigned(M)', 'Uptime', 'Status', 'Version'];
@@ -67,30 +68,6 @@ function parseIndex(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('use a disk number: 0, 1, …');
   return n;
-}
-
-/** Read all of stdin (or a file) into memory. */
-function readInput(file: string | undefined): Uint8Array {
-  return new Uint8Array(fs.readFileSync(file ?? 0));
-}
-
-function writeOutput(data: Uint8Array, file: string | undefined): void {
-  if (file) {
-    fs.writeFileSync(file, data);
-    return;
-  }
-  let done = 0;
-  while (done < data.length) {
-    try {
-      done += fs.writeSync(1, data, done, data.length - done);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EAGAIN') {
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
-        continue;
-      }
-      throw e;
-    }
-  }
 }
 
 /** Checkpoints of each VM drawn as a tree with the "Now" position, like Hyper-V Manager. */
@@ -321,7 +298,13 @@ export function registerVmCommands(program: Command): void {
 
   program
     .command('write-vm')
-    .description('the guest of a running VM writes its disk (from --input FILE, --text, or stdin)')
+    .description('the guest of a running VM writes its disk (from --input FILE, --text, or stdin), streamed in 16 MiB chunks')
+    .addHelpText(
+      'after',
+      "\nA file's range is checked against the disk before anything is written. stdin's size is not known: stdin that\n" +
+        'runs past the end of the disk fails before the 16 MiB chunk that would overflow, and the chunks before it stay\n' +
+        'written (the error says how many bytes, from --offset).\n',
+    )
     .requiredOption('--name <name>', 'VM name')
     .requiredOption('--offset <n>', 'byte offset on the virtual disk', parseOffset)
     .option('--input <file>', 'data to write')
@@ -329,27 +312,36 @@ export function registerVmCommands(program: Command): void {
     .option('--disk <n>', 'disk number (default 0)', parseIndex, 0)
     .action(async (o: { name: string; offset: number; input?: string; text?: string; disk: number }, cmd: Command) => {
       if (o.input !== undefined && o.text !== undefined) throw new HvsimError('INVALID_ARGUMENT', 'write-vm: use --input or --text, not both');
-      const data = o.text !== undefined ? new TextEncoder().encode(o.text) : readInput(o.input);
-      await withHost(cmd, (h) => h.writeGuest(o.name, data, o.offset, o.disk));
+      await withHost(cmd, async (h) => {
+        if (o.text !== undefined) return h.writeGuest(o.name, new TextEncoder().encode(o.text), o.offset, o.disk);
+        const size = await h.diskSize(o.name, o.disk);
+        const input = openInput(o.input);
+        try {
+          if (input.size !== undefined && o.offset + input.size > size) throw pastTheEnd('Write-VM', input.size, o.offset, size, o);
+          await writeGuestStream(h, o, input, size);
+        } finally {
+          input.close();
+        }
+      });
     });
 
   program
     .command('read-vm')
-    .description("read a VM's disk as its guest sees it, or a checkpoint's content (--snapshot) without restoring it")
+    .description("read a VM's disk as its guest sees it, or a checkpoint's content (--snapshot) without restoring it; streamed in 16 MiB chunks")
     .requiredOption('--name <name>', 'VM name')
     .option('--snapshot <name>', 'checkpoint name or Id')
     .option('--offset <n>', 'first byte', parseOffset, 0)
     .option('--length <n>', 'bytes (default: to the end of the disk)', parseOffset)
-    .option('--output <file>', 'write here instead of stdout')
+    .option('--output <file>', 'write here instead of stdout (whole or not at all: a failed read leaves no file, or the old one)')
     .option('--disk <n>', 'disk number (default 0)', parseIndex, 0)
     .action(async (o: { name: string; snapshot?: string; offset: number; length?: number; output?: string; disk: number }, cmd: Command) => {
-      const data = await withHost(cmd, async (h) => {
+      await withHost(cmd, async (h) => {
         const size = await h.diskSize(o.name, o.disk);
-        if (o.offset > size) throw new HvsimError('INVALID_ARGUMENT', `read-vm: --offset ${o.offset} is past the end of the ${size}-byte disk`);
+        if (o.offset > size) throw new HvsimError('INVALID_ARGUMENT', `Read-VM: offset ${o.offset} is past the end of the ${size}-byte disk ${o.disk} of '${o.name}'`);
         const length = o.length ?? size - o.offset;
-        return h.readGuest(o.name, o.offset, length, { drive: o.disk, ...(o.snapshot !== undefined ? { snapshot: o.snapshot } : {}) });
+        if (o.offset + length > size) throw pastTheEnd('Read-VM', length, o.offset, size, o);
+        await readGuestStream(h, o, length);
       });
-      writeOutput(data, o.output);
     });
 
   program
@@ -419,4 +411,56 @@ export function registerVmCommands(program: Command): void {
       out(r.ok ? '\nAll checks passed.\n' : '\nSOME CHECKS FAILED.\n');
       if (!r.ok) process.exitCode = 1;
     });
+}
+
+/** Guest I/O goes through the host a chunk at a time (the simulator reopens the chain per call). */
+const GUEST_CHUNK = 16 * MiB;
+
+/** The error the host gives for a guest range past the end of the disk, given before any I/O. */
+function pastTheEnd(cmdlet: string, length: number, offset: number, size: number, o: { name: string; disk: number }): HvsimError {
+  return new HvsimError('INVALID_ARGUMENT', `${cmdlet}: ${length} bytes at offset ${offset} run past the end of the ${size}-byte disk ${o.disk} of '${o.name}'`);
+}
+
+/**
+ * write-vm: `input` into the guest's disk from `o.offset`, a chunk per host call. Empty input still
+ * makes one (empty) call, so that the host's rules (a running VM, the offset) apply.
+ */
+async function writeGuestStream(h: Host, o: { name: string; offset: number; disk: number }, input: Input, size: number): Promise<void> {
+  const buf = ioBuffer(Math.min(GUEST_CHUNK, input.size ?? GUEST_CHUNK));
+  let pos = o.offset;
+  for (let first = true; ; first = false) {
+    const n = input.read(buf);
+    if (n === 0 && !first) return;
+    if (pos + n > size) {
+      const written = pos - o.offset;
+      throw new HvsimError('INVALID_ARGUMENT', `Write-VM: the input runs past the end of the ${size}-byte disk ${o.disk} of '${o.name}': ${written} bytes at offset ${o.offset} were written, nothing after them`);
+    }
+    await h.writeGuest(o.name, buf.subarray(0, n), pos, o.disk);
+    pos += n;
+    if (n < buf.length) return;
+  }
+}
+
+/**
+ * read-vm: `length` bytes from `o.offset` to `o.output` or stdout, a chunk per host call. The
+ * first chunk is read before the output is opened, so that an unknown VM, checkpoint or disk
+ * creates no file; a failure later removes what was written.
+ */
+async function readGuestStream(h: Host, o: { name: string; snapshot?: string; offset: number; output?: string; disk: number }, length: number): Promise<void> {
+  const opts = { drive: o.disk, ...(o.snapshot !== undefined ? { snapshot: o.snapshot } : {}) };
+  const read = (done: number): Promise<Uint8Array> => h.readGuest(o.name, o.offset + done, Math.min(GUEST_CHUNK, length - done), opts);
+  let part = await read(0);
+  const sink = openOutput(o.output);
+  try {
+    for (let done = 0; ; ) {
+      sink.write(part);
+      done += part.length;
+      if (done >= length) break;
+      part = await read(done);
+    }
+    sink.finish();
+  } catch (e) {
+    sink.discard();
+    throw e;
+  }
 }
