@@ -101,8 +101,11 @@ describe('state directory', () => {
     for (let i = 0; i < 20; i++) await h.getVM(['web01']);
     await h.getVMSnapshot({ vmNames: ['web01'] });
     expect(fs.statSync(file).ino).toBe(ino); // not replaced
+    // Held open so that its inode number cannot be reused by the replacement.
+    const old = fs.openSync(file, 'r');
     await h.checkpointVM(['web01'], { snapshotName: 'c1' });
     expect(fs.statSync(file).ino).not.toBe(ino);
+    fs.closeSync(old);
     h.close();
     expect((JSON.parse(fs.readFileSync(file, 'utf8')) as HostState).vms[0]!.snapshots.map((s) => s.name)).toEqual(['c1']);
   });

@@ -7,6 +7,7 @@ import { HvsimError, invalidArgument } from '../vhd/common/errors.js';
 import { BLOCK_DATA, BLOCK_PARTIAL, checkRange, readImage, writeImage, type DiskImage, type Finding, type ParentLocator } from '../vhd/disk.js';
 import { openDiskFile, type OpenDiskOptions } from '../vhd/open.js';
 import { NodeDiskStore, type DiskStore } from './store.js';
+import { refuseIfMerging } from './journal.js';
 import { readFully } from '../vhd/io/block-file.js';
 import { storedBaseName } from '../vhd/parent-paths.js';
 import { ResolvedMap, type ProbeStats } from './resolve.js';
@@ -18,9 +19,16 @@ const defaultStore: DiskStore = new NodeDiskStore();
 
 /**
  * Open one layer through a store. A writable open of a file marked read-only (a checkpoint's
- * frozen parent; Hyper-V sets the read-only attribute) is refused.
+ * frozen parent; Hyper-V sets the read-only attribute), or of one an interrupted merge involves
+ * (its journal says so), is refused.
  */
 export function openLayer(store: DiskStore, filePath: string, writable: boolean, opts: OpenDiskOptions = {}): DiskImage {
+  if (writable) refuseIfMerging(store, filePath);
+  return openLayerForMerge(store, filePath, writable, opts);
+}
+
+/** openLayer for a merge's own opens: its journal names the file (src/engine/merge.ts). */
+export function openLayerForMerge(store: DiskStore, filePath: string, writable: boolean, opts: OpenDiskOptions = {}): DiskImage {
   if (writable && store.isReadOnly(filePath))
     throw new HvsimError('READ_ONLY', `${filePath}: file is marked read-only (a checkpoint's parent disk); write to its newest child instead`, { file: filePath });
   const f = store.open(filePath, writable ? 'rw' : 'r');

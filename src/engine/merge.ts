@@ -22,15 +22,18 @@
  */
 import * as path from 'node:path';
 import { ioBuffer, isAllZero, setU32le, u32le } from '../vhd/common/bytes.js';
-import { corrupt, HvsimError, invalidArgument, unsupported } from '../vhd/common/errors.js';
+import { HvsimError, invalidArgument, unsupported } from '../vhd/common/errors.js';
 import { BLOCK_DATA, BLOCK_PARENT, BLOCK_PARTIAL, BLOCK_ZERO, readImage, type DiskImage } from '../vhd/disk.js';
 import { locatorPaths } from '../vhd/parent-paths.js';
 import { childLocatorEntries } from '../vhd/vhdx/metadata.js';
 import { META_FILE_PARAMETERS, META_PARENT_LOCATOR } from '../vhd/vhdx/spec.js';
 import { VhdxImage } from '../vhd/vhdx/vhdx-image.js';
-import { Chain, openLayer, parentCandidates, readLayerData, type ChainOpenOptions } from './chain.js';
+import { Chain, openLayer, openLayerForMerge, parentCandidates, readLayerData, type ChainOpenOptions } from './chain.js';
 import { NodeDiskStore, type DiskStore } from './store.js';
-import { JOURNAL_SUFFIX, TreeScan } from './tree.js';
+import { TreeScan } from './tree.js';
+import { JOURNAL_SUFFIX, journalFiles, journalPath, pendingJournals, readJournal, writeJournal, type MergeDownJournal, type MergeJournal, type RemoveLayerJournal } from './journal.js';
+
+export { journalFiles, journalPath, pendingJournals, readJournal, type MergeJournal } from './journal.js';
 
 export type Progress = (done: number, total: number) => void;
 
@@ -66,87 +69,6 @@ export interface RemoveLayerResult {
 }
 
 export type MergeResult = MergeDownResult | RemoveLayerResult;
-
-// ---- Journal ----
-
-interface JournalBase {
-  hvsim: 'merge-journal';
-  version: 1;
-}
-interface MergeDownJournal extends JournalBase {
-  op: 'merge-down';
-  phase: 'copy' | 'commit';
-  leaf: string;
-  destination: string;
-  /** Leaf first, down to the layer just above the destination. */
-  removed: string[];
-  /** The destination has no other children: it becomes the writable leaf. */
-  destinationLeaf: boolean;
-}
-interface RemoveLayerJournal extends JournalBase {
-  op: 'remove-layer';
-  phase: 'copy' | 'relink' | 'remove';
-  target: string;
-  parent: string | null;
-  children: string[];
-  /** Each child's read-only mark before the operation (restored at the end). */
-  childrenReadOnly: boolean[];
-}
-export type MergeJournal = MergeDownJournal | RemoveLayerJournal;
-
-/** Where the journal of an operation that changes `p` lives. */
-export function journalPath(p: string): string {
-  return p + JOURNAL_SUFFIX;
-}
-
-function writeJournal(store: DiskStore, jp: string, j: MergeJournal): void {
-  store.writeTextAtomic(jp, JSON.stringify(j, null, 2) + '\n');
-}
-
-export function readJournal(store: DiskStore, jp: string): MergeJournal | undefined {
-  const text = store.readText(jp);
-  if (text === undefined) return undefined;
-  let j: unknown;
-  try {
-    j = JSON.parse(text);
-  } catch {
-    throw corrupt(jp, 'merge journal is not valid JSON');
-  }
-  const o = j as Record<string, unknown> | null;
-  const strs = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
-  if (typeof o !== 'object' || o === null || Array.isArray(o) || o.hvsim !== 'merge-journal' || o.version !== 1) throw corrupt(jp, 'not an hvsim merge journal (version 1)');
-  if (o.op === 'merge-down') {
-    if ((o.phase === 'copy' || o.phase === 'commit') && typeof o.leaf === 'string' && typeof o.destination === 'string' && strs(o.removed) && typeof o.destinationLeaf === 'boolean')
-      return o as unknown as MergeDownJournal;
-  } else if (o.op === 'remove-layer') {
-    if ((o.phase === 'copy' || o.phase === 'relink' || o.phase === 'remove') && typeof o.target === 'string' && (o.parent === null || typeof o.parent === 'string') && strs(o.children) && Array.isArray(o.childrenReadOnly) && o.childrenReadOnly.length === o.children.length)
-      return o as unknown as RemoveLayerJournal;
-  }
-  throw corrupt(jp, `merge journal has missing or unknown fields (op ${String(o.op)})`);
-}
-
-/** Files an operation touches (to refuse overlapping operations and to find journals). */
-function journalFiles(j: MergeJournal): string[] {
-  return j.op === 'merge-down' ? [j.destination, ...j.removed] : [j.target, ...j.children, ...(j.parent ? [j.parent] : [])];
-}
-
-/** Journals in a folder, each with its path. */
-export function pendingJournals(store: DiskStore, dir: string): Array<{ path: string; journal: MergeJournal }> {
-  const abs = store.resolve(dir);
-  let names: string[] = [];
-  try {
-    names = store.list(abs);
-  } catch {
-    return [];
-  }
-  const out: Array<{ path: string; journal: MergeJournal }> = [];
-  for (const n of names.filter((x) => x.endsWith(JOURNAL_SUFFIX)).sort()) {
-    const p = path.posix.join(abs, n);
-    const journal = readJournal(store, p);
-    if (journal) out.push({ path: p, journal });
-  }
-  return out;
-}
 
 /** Refuse to start while another operation on any of these files is unfinished; return a matching one to resume. */
 function pendingFor(store: DiskStore, files: string[], same: (j: MergeJournal) => boolean): { path: string; journal: MergeJournal } | undefined {
@@ -469,7 +391,7 @@ function runMergeDown(store: DiskStore, jp: string, j: MergeDownJournal, opts: M
   // Commit: the destination reads what the leaf read. Drop the merged files, leaf first.
   for (const p of j.removed) store.remove(p);
   store.setReadOnly(j.destination, false);
-  const d = openLayer(store, j.destination, true);
+  const d = openLayerForMerge(store, j.destination, true);
   let ok = false;
   try {
     d.renewIdentity?.(); // its content changed: any other child no longer matches (§1.14)
@@ -494,7 +416,7 @@ function copyDown(store: DiskStore, jp: string, j: MergeDownJournal, opts: Merge
     const upper = chain.layers.slice(d + 1);
     store.setReadOnly(j.destination, false);
     // Identity kept during the copy: the layers above still link to it if we stop here.
-    dst = openLayer(store, j.destination, true, { keepIdentity: true });
+    dst = openLayerForMerge(store, j.destination, true, { keepIdentity: true });
     const total = dst.virtualSize;
     copyStack(upper, dst, { progress: (done) => opts.onProgress?.(done, total) });
     dst.flush();
@@ -583,7 +505,7 @@ function runRemoveLayer(store: DiskStore, jp: string, j: RemoveLayerJournal, opt
     try {
       for (const c of j.children) {
         store.setReadOnly(c, false);
-        const img = openLayer(store, c, true, { keepIdentity: true });
+        const img = openLayerForMerge(store, c, true, { keepIdentity: true });
         let ok = false;
         try {
           reparent(img, c, p, j.parent ?? undefined);
@@ -617,7 +539,7 @@ function copyIntoChild(store: DiskStore, j: RemoveLayerJournal, m: DiskImage, ch
   let ok = false;
   try {
     store.setReadOnly(childPath, false);
-    c = openLayer(store, childPath, true, { keepIdentity: true });
+    c = openLayerForMerge(store, childPath, true, { keepIdentity: true });
     const loc = c.parentLocator;
     if (!loc || (loc.linkage !== m.identity && loc.linkage2 !== m.identity) || !parentCandidates(childPath, loc).includes(j.target))
       throw new HvsimError('CHAIN', `${childPath}: no longer a child of ${j.target}; cannot complete the removal`, { file: childPath });
@@ -689,15 +611,18 @@ function runJournal(store: DiskStore, jp: string, j: MergeJournal, opts: MergeOp
  * involve it), or a folder (every journal in it).
  */
 export function resumeMerges(store: DiskStore, target: string, opts: MergeOptions = {}): MergeResult[] {
+  return journalsFor(store, target).map((x) => runJournal(store, x.path, x.journal, opts));
+}
+
+/** The journals resumeMerges(target) runs: `target` is a journal, a disk file (its journals) or a folder. */
+export function journalsFor(store: DiskStore, target: string): Array<{ path: string; journal: MergeJournal }> {
   const abs = store.resolve(target);
-  let list: Array<{ path: string; journal: MergeJournal }>;
   if (abs.endsWith(JOURNAL_SUFFIX)) {
     const j = readJournal(store, abs);
-    list = j ? [{ path: abs, journal: j }] : [];
-  } else if (/\.(a?vhdx|a?vhd)$/i.test(abs)) {
-    list = pendingJournals(store, path.posix.dirname(abs)).filter((x) => journalFiles(x.journal).includes(abs));
-  } else list = pendingJournals(store, abs);
-  return list.map((x) => runJournal(store, x.path, x.journal, opts));
+    return j ? [{ path: abs, journal: j }] : [];
+  }
+  if (/\.(a?vhdx|a?vhd)$/i.test(abs)) return pendingJournals(store, path.posix.dirname(abs)).filter((x) => journalFiles(x.journal).includes(abs));
+  return pendingJournals(store, abs);
 }
 
 /**

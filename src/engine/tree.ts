@@ -11,11 +11,11 @@ import type { DiskImage, Finding, ParentLocator, VhdFormat, VhdType } from '../v
 import { HvsimError } from '../vhd/common/errors.js';
 import { MAX_CHAIN_DEPTH, openLayer, parentCandidates } from './chain.js';
 import type { DiskStore } from './store.js';
+import { JOURNAL_SUFFIX } from './journal.js';
 
 /** Disk files by extension (Hyper-V names: .vhdx/.avhdx, .vhd/.avhd). */
 export const DISK_FILE = /\.(a?vhdx|a?vhd)$/i;
-/** Merge journals written next to their destination (see merge.ts). */
-export const JOURNAL_SUFFIX = '.hvsim-merge.json';
+export { JOURNAL_SUFFIX };
 
 export function isDiskFileName(name: string): boolean {
   return DISK_FILE.test(name);

@@ -18,18 +18,13 @@ import * as path from 'node:path';
 import { newGuid } from '../vhd/common/guid.js';
 import { Chain, openLayer } from '../engine/chain.js';
 import { layerAllocation } from '../engine/layers.js';
-import { mergeDown, pendingJournals, resumeMerges, removeLayer } from '../engine/merge.js';
+import { journalFiles, mergeDown, pendingJournals, resumeMerges, removeLayer } from '../engine/merge.js';
 import type { DiskStore } from '../engine/store.js';
 import type { CostModel } from './clock.js';
 import { transferMs } from './clock.js';
-import type { DiskFileRecord, DriveRecord, VmRecord } from './state.js';
+import type { CleanupStep, DiskFileRecord, DriveRecord, VmRecord } from './state.js';
 
-export type CleanupStep =
-  | { kind: 'delete'; file: string }
-  /** Merge the unowned `file` into its only child and re-point the child at `file`'s parent. */
-  | { kind: 'merge-into-child'; file: string; child: string }
-  /** Merge `leaf` and the unowned files `between` it and the base down into `base`. */
-  | { kind: 'merge-down'; base: string; leaf: string; between: string[] };
+export type { CleanupStep };
 
 /** The name Hyper-V gives a checkpoint's differencing disk: `<base name>_<GUID>.avhdx` beside the base. */
 export function newDifferencingPath(drive: DriveRecord, guid: string = newGuid()): string {
@@ -180,51 +175,70 @@ export function executeStep(store: DiskStore, step: CleanupStep, leafIsCheckpoin
   }
 }
 
+/** The files a step removes once it is done. */
+export function removedBy(step: CleanupStep): string[] {
+  return step.kind === 'merge-down' ? [step.leaf, ...step.between] : [step.file];
+}
+
 /**
- * After a crash: finish interrupted merges in the VM's drive folders, then bring the records in
- * line with the files (a finished merge removed a file the records still list), drop files of an
- * interrupted checkpoint/restore that the records never got, and restore the read-only marks.
+ * After a crash, finish what hvsim itself left unfinished on this VM's files, and nothing else
+ * (docs/reliability.md, "Missing files"): a merge journal naming one of the VM's files is run to
+ * its end; the step saved in `pendingStep` is applied to the records when every file it removes is
+ * gone (it was done), and forgotten otherwise (the clean-up runs it again). A file missing for any
+ * other reason is left in the records, and reported (`missingFiles`); nothing is deleted here.
+ * Frozen files get their read-only mark back.
  */
-export function reconcileDrives(store: DiskStore, vm: VmRecord, vmRoot: string): void {
-  vm.drives.forEach((drive, i) => {
-    const dirs = new Set(drive.files.map((f) => path.posix.dirname(f.path)));
-    for (const d of dirs) if (pendingJournals(store, d).length > 0) resumeMerges(store, d);
-    for (;;) {
-      // A missing base is not something a merge does (someone deleted it): leave it to fail loudly on use.
-      const missing = drive.files.find((f) => f.parent !== null && !store.exists(f.path));
-      if (!missing) break;
-      const owned = ownedFiles(vm, i);
-      if (owned.has(missing.path)) {
-        // Merged down into its parent: the parent now reads what it read.
-        transferOwner(vm, i, missing.path, missing.parent!);
-      }
-      for (const f of drive.files) if (f.parent === missing.path) f.parent = missing.parent;
-      drive.files = drive.files.filter((f) => f !== missing);
-    }
-    // Differencing files of this drive that no record mentions: left by an interrupted operation.
-    // Only in folders hvsim made (an attached disk's folder may hold someone else's files).
-    const known = new Set(drive.files.map((f) => f.path));
-    const base = baseFile(drive).path;
-    const root = store.resolve(vmRoot);
-    if (!base.startsWith(root + '/')) {
-      for (const f of drive.files) if (store.exists(f.path)) store.setReadOnly(f.path, f.path !== vm.drives[i]!.path);
-      return;
-    }
-    const stem = path.posix.basename(base, path.posix.extname(base));
-    const pattern = new RegExp(`^${stem.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}_[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}\\.avhdx?(\\.hvsim-new)?$`);
+export function reconcileDrives(store: DiskStore, vm: VmRecord): void {
+  for (const drive of vm.drives) {
+    const mine = new Set(drive.files.map((f) => f.path));
+    for (const dir of new Set(drive.files.map((f) => path.posix.dirname(f.path))))
+      for (const x of pendingJournals(store, dir)) if (journalFiles(x.journal).some((f) => mine.has(f))) resumeMerges(store, x.path);
+  }
+  const pending = vm.pendingStep;
+  if (pending) {
+    if (vm.drives[pending.drive] && removedBy(pending.step).every((f) => !store.exists(f))) applyStep(vm, pending.drive, pending.step);
+    vm.pendingStep = null;
+  }
+  for (const d of vm.drives) for (const f of d.files) if (f.path !== d.path && store.exists(f.path) && !store.isReadOnly(f.path)) store.setReadOnly(f.path, true);
+}
+
+/** The VM's disk files (any drive, any checkpoint) that are not there. */
+export function missingFiles(store: DiskStore, vm: VmRecord): string[] {
+  return vm.drives.flatMap((d) => d.files.map((f) => f.path).filter((p) => !store.exists(p)));
+}
+
+/** hvsim's names for a drive's checkpoint disks, `<base stem>_<GUID>.avhdx` (and their temporaries). */
+function differencingPattern(base: string): RegExp {
+  const stem = path.posix.basename(base, path.posix.extname(base));
+  return new RegExp(`^${stem.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}_[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}\\.avhdx?(\\.hvsim-new)?$`);
+}
+
+/**
+ * Files in a drive's folder that are named like its checkpoint disks but that no record names:
+ * left by an interruption or put there by someone. Listed, never deleted here (remove-orphans
+ * deletes them when asked). Only folders under `vmRoot` are looked at: an attached disk's
+ * folder may hold anybody's files.
+ */
+export function unrecordedFiles(store: DiskStore, vm: VmRecord, vmRoot: string, known: Set<string>): string[] {
+  const root = store.resolve(vmRoot);
+  const out: string[] = [];
+  for (const drive of vm.drives) {
+    const base = drive.files.find((f) => f.parent === null)?.path;
+    if (base === undefined || !base.startsWith(root + '/')) continue;
     const dir = path.posix.dirname(base);
+    const pattern = differencingPattern(base);
     let names: string[] = [];
     try {
       names = store.list(dir);
     } catch {
-      names = [];
+      continue; // the folder itself is missing: missingFiles reports its files
     }
-    for (const n of names) {
+    for (const n of names.sort()) {
       const p = path.posix.join(dir, n);
-      if (pattern.test(n) && !known.has(p)) store.remove(p);
+      if (pattern.test(n) && !known.has(p) && !out.includes(p)) out.push(p);
     }
-    for (const f of drive.files) if (store.exists(f.path)) store.setReadOnly(f.path, f.path !== vm.drives[i]!.path);
-  });
+  }
+  return out;
 }
 
 /** Open a drive's chain from `leaf` (read-only unless `writable`). */

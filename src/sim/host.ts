@@ -21,7 +21,7 @@ export const CHECKPOINT_TYPES: readonly CheckpointType[] = ['Disabled', 'Product
 export type SnapshotType = 'Standard' | 'Recovery' | 'Planned' | 'Missing' | 'Replica' | 'AppConsistentReplica' | 'SyncedReplica';
 
 /** VMOperationalStatus values the simulator reports. */
-export type VMOperationalStatus = 'Ok' | 'MergingDisks';
+export type VMOperationalStatus = 'Ok' | 'Degraded' | 'MergingDisks';
 
 export interface HardDiskDrive {
   VMName: string;

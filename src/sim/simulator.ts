@@ -25,8 +25,10 @@ import { FaultPlan, hasWildcard, nameMatches, type FaultOp, type FaultSpec } fro
 import { CMDLET, ALREADY_IN_STATE, combine, gatherSnapshots, hasRuntimeState, snapshotNotFound, transition, vmNotFound, wrongState, type PowerOp } from './state-machine.js';
 import { MAX_CHECKPOINTS, MAX_NAME_LENGTH, detach, subtree, validateSnapshotName } from './checkpoint-tree.js';
 import {
-  applyStep, executeStep, hasMerge, newDifferencingPath, openChain, ownedFiles, planCleanup, reconcileDrives, stepCost, nextCleanupStep,
+  applyStep, executeStep, hasMerge, missingFiles, newDifferencingPath, openChain, ownedFiles, planCleanup, reconcileDrives, stepCost,
+  nextCleanupStep, unrecordedFiles,
 } from './disk-tree.js';
+import { partialPath } from '../engine/store.js';
 import { emptyState, type HostState, type SnapshotRecord, type VmRecord } from './state.js';
 import { drivesView, snapView, vmView } from './views.js';
 import { MemoryStorage, type SimStorage } from './storage.js';
@@ -113,10 +115,99 @@ export class Simulator implements Host {
     }
     const sim = new Simulator(state, storage, opts);
     if (state.clockMode === 'wall') sim.clock.advanceTo(Date.now());
-    for (const vm of state.vms) reconcileDrives(storage.store, vm, storage.vmRoot);
-    sim.dropInterruptedGroups();
+    sim.recover();
     sim.persist();
     return sim;
+  }
+
+  /**
+   * After a crash or a mishap (docs/reliability.md, "Missing files"): finish what hvsim itself
+   * recorded as unfinished and nothing else. Missing files and files no record names are
+   * reported as warnings, never deleted.
+   */
+  private recover(): void {
+    const store = this.storage.store;
+    this.dropUnfinishedCreations();
+    for (const vm of this.state.vms) {
+      try {
+        reconcileDrives(store, vm);
+      } catch (e) {
+        if (!(e instanceof HvsimError)) throw e;
+        this.warn(vm.name, `'${vm.name}': an interrupted merge could not be finished: ${e.message}`);
+      }
+    }
+    this.dropInterruptedGroups();
+    for (const vm of this.state.vms) {
+      const missing = missingFiles(store, vm);
+      if (missing.length > 0)
+        this.warn(vm.name, `'${vm.name}' is missing ${missing.length === 1 ? 'a disk file' : `${missing.length} disk files`}: ${missing.join(', ')}; hvsim leaves its records as they are (put the file${missing.length === 1 ? '' : 's'} back).`);
+    }
+    const orphans = this.orphans();
+    if (orphans.length > 0)
+      this.warn('', `${orphans.length === 1 ? 'a file' : `${orphans.length} files`} that no virtual machine uses: ${orphans.join(', ')} (hvsim remove-orphans --what-if lists what it would delete)`);
+  }
+
+  /** Disk files an interrupted operation was creating (HostState.creating) that no record names: hvsim's own, removed. */
+  private dropUnfinishedCreations(): void {
+    const pending = this.state.creating ?? [];
+    if (pending.length === 0) return;
+    const store = this.storage.store;
+    const named = this.recordedFiles();
+    for (const c of pending) {
+      if (named.has(c.file)) continue;
+      for (const f of [partialPath(c.file), c.file]) if (store.exists(f)) store.remove(f);
+      // The parent was frozen for this child: a VM's current disk becomes writable again.
+      if (c.parent !== null && store.exists(c.parent) && this.state.vms.some((v) => v.drives.some((d) => d.path === c.parent))) store.setReadOnly(c.parent, false);
+    }
+    this.state.creating = [];
+  }
+
+  /** Every disk file a record names. */
+  private recordedFiles(): Set<string> {
+    return new Set(this.state.vms.flatMap((v) => v.drives.flatMap((d) => d.files.map((f) => f.path))));
+  }
+
+  /**
+   * Files in the VMs' disk folders named like hvsim's checkpoint disks that no record names (left
+   * by someone, or by an interruption before this version recorded its creations).
+   */
+  orphans(): string[] {
+    const known = this.recordedFiles();
+    return [...new Set(this.state.vms.flatMap((vm) => unrecordedFiles(this.storage.store, vm, this.storage.vmRoot, known)))];
+  }
+
+  /** Delete the files `orphans()` lists (all, or none with `whatIf`); returns them. */
+  removeOrphans(opts: { whatIf?: boolean } = {}): Promise<string[]> {
+    return this.run(() => {
+      const list = this.orphans();
+      if (!opts.whatIf) for (const f of list) this.storage.store.remove(f);
+      return list;
+    });
+  }
+
+  /**
+   * Record the disk files about to be created (saved before they exist), run `make`, and forget
+   * them again; the caller puts them in the records before the state is next saved.
+   */
+  private creating<T>(files: Array<{ file: string; parent: string | null }>, make: () => T): T {
+    this.state.creating = files;
+    this.persist();
+    try {
+      return make();
+    } finally {
+      this.state.creating = [];
+    }
+  }
+
+  /** Refuse an operation that needs the VM's disk files while one is missing (Hyper-V's wording, hyperv-behaviour.md §1.4). */
+  private requireDisks(vm: VmRecord, what: string): void {
+    const missing = missingFiles(this.storage.store, vm);
+    if (missing.length === 0) return;
+    throw new HvsimError(
+      'NOT_FOUND',
+      `${what}: '${vm.name}' is missing a disk file: ${missing[0]}${missing.length > 1 ? ` (and ${missing.length - 1} more)` : ''}. The system cannot find the file specified. (0x80070002)`,
+      { file: missing[0]! },
+    );
   }
 
   get computerName(): string {
@@ -200,7 +291,7 @@ export class Simulator implements Host {
     return drivesView(this.state.computerName, vm, paths, snap);
   }
   private vmView(vm: VmRecord): VirtualMachine {
-    return vmView(this.state.computerName, vm, this.clock.now());
+    return vmView(this.state.computerName, vm, this.clock.now(), missingFiles(this.storage.store, vm));
   }
   private snapView(vm: VmRecord, s: SnapshotRecord): VMSnapshot {
     return snapView(this.state.computerName, vm, s);
@@ -244,17 +335,21 @@ export class Simulator implements Host {
 
   /** Bring the VM's disk trees to their minimal form now (the time was accounted for already). */
   private runCleanup(vm: VmRecord): void {
+    // A missing file stops the merge: it waits (MergingDisks, Degraded) until the file is back.
+    if (missingFiles(this.storage.store, vm).length > 0) return;
     for (let i = 0; i < vm.drives.length; i++) {
       for (;;) {
         const step = nextCleanupStep(vm.drives[i]!.files, ownedFiles(vm, i));
         if (!step) break;
         const leafIsCheckpoint = step.kind === 'merge-down' && vm.drives[i]!.path !== step.leaf;
         if (step.kind !== 'delete') this.fault('merge', vm);
-        // The records that explain the step are durable before any file changes (reconcileDrives
-        // relies on it after a crash).
+        // The step is durable before any file changes: after a crash it is what proves that its
+        // files are gone because hvsim merged them (reconcileDrives).
+        vm.pendingStep = { drive: i, step };
         this.persist();
         executeStep(this.storage.store, step, leafIsCheckpoint);
         applyStep(vm, i, step);
+        vm.pendingStep = null;
         this.persist();
       }
     }
@@ -342,6 +437,7 @@ export class Simulator implements Host {
       const store = this.storage.store;
       const vmPath = path.posix.join(this.storage.vmRoot, name);
       const disk = opts.vhdPath !== undefined ? this.attachExisting(opts.vhdPath, 'new') : this.createBaseDisk(vmPath, name, opts.diskSize ?? this.defaultDiskSize);
+      this.state.creating = [];
       const vm: VmRecord = {
         id: newGuid(),
         name,
@@ -370,6 +466,9 @@ export class Simulator implements Host {
     const dir = path.posix.join(vmPath, 'Virtual Hard Disks');
     this.storage.mkdirp(dir);
     const p = store.resolve(path.posix.join(dir, `${fileStem}.vhdx`));
+    // Saved as being created; the caller records the disk (and clears `creating`) before the next save.
+    this.state.creating = [{ file: p, parent: null }];
+    this.persist();
     createBaseDisk(p, { format: 'VHDX', virtualSize: size, blockSize: this.blockSize }, store).close();
     return p;
   }
@@ -459,7 +558,25 @@ export class Simulator implements Host {
   }
 
   startVM(names: string[]): Promise<VirtualMachine[]> {
-    return this.run(() => this.eachVM(names, 'start', (vm) => this.power(vm, 'start')));
+    return this.run(() =>
+      this.eachVM(names, 'start', (vm) => {
+        if (vm.state !== 'Running') this.requireChains(vm);
+        return this.power(vm, 'start');
+      }),
+    );
+  }
+
+  /** Start-VM: Hyper-V does not start a VM whose disk chain is broken, and names the file. */
+  private requireChains(vm: VmRecord): void {
+    this.requireDisks(vm, 'Start-VM');
+    for (const d of vm.drives) {
+      try {
+        openChain(this.storage.store, d.path).close();
+      } catch (e) {
+        if (!(e instanceof HvsimError)) throw e;
+        throw new HvsimError(e.code, `Start-VM: '${vm.name}' failed to start: ${e.message}`, { ...(e.file !== undefined ? { file: e.file } : {}), cause: e });
+      }
+    }
   }
 
   stopVM(names: string[], opts: StopVMOptions = {}): Promise<VirtualMachine[]> {
@@ -523,6 +640,7 @@ export class Simulator implements Host {
     this.fault('checkpoint', vm);
     if (opts.snapshotName !== undefined) validateSnapshotName(opts.snapshotName, 'Checkpoint-VM');
     const kind = this.checkpointKind(vm);
+    this.requireDisks(vm, 'Checkpoint-VM');
     this.settle(vm);
     const c = this.costs;
     const running = vm.state === 'Running';
@@ -532,22 +650,24 @@ export class Simulator implements Host {
     if (running) this.frozen.add(vm.id);
     const store = this.storage.store;
     const created: Array<{ child: string; parent: string; wasReadOnly: boolean }> = [];
-    try {
-      for (const d of vm.drives) {
-        const child = newDifferencingPath(d);
-        const wasReadOnly = store.isReadOnly(d.path);
-        createChild(d.path, child, undefined, store).close();
-        created.push({ child, parent: d.path, wasReadOnly });
+    const children = vm.drives.map((d) => ({ file: newDifferencingPath(d), parent: d.path }));
+    this.creating(children, () => {
+      try {
+        for (const { file: child, parent } of children) {
+          const wasReadOnly = store.isReadOnly(parent);
+          createChild(parent, child, undefined, store).close();
+          created.push({ child, parent, wasReadOnly });
+        }
+      } catch (e) {
+        // All drives or none: undo the children already made.
+        for (const x of created.reverse()) {
+          store.remove(x.child);
+          store.setReadOnly(x.parent, x.wasReadOnly);
+        }
+        this.frozen.delete(vm.id);
+        throw e;
       }
-    } catch (e) {
-      // All drives or none: undo the children already made.
-      for (const x of created.reverse()) {
-        store.remove(x.child);
-        store.setReadOnly(x.parent, x.wasReadOnly);
-      }
-      this.frozen.delete(vm.id);
-      throw e;
-    }
+    });
     const snap: SnapshotRecord = {
       id: newGuid(),
       name: opts.snapshotName ?? this.defaultSnapshotName(vm, t0),
@@ -635,23 +755,25 @@ export class Simulator implements Host {
       const vm = this.vmByName(ref.vmName, 'restore');
       const snap = this.findOne(vm, ref, 'restore');
       this.fault('restore', vm);
+      this.requireDisks(vm, 'Restore-VMSnapshot');
       this.settle(vm);
       const store = this.storage.store;
+      const children = snap.drives.map((frozen, i) => ({ file: newDifferencingPath(vm.drives[i]!), parent: frozen }));
+      const created: Array<{ child: string; parent: string }> = [];
+      this.creating(children, () => {
+        try {
+          for (const { file: child, parent } of children) {
+            createChild(parent, child, undefined, store).close();
+            created.push({ child, parent });
+          }
+        } catch (e) {
+          for (const x of created) store.remove(x.child);
+          throw e;
+        }
+      });
       // The current state is discarded (a running guest is stopped first).
       vm.state = 'Off';
       vm.runningSince = null;
-      const created: Array<{ child: string; parent: string }> = [];
-      try {
-        snap.drives.forEach((frozen, i) => {
-          const d = vm.drives[i]!;
-          const child = newDifferencingPath(d);
-          createChild(frozen, child, undefined, store).close();
-          created.push({ child, parent: frozen });
-        });
-      } catch (e) {
-        for (const x of created) store.remove(x.child);
-        throw e;
-      }
       vm.drives.forEach((d, i) => {
         const x = created[i]!;
         d.files.push({ path: x.child, parent: x.parent });
@@ -684,6 +806,7 @@ export class Simulator implements Host {
           return [];
         }
         this.fault('remove', vm);
+        this.requireDisks(vm, 'Remove-VMSnapshot');
         this.settle(vm);
         const ids = new Set<string>();
         for (const t of targets) {
@@ -717,6 +840,7 @@ export class Simulator implements Host {
       const vm = this.vmByName(ref.vmName, 'export');
       const snap = this.findOne(vm, ref, 'export');
       this.fault('export', vm);
+      this.requireDisks(vm, 'Export-VMSnapshot');
       const store = this.storage.store;
       const root = path.posix.join(store.resolve(dir), vm.name);
       const disks = path.posix.join(root, 'Virtual Hard Disks');
@@ -767,8 +891,10 @@ export class Simulator implements Host {
       const vm = this.vmByName(vmName, 'add-disk');
       if (vm.snapshots.length > 0)
         throw wrongState('add-disk', vm.name, vm.state, 'hvsim attaches disks only while the VM has no checkpoints');
+      this.requireDisks(vm, 'Add-VMHardDiskDrive');
       this.settle(vm);
       const p = opts.path !== undefined ? this.attachExisting(opts.path, 'add-disk') : this.createBaseDisk(vm.path, `${vm.name}-${vm.drives.length}`, opts.size ?? this.defaultDiskSize);
+      this.state.creating = [];
       this.storage.store.setReadOnly(p, false);
       vm.drives.push({ path: p, files: [{ path: p, parent: null }] });
       this.clock.advance(this.costs.createDiskMs);

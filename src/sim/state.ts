@@ -64,7 +64,21 @@ export interface VmRecord {
   snapshots: SnapshotRecord[];
   /** A background merge is running until this time; the disk-tree clean-up runs when it passes. */
   mergeUntil: number | null;
+  /**
+   * The clean-up step being carried out on the files, saved before the first file changes and
+   * cleared once the records show its result: after a crash, the proof that a file is missing
+   * because hvsim merged or deleted it (docs/reliability.md, "Missing files"). Absent: none.
+   */
+  pendingStep?: { drive: number; step: CleanupStep } | null;
 }
+
+/** One change a clean-up makes to a drive's files (src/sim/disk-tree.ts). */
+export type CleanupStep =
+  | { kind: 'delete'; file: string }
+  /** Merge the unowned `file` into its only child and re-point the child at `file`'s parent. */
+  | { kind: 'merge-into-child'; file: string; child: string }
+  /** Merge `leaf` and the unowned files `between` it and the base down into `base`. */
+  | { kind: 'merge-down'; base: string; leaf: string; between: string[] };
 
 export interface HostState {
   version: number;
@@ -74,6 +88,12 @@ export interface HostState {
   /** 'wall': each CLI invocation first catches the clock up with real time; 'simulated': never. */
   clockMode: 'wall' | 'simulated';
   vms: VmRecord[];
+  /**
+   * Disk files being created that no record names yet, saved before they are made: after a
+   * crash, a listed file that no record names is hvsim's own unfinished file and is removed.
+   * Absent: none.
+   */
+  creating?: Array<{ file: string; parent: string | null }>;
 }
 
 export function emptyState(computerName: string, clock: number, clockMode: 'wall' | 'simulated'): HostState {

@@ -21,18 +21,30 @@ export function drivesView(computerName: string, vm: VmRecord, paths: string[], 
   }));
 }
 
-export function vmView(computerName: string, vm: VmRecord, now: number): VirtualMachine {
+/**
+ * `missing`: the VM's disk files that are not there. Such a VM is Degraded and its Status names
+ * the first missing file (hvsim's wording: Hyper-V's text for this case is not documented;
+ * docs/simulator.md).
+ */
+export function vmView(computerName: string, vm: VmRecord, now: number, missing: readonly string[] = []): VirtualMachine {
   const parent = vm.parentSnapshotId === null ? undefined : vm.snapshots.find((s) => s.id === vm.parentSnapshotId);
   const merging = vm.mergeUntil !== null && vm.mergeUntil > now;
+  const primary = missing.length > 0 ? 'Degraded' : 'Ok';
+  const status =
+    missing.length > 0
+      ? `Critical: disk file missing: ${missing[0]}${missing.length > 1 ? ` (and ${missing.length - 1} more)` : ''}`
+      : merging
+        ? 'Merging disks'
+        : 'Operating normally';
   return {
     VMName: vm.name,
     Name: vm.name,
     Id: vm.id,
     VMId: vm.id,
     State: vm.state,
-    Status: merging ? 'Merging disks' : 'Operating normally',
-    OperationalStatus: merging ? ['Ok', 'MergingDisks'] : ['Ok'],
-    PrimaryOperationalStatus: 'Ok',
+    Status: status,
+    OperationalStatus: merging ? [primary, 'MergingDisks'] : [primary],
+    PrimaryOperationalStatus: primary,
     ComputerName: computerName,
     CheckpointType: vm.checkpointType,
     ParentSnapshotId: parent?.id ?? null,

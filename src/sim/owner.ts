@@ -1,0 +1,82 @@
+/**
+ * Which simulated VM a disk file belongs to, for the disk commands that change files (merge-vhd,
+ * write-vhd, convert-vhd, resume-merge, new-vhd --parent): Hyper-V's Merge-VHD and the VHD
+ * cmdlets refuse a disk a virtual machine is using (hyperv-behaviour.md §1.11, "Merge-VHD … only
+ * when chain detached"). The records are read from state.json without taking the state lock and
+ * without changing anything. Looked in: the state directories given (the CLI's --root, HVSIM_ROOT
+ * or ./.hvsim) and every folder above the file that holds a state.json (a VM's disks live in
+ * `<root>/vms/<VM>/Virtual Hard Disks/`). A disk attached from elsewhere (new-vm --vhd-path) to a
+ * state directory that is neither is not found: docs/simulator.md says so.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { VMState } from './host.js';
+import type { HostState } from './state.js';
+import { STATE_FILE } from './storage.js';
+
+/** Larger state.json files are not read here (a state of 1,000 VMs is a few MiB). */
+const MAX_STATE_BYTES = 64 * 1024 * 1024;
+
+export interface DiskOwner {
+  /** The state directory. */
+  root: string;
+  vmName: string;
+  vmState: VMState;
+  /** The file is the VM's current (writable) disk. */
+  current: boolean;
+  /** Names of the checkpoints whose content includes the file (its own frozen file or a descendant's). */
+  checkpoints: string[];
+}
+
+function readState(root: string): HostState | undefined {
+  const file = path.join(root, STATE_FILE);
+  try {
+    const st = fs.statSync(file);
+    if (!st.isFile() || st.size > MAX_STATE_BYTES) return undefined;
+    const s = JSON.parse(fs.readFileSync(file, 'utf8')) as HostState;
+    return typeof s === 'object' && s !== null && Array.isArray(s.vms) ? s : undefined;
+  } catch {
+    return undefined; // no state here, or not one hvsim can read: nobody's records
+  }
+}
+
+/** The state directories that may hold records of `file`: `roots`, then the folders above it. */
+function candidateRoots(file: string, roots: readonly string[]): string[] {
+  const out = roots.map((r) => path.resolve(r));
+  for (let d = path.dirname(path.resolve(file)); ; d = path.dirname(d)) {
+    if (!out.includes(d)) out.push(d);
+    if (path.dirname(d) === d) break;
+  }
+  return out;
+}
+
+/** The VM whose records name `file` (as a current disk, a checkpoint's or an ancestor of either). */
+export function diskOwner(file: string, roots: readonly string[] = []): DiskOwner | undefined {
+  const abs = path.resolve(file);
+  for (const root of candidateRoots(abs, roots)) {
+    const state = readState(root);
+    if (!state) continue;
+    for (const vm of state.vms) {
+      if (!Array.isArray(vm.drives) || !Array.isArray(vm.snapshots)) continue;
+      for (let i = 0; i < vm.drives.length; i++) {
+        const drive = vm.drives[i]!;
+        const files = Array.isArray(drive.files) ? drive.files : [];
+        if (!files.some((f) => f.path === abs)) continue;
+        const parentOf = new Map(files.map((f) => [f.path, f.parent]));
+        // The file is in the content of each checkpoint whose frozen file descends from it.
+        const includes = (leaf: string | undefined): boolean => {
+          for (let p: string | null | undefined = leaf, n = 0; p != null && n <= files.length; p = parentOf.get(p), n++) if (p === abs) return true;
+          return false;
+        };
+        return {
+          root,
+          vmName: vm.name,
+          vmState: vm.state,
+          current: drive.path === abs,
+          checkpoints: vm.snapshots.filter((s) => Array.isArray(s.drives) && includes(s.drives[i])).map((s) => s.name),
+        };
+      }
+    }
+  }
+  return undefined;
+}
