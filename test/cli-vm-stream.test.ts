@@ -176,9 +176,10 @@ describe('read-vm streams any range of a 4 GiB disk', () => {
     // A checkpoint's content, from past 2 GiB to the end of the disk (default length).
     await ok(root, ['checkpoint-vm', '--name', 'v', '--snapshot-name', 'c1']);
     await ok(root, ['write-vm', '--name', 'v', '--offset', String(high[0]), '--text', 'changed after c1']);
-    const snap = await ok(root, ['read-vm', '--name', 'v', '--snapshot', 'c1', '--offset', String(2 * GiB + 1)]);
-    expect(snap.outLength).toBe(2 * GiB - 1);
-    expect(snap.outSha1).toBe(expectedSha1(2 * GiB - 1, [[high[0] - 2 * GiB - 1, high[1]]]));
+    await ok(root, ['read-vm', '--name', 'v', '--snapshot', 'c1', '--offset', String(2 * GiB + 1), '--output', out]);
+    expect(fs.statSync(out).size).toBe(2 * GiB - 1);
+    expect(fileSha1(out)).toBe(expectedSha1(2 * GiB - 1, [[high[0] - 2 * GiB - 1, high[1]]]));
+    fs.rmSync(out);
   }, 180_000);
 
   it('a failing read leaves no output file (and an existing one as it was): unknown checkpoint, a range past the end, a fault mid-way', async () => {
@@ -206,6 +207,13 @@ describe('read-vm streams any range of a 4 GiB disk', () => {
     expect(over.code, over.stderr).toBe(1);
     expect(fs.readFileSync(out, 'utf8')).toBe('kept');
     expect(fs.readdirSync(work).filter((n) => n.startsWith('fail.raw'))).toEqual(['fail.raw']);
+    // A missing folder is named; a device is written through, never replaced.
+    const noDir = await hv(root, ['read-vm', '--name', 'v', '--length', '1', '--output', path.join(work, 'nodir', 'x.raw')]);
+    expect(noDir.code, noDir.stderr).toBe(3);
+    expect(noDir.stderr).toBe(`hvsim: ${path.join(work, 'nodir', 'x.raw')}: no such folder ${path.join(work, 'nodir')}\n`);
+    await ok(root, ['read-vm', '--name', 'v', '--length', '40M', '--output', '/dev/null']);
+    expect(fs.statSync('/dev/null').isCharacterDevice()).toBe(true);
+    expect(fs.existsSync('/dev/null.hvsim-new')).toBe(false);
     // A read that succeeds replaces it.
     await ok(root, ['write-vm', '--name', 'v', '--offset', '0', '--text', 'new']);
     await ok(root, ['read-vm', '--name', 'v', '--length', '3', '--output', out]);
@@ -231,11 +239,13 @@ describe('write-vm streams its input', () => {
 
     const w = await ok(root, ['write-vm', '--name', 'v', '--offset', '1G', '--input', input]);
     expect(w.rss, `max RSS ${w.rss} of write-vm --input (3 GiB)`).toBeLessThan(RSS_LIMIT);
-    const back = await ok(root, ['read-vm', '--name', 'v', '--offset', '1G']);
-    expect(back.outLength).toBe(3 * GiB);
-    expect(back.outSha1).toBe(fileSha1(input));
-    const head = await ok(root, ['read-vm', '--name', 'v', '--length', '1G']);
-    expect(head.outSha1).toBe(expectedSha1(GiB, []));
+    const back = path.join(work, 'back.raw');
+    await ok(root, ['read-vm', '--name', 'v', '--offset', '1G', '--output', back]);
+    expect(fs.statSync(back).size).toBe(3 * GiB);
+    expect(fileSha1(back)).toBe(fileSha1(input));
+    await ok(root, ['read-vm', '--name', 'v', '--length', '1G', '--output', back]);
+    expect(fileSha1(back)).toBe(expectedSha1(GiB, []));
+    fs.rmSync(back);
     fs.rmSync(input);
   }, 240_000);
 
