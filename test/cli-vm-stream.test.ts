@@ -222,6 +222,22 @@ describe('read-vm streams any range of a 4 GiB disk', () => {
   }, 120_000);
 });
 
+describe('read-vm interrupted', () => {
+  it('Ctrl-C while read-vm writes a file: no file under the name and no temporary left', async () => {
+    const root = await newRoot();
+    const out = path.join(work, 'int.raw');
+    const p = spawn(process.execPath, [BIN, '--root', root, 'read-vm', '--name', 'v', '--length', '4G', '--output', out], { cwd: work, stdio: 'ignore' });
+    const exited = new Promise<number | null>((resolve) => p.on('close', (code) => resolve(code)));
+    let running = true;
+    void exited.then(() => (running = false));
+    while (running && !fs.existsSync(`${out}.hvsim-new`)) await new Promise((r) => setTimeout(r, 20));
+    expect(running, 'read-vm was still running when its temporary appeared').toBe(true);
+    p.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(fs.readdirSync(work).filter((n) => n.startsWith('int.raw'))).toEqual([]);
+  });
+});
+
 describe('write-vm streams its input', () => {
   it('--input of a 3 GiB sparse file writes to the end of the disk and reads back, in bounded memory; one byte more is refused before anything is written', async () => {
     const root = await newRoot();

@@ -171,10 +171,13 @@ export function openOutput(file: string | undefined): Output {
   }
   let pos = 0;
   const discard = (): void => {
+    process.off('exit', discard);
     if (fd >= 0) fs.closeSync(fd);
     fd = -1;
     fs.rmSync(tmp, { force: true });
   };
+  // An interrupt ends the process at once (interrupt.ts): the temporary goes with it.
+  process.on('exit', discard);
   return {
     write: (d) => {
       try {
@@ -191,6 +194,7 @@ export function openOutput(file: string | undefined): Output {
         fs.closeSync(fd);
         fd = -1;
         fs.renameSync(tmp, target);
+        process.off('exit', discard);
       } catch (e) {
         discard();
         throw fileError(file, 'write', e);

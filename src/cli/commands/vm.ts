@@ -416,6 +416,11 @@ export function registerVmCommands(program: Command): void {
 /** Guest I/O goes through the host a chunk at a time (the simulator reopens the chain per call). */
 const GUEST_CHUNK = 16 * MiB;
 
+/** The simulator answers at once: let a signal's handler run between chunks (interrupt.ts). */
+function betweenChunks(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** The error the host gives for a guest range past the end of the disk, given before any I/O. */
 function pastTheEnd(cmdlet: string, length: number, offset: number, size: number, o: { name: string; disk: number }): HvsimError {
   return new HvsimError('INVALID_ARGUMENT', `${cmdlet}: ${length} bytes at offset ${offset} run past the end of the ${size}-byte disk ${o.disk} of '${o.name}'`);
@@ -438,6 +443,7 @@ async function writeGuestStream(h: Host, o: { name: string; offset: number; disk
     await h.writeGuest(o.name, buf.subarray(0, n), pos, o.disk);
     pos += n;
     if (n < buf.length) return;
+    await betweenChunks();
   }
 }
 
@@ -456,6 +462,7 @@ async function readGuestStream(h: Host, o: { name: string; snapshot?: string; of
       sink.write(part);
       done += part.length;
       if (done >= length) break;
+      await betweenChunks();
       part = await read(done);
     }
     sink.finish();
