@@ -12,11 +12,13 @@ import { HvsimError } from '../../vhd/common/errors.js';
 import { CHECKPOINT_TYPES, type CheckpointType, type Host, type VirtualMachine, type VMSnapshot } from '../../sim/host.js';
 import { checkpointGroup, getGroups, removeGroup, restoreGroup, type GroupSelector } from '../../sim/group.js';
 import { runDemo } from '../../sim/demo.js';
+import { Simulator } from '../../sim/simulator.js';
 import { displayTime } from '../../sim/clock.js';
 import { parseList, parseOffset, parseSize } from '../options.js';
 import { formatTable, out, toJson, type Row } from '../output.js';
 import { openInput, openOutput, type Input } from '../stream.js';
-import { withHost } from '../sim-host.js';
+import { withHost, type Globals } from '../sim-host.js';
+import { parseHostSpec } from '../../sim/hyperv/index.js';
 
 const VM_COLUMNS = ['Name', 'State', 'CPUUsage(%)', 'MemoryAssigned(M)', 'Uptime', 'Status', 'Version'];
 const SNAPSHOT_COLUMNS = ['VMName', 'Name', 'SnapshotType', 'CreationTime', 'ParentSnapshotName'];
@@ -401,7 +403,8 @@ export function registerVmCommands(program: Command): void {
   program
     .command('demo')
     .description("run the seed's workflow end to end on a fresh in-memory host xHost16, then show why group checkpoints matter")
-    .action(async () => {
+    .action(async (_o: object, cmd: Command) => {
+      if (parseHostSpec((cmd.optsWithGlobals() as Globals).host).kind !== 'sim') throw new HvsimError('INVALID_ARGUMENT', 'demo runs on a fresh in-memory simulated host only; drop --host');
       const r = await runDemo({
         heading: (t) => out(`\n== ${t}\n`),
         command: (t) => out(`PS> ${t}\n`),
@@ -410,6 +413,20 @@ export function registerVmCommands(program: Command): void {
       });
       out(r.ok ? '\nAll checks passed.\n' : '\nSOME CHECKS FAILED.\n');
       if (!r.ok) process.exitCode = 1;
+    });
+
+  program
+    .command('remove-orphans')
+    .description("delete the files in the VMs' disk folders that are named like checkpoint disks but that no VM or checkpoint uses (every command lists them as a warning); --what-if only lists them")
+    .option('--what-if', 'list what would be deleted, delete nothing')
+    .action(async (o: { whatIf?: boolean }, cmd: Command) => {
+      const removed = await withHost(cmd, (h) => {
+        if (!(h instanceof Simulator)) throw new HvsimError('INVALID_ARGUMENT', 'remove-orphans: only for the simulator\'s state directory; drop --host');
+        return h.removeOrphans({ whatIf: o.whatIf === true });
+      });
+      // -WhatIf's wording (docs/powershell.md).
+      for (const f of removed) out(o.whatIf ? `What if: Performing the operation "Remove File" on target "${f}".\n` : `Removed ${f}\n`);
+      if (removed.length === 0) out('no orphaned files\n');
     });
 }
 
