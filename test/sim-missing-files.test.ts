@@ -21,6 +21,7 @@ import { mergeDown } from '../src/engine/merge.js';
 import { Chain } from '../src/engine/chain.js';
 import { faultBudget } from '../src/vhd/io/fault-file.js';
 import type { HostState } from '../src/sim/state.js';
+import { HvsimError } from '../src/vhd/common/errors.js';
 
 const BIN = cliBin();
 const MiB = 1024 * 1024;
@@ -243,6 +244,40 @@ describe('restart: only what hvsim recorded is finished (in-process)', () => {
     expect(Buffer.from(await h3.readGuest('x', 0, 4096))).toEqual(Buffer.from(fill(4096, 2)));
     expect((await h3.getVM(['x']))[0]!.OperationalStatus).toEqual(['Ok']);
     h3.close();
+  });
+
+  it('a background merge that fails (an I/O error) stays pending; other commands go on; it finishes later', async () => {
+    class FlakyStore extends MemoryDiskStore {
+      failWrites = false;
+      override open(p: string, mode: 'r' | 'rw'): ReturnType<MemoryDiskStore['open']> {
+        if (this.failWrites && mode === 'rw') throw new HvsimError('IO', `${p}: input/output error (EIO)`, { file: p });
+        return super.open(p, mode);
+      }
+    }
+    const store = new FlakyStore();
+    const storage = new MemoryStorage(store);
+    const h = Simulator.open({ storage, startTime: 0, defaultDiskSize: 8 * MiB });
+    await h.newVM({ name: 'x' });
+    await h.startVM(['x']);
+    await h.checkpointVM(['x'], { snapshotName: 'c1' });
+    await h.writeGuest('x', fill(4096, 1), 0);
+    await h.checkpointVM(['x'], { snapshotName: 'c2' });
+    await h.writeGuest('x', fill(4096, 2), 0);
+    await h.removeVMSnapshot({ vmNames: ['x'], name: 'c2' }, { wait: false });
+    const files = h.diskFiles('x')[0]!.map((f) => f.path);
+    store.failWrites = true;
+    await h.advance(3_600_000);
+    const vm = (await h.getVM(['x']))[0]!;
+    expect(vm.OperationalStatus).toEqual(['Ok', 'MergingDisks']);
+    expect((await h.takeWarnings()).map((w) => w.Message).join('\n')).toContain('input/output error');
+    expect(h.diskFiles('x')[0]!.map((f) => f.path)).toEqual(files);
+    expect(Buffer.from(await h.readGuest('x', 0, 4096, { snapshot: 'c1' }))).toEqual(Buffer.from(new Uint8Array(4096)));
+    store.failWrites = false;
+    await h.advance(1000);
+    expect((await h.getVM(['x']))[0]!.OperationalStatus).toEqual(['Ok']);
+    expect(h.diskFiles('x')[0]!.length).toBe(2);
+    expect(Buffer.from(await h.readGuest('x', 0, 4096))).toEqual(Buffer.from(fill(4096, 2)));
+    h.close();
   });
 
   it('a clean-up step recorded before a crash, whose files are gone, is applied to the records', async () => {

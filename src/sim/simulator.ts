@@ -323,7 +323,17 @@ export class Simulator implements Host {
 
   /** Finish every VM's background merge whose time has passed. */
   private settleAll(): void {
-    for (const vm of this.state.vms) if (vm.mergeUntil !== null && vm.mergeUntil <= this.clock.now()) this.runCleanup(vm);
+    for (const vm of this.state.vms) {
+      if (vm.mergeUntil === null || vm.mergeUntil > this.clock.now()) continue;
+      try {
+        this.runCleanup(vm);
+      } catch (e) {
+        // A merge that fails (disk full, I/O error) stays pending, as its journal and records say;
+        // the command asked for goes on (Get-VM shows the VM still merging) and the next one retries.
+        if (!(e instanceof HvsimError) || e.code === 'FAULT_INJECTED') throw e;
+        this.warn(vm.name, `'${vm.name}': the background merge failed and will be retried: ${e.message}`);
+      }
+    }
   }
 
   /** Wait for this VM's background merge (the clock moves to its end) and finish it. */
