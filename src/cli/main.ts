@@ -1,11 +1,13 @@
 /** hvsim command line: builds the commands, runs one, turns errors into one line on stderr. */
 import { Command, CommanderError } from 'commander';
 import { HvsimError } from '../vhd/common/errors.js';
+import { errnoCode, fsError } from '../vhd/io/node-file.js';
 import { registerDiskCommands } from './commands/disk.js';
 import { registerChainCommands } from './commands/chain.js';
 import { registerVmCommands } from './commands/vm.js';
 import { registerAnalysisCommands } from './commands/analysis.js';
 import { registerRunCommand } from './commands/run.js';
+import { Interrupted } from './interrupt.js';
 
 export const VERSION = '0.1.0';
 
@@ -34,7 +36,22 @@ export function buildProgram(): Command {
   return program;
 }
 
+/**
+ * A reader that closes stdout early (`hvsim … | head`) ends the command quietly: the writes that
+ * fail with EPIPE stop it (status 0); other errors of the standard streams are one line, status 1.
+ */
+function guardStandardStreams(): void {
+  for (const [stream, name] of [[process.stdout, 'standard output'], [process.stderr, 'standard error']] as const)
+    if (stream.listenerCount('error') === 0)
+      stream.on('error', (e: Error) => {
+        if (errnoCode(e) === 'EPIPE') return;
+        if (stream !== process.stderr) process.stderr.write(`hvsim: ${fsError(e, name, 'write').message}\n`);
+        process.exitCode = 1;
+      });
+}
+
 export async function main(argv: string[]): Promise<number> {
+  guardStandardStreams();
   const program = buildProgram();
   try {
     await program.parseAsync(argv, { from: 'user' });
@@ -42,15 +59,23 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.exitCode === 0) return 0; // --help, --version
+      if (e.code === 'commander.help') return 2; // no command: the help went to stderr
       process.stderr.write(`hvsim: ${e.message.replace(/^error: /, '')}\n`);
       return 2;
     }
+    if (errnoCode(e) === 'EPIPE') return 0; // stdout closed by its reader: stop quietly
     if (process.env.HVSIM_DEBUG === '1' && e instanceof Error) process.stderr.write(`${e.stack}\n`);
-    if (e instanceof HvsimError) {
-      process.stderr.write(`hvsim: ${e.message}\n`);
-      return EXIT[e.code] ?? 1;
+    if (e instanceof Interrupted) {
+      process.stderr.write(`hvsim: interrupted: ${e.message}\n`);
+      return e.status;
     }
-    const msg = e instanceof Error ? e.message : String(e);
+    // An fs error no layer converted: still one line naming the file, never "internal error".
+    const err = errnoCode(e) !== undefined ? fsError(e, (e as NodeJS.ErrnoException).path ?? 'file system', (e as NodeJS.ErrnoException).syscall ?? 'access') : e;
+    if (err instanceof HvsimError) {
+      process.stderr.write(`hvsim: ${err.message}\n`);
+      return EXIT[err.code] ?? 1;
+    }
+    const msg = err instanceof Error ? err.message : String(err);
     process.stderr.write(`hvsim: internal error: ${msg.split('\n')[0]}\n`);
     return 70;
   }

@@ -1,11 +1,21 @@
-/** Progress bars for long operations (make-workload, convert, merge). */
+/** Progress bars for long operations (make-workload, convert, merge, read-vhd/write-vhd with files). */
 import { Presets, SingleBar } from 'cli-progress';
+import { onInterruptRestore } from './interrupt.js';
 
-/** A progress bar on stderr when it is a terminal; otherwise nothing. */
+/**
+ * A progress bar on stderr when it is a terminal; otherwise nothing. While drawn it hides the
+ * cursor and turns line wrap off; stop() (or an interrupt, interrupt.ts) puts both back.
+ */
 export function progressBar(label: string): { onProgress?: (done: number, total: number) => void; stop: () => void } {
   if (!process.stderr.isTTY) return { stop: () => {} };
   const MiB = 1024 * 1024;
   let bar: SingleBar | undefined;
+  let forget = (): void => {};
+  const stop = (): void => {
+    forget();
+    bar?.stop();
+    bar = undefined;
+  };
   return {
     onProgress: (done, total) => {
       if (!bar) {
@@ -14,12 +24,13 @@ export function progressBar(label: string): { onProgress?: (done: number, total:
           Presets.shades_classic,
         );
         bar.start(Math.ceil(total / MiB), 0);
+        forget = onInterruptRestore(stop);
       }
       const t = Math.ceil(total / MiB);
       bar.setTotal(t);
       // A partial last MiB still counts as done when everything is (no bar stuck at 99%).
       bar.update(done >= total ? t : Math.floor(done / MiB));
     },
-    stop: () => bar?.stop(),
+    stop,
   };
 }

@@ -10,6 +10,7 @@ import { Simulator } from '../sim/simulator.js';
 import { DirectoryStorage } from '../sim/storage.js';
 import type { Host } from '../sim/host.js';
 import { parseHostSpec, withHyperVHost } from '../sim/hyperv/index.js';
+import { catchInterrupts } from './interrupt.js';
 
 export interface Globals {
   root?: string;
@@ -32,6 +33,28 @@ export async function withHost<T>(cmd: Command, fn: (h: Host) => Promise<T>, ove
     return withHyperVHost(spec, fn, (w) => process.stderr.write(`WARNING: ${w.Message}\n`));
   }
   const storage = new DirectoryStorage(stateRoot(g));
+  // Interrupted at an await: ends there, as after a kill, with the lock released (interrupt.ts).
+  return catchInterrupts(() => `${cmd.name()}; ${storage.root} keeps what it had done (see hvsim get-vm)`, () => withSimulator(storage, g, fn));
+}
+
+/**
+ * The host, letting signals in after each call: a script polling the simulator (whose calls do
+ * not wait) would otherwise run on microtasks only, and an interrupt's handler would never run.
+ */
+function yieldingHost(h: Host): Host {
+  return new Proxy(h, {
+    get(target, prop) {
+      const v: unknown = Reflect.get(target, prop, target);
+      if (typeof v !== 'function') return v;
+      return (...args: unknown[]): unknown => {
+        const r: unknown = v.apply(target, args);
+        return r instanceof Promise ? r.then((x: unknown) => new Promise((resolve) => setImmediate(resolve, x))) : r;
+      };
+    },
+  });
+}
+
+async function withSimulator<T>(storage: DirectoryStorage, g: Globals, fn: (h: Host) => Promise<T>): Promise<T> {
   let sim: Simulator;
   try {
     const start = process.env.HVSIM_START_TIME ? Date.parse(process.env.HVSIM_START_TIME) : undefined;
@@ -50,7 +73,7 @@ export async function withHost<T>(cmd: Command, fn: (h: Host) => Promise<T>, ove
     throw e;
   }
   try {
-    return await fn(sim);
+    return await fn(yieldingHost(sim));
   } finally {
     for (const w of await sim.takeWarnings()) process.stderr.write(`WARNING: ${w.Message}\n`);
     sim.close();

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { HvsimError } from '../vhd/common/errors.js';
 import type { BlockFile } from '../vhd/io/block-file.js';
 import { MemoryFile } from '../vhd/io/memory-file.js';
-import { lockWriter, NodeFile, renameNoReplace, writeFileAtomic } from '../vhd/io/node-file.js';
+import { fsCall, fsError, lockWriter, NodeFile, renameNoReplace, writeFileAtomic } from '../vhd/io/node-file.js';
 import { FaultFile, type FaultBudget } from '../vhd/io/fault-file.js';
 
 export interface DiskStore {
@@ -63,12 +63,19 @@ export function createWhole(store: DiskStore, dest: string, write: (f: BlockFile
         // already failing
       }
       store.remove(tmp);
-      throw e;
+      throw namedAs(e, tmp, dest);
     }
     store.rename(tmp, dest);
   } finally {
     lock.release();
   }
+}
+
+/** An error about the temporary `tmp`, told about `dest` (the name the user gave). */
+function namedAs(e: unknown, tmp: string, dest: string): unknown {
+  if (!(e instanceof HvsimError) || (e.file !== tmp && !e.message.includes(tmp))) return e;
+  const opts = { file: dest, cause: e, ...(e.offset !== undefined ? { offset: e.offset } : {}) };
+  return new HvsimError(e.code, e.message.split(tmp).join(dest), opts);
 }
 
 function notFound(p: string): HvsimError {
@@ -89,7 +96,7 @@ export class NodeDiskStore implements DiskStore {
     try {
       fs.unlinkSync(p);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw fsError(e, p, 'remove');
     }
   }
   isReadOnly(p: string): boolean {
@@ -100,15 +107,17 @@ export class NodeDiskStore implements DiskStore {
     }
   }
   setReadOnly(p: string, readOnly: boolean): void {
-    const mode = fs.statSync(p).mode & 0o777;
-    fs.chmodSync(p, readOnly ? mode & ~0o222 : mode | 0o200);
+    fsCall(p, readOnly ? 'mark read-only' : 'mark writable', () => {
+      const mode = fs.statSync(p).mode & 0o777;
+      fs.chmodSync(p, readOnly ? mode & ~0o222 : mode | 0o200);
+    });
   }
   readText(p: string): string | undefined {
     try {
       return fs.readFileSync(p, 'utf8');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw e;
+      throw fsError(e, p, 'read');
     }
   }
   writeTextAtomic(p: string, text: string): void {
@@ -121,7 +130,7 @@ export class NodeDiskStore implements DiskStore {
     return lockWriter(p);
   }
   list(dir: string): string[] {
-    return fs.readdirSync(dir);
+    return fsCall(dir, 'list', () => fs.readdirSync(dir));
   }
   resolve(p: string): string {
     return path.resolve(p);

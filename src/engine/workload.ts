@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { ioBuffer } from '../vhd/common/bytes.js';
 import { invalidArgument } from '../vhd/common/errors.js';
 import type { DiskImage } from '../vhd/disk.js';
-import { NodeFile } from '../vhd/io/node-file.js';
+import { fsCall, mkdirp, NodeFile } from '../vhd/io/node-file.js';
 import { createDifferencingDiskFile, createDiskFile } from '../vhd/open.js';
 import { MAX_CHAIN_DEPTH } from './chain.js';
 
@@ -286,13 +286,12 @@ export function makeWorkload(opts: MakeWorkloadOptions): WorkloadFiles {
   const name = opts.name ?? 'workload';
   if (!/^[^/\\]+$/.test(name)) throw invalidArgument(`workload name must be a plain file name, not "${name}"`);
   const dir = path.resolve(opts.dir);
-  fs.mkdirSync(dir, { recursive: true });
+  mkdirp(dir);
   const paths = Array.from({ length: opts.depth + 1 }, (_, k) => workloadLayerPath(dir, k, name));
   for (const p of paths) {
     if (!fs.existsSync(p)) continue;
     if (!opts.overwrite) throw invalidArgument(`${p} already exists (remove it or overwrite)`, p);
-    fs.chmodSync(p, 0o644);
-    fs.unlinkSync(p);
+    fsCall(p, 'replace', () => (fs.chmodSync(p, 0o644), fs.unlinkSync(p)));
   }
   const durable = opts.durable ?? false;
   const total = workloadBytes(opts.depth);
@@ -304,9 +303,11 @@ export function makeWorkload(opts: MakeWorkloadOptions): WorkloadFiles {
   opts.onProgress?.(0, total);
 
   let prev: DiskImage | undefined;
+  const made: string[] = [];
   try {
     // Layer 0: every byte, one write per base block.
     const baseFile = NodeFile.create(paths[0]!, false, { durable });
+    made.push(paths[0]!);
     try {
       prev = createDiskFile(baseFile, 'VHDX', { virtualSize: WORKLOAD.virtualSize, ...(opts.baseBlockSize ? { blockSize: opts.baseBlockSize } : {}) });
     } catch (e) {
@@ -325,6 +326,7 @@ export function makeWorkload(opts: MakeWorkloadOptions): WorkloadFiles {
     const runBuf = new Uint8Array(WORKLOAD.regionsPerLayer * rs);
     for (let k = 1; k <= opts.depth; k++) {
       const f = NodeFile.create(paths[k]!, false, { durable });
+      made.push(paths[k]!);
       let child: DiskImage;
       try {
         child = createDifferencingDiskFile(f, prev, paths[k - 1]!, paths[k]!, opts.childBlockSize);
@@ -333,7 +335,7 @@ export function makeWorkload(opts: MakeWorkloadOptions): WorkloadFiles {
         throw e;
       }
       prev.close();
-      fs.chmodSync(paths[k - 1]!, fs.statSync(paths[k - 1]!).mode & 0o555);
+      fsCall(paths[k - 1]!, 'mark read-only', () => fs.chmodSync(paths[k - 1]!, fs.statSync(paths[k - 1]!).mode & 0o555));
       prev = child;
       const regions = layerRegions(k);
       for (let i = 0; i < regions.length; ) {
@@ -349,8 +351,15 @@ export function makeWorkload(opts: MakeWorkloadOptions): WorkloadFiles {
     prev.flush();
     prev.close();
     prev = undefined;
-  } finally {
-    prev?.close();
+  } catch (e) {
+    // An unfinished workload is of no use: remove the files this call created (interrupted too).
+    try {
+      prev?.close();
+      for (const p of made) fs.rmSync(p, { force: true });
+    } catch {
+      // already failing: what is left is named by the error and replaced by --force
+    }
+    throw e;
   }
   return { paths, leaf: paths[paths.length - 1]!, depth: opts.depth, bytesWritten: done };
 }

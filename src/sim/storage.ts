@@ -14,7 +14,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { HvsimError } from '../vhd/common/errors.js';
 import { MemoryDiskStore, NodeDiskStore, type DiskStore } from '../engine/store.js';
-import { writeFileAtomic } from '../vhd/io/node-file.js';
+import { fsError, mkdirp, noteLockFile, writeFileAtomic } from '../vhd/io/node-file.js';
 import { STATE_VERSION, type HostState } from './state.js';
 
 export interface SimStorage {
@@ -99,9 +99,10 @@ export class DirectoryLock {
           fs.closeSync(fd);
         }
         this.held = true;
+        noteLockFile(this.file, true);
         return;
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw fsError(e, path.dirname(this.file), 'lock the state directory');
       }
       const owner = this.owner();
       if (owner.stale) {
@@ -145,6 +146,7 @@ export class DirectoryLock {
   release(): void {
     if (!this.held) return;
     this.held = false;
+    noteLockFile(this.file, false);
     try {
       fs.unlinkSync(this.file);
     } catch {
@@ -166,7 +168,7 @@ export class DirectoryStorage implements SimStorage {
   constructor(root: string, lockOpts: LockOptions = {}) {
     this.root = path.resolve(root);
     this.vmRoot = path.join(this.root, 'vms');
-    fs.mkdirSync(this.root, { recursive: true });
+    mkdirp(this.root);
     this.lock = new DirectoryLock(path.join(this.root, LOCK_FILE));
     this.lock.acquire(lockOpts);
   }
@@ -181,7 +183,7 @@ export class DirectoryStorage implements SimStorage {
       text = fs.readFileSync(this.statePath, 'utf8');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw e;
+      throw fsError(e, this.statePath, 'read');
     }
     let state: HostState;
     this.saved = text;
@@ -207,7 +209,7 @@ export class DirectoryStorage implements SimStorage {
   }
 
   mkdirp(dir: string): void {
-    fs.mkdirSync(dir, { recursive: true });
+    mkdirp(dir);
   }
 
   close(): void {
@@ -237,7 +239,7 @@ export function copyStateDirectory(root: string, dest: string): void {
     if (mapped === undefined) {
       mapped = path.join(to, 'external', String(outside.size));
       outside.set(dir, mapped);
-      fs.mkdirSync(mapped, { recursive: true });
+      mkdirp(mapped);
     }
     const copy = path.join(mapped, path.basename(p));
     if (fs.existsSync(p) && !fs.existsSync(copy)) fs.copyFileSync(p, copy);

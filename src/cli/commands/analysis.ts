@@ -5,9 +5,10 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { Chain } from '../../engine/chain.js';
 import { analyzeChain, type ChainAnalysis } from '../../engine/analyze.js';
 import { formatBytes, renderChainSvg } from '../../engine/analyze-svg.js';
-import { makeWorkload, WORKLOAD } from '../../engine/workload.js';
+import { WORKLOAD } from '../../engine/workload.js';
+import { fsCall } from '../../vhd/io/node-file.js';
 import { formatTable, out, toJson, type Row } from '../output.js';
-import { progressBar } from '../progress.js';
+import { runJob } from '../job.js';
 
 function parseCount(what: string, min: number, max: number): (text: string) => number {
   return (text) => {
@@ -60,14 +61,11 @@ export function registerAnalysisCommands(program: Command): void {
     .option('--name <stem>', 'file name stem', 'workload')
     .option('--force', 'replace existing workload files of the same names')
     .option('--json', 'print the files written as JSON')
-    .action((o: { depth: number; out: string; name: string; force?: boolean; json?: boolean }) => {
-      const p = progressBar('make-workload');
-      let r;
-      try {
-        r = makeWorkload({ dir: o.out, depth: o.depth, name: o.name, ...(o.force ? { overwrite: true } : {}), ...(p.onProgress ? { onProgress: p.onProgress } : {}) });
-      } finally {
-        p.stop();
-      }
+    .action(async (o: { depth: number; out: string; name: string; force?: boolean; json?: boolean }) => {
+      const r = await runJob('make-workload', { dir: o.out, depth: o.depth, name: o.name, ...(o.force ? { overwrite: true } : {}) }, {
+        progress: 'make-workload',
+        interrupted: () => `make-workload into ${o.out}; the files it had begun are removed`,
+      });
       if (o.json) out(toJson({ depth: r.depth, leaf: r.leaf, paths: r.paths, bytesWritten: r.bytesWritten }));
       else out(formatTable(r.paths.map((f, k) => ({ Depth: k, Path: f, FileSize: fs.statSync(f).size })), ['Depth', 'FileSize', 'Path']));
     });
@@ -87,7 +85,8 @@ export function registerAnalysisCommands(program: Command): void {
       } finally {
         chain.close();
       }
-      if (o.svg) fs.writeFileSync(o.svg, renderChainSvg(a));
+      const svg = o.svg;
+      if (svg !== undefined) fsCall(svg, 'write', () => fs.writeFileSync(svg, renderChainSvg(a)));
       if (o.json) {
         out(toJson(a));
         return;

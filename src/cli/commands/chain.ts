@@ -1,13 +1,16 @@
 /** Chain commands: merge-vhd, convert-vhd, resume-merge, test-tree. Thin: parse, call, print. */
+import * as path from 'node:path';
 import type { Command } from 'commander';
 import { openDisk } from '../../vhd/open.js';
 import { Chain } from '../../engine/chain.js';
-import { flatten, flattenFormatForPath } from '../../engine/flatten.js';
-import { mergeDown, resumeMerges } from '../../engine/merge.js';
+import { flattenFormatForPath } from '../../engine/flatten.js';
+import { journalFiles, journalsFor, pendingJournals } from '../../engine/merge.js';
+import type { DiskStore } from '../../engine/store.js';
+import { refuseVmDisks } from '../vm-disks.js';
 import { NodeDiskStore } from '../../engine/store.js';
 import { checkTree } from '../../engine/tree.js';
 import { parseList, parseSize } from '../options.js';
-import { progressBar } from '../progress.js';
+import { runJob } from '../job.js';
 import { formatList, formatTable, out, toJson, type Row } from '../output.js';
 
 function diskRow(path: string): Row {
@@ -19,6 +22,33 @@ function diskRow(path: string): Row {
   }
 }
 
+/** The files merge-vhd changes or removes: the leaf, the layers between and the destination (its parent by default). */
+function mergedFiles(store: DiskStore, leaf: string, destination: string | undefined): string[] {
+  let chain: Chain;
+  try {
+    chain = Chain.open(leaf, { store });
+  } catch {
+    return [leaf, ...(destination !== undefined ? [destination] : [])]; // mergeDown reports what is wrong
+  }
+  try {
+    const up = [...chain.paths].reverse(); // leaf first (Chain.paths is base first)
+    const dest = destination !== undefined ? store.resolve(destination) : up[1];
+    const end = dest === undefined ? -1 : up.indexOf(dest);
+    return end < 0 ? [up[0]!, ...(dest !== undefined ? [dest] : [])] : up.slice(0, end + 1);
+  } finally {
+    chain.close();
+  }
+}
+
+/** After an interrupted merge of `file`: how to finish it (a journal is left), or that nothing changed. */
+function unfinishedMerge(file: string): string {
+  const store = new NodeDiskStore();
+  const abs = store.resolve(file);
+  const dir = path.dirname(abs);
+  const left = pendingJournals(store, dir).some((j) => journalFiles(j.journal).includes(abs));
+  return left ? `run \`hvsim resume-merge ${dir}\` to finish it` : 'nothing was changed';
+}
+
 export function registerChainCommands(program: Command): void {
   program
     .command('merge-vhd')
@@ -28,15 +58,13 @@ export function registerChainCommands(program: Command): void {
     .option('--force', 'merge even when other children of the layers involved would break')
     .option('--passthru', 'print the destination disk afterwards')
     .option('--json', 'print the result as JSON')
-    .action((o: { path: string; destinationPath?: string; force?: boolean; passthru?: boolean; json?: boolean }) => {
+    .action(async (o: { path: string; destinationPath?: string; force?: boolean; passthru?: boolean; json?: boolean }, cmd: Command) => {
       const store = new NodeDiskStore();
-      const p = progressBar('merging');
-      let r;
-      try {
-        r = mergeDown(store, o.path, o.destinationPath, { ...(p.onProgress ? { onProgress: p.onProgress } : {}), otherChildren: o.force ? 'ignore' : 'refuse' });
-      } finally {
-        p.stop();
-      }
+      refuseVmDisks(cmd, 'merge-vhd', mergedFiles(store, o.path, o.destinationPath), 'merge');
+      const r = await runJob('merge-vhd', { path: o.path, ...(o.destinationPath !== undefined ? { destinationPath: o.destinationPath } : {}), ...(o.force ? { force: true } : {}) }, {
+        progress: 'merging',
+        interrupted: () => `merge-vhd of ${o.path}; ${unfinishedMerge(o.path)}`,
+      });
       if (o.json) out(toJson({ Path: r.destination, Removed: r.removed, Resumed: r.resumed, ...(o.passthru ? { Disk: diskRow(r.destination) } : {}) }));
       else if (o.passthru) out(formatList([diskRow(r.destination)]));
     });
@@ -49,18 +77,13 @@ export function registerChainCommands(program: Command): void {
     .option('--block-size <size>', 'block size of the new VHDX/VHD', parseSize)
     .option('--passthru', 'print the new disk afterwards')
     .option('--json', 'print the result as JSON')
-    .action((src: string, dst: string, o: { blockSize?: number; passthru?: boolean; json?: boolean }) => {
+    .action(async (src: string, dst: string, o: { blockSize?: number; passthru?: boolean; json?: boolean }, cmd: Command) => {
+      refuseVmDisks(cmd, 'convert-vhd', [dst], 'merge');
       const format = flattenFormatForPath(dst);
-      const store = new NodeDiskStore();
-      const chain = Chain.open(src, { store });
-      const p = progressBar('converting');
-      let r;
-      try {
-        r = flatten(chain, store, dst, format, { ...(p.onProgress ? { onProgress: p.onProgress } : {}), ...(o.blockSize !== undefined ? { blockSize: o.blockSize } : {}) });
-      } finally {
-        p.stop();
-        chain.close();
-      }
+      const r = await runJob('convert-vhd', { src, dst, ...(o.blockSize !== undefined ? { blockSize: o.blockSize } : {}) }, {
+        progress: 'converting',
+        interrupted: () => `convert-vhd of ${src}; nothing was written (${dst} was not created)`,
+      });
       const row: Row = format === 'RAW' ? { Path: r.path, Format: 'RAW', Size: r.virtualSize } : diskRow(r.path);
       if (o.json) out(toJson({ ...row, DataBytes: r.dataBytes }));
       else if (o.passthru) out(formatList([row]));
@@ -71,8 +94,10 @@ export function registerChainCommands(program: Command): void {
     .description('complete merges that were interrupted (journals next to the disks)')
     .argument('<path>', 'a folder, a disk file or a .hvsim-merge.json journal')
     .option('--json', 'print what was completed as JSON')
-    .action((path: string, o: { json?: boolean }) => {
-      const done = resumeMerges(new NodeDiskStore(), path);
+    .action(async (path: string, o: { json?: boolean }, cmd: Command) => {
+      const store = new NodeDiskStore();
+      refuseVmDisks(cmd, 'resume-merge', journalsFor(store, path).flatMap((x) => journalFiles(x.journal)), 'merge');
+      const done = await runJob('resume-merge', { path }, { interrupted: () => `resume-merge of ${path}; run it again to finish` });
       const rows = done.map((r) => (r.op === 'merge-down' ? { Operation: r.op, Path: r.destination, Removed: r.removed } : { Operation: r.op, Path: r.layer, Removed: r.removed }));
       if (o.json) out(toJson(rows));
       else if (rows.length === 0) out('no interrupted merge found\n');

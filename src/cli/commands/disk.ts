@@ -10,6 +10,11 @@ import { createBaseDisk, createChild, layerAllocation } from '../../engine/layer
 import { checkChainFile } from '../../engine/check.js';
 import { parseOffset, parseSectorSize, parseSize } from '../options.js';
 import { formatList, formatTable, out, toJson } from '../output.js';
+import { openInput, openOutput } from '../stream.js';
+import { Interrupted } from '../interrupt.js';
+import { runSteps, type Step } from '../job.js';
+import { fsCall } from '../../vhd/io/node-file.js';
+import { refuseVmDisks } from '../vm-disks.js';
 
 const CHUNK = 4 * 1024 * 1024;
 
@@ -25,10 +30,11 @@ export function registerDiskCommands(program: Command): void {
     .option('--logical-sector-size <n>', '512 or 4096 (VHDX)', parseSectorSize)
     .option('--physical-sector-size <n>', '512 or 4096 (VHDX)', parseSectorSize)
     .option('--json', 'print the new disk as JSON')
-    .action((path: string, o: { size?: number; parent?: string; fixed?: boolean; blockSize?: number; logicalSectorSize?: number; physicalSectorSize?: number; json?: boolean }) => {
+    .action((path: string, o: { size?: number; parent?: string; fixed?: boolean; blockSize?: number; logicalSectorSize?: number; physicalSectorSize?: number; json?: boolean }, cmd: Command) => {
       let img;
       if (o.parent) {
         if (o.size !== undefined || o.fixed) throw usage('--parent takes its size from the parent; drop --size/--fixed');
+        refuseVmDisks(cmd, 'new-vhd', [o.parent], 'freeze');
         img = createChild(o.parent, path, o.blockSize);
       } else {
         if (o.size === undefined) throw usage('new-vhd needs --size SIZE (or --parent PARENT)');
@@ -91,6 +97,7 @@ export function registerDiskCommands(program: Command): void {
     .argument('<path>', 'disk file')
     .option('--json', 'findings as JSON')
     .action((path: string, o: { json?: boolean }) => {
+      fsCall(path, 'open', () => fs.statSync(path)); // a missing file is NOT_FOUND (exit 3), not a finding
       const report = checkChainFile(path);
       if (o.json) out(toJson(report));
       else {
@@ -107,27 +114,11 @@ export function registerDiskCommands(program: Command): void {
     .option('--offset <n>', 'first byte', parseOffset, 0)
     .option('--length <n>', 'bytes to read (default: to the end of the disk)', parseOffset)
     .option('--output <file>', 'write here instead of stdout')
-    .action((path: string, o: { offset: number; length?: number; output?: string }) => {
-      const chain = Chain.open(path);
-      let fd: number | undefined;
-      try {
-        const size = chain.virtualSize;
-        if (o.offset > size) throw usage(`--offset ${o.offset} is past the end of the ${size}-byte disk`);
-        const length = o.length ?? size - o.offset;
-        if (o.offset + length > size) throw usage(`--offset + --length run past the end of the ${size}-byte disk`);
-        fd = o.output ? fs.openSync(o.output, 'w') : 1;
-        const buf = ioBuffer(Math.min(CHUNK, Math.max(1, length)));
-        for (let done = 0; done < length; ) {
-          const n = Math.min(buf.length, length - done);
-          const part = buf.subarray(0, n);
-          chain.read(part, o.offset + done);
-          writeAllSync(fd, part);
-          done += n;
-        }
-      } finally {
-        if (fd !== undefined && fd !== 1) fs.closeSync(fd);
-        chain.close();
-      }
+    .action(async (path: string, o: { offset: number; length?: number; output?: string }) => {
+      await runSteps((step) => readVhd({ path, ...o }, step), {
+        ...(o.output !== undefined ? { progress: 'reading' } : {}),
+        interrupted: () => `read-vhd of ${path}${o.output !== undefined ? `; ${o.output} was not written` : ''}`,
+      });
     });
 
   program
@@ -136,64 +127,72 @@ export function registerDiskCommands(program: Command): void {
     .argument('<path>', 'disk file (the leaf of a chain)')
     .requiredOption('--offset <n>', 'first byte to write', parseOffset)
     .option('--input <file>', 'read the data from this file instead of stdin')
-    .action((path: string, o: { offset: number; input?: string }) => {
-      const chain = Chain.open(path, { writable: true });
-      let fd: number | undefined;
-      try {
-        fd = o.input ? fs.openSync(o.input, 'r') : 0;
-        const buf = ioBuffer(CHUNK);
-        let pos = o.offset;
-        for (;;) {
-          const n = readSomeSync(fd, buf);
-          if (n === 0) break;
-          if (pos + n > chain.virtualSize) throw usage(`the input runs past the end of the ${chain.virtualSize}-byte disk`);
-          chain.write(buf.subarray(0, n), pos);
-          pos += n;
-        }
-      } finally {
-        if (fd !== undefined && fd !== 0) fs.closeSync(fd);
-        chain.close();
-      }
+    .action(async (path: string, o: { offset: number; input?: string }, cmd: Command) => {
+      refuseVmDisks(cmd, 'write-vhd', [path], 'write');
+      await runSteps((step) => writeVhd({ path, ...o }, step), {
+        ...(o.input !== undefined ? { progress: 'writing' } : {}),
+        interrupted: (detail) => `write-vhd of ${path}; ${detail ?? 'the input was written in part'}`,
+      });
     });
+}
+
+/** read-vhd: the chain's bytes, a chunk at a time. */
+async function readVhd(a: { path: string; offset: number; length?: number; output?: string }, step: Step): Promise<void> {
+  const chain = Chain.open(a.path);
+  try {
+    const size = chain.virtualSize;
+    if (a.offset > size) throw usage(`--offset ${a.offset} is past the end of the ${size}-byte disk`);
+    const length = a.length ?? size - a.offset;
+    if (a.offset + length > size) throw usage(`--offset + --length run past the end of the ${size}-byte disk`);
+    const output = openOutput(a.output);
+    try {
+      const buf = ioBuffer(Math.min(CHUNK, Math.max(1, length)));
+      for (let done = 0; done < length; ) {
+        const part = buf.subarray(0, Math.min(buf.length, length - done));
+        chain.read(part, a.offset + done);
+        output.write(part);
+        done += part.length;
+        await step(done, length);
+      }
+      output.finish();
+    } catch (e) {
+      output.discard();
+      throw e;
+    }
+  } finally {
+    chain.close();
+  }
+}
+
+/** write-vhd: the input, a chunk at a time; the bytes written. */
+async function writeVhd(a: { path: string; offset: number; input?: string }, step: Step): Promise<number> {
+  const input = openInput(a.input);
+  let pos = a.offset;
+  try {
+    const chain = Chain.open(a.path, { writable: true });
+    try {
+      const past = (n: number): boolean => pos + n > chain.virtualSize;
+      if (input.size !== undefined && past(input.size)) throw usage(`${a.input}: its ${input.size} bytes from --offset ${a.offset} run past the end of the ${chain.virtualSize}-byte disk`);
+      const buf = ioBuffer(CHUNK);
+      for (let n = input.read(buf); n > 0; n = input.read(buf)) {
+        if (past(n)) throw usage(`the input runs past the end of the ${chain.virtualSize}-byte disk (${pos - a.offset} bytes written from --offset ${a.offset})`);
+        chain.write(buf.subarray(0, n), pos);
+        pos += n;
+        await step(pos - a.offset, input.size ?? pos - a.offset);
+      }
+    } finally {
+      chain.close();
+    }
+  } catch (e) {
+    if (e instanceof Interrupted) throw new Interrupted(e.signal, `${pos - a.offset} bytes of the input were written, from offset ${a.offset}`);
+    throw e;
+  } finally {
+    input.close();
+  }
+  return pos - a.offset;
 }
 
 function usage(message: string): HvsimError {
   return new HvsimError('INVALID_ARGUMENT', message);
 }
 
-function writeAllSync(fd: number, data: Uint8Array): void {
-  let done = 0;
-  while (done < data.length) {
-    try {
-      done += fs.writeSync(fd, data, done, data.length - done);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EAGAIN') {
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
-        continue;
-      }
-      throw e;
-    }
-  }
-}
-
-/** Fill as much of `buf` as the input gives before EOF (pipes return short reads). */
-function readSomeSync(fd: number, buf: Uint8Array): number {
-  let got = 0;
-  while (got < buf.length) {
-    let n: number;
-    try {
-      n = fs.readSync(fd, buf, got, buf.length - got, null);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'EAGAIN') {
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
-        continue;
-      }
-      if (code === 'EOF') break;
-      throw e;
-    }
-    if (n === 0) break;
-    got += n;
-  }
-  return got;
-}

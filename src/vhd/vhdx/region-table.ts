@@ -16,6 +16,11 @@ export interface RegionEntry {
   required: boolean;
 }
 
+/** A region as messages name it: "the BAT region", "the metadata region", else by its GUID (MS-VHDX §2.2.3.1). */
+export function regionName(guid: string): string {
+  return guid === REGION_BAT ? 'the BAT region' : guid === REGION_METADATA ? 'the metadata region' : `the region ${guid}`;
+}
+
 export function serializeRegionTable(entries: RegionEntry[]): Uint8Array {
   const b = new Uint8Array(REGION_TABLE_SIZE);
   setAscii(b, 0, SIG_REGION);
@@ -49,10 +54,10 @@ export function parseRegionTable(b: Uint8Array): RegionEntry[] | string {
     if (!Number.isFinite(e.fileOffset) || e.fileOffset % ALIGNMENT !== 0 || e.fileOffset < HEADER_AREA_SIZE)
       return `region ${i} offset not 1 MiB aligned past the header area`;
     if (e.length === 0 || e.length % ALIGNMENT !== 0) return `region ${i} length ${e.length} not a non-zero multiple of 1 MiB`;
-    if (out.some((p) => p.guid === e.guid)) return `region ${e.guid} listed twice`;
+    if (out.some((p) => p.guid === e.guid)) return `${regionName(e.guid)} listed twice`;
     for (const p of out)
       if (e.fileOffset < p.fileOffset + p.length && p.fileOffset < e.fileOffset + e.length)
-        return `regions ${p.guid} and ${e.guid} overlap`;
+        return `${regionName(p.guid)} and ${regionName(e.guid)} overlap`;
     out.push(e);
   }
   return out;

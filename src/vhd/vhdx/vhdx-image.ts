@@ -22,7 +22,7 @@ import {
   childLocatorEntries, decodeDiskParameters, diskParameterItems, metadataExtent, parentLocatorItem, parseMetadataRegion,
   parseParentLocator, serializeMetadataRegion, type DiskParameters, type MetadataItem,
 } from './metadata.js';
-import { readRegionTables, serializeRegionTable, type RegionEntry, type RegionTableState } from './region-table.js';
+import { readRegionTables, regionName, serializeRegionTable, type RegionEntry, type RegionTableState } from './region-table.js';
 import {
   HEADER1_OFFSET, HEADER2_OFFSET, HEADER_AREA_SIZE, MAX_METADATA_REGION, META_PARENT_LOCATOR, PAYLOAD_FULLY_PRESENT,
   PAYLOAD_NOT_PRESENT, PAYLOAD_PARTIALLY_PRESENT, PAYLOAD_UNDEFINED, PAYLOAD_UNMAPPED, PAYLOAD_UNMAPPED_V095,
@@ -150,9 +150,9 @@ export class VhdxImage implements DiskImage {
     const fsize = file.size();
     const logLo = h.logLength ? h.logOffset : 0;
     for (const r of regions.entries) {
-      if (r.fileOffset + r.length > fsize) throw corrupt(name, `region ${r.guid} extends past the end of the file`, r.fileOffset);
+      if (r.fileOffset + r.length > fsize) throw corrupt(name, `${regionName(r.guid)} extends past the end of the file`, r.fileOffset);
       if (h.logLength && r.fileOffset < logLo + h.logLength && logLo < r.fileOffset + r.length)
-        throw corrupt(name, `region ${r.guid} overlaps the log`, r.fileOffset);
+        throw corrupt(name, `${regionName(r.guid)} overlaps the log`, r.fileOffset);
     }
     if (regions.metadata.length > MAX_METADATA_REGION)
       throw corrupt(name, `metadata region is ${regions.metadata.length} bytes (max ${MAX_METADATA_REGION})`, regions.metadata.fileOffset);
@@ -191,7 +191,7 @@ export class VhdxImage implements DiskImage {
     const fsize = this.file.size();
     const batOff = this.regions.bat.fileOffset;
     const spans: Array<[number, number, string]> = [[0, HEADER_AREA_SIZE, 'the header area']];
-    for (const r of this.regions.entries) spans.push([r.fileOffset, r.fileOffset + r.length, r.guid === REGION_BAT ? 'the BAT' : r.guid === REGION_METADATA ? 'the metadata region' : `region ${r.guid}`]);
+    for (const r of this.regions.entries) spans.push([r.fileOffset, r.fileOffset + r.length, regionName(r.guid)]);
     if (this.headers.current.logLength) spans.push([this.headers.current.logOffset, this.logEnd(), 'the log']);
     const fixed = spans.length;
     const err = (i: number, message: string, severity: 'error' | 'warning' = 'error'): void => {
