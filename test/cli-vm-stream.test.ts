@@ -210,7 +210,7 @@ describe('read-vm streams any range of a 4 GiB disk', () => {
     // A missing folder is named; a device is written through, never replaced.
     const noDir = await hv(root, ['read-vm', '--name', 'v', '--length', '1', '--output', path.join(work, 'nodir', 'x.raw')]);
     expect(noDir.code, noDir.stderr).toBe(3);
-    expect(noDir.stderr).toBe(`hvsim: ${path.join(work, 'nodir', 'x.raw')}: no such folder ${path.join(work, 'nodir')}\n`);
+    expect(noDir.stderr).toBe(`hvsim: ${path.join(work, 'nodir', 'x.raw')}: the folder ${path.join(work, 'nodir')} does not exist\n`);
     await ok(root, ['read-vm', '--name', 'v', '--length', '40M', '--output', '/dev/null']);
     expect(fs.statSync('/dev/null').isCharacterDevice()).toBe(true);
     expect(fs.existsSync('/dev/null.hvsim-new')).toBe(false);

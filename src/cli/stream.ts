@@ -3,10 +3,9 @@
  * an input file, stdout or an output file. Synchronous, like all of hvsim's disk I/O.
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { isAllZero } from '../vhd/common/bytes.js';
 import { HvsimError } from '../vhd/common/errors.js';
-import { syncFolder } from '../vhd/io/node-file.js';
+import { fsError, syncFolder } from '../vhd/io/node-file.js';
 import { partialPath } from '../engine/store.js';
 
 /** Wait a little for a non-blocking stdin/stdout (EAGAIN) to be ready again. */
@@ -52,21 +51,6 @@ export function readSomeSync(fd: number, buf: Uint8Array): number {
   return got;
 }
 
-/** A file-system error as one line naming the file the user gave (never a temporary's name). */
-function fileError(file: string, what: string, e: unknown): HvsimError {
-  const code = (e as NodeJS.ErrnoException | undefined)?.code;
-  if (code === 'ENOENT') {
-    const dir = path.dirname(file);
-    const missing = what === 'create' && !fs.existsSync(dir);
-    return new HvsimError('NOT_FOUND', missing ? `${file}: no such folder ${dir}` : `${file}: no such file`, { file, cause: e });
-  }
-  if (code === 'ENOTDIR') return new HvsimError('NOT_FOUND', `${file}: a part of the path is not a folder`, { file, cause: e });
-  if (code === 'EISDIR') return new HvsimError('INVALID_ARGUMENT', `${file}: is a folder`, { file, cause: e });
-  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return new HvsimError('READ_ONLY', `${file}: permission denied (${what})`, { file, cause: e });
-  const msg = e instanceof Error ? e.message : String(e);
-  return new HvsimError('IO', `${file}: ${what} failed: ${msg}`, { file, cause: e });
-}
-
 /** Where input comes from: `size` is known for a regular file, not for stdin or a pipe. */
 export interface Input {
   readonly size: number | undefined;
@@ -83,7 +67,7 @@ export function openInput(file: string | undefined): Input {
     try {
       fd = fs.openSync(file, 'r');
     } catch (e) {
-      throw fileError(file, 'open', e);
+      throw fsError(e, file, 'open');
     }
   }
   let size: number | undefined;
@@ -94,7 +78,7 @@ export function openInput(file: string | undefined): Input {
     if (file !== undefined && st.isFile()) size = st.size;
   } catch (e) {
     if (fd !== 0) fs.closeSync(fd);
-    throw e instanceof HvsimError ? e : fileError(name, 'open', e);
+    throw fsError(e, name, 'open');
   }
   return {
     size,
@@ -102,7 +86,7 @@ export function openInput(file: string | undefined): Input {
       try {
         return readSomeSync(fd, buf);
       } catch (e) {
-        throw fileError(name, 'read', e);
+        throw fsError(e, name, 'read');
       }
     },
     close: () => {
@@ -131,7 +115,7 @@ export function openOutput(file: string | undefined): Output {
   try {
     st = fs.statSync(file);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw fileError(file, 'open', e);
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw fsError(e, file, 'open');
   }
   if (st?.isDirectory()) throw new HvsimError('INVALID_ARGUMENT', `${file}: is a folder`, { file });
   if (st && !st.isFile()) {
@@ -139,7 +123,7 @@ export function openOutput(file: string | undefined): Output {
     try {
       fd = fs.openSync(file, 'w');
     } catch (e) {
-      throw fileError(file, 'open', e);
+      throw fsError(e, file, 'open');
     }
     return {
       write: (d) => writeAllSync(fd, d),
@@ -154,7 +138,7 @@ export function openOutput(file: string | undefined): Output {
       target = fs.realpathSync(file); // through a symbolic link, the file it names is replaced
     }
   } catch (e) {
-    throw fileError(file, 'open', e);
+    throw fsError(e, file, 'open');
   }
   const tmp = partialPath(target);
   let fd = -1;
@@ -167,7 +151,7 @@ export function openOutput(file: string | undefined): Output {
       fs.closeSync(fd);
       fs.rmSync(tmp, { force: true });
     }
-    throw fileError(file, 'create', e);
+    throw fsError(e, file, 'create');
   }
   let pos = 0;
   const discard = (): void => {
@@ -183,7 +167,7 @@ export function openOutput(file: string | undefined): Output {
       try {
         if (!isAllZero(d)) for (let done = 0; done < d.length; ) done += fs.writeSync(fd, d, done, d.length - done, pos + done);
       } catch (e) {
-        throw fileError(file, 'write', e);
+        throw fsError(e, file, 'write');
       }
       pos += d.length;
     },
@@ -197,7 +181,7 @@ export function openOutput(file: string | undefined): Output {
         process.off('exit', discard);
       } catch (e) {
         discard();
-        throw fileError(file, 'write', e);
+        throw fsError(e, file, 'write');
       }
       syncFolder(target);
     },
