@@ -393,3 +393,39 @@ describe('Start-VM and a broken chain (item 9)', () => {
     h.close();
   });
 });
+
+describe('state.json edited by hand or damaged', () => {
+  const edits: Array<[string, (s: HostState & Record<string, unknown>) => void, string]> = [
+    ['a name that is a number', (s) => ((s.vms[0] as unknown as Record<string, unknown>).name = 5), 'vms[0].name'],
+    ['two VMs of one name', (s) => s.vms.push(JSON.parse(JSON.stringify(s.vms[0])) as HostState['vms'][number]), 'a second virtual machine named "x"'],
+    ['a disk file that is not a disk', (s) => (s.vms[0]!.drives[0]!.files[1]!.path = '/etc/passwd'), '/etc/passwd'],
+    ['a parent that is not listed', (s) => (s.vms[0]!.drives[0]!.files[1]!.parent = '/nowhere/p.vhdx'), '/nowhere/p.vhdx'],
+    ['no list of VMs', (s) => delete (s as Record<string, unknown>).vms, 'not an hvsim state file'],
+    ['a checkpoint whose parent Id is unknown', (s) => (s.vms[0]!.snapshots[1]!.parentId = 'nope'), 'nope'],
+    ['an unknown state', (s) => ((s.vms[0] as unknown as Record<string, unknown>).state = 'Flying'), 'vms[0].state'],
+  ];
+  let template: ReturnType<typeof setup>;
+  beforeAll(() => {
+    template = setup();
+  });
+  /** A copy of the template's state directory, its records re-pointed at the copy. */
+  function copy(): { root: string; dir: string } {
+    const root = fs.mkdtempSync(path.join(work, 'copy-'));
+    fs.cpSync(template.root, root, { recursive: true });
+    const file = path.join(root, 'state.json');
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').split(template.root).join(root));
+    return { root, dir: template.dir.replace(template.root, root) };
+  }
+  it.each(edits)('%s: a one-line CORRUPT error naming the field; nothing changes', (_what, edit, mention) => {
+    const { root, dir } = copy();
+    const file = path.join(root, 'state.json');
+    const s = JSON.parse(fs.readFileSync(file, 'utf8')) as HostState & Record<string, unknown>;
+    edit(s);
+    fs.writeFileSync(file, JSON.stringify(s));
+    const text = fs.readFileSync(file, 'utf8');
+    const before = snapshotFiles(dir);
+    for (const args of [['get-vm'], ['remove-vmsnapshot', '--vm-name', 'x', '--name', 'c1'], ['start-vm', '--name', 'x']]) fails(hv(root, args), 1, file, mention);
+    expect(fs.readFileSync(file, 'utf8')).toBe(text);
+    expect(snapshotFiles(dir)).toEqual(before);
+  });
+});

@@ -29,7 +29,7 @@ import {
   nextCleanupStep, unrecordedFiles,
 } from './disk-tree.js';
 import { partialPath } from '../engine/store.js';
-import { emptyState, type HostState, type SnapshotRecord, type VmRecord } from './state.js';
+import { emptyState, validateState, type HostState, type SnapshotRecord, type VmRecord } from './state.js';
 import { drivesView, snapView, vmView } from './views.js';
 import { MemoryStorage, type SimStorage } from './storage.js';
 
@@ -107,6 +107,7 @@ export class Simulator implements Host {
   private static openWith(storage: SimStorage, opts: SimulatorOptions): Simulator {
     let state = storage.load();
     if (state) {
+      validateState(state, 'statePath' in storage && typeof storage.statePath === 'string' ? storage.statePath : 'the saved state');
       if (opts.computerName !== undefined && !isLocalName(opts.computerName) && opts.computerName.toLowerCase() !== state.computerName.toLowerCase())
         throw new HvsimError('NOT_FOUND', `Hyper-V was unable to find the computer "${opts.computerName}": this state holds the host "${state.computerName}" (use another --root for another host)`);
     } else {

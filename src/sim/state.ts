@@ -1,9 +1,10 @@
 /**
  * The simulator's persistent state: plain JSON-able records (state.json in a state directory).
  * The checkpoint tree is logical (snapshots with parents, the VM's Now position); the disk tree
- * is physical (files with parents, per drive). Imports: host types only.
+ * is physical (files with parents, per drive). Imports: host types, errors.
  */
-import type { CheckpointType, VMState } from './host.js';
+import { HvsimError } from '../vhd/common/errors.js';
+import { CHECKPOINT_TYPES, type CheckpointType, type VMState } from './host.js';
 
 export const STATE_VERSION = 1;
 
@@ -98,4 +99,111 @@ export interface HostState {
 
 export function emptyState(computerName: string, clock: number, clockMode: 'wall' | 'simulated'): HostState {
   return { version: STATE_VERSION, computerName, clock, clockMode, vms: [] };
+}
+
+const VM_STATES: readonly VMState[] = ['Off', 'Running', 'Saved', 'Paused'];
+const DISK_NAME = /\.(a?vhdx|a?vhd)$/i;
+
+/**
+ * Check a state read from `file` (state.json, perhaps edited by hand or by another version) before
+ * anything acts on it: every field the simulator uses has its type, names are unique, and every
+ * disk file named is a disk file of its drive's tree. What is wrong is a CORRUPT error naming the
+ * field; nothing is repaired.
+ */
+export function validateState(s: unknown, file: string): HostState {
+  const bad = (where: string, what: string): never => {
+    throw new HvsimError('CORRUPT', `${file}: ${where}: ${what} (hvsim never writes this: the file was edited or damaged)`, { file });
+  };
+  const obj = (v: unknown, where: string): Record<string, unknown> =>
+    typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : bad(where, 'expected an object');
+  const arr = (v: unknown, where: string): unknown[] => (Array.isArray(v) ? v : bad(where, 'expected a list'));
+  const str = (v: unknown, where: string): string => (typeof v === 'string' ? v : bad(where, 'expected a string'));
+  const num = (v: unknown, where: string): number => (typeof v === 'number' && Number.isFinite(v) ? v : bad(where, 'expected a number'));
+  const strOrNull = (v: unknown, where: string): string | null => (v === null ? null : str(v, where));
+  const numOrNull = (v: unknown, where: string): number | null => (v === null ? null : num(v, where));
+  const oneOf = <T extends string>(v: unknown, list: readonly T[], where: string): T =>
+    list.includes(v as T) ? (v as T) : bad(where, `expected one of ${list.join(', ')}`);
+  const disk = (v: unknown, where: string): string => {
+    const p = str(v, where);
+    return DISK_NAME.test(p) && /^([A-Za-z]:)?[\\/]/.test(p) ? p : bad(where, `"${p}" is not an absolute path of a .vhdx/.avhdx/.vhd/.avhd file`);
+  };
+
+  const o = obj(s, 'the state');
+  num(o.version, 'version');
+  str(o.computerName, 'computerName');
+  num(o.clock, 'clock');
+  oneOf(o.clockMode, ['wall', 'simulated'] as const, 'clockMode');
+  const names = new Set<string>();
+  arr(o.vms, 'vms').forEach((v, i) => {
+    const w = `vms[${i}]`;
+    const vm = obj(v, w);
+    str(vm.id, `${w}.id`);
+    const name = str(vm.name, `${w}.name`);
+    if (names.has(name.toLowerCase())) bad(`${w}.name`, `a second virtual machine named "${name}"`);
+    names.add(name.toLowerCase());
+    oneOf(vm.state, VM_STATES, `${w}.state`);
+    oneOf(vm.checkpointType, CHECKPOINT_TYPES, `${w}.checkpointType`);
+    num(vm.memory, `${w}.memory`);
+    str(vm.notes, `${w}.notes`);
+    num(vm.creationTime, `${w}.creationTime`);
+    str(vm.path, `${w}.path`);
+    if (typeof vm.guestSupportsProduction !== 'boolean') bad(`${w}.guestSupportsProduction`, 'expected true or false');
+    numOrNull(vm.runningSince, `${w}.runningSince`);
+    numOrNull(vm.mergeUntil, `${w}.mergeUntil`);
+    const drives = arr(vm.drives, `${w}.drives`).map((d, j) => {
+      const dw = `${w}.drives[${j}]`;
+      const drive = obj(d, dw);
+      const leaf = disk(drive.path, `${dw}.path`);
+      const files = arr(drive.files, `${dw}.files`).map((f, k) => {
+        const fo = obj(f, `${dw}.files[${k}]`);
+        return { path: disk(fo.path, `${dw}.files[${k}].path`), parent: fo.parent === null ? null : disk(fo.parent, `${dw}.files[${k}].parent`) };
+      });
+      const paths = new Set(files.map((f) => f.path));
+      if (paths.size !== files.length) bad(`${dw}.files`, 'a file is listed twice');
+      if (files.filter((f) => f.parent === null).length !== 1) bad(`${dw}.files`, 'expected exactly one base file');
+      for (const f of files) if (f.parent !== null && !paths.has(f.parent)) bad(`${dw}.files`, `the parent ${f.parent} of ${f.path} is not listed`);
+      if (!paths.has(leaf)) bad(`${dw}.path`, `${leaf} is not one of the drive's files`);
+      return paths;
+    });
+    const ids = new Set<string>();
+    const snaps = arr(vm.snapshots, `${w}.snapshots`).map((x, j) => {
+      const sw = `${w}.snapshots[${j}]`;
+      const sn = obj(x, sw);
+      ids.add(str(sn.id, `${sw}.id`));
+      str(sn.name, `${sw}.name`);
+      num(sn.creationTime, `${sw}.creationTime`);
+      oneOf(sn.state, VM_STATES, `${sw}.state`);
+      oneOf(sn.kind, ['Standard', 'Production'] as const, `${sw}.kind`);
+      num(sn.memory, `${sw}.memory`);
+      str(sn.notes, `${sw}.notes`);
+      oneOf(sn.checkpointType, CHECKPOINT_TYPES, `${sw}.checkpointType`);
+      strOrNull(sn.groupId, `${sw}.groupId`);
+      if (sn.groupMembers !== null && sn.groupMembers !== undefined) arr(sn.groupMembers, `${sw}.groupMembers`).forEach((m, k) => str(m, `${sw}.groupMembers[${k}]`));
+      const sd = arr(sn.drives, `${sw}.drives`);
+      if (sd.length !== drives.length) bad(`${sw}.drives`, `expected one file for each of the VM's ${drives.length} drives`);
+      sd.forEach((p, k) => {
+        if (!drives[k]!.has(disk(p, `${sw}.drives[${k}]`))) bad(`${sw}.drives[${k}]`, `${String(p)} is not one of the drive's files`);
+      });
+      return { sw, parentId: strOrNull(sn.parentId, `${sw}.parentId`) };
+    });
+    for (const x of snaps) if (x.parentId !== null && !ids.has(x.parentId)) bad(`${x.sw}.parentId`, `no checkpoint has the Id ${x.parentId}`);
+    if (vm.pendingStep !== undefined && vm.pendingStep !== null) {
+      const ps = obj(vm.pendingStep, `${w}.pendingStep`);
+      const d = num(ps.drive, `${w}.pendingStep.drive`);
+      if (!drives[d]) bad(`${w}.pendingStep.drive`, `the VM has no drive ${d}`);
+      const st = obj(ps.step, `${w}.pendingStep.step`);
+      const kind = oneOf(st.kind, ['delete', 'merge-into-child', 'merge-down'] as const, `${w}.pendingStep.step.kind`);
+      const named = kind === 'delete' ? [st.file] : kind === 'merge-into-child' ? [st.file, st.child] : [st.base, st.leaf, ...arr(st.between, `${w}.pendingStep.step.between`)];
+      named.forEach((f) => disk(f, `${w}.pendingStep.step`));
+    }
+    const p = strOrNull(vm.parentSnapshotId, `${w}.parentSnapshotId`);
+    if (p !== null && !ids.has(p)) bad(`${w}.parentSnapshotId`, `no checkpoint has the Id ${p}`);
+  });
+  if (o.creating !== undefined)
+    arr(o.creating, 'creating').forEach((c, i) => {
+      const co = obj(c, `creating[${i}]`);
+      disk(co.file, `creating[${i}].file`);
+      if (co.parent !== null) disk(co.parent, `creating[${i}].parent`);
+    });
+  return s as HostState;
 }
