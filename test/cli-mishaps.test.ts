@@ -121,6 +121,15 @@ describe('fs errors are one line naming the path, with the documented status (it
   });
 });
 
+describe('temporaries of a killed process are not left for ever (item 7)', () => {
+  it("the next command in a state directory removes a killed writer's state.json temporary", () => {
+    ok(['--root', 'st-tmp', 'new-vm', '--name', 'v']);
+    writeFileSync(join(dir, 'st-tmp', 'state.json.tmp-2147483646'), '{"half');
+    ok(['--root', 'st-tmp', 'get-vm']);
+    expect(tree(join(dir, 'st-tmp')).filter((f) => f.includes('.tmp-'))).toEqual([]);
+  });
+});
+
 describe('paths where no folder can be made end in bounded time (item 6)', () => {
   // spawnSync's timeout bounds each run: a hang is status null, not a stalled suite.
   it.runIf(existsSync('/proc/self'))('/proc: one line, status 1', () => {

@@ -14,7 +14,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { HvsimError } from '../vhd/common/errors.js';
 import { MemoryDiskStore, NodeDiskStore, type DiskStore } from '../engine/store.js';
-import { fsError, mkdirp, noteLockFile, writeFileAtomic } from '../vhd/io/node-file.js';
+import { fsError, mkdirp, noteLockFile, processAlive, writeFileAtomic } from '../vhd/io/node-file.js';
 import { STATE_VERSION, type HostState } from './state.js';
 
 export interface SimStorage {
@@ -68,15 +68,6 @@ export const LOCK_FILE = 'lock';
 
 function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** An exclusive lock on a state directory, held by this process until released. */
@@ -171,6 +162,12 @@ export class DirectoryStorage implements SimStorage {
     mkdirp(this.root);
     this.lock = new DirectoryLock(path.join(this.root, LOCK_FILE));
     this.lock.acquire(lockOpts);
+    // Under the lock no one else writes here: a temporary of writeFileAtomic is a killed process's.
+    try {
+      for (const n of fs.readdirSync(this.root)) if (/\.json\.tmp-\d+$/.test(n)) fs.rmSync(path.join(this.root, n), { force: true });
+    } catch {
+      // best effort: a leftover is never read
+    }
   }
 
   get statePath(): string {

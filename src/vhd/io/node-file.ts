@@ -150,7 +150,8 @@ function lockPath(path: string): string {
   return `${path.slice(0, slash + 1)}.${path.slice(slash + 1)}.hvsim-lock`;
 }
 
-function alive(pid: number): boolean {
+/** Whether process `pid` exists on this machine (a lock's owner). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -185,7 +186,7 @@ function acquireLock(path: string): string {
       } catch {
         // vanished between the two calls: try again
       }
-      if (Number.isInteger(owner) && owner > 0 && alive(owner))
+      if (Number.isInteger(owner) && owner > 0 && processAlive(owner))
         throw new HvsimError('BUSY', `${path}: in use by another hvsim process (pid ${owner})`, { file: path });
       try {
         fs.unlinkSync(lock);
