@@ -51,8 +51,13 @@ export async function runJob<K extends JobName>(name: K, args: JobArgs<K>, opts:
 /** Between two chunks of a runSteps loop: shows progress, lets a signal in, throws Interrupted after one. */
 export type Step = (done: number, total: number) => Promise<void>;
 
-/** Run a chunked loop of the main thread that awaits `step` after each chunk. */
-export async function runSteps<T>(fn: (step: Step) => Promise<T>, opts: JobOptions): Promise<T> {
+/**
+ * Run a chunked loop of the main thread that awaits `step` after each chunk. With `blocking` (it
+ * reads stdin or writes stdout, which may block for ever, and no signal handler can run then) the
+ * signals keep their default: the process ends at once, and its lock is taken over by the next command.
+ */
+export async function runSteps<T>(fn: (step: Step) => Promise<T>, opts: JobOptions & { blocking?: boolean }): Promise<T> {
+  if (opts.blocking) return fn(async () => {});
   let signal: InterruptSignal | undefined;
   const bar = opts.progress !== undefined ? progressBar(opts.progress) : undefined;
   const step: Step = async (done, total) => {

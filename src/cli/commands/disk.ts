@@ -116,7 +116,7 @@ export function registerDiskCommands(program: Command): void {
     .option('--output <file>', 'write here instead of stdout')
     .action(async (path: string, o: { offset: number; length?: number; output?: string }) => {
       await runSteps((step) => readVhd({ path, ...o }, step), {
-        ...(o.output !== undefined ? { progress: 'reading' } : {}),
+        ...(o.output !== undefined ? { progress: 'reading' } : { blocking: true }),
         interrupted: () => `read-vhd of ${path}${o.output !== undefined ? `; ${o.output} was not written` : ''}`,
       });
     });
@@ -130,7 +130,7 @@ export function registerDiskCommands(program: Command): void {
     .action(async (path: string, o: { offset: number; input?: string }, cmd: Command) => {
       refuseVmDisks(cmd, 'write-vhd', [path], 'write');
       await runSteps((step) => writeVhd({ path, ...o }, step), {
-        ...(o.input !== undefined ? { progress: 'writing' } : {}),
+        ...(o.input !== undefined ? { progress: 'writing' } : { blocking: true }),
         interrupted: (detail) => `write-vhd of ${path}; ${detail ?? 'the input was written in part'}`,
       });
     });
