@@ -25,7 +25,7 @@
  * fails one operation). A summary goes to stdout ("[reliability-mishap] …"); docs/reliability.md
  * has the matrix.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -33,7 +33,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliBin } from './helpers/cli.js';
 import { fill, readChain, workerClock } from './helpers/data.js';
 import {
-  deadPid, fillDisk, isRoot, leftovers, lostPoints, makeRuntime, mountTmpfs, NOBODY, picture, pictureDiff, runBatch, runPair,
+  deadPid, fillDisk, isRoot, runProcess, leftovers, lostPoints, makeRuntime, mountTmpfs, NOBODY, picture, pictureDiff, runBatch, runPair,
   samePicture, sh, stateLockText, unmount, writerLockPath, hashOf, type JobResult, type Picture, type Runtime, type RunnerJob,
 } from './helpers/mishap.js';
 import { HvsimError } from '../src/vhd/common/errors.js';
@@ -47,7 +47,8 @@ import type { DriveRecord, HostState } from '../src/sim/state.js';
 import { createSession } from '../src/sim/powershell/index.js';
 
 const cpuLine = workerClock();
-const BIN = cliBin();
+/** The CLI under test: this run's build, or another (HVSIM_MISHAP_BIN, e.g. an older build, to see the matrix catch its defects). */
+const BIN = process.env.HVSIM_MISHAP_BIN ?? cliBin();
 const REPO = path.resolve(import.meta.dirname, '..');
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -220,6 +221,9 @@ interface Cell {
   p: Paths;
   /** The job results: under the mishap (two in the concurrency column), get-vm after the lift, the rerun. */
   first?: JobResult;
+  /** The same command on a twin cell as a process of its own (the FIDELITY cells). */
+  real?: JobResult;
+  twin?: Paths;
   second?: JobResult;
   after?: JobResult;
   rerun?: JobResult;
@@ -595,20 +599,31 @@ function paths(base: string): Paths {
 const q = (s: string): string => `'${s.replaceAll("'", "'\\''")}'`;
 
 /**
- * Fresh copies of the template (one shell for all of them: a process per copy would cost more
- * than the copies), each with out/ and aside/, on a tmpfs of its own when asked, owned by the
- * unprivileged user when asked; then each copy's records are re-pointed at it.
+ * Fresh copies of the template (three shells for all of them, at once: a process per copy would
+ * cost more than the copies), each with out/ and aside/, on a tmpfs of its own when asked, owned
+ * by the unprivileged user when asked; then each copy's records are re-pointed at it.
  */
-function newCells(list: Array<{ base: string; tmpfs?: boolean; owner?: number }>, stash: string, tplRoot: string): Paths[] {
-  const lines = ['set -e'];
-  for (const x of list) {
+async function newCells(list: Array<{ base: string; tmpfs?: boolean; owner?: number }>, stash: string, tplRoot: string): Promise<Paths[]> {
+  const scripts: string[][] = [[], [], []];
+  list.forEach((x, i) => {
+    const lines = scripts[i % scripts.length]!;
     lines.push(`mkdir -p ${q(x.base)}`);
     if (x.tmpfs) lines.push(`mount -t tmpfs -o size=${DISK_FULL_SIZE},mode=0755 tmpfs ${q(x.base)}`);
     lines.push(`cp -a --sparse=always ${q(path.join(stash, 'state'))} ${q(path.join(x.base, 'state'))}`, `mkdir ${q(path.join(x.base, 'out'))} ${q(path.join(x.base, 'aside'))}`);
     if (x.owner !== undefined) lines.push(`chown -R ${x.owner}:${x.owner} ${q(x.base)}`);
-  }
+  });
   for (const x of list) if (x.tmpfs) mounts.push(x.base);
-  sh('sh', ['-c', lines.join('\n')]);
+  await Promise.all(
+    scripts.map(
+      (lines) =>
+        new Promise<void>((resolve, reject) => {
+          const p = spawn('sh', ['-e', '-c', lines.join('\n')], { stdio: ['ignore', 'ignore', 'pipe'] });
+          let err = '';
+          p.stderr.on('data', (d: Buffer) => (err += d.toString('utf8')));
+          p.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`copying the template: ${err}`))));
+        }),
+    ),
+  );
   return list.map((x) => {
     const p = paths(x.base);
     const st = path.join(p.root, 'state.json');
@@ -697,6 +712,15 @@ async function setup(): Promise<void> {
   phase('template');
 }
 
+/**
+ * Cells also run on a twin copy by the CLI as a process of its own: the batch runner's main()
+ * must end exactly as the real command does (same exit status, same stderr).
+ */
+const FIDELITY = new Set(['missing|get-vm', 'missing|remove-vmsnapshot', 'missing|run Remove-VMSnapshot', 'missing|read-vhd', 'ro-disk|checkpoint-vm', 'unreadable-state|get-vm', 'disk-full|checkpoint-vm', 'state-truncated|get-vm', 'state-version|run Get-VM', 'lock-state|write-vm', 'lock-disk|write-vm']);
+
+/** A message with the twin's paths and the random parts (GUIDs of new files) made comparable. */
+const normalise = (t: string, base: string, as: string): string => t.replaceAll(base, as).replace(/[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}/gi, '<GUID>');
+
 /** Columns run together (each group's cells exist only while it runs: memory stays bounded). */
 const GROUPS: string[][] = [['control'], ['missing', 'lock-state', 'lock-disk', 'ro-disk', 'ro-state', 'unreadable-disk', 'unreadable-state'], ['disk-full', 'state-truncated', 'state-type', 'state-badpath', 'state-dupname', 'state-version'], ['twice']];
 
@@ -716,7 +740,12 @@ async function runGroup(ids: string[]): Promise<void> {
   // The control group also runs each command twice in a row: what two at once may end in.
   const serial: Cell[] = ids.includes('control') ? COMMANDS.filter((c) => c.kind !== 'workload').map((cmd) => ({ col: COLUMNS[0]!, cmd, p: paths(cellBase('serial', cmd)), notes: [] })) : [];
   for (const c of serial) specs.push({ base: c.p.base });
-  newCells(specs, stash, tplRoot);
+  const twins = list.filter((c) => FIDELITY.has(key(c.col.id, c.cmd.id)));
+  for (const c of twins) {
+    c.twin = paths(`${c.p.base}-process`);
+    specs.push({ base: c.twin.base, ...(c.col.tmpfs ? { tmpfs: true } : {}), ...(c.col.user ? { owner: NOBODY } : {}) });
+  }
+  await newCells(specs, stash, tplRoot);
   for (const c of [...list, ...serial]) {
     if (c.cmd.script) {
       const f = path.join(c.p.out, 'script.ps1');
@@ -725,12 +754,27 @@ async function runGroup(ids: string[]): Promise<void> {
     }
     c.col.prepare?.(c);
   }
+  for (const c of twins) {
+    const t: Cell = { ...c, p: c.twin!, notes: [] };
+    if (c.cmd.script) {
+      const f = path.join(t.p.out, 'script.ps1');
+      fs.writeFileSync(f, c.cmd.script(t.p) + '\n');
+      if (c.col.user) fs.chownSync(f, NOBODY, NOBODY);
+    }
+    c.col.prepare?.(t);
+  }
   for (const c of list) cells.set(key(c.col.id, c.cmd.id), c);
   phase('cells');
 
   // 1. Each command under its mishap (the two-at-once column: two runners in step).
   const twice = list.filter((c) => c.col.id === 'twice');
   const single = list.filter((c) => c.col.id !== 'twice');
+  const real = Promise.all(
+    twins.map(async (c) => {
+      stats.invocations++;
+      c.real = await runProcess(rt, { args: c.cmd.args(c.twin!), cwd: c.twin!.base, env: ENV }, { unprivileged: c.col.user === true });
+    }),
+  );
   await runJobs([
     ...single.map((c) => ({ c, args: c.cmd.args(c.p), put: (r: JobResult) => (c.first = r) })),
     ...serial.flatMap((c) => [
@@ -738,6 +782,7 @@ async function runGroup(ids: string[]): Promise<void> {
       { c, args: c.cmd.args(c.p), put: () => {} },
     ]),
   ]);
+  await real;
   if (twice.length) {
     const jobs = twice.map((c) => job(c, c.cmd.args(c.p)));
     stats.invocations += jobs.length;
@@ -787,11 +832,13 @@ async function runGroup(ids: string[]): Promise<void> {
   phase('pictures');
   // The cells are done with: free their room.
   for (const c of [...list, ...serial]) {
-    if (c.col.tmpfs) {
-      unmount(c.p.base);
-      mounts.splice(mounts.indexOf(c.p.base), 1);
+    for (const base of [c.p.base, ...(c.twin ? [c.twin.base] : [])]) {
+      if (c.col.tmpfs) {
+        unmount(base);
+        mounts.splice(mounts.indexOf(base), 1);
+      }
+      if (!process.env.HVSIM_MISHAP_KEEP) fs.rmSync(base, { recursive: true, force: true });
     }
-    if (!process.env.HVSIM_MISHAP_KEEP) fs.rmSync(c.p.base, { recursive: true, force: true });
   }
   phase('clean-up');
 }
@@ -848,6 +895,11 @@ function problems(c: Cell): string[] {
     if (v) p.push(v);
   }
   if (c.left?.length) p.push(`left behind: ${c.left.join(', ')}`);
+  if (c.real) {
+    const got = normalise(c.real.stderr, c.twin!.base, c.p.base);
+    if (c.real.code !== first.code || got !== normalise(first.stderr, c.p.base, c.p.base))
+      p.push(`as a process of its own the command ends otherwise: ${brief(c.real)} (${JSON.stringify(got.slice(0, 300))}) — in the batch runner: ${brief(first)}`);
+  }
   return p;
 }
 
@@ -858,6 +910,7 @@ function writeReport(file: string): void {
     command: c.cmd.id,
     first: c.first && { code: c.first.code, stderr: c.first.stderr, stdout: c.first.stdout.slice(0, 2000), hang: c.first.hang ?? false, uncaught: c.first.uncaught },
     second: c.second && { code: c.second.code, stderr: c.second.stderr },
+    process: c.real && { code: c.real.code, stderr: c.real.stderr },
     after: c.after && { code: c.after.code, stderr: c.after.stderr },
     rerun: c.rerun && { code: c.rerun.code, stderr: c.rerun.stderr },
     outcome: c.first ? (succeeded(c.cmd, c.first) ? 'result' : formProblems(c.cmd, c.first, '').length ? 'bad' : 'error') : 'not run',
@@ -1192,6 +1245,8 @@ function memPicture(s: HostState, store: MemoryDiskStore): Picture {
 let memWorld: Promise<MemWorld> | undefined;
 const memRefs = new Map<string, Promise<MemRun>>();
 const eStats = { cells: 0, runs: 0, faults: 0, nothingToFail: 0, nothingLost: 0, ms: 0 };
+/** Per cmdlet × model: operations the run makes, how many were failed, what went wrong (for the report). */
+const eResults: Array<{ command: string; model: string; ops: number; tried: number; found: string[] }> = [];
 
 /** Problems of one cmdlet × one I/O model, failing at up to 5 operations spread over the run. */
 async function ioCell(cmd: Cmd, model: IoModel): Promise<string[]> {
@@ -1217,6 +1272,7 @@ async function ioCell(cmd: Cmd, model: IoModel): Promise<string[]> {
   const ks = [...new Set(Array.from({ length: m }, (_, i) => Math.round((i * (n - 1)) / Math.max(1, m - 1))))];
   if (ks.length === 0) eStats.nothingToFail++;
   const p: string[] = [];
+  eResults.push({ command: cmd.id, model, ops: n, tried: ks.length, found: p });
   for (const k of ks) {
     const run = await runMem(world, script, model, k);
     eStats.runs++;
@@ -1257,6 +1313,7 @@ describe('e. an I/O error (the fault layer, in-process: cmdlets on a Host over a
       `[reliability-mishap] I/O errors: ${eStats.cells} cmdlet × model cells, ${eStats.faults} failing operations tried ` +
         `(${eStats.nothingToFail} cells write nothing, so nothing could fail); nothing lost in ${eStats.nothingLost} of ${eStats.cells}; ${(eStats.ms / 1000).toFixed(1)} s`,
     );
+    if (process.env.HVSIM_MISHAP_REPORT) fs.writeFileSync(`${process.env.HVSIM_MISHAP_REPORT}.io.json`, JSON.stringify(eResults, null, 1));
   });
   for (const cmd of COMMANDS) {
     if (cmd.kind !== 'cmdlet') {

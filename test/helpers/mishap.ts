@@ -43,6 +43,8 @@ export interface Runtime {
   /** node, as a path the unprivileged user can execute. */
   node: string;
   mainJs: string;
+  /** The copy's bin.js (for runs as a process of its own). */
+  binJs: string;
   runnerJs: string;
   /** setpriv works here (root, and setpriv installed). */
   canDropPrivileges: boolean;
@@ -95,7 +97,7 @@ export function makeRuntime(dir: string, bin: string, repo: string): Runtime {
       canDropPrivileges = probe(node);
     }
   }
-  return { node, mainJs: path.join(dir, 'dist', 'cli', 'main.js'), runnerJs, canDropPrivileges };
+  return { node, mainJs: path.join(dir, 'dist', 'cli', 'main.js'), binJs: path.join(dir, 'dist', 'cli', 'bin.js'), runnerJs, canDropPrivileges };
 }
 
 const dropArgs = (): string[] => [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups'];
@@ -237,6 +239,32 @@ export async function runPair(rt: Runtime, a: RunnerJob[], b: RunnerJob[], opts:
     }
   }
   return [outA, outB];
+}
+
+/** One hvsim invocation as a process of its own (the built CLI's bin.js), killed after `timeoutMs`. */
+export function runProcess(rt: Runtime, job: RunnerJob, opts: { unprivileged?: boolean; timeoutMs?: number } = {}): Promise<JobResult> {
+  const argv = [rt.binJs, ...job.args];
+  const t0 = performance.now();
+  const p = opts.unprivileged ? spawn('setpriv', [...dropArgs(), rt.node, ...argv], { cwd: job.cwd, env: { ...process.env, ...job.env } }) : spawn(rt.node, argv, { cwd: job.cwd, env: { ...process.env, ...job.env } });
+  let stdout = '';
+  let stderr = '';
+  p.stdout.on('data', (d: Buffer) => {
+    if (stdout.length < 65536) stdout += d.toString('utf8');
+  });
+  p.stderr.on('data', (d: Buffer) => {
+    if (stderr.length < 65536) stderr += d.toString('utf8');
+  });
+  let hang = false;
+  const timer = setTimeout(() => {
+    hang = true;
+    p.kill('SIGKILL');
+  }, opts.timeoutMs ?? 20_000);
+  return new Promise((resolve) =>
+    p.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: hang ? null : code, stdout, stderr, ms: Math.round(performance.now() - t0), ...(hang ? { hang } : {}) });
+    }),
+  );
 }
 
 // ------------------------------------------------------------------ pictures
