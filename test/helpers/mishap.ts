@@ -375,11 +375,6 @@ export function fillDisk(dir: string, leave: number): string {
   return filler;
 }
 
-export function freeBytes(dir: string): number {
-  const s = fs.statfsSync(dir);
-  return s.bavail * s.bsize;
-}
-
 /** A pid that no process has now (a child that has exited). */
 export function deadPid(): number {
   const r = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
