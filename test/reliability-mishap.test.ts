@@ -925,60 +925,7 @@ function writeReport(file: string): void {
  * Cells that fail on today's code (each a defect reported to the engineers fixing issue 14), run
  * with it.fails until fixed: such a test fails as soon as its cell holds, so it is flipped then.
  */
-const KNOWN_FAILING = new Set<string>([
-  // src/sim/group.ts: a failed group command's error is two lines ("…\\n<op>: rolled back …"); a failed
-  // remove-group says "nothing was removed" although alpha's checkpoint is gone, and a rerun refuses the now incomplete group.
-  'missing|checkpoint-group',
-  'missing|restore-group',
-  'missing|remove-group',
-  'ro-disk|checkpoint-group',
-  'ro-disk|restore-group',
-  'ro-disk|remove-group',
-  'disk-full|checkpoint-group',
-  'disk-full|restore-group',
-  'disk-full|remove-group',
-  // src/sim/simulator.ts (recover): a file it cannot chmod (owned by root) is reported as "an interrupted merge could not be
-  // finished" on every command, though no merge was interrupted.
-  'unreadable-disk|new-vm',
-  'unreadable-disk|set-vm',
-  'unreadable-disk|get-vm',
-  'unreadable-disk|start-vm',
-  'unreadable-disk|stop-vm',
-  'unreadable-disk|suspend-vm',
-  'unreadable-disk|resume-vm',
-  'unreadable-disk|save-vm',
-  'unreadable-disk|wait-vm',
-  'unreadable-disk|checkpoint-vm',
-  'unreadable-disk|get-vmsnapshot',
-  'unreadable-disk|restore-vmsnapshot',
-  'unreadable-disk|remove-vmsnapshot',
-  'unreadable-disk|rename-vmsnapshot',
-  'unreadable-disk|export-vmsnapshot',
-  'unreadable-disk|get-vmharddiskdrive',
-  'unreadable-disk|add-vmharddiskdrive',
-  'unreadable-disk|write-vm',
-  'unreadable-disk|read-vm',
-  'unreadable-disk|checkpoint-group',
-  'unreadable-disk|restore-group',
-  'unreadable-disk|remove-group',
-  'unreadable-disk|get-group',
-  'unreadable-disk|run Get-VM',
-  'unreadable-disk|run New-VM',
-  'unreadable-disk|run Set-VM',
-  'unreadable-disk|run Start-VM',
-  'unreadable-disk|run Stop-VM',
-  'unreadable-disk|run Save-VM',
-  'unreadable-disk|run Suspend-VM',
-  'unreadable-disk|run Resume-VM',
-  'unreadable-disk|run Checkpoint-VM',
-  'unreadable-disk|run Get-VMSnapshot',
-  'unreadable-disk|run Restore-VMSnapshot',
-  'unreadable-disk|run Remove-VMSnapshot',
-  'unreadable-disk|run Rename-VMSnapshot',
-  'unreadable-disk|run Export-VMSnapshot',
-  'unreadable-disk|run Get-VMHardDiskDrive',
-  'unreadable-disk|run Add-VMHardDiskDrive',
-]);
+const KNOWN_FAILING = new Set<string>([]);
 
 describe('the mishap matrix: CLI commands and hvsim run cmdlets, through the built CLI', () => {
   beforeAll(async () => {

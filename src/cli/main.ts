@@ -72,7 +72,8 @@ export async function main(argv: string[]): Promise<number> {
     // An fs error no layer converted: still one line naming the file, never "internal error".
     const err = errnoCode(e) !== undefined ? fsError(e, (e as NodeJS.ErrnoException).path ?? 'file system', (e as NodeJS.ErrnoException).syscall ?? 'access') : e;
     if (err instanceof HvsimError) {
-      process.stderr.write(`hvsim: ${err.message}\n`);
+      // Several VMs' errors (a cmdlet's non-terminating errors) come one to a line.
+      for (const line of err.message.split('\n')) process.stderr.write(`hvsim: ${line}\n`);
       return EXIT[err.code] ?? 1;
     }
     const msg = err instanceof Error ? err.message : String(err);

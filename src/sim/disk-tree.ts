@@ -15,6 +15,7 @@
  * Imports: engine, state types.
  */
 import * as path from 'node:path';
+import { HvsimError } from '../vhd/common/errors.js';
 import { newGuid } from '../vhd/common/guid.js';
 import { Chain, openLayer } from '../engine/chain.js';
 import { layerAllocation } from '../engine/layers.js';
@@ -186,7 +187,6 @@ export function removedBy(step: CleanupStep): string[] {
  * its end; the step saved in `pendingStep` is applied to the records when every file it removes is
  * gone (it was done), and forgotten otherwise (the clean-up runs it again). A file missing for any
  * other reason is left in the records, and reported (`missingFiles`); nothing is deleted here.
- * Frozen files get their read-only mark back.
  */
 export function reconcileDrives(store: DiskStore, vm: VmRecord): void {
   for (const drive of vm.drives) {
@@ -199,7 +199,23 @@ export function reconcileDrives(store: DiskStore, vm: VmRecord): void {
     if (vm.drives[pending.drive] && removedBy(pending.step).every((f) => !store.exists(f))) applyStep(vm, pending.drive, pending.step);
     vm.pendingStep = null;
   }
-  for (const d of vm.drives) for (const f of d.files) if (f.path !== d.path && store.exists(f.path) && !store.isReadOnly(f.path)) store.setReadOnly(f.path, true);
+}
+
+/**
+ * Give the VM's frozen files their read-only mark back (a crash between a child's creation and its
+ * parent's freeze, or a hand-made chmod). A file this user may not chmod keeps its mode: the
+ * chains open parents read-only anyway.
+ */
+export function restoreReadOnlyMarks(store: DiskStore, vm: VmRecord): void {
+  for (const d of vm.drives)
+    for (const f of d.files) {
+      if (f.path === d.path || !store.exists(f.path) || store.isReadOnly(f.path)) continue;
+      try {
+        store.setReadOnly(f.path, true);
+      } catch (e) {
+        if (!(e instanceof HvsimError)) throw e;
+      }
+    }
 }
 
 /** The VM's disk files (any drive, any checkpoint) that are not there. */

@@ -78,7 +78,7 @@ function groupError(op: string, step: string, vm: string, cause: unknown, rollba
   const inner = cause instanceof Error ? cause.message : String(cause);
   const code = cause instanceof HvsimError ? cause.code : 'INVALID_STATE';
   const tail = rollback.length === 0 ? 'rolled back: no checkpoint was kept and every VM is back in its prior state.' : `ROLLBACK INCOMPLETE: ${rollback.join('; ')}`;
-  return new HvsimError(code, `${op}: failed at ${step} of '${vm}': ${inner}\n${op}: ${tail}`, { cause });
+  return new HvsimError(code, `${op}: failed at ${step} of '${vm}': ${inner} — ${tail}`, { cause });
 }
 
 /** Bring a VM from its current state back to `prior` (best effort; returns what went wrong). */
@@ -308,7 +308,7 @@ export async function removeGroup(host: Host, sel: GroupSelector, opts: { includ
     } catch (e) {
       const done = removed.length ? `already removed: ${removed.map((r) => `'${r.VMName}'`).join(', ')}` : 'nothing was removed';
       const left = snaps.filter((x) => !removed.some((r) => r.SnapshotId === x.Id)).map((x) => `'${x.VMName}'`).join(', ');
-      throw new HvsimError(e instanceof HvsimError ? e.code : 'INVALID_STATE', `${op}: failed at Remove-VMSnapshot of '${s.VMName}': ${e instanceof Error ? e.message : String(e)}\n${op}: ${done}; still there: ${left}`, { cause: e });
+      throw new HvsimError(e instanceof HvsimError ? e.code : 'INVALID_STATE', `${op}: failed at Remove-VMSnapshot of '${s.VMName}': ${e instanceof Error ? e.message : String(e)} — ${done}; still there: ${left}`, { cause: e });
     }
   }
   return { GroupId: groupId, SnapshotName: snaps[0]!.Name, Removed: removed };

@@ -26,7 +26,7 @@ import { CMDLET, ALREADY_IN_STATE, combine, gatherSnapshots, hasRuntimeState, sn
 import { MAX_CHECKPOINTS, MAX_NAME_LENGTH, detach, subtree, validateSnapshotName } from './checkpoint-tree.js';
 import {
   applyStep, executeStep, hasMerge, missingFiles, newDifferencingPath, openChain, ownedFiles, planCleanup, reconcileDrives, stepCost,
-  nextCleanupStep, unrecordedFiles,
+  nextCleanupStep, restoreReadOnlyMarks, unrecordedFiles,
 } from './disk-tree.js';
 import { partialPath } from '../engine/store.js';
 import { emptyState, validateState, type HostState, type SnapshotRecord, type VmRecord } from './state.js';
@@ -136,6 +136,7 @@ export class Simulator implements Host {
         if (!(e instanceof HvsimError)) throw e;
         this.warn(vm.name, `'${vm.name}': an interrupted merge could not be finished: ${e.message}`);
       }
+      restoreReadOnlyMarks(store, vm);
     }
     this.dropInterruptedGroups();
     for (const vm of this.state.vms) {
@@ -154,13 +155,19 @@ export class Simulator implements Host {
     if (pending.length === 0) return;
     const store = this.storage.store;
     const named = this.recordedFiles();
-    for (const c of pending) {
-      if (named.has(c.file)) continue;
-      for (const f of [partialPath(c.file), c.file]) if (store.exists(f)) store.remove(f);
-      // The parent was frozen for this child: a VM's current disk becomes writable again.
-      if (c.parent !== null && store.exists(c.parent) && this.state.vms.some((v) => v.drives.some((d) => d.path === c.parent))) store.setReadOnly(c.parent, false);
-    }
-    this.state.creating = [];
+    this.state.creating = pending.filter((c) => {
+      if (named.has(c.file)) return false;
+      try {
+        for (const f of [partialPath(c.file), c.file]) if (store.exists(f)) store.remove(f);
+        // The parent was frozen for this child: a VM's current disk becomes writable again.
+        if (c.parent !== null && store.exists(c.parent) && this.state.vms.some((v) => v.drives.some((d) => d.path === c.parent))) store.setReadOnly(c.parent, false);
+        return false;
+      } catch (e) {
+        if (!(e instanceof HvsimError)) throw e;
+        this.warn('', `an unfinished file of an interrupted operation could not be removed yet (the next command tries again): ${e.message}`);
+        return true;
+      }
+    });
   }
 
   /** Every disk file a record names. */
@@ -191,13 +198,11 @@ export class Simulator implements Host {
    * them again; the caller puts them in the records before the state is next saved.
    */
   private creating<T>(files: Array<{ file: string; parent: string | null }>, make: () => T): T {
-    this.state.creating = files;
+    this.state.creating = [...(this.state.creating ?? []), ...files];
     this.persist();
-    try {
-      return make();
-    } finally {
-      this.state.creating = [];
-    }
+    const made = make(); // on failure the entries stay: the next open removes what is left
+    this.state.creating = this.state.creating.filter((c) => !files.includes(c));
+    return made;
   }
 
   /** Refuse an operation that needs the VM's disk files while one is missing (Hyper-V's wording, hyperv-behaviour.md §1.4). */
@@ -382,7 +387,15 @@ export class Simulator implements Host {
     }
     vm.mergeUntil = this.clock.now() + cost;
     this.persist();
-    if (wait) this.settle(vm);
+    if (!wait) return;
+    try {
+      this.settle(vm);
+    } catch (e) {
+      // The tree has changed (the checkpoint is gone, as in Hyper-V, where the merge follows in
+      // the background); a merge that fails stays pending and is retried (settleAll).
+      if (!(e instanceof HvsimError) || e.code === 'FAULT_INJECTED') throw e;
+      this.warn(vm.name, `'${vm.name}': merging the disks failed and will be retried by the next command: ${e.message}`);
+    }
   }
 
   // ---------------------------------------------------------------- Host: clock, warnings
@@ -448,7 +461,6 @@ export class Simulator implements Host {
       const store = this.storage.store;
       const vmPath = path.posix.join(this.storage.vmRoot, name);
       const disk = opts.vhdPath !== undefined ? this.attachExisting(opts.vhdPath, 'new') : this.createBaseDisk(vmPath, name, opts.diskSize ?? this.defaultDiskSize);
-      this.state.creating = [];
       const vm: VmRecord = {
         id: newGuid(),
         name,
@@ -477,10 +489,8 @@ export class Simulator implements Host {
     const dir = path.posix.join(vmPath, 'Virtual Hard Disks');
     this.storage.mkdirp(dir);
     const p = store.resolve(path.posix.join(dir, `${fileStem}.vhdx`));
-    // Saved as being created; the caller records the disk (and clears `creating`) before the next save.
-    this.state.creating = [{ file: p, parent: null }];
-    this.persist();
-    createBaseDisk(p, { format: 'VHDX', virtualSize: size, blockSize: this.blockSize }, store).close();
+    // The caller records the disk before the state is next saved.
+    this.creating([{ file: p, parent: null }], () => createBaseDisk(p, { format: 'VHDX', virtualSize: size, blockSize: this.blockSize }, store).close());
     return p;
   }
 
@@ -905,7 +915,6 @@ export class Simulator implements Host {
       this.requireDisks(vm, 'Add-VMHardDiskDrive');
       this.settle(vm);
       const p = opts.path !== undefined ? this.attachExisting(opts.path, 'add-disk') : this.createBaseDisk(vm.path, `${vm.name}-${vm.drives.length}`, opts.size ?? this.defaultDiskSize);
-      this.state.creating = [];
       this.storage.store.setReadOnly(p, false);
       vm.drives.push({ path: p, files: [{ path: p, parent: null }] });
       this.clock.advance(this.costs.createDiskMs);
