@@ -1,7 +1,7 @@
 /**
  * npm run bench: nested-chain read degradation against the alternatives (issue 7).
  *
- * Builds the standard workload (shared/docs/bench-workload.md) in a temporary folder, checks its
+ * Builds the standard workload (docs/workload.md) in a temporary folder, checks its
  * content hashes, then measures at depths 0, 1, 2, 4, 8, 16, 32, 64: sequential whole-disk reads
  * (1 MiB requests) and the 20,000 random 4 KiB reads through the resolved map and the naive walk,
  * chain open time; the same data as a qcow2 chain through `qemu-img bench` when qemu is installed;

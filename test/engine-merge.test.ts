@@ -1,4 +1,4 @@
-// Merge semantics (hyperv-behaviour.md §2, vhdx-format.md §1.14): Merge-VHD into an ancestor,
+// Merge semantics (docs/hyperv.md, "Disk files"; docs/formats.md, "Merging"): Merge-VHD into an ancestor,
 // removing a middle layer (one child, several children, the base), Hyper-V's rule for a deleted
 // checkpoint's disk, refusals that leave every file byte-identical, journals, flatten, and the
 // per-layer run finder the merges copy with.

@@ -1,7 +1,7 @@
 /**
  * hvsim run: waiting and polling. Start-Sleep (Host.sleep: the simulator skips the time at once),
  * while / do-while / do-until / for with break and continue, ++/--, the poll-until-merged pattern
- * after Remove-VMSnapshot (hyperv-behaviour.md §1.4), the watchdog that stops a loop the simulated
+ * after Remove-VMSnapshot (docs/hyperv.md, "Merges"), the watchdog that stops a loop the simulated
  * clock can never end, and Wait-VM's refusal.
  *
  * The host: HV1 with web01 (Running, Standard checkpoints), merges slowed to 128 KiB/s so that one

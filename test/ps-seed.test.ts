@@ -1,5 +1,5 @@
 /**
- * The seed's four steps (../shared/seeds), copied verbatim with their typographic quotes into
+ * The seed's four steps, copied verbatim with their typographic quotes into
  * test/fixtures/ps-scripts/seed-step{1..4}.ps1, run one after another in one session (as in one
  * PowerShell console) on one simulated host xHost16 with three running VMs: the state after each
  * step, and the confirmation tables' shape (columns, names, states, ComputerName).

@@ -1,5 +1,5 @@
 /**
- * The standard deep-chain workload (shared/docs/bench-workload.md): the generator against its check
+ * The standard deep-chain workload (docs/workload.md): the generator against its check
  * values and a BigInt reference, the layers' regions, and real files that reproduce the table's
  * SHA-256 at depths 1, 2 and 4 (depth 64 is checked by `npm run bench`).
  */
@@ -20,7 +20,7 @@ import { HvsimError } from '../src/vhd/common/errors.js';
 const M64 = (1n << 64n) - 1n;
 const GAMMA = 0x9e3779b97f4a7c15n;
 
-/** splitmix64 as bench-workload.md writes it, in BigInt: word i (from 1) of stream(seed). */
+/** splitmix64 as docs/workload.md, "Generator", writes it, in BigInt: word i (from 1) of stream(seed). */
 function refWord(seed: bigint, i: bigint): bigint {
   let z = (seed + i * GAMMA) & M64;
   z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & M64;

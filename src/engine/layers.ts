@@ -38,8 +38,8 @@ export function layerAllocation(img: DiskImage): LayerAllocation {
 
 /**
  * Freeze `parentPath` and start a child on it, the way a checkpoint does: the child is created
- * whole first (createWhole), then the parent is marked read-only (vhdx-format.md §1.13;
- * hyperv-behaviour.md §2). The parent's writer's lock is held throughout, so no process writes
+ * whole first (createWhole), then the parent is marked read-only (docs/formats.md,
+ * "Creating a differencing VHDX"; docs/hyperv.md, "Disk files"). The parent's writer's lock is held throughout, so no process writes
  * the parent between reading its identity and freezing it. Returns the child, open for writing.
  */
 export function createChild(parentPath: string, childPath: string, blockSize?: number, store: DiskStore = new NodeDiskStore()): DiskImage {

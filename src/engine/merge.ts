@@ -1,5 +1,5 @@
 /**
- * Merges that keep every remaining point in time (issue 4; hyperv-behaviour.md §2; vhdx-format.md §1.14):
+ * Merges that keep every remaining point in time (issue 4; docs/hyperv.md, "Disk files"; docs/formats.md, "Merging"):
  *
  * - mergeDown: Merge-VHD. A leaf and every layer between it and an ancestor are copied into the
  *   ancestor, then removed; the ancestor reads what the leaf read and gets a new identity.
@@ -133,7 +133,7 @@ export function forEachStackRun(layers: readonly DiskImage[], offset: number, le
         open = 0;
         break;
       }
-      // BLOCK_PARTIAL: the sectors this layer holds (MS-VHDX §2.6.1 sector bitmap).
+      // BLOCK_PARTIAL: the sectors this layer holds (MS-VHDX §2.4 sector bitmap).
       if (!map) {
         map = new Int32Array(Math.ceil(ulen / lss)).fill(UNRESOLVED);
         open = map.length;
@@ -328,7 +328,7 @@ function withWriterLocks<T>(store: DiskStore, fn: (lock: (p: string) => void) =>
 
 /**
  * Merge `childPath` (a leaf) and every layer between it and `destinationPath` (default: its
- * parent) into the destination; the merged files are removed (Merge-VHD, vhdx-format.md §1.14).
+ * parent) into the destination; the merged files are removed (Merge-VHD; docs/formats.md, "Merging").
  */
 export function mergeDown(store: DiskStore, childPath: string, destinationPath?: string, opts: MergeOptions = {}): MergeDownResult {
   const leaf = store.resolve(childPath);
@@ -394,7 +394,7 @@ function runMergeDown(store: DiskStore, jp: string, j: MergeDownJournal, opts: M
   const d = openLayerForMerge(store, j.destination, true);
   let ok = false;
   try {
-    d.renewIdentity?.(); // its content changed: any other child no longer matches (§1.14)
+    d.renewIdentity?.(); // its content changed: any other child no longer matches (docs/formats.md, "Merging")
     ok = true;
   } finally {
     closeImage(d, ok);
@@ -430,7 +430,7 @@ function copyDown(store: DiskStore, jp: string, j: MergeDownJournal, opts: Merge
 // ---- Removing a layer (deleting a checkpoint) ----
 
 /**
- * Remove the layer `layerPath` whose children are `children` (hyperv-behaviour.md §2):
+ * Remove the layer `layerPath` whose children are `children` (docs/hyperv.md, "Disk files"):
  * 'copy' merges it into each child and deletes it; 'keep' leaves it (Hyper-V keeps the disk of a
  * checkpoint with several children). With no children it is simply deleted.
  */
@@ -532,7 +532,7 @@ function runRemoveLayer(store: DiskStore, jp: string, j: RemoveLayerJournal, opt
  * Copy the layer into one child where the child holds nothing of its own. The child's view is
  * unchanged, so it keeps its identity and its children stay valid. When the layer is a base, the
  * child is about to become one: its partially present blocks are rewritten whole (the sectors it
- * did not hold must read as the layer's, and a base file has no sector bitmaps, §2.6.1).
+ * did not hold must read as the layer's, and a base file has no sector bitmaps, MS-VHDX §2.4).
  */
 function copyIntoChild(store: DiskStore, j: RemoveLayerJournal, m: DiskImage, childPath: string, progress: Progress): void {
   let c: DiskImage | undefined;
@@ -557,7 +557,7 @@ function copyIntoChild(store: DiskStore, j: RemoveLayerJournal, m: DiskImage, ch
 /**
  * The child of a base that is about to become a base itself: every block it does not fully hold
  * is written whole with what it reads now (its own sectors over the base's, zeros where neither
- * has data), so no partially present block is left (a base has no sector bitmaps, §2.6.1) and
+ * has data), so no partially present block is left (a base has no sector bitmaps, MS-VHDX §2.4) and
  * blocks that read as zeros stay unallocated. Its view does not change.
  */
 function makeStandaloneContent(m: DiskImage, child: DiskImage, progress: (done: number) => void): void {

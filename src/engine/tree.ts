@@ -134,7 +134,7 @@ export class TreeScan {
 
   /**
    * Files correctly linked to `p` as their parent, among the disk files of `p`'s folder and of
-   * `moreDirs` (Hyper-V keeps a checkpoint's child next to its parent; hyperv-behaviour.md §2).
+   * `moreDirs` (Hyper-V keeps a checkpoint's child next to its parent; docs/hyperv.md, "Disk files").
    */
   childrenOf(p: string, moreDirs: string[] = []): string[] {
     const abs = this.store.resolve(p);
@@ -238,7 +238,7 @@ export function checkTree(store: DiskStore, dir: string, opts: CheckTreeOptions 
       cur = l.path!;
     }
   }
-  // Read-only marks: parents frozen, leaves writable (hyperv-behaviour.md §2: one writable file per chain).
+  // Read-only marks: parents frozen, leaves writable (docs/hyperv.md, "Disk files": one writable file per chain).
   for (const f of files) {
     const facts = scan.get(f)!;
     if (facts.error) continue;

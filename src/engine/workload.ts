@@ -1,5 +1,5 @@
 /**
- * The standard deep-chain workload (shared/docs/bench-workload.md): a splitmix64 generator, the
+ * The standard deep-chain workload (docs/workload.md): a splitmix64 generator, the
  * content of every layer, and writing the chain as real files — a dynamic `.vhdx` base and
  * differencing `.avhdx` layers numbered by depth. Imports the format layer and chain helpers only.
  *
@@ -19,7 +19,7 @@ import { MAX_CHAIN_DEPTH } from './chain.js';
 const KiB = 1024;
 const MiB = 1024 * 1024;
 
-/** The workload's constants (bench-workload.md "The disk and its layers"). */
+/** The workload's constants (docs/workload.md, "Disk and layers"). */
 export const WORKLOAD = {
   virtualSize: 256 * MiB,
   regionSize: 64 * KiB,
@@ -35,7 +35,7 @@ export const WORKLOAD = {
   randomReadSize: 4 * KiB,
 } as const;
 
-/** SHA-256 of the whole virtual disk read from the top of the depth-N chain (bench-workload.md). */
+/** SHA-256 of the whole virtual disk read from the top of the depth-N chain (docs/workload.md, "Expected hashes"). */
 export const EXPECTED_SHA256: Readonly<Record<number, string>> = {
   0: '9b894cb32688636558cec8c739aeb256631b8cf55fb32aa9a00ccea327ae8310',
   1: '7fd139a082cd1b4378bfba749db40cad882ddf7842d06cc50268d58f68284404',
@@ -169,7 +169,7 @@ function swap32(v: number): number {
 
 // ---- The layers ----
 
-/** Regions written by layer k (k ≥ 1), ascending (bench-workload.md: first 82 distinct `x mod 4096`). */
+/** Regions written by layer k (k ≥ 1), ascending (docs/workload.md: first 82 distinct `x mod 4096`). */
 export function layerRegions(k: number): number[] {
   if (!Number.isSafeInteger(k) || k < 1) throw invalidArgument(`workload layer must be 1 or more, not ${k}`);
   const seen = new Uint8Array(WORKLOAD.regionCount);

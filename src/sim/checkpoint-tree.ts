@@ -1,5 +1,5 @@
 /**
- * The logical checkpoint tree of one VM and its "Now" position (hyperv-behaviour.md §1.12, §6.1):
+ * The logical checkpoint tree of one VM and its "Now" position (docs/hyperv.md, "Checkpoints and Now"):
  * each checkpoint has one parent; a new checkpoint becomes a child of Now's parent and Now moves
  * under it; applying one moves Now under it (so later checkpoints start a branch). Removing a
  * checkpoint re-parents its children (and Now) to its parent; removing a subtree drops every

@@ -1,5 +1,5 @@
 /**
- * `hvsim demo`: the seed's workflow (../shared/seeds/000_…: pause and save a group of related
+ * `hvsim demo`: the seed's workflow (test/fixtures/ps-scripts/seed-step1..4.ps1: pause and save a group of related
  * VMs, checkpoint them, start them again, later restore and remove the checkpoints) end to end on
  * a fresh host xHost16 with VMs SSTest1, V-2012R2-Test1 and v-2012R2-TW01, with each step's
  * confirmation tables, guest writes between the steps and a final check that every restored

@@ -1,6 +1,6 @@
 /**
- * The physical side of checkpoints: per drive, a tree of disk files (hyperv-behaviour.md §2, §6.2,
- * §6.3). A file is *owned* by the checkpoint that froze it or by the VM (its writable leaf); a
+ * The physical side of checkpoints: per drive, a tree of disk files (docs/hyperv.md, "Disk files";
+ * docs/simulator.md, "Disk files and the clean-up rules"). A file is *owned* by the checkpoint that froze it or by the VM (its writable leaf); a
  * file nobody owns any more (its checkpoint was removed, or the VM moved away from it) is cleaned
  * up by these rules, applied until nothing changes:
  *   1. no children                → delete it (a checkpoint off the Now branch without children);

@@ -1,6 +1,6 @@
 /**
- * Fault injection: "make operation X on VM Y fail" for testing workflows (hyperv-behaviour.md
- * §3: failures mid-sequence must be testable per VM and per step). A fault is `OP:VM` or
+ * Fault injection: "make operation X on VM Y fail" for testing workflows (docs/hyperv.md,
+ * "Group checkpoints": failures mid-sequence must be testable per VM and per step). A fault is `OP:VM` or
  * `OP:VM:N` — fail the first (or the N-th) matching call, once. VM may use * and ? wildcards.
  * A faulted operation fails before it changes anything. Imports: errors.
  */

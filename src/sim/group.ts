@@ -1,5 +1,5 @@
 /**
- * Simultaneous checkpoints of a group of related VMs (hyperv-behaviour.md §3; the seed's
+ * Simultaneous checkpoints of a group of related VMs (docs/hyperv.md, "Group checkpoints"; the seed's
  * workflow as one operation), written against the Host interface only so that it runs unchanged
  * over the simulator and over a real-Hyper-V driver.
  *

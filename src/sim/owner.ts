@@ -1,8 +1,8 @@
 /**
  * Which simulated VM a disk file belongs to, for the disk commands that change files (merge-vhd,
  * write-vhd, convert-vhd, resume-merge, new-vhd --parent): Hyper-V's Merge-VHD and the VHD
- * cmdlets refuse a disk a virtual machine is using (hyperv-behaviour.md §1.11, "Merge-VHD … only
- * when chain detached"). The records are read from state.json without taking the state lock and
+ * cmdlets refuse a disk a virtual machine is using (docs/hyperv.md, "Merges": Merge-VHD
+ * only on a chain no VM has attached). The records are read from state.json without taking the state lock and
  * without changing anything. Looked in: the state directories given (the CLI's --root, HVSIM_ROOT
  * or ./.hvsim) and every folder above the file that holds a state.json (a VM's disks live in
  * `<root>/vms/<VM>/Virtual Hard Disks/`). A disk attached from elsewhere (new-vm --vhd-path) to a

@@ -5,7 +5,7 @@
  * the background": the VM reports OperationalStatus MergingDisks until the clock passes the
  * merge's cost, and the files change when it does (or at once when the caller waits). Anything
  * that changes a VM's disk tree first waits for that VM's merge to finish.
- * Behaviour follows hyperv-behaviour.md §1, §2 and the §6 checklist; docs/simulator.md has the rest.
+ * Behaviour follows docs/hyperv.md; docs/simulator.md has the rest.
  * Imports: engine, vhd (types, errors, create), sim modules. No argv, no console.
  */
 import * as path from 'node:path';
@@ -205,7 +205,7 @@ export class Simulator implements Host {
     return made;
   }
 
-  /** Refuse an operation that needs the VM's disk files while one is missing (Hyper-V's wording, hyperv-behaviour.md §1.4). */
+  /** Refuse an operation that needs the VM's disk files while one is missing (Hyper-V's wording, docs/hyperv.md, "Error texts"). */
   private requireDisks(vm: VmRecord, what: string): void {
     const missing = missingFiles(this.storage.store, vm);
     if (missing.length === 0) return;
@@ -312,7 +312,7 @@ export class Simulator implements Host {
   }
 
   /**
-   * A group checkpoint cut short by a crash is all or nothing (hyperv-behaviour.md §3): on restart,
+   * A group checkpoint cut short by a crash is all or nothing (hvsim's rule, docs/hyperv.md, "Group checkpoints"): on restart,
    * the checkpoints its members got are removed (their disks merged as by Remove-VMSnapshot).
    */
   private dropInterruptedGroups(): void {
@@ -629,7 +629,7 @@ export class Simulator implements Host {
 
   // ---------------------------------------------------------------- Host: checkpoints
 
-  /** What a checkpoint of this VM will be, or Hyper-V's refusal (§1.7, §1.11). */
+  /** What a checkpoint of this VM will be, or Hyper-V's refusal (docs/hyperv.md, "Checkpoint types"). */
   private checkpointKind(vm: VmRecord): 'Standard' | 'Production' {
     const idText = `(Virtual machine ID ${vm.id.toUpperCase()})`;
     switch (vm.checkpointType) {

@@ -1,6 +1,7 @@
 /**
- * VM power states and the transitions the Hyper-V cmdlets make (hyperv-behaviour.md §1.6, §1.11),
- * with Hyper-V's wording for refusals. Pure: no I/O, no clock. Imports: host types, errors.
+ * VM power states and the transitions the Hyper-V cmdlets make, with Hyper-V's wording for
+ * refusals (docs/hyperv.md, "Power states", "State/operation matrix"). Pure: no I/O, no clock.
+ * Imports: host types, errors.
  *
  *   Start-VM    Off → Running (boot), Saved → Running (resume from saved memory)
  *   Stop-VM     Running → Off (guest shutdown)

@@ -13,7 +13,7 @@
  *     may (enum names, ISO dates, TimeSpan text); cmdlet failures as the script reports an
  *     ErrorRecord (FullyQualifiedErrorId "<Id>,Microsoft.HyperV.PowerShell.Commands.<Cmdlet>",
  *     category, Hyper-V's message without the "Cmdlet: " prefix the simulator adds).
- * It knows each cmdlet's parameters as documented (hyperv-behaviour.md §1) and refuses others
+ * It knows each cmdlet's parameters as documented (docs/hyperv.md, "Cmdlets") and refuses others
  * like PowerShell ("A parameter cannot be found that matches parameter name …").
  *
  * Environment: HVSIM_STANDIN_ROOT (a folder with standin.json; logs and faults.json live there).

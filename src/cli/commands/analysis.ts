@@ -55,7 +55,7 @@ function analysisSummary(a: ChainAnalysis): string {
 export function registerAnalysisCommands(program: Command): void {
   program
     .command('make-workload')
-    .description('write the standard deep-chain workload (bench-workload.md): a dynamic .vhdx base and differencing .avhdx layers 01..N')
+    .description('write the standard deep-chain workload (docs/workload.md): a dynamic .vhdx base and differencing .avhdx layers 01..N')
     .requiredOption('--depth <n>', `layers above the base (the standard chain has ${WORKLOAD.depth})`, parseCount('--depth', 0, 255))
     .requiredOption('--out <dir>', 'folder to write into (created if missing)')
     .option('--name <stem>', 'file name stem', 'workload')

@@ -1,7 +1,7 @@
 /**
  * ConvertTo-Json output of the Hyper-V cmdlets → the objects the simulator returns (host.ts).
  * Handles both writers:
- *   - Windows PowerShell 5.1: enums as numbers (hyperv-behaviour.md §1.7, §1.9), DateTime as
+ *   - Windows PowerShell 5.1: enums as numbers (docs/hyperv.md, "Enums"), DateTime as
  *     "\/Date(ms)\/" (sometimes wrapped as {"value": …, "DisplayHint": …, "DateTime": …}),
  *     TimeSpan as an object with Ticks, arrays sometimes as {"value": […], "Count": n};
  *   - PowerShell 7: enums as numbers or as their names, dates as ISO-8601 text, TimeSpans as
@@ -32,7 +32,7 @@ export const DRIVE_PROPERTIES = [
 ] as const;
 export const VMHOST_PROPERTIES = ['Name', 'ComputerName', 'VirtualMachinePath', 'VirtualHardDiskPath'] as const;
 
-// ---------------------------------------------------------------- enums (hyperv-behaviour.md §1.7–§1.9)
+// ---------------------------------------------------------------- enums (docs/hyperv.md, "Enums")
 
 /** Microsoft.HyperV.PowerShell.VMState. */
 export const VM_STATE: Readonly<Record<number, string>> = {

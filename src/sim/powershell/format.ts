@@ -309,7 +309,7 @@ const dateProp = (name: string): Column => ({
 });
 
 /**
- * Default views of the Hyper-V module (labels from docs/hyperv-behaviour.md §1.2 §1.6 §1.8).
+ * Default views of the Hyper-V module (docs/hyperv.md, "Default table views").
  * Every observed transcript shows these tables sized to their contents, numbers left-aligned
  * (e.g. "win16 Running 24 4096 00:00:03 Operating normally 8.0"), i.e. the views declare no
  * widths (OutCommandInner sizes them from the first objects) and no right alignment.

@@ -1,6 +1,7 @@
 /**
  * The only way format code touches storage: positional, synchronous I/O on one file.
- * Synchronous on purpose (DEVELOPERS.md: ~2 µs per 4 KiB readSync against 40-50 µs async).
+ * Synchronous on purpose (bench/README.md, "Why disk I/O is synchronous": ~2 µs per 4 KiB
+ * readSync against 40-50 µs async).
  */
 export interface BlockFile {
   /** A name for messages (the path for real files). */

@@ -1,5 +1,5 @@
 /**
- * Creating VHD 1.0 files the way Windows lays them out (docs/vhdx-format.md §2, §5 fixture):
+ * Creating VHD 1.0 files the way Windows lays them out (docs/formats.md, "VHD as Windows writes it"):
  * creator "win " 10.0 on "Wi2k", CurrentSize = the virtual size, CHS geometry from the spec
  * appendix; dynamic: header @0x200, BAT @0x600; differencing: header @0x200, W2ku @0x1000,
  * BAT @0x2000, W2ru after the BAT (64 KiB); the first block's data on a 4 KiB boundary.
@@ -35,7 +35,7 @@ import { MAX_BLOCK_SIZE, MIN_BLOCK_SIZE, nextBlockPosition } from './layout.js';
 import { LOCATOR_ALIGN, locatorSpace, parentLocatorData } from './locators.js';
 import { VhdImage } from './vhd-image.js';
 
-/** Hyper-V's largest VHD (docs/hyperv-behaviour.md §5: "VHD 2040 GB"). */
+/** Hyper-V's largest VHD (docs/hyperv.md, "Limits": "VHD 2040 GB"). */
 export const MAX_VHD_SIZE = 2040 * GiB;
 export const DEFAULT_BLOCK_SIZE = 2 * MiB;
 const HEADER_OFFSET = 0x200;
@@ -166,7 +166,7 @@ export function createVhdDifferencing(file: BlockFile, opts: VhdDifferencingOpti
   const w2ku = data[0]![1];
   const w2ru = data[1]![1];
   const entries = Math.ceil(size / bs);
-  // Windows' layout (§5 fixture): W2ku @0x1000 (4 KiB), BAT @0x2000, W2ru after the BAT (64 KiB).
+  // Windows' layout (docs/formats.md, "VHD as Windows writes it"): W2ku @0x1000 (4 KiB), BAT @0x2000, W2ru after the BAT (64 KiB).
   const w2kuSpace = locatorSpace(PLATFORM_W2KU, w2ku.length);
   const tableOffset = W2KU_OFFSET + w2kuSpace;
   const w2ruOffset = tableOffset + alignUp(entries * 4, LOCATOR_ALIGN);
@@ -174,7 +174,7 @@ export function createVhdDifferencing(file: BlockFile, opts: VhdDifferencingOpti
   const end = nextBlockPosition(w2ruOffset + w2ruSpace, bitmapBytes(bs));
   const pf = parent instanceof VhdImage ? parent.footer : undefined;
   const footer = footerBytes(size, DISK_TYPE_DIFFERENCING, HEADER_OFFSET, pf?.diskGeometry ?? chsGeometry(size), opts.uniqueId, opts.now);
-  // PlatformDataSpace in bytes, as Windows writes it (§2.3), and no NUL in PlatformDataLength.
+  // PlatformDataSpace in bytes, as Windows writes it (docs/formats.md, "VHD dynamic header"), and no NUL in PlatformDataLength.
   const locators: ParentLocatorEntry[] = [
     { platformCode: PLATFORM_W2KU, platformDataSpace: w2kuSpace, platformDataLength: w2ku.length, platformDataOffset: W2KU_OFFSET },
     { platformCode: PLATFORM_W2RU, platformDataSpace: w2ruSpace, platformDataLength: w2ru.length, platformDataOffset: w2ruOffset },

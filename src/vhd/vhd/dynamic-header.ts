@@ -1,6 +1,6 @@
 /**
  * VHD 1.0 dynamic disk header and its parent locator entries (VHD spec "Dynamic Disk Header
- * Format"; docs/vhdx-format.md §2.3). Big-endian, 1024 bytes, checksum as the footer's.
+ * Format"; docs/formats.md, "VHD dynamic header"). Big-endian, 1024 bytes, checksum as the footer's.
  * Pure: no I/O. Imports only common/ and footer.ts.
  */
 import { ascii, encodeUtf16be, setAscii, setU32be, setU64be, u32be, u64be, utf16beZ } from '../common/bytes.js';

@@ -1,5 +1,5 @@
 /**
- * VHD 1.0 hard disk footer (VHD spec "Hard Disk Footer Format"; docs/vhdx-format.md §2.2) and the
+ * VHD 1.0 hard disk footer (VHD spec "Hard Disk Footer Format"; docs/formats.md, "VHD footer") and the
  * helpers every VHD structure shares: the one's-complement checksum, the CHS geometry of the
  * spec's appendix, and VHD timestamps. Big-endian. Pure: no I/O. Imports only common/.
  */

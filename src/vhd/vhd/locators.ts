@@ -1,6 +1,6 @@
 /**
- * The parent locators of a VHD differencing disk as Windows writes them (docs/vhdx-format.md
- * §2.3, §5 fixture): W2ku holds the absolute path and W2ru the relative one, both UTF-16LE with
+ * The parent locators of a VHD differencing disk as Windows writes them (docs/formats.md,
+ * "VHD dynamic header", "VHD as Windows writes it"): W2ku holds the absolute path and W2ru the relative one, both UTF-16LE with
  * no terminating NUL in PlatformDataLength; PlatformDataSpace in bytes (4 KiB for W2ku, 64 KiB
  * for W2ru, more when a path needs it); the dynamic header's ParentUnicodeName holds the absolute
  * path (UTF-16BE, encoded by dynamic-header.ts). Shared by create.ts and re-pointing (vhd-image.ts).

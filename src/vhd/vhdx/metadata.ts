@@ -144,7 +144,7 @@ export function decodeDiskParameters(name: string, items: MetadataItem[]): DiskP
   return { blockSize, leaveBlockAllocated: (flags & 1) !== 0 && !hasParent, hasParent, virtualSize, logicalSectorSize: lss, physicalSectorSize: pss, page83 };
 }
 
-/** The system items of a new disk in Windows' order (§2.6.2; Windows flags per vhdx-format.md §1.6). */
+/** The system items of a new disk in Windows' order (§2.6.2; Windows' flags: docs/formats.md, "VHDX metadata region"). */
 export function diskParameterItems(p: DiskParameters): MetadataItem[] {
   const fp = new Uint8Array(8);
   setU32le(fp, 0, p.blockSize);
@@ -239,7 +239,7 @@ export function serializeParentLocator(entries: Array<[string, string]>): Uint8A
   return b;
 }
 
-/** The locator a new child writes, in the order Windows writes its keys (vhdx-format.md §1.7). */
+/** The locator a new child writes, in the order Windows writes its keys (docs/formats.md, "VHDX parent locator"). */
 export function childLocatorEntries(parentDataWriteGuid: Guid, relative: string, absolute: string): Array<[string, string]> {
   return [
     ['parent_linkage', `{${parentDataWriteGuid}}`],

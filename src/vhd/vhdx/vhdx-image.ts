@@ -1,6 +1,7 @@
 /**
  * A VHDX file (MS-VHDX v1.0): open (with log replay), read mapping, journaled writes, create.
- * Section numbers refer to [MS-VHDX]; ordering rules follow vhdx-format.md §1.4, §1.11, §1.12.
+ * Section numbers refer to [MS-VHDX]; ordering rules: docs/formats.md,
+ * "VHDX headers", "VHDX write ordering", "VHDX log".
  */
 import { alignUp, ascii, encodeUtf16le, MiB, setAscii } from '../common/bytes.js';
 import { corrupt, hex, HvsimError, invalidArgument, unsupported } from '../common/errors.js';
@@ -100,7 +101,7 @@ export class VhdxImage implements DiskImage {
     this.nextFree = alignUp(Math.max(file.size(), ...regions.entries.map((r) => r.fileOffset + r.length), this.logEnd()), MiB);
   }
 
-  // ---- Open (§2.2, vhdx-format.md §1.12 "when to replay") ----
+  // ---- Open (§2.2; docs/formats.md, "VHDX log": when to replay) ----
 
   static open(base: BlockFile, opts: VhdxOpenOptions = {}): VhdxImage {
     const name = base.name;
@@ -292,7 +293,7 @@ export class VhdxImage implements DiskImage {
   forEachSectorRun(k: number, first: number, count: number, fn: (present: boolean, start: number, n: number) => void): void {
     const g = this.geom;
     const bm = this.bitmap(Math.floor(k / g.chunkRatio));
-    // §2.6.1 sector bitmap: bit (s & 7) of byte (s >> 3), LSB first, 1 = sector in this file.
+    // §2.4 sector bitmap: bit (s & 7) of byte (s >> 3), LSB first, 1 = sector in this file.
     const base = (k % g.chunkRatio) * g.bitmapBytesPerBlock * 8;
     const end = first + count;
     let s = first;
@@ -314,7 +315,7 @@ export class VhdxImage implements DiskImage {
     }
   }
 
-  // ---- Writes (§2.5, vhdx-format.md §1.11: data, flush, log entry, flush, apply, flush) ----
+  // ---- Writes (§2.5; docs/formats.md, "VHDX write ordering": data, flush, log entry, flush, apply, flush) ----
 
   private assertWritable(): void {
     if (this.closed) throw new HvsimError('INVALID_STATE', `${this.path}: disk is closed`, { file: this.path });
@@ -458,7 +459,7 @@ export class VhdxImage implements DiskImage {
     changed.push(i);
   }
 
-  /** Set (or clear) the bitmap bits of sectors [first, first+count) of block k (§2.6.1 LSB-first). */
+  /** Set (or clear) the bitmap bits of sectors [first, first+count) of block k (§2.4 LSB-first). */
   private markSectors(k: number, first: number, count: number, pages: Map<number, Set<number>>, value = true): void {
     const g = this.geom;
     const c = Math.floor(k / g.chunkRatio);
@@ -748,7 +749,7 @@ export interface VhdxDifferencingOptions {
 }
 
 /**
- * Create a differencing disk (vhdx-format.md §1.13): copy the parent's virtual-disk items, record
+ * Create a differencing disk (docs/formats.md, "Creating a differencing VHDX"): copy the parent's virtual-disk items, record
  * its DataWriteGuid as parent_linkage, and both relative and absolute paths. The parent is untouched.
  */
 export function createVhdxDifferencing(file: BlockFile, opts: VhdxDifferencingOptions): VhdxImage {

@@ -1,6 +1,6 @@
 /**
  * The Hyper-V cmdlets on the Host interface, with the parameter names, aliases, positions and
- * parameter sets of hyperv-behaviour.md §1. Names are acted on one VM at a time so each failure
+ * parameter sets of docs/hyperv.md, "Cmdlets". Names are acted on one VM at a time so each failure
  * is its own error record, as in PowerShell. Host objects become PsObjects (times as dates, the
  * host object kept in `source`). Imports: host, cmdlet, ops, value.
  */
@@ -439,7 +439,7 @@ export const HYPERV_CMDLETS: CmdletDef[] = [
   getVMHardDiskDrive, addVMHardDiskDrive,
 ];
 
-/** The module's "checkpoint" aliases (hyperv-behaviour.md §1). */
+/** The module's "checkpoint" aliases (docs/hyperv.md, "Cmdlets"). */
 export const HYPERV_ALIASES: Record<string, string> = {
   'get-vmcheckpoint': 'Get-VMSnapshot',
   'restore-vmcheckpoint': 'Restore-VMSnapshot',
