@@ -1,8 +1,8 @@
 /**
  * The Hyper-V host as hvsim's users drive it: one asynchronous interface covering what the
  * Hyper-V cmdlets do (VMs, power states, checkpoints, attached disks, guest I/O). The simulator
- * (simulator.ts) implements it; a driver for real Hyper-V (PowerShell) will implement it later,
- * which is why it is async and why group.ts may use nothing but this interface.
+ * (simulator.ts) implements it, and so does the real-Hyper-V driver (hyperv/driver.ts, through
+ * PowerShell), which is why it is async and why group.ts may use nothing but this interface.
  *
  * Objects carry Hyper-V's property names (Get-VM / Get-VMSnapshot / Get-VMHardDiskDrive) so that
  * `--json` output reads like `ConvertTo-Json` of the real objects. Enums are strings, times are
