@@ -173,6 +173,18 @@ describe('disk commands leave a simulated VM\'s files alone (item 2)', () => {
     expect(pointsInTime(root)).toEqual(['AAAA', 'BBBB', 'BBBB']);
   });
 
+  it('a damaged state.json does not make its files fair game, nor crash the disk commands', () => {
+    const { root, dir, leaf } = setup();
+    const before = snapshotFiles(dir);
+    const file = path.join(root, 'state.json');
+    const s = JSON.parse(fs.readFileSync(file, 'utf8')) as HostState;
+    (s.vms[0]!.drives[0]!.files as unknown[]).push(null);
+    fs.writeFileSync(file, JSON.stringify(s));
+    fails(hv(root, ['merge-vhd', '--path', leaf]), 1, leaf, 'cannot be read', 'leaves its files alone');
+    fails(hv(root, ['write-vhd', leaf, '--offset', '0'], 'zzzz'), 1, leaf, 'cannot be read');
+    expect(snapshotFiles(dir)).toEqual(before);
+  });
+
   it("allowed: writing an Off VM's current disk, a child of a checkpoint's frozen file, and files of no VM", () => {
     const { root, c2File, leaf } = setup();
     ok(root, ['stop-vm', '--name', 'x', '--turn-off']);

@@ -11,7 +11,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { VMState } from './host.js';
-import type { HostState } from './state.js';
+import { HvsimError } from '../vhd/common/errors.js';
+import { validateState, type HostState } from './state.js';
 import { STATE_FILE } from './storage.js';
 
 /** Larger state.json files are not read here (a state of 1,000 VMs is a few MiB). */
@@ -28,15 +29,28 @@ export interface DiskOwner {
   checkpoints: string[];
 }
 
-function readState(root: string): HostState | undefined {
-  const file = path.join(root, STATE_FILE);
+/**
+ * The state kept in `root`, or undefined when there is none (or a file of that name that is not
+ * hvsim's). A damaged hvsim state is an error when `file` lies inside `root`: whether the file is
+ * a VM's cannot be known, so it is left alone until the state is repaired.
+ */
+function readState(root: string, file: string): HostState | undefined {
+  const stateFile = path.join(root, STATE_FILE);
+  let parsed: unknown;
   try {
-    const st = fs.statSync(file);
+    const st = fs.statSync(stateFile);
     if (!st.isFile() || st.size > MAX_STATE_BYTES) return undefined;
-    const s = JSON.parse(fs.readFileSync(file, 'utf8')) as HostState;
-    return typeof s === 'object' && s !== null && Array.isArray(s.vms) ? s : undefined;
+    parsed = JSON.parse(fs.readFileSync(stateFile, 'utf8'));
   } catch {
     return undefined; // no state here, or not one hvsim can read: nobody's records
+  }
+  const o = parsed as Partial<HostState> | null;
+  if (typeof o !== 'object' || o === null || !Array.isArray(o.vms) || typeof o.version !== 'number') return undefined;
+  try {
+    return validateState(parsed, stateFile);
+  } catch (e) {
+    if (!(e instanceof HvsimError) || !file.startsWith(root + path.sep)) return undefined;
+    throw new HvsimError('INVALID_STATE', `${file} is in the state directory ${root}, which cannot be read (${e.message}); hvsim leaves its files alone until it is repaired`, { file });
   }
 }
 
@@ -54,13 +68,12 @@ function candidateRoots(file: string, roots: readonly string[]): string[] {
 export function diskOwner(file: string, roots: readonly string[] = []): DiskOwner | undefined {
   const abs = path.resolve(file);
   for (const root of candidateRoots(abs, roots)) {
-    const state = readState(root);
+    const state = readState(root, abs);
     if (!state) continue;
     for (const vm of state.vms) {
-      if (!Array.isArray(vm.drives) || !Array.isArray(vm.snapshots)) continue;
       for (let i = 0; i < vm.drives.length; i++) {
         const drive = vm.drives[i]!;
-        const files = Array.isArray(drive.files) ? drive.files : [];
+        const files = drive.files;
         if (!files.some((f) => f.path === abs)) continue;
         const parentOf = new Map(files.map((f) => [f.path, f.parent]));
         // The file is in the content of each checkpoint whose frozen file descends from it.
@@ -73,7 +86,7 @@ export function diskOwner(file: string, roots: readonly string[] = []): DiskOwne
           vmName: vm.name,
           vmState: vm.state,
           current: drive.path === abs,
-          checkpoints: vm.snapshots.filter((s) => Array.isArray(s.drives) && includes(s.drives[i])).map((s) => s.name),
+          checkpoints: vm.snapshots.filter((s) => includes(s.drives[i])).map((s) => s.name),
         };
       }
     }
