@@ -441,3 +441,24 @@ describe('state.json edited by hand or damaged', () => {
     expect(snapshotFiles(dir)).toEqual(before);
   });
 });
+
+describe('hvsim run --what-if and a crash leftover', () => {
+  it('the copy finishes the leftover on the copy; the original files and state stay as they are', () => {
+    const { root, dir } = setup();
+    const stray = path.join(dir, 'x_00000000-0000-0000-0000-00000000000A.avhdx');
+    fs.writeFileSync(stray, 'being created when the power went');
+    const file = path.join(root, 'state.json');
+    const s = JSON.parse(fs.readFileSync(file, 'utf8')) as HostState;
+    s.creating = [{ file: stray, parent: null }];
+    fs.writeFileSync(file, JSON.stringify(s, null, 1) + '\n');
+    const text = fs.readFileSync(file, 'utf8');
+    const before = snapshotFiles(dir);
+    const r = hv(root, ['run', '--what-if', '-'], 'Get-VM | Out-Null\n');
+    expect(r.code, r.stderr).toBe(0);
+    expect(snapshotFiles(dir)).toEqual(before);
+    expect(fs.readFileSync(file, 'utf8')).toBe(text);
+    // The real restart does remove it: hvsim's own unfinished file.
+    ok(root, ['get-vm']);
+    expect(fs.existsSync(stray)).toBe(false);
+  });
+});

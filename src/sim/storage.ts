@@ -252,6 +252,18 @@ export function copyStateDirectory(root: string, dest: string): void {
       }
     }
     for (const s of vm.snapshots) s.drives = s.drives.map(move);
+    // An unfinished clean-up step names files too (the copy's restart finishes it on the copy).
+    const p = vm.pendingStep;
+    if (p) {
+      const st = p.step;
+      p.step =
+        st.kind === 'delete'
+          ? { kind: 'delete', file: move(st.file) }
+          : st.kind === 'merge-into-child'
+            ? { kind: 'merge-into-child', file: move(st.file), child: move(st.child) }
+            : { kind: 'merge-down', base: move(st.base), leaf: move(st.leaf), between: st.between.map(move) };
+    }
   }
+  if (state.creating) state.creating = state.creating.map((c) => ({ file: move(c.file), parent: c.parent === null ? null : move(c.parent) }));
   fs.writeFileSync(statePath, JSON.stringify(state, null, 1) + '\n');
 }
