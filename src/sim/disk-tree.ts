@@ -239,8 +239,8 @@ export function unrecordedFiles(store: DiskStore, vm: VmRecord, vmRoot: string, 
   const root = store.resolve(vmRoot);
   const out: string[] = [];
   for (const drive of vm.drives) {
-    const base = drive.files.find((f) => f.parent === null)?.path;
-    if (base === undefined || !base.startsWith(root + '/')) continue;
+    const base = baseFile(drive).path;
+    if (!base.startsWith(root + '/')) continue;
     const dir = path.posix.dirname(base);
     const pattern = differencingPattern(base);
     let names: string[] = [];

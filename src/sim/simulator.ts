@@ -205,6 +205,42 @@ export class Simulator implements Host {
     return made;
   }
 
+  /**
+   * A new differencing child of `parents[i]` for each drive (Checkpoint-VM: the current disks;
+   * Restore-VMSnapshot: the checkpoint's frozen files), all or none, recorded as being created.
+   */
+  private createLeaves(vm: VmRecord, parents: string[]): Array<{ file: string; parent: string }> {
+    const store = this.storage.store;
+    const leaves = parents.map((parent, i) => ({ file: newDifferencingPath(vm.drives[i]!), parent }));
+    const made: Array<{ file: string; parent: string; wasReadOnly: boolean }> = [];
+    this.creating(leaves, () => {
+      try {
+        for (const x of leaves) {
+          const wasReadOnly = store.isReadOnly(x.parent);
+          createChild(x.parent, x.file, undefined, store).close();
+          made.push({ ...x, wasReadOnly });
+        }
+      } catch (e) {
+        // All drives or none: undo the children already made (and the freeze of their parents).
+        for (const x of made.reverse()) {
+          store.remove(x.file);
+          if (store.isReadOnly(x.parent) !== x.wasReadOnly) store.setReadOnly(x.parent, x.wasReadOnly);
+        }
+        throw e;
+      }
+    });
+    return leaves;
+  }
+
+  /** The leaves createLeaves made become the drives' current disks. */
+  private adoptLeaves(vm: VmRecord, leaves: Array<{ file: string; parent: string }>): void {
+    vm.drives.forEach((d, i) => {
+      const x = leaves[i]!;
+      d.files.push({ path: x.file, parent: x.parent });
+      d.path = x.file;
+    });
+  }
+
   /** Refuse an operation that needs the VM's disk files while one is missing (Hyper-V's wording, docs/hyperv.md, "Error texts"). */
   private requireDisks(vm: VmRecord, what: string): void {
     const missing = missingFiles(this.storage.store, vm);
@@ -329,16 +365,20 @@ export class Simulator implements Host {
 
   /** Finish every VM's background merge whose time has passed. */
   private settleAll(): void {
-    for (const vm of this.state.vms) {
-      if (vm.mergeUntil === null || vm.mergeUntil > this.clock.now()) continue;
-      try {
-        this.runCleanup(vm);
-      } catch (e) {
-        // A merge that fails (disk full, I/O error) stays pending, as its journal and records say;
-        // the command asked for goes on (Get-VM shows the VM still merging) and the next one retries.
-        if (!(e instanceof HvsimError) || e.code === 'FAULT_INJECTED') throw e;
-        this.warn(vm.name, `'${vm.name}': the background merge failed and will be retried: ${e.message}`);
-      }
+    for (const vm of this.state.vms) if (vm.mergeUntil !== null && vm.mergeUntil <= this.clock.now()) this.mergeOrRetryLater(vm, () => this.runCleanup(vm));
+  }
+
+  /**
+   * Run a VM's merge. One that fails (disk full, an I/O error) stays pending, as its journal and
+   * records say: the command asked for goes on with a warning (Get-VM shows the VM still merging)
+   * and the next command retries. An injected fault (a simulated crash) still ends the command.
+   */
+  private mergeOrRetryLater(vm: VmRecord, merge: () => void): void {
+    try {
+      merge();
+    } catch (e) {
+      if (!(e instanceof HvsimError) || e.code === 'FAULT_INJECTED') throw e;
+      this.warn(vm.name, `'${vm.name}': merging the disks failed and will be retried by the next command: ${e.message}`);
     }
   }
 
@@ -387,15 +427,8 @@ export class Simulator implements Host {
     }
     vm.mergeUntil = this.clock.now() + cost;
     this.persist();
-    if (!wait) return;
-    try {
-      this.settle(vm);
-    } catch (e) {
-      // The tree has changed (the checkpoint is gone, as in Hyper-V, where the merge follows in
-      // the background); a merge that fails stays pending and is retried (settleAll).
-      if (!(e instanceof HvsimError) || e.code === 'FAULT_INJECTED') throw e;
-      this.warn(vm.name, `'${vm.name}': merging the disks failed and will be retried by the next command: ${e.message}`);
-    }
+    // The tree has changed already (the checkpoint is gone, as in Hyper-V, where the merge follows).
+    if (wait) this.mergeOrRetryLater(vm, () => this.settle(vm));
   }
 
   // ---------------------------------------------------------------- Host: clock, warnings
@@ -669,26 +702,13 @@ export class Simulator implements Host {
     if (running && kind === 'Production') this.clock.advance(c.quiesceMs);
     const t0 = this.clock.now();
     if (running) this.frozen.add(vm.id);
-    const store = this.storage.store;
-    const created: Array<{ child: string; parent: string; wasReadOnly: boolean }> = [];
-    const children = vm.drives.map((d) => ({ file: newDifferencingPath(d), parent: d.path }));
-    this.creating(children, () => {
-      try {
-        for (const { file: child, parent } of children) {
-          const wasReadOnly = store.isReadOnly(parent);
-          createChild(parent, child, undefined, store).close();
-          created.push({ child, parent, wasReadOnly });
-        }
-      } catch (e) {
-        // All drives or none: undo the children already made.
-        for (const x of created.reverse()) {
-          store.remove(x.child);
-          store.setReadOnly(x.parent, x.wasReadOnly);
-        }
-        this.frozen.delete(vm.id);
-        throw e;
-      }
-    });
+    let leaves: Array<{ file: string; parent: string }>;
+    try {
+      leaves = this.createLeaves(vm, vm.drives.map((d) => d.path));
+    } catch (e) {
+      this.frozen.delete(vm.id);
+      throw e;
+    }
     const snap: SnapshotRecord = {
       id: newGuid(),
       name: opts.snapshotName ?? this.defaultSnapshotName(vm, t0),
@@ -703,11 +723,7 @@ export class Simulator implements Host {
       groupId: opts.groupId ?? null,
       groupMembers: opts.groupMembers ?? null,
     };
-    vm.drives.forEach((d, i) => {
-      const x = created[i]!;
-      d.files.push({ path: x.child, parent: x.parent });
-      d.path = x.child;
-    });
+    this.adoptLeaves(vm, leaves);
     vm.snapshots.push(snap);
     vm.parentSnapshotId = snap.id;
     if (snap.groupId !== null) this.markGroup(snap.groupId, snap.groupMembers);
@@ -778,28 +794,11 @@ export class Simulator implements Host {
       this.fault('restore', vm);
       this.requireDisks(vm, 'Restore-VMSnapshot');
       this.settle(vm);
-      const store = this.storage.store;
-      const children = snap.drives.map((frozen, i) => ({ file: newDifferencingPath(vm.drives[i]!), parent: frozen }));
-      const created: Array<{ child: string; parent: string }> = [];
-      this.creating(children, () => {
-        try {
-          for (const { file: child, parent } of children) {
-            createChild(parent, child, undefined, store).close();
-            created.push({ child, parent });
-          }
-        } catch (e) {
-          for (const x of created) store.remove(x.child);
-          throw e;
-        }
-      });
+      const leaves = this.createLeaves(vm, snap.drives);
       // The current state is discarded (a running guest is stopped first).
       vm.state = 'Off';
       vm.runningSince = null;
-      vm.drives.forEach((d, i) => {
-        const x = created[i]!;
-        d.files.push({ path: x.child, parent: x.parent });
-        d.path = x.child;
-      });
+      this.adoptLeaves(vm, leaves);
       vm.parentSnapshotId = snap.id;
       vm.state = snap.state === 'Off' ? 'Off' : 'Saved';
       // The configuration comes back with it.
