@@ -247,6 +247,52 @@ describe('two hvsim processes on the same disk file', () => {
 
 // ---------------------------------------------------------------------------------------------
 
+describe('the lock file itself', () => {
+  /**
+   * Two processes take and release the same writer's lock and the same directory lock as fast as
+   * they can; each holder creates a marker file exclusively while it holds the lock. A reader that
+   * saw a lock half-written and took it for a crash's leftover (the old race) would let both in.
+   */
+  it('two processes hammering one lock: never both inside, never a BUSY without the holder\'s pid', async () => {
+    const dir = fs.mkdtempSync(path.join(work, 'lock-'));
+    const lockModule = path.resolve('src/vhd/io/lock-file.ts');
+    const storageModule = path.resolve('src/sim/storage.ts');
+    const script = `
+      import * as fs from 'node:fs';
+      const { lockWriter } = await import(${JSON.stringify(lockModule)});
+      const { DirectoryLock } = await import(${JSON.stringify(storageModule)});
+      const dir = ${JSON.stringify(dir)};
+      let inside = 0, busy = 0, bad = [];
+      const enter = (m) => { fs.writeFileSync(dir + '/' + m, 'x', { flag: 'wx' }); inside++; fs.unlinkSync(dir + '/' + m); };
+      for (let i = 0; i < 1500; i++) {
+        try { const l = lockWriter(dir + '/disk.avhdx'); try { enter('in-disk'); } finally { l.release(); } }
+        catch (e) { if (e.code === 'BUSY' && /\\(pid \\d+\\)/.test(e.message)) busy++; else bad.push(String(e.message)); }
+        const d = new DirectoryLock(dir + '/lock');
+        try { d.acquire({ timeoutMs: 0 }); try { enter('in-dir'); } finally { d.release(); } }
+        catch (e) { if (e.code === 'BUSY' && /\\(pid \\d+\\)/.test(e.message)) busy++; else bad.push(String(e.message)); }
+      }
+      process.stdout.write(JSON.stringify({ inside, busy, bad: bad.slice(0, 3) }));
+    `;
+    const run = () =>
+      new Promise<{ inside: number; busy: number; bad: string[] }>((resolve, reject) => {
+        const p = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: process.cwd() });
+        let out = '';
+        let err = '';
+        p.stdout.on('data', (d: Buffer) => (out += d));
+        p.stderr.on('data', (d: Buffer) => (err += d));
+        p.on('close', (code) => (code === 0 ? resolve(JSON.parse(out) as { inside: number; busy: number; bad: string[] }) : reject(new Error(`exit ${code}: ${err}`))));
+      });
+    const [a, b] = await Promise.all([run(), run()]);
+    for (const r of [a, b]) expect(r.bad).toEqual([]);
+    // Both got in many times and both were turned away at times: the two really overlapped.
+    expect(a.inside + a.busy).toBe(3000);
+    expect(b.inside + b.busy).toBe(3000);
+    expect(a.inside).toBeGreaterThan(0);
+    expect(b.inside).toBeGreaterThan(0);
+    expect(fs.readdirSync(dir)).toEqual([]);
+  }, 120_000);
+});
+
 describe('two hvsim processes on the same state directory', () => {
   const SIZE = 64 * MiB;
 

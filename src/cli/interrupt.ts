@@ -10,7 +10,7 @@
  * A second signal ends the process at once. Commands outside these keep the default (they hold
  * no lock and change no file).
  */
-import { releaseAllLocks } from '../vhd/io/node-file.js';
+import { releaseAllLocks } from '../vhd/io/lock-file.js';
 
 const SIGNALS = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const;
 export type InterruptSignal = keyof typeof SIGNALS;

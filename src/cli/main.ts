@@ -1,7 +1,7 @@
 /** hvsim command line: builds the commands, runs one, turns errors into one line on stderr. */
 import { Command, CommanderError } from 'commander';
 import { HvsimError } from '../vhd/common/errors.js';
-import { errnoCode, fsError } from '../vhd/io/node-file.js';
+import { errnoCode, fsError } from '../vhd/io/fs-error.js';
 import { registerDiskCommands } from './commands/disk.js';
 import { registerChainCommands } from './commands/chain.js';
 import { registerVmCommands } from './commands/vm.js';

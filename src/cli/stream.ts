@@ -5,7 +5,8 @@
 import * as fs from 'node:fs';
 import { isAllZero } from '../vhd/common/bytes.js';
 import { HvsimError } from '../vhd/common/errors.js';
-import { fsError, syncFolder } from '../vhd/io/node-file.js';
+import { fsError } from '../vhd/io/fs-error.js';
+import { syncFolder } from '../vhd/io/node-file.js';
 import { partialPath } from '../engine/store.js';
 
 /** Wait a little for a non-blocking stdin/stdout (EAGAIN) to be ready again. */

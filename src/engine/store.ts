@@ -8,7 +8,9 @@ import * as path from 'node:path';
 import { HvsimError } from '../vhd/common/errors.js';
 import type { BlockFile } from '../vhd/io/block-file.js';
 import { MemoryFile } from '../vhd/io/memory-file.js';
-import { fsCall, fsError, lockWriter, NodeFile, renameNoReplace, writeFileAtomic } from '../vhd/io/node-file.js';
+import { fsCall, fsError } from '../vhd/io/fs-error.js';
+import { lockWriter } from '../vhd/io/lock-file.js';
+import { NodeFile, renameNoReplace, writeFileAtomic } from '../vhd/io/node-file.js';
 import { FaultFile, type FaultBudget } from '../vhd/io/fault-file.js';
 
 export interface DiskStore {

@@ -12,7 +12,8 @@ import * as path from 'node:path';
 import { ioBuffer } from '../vhd/common/bytes.js';
 import { invalidArgument } from '../vhd/common/errors.js';
 import type { DiskImage } from '../vhd/disk.js';
-import { fsCall, mkdirp, NodeFile } from '../vhd/io/node-file.js';
+import { fsCall } from '../vhd/io/fs-error.js';
+import { mkdirp, NodeFile } from '../vhd/io/node-file.js';
 import { createDifferencingDiskFile, createDiskFile } from '../vhd/open.js';
 import { MAX_CHAIN_DEPTH } from './chain.js';
 

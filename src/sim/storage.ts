@@ -10,11 +10,12 @@
  * Imports: engine/store, errors, state types.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { HvsimError } from '../vhd/common/errors.js';
 import { MemoryDiskStore, NodeDiskStore, type DiskStore } from '../engine/store.js';
-import { fsError, mkdirp, noteLockFile, processAlive, writeFileAtomic } from '../vhd/io/node-file.js';
+import { fsError } from '../vhd/io/fs-error.js';
+import { noteLockFile, processAlive, readLockOwner, removeLock, removeStaleLock, tryCreateLock } from '../vhd/io/lock-file.js';
+import { mkdirp, writeFileAtomic } from '../vhd/io/node-file.js';
 import { STATE_VERSION, type HostState } from './state.js';
 
 export interface SimStorage {
@@ -80,69 +81,34 @@ export class DirectoryLock {
     const timeout = opts.timeoutMs ?? (Number.isFinite(envTimeout) && envTimeout >= 0 ? envTimeout : 30_000);
     const poll = opts.pollMs ?? 20;
     const deadline = Date.now() + timeout;
-    const me = `${process.pid}\n${os.hostname()}\n${new Date().toISOString()}\n`;
+    const dir = path.dirname(this.file);
     for (;;) {
-      try {
-        const fd = fs.openSync(this.file, 'wx');
-        try {
-          fs.writeSync(fd, me);
-        } finally {
-          fs.closeSync(fd);
-        }
+      if (tryCreateLock(this.file, dir)) {
         this.held = true;
         noteLockFile(this.file, true);
         return;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw fsError(e, path.dirname(this.file), 'lock the state directory');
       }
-      const owner = this.owner();
+      const owner = readLockOwner(this.file);
+      if (owner === undefined) continue; // released meanwhile: try again at once
       if (owner.stale) {
-        // The holder is gone: take the lock over (remove only if it is still the same file).
-        try {
-          if (fs.readFileSync(this.file, 'utf8') === owner.text) fs.unlinkSync(this.file);
-        } catch {
-          // someone else removed or replaced it; try again
-        }
+        removeStaleLock(this.file, owner);
         continue;
       }
       if (Date.now() >= deadline)
         throw new HvsimError(
           'BUSY',
-          `${path.dirname(this.file)} is in use by another hvsim invocation${owner.pid ? ` (pid ${owner.pid})` : ''}; waited ${Math.round(timeout / 1000)} s — try again`,
+          `${dir} is in use by another hvsim invocation${owner.pid ? ` (pid ${owner.pid})` : ''}; waited ${Math.round(timeout / 1000)} s — try again`,
           { file: this.file },
         );
       sleepSync(poll);
     }
   }
 
-  private owner(): { pid: number | undefined; stale: boolean; text: string } {
-    let text: string;
-    let mtime: number;
-    try {
-      text = fs.readFileSync(this.file, 'utf8');
-      mtime = fs.statSync(this.file).mtimeMs;
-    } catch {
-      return { pid: undefined, stale: false, text: '' };
-    }
-    const [pidText, host] = text.split('\n');
-    const pid = Number(pidText);
-    if (!pidText || !Number.isInteger(pid) || pid <= 0) {
-      // Being written right now, or left empty by a crash: stale after a grace period.
-      return { pid: undefined, stale: Date.now() - mtime > 5000, text };
-    }
-    const sameHost = host === os.hostname();
-    return { pid, stale: sameHost && pid !== process.pid && !processAlive(pid), text };
-  }
-
   release(): void {
     if (!this.held) return;
     this.held = false;
     noteLockFile(this.file, false);
-    try {
-      fs.unlinkSync(this.file);
-    } catch {
-      // already gone
-    }
+    removeLock(this.file);
   }
 }
 
@@ -164,7 +130,11 @@ export class DirectoryStorage implements SimStorage {
     this.lock.acquire(lockOpts);
     // Under the lock no one else writes here: a temporary of writeFileAtomic is a killed process's.
     try {
-      for (const n of fs.readdirSync(this.root)) if (/\.json\.tmp-\d+$/.test(n)) fs.rmSync(path.join(this.root, n), { force: true });
+      for (const n of fs.readdirSync(this.root)) {
+        // A lock's temporary (lock-file.ts) is another process's only while that process lives.
+        const lockTmp = /^lock\.tmp-(\d+)$/.exec(n);
+        if (/\.json\.tmp-\d+$/.test(n) || (lockTmp && !processAlive(Number(lockTmp[1])))) fs.rmSync(path.join(this.root, n), { force: true });
+      }
     } catch {
       // best effort: a leftover is never read
     }

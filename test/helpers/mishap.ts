@@ -381,12 +381,12 @@ export function deadPid(): number {
   return Number(r.stdout);
 }
 
-/** What the state directory's lock holds (storage.ts DirectoryLock): pid, host, time. */
+/** What the state directory's lock holds (src/vhd/io/lock-file.ts): pid, host, time. */
 export function stateLockText(pid: number): string {
   return `${pid}\n${os.hostname()}\n${new Date().toISOString()}\n`;
 }
 
-/** The writer's lock of a disk file (node-file.ts): ".NAME.hvsim-lock" beside it, holding a pid. */
+/** The writer's lock of a disk file (src/vhd/io/lock-file.ts): ".NAME.hvsim-lock" beside it, holding a pid. */
 export function writerLockPath(file: string): string {
   return path.join(path.dirname(file), `.${path.basename(file)}.hvsim-lock`);
 }

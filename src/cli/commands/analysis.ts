@@ -6,7 +6,7 @@ import { Chain } from '../../engine/chain.js';
 import { analyzeChain, type ChainAnalysis } from '../../engine/analyze.js';
 import { formatBytes, renderChainSvg } from '../../engine/analyze-svg.js';
 import { WORKLOAD } from '../../engine/workload.js';
-import { fsCall } from '../../vhd/io/node-file.js';
+import { fsCall } from '../../vhd/io/fs-error.js';
 import { formatTable, out, toJson, type Row } from '../output.js';
 import { runJob } from '../job.js';
 

@@ -13,7 +13,7 @@ import { formatList, formatTable, out, toJson } from '../output.js';
 import { openInput, openOutput } from '../stream.js';
 import { Interrupted } from '../interrupt.js';
 import { runSteps, type Step } from '../job.js';
-import { fsCall } from '../../vhd/io/node-file.js';
+import { fsCall } from '../../vhd/io/fs-error.js';
 import { refuseVmDisks } from '../vm-disks.js';
 
 const CHUNK = 4 * 1024 * 1024;
