@@ -36,7 +36,7 @@ import { buildQcow2Chain, findQemu, qcowHash, qemuBench, type QemuTools } from '
 import { runSimBench, type SimResult } from './sim.js';
 import { runCliBench, type CliResult } from './cli.js';
 import type * as SimulatorMod from '../src/sim/simulator.js';
-import type * as GroupMod from '../src/sim/group.js';
+import type * as GroupMod from '../src/host/group.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -464,7 +464,7 @@ else if (!fs.existsSync(path.join(root, 'dist', 'sim', 'simulator.js')) || !fs.e
   simNote = 'src/sim (simulator.ts, group.ts) not built: checkpoint benches not run';
 else {
   const sim = (await import(dist('sim/simulator.js'))) as typeof SimulatorMod;
-  const group = (await import(dist('sim/group.js'))) as typeof GroupMod;
+  const group = (await import(dist('host/group.js'))) as typeof GroupMod;
   simResults = await runSimBench(sim, group, VM_COUNTS, QUICK ? 1 : 3, log);
 }
 if (simNote) log(`  sim: ${simNote}`);

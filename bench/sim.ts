@@ -5,7 +5,7 @@
  * Hyper-V would take, by that model).
  */
 import type * as SimulatorMod from '../src/sim/simulator.js';
-import type * as GroupMod from '../src/sim/group.js';
+import type * as GroupMod from '../src/host/group.js';
 
 export interface SimResult {
   vms: number;

@@ -4,7 +4,7 @@
  */
 
 // Errors
-export { HvsimError, type HvsimErrorCode } from './vhd/common/errors.js';
+export { HvsimError, type HvsimErrorCode } from './errors.js';
 
 // File formats (src/vhd)
 export type { BlockFile } from './vhd/io/block-file.js';
@@ -31,14 +31,14 @@ export { analyzeChain, type ChainAnalysis } from './engine/analyze.js';
 export { makeWorkload, WORKLOAD, type MakeWorkloadOptions, type WorkloadFiles } from './engine/workload.js';
 
 // Host simulator and the real-host driver (src/sim)
-export type * from './sim/host.js';
+export type * from './host/host.js';
 export { Simulator, type SimulatorOptions } from './sim/simulator.js';
 export { DirectoryStorage, MemoryStorage, type SimStorage } from './sim/storage.js';
 export {
   checkpointGroup, getGroups, removeGroup, restoreGroup,
   type GroupCheckpointOptions, type GroupCheckpointReport, type GroupInfo, type GroupSelector,
-} from './sim/group.js';
-export { HyperVHost, parseHostSpec, withHyperVHost, type HyperVHostOptions } from './sim/hyperv/index.js';
+} from './host/group.js';
+export { HyperVHost, parseHostSpec, withHyperVHost, type HyperVHostOptions } from './hyperv/index.js';
 
 // Users' PowerShell scripts against a Host (hvsim run)
-export { createSession, runScript, ScriptSyntaxError, UnsupportedError, type RunResult, type Session, type SessionOptions } from './sim/powershell/index.js';
+export { createSession, runScript, ScriptSyntaxError, UnsupportedError, type RunResult, type Session, type SessionOptions } from './powershell/index.js';

@@ -4,7 +4,7 @@
  * through the job's finally blocks.
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { HvsimError, type HvsimErrorCode } from '../vhd/common/errors.js';
+import { HvsimError, type HvsimErrorCode } from '../errors.js';
 import { Chain } from '../engine/chain.js';
 import { flatten, flattenFormatForPath } from '../engine/flatten.js';
 import { mergeDown, resumeMerges } from '../engine/merge.js';

@@ -6,7 +6,7 @@
  * write-vhd) runs in the main thread instead and lets signals in between its chunks (runSteps).
  */
 import { Worker } from 'node:worker_threads';
-import { HvsimError } from '../vhd/common/errors.js';
+import { HvsimError } from '../errors.js';
 import { catchInterrupts, Interrupted, signalByNumber, signalNumber, type InterruptSignal } from './interrupt.js';
 import { progressBar } from './progress.js';
 import type { JobArgs, JobName, JobReply, JobResult, SentError } from './job-worker.js';

@@ -1,6 +1,6 @@
 /** hvsim command line: builds the commands, runs one, turns errors into one line on stderr. */
 import { Command, CommanderError } from 'commander';
-import { HvsimError } from '../vhd/common/errors.js';
+import { HvsimError } from '../errors.js';
 import { errnoCode, fsError } from '../vhd/io/fs-error.js';
 import { registerDiskCommands } from './commands/disk.js';
 import { registerChainCommands } from './commands/chain.js';

@@ -5,11 +5,11 @@
  */
 import * as os from 'node:os';
 import type { Command } from 'commander';
-import { HvsimError } from '../vhd/common/errors.js';
+import { HvsimError } from '../errors.js';
 import { Simulator } from '../sim/simulator.js';
 import { DirectoryStorage } from '../sim/storage.js';
-import type { Host } from '../sim/host.js';
-import { parseHostSpec, withHyperVHost } from '../sim/hyperv/index.js';
+import type { Host } from '../host/host.js';
+import { parseHostSpec, withHyperVHost } from '../hyperv/index.js';
 import { catchInterrupts } from './interrupt.js';
 
 export interface Globals {

@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import { isAllZero } from '../vhd/common/bytes.js';
-import { HvsimError } from '../vhd/common/errors.js';
+import { HvsimError } from '../errors.js';
 import { fsError } from '../vhd/io/fs-error.js';
 import { syncFolder } from '../vhd/io/node-file.js';
 import { partialPath } from '../engine/store.js';

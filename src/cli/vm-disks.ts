@@ -4,7 +4,7 @@
  * in use (docs/simulator.md, "Disk commands on a VM's files").
  */
 import type { Command } from 'commander';
-import { HvsimError } from '../vhd/common/errors.js';
+import { HvsimError } from '../errors.js';
 import { diskOwner, type DiskOwner } from '../sim/owner.js';
 import { stateRoot, type Globals } from './sim-host.js';
 

@@ -10,7 +10,7 @@
  * costs the same whenever its 8 sectors come from one layer (always so in the standard workload).
  */
 import { BLOCK_DATA, BLOCK_PARENT, BLOCK_PARTIAL, BLOCK_ZERO, type DiskImage, type VhdFormat, type VhdType } from '../vhd/disk.js';
-import { invalidArgument } from '../vhd/common/errors.js';
+import { invalidArgument } from '../errors.js';
 import type { Chain } from './chain.js';
 import { layerAllocation } from './layers.js';
 

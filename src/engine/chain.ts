@@ -3,7 +3,7 @@
  * each parent's identity checked, every layer but the leaf read-only.
  */
 import * as path from 'node:path';
-import { HvsimError, invalidArgument } from '../vhd/common/errors.js';
+import { HvsimError, invalidArgument } from '../errors.js';
 import { BLOCK_DATA, BLOCK_PARTIAL, checkRange, readImage, writeImage, type DiskImage, type Finding, type ParentLocator } from '../vhd/disk.js';
 import { openDiskFile, type OpenDiskOptions } from '../vhd/open.js';
 import { NodeDiskStore, type DiskStore } from './store.js';

@@ -1,5 +1,5 @@
 /** test-vhd: every structural finding of a file, then the linkage of its whole chain. */
-import { HvsimError } from '../vhd/common/errors.js';
+import { HvsimError } from '../errors.js';
 import type { Finding } from '../vhd/disk.js';
 import { openDisk } from '../vhd/open.js';
 import { Chain } from './chain.js';

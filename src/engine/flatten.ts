@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import { ioBuffer, isAllZero } from '../vhd/common/bytes.js';
-import { invalidArgument } from '../vhd/common/errors.js';
+import { invalidArgument } from '../errors.js';
 import { createDiskFile } from '../vhd/open.js';
 import type { Chain } from './chain.js';
 import { createWhole, type DiskStore } from './store.js';

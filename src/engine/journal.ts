@@ -4,7 +4,7 @@
  * it is done. Here: its format, where it lives, and which journals involve a file.
  */
 import * as path from 'node:path';
-import { corrupt, HvsimError } from '../vhd/common/errors.js';
+import { corrupt, HvsimError } from '../errors.js';
 import type { DiskStore } from './store.js';
 
 export const JOURNAL_SUFFIX = '.hvsim-merge.json';

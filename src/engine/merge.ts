@@ -22,7 +22,7 @@
  */
 import * as path from 'node:path';
 import { ioBuffer, isAllZero, setU32le, u32le } from '../vhd/common/bytes.js';
-import { HvsimError, invalidArgument, unsupported } from '../vhd/common/errors.js';
+import { HvsimError, invalidArgument, unsupported } from '../errors.js';
 import { BLOCK_DATA, BLOCK_PARENT, BLOCK_PARTIAL, BLOCK_ZERO, readImage, type DiskImage } from '../vhd/disk.js';
 import { locatorPaths } from '../vhd/parent-paths.js';
 import { childLocatorEntries } from '../vhd/vhdx/metadata.js';

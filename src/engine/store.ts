@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { HvsimError } from '../vhd/common/errors.js';
+import { HvsimError } from '../errors.js';
 import type { BlockFile } from '../vhd/io/block-file.js';
 import { MemoryFile } from '../vhd/io/memory-file.js';
 import { fsCall, fsError } from '../vhd/io/fs-error.js';

@@ -8,7 +8,7 @@
  */
 import * as path from 'node:path';
 import type { DiskImage, Finding, ParentLocator, VhdFormat, VhdType } from '../vhd/disk.js';
-import { HvsimError } from '../vhd/common/errors.js';
+import { HvsimError } from '../errors.js';
 import { MAX_CHAIN_DEPTH, openLayer, parentCandidates } from './chain.js';
 import type { DiskStore } from './store.js';
 import { JOURNAL_SUFFIX } from './journal.js';

@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ioBuffer } from '../vhd/common/bytes.js';
-import { invalidArgument } from '../vhd/common/errors.js';
+import { invalidArgument } from '../errors.js';
 import type { DiskImage } from '../vhd/disk.js';
 import { fsCall } from '../vhd/io/fs-error.js';
 import { mkdirp, NodeFile } from '../vhd/io/node-file.js';

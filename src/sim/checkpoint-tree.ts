@@ -5,7 +5,7 @@
  * checkpoint re-parents its children (and Now) to its parent; removing a subtree drops every
  * descendant. Pure functions over records. Imports: state types, errors.
  */
-import { HvsimError } from '../vhd/common/errors.js';
+import { HvsimError } from '../errors.js';
 import type { SnapshotRecord, VmRecord } from './state.js';
 
 /** Hyper-V's supported maximum per VM (the 51st is allowed with a warning; whether Hyper-V refuses it is unverified). */

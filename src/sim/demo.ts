@@ -8,12 +8,12 @@
  * Imports: simulator, group, paired workload, storage, clock.
  */
 import { createHash } from 'node:crypto';
-import type { Host, VirtualMachine, VMSnapshot } from './host.js';
+import type { Host, VirtualMachine, VMSnapshot } from '../host/host.js';
 import { Simulator, type SimulatorOptions } from './simulator.js';
-import { checkpointGroup } from './group.js';
+import { checkpointGroup } from '../host/group.js';
 import { PairedWorkload, checkPair } from './paired-workload.js';
 import { MemoryStorage } from './storage.js';
-import { displayTime } from './clock.js';
+import { displayTime } from '../host/clock.js';
 
 export interface DemoOutput {
   heading(text: string): void;

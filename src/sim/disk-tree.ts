@@ -15,14 +15,14 @@
  * Imports: engine, state types.
  */
 import * as path from 'node:path';
-import { HvsimError } from '../vhd/common/errors.js';
+import { HvsimError } from '../errors.js';
 import { newGuid } from '../vhd/common/guid.js';
 import { Chain, openLayer } from '../engine/chain.js';
 import { layerAllocation } from '../engine/layers.js';
 import { journalFiles, mergeDown, pendingJournals, resumeMerges, removeLayer } from '../engine/merge.js';
 import type { DiskStore } from '../engine/store.js';
-import type { CostModel } from './clock.js';
-import { transferMs } from './clock.js';
+import type { CostModel } from '../host/clock.js';
+import { transferMs } from '../host/clock.js';
 import type { CleanupStep, DiskFileRecord, DriveRecord, VmRecord } from './state.js';
 
 export type { CleanupStep };

@@ -10,8 +10,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { VMState } from './host.js';
-import { HvsimError } from '../vhd/common/errors.js';
+import type { VMState } from '../host/host.js';
+import { HvsimError } from '../errors.js';
 import { validateState, type HostState } from './state.js';
 import { STATE_FILE } from './storage.js';
 

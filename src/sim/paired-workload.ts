@@ -7,7 +7,7 @@
  * Layout on each disk: a header sector (record count) at DATA_OFFSET, then 512-byte records.
  * Imports: simulator (guest I/O without moving the clock), host types.
  */
-import type { Host } from './host.js';
+import type { Host } from '../host/host.js';
 import type { Simulator } from './simulator.js';
 
 export const RECORD_SIZE = 512;

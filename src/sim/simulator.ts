@@ -9,7 +9,7 @@
  * Imports: engine, vhd (types, errors, create), sim modules. No argv, no console.
  */
 import * as path from 'node:path';
-import { HvsimError, invalidArgument } from '../vhd/common/errors.js';
+import { HvsimError, invalidArgument } from '../errors.js';
 import { newGuid, tryParseGuid } from '../vhd/common/guid.js';
 import { formatForPath } from '../vhd/open.js';
 import { openLayer } from '../engine/chain.js';
@@ -18,11 +18,11 @@ import { flatten } from '../engine/flatten.js';
 import type {
   CheckpointType, CheckpointVMOptions, ExportResult, GuestReadOptions, HardDiskDrive, Host, HostWarning, NewVMOptions,
   RemoveSnapshotOptions, SetVMOptions, SnapshotQuery, SnapshotRef, StopVMOptions, VirtualMachine, VMSnapshot, VMState,
-} from './host.js';
-import { CHECKPOINT_TYPES } from './host.js';
-import { DEFAULT_COSTS, GiB, MiB, SimClock, checkpointStamp, iso, transferMs, type CostModel } from './clock.js';
-import { FaultPlan, hasWildcard, nameMatches, type FaultOp, type FaultSpec } from './faults.js';
-import { CMDLET, ALREADY_IN_STATE, combine, gatherSnapshots, hasRuntimeState, snapshotNotFound, transition, vmNotFound, wrongState, type PowerOp } from './state-machine.js';
+} from '../host/host.js';
+import { CHECKPOINT_TYPES } from '../host/host.js';
+import { DEFAULT_COSTS, GiB, MiB, SimClock, checkpointStamp, iso, transferMs, type CostModel } from '../host/clock.js';
+import { FaultPlan, hasWildcard, nameMatches, type FaultOp, type FaultSpec } from '../host/faults.js';
+import { CMDLET, ALREADY_IN_STATE, combine, gatherSnapshots, hasRuntimeState, snapshotNotFound, transition, vmNotFound, wrongState, type PowerOp } from '../host/state-machine.js';
 import { MAX_CHECKPOINTS, MAX_NAME_LENGTH, detach, subtree, validateSnapshotName } from './checkpoint-tree.js';
 import {
   applyStep, executeStep, hasMerge, missingFiles, newDifferencingPath, openChain, ownedFiles, planCleanup, reconcileDrives, stepCost,

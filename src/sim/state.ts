@@ -3,8 +3,8 @@
  * The checkpoint tree is logical (snapshots with parents, the VM's Now position); the disk tree
  * is physical (files with parents, per drive). Imports: host types, errors.
  */
-import { HvsimError } from '../vhd/common/errors.js';
-import { CHECKPOINT_TYPES, type CheckpointType, type VMState } from './host.js';
+import { HvsimError } from '../errors.js';
+import { CHECKPOINT_TYPES, type CheckpointType, type VMState } from '../host/host.js';
 
 export const STATE_VERSION = 1;
 

@@ -11,7 +11,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { HvsimError } from '../vhd/common/errors.js';
+import { HvsimError } from '../errors.js';
 import { MemoryDiskStore, NodeDiskStore, type DiskStore } from '../engine/store.js';
 import { fsError } from '../vhd/io/fs-error.js';
 import { noteLockFile, processAlive, readLockOwner, removeLock, removeStaleLock, tryCreateLock } from '../vhd/io/lock-file.js';

@@ -2,8 +2,8 @@
  * The objects the Host returns, built from the records with Hyper-V's property names
  * (Get-VM, Get-VMSnapshot, Get-VMHardDiskDrive). Pure. Imports: host and state types, clock formats.
  */
-import type { HardDiskDrive, VirtualMachine, VMSnapshot } from './host.js';
-import { iso, timeSpan } from './clock.js';
+import type { HardDiskDrive, VirtualMachine, VMSnapshot } from '../host/host.js';
+import { iso, timeSpan } from '../host/clock.js';
 import type { SnapshotRecord, VmRecord } from './state.js';
 
 export function drivesView(computerName: string, vm: VmRecord, paths: string[], snap: SnapshotRecord | null): HardDiskDrive[] {

@@ -8,7 +8,7 @@
  */
 import { readFully, type BlockFile } from './io/block-file.js';
 import type { Guid } from './common/guid.js';
-import { HvsimError } from './common/errors.js';
+import { HvsimError } from '../errors.js';
 
 export type VhdFormat = 'VHDX' | 'VHD';
 export type VhdType = 'Fixed' | 'Dynamic' | 'Differencing';

@@ -3,7 +3,7 @@
  * opening (never by extension alone) and by extension when creating.
  */
 import * as path from 'node:path';
-import { HvsimError, invalidArgument } from './common/errors.js';
+import { HvsimError, invalidArgument } from '../errors.js';
 import type { BlockFile } from './io/block-file.js';
 import { NodeFile } from './io/node-file.js';
 import type { DiskImage, VhdFormat } from './disk.js';

@@ -1,6 +1,6 @@
 /** Test data, reads and assertions shared by the engine, simulator and crash tests. */
 import { expect } from 'vitest';
-import { HvsimError } from '../../src/vhd/common/errors.js';
+import { HvsimError } from '../../src/errors.js';
 import { Chain } from '../../src/engine/chain.js';
 import type { DiskStore } from '../../src/engine/store.js';
 

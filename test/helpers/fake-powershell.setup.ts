@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
-import type { Request } from '../../src/sim/hyperv/request.js';
+import type { Request } from '../../src/hyperv/request.js';
 import type { StandInConfig } from './fake-powershell.js';
 
 const here = path.dirname(new URL(import.meta.url).pathname);

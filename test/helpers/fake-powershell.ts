@@ -1,8 +1,8 @@
 /**
- * A stand-in for powershell.exe / pwsh, for the driver's tests (src/sim/hyperv). Started as
+ * A stand-in for powershell.exe / pwsh, for the driver's tests (src/hyperv). Started as
  *   <launcher> -NoLogo -NoProfile -NonInteractive -EncodedCommand <Base64 UTF-16LE script>
  * (the launcher, written by fake-powershell.setup.ts, runs this file with node and tsx), it
- *   - refuses to run unless the encoded script is exactly hvsim's fixed script (src/sim/hyperv/
+ *   - refuses to run unless the encoded script is exactly hvsim's fixed script (src/hyperv/
  *     script.ts): names and paths must never be part of the code;
  *   - reads request lines from stdin as the script does (request.ts: Base64 JSON, every string
  *     tagged "s:"), logs each decoded request, and answers the cmdlets from a simulator (src/sim)
@@ -20,13 +20,13 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { COMMANDS, LINE_PREFIX, SCRIPT } from '../../src/sim/hyperv/script.js';
-import { decodeRequest, inputsOf, isFilter, type ParamValue, type PsError, type Request, type Step, type StepResult } from '../../src/sim/hyperv/request.js';
+import { COMMANDS, LINE_PREFIX, SCRIPT } from '../../src/hyperv/script.js';
+import { decodeRequest, inputsOf, isFilter, type ParamValue, type PsError, type Request, type Step, type StepResult } from '../../src/hyperv/request.js';
 import { Simulator } from '../../src/sim/simulator.js';
 import { DirectoryStorage, MemoryStorage } from '../../src/sim/storage.js';
-import { HvsimError } from '../../src/vhd/common/errors.js';
+import { HvsimError } from '../../src/errors.js';
 import { createDiskFile } from '../../src/vhd/open.js';
-import type { HardDiskDrive, VirtualMachine, VMSnapshot } from '../../src/sim/host.js';
+import type { HardDiskDrive, VirtualMachine, VMSnapshot } from '../../src/host/host.js';
 
 export interface StandInConfig {
   computerName: string;

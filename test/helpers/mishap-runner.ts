@@ -1,5 +1,5 @@
 /**
- * Batch runner for test/reliability-mishap.test.ts: runs many hvsim invocations one after the
+ * Batch runner for test/reliability/mishap.test.ts: runs many hvsim invocations one after the
  * other in ONE Node process, each through the built CLI's main() (the code bin.js runs), so that
  * hundreds of matrix cells cost one process start instead of hundreds. test/helpers/mishap.ts
  * transpiles this file and starts it with plain node (as root or, through setpriv, as an

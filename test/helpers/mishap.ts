@@ -1,5 +1,5 @@
 /**
- * Helpers of the mishap matrix (test/reliability-mishap.test.ts): a runtime copy of the built CLI
+ * Helpers of the mishap matrix (test/reliability/mishap.test.ts): a runtime copy of the built CLI
  * that an unprivileged user can run, the batch runner (mishap-runner.ts) driven from the test,
  * "pictures" of a state directory (a hash of every point in time of every VM, read without
  * changing anything), and the file-system mishaps themselves (tmpfs, ownership, stale locks).
@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import ts from 'typescript';
-import { HvsimError } from '../../src/vhd/common/errors.js';
+import { HvsimError } from '../../src/errors.js';
 import type { DiskStore } from '../../src/engine/store.js';
 import { readChain } from './data.js';
 

@@ -5,7 +5,7 @@
  * Shared by the crash tests (engine-crash, reliability-crash).
  */
 import * as path from 'node:path';
-import { HvsimError } from '../../src/vhd/common/errors.js';
+import { HvsimError } from '../../src/errors.js';
 import type { BlockFile } from '../../src/vhd/io/block-file.js';
 import type { DiskStore, MemoryDiskStore } from '../../src/engine/store.js';
 

@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import type { Command } from 'commander';
 import { ioBuffer } from '../../vhd/common/bytes.js';
-import { HvsimError } from '../../vhd/common/errors.js';
+import { HvsimError } from '../../errors.js';
 import type { VhdInfo } from '../../vhd/disk.js';
 import { openDisk } from '../../vhd/open.js';
 import { Chain } from '../../engine/chain.js';

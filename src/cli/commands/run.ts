@@ -13,15 +13,15 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { HvsimError } from '../../vhd/common/errors.js';
-import type { Host, VirtualMachine, VMSnapshot } from '../../sim/host.js';
-import { parseHostSpec } from '../../sim/hyperv/index.js';
+import { HvsimError } from '../../errors.js';
+import type { Host, VirtualMachine, VMSnapshot } from '../../host/host.js';
+import { parseHostSpec } from '../../hyperv/index.js';
 import { copyStateDirectory } from '../../sim/storage.js';
 import { writeFileAtomic } from '../../vhd/io/node-file.js';
-import type { SavedVariables, Session } from '../../sim/powershell/index.js';
+import type { SavedVariables, Session } from '../../powershell/index.js';
 
 /** The interpreter, loaded only when a script runs (the other commands start without it). */
-const powershell = (): Promise<typeof import('../../sim/powershell/index.js')> => import('../../sim/powershell/index.js');
+const powershell = (): Promise<typeof import('../../powershell/index.js')> => import('../../powershell/index.js');
 import { out } from '../output.js';
 import { stateRoot, withHost, type Globals } from '../sim-host.js';
 

@@ -8,17 +8,17 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 import { ioBuffer } from '../../vhd/common/bytes.js';
-import { HvsimError } from '../../vhd/common/errors.js';
-import { CHECKPOINT_TYPES, type CheckpointType, type Host, type VirtualMachine, type VMSnapshot } from '../../sim/host.js';
-import { checkpointGroup, getGroups, removeGroup, restoreGroup, type GroupSelector } from '../../sim/group.js';
+import { HvsimError } from '../../errors.js';
+import { CHECKPOINT_TYPES, type CheckpointType, type Host, type VirtualMachine, type VMSnapshot } from '../../host/host.js';
+import { checkpointGroup, getGroups, removeGroup, restoreGroup, type GroupSelector } from '../../host/group.js';
 import { runDemo } from '../../sim/demo.js';
 import { Simulator } from '../../sim/simulator.js';
-import { displayTime } from '../../sim/clock.js';
+import { displayTime } from '../../host/clock.js';
 import { parseList, parseOffset, parseSize } from '../options.js';
 import { formatTable, out, toJson, type Row } from '../output.js';
 import { openInput, openOutput, type Input } from '../stream.js';
 import { withHost, type Globals } from '../sim-host.js';
-import { parseHostSpec } from '../../sim/hyperv/index.js';
+import { parseHostSpec } from '../../hyperv/index.js';
 
 const VM_COLUMNS = ['Name', 'State', 'CPUUsage(%)', 'MemoryAssigned(M)', 'Uptime', 'Status', 'Version'];
 const SNAPSHOT_COLUMNS = ['VMName', 'Name', 'SnapshotType', 'CreationTime', 'ParentSnapshotName'];

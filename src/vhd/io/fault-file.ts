@@ -1,4 +1,4 @@
-import { HvsimError } from '../common/errors.js';
+import { HvsimError } from '../../errors.js';
 import type { BlockFile } from './block-file.js';
 import { MemoryFile } from './memory-file.js';
 

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
-import { HvsimError, type HvsimErrorCode } from '../common/errors.js';
+import { HvsimError, type HvsimErrorCode } from '../../errors.js';
 
 /**
  * The operating system's refusals in plain words, with the error code each becomes (and so the

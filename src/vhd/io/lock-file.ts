@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { HvsimError } from '../common/errors.js';
+import { HvsimError } from '../../errors.js';
 import { fsError } from './fs-error.js';
 
 /**

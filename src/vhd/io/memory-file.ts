@@ -1,4 +1,4 @@
-import { HvsimError } from '../common/errors.js';
+import { HvsimError } from '../../errors.js';
 import type { BlockFile } from './block-file.js';
 
 /** An in-memory file: growable byte array. Used by tests, the simulator and log replay overlays. */

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
-import { HvsimError } from '../common/errors.js';
+import { HvsimError } from '../../errors.js';
 import type { BlockFile } from './block-file.js';
 import { errnoCode, fsError } from './fs-error.js';
 import { acquireLock, releaseLock } from './lock-file.js';

@@ -1,4 +1,4 @@
-import { invalidArgument } from '../common/errors.js';
+import { invalidArgument } from '../../errors.js';
 import { readFully, type BlockFile } from './block-file.js';
 
 const PAGE = 4096;

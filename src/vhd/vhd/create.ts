@@ -5,7 +5,7 @@
  * BAT @0x2000, W2ru after the BAT (64 KiB); the first block's data on a 4 KiB boundary.
  */
 import { alignUp, isPow2, GiB, MiB } from '../common/bytes.js';
-import { HvsimError, invalidArgument } from '../common/errors.js';
+import { HvsimError, invalidArgument } from '../../errors.js';
 import { newGuid, normalizeGuid, type Guid } from '../common/guid.js';
 import type { BlockFile } from '../io/block-file.js';
 import type { DiskImage } from '../disk.js';

@@ -6,7 +6,7 @@
  * beyond what the file size justifies. Imports common/, io/ and the struct modules only.
  */
 import { alignUp, ascii, isPow2, utf16le } from '../common/bytes.js';
-import { corrupt, hex, unsupported } from '../common/errors.js';
+import { corrupt, hex, unsupported } from '../../errors.js';
 import { readFully, type BlockFile } from '../io/block-file.js';
 import type { Finding, ParentLocator } from '../disk.js';
 import {

@@ -6,7 +6,7 @@
  * A file whose trailing footer is missing or stale reopens from the footer copy at offset 0.
  */
 import { alignUp, setU32be } from '../common/bytes.js';
-import { corrupt, HvsimError, invalidArgument, unsupported } from '../common/errors.js';
+import { corrupt, HvsimError, invalidArgument, unsupported } from '../../errors.js';
 import { isZeroGuid, newGuid, ZERO_GUID, type Guid } from '../common/guid.js';
 import type { BlockFile } from '../io/block-file.js';
 import {

@@ -3,7 +3,7 @@ import { checkStructure, sealStructure } from '../common/crc32c.js';
 import { ascii, setAscii, setU16le, setU32le, setU64le, u16le, u32le, u64le } from '../common/bytes.js';
 import { readMsGuid, writeMsGuid, type Guid, ZERO_GUID } from '../common/guid.js';
 import { readFully, type BlockFile } from '../io/block-file.js';
-import { corrupt } from '../common/errors.js';
+import { corrupt } from '../../errors.js';
 import { HEADER1_OFFSET, HEADER2_OFFSET, HEADER_SIZE, SIG_HEADER, ALIGNMENT, HEADER_AREA_SIZE } from './spec.js';
 
 export interface VhdxHeader {

@@ -9,7 +9,7 @@
  */
 import { alignUp, KiB, setU32le, setU64le, u32le, u64le } from '../common/bytes.js';
 import { crc32c } from '../common/crc32c.js';
-import { corrupt, hex, HvsimError, invalidArgument } from '../common/errors.js';
+import { corrupt, hex, HvsimError, invalidArgument } from '../../errors.js';
 import { isZeroGuid, readMsGuid, tryParseGuid, writeMsGuid, type Guid } from '../common/guid.js';
 import { readFully, type BlockFile } from '../io/block-file.js';
 

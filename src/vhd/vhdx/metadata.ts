@@ -3,7 +3,7 @@ import {
   ascii, encodeUtf16le, isPow2, setAscii, setU16le, setU32le, setU64le, u16le, u32le, u64le, utf16le,
 } from '../common/bytes.js';
 import { isZeroGuid, readMsGuid, tryParseGuid, writeMsGuid, type Guid } from '../common/guid.js';
-import { corrupt, unsupported } from '../common/errors.js';
+import { corrupt, unsupported } from '../../errors.js';
 import type { ParentLocator } from '../disk.js';
 import {
   MAX_BLOCK_SIZE, MAX_METADATA_ENTRIES, MAX_METADATA_ITEM, MAX_VIRTUAL_DISK_SIZE, META_FILE_PARAMETERS,

@@ -3,7 +3,7 @@ import { checkStructure, sealStructure } from '../common/crc32c.js';
 import { ascii, setAscii, setU32le, setU64le, u32le, u64le } from '../common/bytes.js';
 import { readMsGuid, writeMsGuid, type Guid } from '../common/guid.js';
 import { readFully, type BlockFile } from '../io/block-file.js';
-import { corrupt, unsupported } from '../common/errors.js';
+import { corrupt, unsupported } from '../../errors.js';
 import {
   ALIGNMENT, HEADER_AREA_SIZE, MAX_REGION_ENTRIES, REGION_BAT, REGION_METADATA, REGION_TABLE1_OFFSET,
   REGION_TABLE2_OFFSET, REGION_TABLE_SIZE, SIG_REGION,

@@ -4,7 +4,7 @@
  * "VHDX headers", "VHDX write ordering", "VHDX log".
  */
 import { alignUp, ascii, encodeUtf16le, MiB, setAscii } from '../common/bytes.js';
-import { corrupt, hex, HvsimError, invalidArgument, unsupported } from '../common/errors.js';
+import { corrupt, hex, HvsimError, invalidArgument, unsupported } from '../../errors.js';
 import { newGuid, ZERO_GUID, type Guid } from '../common/guid.js';
 import { readFully, type BlockFile } from '../io/block-file.js';
 import { OverlayFile } from '../io/overlay-file.js';

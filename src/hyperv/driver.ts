@@ -1,0 +1,664 @@
+/**
+ * The real host driver: the Host interface (host.ts) over the Hyper-V module's cmdlets, run by
+ * Windows PowerShell 5.1 or PowerShell 7 (runner.ts) through one fixed script (script.ts), on the
+ * local host or a remote one (-ComputerName). docs/real-host.md describes the design; in short:
+ *
+ *   - every call sends a small program of cmdlet steps (request.ts) whose names, paths and notes
+ *     are data; the objects come back through ConvertTo-Json and are decoded (decode.ts) into the
+ *     objects the simulator returns;
+ *   - names are resolved by hvsim over Get-VM / Get-VMSnapshot with the simulator's rules
+ *     (resolve.ts), then the cmdlets act on the objects selected by Id — one call to look, one to
+ *     act (reads take one call);
+ *   - a cmdlet's error becomes the HvsimError the simulator raises for the same case, with
+ *     Hyper-V's message (errors.ts); a cmdlet applied to several VMs fails per VM, like the
+ *     simulator's, and the failures are raised together afterwards;
+ *   - group checkpoints keep GroupId/GroupMembers in the checkpoint's Notes (decode.ts);
+ *   - Remove-VMSnapshot returns at once on Hyper-V; waiting for the merge polls Get-VM until the
+ *     VM's OperationalStatus no longer shows MergingDisks.
+ * Guest I/O (writeGuest/readGuest) exists only in the simulator.
+ * Imports: host types, simulator helpers (names, errors, limits), hyperv modules. No console.
+ */
+import * as path from 'node:path';
+import type {
+  CheckpointType, CheckpointVMOptions, ExportResult, GuestReadOptions, HardDiskDrive, Host, HostWarning, NewVMOptions, RemoveSnapshotOptions,
+  SetVMOptions, SnapshotQuery, SnapshotRef, StopVMOptions, VirtualMachine, VMSnapshot,
+} from '../host/host.js';
+import { CHECKPOINT_TYPES } from '../host/host.js';
+import { HvsimError, invalidArgument } from '../errors.js';
+import { MAX_NAME_LENGTH, validateSnapshotName } from '../sim/checkpoint-tree.js';
+import { combine, gatherSnapshots, snapshotNotFound, vmNotFound, wrongState } from '../host/state-machine.js';
+import { hasWildcard } from '../host/faults.js';
+import { makeRunner, findPowerShell, type PowerShellRunner, type RunMode } from './runner.js';
+import { Program, type PsError } from './request.js';
+import {
+  DRIVE_PROPERTIES, SNAPSHOT_PROPERTIES, VMHOST_PROPERTIES, VM_PROPERTIES, addGroupMarker, checkpointKind, decodeDrive, decodeSnapshot, decodeVM, decodeVMHost,
+  parseCmdletJson, type DecodeContext, type RawSnapshot, type RawVM, type VMHostInfo,
+} from './decode.js';
+import { toHvsimError } from './errors.js';
+import { findOne, matchSnapshots, resolveVMs, subtreeIds, topmost, vmByName, type Listing } from './resolve.js';
+
+export interface HyperVHostOptions {
+  /** A remote Hyper-V host (every cmdlet gets -ComputerName); default the local host. */
+  computerName?: string;
+  /** The PowerShell executable; default HVSIM_POWERSHELL, else powershell.exe or pwsh on PATH. */
+  powershell?: string;
+  /** Environment for PowerShell (default process.env; also where HVSIM_POWERSHELL and PATH are read). */
+  env?: NodeJS.ProcessEnv;
+  /** 'session' (default): one kept PowerShell process; 'process': one per call. */
+  mode?: RunMode;
+  /** Longest time one call may take (ms; default 10 minutes). */
+  timeoutMs?: number;
+  /** Longest time a session's PowerShell may take to start (ms; default 2 minutes). */
+  startTimeoutMs?: number;
+  /** First wait between Get-VM polls while a merge runs (ms; default 500, doubling up to maxPollIntervalMs). */
+  pollIntervalMs?: number;
+  maxPollIntervalMs?: number;
+  /** Longest wait for a merge (ms; default 1 hour). */
+  mergeTimeoutMs?: number;
+  /** Size of a new VM's disk when none is given (default 64 MiB, as in the simulator). */
+  defaultDiskSize?: number;
+  /** Startup memory of a new VM when none is given (default 1 GiB, as in the simulator). */
+  defaultMemory?: number;
+}
+
+interface Outcome {
+  state: 'ok' | 'failed' | 'skipped';
+  objects: unknown[];
+  errors: PsError[];
+  warnings: string[];
+}
+
+const MiB = 1024 * 1024;
+/** Characters Windows refuses in file names (hvsim derives the disk's file name from the VM's name), as in the simulator. */
+const BAD_NAME = /[\\/:*?"<>|\u0000-\u001f]/;
+/** Operational statuses that mean a checkpoint operation is still running in the background. */
+const BACKGROUND = new Set(['MergingDisks', 'DeletingSnapshot']);
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** path.join for the host's kind of paths (backslashes or a drive letter: Windows). */
+export function hostJoin(base: string, ...parts: string[]): string {
+  return /\\|^[A-Za-z]:/.test(base) ? path.win32.join(base, ...parts) : path.posix.join(base, ...parts);
+}
+
+function isAbsoluteHostPath(p: string): boolean {
+  return path.win32.isAbsolute(p) || path.posix.isAbsolute(p);
+}
+
+function unsupported(what: string): HvsimError {
+  return new HvsimError('UNSUPPORTED', `${what} (a real Hyper-V host: hvsim's simulator only; see docs/real-host.md)`);
+}
+
+export class HyperVHost implements Host {
+  private readonly runner: PowerShellRunner;
+  private readonly remote: string | undefined;
+  private readonly opts: HyperVHostOptions;
+  private warnings: HostWarning[] = [];
+  private seq = 0;
+  private name = '';
+  private hostInfo: VMHostInfo | undefined;
+  /** Calls made (PowerShell requests), for measurements. */
+  calls = 0;
+
+  private constructor(runner: PowerShellRunner, opts: HyperVHostOptions) {
+    this.runner = runner;
+    this.opts = opts;
+    this.remote = opts.computerName !== undefined && opts.computerName !== '' ? opts.computerName : undefined;
+    this.name = this.remote ?? '';
+  }
+
+  /** Start PowerShell (a session, or nothing yet per call) and ask the host its name (Get-VMHost). */
+  static async open(opts: HyperVHostOptions = {}): Promise<HyperVHost> {
+    const env = opts.env ?? process.env;
+    const exe = opts.powershell ?? findPowerShell(env);
+    const runner = makeRunner(opts.mode ?? 'session', {
+      exe,
+      env,
+      ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+      ...(opts.startTimeoutMs !== undefined ? { startTimeoutMs: opts.startTimeoutMs } : {}),
+    });
+    const h = new HyperVHost(runner, opts);
+    try {
+      const info = await h.vmHost();
+      h.name = info.ComputerName || info.Name;
+    } catch (e) {
+      await runner.close();
+      throw e;
+    }
+    return h;
+  }
+
+  get computerName(): string {
+    return this.name;
+  }
+
+  /** 'session' or 'process', PowerShell's version once known, and processes started. */
+  get runInfo(): { mode: RunMode; ps: string | undefined; edition: string | undefined; processes: number } {
+    return { mode: this.runner.mode, ps: this.runner.info?.ps, edition: this.runner.info?.edition, processes: this.runner.started };
+  }
+
+  /** End the PowerShell session. */
+  async close(): Promise<void> {
+    await this.runner.close();
+  }
+
+  // ---------------------------------------------------------------- plumbing
+
+  private ctx(): DecodeContext {
+    return { computerName: this.name };
+  }
+
+  /** -ComputerName for the cmdlets that take a name (those given objects act where the objects are). */
+  private cn(): { ComputerName?: string } {
+    return this.remote !== undefined ? { ComputerName: this.remote } : {};
+  }
+
+  private async exec(p: Program): Promise<Outcome[]> {
+    this.calls++;
+    const res = await this.runner.run({ id: ++this.seq, steps: p.steps });
+    if (!res.ok) throw toHvsimError(res.error);
+    if (res.steps.length !== p.steps.length)
+      throw new HvsimError('CORRUPT', `PowerShell answered ${res.steps.length} steps for a request of ${p.steps.length}`);
+    return res.steps.map((s) => ({ state: s.s, objects: parseCmdletJson(s.j), errors: s.e, warnings: s.w }));
+  }
+
+  /** The error of a failed step (several errors of one step together), else undefined. */
+  private failure(o: Outcome | undefined, cmdlet: string): HvsimError | undefined {
+    if (!o || o.state !== 'failed') return undefined;
+    const errs = o.errors.map((e) => toHvsimError(e, cmdlet));
+    return errs.length ? combine(errs) : new HvsimError('INVALID_STATE', `${cmdlet}: failed without an error record`);
+  }
+
+  private throwIfFailed(o: Outcome | undefined, cmdlet: string): Outcome {
+    const e = this.failure(o, cmdlet);
+    if (e) throw e;
+    if (!o) throw new HvsimError('CORRUPT', `${cmdlet}: no answer`);
+    return o;
+  }
+
+  private warn(o: Outcome | undefined, cmdlet: string, vmName: string): void {
+    for (const w of o?.warnings ?? []) this.warnings.push({ VMName: vmName, Message: `${cmdlet}: ${w}` });
+  }
+
+  private async vmHost(): Promise<VMHostInfo> {
+    if (this.hostInfo) return this.hostInfo;
+    const p = new Program();
+    const h = p.cmd('Get-VMHost', this.cn(), {}, { o: VMHOST_PROPERTIES });
+    const out = await this.exec(p);
+    const o = this.throwIfFailed(out[h], 'Get-VMHost');
+    const first = o.objects[0];
+    if (first === undefined) throw new HvsimError('CORRUPT', 'Get-VMHost returned nothing');
+    this.hostInfo = decodeVMHost(first);
+    return this.hostInfo;
+  }
+
+  /** All VMs (and, when asked, all their checkpoints) in one call. */
+  private async list(withSnapshots: boolean): Promise<Listing> {
+    const p = new Program();
+    const v = p.cmd('Get-VM', this.cn(), {}, { o: VM_PROPERTIES });
+    const s = withSnapshots ? p.cmd('Get-VMSnapshot', {}, { VM: v }, { o: SNAPSHOT_PROPERTIES }) : -1;
+    const out = await this.exec(p);
+    const vms = this.throwIfFailed(out[v], 'Get-VM').objects.map((o) => decodeVM(o, this.ctx()));
+    const snaps = new Map<string, RawSnapshot[]>(vms.map((x) => [x.vm.Id, []]));
+    if (s >= 0) {
+      const types = new Map<string, CheckpointType>(vms.map((x) => [x.vm.Id, x.vm.CheckpointType]));
+      for (const raw of this.throwIfFailed(out[s], 'Get-VMSnapshot').objects) {
+        const d = decodeSnapshot(raw, 'Production', this.ctx());
+        d.snap.CheckpointType = checkpointKind(d.snap.State, types.get(d.snap.VMId) ?? 'Production');
+        const l = snaps.get(d.snap.VMId);
+        if (l) l.push(d);
+        else snaps.set(d.snap.VMId, [d]);
+      }
+    }
+    return { vms, snaps };
+  }
+
+  private snapsOf(l: Listing, vm: RawVM): RawSnapshot[] {
+    return l.snaps.get(vm.vm.Id) ?? [];
+  }
+
+  /** Adds "Get-VM, keep the VM with this Id" to a program; returns the filter step. */
+  private selectVM(p: Program, all: number, vm: RawVM): number {
+    return p.filter(all, 'Id', [vm.vm.Id], { n: 1 });
+  }
+
+  /** Adds "its checkpoints, keep those with these Ids" (exactly that many). */
+  private selectSnapshots(p: Program, vmStep: number, ids: string[]): number {
+    const ss = p.cmd('Get-VMSnapshot', {}, { VM: vmStep });
+    return p.filter(ss, 'Id', ids, { n: ids.length });
+  }
+
+  // ---------------------------------------------------------------- Host: clock, warnings
+
+  /** The driver's clock (the host's clock is assumed to agree; docs/real-host.md). */
+  now(): Promise<number> {
+    return Promise.resolve(Date.now());
+  }
+
+  /** Host.sleep: a real host's time passes in real time, so this really waits. */
+  async sleep(ms: number): Promise<void> {
+    if (!Number.isFinite(ms) || ms < 0) throw invalidArgument(`Start-Sleep: cannot sleep for ${ms} ms`);
+    // setTimeout takes at most 2^31-1 ms; longer sleeps go in pieces
+    for (let left = ms; left > 0; left -= 0x7fffffff) await sleep(Math.min(left, 0x7fffffff));
+  }
+
+  takeWarnings(): Promise<HostWarning[]> {
+    const w = this.warnings;
+    this.warnings = [];
+    return Promise.resolve(w);
+  }
+
+  // ---------------------------------------------------------------- Host: VMs
+
+  async newVM(opts: NewVMOptions): Promise<VirtualMachine> {
+    const name = opts.name;
+    if (name.trim().length === 0 || name.length > MAX_NAME_LENGTH || BAD_NAME.test(name) || name === '.' || name === '..' || /[. ]$/.test(name))
+      throw invalidArgument(`New-VM: "${name}" is not a valid virtual machine name (1 to ${MAX_NAME_LENGTH} characters, none of \\ / : * ? " < > |, not ending in a dot or space)`);
+    const type = opts.checkpointType;
+    if (type !== undefined && !CHECKPOINT_TYPES.includes(type)) throw invalidArgument(`New-VM: unknown checkpoint type "${String(type)}"`);
+    const memory = opts.memory ?? this.opts.defaultMemory ?? 1024 * MiB;
+    if (!Number.isSafeInteger(memory) || memory < 32 * MiB) throw invalidArgument(`New-VM: memory must be at least 32 MiB`);
+    if (opts.guestSupportsProductionCheckpoints === false) throw unsupported('New-VM: whether the guest can take production checkpoints is up to the guest');
+    const hostInfo = await this.vmHost();
+    const { vms } = await this.list(false);
+    if (vms.some((v) => v.vm.Name.toLowerCase() === name.toLowerCase()))
+      throw invalidArgument(`New-VM: a virtual machine named "${name}" already exists on ${this.computerName}`);
+    const root = hostInfo.VirtualMachinePath;
+    let disk: Record<string, string | number>;
+    if (opts.vhdPath !== undefined) {
+      disk = { VHDPath: this.absolutePath(opts.vhdPath, 'New-VM') };
+    } else {
+      disk = { NewVHDPath: hostJoin(root, name, 'Virtual Hard Disks', `${name}.vhdx`), NewVHDSizeBytes: opts.diskSize ?? this.opts.defaultDiskSize ?? 64 * MiB };
+    }
+    const settings = type !== undefined || opts.notes !== undefined;
+    const p = new Program();
+    const nv = p.cmd('New-VM', { Name: name, MemoryStartupBytes: memory, Generation: 2, Path: root, ...disk, ...this.cn() }, {}, settings ? {} : { o: VM_PROPERTIES });
+    // hvsim's VMs take no automatic checkpoints (as in the simulator); hosts before Windows 10
+    // 1709 / Server 2019 have no such setting, so this step may fail without consequence.
+    p.cmd('Set-VM', { AutomaticCheckpointsEnabled: false }, { VM: nv });
+    const st = settings ? p.cmd('Set-VM', { CheckpointType: type, Notes: opts.notes, Passthru: true }, { VM: nv }, { o: VM_PROPERTIES }) : nv;
+    const out = await this.exec(p);
+    this.throwIfFailed(out[nv], 'New-VM');
+    const o = this.throwIfFailed(out[st], 'Set-VM');
+    this.warn(out[nv], 'New-VM', name);
+    const first = o.objects[0];
+    if (first === undefined) throw new HvsimError('CORRUPT', 'New-VM returned no virtual machine');
+    return decodeVM(first, this.ctx()).vm;
+  }
+
+  private absolutePath(p: string, cmdlet: string): string {
+    if (isAbsoluteHostPath(p)) return p;
+    if (this.remote !== undefined) throw invalidArgument(`${cmdlet}: give a full path on ${this.remote} ("${p}" is relative)`);
+    return path.resolve(p);
+  }
+
+  async getVM(names?: string[]): Promise<VirtualMachine[]> {
+    const l = await this.list(false);
+    const { vms, errors } = resolveVMs(l.vms, names, 'get');
+    if (errors.length > 0) throw combine(errors);
+    return vms.map((v) => v.vm);
+  }
+
+  /**
+   * Run `cmdlet` on each named VM, one step per VM so that failures and warnings belong to their
+   * VM; VMs not found and per-VM failures are raised together afterwards (like the simulator).
+   */
+  private async eachVM(names: string[], op: string, cmdlet: string, params: Record<string, string | number | boolean | undefined>): Promise<VirtualMachine[]> {
+    const l = await this.list(false);
+    const { vms, errors } = resolveVMs(l.vms, names, op);
+    const out: VirtualMachine[] = [];
+    if (vms.length > 0) {
+      const p = new Program();
+      const all = p.cmd('Get-VM', this.cn());
+      const steps = vms.map((vm) => {
+        const f = this.selectVM(p, all, vm);
+        return { vm, f, s: p.cmd(cmdlet, { ...params, Passthru: true }, { VM: f }, { o: VM_PROPERTIES }) };
+      });
+      const res = await this.exec(p);
+      this.throwIfFailed(res[all], 'Get-VM');
+      for (const x of steps) {
+        this.warn(res[x.s], cmdlet, x.vm.vm.Name);
+        if (res[x.f]?.state !== 'ok') {
+          errors.push(vmNotFound(op, x.vm.vm.Name));
+          continue;
+        }
+        const e = this.failure(res[x.s], cmdlet);
+        if (e) {
+          errors.push(e);
+          continue;
+        }
+        const first = res[x.s]?.objects[0];
+        out.push(first === undefined ? x.vm.vm : decodeVM(first, this.ctx()).vm);
+      }
+    }
+    if (errors.length > 0) throw combine(errors);
+    return out;
+  }
+
+  async setVM(names: string[], opts: SetVMOptions): Promise<VirtualMachine[]> {
+    if (opts.checkpointType !== undefined && !CHECKPOINT_TYPES.includes(opts.checkpointType))
+      throw invalidArgument(`Set-VM: unknown checkpoint type "${String(opts.checkpointType)}" (use ${CHECKPOINT_TYPES.join(', ')})`);
+    if (opts.guestSupportsProductionCheckpoints !== undefined) throw unsupported('Set-VM: whether the guest can take production checkpoints is up to the guest');
+    return this.eachVM(names, 'set', 'Set-VM', { CheckpointType: opts.checkpointType, Notes: opts.notes, MemoryStartupBytes: opts.memory });
+  }
+
+  startVM(names: string[]): Promise<VirtualMachine[]> {
+    return this.eachVM(names, 'start', 'Start-VM', {});
+  }
+
+  stopVM(names: string[], opts: StopVMOptions = {}): Promise<VirtualMachine[]> {
+    if (opts.save && opts.turnOff) return Promise.reject(invalidArgument('Stop-VM: -Save and -TurnOff cannot be used together'));
+    const how = opts.save ? { Save: true } : opts.turnOff ? { TurnOff: true } : { Force: true };
+    return this.eachVM(names, 'stop', 'Stop-VM', { ...how, Confirm: false });
+  }
+
+  suspendVM(names: string[]): Promise<VirtualMachine[]> {
+    return this.eachVM(names, 'suspend', 'Suspend-VM', {});
+  }
+
+  resumeVM(names: string[]): Promise<VirtualMachine[]> {
+    return this.eachVM(names, 'resume', 'Resume-VM', {});
+  }
+
+  saveVM(names: string[]): Promise<VirtualMachine[]> {
+    return this.eachVM(names, 'save', 'Save-VM', {});
+  }
+
+  async waitVM(names: string[]): Promise<VirtualMachine[]> {
+    const l = await this.list(false);
+    const { vms, errors } = resolveVMs(l.vms, names, 'get');
+    if (errors.length > 0) throw combine(errors);
+    return this.waitForBackground(vms.map((v) => v.vm.Id), l.vms);
+  }
+
+  /** Poll Get-VM until none of the VMs shows a background merge; returns them in the order given. */
+  private async waitForBackground(ids: string[], first?: RawVM[]): Promise<VirtualMachine[]> {
+    let delay = this.opts.pollIntervalMs ?? 500;
+    const maxDelay = this.opts.maxPollIntervalMs ?? 5000;
+    const deadline = Date.now() + (this.opts.mergeTimeoutMs ?? 3_600_000);
+    let seen = first;
+    for (;;) {
+      const all = seen ?? (await this.list(false)).vms;
+      seen = undefined;
+      const mine = ids.map((id) => all.find((v) => v.vm.Id === id)).filter((v): v is RawVM => v !== undefined);
+      const busy = mine.filter((v) => v.vm.OperationalStatus.some((s) => BACKGROUND.has(s)));
+      if (busy.length === 0) return mine.map((v) => v.vm);
+      if (Date.now() >= deadline)
+        throw new HvsimError('BUSY', `${busy.map((v) => `'${v.vm.Name}'`).join(', ')} still ${busy.length > 1 ? 'merge' : 'merges'} disks after ${Math.round((this.opts.mergeTimeoutMs ?? 3_600_000) / 1000)} s`);
+      await sleep(delay);
+      delay = Math.min(delay * 2, maxDelay);
+    }
+  }
+
+  // ---------------------------------------------------------------- Host: checkpoints
+
+  async checkpointVM(names: string[], opts: CheckpointVMOptions = {}): Promise<VMSnapshot[]> {
+    const l = await this.list(false);
+    const { vms, errors } = resolveVMs(l.vms, names, 'checkpoint');
+    const p = new Program();
+    const all = p.cmd('Get-VM', this.cn());
+    const group = opts.groupId !== undefined ? { GroupId: opts.groupId, GroupMembers: opts.groupMembers ?? null } : undefined;
+    const plans: Array<{ vm: RawVM; f: number; mark: number; cp: number; unmark: number }> = [];
+    for (const vm of vms) {
+      if (opts.snapshotName !== undefined) {
+        try {
+          validateSnapshotName(opts.snapshotName, 'Checkpoint-VM');
+        } catch (e) {
+          errors.push(e as HvsimError);
+          continue;
+        }
+      }
+      const f = this.selectVM(p, all, vm);
+      // A checkpoint copies the VM's Notes: a group checkpoint gets the marker by taking it while
+      // the VM's Notes carry it; a stale marker (a restore whose clean-up failed) is removed first.
+      const notes = vm.vm.Notes;
+      const mark = group ? p.cmd('Set-VM', { Notes: addGroupMarker(notes, group) }, { VM: f }) : vm.rawNotes !== notes ? p.cmd('Set-VM', { Notes: notes }, { VM: f }) : -1;
+      const cp = p.cmd('Checkpoint-VM', { SnapshotName: opts.snapshotName, Passthru: true }, { VM: f }, { d: mark >= 0 ? [mark] : [], o: SNAPSHOT_PROPERTIES });
+      const unmark = group ? p.cmd('Set-VM', { Notes: notes }, { VM: f }, { d: [mark] }) : -1;
+      plans.push({ vm, f, mark, cp, unmark });
+    }
+    const out: VMSnapshot[] = [];
+    if (plans.length > 0) {
+      const res = await this.exec(p);
+      this.throwIfFailed(res[all], 'Get-VM');
+      for (const x of plans) {
+        const name = x.vm.vm.Name;
+        this.warn(res[x.cp], 'Checkpoint-VM', name);
+        if (res[x.f]?.state !== 'ok') {
+          errors.push(vmNotFound('checkpoint', name));
+          continue;
+        }
+        const e = (x.mark >= 0 ? this.failure(res[x.mark], 'Set-VM') : undefined) ?? this.failure(res[x.cp], 'Checkpoint-VM');
+        if (e) {
+          errors.push(e);
+          continue;
+        }
+        const first = res[x.cp]?.objects[0];
+        if (first === undefined) {
+          errors.push(new HvsimError('CORRUPT', `Checkpoint-VM returned no checkpoint for '${name}'`));
+          continue;
+        }
+        const un = x.unmark >= 0 ? this.failure(res[x.unmark], 'Set-VM') : undefined;
+        if (un) {
+          errors.push(new HvsimError(un.code, `Checkpoint-VM: the checkpoint of '${name}' was taken, but the VM's Notes could not be put back (they still carry hvsim's group marker): ${un.message}`, { cause: un }));
+          continue;
+        }
+        out.push(decodeSnapshot(first, x.vm.vm.CheckpointType, this.ctx()).snap);
+      }
+    }
+    if (errors.length > 0) throw combine(errors);
+    return out;
+  }
+
+  async getVMSnapshot(q: SnapshotQuery): Promise<VMSnapshot[]> {
+    const l = await this.list(true);
+    const { vms, errors } = resolveVMs(l.vms, q.vmNames, 'get-snapshot');
+    return gatherSnapshots(vms, errors, q.name, (vm) => matchSnapshots(vm, this.snapsOf(l, vm), q, 'get-snapshot').map((s) => s.snap));
+  }
+
+  /** The VM and the one checkpoint a reference names (one call). */
+  private async one(ref: SnapshotRef, op: string): Promise<{ vm: RawVM; snap: RawSnapshot }> {
+    const l = await this.list(true);
+    const vm = vmByName(l.vms, ref.vmName, op);
+    return { vm, snap: findOne(vm.vm.Name, this.snapsOf(l, vm), ref, op) };
+  }
+
+  /** Errors of the selection steps of an act on one checkpoint. */
+  private selectionError(res: Outcome[], f: number, g: number, op: string, vmName: string, ref: SnapshotRef): HvsimError | undefined {
+    if (res[f]?.state !== 'ok') return vmNotFound(op, vmName);
+    if (res[g]?.state !== 'ok') return this.failure(res[g - 1], 'Get-VMSnapshot') ?? snapshotNotFound(op, vmName, ref.id ?? ref.name ?? '');
+    return undefined;
+  }
+
+  async restoreVMSnapshot(ref: SnapshotRef): Promise<VMSnapshot> {
+    const { vm, snap } = await this.one(ref, 'restore');
+    const p = new Program();
+    const all = p.cmd('Get-VM', this.cn());
+    const f = this.selectVM(p, all, vm);
+    const g = this.selectSnapshots(p, f, [snap.snap.Id]);
+    const r = p.cmd('Restore-VMSnapshot', { Confirm: false, Passthru: true }, { VMSnapshot: g }, { o: SNAPSHOT_PROPERTIES });
+    // The checkpoint's configuration comes back with it, group marker included: take it off.
+    const clean = snap.rawNotes !== snap.snap.Notes ? p.cmd('Set-VM', { Notes: snap.snap.Notes }, { VM: f }, { d: [r] }) : -1;
+    const res = await this.exec(p);
+    this.throwIfFailed(res[all], 'Get-VM');
+    const sel = this.selectionError(res, f, g, 'restore', vm.vm.Name, ref);
+    if (sel) throw sel;
+    this.warn(res[r], 'Restore-VMSnapshot', vm.vm.Name);
+    const e = this.failure(res[r], 'Restore-VMSnapshot');
+    if (e) throw e;
+    const un = clean >= 0 ? this.failure(res[clean], 'Set-VM') : undefined;
+    if (un) throw new HvsimError(un.code, `Restore-VMSnapshot: '${vm.vm.Name}' was restored, but hvsim's group marker could not be taken off its Notes: ${un.message}`, { cause: un });
+    const first = res[r]?.objects[0];
+    return first === undefined ? snap.snap : decodeSnapshot(first, vm.vm.CheckpointType, this.ctx()).snap;
+  }
+
+  async removeVMSnapshot(q: SnapshotQuery, opts: RemoveSnapshotOptions = {}): Promise<VMSnapshot[]> {
+    const wait = opts.wait ?? true;
+    const any = q.name !== undefined || q.id !== undefined || q.groupId !== undefined || q.childOf !== undefined || q.parentOf !== undefined;
+    const l = await this.list(true);
+    const { vms, errors } = resolveVMs(l.vms, q.vmNames, 'remove');
+    let matched = 0;
+    const p = new Program();
+    const all = p.cmd('Get-VM', this.cn());
+    const plans: Array<{ vm: RawVM; views: VMSnapshot[]; f: number; g: number; rm: number }> = [];
+    for (const vm of vms) {
+      const snaps = this.snapsOf(l, vm);
+      let targets: RawSnapshot[];
+      try {
+        targets = any ? matchSnapshots(vm, snaps, q, 'remove') : [...snaps];
+      } catch (e) {
+        if (e instanceof HvsimError) {
+          errors.push(e);
+          continue;
+        }
+        throw e;
+      }
+      matched += targets.length;
+      if (targets.length === 0) continue;
+      const list = snaps.map((s) => s.snap);
+      const ids = new Set<string>();
+      for (const t of targets) for (const id of opts.includeAllChildSnapshots ? subtreeIds(list, t.snap.Id) : [t.snap.Id]) ids.add(id);
+      const acted = opts.includeAllChildSnapshots ? topmost(list, targets.map((t) => t.snap)) : targets.map((t) => t.snap);
+      const f = this.selectVM(p, all, vm);
+      const g = this.selectSnapshots(p, f, acted.map((s) => s.Id));
+      const rm = p.cmd('Remove-VMSnapshot', { IncludeAllChildSnapshots: opts.includeAllChildSnapshots ? true : undefined, Confirm: false }, { VMSnapshot: g });
+      plans.push({ vm, views: list.filter((s) => ids.has(s.Id)), f, g, rm });
+    }
+    const removed: VMSnapshot[] = [];
+    const done: string[] = [];
+    if (plans.length > 0) {
+      const res = await this.exec(p);
+      this.throwIfFailed(res[all], 'Get-VM');
+      for (const x of plans) {
+        const name = x.vm.vm.Name;
+        this.warn(res[x.rm], 'Remove-VMSnapshot', name);
+        const sel = this.selectionError(res, x.f, x.g, 'remove', name, { vmName: name, ...(q.name !== undefined ? { name: q.name } : {}), ...(q.id !== undefined ? { id: q.id } : {}) });
+        const e = sel ?? this.failure(res[x.rm], 'Remove-VMSnapshot');
+        if (e) {
+          errors.push(e);
+          continue;
+        }
+        removed.push(...x.views);
+        done.push(x.vm.vm.Id);
+      }
+      // Remove-VMSnapshot returns while Hyper-V merges in the background.
+      if (wait && done.length > 0) await this.waitForBackground(done);
+    }
+    if (errors.length > 0) throw combine(errors);
+    if (matched === 0 && q.name !== undefined && !hasWildcard(q.name))
+      throw new HvsimError('NOT_FOUND', `Remove-VMSnapshot: Hyper-V was unable to find a checkpoint with name "${q.name}".`);
+    return removed;
+  }
+
+  async renameVMSnapshot(ref: SnapshotRef, newName: string): Promise<VMSnapshot> {
+    const { vm, snap } = await this.one(ref, 'rename');
+    validateSnapshotName(newName, 'Rename-VMSnapshot');
+    const p = new Program();
+    const all = p.cmd('Get-VM', this.cn());
+    const f = this.selectVM(p, all, vm);
+    const g = this.selectSnapshots(p, f, [snap.snap.Id]);
+    const rn = p.cmd('Rename-VMSnapshot', { NewName: newName }, { VMSnapshot: g });
+    const again = p.cmd('Get-VMSnapshot', {}, { VM: f }, { d: [rn] });
+    const after = p.filter(again, 'Id', [snap.snap.Id], { n: 1, o: SNAPSHOT_PROPERTIES });
+    const res = await this.exec(p);
+    this.throwIfFailed(res[all], 'Get-VM');
+    const sel = this.selectionError(res, f, g, 'rename', vm.vm.Name, ref);
+    if (sel) throw sel;
+    this.warn(res[rn], 'Rename-VMSnapshot', vm.vm.Name);
+    const e = this.failure(res[rn], 'Rename-VMSnapshot') ?? this.failure(res[again], 'Get-VMSnapshot') ?? this.failure(res[after], 'Get-VMSnapshot');
+    if (e) throw e;
+    const first = res[after]?.objects[0];
+    if (first === undefined) throw new HvsimError('CORRUPT', `Rename-VMSnapshot: the checkpoint of '${vm.vm.Name}' is gone after the rename`);
+    return decodeSnapshot(first, vm.vm.CheckpointType, this.ctx()).snap;
+  }
+
+  async exportVMSnapshot(ref: SnapshotRef, dir: string): Promise<ExportResult> {
+    const { vm, snap } = await this.one(ref, 'export');
+    const dest = this.absolutePath(dir, 'Export-VMSnapshot');
+    const root = hostJoin(dest, vm.vm.Name);
+    const p = new Program();
+    const all = p.cmd('Get-VM', this.cn());
+    const f = this.selectVM(p, all, vm);
+    const g = this.selectSnapshots(p, f, [snap.snap.Id]);
+    const ex = p.cmd('Export-VMSnapshot', { Path: dest }, { VMSnapshot: g });
+    // The files written can be listed only when the host is this machine.
+    const ls = this.remote === undefined ? p.cmd('Get-ChildItem', { LiteralPath: hostJoin(root, 'Virtual Hard Disks'), File: true }, {}, { d: [ex], o: ['FullName'] }) : -1;
+    const res = await this.exec(p);
+    this.throwIfFailed(res[all], 'Get-VM');
+    const sel = this.selectionError(res, f, g, 'export', vm.vm.Name, ref);
+    if (sel) throw sel;
+    this.warn(res[ex], 'Export-VMSnapshot', vm.vm.Name);
+    const e = this.failure(res[ex], 'Export-VMSnapshot') ?? (ls >= 0 ? this.failure(res[ls], 'Get-ChildItem') : undefined);
+    if (e) throw e;
+    const files = ls >= 0 ? (res[ls]?.objects ?? []).map((o) => String((o as { FullName?: unknown }).FullName ?? '')).filter((x) => /\.(a?vhdx?)$/i.test(x)) : [];
+    return { VMName: vm.vm.Name, SnapshotName: snap.snap.Name, SnapshotId: snap.snap.Id, Path: root, HardDrives: files };
+  }
+
+  // ---------------------------------------------------------------- Host: disks
+
+  async getVMHardDiskDrive(vmName: string, snapshot?: string): Promise<HardDiskDrive[]> {
+    const l = await this.list(snapshot !== undefined);
+    const vm = vmByName(l.vms, vmName, 'get');
+    const snap = snapshot !== undefined ? findOne(vm.vm.Name, this.snapsOf(l, vm), { name: snapshot }, 'get-snapshot') : undefined;
+    const p = new Program();
+    const all = p.cmd('Get-VM', this.cn());
+    const f = this.selectVM(p, all, vm);
+    const g = snap ? this.selectSnapshots(p, f, [snap.snap.Id]) : -1;
+    const d = p.cmd('Get-VMHardDiskDrive', {}, snap ? { VMSnapshot: g } : { VM: f }, { o: DRIVE_PROPERTIES });
+    const res = await this.exec(p);
+    this.throwIfFailed(res[all], 'Get-VM');
+    if (res[f]?.state !== 'ok') throw vmNotFound('get', vm.vm.Name);
+    if (g >= 0 && res[g]?.state !== 'ok') throw snapshotNotFound('get-snapshot', vm.vm.Name, snapshot ?? '');
+    const o = this.throwIfFailed(res[d], 'Get-VMHardDiskDrive');
+    return o.objects.map((x) => decodeDrive(x, this.ctx()));
+  }
+
+  async addVMHardDiskDrive(vmName: string, opts: { path?: string; size?: number }): Promise<HardDiskDrive> {
+    const l = await this.list(true);
+    const vm = vmByName(l.vms, vmName, 'add-disk');
+    if (this.snapsOf(l, vm).length > 0) throw wrongState('add-disk', vm.vm.Name, vm.vm.State, 'hvsim attaches disks only while the VM has no checkpoints');
+    const p = new Program();
+    let file: string;
+    const deps: number[] = [];
+    if (opts.path !== undefined) file = this.absolutePath(opts.path, 'Add-VMHardDiskDrive');
+    else {
+      file = hostJoin(vm.vm.Path, 'Virtual Hard Disks', `${vm.vm.Name}-${vm.vm.HardDrives.length}.vhdx`);
+      deps.push(p.cmd('New-VHD', { Path: file, SizeBytes: opts.size ?? this.opts.defaultDiskSize ?? 64 * MiB, Dynamic: true, ...this.cn() }));
+    }
+    const all = p.cmd('Get-VM', this.cn());
+    const f = this.selectVM(p, all, vm);
+    const add = p.cmd('Add-VMHardDiskDrive', { Path: file, Passthru: true }, { VM: f }, { d: deps, o: DRIVE_PROPERTIES });
+    const res = await this.exec(p);
+    const nv = deps.length ? this.failure(res[deps[0]!], 'New-VHD') : undefined;
+    if (nv) throw nv;
+    this.throwIfFailed(res[all], 'Get-VM');
+    if (res[f]?.state !== 'ok') throw vmNotFound('add-disk', vm.vm.Name);
+    const o = this.throwIfFailed(res[add], 'Add-VMHardDiskDrive');
+    const first = o.objects[0];
+    if (first === undefined) throw new HvsimError('CORRUPT', `Add-VMHardDiskDrive returned no drive for '${vm.vm.Name}'`);
+    return decodeDrive(first, this.ctx());
+  }
+
+  async diskSize(vmName: string, drive = 0): Promise<number> {
+    const l = await this.list(false);
+    const vm = vmByName(l.vms, vmName, 'read');
+    const d = vm.vm.HardDrives[drive];
+    if (!d) throw invalidArgument(`Read-VM: '${vm.vm.Name}' has no disk ${drive} (it has ${vm.vm.HardDrives.length})`);
+    const p = new Program();
+    const v = p.cmd('Get-VHD', { VMId: vm.vm.Id, ...this.cn() }, {}, { o: ['Path', 'Size'] });
+    const res = await this.exec(p);
+    const o = this.throwIfFailed(res[v], 'Get-VHD');
+    const hit = o.objects.find((x) => String((x as { Path?: unknown }).Path ?? '').toLowerCase() === d.Path.toLowerCase());
+    const size = (hit as { Size?: unknown } | undefined)?.Size;
+    if (typeof size !== 'number') throw new HvsimError('NOT_FOUND', `Get-VHD: no disk ${d.Path} among those of '${vm.vm.Name}'`);
+    return size;
+  }
+
+  writeGuest(vmName: string, _data: Uint8Array, _offset: number, _drive?: number): Promise<void> {
+    return Promise.reject(unsupported(`Write-VM: '${vmName}': hvsim cannot write a guest's disk on a real host`));
+  }
+
+  readGuest(vmName: string, _offset: number, _length: number, _opts?: GuestReadOptions): Promise<Uint8Array> {
+    return Promise.reject(unsupported(`Read-VM: '${vmName}': hvsim cannot read a guest's disk on a real host`));
+  }
+}

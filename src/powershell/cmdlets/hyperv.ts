@@ -1,0 +1,449 @@
+/**
+ * The Hyper-V cmdlets on the Host interface, with the parameter names, aliases, positions and
+ * parameter sets of docs/hyperv.md, "Cmdlets". Names are acted on one VM at a time so each failure
+ * is its own error record, as in PowerShell. Host objects become PsObjects (times as dates, the
+ * host object kept in `source`). Imports: host, cmdlet, ops, value.
+ */
+import { CHECKPOINT_TYPES, type HardDiskDrive, type SnapshotQuery, type VirtualMachine, type VMSnapshot } from '../../host/host.js';
+import { HvsimError } from '../../errors.js';
+import { DRIVE_TYPE, HV, SNAPSHOT_TYPE, VM_TYPE, type Bound, type CmdletContext, type CmdletDef, type ParamDef } from '../cmdlet.js';
+import { toStr } from '../ops.js';
+import { PsObject, type PsValue } from '../value.js';
+
+const TIME_PROPS = new Set(['CreationTime', 'MergeCompletionTime']);
+
+function convertProp(key: string, v: unknown): PsValue {
+  if (v === null || v === undefined) return null;
+  if (TIME_PROPS.has(key) && typeof v === 'string') return new Date(Date.parse(v));
+  if (key === 'HardDrives' && Array.isArray(v)) return (v as HardDiskDrive[]).map(driveObject);
+  if (Array.isArray(v)) return v.map((x) => convertProp('', x));
+  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
+  return toStr(String(v));
+}
+
+function toObject(typeNames: string[], o: object): PsObject {
+  return new PsObject(typeNames, Object.entries(o).map(([k, v]) => [k, convertProp(k, v)] as [string, PsValue]), o);
+}
+
+/** Properties the real objects do not have (host.ts marks them "hvsim"): readable, but not listed. */
+const VM_EXTRAS = ['MergeCompletionTime', 'GuestSupportsProductionCheckpoints'];
+const SNAPSHOT_EXTRAS = ['CheckpointType', 'GroupId', 'GroupMembers'];
+
+export const vmObject = (vm: VirtualMachine): PsObject => toObject([VM_TYPE, `${HV}.VirtualMachineBase`, 'System.Object'], vm).hide(VM_EXTRAS);
+export const snapshotObject = (s: VMSnapshot): PsObject => toObject([SNAPSHOT_TYPE, `${HV}.VirtualMachineBase`, 'System.Object'], s).hide(SNAPSHOT_EXTRAS);
+export const driveObject = (d: HardDiskDrive): PsObject => toObject([DRIVE_TYPE, `${HV}.HardDriveBase`, 'System.Object'], d);
+
+// ------------------------------------------------------------ parameter building blocks
+
+const remote = (sets?: string[]): ParamDef[] => [
+  { name: 'ComputerName', type: 'string[]', ...(sets ? { sets } : {}) },
+  { name: 'CimSession', type: 'object[]', unsupported: '-CimSession is' },
+  { name: 'Credential', type: 'object[]', unsupported: '-Credential is' },
+];
+const asJob: ParamDef = { name: 'AsJob', type: 'switch', unsupported: 'background jobs (-AsJob) are' };
+const passthru: ParamDef = { name: 'Passthru', type: 'switch' };
+const vmNameParam = (set: string, extra: Partial<ParamDef> = {}): ParamDef => ({ name: 'Name', type: 'string[]', aliases: ['VMName'], position: 0, sets: [set], mandatory: true, ...extra });
+const vmObjParam = (set: string, type: 'vm' | 'vm[]' = 'vm[]'): ParamDef => ({ name: 'VM', type, position: 0, sets: [set], pipeline: true, mandatory: true });
+const snapObjParam = (set: string, type: 'snapshot' | 'snapshot[]'): ParamDef => ({ name: 'VMSnapshot', aliases: ['VMCheckpoint'], type, position: 0, sets: [set], pipeline: true, mandatory: true });
+
+const className = (cmdlet: string): string => `Microsoft.HyperV.PowerShell.Commands.${cmdlet.replace('-', '')}`;
+
+/** Names of the VMs a call is about: -VM objects or -Name/-VMName strings. */
+function vmNames(b: Bound, nameParam = 'Name'): string[] {
+  const objs = b.objs('VM');
+  if (objs) return objs.map((o) => toStr(o.get('Name') ?? null));
+  return b.strs(nameParam) ?? [];
+}
+
+const snapRefOf = (o: PsObject): { vmName: string; id: string; name: string } => ({
+  vmName: toStr(o.get('VMName') ?? null),
+  id: toStr(o.get('Id') ?? null),
+  name: toStr(o.get('Name') ?? null),
+});
+
+/** Run `fn`; a host error becomes a non-terminating error record (CategoryInfo "(:)", as Hyper-V's). */
+async function attempt(ctx: CmdletContext, _target: string, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (e) {
+    if (!(e instanceof HvsimError)) throw e;
+    ctx.error(e);
+  }
+}
+
+function def(name: string, params: ParamDef[], run: CmdletDef['run'], extra: Partial<CmdletDef> = {}): CmdletDef {
+  return { name, className: className(name), params, run, confirmImpact: 'Medium', ...extra };
+}
+
+// ------------------------------------------------------------ VMs
+
+const getVM = def(
+  'Get-VM',
+  [{ name: 'Name', type: 'string[]', aliases: ['VMName'], position: 0, sets: ['Name'] }, { name: 'Id', type: 'string', position: 0, sets: ['Id'], mandatory: true }, { name: 'ClusterObject', type: 'object', sets: ['ClusterObject'], unsupported: '-ClusterObject is' }, ...remote(['Name', 'Id'])],
+  async (ctx, b) => {
+    if (!ctx.localComputer(b.strs('ComputerName'))) return;
+    if (b.has('Id')) {
+      const want = b.str('Id')!.replace(/[{}]/g, '').toLowerCase();
+      const hit = (await ctx.host.getVM()).filter((v) => v.Id.toLowerCase() === want);
+      if (hit.length === 0) ctx.error(new HvsimError('NOT_FOUND', `Hyper-V was unable to find a virtual machine with ID "${b.str('Id')}".`), b.str('Id'));
+      hit.forEach((v) => ctx.emit(vmObject(v)));
+      return;
+    }
+    const names = b.strs('Name');
+    if (!names) return (await ctx.host.getVM()).forEach((v) => ctx.emit(vmObject(v)));
+    for (const n of names) await attempt(ctx, n, async () => (await ctx.host.getVM([n])).forEach((v) => ctx.emit(vmObject(v))));
+  },
+  { sets: ['Name', 'Id', 'ClusterObject'], confirmImpact: undefined },
+);
+
+const setVMUnsupported = ['ProcessorCount', 'DynamicMemory', 'StaticMemory', 'MemoryMinimumBytes', 'MemoryMaximumBytes', 'AutomaticStartAction', 'AutomaticStopAction', 'AutomaticStartDelay', 'SnapshotFileLocation', 'SmartPagingFilePath', 'AutomaticCheckpointsEnabled', 'NewVMName', 'AutomaticCriticalErrorAction', 'LockOnDisconnect'].map(
+  (name): ParamDef => ({ name, type: 'object', unsupported: `Set-VM -${name} is` }),
+);
+
+const newVM = def(
+  'New-VM',
+  [
+    { name: 'Name', type: 'string', aliases: ['VMName'], position: 0 },
+    { name: 'MemoryStartupBytes', type: 'int', position: 1 },
+    { name: 'Generation', type: 'int', position: 2 },
+    { name: 'NewVHDPath', type: 'string' },
+    { name: 'NewVHDSizeBytes', type: 'int' },
+    { name: 'VHDPath', type: 'string' },
+    { name: 'Path', type: 'string' },
+    { name: 'SwitchName', type: 'string' },
+    { name: 'NoVHD', type: 'switch', unsupported: 'New-VM -NoVHD (hvsim VMs always have a disk) is' },
+    { name: 'BootDevice', type: 'string', unsupported: 'New-VM -BootDevice is' },
+    { name: 'Version', type: 'string', unsupported: 'New-VM -Version is' },
+    asJob,
+    ...remote(),
+  ],
+  async (ctx, b) => {
+    if (!ctx.localComputer(b.strs('ComputerName'))) return;
+    const name = b.str('Name') ?? 'New Virtual Machine';
+    for (const p of ['NewVHDPath', 'Path', 'SwitchName']) if (b.has(p)) ctx.warn(`hvsim: New-VM -${p} is ignored; the simulator keeps the VM's files in its state directory.`);
+    if (b.has('Generation') && b.get('Generation') !== 2) ctx.warn('hvsim: every simulated VM is generation 2.');
+    if (!ctx.shouldProcess(name)) return;
+    await attempt(ctx, name, async () => {
+      const memory = b.get('MemoryStartupBytes');
+      const size = b.get('NewVHDSizeBytes');
+      const vm = await ctx.host.newVM({
+        name,
+        ...(typeof memory === 'number' ? { memory } : {}),
+        ...(typeof size === 'number' ? { diskSize: size } : {}),
+        ...(b.has('VHDPath') ? { vhdPath: b.str('VHDPath')! } : {}),
+      });
+      ctx.emit(vmObject(vm));
+    });
+  },
+);
+
+const setVM = def(
+  'Set-VM',
+  [
+    vmNameParam('Name'),
+    vmObjParam('VMObject'),
+    { name: 'CheckpointType', type: 'string', values: CHECKPOINT_TYPES },
+    { name: 'Notes', type: 'string' },
+    { name: 'MemoryStartupBytes', type: 'int' },
+    passthru,
+    ...setVMUnsupported,
+    ...remote(['Name']),
+  ],
+  async (ctx, b) => {
+    if (!ctx.localComputer(b.strs('ComputerName'))) return;
+    const memory = b.get('MemoryStartupBytes');
+    const opts = {
+      ...(b.has('CheckpointType') ? { checkpointType: b.str('CheckpointType') as (typeof CHECKPOINT_TYPES)[number] } : {}),
+      ...(b.has('Notes') ? { notes: b.str('Notes')! } : {}),
+      ...(typeof memory === 'number' ? { memory } : {}),
+    };
+    for (const n of vmNames(b)) {
+      if (!ctx.shouldProcess(n)) continue;
+      await attempt(ctx, n, async () => {
+        const vms = await ctx.host.setVM([n], opts);
+        if (b.flag('Passthru')) vms.forEach((v) => ctx.emit(vmObject(v)));
+      });
+    }
+  },
+  { sets: ['Name', 'VMObject'] },
+);
+
+type PowerFn = (ctx: CmdletContext, b: Bound, name: string) => Promise<VirtualMachine[]>;
+
+function powerCmdlet(name: string, fn: PowerFn, extra: ParamDef[] = []): CmdletDef {
+  return def(
+    name,
+    [vmNameParam('Name'), vmObjParam('VMObject'), ...extra, asJob, passthru, ...remote(['Name'])],
+    async (ctx, b) => {
+      if (!ctx.localComputer(b.strs('ComputerName'))) return;
+      for (const n of vmNames(b)) {
+        if (!ctx.shouldProcess(n)) continue;
+        await attempt(ctx, n, async () => {
+          const vms = await fn(ctx, b, n);
+          if (b.flag('Passthru')) vms.forEach((v) => ctx.emit(vmObject(v)));
+        });
+      }
+    },
+    { sets: ['Name', 'VMObject'] },
+  );
+}
+
+const startVM = powerCmdlet('Start-VM', (ctx, _b, n) => ctx.host.startVM([n]));
+const stopVM = powerCmdlet(
+  'Stop-VM',
+  (ctx, b, n) => ctx.host.stopVM([n], { save: b.flag('Save'), turnOff: b.flag('TurnOff') }),
+  [{ name: 'Save', type: 'switch' }, { name: 'TurnOff', type: 'switch' }, { name: 'Force', type: 'switch' }],
+);
+const saveVM = powerCmdlet('Save-VM', (ctx, _b, n) => ctx.host.saveVM([n]));
+const suspendVM = powerCmdlet('Suspend-VM', (ctx, _b, n) => ctx.host.suspendVM([n]));
+const resumeVM = powerCmdlet('Resume-VM', (ctx, _b, n) => ctx.host.resumeVM([n]));
+
+// ------------------------------------------------------------ checkpoints
+
+const checkpointVM = def(
+  'Checkpoint-VM',
+  [vmNameParam('Name', { pipeline: true }), vmObjParam('VMObject'), { name: 'SnapshotName', aliases: ['CheckpointName'], type: 'string', position: 1 }, asJob, passthru, ...remote(['Name'])],
+  async (ctx, b) => {
+    if (!ctx.localComputer(b.strs('ComputerName'))) return;
+    const snapshotName = b.str('SnapshotName');
+    for (const n of vmNames(b)) {
+      if (!ctx.shouldProcess(n)) continue;
+      await attempt(ctx, n, async () => {
+        const snaps = await ctx.host.checkpointVM([n], snapshotName !== undefined ? { snapshotName } : {});
+        if (b.flag('Passthru')) snaps.forEach((s) => ctx.emit(snapshotObject(s)));
+      });
+    }
+  },
+  { sets: ['Name', 'VMObject'] },
+);
+
+const SNAPSHOT_TYPES = ['Standard', 'Recovery', 'Planned', 'Missing', 'Replica', 'AppConsistentReplica', 'SyncedReplica'] as const;
+const querySets = ['VMName', 'VMObject', 'Parent', 'Child'];
+
+const getVMSnapshot = def(
+  'Get-VMSnapshot',
+  [
+    { name: 'VMName', type: 'string[]', position: 0, sets: ['VMName'], pipeline: true, mandatory: true },
+    vmObjParam('VMObject'),
+    { name: 'Id', type: 'string', position: 0, sets: ['Id'], mandatory: true },
+    { name: 'Name', type: 'string', position: 1, sets: querySets },
+    { name: 'SnapshotType', aliases: ['VMRecoveryCheckpoint'], type: 'string', values: SNAPSHOT_TYPES, sets: querySets },
+    { name: 'ParentOf', type: 'vmbase', sets: ['Parent'], mandatory: true },
+    { name: 'ChildOf', type: 'snapshot', sets: ['Child'], mandatory: true },
+    ...remote(['VMName', 'Id']),
+  ],
+  async (ctx, b) => {
+    if (!ctx.localComputer(b.strs('ComputerName'))) return;
+    const base: Omit<SnapshotQuery, 'vmNames'> = {
+      ...(b.has('Name') ? { name: b.str('Name')! } : {}),
+      ...(b.has('SnapshotType') ? { snapshotType: b.str('SnapshotType') as SnapshotQuery['snapshotType'] } : {}),
+    };
+    const run = (q: SnapshotQuery, target: string): Promise<void> => attempt(ctx, target, async () => (await ctx.host.getVMSnapshot(q)).forEach((s) => ctx.emit(snapshotObject(s))));
+    if (b.set === 'Id') return run({ vmNames: [], id: b.str('Id')! }, b.str('Id')!);
+    if (b.set === 'Parent' || b.set === 'Child') {
+      const o = b.objs(b.set === 'Parent' ? 'ParentOf' : 'ChildOf')![0]!;
+      const isVM = o.typeNames.includes(VM_TYPE);
+      const vmName = toStr(o.get(isVM ? 'Name' : 'VMName') ?? null);
+      const ref = isVM ? vmName : toStr(o.get('Id') ?? null);
+      return run({ vmNames: [vmName], ...base, ...(b.set === 'Parent' ? { parentOf: ref } : { childOf: ref }) }, vmName);
+    }
+    for (const n of vmNames(b, 'VMName')) await run({ vmNames: [n], ...base }, n);
+  },
+  { sets: ['VMName', 'VMObject', 'Id', 'Parent', 'Child'], confirmImpact: undefined },
+);
+
+const restoreVMSnapshot = def(
+  'Restore-VMSnapshot',
+  [
+    { name: 'Name', type: 'string', position: 0, sets: ['SnapshotName', 'VM'], mandatory: true },
+    { name: 'VMName', type: 'string', position: 1, sets: ['SnapshotName'], mandatory: true },
+    snapObjParam('SnapshotObject', 'snapshot'),
+    vmObjParam('VM', 'vm'),
+    asJob,
+    passthru,
+    ...remote(['SnapshotName']),
+  ],
+  async (ctx, b) => {
+    if (!ctx.localComputer(b.strs('ComputerName'))) return;
+    const snap = b.objs('VMSnapshot')?.[0];
+    const ref = snap ? snapRefOf(snap) : { vmName: vmNames(b, 'VMName')[0] ?? '', name: b.str('Name')! };
+    const shown = snap ? snapRefOf(snap).name : b.str('Name')!;
+    if (!ctx.shouldProcess(shown, undefined, `Restore-VMSnapshot will restore checkpoint "${shown}".`)) return;
+    await attempt(ctx, shown, async () => {
+      const s = await ctx.host.restoreVMSnapshot(snap ? { vmName: ref.vmName, id: snapRefOf(snap).id } : { vmName: ref.vmName, name: shown });
+      if (b.flag('Passthru')) ctx.emit(snapshotObject(s));
+    });
+  },
+  { sets: ['SnapshotName', 'SnapshotObject', 'VM'], confirmImpact: 'High' },
+);
+
+const removeVMSnapshot = def(
+  'Remove-VMSnapshot',
+  [
+    { name: 'VMName', type: 'string[]', position: 0, sets: ['SnapshotName'], mandatory: true },
+    vmObjParam('VMObject'),
+    { name: 'Name', type: 'string[]', position: 1, sets: ['SnapshotName', 'VMObject'], pipeline: true },
+    snapObjParam('SnapshotObject', 'snapshot[]'),
+    { name: 'IncludeAllChildSnapshots', aliases: ['IncludeAllChildCheckpoints'], type: 'switch' },
+    asJob,
+    passthru,
+    ...remote(['SnapshotName']),
+  ],
+  async (ctx, b) => {
+    if (!ctx.localComputer(b.strs('ComputerName'))) return;
+    const opts = { includeAllChildSnapshots: b.flag('IncludeAllChildSnapshots'), wait: false };
+    const gone = new Set<string>();
+    const removeOne = async (s: { vmName: string; id: string; name: string }): Promise<void> => {
+      if (gone.has(s.id) || !ctx.shouldProcess(s.name)) return;
+      await attempt(ctx, s.name, async () => {
+        const removed = await ctx.host.removeVMSnapshot({ vmNames: [s.vmName], id: s.id }, opts);
+        removed.forEach((r) => gone.add(r.Id));
+        if (b.flag('Passthru')) removed.filter((r) => r.Id === s.id).forEach((r) => ctx.emit(snapshotObject(r)));
+      });
+    };
+    const objs = b.objs('VMSnapshot');
+    if (objs) {
+      for (const o of objs) await removeOne(snapRefOf(o));
+      return;
+    }
+    const names = b.strs('Name');
+    for (const vm of vmNames(b, 'VMName')) {
+      for (const name of names ?? [undefined]) {
+        let found: VMSnapshot[] = [];
+        await attempt(ctx, name ?? vm, async () => {
+          found = await ctx.host.getVMSnapshot({ vmNames: [vm], ...(name !== undefined ? { name } : {}) });
+        });
+        // parents first, so a subtree removal covers its children
+        const order = found.filter((s) => !found.some((p) => p.Id === s.ParentSnapshotId)).concat(found.filter((s) => found.some((p) => p.Id === s.ParentSnapshotId)));
+        for (const s of order) await removeOne({ vmName: s.VMName, id: s.Id, name: s.Name });
+      }
+    }
+  },
+  { sets: ['SnapshotName', 'VMObject', 'SnapshotObject'] },
+);
+
+const renameVMSnapshot = def(
+  'Rename-VMSnapshot',
+  [
+    { name: 'Name', type: 'string', position: 0, sets: ['SnapshotName', 'VM'], mandatory: true },
+    { name: 'VMName', type: 'string', position: 1, sets: ['SnapshotName'], mandatory: true },
+    snapObjParam('SnapshotObject', 'snapshot'),
+    vmObjParam('VM', 'vm'),
+    { name: 'NewName', type: 'string', position: 2, mandatory: true },
+    passthru,
+    ...remote(['SnapshotName']),
+  ],
+  async (ctx, b) => {
+    if (!ctx.localComputer(b.strs('ComputerName'))) return;
+    const snap = b.objs('VMSnapshot')?.[0];
+    const vmName = snap ? snapRefOf(snap).vmName : (vmNames(b, 'VMName')[0] ?? '');
+    const shown = snap ? snapRefOf(snap).name : b.str('Name')!;
+    if (!ctx.shouldProcess(shown)) return;
+    await attempt(ctx, shown, async () => {
+      const s = await ctx.host.renameVMSnapshot(snap ? { vmName, id: snapRefOf(snap).id } : { vmName, name: shown }, b.str('NewName')!);
+      if (b.flag('Passthru')) ctx.emit(snapshotObject(s));
+    });
+  },
+  { sets: ['SnapshotName', 'SnapshotObject', 'VM'] },
+);
+
+const exportVMSnapshot = def(
+  'Export-VMSnapshot',
+  [
+    vmObjParam('VMObject'),
+    snapObjParam('SnapshotObject', 'snapshot[]'),
+    { name: 'Name', type: 'string[]', position: 0, sets: ['SnapshotName', 'VMObject'], mandatory: true, pipeline: true },
+    { name: 'Path', type: 'string', position: 1, mandatory: true },
+    { name: 'VMName', type: 'string[]', sets: ['SnapshotName'], mandatory: true },
+    asJob,
+    passthru,
+    ...remote(['SnapshotName']),
+  ],
+  async (ctx, b) => {
+    if (!ctx.localComputer(b.strs('ComputerName'))) return;
+    const path = b.str('Path')!;
+    const one = async (vmName: string, ref: { name?: string; id?: string }, shown: string): Promise<void> => {
+      if (!ctx.shouldProcess(shown)) return;
+      await attempt(ctx, shown, async () => {
+        await ctx.host.exportVMSnapshot({ vmName, ...ref }, path);
+        if (b.flag('Passthru')) (await ctx.host.getVMSnapshot({ vmNames: [vmName], ...ref })).forEach((s) => ctx.emit(snapshotObject(s)));
+      });
+    };
+    const objs = b.objs('VMSnapshot');
+    if (objs) {
+      for (const o of objs) await one(snapRefOf(o).vmName, { id: snapRefOf(o).id }, snapRefOf(o).name);
+      return;
+    }
+    for (const vm of vmNames(b, 'VMName')) for (const name of b.strs('Name') ?? []) await one(vm, { name }, name);
+  },
+  { sets: ['SnapshotName', 'VMObject', 'SnapshotObject'] },
+);
+
+// ------------------------------------------------------------ disks
+
+const getVMHardDiskDrive = def(
+  'Get-VMHardDiskDrive',
+  [
+    { name: 'VMName', type: 'string[]', position: 0, sets: ['VMName'], mandatory: true },
+    vmObjParam('VMObject'),
+    { name: 'VMSnapshot', aliases: ['VMCheckpoint'], type: 'snapshot', sets: ['VMSnapshot'], pipeline: true, mandatory: true },
+    { name: 'VMDriveController', type: 'object', sets: ['VMDriveController'], unsupported: '-VMDriveController is' },
+    { name: 'ControllerType', type: 'string', values: ['IDE', 'SCSI', 'PMEM'] },
+    { name: 'ControllerNumber', type: 'int' },
+    { name: 'ControllerLocation', type: 'int' },
+    ...remote(['VMName']),
+  ],
+  async (ctx, b) => {
+    if (!ctx.localComputer(b.strs('ComputerName'))) return;
+    const keep = (d: HardDiskDrive): boolean =>
+      (!b.has('ControllerType') || d.ControllerType === b.str('ControllerType')) &&
+      (!b.has('ControllerNumber') || d.ControllerNumber === b.get('ControllerNumber')) &&
+      (!b.has('ControllerLocation') || d.ControllerLocation === b.get('ControllerLocation'));
+    const emit = (list: HardDiskDrive[]): void => list.filter(keep).forEach((d) => ctx.emit(driveObject(d)));
+    const snap = b.objs('VMSnapshot')?.[0];
+    if (snap) return attempt(ctx, snapRefOf(snap).name, async () => emit(await ctx.host.getVMHardDiskDrive(snapRefOf(snap).vmName, snapRefOf(snap).id)));
+    for (const n of vmNames(b, 'VMName')) await attempt(ctx, n, async () => emit(await ctx.host.getVMHardDiskDrive(n)));
+  },
+  { sets: ['VMName', 'VMObject', 'VMSnapshot', 'VMDriveController'], confirmImpact: undefined },
+);
+
+const addVMHardDiskDrive = def(
+  'Add-VMHardDiskDrive',
+  [
+    { name: 'VMName', type: 'string[]', position: 0, sets: ['VMName'], mandatory: true },
+    vmObjParam('VMObject'),
+    { name: 'ControllerType', type: 'string', position: 1, values: ['SCSI'] },
+    { name: 'ControllerNumber', type: 'int', position: 2, unsupported: 'choosing the controller (-ControllerNumber) is' },
+    { name: 'ControllerLocation', type: 'int', position: 3, unsupported: 'choosing the controller location (-ControllerLocation) is' },
+    { name: 'Path', type: 'string', position: 4 },
+    passthru,
+    asJob,
+    ...remote(['VMName']),
+  ],
+  async (ctx, b) => {
+    if (!ctx.localComputer(b.strs('ComputerName'))) return;
+    for (const n of vmNames(b, 'VMName')) {
+      if (!ctx.shouldProcess(n)) continue;
+      await attempt(ctx, n, async () => {
+        const d = await ctx.host.addVMHardDiskDrive(n, b.has('Path') ? { path: b.str('Path')! } : {});
+        if (b.flag('Passthru')) ctx.emit(driveObject(d));
+      });
+    }
+  },
+  { sets: ['VMName', 'VMObject'] },
+);
+
+export const HYPERV_CMDLETS: CmdletDef[] = [
+  newVM, getVM, setVM, startVM, stopVM, saveVM, suspendVM, resumeVM,
+  checkpointVM, getVMSnapshot, restoreVMSnapshot, removeVMSnapshot, renameVMSnapshot, exportVMSnapshot,
+  getVMHardDiskDrive, addVMHardDiskDrive,
+];
+
+/** The module's "checkpoint" aliases (docs/hyperv.md, "Cmdlets"). */
+export const HYPERV_ALIASES: Record<string, string> = {
+  'get-vmcheckpoint': 'Get-VMSnapshot',
+  'restore-vmcheckpoint': 'Restore-VMSnapshot',
+  'remove-vmcheckpoint': 'Remove-VMSnapshot',
+  'rename-vmcheckpoint': 'Rename-VMSnapshot',
+  'export-vmcheckpoint': 'Export-VMSnapshot',
+};

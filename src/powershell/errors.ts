@@ -1,0 +1,67 @@
+/**
+ * Errors of hvsim run itself (not the script's): a construct outside the supported subset, a
+ * syntax error, and the two ways a script's error record travels (terminating the script, or
+ * only the statement). Imports: errors, value types.
+ */
+import { HvsimError } from '../errors.js';
+import type { PsErrorRecord } from './value.js';
+
+/** Something hvsim run does not implement: the run stops, naming the line and the construct. */
+export class UnsupportedError extends HvsimError {
+  readonly line: number;
+  constructor(line: number, what: string) {
+    super('UNSUPPORTED', `line ${line}: ${what} not supported by hvsim run`);
+    this.name = 'UnsupportedError';
+    this.line = line;
+  }
+}
+
+/** The script does not parse (PowerShell would refuse to start it too). */
+export class ScriptSyntaxError extends HvsimError {
+  readonly line: number;
+  constructor(line: number, what: string) {
+    super('INVALID_ARGUMENT', `line ${line}: ${what}`);
+    this.name = 'ScriptSyntaxError';
+    this.line = line;
+  }
+}
+
+/** An error carrying the ErrorRecord PowerShell would write. */
+abstract class RecordError extends Error {
+  readonly record: PsErrorRecord;
+  constructor(record: PsErrorRecord) {
+    super(record.message);
+    this.name = new.target.name;
+    this.record = record;
+  }
+}
+
+/** An error record that ends the script (-ErrorAction Stop, $ErrorActionPreference = 'Stop', throw). */
+export class TerminatingError extends RecordError {}
+
+/**
+ * A loop that ran LOOP_LIMIT times while the host's clock stood still: it could never end on the
+ * simulator (nothing it polls can change), so hvsim ends the script. try/catch does not take it.
+ */
+export class RunawayLoopError extends TerminatingError {}
+
+/** An error record that ends only the statement it happened in (binding errors, unknown commands). */
+export class StatementError extends RecordError {}
+
+/** `break` / `continue` on their way to the enclosing foreach. */
+export class LoopSignal extends Error {
+  constructor(readonly word: 'break' | 'continue') {
+    super(word);
+    this.name = 'LoopSignal';
+  }
+}
+
+/** `exit N`. */
+export class ExitSignal extends Error {
+  readonly code: number;
+  constructor(code: number) {
+    super(`exit ${code}`);
+    this.name = 'ExitSignal';
+    this.code = code;
+  }
+}

@@ -1,0 +1,735 @@
+/**
+ * Console output exactly as Windows PowerShell 5.1's console host prints it: Format-Table,
+ * Format-List, Out-Default (the formatting a script's output gets in `powershell.exe -File`),
+ * error records in NormalView, and warnings. Lines end in "\n" (the real console writes "\r\n").
+ *
+ * The rules are re-implemented from reading PowerShell's formatting code (PowerShell/PowerShell
+ * src/System.Management.Automation/FormatAndOutput/common: BaseOutputtingCommand.cs "OutCommandInner",
+ * TableWriter.cs, ColumnWidthManager.cs, ListWriter.cs, ComplexWriter.cs; out-console/ConsoleLineOutput.cs)
+ * as it stood before the 6.x changes that 5.1 does not have (PR #5568 "don't add trailing spaces to
+ * the last column", PR #8326 "…" instead of "..."), plus the 5.1 ErrorRecord view script and
+ * PositionUtilities.VerboseMessage. Each rule below cites where it comes from.
+ *
+ * Width: `width` is the console's buffer width (default 120, what a script started in a default
+ * Windows 10/Server console gets); like ConsoleLineOutput, tables, lists and wrapped text use
+ * width − 1 columns so the last screen column is never written.
+ * Imports: value.ts, ../clock.ts.
+ */
+import type { PsErrorRecord, PsValue } from './value.js';
+import { PsHashtable, PsObject, isScriptBlock } from './value.js';
+import { MiB, displayTime, timeParts } from '../host/clock.js';
+
+export interface TableOptions {
+  /** Format-Table -Property: column property names, in order. */
+  properties?: string[];
+  /** Format-Table -AutoSize. */
+  autoSize?: boolean;
+  /** Console buffer width (default 120). */
+  width?: number;
+}
+
+/** Optional ErrorRecord details beyond PsErrorRecord (read structurally, all optional). */
+export interface ErrorRecordExtras {
+  /** The script file the error happened in ("At C:\x.ps1:3 char:1"); absent → "At line:3 char:1". */
+  scriptPath?: string;
+  /** CategoryInfo.TargetType ("String" in "(DC01:String)"); default "". */
+  targetType?: string;
+  /** CategoryInfo.Activity (the "[Checkpoint-VM]" part); default: `command` (or "" when null). */
+  activity?: string;
+  /** Console buffer width (default 120). */
+  width?: number;
+}
+
+/** Default console buffer width; see the header comment. */
+export const DEFAULT_CONSOLE_WIDTH = 120;
+
+/** 5.1 truncation marker (PowerShell 7 uses "…", PR #8326). */
+const ELLIPSIS = '...';
+
+/** $FormatEnumerationLimit default (about_Preference_Variables): at most 4 items of a collection in a cell. */
+const ENUMERATION_LIMIT = 4;
+
+// ───────────────────────── values ─────────────────────────
+
+/** A .NET-looking number: Int64 in full, doubles with 15 significant digits ("R"-less ToString()). */
+function formatNumber(n: number): string {
+  if (Number.isNaN(n)) return 'NaN';
+  if (n === Infinity) return 'Infinity';
+  if (n === -Infinity) return '-Infinity';
+  if (Number.isInteger(n) && Math.abs(n) < 1e21) return n.toFixed(0);
+  // Double.ToString() = "G15": 15 significant digits, exponent form below 1e-5 or from 1e15.
+  const p = Number(n.toPrecision(15));
+  const abs = Math.abs(p);
+  if (abs !== 0 && (abs < 1e-5 || abs >= 1e15)) {
+    const [mant, exp] = p.toExponential().split('e') as [string, string];
+    const e = Number(exp);
+    return `${mant}E${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`;
+  }
+  return String(p);
+}
+
+const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+
+/** DateTime's own console view (en-US long date + long time): "Sunday, March 11, 2018 7:54:05 PM". */
+function longDate(d: Date): string {
+  const p = timeParts(d.getTime());
+  const weekday = new Date(Date.UTC(p.year, p.month - 1, p.day)).getUTCDay();
+  const h = p.hour % 12 === 0 ? 12 : p.hour % 12;
+  const mm = String(p.minute).padStart(2, '0');
+  const ss = String(p.second).padStart(2, '0');
+  return `${DAYS[weekday]}, ${MONTHS[p.month - 1]} ${p.day}, ${p.year} ${h}:${mm}:${ss} ${p.hour < 12 ? 'AM' : 'PM'}`;
+}
+
+const SHORT_TYPE = /([^.]+)$/;
+
+/** What ToString() gives for an object nested in a cell. */
+function objectToString(o: PsObject): string {
+  const t = o.typeName;
+  if (t === 'System.Management.Automation.PSCustomObject' || t.startsWith('Selected.') || o.typeNames.includes('System.Management.Automation.PSCustomObject')) {
+    // PSCustomObject.ToString(): "@{a=1; b=2}"
+    return `@{${o.names().map((n) => `${n}=${nestedToString(o.get(n) ?? null)}`).join('; ')}}`;
+  }
+  const short = SHORT_TYPE.exec(t)?.[1] ?? t;
+  // Hyper-V objects: "VirtualMachine (Name = 'azshci1') [Id = '5381F80D-…']" (seen in a Compare-VM report dump).
+  const name = o.get('Name');
+  const id = o.get('Id');
+  if (typeof name === 'string' && typeof id === 'string') return `${short} (Name = '${name}') [Id = '${id}']`;
+  return t;
+}
+
+/** ToString() of an element inside a collection shown in a cell (nested collections show their type). */
+function nestedToString(v: PsValue): string {
+  if (Array.isArray(v)) return 'System.Object[]';
+  if (v instanceof PsHashtable) return 'System.Collections.Hashtable';
+  return displayValue(v);
+}
+
+/**
+ * A value as a table cell / list value shows it (PSObjectHelper.SmartToString / FormatField):
+ * $null → "", booleans True/False, dates en-US short date + long time in the local zone,
+ * collections "{a, b, c, d...}" (first $FormatEnumerationLimit = 4 items, then "..."), hashtables
+ * by their keys, objects by ToString().
+ */
+export function displayValue(v: PsValue): string {
+  if (v === null) return '';
+  if (typeof v === 'boolean') return v ? 'True' : 'False';
+  if (typeof v === 'number') return formatNumber(v);
+  if (typeof v === 'string') return v;
+  if (v instanceof Date) return displayTime(v.getTime());
+  if (Array.isArray(v)) return enumerationString(v.map(nestedToString));
+  if (v instanceof PsHashtable) return enumerationString(v.keys());
+  if (v instanceof PsObject) return objectToString(v);
+  if (isScriptBlock(v)) return v.text;
+  return String(v);
+}
+
+function enumerationString(items: string[]): string {
+  const shown = items.slice(0, ENUMERATION_LIMIT).join(', ');
+  return `{${shown}${items.length > ENUMERATION_LIMIT ? ELLIPSIS : ''}}`;
+}
+
+// ───────────────────────── text helpers ─────────────────────────
+
+/** Display cells of a string: one per UTF-16 unit (the simulator prints no East Asian wide text). */
+const cells = (s: string): number => s.length;
+const pad = (n: number): string => (n > 0 ? ' '.repeat(n) : '');
+
+/** StringManipulationHelper.SplitLines: drop "\r", split on "\n". */
+function splitLines(s: string): string[] {
+  return s.replace(/\r/g, '').split('\n');
+}
+
+/**
+ * StringManipulationHelper.GenerateLines with word wrap (used for en cultures): each line that
+ * does not fit is refilled word by word, a word keeping the one blank after it; a word longer
+ * than a whole line is cut character by character.
+ */
+export function wrapLines(text: string, firstLen: number, nextLen: number = firstLen): string[] {
+  const out: string[] = [];
+  if (text === '') return [''];
+  for (const line of splitLines(text)) {
+    if (cells(line) <= firstLen) {
+      out.push(line);
+      continue;
+    }
+    let lineWidth = firstLen;
+    let left = firstLen;
+    let first = true;
+    let cur = '';
+    const newLine = (): void => {
+      out.push(cur);
+      cur = '';
+      if (first) {
+        first = false;
+        lineWidth = nextLen;
+      }
+      left = lineWidth;
+    };
+    const pieces = line.split(' ');
+    for (let i = 0; i < pieces.length; i++) {
+      const word = (pieces[i] ?? '') + (i < pieces.length - 1 ? ' ' : '');
+      if (lineWidth <= 0) break;
+      if (cells(word) > lineWidth) {
+        for (const ch of word) {
+          if (left < 1) newLine();
+          cur += ch;
+          left -= 1;
+        }
+      } else if (cells(word) > left) {
+        newLine();
+        cur = word;
+        left -= cells(word);
+      } else {
+        cur += word;
+        left -= cells(word);
+      }
+    }
+    out.push(cur);
+  }
+  return out;
+}
+
+// ───────────────────────── tables ─────────────────────────
+
+type Align = 'left' | 'right';
+
+interface Column {
+  label: string;
+  align: Align;
+  /** Width the view declares; 0 = none (sized from the data, or by ColumnWidthManager). */
+  width: number;
+  cell(o: PsValue): string;
+}
+
+/**
+ * ColumnWidthManager.CalculateColumnWidths: columns without a width get the minimum (1) and then
+ * the free space one column at a time, left to right; if the table is too wide, the last visible
+ * column shrinks, or is hidden (−1) when it would fall below the minimum, repeatedly.
+ */
+function fitColumns(widths: number[], tableWidth: number): number[] {
+  const w = [...widths];
+  const total = (): number => {
+    let sum = 0;
+    let visible = 0;
+    for (const x of w) if (x > 0) {
+      sum += x;
+      visible++;
+    }
+    return sum + Math.max(visible - 1, 0);
+  };
+  if (w.some((x) => x <= 0)) {
+    const free = w.map((x) => x <= 0);
+    for (let k = 0; k < w.length; k++) if (free[k]) w[k] = 1;
+    let avail = tableWidth - total();
+    while (avail > 0) {
+      for (let k = 0; k < w.length && avail > 0; k++) if (free[k]) {
+        w[k] = (w[k] ?? 0) + 1;
+        avail--;
+      }
+    }
+  }
+  for (;;) {
+    const excess = total() - tableWidth;
+    if (excess <= 0) break;
+    let last = w.findIndex((x) => x < 0);
+    last = last < 0 ? w.length - 1 : last - 1;
+    if (last < 0) break;
+    const shrunk = (w[last] ?? 0) - excess;
+    w[last] = shrunk < 1 ? -1 : shrunk;
+  }
+  return w;
+}
+
+/** TableWriter.GenerateRowField: one physical line of a cell, padded or cut to the column. */
+function fitCell(value: string, width: number, align: Align): string {
+  // TruncateAtNewLine: only the first line of a multi-line value, marked with the ellipsis.
+  const nl = value.search(/[\r\n]/);
+  let s = nl >= 0 ? value.slice(0, nl) + ELLIPSIS : value;
+  const len = cells(s);
+  if (len < width) return align === 'right' ? pad(width - len) + s : s + pad(width - len);
+  if (len > width) {
+    const keep = width - ELLIPSIS.length;
+    if (keep > 0) s = align === 'right' ? ELLIPSIS + s.slice(s.length - keep) : s.slice(0, keep) + ELLIPSIS;
+    else s = align === 'right' ? s.slice(s.length - width) : s.slice(0, width);
+  }
+  return s;
+}
+
+/**
+ * A table's header (labels wrapped into their columns when narrower, then a dash line as long as
+ * the label, cut to the column) and rows. 5.1 pads every column, the last one too (PR #5568
+ * removed that in 6.0), so every line is exactly as wide as the table.
+ */
+function renderTable(cols: Column[], widths: number[], events: TableEvent[]): string[] {
+  const vis = cols.map((_, k) => k).filter((k) => (widths[k] ?? 0) > 0);
+  const join = (fields: string[]): string => fields.join(' ');
+  const lines: string[] = [];
+  // header: GenerateRow(multiLine: true) → GenerateLines per label, shorter columns padded with blanks
+  const wrapped = vis.map((k) => wrapLines(cols[k]!.label, widths[k]!, widths[k]!));
+  const rows = Math.max(...wrapped.map((w) => w.length));
+  for (let r = 0; r < rows; r++) {
+    lines.push(join(vis.map((k, i) => fitCell(wrapped[i]![r] ?? '', widths[k]!, cols[k]!.align))));
+  }
+  lines.push(join(vis.map((k) => fitCell('-'.repeat(Math.min(cells(cols[k]!.label), widths[k]!)), widths[k]!, cols[k]!.align))));
+  for (const ev of events) {
+    if (ev.kind === 'row') lines.push(join(vis.map((k) => fitCell(ev.cells[k] ?? '', widths[k]!, cols[k]!.align))));
+    else lines.push(...ev.lines);
+  }
+  return lines;
+}
+
+type TableEvent = { kind: 'row'; cells: string[] } | { kind: 'raw'; lines: string[] };
+
+// ───────────────────────── views ─────────────────────────
+
+interface ViewDef {
+  type: string;
+  shape: 'table';
+  columns: Column[];
+}
+
+const prop =
+  (name: string, label = name, align: Align = 'left', width = 0): Column => ({
+    label,
+    align,
+    width,
+    cell: (o) => (o instanceof PsObject ? displayValue(o.get(name) ?? null) : ''),
+  });
+
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
+
+/** A date property that may still be host.ts's ISO string. */
+const dateProp = (name: string): Column => ({
+  ...prop(name),
+  cell: (o) => {
+    const v = o instanceof PsObject ? (o.get(name) ?? null) : null;
+    return typeof v === 'string' && ISO_DATE.test(v) ? displayTime(Date.parse(v)) : displayValue(v);
+  },
+});
+
+/**
+ * Default views of the Hyper-V module (docs/hyperv.md, "Default table views").
+ * Every observed transcript shows these tables sized to their contents, numbers left-aligned
+ * (e.g. "win16 Running 24 4096 00:00:03 Operating normally 8.0"), i.e. the views declare no
+ * widths (OutCommandInner sizes them from the first objects) and no right alignment.
+ */
+const VIEWS: ViewDef[] = [
+  {
+    type: 'Microsoft.HyperV.PowerShell.VirtualMachine',
+    shape: 'table',
+    columns: [
+      prop('Name'),
+      prop('State'),
+      prop('CPUUsage', 'CPUUsage(%)'),
+      {
+        ...prop('MemoryAssigned', 'MemoryAssigned(M)'),
+        // bytes → MiB ($_.MemoryAssigned / 1MB), shown as a whole number
+        cell: (o) => {
+          const v = o instanceof PsObject ? o.get('MemoryAssigned') : undefined;
+          return typeof v === 'number' ? formatNumber(Math.round(v / MiB)) : displayValue(v ?? null);
+        },
+      },
+      prop('Uptime'),
+      prop('Status'),
+      prop('Version'),
+    ],
+  },
+  {
+    type: 'Microsoft.HyperV.PowerShell.VMSnapshot',
+    shape: 'table',
+    columns: [prop('VMName'), prop('Name'), prop('SnapshotType'), dateProp('CreationTime'), prop('ParentSnapshotName')],
+  },
+  {
+    type: 'Microsoft.HyperV.PowerShell.HardDiskDrive',
+    shape: 'table',
+    columns: [prop('VMName'), prop('ControllerType'), prop('ControllerNumber'), prop('ControllerLocation'), prop('DiskNumber'), prop('Path')],
+  },
+];
+
+/** System.Collections.Hashtable's view (DictionaryEntry): Name 30 wide, Value takes the rest. */
+const HASHTABLE_COLUMNS: Column[] = [
+  { label: 'Name', align: 'left', width: 30, cell: (e) => (Array.isArray(e) ? displayValue(e[0] ?? null) : '') },
+  { label: 'Value', align: 'left', width: 0, cell: (e) => (Array.isArray(e) ? displayValue(e[1] ?? null) : '') },
+];
+
+function viewFor(o: PsObject): ViewDef | undefined {
+  // PSTypeNames are searched most derived first (Selected.* objects therefore have no view)
+  for (const t of o.typeNames) {
+    const v = VIEWS.find((x) => x.type.toLowerCase() === t.toLowerCase());
+    if (v) return v;
+  }
+  return undefined;
+}
+
+/** Scalars are written as text, out of band (OutCommandInner.ProcessOutOfBandPayload RawTextFormatEntry). */
+function isScalar(v: PsValue): boolean {
+  return v === null || typeof v !== 'object' || v instanceof Date || isScriptBlock(v);
+}
+
+function scalarLines(v: PsValue): string[] {
+  if (v === null) return [];
+  // DateTime has its own view: a blank line, the long date, a blank line (Get-Date on a console).
+  if (v instanceof Date) return ['', longDate(v), ''];
+  return splitLines(displayValue(v));
+}
+
+/**
+ * Property columns of an object without a view: the named ones, or all of them (at most 10 in a
+ * table, TableViewGenerator.FilterActiveAssociationList). Alignment from the first object's value:
+ * numbers and booleans right, everything else left (TableViewGenerator.ComputeDefaultAlignment).
+ */
+function propertyColumns(first: PsObject, names: string[] | undefined, limit: number): Column[] {
+  const list = names ?? first.names().slice(0, limit);
+  return list.map((n) => {
+    const name = first.canonicalName(n) ?? n;
+    const v = first.get(name) ?? null;
+    return prop(name, name, typeof v === 'number' || typeof v === 'boolean' ? 'right' : 'left');
+  });
+}
+
+// ───────────────────────── lists ─────────────────────────
+
+/**
+ * ListWriter: labels padded to the longest (cut if wider than the screen allows), " : ", the
+ * value wrapped in the remaining width with continuation lines indented under the value.
+ */
+function listLines(labels: string[], values: string[], columns: number): string[] {
+  if (labels.length === 0 || columns - 3 - 1 - 1 < 0) return [];
+  const maxLabel = Math.min(Math.max(...labels.map(cells)), columns - 3 - 1);
+  const heads = labels.map((l) => (cells(l) > maxLabel ? l.slice(0, maxLabel) : l + pad(maxLabel - cells(l))) + ' : ');
+  const indent = pad(maxLabel + 3);
+  const field = columns - (maxLabel + 3);
+  const out: string[] = [];
+  labels.forEach((_, k) => {
+    splitLines(values[k] ?? '').forEach((line, i) => {
+      wrapLines(line, field, field).forEach((part, j) => out.push((i === 0 && j === 0 ? heads[k]! : indent) + part));
+    });
+  });
+  return out;
+}
+
+function objectListLines(o: PsValue, names: string[] | undefined, columns: number): string[] {
+  if (o instanceof PsObject) {
+    const labels = (names ?? o.names()).map((n) => o.canonicalName(n) ?? n);
+    return listLines(labels, labels.map((n) => displayValue(o.get(n) ?? null)), columns);
+  }
+  if (o instanceof PsHashtable) {
+    return o.keys().flatMap((k) => listLines(['Name', 'Value'], [k, displayValue(o.get(k) ?? null)], columns));
+  }
+  return [];
+}
+
+// ───────────────────────── Out-Default ─────────────────────────
+
+type Group =
+  | { shape: 'table'; cols: Column[]; declared: boolean; autoSize: boolean; accepts: (o: PsValue) => boolean; events: TableEvent[] }
+  | { shape: 'list'; names: string[] | undefined; accepts: (o: PsValue) => boolean; lines: string[] };
+
+/**
+ * The console's formatting state across a whole script (OutCommandInner): the first object that is
+ * not a scalar opens a table or list; objects its view applies to join it; scalars are written in
+ * place; other objects are written in place as lists (out-of-band). The group is closed (its
+ * trailing blank lines written) at the end, or when pre-formatted output (Format-Table/List) arrives.
+ * Table widths are computed when the group closes: 5.1 sizes a table without declared widths from
+ * the objects that arrive in its first 300 ms, and a script's objects all arrive at once.
+ */
+export class OutDefaultWriter {
+  private group: Group | null = null;
+  private out: string[] = [];
+
+  constructor(private readonly width: number = DEFAULT_CONSOLE_WIDTH) {}
+
+  /** Usable columns: ConsoleLineOutput.ColumnNumber is the buffer width − 1 (_forceNewLine). */
+  private get columns(): number {
+    return Math.max(this.width - 1, 1);
+  }
+
+  /** Objects reaching the end of a pipeline; collections are unrolled one level. */
+  write(items: PsValue[]): string {
+    for (const item of items) {
+      if (Array.isArray(item)) for (const x of item) this.one(x);
+      else this.one(item);
+    }
+    return this.drain();
+  }
+
+  /** Text already formatted (Format-Table/Format-List output, errors, warnings): closes the open group first. */
+  writeFormatted(text: string): string {
+    this.close();
+    this.out.push(text);
+    return this.drain();
+  }
+
+  /** End of the script's output: close the open group. */
+  end(): string {
+    this.close();
+    return this.drain();
+  }
+
+  private drain(): string {
+    const s = this.out.join('');
+    this.out = [];
+    return s;
+  }
+
+  private emit(lines: string[]): void {
+    for (const l of lines) this.out.push(l + '\n');
+  }
+
+  /** Write lines in place: buffered inside an open table (its widths are not known yet). */
+  private inPlace(lines: string[]): void {
+    if (lines.length === 0) return;
+    const g = this.group;
+    if (g?.shape === 'table') g.events.push({ kind: 'raw', lines });
+    else if (g?.shape === 'list') g.lines.push(...lines);
+    else this.emit(lines);
+  }
+
+  private one(o: PsValue): void {
+    if (o === null) return;
+    if (isScalar(o)) {
+      this.inPlace(scalarLines(o));
+      return;
+    }
+    const g = this.group;
+    if (g) {
+      if (g.accepts(o)) {
+        this.add(g, o);
+        return;
+      }
+      // out of band: an empty line, the object as a list, an empty line (ProcessOutOfBandPayload)
+      this.inPlace(['', ...objectListLines(o, undefined, this.columns), '']);
+      return;
+    }
+    this.open(o);
+  }
+
+  private add(g: Group, o: PsValue): void {
+    if (g.shape === 'table') {
+      if (o instanceof PsHashtable) for (const k of o.keys()) g.events.push({ kind: 'row', cells: g.cols.map((c) => c.cell([k, o.get(k) ?? null])) });
+      else g.events.push({ kind: 'row', cells: g.cols.map((c) => c.cell(o)) });
+    } else {
+      g.lines.push(...objectListLines(o, g.names, this.columns), '');
+    }
+  }
+
+  /** Start a formatting sequence for `o` (FormatViewManager: the view of its type, else by property count). */
+  private open(o: PsValue): void {
+    let g: Group;
+    if (o instanceof PsHashtable) {
+      g = { shape: 'table', cols: HASHTABLE_COLUMNS, declared: true, autoSize: false, accepts: (x) => x instanceof PsHashtable, events: [] };
+    } else if (o instanceof PsObject) {
+      const view = viewFor(o);
+      if (view) {
+        g = { shape: 'table', cols: view.columns, declared: false, autoSize: false, accepts: sameView(view), events: [] };
+      } else if (o.names().length <= 4) {
+        // no view: up to 4 properties → table, 5 or more → list
+        g = { shape: 'table', cols: propertyColumns(o, undefined, 10), declared: false, autoSize: false, accepts: sameType(o), events: [] };
+      } else {
+        g = { shape: 'list', names: undefined, accepts: sameType(o), lines: [] };
+      }
+    } else {
+      return;
+    }
+    this.startGroup(g);
+    this.add(g, o);
+  }
+
+  /** @internal used by formatTable/formatList: a group with given columns. */
+  startGroup(g: Group): void {
+    this.close();
+    this.group = g;
+    // FormatStart writes an empty line; a list's GroupStart another one
+    this.emit(g.shape === 'list' ? ['', ''] : ['']);
+  }
+
+  /** @internal */
+  addTo(o: PsValue): void {
+    if (o === null) return;
+    const g = this.group;
+    if (!g) return;
+    if (isScalar(o)) this.inPlace(scalarLines(o));
+    else if (g.accepts(o)) this.add(g, o);
+    else this.inPlace(['', ...objectListLines(o, undefined, this.columns), '']);
+  }
+
+  private close(): void {
+    const g = this.group;
+    if (!g) return;
+    this.group = null;
+    if (g.shape === 'table') {
+      const declaredFirst = (g.cols[0]?.width ?? 0) !== 0;
+      let widths: number[];
+      if (g.autoSize || !(g.declared && declaredFirst)) {
+        // OutCommandInner.ProcessCachedGroupOnTable: label and every cell's length
+        widths = g.cols.map((c, k) => {
+          let w = cells(c.label);
+          for (const ev of g.events) if (ev.kind === 'row') w = Math.max(w, cells(ev.cells[k] ?? ''));
+          return w;
+        });
+      } else {
+        widths = g.cols.map((c) => c.width);
+      }
+      widths = fitColumns(widths, this.columns);
+      this.emit(renderTable(g.cols, widths, g.events));
+    } else {
+      this.emit(g.lines);
+    }
+    // GroupEnd and FormatEnd each write an empty line
+    this.emit(['', '']);
+  }
+}
+
+const sameView =
+  (view: ViewDef) =>
+  (o: PsValue): boolean =>
+    o instanceof PsObject && o.typeNames.some((t) => t.toLowerCase() === view.type.toLowerCase());
+
+/** Objects without a view: the group takes objects of the same (most derived) type name. */
+const sameType =
+  (first: PsObject) =>
+  (o: PsValue): boolean =>
+    o instanceof PsObject && o.typeName.toLowerCase() === first.typeName.toLowerCase() && !viewFor(o);
+
+/** Out-Default: what the console prints for `items` reaching the end of a pipeline (one pipeline). */
+export function formatDefault(items: PsValue[], width: number = DEFAULT_CONSOLE_WIDTH): string {
+  const w = new OutDefaultWriter(width);
+  return w.write(items) + w.end();
+}
+
+/** Format-Table (piped on to the console). */
+export function formatTable(items: PsValue[], opts: TableOptions = {}): string {
+  const w = new OutDefaultWriter(opts.width ?? DEFAULT_CONSOLE_WIDTH);
+  const flat = items.flatMap((x) => (Array.isArray(x) ? x : [x]));
+  const firstObj = flat.find((x) => x instanceof PsObject || x instanceof PsHashtable);
+  if (firstObj === undefined) return w.write(flat) + w.end();
+  let g: Group;
+  if (opts.properties && opts.properties.length > 0 && firstObj instanceof PsObject) {
+    // explicit -Property: every object is a row
+    g = { shape: 'table', cols: propertyColumns(firstObj, opts.properties, Infinity), declared: false, autoSize: !!opts.autoSize, accepts: (o) => o instanceof PsObject, events: [] };
+  } else if (firstObj instanceof PsHashtable) {
+    g = { shape: 'table', cols: HASHTABLE_COLUMNS, declared: true, autoSize: !!opts.autoSize, accepts: (o) => o instanceof PsHashtable, events: [] };
+  } else {
+    const o = firstObj as PsObject;
+    const view = viewFor(o);
+    g = view
+      ? { shape: 'table', cols: view.columns, declared: false, autoSize: !!opts.autoSize, accepts: sameView(view), events: [] }
+      : { shape: 'table', cols: propertyColumns(o, undefined, 10), declared: false, autoSize: !!opts.autoSize, accepts: sameType(o), events: [] };
+  }
+  const idx = flat.indexOf(firstObj);
+  let s = w.write(flat.slice(0, idx));
+  w.startGroup(g);
+  for (const x of flat.slice(idx)) w.addTo(x);
+  s += w.end();
+  return s;
+}
+
+/** Format-List (piped on to the console). */
+export function formatList(items: PsValue[], opts: { properties?: string[]; width?: number } = {}): string {
+  const w = new OutDefaultWriter(opts.width ?? DEFAULT_CONSOLE_WIDTH);
+  const flat = items.flatMap((x) => (Array.isArray(x) ? x : [x]));
+  const idx = flat.findIndex((x) => x instanceof PsObject || x instanceof PsHashtable);
+  if (idx < 0) return w.write(flat) + w.end();
+  let s = w.write(flat.slice(0, idx));
+  const names = opts.properties && opts.properties.length > 0 ? opts.properties : undefined;
+  w.startGroup({ shape: 'list', names, accepts: (o) => o instanceof PsObject || o instanceof PsHashtable, lines: [] });
+  for (const x of flat.slice(idx)) w.addTo(x);
+  s += w.end();
+  return s;
+}
+
+// ───────────────────────── errors and warnings ─────────────────────────
+
+/** ErrorCategoryInfo.Ellipsize (5.1): names over 40 characters become first 15 + "..." + last 15. */
+function ellipsize(s: string): string {
+  return s.length <= 40 ? s : s.slice(0, 15) + ELLIPSIS + s.slice(s.length - 15);
+}
+
+/**
+ * InvocationInfo.PositionMessage (PositionUtilities.VerboseMessage in 5.1):
+ * "At <file or 'line'>:<line> char:<column>", "+ <source line>", "+ <blanks>~~~~". Tabs count as
+ * 4 blanks; a line over 69 characters is cut around the extent (up to 12 characters before it,
+ * then as much after it as fits) with "... " / " ..." marking the cuts.
+ */
+export function positionMessage(file: string | undefined, line: number, column: number, lineText: string, extentLength: number): string {
+  let text = lineText.replace(/\s+$/, '');
+  let before = Math.max(column - 1, 0);
+  let len = Math.max(extentLength, 0);
+  let body = '';
+  if (text !== '') {
+    if (text.includes('\t')) {
+      const a = text.slice(0, before).replace(/\t/g, '    ');
+      const b = text.slice(before, before + len).replace(/\t/g, '    ');
+      text = a + b + text.slice(before + len).replace(/\t/g, '    ');
+      before = a.length;
+      len = b.length;
+    }
+    const MAX = 69;
+    let cutStart = false;
+    let cutEnd = false;
+    if (text.length > MAX) {
+      const lead = Math.min(before, 12);
+      const after = text.length - len - before;
+      let shownLead = lead;
+      let shownAfter = Math.min(after, 8);
+      let shown = shownLead + len + shownAfter;
+      if (shown >= MAX) {
+        if (shownLead + len >= MAX) len = MAX - shownLead;
+        cutEnd = true;
+      } else {
+        const moreLead = before - shownLead;
+        if (moreLead > 0) {
+          shownLead += Math.min(moreLead, MAX - shown);
+          shown = shownLead + len + shownAfter;
+        }
+        if (shown < MAX && after > 0) shownAfter += Math.min(after, MAX - shown);
+        cutEnd = shownAfter < after;
+      }
+      cutStart = shownLead < before;
+      text = text.substr(Math.max(before - shownLead, 0), MAX);
+      before = Math.min(before, shownLead);
+      len = Math.min(len, MAX - before);
+    }
+    body =
+      (cutStart ? '... ' : '') + text + (cutEnd ? ' ...' : '') + '\n' + '+ ' + pad(before + (cutStart ? 4 : 0)) + '~'.repeat(len > 0 ? len : 1);
+  }
+  return `At ${file && file !== '' ? file : 'line'}:${line} char:${column}\n+ ${body}`;
+}
+
+/**
+ * An ErrorRecord as 5.1's console prints it (ErrorView NormalView, the ErrorInstance view script):
+ *   "<command> : <message>", the position message, then "    + CategoryInfo          : …" and
+ *   "    + FullyQualifiedErrorId : …" (each cut into pieces of buffer width − 6 characters, the pieces
+ *   indented by 4 and run together), and a line holding one blank. The whole text is then wrapped
+ *   at word boundaries to buffer width − 1 by the console's ComplexWriter.
+ * A ParserError without a command carries its position inside the message (ParseException),
+ * so the position comes first there. `line` ≤ 0 means no position (errors without a script extent).
+ */
+export function formatError(rec: PsErrorRecord & ErrorRecordExtras): string {
+  const bufferWidth = rec.width ?? DEFAULT_CONSOLE_WIDTH;
+  const hasPos = rec.line > 0;
+  const pos = hasPos ? positionMessage(rec.scriptPath, rec.line, rec.column, rec.lineText, rec.extentLength) : '';
+  const parser = rec.command === null && rec.category === 'ParserError';
+  const message = parser && hasPos ? `${pos}\n${rec.message}` : rec.message;
+  let posmsg = !parser && hasPos ? '\n' + pos : '';
+  const chunk = bufferWidth - 4 - 2;
+  const indented = (s: string): string => {
+    // $indentString -split "(.{$width})" | ? { $_ } | % { " " * 4 + $_ }, concatenated
+    const parts: string[] = [];
+    for (let i = 0; i < s.length; i += chunk) parts.push(s.slice(i, i + chunk));
+    return parts.map((p) => '    ' + p).join('');
+  };
+  const activity = rec.activity ?? rec.command ?? '';
+  const categoryInfo = `${rec.category}: (${ellipsize(rec.targetName)}:${rec.targetType ?? ''}) [${activity}], ${rec.reason}`;
+  posmsg += '\n' + indented('+ CategoryInfo          : ' + categoryInfo);
+  posmsg += '\n' + indented('+ FullyQualifiedErrorId : ' + rec.fullyQualifiedErrorId);
+  const text = (rec.command ? `${rec.command} : ` : '') + message + posmsg + '\n ';
+  const columns = Math.max(bufferWidth - 1, 1);
+  return wrapLines(text, columns, columns).map((l) => l + '\n').join('');
+}
+
+/** Write-Warning on the console: "WARNING: " before the text (ConsoleHostUserInterface.WriteWarningLine). */
+export function formatWarning(text: string): string {
+  return splitLines(`WARNING: ${text}`).map((l) => l + '\n').join('');
+}

@@ -1,0 +1,732 @@
+/**
+ * Runs ast.ts trees as PowerShell would: variables (one script scope), expressions, pipelines
+ * (stage by stage; a stage after an empty one does not run), foreach/while/do/for/if (loops that
+ * cannot end on a still clock are stopped), try/catch/finally
+ * (catching terminating and statement-terminating errors), script blocks with $_,
+ * cmdlet calls through cmdlet.ts binding, error records with -ErrorAction and
+ * $ErrorActionPreference, -WhatIf/-Confirm. Output reaching the end of a top-level statement
+ * goes through format.ts's Out-Default. Imports: host, ast, cmdlet, commands, errors, format, ops, value.
+ */
+import type { Host } from '../host/host.js';
+import { HvsimError, type HvsimErrorCode } from '../errors.js';
+import type { CommandCall, Expr, Pipeline, Pos, Stmt } from './ast.js';
+import { BindingError, bind, refuseUnsupported, resolveParam, type Bound, type CmdletContext, type CmdletDef, type ConfirmImpact, type RawArgs } from './cmdlet.js';
+import { findCmdlet, FORMAT_OUTPUT } from './commands.js';
+import { ExitSignal, LoopSignal, RunawayLoopError, StatementError, TerminatingError, UnsupportedError } from './errors.js';
+import { OutDefaultWriter, formatError, formatWarning } from './format.js';
+import {
+  ERROR_RECORD_TYPE, PsRuntimeError, UnsupportedMember, arithmetic, castTo, collapse, compare, enumerate, getMember, index, invokeMethod, isTextOperator,
+  matchTable, textOperator, toBool, toNumber, toStr, unaryText,
+} from './ops.js';
+import { PsHashtable, PsObject, type PsErrorCategory, type PsErrorRecord, type PsScriptBlock, type PsValue } from './value.js';
+
+export interface SessionOptions {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** Answer "Yes" to confirmation prompts (hvsim run --yes); otherwise the run is non-interactive. */
+  yes?: boolean;
+  /** Console width for tables (default 120). */
+  width?: number;
+}
+
+export interface RunResult {
+  /** 0, 1 after a terminating error, or the script's `exit N`. */
+  exitCode: number;
+  /** The error that ended the script, if one did. */
+  terminatingError: PsErrorRecord | null;
+  /** Every error record written (terminating or not), oldest first. */
+  errors: PsErrorRecord[];
+}
+
+const CATEGORY: Partial<Record<HvsimErrorCode, PsErrorCategory>> = {
+  NOT_FOUND: 'ObjectNotFound',
+  INVALID_STATE: 'InvalidOperation',
+  INVALID_ARGUMENT: 'InvalidArgument',
+  BUSY: 'ResourceBusy',
+  READ_ONLY: 'InvalidOperation',
+  PARENT_MISSING: 'ObjectNotFound',
+  PARENT_MISMATCH: 'InvalidData',
+  CORRUPT: 'InvalidData',
+  CHAIN: 'InvalidData',
+  IO: 'WriteError',
+  UNSUPPORTED: 'NotImplemented',
+  FAULT_INJECTED: 'NotSpecified',
+};
+
+/** "Checkpoint-VM: text" → "text" (the host prefixes its messages with the cmdlet). */
+export function stripCmdlet(message: string): string {
+  return message.replace(/^[A-Z][A-Za-z]*-[A-Za-z]+: /, '');
+}
+
+/** A kept variable: JSON with dates and hashtables tagged. */
+export type SavedValue = null | boolean | number | string | SavedValue[] | { date: string } | { hashtable: Array<[string, SavedValue]> };
+export type SavedVariables = Record<string, SavedValue>;
+
+function encodeValue(v: PsValue, depth = 0): SavedValue | undefined {
+  if (depth > 16) return undefined;
+  if (v === null || typeof v === 'boolean' || typeof v === 'string') return v;
+  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
+  if (v instanceof Date) return { date: v.toISOString() };
+  if (Array.isArray(v)) {
+    const items = v.map((x) => encodeValue(x, depth + 1));
+    return items.every((x) => x !== undefined) ? (items as SavedValue[]) : undefined;
+  }
+  if (v instanceof PsHashtable) {
+    const entries: Array<[string, SavedValue]> = [];
+    for (const k of v.keys()) {
+      const e = encodeValue(v.get(k) ?? null, depth + 1);
+      if (e === undefined) return undefined;
+      entries.push([k, e]);
+    }
+    return { hashtable: entries };
+  }
+  return undefined;
+}
+
+function decodeValue(v: unknown, depth = 0): PsValue | undefined {
+  if (depth > 16) return undefined;
+  if (v === null || typeof v === 'boolean' || typeof v === 'string') return v;
+  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
+  if (Array.isArray(v)) {
+    const items = v.map((x) => decodeValue(x, depth + 1));
+    return items.every((x) => x !== undefined) ? (items as PsValue[]) : undefined;
+  }
+  if (typeof v === 'object') {
+    const o = v as { date?: unknown; hashtable?: unknown };
+    if (typeof o.date === 'string') {
+      const d = new Date(o.date);
+      return Number.isNaN(d.getTime()) ? undefined : d;
+    }
+    if (Array.isArray(o.hashtable)) {
+      const h = new PsHashtable();
+      for (const e of o.hashtable) {
+        if (!Array.isArray(e) || typeof e[0] !== 'string') return undefined;
+        const x = decodeValue(e[1], depth + 1);
+        if (x === undefined) return undefined;
+        h.set(e[0], x);
+      }
+      return h;
+    }
+  }
+  return undefined;
+}
+
+/** An ErrorRecord as a script sees it ($Error[0], $_ in catch): "$_" is the message. */
+function errorObject(r: PsErrorRecord): PsObject {
+  return new PsObject(ERROR_RECORD_TYPE, [
+    ['Exception', new PsObject(`System.${r.reason}`, [['Message', r.message]])],
+    ['CategoryInfo', `${r.category}: (${r.targetName}:) [${r.command ?? ''}], ${r.reason}`],
+    ['FullyQualifiedErrorId', r.fullyQualifiedErrorId],
+    ['TargetObject', r.targetName || null],
+  ]);
+}
+
+/** Whether `catch [type]` takes the record: [Exception] takes all, else the exception type by its name. */
+function catches(type: string, r: PsErrorRecord): boolean {
+  const short = type.split('.').pop()!.toLowerCase();
+  return short === 'exception' || short === 'systemexception' || short === r.reason.toLowerCase();
+}
+
+const IMPACT_RANK: Record<string, number> = { none: 0, low: 1, medium: 2, high: 3 };
+
+/** Iterations a while/do/for loop may run while the host's clock stands still before hvsim stops it. */
+export const LOOP_LIMIT = 100_000;
+
+export class Interpreter {
+  private readonly vars = new Map<string, PsValue>();
+  private lines: string[] = [];
+  private readonly written: PsErrorRecord[] = [];
+  /** $Error, oldest first: the records written and those caught by a catch block. */
+  private readonly errorLog: PsErrorRecord[] = [];
+  /** How many try blocks are running: inside one, statement-terminating errors go to catch. */
+  private tryDepth = 0;
+  /** The running top-level statement's output and the console it goes to (see body). */
+  private console: { out: PsValue[]; writer: OutDefaultWriter } | null = null;
+
+  constructor(readonly host: Host, private readonly opts: SessionOptions) {
+    this.vars.set('erroractionpreference', 'Continue');
+    this.vars.set('warningpreference', 'Continue');
+    this.vars.set('confirmpreference', 'High');
+    this.vars.set('whatifpreference', false);
+  }
+
+  private get width(): number {
+    return this.opts.width ?? 120;
+  }
+
+  /**
+   * Run a parsed script's statements in this session (variables persist between calls). As with
+   * powershell.exe -File, the whole script's output goes through one Out-Default: a table stays
+   * open across statements, and objects of another type later on come out as lists.
+   */
+  async run(body: Stmt[], lines: string[]): Promise<RunResult> {
+    this.lines = lines;
+    const before = this.written.length;
+    const writer = new OutDefaultWriter(this.width);
+    const result = (exitCode: number, t: PsErrorRecord | null): RunResult => {
+      this.opts.stdout(writer.end());
+      return { exitCode, terminatingError: t, errors: this.written.slice(before) };
+    };
+    for (const s of body) {
+      const out: PsValue[] = [];
+      this.console = { out, writer };
+      try {
+        await this.exec(s, out);
+      } catch (e) {
+        this.flush(writer, out);
+        if (e instanceof TerminatingError) {
+          const r = result(1, e.record);
+          this.opts.stderr(formatError(e.record));
+          return r;
+        }
+        if (e instanceof ExitSignal) return result(e.code, null);
+        throw e;
+      }
+      this.flush(writer, out);
+    }
+    return result(0, null);
+  }
+
+  /**
+   * The statements of a foreach/if/try body. At the top level their output reaches the console
+   * statement by statement, as in PowerShell, so it stays in order with Write-Host's.
+   */
+  private async body(stmts: Stmt[], out: PsValue[]): Promise<void> {
+    for (const b of stmts) {
+      await this.exec(b, out);
+      if (this.console?.out === out) this.flush(this.console.writer, out.splice(0));
+    }
+  }
+
+  /** Out-Default: Format-* output as it is, everything else through the default views. */
+  private flush(writer: OutDefaultWriter, items: PsValue[]): void {
+    for (const v of items) {
+      const text = v instanceof PsObject && v.typeName === FORMAT_OUTPUT ? writer.writeFormatted(toStr(v.get('Text') ?? null)) : writer.write([v]);
+      if (text) this.opts.stdout(text);
+    }
+  }
+
+  /**
+   * The session's variables that a later run can continue with (hvsim run keeps them in the state
+   * directory, like one console kept open): strings, numbers, booleans, $null, dates, and arrays
+   * and hashtables of those. Objects from cmdlets are not kept (they are snapshots of a host that
+   * moves on); automatic variables ($_, $Error) never are.
+   */
+  saveVariables(): SavedVariables {
+    const out: SavedVariables = {};
+    for (const [k, v] of this.vars) {
+      if (k === '_' || k === 'psitem') continue;
+      const enc = encodeValue(v);
+      if (enc !== undefined) out[k] = enc;
+    }
+    return out;
+  }
+
+  /** Restore what saveVariables() returned (entries that do not decode are ignored). */
+  loadVariables(saved: SavedVariables): void {
+    for (const [k, v] of Object.entries(saved)) {
+      const dec = decodeValue(v);
+      if (dec !== undefined && /^[a-z_][a-z0-9_]*$/i.test(k) && !['true', 'false', 'null', '_', 'psitem', 'error'].includes(k)) this.vars.set(k, dec);
+    }
+  }
+
+  // ------------------------------------------------------------ errors
+
+  record(command: string | null, pos: Pos, message: string, category: PsErrorCategory, fqid: string, reason: string, targetName = ''): PsErrorRecord {
+    return {
+      command,
+      message,
+      category,
+      targetName,
+      reason,
+      fullyQualifiedErrorId: fqid,
+      line: pos.line,
+      column: pos.column,
+      lineText: this.lines[pos.line - 1] ?? '',
+      extentLength: pos.length,
+    };
+  }
+
+  private errorAction(explicit: string | undefined): string {
+    return (explicit ?? toStr(this.vars.get('erroractionpreference') ?? 'Continue')).toLowerCase();
+  }
+
+  /** Write a non-terminating error record, or end the script if the action is Stop. */
+  private writeError(rec: PsErrorRecord, explicit?: string): void {
+    const action = this.errorAction(explicit);
+    if (action === 'stop') throw new TerminatingError(rec);
+    if (action === 'ignore') return;
+    this.written.push(rec);
+    this.errorLog.push(rec);
+    if (action !== 'silentlycontinue') this.opts.stderr(formatError(rec));
+  }
+
+  /** A statement-terminating error: the statement ends, the script goes on (unless Stop). */
+  private statementFailed(rec: PsErrorRecord): void {
+    if (this.errorAction(undefined) === 'stop' || this.tryDepth > 0) throw new TerminatingError(rec);
+    this.writeError(rec);
+  }
+
+  /** $Error: newest first, caught errors included. */
+  private errorVariable(): PsValue {
+    return [...this.errorLog].reverse().map(errorObject);
+  }
+
+  // ------------------------------------------------------------ statements
+
+  async exec(s: Stmt, out: PsValue[]): Promise<void> {
+    try {
+      await this.execInner(s, out);
+    } catch (e) {
+      if (e instanceof StatementError) return this.statementFailed(e.record);
+      if (e instanceof PsRuntimeError) return this.statementFailed(this.record(null, s.pos, e.message, e.category, e.errorId, 'RuntimeException'));
+      if (e instanceof UnsupportedMember) throw new UnsupportedError(s.pos.line, e.what);
+      throw e;
+    }
+  }
+
+  private async execInner(s: Stmt, out: PsValue[]): Promise<void> {
+    switch (s.kind) {
+      case 'pipeline': {
+        const only = s.elements[0];
+        // `$i++` as a statement writes nothing
+        if (s.elements.length === 1 && only?.kind === 'expr' && only.expr.kind === 'incdec') await this.eval(only.expr);
+        else out.push(...(await this.pipeline(s, null)));
+        return;
+      }
+      case 'assign':
+        return this.assign(s.target, s.op, s.value.kind === 'pipeline' ? await this.valueOf(s.value) : collapse(await this.statements([s.value])));
+      case 'try':
+        return this.tryStmt(s, out);
+      case 'foreach':
+        for (const item of enumerate(await this.valueOf(s.iterable))) {
+          this.vars.set(s.variable.toLowerCase(), item);
+          if (await this.loopPass(s.body, out)) break;
+        }
+        return;
+      case 'while': {
+        const tick = await this.watchLoop(s.pos);
+        while (toBool(await this.valueOf(s.cond))) {
+          if (await this.loopPass(s.body, out)) break;
+          await tick();
+        }
+        return;
+      }
+      case 'do': {
+        const tick = await this.watchLoop(s.pos);
+        // continue goes on to the condition, as in PowerShell
+        while (!(await this.loopPass(s.body, out)) && toBool(await this.valueOf(s.cond)) !== s.until) await tick();
+        return;
+      }
+      case 'for': {
+        if (s.init) await this.exec(s.init, out);
+        const tick = await this.watchLoop(s.pos);
+        while (s.cond === null || toBool(await this.valueOf(s.cond))) {
+          if (await this.loopPass(s.body, out)) break;
+          if (s.step) await this.exec(s.step, out);
+          await tick();
+        }
+        return;
+      }
+      case 'loopControl':
+        throw new LoopSignal(s.word);
+      case 'if':
+        for (const c of s.clauses) {
+          if (toBool(await this.valueOf(c.cond))) {
+            await this.body(c.body, out);
+            return;
+          }
+        }
+        await this.body(s.elseBody ?? [], out);
+        return;
+      case 'exit':
+        throw new ExitSignal(s.value ? toNumber(await this.valueOf(s.value)) : 0);
+      case 'throw': {
+        const v = s.value ? await this.valueOf(s.value) : null;
+        const msg = v === null ? 'ScriptHalted' : toStr(v);
+        throw new TerminatingError(this.record(null, s.pos, msg, 'OperationStopped', msg, 'RuntimeException', msg));
+      }
+    }
+  }
+
+  /** One pass of a loop's body; true when it ended with `break`. */
+  private async loopPass(body: Stmt[], out: PsValue[]): Promise<boolean> {
+    try {
+      await this.body(body, out);
+      return false;
+    } catch (e) {
+      if (!(e instanceof LoopSignal)) throw e;
+      return e.word === 'break';
+    }
+  }
+
+  /**
+   * A while/do/for loop's watchdog, called after each iteration: it counts the iterations since the
+   * host's clock last moved and stops the script after LOOP_LIMIT of them. On the simulator the
+   * clock moves only through Start-Sleep and host operations, so a loop polling without them
+   * could never see a change (and would hang).
+   */
+  private async watchLoop(pos: Pos): Promise<() => Promise<void>> {
+    let last = await this.host.now();
+    let still = 0;
+    return async () => {
+      const now = await this.host.now();
+      if (now !== last) {
+        last = now;
+        still = 0;
+      } else if (++still >= LOOP_LIMIT) {
+        const msg = `the loop at line ${pos.line} ran ${LOOP_LIMIT} times without waiting; hvsim stops it`;
+        throw new RunawayLoopError(this.record(null, pos, msg, 'OperationStopped', 'RunawayLoop', 'RuntimeException'));
+      }
+    };
+  }
+
+  /**
+   * try/catch/finally: a terminating error in the body (a statement-terminating one too: see
+   * statementFailed) runs the first catch whose types match, with $_ the error record; `exit`
+   * passes through; finally always runs.
+   */
+  private async tryStmt(s: Extract<Stmt, { kind: 'try' }>, out: PsValue[]): Promise<void> {
+    try {
+      this.tryDepth++;
+      try {
+        await this.body(s.body, out);
+      } finally {
+        this.tryDepth--;
+      }
+    } catch (e) {
+      if (!(e instanceof TerminatingError) || e instanceof RunawayLoopError) throw e;
+      const clause = s.catches.find((c) => c.types.length === 0 || c.types.some((t) => catches(t, e.record)));
+      if (!clause) throw e;
+      this.errorLog.push(e.record);
+      const saved = [this.vars.get('_'), this.vars.get('psitem')];
+      this.vars.set('_', errorObject(e.record));
+      this.vars.set('psitem', this.vars.get('_')!);
+      try {
+        await this.body(clause.body, out);
+      } finally {
+        this.vars.set('_', saved[0] ?? null);
+        this.vars.set('psitem', saved[1] ?? null);
+      }
+    } finally {
+      if (s.finallyBody) await this.body(s.finallyBody, out);
+    }
+  }
+
+  /** A pipeline used as a value: a lone expression keeps its value (arrays stay arrays). */
+  private async valueOf(p: Pipeline): Promise<PsValue> {
+    const only = p.elements[0];
+    if (p.elements.length === 1 && only?.kind === 'expr') return this.eval(only.expr);
+    return collapse(await this.pipeline(p, null));
+  }
+
+  private async assign(target: Expr, op: '=' | '+=' | '-=', value: PsValue): Promise<void> {
+    const combine = async (): Promise<PsValue> => (op === '=' ? value : arithmetic(op === '+=' ? '+' : '-', await this.eval(target), value));
+    if (target.kind === 'var') {
+      const name = target.name.toLowerCase();
+      // `$null = …` is PowerShell's way to discard a value (it was evaluated already).
+      if (name === 'null') return;
+      if (['true', 'false', '_', 'psitem', 'error', 'env:computername'].includes(name)) throw new PsRuntimeError(`Cannot overwrite variable ${target.name} because it is read-only or constant.`, 'InvalidOperation', 'VariableNotWritable');
+      this.vars.set(name, await combine());
+      return;
+    }
+    if (target.kind === 'member') {
+      const obj = await this.eval(target.target);
+      const v = await combine();
+      if (obj instanceof PsObject) obj.set(target.name, v);
+      else if (obj instanceof PsHashtable) obj.set(target.name, v);
+      else throw new PsRuntimeError(`The property '${target.name}' cannot be found on this object. Verify that the property exists and can be set.`, 'InvalidOperation', 'PropertyAssignmentException');
+      return;
+    }
+    if (target.kind === 'index') {
+      const obj = await this.eval(target.target);
+      const key = await this.eval(target.index);
+      const v = await combine();
+      if (obj instanceof PsHashtable) obj.set(toStr(key), v);
+      else if (Array.isArray(obj)) {
+        const i = toNumber(key);
+        if (i < 0 || i >= obj.length) throw new PsRuntimeError('Index was outside the bounds of the array.', 'InvalidOperation', 'IndexOutOfRange');
+        obj[i] = v;
+      } else throw new PsRuntimeError('Unable to index into an object of this type.', 'InvalidOperation', 'CannotIndex');
+    }
+  }
+
+  // ------------------------------------------------------------ pipelines and commands
+
+  /** Run a pipeline; `input` null means the first stage gets no pipeline input. */
+  async pipeline(p: Pipeline, input: PsValue[] | null): Promise<PsValue[]> {
+    let data = input;
+    for (const [i, el] of p.elements.entries()) {
+      if (el.kind === 'expr') {
+        if (i > 0) throw new UnsupportedError(el.pos.line, 'an expression after | (PowerShell allows expressions only as the first element of a pipeline) is');
+        data = enumerate(await this.eval(el.expr));
+      } else data = await this.command(el, data);
+    }
+    return data ?? [];
+  }
+
+  private async command(c: CommandCall, input: PsValue[] | null): Promise<PsValue[]> {
+    const def = findCmdlet(c.name);
+    if (!def) {
+      const msg = `The term '${c.name}' is not recognized as the name of a cmdlet, function, script file, or operable program. Check the spelling of the name, or if a path was included, verify that the path is correct and try again.`;
+      throw new StatementError(this.record(c.name, c.pos, msg, 'ObjectNotFound', 'CommandNotFoundException', 'CommandNotFoundException', c.name));
+    }
+    const raw = await this.rawArgs(def, c);
+    const explicitEa = raw.named.find((n) => n.param.name === 'ErrorAction');
+    const ea = explicitEa ? toStr(explicitEa.value) : undefined;
+    const out: PsValue[] = [];
+    const ctx = this.context(def, c, raw, ea, out);
+    if (input === null || def.collect) {
+      await def.run(ctx, this.bindOrFail(def, c, raw), input ?? []);
+      await ctx.flushWarnings();
+      return out;
+    }
+    for (const item of input) {
+      let b: Bound;
+      try {
+        b = bind(def, raw, { value: item });
+      } catch (e) {
+        if (!(e instanceof BindingError)) throw e;
+        this.writeError(this.record(def.name, c.pos, e.message, e.category, `${e.errorId},${def.className}`, 'ParameterBindingException', toStr(item)), ea);
+        continue;
+      }
+      await def.run(ctx, b, [item]);
+      await ctx.flushWarnings();
+    }
+    return out;
+  }
+
+  private bindOrFail(def: CmdletDef, c: CommandCall, raw: RawArgs): Bound {
+    try {
+      return bind(def, raw);
+    } catch (e) {
+      if (!(e instanceof BindingError)) throw e;
+      throw new StatementError(this.record(def.name, c.pos, e.message, e.category, `${e.errorId},${def.className}`, 'ParameterBindingException'));
+    }
+  }
+
+  /** Evaluate the call's arguments: named (switches take no argument), then positional. */
+  private async rawArgs(def: CmdletDef, c: CommandCall): Promise<RawArgs> {
+    const raw: RawArgs = { named: [], positional: [] };
+    const els = c.elements;
+    for (let i = 0; i < els.length; i++) {
+      const el = els[i]!;
+      if (el.kind === 'arg') {
+        raw.positional.push(await this.eval(el.value));
+        continue;
+      }
+      let param;
+      try {
+        param = resolveParam(def, el.name);
+      } catch (e) {
+        if (!(e instanceof BindingError)) throw e;
+        throw new StatementError(this.record(def.name, c.pos, e.message, e.category, `${e.errorId},${def.className}`, 'ParameterBindingException'));
+      }
+      refuseUnsupported(def, param, el.pos.line);
+      let value: PsValue;
+      if (el.value) value = await this.eval(el.value);
+      else if (param.type === 'switch') value = true;
+      else {
+        const next = els[i + 1];
+        if (!next || next.kind !== 'arg') {
+          const msg = `Missing an argument for parameter '${param.name}'. Specify a parameter of type '${param.type === 'string[]' ? 'System.String[]' : 'System.String'}' and try again.`;
+          throw new StatementError(this.record(def.name, c.pos, msg, 'InvalidArgument', `MissingArgument,${def.className}`, 'ParameterBindingException'));
+        }
+        value = await this.eval(next.value);
+        i++;
+      }
+      if (raw.named.some((n) => n.param === param)) {
+        const msg = `Cannot bind parameter because parameter '${param.name}' is specified more than once. To provide multiple values to parameters that can accept multiple values, use the array syntax. For example, "-parameter value1,value2,value3".`;
+        throw new StatementError(this.record(def.name, c.pos, msg, 'InvalidArgument', `ParameterAlreadyBound,${def.className}`, 'ParameterBindingException'));
+      }
+      raw.named.push({ param, value, written: el.name });
+    }
+    return raw;
+  }
+
+  private context(def: CmdletDef, c: CommandCall, raw: RawArgs, ea: string | undefined, out: PsValue[]): CmdletContext {
+    const named = (n: string): PsValue | undefined => raw.named.find((x) => x.param.name === n)?.value;
+    const wa = named('WarningAction');
+    const quietWarnings = wa !== undefined ? ['silentlycontinue', 'ignore'].includes(toStr(wa).toLowerCase()) : ['silentlycontinue', 'ignore'].includes(toStr(this.vars.get('warningpreference') ?? '').toLowerCase());
+    const warn = (text: string): void => {
+      if (!quietWarnings) this.opts.stderr(formatWarning(text));
+    };
+    return {
+      host: this.host,
+      command: def.name,
+      width: this.width,
+      emit: (v) => out.push(v),
+      error: (e, target) => {
+        for (const rec of this.errorRecords(def, c.pos, e, target)) this.writeError(rec, ea);
+      },
+      warn,
+      writeHost: (t) => this.opts.stdout(t),
+      shouldProcess: (target, operation, description) => this.shouldProcess(def, c, named('WhatIf'), named('Confirm'), target, operation, description),
+      localComputer: (names) => this.localComputer(def, c, names, ea),
+      flushWarnings: async () => {
+        for (const w of await this.host.takeWarnings()) warn(stripCmdlet(w.Message));
+      },
+    };
+  }
+
+  /** Records for a cmdlet failure; a host error listing several VMs gives one record per line. */
+  private errorRecords(def: CmdletDef, pos: Pos, e: unknown, target = ''): PsErrorRecord[] {
+    if (e instanceof StatementError || e instanceof TerminatingError) return [e.record];
+    if (e instanceof UnsupportedError) throw e;
+    if (!(e instanceof HvsimError) && typeof e !== 'string') throw e;
+    const category: PsErrorCategory = typeof e === 'string' ? 'NotSpecified' : (CATEGORY[e.code] ?? 'NotSpecified');
+    const text = typeof e === 'string' ? e : e.message;
+    const reason = def.reason ?? 'VirtualizationException';
+    return text.split('\n').map((line) => this.record(def.name, pos, stripCmdlet(line), category, `${category},${def.className}`, reason, target));
+  }
+
+  private shouldProcess(def: CmdletDef, c: CommandCall, whatIf: PsValue | undefined, confirm: PsValue | undefined, target: string, operation?: string, description?: string): boolean {
+    const text = description ?? `Performing the operation "${operation ?? def.name}" on target "${target}".`;
+    if (whatIf !== undefined ? whatIf === true : toBool(this.vars.get('whatifpreference') ?? false)) {
+      this.opts.stdout(`What if: ${text}\n`);
+      return false;
+    }
+    const impact: ConfirmImpact = def.confirmImpact ?? 'Medium';
+    const pref = toStr(this.vars.get('confirmpreference') ?? 'High').toLowerCase();
+    const prompt = confirm !== undefined ? confirm === true : IMPACT_RANK[impact.toLowerCase()]! >= (IMPACT_RANK[pref] ?? 3) && pref !== 'none';
+    if (!prompt || this.opts.yes) return true;
+    const msg =
+      'Windows PowerShell is in NonInteractive mode. Read and Prompt functionality is not available. ' +
+      `(hvsim run cannot ask "${text}"; pass -Confirm:$false in the script, or run with --yes)`;
+    throw new StatementError(this.record(def.name, c.pos, msg, 'InvalidOperation', `InvalidOperation,${def.className}`, 'PSInvalidOperationException', target));
+  }
+
+  /** Errors for the names that are not the simulated host; true when the simulated host is among them. */
+  private localComputer(def: CmdletDef, c: CommandCall, names: string[] | undefined, ea: string | undefined): boolean {
+    if (names === undefined) return true;
+    let ok = false;
+    for (const n of names) {
+      if (n === '.' || n.toLowerCase() === 'localhost' || n.toLowerCase() === this.host.computerName.toLowerCase()) {
+        ok = true;
+        continue;
+      }
+      const msg = `The operation on computer '${n}' failed: The WinRM client cannot process the request because the server name cannot be resolved. (hvsim simulates the host '${this.host.computerName}'; run with --computer-name ${n} to simulate that name)`;
+      this.writeError(this.record(def.name, c.pos, msg, 'ConnectionError', `HyperVCommunicationError,${def.className}`, 'VirtualizationException', n), ea);
+    }
+    return ok;
+  }
+
+  // ------------------------------------------------------------ expressions
+
+  private makeBlock(e: Extract<Expr, { kind: 'block' }>): PsScriptBlock {
+    return {
+      kind: 'scriptblock',
+      text: e.text,
+      invoke: async (item: PsValue): Promise<PsValue[]> => {
+        const saved = [this.vars.get('_'), this.vars.get('psitem')];
+        this.vars.set('_', item);
+        this.vars.set('psitem', item);
+        const out: PsValue[] = [];
+        try {
+          for (const s of e.body) await this.exec(s, out);
+        } finally {
+          this.vars.set('_', saved[0] ?? null);
+          this.vars.set('psitem', saved[1] ?? null);
+        }
+        return out;
+      },
+    };
+  }
+
+  private async statements(body: Stmt[]): Promise<PsValue[]> {
+    const out: PsValue[] = [];
+    for (const s of body) await this.exec(s, out);
+    return out;
+  }
+
+  private variable(name: string): PsValue {
+    const key = name.toLowerCase();
+    if (key === 'true') return true;
+    if (key === 'false') return false;
+    if (key === 'null') return null;
+    if (key === 'error') return this.errorVariable();
+    if (key === 'env:computername') return this.host.computerName;
+    return this.vars.get(key) ?? null;
+  }
+
+  async eval(e: Expr): Promise<PsValue> {
+    switch (e.kind) {
+      case 'const':
+        return e.value;
+      case 'string': {
+        let s = '';
+        for (const p of e.parts) s += typeof p === 'string' ? p : toStr(await this.eval(p));
+        return s;
+      }
+      case 'var':
+        return this.variable(e.name);
+      case 'array': {
+        const out: PsValue[] = [];
+        for (const x of e.items) out.push(await this.eval(x));
+        return out;
+      }
+      case 'arrayExpr':
+        return this.statements(e.body);
+      case 'subExpr':
+        return collapse(await this.statements(e.body));
+      case 'paren':
+        return this.valueOf(e.pipeline);
+      case 'hash': {
+        const h = new PsHashtable();
+        for (const x of e.entries) h.set(x.key, await this.valueOf(x.value));
+        return h;
+      }
+      case 'block':
+        return this.makeBlock(e);
+      case 'member':
+        return getMember(await this.eval(e.target), e.name);
+      case 'invoke': {
+        const target = await this.eval(e.target);
+        const args: PsValue[] = [];
+        for (const a of e.args) args.push(await this.eval(a));
+        return invokeMethod(target, e.name, args);
+      }
+      case 'index':
+        return index(await this.eval(e.target), await this.eval(e.index));
+      case 'unary':
+        return this.unary(e.op, await this.eval(e.operand));
+      case 'cast':
+        return castTo(e.type, await this.eval(e.operand));
+      case 'incdec': {
+        const old = this.variable(e.name);
+        const next = toNumber(old) + (e.op === '++' ? 1 : -1);
+        await this.assign({ kind: 'var', name: e.name, pos: e.pos }, '=', next);
+        return e.prefix ? next : old;
+      }
+      case 'binary':
+        return this.binary(e.op, e.left, e.right);
+    }
+  }
+
+  private unary(op: string, v: PsValue): PsValue {
+    if (op === '-not' || op === '!') return !toBool(v);
+    if (op === '-') return -toNumber(v);
+    if (op === '+') return toNumber(v);
+    if (op === '-join' || op === '-split') return unaryText(op, v);
+    return [v];
+  }
+
+  private async binary(op: string, l: Expr, r: Expr): Promise<PsValue> {
+    if (op === '-and') return toBool(await this.eval(l)) ? toBool(await this.eval(r)) : false;
+    if (op === '-or') return toBool(await this.eval(l)) ? true : toBool(await this.eval(r));
+    const left = await this.eval(l);
+    const right = await this.eval(r);
+    if (op.length === 1) return arithmetic(op, left, right);
+    if (isTextOperator(op)) return textOperator(op, left, right);
+    const m = /^-([ci]?)match$/.exec(op);
+    if (m && !Array.isArray(left)) {
+      // a scalar -match sets $Matches
+      const table = matchTable(left, right, m[1] === 'c');
+      if (table) this.vars.set('matches', table);
+      return table !== null;
+    }
+    return compare(op, left, right);
+  }
+}
+
+export type { CmdletContext };
