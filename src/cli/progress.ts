@@ -1,6 +1,7 @@
 /** Progress bars for long operations (make-workload, convert, merge, read-vhd/write-vhd with files). */
 import { Presets, SingleBar } from 'cli-progress';
 import { onInterruptRestore } from './interrupt.js';
+import { MiB } from '../vhd/common/bytes.js';
 
 /**
  * A progress bar on stderr when it is a terminal; otherwise nothing. While drawn it hides the
@@ -8,7 +9,6 @@ import { onInterruptRestore } from './interrupt.js';
  */
 export function progressBar(label: string): { onProgress?: (done: number, total: number) => void; stop: () => void } {
   if (!process.stderr.isTTY) return { stop: () => {} };
-  const MiB = 1024 * 1024;
   let bar: SingleBar | undefined;
   let forget = (): void => {};
   const stop = (): void => {

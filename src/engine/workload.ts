@@ -9,7 +9,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ioBuffer } from '../vhd/common/bytes.js';
+import { ioBuffer, KiB, MiB } from '../vhd/common/bytes.js';
 import { invalidArgument } from '../errors.js';
 import type { DiskImage } from '../vhd/disk.js';
 import { fsCall } from '../vhd/io/fs-error.js';
@@ -17,8 +17,6 @@ import { mkdirp, NodeFile } from '../vhd/io/node-file.js';
 import { createDifferencingDiskFile, createDiskFile } from '../vhd/open.js';
 import { MAX_CHAIN_DEPTH } from './chain.js';
 
-const KiB = 1024;
-const MiB = 1024 * 1024;
 
 /** The workload's constants (docs/workload.md, "Disk and layers"). */
 export const WORKLOAD = {

@@ -3,12 +3,8 @@
  * computed from this table, so timings (freeze instants, skew, merge completion) are
  * deterministic and can be analysed; nothing ever sleeps. docs/simulator.md explains the model.
  * Also the date formats Hyper-V shows (default checkpoint names, CreationTime in tables).
- * Imports: nothing.
  */
-
-export const KiB = 1024;
-export const MiB = 1024 * KiB;
-export const GiB = 1024 * MiB;
+import { GiB, MiB } from '../vhd/common/bytes.js';
 
 /** Durations in milliseconds and throughputs in bytes per second. */
 export interface CostModel {

@@ -36,6 +36,7 @@ import {
 } from './decode.js';
 import { toHvsimError } from './errors.js';
 import { findOne, matchSnapshots, resolveVMs, subtreeIds, topmost, vmByName, type Listing } from './resolve.js';
+import { MiB } from '../vhd/common/bytes.js';
 
 export interface HyperVHostOptions {
   /** A remote Hyper-V host (every cmdlet gets -ComputerName); default the local host. */
@@ -68,7 +69,6 @@ interface Outcome {
   warnings: string[];
 }
 
-const MiB = 1024 * 1024;
 /** Characters Windows refuses in file names (hvsim derives the disk's file name from the VM's name), as in the simulator. */
 const BAD_NAME = /[\\/:*?"<>|\u0000-\u001f]/;
 /** Operational statuses that mean a checkpoint operation is still running in the background. */

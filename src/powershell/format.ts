@@ -17,7 +17,8 @@
  */
 import type { PsErrorRecord, PsValue } from './value.js';
 import { PsHashtable, PsObject, isScriptBlock } from './value.js';
-import { MiB, displayTime, timeParts } from '../host/clock.js';
+import { displayTime, timeParts } from '../host/clock.js';
+import { MiB } from '../vhd/common/bytes.js';
 
 export interface TableOptions {
   /** Format-Table -Property: column property names, in order. */

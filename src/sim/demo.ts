@@ -14,6 +14,7 @@ import { checkpointGroup } from '../host/group.js';
 import { PairedWorkload, checkPair } from './paired-workload.js';
 import { MemoryStorage } from './storage.js';
 import { displayTime } from '../host/clock.js';
+import { MiB } from '../vhd/common/bytes.js';
 
 export interface DemoOutput {
   heading(text: string): void;
@@ -37,7 +38,6 @@ export interface DemoResult {
 
 export const DEMO_HOST = 'xHost16';
 export const DEMO_VMS = ['SSTest1', 'V-2012R2-Test1', 'v-2012R2-TW01'];
-const MiB = 1024 * 1024;
 
 /** Hash of a VM's whole disk (or a checkpoint's) as the guest sees it. */
 async function diskHash(host: Host, vm: string, snapshot?: string): Promise<string> {

@@ -9,6 +9,7 @@
  * Imports: engine, vhd (types, errors, create), sim modules. No argv, no console.
  */
 import * as path from 'node:path';
+import { GiB, MiB } from '../vhd/common/bytes.js';
 import { HvsimError, invalidArgument } from '../errors.js';
 import { newGuid, tryParseGuid } from '../vhd/common/guid.js';
 import { formatForPath } from '../vhd/open.js';
@@ -20,7 +21,7 @@ import type {
   RemoveSnapshotOptions, SetVMOptions, SnapshotQuery, SnapshotRef, StopVMOptions, VirtualMachine, VMSnapshot, VMState,
 } from '../host/host.js';
 import { CHECKPOINT_TYPES } from '../host/host.js';
-import { DEFAULT_COSTS, GiB, MiB, SimClock, checkpointStamp, iso, transferMs, type CostModel } from '../host/clock.js';
+import { DEFAULT_COSTS, SimClock, checkpointStamp, iso, transferMs, type CostModel } from '../host/clock.js';
 import { FaultPlan, hasWildcard, nameMatches, type FaultOp, type FaultSpec } from '../host/faults.js';
 import { CMDLET, ALREADY_IN_STATE, combine, gatherSnapshots, hasRuntimeState, snapshotNotFound, transition, vmNotFound, wrongState, type PowerOp } from '../host/state-machine.js';
 import { MAX_CHECKPOINTS, MAX_NAME_LENGTH, detach, subtree, validateSnapshotName } from './checkpoint-tree.js';

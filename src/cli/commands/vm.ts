@@ -7,7 +7,7 @@
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
-import { ioBuffer } from '../../vhd/common/bytes.js';
+import { ioBuffer, MiB } from '../../vhd/common/bytes.js';
 import { HvsimError } from '../../errors.js';
 import { CHECKPOINT_TYPES, type CheckpointType, type Host, type VirtualMachine, type VMSnapshot } from '../../host/host.js';
 import { checkpointGroup, getGroups, removeGroup, restoreGroup, type GroupSelector } from '../../host/group.js';
@@ -22,7 +22,6 @@ import { parseHostSpec } from '../../hyperv/index.js';
 
 const VM_COLUMNS = ['Name', 'State', 'CPUUsage(%)', 'MemoryAssigned(M)', 'Uptime', 'Status', 'Version'];
 const SNAPSHOT_COLUMNS = ['VMName', 'Name', 'SnapshotType', 'CreationTime', 'ParentSnapshotName'];
-const MiB = 1024 * 1024;
 
 /** Table cells as PowerShell shows them: memory in MiB, times in the host's locale. */
 function displayRow(r: Row): Row {
