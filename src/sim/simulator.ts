@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { GiB, MiB } from '../vhd/common/bytes.js';
 import { HvsimError, invalidArgument } from '../errors.js';
 import { newGuid, tryParseGuid } from '../vhd/common/guid.js';
-import { formatForPath } from '../vhd/open.js';
+import { diskExtension, formatForPath, formatOfExtension } from '../vhd/formats.js';
 import { openLayer } from '../engine/chain.js';
 import { createBaseDisk, createChild } from '../engine/layers.js';
 import { flatten } from '../engine/flatten.js';
@@ -871,11 +871,11 @@ export class Simulator implements Host {
         this.storage.mkdirp(disks);
         snap.drives.forEach((frozen, i) => {
           const base = vm.drives[i]!.files.find((f) => f.parent === null)!.path;
-          const ext = path.posix.extname(base).toLowerCase() === '.vhd' ? '.vhd' : '.vhdx';
-          const dest = path.posix.join(disks, path.posix.basename(base, path.posix.extname(base)) + ext);
+          const format = formatOfExtension(base) ?? 'VHDX';
+          const dest = path.posix.join(disks, path.posix.basename(base, path.posix.extname(base)) + diskExtension(format, false));
           const chain = openChain(store, frozen);
           try {
-            bytes += flatten(chain, store, dest, ext === '.vhd' ? 'VHD' : 'VHDX').dataBytes;
+            bytes += flatten(chain, store, dest, format).dataBytes;
           } finally {
             chain.close();
           }
