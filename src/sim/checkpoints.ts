@@ -21,6 +21,7 @@ import { eachVM, findOne, resolveVMs, vmByName } from './lookup.js';
 import { scheduleCleanup, settle } from './merges.js';
 import { creating } from './recovery.js';
 import type { SnapshotRecord, VmRecord } from './state.js';
+import { diskExtension, formatOfExtension } from '../vhd/formats.js';
 
 /** What a checkpoint of this VM will be, or Hyper-V's refusal (docs/hyperv.md, "Checkpoint types"). */
 function checkpointKind(ctx: SimContext, vm: VmRecord): 'Standard' | 'Production' {
@@ -249,11 +250,11 @@ export function exportVMSnapshot(ctx: SimContext, ref: SnapshotRef, dir: string)
     ctx.storage.mkdirp(disks);
     snap.drives.forEach((frozen, i) => {
       const base = vm.drives[i]!.files.find((f) => f.parent === null)!.path;
-      const ext = path.posix.extname(base).toLowerCase() === '.vhd' ? '.vhd' : '.vhdx';
-      const dest = path.posix.join(disks, path.posix.basename(base, path.posix.extname(base)) + ext);
+      const format = formatOfExtension(base) ?? 'VHDX';
+      const dest = path.posix.join(disks, path.posix.basename(base, path.posix.extname(base)) + diskExtension(format, false));
       const chain = openChain(store, frozen);
       try {
-        bytes += flatten(chain, store, dest, ext === '.vhd' ? 'VHD' : 'VHDX').dataBytes;
+        bytes += flatten(chain, store, dest, format).dataBytes;
       } finally {
         chain.close();
       }

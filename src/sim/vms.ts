@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { HvsimError, invalidArgument } from '../errors.js';
 import { MiB } from '../vhd/common/bytes.js';
 import { newGuid } from '../vhd/common/guid.js';
-import { formatForPath } from '../vhd/open.js';
+import { formatForPath } from '../vhd/formats.js';
 import { openLayer } from '../engine/chain.js';
 import { createBaseDisk } from '../engine/layers.js';
 import type { HardDiskDrive, NewVMOptions, SetVMOptions, VirtualMachine } from '../host/host.js';
