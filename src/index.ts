@@ -11,7 +11,7 @@ export { HvsimError, isHvsimError, type HvsimErrorCode } from './errors.js';
 // One disk file, VHDX or VHD (src/vhd)
 export {
   BLOCK_DATA, BLOCK_PARENT, BLOCK_PARTIAL, BLOCK_ZERO,
-  createDifferencingDiskFile, createDiskFile, faultBudget, formatForPath, MemoryFile, openDisk, openDiskFile,
+  faultBudget, formatForPath, MemoryFile, openDisk, openDiskFile,
   type BlockFile, type BlockState, type CrashMode, type DiskImage, type FaultBudget, type Finding, type Guid, type NewDiskOptions,
   type OpenDiskOptions, type ParentLocator, type VhdFormat, type VhdInfo, type VhdType,
 } from './vhd/index.js';
@@ -20,7 +20,7 @@ export {
 export {
   analyzeChain, Chain, checkChainFile, checkTree, createBaseDisk, createChild, deleteCheckpointDisk, EXPECTED_SHA256, flatten,
   flattenFormatForPath, layerAllocation, makeWorkload, MAX_CHAIN_DEPTH, MemoryDiskStore, mergeDown, NodeDiskStore, openChainResuming,
-  removeLayer, renderChainSvg, resumeMerges, WORKLOAD, workloadImage, workloadLayerPath,
+  removeLayer, renderChainSvg, resumeMerges, WORKLOAD,
   type AnalyzeOptions, type ChainAnalysis, type ChainMap, type ChainOpenOptions, type CheckReport, type CheckTreeOptions, type DiskStore,
   type FlattenFormat, type FlattenOptions, type FlattenResult, type LayerAllocation, type LayerAnalysis, type LinkStatus,
   type MakeWorkloadOptions, type MergeDownResult, type MergeEstimate, type MergeOptions, type MergeResult, type PathFinding,
