@@ -8,6 +8,7 @@
 import * as path from 'node:path';
 import { HvsimError } from '../errors.js';
 import { newGuid, tryParseGuid } from '../vhd/common/guid.js';
+import { formatForPath } from '../vhd/open.js';
 import { createChild } from '../engine/layers.js';
 import { flatten } from '../engine/flatten.js';
 import type { CheckpointVMOptions, ExportResult, RemoveSnapshotOptions, SnapshotQuery, SnapshotRef, VMSnapshot } from '../host/host.js';
@@ -16,11 +17,11 @@ import { hasWildcard, nameMatches } from '../host/faults.js';
 import { gatherSnapshots, hasRuntimeState } from '../host/state-machine.js';
 import { MAX_CHECKPOINTS, MAX_NAME_LENGTH, detach, subtree, validateSnapshotName } from './checkpoint-tree.js';
 import { fault, requireDisks, viewSnapshot, warn, type SimContext } from './context.js';
-import { newDifferencingPath, openChain } from './disk-tree.js';
+import { baseFile, fileStem, newDifferencingPath, openChain } from './disk-tree.js';
 import { eachVM, findOne, resolveVMs, vmByName } from './lookup.js';
-import { scheduleCleanup, settle } from './merges.js';
+import { beforeTreeChange, scheduleCleanup, settle } from './merges.js';
 import { creating } from './recovery.js';
-import type { SnapshotRecord, VmRecord } from './state.js';
+import { currentDisks, type SnapshotRecord, type VmRecord } from './state.js';
 
 /** What a checkpoint of this VM will be, or Hyper-V's refusal (docs/hyperv.md, "Checkpoint types"). */
 function checkpointKind(ctx: SimContext, vm: VmRecord): 'Standard' | 'Production' {
@@ -98,8 +99,7 @@ function checkpointOne(ctx: SimContext, vm: VmRecord, opts: CheckpointVMOptions)
   fault(ctx, 'checkpoint', vm);
   if (opts.snapshotName !== undefined) validateSnapshotName(opts.snapshotName, 'Checkpoint-VM');
   const kind = checkpointKind(ctx, vm);
-  requireDisks(ctx, vm, 'Checkpoint-VM');
-  settle(ctx, vm);
+  beforeTreeChange(ctx, vm, 'Checkpoint-VM');
   const c = ctx.costs;
   const running = vm.state === 'Running';
   // A production checkpoint first quiesces the guest (VSS); it keeps running meanwhile.
@@ -108,7 +108,7 @@ function checkpointOne(ctx: SimContext, vm: VmRecord, opts: CheckpointVMOptions)
   if (running) ctx.frozen.add(vm.id);
   let leaves: Array<{ file: string; parent: string }>;
   try {
-    leaves = createLeaves(ctx, vm, vm.drives.map((d) => d.path));
+    leaves = createLeaves(ctx, vm, currentDisks(vm));
   } catch (e) {
     ctx.frozen.delete(vm.id);
     throw e;
@@ -120,7 +120,7 @@ function checkpointOne(ctx: SimContext, vm: VmRecord, opts: CheckpointVMOptions)
     creationTime: t0,
     state: kind === 'Production' || !hasRuntimeState(vm.state) ? 'Off' : vm.state,
     kind,
-    drives: vm.drives.map((d) => d.path),
+    drives: currentDisks(vm),
     memory: vm.memory,
     notes: vm.notes,
     checkpointType: vm.checkpointType,
@@ -177,8 +177,7 @@ export function restoreVMSnapshot(ctx: SimContext, ref: SnapshotRef): VMSnapshot
   const vm = vmByName(ctx, ref.vmName, 'restore');
   const snap = findOne(vm, ref, 'restore');
   fault(ctx, 'restore', vm);
-  requireDisks(ctx, vm, 'Restore-VMSnapshot');
-  settle(ctx, vm);
+  beforeTreeChange(ctx, vm, 'Restore-VMSnapshot');
   const leaves = createLeaves(ctx, vm, snap.drives);
   // The current state is discarded (a running guest is stopped first).
   vm.state = 'Off';
@@ -209,8 +208,7 @@ export function removeVMSnapshot(ctx: SimContext, q: SnapshotQuery, opts: Remove
       return [];
     }
     fault(ctx, 'remove', vm);
-    requireDisks(ctx, vm, 'Remove-VMSnapshot');
-    settle(ctx, vm);
+    beforeTreeChange(ctx, vm, 'Remove-VMSnapshot');
     const ids = new Set<string>();
     for (const t of targets) {
       ids.add(t.id);
@@ -248,12 +246,12 @@ export function exportVMSnapshot(ctx: SimContext, ref: SnapshotRef, dir: string)
   try {
     ctx.storage.mkdirp(disks);
     snap.drives.forEach((frozen, i) => {
-      const base = vm.drives[i]!.files.find((f) => f.parent === null)!.path;
+      const base = baseFile(vm.drives[i]!).path;
       const ext = path.posix.extname(base).toLowerCase() === '.vhd' ? '.vhd' : '.vhdx';
-      const dest = path.posix.join(disks, path.posix.basename(base, path.posix.extname(base)) + ext);
+      const dest = path.posix.join(disks, fileStem(base) + ext);
       const chain = openChain(store, frozen);
       try {
-        bytes += flatten(chain, store, dest, ext === '.vhd' ? 'VHD' : 'VHDX').dataBytes;
+        bytes += flatten(chain, store, dest, formatForPath(dest)).dataBytes;
       } finally {
         chain.close();
       }
