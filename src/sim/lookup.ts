@@ -7,6 +7,7 @@ import { HvsimError, invalidArgument } from '../errors.js';
 import { tryParseGuid } from '../vhd/common/guid.js';
 import { hasWildcard, nameMatches } from '../host/faults.js';
 import { CMDLET, combine, snapshotNotFound, vmNotFound } from '../host/state-machine.js';
+import { snapshotById } from './checkpoint-tree.js';
 import type { SimContext } from './context.js';
 import type { SnapshotRecord, VmRecord } from './state.js';
 
@@ -23,8 +24,13 @@ export function resolveVMs(ctx: SimContext, names: string[] | undefined, op: str
   return { vms, errors };
 }
 
+/** The VM of this name (names compare without regard to case), if any. */
+export function findVM(ctx: SimContext, name: string): VmRecord | undefined {
+  return ctx.state.vms.find((x) => x.name.toLowerCase() === name.toLowerCase());
+}
+
 export function vmByName(ctx: SimContext, name: string, op: string): VmRecord {
-  const v = ctx.state.vms.find((x) => x.name.toLowerCase() === name.toLowerCase());
+  const v = findVM(ctx, name);
   if (!v) throw vmNotFound(op, name);
   return v;
 }
@@ -52,7 +58,7 @@ export function eachVM<T>(ctx: SimContext, names: string[], op: string, fn: (vm:
 export function findOne(vm: VmRecord, ref: { name?: string; id?: string }, op: string): SnapshotRecord {
   const id = ref.id !== undefined ? tryParseGuid(ref.id) : ref.name !== undefined ? tryParseGuid(ref.name) : undefined;
   if (id !== undefined) {
-    const s = vm.snapshots.find((x) => x.id === id);
+    const s = snapshotById(vm, id);
     if (s) return s;
     if (ref.id !== undefined) throw snapshotNotFound(op, vm.name, ref.id);
   }

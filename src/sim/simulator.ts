@@ -21,7 +21,7 @@ import { DEFAULT_COSTS, SimClock, type CostModel } from '../host/clock.js';
 import { FaultPlan, type FaultSpec } from '../host/faults.js';
 import type { PowerOp } from '../host/state-machine.js';
 import { persist, type SimContext } from './context.js';
-import { vmByName } from './lookup.js';
+import { findVM, vmByName } from './lookup.js';
 import { settleAll } from './merges.js';
 import { orphans, recover, removeOrphans } from './recovery.js';
 import { startVM, stopVM, powerVM, waitVM } from './power.js';
@@ -192,7 +192,7 @@ export class Simulator implements Host {
 
   /** Whether the guest is executing now (Running and not frozen inside an operation). */
   guestRunning(vmName: string): boolean {
-    const vm = this.ctx.state.vms.find((v) => v.name.toLowerCase() === vmName.toLowerCase());
+    const vm = findVM(this.ctx, vmName);
     return vm !== undefined && vm.state === 'Running' && !this.ctx.frozen.has(vm.id);
   }
 

@@ -14,9 +14,9 @@ import type { HardDiskDrive, NewVMOptions, SetVMOptions, VirtualMachine } from '
 import { CHECKPOINT_TYPES } from '../host/host.js';
 import { CMDLET, combine, wrongState } from '../host/state-machine.js';
 import { MAX_NAME_LENGTH } from './checkpoint-tree.js';
-import { requireDisks, viewDrives, viewVM, type SimContext } from './context.js';
-import { eachVM, findOne, resolveVMs, vmByName } from './lookup.js';
-import { settle } from './merges.js';
+import { viewDrives, viewVM, type SimContext } from './context.js';
+import { eachVM, findOne, findVM, resolveVMs, vmByName } from './lookup.js';
+import { beforeTreeChange } from './merges.js';
 import { creating } from './recovery.js';
 import type { VmRecord } from './state.js';
 
@@ -27,7 +27,7 @@ export function newVM(ctx: SimContext, opts: NewVMOptions): VirtualMachine {
   const name = opts.name;
   if (name.trim().length === 0 || name.length > MAX_NAME_LENGTH || BAD_NAME.test(name) || name === '.' || name === '..' || /[. ]$/.test(name))
     throw invalidArgument(`New-VM: "${name}" is not a valid virtual machine name (1 to ${MAX_NAME_LENGTH} characters, none of \\ / : * ? " < > |, not ending in a dot or space)`);
-  if (ctx.state.vms.some((v) => v.name.toLowerCase() === name.toLowerCase()))
+  if (findVM(ctx, name) !== undefined)
     throw invalidArgument(`New-VM: a virtual machine named "${name}" already exists on ${ctx.state.computerName}`);
   const type = opts.checkpointType ?? 'Production';
   if (!CHECKPOINT_TYPES.includes(type)) throw invalidArgument(`New-VM: unknown checkpoint type "${String(type)}"`);
@@ -105,20 +105,17 @@ export function setVM(ctx: SimContext, names: string[], opts: SetVMOptions): Vir
 
 export function getVMHardDiskDrive(ctx: SimContext, vmName: string, snapshot: string | undefined): HardDiskDrive[] {
   const vm = vmByName(ctx, vmName, 'get');
-  if (snapshot === undefined) return viewDrives(ctx, vm, vm.drives.map((d) => d.path), null);
-  const s = findOne(vm, { name: snapshot }, 'get-snapshot');
-  return viewDrives(ctx, vm, s.drives, s);
+  return viewDrives(ctx, vm, snapshot === undefined ? null : findOne(vm, { name: snapshot }, 'get-snapshot'));
 }
 
 export function addVMHardDiskDrive(ctx: SimContext, vmName: string, opts: { path?: string; size?: number }): HardDiskDrive {
   const vm = vmByName(ctx, vmName, 'add-disk');
   if (vm.snapshots.length > 0)
     throw wrongState('add-disk', vm.name, vm.state, 'hvsim attaches disks only while the VM has no checkpoints');
-  requireDisks(ctx, vm, 'Add-VMHardDiskDrive');
-  settle(ctx, vm);
+  beforeTreeChange(ctx, vm, 'Add-VMHardDiskDrive');
   const p = opts.path !== undefined ? attachExisting(ctx, opts.path, 'add-disk') : newBaseDisk(ctx, vm.path, `${vm.name}-${vm.drives.length}`, opts.size ?? ctx.defaults.diskSize);
   ctx.storage.store.setReadOnly(p, false);
   vm.drives.push({ path: p, files: [{ path: p, parent: null }] });
   ctx.clock.advance(ctx.costs.createDiskMs);
-  return viewDrives(ctx, vm, vm.drives.map((d) => d.path), null)[vm.drives.length - 1]!;
+  return viewDrives(ctx, vm, null)[vm.drives.length - 1]!;
 }
