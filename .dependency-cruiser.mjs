@@ -17,8 +17,8 @@ const MAY_IMPORT = {
   engine: ['vhd', 'errors.ts'],
   host: ['engine', 'vhd', 'errors.ts'],
   sim: ['host', 'engine', 'vhd', 'errors.ts'],
-  hyperv: ['host', 'vhd/common', 'errors.ts'],
-  powershell: ['host', 'vhd/common', 'errors.ts'],
+  hyperv: ['host', 'vhd/common', 'vhd/formats.ts', 'errors.ts'],
+  powershell: ['host', 'vhd/common', 'vhd/formats.ts', 'errors.ts'],
 };
 
 /** A regular expression matching a layer's files: a folder under src/, or src/errors.ts. */
