@@ -7,6 +7,7 @@ import type { Host } from '../host/host.js';
 import { PsObject, isScriptBlock, type PsScriptBlock, type PsValue } from './value.js';
 import { isScalar, toNumber, toStr } from './ops.js';
 import { UnsupportedError } from './errors.js';
+import { HV, SNAPSHOT_TYPE, VM_TYPE } from './views.js';
 
 export type ParamType =
   | 'string' | 'string[]' | 'switch' | 'int' | 'bool' | 'object' | 'object[]' | 'scriptblock'
@@ -31,11 +32,6 @@ export interface ParamDef {
   /** Takes every remaining positional argument (Write-Host's -Object). */
   remaining?: boolean;
 }
-
-export const HV = 'Microsoft.HyperV.PowerShell';
-export const VM_TYPE = `${HV}.VirtualMachine`;
-export const SNAPSHOT_TYPE = `${HV}.VMSnapshot`;
-export const DRIVE_TYPE = `${HV}.HardDiskDrive`;
 
 export type ConfirmImpact = 'High' | 'Medium' | 'Low';
 

@@ -13,12 +13,12 @@
  * Width: `width` is the console's buffer width (default 120, what a script started in a default
  * Windows 10/Server console gets); like ConsoleLineOutput, tables, lists and wrapped text use
  * width − 1 columns so the last screen column is never written.
- * Imports: value.ts, ../clock.ts.
+ * Imports: value.ts, views.ts, ../host/clock.ts.
  */
 import type { PsErrorRecord, PsValue } from './value.js';
 import { PsHashtable, PsObject, isScriptBlock } from './value.js';
 import { displayTime, timeParts } from '../host/clock.js';
-import { MiB } from '../vhd/common/bytes.js';
+import { VIEWS, type ViewColumn } from './views.js';
 
 export interface TableOptions {
   /** Format-Table -Property: column property names, in order. */
@@ -298,55 +298,23 @@ const prop =
     cell: (o) => (o instanceof PsObject ? displayValue(o.get(name) ?? null) : ''),
   });
 
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
-
-/** A date property that may still be host.ts's ISO string. */
-const dateProp = (name: string): Column => ({
-  ...prop(name),
+/** A column of a shared default view (views.ts): its property's value as the view shows it, as text. */
+const viewColumn = (c: ViewColumn): Column => ({
+  ...prop(c.property, c.label),
   cell: (o) => {
-    const v = o instanceof PsObject ? (o.get(name) ?? null) : null;
-    return typeof v === 'string' && ISO_DATE.test(v) ? displayTime(Date.parse(v)) : displayValue(v);
+    if (!(o instanceof PsObject)) return '';
+    const v = o.get(c.property) ?? null;
+    return displayValue(c.shown ? c.shown(v) : v);
   },
 });
 
 /**
- * Default views of the Hyper-V module (docs/hyperv.md, "Default table views").
+ * Default views of the Hyper-V module (views.ts; docs/hyperv.md, "Default table views").
  * Every observed transcript shows these tables sized to their contents, numbers left-aligned
  * (e.g. "win16 Running 24 4096 00:00:03 Operating normally 8.0"), i.e. the views declare no
  * widths (OutCommandInner sizes them from the first objects) and no right alignment.
  */
-const VIEWS: ViewDef[] = [
-  {
-    type: 'Microsoft.HyperV.PowerShell.VirtualMachine',
-    shape: 'table',
-    columns: [
-      prop('Name'),
-      prop('State'),
-      prop('CPUUsage', 'CPUUsage(%)'),
-      {
-        ...prop('MemoryAssigned', 'MemoryAssigned(M)'),
-        // bytes → MiB ($_.MemoryAssigned / 1MB), shown as a whole number
-        cell: (o) => {
-          const v = o instanceof PsObject ? o.get('MemoryAssigned') : undefined;
-          return typeof v === 'number' ? formatNumber(Math.round(v / MiB)) : displayValue(v ?? null);
-        },
-      },
-      prop('Uptime'),
-      prop('Status'),
-      prop('Version'),
-    ],
-  },
-  {
-    type: 'Microsoft.HyperV.PowerShell.VMSnapshot',
-    shape: 'table',
-    columns: [prop('VMName'), prop('Name'), prop('SnapshotType'), dateProp('CreationTime'), prop('ParentSnapshotName')],
-  },
-  {
-    type: 'Microsoft.HyperV.PowerShell.HardDiskDrive',
-    shape: 'table',
-    columns: [prop('VMName'), prop('ControllerType'), prop('ControllerNumber'), prop('ControllerLocation'), prop('DiskNumber'), prop('Path')],
-  },
-];
+const TABLE_VIEWS: ViewDef[] = VIEWS.map((v) => ({ type: v.type, shape: 'table', columns: v.columns.map(viewColumn) }));
 
 /** System.Collections.Hashtable's view (DictionaryEntry): Name 30 wide, Value takes the rest. */
 const HASHTABLE_COLUMNS: Column[] = [
@@ -357,7 +325,7 @@ const HASHTABLE_COLUMNS: Column[] = [
 function viewFor(o: PsObject): ViewDef | undefined {
   // PSTypeNames are searched most derived first (Selected.* objects therefore have no view)
   for (const t of o.typeNames) {
-    const v = VIEWS.find((x) => x.type.toLowerCase() === t.toLowerCase());
+    const v = TABLE_VIEWS.find((x) => x.type.toLowerCase() === t.toLowerCase());
     if (v) return v;
   }
   return undefined;

@@ -13,24 +13,24 @@ import { CHECKPOINT_TYPES, type CheckpointType, type Host, type VirtualMachine, 
 import { checkpointGroup, getGroups, removeGroup, restoreGroup, type GroupSelector } from '../../host/group.js';
 import { runDemo } from '../../sim/demo.js';
 import { Simulator } from '../../sim/simulator.js';
-import { displayTime } from '../../host/clock.js';
+import { SNAPSHOT_VIEW, VM_VIEW, hostTime, inMiB } from '../../powershell/views.js';
 import { parseList, parseOffset, parseSize } from '../options.js';
 import { formatTable, out, toJson, type Row } from '../output.js';
 import { openInput, openOutput, type Input } from '../stream.js';
 import { withHost, type Globals } from '../sim-host.js';
 import { parseHostSpec } from '../../hyperv/index.js';
 
-const VM_COLUMNS = ['Name', 'State', 'CPUUsage(%)', 'MemoryAssigned(M)', 'Uptime', 'Status', 'Version'];
-const SNAPSHOT_COLUMNS = ['VMName', 'Name', 'SnapshotType', 'CreationTime', 'ParentSnapshotName'];
+const VM_COLUMNS = VM_VIEW.columns.map((c) => c.label);
+const SNAPSHOT_COLUMNS = SNAPSHOT_VIEW.columns.map((c) => c.label);
+/** Columns shown under another heading (CPUUsage(%), MemoryAssigned(M)), and how. */
+const RELABELLED = VM_VIEW.columns.filter((c) => c.label !== c.property);
 
-/** Table cells as PowerShell shows them: memory in MiB, times in the host's locale. */
+/** Table cells as PowerShell shows them (powershell/views.ts): memory in MiB, times in the host's locale. */
 function displayRow(r: Row): Row {
   const d: Row = { ...r };
-  if (typeof r.CPUUsage === 'number') d['CPUUsage(%)'] = r.CPUUsage;
-  if (typeof r.MemoryAssigned === 'number') d['MemoryAssigned(M)'] = Math.round(r.MemoryAssigned / MiB);
-  if (typeof r.MemoryStartup === 'number') d['MemoryStartup(M)'] = Math.round(r.MemoryStartup / MiB);
-  for (const k of ['CreationTime', 'FrozenAt', 'StartTime', 'EndTime'])
-    if (typeof r[k] === 'string' && /^\d{4}-\d\d-\d\dT/.test(r[k] as string)) d[k] = displayTime(Date.parse(r[k] as string));
+  for (const c of RELABELLED) if (typeof r[c.property] === 'number') d[c.label] = c.shown ? c.shown(r[c.property]) : r[c.property];
+  if (typeof r.MemoryStartup === 'number') d['MemoryStartup(M)'] = inMiB(r.MemoryStartup);
+  for (const k of ['CreationTime', 'FrozenAt', 'StartTime', 'EndTime']) if (k in r) d[k] = hostTime(r[k]);
   if (Array.isArray(r.HardDrives)) d.HardDrives = (r.HardDrives as Array<{ Path?: string }>).map((h) => h.Path ?? h);
   return d;
 }

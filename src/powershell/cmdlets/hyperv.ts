@@ -6,8 +6,9 @@
  */
 import { CHECKPOINT_TYPES, type HardDiskDrive, type SnapshotQuery, type VirtualMachine, type VMSnapshot } from '../../host/host.js';
 import { HvsimError } from '../../errors.js';
-import { DRIVE_TYPE, HV, SNAPSHOT_TYPE, VM_TYPE, type Bound, type CmdletContext, type CmdletDef, type ParamDef } from '../cmdlet.js';
+import { type Bound, type CmdletContext, type CmdletDef, type ParamDef } from '../cmdlet.js';
 import { toStr } from '../ops.js';
+import { DRIVE_TYPE, HV, SNAPSHOT_TYPE, VM_TYPE } from '../views.js';
 import { PsObject, type PsValue } from '../value.js';
 
 const TIME_PROPS = new Set(['CreationTime', 'MergeCompletionTime']);
