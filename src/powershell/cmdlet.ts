@@ -1,11 +1,11 @@
 /**
  * Cmdlet definitions and PowerShell's parameter binding: names, aliases and unique prefixes,
  * switches and -Name:value, positions per parameter set, pipeline input by value (chosen by the
- * object's type), mandatory parameters, and the common parameters. Imports: host, value, ops.
+ * object's type), mandatory parameters, and the common parameters. Imports: host, convert, errors, value, views.
  */
 import type { Host } from '../host/host.js';
 import { PsObject, isScriptBlock, type PsScriptBlock, type PsValue } from './value.js';
-import { isScalar, toNumber, toStr } from './ops.js';
+import { isPrimitive, toNumber, toStr } from './convert.js';
 import { UnsupportedError } from './errors.js';
 import { HV, SNAPSHOT_TYPE, VM_TYPE } from './views.js';
 
@@ -139,9 +139,9 @@ export function accepts(t: ParamType, v: PsValue): boolean {
   switch (t) {
     case 'string':
     case 'int':
-      return !Array.isArray(v) && (isScalar(v) || v instanceof Date || v === null);
+      return !Array.isArray(v) && (isPrimitive(v) || v instanceof Date || v === null);
     case 'string[]':
-      return list.every((x) => isScalar(x) || x instanceof Date);
+      return list.every((x) => isPrimitive(x) || x instanceof Date);
     case 'bool':
     case 'switch':
       return typeof v === 'boolean' || typeof v === 'number';

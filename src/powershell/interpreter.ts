@@ -5,20 +5,22 @@
  * (catching terminating and statement-terminating errors), script blocks with $_,
  * cmdlet calls through cmdlet.ts binding, error records with -ErrorAction and
  * $ErrorActionPreference, -WhatIf/-Confirm. Output reaching the end of a top-level statement
- * goes through format.ts's Out-Default. Imports: host, ast, cmdlet, commands, errors, format, ops, value.
+ * goes through format.ts's Out-Default. Imports: host, ast, cmdlet, commands, convert, errors, format,
+ * members, methods, operators, text, value.
  */
 import type { Host } from '../host/host.js';
 import { HvsimError, type HvsimErrorCode } from '../errors.js';
 import type { CommandCall, Expr, Pipeline, Pos, Stmt } from './ast.js';
 import { BindingError, bind, refuseUnsupported, resolveParam, type Bound, type CmdletContext, type CmdletDef, type ConfirmImpact, type RawArgs } from './cmdlet.js';
 import { findCmdlet, FORMAT_OUTPUT } from './commands.js';
-import { ExitSignal, LoopSignal, RunawayLoopError, StatementError, TerminatingError, UnsupportedError } from './errors.js';
+import { ExitSignal, LoopSignal, PsRuntimeError, RunawayLoopError, StatementError, TerminatingError, UnsupportedError, UnsupportedMember } from './errors.js';
 import { OutDefaultWriter, formatError, formatWarning } from './format.js';
-import {
-  ERROR_RECORD_TYPE, PsRuntimeError, UnsupportedMember, arithmetic, castTo, collapse, compare, enumerate, getMember, index, invokeMethod, isTextOperator,
-  matchTable, textOperator, toBool, toNumber, toStr, unaryText,
-} from './ops.js';
-import { PsHashtable, PsObject, type PsErrorCategory, type PsErrorRecord, type PsScriptBlock, type PsValue } from './value.js';
+import { ERROR_RECORD_TYPE, castTo, toBool, toNumber, toStr } from './convert.js';
+import { getMember } from './members.js';
+import { index, invokeMethod } from './methods.js';
+import { arithmetic, compare, matchTable } from './operators.js';
+import { isTextOperator, textOperator, unaryText } from './text.js';
+import { PsHashtable, PsObject, collapse, enumerate, type PsErrorCategory, type PsErrorRecord, type PsScriptBlock, type PsValue } from './value.js';
 
 export interface SessionOptions {
   stdout(text: string): void;

@@ -2,14 +2,15 @@
  * PowerShell source → ast.ts, through the real grammar (tree-sitter-powershell, WebAssembly,
  * loaded once per process). Every CST node type hvsim accepts is handled explicitly below;
  * anything else stops with UnsupportedError naming the line and the construct, and a CST with
- * syntax errors stops with ScriptSyntaxError. Imports: web-tree-sitter, ast, errors, normalise, ops.
+ * syntax errors stops with ScriptSyntaxError. Imports: web-tree-sitter, ast, errors, normalise, convert, text.
  */
 import { createRequire } from 'node:module';
 import { Language, Parser, type Node } from 'web-tree-sitter';
 import type { CmdElement, CommandCall, Expr, Pipeline, PipelineElement, Pos, Stmt } from './ast.js';
 import { ScriptSyntaxError, UnsupportedError } from './errors.js';
 import { normaliseSource } from './normalise.js';
-import { isTextOperator, knownCast } from './ops.js';
+import { knownCast } from './convert.js';
+import { isTextOperator } from './text.js';
 
 let parserPromise: Promise<Parser> | null = null;
 

@@ -136,3 +136,15 @@ export interface PsErrorRecord {
   /** Length of the command's extent on that line (the ~~~~ underline). */
   extentLength: number;
 }
+
+/** What a pipeline enumerates: an array's items, nothing for $null, else the value itself. */
+export function enumerate(v: PsValue): PsValue[] {
+  if (v === null) return [];
+  return Array.isArray(v) ? v : [v];
+}
+
+/** A pipeline's output as one value: nothing → $null, one item → the item, else an array. */
+export function collapse(items: PsValue[]): PsValue {
+  if (items.length === 0) return null;
+  return items.length === 1 ? items[0]! : items;
+}

@@ -2,12 +2,12 @@
  * The Hyper-V cmdlets on the Host interface, with the parameter names, aliases, positions and
  * parameter sets of docs/hyperv.md, "Cmdlets". Names are acted on one VM at a time so each failure
  * is its own error record, as in PowerShell. Host objects become PsObjects (times as dates, the
- * host object kept in `source`). Imports: host, cmdlet, ops, value.
+ * host object kept in `source`). Imports: host, cmdlet, convert, value, views.
  */
 import { CHECKPOINT_TYPES, type HardDiskDrive, type SnapshotQuery, type VirtualMachine, type VMSnapshot } from '../../host/host.js';
 import { HvsimError } from '../../errors.js';
 import { type Bound, type CmdletContext, type CmdletDef, type ParamDef } from '../cmdlet.js';
-import { toStr } from '../ops.js';
+import { toStr } from '../convert.js';
 import { DRIVE_TYPE, HV, SNAPSHOT_TYPE, VM_TYPE } from '../views.js';
 import { PsObject, type PsValue } from '../value.js';
 

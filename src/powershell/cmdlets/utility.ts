@@ -2,12 +2,16 @@
  * The utility cmdlets checkpoint scripts pipe into: Select-Object, Where-Object, ForEach-Object,
  * Sort-Object, Group-Object, Measure-Object, Format-Table, Format-List, Write-Host/Output/Warning, Get-Date,
  * Start-Sleep, Out-Null, Out-Default, Import-Module Hyper-V. Calculated properties (@{n=…;e={…}}) are
- * evaluated here; rendering is format.ts's. Imports: cmdlet, format, ops, value.
+ * evaluated here; rendering is format.ts's. Imports: cmdlet, convert, format, members, operators, ops, text, value.
  */
 import type { Bound, CmdletContext, CmdletDef, ParamDef } from '../cmdlet.js';
 import { formatDefault, formatList, formatTable } from '../format.js';
-import { castTo, collapse, compare, enumerate, formatWith, getMember, toBool, toNumber, toStr, wildcard } from '../ops.js';
-import { PsHashtable, PsObject, isScriptBlock, type PsValue } from '../value.js';
+import { castTo, toBool, toNumber, toStr } from '../convert.js';
+import { getMember } from '../members.js';
+import { compare } from '../operators.js';
+import { wildcard } from '../ops.js';
+import { formatWith } from '../text.js';
+import { PsHashtable, PsObject, collapse, enumerate, isScriptBlock, type PsValue } from '../value.js';
 
 export const FORMAT_OUTPUT = 'hvsim.FormatOutput';
 
