@@ -331,8 +331,8 @@ function viewFor(o: PsObject): ViewDef | undefined {
   return undefined;
 }
 
-/** Scalars are written as text, out of band (OutCommandInner.ProcessOutOfBandPayload RawTextFormatEntry). */
-function isScalar(v: PsValue): boolean {
+/** Scalars (and dates, script blocks) are written as text in place, out of band (OutCommandInner.ProcessOutOfBandPayload RawTextFormatEntry). */
+function printsAsText(v: PsValue): boolean {
   return v === null || typeof v !== 'object' || v instanceof Date || isScriptBlock(v);
 }
 
@@ -457,7 +457,7 @@ export class OutDefaultWriter {
 
   private one(o: PsValue): void {
     if (o === null) return;
-    if (isScalar(o)) {
+    if (printsAsText(o)) {
       this.inPlace(scalarLines(o));
       return;
     }
@@ -505,7 +505,7 @@ export class OutDefaultWriter {
     this.add(g, o);
   }
 
-  /** @internal used by formatTable/formatList: a group with given columns. */
+  /** @internal used by formatTableOnConsole/formatListOnConsole: a group with given columns. */
   startGroup(g: Group): void {
     this.close();
     this.group = g;
@@ -518,7 +518,7 @@ export class OutDefaultWriter {
     if (o === null) return;
     const g = this.group;
     if (!g) return;
-    if (isScalar(o)) this.inPlace(scalarLines(o));
+    if (printsAsText(o)) this.inPlace(scalarLines(o));
     else if (g.accepts(o)) this.add(g, o);
     else this.inPlace(['', ...objectListLines(o, undefined, this.columns), '']);
   }
@@ -568,7 +568,7 @@ export function formatDefault(items: PsValue[], width: number = DEFAULT_CONSOLE_
 }
 
 /** Format-Table (piped on to the console). */
-export function formatTable(items: PsValue[], opts: TableOptions = {}): string {
+export function formatTableOnConsole(items: PsValue[], opts: TableOptions = {}): string {
   const w = new OutDefaultWriter(opts.width ?? DEFAULT_CONSOLE_WIDTH);
   const flat = items.flatMap((x) => (Array.isArray(x) ? x : [x]));
   const firstObj = flat.find((x) => x instanceof PsObject || x instanceof PsHashtable);
@@ -595,7 +595,7 @@ export function formatTable(items: PsValue[], opts: TableOptions = {}): string {
 }
 
 /** Format-List (piped on to the console). */
-export function formatList(items: PsValue[], opts: { properties?: string[]; width?: number } = {}): string {
+export function formatListOnConsole(items: PsValue[], opts: { properties?: string[]; width?: number } = {}): string {
   const w = new OutDefaultWriter(opts.width ?? DEFAULT_CONSOLE_WIDTH);
   const flat = items.flatMap((x) => (Array.isArray(x) ? x : [x]));
   const idx = flat.findIndex((x) => x instanceof PsObject || x instanceof PsHashtable);

@@ -5,7 +5,7 @@
  * evaluated here; rendering is format.ts's. Imports: cmdlet, convert, format, members, operators, ops, text, value.
  */
 import type { Bound, CmdletContext, CmdletDef, ParamDef } from '../cmdlet.js';
-import { formatDefault, formatList, formatTable } from '../format.js';
+import { formatDefault, formatListOnConsole, formatTableOnConsole } from '../format.js';
 import { castTo, toBool, toNumber, toStr } from '../convert.js';
 import { getMember } from '../members.js';
 import { compare } from '../operators.js';
@@ -88,7 +88,7 @@ async function project(items: PsValue[], specs: PropSpec[], typePrefix: string):
 
 const needsProjection = (specs: PsValue[]): boolean => specs.some((s) => !(typeof s === 'string') || /[*?[]/.test(s));
 
-/** Items and property names ready for formatTable/formatList (calculated properties evaluated). */
+/** Items and property names ready for formatTableOnConsole/formatListOnConsole (calculated properties evaluated). */
 async function forFormat(b: Bound, input: PsValue[]): Promise<{ items: PsValue[]; properties?: string[] }> {
   const raw = b.get('Property');
   if (raw === undefined) return { items: input };
@@ -291,7 +291,7 @@ const formatTableCmd = def(
   async (ctx, b, input) => {
     if (input.length === 0) return;
     const { items, properties } = await forFormat(b, input);
-    ctx.emit(formatted(formatTable(items, { ...(properties ? { properties } : {}), autoSize: b.flag('AutoSize'), width: ctx.width })));
+    ctx.emit(formatted(formatTableOnConsole(items, { ...(properties ? { properties } : {}), autoSize: b.flag('AutoSize'), width: ctx.width })));
   },
 );
 
@@ -302,7 +302,7 @@ const formatListCmd = def(
   async (ctx, b, input) => {
     if (input.length === 0) return;
     const { items, properties } = await forFormat(b, input);
-    ctx.emit(formatted(formatList(items, properties ? { properties } : {})));
+    ctx.emit(formatted(formatListOnConsole(items, properties ? { properties } : {})));
   },
 );
 
