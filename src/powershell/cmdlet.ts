@@ -111,12 +111,12 @@ export class BindingError extends Error {
   }
 }
 
-/** -Name: exact name or alias, else a unique prefix (PowerShell's rule). */
 /** A parameter hvsim refuses (ParamDef.unsupported) stops the run, naming the line and the cmdlet. */
 export function refuseUnsupported(def: CmdletDef, p: ParamDef, line: number): void {
   if (p.unsupported) throw new UnsupportedError(line, `${p.unsupported} (on ${def.name})`);
 }
 
+/** -Name: exact name or alias, else a unique prefix (PowerShell's rule). */
 export function resolveParam(def: CmdletDef, written: string): ParamDef {
   const params = allParams(def);
   const w = written.toLowerCase();

@@ -7,8 +7,8 @@ import { timeSpan } from '../host/clock.js';
 import { parseDate } from './dotnet.js';
 import { PsRuntimeError, UnsupportedMember } from './errors.js';
 import { getMember } from './members.js';
-import { PsHashtable, PsObject, enumerate, isScriptBlock, type PsValue } from './value.js';
-import { SNAPSHOT_TYPE, VM_TYPE } from './views.js';
+import { PSCUSTOMOBJECT_TYPE, PsHashtable, PsObject, enumerate, isScriptBlock, type PsValue } from './value.js';
+import { SNAPSHOT_TYPE, VM_TYPE, hyperVObjectString } from './views.js';
 
 export const TIMESPAN_TYPE = 'System.TimeSpan';
 export const ERROR_RECORD_TYPE = 'System.Management.Automation.ErrorRecord';
@@ -77,8 +77,8 @@ export function toStr(v: PsValue): string {
     const span = spanMs(v);
     if (span !== null) return timeSpan(span);
     if (v.typeName === ERROR_RECORD_TYPE) return toStr(getMember(v.get('Exception') ?? null, 'Message'));
-    if (v.typeName === VM_TYPE) return `VirtualMachine (Name = '${toStr(v.get('Name') ?? null)}') [Id = '${toStr(v.get('Id') ?? null)}']`;
-    if (v.typeName === SNAPSHOT_TYPE) return `VMSnapshot (Name = '${toStr(v.get('Name') ?? null)}') [Id = '${toStr(v.get('Id') ?? null)}']`;
+    if (v.typeName === VM_TYPE) return hyperVObjectString('VirtualMachine', toStr(v.get('Name') ?? null), toStr(v.get('Id') ?? null));
+    if (v.typeName === SNAPSHOT_TYPE) return hyperVObjectString('VMSnapshot', toStr(v.get('Name') ?? null), toStr(v.get('Id') ?? null));
     return v.typeName;
   }
   if (v instanceof PsHashtable) return 'System.Collections.Hashtable';
@@ -141,7 +141,7 @@ const CASTS: Record<string, (v: PsValue) => PsValue> = {
   'object[]': enumerate,
   'string[]': (v) => enumerate(v).map(toStr),
   'int[]': (v) => enumerate(v).map(toInt),
-  pscustomobject: (v) => (v instanceof PsHashtable ? new PsObject('System.Management.Automation.PSCustomObject', v.keys().map((k) => [k, v.get(k) ?? null])) : v),
+  pscustomobject: (v) => (v instanceof PsHashtable ? new PsObject(PSCUSTOMOBJECT_TYPE, v.keys().map((k) => [k, v.get(k) ?? null])) : v),
   ordered: toHashtable,
   hashtable: toHashtable,
   'collections.hashtable': toHashtable,

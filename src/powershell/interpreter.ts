@@ -489,7 +489,7 @@ export class Interpreter {
         b = bind(def, raw, { value: item });
       } catch (e) {
         if (!(e instanceof BindingError)) throw e;
-        this.writeError(this.record(def.name, c.pos, e.message, e.category, `${e.errorId},${def.className}`, 'ParameterBindingException', toStr(item)), ea);
+        this.writeError(this.bindingRecord(def, c, e, toStr(item)), ea);
         continue;
       }
       await def.run(ctx, b, [item]);
@@ -503,8 +503,13 @@ export class Interpreter {
       return bind(def, raw);
     } catch (e) {
       if (!(e instanceof BindingError)) throw e;
-      throw new StatementError(this.record(def.name, c.pos, e.message, e.category, `${e.errorId},${def.className}`, 'ParameterBindingException'));
+      throw new StatementError(this.bindingRecord(def, c, e));
     }
+  }
+
+  /** A binding failure of `def` at `c` as PowerShell's ParameterBindingException record. */
+  private bindingRecord(def: CmdletDef, c: CommandCall, e: BindingError, target?: string): PsErrorRecord {
+    return this.record(def.name, c.pos, e.message, e.category, `${e.errorId},${def.className}`, 'ParameterBindingException', target);
   }
 
   /** Evaluate the call's arguments: named (switches take no argument), then positional. */
@@ -522,7 +527,7 @@ export class Interpreter {
         param = resolveParam(def, el.name);
       } catch (e) {
         if (!(e instanceof BindingError)) throw e;
-        throw new StatementError(this.record(def.name, c.pos, e.message, e.category, `${e.errorId},${def.className}`, 'ParameterBindingException'));
+        throw new StatementError(this.bindingRecord(def, c, e));
       }
       refuseUnsupported(def, param, el.pos.line);
       let value: PsValue;
@@ -532,14 +537,14 @@ export class Interpreter {
         const next = els[i + 1];
         if (!next || next.kind !== 'arg') {
           const msg = `Missing an argument for parameter '${param.name}'. Specify a parameter of type '${param.type === 'string[]' ? 'System.String[]' : 'System.String'}' and try again.`;
-          throw new StatementError(this.record(def.name, c.pos, msg, 'InvalidArgument', `MissingArgument,${def.className}`, 'ParameterBindingException'));
+          throw new StatementError(this.bindingRecord(def, c, new BindingError(msg, 'MissingArgument')));
         }
         value = await this.eval(next.value);
         i++;
       }
       if (raw.named.some((n) => n.param === param)) {
         const msg = `Cannot bind parameter because parameter '${param.name}' is specified more than once. To provide multiple values to parameters that can accept multiple values, use the array syntax. For example, "-parameter value1,value2,value3".`;
-        throw new StatementError(this.record(def.name, c.pos, msg, 'InvalidArgument', `ParameterAlreadyBound,${def.className}`, 'ParameterBindingException'));
+        throw new StatementError(this.bindingRecord(def, c, new BindingError(msg, 'ParameterAlreadyBound')));
       }
       raw.named.push({ param, value, written: el.name });
     }
@@ -549,7 +554,7 @@ export class Interpreter {
   private context(def: CmdletDef, c: CommandCall, raw: RawArgs, ea: string | undefined, out: PsValue[]): CmdletContext {
     const named = (n: string): PsValue | undefined => raw.named.find((x) => x.param.name === n)?.value;
     const wa = named('WarningAction');
-    const quietWarnings = wa !== undefined ? ['silentlycontinue', 'ignore'].includes(toStr(wa).toLowerCase()) : ['silentlycontinue', 'ignore'].includes(toStr(this.vars.get('warningpreference') ?? '').toLowerCase());
+    const quietWarnings = ['silentlycontinue', 'ignore'].includes(toStr(wa !== undefined ? wa : (this.vars.get('warningpreference') ?? '')).toLowerCase());
     const warn = (text: string): void => {
       if (!quietWarnings) this.opts.stderr(formatWarning(text));
     };

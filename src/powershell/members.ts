@@ -1,7 +1,8 @@
 /**
  * Property access as PowerShell does it: $x.Name reads properties and hashtable keys, Count and
- * Length, a date's parts, and enumerates the members of an array's items. Imports: value.
+ * Length, a date's parts, and enumerates the members of an array's items. Imports: dotnet, value.
  */
+import { DAYS } from './dotnet.js';
 import { PsHashtable, PsObject, collapse, type PsValue } from './value.js';
 
 const DATE_PROPS: Record<string, (d: Date) => PsValue> = {
@@ -12,7 +13,7 @@ const DATE_PROPS: Record<string, (d: Date) => PsValue> = {
   minute: (d) => d.getMinutes(),
   second: (d) => d.getSeconds(),
   millisecond: (d) => d.getMilliseconds(),
-  dayofweek: (d) => ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'][d.getDay()]!,
+  dayofweek: (d) => DAYS[d.getDay()]!,
   date: (d) => new Date(d.getFullYear(), d.getMonth(), d.getDate()),
 };
 

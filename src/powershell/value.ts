@@ -5,6 +5,9 @@
  * Imports: nothing.
  */
 
+/** [pscustomobject]'s type name, also an object's when it has none. */
+export const PSCUSTOMOBJECT_TYPE = 'System.Management.Automation.PSCustomObject';
+
 /** A value in a script. `null` is $null. */
 export type PsValue = null | boolean | number | string | Date | PsValue[] | PsObject | PsHashtable | PsScriptBlock;
 
@@ -24,7 +27,7 @@ export class PsObject {
   }
 
   get typeName(): string {
-    return this.typeNames[0] ?? 'System.Management.Automation.PSCustomObject';
+    return this.typeNames[0] ?? PSCUSTOMOBJECT_TYPE;
   }
 
   has(name: string): boolean {

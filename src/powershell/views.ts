@@ -53,4 +53,7 @@ export const DRIVE_VIEW: TableView = {
   columns: [col('VMName'), col('ControllerType'), col('ControllerNumber'), col('ControllerLocation'), col('DiskNumber'), col('Path')],
 };
 
+/** ToString() of a Hyper-V object: "VirtualMachine (Name = 'azshci1') [Id = '5381F80D-…']" (seen in a Compare-VM report dump). */
+export const hyperVObjectString = (shortType: string, name: string, id: string): string => `${shortType} (Name = '${name}') [Id = '${id}']`;
+
 export const VIEWS: readonly TableView[] = [VM_VIEW, SNAPSHOT_VIEW, DRIVE_VIEW];

@@ -98,6 +98,11 @@ async function forFormat(b: Bound, input: PsValue[]): Promise<{ items: PsValue[]
   return { items: await project(input, props, ''), properties: props.map((p) => p.name) };
 }
 
+/** Select-Object -ExpandProperty, ForEach-Object -MemberName: each item's member, collections unrolled. */
+function emitMembers(ctx: CmdletContext, items: PsValue[], name: string): void {
+  for (const item of items) enumerate(getMember(item, name)).forEach((v) => ctx.emit(v));
+}
+
 // ------------------------------------------------------------ cmdlets
 
 const selectObject = def(
@@ -122,7 +127,7 @@ const selectObject = def(
     if (b.has('Last')) items = items.slice(Math.max(0, items.length - toNumber(b.get('Last')!)));
     const expand = b.str('ExpandProperty');
     if (expand !== undefined) {
-      for (const i of items) enumerate(getMember(i, expand)).forEach((v) => ctx.emit(v));
+      emitMembers(ctx, items, expand);
       return;
     }
     const raw = b.get('Property');
@@ -174,7 +179,7 @@ const forEachObject = def(
   async (ctx, b, input) => {
     const member = b.str('MemberName');
     if (member !== undefined) {
-      for (const item of input) enumerate(getMember(item, member)).forEach((v) => ctx.emit(v));
+      emitMembers(ctx, input, member);
       return;
     }
     const run = async (blk: ReturnType<Bound['block']>, item: PsValue): Promise<void> => {
