@@ -486,7 +486,7 @@ export class OutDefaultWriter {
     this.add(g, o);
   }
 
-  /** @internal used by formatTableOnConsole/formatListOnConsole: a group with given columns. */
+  /** @internal used by formatOnConsole: a group with given columns. */
   startGroup(g: Group): void {
     this.close();
     this.group = g;

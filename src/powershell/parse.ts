@@ -594,7 +594,7 @@ class Converter {
     return { kind: 'incdec', name: target.name, op: opNode.type as '++' | '--', prefix: n.type.startsWith('pre_'), pos: this.pos(n) };
   }
 
-  /** [type]value, for the types ops.ts's castTo knows. */
+  /** [type]value, for the types convert.ts's castTo knows. */
   private cast(n: Node): Expr {
     const [typeNode, operand, ...rest] = this.kids(n);
     if (!typeNode || !operand || rest.length) this.syntax(n);
