@@ -49,10 +49,6 @@ export function tryCreateLock(file: string, what: string): boolean {
   const tmp = `${file}.tmp-${process.pid}`;
   try {
     fs.writeFileSync(tmp, text, { flag: 'w' });
-  } catch (e) {
-    throw fsError(e, what, 'lock');
-  }
-  try {
     fs.linkSync(tmp, file);
     return true;
   } catch (e) {
