@@ -3,8 +3,7 @@
  * opening (never by extension alone) and by extension when creating.
  */
 import { HvsimError, invalidArgument } from '../errors.js';
-import type { BlockFile } from './io/block-file.js';
-import { NodeFile } from './io/node-file.js';
+import type { BlockFile, FileOpener } from './io/block-file.js';
 import type { DiskImage, VhdFormat } from './disk.js';
 import { formatForPath } from './formats.js';
 import { createVhdx, createVhdxDifferencing, isVhdx, openVhdx } from './vhdx/vhdx-image.js';
@@ -26,9 +25,9 @@ export function openDiskFile(file: BlockFile, opts: OpenDiskOptions = {}): DiskI
   throw new HvsimError('CORRUPT', `${file.name}: not a VHDX or VHD file (no "vhdxfile" signature or "conectix" footer)`, { file: file.name });
 }
 
-/** Open a disk file on disk; read-only unless `writable`. */
-export function openDisk(filePath: string, writable = false, opts: OpenDiskOptions = {}): DiskImage {
-  const f = NodeFile.open(filePath, writable ? 'rw' : 'r');
+/** Open the disk at `filePath` through `files` (the file seam); read-only unless `writable`. */
+export function openDisk(files: FileOpener, filePath: string, writable = false, opts: OpenDiskOptions = {}): DiskImage {
+  const f = files.open(filePath, writable ? 'rw' : 'r');
   try {
     return openDiskFile(f, opts);
   } catch (e) {
