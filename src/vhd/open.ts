@@ -6,7 +6,9 @@ import { HvsimError, invalidArgument } from '../errors.js';
 import type { BlockFile, FileOpener } from './io/block-file.js';
 import type { DiskImage, VhdFormat } from './disk.js';
 import { formatForPath } from './formats.js';
-import { createVhdx, createVhdxDifferencing, isVhdx, openVhdx } from './vhdx/vhdx-image.js';
+import { createVhdx, createVhdxDifferencing } from './vhdx/create.js';
+import { isVhdx } from './vhdx/open.js';
+import { openVhdx } from './vhdx/vhdx-image.js';
 import { createVhd, createVhdDifferencing, isVhd, openVhd } from './vhd/vhd-file.js';
 
 export { formatForPath } from './formats.js';

@@ -17,6 +17,11 @@ export interface VhdxHeader {
   logOffset: number;
 }
 
+/** End of the log region the header names (0 when it names none). */
+export function logEnd(h: VhdxHeader): number {
+  return h.logLength ? h.logOffset + h.logLength : 0;
+}
+
 export function serializeHeader(h: VhdxHeader): Uint8Array {
   const b = new Uint8Array(HEADER_SIZE);
   setAscii(b, 0, SIG_HEADER);
