@@ -2,7 +2,7 @@
  * Opening and creating disk files of either format. The format is chosen by content when
  * opening (never by extension alone) and by extension when creating.
  */
-import { HvsimError, invalidArgument } from '../errors.js';
+import { corrupt, invalidArgument } from '../errors.js';
 import type { BlockFile, FileOpener } from './io/block-file.js';
 import type { DiskImage, VhdFormat } from './disk.js';
 import { formatForPath } from './formats.js';
@@ -24,7 +24,7 @@ export interface OpenDiskOptions {
 export function openDiskFile(file: BlockFile, opts: OpenDiskOptions = {}): DiskImage {
   if (isVhdx(file)) return openVhdx(file, opts);
   if (isVhd(file)) return openVhd(file, opts.lenient ? { lenient: true } : {});
-  throw new HvsimError('CORRUPT', `${file.name}: not a VHDX or VHD file (no "vhdxfile" signature or "conectix" footer)`, { file: file.name });
+  throw corrupt(file.name, 'NOT_A_DISK', 'not a VHDX or VHD file (no "vhdxfile" signature or "conectix" footer)');
 }
 
 /** Open the disk at `filePath` through `files` (the file seam); read-only unless `writable`. */

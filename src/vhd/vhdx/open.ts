@@ -8,7 +8,7 @@ import { corrupt } from '../../errors.js';
 import { newGuid, ZERO_GUID } from '../common/guid.js';
 import { readFully, type BlockFile } from '../io/block-file.js';
 import { OverlayFile } from '../io/overlay-file.js';
-import type { Finding } from '../disk.js';
+import type { FormatFinding } from '../disk.js';
 import { batGeometry } from './bat.js';
 import { readHeaders, updateHeader, type HeaderState } from './header.js';
 import { applyReplay, findActiveSequence, type LogReplay } from './log.js';
@@ -32,18 +32,18 @@ export interface VhdxStructures {
   bat: Uint8Array;
   logStatus: LogStatus;
   /** Problems that did not prevent the open (a damaged header or region table copy). */
-  findings: Finding[];
+  findings: FormatFinding[];
 }
 
 /** Read and check the structures of the VHDX in `base`, replaying its log first (in place when writable). */
 export function readVhdx(base: BlockFile): VhdxStructures {
   const name = base.name;
   const size = base.size();
-  if (size < HEADER_AREA_SIZE) throw corrupt(name, `file is ${size} bytes, smaller than the 1 MiB VHDX header area`);
+  if (size < HEADER_AREA_SIZE) throw corrupt(name, 'FILE_TOO_SMALL', `file is ${size} bytes, smaller than the 1 MiB VHDX header area`);
   const ident = new Uint8Array(8);
   readFully(base, ident, 0);
-  if (ascii(ident, 0, 8) !== SIG_FILE) throw corrupt(name, 'not a VHDX file (no "vhdxfile" signature)', 0);
-  const findings: Finding[] = [];
+  if (ascii(ident, 0, 8) !== SIG_FILE) throw corrupt(name, 'SIGNATURE', 'not a VHDX file (no "vhdxfile" signature)', 0);
+  const findings: FormatFinding[] = [];
   let headers = readHeaders(base);
   headers.problems.forEach((p, i) => {
     if (p) findings.push({ severity: 'warning', code: 'HEADER_COPY', message: `header ${i + 1} is not valid: ${p}`, offset: i ? HEADER2_OFFSET : HEADER1_OFFSET });
@@ -54,10 +54,10 @@ export function readVhdx(base: BlockFile): VhdxStructures {
   let logStatus: LogStatus = 'clean';
   const h = headers.current;
   if (h.logGuid !== ZERO_GUID) {
-    if (h.logOffset + h.logLength > size) throw corrupt(name, 'log region extends past the end of the file', h.logOffset);
+    if (h.logOffset + h.logLength > size) throw corrupt(name, 'LOG_REGION', 'log region extends past the end of the file', h.logOffset);
     const replay = findActiveSequence(base, { offset: h.logOffset, length: h.logLength }, h.logGuid);
     if (replay && size < replay.flushedFileOffset)
-      throw corrupt(name, `file is ${size} bytes but its log says ${replay.flushedFileOffset} were flushed (truncated file)`);
+      throw corrupt(name, 'TRUNCATED', `file is ${size} bytes but its log says ${replay.flushedFileOffset} were flushed (truncated file)`);
     if (replay) checkReplayBounds(name, replay, size);
     if (base.readOnly) {
       if (replay) {
@@ -84,12 +84,12 @@ export function readVhdx(base: BlockFile): VhdxStructures {
   const fsize = file.size();
   const logLo = h.logLength ? h.logOffset : 0;
   for (const r of regions.entries) {
-    if (r.fileOffset + r.length > fsize) throw corrupt(name, `${regionName(r.guid)} extends past the end of the file`, r.fileOffset);
+    if (r.fileOffset + r.length > fsize) throw corrupt(name, 'REGION_PAST_EOF', `${regionName(r.guid)} extends past the end of the file`, r.fileOffset);
     if (h.logLength && r.fileOffset < logLo + h.logLength && logLo < r.fileOffset + r.length)
-      throw corrupt(name, `${regionName(r.guid)} overlaps the log`, r.fileOffset);
+      throw corrupt(name, 'REGION_OVERLAP', `${regionName(r.guid)} overlaps the log`, r.fileOffset);
   }
   if (regions.metadata.length > MAX_METADATA_REGION)
-    throw corrupt(name, `metadata region is ${regions.metadata.length} bytes (max ${MAX_METADATA_REGION})`, regions.metadata.fileOffset);
+    throw corrupt(name, 'METADATA_REGION', `metadata region is ${regions.metadata.length} bytes (max ${MAX_METADATA_REGION})`, regions.metadata.fileOffset);
   const mdTable = new Uint8Array(Math.min(64 * 1024, regions.metadata.length));
   readFully(file, mdTable, regions.metadata.fileOffset);
   const mdBytes = new Uint8Array(metadataExtent(mdTable, regions.metadata.length));
@@ -99,7 +99,7 @@ export function readVhdx(base: BlockFile): VhdxStructures {
   const params = decodeDiskParameters(name, items);
   const geom = batGeometry(params.virtualSize, params.blockSize, params.logicalSectorSize, params.hasParent);
   if (regions.bat.length < geom.totalEntries * 8)
-    throw corrupt(name, `BAT region holds ${regions.bat.length / 8} entries but the disk needs ${geom.totalEntries}`, regions.bat.fileOffset);
+    throw corrupt(name, 'BAT_REGION', `BAT region holds ${regions.bat.length / 8} entries but the disk needs ${geom.totalEntries}`, regions.bat.fileOffset);
   const bat = new Uint8Array(geom.totalEntries * 8);
   readFully(file, bat, regions.bat.fileOffset);
   return { file, headers, regions, items, params, bat, logStatus, findings };
@@ -113,11 +113,11 @@ const MAX_LOG_GROWTH = 1024 * MiB;
 function checkReplayBounds(name: string, replay: LogReplay, size: number): void {
   const limit = size + MAX_LOG_GROWTH;
   if (replay.lastFileOffset > limit)
-    throw corrupt(name, `log entry sets the file size to ${replay.lastFileOffset}, far past its ${size} bytes`);
+    throw corrupt(name, 'LOG_ENTRY', `log entry sets the file size to ${replay.lastFileOffset}, far past its ${size} bytes`);
   for (const w of replay.writes) {
     const end = w.offset + (w.kind === 'data' ? w.data.length : w.length);
     if (end > Math.max(size, replay.lastFileOffset))
-      throw corrupt(name, `log entry writes up to ${end}, past the end of the file (${Math.max(size, replay.lastFileOffset)})`);
+      throw corrupt(name, 'LOG_ENTRY', `log entry writes up to ${end}, past the end of the file (${Math.max(size, replay.lastFileOffset)})`);
   }
 }
 

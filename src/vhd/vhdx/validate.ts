@@ -5,7 +5,7 @@
 import { hex } from '../../errors.js';
 import { MiB } from '../common/bytes.js';
 import type { BlockFile } from '../io/block-file.js';
-import type { Finding } from '../disk.js';
+import type { FormatFinding } from '../disk.js';
 import { bitmapIndex, entryOffsetMb, entryReservedBits, entryState, type BatGeometry } from './bat.js';
 import { logEnd, type VhdxHeader } from './header.js';
 import type { LogStatus } from './open.js';
@@ -16,8 +16,8 @@ import { HEADER_AREA_SIZE, PAYLOAD_FULLY_PRESENT, PAYLOAD_NOT_PRESENT, PAYLOAD_P
  * Every BAT entry checked against the file: valid state, reserved bits clear, payload and bitmap
  * blocks 1 MiB-aligned inside the file, clear of the header area, regions, log and each other (§2.5).
  */
-export function validateBat(file: BlockFile, regions: RegionTableState, header: VhdxHeader, hasParent: boolean, geom: BatGeometry, bat: Uint8Array): Finding[] {
-  const out: Finding[] = [];
+export function validateBat(file: BlockFile, regions: RegionTableState, header: VhdxHeader, hasParent: boolean, geom: BatGeometry, bat: Uint8Array): FormatFinding[] {
+  const out: FormatFinding[] = [];
   const g = geom;
   const fsize = file.size();
   const batOff = regions.bat.fileOffset;
@@ -64,8 +64,8 @@ export function validateBat(file: BlockFile, regions: RegionTableState, header: 
 }
 
 /** Warnings about the log left by the open (docs/formats.md, "VHDX log"). */
-export function logFindings(logStatus: LogStatus): Finding[] {
-  const out: Finding[] = [];
+export function logFindings(logStatus: LogStatus): FormatFinding[] {
+  const out: FormatFinding[] = [];
   if (logStatus === 'replayed-in-memory')
     out.push({ severity: 'warning', code: 'LOG_DIRTY', message: 'the log holds changes not yet written to the file (replayed in memory; a writable open applies them)' });
   if (logStatus === 'empty-guid-set')

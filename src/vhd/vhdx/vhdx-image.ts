@@ -9,7 +9,7 @@ import { corrupt, HvsimError, invalidArgument, unsupported } from '../../errors.
 import { newGuid, ZERO_GUID, type Guid } from '../common/guid.js';
 import { readFully, type BlockFile } from '../io/block-file.js';
 import {
-  BLOCK_DATA, BLOCK_PARENT, BLOCK_PARTIAL, BLOCK_ZERO, type BlockState, type DiskImage, type Finding,
+  BLOCK_DATA, BLOCK_PARENT, BLOCK_PARTIAL, BLOCK_ZERO, type BlockState, type DiskImage, type FormatFinding,
   type ParentLocator, type VhdInfo, type VhdType,
 } from '../disk.js';
 import { locatorPaths } from '../parent-paths.js';
@@ -50,7 +50,7 @@ export class VhdxImage implements DiskImage {
   readonly writable: boolean;
   readonly logStatus: LogStatus;
   /** Problems noticed at open that did not prevent it (damaged header copy, lenient BAT findings…). */
-  readonly openFindings: Finding[];
+  readonly openFindings: FormatFinding[];
 
   private headers: HeaderState;
   private regions: RegionTableState;
@@ -73,7 +73,7 @@ export class VhdxImage implements DiskImage {
     params: DiskParameters,
     bat: Uint8Array,
     logStatus: LogStatus,
-    findings: Finding[],
+    findings: FormatFinding[],
     writable: boolean,
     keepIdentity: boolean,
   ) {
@@ -101,7 +101,7 @@ export class VhdxImage implements DiskImage {
     const img = new VhdxImage(file, headers, regions, items, params, bat, logStatus, findings, !base.readOnly, opts.keepIdentity ?? false);
     const batFindings = validateBat(file, regions, headers.current, params.hasParent, img.geom, bat);
     const fatal = batFindings.find((f) => f.severity === 'error');
-    if (fatal && !opts.lenient) throw corrupt(base.name, fatal.message, fatal.offset);
+    if (fatal && !opts.lenient) throw corrupt(base.name, fatal.code, fatal.message, fatal.offset);
     findings.push(...batFindings);
     return img;
   }
@@ -143,7 +143,7 @@ export class VhdxImage implements DiskImage {
       case PAYLOAD_UNDEFINED:
         return BLOCK_ZERO;
       default:
-        throw corrupt(this.path, `payload block ${k} has reserved state ${st}`, this.regions.bat.fileOffset + payloadIndex(this.geom, k) * 8);
+        throw corrupt(this.path, 'BAT_ENTRY', `payload block ${k} has reserved state ${st}`, this.regions.bat.fileOffset + payloadIndex(this.geom, k) * 8);
     }
   }
 
@@ -497,7 +497,7 @@ export class VhdxImage implements DiskImage {
     }
   }
 
-  check(): Finding[] {
+  check(): FormatFinding[] {
     return [...this.openFindings, ...logFindings(this.logStatus)];
   }
 
