@@ -128,4 +128,3 @@ export function createVhdxDifferencing(file: BlockFile, opts: VhdxDifferencingOp
     parent: childLocatorEntries(p.identity, paths.relative, paths.absolute),
   });
 }
-

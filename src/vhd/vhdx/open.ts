@@ -125,4 +125,3 @@ export function isVhdx(file: BlockFile): boolean {
   const b = new Uint8Array(8);
   return readFully(file, b, 0) === 8 && ascii(b, 0, 8) === SIG_FILE;
 }
-
