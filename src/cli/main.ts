@@ -1,6 +1,6 @@
 /** hvsim command line: builds the commands, runs one, turns errors into one line on stderr. */
 import { Command, CommanderError } from 'commander';
-import { HvsimError } from '../errors.js';
+import { EXIT_BUG, EXIT_CODES, HvsimError } from '../errors.js';
 import { errnoCode, fsError } from '../vhd/io/fs-error.js';
 import { registerDiskCommands } from './commands/disk.js';
 import { registerChainCommands } from './commands/chain.js';
@@ -10,9 +10,6 @@ import { registerRunCommand } from './commands/run.js';
 import { Interrupted } from './interrupt.js';
 
 export const VERSION = '0.1.0';
-
-/** Exit status per error code (documented in README). */
-const EXIT: Record<string, number> = { INVALID_ARGUMENT: 2, NOT_FOUND: 3, BUSY: 4 };
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -74,10 +71,10 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof HvsimError) {
       // Several VMs' errors (a cmdlet's non-terminating errors) come one to a line.
       for (const line of err.message.split('\n')) process.stderr.write(`hvsim: ${line}\n`);
-      return EXIT[err.code] ?? 1;
+      return EXIT_CODES[err.code];
     }
     const msg = err instanceof Error ? err.message : String(err);
     process.stderr.write(`hvsim: internal error: ${msg.split('\n')[0]}\n`);
-    return 70;
+    return EXIT_BUG;
   }
 }

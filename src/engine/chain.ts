@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import { HvsimError, invalidArgument } from '../errors.js';
 import { BLOCK_DATA, BLOCK_PARTIAL, checkRange, readImage, writeImage, type DiskImage, type Finding, type ParentLocator } from '../vhd/disk.js';
-import { openDiskFile, type OpenDiskOptions } from '../vhd/open.js';
+import { openDisk, type OpenDiskOptions } from '../vhd/open.js';
 import { NodeDiskStore, type DiskStore } from './store.js';
 import { refuseIfMerging } from './journal.js';
 import { readFully } from '../vhd/io/block-file.js';
@@ -31,13 +31,7 @@ export function openLayer(store: DiskStore, filePath: string, writable: boolean,
 export function openLayerForMerge(store: DiskStore, filePath: string, writable: boolean, opts: OpenDiskOptions = {}): DiskImage {
   if (writable && store.isReadOnly(filePath))
     throw new HvsimError('READ_ONLY', `${filePath}: file is marked read-only (a checkpoint's parent disk); write to its newest child instead`, { file: filePath });
-  const f = store.open(filePath, writable ? 'rw' : 'r');
-  try {
-    return openDiskFile(f, opts);
-  } catch (e) {
-    f.close();
-    throw e;
-  }
+  return openDisk(store, filePath, writable, opts);
 }
 
 /**

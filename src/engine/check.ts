@@ -3,6 +3,7 @@ import { HvsimError } from '../errors.js';
 import type { Finding } from '../vhd/disk.js';
 import { openDisk } from '../vhd/open.js';
 import { Chain } from './chain.js';
+import { NodeDiskStore } from './store.js';
 
 export type PathFinding = Finding & { path: string };
 
@@ -21,7 +22,7 @@ export function checkChainFile(path: string): CheckReport {
   const findings: PathFinding[] = [];
   let differencing = false;
   try {
-    const img = openDisk(path, false, { lenient: true });
+    const img = openDisk(new NodeDiskStore(), path, false, { lenient: true });
     differencing = img.parentLocator !== undefined;
     for (const f of img.check()) findings.push({ ...f, message: `${path}: ${f.message}`, path });
     img.close();

@@ -51,11 +51,11 @@ export function readJournal(store: DiskStore, jp: string): MergeJournal | undefi
   try {
     j = JSON.parse(text);
   } catch {
-    throw corrupt(jp, 'merge journal is not valid JSON');
+    throw corrupt(jp, 'JOURNAL', 'merge journal is not valid JSON');
   }
   const o = j as Record<string, unknown> | null;
   const strs = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
-  if (typeof o !== 'object' || o === null || Array.isArray(o) || o.hvsim !== 'merge-journal' || o.version !== 1) throw corrupt(jp, 'not an hvsim merge journal (version 1)');
+  if (typeof o !== 'object' || o === null || Array.isArray(o) || o.hvsim !== 'merge-journal' || o.version !== 1) throw corrupt(jp, 'JOURNAL', 'not an hvsim merge journal (version 1)');
   if (o.op === 'merge-down') {
     if ((o.phase === 'copy' || o.phase === 'commit') && typeof o.leaf === 'string' && typeof o.destination === 'string' && strs(o.removed) && typeof o.destinationLeaf === 'boolean')
       return o as unknown as MergeDownJournal;
@@ -63,7 +63,7 @@ export function readJournal(store: DiskStore, jp: string): MergeJournal | undefi
     if ((o.phase === 'copy' || o.phase === 'relink' || o.phase === 'remove') && typeof o.target === 'string' && (o.parent === null || typeof o.parent === 'string') && strs(o.children) && Array.isArray(o.childrenReadOnly) && o.childrenReadOnly.length === o.children.length)
       return o as unknown as RemoveLayerJournal;
   }
-  throw corrupt(jp, `merge journal has missing or unknown fields (op ${String(o.op)})`);
+  throw corrupt(jp, 'JOURNAL', `merge journal has missing or unknown fields (op ${String(o.op)})`);
 }
 
 /** Files an operation touches (to refuse overlapping operations and to find journals). */

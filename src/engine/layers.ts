@@ -1,6 +1,6 @@
 /** Per-layer facts used by get-vhd --chain, analysis and merges. */
 import { BLOCK_DATA, BLOCK_PARTIAL, BLOCK_ZERO, type DiskImage } from '../vhd/disk.js';
-import { createDifferencingDiskFile, createDiskFile, formatForPath, openDiskFile, type NewDiskOptions } from '../vhd/open.js';
+import { createDifferencingDiskFile, createDiskFile, formatForPath, openDisk, type NewDiskOptions } from '../vhd/open.js';
 import type { VhdFormat } from '../vhd/disk.js';
 import { openLayer } from './chain.js';
 import { createWhole, NodeDiskStore, type DiskStore } from './store.js';
@@ -57,7 +57,7 @@ export function createChild(parentPath: string, childPath: string, blockSize?: n
   } finally {
     lock.release();
   }
-  return openDiskFile(store.open(childAbs, 'rw'));
+  return openDisk(store, childAbs, true);
 }
 
 /**
@@ -67,5 +67,5 @@ export function createChild(parentPath: string, childPath: string, blockSize?: n
 export function createBaseDisk(p: string, opts: NewDiskOptions & { format?: VhdFormat }, store: DiskStore = new NodeDiskStore()): DiskImage {
   const abs = store.resolve(p);
   createWhole(store, abs, (f) => createDiskFile(f, opts.format ?? formatForPath(abs), opts));
-  return openDiskFile(store.open(abs, 'rw'));
+  return openDisk(store, abs, true);
 }

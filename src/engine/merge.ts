@@ -420,7 +420,7 @@ function removeLayerLocked(store: DiskStore, layerPath: string, children: string
 
   const up = scan.parentOf(target);
   if (up.status !== 'ok' && up.status !== 'base')
-    throw new HvsimError(up.status === 'missing' ? 'PARENT_MISSING' : up.status === 'mismatch' ? 'PARENT_MISMATCH' : 'CORRUPT', `${target}: its parent link is ${up.status}${up.path ? ` (${up.path})` : ''}; cannot re-point its children`, { file: target });
+    throw new HvsimError(up.status === 'missing' ? 'PARENT_MISSING' : up.status === 'mismatch' ? 'PARENT_MISMATCH' : 'CORRUPT', `${target}: its parent link is ${up.status}${up.path ? ` (${up.path})` : ''}; cannot re-point its children`, { file: target, ...(up.status === 'missing' || up.status === 'mismatch' ? {} : { reason: 'PARENT_LINK' as const }) });
   const parent = up.status === 'ok' ? up.path! : null;
   const journal: RemoveLayerJournal = {
     hvsim: 'merge-journal', version: 1, op: 'remove-layer', phase: 'copy', target, parent, children: kids,

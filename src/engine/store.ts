@@ -76,7 +76,7 @@ export function createWhole(store: DiskStore, dest: string, write: (f: BlockFile
 /** An error about the temporary `tmp`, told about `dest` (the name the user gave). */
 function namedAs(e: unknown, tmp: string, dest: string): unknown {
   if (!(e instanceof HvsimError) || (e.file !== tmp && !e.message.includes(tmp))) return e;
-  const opts = { file: dest, cause: e, ...(e.offset !== undefined ? { offset: e.offset } : {}) };
+  const opts = { file: dest, cause: e, ...(e.offset !== undefined ? { offset: e.offset } : {}), ...(e.reason !== undefined ? { reason: e.reason } : {}) };
   return new HvsimError(e.code, e.message.split(tmp).join(dest), opts);
 }
 

@@ -216,7 +216,7 @@ async function resolveGroup(host: Host, sel: GroupSelector, op: string): Promise
   }
   const perVm = new Map<string, number>();
   for (const s of snaps) perVm.set(s.VMName, (perVm.get(s.VMName) ?? 0) + 1);
-  for (const [vm, n] of perVm) if (n > 1) throw new HvsimError('CORRUPT', `${op}: '${vm}' has ${n} checkpoints of group ${groupId}`);
+  for (const [vm, n] of perVm) if (n > 1) throw new HvsimError('CORRUPT', `${op}: '${vm}' has ${n} checkpoints of group ${groupId}`, { reason: 'CHECKPOINT_GROUP' });
   return { groupId, snaps, members };
 }
 

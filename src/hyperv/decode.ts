@@ -71,7 +71,7 @@ export const OPERATIONAL_STATUS: Readonly<Record<number, string>> = {
 export const CONTROLLER_TYPE: Readonly<Record<number, string>> = { 0: 'IDE', 1: 'SCSI', 2: 'PMEM' };
 
 function corrupt(what: string): HvsimError {
-  return new HvsimError('CORRUPT', `PowerShell output: ${what}`);
+  return new HvsimError('CORRUPT', `PowerShell output: ${what}`, { reason: 'HOST_ANSWER' });
 }
 
 /** An enum written as a number (5.1) or as its name (7), as its name. */

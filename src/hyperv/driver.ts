@@ -159,7 +159,7 @@ export class HyperVHost implements Host {
     const res = await this.runner.run({ id: ++this.seq, steps: p.steps });
     if (!res.ok) throw toHvsimError(res.error);
     if (res.steps.length !== p.steps.length)
-      throw new HvsimError('CORRUPT', `PowerShell answered ${res.steps.length} steps for a request of ${p.steps.length}`);
+      throw new HvsimError('CORRUPT', `PowerShell answered ${res.steps.length} steps for a request of ${p.steps.length}`, { reason: 'HOST_ANSWER' });
     return res.steps.map((s) => ({ state: s.s, objects: parseCmdletJson(s.j), errors: s.e, warnings: s.w }));
   }
 
@@ -173,7 +173,7 @@ export class HyperVHost implements Host {
   private throwIfFailed(o: Outcome | undefined, cmdlet: string): Outcome {
     const e = this.failure(o, cmdlet);
     if (e) throw e;
-    if (!o) throw new HvsimError('CORRUPT', `${cmdlet}: no answer`);
+    if (!o) throw new HvsimError('CORRUPT', `${cmdlet}: no answer`, { reason: 'HOST_ANSWER' });
     return o;
   }
 
@@ -188,7 +188,7 @@ export class HyperVHost implements Host {
     const out = await this.exec(p);
     const o = this.throwIfFailed(out[h], 'Get-VMHost');
     const first = o.objects[0];
-    if (first === undefined) throw new HvsimError('CORRUPT', 'Get-VMHost returned nothing');
+    if (first === undefined) throw new HvsimError('CORRUPT', 'Get-VMHost returned nothing', { reason: 'HOST_ANSWER' });
     this.hostInfo = decodeVMHost(first);
     return this.hostInfo;
   }
@@ -283,7 +283,7 @@ export class HyperVHost implements Host {
     const o = this.throwIfFailed(out[st], 'Set-VM');
     this.warn(out[nv], 'New-VM', name);
     const first = o.objects[0];
-    if (first === undefined) throw new HvsimError('CORRUPT', 'New-VM returned no virtual machine');
+    if (first === undefined) throw new HvsimError('CORRUPT', 'New-VM returned no virtual machine', { reason: 'HOST_ANSWER' });
     return decodeVM(first, this.ctx()).vm;
   }
 
@@ -436,7 +436,7 @@ export class HyperVHost implements Host {
         }
         const first = res[x.cp]?.objects[0];
         if (first === undefined) {
-          errors.push(new HvsimError('CORRUPT', `Checkpoint-VM returned no checkpoint for '${name}'`));
+          errors.push(new HvsimError('CORRUPT', `Checkpoint-VM returned no checkpoint for '${name}'`, { reason: 'HOST_ANSWER' }));
           continue;
         }
         const un = x.unmark >= 0 ? this.failure(res[x.unmark], 'Set-VM') : undefined;
@@ -569,7 +569,7 @@ export class HyperVHost implements Host {
     const e = this.failure(res[rn], 'Rename-VMSnapshot') ?? this.failure(res[again], 'Get-VMSnapshot') ?? this.failure(res[after], 'Get-VMSnapshot');
     if (e) throw e;
     const first = res[after]?.objects[0];
-    if (first === undefined) throw new HvsimError('CORRUPT', `Rename-VMSnapshot: the checkpoint of '${vm.vm.Name}' is gone after the rename`);
+    if (first === undefined) throw new HvsimError('CORRUPT', `Rename-VMSnapshot: the checkpoint of '${vm.vm.Name}' is gone after the rename`, { reason: 'HOST_ANSWER' });
     return decodeSnapshot(first, vm.vm.CheckpointType, this.ctx()).snap;
   }
 
@@ -636,7 +636,7 @@ export class HyperVHost implements Host {
     if (res[f]?.state !== 'ok') throw vmNotFound('add-disk', vm.vm.Name);
     const o = this.throwIfFailed(res[add], 'Add-VMHardDiskDrive');
     const first = o.objects[0];
-    if (first === undefined) throw new HvsimError('CORRUPT', `Add-VMHardDiskDrive returned no drive for '${vm.vm.Name}'`);
+    if (first === undefined) throw new HvsimError('CORRUPT', `Add-VMHardDiskDrive returned no drive for '${vm.vm.Name}'`, { reason: 'HOST_ANSWER' });
     return decodeDrive(first, this.ctx());
   }
 

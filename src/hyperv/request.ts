@@ -203,10 +203,10 @@ export function parseResponseLine(json: string): Response | ReadyLine {
   try {
     raw = JSON.parse(json);
   } catch {
-    throw new HvsimError('CORRUPT', `PowerShell answered with a line that is not JSON: ${json.slice(0, 200)}`);
+    throw new HvsimError('CORRUPT', `PowerShell answered with a line that is not JSON: ${json.slice(0, 200)}`, { reason: 'HOST_ANSWER' });
   }
   const o = raw as Record<string, unknown>;
-  if (typeof o !== 'object' || o === null) throw new HvsimError('CORRUPT', `PowerShell answered with something other than an object: ${json.slice(0, 200)}`);
+  if (typeof o !== 'object' || o === null) throw new HvsimError('CORRUPT', `PowerShell answered with something other than an object: ${json.slice(0, 200)}`, { reason: 'HOST_ANSWER' });
   if (o.ready === true) return { ready: true, ps: String(o.ps ?? ''), edition: String(o.edition ?? '') };
   const id = typeof o.id === 'number' ? o.id : null;
   if (o.ok === false) return { id, ok: false, error: psError(o.error) };

@@ -117,7 +117,7 @@ const DISK_NAME = /\.(a?vhdx|a?vhd)$/i;
  */
 export function validateState(s: unknown, file: string): HostState {
   const bad = (where: string, what: string): never => {
-    throw new HvsimError('CORRUPT', `${file}: ${where}: ${what} (hvsim never writes this: the file was edited or damaged)`, { file });
+    throw new HvsimError('CORRUPT', `${file}: ${where}: ${what} (hvsim never writes this: the file was edited or damaged)`, { file, reason: 'STATE_FILE' });
   };
   const obj = (v: unknown, where: string): Record<string, unknown> =>
     typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : bad(where, 'expected an object');

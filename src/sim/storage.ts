@@ -162,10 +162,10 @@ export class DirectoryStorage implements SimStorage {
     try {
       state = JSON.parse(text) as HostState;
     } catch {
-      throw new HvsimError('CORRUPT', `${this.statePath}: not valid JSON`, { file: this.statePath });
+      throw new HvsimError('CORRUPT', `${this.statePath}: not valid JSON`, { file: this.statePath, reason: 'STATE_FILE' });
     }
     if (typeof state !== 'object' || state === null || !Array.isArray(state.vms) || typeof state.clock !== 'number')
-      throw new HvsimError('CORRUPT', `${this.statePath}: not an hvsim state file`, { file: this.statePath });
+      throw new HvsimError('CORRUPT', `${this.statePath}: not an hvsim state file`, { file: this.statePath, reason: 'STATE_FILE' });
     if (state.version !== STATE_VERSION)
       throw new HvsimError('UNSUPPORTED', `${this.statePath}: state version ${state.version} (this hvsim reads ${STATE_VERSION})`, { file: this.statePath });
     return state;

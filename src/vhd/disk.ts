@@ -8,7 +8,7 @@
  */
 import { readFully, type BlockFile } from './io/block-file.js';
 import type { Guid } from './common/guid.js';
-import { HvsimError } from '../errors.js';
+import { HvsimError, type CorruptReason } from '../errors.js';
 
 export type VhdFormat = 'VHDX' | 'VHD';
 export type VhdType = 'Fixed' | 'Dynamic' | 'Differencing';
@@ -54,12 +54,15 @@ export interface VhdInfo {
 }
 
 /** One problem found by a check. `severity: 'error'` makes test-vhd fail. */
-export interface Finding {
+export interface Finding<Code extends string = string> {
   severity: 'error' | 'warning';
-  code: string;
+  code: Code;
   message: string;
   offset?: number;
 }
+
+/** A finding of a format check: its code is the reason a strict open's CORRUPT error carries. */
+export type FormatFinding = Finding<CorruptReason>;
 
 export interface DiskImage {
   readonly file: BlockFile;

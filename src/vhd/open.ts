@@ -2,12 +2,13 @@
  * Opening and creating disk files of either format. The format is chosen by content when
  * opening (never by extension alone) and by extension when creating.
  */
-import { HvsimError, invalidArgument } from '../errors.js';
-import type { BlockFile } from './io/block-file.js';
-import { NodeFile } from './io/node-file.js';
+import { corrupt, invalidArgument } from '../errors.js';
+import type { BlockFile, FileOpener } from './io/block-file.js';
 import type { DiskImage, VhdFormat } from './disk.js';
 import { formatForPath } from './formats.js';
-import { createVhdx, createVhdxDifferencing, isVhdx, openVhdx } from './vhdx/vhdx-image.js';
+import { createVhdx, createVhdxDifferencing } from './vhdx/create.js';
+import { isVhdx } from './vhdx/open.js';
+import { openVhdx } from './vhdx/vhdx-image.js';
 import { createVhd, createVhdDifferencing, isVhd, openVhd } from './vhd/vhd-file.js';
 
 export { formatForPath } from './formats.js';
@@ -23,12 +24,12 @@ export interface OpenDiskOptions {
 export function openDiskFile(file: BlockFile, opts: OpenDiskOptions = {}): DiskImage {
   if (isVhdx(file)) return openVhdx(file, opts);
   if (isVhd(file)) return openVhd(file, opts.lenient ? { lenient: true } : {});
-  throw new HvsimError('CORRUPT', `${file.name}: not a VHDX or VHD file (no "vhdxfile" signature or "conectix" footer)`, { file: file.name });
+  throw corrupt(file.name, 'NOT_A_DISK', 'not a VHDX or VHD file (no "vhdxfile" signature or "conectix" footer)');
 }
 
-/** Open a disk file on disk; read-only unless `writable`. */
-export function openDisk(filePath: string, writable = false, opts: OpenDiskOptions = {}): DiskImage {
-  const f = NodeFile.open(filePath, writable ? 'rw' : 'r');
+/** Open the disk at `filePath` through `files` (the file seam); read-only unless `writable`. */
+export function openDisk(files: FileOpener, filePath: string, writable = false, opts: OpenDiskOptions = {}): DiskImage {
+  const f = files.open(filePath, writable ? 'rw' : 'r');
   try {
     return openDiskFile(f, opts);
   } catch (e) {

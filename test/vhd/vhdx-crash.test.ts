@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { FaultFile, faultBudget, type CrashMode } from '../../src/vhd/io/fault-file.js';
 import { MemoryFile } from '../../src/vhd/io/memory-file.js';
-import { createVhdx, createVhdxDifferencing, openVhdx, type VhdxImage } from '../../src/vhd/vhdx/vhdx-image.js';
+import { createVhdx, createVhdxDifferencing } from '../../src/vhd/vhdx/create.js';
+import { openVhdx, type VhdxImage } from '../../src/vhd/vhdx/vhdx-image.js';
 import { readImage, type DiskImage } from '../../src/vhd/disk.js';
 import { entryState } from '../../src/vhd/vhdx/bat.js';
 import { HvsimError } from '../../src/errors.js';

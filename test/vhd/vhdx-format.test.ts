@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { MemoryFile } from '../../src/vhd/io/memory-file.js';
-import { createVhdx, createVhdxDifferencing, openVhdx, VhdxImage } from '../../src/vhd/vhdx/vhdx-image.js';
+import { createVhdx, createVhdxDifferencing } from '../../src/vhd/vhdx/create.js';
+import { openVhdx, VhdxImage } from '../../src/vhd/vhdx/vhdx-image.js';
 import { readImage, type DiskImage } from '../../src/vhd/disk.js';
 import { crc32c } from '../../src/vhd/common/crc32c.js';
 import { readMsGuid, writeMsGuid } from '../../src/vhd/common/guid.js';

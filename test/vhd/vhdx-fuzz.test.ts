@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { MemoryFile } from '../../src/vhd/io/memory-file.js';
-import { createVhdx, createVhdxDifferencing, openVhdx } from '../../src/vhd/vhdx/vhdx-image.js';
+import { createVhdx, createVhdxDifferencing } from '../../src/vhd/vhdx/create.js';
+import { openVhdx } from '../../src/vhd/vhdx/vhdx-image.js';
 import { readImage } from '../../src/vhd/disk.js';
 import { HvsimError } from '../../src/errors.js';
 import { sealStructure } from '../../src/vhd/common/crc32c.js';

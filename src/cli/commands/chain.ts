@@ -14,7 +14,7 @@ import { runJob } from '../job.js';
 import { listOfRows, tableOfRows, out, toJson, type Row } from '../output.js';
 
 function diskRow(path: string): Row {
-  const img = openDisk(path, false);
+  const img = openDisk(new NodeDiskStore(), path, false);
   try {
     return img.info() as unknown as Row;
   } finally {

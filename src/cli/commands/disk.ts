@@ -6,6 +6,7 @@ import { HvsimError } from '../../errors.js';
 import type { VhdInfo } from '../../vhd/disk.js';
 import { openDisk } from '../../vhd/open.js';
 import { Chain } from '../../engine/chain.js';
+import { NodeDiskStore } from '../../engine/store.js';
 import { createBaseDisk, createChild, layerAllocation } from '../../engine/layers.js';
 import { checkChainFile } from '../../engine/check.js';
 import { parseOffset, parseSectorSize, parseSize } from '../options.js';
@@ -59,7 +60,7 @@ export function registerDiskCommands(program: Command): void {
     .option('--json', 'JSON with Get-VHD property names')
     .action((path: string, o: { chain?: boolean; json?: boolean }) => {
       if (!o.chain) {
-        const img = openDisk(path, false);
+        const img = openDisk(new NodeDiskStore(), path, false);
         const info = img.info();
         img.close();
         out(o.json ? toJson(info) : listOfRows([info as unknown as Record<string, unknown>]));

@@ -18,6 +18,11 @@ export interface BlockFile {
   close(): void;
 }
 
+/** Where block files come from by path: a DiskStore (src/engine/store.ts) or a test's own. */
+export interface FileOpener {
+  open(path: string, mode: 'r' | 'rw'): BlockFile;
+}
+
 /** Read exactly `buf.length` bytes or report how many were missing (zero-fills the rest). */
 export function readFully(file: BlockFile, buf: Uint8Array, offset: number): number {
   let done = 0;

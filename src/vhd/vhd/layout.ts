@@ -8,7 +8,7 @@
 import { alignUp, ascii, isPow2, utf16le } from '../common/bytes.js';
 import { corrupt, hex, unsupported } from '../../errors.js';
 import { readFully, type BlockFile } from '../io/block-file.js';
-import type { Finding, ParentLocator } from '../disk.js';
+import type { FormatFinding, ParentLocator } from '../disk.js';
 import {
   BAT_UNUSED,
   HEADER_COOKIE,
@@ -96,7 +96,7 @@ export interface VhdLayout {
   regions: Region[];
   locator: ParentLocator | undefined;
   /** Findings made while parsing (fields that are odd but usable; footer copies are checked apart). */
-  findings: Finding[];
+  findings: FormatFinding[];
 }
 
 function readCopy(file: BlockFile, pos: number, len: number): FooterCopy {
@@ -133,8 +133,8 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /** Findings about the two footer copies; used at open and by check(). `source`: the copy in use. */
-export function footerFindings(st: FooterState, sparse: boolean, source: 'end' | 'start'): Finding[] {
-  const out: Finding[] = [];
+export function footerFindings(st: FooterState, sparse: boolean, source: 'end' | 'start'): FormatFinding[] {
+  const out: FormatFinding[] = [];
   const { tail, head } = st;
   if (!tail) out.push({ severity: 'warning', code: 'FOOTER_MISSING', message: 'no footer at the end of the file; using the copy at offset 0' });
   else if (!tail.valid && source === 'start')
@@ -159,9 +159,9 @@ function chooseFooter(name: string, st: FooterState, lenient: boolean): { copy: 
   if (st.head?.valid && isSparseType(st.head.bytes)) return { copy: st.head, source: 'start' };
   if (lenient && st.tail) return { copy: st.tail, source: 'end' };
   if (lenient && st.head && isSparseType(st.head.bytes)) return { copy: st.head, source: 'start' };
-  if (st.tail) throw corrupt(name, 'footer Checksum mismatch', st.tail.pos);
-  if (st.head) throw corrupt(name, 'footer copy Checksum mismatch and no footer at the end of the file', 0);
-  throw corrupt(name, 'not a VHD: no footer cookie "conectix" at the end of the file or at offset 0');
+  if (st.tail) throw corrupt(name, 'FOOTER_CHECKSUM', 'footer Checksum mismatch', st.tail.pos);
+  if (st.head) throw corrupt(name, 'FOOTER_COPY_CHECKSUM', 'footer copy Checksum mismatch and no footer at the end of the file', 0);
+  throw corrupt(name, 'FOOTER_MISSING', 'not a VHD: no footer cookie "conectix" at the end of the file or at offset 0');
 }
 
 export interface VhdOpenOptions {
@@ -187,7 +187,7 @@ export function parseVhd(file: BlockFile, opts: VhdOpenOptions = {}): VhdLayout 
   const lenient = opts.lenient === true;
   const name = file.name;
   const size = file.size();
-  if (size < OLD_FOOTER_SIZE) throw corrupt(name, `file of ${size} bytes is too small to be a VHD`);
+  if (size < OLD_FOOTER_SIZE) throw corrupt(name, 'FILE_TOO_SMALL', `file of ${size} bytes is too small to be a VHD`);
   const st = readFooters(file);
   const { copy, source } = chooseFooter(name, st, lenient);
   const footer = decodeFooter(copy.bytes);
@@ -201,15 +201,15 @@ export function parseVhd(file: BlockFile, opts: VhdOpenOptions = {}): VhdLayout 
   if (footer.diskType !== DISK_TYPE_FIXED && footer.diskType !== DISK_TYPE_DYNAMIC && footer.diskType !== DISK_TYPE_DIFFERENCING)
     throw unsupported(name, `footer DiskType ${footer.diskType} is not fixed (2), dynamic (3) or differencing (4)`);
   const vsize = footer.currentSize;
-  if (!Number.isSafeInteger(vsize) || vsize % 512 !== 0) throw corrupt(name, `footer CurrentSize ${vsize} is not a multiple of 512`, at);
+  if (!Number.isSafeInteger(vsize) || vsize % 512 !== 0) throw corrupt(name, 'CURRENT_SIZE', `footer CurrentSize ${vsize} is not a multiple of 512`, at);
 
-  const findings: Finding[] = [];
+  const findings: FormatFinding[] = [];
   if (footer.diskGeometry.heads > 16 || geometryBytes(footer.diskGeometry) > vsize)
     findings.push({ severity: 'warning', code: 'GEOMETRY', message: `DiskGeometry ${footer.diskGeometry.cylinders}/${footer.diskGeometry.heads}/${footer.diskGeometry.sectorsPerTrack} exceeds CurrentSize`, offset: at });
 
   if (footer.diskType === DISK_TYPE_FIXED) {
     // Fixed: raw data, then the footer (spec "Fixed Hard Disk Image").
-    if (dataEnd < vsize) throw corrupt(name, `fixed disk holds ${dataEnd} bytes of data, less than footer CurrentSize ${vsize}`, at);
+    if (dataEnd < vsize) throw corrupt(name, 'FIXED_SIZE', `fixed disk holds ${dataEnd} bytes of data, less than footer CurrentSize ${vsize}`, at);
     if (dataEnd > vsize) findings.push({ severity: 'warning', code: 'FIXED_SIZE', message: `fixed disk holds ${dataEnd - vsize} bytes beyond CurrentSize` });
     if (footer.dataOffset !== Infinity)
       findings.push({ severity: 'warning', code: 'DATA_OFFSET', message: `fixed disk footer DataOffset is ${footer.dataOffset}, not 0xFFFFFFFFFFFFFFFF`, offset: at });
@@ -233,28 +233,28 @@ export function parseVhd(file: BlockFile, opts: VhdOpenOptions = {}): VhdLayout 
   // Dynamic header (spec "Dynamic Disk Header Format").
   const ho = footer.dataOffset;
   if (!Number.isSafeInteger(ho) || ho < FOOTER_SIZE || ho + HEADER_SIZE > dataEnd)
-    throw corrupt(name, `footer DataOffset ${ho === Infinity ? '0xFFFFFFFFFFFFFFFF' : hex(ho)} does not point at a dynamic header inside the file`, at);
+    throw corrupt(name, 'DATA_OFFSET', `footer DataOffset ${ho === Infinity ? '0xFFFFFFFFFFFFFFFF' : hex(ho)} does not point at a dynamic header inside the file`, at);
   const hb = new Uint8Array(HEADER_SIZE);
   readFully(file, hb, ho);
   const header = decodeDynamicHeader(hb);
-  if (header.cookie !== HEADER_COOKIE) throw corrupt(name, 'dynamic header Cookie is not "cxsparse"', ho);
+  if (header.cookie !== HEADER_COOKIE) throw corrupt(name, 'HEADER_COOKIE', 'dynamic header Cookie is not "cxsparse"', ho);
   if (header.checksum !== headerChecksum(hb)) {
-    if (!lenient) throw corrupt(name, 'dynamic header Checksum mismatch', ho);
+    if (!lenient) throw corrupt(name, 'HEADER_CHECKSUM', 'dynamic header Checksum mismatch', ho);
     findings.push({ severity: 'error', code: 'HEADER_CHECKSUM', message: 'dynamic header Checksum mismatch', offset: ho });
   }
   if (header.headerVersion >>> 16 !== HEADER_VERSION >>> 16) throw unsupported(name, `dynamic header HeaderVersion ${hex(header.headerVersion)} is not 1.x`);
   const bs = header.blockSize;
   if (!isPow2(bs) || bs < MIN_BLOCK_SIZE || bs > MAX_BLOCK_SIZE)
-    throw corrupt(name, `dynamic header BlockSize ${bs} is not a power of two between ${MIN_BLOCK_SIZE} and ${MAX_BLOCK_SIZE}`, ho);
+    throw corrupt(name, 'BLOCK_SIZE', `dynamic header BlockSize ${bs} is not a power of two between ${MIN_BLOCK_SIZE} and ${MAX_BLOCK_SIZE}`, ho);
   const blockCount = Math.ceil(vsize / bs);
   const entries = header.maxTableEntries;
-  if (entries < blockCount) throw corrupt(name, `dynamic header MaxTableEntries ${entries} does not cover CurrentSize ${vsize} (${blockCount} blocks)`, ho);
+  if (entries < blockCount) throw corrupt(name, 'MAX_TABLE_ENTRIES', `dynamic header MaxTableEntries ${entries} does not cover CurrentSize ${vsize} (${blockCount} blocks)`, ho);
   if (entries > blockCount)
     findings.push({ severity: 'warning', code: 'MAX_TABLE_ENTRIES', message: `MaxTableEntries ${entries} is more than the ${blockCount} blocks CurrentSize needs`, offset: ho });
   const to = header.tableOffset;
   if (!Number.isSafeInteger(to) || to < FOOTER_SIZE || to + entries * 4 > dataEnd)
-    throw corrupt(name, `dynamic header TableOffset ${to === Infinity ? 'beyond 2^53' : hex(to)} with MaxTableEntries ${entries} does not fit inside the file`, ho);
-  if (to < ho + HEADER_SIZE && ho < to + entries * 4) throw corrupt(name, 'dynamic header TableOffset overlaps the dynamic header', ho);
+    throw corrupt(name, 'TABLE_OFFSET', `dynamic header TableOffset ${to === Infinity ? 'beyond 2^53' : hex(to)} with MaxTableEntries ${entries} does not fit inside the file`, ho);
+  if (to < ho + HEADER_SIZE && ho < to + entries * 4) throw corrupt(name, 'TABLE_OFFSET', 'dynamic header TableOffset overlaps the dynamic header', ho);
   if (header.dataOffset !== Infinity)
     findings.push({ severity: 'warning', code: 'HEADER_DATA_OFFSET', message: 'dynamic header DataOffset is not 0xFFFFFFFFFFFFFFFF', offset: ho });
 
@@ -282,9 +282,9 @@ export function parseVhd(file: BlockFile, opts: VhdOpenOptions = {}): VhdLayout 
     }
     const off = e.platformDataOffset;
     const len = e.platformDataLength;
-    if (len > MAX_LOCATOR_BYTES) throw corrupt(name, `${field} PlatformDataLength ${len} is too large for a path`, ho);
+    if (len > MAX_LOCATOR_BYTES) throw corrupt(name, 'LOCATOR_DATA', `${field} PlatformDataLength ${len} is too large for a path`, ho);
     if (!Number.isSafeInteger(off) || off < FOOTER_SIZE || off + len > dataEnd)
-      throw corrupt(name, `${field} PlatformDataOffset ${off === Infinity ? 'beyond 2^53' : hex(off)} + PlatformDataLength ${len} is outside the file`, ho);
+      throw corrupt(name, 'LOCATOR_DATA', `${field} PlatformDataOffset ${off === Infinity ? 'beyond 2^53' : hex(off)} + PlatformDataLength ${len} is outside the file`, ho);
     if (len === 0) return;
     const data = new Uint8Array(len);
     readFully(file, data, off);
@@ -330,7 +330,7 @@ export function parseVhd(file: BlockFile, opts: VhdOpenOptions = {}): VhdLayout 
 }
 
 export interface BatAnalysis {
-  findings: Finding[];
+  findings: FormatFinding[];
   /** End of the last byte any structure or allocated block uses. */
   structEnd: number;
   /** Every allocated block's data starts on a 4 KiB boundary. */
@@ -342,7 +342,7 @@ const MAX_BAT_FINDINGS = 20;
 
 /** Check allocated blocks against the end of the data, the metadata and each other. */
 export function analyzeBat(lay: VhdLayout, bat: Uint32Array, dataEnd: number): BatAnalysis {
-  const findings: Finding[] = [];
+  const findings: FormatFinding[] = [];
   let structEnd = 0;
   for (const r of lay.regions) structEnd = Math.max(structEnd, r.end);
   const footprint = lay.bitmapBytes + lay.blockSize;
@@ -351,7 +351,7 @@ export function analyzeBat(lay: VhdLayout, bat: Uint32Array, dataEnd: number): B
   let aligned = true;
   let problems = 0;
   let droppedError = false;
-  const report = (f: Finding): void => {
+  const report = (f: FormatFinding): void => {
     if (problems++ < MAX_BAT_FINDINGS) findings.push(f);
     else if (f.severity === 'error') droppedError = true;
   };

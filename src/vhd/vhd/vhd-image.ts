@@ -16,7 +16,7 @@ import {
   checkRange,
   type BlockState,
   type DiskImage,
-  type Finding,
+  type FormatFinding,
   type ParentLocator,
   type VhdInfo,
   type VhdType,
@@ -139,13 +139,13 @@ export class VhdImage implements DiskImage {
     if (img.writable) {
       // A lenient open may have settled for a copy whose checksum fails: never write to that.
       const bad = [...img.footerChecks(), ...img.lay.findings].find((f) => f.severity === 'error' && /CHECKSUM$/.test(f.code));
-      if (bad) throw corrupt(img.path, `cannot open for writing: ${bad.message}`, bad.offset);
+      if (bad) throw corrupt(img.path, bad.code, `cannot open for writing: ${bad.message}`, bad.offset);
       if (img.type !== 'Fixed') img.prepareForWriting();
     }
     return img;
   }
 
-  private footerChecks(): Finding[] {
+  private footerChecks(): FormatFinding[] {
     return footerFindings(readFooters(this.file), this.type !== 'Fixed', this.lay.footerSource);
   }
 
@@ -153,7 +153,7 @@ export class VhdImage implements DiskImage {
     const lay = this.lay;
     const a = analyzeBat(lay, this.bat, lay.dataEnd);
     const bad = a.findings.find((f) => f.severity === 'error');
-    if (bad) throw corrupt(this.path, `cannot open for writing: ${bad.message}`, bad.offset);
+    if (bad) throw corrupt(this.path, bad.code, `cannot open for writing: ${bad.message}`, bad.offset);
     if (lay.footerSource === 'start') {
       // Trailing footer missing or damaged (e.g. a crash before it was rewritten): put it back
       // after the last structure and drop whatever unreferenced bytes follow.
@@ -615,8 +615,8 @@ export class VhdImage implements DiskImage {
     };
   }
 
-  check(): Finding[] {
-    const out: Finding[] = [...this.footerChecks(), ...this.lay.findings];
+  check(): FormatFinding[] {
+    const out: FormatFinding[] = [...this.footerChecks(), ...this.lay.findings];
     if (this.type === 'Fixed') return out;
     const dataEnd = this.footerPos >= 0 ? this.footerPos : this.file.size();
     out.push(...analyzeBat(this.lay, this.bat, dataEnd).findings);

@@ -17,6 +17,11 @@ export interface VhdxHeader {
   logOffset: number;
 }
 
+/** End of the log region the header names (0 when it names none). */
+export function logEnd(h: VhdxHeader): number {
+  return h.logLength ? h.logOffset + h.logLength : 0;
+}
+
 export function serializeHeader(h: VhdxHeader): Uint8Array {
   const b = new Uint8Array(HEADER_SIZE);
   setAscii(b, 0, SIG_HEADER);
@@ -78,13 +83,13 @@ export function readHeaders(file: BlockFile): HeaderState {
     typeof b === 'string' ? b : undefined,
   ];
   if (typeof a === 'string' && typeof b === 'string')
-    throw corrupt(file.name, `no valid VHDX header (header 1: ${a}; header 2: ${b})`, HEADER1_OFFSET);
+    throw corrupt(file.name, 'HEADER', `no valid VHDX header (header 1: ${a}; header 2: ${b})`, HEADER1_OFFSET);
   if (typeof b === 'string') return { current: a as VhdxHeader, currentSlot: 0, problems };
   if (typeof a === 'string') return { current: b, currentSlot: 1, problems };
   // Both valid: the greater sequence number is current (§2.2.2.1). Equal numbers are fine only for
   // identical copies (Disk2VHD writes them); otherwise no header is current.
   if (a.sequenceNumber === b.sequenceNumber && JSON.stringify(a) !== JSON.stringify(b))
-    throw corrupt(file.name, `both headers carry sequence number ${a.sequenceNumber} but differ, so neither is current`, HEADER1_OFFSET);
+    throw corrupt(file.name, 'HEADER', `both headers carry sequence number ${a.sequenceNumber} but differ, so neither is current`, HEADER1_OFFSET);
   return b.sequenceNumber > a.sequenceNumber ? { current: b, currentSlot: 1, problems } : { current: a, currentSlot: 0, problems };
 }
 

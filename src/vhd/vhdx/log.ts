@@ -311,10 +311,10 @@ class LogScanner {
 function checkLogLocation(log: LogLocation, fileSize: number, name: string): void {
   const { offset, length } = log;
   if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset % SECTOR !== 0 || length % SECTOR !== 0)
-    throw corrupt(name, `log region ${offset}+${length} is not 4 KiB aligned`);
-  if (offset < MIN_LOGGABLE_OFFSET) throw corrupt(name, 'log region overlaps the VHDX header area', offset);
-  if (length < 0 || length > MAX_LOG_LENGTH) throw corrupt(name, `log length ${hex(length)} is out of range`, offset);
-  if (offset + length > fileSize) throw corrupt(name, 'log region extends past the end of the file', offset);
+    throw corrupt(name, 'LOG_REGION', `log region ${offset}+${length} is not 4 KiB aligned`);
+  if (offset < MIN_LOGGABLE_OFFSET) throw corrupt(name, 'LOG_REGION', 'log region overlaps the VHDX header area', offset);
+  if (length < 0 || length > MAX_LOG_LENGTH) throw corrupt(name, 'LOG_REGION', `log length ${hex(length)} is out of range`, offset);
+  if (offset + length > fileSize) throw corrupt(name, 'LOG_REGION', 'log region extends past the end of the file', offset);
 }
 
 function checkGuidArgument(g: Guid): Guid {
@@ -381,7 +381,7 @@ export function findActiveSequence(file: BlockFile, log: LogLocation, logGuid: G
   const writes: LogWrite[] = [];
   for (let i = best.tailIndex; i < best.run.length; i++) {
     const e = best.run[i]!;
-    if (!scanner.parse(e.offset, writes)) throw corrupt(file.name, 'log entry changed while it was being read', log.offset + e.offset);
+    if (!scanner.parse(e.offset, writes)) throw corrupt(file.name, 'LOG_ENTRY', 'log entry changed while it was being read', log.offset + e.offset);
   }
   const head = best.run[best.run.length - 1]!;
   return {
@@ -427,7 +427,7 @@ function zeroFill(target: BlockFile, offset: number, length: number): void {
  */
 export function applyReplay(target: BlockFile, replay: LogReplay): void {
   if (target.size() < replay.flushedFileOffset)
-    throw corrupt(target.name, `file is ${target.size()} bytes but its log says ${replay.flushedFileOffset} were flushed (truncated file)`);
+    throw corrupt(target.name, 'TRUNCATED', `file is ${target.size()} bytes but its log says ${replay.flushedFileOffset} were flushed (truncated file)`);
   for (const w of replay.writes) {
     if (w.kind === 'data') {
       if (w.data.length !== SECTOR) throw invalidArgument(`replay page at ${hex(w.offset)} is ${w.data.length} bytes, not 4096`, target.name);

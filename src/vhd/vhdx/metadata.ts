@@ -47,10 +47,10 @@ export function metadataExtent(table: Uint8Array, regionLength: number): number 
  * full size (default: all of `region`). `regionOffset` is only used in messages.
  */
 export function parseMetadataRegion(name: string, region: Uint8Array, regionOffset: number, regionLength = region.length): MetadataItem[] {
-  if (regionLength < TABLE_SIZE || region.length < TABLE_SIZE) throw corrupt(name, 'metadata region smaller than its 64 KiB table', regionOffset);
-  if (ascii(region, 0, 8) !== SIG_METADATA) throw corrupt(name, 'metadata table has a bad signature', regionOffset);
+  if (regionLength < TABLE_SIZE || region.length < TABLE_SIZE) throw corrupt(name, 'METADATA_TABLE', 'metadata region smaller than its 64 KiB table', regionOffset);
+  if (ascii(region, 0, 8) !== SIG_METADATA) throw corrupt(name, 'METADATA_TABLE', 'metadata table has a bad signature', regionOffset);
   const count = u16le(region, 10);
-  if (count > MAX_METADATA_ENTRIES) throw corrupt(name, `metadata table lists ${count} entries (max ${MAX_METADATA_ENTRIES})`, regionOffset);
+  if (count > MAX_METADATA_ENTRIES) throw corrupt(name, 'METADATA_TABLE', `metadata table lists ${count} entries (max ${MAX_METADATA_ENTRIES})`, regionOffset);
   const items: MetadataItem[] = [];
   const spans: Array<[number, number]> = [];
   for (let i = 0; i < count; i++) {
@@ -61,13 +61,13 @@ export function parseMetadataRegion(name: string, region: Uint8Array, regionOffs
     const flags = u32le(region, o + 24);
     const where = regionOffset + o;
     const isUser = (flags & 1) !== 0;
-    if (len > MAX_METADATA_ITEM) throw corrupt(name, `metadata item ${itemId} is ${len} bytes (max 1 MiB)`, where);
-    if (len === 0 && off !== 0) throw corrupt(name, `empty metadata item ${itemId} has offset ${off}`, where);
+    if (len > MAX_METADATA_ITEM) throw corrupt(name, 'METADATA_ITEM', `metadata item ${itemId} is ${len} bytes (max 1 MiB)`, where);
+    if (len === 0 && off !== 0) throw corrupt(name, 'METADATA_ITEM', `empty metadata item ${itemId} has offset ${off}`, where);
     if (len > 0 && (off < TABLE_SIZE || off + len > regionLength || off + len > region.length))
-      throw corrupt(name, `metadata item ${itemId} lies outside the metadata region`, where);
-    if (items.some((it) => it.itemId === itemId && it.isUser === isUser)) throw corrupt(name, `metadata item ${itemId} listed twice`, where);
+      throw corrupt(name, 'METADATA_ITEM', `metadata item ${itemId} lies outside the metadata region`, where);
+    if (items.some((it) => it.itemId === itemId && it.isUser === isUser)) throw corrupt(name, 'METADATA_ITEM', `metadata item ${itemId} listed twice`, where);
     for (const [a, b] of spans)
-      if (len > 0 && off < b && a < off + len) throw corrupt(name, `metadata item ${itemId} overlaps another item`, where);
+      if (len > 0 && off < b && a < off + len) throw corrupt(name, 'METADATA_ITEM', `metadata item ${itemId} overlaps another item`, where);
     if (len > 0) spans.push([off, off + len]);
     const item: MetadataItem = {
       itemId,
@@ -120,8 +120,8 @@ function findItem(items: MetadataItem[], id: Guid): MetadataItem | undefined {
 
 function requireItem(name: string, items: MetadataItem[], id: Guid, what: string, len: number): Uint8Array {
   const it = findItem(items, id);
-  if (!it) throw corrupt(name, `metadata has no ${what} item`);
-  if (it.data.length !== len) throw corrupt(name, `${what} item is ${it.data.length} bytes, expected ${len}`);
+  if (!it) throw corrupt(name, 'METADATA_ITEM', `metadata has no ${what} item`);
+  if (it.data.length !== len) throw corrupt(name, 'METADATA_ITEM', `${what} item is ${it.data.length} bytes, expected ${len}`);
   return it.data;
 }
 
@@ -130,17 +130,17 @@ export function decodeDiskParameters(name: string, items: MetadataItem[]): DiskP
   const blockSize = u32le(fp, 0);
   const flags = u32le(fp, 4);
   if (!isPow2(blockSize) || blockSize < MIN_BLOCK_SIZE || blockSize > MAX_BLOCK_SIZE)
-    throw corrupt(name, `block size ${blockSize} is not a power of two between 1 MiB and 256 MiB`);
+    throw corrupt(name, 'DISK_PARAMETERS', `block size ${blockSize} is not a power of two between 1 MiB and 256 MiB`);
   const lss = u32le(requireItem(name, items, META_LOGICAL_SECTOR_SIZE, 'Logical Sector Size', 4), 0);
   const pss = u32le(requireItem(name, items, META_PHYSICAL_SECTOR_SIZE, 'Physical Sector Size', 4), 0);
-  if (lss !== 512 && lss !== 4096) throw corrupt(name, `logical sector size ${lss} is not 512 or 4096`);
-  if (pss !== 512 && pss !== 4096) throw corrupt(name, `physical sector size ${pss} is not 512 or 4096`);
+  if (lss !== 512 && lss !== 4096) throw corrupt(name, 'DISK_PARAMETERS', `logical sector size ${lss} is not 512 or 4096`);
+  if (pss !== 512 && pss !== 4096) throw corrupt(name, 'DISK_PARAMETERS', `physical sector size ${pss} is not 512 or 4096`);
   const virtualSize = u64le(requireItem(name, items, META_VIRTUAL_DISK_SIZE, 'Virtual Disk Size', 8), 0);
   if (!(virtualSize > 0 && virtualSize <= MAX_VIRTUAL_DISK_SIZE) || virtualSize % lss !== 0)
-    throw corrupt(name, `virtual disk size ${virtualSize} is not a positive multiple of ${lss} up to 64 TiB`);
+    throw corrupt(name, 'DISK_PARAMETERS', `virtual disk size ${virtualSize} is not a positive multiple of ${lss} up to 64 TiB`);
   const page83 = readMsGuid(requireItem(name, items, META_PAGE83, 'Page 83 Data', 16), 0);
   const hasParent = (flags & 2) !== 0;
-  if (hasParent && !findItem(items, META_PARENT_LOCATOR)) throw corrupt(name, 'differencing disk has no parent locator item');
+  if (hasParent && !findItem(items, META_PARENT_LOCATOR)) throw corrupt(name, 'PARENT_LOCATOR', 'differencing disk has no parent locator item');
   return { blockSize, leaveBlockAllocated: (flags & 1) !== 0 && !hasParent, hasParent, virtualSize, logicalSectorSize: lss, physicalSectorSize: pss, page83 };
 }
 
@@ -175,32 +175,32 @@ const MAX_LOCATOR_ENTRIES = 256;
 
 /** Decode the key/value pairs of a parent locator item, validating every offset. */
 export function parseParentLocator(name: string, data: Uint8Array): ParentLocator {
-  if (data.length < 20) throw corrupt(name, 'parent locator item shorter than its 20-byte header');
+  if (data.length < 20) throw corrupt(name, 'PARENT_LOCATOR', 'parent locator item shorter than its 20-byte header');
   const type = readMsGuid(data, 0);
   if (type !== PARENT_LOCATOR_TYPE_VHDX) throw unsupported(name, `unknown parent locator type ${type}`);
   const count = u16le(data, 18);
-  if (count === 0 || count > MAX_LOCATOR_ENTRIES) throw corrupt(name, `parent locator has ${count} entries`);
-  if (20 + 12 * count > data.length) throw corrupt(name, 'parent locator entries run past the item');
+  if (count === 0 || count > MAX_LOCATOR_ENTRIES) throw corrupt(name, 'PARENT_LOCATOR', `parent locator has ${count} entries`);
+  if (20 + 12 * count > data.length) throw corrupt(name, 'PARENT_LOCATOR', 'parent locator entries run past the item');
   const entries: Array<[string, string]> = [];
   const str = (off: number, len: number, what: string): string => {
     if (len === 0 || off + len > data.length || off < 20 + 12 * count || (len & 1) !== 0)
-      throw corrupt(name, `parent locator ${what} at item offset ${off} length ${len} is out of range`);
+      throw corrupt(name, 'PARENT_LOCATOR', `parent locator ${what} at item offset ${off} length ${len} is out of range`);
     const s = utf16le(data, off, len);
-    if (s.includes('\0')) throw corrupt(name, `parent locator ${what} contains NUL`);
+    if (s.includes('\0')) throw corrupt(name, 'PARENT_LOCATOR', `parent locator ${what} contains NUL`);
     return s;
   };
   for (let i = 0; i < count; i++) {
     const o = 20 + 12 * i;
     const key = str(u32le(data, o), u16le(data, o + 8), `key ${i}`);
     const value = str(u32le(data, o + 4), u16le(data, o + 10), `value ${i}`);
-    if (entries.some(([k]) => k === key)) throw corrupt(name, `parent locator key ${key} appears twice`);
+    if (entries.some(([k]) => k === key)) throw corrupt(name, 'PARENT_LOCATOR', `parent locator key ${key} appears twice`);
     entries.push([key, value]);
   }
   const get = (k: string): string | undefined => entries.find(([key]) => key === k)?.[1];
   const linkageText = get('parent_linkage');
-  if (linkageText === undefined) throw corrupt(name, 'parent locator has no parent_linkage');
+  if (linkageText === undefined) throw corrupt(name, 'PARENT_LOCATOR', 'parent locator has no parent_linkage');
   const linkage = tryParseGuid(linkageText);
-  if (!linkage) throw corrupt(name, `parent_linkage ${JSON.stringify(linkageText.slice(0, 60))} is not a GUID`);
+  if (!linkage) throw corrupt(name, 'PARENT_LOCATOR', `parent_linkage ${JSON.stringify(linkageText.slice(0, 60))} is not a GUID`);
   const l2text = get('parent_linkage2');
   const l2 = l2text === undefined ? undefined : tryParseGuid(l2text);
   const loc: ParentLocator = {
@@ -212,7 +212,7 @@ export function parseParentLocator(name: string, data: Uint8Array): ParentLocato
     entries,
   };
   if (loc.relativePath === undefined && loc.absolutePath === undefined && loc.volumePath === undefined)
-    throw corrupt(name, 'parent locator has no path key');
+    throw corrupt(name, 'PARENT_LOCATOR', 'parent locator has no path key');
   return loc;
 }
 

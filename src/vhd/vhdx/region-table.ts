@@ -84,7 +84,7 @@ export function readRegionTables(file: BlockFile): RegionTableState {
     typeof b === 'string' ? b : undefined,
   ];
   const entries = typeof a !== 'string' ? a : typeof b !== 'string' ? b : undefined;
-  if (!entries) throw corrupt(file.name, `no valid region table (copy 1: ${a}; copy 2: ${b})`, REGION_TABLE1_OFFSET);
+  if (!entries) throw corrupt(file.name, 'REGION_TABLE', `no valid region table (copy 1: ${a}; copy 2: ${b})`, REGION_TABLE1_OFFSET);
   if (typeof a !== 'string' && typeof b !== 'string' && JSON.stringify(a) !== JSON.stringify(b))
     problems[1] = 'differs from copy 1';
   for (const e of entries)
@@ -92,7 +92,7 @@ export function readRegionTables(file: BlockFile): RegionTableState {
       throw unsupported(file.name, `unknown required region ${e.guid}`);
   const bat = entries.find((e) => e.guid === REGION_BAT);
   const metadata = entries.find((e) => e.guid === REGION_METADATA);
-  if (!bat) throw corrupt(file.name, 'region table has no BAT region', REGION_TABLE1_OFFSET);
-  if (!metadata) throw corrupt(file.name, 'region table has no metadata region', REGION_TABLE1_OFFSET);
+  if (!bat) throw corrupt(file.name, 'REGION_TABLE', 'region table has no BAT region', REGION_TABLE1_OFFSET);
+  if (!metadata) throw corrupt(file.name, 'REGION_TABLE', 'region table has no metadata region', REGION_TABLE1_OFFSET);
   return { entries, bat, metadata, problems };
 }

@@ -1,38 +1,34 @@
 /**
- * A VHDX file (MS-VHDX v1.0): open (with log replay), read mapping, journaled writes, create.
- * Section numbers refer to [MS-VHDX]; ordering rules: docs/formats.md,
- * "VHDX headers", "VHDX write ordering", "VHDX log".
+ * A VHDX file (MS-VHDX v1.0) as a DiskImage: its state once open, the read mapping (BAT and
+ * sector bitmaps) and journaled writes. Opening and log replay: open.ts; BAT validation:
+ * validate.ts; creating: create.ts. Section numbers refer to [MS-VHDX]; ordering rules:
+ * docs/formats.md, "VHDX headers", "VHDX write ordering", "VHDX log".
  */
-import { alignUp, ascii, encodeUtf16le, MiB, setAscii, setU32le, u32le } from '../common/bytes.js';
-import { corrupt, hex, HvsimError, invalidArgument, unsupported } from '../../errors.js';
+import { alignUp, MiB, setU32le, u32le } from '../common/bytes.js';
+import { corrupt, HvsimError, invalidArgument, unsupported } from '../../errors.js';
 import { newGuid, ZERO_GUID, type Guid } from '../common/guid.js';
 import { readFully, type BlockFile } from '../io/block-file.js';
-import { OverlayFile } from '../io/overlay-file.js';
 import {
-  BLOCK_DATA, BLOCK_PARENT, BLOCK_PARTIAL, BLOCK_ZERO, type BlockState, type DiskImage, type Finding,
+  BLOCK_DATA, BLOCK_PARENT, BLOCK_PARTIAL, BLOCK_ZERO, type BlockState, type DiskImage, type FormatFinding,
   type ParentLocator, type VhdInfo, type VhdType,
 } from '../disk.js';
 import { locatorPaths } from '../parent-paths.js';
+import { batGeometry, bitmapIndex, entryOffsetMb, entryState, payloadIndex, setEntry, type BatGeometry } from './bat.js';
+import { logEnd, updateHeader, type HeaderState, type VhdxHeader } from './header.js';
+import { LogWriter, maxPagesPerEntry } from './log.js';
 import {
-  batGeometry, batRegionLength, bitmapIndex, entryOffsetMb, entryReservedBits, entryState, payloadIndex, setEntry,
-  type BatGeometry,
-} from './bat.js';
-import { readHeaders, serializeHeader, updateHeader, type HeaderState, type VhdxHeader } from './header.js';
-import { applyReplay, findActiveSequence, LogWriter, maxPagesPerEntry, type LogReplay } from './log.js';
-import {
-  childLocatorEntries, decodeDiskParameters, diskParameterItems, metadataExtent, parentLocatorItem, parseMetadataRegion,
-  parseParentLocator, serializeMetadataRegion, type DiskParameters, type MetadataItem,
+  childLocatorEntries, decodeDiskParameters, parentLocatorItem, parseMetadataRegion, parseParentLocator, serializeMetadataRegion,
+  type DiskParameters, type MetadataItem,
 } from './metadata.js';
-import { readRegionTables, regionName, serializeRegionTable, type RegionEntry, type RegionTableState } from './region-table.js';
+import { readVhdx, type LogStatus } from './open.js';
+import type { RegionTableState } from './region-table.js';
 import {
-  HEADER1_OFFSET, HEADER2_OFFSET, HEADER_AREA_SIZE, MAX_METADATA_REGION, META_FILE_PARAMETERS, META_PARENT_LOCATOR, PAYLOAD_FULLY_PRESENT,
-  PAYLOAD_NOT_PRESENT, PAYLOAD_PARTIALLY_PRESENT, PAYLOAD_UNDEFINED, PAYLOAD_UNMAPPED, PAYLOAD_UNMAPPED_V095,
-  PAYLOAD_ZERO, REGION_BAT, REGION_METADATA, REGION_TABLE1_OFFSET, REGION_TABLE2_OFFSET, SB_NOT_PRESENT, SB_PRESENT,
-  SIG_FILE,
+  META_FILE_PARAMETERS, META_PARENT_LOCATOR, PAYLOAD_FULLY_PRESENT, PAYLOAD_NOT_PRESENT, PAYLOAD_PARTIALLY_PRESENT,
+  PAYLOAD_UNDEFINED, PAYLOAD_UNMAPPED, PAYLOAD_UNMAPPED_V095, PAYLOAD_ZERO, SB_PRESENT,
 } from './spec.js';
+import { logFindings, validateBat } from './validate.js';
 
 const PAGE = 4096;
-export const CREATOR = 'hvsim 0.1';
 
 export interface VhdxOpenOptions {
   /**
@@ -47,9 +43,6 @@ export interface VhdxOpenOptions {
   keepIdentity?: boolean;
 }
 
-/** What happened to the log at open (for reports and tests). */
-export type LogStatus = 'clean' | 'replayed-in-place' | 'replayed-in-memory' | 'empty-guid-set';
-
 export class VhdxImage implements DiskImage {
   readonly format = 'VHDX' as const;
   readonly file: BlockFile;
@@ -57,7 +50,7 @@ export class VhdxImage implements DiskImage {
   readonly writable: boolean;
   readonly logStatus: LogStatus;
   /** Problems noticed at open that did not prevent it (damaged header copy, lenient BAT findings…). */
-  readonly openFindings: Finding[];
+  readonly openFindings: FormatFinding[];
 
   private headers: HeaderState;
   private regions: RegionTableState;
@@ -80,7 +73,7 @@ export class VhdxImage implements DiskImage {
     params: DiskParameters,
     bat: Uint8Array,
     logStatus: LogStatus,
-    findings: Finding[],
+    findings: FormatFinding[],
     writable: boolean,
     keepIdentity: boolean,
   ) {
@@ -98,139 +91,19 @@ export class VhdxImage implements DiskImage {
     this.openFindings = findings;
     const locItem = items.find((it) => it.itemId === META_PARENT_LOCATOR && !it.isUser);
     this.locator = params.hasParent && locItem ? parseParentLocator(file.name, locItem.data) : undefined;
-    this.nextFree = alignUp(Math.max(file.size(), ...regions.entries.map((r) => r.fileOffset + r.length), this.logEnd()), MiB);
+    this.nextFree = alignUp(Math.max(file.size(), ...regions.entries.map((r) => r.fileOffset + r.length), logEnd(this.headers.current)), MiB);
   }
 
   // ---- Open (§2.2; docs/formats.md, "VHDX log": when to replay) ----
 
   static open(base: BlockFile, opts: VhdxOpenOptions = {}): VhdxImage {
-    const name = base.name;
-    const size = base.size();
-    if (size < HEADER_AREA_SIZE) throw corrupt(name, `file is ${size} bytes, smaller than the 1 MiB VHDX header area`);
-    const ident = new Uint8Array(8);
-    readFully(base, ident, 0);
-    if (ascii(ident, 0, 8) !== SIG_FILE) throw corrupt(name, 'not a VHDX file (no "vhdxfile" signature)', 0);
-    const findings: Finding[] = [];
-    let headers = readHeaders(base);
-    headers.problems.forEach((p, i) => {
-      if (p) findings.push({ severity: 'warning', code: 'HEADER_COPY', message: `header ${i + 1} is not valid: ${p}`, offset: i ? HEADER2_OFFSET : HEADER1_OFFSET });
-    });
-
-    // 1. Replay the log before trusting any region, metadata or BAT.
-    let file = base;
-    let logStatus: LogStatus = 'clean';
-    const h = headers.current;
-    if (h.logGuid !== ZERO_GUID) {
-      if (h.logOffset + h.logLength > size) throw corrupt(name, 'log region extends past the end of the file', h.logOffset);
-      const replay = findActiveSequence(base, { offset: h.logOffset, length: h.logLength }, h.logGuid);
-      if (replay && size < replay.flushedFileOffset)
-        throw corrupt(name, `file is ${size} bytes but its log says ${replay.flushedFileOffset} were flushed (truncated file)`);
-      if (replay) checkReplayBounds(name, replay, size);
-      if (base.readOnly) {
-        if (replay) {
-          const overlay = new OverlayFile(base);
-          applyReplay(overlay, replay);
-          file = overlay;
-          logStatus = 'replayed-in-memory';
-        } else logStatus = 'empty-guid-set';
-      } else {
-        if (replay) {
-          applyReplay(base, replay);
-          base.flush();
-          logStatus = 'replayed-in-place';
-        } else logStatus = 'empty-guid-set';
-        headers = updateHeader(base, headers, { logGuid: ZERO_GUID, fileWriteGuid: newGuid() });
-      }
-    }
-
-    // 2. Region tables, metadata, BAT.
-    const regions = readRegionTables(file);
-    regions.problems.forEach((p, i) => {
-      if (p) findings.push({ severity: 'warning', code: 'REGION_TABLE_COPY', message: `region table ${i + 1} is not valid: ${p}`, offset: i ? REGION_TABLE2_OFFSET : REGION_TABLE1_OFFSET });
-    });
-    const fsize = file.size();
-    const logLo = h.logLength ? h.logOffset : 0;
-    for (const r of regions.entries) {
-      if (r.fileOffset + r.length > fsize) throw corrupt(name, `${regionName(r.guid)} extends past the end of the file`, r.fileOffset);
-      if (h.logLength && r.fileOffset < logLo + h.logLength && logLo < r.fileOffset + r.length)
-        throw corrupt(name, `${regionName(r.guid)} overlaps the log`, r.fileOffset);
-    }
-    if (regions.metadata.length > MAX_METADATA_REGION)
-      throw corrupt(name, `metadata region is ${regions.metadata.length} bytes (max ${MAX_METADATA_REGION})`, regions.metadata.fileOffset);
-    const mdTable = new Uint8Array(Math.min(64 * 1024, regions.metadata.length));
-    readFully(file, mdTable, regions.metadata.fileOffset);
-    const mdBytes = new Uint8Array(metadataExtent(mdTable, regions.metadata.length));
-    mdBytes.set(mdTable.subarray(0, Math.min(mdTable.length, mdBytes.length)));
-    if (mdBytes.length > mdTable.length) readFully(file, mdBytes.subarray(mdTable.length), regions.metadata.fileOffset + mdTable.length);
-    const items = parseMetadataRegion(name, mdBytes, regions.metadata.fileOffset, regions.metadata.length);
-    const params = decodeDiskParameters(name, items);
-    const geom = batGeometry(params.virtualSize, params.blockSize, params.logicalSectorSize, params.hasParent);
-    if (regions.bat.length < geom.totalEntries * 8)
-      throw corrupt(name, `BAT region holds ${regions.bat.length / 8} entries but the disk needs ${geom.totalEntries}`, regions.bat.fileOffset);
-    const bat = new Uint8Array(geom.totalEntries * 8);
-    readFully(file, bat, regions.bat.fileOffset);
+    const { file, headers, regions, items, params, bat, logStatus, findings } = readVhdx(base);
     const img = new VhdxImage(file, headers, regions, items, params, bat, logStatus, findings, !base.readOnly, opts.keepIdentity ?? false);
-    const batFindings = img.validateBat();
+    const batFindings = validateBat(file, regions, headers.current, params.hasParent, img.geom, bat);
     const fatal = batFindings.find((f) => f.severity === 'error');
-    if (fatal && !opts.lenient) throw corrupt(name, fatal.message, fatal.offset);
+    if (fatal && !opts.lenient) throw corrupt(base.name, fatal.code, fatal.message, fatal.offset);
     findings.push(...batFindings);
     return img;
-  }
-
-  private logEnd(): number {
-    const h = this.headers.current;
-    return h.logLength ? h.logOffset + h.logLength : 0;
-  }
-
-  /**
-   * Every BAT entry checked against the file: valid state, reserved bits clear, payload and bitmap
-   * blocks 1 MiB-aligned inside the file, clear of the header area, regions, log and each other (§2.5).
-   */
-  private validateBat(): Finding[] {
-    const out: Finding[] = [];
-    const g = this.geom;
-    const fsize = this.file.size();
-    const batOff = this.regions.bat.fileOffset;
-    const spans: Array<[number, number, string]> = [[0, HEADER_AREA_SIZE, 'the header area']];
-    for (const r of this.regions.entries) spans.push([r.fileOffset, r.fileOffset + r.length, regionName(r.guid)]);
-    if (this.headers.current.logLength) spans.push([this.headers.current.logOffset, this.logEnd(), 'the log']);
-    const fixed = spans.length;
-    const err = (i: number, message: string, severity: 'error' | 'warning' = 'error'): void => {
-      if (out.length < 1000) out.push({ severity, code: 'BAT_ENTRY', message, offset: batOff + i * 8 });
-    };
-    for (let i = 0; i < g.totalEntries; i++) {
-      const isSb = i % (g.chunkRatio + 1) === g.chunkRatio;
-      const st = entryState(this.bat, i);
-      if (entryReservedBits(this.bat, i) !== 0) err(i, `BAT entry ${i} has reserved bits set`, 'warning');
-      if (isSb) {
-        if (st === SB_NOT_PRESENT) continue;
-        if (st !== SB_PRESENT) { err(i, `sector bitmap entry ${i} has reserved state ${st}`); continue; }
-        if (!this.params.hasParent) { err(i, `sector bitmap entry ${i} is present in a file without a parent`, 'warning'); continue; }
-      } else {
-        const k = i - Math.floor(i / (g.chunkRatio + 1));
-        if (k >= g.payloadBlocks) { if (st !== PAYLOAD_NOT_PRESENT) err(i, `BAT entry ${i} past the last block is in use`, 'warning'); continue; }
-        if (st === 4) { err(i, `payload block ${k} has reserved state 4`); continue; }
-        if (st === PAYLOAD_PARTIALLY_PRESENT && this.params.hasParent) {
-          const sb = bitmapIndex(g, Math.floor(k / g.chunkRatio));
-          if (entryState(this.bat, sb) !== SB_PRESENT) err(i, `payload block ${k} is partially present but its sector bitmap block is not`);
-        }
-        if (st !== PAYLOAD_FULLY_PRESENT && st !== PAYLOAD_PARTIALLY_PRESENT) continue;
-      }
-      const len = isSb ? MiB : g.blockSize;
-      const off = entryOffsetMb(this.bat, i) * MiB;
-      const what = isSb ? `sector bitmap block ${i}` : `payload block ${i - Math.floor(i / (g.chunkRatio + 1))}`;
-      if (!Number.isSafeInteger(off) || off + len > fsize) { err(i, `${what} at ${hex(off)} lies past the end of the file`); continue; }
-      spans.push([off, off + len, what]);
-    }
-    // Overlaps: sort by start; any span starting before the previous end collides.
-    const order = spans.map((_, i) => i).sort((a, b) => spans[a]![0] - spans[b]![0]);
-    for (let j = 1; j < order.length; j++) {
-      const prev = spans[order[j - 1]!]!;
-      const cur = spans[order[j]!]!;
-      if (cur[0] < prev[1] && (order[j]! >= fixed || order[j - 1]! >= fixed))
-        out.push({ severity: 'error', code: 'BAT_OVERLAP', message: `${cur[2]} at ${hex(cur[0])} overlaps ${prev[2]}`, offset: cur[0] });
-    }
-    return out;
   }
 
   // ---- DiskImage properties ----
@@ -270,7 +143,7 @@ export class VhdxImage implements DiskImage {
       case PAYLOAD_UNDEFINED:
         return BLOCK_ZERO;
       default:
-        throw corrupt(this.path, `payload block ${k} has reserved state ${st}`, this.regions.bat.fileOffset + payloadIndex(this.geom, k) * 8);
+        throw corrupt(this.path, 'BAT_ENTRY', `payload block ${k} has reserved state ${st}`, this.regions.bat.fileOffset + payloadIndex(this.geom, k) * 8);
     }
   }
 
@@ -624,13 +497,8 @@ export class VhdxImage implements DiskImage {
     }
   }
 
-  check(): Finding[] {
-    const out = [...this.openFindings];
-    if (this.logStatus === 'replayed-in-memory')
-      out.push({ severity: 'warning', code: 'LOG_DIRTY', message: 'the log holds changes not yet written to the file (replayed in memory; a writable open applies them)' });
-    if (this.logStatus === 'empty-guid-set')
-      out.push({ severity: 'warning', code: 'LOG_EMPTY', message: 'the header names a log but the log holds no valid entry' });
-    return out;
+  check(): FormatFinding[] {
+    return [...this.openFindings, ...logFindings(this.logStatus)];
   }
 
   flush(): void {
@@ -655,141 +523,8 @@ export class VhdxImage implements DiskImage {
     this.file.close();
   }
 
-  // ---- Create (§2.1 layout as Windows writes it: log @1 MiB, metadata @2 MiB, BAT @3 MiB) ----
-
-  static create(file: BlockFile, opts: VhdxCreateOptions): VhdxImage {
-    const lss = opts.logicalSectorSize ?? 512;
-    const pss = opts.physicalSectorSize ?? 4096;
-    const hasParent = opts.parent !== undefined;
-    const blockSize = opts.blockSize ?? (hasParent ? 2 * MiB : 32 * MiB);
-    const fixed = opts.type === 'Fixed';
-    validateCreate(file.name, opts.virtualSize, blockSize, lss, pss);
-    if (file.size() !== 0) throw invalidArgument('refusing to create a disk over a non-empty file', file.name);
-    const params: DiskParameters = {
-      blockSize,
-      leaveBlockAllocated: fixed,
-      hasParent,
-      virtualSize: opts.virtualSize,
-      logicalSectorSize: lss,
-      physicalSectorSize: pss,
-      page83: opts.page83 ?? newGuid(),
-    };
-    const items = diskParameterItems(params);
-    if (opts.parent) items.push(parentLocatorItem(opts.parent));
-    const g = batGeometry(params.virtualSize, blockSize, lss, hasParent);
-    const logOffset = MiB;
-    const logLength = MiB;
-    const mdRegion: RegionEntry = { guid: REGION_METADATA, fileOffset: 2 * MiB, length: MiB, required: true };
-    const batRegion: RegionEntry = { guid: REGION_BAT, fileOffset: 3 * MiB, length: batRegionLength(g), required: true };
-    const ident = new Uint8Array(64 * 1024);
-    setAscii(ident, 0, SIG_FILE);
-    ident.set(encodeUtf16le(CREATOR), 8);
-    file.write(ident, 0);
-    const rt = serializeRegionTable([batRegion, mdRegion]);
-    file.write(rt, REGION_TABLE1_OFFSET);
-    file.write(rt, REGION_TABLE2_OFFSET);
-    file.write(new Uint8Array(logLength), logOffset);
-    file.write(serializeMetadataRegion(items, mdRegion.length), mdRegion.fileOffset);
-    const bat = new Uint8Array(batRegion.length);
-    let end = batRegion.fileOffset + batRegion.length;
-    if (fixed) {
-      // Fixed: every block allocated in order after the BAT (§2.6.2.1 LeaveBlockAllocated).
-      for (let k = 0; k < g.payloadBlocks; k++) {
-        setEntry(bat, payloadIndex(g, k), PAYLOAD_FULLY_PRESENT, end / MiB);
-        end += blockSize;
-      }
-    }
-    file.write(bat, batRegion.fileOffset);
-    file.truncate(end);
-    file.flush();
-    // Headers last: a crash before this point leaves a file that is plainly not a VHDX yet.
-    const header: VhdxHeader = {
-      sequenceNumber: 0,
-      fileWriteGuid: newGuid(),
-      dataWriteGuid: newGuid(),
-      logGuid: ZERO_GUID,
-      logVersion: 0,
-      version: 1,
-      logLength,
-      logOffset,
-    };
-    file.write(serializeHeader(header), HEADER1_OFFSET);
-    file.write(serializeHeader({ ...header, sequenceNumber: 1 }), HEADER2_OFFSET);
-    file.flush();
-    return VhdxImage.open(file);
-  }
-}
-
-export interface VhdxCreateOptions {
-  virtualSize: number;
-  type?: 'Dynamic' | 'Fixed';
-  blockSize?: number;
-  logicalSectorSize?: number;
-  physicalSectorSize?: number;
-  page83?: Guid;
-  /** Parent locator key/value pairs: makes a differencing disk. */
-  parent?: Array<[string, string]>;
-}
-
-/**
- * A log may extend a file a little (blocks allocated just before a crash) but never to sizes the
- * file's own structures cannot justify: refuse entries that reach far past the end (§2.3.3).
- */
-const MAX_LOG_GROWTH = 1024 * MiB;
-function checkReplayBounds(name: string, replay: LogReplay, size: number): void {
-  const limit = size + MAX_LOG_GROWTH;
-  if (replay.lastFileOffset > limit)
-    throw corrupt(name, `log entry sets the file size to ${replay.lastFileOffset}, far past its ${size} bytes`);
-  for (const w of replay.writes) {
-    const end = w.offset + (w.kind === 'data' ? w.data.length : w.length);
-    if (end > Math.max(size, replay.lastFileOffset))
-      throw corrupt(name, `log entry writes up to ${end}, past the end of the file (${Math.max(size, replay.lastFileOffset)})`);
-  }
-}
-
-function validateCreate(name: string, size: number, blockSize: number, lss: number, pss: number): void {
-  if (lss !== 512 && lss !== 4096) throw invalidArgument(`logical sector size must be 512 or 4096, not ${lss}`, name);
-  if (pss !== 512 && pss !== 4096) throw invalidArgument(`physical sector size must be 512 or 4096, not ${pss}`, name);
-  if (!Number.isInteger(blockSize) || blockSize < MiB || blockSize > 256 * MiB || (blockSize & (blockSize - 1)) !== 0)
-    throw invalidArgument(`block size must be a power of two from 1 MiB to 256 MiB, not ${blockSize}`, name);
-  if (!Number.isSafeInteger(size) || size <= 0 || size > 64 * 1024 * 1024 * MiB || size % lss !== 0)
-    throw invalidArgument(`size must be a positive multiple of ${lss} bytes up to 64 TiB, not ${size}`, name);
 }
 
 export function openVhdx(file: BlockFile, opts?: VhdxOpenOptions): VhdxImage {
   return VhdxImage.open(file, opts);
 }
-
-export function createVhdx(file: BlockFile, opts: Omit<VhdxCreateOptions, 'parent'>): VhdxImage {
-  return VhdxImage.create(file, opts);
-}
-
-export interface VhdxDifferencingOptions {
-  parent: DiskImage;
-  parentPath: string;
-  childPath: string;
-  blockSize?: number;
-}
-
-/**
- * Create a differencing disk (docs/formats.md, "Creating a differencing VHDX"): copy the parent's virtual-disk items, record
- * its DataWriteGuid as parent_linkage, and both relative and absolute paths. The parent is untouched.
- */
-export function createVhdxDifferencing(file: BlockFile, opts: VhdxDifferencingOptions): VhdxImage {
-  const p = opts.parent;
-  const paths = locatorPaths(opts.childPath, opts.parentPath);
-  return VhdxImage.create(file, {
-    virtualSize: p.virtualSize,
-    logicalSectorSize: p.logicalSectorSize,
-    physicalSectorSize: p.physicalSectorSize,
-    page83: p.diskIdentifier,
-    ...(opts.blockSize !== undefined ? { blockSize: opts.blockSize } : {}),
-    parent: childLocatorEntries(p.identity, paths.relative, paths.absolute),
-  });
-}
-
-export function isVhdx(file: BlockFile): boolean {
-  const b = new Uint8Array(8);
-  return readFully(file, b, 0) === 8 && ascii(b, 0, 8) === SIG_FILE;
-}
-
