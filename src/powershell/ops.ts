@@ -4,7 +4,9 @@
  * operators -f -replace -split -join, member access with member enumeration, and the string and
  * date methods scripts use. Imports: clock, dotnet, value.
  */
+import { HvsimError } from '../errors.js';
 import { timeSpan } from '../host/clock.js';
+import { wildcardRegExp } from '../host/wildcard.js';
 import { align, formatDate, formatNumber, parseComposite, parseDate } from './dotnet.js';
 import { PsHashtable, PsObject, isScriptBlock, type PsValue } from './value.js';
 
@@ -133,28 +135,14 @@ function toDate(v: PsValue): Date {
   throw new PsRuntimeError(`Cannot convert value "${toStr(v)}" to type "System.DateTime".`, 'InvalidArgument', 'InvalidCastParseTargetInvocation');
 }
 
-/** Wildcard pattern (* ? [abc]) to a RegExp; PowerShell's -like. */
+/** Wildcard pattern to a RegExp; PowerShell's -like (WildcardPattern: src/host/wildcard.ts). */
 export function wildcard(pattern: string, caseSensitive = false): RegExp {
-  let re = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === '`' && i + 1 < pattern.length) re += escapeRe(pattern[++i]!);
-    else if (c === '*') re += '.*';
-    else if (c === '?') re += '.';
-    else if (c === '[') {
-      const end = pattern.indexOf(']', i + 1);
-      if (end < 0) re += '\\[';
-      else {
-        re += '[' + pattern.slice(i + 1, end).replace(/\\/g, '\\\\') + ']';
-        i = end;
-      }
-    } else re += escapeRe(c);
+  try {
+    return wildcardRegExp(pattern, caseSensitive);
+  } catch (e) {
+    if (e instanceof HvsimError) throw new PsRuntimeError(e.message, 'InvalidArgument', 'WildcardPattern_Invalid');
+    throw e;
   }
-  return new RegExp(`^${re}$`, caseSensitive ? 's' : 'is');
-}
-
-function escapeRe(c: string): string {
-  return c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
 
 /** Characters for use inside [...] of a RegExp. */
