@@ -17,6 +17,7 @@
 import * as path from 'node:path';
 import { HvsimError } from '../errors.js';
 import { newGuid } from '../vhd/common/guid.js';
+import { diskExtension, formatOfExtension } from '../vhd/formats.js';
 import { Chain, openLayer } from '../engine/chain.js';
 import { layerAllocation } from '../engine/layers.js';
 import { journalFiles, mergeDown, pendingJournals, resumeMerges, removeLayer } from '../engine/merge.js';
@@ -30,9 +31,8 @@ export type { CleanupStep };
 /** The name Hyper-V gives a checkpoint's differencing disk: `<base name>_<GUID>.avhdx` beside the base. */
 export function newDifferencingPath(drive: DriveRecord, guid: string = newGuid()): string {
   const base = baseFile(drive).path;
-  const ext = path.posix.extname(base).toLowerCase();
   const stem = path.posix.basename(base, path.posix.extname(base));
-  const avhd = ext === '.vhd' || ext === '.avhd' ? '.avhd' : '.avhdx';
+  const avhd = diskExtension(formatOfExtension(base) ?? 'VHDX', true);
   return path.posix.join(path.posix.dirname(base), `${stem}_${guid.toUpperCase()}${avhd}`);
 }
 
