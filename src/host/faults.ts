@@ -87,6 +87,3 @@ export class FaultPlan {
     return this.faults.filter((f) => !f.fired).map(({ op, vm, nth }) => ({ op, vm, nth }));
   }
 }
-
-// Until the simulator's call sites import them from wildcard.ts (issue 15, split of simulator.ts).
-export { nameMatches, nameHasWildcard as hasWildcard } from './wildcard.js';

@@ -64,7 +64,3 @@ export function wrongState(op: string, vmName: string, from: VMState, detail?: s
 export function hasRuntimeState(state: VMState): boolean {
   return state === 'Running' || state === 'Paused' || state === 'Saved';
 }
-
-// Until the simulator's call sites import them from messages.ts and selection.ts (issue 15, split of simulator.ts).
-export { CMDLET, combine, snapshotNotFound, vmNotFound } from './messages.js';
-export { gatherSnapshots } from './selection.js';
