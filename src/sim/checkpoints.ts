@@ -17,11 +17,11 @@ import { gatherSnapshots, requireNamedCheckpoint } from '../host/selection.js';
 import { MAX_NAME_LENGTH, validateSnapshotName } from '../host/validation.js';
 import { MAX_CHECKPOINTS, detach } from './checkpoint-tree.js';
 import { fault, requireDisks, viewSnapshot, warn, type SimContext } from './context.js';
-import { newDifferencingPath, openChain } from './disk-tree.js';
+import { baseFile, fileStem, newDifferencingPath, openChain } from './disk-tree.js';
 import { checkpointsOf, eachVM, findOne, resolveVMs, vmByName } from './lookup.js';
-import { scheduleCleanup, settle } from './merges.js';
+import { beforeTreeChange, scheduleCleanup, settle } from './merges.js';
 import { creating } from './recovery.js';
-import type { SnapshotRecord, VmRecord } from './state.js';
+import { currentDisks, type SnapshotRecord, type VmRecord } from './state.js';
 import { diskExtension, formatOfExtension } from '../vhd/formats.js';
 
 /** What a checkpoint of this VM will be, or Hyper-V's refusal (docs/hyperv.md, "Checkpoint types"). */
@@ -100,8 +100,7 @@ function checkpointOne(ctx: SimContext, vm: VmRecord, opts: CheckpointVMOptions)
   fault(ctx, 'checkpoint', vm);
   if (opts.snapshotName !== undefined) validateSnapshotName(opts.snapshotName, 'Checkpoint-VM');
   const kind = checkpointKind(ctx, vm);
-  requireDisks(ctx, vm, 'Checkpoint-VM');
-  settle(ctx, vm);
+  beforeTreeChange(ctx, vm, 'Checkpoint-VM');
   const c = ctx.costs;
   const running = vm.state === 'Running';
   // A production checkpoint first quiesces the guest (VSS); it keeps running meanwhile.
@@ -110,7 +109,7 @@ function checkpointOne(ctx: SimContext, vm: VmRecord, opts: CheckpointVMOptions)
   if (running) ctx.frozen.add(vm.id);
   let leaves: Array<{ file: string; parent: string }>;
   try {
-    leaves = createLeaves(ctx, vm, vm.drives.map((d) => d.path));
+    leaves = createLeaves(ctx, vm, currentDisks(vm));
   } catch (e) {
     ctx.frozen.delete(vm.id);
     throw e;
@@ -122,7 +121,7 @@ function checkpointOne(ctx: SimContext, vm: VmRecord, opts: CheckpointVMOptions)
     creationTime: t0,
     state: kind === 'Production' || !hasRuntimeState(vm.state) ? 'Off' : vm.state,
     kind,
-    drives: vm.drives.map((d) => d.path),
+    drives: currentDisks(vm),
     memory: vm.memory,
     notes: vm.notes,
     checkpointType: vm.checkpointType,
@@ -155,8 +154,7 @@ export function restoreVMSnapshot(ctx: SimContext, ref: SnapshotRef): VMSnapshot
   const vm = vmByName(ctx, ref.vmName, 'restore');
   const snap = findOne(vm, ref, 'restore');
   fault(ctx, 'restore', vm);
-  requireDisks(ctx, vm, 'Restore-VMSnapshot');
-  settle(ctx, vm);
+  beforeTreeChange(ctx, vm, 'Restore-VMSnapshot');
   const leaves = createLeaves(ctx, vm, snap.drives);
   // The current state is discarded (a running guest is stopped first).
   vm.state = 'Off';
@@ -187,8 +185,7 @@ export function removeVMSnapshot(ctx: SimContext, q: SnapshotQuery, opts: Remove
       return [];
     }
     fault(ctx, 'remove', vm);
-    requireDisks(ctx, vm, 'Remove-VMSnapshot');
-    settle(ctx, vm);
+    beforeTreeChange(ctx, vm, 'Remove-VMSnapshot');
     const ids = cps.removedIds(targets, opts.includeAllChildSnapshots ?? false);
     const views = vm.snapshots.filter((s) => ids.has(s.id)).map((s) => viewSnapshot(ctx, vm, s));
     detach(vm, ids);
@@ -221,9 +218,9 @@ export function exportVMSnapshot(ctx: SimContext, ref: SnapshotRef, dir: string)
   try {
     ctx.storage.mkdirp(disks);
     snap.drives.forEach((frozen, i) => {
-      const base = vm.drives[i]!.files.find((f) => f.parent === null)!.path;
+      const base = baseFile(vm.drives[i]!).path;
       const format = formatOfExtension(base) ?? 'VHDX';
-      const dest = path.posix.join(disks, path.posix.basename(base, path.posix.extname(base)) + diskExtension(format, false));
+      const dest = path.posix.join(disks, fileStem(base) + diskExtension(format, false));
       const chain = openChain(store, frozen);
       try {
         bytes += flatten(chain, store, dest, format).dataBytes;

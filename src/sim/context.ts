@@ -57,8 +57,9 @@ export function requireDisks(ctx: SimContext, vm: VmRecord, what: string): void 
 
 // ---------------------------------------------------------------- views
 
-export function viewDrives(ctx: SimContext, vm: VmRecord, paths: string[], snap: SnapshotRecord | null): HardDiskDrive[] {
-  return drivesView(ctx.state.computerName, vm, paths, snap);
+/** The VM's drives now (`snap` null), or as checkpoint `snap` froze them. */
+export function viewDrives(ctx: SimContext, vm: VmRecord, snap: SnapshotRecord | null): HardDiskDrive[] {
+  return drivesView(ctx.state.computerName, vm, snap);
 }
 
 export function viewVM(ctx: SimContext, vm: VmRecord): VirtualMachine {

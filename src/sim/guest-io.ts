@@ -14,6 +14,17 @@ import { fault, type SimContext } from './context.js';
 import { openChain } from './disk-tree.js';
 import { drive, findOne, vmByName } from './lookup.js';
 
+/** Refuse a guest read or write (`cmdlet`) of `length` bytes at `offset` that does not lie within the disk. */
+function checkRange(cmdlet: string, vmName: string, driveIndex: number, offset: number, length: number, size: number): void {
+  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > size)
+    throw invalidArgument(`${cmdlet}: ${length} bytes at offset ${offset} run past the end of the ${size}-byte disk ${driveIndex} of '${vmName}'`);
+}
+
+/** The simulated time a guest read or write of `bytes` takes. */
+function ioMs(ctx: SimContext, bytes: number): number {
+  return ctx.costs.guestIoBaseMs + transferMs(bytes, ctx.costs.guestIoBytesPerSec);
+}
+
 /** A guest write without moving the clock (guest workloads call it while time passes). */
 export function guestWrite(ctx: SimContext, vmName: string, data: Uint8Array, offset: number, driveIndex: number): void {
   const vm = vmByName(ctx, vmName, 'write');
@@ -21,8 +32,7 @@ export function guestWrite(ctx: SimContext, vmName: string, data: Uint8Array, of
   const d = drive(vm, driveIndex, 'write');
   const chain = openChain(ctx.storage.store, d.path, true);
   try {
-    if (!Number.isSafeInteger(offset) || offset < 0 || offset + data.length > chain.virtualSize)
-      throw invalidArgument(`Write-VM: ${data.length} bytes at offset ${offset} run past the end of the ${chain.virtualSize}-byte disk ${driveIndex} of '${vm.name}'`);
+    checkRange('Write-VM', vm.name, driveIndex, offset, data.length, chain.virtualSize);
     chain.write(data, offset);
     chain.flush();
   } finally {
@@ -38,8 +48,7 @@ export function guestRead(ctx: SimContext, vmName: string, offset: number, lengt
   const leaf = opts.snapshot !== undefined ? findOne(vm, { name: opts.snapshot }, 'read').drives[i]! : vm.drives[i]!.path;
   const chain = openChain(ctx.storage.store, leaf, false);
   try {
-    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > chain.virtualSize)
-      throw invalidArgument(`Read-VM: ${length} bytes at offset ${offset} run past the end of the ${chain.virtualSize}-byte disk ${i} of '${vm.name}'`);
+    checkRange('Read-VM', vm.name, i, offset, length, chain.virtualSize);
     const buf = new Uint8Array(length);
     chain.read(buf, offset);
     return buf;
@@ -52,14 +61,14 @@ export function writeGuest(ctx: SimContext, vmName: string, data: Uint8Array, of
   const vm = vmByName(ctx, vmName, 'write');
   fault(ctx, 'write', vm);
   guestWrite(ctx, vmName, data, offset, driveIndex);
-  ctx.clock.advance(ctx.costs.guestIoBaseMs + transferMs(data.length, ctx.costs.guestIoBytesPerSec));
+  ctx.clock.advance(ioMs(ctx, data.length));
 }
 
 export function readGuest(ctx: SimContext, vmName: string, offset: number, length: number, opts: GuestReadOptions): Uint8Array {
   const vm = vmByName(ctx, vmName, 'read');
   fault(ctx, 'read', vm);
   const buf = guestRead(ctx, vmName, offset, length, opts);
-  ctx.clock.advance(ctx.costs.guestIoBaseMs + transferMs(length, ctx.costs.guestIoBytesPerSec));
+  ctx.clock.advance(ioMs(ctx, length));
   return buf;
 }
 

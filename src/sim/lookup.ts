@@ -26,6 +26,11 @@ export function resolveVMs(ctx: SimContext, names: string[] | undefined, op: str
   return selectVMs(ctx.state.vms, names, op, nameOf);
 }
 
+/** The VM of this name (names compare without regard to case), if any. */
+export function findVM(ctx: SimContext, name: string): VmRecord | undefined {
+  return ctx.state.vms.find((x) => x.name.toLowerCase() === name.toLowerCase());
+}
+
 export function vmByName(ctx: SimContext, name: string, op: string): VmRecord {
   return vmNamed(ctx.state.vms, name, op, nameOf);
 }

@@ -2,12 +2,12 @@
  * Merges in simulated time (docs/simulator.md): removing checkpoints changes the tree at once and
  * merges the disks "in the background" — the VM reports MergingDisks until the clock passes the
  * merge's cost, and the files change when it does (or at once when the caller waits). Anything
- * that changes a VM's disk tree first waits for that VM's merge (settle).
+ * that changes a VM's disk tree first waits for that VM's merge (beforeTreeChange).
  * Imports: sim context and disk-tree rules.
  */
 import { HvsimError } from '../errors.js';
 import { applyStep, executeStep, hasMerge, missingFiles, nextCleanupStep, ownedFiles, planCleanup, stepCost } from './disk-tree.js';
-import { fault, persist, warn, type SimContext } from './context.js';
+import { fault, persist, requireDisks, warn, type SimContext } from './context.js';
 import type { VmRecord } from './state.js';
 
 /** Finish every VM's background merge whose time has passed. */
@@ -34,6 +34,15 @@ export function settle(ctx: SimContext, vm: VmRecord): void {
   if (vm.mergeUntil === null) return;
   ctx.clock.advanceTo(vm.mergeUntil);
   runCleanup(ctx, vm);
+}
+
+/**
+ * Before a command changes a VM's disk tree: its disk files must all be there (`cmdlet` names the
+ * command in the refusal), and its background merge finishes first.
+ */
+export function beforeTreeChange(ctx: SimContext, vm: VmRecord, cmdlet: string): void {
+  requireDisks(ctx, vm, cmdlet);
+  settle(ctx, vm);
 }
 
 /** Bring the VM's disk trees to their minimal form now (the time was accounted for already). */

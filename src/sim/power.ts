@@ -47,14 +47,10 @@ function power(ctx: SimContext, vm: VmRecord, op: PowerOp, cmdlet: string = cmdl
       clock.advance((from === 'Running' ? c.pauseMs : 0) + c.saveBaseMs + transferMs(vm.memory, c.memorySaveBytesPerSec));
       break;
     case 'stop':
-      vm.state = 'Off';
-      vm.runningSince = null;
-      clock.advance(c.shutdownMs);
-      break;
     case 'turn-off':
       vm.state = 'Off';
       vm.runningSince = null;
-      clock.advance(c.turnOffMs);
+      clock.advance(op === 'stop' ? c.shutdownMs : c.turnOffMs);
       break;
   }
   return viewVM(ctx, vm);

@@ -22,7 +22,7 @@ import { DEFAULT_COSTS, SimClock, type CostModel } from '../host/clock.js';
 import { FaultPlan, type FaultSpec } from '../host/faults.js';
 import type { PowerOp } from '../host/state-machine.js';
 import { persist, type SimContext } from './context.js';
-import { vmByName } from './lookup.js';
+import { findVM, vmByName } from './lookup.js';
 import { settleAll } from './merges.js';
 import { orphans, recover, removeOrphans } from './recovery.js';
 import { startVM, stopVM, powerVM, waitVM } from './power.js';
@@ -53,6 +53,8 @@ export interface SimulatorOptions {
 }
 
 export const DEFAULT_BLOCK_SIZE = 2 * MiB;
+/** New-VM's defaults are the ones every host uses (host/validation.ts). */
+export { DEFAULT_DISK_SIZE, DEFAULT_MEMORY };
 
 function isLocalName(n: string): boolean {
   return n === '.' || n.toLowerCase() === 'localhost';
@@ -191,7 +193,7 @@ export class Simulator implements Host {
 
   /** Whether the guest is executing now (Running and not frozen inside an operation). */
   guestRunning(vmName: string): boolean {
-    const vm = this.ctx.state.vms.find((v) => v.name.toLowerCase() === vmName.toLowerCase());
+    const vm = findVM(this.ctx, vmName);
     return vm !== undefined && vm.state === 'Running' && !this.ctx.frozen.has(vm.id);
   }
 

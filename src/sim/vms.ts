@@ -13,9 +13,9 @@ import type { HardDiskDrive, NewVMOptions, SetVMOptions, VirtualMachine } from '
 import { cmdletOf, throwGathered } from '../host/messages.js';
 import { wrongState } from '../host/state-machine.js';
 import { refuseTakenVMName, validateCheckpointType, validateMemory, validateVMName } from '../host/validation.js';
-import { requireDisks, viewDrives, viewVM, type SimContext } from './context.js';
+import { viewDrives, viewVM, type SimContext } from './context.js';
 import { eachVM, findOne, resolveVMs, vmByName } from './lookup.js';
-import { settle } from './merges.js';
+import { beforeTreeChange } from './merges.js';
 import { creating } from './recovery.js';
 import type { VmRecord } from './state.js';
 
@@ -98,20 +98,17 @@ export function setVM(ctx: SimContext, names: string[], opts: SetVMOptions): Vir
 
 export function getVMHardDiskDrive(ctx: SimContext, vmName: string, snapshot: string | undefined): HardDiskDrive[] {
   const vm = vmByName(ctx, vmName, 'get');
-  if (snapshot === undefined) return viewDrives(ctx, vm, vm.drives.map((d) => d.path), null);
-  const s = findOne(vm, { name: snapshot }, 'get-snapshot');
-  return viewDrives(ctx, vm, s.drives, s);
+  return viewDrives(ctx, vm, snapshot === undefined ? null : findOne(vm, { name: snapshot }, 'get-snapshot'));
 }
 
 export function addVMHardDiskDrive(ctx: SimContext, vmName: string, opts: { path?: string; size?: number }): HardDiskDrive {
   const vm = vmByName(ctx, vmName, 'add-disk');
   if (vm.snapshots.length > 0)
     throw wrongState('add-disk', vm.name, vm.state, 'hvsim attaches disks only while the VM has no checkpoints');
-  requireDisks(ctx, vm, 'Add-VMHardDiskDrive');
-  settle(ctx, vm);
+  beforeTreeChange(ctx, vm, 'Add-VMHardDiskDrive');
   const p = opts.path !== undefined ? attachExisting(ctx, opts.path, 'add-disk') : newBaseDisk(ctx, vm.path, `${vm.name}-${vm.drives.length}`, opts.size ?? ctx.defaults.diskSize);
   ctx.storage.store.setReadOnly(p, false);
   vm.drives.push({ path: p, files: [{ path: p, parent: null }] });
   ctx.clock.advance(ctx.costs.createDiskMs);
-  return viewDrives(ctx, vm, vm.drives.map((d) => d.path), null)[vm.drives.length - 1]!;
+  return viewDrives(ctx, vm, null)[vm.drives.length - 1]!;
 }
