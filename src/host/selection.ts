@@ -29,9 +29,14 @@ export function selectVMs<V>(all: readonly V[], names: string[] | undefined, op:
   return { vms, errors };
 }
 
+/** The VM of this exact name (names compare without regard to case), if any. */
+export function findVMNamed<V>(all: readonly V[], name: string, nameOf: (vm: V) => string): V | undefined {
+  return all.find((x) => nameOf(x).toLowerCase() === name.toLowerCase());
+}
+
 /** One VM by its exact name (case-insensitive). */
 export function vmNamed<V>(all: readonly V[], name: string, op: string, nameOf: (vm: V) => string): V {
-  const v = all.find((x) => nameOf(x).toLowerCase() === name.toLowerCase());
+  const v = findVMNamed(all, name, nameOf);
   if (!v) throw vmNotFound(op, name);
   return v;
 }

@@ -7,6 +7,7 @@ import { GiB, MiB } from '../vhd/common/bytes.js';
 import { invalidArgument } from '../errors.js';
 import { CHECKPOINT_TYPES, type CheckpointType } from './host.js';
 import { cmdletOf } from './messages.js';
+import { findVMNamed } from './selection.js';
 
 /** Longest VM or checkpoint name (Msvm_VirtualSystemSettingData.ElementName). */
 export const MAX_NAME_LENGTH = 100;
@@ -46,7 +47,6 @@ export function validateMemory(memory: number): void {
 }
 
 /** New-VM: a name already used on the host (names compare case-insensitively). */
-export function refuseTakenVMName(name: string, names: Iterable<string>, computerName: string): void {
-  for (const n of names)
-    if (n.toLowerCase() === name.toLowerCase()) throw invalidArgument(`New-VM: a virtual machine named "${name}" already exists on ${computerName}`);
+export function refuseTakenVMName(name: string, names: readonly string[], computerName: string): void {
+  if (findVMNamed(names, name, (n) => n) !== undefined) throw invalidArgument(`New-VM: a virtual machine named "${name}" already exists on ${computerName}`);
 }

@@ -6,7 +6,7 @@
 import type { HvsimError } from '../errors.js';
 import { invalidArgument } from '../errors.js';
 import { cmdletOf } from '../host/messages.js';
-import { VMCheckpoints, eachSelected, selectVMs, vmNamed, type CheckpointFields } from '../host/selection.js';
+import { VMCheckpoints, eachSelected, findVMNamed, selectVMs, vmNamed, type CheckpointFields } from '../host/selection.js';
 import type { SimContext } from './context.js';
 import type { SnapshotRecord, VmRecord } from './state.js';
 import { SNAPSHOT_TYPE } from './views.js';
@@ -28,7 +28,7 @@ export function resolveVMs(ctx: SimContext, names: string[] | undefined, op: str
 
 /** The VM of this name (names compare without regard to case), if any. */
 export function findVM(ctx: SimContext, name: string): VmRecord | undefined {
-  return ctx.state.vms.find((x) => x.name.toLowerCase() === name.toLowerCase());
+  return findVMNamed(ctx.state.vms, name, nameOf);
 }
 
 export function vmByName(ctx: SimContext, name: string, op: string): VmRecord {
