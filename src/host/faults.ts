@@ -1,11 +1,12 @@
 /**
  * Fault injection: "make operation X on VM Y fail" for testing workflows (docs/hyperv.md,
  * "Group checkpoints": failures mid-sequence must be testable per VM and per step). A fault is `OP:VM` or
- * `OP:VM:N` — fail the first (or the N-th) matching call, once. VM may use * and ? wildcards.
- * A faulted operation fails before it changes anything. Imports: errors.
+ * `OP:VM:N` — fail the first (or the N-th) matching call, once. VM may use * and ? wildcards
+ * (matched as VM names are, wildcard.ts). A faulted operation fails before it changes anything.
  */
 import { HvsimError, invalidArgument } from '../errors.js';
-import { CMDLET } from './state-machine.js';
+import { cmdletOf } from './messages.js';
+import { nameMatches } from './wildcard.js';
 
 /** Operations that can be made to fail. */
 export const FAULT_OPS = [
@@ -50,17 +51,6 @@ export function parseFault(text: string): FaultSpec {
   return { op: op as FaultOp, vm, nth };
 }
 
-/** Case-insensitive wildcard match (* any run, ? one character), as Hyper-V names match. */
-export function nameMatches(pattern: string, name: string): boolean {
-  if (!hasWildcard(pattern)) return pattern.toLowerCase() === name.toLowerCase();
-  const re = new RegExp('^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$', 'is');
-  return re.test(name);
-}
-
-export function hasWildcard(pattern: string): boolean {
-  return /[*?]/.test(pattern);
-}
-
 interface Armed extends FaultSpec {
   seen: number;
   fired: boolean;
@@ -87,7 +77,7 @@ export class FaultPlan {
       if (f.seen === f.nth) {
         f.fired = true;
         this.fired.push({ op: f.op, vm: f.vm, nth: f.nth });
-        throw new HvsimError('FAULT_INJECTED', `${CMDLET[op] ?? op}: '${vmName}' failed: injected fault (${op}:${f.vm}${f.nth > 1 ? `:${f.nth}` : ''})`);
+        throw new HvsimError('FAULT_INJECTED', `${cmdletOf(op)}: '${vmName}' failed: injected fault (${op}:${f.vm}${f.nth > 1 ? `:${f.nth}` : ''})`);
       }
     }
   }

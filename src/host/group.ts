@@ -8,7 +8,6 @@
  * group id, then return each VM to the state it had. All or nothing: if any step fails, the
  * checkpoints already taken are removed and every VM is brought back to its prior state.
  * restore-group / remove-group act on exactly the set that carries a group id.
- * Imports: host types, errors.
  */
 import { randomUUID } from 'node:crypto';
 import { HvsimError, invalidArgument } from '../errors.js';
@@ -73,12 +72,64 @@ export interface GroupInfo {
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-/** One failure of a group step, with the rollback's own failures. */
-function groupError(op: string, step: string, vm: string, cause: unknown, rollback: string[]): HvsimError {
-  const inner = cause instanceof Error ? cause.message : String(cause);
-  const code = cause instanceof HvsimError ? cause.code : 'INVALID_STATE';
-  const tail = rollback.length === 0 ? 'rolled back: no checkpoint was kept and every VM is back in its prior state.' : `ROLLBACK INCOMPLETE: ${rollback.join('; ')}`;
-  return new HvsimError(code, `${op}: failed at ${step} of '${vm}': ${inner} — ${tail}`, { cause });
+const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+/** Where a group operation is (the step and the VM), so that a failure names them. */
+class Progress {
+  private step = 'start';
+  constructor(
+    private readonly op: string,
+    private vm: string,
+  ) {}
+
+  /** Run one step for one VM. */
+  run<T>(step: string, vm: string, fn: () => Promise<T>): Promise<T> {
+    this.step = step;
+    this.vm = vm;
+    return fn();
+  }
+
+  /** The failure of the current step, with the rollback's own failures. */
+  failed(cause: unknown, rollback: string[]): HvsimError {
+    const code = cause instanceof HvsimError ? cause.code : 'INVALID_STATE';
+    const tail = rollback.length === 0 ? 'rolled back: no checkpoint was kept and every VM is back in its prior state.' : `ROLLBACK INCOMPLETE: ${rollback.join('; ')}`;
+    return new HvsimError(code, `${this.op}: failed at ${this.step} of '${this.vm}': ${messageOf(cause)} — ${tail}`, { cause });
+  }
+}
+
+/**
+ * Freeze the group: suspend every running guest, one after the other (Suspend-VM; the freeze
+ * instants differ only by the pause cost), then save (Save-VM) the VMs whose prior state is in
+ * `save`. `frozenAt` gets the instant each guest stopped.
+ */
+async function freeze(host: Host, names: string[], prior: Map<string, VMState>, at: Progress, save: readonly VMState[], frozenAt?: Map<string, number>): Promise<void> {
+  for (const n of names) {
+    if (prior.get(n) !== 'Running') continue;
+    await at.run('Suspend-VM', n, async () => {
+      frozenAt?.set(n, await host.now());
+      await host.suspendVM([n]);
+    });
+  }
+  for (const n of names) if (save.includes(prior.get(n)!)) await at.run('Save-VM', n, () => host.saveVM([n]));
+}
+
+/**
+ * Roll back, best effort: remove the checkpoints taken (`what` names them in the report), then
+ * bring every VM back to its prior state. Returns what went wrong.
+ */
+async function rollBack(host: Host, taken: Map<string, VMSnapshot>, what: string, names: string[], prior: Map<string, VMState>, problems: string[] = []): Promise<string[]> {
+  for (const [n, s] of taken) {
+    try {
+      await host.removeVMSnapshot({ vmNames: [n], id: s.Id }, { wait: true });
+    } catch (r) {
+      problems.push(`${what} ${s.Id} of '${n}' could not be removed: ${messageOf(r)}`);
+    }
+  }
+  for (const n of names) {
+    const p = await returnTo(host, n, prior.get(n)!);
+    if (p) problems.push(p);
+  }
+  return problems;
 }
 
 /** Bring a VM from its current state back to `prior` (best effort; returns what went wrong). */
@@ -101,7 +152,7 @@ async function returnTo(host: Host, name: string, prior: VMState): Promise<strin
     const [after] = await host.getVM([name]);
     return after && after.State !== prior ? `'${name}' is ${after.State}, was ${prior}` : undefined;
   } catch (e) {
-    return `'${name}' could not return to ${prior}: ${e instanceof Error ? e.message : String(e)}`;
+    return `'${name}' could not return to ${prior}: ${messageOf(e)}`;
   }
 }
 
@@ -117,57 +168,27 @@ export async function checkpointGroup(host: Host, vmNames: string[], opts: Group
   const start = await host.now();
   const frozenAt = new Map<string, number>(names.map((n) => [n, start]));
   const taken = new Map<string, VMSnapshot>();
-  let step = 'start';
-  let current = names[0]!;
+  const at = new Progress(op, names[0]!);
   try {
-    // 1. Freeze every running guest, back to back.
-    for (const n of names) {
-      if (prior.get(n) !== 'Running') continue;
-      step = 'Suspend-VM';
-      current = n;
-      frozenAt.set(n, await host.now());
-      await host.suspendVM([n]);
-    }
-    // 2. Save them (memory to disk) — slow, but the guests are already frozen.
-    // (A VM the user had paused stays paused; one that was Saved or Off is left as it is.)
-    if (mode === 'save')
-      for (const n of names) {
-        if (prior.get(n) !== 'Running') continue;
-        step = 'Save-VM';
-        current = n;
-        await host.saveVM([n]);
-      }
+    // 1. Freeze every running guest, back to back; 2. save them (memory to disk) — slow, but the
+    // guests are already frozen. (A VM the user had paused stays paused; one that was Saved or Off
+    // is left as it is.)
+    await freeze(host, names, prior, at, mode === 'save' ? ['Running'] : [], frozenAt);
     // 3. Checkpoint each, linked by the group id.
     const snapshotName = opts.snapshotName;
     for (const n of names) {
-      step = 'Checkpoint-VM';
-      current = n;
-      const [s] = await host.checkpointVM([n], { ...(snapshotName !== undefined ? { snapshotName } : {}), groupId, groupMembers: names });
+      const [s] = await at.run('Checkpoint-VM', n, () => host.checkpointVM([n], { ...(snapshotName !== undefined ? { snapshotName } : {}), groupId, groupMembers: names }));
       if (!s) throw new HvsimError('INVALID_STATE', `Checkpoint-VM returned no checkpoint for '${n}'`);
       taken.set(n, s);
     }
     // 4. Return each VM to its prior state.
     for (const n of names) {
       if (prior.get(n) !== 'Running') continue;
-      step = mode === 'save' ? 'Start-VM' : 'Resume-VM';
-      current = n;
-      if (mode === 'save') await host.startVM([n]);
-      else await host.resumeVM([n]);
+      if (mode === 'save') await at.run('Start-VM', n, () => host.startVM([n]));
+      else await at.run('Resume-VM', n, () => host.resumeVM([n]));
     }
   } catch (e) {
-    const problems: string[] = [];
-    for (const [n, s] of taken) {
-      try {
-        await host.removeVMSnapshot({ vmNames: [n], id: s.Id }, { wait: true });
-      } catch (r) {
-        problems.push(`checkpoint ${s.Id} of '${n}' could not be removed: ${r instanceof Error ? r.message : String(r)}`);
-      }
-    }
-    for (const n of names) {
-      const p = await returnTo(host, n, prior.get(n)!);
-      if (p) problems.push(p);
-    }
-    throw groupError(op, step, current, e, problems);
+    throw at.failed(e, await rollBack(host, taken, 'checkpoint', names, prior));
   }
   const end = await host.now();
   const after = await host.getVM(names);
@@ -233,32 +254,16 @@ export async function restoreGroup(host: Host, sel: GroupSelector): Promise<Grou
   const prior = new Map((await host.getVM(names)).map((v) => [v.Name, v.State] as const));
   const safety = new Map<string, VMSnapshot>();
   const restored: string[] = [];
-  let step = 'start';
-  let current = names[0]!;
+  const at = new Progress(op, names[0]!);
   const safetyName = `hvsim safety before ${op} ${groupId}`;
   try {
+    await freeze(host, names, prior, at, ['Running', 'Paused']);
     for (const n of names) {
-      if (prior.get(n) !== 'Running') continue;
-      step = 'Suspend-VM';
-      current = n;
-      await host.suspendVM([n]);
-    }
-    for (const n of names) {
-      if (prior.get(n) !== 'Running' && prior.get(n) !== 'Paused') continue;
-      step = 'Save-VM';
-      current = n;
-      await host.saveVM([n]);
-    }
-    for (const n of names) {
-      step = 'Checkpoint-VM (safety checkpoint)';
-      current = n;
-      const [s] = await host.checkpointVM([n], { snapshotName: safetyName });
+      const [s] = await at.run('Checkpoint-VM (safety checkpoint)', n, () => host.checkpointVM([n], { snapshotName: safetyName }));
       if (s) safety.set(n, s);
     }
     for (const s of snaps) {
-      step = 'Restore-VMSnapshot';
-      current = s.VMName;
-      await host.restoreVMSnapshot({ vmName: s.VMName, id: s.Id });
+      await at.run('Restore-VMSnapshot', s.VMName, () => host.restoreVMSnapshot({ vmName: s.VMName, id: s.Id }));
       restored.push(s.VMName);
     }
   } catch (e) {
@@ -268,21 +273,10 @@ export async function restoreGroup(host: Host, sel: GroupSelector): Promise<Grou
       try {
         if (s) await host.restoreVMSnapshot({ vmName: n, id: s.Id });
       } catch (r) {
-        problems.push(`'${n}' could not go back to its safety checkpoint ${s?.Id}: ${r instanceof Error ? r.message : String(r)}`);
+        problems.push(`'${n}' could not go back to its safety checkpoint ${s?.Id}: ${messageOf(r)}`);
       }
     }
-    for (const [n, s] of safety) {
-      try {
-        await host.removeVMSnapshot({ vmNames: [n], id: s.Id }, { wait: true });
-      } catch (r) {
-        problems.push(`safety checkpoint ${s.Id} of '${n}' could not be removed: ${r instanceof Error ? r.message : String(r)}`);
-      }
-    }
-    for (const n of names) {
-      const p = await returnTo(host, n, prior.get(n)!);
-      if (p) problems.push(p);
-    }
-    throw groupError(op, step, current, e, problems);
+    throw at.failed(e, await rollBack(host, safety, 'safety checkpoint', names, prior, problems));
   }
   for (const [n, s] of safety) await host.removeVMSnapshot({ vmNames: [n], id: s.Id }, { wait: true });
   const after = await host.getVM(names);
@@ -308,7 +302,7 @@ export async function removeGroup(host: Host, sel: GroupSelector, opts: { includ
     } catch (e) {
       const done = removed.length ? `already removed: ${removed.map((r) => `'${r.VMName}'`).join(', ')}` : 'nothing was removed';
       const left = snaps.filter((x) => !removed.some((r) => r.SnapshotId === x.Id)).map((x) => `'${x.VMName}'`).join(', ');
-      throw new HvsimError(e instanceof HvsimError ? e.code : 'INVALID_STATE', `${op}: failed at Remove-VMSnapshot of '${s.VMName}': ${e instanceof Error ? e.message : String(e)} — ${done}; still there: ${left}`, { cause: e });
+      throw new HvsimError(e instanceof HvsimError ? e.code : 'INVALID_STATE', `${op}: failed at Remove-VMSnapshot of '${s.VMName}': ${messageOf(e)} — ${done}; still there: ${left}`, { cause: e });
     }
   }
   return { GroupId: groupId, SnapshotName: snaps[0]!.Name, Removed: removed };

@@ -6,9 +6,9 @@
  *   - every call sends a small program of cmdlet steps (request.ts) whose names, paths and notes
  *     are data; the objects come back through ConvertTo-Json and are decoded (decode.ts) into the
  *     objects the simulator returns;
- *   - names are resolved by hvsim over Get-VM / Get-VMSnapshot with the simulator's rules
- *     (resolve.ts), then the cmdlets act on the objects selected by Id — one call to look, one to
- *     act (reads take one call);
+ *   - names are resolved by hvsim over Get-VM / Get-VMSnapshot with the rules every host shares
+ *     (listing.ts, host/selection.ts), then the cmdlets act on the objects selected by Id — one
+ *     call to look, one to act (reads take one call);
  *   - a cmdlet's error becomes the HvsimError the simulator raises for the same case, with
  *     Hyper-V's message (errors.ts); a cmdlet applied to several VMs fails per VM, like the
  *     simulator's, and the failures are raised together afterwards;
@@ -16,18 +16,20 @@
  *   - Remove-VMSnapshot returns at once on Hyper-V; waiting for the merge polls Get-VM until the
  *     VM's OperationalStatus no longer shows MergingDisks.
  * Guest I/O (writeGuest/readGuest) exists only in the simulator.
- * Imports: host types, simulator helpers (names, errors, limits), hyperv modules. No console.
+ * No console.
  */
 import * as path from 'node:path';
 import type {
   CheckpointType, CheckpointVMOptions, ExportResult, GuestReadOptions, HardDiskDrive, Host, HostWarning, NewVMOptions, RemoveSnapshotOptions,
   SetVMOptions, SnapshotQuery, SnapshotRef, StopVMOptions, VirtualMachine, VMSnapshot,
 } from '../host/host.js';
-import { CHECKPOINT_TYPES } from '../host/host.js';
 import { HvsimError, invalidArgument } from '../errors.js';
-import { MAX_NAME_LENGTH, validateSnapshotName } from '../sim/checkpoint-tree.js';
-import { combine, gatherSnapshots, snapshotNotFound, vmNotFound, wrongState } from '../host/state-machine.js';
-import { hasWildcard } from '../host/faults.js';
+import { combine, snapshotNotFound, throwGathered, vmNotFound } from '../host/messages.js';
+import { wrongState } from '../host/state-machine.js';
+import { gatherSnapshots, requireNamedCheckpoint } from '../host/selection.js';
+import {
+  DEFAULT_DISK_SIZE, DEFAULT_MEMORY, refuseTakenVMName, validateCheckpointType, validateMemory, validateSnapshotName, validateVMName,
+} from '../host/validation.js';
 import { makeRunner, findPowerShell, type PowerShellRunner, type RunMode } from './runner.js';
 import { Program, type PsError } from './request.js';
 import {
@@ -35,8 +37,7 @@ import {
   parseCmdletJson, type DecodeContext, type RawSnapshot, type RawVM, type VMHostInfo,
 } from './decode.js';
 import { toHvsimError } from './errors.js';
-import { findOne, matchSnapshots, resolveVMs, subtreeIds, topmost, vmByName, type Listing } from './resolve.js';
-import { MiB } from '../vhd/common/bytes.js';
+import { Listing, topmost } from './listing.js';
 import { formatOfExtension } from '../vhd/formats.js';
 
 export interface HyperVHostOptions {
@@ -70,8 +71,6 @@ interface Outcome {
   warnings: string[];
 }
 
-/** Characters Windows refuses in file names (hvsim derives the disk's file name from the VM's name), as in the simulator. */
-const BAD_NAME = /[\\/:*?"<>|\u0000-\u001f]/;
 /** Operational statuses that mean a checkpoint operation is still running in the background. */
 const BACKGROUND = new Set(['MergingDisks', 'DeletingSnapshot']);
 
@@ -211,11 +210,7 @@ export class HyperVHost implements Host {
         else snaps.set(d.snap.VMId, [d]);
       }
     }
-    return { vms, snaps };
-  }
-
-  private snapsOf(l: Listing, vm: RawVM): RawSnapshot[] {
-    return l.snaps.get(vm.vm.Id) ?? [];
+    return new Listing(vms, snaps);
   }
 
   /** Adds "Get-VM, keep the VM with this Id" to a program; returns the filter step. */
@@ -253,23 +248,21 @@ export class HyperVHost implements Host {
 
   async newVM(opts: NewVMOptions): Promise<VirtualMachine> {
     const name = opts.name;
-    if (name.trim().length === 0 || name.length > MAX_NAME_LENGTH || BAD_NAME.test(name) || name === '.' || name === '..' || /[. ]$/.test(name))
-      throw invalidArgument(`New-VM: "${name}" is not a valid virtual machine name (1 to ${MAX_NAME_LENGTH} characters, none of \\ / : * ? " < > |, not ending in a dot or space)`);
+    validateVMName(name);
     const type = opts.checkpointType;
-    if (type !== undefined && !CHECKPOINT_TYPES.includes(type)) throw invalidArgument(`New-VM: unknown checkpoint type "${String(type)}"`);
-    const memory = opts.memory ?? this.opts.defaultMemory ?? 1024 * MiB;
-    if (!Number.isSafeInteger(memory) || memory < 32 * MiB) throw invalidArgument(`New-VM: memory must be at least 32 MiB`);
+    validateCheckpointType(type, 'new');
+    const memory = opts.memory ?? this.opts.defaultMemory ?? DEFAULT_MEMORY;
+    validateMemory(memory);
     if (opts.guestSupportsProductionCheckpoints === false) throw unsupported('New-VM: whether the guest can take production checkpoints is up to the guest');
     const hostInfo = await this.vmHost();
     const { vms } = await this.list(false);
-    if (vms.some((v) => v.vm.Name.toLowerCase() === name.toLowerCase()))
-      throw invalidArgument(`New-VM: a virtual machine named "${name}" already exists on ${this.computerName}`);
+    refuseTakenVMName(name, vms.map((v) => v.vm.Name), this.computerName);
     const root = hostInfo.VirtualMachinePath;
     let disk: Record<string, string | number>;
     if (opts.vhdPath !== undefined) {
       disk = { VHDPath: this.absolutePath(opts.vhdPath, 'New-VM') };
     } else {
-      disk = { NewVHDPath: hostJoin(root, name, 'Virtual Hard Disks', `${name}.vhdx`), NewVHDSizeBytes: opts.diskSize ?? this.opts.defaultDiskSize ?? 64 * MiB };
+      disk = { NewVHDPath: hostJoin(root, name, 'Virtual Hard Disks', `${name}.vhdx`), NewVHDSizeBytes: opts.diskSize ?? this.opts.defaultDiskSize ?? DEFAULT_DISK_SIZE };
     }
     const settings = type !== undefined || opts.notes !== undefined;
     const p = new Program();
@@ -294,51 +287,55 @@ export class HyperVHost implements Host {
   }
 
   async getVM(names?: string[]): Promise<VirtualMachine[]> {
-    const l = await this.list(false);
-    const { vms, errors } = resolveVMs(l.vms, names, 'get');
-    if (errors.length > 0) throw combine(errors);
+    const { vms, errors } = (await this.list(false)).select(names, 'get');
+    throwGathered(errors);
     return vms.map((v) => v.vm);
   }
 
   /**
-   * Run `cmdlet` on each named VM, one step per VM so that failures and warnings belong to their
-   * VM; VMs not found and per-VM failures are raised together afterwards (like the simulator).
+   * Send a program that acts on several VMs and read its outcome per VM: after the Get-VM step
+   * `all`, each plan has its VM's filter step `f` and its cmdlet step `act`. The cmdlet's warnings
+   * belong to the VM, a VM gone since the listing is not found, and `read` gives the VM's result
+   * or its error. Errors join `errors`, which the caller raises together afterwards (a cmdlet's
+   * non-terminating errors, as in the simulator).
    */
-  private async eachVM(names: string[], op: string, cmdlet: string, params: Record<string, string | number | boolean | undefined>): Promise<VirtualMachine[]> {
-    const l = await this.list(false);
-    const { vms, errors } = resolveVMs(l.vms, names, op);
-    const out: VirtualMachine[] = [];
-    if (vms.length > 0) {
-      const p = new Program();
-      const all = p.cmd('Get-VM', this.cn());
-      const steps = vms.map((vm) => {
-        const f = this.selectVM(p, all, vm);
-        return { vm, f, s: p.cmd(cmdlet, { ...params, Passthru: true }, { VM: f }, { o: VM_PROPERTIES }) };
-      });
-      const res = await this.exec(p);
-      this.throwIfFailed(res[all], 'Get-VM');
-      for (const x of steps) {
-        this.warn(res[x.s], cmdlet, x.vm.vm.Name);
-        if (res[x.f]?.state !== 'ok') {
-          errors.push(vmNotFound(op, x.vm.vm.Name));
-          continue;
-        }
-        const e = this.failure(res[x.s], cmdlet);
-        if (e) {
-          errors.push(e);
-          continue;
-        }
-        const first = res[x.s]?.objects[0];
-        out.push(first === undefined ? x.vm.vm : decodeVM(first, this.ctx()).vm);
-      }
+  private async actOnEach<P extends { vm: RawVM; f: number; act: number }, T>(
+    p: Program, all: number, plans: P[], op: string, cmdlet: string, errors: HvsimError[], read: (res: Outcome[], plan: P) => T | HvsimError,
+  ): Promise<T[]> {
+    if (plans.length === 0) return [];
+    const res = await this.exec(p);
+    this.throwIfFailed(res[all], 'Get-VM');
+    const out: T[] = [];
+    for (const x of plans) {
+      this.warn(res[x.act], cmdlet, x.vm.vm.Name);
+      const r = res[x.f]?.state !== 'ok' ? vmNotFound(op, x.vm.vm.Name) : read(res, x);
+      if (r instanceof HvsimError) errors.push(r);
+      else out.push(r);
     }
-    if (errors.length > 0) throw combine(errors);
+    return out;
+  }
+
+  /** Run `cmdlet` on each named VM, one step per VM so that failures and warnings belong to their VM. */
+  private async eachVM(names: string[], op: string, cmdlet: string, params: Record<string, string | number | boolean | undefined>): Promise<VirtualMachine[]> {
+    const { vms, errors } = (await this.list(false)).select(names, op);
+    const p = new Program();
+    const all = p.cmd('Get-VM', this.cn());
+    const plans = vms.map((vm) => {
+      const f = this.selectVM(p, all, vm);
+      return { vm, f, act: p.cmd(cmdlet, { ...params, Passthru: true }, { VM: f }, { o: VM_PROPERTIES }) };
+    });
+    const out = await this.actOnEach(p, all, plans, op, cmdlet, errors, (res, x) => {
+      const e = this.failure(res[x.act], cmdlet);
+      if (e) return e;
+      const first = res[x.act]?.objects[0];
+      return first === undefined ? x.vm.vm : decodeVM(first, this.ctx()).vm;
+    });
+    throwGathered(errors);
     return out;
   }
 
   async setVM(names: string[], opts: SetVMOptions): Promise<VirtualMachine[]> {
-    if (opts.checkpointType !== undefined && !CHECKPOINT_TYPES.includes(opts.checkpointType))
-      throw invalidArgument(`Set-VM: unknown checkpoint type "${String(opts.checkpointType)}" (use ${CHECKPOINT_TYPES.join(', ')})`);
+    validateCheckpointType(opts.checkpointType, 'set');
     if (opts.guestSupportsProductionCheckpoints !== undefined) throw unsupported('Set-VM: whether the guest can take production checkpoints is up to the guest');
     return this.eachVM(names, 'set', 'Set-VM', { CheckpointType: opts.checkpointType, Notes: opts.notes, MemoryStartupBytes: opts.memory });
   }
@@ -367,8 +364,8 @@ export class HyperVHost implements Host {
 
   async waitVM(names: string[]): Promise<VirtualMachine[]> {
     const l = await this.list(false);
-    const { vms, errors } = resolveVMs(l.vms, names, 'get');
-    if (errors.length > 0) throw combine(errors);
+    const { vms, errors } = l.select(names, 'get');
+    throwGathered(errors);
     return this.waitForBackground(vms.map((v) => v.vm.Id), l.vms);
   }
 
@@ -394,12 +391,11 @@ export class HyperVHost implements Host {
   // ---------------------------------------------------------------- Host: checkpoints
 
   async checkpointVM(names: string[], opts: CheckpointVMOptions = {}): Promise<VMSnapshot[]> {
-    const l = await this.list(false);
-    const { vms, errors } = resolveVMs(l.vms, names, 'checkpoint');
+    const { vms, errors } = (await this.list(false)).select(names, 'checkpoint');
     const p = new Program();
     const all = p.cmd('Get-VM', this.cn());
     const group = opts.groupId !== undefined ? { GroupId: opts.groupId, GroupMembers: opts.groupMembers ?? null } : undefined;
-    const plans: Array<{ vm: RawVM; f: number; mark: number; cp: number; unmark: number }> = [];
+    const plans: Array<{ vm: RawVM; f: number; mark: number; act: number; unmark: number }> = [];
     for (const vm of vms) {
       if (opts.snapshotName !== undefined) {
         try {
@@ -414,54 +410,36 @@ export class HyperVHost implements Host {
       // the VM's Notes carry it; a stale marker (a restore whose clean-up failed) is removed first.
       const notes = vm.vm.Notes;
       const mark = group ? p.cmd('Set-VM', { Notes: addGroupMarker(notes, group) }, { VM: f }) : vm.rawNotes !== notes ? p.cmd('Set-VM', { Notes: notes }, { VM: f }) : -1;
-      const cp = p.cmd('Checkpoint-VM', { SnapshotName: opts.snapshotName, Passthru: true }, { VM: f }, { d: mark >= 0 ? [mark] : [], o: SNAPSHOT_PROPERTIES });
+      const act = p.cmd('Checkpoint-VM', { SnapshotName: opts.snapshotName, Passthru: true }, { VM: f }, { d: mark >= 0 ? [mark] : [], o: SNAPSHOT_PROPERTIES });
       const unmark = group ? p.cmd('Set-VM', { Notes: notes }, { VM: f }, { d: [mark] }) : -1;
-      plans.push({ vm, f, mark, cp, unmark });
+      plans.push({ vm, f, mark, act, unmark });
     }
-    const out: VMSnapshot[] = [];
-    if (plans.length > 0) {
-      const res = await this.exec(p);
-      this.throwIfFailed(res[all], 'Get-VM');
-      for (const x of plans) {
-        const name = x.vm.vm.Name;
-        this.warn(res[x.cp], 'Checkpoint-VM', name);
-        if (res[x.f]?.state !== 'ok') {
-          errors.push(vmNotFound('checkpoint', name));
-          continue;
-        }
-        const e = (x.mark >= 0 ? this.failure(res[x.mark], 'Set-VM') : undefined) ?? this.failure(res[x.cp], 'Checkpoint-VM');
-        if (e) {
-          errors.push(e);
-          continue;
-        }
-        const first = res[x.cp]?.objects[0];
-        if (first === undefined) {
-          errors.push(new HvsimError('CORRUPT', `Checkpoint-VM returned no checkpoint for '${name}'`, { reason: 'HOST_ANSWER' }));
-          continue;
-        }
-        const un = x.unmark >= 0 ? this.failure(res[x.unmark], 'Set-VM') : undefined;
-        if (un) {
-          errors.push(new HvsimError(un.code, `Checkpoint-VM: the checkpoint of '${name}' was taken, but the VM's Notes could not be put back (they still carry hvsim's group marker): ${un.message}`, { cause: un }));
-          continue;
-        }
-        out.push(decodeSnapshot(first, x.vm.vm.CheckpointType, this.ctx()).snap);
-      }
-    }
-    if (errors.length > 0) throw combine(errors);
+    const out = await this.actOnEach(p, all, plans, 'checkpoint', 'Checkpoint-VM', errors, (res, x) => {
+      const name = x.vm.vm.Name;
+      const e = (x.mark >= 0 ? this.failure(res[x.mark], 'Set-VM') : undefined) ?? this.failure(res[x.act], 'Checkpoint-VM');
+      if (e) return e;
+      const first = res[x.act]?.objects[0];
+      if (first === undefined) return new HvsimError('CORRUPT', `Checkpoint-VM returned no checkpoint for '${name}'`, { reason: 'HOST_ANSWER' });
+      const un = x.unmark >= 0 ? this.failure(res[x.unmark], 'Set-VM') : undefined;
+      if (un)
+        return new HvsimError(un.code, `Checkpoint-VM: the checkpoint of '${name}' was taken, but the VM's Notes could not be put back (they still carry hvsim's group marker): ${un.message}`, { cause: un });
+      return decodeSnapshot(first, x.vm.vm.CheckpointType, this.ctx()).snap;
+    });
+    throwGathered(errors);
     return out;
   }
 
   async getVMSnapshot(q: SnapshotQuery): Promise<VMSnapshot[]> {
     const l = await this.list(true);
-    const { vms, errors } = resolveVMs(l.vms, q.vmNames, 'get-snapshot');
-    return gatherSnapshots(vms, errors, q.name, (vm) => matchSnapshots(vm, this.snapsOf(l, vm), q, 'get-snapshot').map((s) => s.snap));
+    const { vms, errors } = l.select(q.vmNames, 'get-snapshot');
+    return gatherSnapshots(vms, errors, q.name, (vm) => l.checkpoints(vm).select(q, 'get-snapshot').map((s) => s.snap));
   }
 
   /** The VM and the one checkpoint a reference names (one call). */
   private async one(ref: SnapshotRef, op: string): Promise<{ vm: RawVM; snap: RawSnapshot }> {
     const l = await this.list(true);
-    const vm = vmByName(l.vms, ref.vmName, op);
-    return { vm, snap: findOne(vm.vm.Name, this.snapsOf(l, vm), ref, op) };
+    const vm = l.vm(ref.vmName, op);
+    return { vm, snap: l.checkpoints(vm).find(ref, op) };
   }
 
   /** Errors of the selection steps of an act on one checkpoint. */
@@ -495,18 +473,18 @@ export class HyperVHost implements Host {
 
   async removeVMSnapshot(q: SnapshotQuery, opts: RemoveSnapshotOptions = {}): Promise<VMSnapshot[]> {
     const wait = opts.wait ?? true;
-    const any = q.name !== undefined || q.id !== undefined || q.groupId !== undefined || q.childOf !== undefined || q.parentOf !== undefined;
+    const withChildren = opts.includeAllChildSnapshots ?? false;
     const l = await this.list(true);
-    const { vms, errors } = resolveVMs(l.vms, q.vmNames, 'remove');
+    const { vms, errors } = l.select(q.vmNames, 'remove');
     let matched = 0;
     const p = new Program();
     const all = p.cmd('Get-VM', this.cn());
-    const plans: Array<{ vm: RawVM; views: VMSnapshot[]; f: number; g: number; rm: number }> = [];
+    const plans: Array<{ vm: RawVM; views: VMSnapshot[]; f: number; g: number; act: number }> = [];
     for (const vm of vms) {
-      const snaps = this.snapsOf(l, vm);
+      const cps = l.checkpoints(vm);
       let targets: RawSnapshot[];
       try {
-        targets = any ? matchSnapshots(vm, snaps, q, 'remove') : [...snaps];
+        targets = cps.removalTargets(q, 'remove');
       } catch (e) {
         if (e instanceof HvsimError) {
           errors.push(e);
@@ -516,39 +494,24 @@ export class HyperVHost implements Host {
       }
       matched += targets.length;
       if (targets.length === 0) continue;
-      const list = snaps.map((s) => s.snap);
-      const ids = new Set<string>();
-      for (const t of targets) for (const id of opts.includeAllChildSnapshots ? subtreeIds(list, t.snap.Id) : [t.snap.Id]) ids.add(id);
-      const acted = opts.includeAllChildSnapshots ? topmost(list, targets.map((t) => t.snap)) : targets.map((t) => t.snap);
+      const list = cps.list.map((s) => s.snap);
+      const ids = cps.removedIds(targets, withChildren);
+      const acted = withChildren ? topmost(list, targets.map((t) => t.snap)) : targets.map((t) => t.snap);
       const f = this.selectVM(p, all, vm);
       const g = this.selectSnapshots(p, f, acted.map((s) => s.Id));
-      const rm = p.cmd('Remove-VMSnapshot', { IncludeAllChildSnapshots: opts.includeAllChildSnapshots ? true : undefined, Confirm: false }, { VMSnapshot: g });
-      plans.push({ vm, views: list.filter((s) => ids.has(s.Id)), f, g, rm });
+      const act = p.cmd('Remove-VMSnapshot', { IncludeAllChildSnapshots: withChildren ? true : undefined, Confirm: false }, { VMSnapshot: g });
+      plans.push({ vm, views: list.filter((s) => ids.has(s.Id)), f, g, act });
     }
-    const removed: VMSnapshot[] = [];
-    const done: string[] = [];
-    if (plans.length > 0) {
-      const res = await this.exec(p);
-      this.throwIfFailed(res[all], 'Get-VM');
-      for (const x of plans) {
-        const name = x.vm.vm.Name;
-        this.warn(res[x.rm], 'Remove-VMSnapshot', name);
-        const sel = this.selectionError(res, x.f, x.g, 'remove', name, { vmName: name, ...(q.name !== undefined ? { name: q.name } : {}), ...(q.id !== undefined ? { id: q.id } : {}) });
-        const e = sel ?? this.failure(res[x.rm], 'Remove-VMSnapshot');
-        if (e) {
-          errors.push(e);
-          continue;
-        }
-        removed.push(...x.views);
-        done.push(x.vm.vm.Id);
-      }
-      // Remove-VMSnapshot returns while Hyper-V merges in the background.
-      if (wait && done.length > 0) await this.waitForBackground(done);
-    }
-    if (errors.length > 0) throw combine(errors);
-    if (matched === 0 && q.name !== undefined && !hasWildcard(q.name))
-      throw new HvsimError('NOT_FOUND', `Remove-VMSnapshot: Hyper-V was unable to find a checkpoint with name "${q.name}".`);
-    return removed;
+    const ref = { ...(q.name !== undefined ? { name: q.name } : {}), ...(q.id !== undefined ? { id: q.id } : {}) };
+    const done = await this.actOnEach(p, all, plans, 'remove', 'Remove-VMSnapshot', errors, (res, x) => {
+      const name = x.vm.vm.Name;
+      return this.selectionError(res, x.f, x.g, 'remove', name, { vmName: name, ...ref }) ?? this.failure(res[x.act], 'Remove-VMSnapshot') ?? x;
+    });
+    // Remove-VMSnapshot returns while Hyper-V merges in the background.
+    if (wait && done.length > 0) await this.waitForBackground(done.map((x) => x.vm.vm.Id));
+    throwGathered(errors);
+    requireNamedCheckpoint(matched, q.name, 'remove');
+    return done.flatMap((x) => x.views);
   }
 
   async renameVMSnapshot(ref: SnapshotRef, newName: string): Promise<VMSnapshot> {
@@ -599,8 +562,8 @@ export class HyperVHost implements Host {
 
   async getVMHardDiskDrive(vmName: string, snapshot?: string): Promise<HardDiskDrive[]> {
     const l = await this.list(snapshot !== undefined);
-    const vm = vmByName(l.vms, vmName, 'get');
-    const snap = snapshot !== undefined ? findOne(vm.vm.Name, this.snapsOf(l, vm), { name: snapshot }, 'get-snapshot') : undefined;
+    const vm = l.vm(vmName, 'get');
+    const snap = snapshot !== undefined ? l.checkpoints(vm).find({ name: snapshot }, 'get-snapshot') : undefined;
     const p = new Program();
     const all = p.cmd('Get-VM', this.cn());
     const f = this.selectVM(p, all, vm);
@@ -616,15 +579,15 @@ export class HyperVHost implements Host {
 
   async addVMHardDiskDrive(vmName: string, opts: { path?: string; size?: number }): Promise<HardDiskDrive> {
     const l = await this.list(true);
-    const vm = vmByName(l.vms, vmName, 'add-disk');
-    if (this.snapsOf(l, vm).length > 0) throw wrongState('add-disk', vm.vm.Name, vm.vm.State, 'hvsim attaches disks only while the VM has no checkpoints');
+    const vm = l.vm(vmName, 'add-disk');
+    if (l.checkpoints(vm).list.length > 0) throw wrongState('add-disk', vm.vm.Name, vm.vm.State, 'hvsim attaches disks only while the VM has no checkpoints');
     const p = new Program();
     let file: string;
     const deps: number[] = [];
     if (opts.path !== undefined) file = this.absolutePath(opts.path, 'Add-VMHardDiskDrive');
     else {
       file = hostJoin(vm.vm.Path, 'Virtual Hard Disks', `${vm.vm.Name}-${vm.vm.HardDrives.length}.vhdx`);
-      deps.push(p.cmd('New-VHD', { Path: file, SizeBytes: opts.size ?? this.opts.defaultDiskSize ?? 64 * MiB, Dynamic: true, ...this.cn() }));
+      deps.push(p.cmd('New-VHD', { Path: file, SizeBytes: opts.size ?? this.opts.defaultDiskSize ?? DEFAULT_DISK_SIZE, Dynamic: true, ...this.cn() }));
     }
     const all = p.cmd('Get-VM', this.cn());
     const f = this.selectVM(p, all, vm);
@@ -642,7 +605,7 @@ export class HyperVHost implements Host {
 
   async diskSize(vmName: string, drive = 0): Promise<number> {
     const l = await this.list(false);
-    const vm = vmByName(l.vms, vmName, 'read');
+    const vm = l.vm(vmName, 'read');
     const d = vm.vm.HardDrives[drive];
     if (!d) throw invalidArgument(`Read-VM: '${vm.vm.Name}' has no disk ${drive} (it has ${vm.vm.HardDrives.length})`);
     const p = new Program();

@@ -1,31 +1,19 @@
 /**
  * Patterns: PowerShell's wildcards (-like, and the cmdlets' -Name) and .NET regular expressions
- * (-match, -replace, -split) as JavaScript RegExps. Imports: errors.
+ * (-match, -replace, -split) as JavaScript RegExps.
  */
+import { HvsimError } from '../errors.js';
+import { wildcardRegExp } from '../host/wildcard.js';
 import { PsRuntimeError } from './errors.js';
 
-/** Wildcard pattern (* ? [abc]) to a RegExp; PowerShell's -like. */
+/** Wildcard pattern to a RegExp; PowerShell's -like (src/host/wildcard.ts has the rules). */
 export function wildcard(pattern: string, caseSensitive = false): RegExp {
-  let re = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === '`' && i + 1 < pattern.length) re += escapeRe(pattern[++i]!);
-    else if (c === '*') re += '.*';
-    else if (c === '?') re += '.';
-    else if (c === '[') {
-      const end = pattern.indexOf(']', i + 1);
-      if (end < 0) re += '\\[';
-      else {
-        re += '[' + pattern.slice(i + 1, end).replace(/\\/g, '\\\\') + ']';
-        i = end;
-      }
-    } else re += escapeRe(c);
+  try {
+    return wildcardRegExp(pattern, caseSensitive);
+  } catch (e) {
+    if (e instanceof HvsimError) throw new PsRuntimeError(e.message, 'InvalidArgument', 'WildcardPattern_Invalid');
+    throw e;
   }
-  return new RegExp(`^${re}$`, caseSensitive ? 's' : 'is');
-}
-
-function escapeRe(c: string): string {
-  return c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
 
 /** Characters for use inside [...] of a RegExp. */

@@ -10,7 +10,6 @@ import type { SnapshotRecord, VmRecord } from './state.js';
 
 /** Hyper-V's supported maximum per VM (the 51st is allowed with a warning; whether Hyper-V refuses it is unverified). */
 export const MAX_CHECKPOINTS = 50;
-export const MAX_NAME_LENGTH = 100;
 
 /** The checkpoint with this Id (none for null). */
 export function snapshotById(vm: VmRecord, id: string | null): SnapshotRecord | undefined {
@@ -19,20 +18,6 @@ export function snapshotById(vm: VmRecord, id: string | null): SnapshotRecord | 
 
 export function children(vm: VmRecord, id: string | null): SnapshotRecord[] {
   return vm.snapshots.filter((s) => s.parentId === id);
-}
-
-/** The checkpoint and all its descendants, parents before children. */
-export function subtree(vm: VmRecord, id: string): SnapshotRecord[] {
-  const out: SnapshotRecord[] = [];
-  const root = snapshotById(vm, id);
-  if (!root) return out;
-  const queue = [root];
-  while (queue.length) {
-    const s = queue.shift()!;
-    out.push(s);
-    queue.push(...children(vm, s.id));
-  }
-  return out;
 }
 
 /** Ancestors of a checkpoint from its parent up to the root. */
@@ -77,14 +62,6 @@ export function detach(vm: VmRecord, ids: Set<string>): SnapshotRecord[] {
   vm.parentSnapshotId = survivor(vm.parentSnapshotId);
   vm.snapshots = vm.snapshots.filter((s) => !ids.has(s.id));
   return removed;
-}
-
-/** Checkpoint names: 1 to 100 characters, not blank (Msvm_VirtualSystemSettingData.ElementName). */
-export function validateSnapshotName(name: string, cmdlet: string): void {
-  if (name.trim().length === 0)
-    throw new HvsimError('INVALID_ARGUMENT', `${cmdlet}: the checkpoint name cannot be empty or blank.`);
-  if (name.length > MAX_NAME_LENGTH)
-    throw new HvsimError('INVALID_ARGUMENT', `${cmdlet}: the checkpoint name is ${name.length} characters long; it may not exceed ${MAX_NAME_LENGTH} characters.`);
 }
 
 /** Depth of each checkpoint (root = 0), for tree renderings. */

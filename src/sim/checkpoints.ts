@@ -7,17 +7,18 @@
  */
 import * as path from 'node:path';
 import { HvsimError } from '../errors.js';
-import { newGuid, tryParseGuid } from '../vhd/common/guid.js';
+import { newGuid } from '../vhd/common/guid.js';
 import { createChild } from '../engine/layers.js';
 import { flatten } from '../engine/flatten.js';
 import type { CheckpointVMOptions, ExportResult, RemoveSnapshotOptions, SnapshotQuery, SnapshotRef, VMSnapshot } from '../host/host.js';
 import { checkpointStamp, iso, transferMs } from '../host/clock.js';
-import { hasWildcard, nameMatches } from '../host/faults.js';
-import { gatherSnapshots, hasRuntimeState } from '../host/state-machine.js';
-import { MAX_CHECKPOINTS, MAX_NAME_LENGTH, detach, subtree, validateSnapshotName } from './checkpoint-tree.js';
+import { hasRuntimeState } from '../host/state-machine.js';
+import { gatherSnapshots, requireNamedCheckpoint } from '../host/selection.js';
+import { MAX_NAME_LENGTH, validateSnapshotName } from '../host/validation.js';
+import { MAX_CHECKPOINTS, detach } from './checkpoint-tree.js';
 import { fault, requireDisks, viewSnapshot, warn, type SimContext } from './context.js';
 import { baseFile, fileStem, newDifferencingPath, openChain } from './disk-tree.js';
-import { eachVM, findOne, resolveVMs, vmByName } from './lookup.js';
+import { checkpointsOf, eachVM, findOne, resolveVMs, vmByName } from './lookup.js';
 import { beforeTreeChange, scheduleCleanup, settle } from './merges.js';
 import { creating } from './recovery.js';
 import { currentDisks, type SnapshotRecord, type VmRecord } from './state.js';
@@ -144,33 +145,9 @@ export function checkpointVM(ctx: SimContext, names: string[], opts: CheckpointV
   return eachVM(ctx, names, 'checkpoint', (vm) => viewSnapshot(ctx, vm, checkpointOne(ctx, vm, opts)));
 }
 
-function matchSnapshots(vm: VmRecord, q: SnapshotQuery, op: string): SnapshotRecord[] {
-  let list = [...vm.snapshots];
-  if (q.id !== undefined) {
-    const id = tryParseGuid(q.id);
-    list = list.filter((s) => s.id === id);
-  }
-  if (q.name !== undefined) list = list.filter((s) => nameMatches(q.name!, s.name));
-  if (q.groupId !== undefined) {
-    const g = tryParseGuid(q.groupId) ?? q.groupId;
-    list = list.filter((s) => s.groupId === g);
-  }
-  if (q.snapshotType !== undefined) list = q.snapshotType === 'Standard' ? list : [];
-  if (q.childOf !== undefined) {
-    const p = findOne(vm, { name: q.childOf }, op);
-    list = list.filter((s) => s.parentId === p.id);
-  }
-  if (q.parentOf !== undefined) {
-    const isVm = q.parentOf.toLowerCase() === vm.name.toLowerCase() && !vm.snapshots.some((s) => nameMatches(q.parentOf!, s.name));
-    const parentId = isVm ? vm.parentSnapshotId : findOne(vm, { name: q.parentOf }, op).parentId;
-    list = list.filter((s) => s.id === parentId);
-  }
-  return list;
-}
-
 export function getVMSnapshot(ctx: SimContext, q: SnapshotQuery): VMSnapshot[] {
   const { vms, errors } = resolveVMs(ctx, q.vmNames, 'get-snapshot');
-  return gatherSnapshots(vms, errors, q.name, (vm) => matchSnapshots(vm, q, 'get-snapshot').map((s) => viewSnapshot(ctx, vm, s)));
+  return gatherSnapshots(vms, errors, q.name, (vm) => checkpointsOf(vm).select(q, 'get-snapshot').map((s) => viewSnapshot(ctx, vm, s)));
 }
 
 export function restoreVMSnapshot(ctx: SimContext, ref: SnapshotRef): VMSnapshot {
@@ -196,10 +173,10 @@ export function restoreVMSnapshot(ctx: SimContext, ref: SnapshotRef): VMSnapshot
 
 export function removeVMSnapshot(ctx: SimContext, q: SnapshotQuery, opts: RemoveSnapshotOptions): VMSnapshot[] {
   const wait = opts.wait ?? true;
-  const any = q.name !== undefined || q.id !== undefined || q.groupId !== undefined || q.childOf !== undefined || q.parentOf !== undefined;
   let matched = 0;
   const removed = eachVM(ctx, q.vmNames, 'remove', (vm) => {
-    const targets = any ? matchSnapshots(vm, q, 'remove') : [...vm.snapshots];
+    const cps = checkpointsOf(vm);
+    const targets = cps.removalTargets(q, 'remove');
     matched += targets.length;
     // Nothing (left) to remove: a caller that waits still waits for a merge already under way
     // (a rerun after an interrupted removal finishes its merge).
@@ -209,18 +186,13 @@ export function removeVMSnapshot(ctx: SimContext, q: SnapshotQuery, opts: Remove
     }
     fault(ctx, 'remove', vm);
     beforeTreeChange(ctx, vm, 'Remove-VMSnapshot');
-    const ids = new Set<string>();
-    for (const t of targets) {
-      ids.add(t.id);
-      if (opts.includeAllChildSnapshots) for (const s of subtree(vm, t.id)) ids.add(s.id);
-    }
+    const ids = cps.removedIds(targets, opts.includeAllChildSnapshots ?? false);
     const views = vm.snapshots.filter((s) => ids.has(s.id)).map((s) => viewSnapshot(ctx, vm, s));
     detach(vm, ids);
     scheduleCleanup(ctx, vm, wait);
     return views;
   }).flat();
-  if (matched === 0 && q.name !== undefined && !hasWildcard(q.name))
-    throw new HvsimError('NOT_FOUND', `Remove-VMSnapshot: Hyper-V was unable to find a checkpoint with name "${q.name}".`);
+  requireNamedCheckpoint(matched, q.name, 'remove');
   return removed;
 }
 

@@ -6,14 +6,15 @@
 import { HvsimError } from '../errors.js';
 import type { VirtualMachine } from '../host/host.js';
 import { transferMs } from '../host/clock.js';
-import { ALREADY_IN_STATE, CMDLET, transition, type PowerOp } from '../host/state-machine.js';
+import { ALREADY_IN_STATE, transition, type PowerOp } from '../host/state-machine.js';
+import { cmdletOf } from '../host/messages.js';
 import { fault, requireDisks, viewVM, warn, type SimContext } from './context.js';
 import { openChain } from './disk-tree.js';
 import { eachVM } from './lookup.js';
 import { settle } from './merges.js';
 import type { VmRecord } from './state.js';
 
-function power(ctx: SimContext, vm: VmRecord, op: PowerOp, cmdlet: string = CMDLET[op]!): VirtualMachine {
+function power(ctx: SimContext, vm: VmRecord, op: PowerOp, cmdlet: string = cmdletOf(op)): VirtualMachine {
   fault(ctx, op, vm);
   const t = transition(op, vm.name, vm.state, cmdlet);
   if (t.kind === 'refused') throw t.error;

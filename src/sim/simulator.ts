@@ -11,7 +11,8 @@
  * checkpoints.ts, vms.ts and guest-io.ts.
  * Imports: host, vhd (sizes), sim modules. No argv, no console.
  */
-import { GiB, MiB } from '../vhd/common/bytes.js';
+import { MiB } from '../vhd/common/bytes.js';
+import { DEFAULT_DISK_SIZE, DEFAULT_MEMORY } from '../host/validation.js';
 import { HvsimError, invalidArgument } from '../errors.js';
 import type {
   CheckpointType, CheckpointVMOptions, ExportResult, GuestReadOptions, HardDiskDrive, Host, HostWarning, NewVMOptions,
@@ -51,9 +52,9 @@ export interface SimulatorOptions {
   diskBlockSize?: number;
 }
 
-export const DEFAULT_DISK_SIZE = 64 * MiB;
-export const DEFAULT_MEMORY = 1 * GiB;
 export const DEFAULT_BLOCK_SIZE = 2 * MiB;
+/** New-VM's defaults are the ones every host uses (host/validation.ts). */
+export { DEFAULT_DISK_SIZE, DEFAULT_MEMORY };
 
 function isLocalName(n: string): boolean {
   return n === '.' || n.toLowerCase() === 'localhost';

@@ -2,7 +2,7 @@
  * The objects the Host returns, built from the records with Hyper-V's property names
  * (Get-VM, Get-VMSnapshot, Get-VMHardDiskDrive). Pure. Imports: host and state types, clock formats.
  */
-import type { HardDiskDrive, VirtualMachine, VMSnapshot } from '../host/host.js';
+import type { HardDiskDrive, SnapshotType, VirtualMachine, VMSnapshot } from '../host/host.js';
 import { iso, timeSpan } from '../host/clock.js';
 import { snapshotById } from './checkpoint-tree.js';
 import { currentDisks, type SnapshotRecord, type VmRecord } from './state.js';
@@ -71,13 +71,16 @@ export function vmView(computerName: string, vm: VmRecord, now: number, missing:
   };
 }
 
+/** Every simulated checkpoint lists as Standard (production checkpoints too: docs/hyperv.md, "Enums"). */
+export const SNAPSHOT_TYPE: SnapshotType = 'Standard';
+
 export function snapView(computerName: string, vm: VmRecord, s: SnapshotRecord): VMSnapshot {
   return {
     VMName: vm.name,
     VMId: vm.id,
     Name: s.name,
     Id: s.id,
-    SnapshotType: 'Standard',
+    SnapshotType: SNAPSHOT_TYPE,
     State: s.state,
     ...parentFields(vm, s.parentId),
     CreationTime: iso(s.creationTime),

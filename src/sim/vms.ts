@@ -4,35 +4,29 @@
  * merges, recovery.
  */
 import * as path from 'node:path';
-import { HvsimError, invalidArgument } from '../errors.js';
-import { MiB } from '../vhd/common/bytes.js';
+import { HvsimError } from '../errors.js';
 import { newGuid } from '../vhd/common/guid.js';
 import { formatForPath } from '../vhd/formats.js';
 import { openLayer } from '../engine/chain.js';
 import { createBaseDisk } from '../engine/layers.js';
 import type { HardDiskDrive, NewVMOptions, SetVMOptions, VirtualMachine } from '../host/host.js';
-import { CHECKPOINT_TYPES } from '../host/host.js';
-import { CMDLET, combine, wrongState } from '../host/state-machine.js';
-import { MAX_NAME_LENGTH } from './checkpoint-tree.js';
+import { cmdletOf, throwGathered } from '../host/messages.js';
+import { wrongState } from '../host/state-machine.js';
+import { refuseTakenVMName, validateCheckpointType, validateMemory, validateVMName } from '../host/validation.js';
 import { viewDrives, viewVM, type SimContext } from './context.js';
-import { eachVM, findOne, findVM, resolveVMs, vmByName } from './lookup.js';
+import { eachVM, findOne, resolveVMs, vmByName } from './lookup.js';
 import { beforeTreeChange } from './merges.js';
 import { creating } from './recovery.js';
 import type { VmRecord } from './state.js';
 
-/** Characters Windows refuses in file names (a VM name becomes a folder and a disk file name). */
-const BAD_NAME = /[\\/:*?"<>|\u0000-\u001f]/;
-
 export function newVM(ctx: SimContext, opts: NewVMOptions): VirtualMachine {
   const name = opts.name;
-  if (name.trim().length === 0 || name.length > MAX_NAME_LENGTH || BAD_NAME.test(name) || name === '.' || name === '..' || /[. ]$/.test(name))
-    throw invalidArgument(`New-VM: "${name}" is not a valid virtual machine name (1 to ${MAX_NAME_LENGTH} characters, none of \\ / : * ? " < > |, not ending in a dot or space)`);
-  if (findVM(ctx, name) !== undefined)
-    throw invalidArgument(`New-VM: a virtual machine named "${name}" already exists on ${ctx.state.computerName}`);
+  validateVMName(name);
+  refuseTakenVMName(name, ctx.state.vms.map((v) => v.name), ctx.state.computerName);
   const type = opts.checkpointType ?? 'Production';
-  if (!CHECKPOINT_TYPES.includes(type)) throw invalidArgument(`New-VM: unknown checkpoint type "${String(type)}"`);
+  validateCheckpointType(type, 'new');
   const memory = opts.memory ?? ctx.defaults.memory;
-  if (!Number.isSafeInteger(memory) || memory < 32 * MiB) throw invalidArgument(`New-VM: memory must be at least 32 MiB`);
+  validateMemory(memory);
   const store = ctx.storage.store;
   const vmPath = path.posix.join(ctx.storage.vmRoot, name);
   const disk = opts.vhdPath !== undefined ? attachExisting(ctx, opts.vhdPath, 'new') : newBaseDisk(ctx, vmPath, name, opts.diskSize ?? ctx.defaults.diskSize);
@@ -71,26 +65,25 @@ function newBaseDisk(ctx: SimContext, vmPath: string, fileStem: string, size: nu
 function attachExisting(ctx: SimContext, file: string, op: string): string {
   const store = ctx.storage.store;
   const p = store.resolve(file);
-  if (!store.exists(p)) throw new HvsimError('NOT_FOUND', `${CMDLET[op] ?? op}: ${p}: no such file`, { file: p });
+  if (!store.exists(p)) throw new HvsimError('NOT_FOUND', `${cmdletOf(op)}: ${p}: no such file`, { file: p });
   formatForPath(p);
   if (store.isReadOnly(p))
-    throw new HvsimError('INVALID_STATE', `${CMDLET[op] ?? op}: ${p} is read-only (a checkpoint's frozen disk?); attach a writable disk`, { file: p });
+    throw new HvsimError('INVALID_STATE', `${cmdletOf(op)}: ${p} is read-only (a checkpoint's frozen disk?); attach a writable disk`, { file: p });
   for (const v of ctx.state.vms)
     if (v.drives.some((d) => d.files.some((f) => f.path === p)))
-      throw new HvsimError('INVALID_STATE', `${CMDLET[op] ?? op}: ${p} is already used by the virtual machine '${v.name}'`, { file: p });
+      throw new HvsimError('INVALID_STATE', `${cmdletOf(op)}: ${p} is already used by the virtual machine '${v.name}'`, { file: p });
   openLayer(store, p, false).close(); // a readable disk
   return p;
 }
 
 export function getVM(ctx: SimContext, names: string[] | undefined): VirtualMachine[] {
   const { vms, errors } = resolveVMs(ctx, names, 'get');
-  if (errors.length > 0) throw combine(errors);
+  throwGathered(errors);
   return vms.map((v) => viewVM(ctx, v));
 }
 
 export function setVM(ctx: SimContext, names: string[], opts: SetVMOptions): VirtualMachine[] {
-  if (opts.checkpointType !== undefined && !CHECKPOINT_TYPES.includes(opts.checkpointType))
-    throw invalidArgument(`Set-VM: unknown checkpoint type "${String(opts.checkpointType)}" (use ${CHECKPOINT_TYPES.join(', ')})`);
+  validateCheckpointType(opts.checkpointType, 'set');
   return eachVM(ctx, names, 'set', (vm) => {
     if (opts.memory !== undefined) {
       if (vm.state !== 'Off') throw wrongState('set', vm.name, vm.state, 'memory can be changed only while the VM is Off');

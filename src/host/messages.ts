@@ -1,0 +1,59 @@
+/**
+ * Hyper-V's wording for the errors every host raises, with hvsim's error codes (docs/hyperv.md,
+ * "Error texts"): messages start with the cmdlet, as PowerShell shows them, and a cmdlet applied
+ * to several VMs reports each VM's failure on its own line.
+ */
+import { HvsimError } from '../errors.js';
+
+/** The cmdlet each operation belongs to (error messages start with it, like PowerShell's). */
+export const CMDLET: Record<string, string> = {
+  new: 'New-VM',
+  set: 'Set-VM',
+  start: 'Start-VM',
+  stop: 'Stop-VM',
+  'turn-off': 'Stop-VM',
+  save: 'Save-VM',
+  suspend: 'Suspend-VM',
+  resume: 'Resume-VM',
+  checkpoint: 'Checkpoint-VM',
+  restore: 'Restore-VMSnapshot',
+  remove: 'Remove-VMSnapshot',
+  rename: 'Rename-VMSnapshot',
+  export: 'Export-VMSnapshot',
+  write: 'Write-VM',
+  read: 'Read-VM',
+  'add-disk': 'Add-VMHardDiskDrive',
+  get: 'Get-VM',
+  'get-snapshot': 'Get-VMSnapshot',
+};
+
+/** The cmdlet an operation belongs to, or the operation's own name. */
+export function cmdletOf(op: string): string {
+  return CMDLET[op] ?? op;
+}
+
+/** Hyper-V's not-found text for VMs. */
+export function vmNotFound(op: string, name: string): HvsimError {
+  return new HvsimError('NOT_FOUND', `${cmdletOf(op)}: Hyper-V was unable to find a virtual machine with name "${name}".`);
+}
+
+/** Not-found text for checkpoints of one VM (the VM's wording, applied to checkpoints). */
+export function snapshotNotFound(op: string, vmName: string, name: string): HvsimError {
+  return new HvsimError('NOT_FOUND', `${cmdletOf(op)}: Hyper-V was unable to find a checkpoint with name "${name}" for virtual machine "${vmName}".`);
+}
+
+/** Not-found text for a checkpoint name that matched nothing on any of the VMs (Get-VMSnapshot, Remove-VMSnapshot). */
+export function checkpointNameNotFound(op: string, name: string): HvsimError {
+  return new HvsimError('NOT_FOUND', `${cmdletOf(op)}: Hyper-V was unable to find a checkpoint with name "${name}".`);
+}
+
+/** Several per-VM failures as one error (the first one's code; one line each). */
+export function combine(errors: HvsimError[]): HvsimError {
+  if (errors.length === 1) return errors[0]!;
+  return new HvsimError(errors[0]!.code, errors.map((x) => x.message).join('\n'));
+}
+
+/** Raise the per-VM failures gathered by a cmdlet, if any (its non-terminating errors, together). */
+export function throwGathered(errors: HvsimError[]): void {
+  if (errors.length > 0) throw combine(errors);
+}
