@@ -7,7 +7,6 @@
  * Objects carry Hyper-V's property names (Get-VM / Get-VMSnapshot / Get-VMHardDiskDrive) so that
  * `--json` output reads like `ConvertTo-Json` of the real objects. Enums are strings, times are
  * ISO-8601 strings (UTC). Properties marked "hvsim" do not exist on the real objects.
- * Imports: nothing but types.
  */
 
 /** VMState names (the subset a simulated VM rests in; transitional states are instantaneous). */

@@ -10,7 +10,6 @@
  * all for no objects.
  * Also the group marker hvsim keeps in a checkpoint's Notes (a real checkpoint has no place for
  * GroupId/GroupMembers): see groupMarker below and docs/real-host.md.
- * Imports: host types, clock formats, errors.
  */
 import type { CheckpointType, HardDiskDrive, SnapshotType, VirtualMachine, VMOperationalStatus, VMSnapshot, VMState } from '../host/host.js';
 import { timeSpan } from '../host/clock.js';

@@ -10,7 +10,6 @@
  *   - text on stderr when the script itself could not run: the classic view
  *     ("Cmdlet : message" … "+ CategoryInfo : …" "+ FullyQualifiedErrorId : …"), PowerShell 7's
  *     concise view ("Cmdlet: message"), or CLIXML ("#< CLIXML" with <S S="Error"> lines).
- * Imports: errors, request types.
  */
 import { HvsimError, type HvsimErrorCode } from '../errors.js';
 import type { PsError } from './request.js';

@@ -2,7 +2,6 @@
  * The real Hyper-V host driver (docs/real-host.md): HyperVHost implements Host over the Hyper-V
  * PowerShell cmdlets. Also what the CLI needs to pick it: the --host option's values and a
  * helper that opens the driver for one invocation.
- * Imports: hyperv modules, host types, errors.
  */
 import { HvsimError } from '../errors.js';
 import type { Host, HostWarning } from '../host/host.js';

@@ -13,7 +13,6 @@
  * of v (case-insensitively); with n, any other count is an ObjectNotFound error. A step runs only
  * if every step it uses (f, r, d) succeeded; otherwise it is "skipped". With o, the step's objects
  * are piped through Select-Object o | ConvertTo-Json -Depth 4 -Compress and returned as text.
- * Imports: errors.
  */
 import { HvsimError } from '../errors.js';
 

@@ -7,7 +7,6 @@
  *   - ProcessRunner ("process"): one process per request (stdin: the request, then end of file).
  * docs/real-host.md has the measurements. Both read only lines that start with LINE_PREFIX; when
  * a process ends without answering, its stderr is read for a PowerShell error (errors.ts).
- * Imports: node child_process/fs/path, errors, script, request.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as fs from 'node:fs';

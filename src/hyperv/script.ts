@@ -21,7 +21,6 @@
  *
  * The stand-in PowerShell of the tests (test/helpers/fake-powershell.ts) checks that it is given
  * exactly this text. No real PowerShell has run it in hvsim's tests (docs/real-host.md).
- * Imports: nothing.
  */
 
 /** The cmdlets a request may name, and the module-qualified command each runs. */

@@ -1,6 +1,6 @@
 /**
  * The small syntax tree hvsim run executes, built from tree-sitter-powershell's CST by parse.ts.
- * Only the subset hvsim supports has a node here. Imports: value.ts (constants).
+ * Only the subset hvsim supports has a node here.
  */
 import type { PsValue } from './value.js';
 

@@ -1,7 +1,7 @@
 /**
  * Cmdlet definitions and PowerShell's parameter binding: names, aliases and unique prefixes,
  * switches and -Name:value, positions per parameter set, pipeline input by value (chosen by the
- * object's type), mandatory parameters, and the common parameters. Imports: host, convert, errors, value, views.
+ * object's type), mandatory parameters, and the common parameters.
  */
 import type { Host } from '../host/host.js';
 import { PsObject, isScriptBlock, type PsScriptBlock, type PsValue } from './value.js';

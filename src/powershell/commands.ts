@@ -1,7 +1,7 @@
 /**
  * The command table of hvsim run: cmdlets by name and alias, and the check made before a script
  * runs (real cmdlets hvsim does not implement, and unsupported parameters, stop the run before
- * anything changes). Imports: ast, cmdlet, cmdlets/*, errors.
+ * anything changes).
  */
 import { forEachCommand, type Stmt } from './ast.js';
 import { BindingError, refuseUnsupported, resolveParam, type CmdletDef } from './cmdlet.js';

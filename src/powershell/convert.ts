@@ -1,7 +1,6 @@
 /**
  * PowerShell's conversions: a value's .NET type name, truthiness, text (invariant culture),
  * numbers (with the KB…PB suffixes), dates, the [type] casts scripts use, and TimeSpan objects.
- * Imports: clock, dotnet, errors, members, value, views.
  */
 import { timeSpan } from '../host/clock.js';
 import { parseDate } from './dotnet.js';

@@ -4,7 +4,7 @@
  * G M Y s u o r), numeric format strings (N F D P X with a precision, and custom "0.00" "#,##0"),
  * the pieces of composite format strings ("{0,-10} {1:N1}" -f …), and parsing date text the way
  * a [datetime] cast does (invariant culture). Functions return null for a format they do not
- * know; the caller decides how to refuse it. Imports: nothing.
+ * know; the caller decides how to refuse it.
  */
 
 /** en-US day and month names (DateTimeFormatInfo.DayNames, MonthNames). */

@@ -1,7 +1,7 @@
 /**
  * Errors of hvsim run: a construct outside the supported subset, a syntax error, a member hvsim
  * does not implement, an operation PowerShell refuses at run time, and the two ways a script's
- * error record travels (terminating the script, or only the statement). Imports: errors, value types.
+ * error record travels (terminating the script, or only the statement).
  */
 import { HvsimError } from '../errors.js';
 import type { PsErrorRecord } from './value.js';

@@ -13,7 +13,6 @@
  * Width: `width` is the console's buffer width (default 120, what a script started in a default
  * Windows 10/Server console gets); like ConsoleLineOutput, tables, lists and wrapped text use
  * width − 1 columns so the last screen column is never written.
- * Imports: dotnet.ts, value.ts, views.ts, ../host/clock.ts.
  */
 import type { PsErrorRecord, PsValue } from './value.js';
 import { PSCUSTOMOBJECT_TYPE, PsHashtable, PsObject, isScriptBlock } from './value.js';

@@ -3,7 +3,6 @@
  * between scripts (like one PowerShell console), so the seed's steps can run one after another.
  * The whole script is parsed and checked before anything runs: a syntax error or a construct
  * outside the subset throws (ScriptSyntaxError / UnsupportedError) and nothing changes.
- * Imports: host, commands, format, interpreter, parse.
  */
 import type { Host } from '../host/host.js';
 import { checkCommands } from './commands.js';

@@ -5,8 +5,7 @@
  * (catching terminating and statement-terminating errors), script blocks with $_,
  * cmdlet calls through cmdlet.ts binding, error records with -ErrorAction and
  * $ErrorActionPreference, -WhatIf/-Confirm. Output reaching the end of a top-level statement
- * goes through format.ts's Out-Default. Imports: host, ast, cmdlet, commands, convert, errors, format,
- * members, methods, operators, text, value.
+ * goes through format.ts's Out-Default.
  */
 import type { Host } from '../host/host.js';
 import { HvsimError, type HvsimErrorCode } from '../errors.js';

@@ -1,6 +1,6 @@
 /**
  * Property access as PowerShell does it: $x.Name reads properties and hashtable keys, Count and
- * Length, a date's parts, and enumerates the members of an array's items. Imports: dotnet, value.
+ * Length, a date's parts, and enumerates the members of an array's items.
  */
 import { DAYS } from './dotnet.js';
 import { PsHashtable, PsObject, collapse, type PsValue } from './value.js';

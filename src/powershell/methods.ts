@@ -1,6 +1,6 @@
 /**
  * The methods scripts call on dates, strings and numbers ($d.AddDays(-1), $s.Trim()), and
- * indexing ($a[i], $h['key']). Imports: convert, dotnet, errors, ops, text, value.
+ * indexing ($a[i], $h['key']).
  */
 import { toNumber, toStr, typeNameOf } from './convert.js';
 import { formatDate } from './dotnet.js';

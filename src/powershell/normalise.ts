@@ -7,7 +7,7 @@
  * - numeric multipliers are lower-cased (5MB → 5mb: PowerShell ignores case, the grammar does not);
  * - a comma followed by blanks and a bare word gets the blanks before it ("a, b" → "a ,b"),
  *   which the grammar reads as one array argument like PowerShell does.
- * Comments and here-strings are left as they are. Imports: nothing.
+ * Comments and here-strings are left as they are.
  */
 
 const DQ_ACCEPTED = '“”„';

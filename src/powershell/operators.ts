@@ -1,6 +1,6 @@
 /**
  * Comparison operators (-eq … -notin, case-insensitive unless -c…; an array on the left filters)
- * and arithmetic (+ - * / %, dates and TimeSpans included). Imports: convert, errors, ops, value.
+ * and arithmetic (+ - * / %, dates and TimeSpans included).
  */
 import { spanMs, timeSpanObject, toBool, toDate, toNumber, toStr } from './convert.js';
 import { PsRuntimeError } from './errors.js';

@@ -2,7 +2,7 @@
  * PowerShell source → ast.ts, through the real grammar (tree-sitter-powershell, WebAssembly,
  * loaded once per process). Every CST node type hvsim accepts is handled explicitly below;
  * anything else stops with UnsupportedError naming the line and the construct, and a CST with
- * syntax errors stops with ScriptSyntaxError. Imports: web-tree-sitter, ast, errors, normalise, convert, text.
+ * syntax errors stops with ScriptSyntaxError.
  */
 import { createRequire } from 'node:module';
 import { Language, Parser, type Node } from 'web-tree-sitter';

@@ -1,6 +1,5 @@
 /**
  * The text operators -f -replace -split -join, and .NET's ToString(format) for dates and numbers.
- * Imports: convert, dotnet, errors, ops, value.
  */
 import { toNumber, toStr } from './convert.js';
 import { align, formatDate, formatNumber, parseComposite } from './dotnet.js';

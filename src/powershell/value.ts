@@ -2,7 +2,6 @@
  * The values a script handles, as PowerShell sees them: scalars, arrays, dates, script blocks,
  * hashtables and objects with case-insensitive, ordered properties and a .NET type name (which
  * picks the object's default view). Shared by the interpreter, the cmdlets and the formatter.
- * Imports: nothing.
  */
 
 /** [pscustomobject]'s type name, also an object's when it has none. */

@@ -3,7 +3,7 @@
  * each checkpoint has one parent; a new checkpoint becomes a child of Now's parent and Now moves
  * under it; applying one moves Now under it (so later checkpoints start a branch). Removing a
  * checkpoint re-parents its children (and Now) to its parent; removing a subtree drops every
- * descendant. Pure functions over records. Imports: state types, errors.
+ * descendant. Pure functions over records.
  */
 import { HvsimError } from '../errors.js';
 import type { SnapshotRecord, VmRecord } from './state.js';

@@ -3,7 +3,6 @@
  * Get-, Restore-, Remove-, Rename- and Export-VMSnapshot. A checkpoint freezes each drive's
  * current disk and gives the VM a new differencing leaf (createLeaves, adoptLeaves); removing one
  * detaches it from the tree and leaves the disks to the merges (merges.ts).
- * Imports: engine (create, flatten), host rules, sim context, lookup, trees, merges, recovery.
  */
 import * as path from 'node:path';
 import { HvsimError } from '../errors.js';

@@ -3,7 +3,7 @@
  * clock, and the settings it was opened with. The Simulator class (simulator.ts) owns one; the
  * modules beside it (recovery, merges, power, checkpoints, vms, guest-io) are functions of it.
  * Also the small helpers every operation uses: saving, warnings, faults, the disk-file guard and
- * the views. Imports: host, engine types, sim state, storage and views.
+ * the views.
  */
 import { HvsimError } from '../errors.js';
 import type { HardDiskDrive, HostWarning, VirtualMachine, VMSnapshot } from '../host/host.js';

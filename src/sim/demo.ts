@@ -5,7 +5,6 @@
  * confirmation tables, guest writes between the steps and a final check that every restored
  * disk holds exactly what it held at the checkpoint. A second part shows why group checkpoints
  * matter (paired-workload.ts). Output goes through a small interface the CLI renders; no console.
- * Imports: simulator, group, paired workload, storage, clock.
  */
 import { createHash } from 'node:crypto';
 import type { Host, VirtualMachine, VMSnapshot } from '../host/host.js';

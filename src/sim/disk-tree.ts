@@ -12,7 +12,6 @@
  *   4. several children           → keep it (Hyper-V keeps a multi-child checkpoint's disk).
  * A base with one child that has children of its own is kept until rule 2 applies (hvsim does not
  * rename a differencing child into the base's place). Merges use src/engine/merge.ts.
- * Imports: engine, state types.
  */
 import * as path from 'node:path';
 import { HvsimError } from '../errors.js';

@@ -3,7 +3,6 @@
  * drive's chain (the writable leaf, or a checkpoint's frozen file for reads). guestWrite and
  * guestRead leave the clock alone (guest workloads call them while time passes); writeGuest and
  * readGuest are the commands, with their faults and their cost.
- * Imports: engine (open), host rules, sim context, lookup, disk-tree.
  */
 import { invalidArgument } from '../errors.js';
 import { openLayer } from '../engine/chain.js';

@@ -3,7 +3,6 @@
  * merges the disks "in the background" — the VM reports MergingDisks until the clock passes the
  * merge's cost, and the files change when it does (or at once when the caller waits). Anything
  * that changes a VM's disk tree first waits for that VM's merge (beforeTreeChange).
- * Imports: sim context and disk-tree rules.
  */
 import { HvsimError } from '../errors.js';
 import { applyStep, executeStep, hasMerge, missingFiles, nextCleanupStep, ownedFiles, planCleanup, stepCost } from './disk-tree.js';

@@ -5,7 +5,6 @@
  * tier blocks the other). Checkpoints of running VMs taken one after the other freeze each guest
  * at a different instant, so the captured disks disagree; a group checkpoint freezes all first.
  * Layout on each disk: a header sector (record count) at DATA_OFFSET, then 512-byte records.
- * Imports: simulator (guest I/O without moving the clock), host types.
  */
 import type { Host } from '../host/host.js';
 import { DEFAULT_DISK_SIZE, type Simulator } from './simulator.js';

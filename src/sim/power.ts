@@ -1,7 +1,7 @@
 /**
  * Power: Start-VM, Stop-VM (shut down, turn off, save), Suspend-VM, Resume-VM, Save-VM, and
  * waiting for a VM's merge. The transitions follow host/state-machine.ts; each moves the clock by
- * the cost model (host/clock.ts). Imports: host rules, sim context, lookup, disk-tree, merges.
+ * the cost model (host/clock.ts).
  */
 import { HvsimError } from '../errors.js';
 import type { VirtualMachine } from '../host/host.js';

@@ -3,7 +3,6 @@
  * created before they exist (creating); on open, recover finishes what hvsim itself recorded as
  * unfinished and nothing else. Missing files and files no record names (orphans) are reported as
  * warnings, never deleted unless asked (removeOrphans).
- * Imports: engine store paths, sim context, disk-tree rules and merges.
  */
 import { HvsimError } from '../errors.js';
 import { partialPath } from '../engine/store.js';

@@ -9,7 +9,7 @@
  * This class opens the host and runs each command (settle due merges, run, save); the commands
  * themselves are functions of a SimContext (context.ts) in recovery.ts, merges.ts, power.ts,
  * checkpoints.ts, vms.ts and guest-io.ts.
- * Imports: host, vhd (sizes), sim modules. No argv, no console.
+ * No argv, no console.
  */
 import { MiB } from '../vhd/common/bytes.js';
 import { DEFAULT_DISK_SIZE, DEFAULT_MEMORY } from '../host/validation.js';

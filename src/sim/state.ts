@@ -1,7 +1,7 @@
 /**
  * The simulator's persistent state: plain JSON-able records (state.json in a state directory).
  * The checkpoint tree is logical (snapshots with parents, the VM's Now position); the disk tree
- * is physical (files with parents, per drive). Imports: host types, errors.
+ * is physical (files with parents, per drive).
  */
 import { HvsimError } from '../errors.js';
 import { CHECKPOINT_TYPES, type CheckpointType, type VMState } from '../host/host.js';

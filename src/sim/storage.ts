@@ -7,7 +7,6 @@
  *   (temporary file, fsync, rename) and a `lock` file so that two invocations never interleave:
  *   the second waits for the first, and reports BUSY if it waits too long. A lock left by a
  *   process that no longer exists is taken over.
- * Imports: engine/store, errors, state types.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';

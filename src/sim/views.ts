@@ -1,6 +1,6 @@
 /**
  * The objects the Host returns, built from the records with Hyper-V's property names
- * (Get-VM, Get-VMSnapshot, Get-VMHardDiskDrive). Pure. Imports: host and state types, clock formats.
+ * (Get-VM, Get-VMSnapshot, Get-VMHardDiskDrive). Pure.
  */
 import type { HardDiskDrive, SnapshotType, VirtualMachine, VMSnapshot } from '../host/host.js';
 import { iso, timeSpan } from '../host/clock.js';

@@ -1,7 +1,6 @@
 /**
  * VMs and their drives: New-VM, Get-VM, Set-VM, Get- and Add-VMHardDiskDrive; a new VM's base disk
- * or an existing disk attached. Imports: engine (create, open), host rules, sim context, lookup,
- * merges, recovery.
+ * or an existing disk attached.
  */
 import * as path from 'node:path';
 import { HvsimError } from '../errors.js';

@@ -2,7 +2,7 @@
  * The Hyper-V cmdlets on the Host interface, with the parameter names, aliases, positions and
  * parameter sets of docs/hyperv.md, "Cmdlets". Names are acted on one VM at a time so each failure
  * is its own error record, as in PowerShell. Host objects become PsObjects (times as dates, the
- * host object kept in `source`). Imports: host, cmdlet, convert, value, views.
+ * host object kept in `source`).
  */
 import { CHECKPOINT_TYPES, type HardDiskDrive, type SnapshotQuery, type VirtualMachine, type VMSnapshot } from '../../host/host.js';
 import { HvsimError } from '../../errors.js';

@@ -2,7 +2,7 @@
  * The utility cmdlets checkpoint scripts pipe into: Select-Object, Where-Object, ForEach-Object,
  * Sort-Object, Group-Object, Measure-Object, Format-Table, Format-List, Write-Host/Output/Warning, Get-Date,
  * Start-Sleep, Out-Null, Out-Default, Import-Module Hyper-V. Calculated properties (@{n=…;e={…}}) are
- * evaluated here; rendering is format.ts's. Imports: cmdlet, convert, format, members, operators, ops, text, value.
+ * evaluated here; rendering is format.ts's.
  */
 import type { Bound, CmdletContext, CmdletDef, ParamDef } from '../cmdlet.js';
 import { formatDefault, formatListOnConsole, formatTableOnConsole } from '../format.js';
