@@ -23,7 +23,7 @@ const JOBS = {
     const store = new NodeDiskStore();
     const chain = Chain.open(a.src, { store });
     try {
-      return flatten(chain, store, a.dst, flattenFormatForPath(a.dst), { onProgress, ...(a.blockSize !== undefined ? { blockSize: a.blockSize } : {}) });
+      return flatten(store, chain, a.dst, flattenFormatForPath(a.dst), { onProgress, ...(a.blockSize !== undefined ? { blockSize: a.blockSize } : {}) });
     } finally {
       chain.close();
     }

@@ -20,12 +20,11 @@
  *                 the layer → restore read-only marks → remove journal.
  * resumeMerges() (or running the same operation again) finishes an interrupted one.
  *
- * Here: the public face of merges. The parts: journal.ts (the journal), stack-runs.ts (which layer
+ * Here: the public face of merges. The parts: journal.ts (the journal), resolve.ts (which layer
  * supplies each run), run-writer.ts (copying runs), merge-down.ts, remove-layer.ts, resume.ts.
  */
 export type { MergeDownResult, MergeOptions, MergeResult, Progress, RemoveLayerResult } from './merge-base.js';
 export { journalFiles, journalPath, pendingJournals, readJournal, type MergeJournal } from './journal.js';
-export { forEachStackRun, THROUGH } from './stack-runs.js';
 export { mergeDown } from './merge-down.js';
 export { deleteCheckpointDisk, removeLayer, type Reparentable } from './remove-layer.js';
 export { journalsFor, openChainResuming, resumeMerges } from './resume.js';

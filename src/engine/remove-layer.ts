@@ -7,11 +7,12 @@ import { locatorPaths } from '../vhd/parent-paths.js';
 import { childLocatorEntries } from '../vhd/vhdx/metadata.js';
 import { META_FILE_PARAMETERS, META_PARENT_LOCATOR } from '../vhd/vhdx/spec.js';
 import { VhdxImage } from '../vhd/vhdx/vhdx-image.js';
-import { openLayer, openLayerForMerge, parentCandidates } from './chain.js';
+import { openLayer, openLayerForMerge } from './chain.js';
 import { journalPath, pendingFor, writeJournal, type MergeJournal, type RemoveLayerJournal } from './journal.js';
 import { closeImage, withWriterLocks, type MergeOptions, type Progress, type RemoveLayerResult } from './merge-base.js';
+import { linksTo, parentCandidates } from './parent.js';
 import { CHUNK, copyStack } from './run-writer.js';
-import { forEachStackRun, THROUGH } from './stack-runs.js';
+import { ResolvedMap, THROUGH } from './resolve.js';
 import type { DiskStore } from './store.js';
 import { TreeScan } from './tree.js';
 
@@ -168,7 +169,7 @@ function copyIntoChild(store: DiskStore, j: RemoveLayerJournal, m: DiskImage, ch
     store.setReadOnly(childPath, false);
     c = openLayerForMerge(store, childPath, true, { keepIdentity: true });
     const loc = c.parentLocator;
-    if (!loc || (loc.linkage !== m.identity && loc.linkage2 !== m.identity) || !parentCandidates(childPath, loc).includes(j.target))
+    if (!loc || !linksTo(loc, m.identity) || !parentCandidates(childPath, loc).includes(j.target))
       throw new HvsimError('CHAIN', `${childPath}: no longer a child of ${j.target}; cannot complete the removal`, { file: childPath });
     const size = c.virtualSize;
     const child = c;
@@ -190,6 +191,7 @@ function copyIntoChild(store: DiskStore, j: RemoveLayerJournal, m: DiskImage, ch
 function makeStandaloneContent(m: DiskImage, child: DiskImage, progress: (done: number) => void): void {
   const bs = child.blockSize;
   const size = child.virtualSize;
+  const held = new ResolvedMap([m]);
   let pending: Uint8Array[] = [];
   let pendingAt = 0;
   const flush = (): void => {
@@ -209,7 +211,7 @@ function makeStandaloneContent(m: DiskImage, child: DiskImage, progress: (done: 
     const len = Math.min(bs, size - off);
     const st = child.blockState(k);
     let take = st === BLOCK_PARTIAL;
-    if (st === BLOCK_PARENT) forEachStackRun([m], off, len, (o) => (take ||= o !== THROUGH));
+    if (st === BLOCK_PARENT) held.forEachRun(off, len, (o) => (take ||= o !== THROUGH));
     let buf: Uint8Array | undefined;
     if (take) {
       buf = ioBuffer(len);

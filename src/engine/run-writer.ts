@@ -1,8 +1,7 @@
 /** Copying the runs a stack of layers holds into a destination disk (merges' copy step, src/engine/merge.ts). */
 import { ioBuffer, isAllZero } from '../vhd/common/bytes.js';
-import type { DiskImage } from '../vhd/disk.js';
-import { readLayerData } from './chain.js';
-import { forEachStackRun, THROUGH } from './stack-runs.js';
+import { readImage, type DiskImage } from '../vhd/disk.js';
+import { ResolvedMap, THROUGH } from './resolve.js';
 
 export const CHUNK = 4 * 1024 * 1024;
 const WINDOW = 64 * 1024 * 1024;
@@ -18,7 +17,7 @@ class RunWriter {
   constructor(private dst: DiskImage, private sparse: boolean) {}
 
   data(src: DiskImage, offset: number, length: number): void {
-    this.append(offset, length, (buf, off) => readLayerData(src, buf, off));
+    this.append(offset, length, (buf, off) => readImage(src, buf, off));
   }
 
   /** Zeros: whole destination blocks as zero blocks, the edges as data (fewer, larger commits). */
@@ -84,10 +83,12 @@ class RunWriter {
 export function copyStack(layers: readonly DiskImage[], dst: DiskImage, opts: { skipLayer?: number; progress?: (done: number) => void }): void {
   const w = new RunWriter(dst, dst.parentLocator === undefined && dst.type !== 'Fixed');
   const size = dst.virtualSize;
+  const map = new ResolvedMap(layers);
   for (let pos = 0; pos < size; pos += WINDOW) {
-    // Collect first: `dst` may be one of the layers, and writing changes its block states.
+    // Collect first: `dst` may be one of the layers, and writing changes its block states
+    // (so the window is resolved again afterwards).
     const runs: Array<[number, number, number]> = [];
-    forEachStackRun(layers, pos, Math.min(WINDOW, size - pos), (o, off, len) => {
+    map.forEachRun(pos, Math.min(WINDOW, size - pos), (o, off, len) => {
       if (o !== THROUGH && o >> 1 !== opts.skipLayer) runs.push([o, off, len]);
     });
     for (const [o, off, len] of runs) {
@@ -95,6 +96,7 @@ export function copyStack(layers: readonly DiskImage[], dst: DiskImage, opts: { 
       else w.data(layers[o >> 1]!, off, len);
     }
     w.flush();
+    map.invalidate(pos, WINDOW);
     opts.progress?.(Math.min(size, pos + WINDOW));
   }
   w.flush();

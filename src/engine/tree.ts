@@ -9,7 +9,8 @@
 import * as path from 'node:path';
 import type { DiskImage, Finding, ParentLocator, VhdFormat, VhdType } from '../vhd/disk.js';
 import { HvsimError } from '../errors.js';
-import { MAX_CHAIN_DEPTH, openLayer, parentCandidates } from './chain.js';
+import { MAX_CHAIN_DEPTH, openLayer } from './chain.js';
+import { linksTo, locatorName, searchParent } from './parent.js';
 import type { DiskStore } from './store.js';
 import { JOURNAL_SUFFIX } from './journal.js';
 
@@ -109,24 +110,13 @@ export class TreeScan {
     else if (!f.locator) link = { status: 'base', tried: [] };
     else {
       const loc = f.locator;
-      const tried: string[] = [];
-      let firstExisting: string | undefined;
-      let found: string | undefined;
-      for (const cand of parentCandidates(abs, loc)) {
-        const pf = this.get(cand);
-        if (!pf) {
-          tried.push(cand);
-          continue;
-        }
-        firstExisting ??= cand;
-        if (!pf.error && (pf.identity === loc.linkage || (loc.linkage2 !== undefined && pf.identity === loc.linkage2))) {
-          found = cand;
-          break;
-        }
-      }
-      if (found) link = { status: 'ok', path: found, tried };
-      else if (firstExisting) link = { status: 'mismatch', path: firstExisting, tried };
-      else link = { status: 'missing', tried };
+      const r = searchParent(abs, loc, (cand) => this.get(cand) !== undefined, (cand) => {
+        const pf = this.get(cand)!;
+        return !pf.error && linksTo(loc, pf.identity!) ? cand : undefined;
+      });
+      if (r.found) link = { status: 'ok', path: r.found, tried: r.tried };
+      else if (r.firstExisting) link = { status: 'mismatch', path: r.firstExisting, tried: r.tried };
+      else link = { status: 'missing', tried: r.tried };
     }
     this.links.set(abs, link);
     return link;
@@ -203,7 +193,7 @@ export function checkTree(store: DiskStore, dir: string, opts: CheckTreeOptions 
     }
     for (const x of facts.findings) findings.push({ ...x, path: f });
     const link = scan.parentOf(f);
-    const named = facts.locator ? (facts.locator.absolutePath ?? facts.locator.relativePath ?? facts.locator.volumePath ?? '?') : '';
+    const named = facts.locator ? locatorName(facts.locator) : '';
     if (link.status === 'missing') add(f, 'error', 'PARENT_MISSING', `${f}: parent ${named} not found (looked at ${link.tried.join(', ')})`);
     else if (link.status === 'mismatch') {
       const pf = scan.get(link.path!);

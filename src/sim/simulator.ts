@@ -218,7 +218,7 @@ export class Simulator implements Host {
       try {
         for (const x of leaves) {
           const wasReadOnly = store.isReadOnly(x.parent);
-          createChild(x.parent, x.file, undefined, store).close();
+          createChild(store, x.parent, x.file);
           made.push({ ...x, wasReadOnly });
         }
       } catch (e) {
@@ -524,7 +524,7 @@ export class Simulator implements Host {
     this.storage.mkdirp(dir);
     const p = store.resolve(path.posix.join(dir, `${fileStem}.vhdx`));
     // The caller records the disk before the state is next saved.
-    this.creating([{ file: p, parent: null }], () => createBaseDisk(p, { format: 'VHDX', virtualSize: size, blockSize: this.blockSize }, store).close());
+    this.creating([{ file: p, parent: null }], () => createBaseDisk(store, p, { format: 'VHDX', virtualSize: size, blockSize: this.blockSize }));
     return p;
   }
 
@@ -875,7 +875,7 @@ export class Simulator implements Host {
           const dest = path.posix.join(disks, path.posix.basename(base, path.posix.extname(base)) + ext);
           const chain = openChain(store, frozen);
           try {
-            bytes += flatten(chain, store, dest, ext === '.vhd' ? 'VHD' : 'VHDX').dataBytes;
+            bytes += flatten(store, chain, dest, ext === '.vhd' ? 'VHD' : 'VHDX').dataBytes;
           } finally {
             chain.close();
           }

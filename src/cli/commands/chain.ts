@@ -1,8 +1,7 @@
 /** Chain commands: merge-vhd, convert-vhd, resume-merge, test-tree. Thin: parse, call, print. */
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { openDisk } from '../../vhd/open.js';
-import { Chain } from '../../engine/chain.js';
+import { Chain, openLayer } from '../../engine/chain.js';
 import { flattenFormatForPath } from '../../engine/flatten.js';
 import { journalFiles, journalsFor, pendingJournals } from '../../engine/merge.js';
 import type { DiskStore } from '../../engine/store.js';
@@ -14,7 +13,7 @@ import { runJob } from '../job.js';
 import { formatList, formatTable, out, toJson, type Row } from '../output.js';
 
 function diskRow(path: string): Row {
-  const img = openDisk(path, false);
+  const img = openLayer(new NodeDiskStore(), path, false);
   try {
     return img.info() as unknown as Row;
   } finally {
