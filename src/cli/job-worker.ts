@@ -29,7 +29,7 @@ const JOBS = {
     }
   },
   'resume-merge': (a: { path: string }, onProgress: JobProgress) => resumeMerges(new NodeDiskStore(), a.path, { onProgress }),
-  'make-workload': (a: Omit<MakeWorkloadOptions, 'onProgress'>, onProgress: JobProgress) => makeWorkload({ ...a, onProgress }),
+  'make-workload': (a: Omit<MakeWorkloadOptions, 'onProgress'>, onProgress: JobProgress) => makeWorkload(new NodeDiskStore(), { ...a, onProgress }),
 };
 
 export type JobName = keyof typeof JOBS;

@@ -10,13 +10,22 @@ import type { BlockFile } from '../vhd/io/block-file.js';
 import { MemoryFile } from '../vhd/io/memory-file.js';
 import { fsCall, fsError } from '../vhd/io/fs-error.js';
 import { lockWriter } from '../vhd/io/lock-file.js';
-import { NodeFile, renameNoReplace, writeFileAtomic } from '../vhd/io/node-file.js';
+import { mkdirp, NodeFile, renameNoReplace, writeFileAtomic } from '../vhd/io/node-file.js';
 import { FaultFile, type FaultBudget } from '../vhd/io/fault-file.js';
+
+/** How a new file is kept. */
+export interface CreateOptions {
+  /**
+   * false: flushing need not wait for the disk (write order is kept). Only for files that are
+   * worthless after a crash, such as a generated workload. Default true.
+   */
+  durable?: boolean;
+}
 
 export interface DiskStore {
   open(p: string, mode: 'r' | 'rw'): BlockFile;
   /** Create an empty file; fails if it exists. */
-  create(p: string): BlockFile;
+  create(p: string, opts?: CreateOptions): BlockFile;
   exists(p: string): boolean;
   remove(p: string): void;
   isReadOnly(p: string): boolean;
@@ -34,6 +43,8 @@ export interface DiskStore {
   lockWriter(p: string): { release(): void };
   /** Names of the entries of a folder. */
   list(dir: string): string[];
+  /** Create a folder and any missing parents (nothing to do where folders are implicit). */
+  mkdirp(dir: string): void;
   /** Absolute form of a path. */
   resolve(p: string): string;
 }
@@ -88,8 +99,8 @@ export class NodeDiskStore implements DiskStore {
   open(p: string, mode: 'r' | 'rw'): BlockFile {
     return NodeFile.open(p, mode);
   }
-  create(p: string): BlockFile {
-    return NodeFile.create(p);
+  create(p: string, opts: CreateOptions = {}): BlockFile {
+    return NodeFile.create(p, false, opts);
   }
   exists(p: string): boolean {
     return fs.existsSync(p);
@@ -133,6 +144,9 @@ export class NodeDiskStore implements DiskStore {
   }
   list(dir: string): string[] {
     return fsCall(dir, 'list', () => fs.readdirSync(dir));
+  }
+  mkdirp(dir: string): void {
+    mkdirp(dir);
   }
   resolve(p: string): string {
     return path.resolve(p);
@@ -248,6 +262,8 @@ export class MemoryDiskStore implements DiskStore {
     for (const k of this.files.keys()) if (path.posix.dirname(k) === abs) out.push(path.posix.basename(k));
     return out.sort();
   }
+  /** Folders are implicit (a file's folder is the dirname of its path). */
+  mkdirp(_dir: string): void {}
   resolve(p: string): string {
     return path.posix.resolve(p);
   }

@@ -83,6 +83,7 @@ export class SnapStore implements DiskStore {
     const d = path.posix.resolve(dir);
     return [...this.files.keys()].filter((k) => path.posix.dirname(k) === d).map((k) => path.posix.basename(k)).sort();
   }
+  mkdirp(): void {}
   resolve(p: string): string {
     return path.posix.resolve(p);
   }

@@ -1090,6 +1090,9 @@ class FlakyStore implements DiskStore {
   list(dir: string): string[] {
     return this.inner.list(dir);
   }
+  mkdirp(dir: string): void {
+    this.inner.mkdirp(dir);
+  }
   resolve(p: string): string {
     return this.inner.resolve(p);
   }
