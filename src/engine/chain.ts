@@ -8,7 +8,7 @@ import { openDiskFile, type OpenDiskOptions } from '../vhd/open.js';
 import { NodeDiskStore, type DiskStore } from './store.js';
 import { refuseIfMerging } from './journal.js';
 import { linksTo, locatorName, searchParent } from './parent.js';
-import { ResolvedMap, type ProbeStats } from './resolve.js';
+import { ResolvedMap, type ProbeStats } from './resolved-map.js';
 
 /** Deepest chain hvsim opens; deeper ones are refused as likely loops or damage (openvmm caps at 256). */
 export const MAX_CHAIN_DEPTH = 256;
@@ -74,7 +74,7 @@ export class Chain {
     const layers: DiskImage[] = [];
     const paths: string[] = [];
     try {
-      let curPath = store.resolve(leafPath);
+      let curPath = store.absolutePath(leafPath);
       let cur = openLayer(store, curPath, opts.writable ?? false, o);
       layers.push(cur);
       paths.push(curPath);

@@ -41,7 +41,7 @@ const GRAIN = 64 * 1024;
 
 /** Write the chain's content to a new file `destPath` (refuses to replace one); removed again on failure. */
 export function flatten(store: DiskStore, chain: Chain, destPath: string, format: FlattenFormat, opts: FlattenOptions = {}): FlattenResult {
-  const dest = store.resolve(destPath);
+  const dest = store.absolutePath(destPath);
   const size = chain.virtualSize;
   const base = chain.base;
   const lss = base.logicalSectorSize;

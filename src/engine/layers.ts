@@ -44,8 +44,8 @@ export function layerAllocation(img: DiskImage): LayerAllocation {
  * (the child is not opened again: open it with openLayer when needed).
  */
 export function createChild(store: DiskStore, parentPath: string, childPath: string, blockSize?: number): string {
-  const parentAbs = store.resolve(parentPath);
-  const childAbs = store.resolve(childPath);
+  const parentAbs = store.absolutePath(parentPath);
+  const childAbs = store.absolutePath(childPath);
   const lock = store.lockWriter(parentAbs);
   try {
     const parent = openLayer(store, parentAbs, false);
@@ -66,7 +66,7 @@ export function createChild(store: DiskStore, parentPath: string, childPath: str
  * whole (createWhole); refuses to replace a file. Returns its absolute path.
  */
 export function createBaseDisk(store: DiskStore, p: string, opts: NewDiskOptions & { format?: VhdFormat }): string {
-  const abs = store.resolve(p);
+  const abs = store.absolutePath(p);
   createWhole(store, abs, (f) => createDiskFile(f, opts.format ?? formatForPath(abs), opts));
   return abs;
 }

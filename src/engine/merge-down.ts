@@ -13,7 +13,7 @@ import { TreeScan } from './tree.js';
  * parent) into the destination; the merged files are removed (Merge-VHD; docs/formats.md, "Merging").
  */
 export function mergeDown(store: DiskStore, childPath: string, destinationPath?: string, opts: MergeOptions = {}): MergeDownResult {
-  const leaf = store.resolve(childPath);
+  const leaf = store.absolutePath(childPath);
   // No process may write the leaf (or a layer merged away) from the first look until it is gone.
   return withWriterLocks(store, (lock) => {
     lock(leaf);
@@ -22,7 +22,7 @@ export function mergeDown(store: DiskStore, childPath: string, destinationPath?:
 }
 
 function mergeDownLocked(store: DiskStore, leaf: string, destinationPath: string | undefined, opts: MergeOptions, lock: (p: string) => void): MergeDownResult {
-  const dest = destinationPath === undefined ? undefined : store.resolve(destinationPath);
+  const dest = destinationPath === undefined ? undefined : store.absolutePath(destinationPath);
   const same = (j: MergeJournal): boolean => j.op === 'merge-down' && j.leaf === leaf && (dest === undefined || j.destination === dest);
   const files = [leaf, ...(dest ? [dest] : [])];
   const pend = pendingFor(store, files, same);

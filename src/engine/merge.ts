@@ -20,7 +20,7 @@
  *                 the layer → restore read-only marks → remove journal.
  * resumeMerges() (or running the same operation again) finishes an interrupted one.
  *
- * Here: the public face of merges. The parts: journal.ts (the journal), resolve.ts (which layer
+ * Here: the public face of merges. The parts: journal.ts (the journal), resolved-map.ts (which layer
  * supplies each run), run-writer.ts (copying runs), merge-down.ts, remove-layer.ts, resume.ts.
  */
 export type { MergeDownResult, MergeOptions, MergeResult, Progress, RemoveLayerResult } from './merge-base.js';

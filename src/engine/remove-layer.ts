@@ -12,7 +12,7 @@ import { journalPath, pendingFor, writeJournal, type MergeJournal, type RemoveLa
 import { closeImage, withWriterLocks, type MergeOptions, type Progress, type RemoveLayerResult } from './merge-base.js';
 import { linksTo, parentCandidates } from './parent.js';
 import { CHUNK, copyStack } from './run-writer.js';
-import { ResolvedMap, THROUGH } from './resolve.js';
+import { ResolvedMap, THROUGH } from './resolved-map.js';
 import type { DiskStore } from './store.js';
 import { TreeScan } from './tree.js';
 
@@ -64,14 +64,14 @@ function reparent(img: DiskImage, childPath: string, parent: DiskImage | undefin
  */
 export function removeLayer(store: DiskStore, layerPath: string, children: string[], mode: 'copy' | 'keep', opts: MergeOptions = {}): RemoveLayerResult {
   return withWriterLocks(store, (lock) => {
-    lock(store.resolve(layerPath));
+    lock(store.absolutePath(layerPath));
     return removeLayerLocked(store, layerPath, children, mode, opts);
   });
 }
 
 function removeLayerLocked(store: DiskStore, layerPath: string, children: string[], mode: 'copy' | 'keep', opts: MergeOptions): RemoveLayerResult {
-  const target = store.resolve(layerPath);
-  const kids = [...new Set(children.map((c) => store.resolve(c)))].sort();
+  const target = store.absolutePath(layerPath);
+  const kids = [...new Set(children.map((c) => store.absolutePath(c)))].sort();
   const same = (j: MergeJournal): boolean => j.op === 'remove-layer' && j.target === target;
   const pend = pendingFor(store, [target, ...kids], same);
   if (pend) return runRemoveLayer(store, pend.path, pend.journal as RemoveLayerJournal, opts, true);
@@ -111,7 +111,7 @@ function removeLayerLocked(store: DiskStore, layerPath: string, children: string
 
 /** Hyper-V's rule for the disk of a deleted checkpoint: no child → delete, one → merge into it, several → keep. */
 export function deleteCheckpointDisk(store: DiskStore, layerPath: string, opts: MergeOptions = {}): RemoveLayerResult {
-  const target = store.resolve(layerPath);
+  const target = store.absolutePath(layerPath);
   const kids = new TreeScan(store).childrenOf(target);
   return removeLayer(store, target, kids, kids.length > 1 ? 'keep' : 'copy', opts);
 }

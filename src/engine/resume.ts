@@ -21,7 +21,7 @@ export function resumeMerges(store: DiskStore, target: string, opts: MergeOption
 
 /** The journals resumeMerges(target) runs: `target` is a journal, a disk file (its journals) or a folder. */
 export function journalsFor(store: DiskStore, target: string): Array<{ path: string; journal: MergeJournal }> {
-  const abs = store.resolve(target);
+  const abs = store.absolutePath(target);
   if (abs.endsWith(JOURNAL_SUFFIX)) {
     const j = readJournal(store, abs);
     return j ? [{ path: abs, journal: j }] : [];
@@ -36,7 +36,7 @@ export function journalsFor(store: DiskStore, target: string): Array<{ path: str
  */
 export function openChainResuming(leafPath: string, opts: ChainOpenOptions = {}): Chain {
   const store = opts.store ?? new NodeDiskStore();
-  const abs = store.resolve(leafPath);
+  const abs = store.absolutePath(leafPath);
   let target = abs;
   for (const x of pendingJournals(store, path.posix.dirname(abs))) {
     runJournal(store, x.path, x.journal, {});

@@ -1,7 +1,7 @@
 /** Copying the runs a stack of layers holds into a destination disk (merges' copy step, src/engine/merge.ts). */
 import { ioBuffer, isAllZero } from '../vhd/common/bytes.js';
 import { readImage, type DiskImage } from '../vhd/disk.js';
-import { ResolvedMap, THROUGH } from './resolve.js';
+import { ResolvedMap, THROUGH } from './resolved-map.js';
 
 export const CHUNK = 4 * 1024 * 1024;
 const WINDOW = 64 * 1024 * 1024;

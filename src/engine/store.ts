@@ -45,8 +45,8 @@ export interface DiskStore {
   list(dir: string): string[];
   /** Create a folder and any missing parents (nothing to do where folders are implicit). */
   mkdirp(dir: string): void;
-  /** Absolute form of a path. */
-  resolve(p: string): string;
+  /** The absolute form of a path (relative paths are taken from the current folder). */
+  absolutePath(p: string): string;
 }
 
 /** The name a new file is written under until it is complete (never taken for a disk). */
@@ -148,7 +148,7 @@ export class NodeDiskStore implements DiskStore {
   mkdirp(dir: string): void {
     mkdirp(dir);
   }
-  resolve(p: string): string {
+  absolutePath(p: string): string {
     return path.resolve(p);
   }
 }
@@ -264,7 +264,7 @@ export class MemoryDiskStore implements DiskStore {
   }
   /** Folders are implicit (a file's folder is the dirname of its path). */
   mkdirp(_dir: string): void {}
-  resolve(p: string): string {
+  absolutePath(p: string): string {
     return path.posix.resolve(p);
   }
 

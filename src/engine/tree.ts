@@ -57,7 +57,7 @@ export class TreeScan {
 
   /** Disk files of a folder (absolute paths, sorted). */
   diskFiles(dir: string): string[] {
-    const abs = this.store.resolve(dir);
+    const abs = this.store.absolutePath(dir);
     let out = this.dirs.get(abs);
     if (!out) {
       let names: string[] = [];
@@ -74,7 +74,7 @@ export class TreeScan {
 
   /** Facts about one file; undefined when it does not exist. */
   get(p: string): DiskFacts | undefined {
-    const abs = this.store.resolve(p);
+    const abs = this.store.absolutePath(p);
     const known = this.facts.get(abs);
     if (known) return known;
     if (!this.store.exists(abs)) return undefined;
@@ -101,7 +101,7 @@ export class TreeScan {
 
   /** The parent a Chain.open would pick for `p`, or why there is none. */
   parentOf(p: string): ParentLink {
-    const abs = this.store.resolve(p);
+    const abs = this.store.absolutePath(p);
     const known = this.links.get(abs);
     if (known) return known;
     const f = this.get(abs);
@@ -127,8 +127,8 @@ export class TreeScan {
    * `moreDirs` (Hyper-V keeps a checkpoint's child next to its parent; docs/hyperv.md, "Disk files").
    */
   childrenOf(p: string, moreDirs: string[] = []): string[] {
-    const abs = this.store.resolve(p);
-    const dirs = new Set([path.posix.dirname(abs), ...moreDirs.map((d) => this.store.resolve(d))]);
+    const abs = this.store.absolutePath(p);
+    const dirs = new Set([path.posix.dirname(abs), ...moreDirs.map((d) => this.store.absolutePath(d))]);
     const out: string[] = [];
     for (const d of dirs)
       for (const f of this.diskFiles(d)) {
@@ -177,7 +177,7 @@ export interface CheckTreeOptions {
  */
 export function checkTree(store: DiskStore, dir: string, opts: CheckTreeOptions = {}): TreeReport {
   const scan = new TreeScan(store);
-  const absDir = store.resolve(dir);
+  const absDir = store.absolutePath(dir);
   const files = scan.diskFiles(absDir);
   const findings: TreeFinding[] = [];
   const add = (p: string, severity: 'error' | 'warning', code: string, message: string): void => {
@@ -241,7 +241,7 @@ export function checkTree(store: DiskStore, dir: string, opts: CheckTreeOptions 
   if (opts.inUse) {
     const reached = new Set<string>();
     for (const u of opts.inUse) {
-      let cur: string | undefined = store.resolve(u);
+      let cur: string | undefined = store.absolutePath(u);
       for (let i = 0; cur && !reached.has(cur) && i <= MAX_CHAIN_DEPTH; i++) {
         reached.add(cur);
         const l = scan.parentOf(cur);

@@ -282,7 +282,7 @@ export function makeWorkload(store: DiskStore, opts: MakeWorkloadOptions): Workl
   checkDepth(opts.depth);
   const name = opts.name ?? 'workload';
   if (!/^[^/\\]+$/.test(name)) throw invalidArgument(`workload name must be a plain file name, not "${name}"`);
-  const dir = store.resolve(opts.dir);
+  const dir = store.absolutePath(opts.dir);
   store.mkdirp(dir);
   const paths = Array.from({ length: opts.depth + 1 }, (_, k) => workloadLayerPath(dir, k, name));
   for (const p of paths) {

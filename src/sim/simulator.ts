@@ -522,7 +522,7 @@ export class Simulator implements Host {
     const store = this.storage.store;
     const dir = path.posix.join(vmPath, 'Virtual Hard Disks');
     this.storage.mkdirp(dir);
-    const p = store.resolve(path.posix.join(dir, `${fileStem}.vhdx`));
+    const p = store.absolutePath(path.posix.join(dir, `${fileStem}.vhdx`));
     // The caller records the disk before the state is next saved.
     this.creating([{ file: p, parent: null }], () => createBaseDisk(store, p, { format: 'VHDX', virtualSize: size, blockSize: this.blockSize }));
     return p;
@@ -530,7 +530,7 @@ export class Simulator implements Host {
 
   private attachExisting(file: string, op: string): string {
     const store = this.storage.store;
-    const p = store.resolve(file);
+    const p = store.absolutePath(file);
     if (!store.exists(p)) throw new HvsimError('NOT_FOUND', `${CMDLET[op] ?? op}: ${p}: no such file`, { file: p });
     formatForPath(p);
     if (store.isReadOnly(p))
@@ -863,7 +863,7 @@ export class Simulator implements Host {
       this.fault('export', vm);
       this.requireDisks(vm, 'Export-VMSnapshot');
       const store = this.storage.store;
-      const root = path.posix.join(store.resolve(dir), vm.name);
+      const root = path.posix.join(store.absolutePath(dir), vm.name);
       const disks = path.posix.join(root, 'Virtual Hard Disks');
       const written: string[] = [];
       let bytes = 0;

@@ -14,7 +14,7 @@ import { createChild, layerAllocation } from '../../src/engine/layers.js';
 import {
   deleteCheckpointDisk, journalPath, mergeDown, pendingJournals, readJournal, removeLayer, resumeMerges,
 } from '../../src/engine/merge.js';
-import { ResolvedMap, THROUGH } from '../../src/engine/resolve.js';
+import { ResolvedMap, THROUGH } from '../../src/engine/resolved-map.js';
 import { MemoryDiskStore } from '../../src/engine/store.js';
 import { checkTree, findChildren } from '../../src/engine/tree.js';
 import { expectError, fill } from '../helpers/data.js';

@@ -84,7 +84,7 @@ export class SnapStore implements DiskStore {
     return [...this.files.keys()].filter((k) => path.posix.dirname(k) === d).map((k) => path.posix.basename(k)).sort();
   }
   mkdirp(): void {}
-  resolve(p: string): string {
+  absolutePath(p: string): string {
     return path.posix.resolve(p);
   }
 }

@@ -1093,8 +1093,8 @@ class FlakyStore implements DiskStore {
   mkdirp(dir: string): void {
     this.inner.mkdirp(dir);
   }
-  resolve(p: string): string {
-    return this.inner.resolve(p);
+  absolutePath(p: string): string {
+    return this.inner.absolutePath(p);
   }
 }
 
