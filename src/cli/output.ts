@@ -1,4 +1,9 @@
-/** Rendering for people (Format-Table/Format-List-like text) and programs (--json). */
+/**
+ * Rendering for people (Format-Table/Format-List-like text) and programs (--json). Unlike the
+ * interpreter's console output (src/powershell/format.ts: Windows PowerShell 5.1's rules, fitted
+ * to the console width), these tables take their whole width and show values as JavaScript
+ * writes them; the columns of Hyper-V objects come from src/powershell/views.ts for both.
+ */
 import columnify from 'columnify';
 
 export type Row = Record<string, unknown>;
@@ -10,7 +15,7 @@ function cell(v: unknown): string {
 }
 
 /** A table like PowerShell's Format-Table: headings, a dashed rule, one row per object. */
-export function formatTable(rows: Row[], columns?: string[]): string {
+export function tableOfRows(rows: Row[], columns?: string[]): string {
   if (rows.length === 0) return '';
   const cols = columns ?? Object.keys(rows[0]!);
   const data: Array<Record<string, string>> = [];
@@ -20,7 +25,7 @@ export function formatTable(rows: Row[], columns?: string[]): string {
 }
 
 /** A list like Format-List: "Name : value" per property, objects separated by a blank line. */
-export function formatList(rows: Row[]): string {
+export function listOfRows(rows: Row[]): string {
   return rows
     .map((r) => {
       const keys = Object.keys(r);

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { ioBuffer, isAllZero } from '../vhd/common/bytes.js';
 import { invalidArgument } from '../errors.js';
 import { createDiskFile } from '../vhd/open.js';
+import { formatOfExtension } from '../vhd/formats.js';
 import type { Chain } from './chain.js';
 import { createWhole, type DiskStore } from './store.js';
 
@@ -28,9 +29,9 @@ export interface FlattenResult {
 
 /** Target format from a file name: .vhdx/.avhdx, .vhd/.avhd, .raw/.img. */
 export function flattenFormatForPath(p: string): FlattenFormat {
+  const disk = formatOfExtension(p);
+  if (disk) return disk;
   const ext = path.extname(p).toLowerCase();
-  if (ext === '.vhdx' || ext === '.avhdx') return 'VHDX';
-  if (ext === '.vhd' || ext === '.avhd') return 'VHD';
   if (ext === '.raw' || ext === '.img') return 'RAW';
   throw invalidArgument(`cannot tell the target format from the extension "${ext}" (use .vhdx, .vhd, .raw or .img)`, p);
 }

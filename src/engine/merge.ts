@@ -26,5 +26,5 @@
 export type { MergeDownResult, MergeOptions, MergeResult, Progress, RemoveLayerResult } from './merge-base.js';
 export { journalFiles, journalPath, pendingJournals, readJournal, type MergeJournal } from './journal.js';
 export { mergeDown } from './merge-down.js';
-export { deleteCheckpointDisk, removeLayer, type Reparentable } from './remove-layer.js';
+export { deleteCheckpointDisk, removeLayer } from './remove-layer.js';
 export { journalsFor, openChainResuming, resumeMerges } from './resume.js';

@@ -1,12 +1,8 @@
 /** Removing a layer, as deleting a checkpoint does (the steps are in src/engine/merge.ts). */
 import * as path from 'node:path';
-import { ioBuffer, isAllZero, setU32le, u32le } from '../vhd/common/bytes.js';
-import { HvsimError, invalidArgument, unsupported } from '../errors.js';
+import { ioBuffer, isAllZero } from '../vhd/common/bytes.js';
+import { HvsimError, invalidArgument } from '../errors.js';
 import { BLOCK_PARENT, BLOCK_PARTIAL, readImage, type DiskImage } from '../vhd/disk.js';
-import { locatorPaths } from '../vhd/parent-paths.js';
-import { childLocatorEntries } from '../vhd/vhdx/metadata.js';
-import { META_FILE_PARAMETERS, META_PARENT_LOCATOR } from '../vhd/vhdx/spec.js';
-import { VhdxImage } from '../vhd/vhdx/vhdx-image.js';
 import { openLayer, openLayerForMerge } from './chain.js';
 import { journalPath, pendingFor, writeJournal, type MergeJournal, type RemoveLayerJournal } from './journal.js';
 import { closeImage, withWriterLocks, type MergeOptions, type Progress, type RemoveLayerResult } from './merge-base.js';
@@ -15,45 +11,6 @@ import { CHUNK, copyStack } from './run-writer.js';
 import { ResolvedMap, THROUGH } from './resolved-map.js';
 import type { DiskStore } from './store.js';
 import { TreeScan } from './tree.js';
-
-// ---- Re-pointing a child (MS-VHDX §2.6.2.6 parent locator; File Parameters HasParent) ----
-
-/** A format hook for re-pointing a differencing disk (VHDX is handled here; other formats may offer it). */
-export interface Reparentable {
-  /** Point this disk at `parent` (its identity and the paths to it), or make it a base disk when undefined. */
-  reparent(parent: DiskImage | undefined, parentPath: string | undefined, childPath: string): void;
-}
-
-function canReparent(img: DiskImage): boolean {
-  return img instanceof VhdxImage || typeof (img as Partial<Reparentable>).reparent === 'function';
-}
-
-function reparent(img: DiskImage, childPath: string, parent: DiskImage | undefined, parentPath: string | undefined): void {
-  if (img instanceof VhdxImage) {
-    if (parent && parentPath) {
-      const { relative, absolute } = locatorPaths(childPath, parentPath);
-      const cur = img.parentLocator;
-      if (cur && cur.linkage === parent.identity && cur.relativePath === relative && cur.absolutePath === absolute) return;
-      img.setParentLocator(childLocatorEntries(parent.identity, relative, absolute));
-      return;
-    }
-    if (!img.parentLocator) return;
-    // A base disk: no parent locator item, HasParent (bit 1 of File Parameters flags) clear (§2.6.2.1).
-    const items = img.metadataItems
-      .filter((it) => !(it.itemId === META_PARENT_LOCATOR && !it.isUser))
-      .map((it) => {
-        if (it.itemId !== META_FILE_PARAMETERS || it.isUser) return it;
-        const data = it.data.slice();
-        setU32le(data, 4, u32le(data, 4) & ~2);
-        return { ...it, data };
-      });
-    img.rewriteMetadata(items, false);
-    return;
-  }
-  const hook = (img as Partial<Reparentable>).reparent;
-  if (typeof hook !== 'function') throw unsupported(childPath, `hvsim cannot re-point a ${img.format} differencing disk to another parent yet`);
-  hook.call(img, parent, parentPath, childPath);
-}
 
 // ---- Removing the layer ----
 
@@ -93,13 +50,6 @@ function removeLayerLocked(store: DiskStore, layerPath: string, children: string
   if (up.status !== 'ok' && up.status !== 'base')
     throw new HvsimError(up.status === 'missing' ? 'PARENT_MISSING' : up.status === 'mismatch' ? 'PARENT_MISMATCH' : 'CORRUPT', `${target}: its parent link is ${up.status}${up.path ? ` (${up.path})` : ''}; cannot re-point its children`, { file: target });
   const parent = up.status === 'ok' ? up.path! : null;
-  for (const c of kids) {
-    if (scan.get(c)?.format === 'VHDX') continue;
-    const img = openLayer(store, c, false);
-    const ok = canReparent(img);
-    img.close();
-    if (!ok) throw unsupported(c, `hvsim cannot re-point a ${img.format} differencing disk to another parent yet`);
-  }
   const journal: RemoveLayerJournal = {
     hvsim: 'merge-journal', version: 1, op: 'remove-layer', phase: 'copy', target, parent, children: kids,
     childrenReadOnly: kids.map((c) => store.isReadOnly(c)),
@@ -136,7 +86,9 @@ export function runRemoveLayer(store: DiskStore, jp: string, j: RemoveLayerJourn
         const img = openLayerForMerge(store, c, true, { keepIdentity: true });
         let ok = false;
         try {
-          reparent(img, c, p, j.parent ?? undefined);
+          // Re-point the child (docs/formats.md, "Merging"), or make it a base.
+          if (p && j.parent) img.reparent(p, j.parent, c);
+          else img.dropParent();
           ok = true;
         } finally {
           closeImage(img, ok);

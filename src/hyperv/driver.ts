@@ -37,6 +37,7 @@ import {
 import { toHvsimError } from './errors.js';
 import { findOne, matchSnapshots, resolveVMs, subtreeIds, topmost, vmByName, type Listing } from './resolve.js';
 import { MiB } from '../vhd/common/bytes.js';
+import { formatOfExtension } from '../vhd/formats.js';
 
 export interface HyperVHostOptions {
   /** A remote Hyper-V host (every cmdlet gets -ComputerName); default the local host. */
@@ -590,7 +591,7 @@ export class HyperVHost implements Host {
     this.warn(res[ex], 'Export-VMSnapshot', vm.vm.Name);
     const e = this.failure(res[ex], 'Export-VMSnapshot') ?? (ls >= 0 ? this.failure(res[ls], 'Get-ChildItem') : undefined);
     if (e) throw e;
-    const files = ls >= 0 ? (res[ls]?.objects ?? []).map((o) => String((o as { FullName?: unknown }).FullName ?? '')).filter((x) => /\.(a?vhdx?)$/i.test(x)) : [];
+    const files = ls >= 0 ? (res[ls]?.objects ?? []).map((o) => String((o as { FullName?: unknown }).FullName ?? '')).filter((x) => formatOfExtension(x) !== undefined) : [];
     return { VMName: vm.vm.Name, SnapshotName: snap.snap.Name, SnapshotId: snap.snap.Id, Path: root, HardDrives: files };
   }
 

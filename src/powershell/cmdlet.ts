@@ -1,12 +1,13 @@
 /**
  * Cmdlet definitions and PowerShell's parameter binding: names, aliases and unique prefixes,
  * switches and -Name:value, positions per parameter set, pipeline input by value (chosen by the
- * object's type), mandatory parameters, and the common parameters. Imports: host, value, ops.
+ * object's type), mandatory parameters, and the common parameters. Imports: host, convert, errors, value, views.
  */
 import type { Host } from '../host/host.js';
 import { PsObject, isScriptBlock, type PsScriptBlock, type PsValue } from './value.js';
-import { isScalar, toNumber, toStr } from './ops.js';
+import { isPrimitive, toNumber, toStr } from './convert.js';
 import { UnsupportedError } from './errors.js';
+import { HV, SNAPSHOT_TYPE, VM_TYPE } from './views.js';
 
 export type ParamType =
   | 'string' | 'string[]' | 'switch' | 'int' | 'bool' | 'object' | 'object[]' | 'scriptblock'
@@ -31,11 +32,6 @@ export interface ParamDef {
   /** Takes every remaining positional argument (Write-Host's -Object). */
   remaining?: boolean;
 }
-
-export const HV = 'Microsoft.HyperV.PowerShell';
-export const VM_TYPE = `${HV}.VirtualMachine`;
-export const SNAPSHOT_TYPE = `${HV}.VMSnapshot`;
-export const DRIVE_TYPE = `${HV}.HardDiskDrive`;
 
 export type ConfirmImpact = 'High' | 'Medium' | 'Low';
 
@@ -115,12 +111,12 @@ export class BindingError extends Error {
   }
 }
 
-/** -Name: exact name or alias, else a unique prefix (PowerShell's rule). */
 /** A parameter hvsim refuses (ParamDef.unsupported) stops the run, naming the line and the cmdlet. */
 export function refuseUnsupported(def: CmdletDef, p: ParamDef, line: number): void {
   if (p.unsupported) throw new UnsupportedError(line, `${p.unsupported} (on ${def.name})`);
 }
 
+/** -Name: exact name or alias, else a unique prefix (PowerShell's rule). */
 export function resolveParam(def: CmdletDef, written: string): ParamDef {
   const params = allParams(def);
   const w = written.toLowerCase();
@@ -143,9 +139,9 @@ export function accepts(t: ParamType, v: PsValue): boolean {
   switch (t) {
     case 'string':
     case 'int':
-      return !Array.isArray(v) && (isScalar(v) || v instanceof Date || v === null);
+      return !Array.isArray(v) && (isPrimitive(v) || v instanceof Date || v === null);
     case 'string[]':
-      return list.every((x) => isScalar(x) || x instanceof Date);
+      return list.every((x) => isPrimitive(x) || x instanceof Date);
     case 'bool':
     case 'switch':
       return typeof v === 'boolean' || typeof v === 'number';

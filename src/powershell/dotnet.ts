@@ -7,8 +7,9 @@
  * know; the caller decides how to refuse it. Imports: nothing.
  */
 
-const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
-const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+/** en-US day and month names (DateTimeFormatInfo.DayNames, MonthNames). */
+export const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+export const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
 
 /** en-US standard DateTime formats, as custom patterns. */
 const STANDARD_DATE: Record<string, string> = {

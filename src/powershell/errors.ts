@@ -1,7 +1,7 @@
 /**
- * Errors of hvsim run itself (not the script's): a construct outside the supported subset, a
- * syntax error, and the two ways a script's error record travels (terminating the script, or
- * only the statement). Imports: errors, value types.
+ * Errors of hvsim run: a construct outside the supported subset, a syntax error, a member hvsim
+ * does not implement, an operation PowerShell refuses at run time, and the two ways a script's
+ * error record travels (terminating the script, or only the statement). Imports: errors, value types.
  */
 import { HvsimError } from '../errors.js';
 import type { PsErrorRecord } from './value.js';
@@ -63,5 +63,21 @@ export class ExitSignal extends Error {
     super(`exit ${code}`);
     this.name = 'ExitSignal';
     this.code = code;
+  }
+}
+
+/** Thrown for an operation PowerShell would refuse at run time (the statement fails). */
+export class PsRuntimeError extends Error {
+  constructor(message: string, readonly category: 'InvalidOperation' | 'InvalidArgument' = 'InvalidOperation', readonly errorId = 'RuntimeException') {
+    super(message);
+    this.name = 'PsRuntimeError';
+  }
+}
+
+/** A method or member hvsim does not implement (the run stops). */
+export class UnsupportedMember extends Error {
+  constructor(readonly what: string) {
+    super(what);
+    this.name = 'UnsupportedMember';
   }
 }

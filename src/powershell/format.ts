@@ -13,12 +13,13 @@
  * Width: `width` is the console's buffer width (default 120, what a script started in a default
  * Windows 10/Server console gets); like ConsoleLineOutput, tables, lists and wrapped text use
  * width − 1 columns so the last screen column is never written.
- * Imports: value.ts, ../clock.ts.
+ * Imports: dotnet.ts, value.ts, views.ts, ../host/clock.ts.
  */
 import type { PsErrorRecord, PsValue } from './value.js';
-import { PsHashtable, PsObject, isScriptBlock } from './value.js';
+import { PSCUSTOMOBJECT_TYPE, PsHashtable, PsObject, isScriptBlock } from './value.js';
 import { displayTime, timeParts } from '../host/clock.js';
-import { MiB } from '../vhd/common/bytes.js';
+import { DAYS, MONTHS } from './dotnet.js';
+import { VIEWS, hyperVObjectString, type ViewColumn } from './views.js';
 
 export interface TableOptions {
   /** Format-Table -Property: column property names, in order. */
@@ -69,9 +70,6 @@ function formatNumber(n: number): string {
   return String(p);
 }
 
-const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
-const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
-
 /** DateTime's own console view (en-US long date + long time): "Sunday, March 11, 2018 7:54:05 PM". */
 function longDate(d: Date): string {
   const p = timeParts(d.getTime());
@@ -87,15 +85,14 @@ const SHORT_TYPE = /([^.]+)$/;
 /** What ToString() gives for an object nested in a cell. */
 function objectToString(o: PsObject): string {
   const t = o.typeName;
-  if (t === 'System.Management.Automation.PSCustomObject' || t.startsWith('Selected.') || o.typeNames.includes('System.Management.Automation.PSCustomObject')) {
+  if (t === PSCUSTOMOBJECT_TYPE || t.startsWith('Selected.') || o.typeNames.includes(PSCUSTOMOBJECT_TYPE)) {
     // PSCustomObject.ToString(): "@{a=1; b=2}"
     return `@{${o.names().map((n) => `${n}=${nestedToString(o.get(n) ?? null)}`).join('; ')}}`;
   }
   const short = SHORT_TYPE.exec(t)?.[1] ?? t;
-  // Hyper-V objects: "VirtualMachine (Name = 'azshci1') [Id = '5381F80D-…']" (seen in a Compare-VM report dump).
   const name = o.get('Name');
   const id = o.get('Id');
-  if (typeof name === 'string' && typeof id === 'string') return `${short} (Name = '${name}') [Id = '${id}']`;
+  if (typeof name === 'string' && typeof id === 'string') return hyperVObjectString(short, name, id);
   return t;
 }
 
@@ -298,55 +295,23 @@ const prop =
     cell: (o) => (o instanceof PsObject ? displayValue(o.get(name) ?? null) : ''),
   });
 
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
-
-/** A date property that may still be host.ts's ISO string. */
-const dateProp = (name: string): Column => ({
-  ...prop(name),
+/** A column of a shared default view (views.ts): its property's value as the view shows it, as text. */
+const viewColumn = (c: ViewColumn): Column => ({
+  ...prop(c.property, c.label),
   cell: (o) => {
-    const v = o instanceof PsObject ? (o.get(name) ?? null) : null;
-    return typeof v === 'string' && ISO_DATE.test(v) ? displayTime(Date.parse(v)) : displayValue(v);
+    if (!(o instanceof PsObject)) return '';
+    const v = o.get(c.property) ?? null;
+    return displayValue(c.shown ? c.shown(v) : v);
   },
 });
 
 /**
- * Default views of the Hyper-V module (docs/hyperv.md, "Default table views").
+ * Default views of the Hyper-V module (views.ts; docs/hyperv.md, "Default table views").
  * Every observed transcript shows these tables sized to their contents, numbers left-aligned
  * (e.g. "win16 Running 24 4096 00:00:03 Operating normally 8.0"), i.e. the views declare no
  * widths (OutCommandInner sizes them from the first objects) and no right alignment.
  */
-const VIEWS: ViewDef[] = [
-  {
-    type: 'Microsoft.HyperV.PowerShell.VirtualMachine',
-    shape: 'table',
-    columns: [
-      prop('Name'),
-      prop('State'),
-      prop('CPUUsage', 'CPUUsage(%)'),
-      {
-        ...prop('MemoryAssigned', 'MemoryAssigned(M)'),
-        // bytes → MiB ($_.MemoryAssigned / 1MB), shown as a whole number
-        cell: (o) => {
-          const v = o instanceof PsObject ? o.get('MemoryAssigned') : undefined;
-          return typeof v === 'number' ? formatNumber(Math.round(v / MiB)) : displayValue(v ?? null);
-        },
-      },
-      prop('Uptime'),
-      prop('Status'),
-      prop('Version'),
-    ],
-  },
-  {
-    type: 'Microsoft.HyperV.PowerShell.VMSnapshot',
-    shape: 'table',
-    columns: [prop('VMName'), prop('Name'), prop('SnapshotType'), dateProp('CreationTime'), prop('ParentSnapshotName')],
-  },
-  {
-    type: 'Microsoft.HyperV.PowerShell.HardDiskDrive',
-    shape: 'table',
-    columns: [prop('VMName'), prop('ControllerType'), prop('ControllerNumber'), prop('ControllerLocation'), prop('DiskNumber'), prop('Path')],
-  },
-];
+const TABLE_VIEWS: ViewDef[] = VIEWS.map((v) => ({ type: v.type, shape: 'table', columns: v.columns.map(viewColumn) }));
 
 /** System.Collections.Hashtable's view (DictionaryEntry): Name 30 wide, Value takes the rest. */
 const HASHTABLE_COLUMNS: Column[] = [
@@ -357,14 +322,14 @@ const HASHTABLE_COLUMNS: Column[] = [
 function viewFor(o: PsObject): ViewDef | undefined {
   // PSTypeNames are searched most derived first (Selected.* objects therefore have no view)
   for (const t of o.typeNames) {
-    const v = VIEWS.find((x) => x.type.toLowerCase() === t.toLowerCase());
+    const v = TABLE_VIEWS.find((x) => x.type.toLowerCase() === t.toLowerCase());
     if (v) return v;
   }
   return undefined;
 }
 
-/** Scalars are written as text, out of band (OutCommandInner.ProcessOutOfBandPayload RawTextFormatEntry). */
-function isScalar(v: PsValue): boolean {
+/** Scalars (and dates, script blocks) are written as text in place, out of band (OutCommandInner.ProcessOutOfBandPayload RawTextFormatEntry). */
+function printsAsText(v: PsValue): boolean {
   return v === null || typeof v !== 'object' || v instanceof Date || isScriptBlock(v);
 }
 
@@ -489,21 +454,17 @@ export class OutDefaultWriter {
 
   private one(o: PsValue): void {
     if (o === null) return;
-    if (isScalar(o)) {
-      this.inPlace(scalarLines(o));
-      return;
-    }
+    if (!this.group && !printsAsText(o)) this.open(o);
+    else this.place(o);
+  }
+
+  /** `o` while a group is open (or a scalar): text in place, a row of the group, or out of band. */
+  private place(o: PsValue): void {
     const g = this.group;
-    if (g) {
-      if (g.accepts(o)) {
-        this.add(g, o);
-        return;
-      }
-      // out of band: an empty line, the object as a list, an empty line (ProcessOutOfBandPayload)
-      this.inPlace(['', ...objectListLines(o, undefined, this.columns), '']);
-      return;
-    }
-    this.open(o);
+    if (printsAsText(o)) this.inPlace(scalarLines(o));
+    else if (g?.accepts(o)) this.add(g, o);
+    // out of band: an empty line, the object as a list, an empty line (ProcessOutOfBandPayload)
+    else this.inPlace(['', ...objectListLines(o, undefined, this.columns), '']);
   }
 
   private add(g: Group, o: PsValue): void {
@@ -517,27 +478,15 @@ export class OutDefaultWriter {
 
   /** Start a formatting sequence for `o` (FormatViewManager: the view of its type, else by property count). */
   private open(o: PsValue): void {
-    let g: Group;
-    if (o instanceof PsHashtable) {
-      g = { shape: 'table', cols: HASHTABLE_COLUMNS, declared: true, autoSize: false, accepts: (x) => x instanceof PsHashtable, events: [] };
-    } else if (o instanceof PsObject) {
-      const view = viewFor(o);
-      if (view) {
-        g = { shape: 'table', cols: view.columns, declared: false, autoSize: false, accepts: sameView(view), events: [] };
-      } else if (o.names().length <= 4) {
-        // no view: up to 4 properties → table, 5 or more → list
-        g = { shape: 'table', cols: propertyColumns(o, undefined, 10), declared: false, autoSize: false, accepts: sameType(o), events: [] };
-      } else {
-        g = { shape: 'list', names: undefined, accepts: sameType(o), lines: [] };
-      }
-    } else {
-      return;
-    }
+    if (!(o instanceof PsHashtable || o instanceof PsObject)) return;
+    // no view: up to 4 properties → table, 5 or more → list
+    const g: Group =
+      o instanceof PsObject && !viewFor(o) && o.names().length > 4 ? { shape: 'list', names: undefined, accepts: sameType(o), lines: [] } : tableGroup(o, false);
     this.startGroup(g);
     this.add(g, o);
   }
 
-  /** @internal used by formatTable/formatList: a group with given columns. */
+  /** @internal used by formatOnConsole: a group with given columns. */
   startGroup(g: Group): void {
     this.close();
     this.group = g;
@@ -547,12 +496,8 @@ export class OutDefaultWriter {
 
   /** @internal */
   addTo(o: PsValue): void {
-    if (o === null) return;
-    const g = this.group;
-    if (!g) return;
-    if (isScalar(o)) this.inPlace(scalarLines(o));
-    else if (g.accepts(o)) this.add(g, o);
-    else this.inPlace(['', ...objectListLines(o, undefined, this.columns), '']);
+    if (o === null || !this.group) return;
+    this.place(o);
   }
 
   private close(): void {
@@ -593,51 +538,51 @@ const sameType =
   (o: PsValue): boolean =>
     o instanceof PsObject && o.typeName.toLowerCase() === first.typeName.toLowerCase() && !viewFor(o);
 
+/** A table for objects like `first`: the hashtable view, its type's view, else its properties (at most 10). */
+function tableGroup(first: PsObject | PsHashtable, autoSize: boolean): Group {
+  if (first instanceof PsHashtable) return { shape: 'table', cols: HASHTABLE_COLUMNS, declared: true, autoSize, accepts: (o) => o instanceof PsHashtable, events: [] };
+  const view = viewFor(first);
+  return view
+    ? { shape: 'table', cols: view.columns, declared: false, autoSize, accepts: sameView(view), events: [] }
+    : { shape: 'table', cols: propertyColumns(first, undefined, 10), declared: false, autoSize, accepts: sameType(first), events: [] };
+}
+
 /** Out-Default: what the console prints for `items` reaching the end of a pipeline (one pipeline). */
 export function formatDefault(items: PsValue[], width: number = DEFAULT_CONSOLE_WIDTH): string {
   const w = new OutDefaultWriter(width);
   return w.write(items) + w.end();
 }
 
-/** Format-Table (piped on to the console). */
-export function formatTable(items: PsValue[], opts: TableOptions = {}): string {
-  const w = new OutDefaultWriter(opts.width ?? DEFAULT_CONSOLE_WIDTH);
-  const flat = items.flatMap((x) => (Array.isArray(x) ? x : [x]));
-  const firstObj = flat.find((x) => x instanceof PsObject || x instanceof PsHashtable);
-  if (firstObj === undefined) return w.write(flat) + w.end();
-  let g: Group;
-  if (opts.properties && opts.properties.length > 0 && firstObj instanceof PsObject) {
-    // explicit -Property: every object is a row
-    g = { shape: 'table', cols: propertyColumns(firstObj, opts.properties, Infinity), declared: false, autoSize: !!opts.autoSize, accepts: (o) => o instanceof PsObject, events: [] };
-  } else if (firstObj instanceof PsHashtable) {
-    g = { shape: 'table', cols: HASHTABLE_COLUMNS, declared: true, autoSize: !!opts.autoSize, accepts: (o) => o instanceof PsHashtable, events: [] };
-  } else {
-    const o = firstObj as PsObject;
-    const view = viewFor(o);
-    g = view
-      ? { shape: 'table', cols: view.columns, declared: false, autoSize: !!opts.autoSize, accepts: sameView(view), events: [] }
-      : { shape: 'table', cols: propertyColumns(o, undefined, 10), declared: false, autoSize: !!opts.autoSize, accepts: sameType(o), events: [] };
-  }
-  const idx = flat.indexOf(firstObj);
-  let s = w.write(flat.slice(0, idx));
-  w.startGroup(g);
-  for (const x of flat.slice(idx)) w.addTo(x);
-  s += w.end();
-  return s;
-}
-
-/** Format-List (piped on to the console). */
-export function formatList(items: PsValue[], opts: { properties?: string[]; width?: number } = {}): string {
-  const w = new OutDefaultWriter(opts.width ?? DEFAULT_CONSOLE_WIDTH);
+/**
+ * Format-Table/Format-List piped on to the console: what comes before the first object as
+ * Out-Default writes it, then everything from the first object in the group `groupFor` opens.
+ */
+function formatOnConsole(items: PsValue[], width: number, groupFor: (first: PsObject | PsHashtable) => Group): string {
+  const w = new OutDefaultWriter(width);
   const flat = items.flatMap((x) => (Array.isArray(x) ? x : [x]));
   const idx = flat.findIndex((x) => x instanceof PsObject || x instanceof PsHashtable);
   if (idx < 0) return w.write(flat) + w.end();
-  let s = w.write(flat.slice(0, idx));
-  const names = opts.properties && opts.properties.length > 0 ? opts.properties : undefined;
-  w.startGroup({ shape: 'list', names, accepts: (o) => o instanceof PsObject || o instanceof PsHashtable, lines: [] });
+  const s = w.write(flat.slice(0, idx));
+  w.startGroup(groupFor(flat[idx] as PsObject | PsHashtable));
   for (const x of flat.slice(idx)) w.addTo(x);
-  s += w.end();
-  return s;
+  return s + w.end();
+}
+
+/** Format-Table (piped on to the console). */
+export function formatTableOnConsole(items: PsValue[], opts: TableOptions = {}): string {
+  const autoSize = !!opts.autoSize;
+  return formatOnConsole(items, opts.width ?? DEFAULT_CONSOLE_WIDTH, (first) =>
+    opts.properties && opts.properties.length > 0 && first instanceof PsObject
+      ? // explicit -Property: every object is a row
+        { shape: 'table', cols: propertyColumns(first, opts.properties, Infinity), declared: false, autoSize, accepts: (o) => o instanceof PsObject, events: [] }
+      : tableGroup(first, autoSize),
+  );
+}
+
+/** Format-List (piped on to the console). */
+export function formatListOnConsole(items: PsValue[], opts: { properties?: string[]; width?: number } = {}): string {
+  const names = opts.properties && opts.properties.length > 0 ? opts.properties : undefined;
+  return formatOnConsole(items, opts.width ?? DEFAULT_CONSOLE_WIDTH, () => ({ shape: 'list', names, accepts: (o) => o instanceof PsObject || o instanceof PsHashtable, lines: [] }));
 }
 
 // ───────────────────────── errors and warnings ─────────────────────────

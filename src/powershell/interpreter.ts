@@ -5,20 +5,22 @@
  * (catching terminating and statement-terminating errors), script blocks with $_,
  * cmdlet calls through cmdlet.ts binding, error records with -ErrorAction and
  * $ErrorActionPreference, -WhatIf/-Confirm. Output reaching the end of a top-level statement
- * goes through format.ts's Out-Default. Imports: host, ast, cmdlet, commands, errors, format, ops, value.
+ * goes through format.ts's Out-Default. Imports: host, ast, cmdlet, commands, convert, errors, format,
+ * members, methods, operators, text, value.
  */
 import type { Host } from '../host/host.js';
 import { HvsimError, type HvsimErrorCode } from '../errors.js';
 import type { CommandCall, Expr, Pipeline, Pos, Stmt } from './ast.js';
 import { BindingError, bind, refuseUnsupported, resolveParam, type Bound, type CmdletContext, type CmdletDef, type ConfirmImpact, type RawArgs } from './cmdlet.js';
 import { findCmdlet, FORMAT_OUTPUT } from './commands.js';
-import { ExitSignal, LoopSignal, RunawayLoopError, StatementError, TerminatingError, UnsupportedError } from './errors.js';
+import { ExitSignal, LoopSignal, PsRuntimeError, RunawayLoopError, StatementError, TerminatingError, UnsupportedError, UnsupportedMember } from './errors.js';
 import { OutDefaultWriter, formatError, formatWarning } from './format.js';
-import {
-  ERROR_RECORD_TYPE, PsRuntimeError, UnsupportedMember, arithmetic, castTo, collapse, compare, enumerate, getMember, index, invokeMethod, isTextOperator,
-  matchTable, textOperator, toBool, toNumber, toStr, unaryText,
-} from './ops.js';
-import { PsHashtable, PsObject, type PsErrorCategory, type PsErrorRecord, type PsScriptBlock, type PsValue } from './value.js';
+import { ERROR_RECORD_TYPE, castTo, toBool, toNumber, toStr } from './convert.js';
+import { getMember } from './members.js';
+import { index, invokeMethod } from './methods.js';
+import { arithmetic, compare, matchTable } from './operators.js';
+import { isTextOperator, textOperator, unaryText } from './text.js';
+import { PsHashtable, PsObject, collapse, enumerate, type PsErrorCategory, type PsErrorRecord, type PsScriptBlock, type PsValue } from './value.js';
 
 export interface SessionOptions {
   stdout(text: string): void;
@@ -487,7 +489,7 @@ export class Interpreter {
         b = bind(def, raw, { value: item });
       } catch (e) {
         if (!(e instanceof BindingError)) throw e;
-        this.writeError(this.record(def.name, c.pos, e.message, e.category, `${e.errorId},${def.className}`, 'ParameterBindingException', toStr(item)), ea);
+        this.writeError(this.bindingRecord(def, c, e, toStr(item)), ea);
         continue;
       }
       await def.run(ctx, b, [item]);
@@ -501,8 +503,13 @@ export class Interpreter {
       return bind(def, raw);
     } catch (e) {
       if (!(e instanceof BindingError)) throw e;
-      throw new StatementError(this.record(def.name, c.pos, e.message, e.category, `${e.errorId},${def.className}`, 'ParameterBindingException'));
+      throw new StatementError(this.bindingRecord(def, c, e));
     }
+  }
+
+  /** A binding failure of `def` at `c` as PowerShell's ParameterBindingException record. */
+  private bindingRecord(def: CmdletDef, c: CommandCall, e: BindingError, target?: string): PsErrorRecord {
+    return this.record(def.name, c.pos, e.message, e.category, `${e.errorId},${def.className}`, 'ParameterBindingException', target);
   }
 
   /** Evaluate the call's arguments: named (switches take no argument), then positional. */
@@ -520,7 +527,7 @@ export class Interpreter {
         param = resolveParam(def, el.name);
       } catch (e) {
         if (!(e instanceof BindingError)) throw e;
-        throw new StatementError(this.record(def.name, c.pos, e.message, e.category, `${e.errorId},${def.className}`, 'ParameterBindingException'));
+        throw new StatementError(this.bindingRecord(def, c, e));
       }
       refuseUnsupported(def, param, el.pos.line);
       let value: PsValue;
@@ -530,14 +537,14 @@ export class Interpreter {
         const next = els[i + 1];
         if (!next || next.kind !== 'arg') {
           const msg = `Missing an argument for parameter '${param.name}'. Specify a parameter of type '${param.type === 'string[]' ? 'System.String[]' : 'System.String'}' and try again.`;
-          throw new StatementError(this.record(def.name, c.pos, msg, 'InvalidArgument', `MissingArgument,${def.className}`, 'ParameterBindingException'));
+          throw new StatementError(this.bindingRecord(def, c, new BindingError(msg, 'MissingArgument')));
         }
         value = await this.eval(next.value);
         i++;
       }
       if (raw.named.some((n) => n.param === param)) {
         const msg = `Cannot bind parameter because parameter '${param.name}' is specified more than once. To provide multiple values to parameters that can accept multiple values, use the array syntax. For example, "-parameter value1,value2,value3".`;
-        throw new StatementError(this.record(def.name, c.pos, msg, 'InvalidArgument', `ParameterAlreadyBound,${def.className}`, 'ParameterBindingException'));
+        throw new StatementError(this.bindingRecord(def, c, new BindingError(msg, 'ParameterAlreadyBound')));
       }
       raw.named.push({ param, value, written: el.name });
     }
@@ -547,7 +554,7 @@ export class Interpreter {
   private context(def: CmdletDef, c: CommandCall, raw: RawArgs, ea: string | undefined, out: PsValue[]): CmdletContext {
     const named = (n: string): PsValue | undefined => raw.named.find((x) => x.param.name === n)?.value;
     const wa = named('WarningAction');
-    const quietWarnings = wa !== undefined ? ['silentlycontinue', 'ignore'].includes(toStr(wa).toLowerCase()) : ['silentlycontinue', 'ignore'].includes(toStr(this.vars.get('warningpreference') ?? '').toLowerCase());
+    const quietWarnings = ['silentlycontinue', 'ignore'].includes(toStr(wa !== undefined ? wa : (this.vars.get('warningpreference') ?? '')).toLowerCase());
     const warn = (text: string): void => {
       if (!quietWarnings) this.opts.stderr(formatWarning(text));
     };

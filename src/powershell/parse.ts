@@ -2,14 +2,15 @@
  * PowerShell source → ast.ts, through the real grammar (tree-sitter-powershell, WebAssembly,
  * loaded once per process). Every CST node type hvsim accepts is handled explicitly below;
  * anything else stops with UnsupportedError naming the line and the construct, and a CST with
- * syntax errors stops with ScriptSyntaxError. Imports: web-tree-sitter, ast, errors, normalise, ops.
+ * syntax errors stops with ScriptSyntaxError. Imports: web-tree-sitter, ast, errors, normalise, convert, text.
  */
 import { createRequire } from 'node:module';
 import { Language, Parser, type Node } from 'web-tree-sitter';
 import type { CmdElement, CommandCall, Expr, Pipeline, PipelineElement, Pos, Stmt } from './ast.js';
 import { ScriptSyntaxError, UnsupportedError } from './errors.js';
 import { normaliseSource } from './normalise.js';
-import { isTextOperator, knownCast } from './ops.js';
+import { knownCast } from './convert.js';
+import { isTextOperator } from './text.js';
 
 let parserPromise: Promise<Parser> | null = null;
 
@@ -593,7 +594,7 @@ class Converter {
     return { kind: 'incdec', name: target.name, op: opNode.type as '++' | '--', prefix: n.type.startsWith('pre_'), pos: this.pos(n) };
   }
 
-  /** [type]value, for the types ops.ts's castTo knows. */
+  /** [type]value, for the types convert.ts's castTo knows. */
   private cast(n: Node): Expr {
     const [typeNode, operand, ...rest] = this.kids(n);
     if (!typeNode || !operand || rest.length) this.syntax(n);

@@ -5,6 +5,9 @@
  * Imports: nothing.
  */
 
+/** [pscustomobject]'s type name, also an object's when it has none. */
+export const PSCUSTOMOBJECT_TYPE = 'System.Management.Automation.PSCustomObject';
+
 /** A value in a script. `null` is $null. */
 export type PsValue = null | boolean | number | string | Date | PsValue[] | PsObject | PsHashtable | PsScriptBlock;
 
@@ -24,7 +27,7 @@ export class PsObject {
   }
 
   get typeName(): string {
-    return this.typeNames[0] ?? 'System.Management.Automation.PSCustomObject';
+    return this.typeNames[0] ?? PSCUSTOMOBJECT_TYPE;
   }
 
   has(name: string): boolean {
@@ -135,4 +138,16 @@ export interface PsErrorRecord {
   lineText: string;
   /** Length of the command's extent on that line (the ~~~~ underline). */
   extentLength: number;
+}
+
+/** What a pipeline enumerates: an array's items, nothing for $null, else the value itself. */
+export function enumerate(v: PsValue): PsValue[] {
+  if (v === null) return [];
+  return Array.isArray(v) ? v : [v];
+}
+
+/** A pipeline's output as one value: nothing → $null, one item → the item, else an array. */
+export function collapse(items: PsValue[]): PsValue {
+  if (items.length === 0) return null;
+  return items.length === 1 ? items[0]! : items;
 }

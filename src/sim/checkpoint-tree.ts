@@ -12,6 +12,11 @@ import type { SnapshotRecord, VmRecord } from './state.js';
 export const MAX_CHECKPOINTS = 50;
 export const MAX_NAME_LENGTH = 100;
 
+/** The checkpoint with this Id (none for null). */
+export function snapshotById(vm: VmRecord, id: string | null): SnapshotRecord | undefined {
+  return id === null ? undefined : vm.snapshots.find((s) => s.id === id);
+}
+
 export function children(vm: VmRecord, id: string | null): SnapshotRecord[] {
   return vm.snapshots.filter((s) => s.parentId === id);
 }
@@ -19,7 +24,7 @@ export function children(vm: VmRecord, id: string | null): SnapshotRecord[] {
 /** The checkpoint and all its descendants, parents before children. */
 export function subtree(vm: VmRecord, id: string): SnapshotRecord[] {
   const out: SnapshotRecord[] = [];
-  const root = vm.snapshots.find((s) => s.id === id);
+  const root = snapshotById(vm, id);
   if (!root) return out;
   const queue = [root];
   while (queue.length) {
@@ -33,12 +38,12 @@ export function subtree(vm: VmRecord, id: string): SnapshotRecord[] {
 /** Ancestors of a checkpoint from its parent up to the root. */
 export function ancestors(vm: VmRecord, id: string | null): SnapshotRecord[] {
   const out: SnapshotRecord[] = [];
-  let cur = id === null ? undefined : vm.snapshots.find((s) => s.id === id);
+  let cur = snapshotById(vm, id);
   const seen = new Set<string>();
   while (cur && cur.parentId !== null) {
     if (seen.has(cur.id)) throw new HvsimError('CHAIN', `checkpoint tree of '${vm.name}' has a loop at ${cur.id}`);
     seen.add(cur.id);
-    const p = vm.snapshots.find((s) => s.id === cur!.parentId);
+    const p = snapshotById(vm, cur.parentId);
     if (!p) break;
     out.push(p);
     cur = p;
@@ -48,8 +53,7 @@ export function ancestors(vm: VmRecord, id: string | null): SnapshotRecord[] {
 
 /** Checkpoints on the path from the root to Now (Now's parent last). */
 export function nowBranch(vm: VmRecord): SnapshotRecord[] {
-  if (vm.parentSnapshotId === null) return [];
-  const self = vm.snapshots.find((s) => s.id === vm.parentSnapshotId);
+  const self = snapshotById(vm, vm.parentSnapshotId);
   return self ? [...ancestors(vm, self.id).reverse(), self] : [];
 }
 

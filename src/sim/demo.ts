@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import type { Host, VirtualMachine, VMSnapshot } from '../host/host.js';
 import { Simulator, type SimulatorOptions } from './simulator.js';
 import { checkpointGroup } from '../host/group.js';
-import { PairedWorkload, checkPair } from './paired-workload.js';
+import { PairedWorkload, checkPair, readAt, textBlock } from './paired-workload.js';
 import { MemoryStorage } from './storage.js';
 import { displayTime } from '../host/clock.js';
 import { MiB } from '../vhd/common/bytes.js';
@@ -43,15 +43,20 @@ export const DEMO_VMS = ['SSTest1', 'V-2012R2-Test1', 'v-2012R2-TW01'];
 async function diskHash(host: Host, vm: string, snapshot?: string): Promise<string> {
   const size = await host.diskSize(vm);
   const h = createHash('sha256');
-  for (let off = 0; off < size; off += 16 * MiB) h.update(await host.readGuest(vm, off, Math.min(16 * MiB, size - off), snapshot !== undefined ? { snapshot } : {}));
+  for (let off = 0; off < size; off += 16 * MiB) h.update(await readAt(host, vm, off, Math.min(16 * MiB, size - off), snapshot));
   return h.digest('hex');
 }
 
-function text(s: string, size = 4096): Uint8Array {
-  const b = new Uint8Array(size);
-  b.set(new TextEncoder().encode(s).subarray(0, size));
-  return b;
+/** What a guest writes: one 4 KiB block of text. */
+function text(s: string): Uint8Array {
+  return textBlock(s, 4096);
 }
+
+/** A file's name without its folder. */
+const fileName = (p: string): string | undefined => p.split('/').pop();
+
+/** A time to the second in the host's zone, then its milliseconds (freeze instants differ by less than a second). */
+const instant = (isoTime: string, timeZone: string | undefined): string => `${displayTime(Date.parse(isoTime), timeZone)} +${Date.parse(isoTime) % 1000} ms`;
 
 const vmRows = (vms: VirtualMachine[]): Array<Record<string, unknown>> => vms.map((v) => ({ ...v }));
 const snapRows = (snaps: VMSnapshot[]): Array<Record<string, unknown>> => snaps.map((s) => ({ ...s }));
@@ -94,7 +99,7 @@ export async function runSeedDemo(sim: Simulator, out: DemoOutput): Promise<Demo
     await sim.writeGuest(v, text(`${v}: application data, version 2 (after the checkpoint)`), 8 * MiB);
     await sim.writeGuest(v, text(`${v}: log written after the checkpoint`), 16 * MiB);
   }
-  const files = vms.map((v) => ({ VMName: v, Files: sim.diskFiles(v)[0]!.map((f) => `${f.path.split('/').pop()}${f.readOnly ? ' (read-only)' : ''}`) }));
+  const files = vms.map((v) => ({ VMName: v, Files: sim.diskFiles(v)[0]!.map((f) => `${fileName(f.path)}${f.readOnly ? ' (read-only)' : ''}`) }));
   out.text('Disk files: each checkpoint froze the .vhdx and writes now go to a new .avhdx beside it.');
   out.table(files, ['VMName', 'Files']);
   for (const v of vms) {
@@ -126,12 +131,12 @@ export async function runSeedDemo(sim: Simulator, out: DemoOutput): Promise<Demo
   const left = await sim.getVMSnapshot({ vmNames: vms });
   if (left.length === 0) out.text('<no output>');
   else out.table(snapRows(left), ['VMName', 'Name', 'ComputerName']);
-  out.table(vms.map((v) => ({ VMName: v, Files: sim.diskFiles(v)[0]!.map((f) => f.path.split('/').pop()) })), ['VMName', 'Files']);
+  out.table(vms.map((v) => ({ VMName: v, Files: sim.diskFiles(v)[0]!.map((f) => fileName(f.path)) })), ['VMName', 'Files']);
   for (const v of vms) {
     const fl = sim.diskFiles(v)[0]!;
     const h = await diskHash(sim, v);
     checks.push({ VMName: v, Check: 'no checkpoints left', Ok: left.every((s) => s.VMName !== v), Detail: `${left.filter((s) => s.VMName === v).length} left` });
-    checks.push({ VMName: v, Check: 'single base .vhdx again', Ok: fl.length === 1 && fl[0]!.path.endsWith(`/${v}.vhdx`) && fl[0]!.parent === null, Detail: fl.map((f) => f.path.split('/').pop()).join(', ') });
+    checks.push({ VMName: v, Check: 'single base .vhdx again', Ok: fl.length === 1 && fl[0]!.path.endsWith(`/${v}.vhdx`) && fl[0]!.parent === null, Detail: fl.map((f) => fileName(f.path)).join(', ') });
     checks.push({ VMName: v, Check: 'merge kept the current content', Ok: h === beforeRemove.get(v), Detail: h.slice(0, 12) });
   }
   return checks;
@@ -155,14 +160,14 @@ export async function runConsistencyDemo(sim: Simulator, out: DemoOutput): Promi
     out.command(`Checkpoint-VM -Name ${app},${db} -SnapshotName sequential   # running VMs, one after the other`);
     const seq = await sim.checkpointVM([app, db], { snapshotName: 'sequential' });
     const seqCheck = await checkPair(sim, app, db, { app: 'sequential', db: 'sequential' });
-    out.table(seq.map((s) => ({ VMName: s.VMName, Name: s.Name, CheckpointType: s.CheckpointType, CreationTime: `${displayTime(Date.parse(s.CreationTime), sim.timeZone)} +${Date.parse(s.CreationTime) % 1000} ms` })), ['VMName', 'Name', 'CheckpointType', 'CreationTime']);
+    out.table(seq.map((s) => ({ VMName: s.VMName, Name: s.Name, CheckpointType: s.CheckpointType, CreationTime: instant(s.CreationTime, sim.timeZone) })), ['VMName', 'Name', 'CheckpointType', 'CreationTime']);
     out.table([{ Checkpoints: 'sequential', ...seqCheck }], ['Checkpoints', 'AppRecords', 'DbRecords', 'Consistent', 'Detail']);
     checks.push({ VMName: `${app}+${db}`, Check: 'sequential checkpoints of running VMs disagree', Ok: !seqCheck.Consistent, Detail: seqCheck.Detail });
 
     await sim.advance(3000);
     out.command(`hvsim checkpoint-group --name ${app},${db} --snapshot-name group   # pause all, save, checkpoint, start`);
     const rep = await checkpointGroup(sim, [app, db], { snapshotName: 'group' });
-    out.table(rep.Members.map((m) => ({ ...m, FrozenAt: `${displayTime(Date.parse(m.FrozenAt), sim.timeZone)} +${Date.parse(m.FrozenAt) % 1000} ms` })), ['VMName', 'PriorState', 'FrozenAt', 'SnapshotName', 'State']);
+    out.table(rep.Members.map((m) => ({ ...m, FrozenAt: instant(m.FrozenAt, sim.timeZone) })), ['VMName', 'PriorState', 'FrozenAt', 'SnapshotName', 'State']);
     out.text(`Group ${rep.GroupId}: freeze skew ${rep.SkewMs} ms, ${rep.DurationMs} ms in all.`);
     const grpCheck = await checkPair(sim, app, db, { app: 'group', db: 'group' });
     out.table([{ Checkpoints: 'group', ...grpCheck }], ['Checkpoints', 'AppRecords', 'DbRecords', 'Consistent', 'Detail']);

@@ -17,6 +17,7 @@
 import * as path from 'node:path';
 import { HvsimError } from '../errors.js';
 import { newGuid } from '../vhd/common/guid.js';
+import { diskExtension, formatOfExtension } from '../vhd/formats.js';
 import { Chain, openLayer } from '../engine/chain.js';
 import { layerAllocation } from '../engine/layers.js';
 import { journalFiles, mergeDown, pendingJournals, resumeMerges, removeLayer } from '../engine/merge.js';
@@ -27,13 +28,16 @@ import type { CleanupStep, DiskFileRecord, DriveRecord, VmRecord } from './state
 
 export type { CleanupStep };
 
+/** A disk file's name without folder and extension (`<stem>.vhdx`). */
+export function fileStem(file: string): string {
+  return path.posix.basename(file, path.posix.extname(file));
+}
+
 /** The name Hyper-V gives a checkpoint's differencing disk: `<base name>_<GUID>.avhdx` beside the base. */
 export function newDifferencingPath(drive: DriveRecord, guid: string = newGuid()): string {
   const base = baseFile(drive).path;
-  const ext = path.posix.extname(base).toLowerCase();
-  const stem = path.posix.basename(base, path.posix.extname(base));
-  const avhd = ext === '.vhd' || ext === '.avhd' ? '.avhd' : '.avhdx';
-  return path.posix.join(path.posix.dirname(base), `${stem}_${guid.toUpperCase()}${avhd}`);
+  const avhd = diskExtension(formatOfExtension(base) ?? 'VHDX', true);
+  return path.posix.join(path.posix.dirname(base), `${fileStem(base)}_${guid.toUpperCase()}${avhd}`);
 }
 
 export function baseFile(drive: DriveRecord): DiskFileRecord {
@@ -225,8 +229,7 @@ export function missingFiles(store: DiskStore, vm: VmRecord): string[] {
 
 /** hvsim's names for a drive's checkpoint disks, `<base stem>_<GUID>.avhdx` (and their temporaries). */
 function differencingPattern(base: string): RegExp {
-  const stem = path.posix.basename(base, path.posix.extname(base));
-  return new RegExp(`^${stem.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}_[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}\\.avhdx?(\\.hvsim-new)?$`);
+  return new RegExp(`^${fileStem(base).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}_[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}\\.avhdx?(\\.hvsim-new)?$`);
 }
 
 /**

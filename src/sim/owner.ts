@@ -12,11 +12,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { VMState } from '../host/host.js';
 import { HvsimError } from '../errors.js';
+import { MiB } from '../vhd/common/bytes.js';
 import { validateState, type HostState } from './state.js';
 import { STATE_FILE } from './storage.js';
 
 /** Larger state.json files are not read here (a state of 1,000 VMs is a few MiB). */
-const MAX_STATE_BYTES = 64 * 1024 * 1024;
+const MAX_STATE_BYTES = 64 * MiB;
 
 export interface DiskOwner {
   /** The state directory. */

@@ -8,7 +8,7 @@
  * Imports: simulator (guest I/O without moving the clock), host types.
  */
 import type { Host } from '../host/host.js';
-import type { Simulator } from './simulator.js';
+import { DEFAULT_DISK_SIZE, type Simulator } from './simulator.js';
 
 export const RECORD_SIZE = 512;
 export const DATA_OFFSET = 1024 * 1024;
@@ -21,10 +21,20 @@ export interface PairedWorkloadOptions {
   intervalMs?: number;
 }
 
-function encodeHeader(count: number): Uint8Array {
-  const b = new Uint8Array(RECORD_SIZE);
-  b.set(new TextEncoder().encode(`${MAGIC} count=${count}\n`));
+/** `text` at the start of a zero-filled block of `size` bytes (cut to fit). */
+export function textBlock(text: string, size: number): Uint8Array {
+  const b = new Uint8Array(size);
+  b.set(new TextEncoder().encode(text).subarray(0, size));
   return b;
+}
+
+/** A guest read of the VM's disk, or of checkpoint `snapshot`'s. */
+export function readAt(host: Host, vm: string, offset: number, length: number, snapshot?: string): Promise<Uint8Array> {
+  return host.readGuest(vm, offset, length, snapshot !== undefined ? { snapshot } : {});
+}
+
+function encodeHeader(count: number): Uint8Array {
+  return textBlock(`${MAGIC} count=${count}\n`, RECORD_SIZE);
 }
 
 export function decodeCount(header: Uint8Array): number {
@@ -33,10 +43,7 @@ export function decodeCount(header: Uint8Array): number {
 }
 
 function record(kind: 'order' | 'row', i: number): Uint8Array {
-  const b = new Uint8Array(RECORD_SIZE);
-  const text = kind === 'order' ? `order ${i} amount ${(i * 37) % 1000}.00\n` : `row ${i} for order ${i} amount ${(i * 37) % 1000}.00\n`;
-  b.set(new TextEncoder().encode(text));
-  return b;
+  return textBlock(kind === 'order' ? `order ${i} amount ${(i * 37) % 1000}.00\n` : `row ${i} for order ${i} amount ${(i * 37) % 1000}.00\n`, RECORD_SIZE);
 }
 
 export class PairedWorkload {
@@ -73,8 +80,8 @@ export class PairedWorkload {
     if (k <= 0) return;
     const a = this.count(this.app);
     const d = this.count(this.db);
-    const size = 64 * 1024 * 1024;
-    k = Math.min(k, Math.floor((size - DATA_OFFSET) / RECORD_SIZE) - 1 - Math.max(a, d));
+    // The records fit the VMs' disks (created with the default size).
+    k = Math.min(k, Math.floor((DEFAULT_DISK_SIZE - DATA_OFFSET) / RECORD_SIZE) - 1 - Math.max(a, d));
     if (k <= 0) return;
     const orders = new Uint8Array(k * RECORD_SIZE);
     const rows = new Uint8Array(k * RECORD_SIZE);
@@ -100,15 +107,14 @@ export interface PairCheck {
 
 /** Compare what the two disks (or two checkpoints' disks) hold. */
 export async function checkPair(host: Host, app: string, db: string, snaps: { app?: string; db?: string } = {}): Promise<PairCheck> {
-  const readCount = async (vm: string, snapshot?: string): Promise<number> =>
-    decodeCount(await host.readGuest(vm, DATA_OFFSET, RECORD_SIZE, snapshot !== undefined ? { snapshot } : {}));
+  const readCount = async (vm: string, snapshot?: string): Promise<number> => decodeCount(await readAt(host, vm, DATA_OFFSET, RECORD_SIZE, snapshot));
   const a = await readCount(app, snaps.app);
   const d = await readCount(db, snaps.db);
   if (a !== d)
     return { AppRecords: a, DbRecords: d, Consistent: false, Detail: a > d ? `${a - d} orders have no database row` : `${d - a} database rows have no order` };
   const n = Math.min(a, 2000);
-  const appBytes = await host.readGuest(app, DATA_OFFSET + RECORD_SIZE, n * RECORD_SIZE, snaps.app !== undefined ? { snapshot: snaps.app } : {});
-  const dbBytes = await host.readGuest(db, DATA_OFFSET + RECORD_SIZE, n * RECORD_SIZE, snaps.db !== undefined ? { snapshot: snaps.db } : {});
+  const appBytes = await readAt(host, app, DATA_OFFSET + RECORD_SIZE, n * RECORD_SIZE, snaps.app);
+  const dbBytes = await readAt(host, db, DATA_OFFSET + RECORD_SIZE, n * RECORD_SIZE, snaps.db);
   for (let i = 0; i < n; i++) {
     const want = [record('order', i + 1), record('row', i + 1)];
     const got = [appBytes.subarray(i * RECORD_SIZE, (i + 1) * RECORD_SIZE), dbBytes.subarray(i * RECORD_SIZE, (i + 1) * RECORD_SIZE)];

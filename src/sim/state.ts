@@ -97,6 +97,11 @@ export interface HostState {
   creating?: Array<{ file: string; parent: string | null }>;
 }
 
+/** The file each drive reads and writes now (the VM's current disks). */
+export function currentDisks(vm: VmRecord): string[] {
+  return vm.drives.map((d) => d.path);
+}
+
 export function emptyState(computerName: string, clock: number, clockMode: 'wall' | 'simulated'): HostState {
   return { version: STATE_VERSION, computerName, clock, clockMode, vms: [] };
 }

@@ -67,6 +67,11 @@ export interface LockOptions {
 export const STATE_FILE = 'state.json';
 export const LOCK_FILE = 'lock';
 
+/** The text of state.json for `state`. */
+function stateText(state: HostState): string {
+  return JSON.stringify(state, null, 1) + '\n';
+}
+
 function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
@@ -168,7 +173,7 @@ export class DirectoryStorage implements SimStorage {
 
   save(state: HostState): void {
     if (!this.lock) throw new HvsimError('INVALID_STATE', `${this.root}: storage is closed`);
-    const text = JSON.stringify(state, null, 1) + '\n';
+    const text = stateText(state);
     // Reads (Get-VM in a polling loop) change nothing: no rewrite, no fsync.
     if (text === this.saved) return;
     writeFileAtomic(this.statePath, text);
@@ -235,5 +240,5 @@ export function copyStateDirectory(root: string, dest: string): void {
     }
   }
   if (state.creating) state.creating = state.creating.map((c) => ({ file: move(c.file), parent: c.parent === null ? null : move(c.parent) }));
-  fs.writeFileSync(statePath, JSON.stringify(state, null, 1) + '\n');
+  fs.writeFileSync(statePath, stateText(state));
 }

@@ -4,10 +4,12 @@
  */
 import type { HardDiskDrive, VirtualMachine, VMSnapshot } from '../host/host.js';
 import { iso, timeSpan } from '../host/clock.js';
-import type { SnapshotRecord, VmRecord } from './state.js';
+import { snapshotById } from './checkpoint-tree.js';
+import { currentDisks, type SnapshotRecord, type VmRecord } from './state.js';
 
-export function drivesView(computerName: string, vm: VmRecord, paths: string[], snap: SnapshotRecord | null): HardDiskDrive[] {
-  return paths.map((p, i) => ({
+/** The VM's drives now (`snap` null), or as checkpoint `snap` froze them. */
+export function drivesView(computerName: string, vm: VmRecord, snap: SnapshotRecord | null): HardDiskDrive[] {
+  return (snap === null ? currentDisks(vm) : snap.drives).map((p, i) => ({
     VMName: vm.name,
     VMId: vm.id,
     Name: `Hard Drive on SCSI controller number 0 at location ${i}`,
@@ -21,13 +23,18 @@ export function drivesView(computerName: string, vm: VmRecord, paths: string[], 
   }));
 }
 
+/** ParentSnapshotId and ParentSnapshotName of a VM or a checkpoint whose parent is `parentId`. */
+function parentFields(vm: VmRecord, parentId: string | null): { ParentSnapshotId: string | null; ParentSnapshotName: string | null } {
+  const parent = snapshotById(vm, parentId);
+  return { ParentSnapshotId: parent?.id ?? null, ParentSnapshotName: parent?.name ?? null };
+}
+
 /**
  * `missing`: the VM's disk files that are not there. Such a VM is Degraded and its Status names
  * the first missing file (hvsim's wording: Hyper-V's text for this case is not documented;
  * docs/simulator.md).
  */
 export function vmView(computerName: string, vm: VmRecord, now: number, missing: readonly string[] = []): VirtualMachine {
-  const parent = vm.parentSnapshotId === null ? undefined : vm.snapshots.find((s) => s.id === vm.parentSnapshotId);
   // A merge past its time is one that waits for a missing file (the simulator runs the others).
   const merging = vm.mergeUntil !== null;
   const primary = missing.length > 0 ? 'Degraded' : 'Ok';
@@ -48,8 +55,7 @@ export function vmView(computerName: string, vm: VmRecord, now: number, missing:
     PrimaryOperationalStatus: primary,
     ComputerName: computerName,
     CheckpointType: vm.checkpointType,
-    ParentSnapshotId: parent?.id ?? null,
-    ParentSnapshotName: parent?.name ?? null,
+    ...parentFields(vm, vm.parentSnapshotId),
     MemoryStartup: vm.memory,
     MemoryAssigned: vm.state === 'Running' || vm.state === 'Paused' ? vm.memory : 0,
     CPUUsage: 0,
@@ -59,14 +65,13 @@ export function vmView(computerName: string, vm: VmRecord, now: number, missing:
     Generation: 2,
     Version: '9.0',
     Path: vm.path,
-    HardDrives: drivesView(computerName, vm, vm.drives.map((d) => d.path), null),
+    HardDrives: drivesView(computerName, vm, null),
     MergeCompletionTime: merging ? iso(vm.mergeUntil!) : null,
     GuestSupportsProductionCheckpoints: vm.guestSupportsProduction,
   };
 }
 
 export function snapView(computerName: string, vm: VmRecord, s: SnapshotRecord): VMSnapshot {
-  const parent = s.parentId === null ? undefined : vm.snapshots.find((x) => x.id === s.parentId);
   return {
     VMName: vm.name,
     VMId: vm.id,
@@ -74,15 +79,14 @@ export function snapView(computerName: string, vm: VmRecord, s: SnapshotRecord):
     Id: s.id,
     SnapshotType: 'Standard',
     State: s.state,
-    ParentSnapshotId: parent?.id ?? null,
-    ParentSnapshotName: parent?.name ?? null,
+    ...parentFields(vm, s.parentId),
     CreationTime: iso(s.creationTime),
     ComputerName: computerName,
     Notes: s.notes,
     MemoryStartup: s.memory,
     IsDeleted: false,
     IsAutomaticCheckpoint: false,
-    HardDrives: drivesView(computerName, vm, s.drives, s),
+    HardDrives: drivesView(computerName, vm, s),
     CheckpointType: s.kind,
     GroupId: s.groupId,
     GroupMembers: s.groupMembers ?? null,

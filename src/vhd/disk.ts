@@ -104,6 +104,20 @@ export interface DiskImage {
    */
   renewIdentity?(): void;
 
+  /**
+   * Point this differencing disk at `parent`: record its identity and the relative and absolute
+   * paths from `childPath` (this disk) to `parentPath`, as a new child would (docs/formats.md,
+   * "Merging"). Nothing is written when the disk already points there. What it reads does not
+   * change, so its identity is kept.
+   */
+  reparent(parent: DiskImage, parentPath: string, childPath: string): void;
+  /**
+   * Make this disk a base: no parent locator, no differencing type. The caller has first made
+   * every partially present block whole (a base has no sector bitmaps). Nothing is written on a
+   * disk that has no parent.
+   */
+  dropParent(): void;
+
   info(): VhdInfo;
   /** Structural check of this one file (not its parents). */
   check(): Finding[];

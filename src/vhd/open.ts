@@ -2,13 +2,15 @@
  * Opening and creating disk files of either format. The format is chosen by content when
  * opening (never by extension alone) and by extension when creating.
  */
-import * as path from 'node:path';
 import { HvsimError, invalidArgument } from '../errors.js';
 import type { BlockFile } from './io/block-file.js';
 import { NodeFile } from './io/node-file.js';
 import type { DiskImage, VhdFormat } from './disk.js';
+import { formatForPath } from './formats.js';
 import { createVhdx, createVhdxDifferencing, isVhdx, openVhdx } from './vhdx/vhdx-image.js';
 import { createVhd, createVhdDifferencing, isVhd, openVhd } from './vhd/vhd-file.js';
+
+export { formatForPath } from './formats.js';
 
 export interface OpenDiskOptions {
   /** Collect structural problems as findings instead of refusing to open (test-vhd). */
@@ -33,14 +35,6 @@ export function openDisk(filePath: string, writable = false, opts: OpenDiskOptio
     f.close();
     throw e;
   }
-}
-
-/** The format a new file gets from its extension (.vhdx/.avhdx or .vhd/.avhd). */
-export function formatForPath(filePath: string): VhdFormat {
-  const ext = path.extname(filePath).toLowerCase();
-  if (ext === '.vhdx' || ext === '.avhdx') return 'VHDX';
-  if (ext === '.vhd' || ext === '.avhd') return 'VHD';
-  throw invalidArgument(`cannot tell the disk format from the extension "${ext}" (use .vhdx, .avhdx, .vhd or .avhd)`, filePath);
 }
 
 export interface NewDiskOptions {

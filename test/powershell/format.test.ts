@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { OutDefaultWriter, displayValue, formatDefault, formatError, formatList, formatTable, formatWarning, positionMessage } from '../../src/powershell/format.js';
+import { OutDefaultWriter, displayValue, formatDefault, formatError, formatListOnConsole as formatList, formatTableOnConsole as formatTable, formatWarning, positionMessage } from '../../src/powershell/format.js';
 import { PsHashtable, PsObject, type PsErrorRecord } from '../../src/powershell/value.js';
 
 const GOLDEN = join(import.meta.dirname, '..', 'fixtures', 'ps-golden');

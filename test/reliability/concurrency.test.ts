@@ -338,9 +338,10 @@ describe('two hvsim processes on the same state directory', () => {
     await until(() => fs.existsSync(path.join(root, 'lock')) || first.exited());
     expect(first.exited(), 'the first holds the lock').toBe(false);
     const holder = first.pid;
-    const impatient = hv(['get-vm', '--name', 'v'], { ...E, HVSIM_LOCK_TIMEOUT: '0' });
+    // Run asynchronously: a spawnSync here would hold back the first's exit event and its time.
+    const impatientRun = start(['get-vm', '--name', 'v'], { ...E, HVSIM_LOCK_TIMEOUT: '0' });
     const patient = start(['checkpoint-vm', '--name', 'v', '--snapshot-name', 'after-write'], E);
-    const [r1, r3] = await Promise.all([first.done, patient.done]);
+    const [r1, impatient, r3] = await Promise.all([first.done, impatientRun.done, patient.done]);
     expect(await watch.stop(), 'state.json was always whole').toEqual([]);
     expect(r1.code, r1.stderr).toBe(0);
     if (impatient.code === 4) {

@@ -1,4 +1,4 @@
-// Re-pointing legacy VHD differencing disks (VhdImage.reparent / renewIdentity): to another VHD
+// Re-pointing legacy VHD differencing disks (VhdImage.reparent / dropParent / renewIdentity): to another VHD
 // parent (locator data in the unused tail of its space, or appended when it does not fit), to no
 // parent (a standalone dynamic disk), a new identity, crashes at every write, and the merge
 // engine's removal of a middle .avhd layer that relies on it.
@@ -55,7 +55,8 @@ function reparent(s: MemoryDiskStore, child: string, parent: string | undefined)
   const c = openLayer(s, child, true, { keepIdentity: true }) as VhdImage;
   const p = parent ? openLayer(s, parent, false) : undefined;
   try {
-    c.reparent(p, parent, child);
+    if (p && parent) c.reparent(p, parent, child);
+    else c.dropParent();
   } finally {
     p?.close();
     c.close();
@@ -152,7 +153,7 @@ describe('VhdImage.reparent to another VHD', () => {
   });
 });
 
-describe('VhdImage.reparent(undefined): a standalone dynamic disk', () => {
+describe('VhdImage.dropParent: a standalone dynamic disk', () => {
   it('type Dynamic in both footers, parent fields cleared, held blocks read the same', () => {
     const { s } = build();
     const c = `${D}/c.avhd`;

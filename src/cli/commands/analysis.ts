@@ -7,7 +7,7 @@ import { analyzeChain, type ChainAnalysis } from '../../engine/analyze.js';
 import { formatBytes, renderChainSvg } from '../../engine/analyze-svg.js';
 import { WORKLOAD } from '../../engine/workload.js';
 import { fsCall } from '../../vhd/io/fs-error.js';
-import { formatTable, out, toJson, type Row } from '../output.js';
+import { tableOfRows, out, toJson, type Row } from '../output.js';
 import { runJob } from '../job.js';
 
 function parseCount(what: string, min: number, max: number): (text: string) => number {
@@ -67,7 +67,7 @@ export function registerAnalysisCommands(program: Command): void {
         interrupted: () => `make-workload into ${o.out}; the files it had begun are removed`,
       });
       if (o.json) out(toJson({ depth: r.depth, leaf: r.leaf, paths: r.paths, bytesWritten: r.bytesWritten }));
-      else out(formatTable(r.paths.map((f, k) => ({ Depth: k, Path: f, FileSize: fs.statSync(f).size })), ['Depth', 'FileSize', 'Path']));
+      else out(tableOfRows(r.paths.map((f, k) => ({ Depth: k, Path: f, FileSize: fs.statSync(f).size })), ['Depth', 'FileSize', 'Path']));
     });
 
   program
@@ -92,6 +92,6 @@ export function registerAnalysisCommands(program: Command): void {
         return;
       }
       out(analysisSummary(a) + '\n');
-      out(formatTable(analysisRows(a)));
+      out(tableOfRows(analysisRows(a)));
     });
 }

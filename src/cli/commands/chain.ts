@@ -10,7 +10,7 @@ import { NodeDiskStore } from '../../engine/store.js';
 import { checkTree } from '../../engine/tree.js';
 import { parseList, parseSize } from '../options.js';
 import { runJob } from '../job.js';
-import { formatList, formatTable, out, toJson, type Row } from '../output.js';
+import { listOfRows, tableOfRows, out, toJson, type Row } from '../output.js';
 
 function diskRow(path: string): Row {
   const img = openLayer(new NodeDiskStore(), path, false);
@@ -65,7 +65,7 @@ export function registerChainCommands(program: Command): void {
         interrupted: () => `merge-vhd of ${o.path}; ${unfinishedMerge(o.path)}`,
       });
       if (o.json) out(toJson({ Path: r.destination, Removed: r.removed, Resumed: r.resumed, ...(o.passthru ? { Disk: diskRow(r.destination) } : {}) }));
-      else if (o.passthru) out(formatList([diskRow(r.destination)]));
+      else if (o.passthru) out(listOfRows([diskRow(r.destination)]));
     });
 
   program
@@ -85,7 +85,7 @@ export function registerChainCommands(program: Command): void {
       });
       const row: Row = format === 'RAW' ? { Path: r.path, Format: 'RAW', Size: r.virtualSize } : diskRow(r.path);
       if (o.json) out(toJson({ ...row, DataBytes: r.dataBytes }));
-      else if (o.passthru) out(formatList([row]));
+      else if (o.passthru) out(listOfRows([row]));
     });
 
   program
@@ -100,7 +100,7 @@ export function registerChainCommands(program: Command): void {
       const rows = done.map((r) => (r.op === 'merge-down' ? { Operation: r.op, Path: r.destination, Removed: r.removed } : { Operation: r.op, Path: r.layer, Removed: r.removed }));
       if (o.json) out(toJson(rows));
       else if (rows.length === 0) out('no interrupted merge found\n');
-      else out(formatTable(rows, ['Operation', 'Path', 'Removed']));
+      else out(tableOfRows(rows, ['Operation', 'Path', 'Removed']));
     });
 
   program

@@ -9,7 +9,7 @@ import { NodeDiskStore } from '../../engine/store.js';
 import { createBaseDisk, createChild, layerAllocation } from '../../engine/layers.js';
 import { checkChainFile } from '../../engine/check.js';
 import { parseOffset, parseSectorSize, parseSize } from '../options.js';
-import { formatList, formatTable, out, toJson } from '../output.js';
+import { listOfRows, tableOfRows, out, toJson } from '../output.js';
 import { openInput, openOutput } from '../stream.js';
 import { Interrupted } from '../interrupt.js';
 import { runSteps, type Step } from '../job.js';
@@ -50,7 +50,7 @@ export function registerDiskCommands(program: Command): void {
       const img = openLayer(store, file, false);
       const info = img.info();
       img.close();
-      out(o.json ? toJson(info) : formatList([info as unknown as Record<string, unknown>]));
+      out(o.json ? toJson(info) : listOfRows([info as unknown as Record<string, unknown>]));
     });
 
   program
@@ -64,7 +64,7 @@ export function registerDiskCommands(program: Command): void {
         const img = openLayer(new NodeDiskStore(), path, false);
         const info = img.info();
         img.close();
-        out(o.json ? toJson(info) : formatList([info as unknown as Record<string, unknown>]));
+        out(o.json ? toJson(info) : listOfRows([info as unknown as Record<string, unknown>]));
         return;
       }
       const chain = Chain.open(path);
@@ -87,7 +87,7 @@ export function registerDiskCommands(program: Command): void {
             Identity: l.identity.toUpperCase(),
           };
         });
-        out(o.json ? toJson(rows) : formatTable(rows, ['Depth', 'VhdType', 'FileSize', 'AllocatedBlocks', 'PartialBlocks', 'DataBytes', 'Path']));
+        out(o.json ? toJson(rows) : tableOfRows(rows, ['Depth', 'VhdType', 'FileSize', 'AllocatedBlocks', 'PartialBlocks', 'DataBytes', 'Path']));
       } finally {
         chain.close();
       }

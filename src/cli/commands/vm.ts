@@ -13,24 +13,24 @@ import { CHECKPOINT_TYPES, type CheckpointType, type Host, type VirtualMachine, 
 import { checkpointGroup, getGroups, removeGroup, restoreGroup, type GroupSelector } from '../../host/group.js';
 import { runDemo } from '../../sim/demo.js';
 import { Simulator } from '../../sim/simulator.js';
-import { displayTime } from '../../host/clock.js';
+import { SNAPSHOT_VIEW, VM_VIEW, hostTime, inMiB } from '../../powershell/views.js';
 import { parseList, parseOffset, parseSize } from '../options.js';
-import { formatTable, out, toJson, type Row } from '../output.js';
+import { tableOfRows, out, toJson, type Row } from '../output.js';
 import { openInput, openOutput, type Input } from '../stream.js';
 import { withHost, type Globals } from '../sim-host.js';
 import { parseHostSpec } from '../../hyperv/index.js';
 
-const VM_COLUMNS = ['Name', 'State', 'CPUUsage(%)', 'MemoryAssigned(M)', 'Uptime', 'Status', 'Version'];
-const SNAPSHOT_COLUMNS = ['VMName', 'Name', 'SnapshotType', 'CreationTime', 'ParentSnapshotName'];
+const VM_COLUMNS = VM_VIEW.columns.map((c) => c.label);
+const SNAPSHOT_COLUMNS = SNAPSHOT_VIEW.columns.map((c) => c.label);
+/** Columns shown under another heading (CPUUsage(%), MemoryAssigned(M)), and how. */
+const RELABELLED = VM_VIEW.columns.filter((c) => c.label !== c.property);
 
-/** Table cells as PowerShell shows them: memory in MiB, times in the host's locale. */
+/** Table cells as PowerShell shows them (powershell/views.ts): memory in MiB, times in the host's locale. */
 function displayRow(r: Row): Row {
   const d: Row = { ...r };
-  if (typeof r.CPUUsage === 'number') d['CPUUsage(%)'] = r.CPUUsage;
-  if (typeof r.MemoryAssigned === 'number') d['MemoryAssigned(M)'] = Math.round(r.MemoryAssigned / MiB);
-  if (typeof r.MemoryStartup === 'number') d['MemoryStartup(M)'] = Math.round(r.MemoryStartup / MiB);
-  for (const k of ['CreationTime', 'FrozenAt', 'StartTime', 'EndTime'])
-    if (typeof r[k] === 'string' && /^\d{4}-\d\d-\d\dT/.test(r[k] as string)) d[k] = displayTime(Date.parse(r[k] as string));
+  for (const c of RELABELLED) if (typeof r[c.property] === 'number') d[c.label] = c.shown ? c.shown(r[c.property]) : r[c.property];
+  if (typeof r.MemoryStartup === 'number') d['MemoryStartup(M)'] = inMiB(r.MemoryStartup);
+  for (const k of ['CreationTime', 'FrozenAt', 'StartTime', 'EndTime']) if (k in r) d[k] = hostTime(r[k]);
   if (Array.isArray(r.HardDrives)) d.HardDrives = (r.HardDrives as Array<{ Path?: string }>).map((h) => h.Path ?? h);
   return d;
 }
@@ -49,7 +49,7 @@ function print(rows: Row[], o: { json?: boolean; property?: string[] }, defaults
     return out(toJson(rows.map((r) => Object.fromEntries(cols.map((c) => [c, r[c] ?? null])))));
   }
   if (rows.length === 0) return;
-  out(formatTable(rows.map(displayRow), pickColumns(o.property, defaults, rows[0])));
+  out(tableOfRows(rows.map(displayRow), pickColumns(o.property, defaults, rows[0])));
 }
 
 /** Output of a state-changing command: nothing, unless --passthru or --json. */
@@ -271,7 +271,7 @@ export function registerVmCommands(program: Command): void {
     .action(async (o: { vmName: string; name: string; path: string; json?: boolean }, cmd: Command) => {
       const r = await withHost(cmd, (h) => h.exportVMSnapshot({ vmName: o.vmName, name: o.name }, o.path));
       if (o.json) out(toJson([r]));
-      else out(formatTable([{ ...r, HardDrives: r.HardDrives }], ['VMName', 'SnapshotName', 'HardDrives']));
+      else out(tableOfRows([{ ...r, HardDrives: r.HardDrives }], ['VMName', 'SnapshotName', 'HardDrives']));
     });
 
   program
@@ -355,7 +355,7 @@ export function registerVmCommands(program: Command): void {
     .action(async (o: { name: string[]; snapshotName?: string; mode: 'save' | 'pause'; json?: boolean }, cmd: Command) => {
       const r = await withHost(cmd, (h) => checkpointGroup(h, o.name, { mode: o.mode, ...(o.snapshotName !== undefined ? { snapshotName: o.snapshotName } : {}) }));
       if (o.json) return out(toJson(r));
-      out(formatTable(r.Members.map((m) => displayRow({ ...m, FrozenAt: m.FrozenAt })), ['VMName', 'PriorState', 'FrozenAt', 'SnapshotName', 'State']));
+      out(tableOfRows(r.Members.map((m) => displayRow({ ...m, FrozenAt: m.FrozenAt })), ['VMName', 'PriorState', 'FrozenAt', 'SnapshotName', 'State']));
       out(`GroupId ${r.GroupId}: freeze skew ${r.SkewMs} ms; ${r.DurationMs} ms in all\n`);
     });
 
@@ -375,7 +375,7 @@ export function registerVmCommands(program: Command): void {
     .action(async (o: { groupId?: string; snapshotName?: string; name?: string[]; json?: boolean }, cmd: Command) => {
       const r = await withHost(cmd, (h) => restoreGroup(h, selector(o)));
       if (o.json) return out(toJson(r));
-      out(formatTable(r.Members, ['VMName', 'PriorState', 'State', 'SnapshotId']));
+      out(tableOfRows(r.Members, ['VMName', 'PriorState', 'State', 'SnapshotId']));
     });
 
   groupSel(program.command('remove-group').description("remove exactly a group's checkpoints"))
@@ -385,7 +385,7 @@ export function registerVmCommands(program: Command): void {
     .action(async (o: { groupId?: string; snapshotName?: string; name?: string[]; includeAllChildSnapshots?: boolean; wait: boolean; json?: boolean }, cmd: Command) => {
       const r = await withHost(cmd, (h) => removeGroup(h, selector(o), { includeAllChildSnapshots: o.includeAllChildSnapshots === true, wait: o.wait }));
       if (o.json) return out(toJson(r));
-      out(formatTable(r.Removed, ['VMName', 'Name', 'SnapshotId']));
+      out(tableOfRows(r.Removed, ['VMName', 'Name', 'SnapshotId']));
     });
 
   program
@@ -396,7 +396,7 @@ export function registerVmCommands(program: Command): void {
     .action(async (o: { name?: string[]; json?: boolean }, cmd: Command) => {
       const groups = await withHost(cmd, (h) => getGroups(h, o.name ?? ['*']));
       if (o.json) return out(toJson(groups));
-      if (groups.length) out(formatTable(groups.map((g) => displayRow({ ...g })), ['GroupId', 'SnapshotName', 'CreationTime', 'VMNames', 'Missing']));
+      if (groups.length) out(tableOfRows(groups.map((g) => displayRow({ ...g })), ['GroupId', 'SnapshotName', 'CreationTime', 'VMNames', 'Missing']));
     });
 
   program
@@ -407,7 +407,7 @@ export function registerVmCommands(program: Command): void {
       const r = await runDemo({
         heading: (t) => out(`\n== ${t}\n`),
         command: (t) => out(`PS> ${t}\n`),
-        table: (rows, cols) => out(rows.length ? '\n' + formatTable(rows.map(displayRow), cols) + '\n' : ''),
+        table: (rows, cols) => out(rows.length ? '\n' + tableOfRows(rows.map(displayRow), cols) + '\n' : ''),
         text: (t) => out(`${t}\n`),
       });
       out(r.ok ? '\nAll checks passed.\n' : '\nSOME CHECKS FAILED.\n');

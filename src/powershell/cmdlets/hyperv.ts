@@ -2,12 +2,13 @@
  * The Hyper-V cmdlets on the Host interface, with the parameter names, aliases, positions and
  * parameter sets of docs/hyperv.md, "Cmdlets". Names are acted on one VM at a time so each failure
  * is its own error record, as in PowerShell. Host objects become PsObjects (times as dates, the
- * host object kept in `source`). Imports: host, cmdlet, ops, value.
+ * host object kept in `source`). Imports: host, cmdlet, convert, value, views.
  */
 import { CHECKPOINT_TYPES, type HardDiskDrive, type SnapshotQuery, type VirtualMachine, type VMSnapshot } from '../../host/host.js';
 import { HvsimError } from '../../errors.js';
-import { DRIVE_TYPE, HV, SNAPSHOT_TYPE, VM_TYPE, type Bound, type CmdletContext, type CmdletDef, type ParamDef } from '../cmdlet.js';
-import { toStr } from '../ops.js';
+import { type Bound, type CmdletContext, type CmdletDef, type ParamDef } from '../cmdlet.js';
+import { toStr } from '../convert.js';
+import { DRIVE_TYPE, HV, SNAPSHOT_TYPE, VM_TYPE } from '../views.js';
 import { PsObject, type PsValue } from '../value.js';
 
 const TIME_PROPS = new Set(['CreationTime', 'MergeCompletionTime']);
@@ -71,8 +72,23 @@ async function attempt(ctx: CmdletContext, _target: string, fn: () => Promise<vo
   }
 }
 
+/** A Hyper-V cmdlet: it acts only if -ComputerName (when given) names the simulated host. */
 function def(name: string, params: ParamDef[], run: CmdletDef['run'], extra: Partial<CmdletDef> = {}): CmdletDef {
-  return { name, className: className(name), params, run, confirmImpact: 'Medium', ...extra };
+  const onHost: CmdletDef['run'] = async (ctx, b, input) => {
+    if (ctx.localComputer(b.strs('ComputerName'))) await run(ctx, b, input);
+  };
+  return { name, className: className(name), params, run: onHost, confirmImpact: 'Medium', ...extra };
+}
+
+/** Each named VM in turn, with its own ShouldProcess and error record; -Passthru writes what `fn` returns. */
+async function eachVM<T>(ctx: CmdletContext, b: Bound, nameParam: string, fn: (name: string) => Promise<T[]>, toObject: (x: T) => PsObject): Promise<void> {
+  for (const n of vmNames(b, nameParam)) {
+    if (!ctx.shouldProcess(n)) continue;
+    await attempt(ctx, n, async () => {
+      const done = await fn(n);
+      if (b.flag('Passthru')) done.forEach((x) => ctx.emit(toObject(x)));
+    });
+  }
 }
 
 // ------------------------------------------------------------ VMs
@@ -81,7 +97,6 @@ const getVM = def(
   'Get-VM',
   [{ name: 'Name', type: 'string[]', aliases: ['VMName'], position: 0, sets: ['Name'] }, { name: 'Id', type: 'string', position: 0, sets: ['Id'], mandatory: true }, { name: 'ClusterObject', type: 'object', sets: ['ClusterObject'], unsupported: '-ClusterObject is' }, ...remote(['Name', 'Id'])],
   async (ctx, b) => {
-    if (!ctx.localComputer(b.strs('ComputerName'))) return;
     if (b.has('Id')) {
       const want = b.str('Id')!.replace(/[{}]/g, '').toLowerCase();
       const hit = (await ctx.host.getVM()).filter((v) => v.Id.toLowerCase() === want);
@@ -118,7 +133,6 @@ const newVM = def(
     ...remote(),
   ],
   async (ctx, b) => {
-    if (!ctx.localComputer(b.strs('ComputerName'))) return;
     const name = b.str('Name') ?? 'New Virtual Machine';
     for (const p of ['NewVHDPath', 'Path', 'SwitchName']) if (b.has(p)) ctx.warn(`hvsim: New-VM -${p} is ignored; the simulator keeps the VM's files in its state directory.`);
     if (b.has('Generation') && b.get('Generation') !== 2) ctx.warn('hvsim: every simulated VM is generation 2.');
@@ -150,20 +164,13 @@ const setVM = def(
     ...remote(['Name']),
   ],
   async (ctx, b) => {
-    if (!ctx.localComputer(b.strs('ComputerName'))) return;
     const memory = b.get('MemoryStartupBytes');
     const opts = {
       ...(b.has('CheckpointType') ? { checkpointType: b.str('CheckpointType') as (typeof CHECKPOINT_TYPES)[number] } : {}),
       ...(b.has('Notes') ? { notes: b.str('Notes')! } : {}),
       ...(typeof memory === 'number' ? { memory } : {}),
     };
-    for (const n of vmNames(b)) {
-      if (!ctx.shouldProcess(n)) continue;
-      await attempt(ctx, n, async () => {
-        const vms = await ctx.host.setVM([n], opts);
-        if (b.flag('Passthru')) vms.forEach((v) => ctx.emit(vmObject(v)));
-      });
-    }
+    await eachVM(ctx, b, 'Name', (n) => ctx.host.setVM([n], opts), vmObject);
   },
   { sets: ['Name', 'VMObject'] },
 );
@@ -174,16 +181,7 @@ function powerCmdlet(name: string, fn: PowerFn, extra: ParamDef[] = []): CmdletD
   return def(
     name,
     [vmNameParam('Name'), vmObjParam('VMObject'), ...extra, asJob, passthru, ...remote(['Name'])],
-    async (ctx, b) => {
-      if (!ctx.localComputer(b.strs('ComputerName'))) return;
-      for (const n of vmNames(b)) {
-        if (!ctx.shouldProcess(n)) continue;
-        await attempt(ctx, n, async () => {
-          const vms = await fn(ctx, b, n);
-          if (b.flag('Passthru')) vms.forEach((v) => ctx.emit(vmObject(v)));
-        });
-      }
-    },
+    (ctx, b) => eachVM(ctx, b, 'Name', (n) => fn(ctx, b, n), vmObject),
     { sets: ['Name', 'VMObject'] },
   );
 }
@@ -204,15 +202,8 @@ const checkpointVM = def(
   'Checkpoint-VM',
   [vmNameParam('Name', { pipeline: true }), vmObjParam('VMObject'), { name: 'SnapshotName', aliases: ['CheckpointName'], type: 'string', position: 1 }, asJob, passthru, ...remote(['Name'])],
   async (ctx, b) => {
-    if (!ctx.localComputer(b.strs('ComputerName'))) return;
     const snapshotName = b.str('SnapshotName');
-    for (const n of vmNames(b)) {
-      if (!ctx.shouldProcess(n)) continue;
-      await attempt(ctx, n, async () => {
-        const snaps = await ctx.host.checkpointVM([n], snapshotName !== undefined ? { snapshotName } : {});
-        if (b.flag('Passthru')) snaps.forEach((s) => ctx.emit(snapshotObject(s)));
-      });
-    }
+    await eachVM(ctx, b, 'Name', (n) => ctx.host.checkpointVM([n], snapshotName !== undefined ? { snapshotName } : {}), snapshotObject);
   },
   { sets: ['Name', 'VMObject'] },
 );
@@ -233,7 +224,6 @@ const getVMSnapshot = def(
     ...remote(['VMName', 'Id']),
   ],
   async (ctx, b) => {
-    if (!ctx.localComputer(b.strs('ComputerName'))) return;
     const base: Omit<SnapshotQuery, 'vmNames'> = {
       ...(b.has('Name') ? { name: b.str('Name')! } : {}),
       ...(b.has('SnapshotType') ? { snapshotType: b.str('SnapshotType') as SnapshotQuery['snapshotType'] } : {}),
@@ -264,7 +254,6 @@ const restoreVMSnapshot = def(
     ...remote(['SnapshotName']),
   ],
   async (ctx, b) => {
-    if (!ctx.localComputer(b.strs('ComputerName'))) return;
     const snap = b.objs('VMSnapshot')?.[0];
     const ref = snap ? snapRefOf(snap) : { vmName: vmNames(b, 'VMName')[0] ?? '', name: b.str('Name')! };
     const shown = snap ? snapRefOf(snap).name : b.str('Name')!;
@@ -290,7 +279,6 @@ const removeVMSnapshot = def(
     ...remote(['SnapshotName']),
   ],
   async (ctx, b) => {
-    if (!ctx.localComputer(b.strs('ComputerName'))) return;
     const opts = { includeAllChildSnapshots: b.flag('IncludeAllChildSnapshots'), wait: false };
     const gone = new Set<string>();
     const removeOne = async (s: { vmName: string; id: string; name: string }): Promise<void> => {
@@ -334,7 +322,6 @@ const renameVMSnapshot = def(
     ...remote(['SnapshotName']),
   ],
   async (ctx, b) => {
-    if (!ctx.localComputer(b.strs('ComputerName'))) return;
     const snap = b.objs('VMSnapshot')?.[0];
     const vmName = snap ? snapRefOf(snap).vmName : (vmNames(b, 'VMName')[0] ?? '');
     const shown = snap ? snapRefOf(snap).name : b.str('Name')!;
@@ -360,7 +347,6 @@ const exportVMSnapshot = def(
     ...remote(['SnapshotName']),
   ],
   async (ctx, b) => {
-    if (!ctx.localComputer(b.strs('ComputerName'))) return;
     const path = b.str('Path')!;
     const one = async (vmName: string, ref: { name?: string; id?: string }, shown: string): Promise<void> => {
       if (!ctx.shouldProcess(shown)) return;
@@ -394,7 +380,6 @@ const getVMHardDiskDrive = def(
     ...remote(['VMName']),
   ],
   async (ctx, b) => {
-    if (!ctx.localComputer(b.strs('ComputerName'))) return;
     const keep = (d: HardDiskDrive): boolean =>
       (!b.has('ControllerType') || d.ControllerType === b.str('ControllerType')) &&
       (!b.has('ControllerNumber') || d.ControllerNumber === b.get('ControllerNumber')) &&
@@ -421,14 +406,7 @@ const addVMHardDiskDrive = def(
     ...remote(['VMName']),
   ],
   async (ctx, b) => {
-    if (!ctx.localComputer(b.strs('ComputerName'))) return;
-    for (const n of vmNames(b, 'VMName')) {
-      if (!ctx.shouldProcess(n)) continue;
-      await attempt(ctx, n, async () => {
-        const d = await ctx.host.addVMHardDiskDrive(n, b.has('Path') ? { path: b.str('Path')! } : {});
-        if (b.flag('Passthru')) ctx.emit(driveObject(d));
-      });
-    }
+    await eachVM(ctx, b, 'VMName', async (n) => [await ctx.host.addVMHardDiskDrive(n, b.has('Path') ? { path: b.str('Path')! } : {})], driveObject);
   },
   { sets: ['VMName', 'VMObject'] },
 );

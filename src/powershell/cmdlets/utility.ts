@@ -2,12 +2,16 @@
  * The utility cmdlets checkpoint scripts pipe into: Select-Object, Where-Object, ForEach-Object,
  * Sort-Object, Group-Object, Measure-Object, Format-Table, Format-List, Write-Host/Output/Warning, Get-Date,
  * Start-Sleep, Out-Null, Out-Default, Import-Module Hyper-V. Calculated properties (@{n=…;e={…}}) are
- * evaluated here; rendering is format.ts's. Imports: cmdlet, format, ops, value.
+ * evaluated here; rendering is format.ts's. Imports: cmdlet, convert, format, members, operators, ops, text, value.
  */
 import type { Bound, CmdletContext, CmdletDef, ParamDef } from '../cmdlet.js';
-import { formatDefault, formatList, formatTable } from '../format.js';
-import { castTo, collapse, compare, enumerate, formatWith, getMember, toBool, toNumber, toStr, wildcard } from '../ops.js';
-import { PsHashtable, PsObject, isScriptBlock, type PsValue } from '../value.js';
+import { formatDefault, formatListOnConsole, formatTableOnConsole } from '../format.js';
+import { castTo, toBool, toNumber, toStr } from '../convert.js';
+import { getMember } from '../members.js';
+import { compare } from '../operators.js';
+import { wildcard } from '../ops.js';
+import { formatWith } from '../text.js';
+import { PsHashtable, PsObject, collapse, enumerate, isScriptBlock, type PsValue } from '../value.js';
 
 export const FORMAT_OUTPUT = 'hvsim.FormatOutput';
 
@@ -84,7 +88,7 @@ async function project(items: PsValue[], specs: PropSpec[], typePrefix: string):
 
 const needsProjection = (specs: PsValue[]): boolean => specs.some((s) => !(typeof s === 'string') || /[*?[]/.test(s));
 
-/** Items and property names ready for formatTable/formatList (calculated properties evaluated). */
+/** Items and property names ready for formatTableOnConsole/formatListOnConsole (calculated properties evaluated). */
 async function forFormat(b: Bound, input: PsValue[]): Promise<{ items: PsValue[]; properties?: string[] }> {
   const raw = b.get('Property');
   if (raw === undefined) return { items: input };
@@ -92,6 +96,11 @@ async function forFormat(b: Bound, input: PsValue[]): Promise<{ items: PsValue[]
   if (!needsProjection(specs)) return { items: input, properties: specs.map(toStr) };
   const props = propSpecs(specs, input[0] ?? null);
   return { items: await project(input, props, ''), properties: props.map((p) => p.name) };
+}
+
+/** Select-Object -ExpandProperty, ForEach-Object -MemberName: each item's member, collections unrolled. */
+function emitMembers(ctx: CmdletContext, items: PsValue[], name: string): void {
+  for (const item of items) enumerate(getMember(item, name)).forEach((v) => ctx.emit(v));
 }
 
 // ------------------------------------------------------------ cmdlets
@@ -118,7 +127,7 @@ const selectObject = def(
     if (b.has('Last')) items = items.slice(Math.max(0, items.length - toNumber(b.get('Last')!)));
     const expand = b.str('ExpandProperty');
     if (expand !== undefined) {
-      for (const i of items) enumerate(getMember(i, expand)).forEach((v) => ctx.emit(v));
+      emitMembers(ctx, items, expand);
       return;
     }
     const raw = b.get('Property');
@@ -170,7 +179,7 @@ const forEachObject = def(
   async (ctx, b, input) => {
     const member = b.str('MemberName');
     if (member !== undefined) {
-      for (const item of input) enumerate(getMember(item, member)).forEach((v) => ctx.emit(v));
+      emitMembers(ctx, input, member);
       return;
     }
     const run = async (blk: ReturnType<Bound['block']>, item: PsValue): Promise<void> => {
@@ -287,7 +296,7 @@ const formatTableCmd = def(
   async (ctx, b, input) => {
     if (input.length === 0) return;
     const { items, properties } = await forFormat(b, input);
-    ctx.emit(formatted(formatTable(items, { ...(properties ? { properties } : {}), autoSize: b.flag('AutoSize'), width: ctx.width })));
+    ctx.emit(formatted(formatTableOnConsole(items, { ...(properties ? { properties } : {}), autoSize: b.flag('AutoSize'), width: ctx.width })));
   },
 );
 
@@ -298,7 +307,7 @@ const formatListCmd = def(
   async (ctx, b, input) => {
     if (input.length === 0) return;
     const { items, properties } = await forFormat(b, input);
-    ctx.emit(formatted(formatList(items, properties ? { properties } : {})));
+    ctx.emit(formatted(formatListOnConsole(items, properties ? { properties } : {})));
   },
 );
 

@@ -61,7 +61,7 @@ export class VhdImage implements DiskImage {
   readonly blockCount: number;
   readonly writable: boolean;
 
-  // Changed by reparent() and renewIdentity(); read through the getters below.
+  // Changed by reparent(), dropParent() and renewIdentity(); read through the getters below.
   private lay: VhdLayout;
   private curType: VhdType;
   private curIdentity: Guid;
@@ -415,26 +415,14 @@ export class VhdImage implements DiskImage {
 
   /**
    * Point this differencing disk at `parent` (its footer UniqueId, TimeStamp and the paths to it,
-   * written as createVhdDifferencing writes them), or make it a standalone dynamic disk when
-   * `parent` is undefined. Crash order for a new parent: new locator data where the current
+   * written as createVhdDifferencing writes them). Crash order: new locator data where the current
    * header does not look (the unused tail of a locator's data space, else new space appended at
    * the end of the file), flush, the dynamic header (the commit point), flush, then the footer at
    * the new end of the file when the file grew. A crash before the header leaves the old linkage
    * (an appended region is unreferenced and dropped by the next writable open); after it, the new.
    */
-  reparent(parent: DiskImage | undefined, parentPath: string | undefined, childPath: string): void {
-    this.assertWritable();
-    if (this.type === 'Fixed') throw invalidArgument('a fixed VHD has no parent to re-point', this.path);
-    const h = this.lay.header!;
-    const ho = this.lay.footer.dataOffset;
-    // The header write is the commit point: it must be one write that cannot straddle a page.
-    if (ho % SECTOR !== 0 || Math.floor(ho / DATA_ALIGNMENT) !== Math.floor((ho + HEADER_SIZE - 1) / DATA_ALIGNMENT))
-      throw unsupported(this.path, `dynamic header at ${ho} crosses a 4 KiB page; cannot rewrite it safely`);
-    if (!parent) {
-      this.becomeBase(h, ho);
-      return;
-    }
-    if (parentPath === undefined) throw invalidArgument('re-pointing to a parent needs its path', this.path);
+  reparent(parent: DiskImage, parentPath: string, childPath: string): void {
+    const [h, ho] = this.headerToRewrite();
     if (this.type !== 'Differencing')
       throw unsupported(this.path, 'a dynamic VHD cannot be turned into a differencing disk (its unallocated blocks would start reading the parent)');
     if (parent.format !== 'VHD') throw invalidArgument(`parent ${parent.path} is a ${parent.format}; a VHD child needs a VHD parent`, this.path);
@@ -522,6 +510,18 @@ export class VhdImage implements DiskImage {
     this.reload();
   }
 
+  /** The dynamic header and its offset, once sure it can be rewritten in one write. */
+  private headerToRewrite(): [DynamicHeader, number] {
+    this.assertWritable();
+    if (this.type === 'Fixed') throw invalidArgument('a fixed VHD has no parent to re-point', this.path);
+    const h = this.lay.header!;
+    const ho = this.lay.footer.dataOffset;
+    // The header write is the commit point: it must be one write that cannot straddle a page.
+    if (ho % SECTOR !== 0 || Math.floor(ho / DATA_ALIGNMENT) !== Math.floor((ho + HEADER_SIZE - 1) / DATA_ALIGNMENT))
+      throw unsupported(this.path, `dynamic header at ${ho} crosses a 4 KiB page; cannot rewrite it safely`);
+    return [h, ho];
+  }
+
   /**
    * A standalone dynamic disk: DiskType 3 in both footer copies first, then the header without
    * parent fields. The footer goes first because a crash in between then leaves a dynamic disk
@@ -529,7 +529,8 @@ export class VhdImage implements DiskImage {
    * would leave a differencing disk that names no parent at all. The engine has already made
    * every allocated block whole, so the disk reads the same either way.
    */
-  private becomeBase(h: DynamicHeader, ho: number): void {
+  dropParent(): void {
+    const [h, ho] = this.headerToRewrite();
     if (this.type === 'Differencing') {
       const bytes = encodeFooter({ ...this.lay.footer, diskType: DISK_TYPE_DYNAMIC });
       this.writeFooterCopies(bytes);

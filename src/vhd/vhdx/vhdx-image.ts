@@ -3,7 +3,7 @@
  * Section numbers refer to [MS-VHDX]; ordering rules: docs/formats.md,
  * "VHDX headers", "VHDX write ordering", "VHDX log".
  */
-import { alignUp, ascii, encodeUtf16le, MiB, setAscii } from '../common/bytes.js';
+import { alignUp, ascii, encodeUtf16le, MiB, setAscii, setU32le, u32le } from '../common/bytes.js';
 import { corrupt, hex, HvsimError, invalidArgument, unsupported } from '../../errors.js';
 import { newGuid, ZERO_GUID, type Guid } from '../common/guid.js';
 import { readFully, type BlockFile } from '../io/block-file.js';
@@ -25,7 +25,7 @@ import {
 } from './metadata.js';
 import { readRegionTables, regionName, serializeRegionTable, type RegionEntry, type RegionTableState } from './region-table.js';
 import {
-  HEADER1_OFFSET, HEADER2_OFFSET, HEADER_AREA_SIZE, MAX_METADATA_REGION, META_PARENT_LOCATOR, PAYLOAD_FULLY_PRESENT,
+  HEADER1_OFFSET, HEADER2_OFFSET, HEADER_AREA_SIZE, MAX_METADATA_REGION, META_FILE_PARAMETERS, META_PARENT_LOCATOR, PAYLOAD_FULLY_PRESENT,
   PAYLOAD_NOT_PRESENT, PAYLOAD_PARTIALLY_PRESENT, PAYLOAD_UNDEFINED, PAYLOAD_UNMAPPED, PAYLOAD_UNMAPPED_V095,
   PAYLOAD_ZERO, REGION_BAT, REGION_METADATA, REGION_TABLE1_OFFSET, REGION_TABLE2_OFFSET, SB_NOT_PRESENT, SB_PRESENT,
   SIG_FILE,
@@ -529,6 +529,29 @@ export class VhdxImage implements DiskImage {
     const loc = parseParentLocator(this.path, item.data);
     this.rewriteMetadata(this.items.map((it) => (it.itemId === META_PARENT_LOCATOR && !it.isUser ? item : it)), false);
     this.locator = loc;
+  }
+
+  /** A new parent locator (§2.6.2.6) with the keys a new child writes. */
+  reparent(parent: DiskImage, parentPath: string, childPath: string): void {
+    const { relative, absolute } = locatorPaths(childPath, parentPath);
+    const cur = this.locator;
+    if (cur && cur.linkage === parent.identity && cur.relativePath === relative && cur.absolutePath === absolute) return;
+    this.setParentLocator(childLocatorEntries(parent.identity, relative, absolute));
+  }
+
+  /** A base disk: no parent locator item, HasParent (bit 1 of File Parameters flags) clear (§2.6.2.1). */
+  dropParent(): void {
+    if (!this.locator) return;
+    const items = this.items
+      .filter((it) => !(it.itemId === META_PARENT_LOCATOR && !it.isUser))
+      .map((it) => {
+        if (it.itemId !== META_FILE_PARAMETERS || it.isUser) return it;
+        const data = it.data.slice();
+        setU32le(data, 4, u32le(data, 4) & ~2);
+        return { ...it, data };
+      });
+    this.rewriteMetadata(items, false);
+    this.locator = undefined;
   }
 
   /**

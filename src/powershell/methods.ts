@@ -1,0 +1,96 @@
+/**
+ * The methods scripts call on dates, strings and numbers ($d.AddDays(-1), $s.Trim()), and
+ * indexing ($a[i], $h['key']). Imports: convert, dotnet, errors, ops, text, value.
+ */
+import { toNumber, toStr, typeNameOf } from './convert.js';
+import { formatDate } from './dotnet.js';
+import { PsRuntimeError, UnsupportedMember } from './errors.js';
+import { charClass } from './ops.js';
+import { formatWith } from './text.js';
+import { PsHashtable, type PsValue } from './value.js';
+
+type Method = (target: never, args: PsValue[]) => PsValue;
+
+const DATE_METHODS: Record<string, (d: Date, args: PsValue[]) => PsValue> = {
+  adddays: (d, a) => new Date(d.getTime() + toNumber(a[0] ?? 0) * 86_400_000),
+  addhours: (d, a) => new Date(d.getTime() + toNumber(a[0] ?? 0) * 3_600_000),
+  addminutes: (d, a) => new Date(d.getTime() + toNumber(a[0] ?? 0) * 60_000),
+  addseconds: (d, a) => new Date(d.getTime() + toNumber(a[0] ?? 0) * 1000),
+  addmilliseconds: (d, a) => new Date(d.getTime() + toNumber(a[0] ?? 0)),
+  addmonths: (d, a) => {
+    const x = new Date(d.getTime());
+    x.setMonth(x.getMonth() + toNumber(a[0] ?? 0));
+    return x;
+  },
+  addyears: (d, a) => {
+    const x = new Date(d.getTime());
+    x.setFullYear(x.getFullYear() + toNumber(a[0] ?? 0));
+    return x;
+  },
+  tostring: (d, a) => formatWith(d, a.length > 0 ? toStr(a[0]!) : undefined),
+  toshortdatestring: (d) => formatDate(d, 'd')!,
+  tolongdatestring: (d) => formatDate(d, 'D')!,
+  toshorttimestring: (d) => formatDate(d, 't')!,
+  tolongtimestring: (d) => formatDate(d, 'T')!,
+  touniversaltime: (d) => d,
+  tolocaltime: (d) => d,
+};
+
+const STRING_METHODS: Record<string, (s: string, args: PsValue[]) => PsValue> = {
+  toupper: (s) => s.toUpperCase(),
+  tolower: (s) => s.toLowerCase(),
+  trim: (s, a) => trimChars(s, a, true, true),
+  trimstart: (s, a) => trimChars(s, a, true, false),
+  trimend: (s, a) => trimChars(s, a, false, true),
+  split: (s, a) => {
+    const seps = a.flatMap((x) => (Array.isArray(x) ? x : [x])).map(toStr);
+    // String.Split(char[]): each character separates (no arguments: whitespace)
+    const chars = seps.length === 0 ? [' ', '\t', '\n', '\r'] : seps.flatMap((x) => x.split(''));
+    return s.split(new RegExp(`[${charClass(chars.join(''))}]`));
+  },
+  indexof: (s, a) => s.indexOf(toStr(a[0] ?? null)),
+  lastindexof: (s, a) => s.lastIndexOf(toStr(a[0] ?? null)),
+  padleft: (s, a) => s.padStart(toNumber(a[0] ?? 0), toStr(a[1] ?? ' ')),
+  padright: (s, a) => s.padEnd(toNumber(a[0] ?? 0), toStr(a[1] ?? ' ')),
+  tostring: (s) => s,
+  startswith: (s, a) => s.startsWith(toStr(a[0] ?? null)),
+  endswith: (s, a) => s.endsWith(toStr(a[0] ?? null)),
+  contains: (s, a) => s.includes(toStr(a[0] ?? null)),
+  replace: (s, a) => s.split(toStr(a[0] ?? null)).join(toStr(a[1] ?? null)),
+  substring: (s, a) => (a.length > 1 ? s.substr(toNumber(a[0]!), toNumber(a[1]!)) : s.slice(toNumber(a[0] ?? 0))),
+};
+
+function trimChars(s: string, args: PsValue[], start: boolean, end: boolean): string {
+  const chars = args.map(toStr).join('');
+  const set = chars === '' ? '\\s' : charClass(chars);
+  return s.replace(new RegExp(`${start ? `^[${set}]+` : '^'}|${end ? `[${set}]+$` : '$'}`, 'g'), '');
+}
+
+const NUMBER_METHODS: Record<string, (n: number, args: PsValue[]) => PsValue> = {
+  tostring: (n, a) => formatWith(n, a.length > 0 ? toStr(a[0]!) : undefined),
+};
+
+/** $x.Method(args) for the methods hvsim implements; anything else is UnsupportedMember. */
+export function invokeMethod(v: PsValue, name: string, args: PsValue[]): PsValue {
+  const key = name.toLowerCase();
+  let table: Record<string, Method> | null = null;
+  if (v instanceof Date) table = DATE_METHODS as Record<string, Method>;
+  else if (typeof v === 'string') table = STRING_METHODS as Record<string, Method>;
+  else if (typeof v === 'number') table = NUMBER_METHODS as Record<string, Method>;
+  if (v === null) throw new PsRuntimeError('You cannot call a method on a null-valued expression.', 'InvalidOperation', 'InvokeMethodOnNull');
+  if (key === 'tostring' && args.length === 0 && !(v instanceof Date)) return toStr(v);
+  const fn = table?.[key];
+  if (!fn) throw new UnsupportedMember(`the method ${name}() of [${typeNameOf(v)}] is`);
+  return fn(v as never, args);
+}
+
+/** $a[i] (negative from the end; out of range → $null), $h['key']. */
+export function index(v: PsValue, i: PsValue): PsValue {
+  if (v instanceof PsHashtable) return v.get(toStr(i)) ?? null;
+  if (v === null) throw new PsRuntimeError('Cannot index into a null array.', 'InvalidOperation', 'NullArray');
+  const list = Array.isArray(v) ? v : typeof v === 'string' ? v.split('') : [v];
+  if (Array.isArray(i)) return i.map((k) => index(v, k));
+  let n = toNumber(i);
+  if (n < 0) n += list.length;
+  return list[n] ?? null;
+}

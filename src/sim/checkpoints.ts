@@ -1,0 +1,272 @@
+/**
+ * Checkpoints: Checkpoint-VM (standard or production, docs/hyperv.md, "Checkpoint types"),
+ * Get-, Restore-, Remove-, Rename- and Export-VMSnapshot. A checkpoint freezes each drive's
+ * current disk and gives the VM a new differencing leaf (createLeaves, adoptLeaves); removing one
+ * detaches it from the tree and leaves the disks to the merges (merges.ts).
+ * Imports: engine (create, flatten), host rules, sim context, lookup, trees, merges, recovery.
+ */
+import * as path from 'node:path';
+import { HvsimError } from '../errors.js';
+import { newGuid, tryParseGuid } from '../vhd/common/guid.js';
+import { createChild } from '../engine/layers.js';
+import { flatten } from '../engine/flatten.js';
+import type { CheckpointVMOptions, ExportResult, RemoveSnapshotOptions, SnapshotQuery, SnapshotRef, VMSnapshot } from '../host/host.js';
+import { checkpointStamp, iso, transferMs } from '../host/clock.js';
+import { hasWildcard, nameMatches } from '../host/faults.js';
+import { gatherSnapshots, hasRuntimeState } from '../host/state-machine.js';
+import { MAX_CHECKPOINTS, MAX_NAME_LENGTH, detach, subtree, validateSnapshotName } from './checkpoint-tree.js';
+import { fault, requireDisks, viewSnapshot, warn, type SimContext } from './context.js';
+import { baseFile, fileStem, newDifferencingPath, openChain } from './disk-tree.js';
+import { eachVM, findOne, resolveVMs, vmByName } from './lookup.js';
+import { beforeTreeChange, scheduleCleanup, settle } from './merges.js';
+import { creating } from './recovery.js';
+import { currentDisks, type SnapshotRecord, type VmRecord } from './state.js';
+import { diskExtension, formatOfExtension } from '../vhd/formats.js';
+
+/** What a checkpoint of this VM will be, or Hyper-V's refusal (docs/hyperv.md, "Checkpoint types"). */
+function checkpointKind(ctx: SimContext, vm: VmRecord): 'Standard' | 'Production' {
+  const idText = `(Virtual machine ID ${vm.id.toUpperCase()})`;
+  switch (vm.checkpointType) {
+    case 'Disabled':
+      throw new HvsimError('INVALID_STATE', `Checkpoint-VM: Checkpoint operation for '${vm.name}' failed. ${idText} Checkpoints are disabled for this virtual machine (CheckpointType Disabled).`);
+    case 'Standard':
+      return 'Standard';
+    case 'Production':
+    case 'ProductionOnly': {
+      if (vm.state === 'Off' || (vm.state === 'Running' && vm.guestSupportsProduction)) return 'Production';
+      const why = vm.state === 'Running' ? 'the guest has no Backup (VSS) integration service' : `the guest is not running: State ${vm.state}`;
+      if (vm.checkpointType === 'ProductionOnly')
+        throw new HvsimError('INVALID_STATE', `Checkpoint-VM: Production checkpoints cannot be created for '${vm.name}'. ${idText} Checkpoint operation for '${vm.name}' failed. ${idText} (${why}; CheckpointType ProductionOnly)`);
+      // A frozen guest (Saved, Paused) plainly cannot quiesce: fall back silently; a running
+      // guest that cannot is worth a warning.
+      if (vm.state === 'Running')
+        warn(ctx, vm.name, `Checkpoint-VM: Production checkpoints cannot be created for '${vm.name}' (${why}); a standard checkpoint was created instead.`);
+      return 'Standard';
+    }
+  }
+}
+
+function defaultSnapshotName(ctx: SimContext, vm: VmRecord, t: number): string {
+  const suffix = ` - (${checkpointStamp(t, ctx.timeZone)})`;
+  return vm.name.slice(0, MAX_NAME_LENGTH - suffix.length) + suffix;
+}
+
+/**
+ * A new differencing child of `parents[i]` for each drive (Checkpoint-VM: the current disks;
+ * Restore-VMSnapshot: the checkpoint's frozen files), all or none, recorded as being created.
+ */
+function createLeaves(ctx: SimContext, vm: VmRecord, parents: string[]): Array<{ file: string; parent: string }> {
+  const store = ctx.storage.store;
+  const leaves = parents.map((parent, i) => ({ file: newDifferencingPath(vm.drives[i]!), parent }));
+  const made: Array<{ file: string; parent: string; wasReadOnly: boolean }> = [];
+  creating(ctx, leaves, () => {
+    try {
+      for (const x of leaves) {
+        const wasReadOnly = store.isReadOnly(x.parent);
+        createChild(store, x.parent, x.file);
+        made.push({ ...x, wasReadOnly });
+      }
+    } catch (e) {
+      // All drives or none: undo the children already made (and the freeze of their parents).
+      for (const x of made.reverse()) {
+        store.remove(x.file);
+        if (store.isReadOnly(x.parent) !== x.wasReadOnly) store.setReadOnly(x.parent, x.wasReadOnly);
+      }
+      throw e;
+    }
+  });
+  return leaves;
+}
+
+/** The leaves createLeaves made become the drives' current disks. */
+function adoptLeaves(vm: VmRecord, leaves: Array<{ file: string; parent: string }>): void {
+  vm.drives.forEach((d, i) => {
+    const x = leaves[i]!;
+    d.files.push({ path: x.file, parent: x.parent });
+    d.path = x.file;
+  });
+}
+
+/** Record whether every member of a group now has its checkpoint (see SnapshotRecord.groupComplete). */
+function markGroup(ctx: SimContext, groupId: string, members: string[] | null): void {
+  const snaps = ctx.state.vms.flatMap((v) => v.snapshots.filter((s) => s.groupId === groupId).map((s) => ({ v, s })));
+  const have = new Set(snaps.map((x) => x.v.name.toLowerCase()));
+  const complete = (members ?? []).every((m) => have.has(m.toLowerCase()));
+  for (const { s } of snaps) s.groupComplete = complete;
+}
+
+function checkpointOne(ctx: SimContext, vm: VmRecord, opts: CheckpointVMOptions): SnapshotRecord {
+  fault(ctx, 'checkpoint', vm);
+  if (opts.snapshotName !== undefined) validateSnapshotName(opts.snapshotName, 'Checkpoint-VM');
+  const kind = checkpointKind(ctx, vm);
+  beforeTreeChange(ctx, vm, 'Checkpoint-VM');
+  const c = ctx.costs;
+  const running = vm.state === 'Running';
+  // A production checkpoint first quiesces the guest (VSS); it keeps running meanwhile.
+  if (running && kind === 'Production') ctx.clock.advance(c.quiesceMs);
+  const t0 = ctx.clock.now();
+  if (running) ctx.frozen.add(vm.id);
+  let leaves: Array<{ file: string; parent: string }>;
+  try {
+    leaves = createLeaves(ctx, vm, currentDisks(vm));
+  } catch (e) {
+    ctx.frozen.delete(vm.id);
+    throw e;
+  }
+  const snap: SnapshotRecord = {
+    id: newGuid(),
+    name: opts.snapshotName ?? defaultSnapshotName(ctx, vm, t0),
+    parentId: vm.parentSnapshotId,
+    creationTime: t0,
+    state: kind === 'Production' || !hasRuntimeState(vm.state) ? 'Off' : vm.state,
+    kind,
+    drives: currentDisks(vm),
+    memory: vm.memory,
+    notes: vm.notes,
+    checkpointType: vm.checkpointType,
+    groupId: opts.groupId ?? null,
+    groupMembers: opts.groupMembers ?? null,
+  };
+  adoptLeaves(vm, leaves);
+  vm.snapshots.push(snap);
+  vm.parentSnapshotId = snap.id;
+  if (snap.groupId !== null) markGroup(ctx, snap.groupId, snap.groupMembers);
+  ctx.clock.advance(c.checkpointBaseMs + c.createDiskMs * vm.drives.length);
+  ctx.frozen.delete(vm.id);
+  // A standard checkpoint of a running VM writes its memory after the guest resumes.
+  if (kind === 'Standard' && (vm.state === 'Running' || vm.state === 'Paused')) ctx.clock.advance(transferMs(vm.memory, c.memorySaveBytesPerSec));
+  if (vm.snapshots.length > MAX_CHECKPOINTS)
+    warn(ctx, vm.name, `Checkpoint-VM: '${vm.name}' now has ${vm.snapshots.length} checkpoints; Hyper-V supports at most ${MAX_CHECKPOINTS} per virtual machine.`);
+  return snap;
+}
+
+export function checkpointVM(ctx: SimContext, names: string[], opts: CheckpointVMOptions): VMSnapshot[] {
+  return eachVM(ctx, names, 'checkpoint', (vm) => viewSnapshot(ctx, vm, checkpointOne(ctx, vm, opts)));
+}
+
+function matchSnapshots(vm: VmRecord, q: SnapshotQuery, op: string): SnapshotRecord[] {
+  let list = [...vm.snapshots];
+  if (q.id !== undefined) {
+    const id = tryParseGuid(q.id);
+    list = list.filter((s) => s.id === id);
+  }
+  if (q.name !== undefined) list = list.filter((s) => nameMatches(q.name!, s.name));
+  if (q.groupId !== undefined) {
+    const g = tryParseGuid(q.groupId) ?? q.groupId;
+    list = list.filter((s) => s.groupId === g);
+  }
+  if (q.snapshotType !== undefined) list = q.snapshotType === 'Standard' ? list : [];
+  if (q.childOf !== undefined) {
+    const p = findOne(vm, { name: q.childOf }, op);
+    list = list.filter((s) => s.parentId === p.id);
+  }
+  if (q.parentOf !== undefined) {
+    const isVm = q.parentOf.toLowerCase() === vm.name.toLowerCase() && !vm.snapshots.some((s) => nameMatches(q.parentOf!, s.name));
+    const parentId = isVm ? vm.parentSnapshotId : findOne(vm, { name: q.parentOf }, op).parentId;
+    list = list.filter((s) => s.id === parentId);
+  }
+  return list;
+}
+
+export function getVMSnapshot(ctx: SimContext, q: SnapshotQuery): VMSnapshot[] {
+  const { vms, errors } = resolveVMs(ctx, q.vmNames, 'get-snapshot');
+  return gatherSnapshots(vms, errors, q.name, (vm) => matchSnapshots(vm, q, 'get-snapshot').map((s) => viewSnapshot(ctx, vm, s)));
+}
+
+export function restoreVMSnapshot(ctx: SimContext, ref: SnapshotRef): VMSnapshot {
+  const vm = vmByName(ctx, ref.vmName, 'restore');
+  const snap = findOne(vm, ref, 'restore');
+  fault(ctx, 'restore', vm);
+  beforeTreeChange(ctx, vm, 'Restore-VMSnapshot');
+  const leaves = createLeaves(ctx, vm, snap.drives);
+  // The current state is discarded (a running guest is stopped first).
+  vm.state = 'Off';
+  vm.runningSince = null;
+  adoptLeaves(vm, leaves);
+  vm.parentSnapshotId = snap.id;
+  vm.state = snap.state === 'Off' ? 'Off' : 'Saved';
+  // The configuration comes back with it.
+  vm.memory = snap.memory;
+  vm.notes = snap.notes;
+  vm.checkpointType = snap.checkpointType;
+  ctx.clock.advance(ctx.costs.restoreBaseMs + ctx.costs.createDiskMs * vm.drives.length);
+  scheduleCleanup(ctx, vm, true);
+  return viewSnapshot(ctx, vm, snap);
+}
+
+export function removeVMSnapshot(ctx: SimContext, q: SnapshotQuery, opts: RemoveSnapshotOptions): VMSnapshot[] {
+  const wait = opts.wait ?? true;
+  const any = q.name !== undefined || q.id !== undefined || q.groupId !== undefined || q.childOf !== undefined || q.parentOf !== undefined;
+  let matched = 0;
+  const removed = eachVM(ctx, q.vmNames, 'remove', (vm) => {
+    const targets = any ? matchSnapshots(vm, q, 'remove') : [...vm.snapshots];
+    matched += targets.length;
+    // Nothing (left) to remove: a caller that waits still waits for a merge already under way
+    // (a rerun after an interrupted removal finishes its merge).
+    if (targets.length === 0) {
+      if (wait) settle(ctx, vm);
+      return [];
+    }
+    fault(ctx, 'remove', vm);
+    beforeTreeChange(ctx, vm, 'Remove-VMSnapshot');
+    const ids = new Set<string>();
+    for (const t of targets) {
+      ids.add(t.id);
+      if (opts.includeAllChildSnapshots) for (const s of subtree(vm, t.id)) ids.add(s.id);
+    }
+    const views = vm.snapshots.filter((s) => ids.has(s.id)).map((s) => viewSnapshot(ctx, vm, s));
+    detach(vm, ids);
+    scheduleCleanup(ctx, vm, wait);
+    return views;
+  }).flat();
+  if (matched === 0 && q.name !== undefined && !hasWildcard(q.name))
+    throw new HvsimError('NOT_FOUND', `Remove-VMSnapshot: Hyper-V was unable to find a checkpoint with name "${q.name}".`);
+  return removed;
+}
+
+export function renameVMSnapshot(ctx: SimContext, ref: SnapshotRef, newName: string): VMSnapshot {
+  const vm = vmByName(ctx, ref.vmName, 'rename');
+  const snap = findOne(vm, ref, 'rename');
+  validateSnapshotName(newName, 'Rename-VMSnapshot');
+  fault(ctx, 'rename', vm);
+  snap.name = newName;
+  return viewSnapshot(ctx, vm, snap);
+}
+
+export function exportVMSnapshot(ctx: SimContext, ref: SnapshotRef, dir: string): ExportResult {
+  const vm = vmByName(ctx, ref.vmName, 'export');
+  const snap = findOne(vm, ref, 'export');
+  fault(ctx, 'export', vm);
+  requireDisks(ctx, vm, 'Export-VMSnapshot');
+  const store = ctx.storage.store;
+  const root = path.posix.join(store.absolutePath(dir), vm.name);
+  const disks = path.posix.join(root, 'Virtual Hard Disks');
+  const written: string[] = [];
+  let bytes = 0;
+  try {
+    ctx.storage.mkdirp(disks);
+    snap.drives.forEach((frozen, i) => {
+      const base = baseFile(vm.drives[i]!).path;
+      const format = formatOfExtension(base) ?? 'VHDX';
+      const dest = path.posix.join(disks, fileStem(base) + diskExtension(format, false));
+      const chain = openChain(store, frozen);
+      try {
+        bytes += flatten(store, chain, dest, format).dataBytes;
+      } finally {
+        chain.close();
+      }
+      written.push(dest);
+    });
+    const config = path.posix.join(root, 'Virtual Machines');
+    ctx.storage.mkdirp(config);
+    store.writeTextAtomic(
+      path.posix.join(config, `${snap.id.toUpperCase()}.json`),
+      JSON.stringify({ hvsim: 'exported-checkpoint', VMName: vm.name, SnapshotName: snap.name, SnapshotId: snap.id, CreationTime: iso(snap.creationTime), MemoryStartup: snap.memory, CheckpointType: snap.checkpointType, Notes: snap.notes, HardDrives: written }, null, 2) + '\n',
+    );
+  } catch (e) {
+    for (const w of written) store.remove(w);
+    throw e;
+  }
+  ctx.clock.advance(ctx.costs.exportBaseMs + transferMs(bytes, ctx.costs.exportBytesPerSec));
+  return { VMName: vm.name, SnapshotName: snap.name, SnapshotId: snap.id, Path: root, HardDrives: written };
+}

@@ -1,0 +1,71 @@
+/**
+ * What the simulator's operations share (docs/simulator.md): the host's records, its storage and
+ * clock, and the settings it was opened with. The Simulator class (simulator.ts) owns one; the
+ * modules beside it (recovery, merges, power, checkpoints, vms, guest-io) are functions of it.
+ * Also the small helpers every operation uses: saving, warnings, faults, the disk-file guard and
+ * the views. Imports: host, engine types, sim state, storage and views.
+ */
+import { HvsimError } from '../errors.js';
+import type { HardDiskDrive, HostWarning, VirtualMachine, VMSnapshot } from '../host/host.js';
+import type { CostModel, SimClock } from '../host/clock.js';
+import type { FaultOp, FaultPlan } from '../host/faults.js';
+import { missingFiles } from './disk-tree.js';
+import type { HostState, SnapshotRecord, VmRecord } from './state.js';
+import type { SimStorage } from './storage.js';
+import { drivesView, snapView, vmView } from './views.js';
+
+export interface SimContext {
+  readonly state: HostState;
+  readonly storage: SimStorage;
+  readonly clock: SimClock;
+  readonly costs: CostModel;
+  readonly faults: FaultPlan;
+  /** Time zone for default checkpoint names (IANA; undefined: the process's). */
+  readonly timeZone: string | undefined;
+  /** Warnings not yet taken (Host.takeWarnings). */
+  warnings: HostWarning[];
+  /** VMs whose guest is momentarily frozen inside an operation (a checkpoint of a running VM). */
+  readonly frozen: Set<string>;
+  /** Size and block size of a new VM's disk, memory of a new VM. */
+  readonly defaults: { readonly diskSize: number; readonly memory: number; readonly blockSize: number };
+}
+
+/** Save the state (with the clock) to the storage. */
+export function persist(ctx: SimContext): void {
+  ctx.state.clock = ctx.clock.now();
+  ctx.storage.save(ctx.state);
+}
+
+export function warn(ctx: SimContext, vmName: string, message: string): void {
+  ctx.warnings.push({ VMName: vmName, Message: message });
+}
+
+export function fault(ctx: SimContext, op: FaultOp, vm: VmRecord): void {
+  ctx.faults.check(op, vm.name);
+}
+
+/** Refuse an operation that needs the VM's disk files while one is missing (Hyper-V's wording, docs/hyperv.md, "Error texts"). */
+export function requireDisks(ctx: SimContext, vm: VmRecord, what: string): void {
+  const missing = missingFiles(ctx.storage.store, vm);
+  if (missing.length === 0) return;
+  throw new HvsimError(
+    'NOT_FOUND',
+    `${what}: '${vm.name}' is missing a disk file: ${missing[0]}${missing.length > 1 ? ` (and ${missing.length - 1} more)` : ''}. The system cannot find the file specified. (0x80070002)`,
+    { file: missing[0]! },
+  );
+}
+
+// ---------------------------------------------------------------- views
+
+/** The VM's drives now (`snap` null), or as checkpoint `snap` froze them. */
+export function viewDrives(ctx: SimContext, vm: VmRecord, snap: SnapshotRecord | null): HardDiskDrive[] {
+  return drivesView(ctx.state.computerName, vm, snap);
+}
+
+export function viewVM(ctx: SimContext, vm: VmRecord): VirtualMachine {
+  return vmView(ctx.state.computerName, vm, ctx.clock.now(), missingFiles(ctx.storage.store, vm));
+}
+
+export function viewSnapshot(ctx: SimContext, vm: VmRecord, s: SnapshotRecord): VMSnapshot {
+  return snapView(ctx.state.computerName, vm, s);
+}

@@ -1,0 +1,94 @@
+/**
+ * Power: Start-VM, Stop-VM (shut down, turn off, save), Suspend-VM, Resume-VM, Save-VM, and
+ * waiting for a VM's merge. The transitions follow host/state-machine.ts; each moves the clock by
+ * the cost model (host/clock.ts). Imports: host rules, sim context, lookup, disk-tree, merges.
+ */
+import { HvsimError } from '../errors.js';
+import type { VirtualMachine } from '../host/host.js';
+import { transferMs } from '../host/clock.js';
+import { ALREADY_IN_STATE, CMDLET, transition, type PowerOp } from '../host/state-machine.js';
+import { fault, requireDisks, viewVM, warn, type SimContext } from './context.js';
+import { openChain } from './disk-tree.js';
+import { eachVM } from './lookup.js';
+import { settle } from './merges.js';
+import type { VmRecord } from './state.js';
+
+function power(ctx: SimContext, vm: VmRecord, op: PowerOp, cmdlet: string = CMDLET[op]!): VirtualMachine {
+  fault(ctx, op, vm);
+  const t = transition(op, vm.name, vm.state, cmdlet);
+  if (t.kind === 'refused') throw t.error;
+  if (t.kind === 'already') {
+    warn(ctx, vm.name, `${cmdlet}: '${vm.name}': ${ALREADY_IN_STATE}`);
+    return viewVM(ctx, vm);
+  }
+  const c = ctx.costs;
+  const clock = ctx.clock;
+  const from = vm.state;
+  switch (op) {
+    case 'start':
+      // The guest runs only once booted (or once its memory is read back).
+      clock.advance(from === 'Saved' ? c.saveBaseMs + transferMs(vm.memory, c.memoryRestoreBytesPerSec) : c.bootMs);
+      vm.state = 'Running';
+      vm.runningSince = clock.now();
+      break;
+    case 'resume':
+      clock.advance(c.resumeMs);
+      vm.state = 'Running';
+      break;
+    case 'suspend':
+      vm.state = 'Paused';
+      clock.advance(c.pauseMs);
+      break;
+    case 'save':
+      // The guest stops at once (paused), then its memory is written.
+      vm.state = 'Saved';
+      vm.runningSince = null;
+      clock.advance((from === 'Running' ? c.pauseMs : 0) + c.saveBaseMs + transferMs(vm.memory, c.memorySaveBytesPerSec));
+      break;
+    case 'stop':
+    case 'turn-off':
+      vm.state = 'Off';
+      vm.runningSince = null;
+      clock.advance(op === 'stop' ? c.shutdownMs : c.turnOffMs);
+      break;
+  }
+  return viewVM(ctx, vm);
+}
+
+export function startVM(ctx: SimContext, names: string[]): VirtualMachine[] {
+  return eachVM(ctx, names, 'start', (vm) => {
+    if (vm.state !== 'Running') requireChains(ctx, vm);
+    return power(ctx, vm, 'start');
+  });
+}
+
+/** Start-VM: Hyper-V does not start a VM whose disk chain is broken, and names the file. */
+function requireChains(ctx: SimContext, vm: VmRecord): void {
+  requireDisks(ctx, vm, 'Start-VM');
+  for (const d of vm.drives) {
+    try {
+      openChain(ctx.storage.store, d.path).close();
+    } catch (e) {
+      if (!(e instanceof HvsimError)) throw e;
+      throw new HvsimError(e.code, `Start-VM: '${vm.name}' failed to start: ${e.message}`, { ...(e.file !== undefined ? { file: e.file } : {}), cause: e });
+    }
+  }
+}
+
+/** Stop-VM as `op` (shut down, turn off or save). */
+export function stopVM(ctx: SimContext, names: string[], op: PowerOp): VirtualMachine[] {
+  return eachVM(ctx, names, 'stop', (vm) => power(ctx, vm, op, 'Stop-VM'));
+}
+
+/** Suspend-VM, Resume-VM, Save-VM. */
+export function powerVM(ctx: SimContext, names: string[], op: 'suspend' | 'resume' | 'save'): VirtualMachine[] {
+  return eachVM(ctx, names, op, (vm) => power(ctx, vm, op));
+}
+
+/** Wait for each VM's background merge to finish. */
+export function waitVM(ctx: SimContext, names: string[]): VirtualMachine[] {
+  return eachVM(ctx, names, 'get', (vm) => {
+    settle(ctx, vm);
+    return viewVM(ctx, vm);
+  });
+}

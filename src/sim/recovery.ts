@@ -1,0 +1,109 @@
+/**
+ * Crash safety of the simulator's records (docs/reliability.md): disk files are recorded as being
+ * created before they exist (creating); on open, recover finishes what hvsim itself recorded as
+ * unfinished and nothing else. Missing files and files no record names (orphans) are reported as
+ * warnings, never deleted unless asked (removeOrphans).
+ * Imports: engine store paths, sim context, disk-tree rules and merges.
+ */
+import { HvsimError } from '../errors.js';
+import { partialPath } from '../engine/store.js';
+import { detach } from './checkpoint-tree.js';
+import { missingFiles, reconcileDrives, restoreReadOnlyMarks, unrecordedFiles } from './disk-tree.js';
+import { persist, warn, type SimContext } from './context.js';
+import { scheduleCleanup } from './merges.js';
+
+/**
+ * After a crash or a mishap (docs/reliability.md, "Missing files"): finish what hvsim itself
+ * recorded as unfinished and nothing else. Missing files and files no record names are
+ * reported as warnings, never deleted.
+ */
+export function recover(ctx: SimContext): void {
+  const store = ctx.storage.store;
+  dropUnfinishedCreations(ctx);
+  for (const vm of ctx.state.vms) {
+    try {
+      reconcileDrives(store, vm);
+    } catch (e) {
+      if (!(e instanceof HvsimError)) throw e;
+      warn(ctx, vm.name, `'${vm.name}': an interrupted merge could not be finished: ${e.message}`);
+    }
+    restoreReadOnlyMarks(store, vm);
+  }
+  dropInterruptedGroups(ctx);
+  for (const vm of ctx.state.vms) {
+    const missing = missingFiles(store, vm);
+    if (missing.length > 0)
+      warn(ctx, vm.name, `'${vm.name}' is missing ${missing.length === 1 ? 'a disk file' : `${missing.length} disk files`}: ${missing.join(', ')}; hvsim leaves its records as they are (put the file${missing.length === 1 ? '' : 's'} back).`);
+  }
+  const found = orphans(ctx);
+  if (found.length > 0)
+    warn(ctx, '', `${found.length === 1 ? 'a file' : `${found.length} files`} that no virtual machine uses: ${found.join(', ')} (hvsim remove-orphans --what-if lists what it would delete)`);
+}
+
+/** Disk files an interrupted operation was creating (HostState.creating) that no record names: hvsim's own, removed. */
+function dropUnfinishedCreations(ctx: SimContext): void {
+  const pending = ctx.state.creating ?? [];
+  if (pending.length === 0) return;
+  const store = ctx.storage.store;
+  const named = recordedFiles(ctx);
+  ctx.state.creating = pending.filter((c) => {
+    if (named.has(c.file)) return false;
+    try {
+      for (const f of [partialPath(c.file), c.file]) if (store.exists(f)) store.remove(f);
+      // The parent was frozen for this child: a VM's current disk becomes writable again.
+      if (c.parent !== null && store.exists(c.parent) && ctx.state.vms.some((v) => v.drives.some((d) => d.path === c.parent))) store.setReadOnly(c.parent, false);
+      return false;
+    } catch (e) {
+      if (!(e instanceof HvsimError)) throw e;
+      warn(ctx, '', `an unfinished file of an interrupted operation could not be removed yet (the next command tries again): ${e.message}`);
+      return true;
+    }
+  });
+}
+
+/**
+ * A group checkpoint cut short by a crash is all or nothing (hvsim's rule, docs/hyperv.md, "Group checkpoints"): on restart,
+ * the checkpoints its members got are removed (their disks merged as by Remove-VMSnapshot).
+ */
+function dropInterruptedGroups(ctx: SimContext): void {
+  for (const vm of ctx.state.vms) {
+    const partial = vm.snapshots.filter((s) => s.groupComplete === false);
+    if (partial.length === 0) continue;
+    warn(ctx, vm.name, `'${vm.name}': removed checkpoint ${partial.map((s) => `"${s.name}"`).join(', ')} of a group checkpoint that a crash interrupted (group ${partial[0]!.groupId}).`);
+    detach(vm, new Set(partial.map((s) => s.id)));
+    scheduleCleanup(ctx, vm, true);
+  }
+}
+
+/** Every disk file a record names. */
+function recordedFiles(ctx: SimContext): Set<string> {
+  return new Set(ctx.state.vms.flatMap((v) => v.drives.flatMap((d) => d.files.map((f) => f.path))));
+}
+
+/**
+ * Files in the VMs' disk folders named like hvsim's checkpoint disks that no record names (left
+ * by someone, or by an interruption before this version recorded its creations).
+ */
+export function orphans(ctx: SimContext): string[] {
+  const known = recordedFiles(ctx);
+  return [...new Set(ctx.state.vms.flatMap((vm) => unrecordedFiles(ctx.storage.store, vm, ctx.storage.vmRoot, known)))];
+}
+
+/** Delete the files `orphans()` lists (all, or none with `whatIf`); returns them. */
+export function removeOrphans(ctx: SimContext, whatIf: boolean): string[] {
+  const list = orphans(ctx);
+  if (!whatIf) for (const f of list) ctx.storage.store.remove(f);
+  return list;
+}
+
+/**
+ * Record the disk files about to be created (saved before they exist), run `make`, and forget
+ * them again; the caller puts them in the records before the state is next saved.
+ */
+export function creating<T>(ctx: SimContext, files: Array<{ file: string; parent: string | null }>, make: () => T): T {
+  ctx.state.creating = [...(ctx.state.creating ?? []), ...files];
+  persist(ctx);
+  const made = make(); // on failure the entries stay: the next open removes what is left
+  ctx.state.creating = ctx.state.creating.filter((c) => !files.includes(c));
+  return made;
+}

@@ -1,0 +1,121 @@
+/**
+ * VMs and their drives: New-VM, Get-VM, Set-VM, Get- and Add-VMHardDiskDrive; a new VM's base disk
+ * or an existing disk attached. Imports: engine (create, open), host rules, sim context, lookup,
+ * merges, recovery.
+ */
+import * as path from 'node:path';
+import { HvsimError, invalidArgument } from '../errors.js';
+import { MiB } from '../vhd/common/bytes.js';
+import { newGuid } from '../vhd/common/guid.js';
+import { formatForPath } from '../vhd/formats.js';
+import { openLayer } from '../engine/chain.js';
+import { createBaseDisk } from '../engine/layers.js';
+import type { HardDiskDrive, NewVMOptions, SetVMOptions, VirtualMachine } from '../host/host.js';
+import { CHECKPOINT_TYPES } from '../host/host.js';
+import { CMDLET, combine, wrongState } from '../host/state-machine.js';
+import { MAX_NAME_LENGTH } from './checkpoint-tree.js';
+import { viewDrives, viewVM, type SimContext } from './context.js';
+import { eachVM, findOne, findVM, resolveVMs, vmByName } from './lookup.js';
+import { beforeTreeChange } from './merges.js';
+import { creating } from './recovery.js';
+import type { VmRecord } from './state.js';
+
+/** Characters Windows refuses in file names (a VM name becomes a folder and a disk file name). */
+const BAD_NAME = /[\\/:*?"<>|\u0000-\u001f]/;
+
+export function newVM(ctx: SimContext, opts: NewVMOptions): VirtualMachine {
+  const name = opts.name;
+  if (name.trim().length === 0 || name.length > MAX_NAME_LENGTH || BAD_NAME.test(name) || name === '.' || name === '..' || /[. ]$/.test(name))
+    throw invalidArgument(`New-VM: "${name}" is not a valid virtual machine name (1 to ${MAX_NAME_LENGTH} characters, none of \\ / : * ? " < > |, not ending in a dot or space)`);
+  if (findVM(ctx, name) !== undefined)
+    throw invalidArgument(`New-VM: a virtual machine named "${name}" already exists on ${ctx.state.computerName}`);
+  const type = opts.checkpointType ?? 'Production';
+  if (!CHECKPOINT_TYPES.includes(type)) throw invalidArgument(`New-VM: unknown checkpoint type "${String(type)}"`);
+  const memory = opts.memory ?? ctx.defaults.memory;
+  if (!Number.isSafeInteger(memory) || memory < 32 * MiB) throw invalidArgument(`New-VM: memory must be at least 32 MiB`);
+  const store = ctx.storage.store;
+  const vmPath = path.posix.join(ctx.storage.vmRoot, name);
+  const disk = opts.vhdPath !== undefined ? attachExisting(ctx, opts.vhdPath, 'new') : newBaseDisk(ctx, vmPath, name, opts.diskSize ?? ctx.defaults.diskSize);
+  const vm: VmRecord = {
+    id: newGuid(),
+    name,
+    state: 'Off',
+    checkpointType: type,
+    memory,
+    notes: opts.notes ?? '',
+    creationTime: ctx.clock.now(),
+    path: vmPath,
+    guestSupportsProduction: opts.guestSupportsProductionCheckpoints ?? true,
+    runningSince: null,
+    drives: [{ path: disk, files: [{ path: disk, parent: null }] }],
+    parentSnapshotId: null,
+    snapshots: [],
+    mergeUntil: null,
+  };
+  store.setReadOnly(disk, false);
+  ctx.state.vms.push(vm);
+  ctx.clock.advance(ctx.costs.newVmMs);
+  return viewVM(ctx, vm);
+}
+
+function newBaseDisk(ctx: SimContext, vmPath: string, fileStem: string, size: number): string {
+  const store = ctx.storage.store;
+  const dir = path.posix.join(vmPath, 'Virtual Hard Disks');
+  ctx.storage.mkdirp(dir);
+  const p = store.absolutePath(path.posix.join(dir, `${fileStem}.vhdx`));
+  // The caller records the disk before the state is next saved.
+  creating(ctx, [{ file: p, parent: null }], () => createBaseDisk(store, p, { format: 'VHDX', virtualSize: size, blockSize: ctx.defaults.blockSize }));
+  return p;
+}
+
+function attachExisting(ctx: SimContext, file: string, op: string): string {
+  const store = ctx.storage.store;
+  const p = store.absolutePath(file);
+  if (!store.exists(p)) throw new HvsimError('NOT_FOUND', `${CMDLET[op] ?? op}: ${p}: no such file`, { file: p });
+  formatForPath(p);
+  if (store.isReadOnly(p))
+    throw new HvsimError('INVALID_STATE', `${CMDLET[op] ?? op}: ${p} is read-only (a checkpoint's frozen disk?); attach a writable disk`, { file: p });
+  for (const v of ctx.state.vms)
+    if (v.drives.some((d) => d.files.some((f) => f.path === p)))
+      throw new HvsimError('INVALID_STATE', `${CMDLET[op] ?? op}: ${p} is already used by the virtual machine '${v.name}'`, { file: p });
+  openLayer(store, p, false).close(); // a readable disk
+  return p;
+}
+
+export function getVM(ctx: SimContext, names: string[] | undefined): VirtualMachine[] {
+  const { vms, errors } = resolveVMs(ctx, names, 'get');
+  if (errors.length > 0) throw combine(errors);
+  return vms.map((v) => viewVM(ctx, v));
+}
+
+export function setVM(ctx: SimContext, names: string[], opts: SetVMOptions): VirtualMachine[] {
+  if (opts.checkpointType !== undefined && !CHECKPOINT_TYPES.includes(opts.checkpointType))
+    throw invalidArgument(`Set-VM: unknown checkpoint type "${String(opts.checkpointType)}" (use ${CHECKPOINT_TYPES.join(', ')})`);
+  return eachVM(ctx, names, 'set', (vm) => {
+    if (opts.memory !== undefined) {
+      if (vm.state !== 'Off') throw wrongState('set', vm.name, vm.state, 'memory can be changed only while the VM is Off');
+      vm.memory = opts.memory;
+    }
+    if (opts.checkpointType !== undefined) vm.checkpointType = opts.checkpointType;
+    if (opts.notes !== undefined) vm.notes = opts.notes;
+    if (opts.guestSupportsProductionCheckpoints !== undefined) vm.guestSupportsProduction = opts.guestSupportsProductionCheckpoints;
+    return viewVM(ctx, vm);
+  });
+}
+
+export function getVMHardDiskDrive(ctx: SimContext, vmName: string, snapshot: string | undefined): HardDiskDrive[] {
+  const vm = vmByName(ctx, vmName, 'get');
+  return viewDrives(ctx, vm, snapshot === undefined ? null : findOne(vm, { name: snapshot }, 'get-snapshot'));
+}
+
+export function addVMHardDiskDrive(ctx: SimContext, vmName: string, opts: { path?: string; size?: number }): HardDiskDrive {
+  const vm = vmByName(ctx, vmName, 'add-disk');
+  if (vm.snapshots.length > 0)
+    throw wrongState('add-disk', vm.name, vm.state, 'hvsim attaches disks only while the VM has no checkpoints');
+  beforeTreeChange(ctx, vm, 'Add-VMHardDiskDrive');
+  const p = opts.path !== undefined ? attachExisting(ctx, opts.path, 'add-disk') : newBaseDisk(ctx, vm.path, `${vm.name}-${vm.drives.length}`, opts.size ?? ctx.defaults.diskSize);
+  ctx.storage.store.setReadOnly(p, false);
+  vm.drives.push({ path: p, files: [{ path: p, parent: null }] });
+  ctx.clock.advance(ctx.costs.createDiskMs);
+  return viewDrives(ctx, vm, null)[vm.drives.length - 1]!;
+}
