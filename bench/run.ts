@@ -106,7 +106,7 @@ log(`hvsim bench: workload in ${tmp}`);
 if (loadStart > 1) log(`  warning: load average ${loadStart.toFixed(2)} at start: other processes share the CPUs, figures will be noisy`);
 const wlDir = path.join(tmp, 'vhdx');
 let t0 = performance.now();
-const files = wl.makeWorkload({ dir: wlDir, depth: MAX_DEPTH, overwrite: true });
+const files = wl.makeWorkload(new NodeDiskStore(), { dir: wlDir, depth: MAX_DEPTH, overwrite: true });
 const makeMs = performance.now() - t0;
 log(`  make-workload --depth ${MAX_DEPTH}: ${(makeMs / 1000).toFixed(2)} s`);
 
@@ -427,7 +427,7 @@ else {
     for (const c of cases) {
       const dir = path.join(tmp, 'merge');
       fs.rmSync(dir, { recursive: true, force: true });
-      const f = wl.makeWorkload({ dir, depth: c.depth });
+      const f = wl.makeWorkload(new NodeDiskStore(), { dir, depth: c.depth });
       const ch = Chain.open(f.leaf);
       const a = analyzeChain(ch, { bins: 1 });
       ch.close();

@@ -23,13 +23,13 @@ const JOBS = {
     const store = new NodeDiskStore();
     const chain = Chain.open(a.src, { store });
     try {
-      return flatten(chain, store, a.dst, flattenFormatForPath(a.dst), { onProgress, ...(a.blockSize !== undefined ? { blockSize: a.blockSize } : {}) });
+      return flatten(store, chain, a.dst, flattenFormatForPath(a.dst), { onProgress, ...(a.blockSize !== undefined ? { blockSize: a.blockSize } : {}) });
     } finally {
       chain.close();
     }
   },
   'resume-merge': (a: { path: string }, onProgress: JobProgress) => resumeMerges(new NodeDiskStore(), a.path, { onProgress }),
-  'make-workload': (a: Omit<MakeWorkloadOptions, 'onProgress'>, onProgress: JobProgress) => makeWorkload({ ...a, onProgress }),
+  'make-workload': (a: Omit<MakeWorkloadOptions, 'onProgress'>, onProgress: JobProgress) => makeWorkload(new NodeDiskStore(), { ...a, onProgress }),
 };
 
 export type JobName = keyof typeof JOBS;

@@ -2,15 +2,13 @@
  * A chain of differencing disks opened from its leaf: parents found through their locators,
  * each parent's identity checked, every layer but the leaf read-only.
  */
-import * as path from 'node:path';
 import { HvsimError, invalidArgument } from '../errors.js';
-import { BLOCK_DATA, BLOCK_PARTIAL, checkRange, readImage, writeImage, type DiskImage, type Finding, type ParentLocator } from '../vhd/disk.js';
+import { checkRange, readImage, writeImage, type DiskImage, type Finding } from '../vhd/disk.js';
 import { openDisk, type OpenDiskOptions } from '../vhd/open.js';
 import { NodeDiskStore, type DiskStore } from './store.js';
 import { refuseIfMerging } from './journal.js';
-import { readFully } from '../vhd/io/block-file.js';
-import { storedBaseName } from '../vhd/parent-paths.js';
-import { ResolvedMap, type ProbeStats } from './resolve.js';
+import { linksTo, locatorName, searchParent } from './parent.js';
+import { ResolvedMap, type ProbeStats } from './resolved-map.js';
 
 /** Deepest chain hvsim opens; deeper ones are refused as likely loops or damage (openvmm caps at 256). */
 export const MAX_CHAIN_DEPTH = 256;
@@ -32,27 +30,6 @@ export function openLayerForMerge(store: DiskStore, filePath: string, writable: 
   if (writable && store.isReadOnly(filePath))
     throw new HvsimError('READ_ONLY', `${filePath}: file is marked read-only (a checkpoint's parent disk); write to its newest child instead`, { file: filePath });
   return openDisk(store, filePath, writable, opts);
-}
-
-/**
- * Where to look for a parent, in order (MS-VHDX §2.6.2.6: relative_path, then the absolute and
- * volume paths). Stored Windows paths use "\"; a Windows absolute path that does not exist here is
- * also tried by its file name next to the child, so chains copied off a host still resolve.
- */
-export function parentCandidates(childPath: string, loc: ParentLocator): string[] {
-  const dir = path.posix.dirname(childPath);
-  const out: string[] = [];
-  const add = (p: string): void => {
-    const r = path.posix.normalize(p);
-    if (!out.includes(r)) out.push(r);
-  };
-  if (loc.relativePath) add(path.posix.join(dir, ...loc.relativePath.split(/[\\/]+/).filter((s) => s.length > 0)));
-  for (const abs of [loc.absolutePath, loc.volumePath]) {
-    if (!abs) continue;
-    if (abs.startsWith('/')) add(abs);
-    else add(path.posix.join(dir, storedBaseName(abs))); // "C:\VMs\base.vhdx" or "\\?\Volume{…}\…"
-  }
-  return out;
 }
 
 export interface ChainOpenOptions {
@@ -91,7 +68,7 @@ export class Chain {
     const layers: DiskImage[] = [];
     const paths: string[] = [];
     try {
-      let curPath = store.resolve(leafPath);
+      let curPath = store.absolutePath(leafPath);
       let cur = openLayer(store, curPath, opts.writable ?? false, o);
       layers.push(cur);
       paths.push(curPath);
@@ -136,7 +113,7 @@ export class Chain {
     this.map.forEachPiece(offset, buf.length, (layer, off, len) => {
       const dst = buf.subarray(off - offset, off - offset + len);
       if (layer < 0) dst.fill(0);
-      else readLayerData(this.layers[layer]!, dst, off);
+      else readImage(this.layers[layer]!, dst, off);
     });
   }
 
@@ -212,23 +189,6 @@ export class Chain {
   }
 }
 
-/** Read bytes that the resolved map says `layer` holds, straight from its file (no bitmap checks). */
-export function readLayerData(layer: DiskImage, dst: Uint8Array, offset: number): void {
-  const bs = layer.blockSize;
-  let pos = 0;
-  while (pos < dst.length) {
-    const voff = offset + pos;
-    const k = Math.floor(voff / bs);
-    const inBlock = voff - k * bs;
-    const n = Math.min(dst.length - pos, bs - inBlock);
-    const part = dst.subarray(pos, pos + n);
-    const st = layer.blockState(k);
-    if (st === BLOCK_DATA || st === BLOCK_PARTIAL) readFully(layer.file, part, layer.blockDataOffset(k) + inBlock);
-    else part.fill(0);
-    pos += n;
-  }
-}
-
 function findParent(
   store: DiskStore,
   childPath: string,
@@ -237,13 +197,8 @@ function findParent(
   seen: string[],
 ): { disk: DiskImage; path: string } {
   const loc = child.parentLocator!;
-  const tried: string[] = [];
   let mismatch: string | undefined;
-  for (const cand of parentCandidates(childPath, loc)) {
-    if (!store.exists(cand)) {
-      tried.push(cand);
-      continue;
-    }
+  const r = searchParent(childPath, loc, (cand) => store.exists(cand), (cand) => {
     if (seen.includes(cand))
       throw new HvsimError('CHAIN', `${childPath}: parent ${cand} is already in the chain (a loop)`, { file: childPath });
     let disk: DiskImage;
@@ -252,17 +207,18 @@ function findParent(
     } catch (e) {
       if (e instanceof HvsimError && e.code !== 'NOT_FOUND') {
         mismatch ??= `${cand} is not a usable parent (${e.message})`;
-        continue;
+        return undefined;
       }
       throw e;
     }
-    if (disk.identity === loc.linkage || (loc.linkage2 !== undefined && disk.identity === loc.linkage2)) return { disk, path: cand };
+    if (linksTo(loc, disk.identity)) return { disk, path: cand };
     mismatch ??= `${cand} has identity {${disk.identity}} but the child expects {${loc.linkage}} (the parent was modified or replaced)`;
     disk.close();
-  }
+    return undefined;
+  });
+  if (r.found) return r.found;
   if (mismatch) throw new HvsimError('PARENT_MISMATCH', `${childPath}: ${mismatch}`, { file: childPath });
-  const named = loc.absolutePath ?? loc.relativePath ?? loc.volumePath ?? '?';
-  throw new HvsimError('PARENT_MISSING', `${childPath}: parent ${named} not found (looked at ${tried.join(', ') || 'no usable path'})`, { file: childPath });
+  throw new HvsimError('PARENT_MISSING', `${childPath}: parent ${locatorName(loc)} not found (looked at ${r.tried.join(', ') || 'no usable path'})`, { file: childPath });
 }
 
 function checkGeometry(layers: DiskImage[]): void {

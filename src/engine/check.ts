@@ -1,8 +1,7 @@
 /** test-vhd: every structural finding of a file, then the linkage of its whole chain. */
 import { HvsimError } from '../errors.js';
 import type { Finding } from '../vhd/disk.js';
-import { openDisk } from '../vhd/open.js';
-import { Chain } from './chain.js';
+import { Chain, openLayer } from './chain.js';
 import { NodeDiskStore } from './store.js';
 
 export type PathFinding = Finding & { path: string };
@@ -20,9 +19,10 @@ function asFinding(path: string, e: unknown): PathFinding {
 
 export function checkChainFile(path: string): CheckReport {
   const findings: PathFinding[] = [];
+  const store = new NodeDiskStore();
   let differencing = false;
   try {
-    const img = openDisk(new NodeDiskStore(), path, false, { lenient: true });
+    const img = openLayer(store, path, false, { lenient: true });
     differencing = img.parentLocator !== undefined;
     for (const f of img.check()) findings.push({ ...f, message: `${path}: ${f.message}`, path });
     img.close();
@@ -31,7 +31,7 @@ export function checkChainFile(path: string): CheckReport {
   }
   if (differencing) {
     try {
-      const chain = Chain.open(path, { lenient: true });
+      const chain = Chain.open(path, { store, lenient: true });
       for (const f of chain.check()) if (f.path !== path) findings.push({ ...f, message: `${f.path}: ${f.message}` });
       chain.close();
     } catch (e) {

@@ -41,8 +41,8 @@ const WINDOW = 4 * 1024 * 1024;
 const GRAIN = 64 * 1024;
 
 /** Write the chain's content to a new file `destPath` (refuses to replace one); removed again on failure. */
-export function flatten(chain: Chain, store: DiskStore, destPath: string, format: FlattenFormat, opts: FlattenOptions = {}): FlattenResult {
-  const dest = store.resolve(destPath);
+export function flatten(store: DiskStore, chain: Chain, destPath: string, format: FlattenFormat, opts: FlattenOptions = {}): FlattenResult {
+  const dest = store.absolutePath(destPath);
   const size = chain.virtualSize;
   const base = chain.base;
   const lss = base.logicalSectorSize;

@@ -73,7 +73,7 @@ export function journalFiles(j: MergeJournal): string[] {
 
 /** Journals in a folder, each with its path. */
 export function pendingJournals(store: DiskStore, dir: string): Array<{ path: string; journal: MergeJournal }> {
-  const abs = store.resolve(dir);
+  const abs = store.absolutePath(dir);
   let names: string[] = [];
   try {
     names = store.list(abs);
@@ -95,8 +95,20 @@ export function pendingJournals(store: DiskStore, dir: string): Array<{ path: st
  * or mixed into the merge.
  */
 export function refuseIfMerging(store: DiskStore, file: string): void {
-  const abs = store.resolve(file);
+  const abs = store.absolutePath(file);
   for (const x of pendingJournals(store, path.posix.dirname(abs)))
     if (journalFiles(x.journal).includes(abs))
       throw new HvsimError('INVALID_STATE', `${abs}: an interrupted ${x.journal.op} involves this disk (journal ${x.path}); finish it first with: hvsim resume-merge ${JSON.stringify(path.posix.dirname(abs))}`, { file: abs });
+}
+
+/** Refuse to start while another operation on any of these files is unfinished; return a matching one to resume. */
+export function pendingFor(store: DiskStore, files: string[], same: (j: MergeJournal) => boolean): { path: string; journal: MergeJournal } | undefined {
+  const dirs = [...new Set(files.map((f) => path.posix.dirname(f)))];
+  for (const d of dirs)
+    for (const x of pendingJournals(store, d)) {
+      if (same(x.journal)) return x;
+      if (journalFiles(x.journal).some((f) => files.includes(f)))
+        throw new HvsimError('INVALID_STATE', `${x.path}: an interrupted ${x.journal.op} involves ${journalFiles(x.journal).filter((f) => files.includes(f)).join(', ')}; run resume-merge first`, { file: x.path });
+    }
+  return undefined;
 }

@@ -1,9 +1,9 @@
 /** Per-layer facts used by get-vhd --chain, analysis and merges. */
 import { BLOCK_DATA, BLOCK_PARTIAL, BLOCK_ZERO, type DiskImage } from '../vhd/disk.js';
-import { createDifferencingDiskFile, createDiskFile, formatForPath, openDisk, type NewDiskOptions } from '../vhd/open.js';
+import { createDifferencingDiskFile, createDiskFile, formatForPath, type NewDiskOptions } from '../vhd/open.js';
 import type { VhdFormat } from '../vhd/disk.js';
 import { openLayer } from './chain.js';
-import { createWhole, NodeDiskStore, type DiskStore } from './store.js';
+import { createWhole, type DiskStore } from './store.js';
 
 export interface LayerAllocation {
   blocks: number;
@@ -40,11 +40,12 @@ export function layerAllocation(img: DiskImage): LayerAllocation {
  * Freeze `parentPath` and start a child on it, the way a checkpoint does: the child is created
  * whole first (createWhole), then the parent is marked read-only (docs/formats.md,
  * "Creating a differencing VHDX"; docs/hyperv.md, "Disk files"). The parent's writer's lock is held throughout, so no process writes
- * the parent between reading its identity and freezing it. Returns the child, open for writing.
+ * the parent between reading its identity and freezing it. Returns the child's absolute path
+ * (the child is not opened again: open it with openLayer when needed).
  */
-export function createChild(parentPath: string, childPath: string, blockSize?: number, store: DiskStore = new NodeDiskStore()): DiskImage {
-  const parentAbs = store.resolve(parentPath);
-  const childAbs = store.resolve(childPath);
+export function createChild(store: DiskStore, parentPath: string, childPath: string, blockSize?: number): string {
+  const parentAbs = store.absolutePath(parentPath);
+  const childAbs = store.absolutePath(childPath);
   const lock = store.lockWriter(parentAbs);
   try {
     const parent = openLayer(store, parentAbs, false);
@@ -57,15 +58,15 @@ export function createChild(parentPath: string, childPath: string, blockSize?: n
   } finally {
     lock.release();
   }
-  return openDisk(store, childAbs, true);
+  return childAbs;
 }
 
 /**
  * A new dynamic or fixed disk at `p` (VHDX or VHD by its extension unless `format` says), created
- * whole (createWhole); refuses to replace a file. Returns it open for writing.
+ * whole (createWhole); refuses to replace a file. Returns its absolute path.
  */
-export function createBaseDisk(p: string, opts: NewDiskOptions & { format?: VhdFormat }, store: DiskStore = new NodeDiskStore()): DiskImage {
-  const abs = store.resolve(p);
+export function createBaseDisk(store: DiskStore, p: string, opts: NewDiskOptions & { format?: VhdFormat }): string {
+  const abs = store.absolutePath(p);
   createWhole(store, abs, (f) => createDiskFile(f, opts.format ?? formatForPath(abs), opts));
-  return openDisk(store, abs, true);
+  return abs;
 }

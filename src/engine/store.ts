@@ -10,13 +10,22 @@ import type { BlockFile } from '../vhd/io/block-file.js';
 import { MemoryFile } from '../vhd/io/memory-file.js';
 import { fsCall, fsError } from '../vhd/io/fs-error.js';
 import { lockWriter } from '../vhd/io/lock-file.js';
-import { NodeFile, renameNoReplace, writeFileAtomic } from '../vhd/io/node-file.js';
+import { mkdirp, NodeFile, renameNoReplace, writeFileAtomic } from '../vhd/io/node-file.js';
 import { FaultFile, type FaultBudget } from '../vhd/io/fault-file.js';
+
+/** How a new file is kept. */
+export interface CreateOptions {
+  /**
+   * false: flushing need not wait for the disk (write order is kept). Only for files that are
+   * worthless after a crash, such as a generated workload. Default true.
+   */
+  durable?: boolean;
+}
 
 export interface DiskStore {
   open(p: string, mode: 'r' | 'rw'): BlockFile;
   /** Create an empty file; fails if it exists. */
-  create(p: string): BlockFile;
+  create(p: string, opts?: CreateOptions): BlockFile;
   exists(p: string): boolean;
   remove(p: string): void;
   isReadOnly(p: string): boolean;
@@ -34,8 +43,10 @@ export interface DiskStore {
   lockWriter(p: string): { release(): void };
   /** Names of the entries of a folder. */
   list(dir: string): string[];
-  /** Absolute form of a path. */
-  resolve(p: string): string;
+  /** Create a folder and any missing parents (nothing to do where folders are implicit). */
+  mkdirp(dir: string): void;
+  /** The absolute form of a path (relative paths are taken from the current folder). */
+  absolutePath(p: string): string;
 }
 
 /** The name a new file is written under until it is complete (never taken for a disk). */
@@ -88,8 +99,8 @@ export class NodeDiskStore implements DiskStore {
   open(p: string, mode: 'r' | 'rw'): BlockFile {
     return NodeFile.open(p, mode);
   }
-  create(p: string): BlockFile {
-    return NodeFile.create(p);
+  create(p: string, opts: CreateOptions = {}): BlockFile {
+    return NodeFile.create(p, false, opts);
   }
   exists(p: string): boolean {
     return fs.existsSync(p);
@@ -134,7 +145,10 @@ export class NodeDiskStore implements DiskStore {
   list(dir: string): string[] {
     return fsCall(dir, 'list', () => fs.readdirSync(dir));
   }
-  resolve(p: string): string {
+  mkdirp(dir: string): void {
+    mkdirp(dir);
+  }
+  absolutePath(p: string): string {
     return path.resolve(p);
   }
 }
@@ -248,7 +262,9 @@ export class MemoryDiskStore implements DiskStore {
     for (const k of this.files.keys()) if (path.posix.dirname(k) === abs) out.push(path.posix.basename(k));
     return out.sort();
   }
-  resolve(p: string): string {
+  /** Folders are implicit (a file's folder is the dirname of its path). */
+  mkdirp(_dir: string): void {}
+  absolutePath(p: string): string {
     return path.posix.resolve(p);
   }
 

@@ -9,7 +9,8 @@
 import * as path from 'node:path';
 import type { DiskImage, Finding, ParentLocator, VhdFormat, VhdType } from '../vhd/disk.js';
 import { HvsimError } from '../errors.js';
-import { MAX_CHAIN_DEPTH, openLayer, parentCandidates } from './chain.js';
+import { MAX_CHAIN_DEPTH, openLayer } from './chain.js';
+import { linksTo, locatorName, searchParent } from './parent.js';
 import type { DiskStore } from './store.js';
 import { JOURNAL_SUFFIX } from './journal.js';
 
@@ -56,7 +57,7 @@ export class TreeScan {
 
   /** Disk files of a folder (absolute paths, sorted). */
   diskFiles(dir: string): string[] {
-    const abs = this.store.resolve(dir);
+    const abs = this.store.absolutePath(dir);
     let out = this.dirs.get(abs);
     if (!out) {
       let names: string[] = [];
@@ -73,7 +74,7 @@ export class TreeScan {
 
   /** Facts about one file; undefined when it does not exist. */
   get(p: string): DiskFacts | undefined {
-    const abs = this.store.resolve(p);
+    const abs = this.store.absolutePath(p);
     const known = this.facts.get(abs);
     if (known) return known;
     if (!this.store.exists(abs)) return undefined;
@@ -100,7 +101,7 @@ export class TreeScan {
 
   /** The parent a Chain.open would pick for `p`, or why there is none. */
   parentOf(p: string): ParentLink {
-    const abs = this.store.resolve(p);
+    const abs = this.store.absolutePath(p);
     const known = this.links.get(abs);
     if (known) return known;
     const f = this.get(abs);
@@ -109,24 +110,13 @@ export class TreeScan {
     else if (!f.locator) link = { status: 'base', tried: [] };
     else {
       const loc = f.locator;
-      const tried: string[] = [];
-      let firstExisting: string | undefined;
-      let found: string | undefined;
-      for (const cand of parentCandidates(abs, loc)) {
-        const pf = this.get(cand);
-        if (!pf) {
-          tried.push(cand);
-          continue;
-        }
-        firstExisting ??= cand;
-        if (!pf.error && (pf.identity === loc.linkage || (loc.linkage2 !== undefined && pf.identity === loc.linkage2))) {
-          found = cand;
-          break;
-        }
-      }
-      if (found) link = { status: 'ok', path: found, tried };
-      else if (firstExisting) link = { status: 'mismatch', path: firstExisting, tried };
-      else link = { status: 'missing', tried };
+      const r = searchParent(abs, loc, (cand) => this.get(cand) !== undefined, (cand) => {
+        const pf = this.get(cand)!;
+        return !pf.error && linksTo(loc, pf.identity!) ? cand : undefined;
+      });
+      if (r.found) link = { status: 'ok', path: r.found, tried: r.tried };
+      else if (r.firstExisting) link = { status: 'mismatch', path: r.firstExisting, tried: r.tried };
+      else link = { status: 'missing', tried: r.tried };
     }
     this.links.set(abs, link);
     return link;
@@ -137,8 +127,8 @@ export class TreeScan {
    * `moreDirs` (Hyper-V keeps a checkpoint's child next to its parent; docs/hyperv.md, "Disk files").
    */
   childrenOf(p: string, moreDirs: string[] = []): string[] {
-    const abs = this.store.resolve(p);
-    const dirs = new Set([path.posix.dirname(abs), ...moreDirs.map((d) => this.store.resolve(d))]);
+    const abs = this.store.absolutePath(p);
+    const dirs = new Set([path.posix.dirname(abs), ...moreDirs.map((d) => this.store.absolutePath(d))]);
     const out: string[] = [];
     for (const d of dirs)
       for (const f of this.diskFiles(d)) {
@@ -187,7 +177,7 @@ export interface CheckTreeOptions {
  */
 export function checkTree(store: DiskStore, dir: string, opts: CheckTreeOptions = {}): TreeReport {
   const scan = new TreeScan(store);
-  const absDir = store.resolve(dir);
+  const absDir = store.absolutePath(dir);
   const files = scan.diskFiles(absDir);
   const findings: TreeFinding[] = [];
   const add = (p: string, severity: 'error' | 'warning', code: string, message: string): void => {
@@ -203,7 +193,7 @@ export function checkTree(store: DiskStore, dir: string, opts: CheckTreeOptions 
     }
     for (const x of facts.findings) findings.push({ ...x, path: f });
     const link = scan.parentOf(f);
-    const named = facts.locator ? (facts.locator.absolutePath ?? facts.locator.relativePath ?? facts.locator.volumePath ?? '?') : '';
+    const named = facts.locator ? locatorName(facts.locator) : '';
     if (link.status === 'missing') add(f, 'error', 'PARENT_MISSING', `${f}: parent ${named} not found (looked at ${link.tried.join(', ')})`);
     else if (link.status === 'mismatch') {
       const pf = scan.get(link.path!);
@@ -251,7 +241,7 @@ export function checkTree(store: DiskStore, dir: string, opts: CheckTreeOptions 
   if (opts.inUse) {
     const reached = new Set<string>();
     for (const u of opts.inUse) {
-      let cur: string | undefined = store.resolve(u);
+      let cur: string | undefined = store.absolutePath(u);
       for (let i = 0; cur && !reached.has(cur) && i <= MAX_CHAIN_DEPTH; i++) {
         reached.add(cur);
         const l = scan.parentOf(cur);

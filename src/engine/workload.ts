@@ -1,21 +1,19 @@
 /**
  * The standard deep-chain workload (docs/workload.md): a splitmix64 generator, the
- * content of every layer, and writing the chain as real files — a dynamic `.vhdx` base and
- * differencing `.avhdx` layers numbered by depth. Imports the format layer and chain helpers only.
+ * content of every layer, and writing the chain as files through a DiskStore — a dynamic `.vhdx`
+ * base and differencing `.avhdx` layers numbered by depth.
  *
  * The generator runs in a 180-byte WebAssembly function (native 64-bit multiplies, ~0.3 ns a byte);
  * everything crossing the JS boundary is 32-bit, so no BigInt is used at run time. The same
  * arithmetic in JS on 32-bit halves runs about 15× slower (256 MiB: ~1.2 s against ~80 ms).
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ioBuffer, KiB, MiB } from '../vhd/common/bytes.js';
 import { invalidArgument } from '../errors.js';
 import type { DiskImage } from '../vhd/disk.js';
-import { fsCall } from '../vhd/io/fs-error.js';
-import { mkdirp, NodeFile } from '../vhd/io/node-file.js';
 import { createDifferencingDiskFile, createDiskFile } from '../vhd/open.js';
 import { MAX_CHAIN_DEPTH } from './chain.js';
+import type { DiskStore } from './store.js';
 
 
 /** The workload's constants (docs/workload.md, "Disk and layers"). */
@@ -254,7 +252,7 @@ export interface MakeWorkloadOptions {
   childBlockSize?: number;
   /**
    * Make every write durable (fdatasync). Off by default: a generated workload is worth nothing
-   * after a crash and can be made again (NodeFile `durable: false`).
+   * after a crash and can be made again (DiskStore.create `durable: false`).
    */
   durable?: boolean;
   /** Called after each piece is written: virtual bytes written so far, and in all. */
@@ -280,17 +278,18 @@ export function workloadBytes(depth: number): number {
  * checkpoint leaves it. Large writes are batched (one call per base block, one per run of adjacent
  * regions), because each write call journals its BAT and bitmap pages.
  */
-export function makeWorkload(opts: MakeWorkloadOptions): WorkloadFiles {
+export function makeWorkload(store: DiskStore, opts: MakeWorkloadOptions): WorkloadFiles {
   checkDepth(opts.depth);
   const name = opts.name ?? 'workload';
   if (!/^[^/\\]+$/.test(name)) throw invalidArgument(`workload name must be a plain file name, not "${name}"`);
-  const dir = path.resolve(opts.dir);
-  mkdirp(dir);
+  const dir = store.absolutePath(opts.dir);
+  store.mkdirp(dir);
   const paths = Array.from({ length: opts.depth + 1 }, (_, k) => workloadLayerPath(dir, k, name));
   for (const p of paths) {
-    if (!fs.existsSync(p)) continue;
+    if (!store.exists(p)) continue;
     if (!opts.overwrite) throw invalidArgument(`${p} already exists (remove it or overwrite)`, p);
-    fsCall(p, 'replace', () => (fs.chmodSync(p, 0o644), fs.unlinkSync(p)));
+    store.setReadOnly(p, false);
+    store.remove(p);
   }
   const durable = opts.durable ?? false;
   const total = workloadBytes(opts.depth);
@@ -305,7 +304,7 @@ export function makeWorkload(opts: MakeWorkloadOptions): WorkloadFiles {
   const made: string[] = [];
   try {
     // Layer 0: every byte, one write per base block.
-    const baseFile = NodeFile.create(paths[0]!, false, { durable });
+    const baseFile = store.create(paths[0]!, { durable });
     made.push(paths[0]!);
     try {
       prev = createDiskFile(baseFile, 'VHDX', { virtualSize: WORKLOAD.virtualSize, ...(opts.baseBlockSize ? { blockSize: opts.baseBlockSize } : {}) });
@@ -324,7 +323,7 @@ export function makeWorkload(opts: MakeWorkloadOptions): WorkloadFiles {
     const rs = WORKLOAD.regionSize;
     const runBuf = new Uint8Array(WORKLOAD.regionsPerLayer * rs);
     for (let k = 1; k <= opts.depth; k++) {
-      const f = NodeFile.create(paths[k]!, false, { durable });
+      const f = store.create(paths[k]!, { durable });
       made.push(paths[k]!);
       let child: DiskImage;
       try {
@@ -334,7 +333,7 @@ export function makeWorkload(opts: MakeWorkloadOptions): WorkloadFiles {
         throw e;
       }
       prev.close();
-      fsCall(paths[k - 1]!, 'mark read-only', () => fs.chmodSync(paths[k - 1]!, fs.statSync(paths[k - 1]!).mode & 0o555));
+      store.setReadOnly(paths[k - 1]!, true);
       prev = child;
       const regions = layerRegions(k);
       for (let i = 0; i < regions.length; ) {
@@ -354,7 +353,7 @@ export function makeWorkload(opts: MakeWorkloadOptions): WorkloadFiles {
     // An unfinished workload is of no use: remove the files this call created (interrupted too).
     try {
       prev?.close();
-      for (const p of made) fs.rmSync(p, { force: true });
+      for (const p of made) store.remove(p);
     } catch {
       // already failing: what is left is named by the error and replaced by --force
     }

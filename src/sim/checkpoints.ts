@@ -63,7 +63,7 @@ function createLeaves(ctx: SimContext, vm: VmRecord, parents: string[]): Array<{
     try {
       for (const x of leaves) {
         const wasReadOnly = store.isReadOnly(x.parent);
-        createChild(x.parent, x.file, undefined, store).close();
+        createChild(store, x.parent, x.file);
         made.push({ ...x, wasReadOnly });
       }
     } catch (e) {
@@ -210,7 +210,7 @@ export function exportVMSnapshot(ctx: SimContext, ref: SnapshotRef, dir: string)
   fault(ctx, 'export', vm);
   requireDisks(ctx, vm, 'Export-VMSnapshot');
   const store = ctx.storage.store;
-  const root = path.posix.join(store.resolve(dir), vm.name);
+  const root = path.posix.join(store.absolutePath(dir), vm.name);
   const disks = path.posix.join(root, 'Virtual Hard Disks');
   const written: string[] = [];
   let bytes = 0;
@@ -222,7 +222,7 @@ export function exportVMSnapshot(ctx: SimContext, ref: SnapshotRef, dir: string)
       const dest = path.posix.join(disks, fileStem(base) + diskExtension(format, false));
       const chain = openChain(store, frozen);
       try {
-        bytes += flatten(chain, store, dest, format).dataBytes;
+        bytes += flatten(store, chain, dest, format).dataBytes;
       } finally {
         chain.close();
       }

@@ -238,7 +238,7 @@ function differencingPattern(base: string): RegExp {
  * folder may hold anybody's files.
  */
 export function unrecordedFiles(store: DiskStore, vm: VmRecord, vmRoot: string, known: Set<string>): string[] {
-  const root = store.resolve(vmRoot);
+  const root = store.absolutePath(vmRoot);
   const out: string[] = [];
   for (const drive of vm.drives) {
     const base = baseFile(drive).path;

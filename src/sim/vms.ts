@@ -55,15 +55,15 @@ function newBaseDisk(ctx: SimContext, vmPath: string, fileStem: string, size: nu
   const store = ctx.storage.store;
   const dir = path.posix.join(vmPath, 'Virtual Hard Disks');
   ctx.storage.mkdirp(dir);
-  const p = store.resolve(path.posix.join(dir, `${fileStem}.vhdx`));
+  const p = store.absolutePath(path.posix.join(dir, `${fileStem}.vhdx`));
   // The caller records the disk before the state is next saved.
-  creating(ctx, [{ file: p, parent: null }], () => createBaseDisk(p, { format: 'VHDX', virtualSize: size, blockSize: ctx.defaults.blockSize }, store).close());
+  creating(ctx, [{ file: p, parent: null }], () => createBaseDisk(store, p, { format: 'VHDX', virtualSize: size, blockSize: ctx.defaults.blockSize }));
   return p;
 }
 
 function attachExisting(ctx: SimContext, file: string, op: string): string {
   const store = ctx.storage.store;
-  const p = store.resolve(file);
+  const p = store.absolutePath(file);
   if (!store.exists(p)) throw new HvsimError('NOT_FOUND', `${cmdletOf(op)}: ${p}: no such file`, { file: p });
   formatForPath(p);
   if (store.isReadOnly(p))

@@ -47,9 +47,8 @@ describe('public API (src/index.ts)', () => {
 
   it('creates a base and a child, writes through the chain and reads through it, using the entry point only', () => {
     const store = new hvsim.MemoryDiskStore();
-    hvsim.createBaseDisk('/d/base.vhdx', { virtualSize: 8 << 20 }, store).close();
-    const leaf = hvsim.createChild('/d/base.vhdx', '/d/leaf.avhdx', undefined, store);
-    leaf.close();
+    hvsim.createBaseDisk(store, '/d/base.vhdx', { virtualSize: 8 << 20 });
+    hvsim.createChild(store, '/d/base.vhdx', '/d/leaf.avhdx');
     expect(store.isReadOnly('/d/base.vhdx')).toBe(true);
     const c = hvsim.Chain.open('/d/leaf.avhdx', { store, writable: true });
     c.write(new Uint8Array(4096).fill(7), 1 << 20);

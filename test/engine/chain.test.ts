@@ -144,7 +144,7 @@ class ChildCmd implements Cmd {
     const p = list[this.pick % list.length]!;
     const f = m.files.get(p)!;
     const name = newName(m, f.format, true);
-    createChild(p, name, f.format === 'VHDX' ? this.blockSize : undefined, r.store).close();
+    createChild(r.store, p, name, f.format === 'VHDX' ? this.blockSize : undefined);
     m.files.set(name, { parent: p, view: f.view.slice(), format: f.format });
     checkAll(m, r);
   }
@@ -220,13 +220,13 @@ class FlattenCmd implements Cmd {
     try {
       if (this.format === 'RAW') {
         const name = `${DIR}/flat${m.next++}.raw`;
-        flatten(c, r.store, name, 'RAW');
+        flatten(r.store, c, name, 'RAW');
         const raw = r.store.snapshot().get(name)!;
         expect(Buffer.from(raw).equals(Buffer.from(m.files.get(p)!.view))).toBe(true);
         r.store.remove(name);
       } else {
         const name = newName(m, this.format, false);
-        flatten(c, r.store, name, this.format, this.format === 'VHD' ? { blockSize: 512 * KiB } : {});
+        flatten(r.store, c, name, this.format, this.format === 'VHD' ? { blockSize: 512 * KiB } : {});
         m.files.set(name, { parent: null, view: m.files.get(p)!.view.slice(), format: this.format });
       }
     } finally {
@@ -357,7 +357,7 @@ describe('Chain.open', () => {
   it('a missing parent: one line naming the child and where it looked', () => {
     const s = new MemoryDiskStore();
     vhdx(s, '/v/base.vhdx');
-    createChild('/v/base.vhdx', '/v/child.avhdx', undefined, s).close();
+    createChild(s, '/v/base.vhdx', '/v/child.avhdx');
     s.remove('/v/base.vhdx');
     expectError(() => Chain.open('/v/child.avhdx', { store: s }), 'PARENT_MISSING', '/v/child.avhdx', '/v/base.vhdx');
   });
@@ -365,7 +365,7 @@ describe('Chain.open', () => {
   it('a changed parent (its identity no longer matches): one line naming both files', () => {
     const s = new MemoryDiskStore();
     vhdx(s, '/v/base.vhdx');
-    createChild('/v/base.vhdx', '/v/child.avhdx', undefined, s).close();
+    createChild(s, '/v/base.vhdx', '/v/child.avhdx');
     s.setReadOnly('/v/base.vhdx', false);
     const c = Chain.open('/v/base.vhdx', { store: s, writable: true });
     c.write(new Uint8Array(512).fill(1), 0); // a write gives the parent a new DataWriteGuid
@@ -376,8 +376,8 @@ describe('Chain.open', () => {
   it('a cycle of parent links', () => {
     const s = new MemoryDiskStore();
     vhdx(s, '/v/a.vhdx');
-    createChild('/v/a.vhdx', '/v/b.avhdx', undefined, s).close();
-    createChild('/v/b.avhdx', '/v/c.avhdx', undefined, s).close();
+    createChild(s, '/v/a.vhdx', '/v/b.avhdx');
+    createChild(s, '/v/b.avhdx', '/v/c.avhdx');
     setLocator(s, '/v/b.avhdx', childLocatorEntries(identity(s, '/v/c.avhdx'), '.\\c.avhdx', 'C:\\VMs\\c.avhdx'));
     expectError(() => Chain.open('/v/c.avhdx', { store: s }), 'CHAIN', '/v/b.avhdx', '/v/c.avhdx', 'loop');
   });
@@ -387,7 +387,7 @@ describe('Chain.open', () => {
     vhdx(s, '/v/a.vhdx');
     vhdx(s, '/v/big.vhdx', 2 * SIZE);
     createDiskFile(s.create('/v/4k.vhdx'), 'VHDX', { virtualSize: SIZE, blockSize: MiB, logicalSectorSize: 4096 }).close();
-    createChild('/v/a.vhdx', '/v/child.avhdx', undefined, s).close();
+    createChild(s, '/v/a.vhdx', '/v/child.avhdx');
     setLocator(s, '/v/child.avhdx', childLocatorEntries(identity(s, '/v/big.vhdx'), '.\\big.vhdx', '/v/big.vhdx'));
     expectError(() => Chain.open('/v/child.avhdx', { store: s }), 'CHAIN', '/v/child.avhdx', '/v/big.vhdx', 'virtual size');
     setLocator(s, '/v/child.avhdx', childLocatorEntries(identity(s, '/v/4k.vhdx'), '.\\4k.vhdx', '/v/4k.vhdx'));
@@ -397,7 +397,7 @@ describe('Chain.open', () => {
   it('a chain deeper than the cap', () => {
     const s = new MemoryDiskStore();
     vhdx(s, '/v/d0.vhdx');
-    for (let i = 1; i <= 4; i++) createChild(`/v/d${i - 1}.${i === 1 ? 'vhdx' : 'avhdx'}`, `/v/d${i}.avhdx`, undefined, s).close();
+    for (let i = 1; i <= 4; i++) createChild(s, `/v/d${i - 1}.${i === 1 ? 'vhdx' : 'avhdx'}`, `/v/d${i}.avhdx`);
     expect(Chain.open('/v/d4.avhdx', { store: s, maxDepth: 5 }).close()).toBeUndefined();
     expectError(() => Chain.open('/v/d4.avhdx', { store: s, maxDepth: 3 }), 'CHAIN', '/v/d4.avhdx', 'deeper than 3');
   });
@@ -405,7 +405,7 @@ describe('Chain.open', () => {
   it('a write aimed at a parent is refused', () => {
     const s = new MemoryDiskStore();
     vhdx(s, '/v/a.vhdx');
-    createChild('/v/a.vhdx', '/v/b.avhdx', undefined, s).close();
+    createChild(s, '/v/a.vhdx', '/v/b.avhdx');
     expectError(() => Chain.open('/v/a.vhdx', { store: s, writable: true }), 'READ_ONLY', '/v/a.vhdx');
     const c = Chain.open('/v/b.avhdx', { store: s });
     expectError(() => c.write(new Uint8Array(10), 0), 'READ_ONLY', '/v/b.avhdx');
@@ -415,7 +415,7 @@ describe('Chain.open', () => {
   it('Windows-style locators resolve next to the child (relative ".\\x", "..\\dir\\x", absolute "C:\\...")', () => {
     const s = new MemoryDiskStore();
     vhdx(s, '/host/disks/base.vhdx');
-    createChild('/host/disks/base.vhdx', '/host/disks/child.avhdx', undefined, s).close();
+    createChild(s, '/host/disks/base.vhdx', '/host/disks/child.avhdx');
     const id = identity(s, '/host/disks/base.vhdx');
     const parentOf = (p: string): string => {
       const c = Chain.open(p, { store: s });
@@ -433,7 +433,7 @@ describe('Chain.open', () => {
     setLocator(s, '/host/disks/child.avhdx', [['parent_linkage', `{${id}}`], ['absolute_win32_path', 'D:\\x\\y\\base.vhdx']]);
     expect(parentOf('/host/disks/child.avhdx')).toBe('/host/disks/base.vhdx');
     // A relative path into a sibling folder.
-    createChild('/host/disks/base.vhdx', '/host/snaps/c2.avhdx', undefined, s).close();
+    createChild(s, '/host/disks/base.vhdx', '/host/snaps/c2.avhdx');
     setLocator(s, '/host/snaps/c2.avhdx', childLocatorEntries(id, '..\\disks\\base.vhdx', 'C:\\elsewhere\\nothere.vhdx'));
     expect(parentOf('/host/snaps/c2.avhdx')).toBe('/host/disks/base.vhdx');
     // Nothing matches: every path tried is named.
@@ -454,7 +454,7 @@ describe('read cost', () => {
     let prev = '/r/l0.vhd';
     for (let i = 1; i < depth; i++) {
       const p = `/r/l${i}.avhd`;
-      createChild(prev, p, undefined, s).close();
+      createChild(s, prev, p);
       const c = Chain.open(p, { store: s, writable: true });
       c.write(fill(64 * KiB, i + 1), ((i * 37) % 60) * 64 * KiB);
       c.close();
@@ -522,9 +522,9 @@ describe('checkTree: a whole folder as one tree', () => {
     const s = new MemoryDiskStore();
     const T = '/t';
     vhdx(s, `${T}/base.vhdx`);
-    createChild(`${T}/base.vhdx`, `${T}/a.avhdx`, undefined, s).close();
-    createChild(`${T}/a.avhdx`, `${T}/b.avhdx`, undefined, s).close();
-    createChild(`${T}/base.vhdx`, `${T}/branch.avhdx`, undefined, s).close();
+    createChild(s, `${T}/base.vhdx`, `${T}/a.avhdx`);
+    createChild(s, `${T}/a.avhdx`, `${T}/b.avhdx`);
+    createChild(s, `${T}/base.vhdx`, `${T}/branch.avhdx`);
     let r = checkTree(s, T);
     expect(r.Valid).toBe(true);
     expect(r.Findings).toEqual([]);
@@ -535,10 +535,10 @@ describe('checkTree: a whole folder as one tree', () => {
     expect(r.Findings.map((f) => [f.code, f.path])).toEqual([['UNREFERENCED', `${T}/branch.avhdx`]]);
     // Damage of every kind.
     vhdx(s, `${T}/other.vhdx`, 2 * SIZE);
-    createChild(`${T}/other.vhdx`, `${T}/orphan.avhdx`, undefined, s).close();
+    createChild(s, `${T}/other.vhdx`, `${T}/orphan.avhdx`);
     s.remove(`${T}/other.vhdx`);
     vhdx(s, `${T}/p2.vhdx`);
-    createChild(`${T}/p2.vhdx`, `${T}/stale.avhdx`, undefined, s).close();
+    createChild(s, `${T}/p2.vhdx`, `${T}/stale.avhdx`);
     s.setReadOnly(`${T}/p2.vhdx`, false);
     const c = Chain.open(`${T}/p2.vhdx`, { store: s, writable: true });
     c.write(new Uint8Array(512), 0); // p2 changes: stale no longer matches
@@ -566,8 +566,8 @@ describe('checkTree: a whole folder as one tree', () => {
   it('a loop of parent links is reported once per file in it', () => {
     const s = new MemoryDiskStore();
     vhdx(s, '/l/a.vhdx');
-    createChild('/l/a.vhdx', '/l/b.avhdx', undefined, s).close();
-    createChild('/l/b.avhdx', '/l/c.avhdx', undefined, s).close();
+    createChild(s, '/l/a.vhdx', '/l/b.avhdx');
+    createChild(s, '/l/b.avhdx', '/l/c.avhdx');
     setLocator(s, '/l/b.avhdx', childLocatorEntries(identity(s, '/l/c.avhdx'), '.\\c.avhdx', '/l/c.avhdx'));
     const r = checkTree(s, '/l');
     expect(r.Findings.filter((f) => f.code === 'CHAIN').map((f) => f.path).sort()).toEqual(['/l/b.avhdx', '/l/c.avhdx']);

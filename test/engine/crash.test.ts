@@ -83,7 +83,7 @@ function buildTree(ext: 'vhdx' | 'vhd', sibling: boolean, deep = true): { store:
   createDiskFile(store.create(f.base!), x ? 'VHDX' : 'VHD', { virtualSize: SIZE, blockSize: x ? MiB : 512 * KiB }).close();
   write(store, f.base!, 0, pattern(2 * MiB + 512, 1));
   write(store, f.base!, 3 * MiB + 100, pattern(5000, 2));
-  createChild(f.base!, f.m!, x ? MiB : undefined, store).close();
+  createChild(store, f.base!, f.m!, x ? MiB : undefined);
   write(store, f.m!, 600, pattern(5000, 3));
   write(store, f.m!, MiB - 1024, pattern(8192, 4)); // across a block edge
   if (x) zero(store, f.m!, 2 * MiB, MiB); // a zero block over the base's data? (base has none there; still a ZERO state)
@@ -92,15 +92,15 @@ function buildTree(ext: 'vhdx' | 'vhd', sibling: boolean, deep = true): { store:
     delete f.c;
     delete f.g;
   } else {
-  createChild(f.m!, f.c!, x ? 2 * MiB : undefined, store).close();
+  createChild(store, f.m!, f.c!, x ? 2 * MiB : undefined);
   write(store, f.c!, MiB + 3, pattern(70000, 5));
   if (x) zero(store, f.c!, 0, MiB); // hides base and m data in block 0
-  createChild(f.c!, f.g!, x ? MiB : undefined, store).close();
+  createChild(store, f.c!, f.g!, x ? MiB : undefined);
   write(store, f.g!, 4096, pattern(4096, 6));
   write(store, f.g!, 3 * MiB, pattern(MiB, 7)); // a whole block
   }
   if (sibling) {
-    createChild(f.base!, f.s!, undefined, store).close();
+    createChild(store, f.base!, f.s!);
     write(store, f.s!, 512, pattern(1024, 8));
   } else delete f.s;
   return { store, f };

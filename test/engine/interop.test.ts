@@ -69,13 +69,13 @@ function build(format: 'VHDX' | 'VHD'): Tree {
   createDiskFile(store.create(t.base), format, { virtualSize: SIZE, blockSize: x ? MiB : 512 * KiB }).close();
   write(t.base, 0, fill(3 * MiB + 777, 1)); // unaligned end: a base may do anything
   write(t.base, 6 * MiB, fill(MiB, 2));
-  createChild(t.base, t.m, x ? 2 * MiB : undefined, store).close();
+  createChild(store, t.base, t.m, x ? 2 * MiB : undefined);
   write(t.m, 512 * KiB, fill(64 * KiB, 3));
   write(t.m, 5 * MiB - 4096, fill(8192, 4)); // across a block edge
-  createChild(t.m, t.c, x ? MiB : undefined, store).close();
+  createChild(store, t.m, t.c, x ? MiB : undefined);
   write(t.c, 4096, fill(4096, 5));
   write(t.c, 6 * MiB + 8192, new Uint8Array(4096)); // zeros written as data over the base
-  createChild(t.c, t.g, x ? MiB : undefined, store).close();
+  createChild(store, t.c, t.g, x ? MiB : undefined);
   write(t.g, 2 * MiB, fill(MiB, 6)); // a whole block
   write(t.g, 7 * MiB + 12288, fill(4096 * 3, 7));
   return t;
@@ -126,7 +126,7 @@ describe.skipIf(!haveQemu && !havePyvhdi)('merge results through qemu-img and li
         try {
           for (const [name, fmt] of [['flat.vhdx', 'VHDX'], ['flat.vhd', 'VHD'], ['flat.raw', 'RAW']] as const) {
             const p = join(t.dir, name);
-            flatten(c, store, p, fmt);
+            flatten(store, c, p, fmt);
             if (fmt === 'RAW') {
               expect(readFileSync(p).equals(expected)).toBe(true);
               continue;

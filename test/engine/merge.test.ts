@@ -12,8 +12,9 @@ import { Chain, openLayer } from '../../src/engine/chain.js';
 import { flatten, flattenFormatForPath } from '../../src/engine/flatten.js';
 import { createChild, layerAllocation } from '../../src/engine/layers.js';
 import {
-  deleteCheckpointDisk, forEachStackRun, journalPath, mergeDown, pendingJournals, readJournal, removeLayer, resumeMerges, THROUGH,
+  deleteCheckpointDisk, journalPath, mergeDown, pendingJournals, readJournal, removeLayer, resumeMerges,
 } from '../../src/engine/merge.js';
+import { ResolvedMap, THROUGH } from '../../src/engine/resolved-map.js';
 import { MemoryDiskStore } from '../../src/engine/store.js';
 import { checkTree, findChildren } from '../../src/engine/tree.js';
 import { expectError, fill } from '../helpers/data.js';
@@ -28,7 +29,7 @@ function newBase(s: MemoryDiskStore, p: string, opts: { size?: number; blockSize
   createDiskFile(s.create(p), vhd ? 'VHD' : 'VHDX', { virtualSize: opts.size ?? SIZE, blockSize: opts.blockSize ?? (vhd ? 512 * KiB : MiB) }).close();
 }
 function child(s: MemoryDiskStore, parent: string, p: string, blockSize?: number): void {
-  createChild(parent, p, blockSize, s).close();
+  createChild(s, parent, p, blockSize);
 }
 function write(s: MemoryDiskStore, p: string, off: number, data: Uint8Array): void {
   const c = Chain.open(p, { store: s, writable: true });
@@ -339,7 +340,7 @@ describe('flatten', () => {
     const progress: number[] = [];
     for (const [p, fmt] of [[`${D}/f.vhdx`, 'VHDX'], [`${D}/f.vhd`, 'VHD'], [`${D}/f.raw`, 'RAW']] as const) {
       expect(flattenFormatForPath(p)).toBe(fmt);
-      const r = flatten(c, s, p, fmt, { onProgress: (d) => progress.push(d), ...(fmt === 'VHD' ? { blockSize: 512 * KiB } : {}) });
+      const r = flatten(s, c, p, fmt, { onProgress: (d) => progress.push(d), ...(fmt === 'VHD' ? { blockSize: 512 * KiB } : {}) });
       expect(r.dataBytes).toBeLessThanOrEqual(2 * MiB); // 1-2 MiB and 2-3 MiB read as zeros
       if (fmt === 'RAW') {
         const raw = s.snapshot().get(p)!;
@@ -363,14 +364,14 @@ describe('flatten', () => {
     const s = new MemoryDiskStore();
     createDiskFile(s.create(`${D}/b.vhdx`), 'VHDX', { virtualSize: SIZE, blockSize: MiB, logicalSectorSize: 4096 }).close();
     const c = Chain.open(`${D}/b.vhdx`, { store: s });
-    expectError(() => flatten(c, s, `${D}/b.vhdx`, 'VHDX'), 'INVALID_ARGUMENT', 'exists');
-    expectError(() => flatten(c, s, `${D}/x.vhd`, 'VHD'), 'INVALID_ARGUMENT', '512-byte');
+    expectError(() => flatten(s, c, `${D}/b.vhdx`, 'VHDX'), 'INVALID_ARGUMENT', 'exists');
+    expectError(() => flatten(s, c, `${D}/x.vhd`, 'VHD'), 'INVALID_ARGUMENT', '512-byte');
     expect(s.exists(`${D}/x.vhd`)).toBe(false);
     c.close();
   });
 });
 
-describe('forEachStackRun', () => {
+describe('ResolvedMap.forEachRun (which layer supplies each run)', () => {
   // Reference: per sector, the topmost layer holding data or zeros, else THROUGH.
   function naiveOwner(layers: DiskImage[], sector: number): number {
     const lss = layers[0]!.logicalSectorSize;
@@ -418,7 +419,7 @@ describe('forEachStackRun', () => {
         try {
           const got = new Int32Array(SZ / 512).fill(-99);
           let covered = 0;
-          forEachStackRun(layers, 0, SZ, (owner, off, len) => {
+          new ResolvedMap(layers).forEachRun(0, SZ, (owner, off, len) => {
             expect(off).toBe(covered);
             covered += len;
             for (let x = off / 512; x < (off + len) / 512; x++) got[x] = owner;
@@ -426,7 +427,7 @@ describe('forEachStackRun', () => {
           expect(covered).toBe(SZ);
           for (let x = 0; x < SZ / 512; x += 7) expect(got[x], `sector ${x}`).toBe(naiveOwner(layers, x));
           // A sub-range gives the same owners.
-          forEachStackRun(layers, 1536, MiB + 512, (owner, off, len) => {
+          new ResolvedMap(layers).forEachRun(1536, MiB + 512, (owner, off, len) => {
             for (let x = off / 512; x < (off + len) / 512; x++) expect(owner).toBe(got[x]);
           });
         } finally {

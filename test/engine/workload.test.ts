@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Chain } from '../../src/engine/chain.js';
 import { layerAllocation } from '../../src/engine/layers.js';
+import { NodeDiskStore } from '../../src/engine/store.js';
 import {
   EXPECTED_SHA256, layerRegions, makeWorkload, randomReadOffsets, regionContent, regionOwners, streamBytes, streamWords,
   workloadBytes, workloadImage, workloadLayerPath, WORKLOAD,
@@ -145,7 +146,7 @@ describe('make-workload files', () => {
 
   it('writes a dynamic base and numbered layers whose chains reproduce the table at depths 1, 2 and 4', () => {
     const progress: number[] = [];
-    const r = makeWorkload({ dir, depth: 4, onProgress: (done, total) => {
+    const r = makeWorkload(new NodeDiskStore(), { dir, depth: 4, onProgress: (done, total) => {
       expect(total).toBe(workloadBytes(4));
       progress.push(done);
     } });
@@ -180,16 +181,16 @@ describe('make-workload files', () => {
   });
 
   it('refuses to replace existing files unless asked to', () => {
-    expect(() => makeWorkload({ dir, depth: 1 })).toThrow(/already exists/);
-    const r = makeWorkload({ dir, depth: 0, name: 'other' });
+    expect(() => makeWorkload(new NodeDiskStore(), { dir, depth: 1 })).toThrow(/already exists/);
+    const r = makeWorkload(new NodeDiskStore(), { dir, depth: 0, name: 'other' });
     expect(path.basename(r.leaf)).toBe('other.vhdx');
-    const again = makeWorkload({ dir, depth: 0, name: 'other', overwrite: true });
+    const again = makeWorkload(new NodeDiskStore(), { dir, depth: 0, name: 'other', overwrite: true });
     expect(again.paths).toEqual(r.paths);
   });
 
   it('refuses depths outside 0..255 and names with a path in them', () => {
-    expect(() => makeWorkload({ dir, depth: -1 })).toThrow(HvsimError);
-    expect(() => makeWorkload({ dir, depth: 256 })).toThrow(HvsimError);
-    expect(() => makeWorkload({ dir, depth: 0, name: '../x' })).toThrow(HvsimError);
+    expect(() => makeWorkload(new NodeDiskStore(), { dir, depth: -1 })).toThrow(HvsimError);
+    expect(() => makeWorkload(new NodeDiskStore(), { dir, depth: 256 })).toThrow(HvsimError);
+    expect(() => makeWorkload(new NodeDiskStore(), { dir, depth: 0, name: '../x' })).toThrow(HvsimError);
   });
 });

@@ -83,7 +83,8 @@ export class SnapStore implements DiskStore {
     const d = path.posix.resolve(dir);
     return [...this.files.keys()].filter((k) => path.posix.dirname(k) === d).map((k) => path.posix.basename(k)).sort();
   }
-  resolve(p: string): string {
+  mkdirp(): void {}
+  absolutePath(p: string): string {
     return path.posix.resolve(p);
   }
 }

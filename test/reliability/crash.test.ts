@@ -298,7 +298,7 @@ function buildChain(ext: 'vhdx' | 'vhd'): MemoryDiskStore {
   chainWrite(store, files[0]!, fill(MiB + 1536, 1), 0);
   chainWrite(store, files[0]!, fill(7000, 2), 3 * MiB + 100);
   for (let i = 1; i < files.length; i++) {
-    createChild(files[i - 1]!, files[i]!, x ? MiB : undefined, store).close();
+    createChild(store, files[i - 1]!, files[i]!, x ? MiB : undefined);
     chainWrite(store, files[i]!, fill(5000, 10 + i), 600 * i);
     chainWrite(store, files[i]!, fill(9000, 20 + i), MiB - 4096 * i); // across a block edge
     chainWrite(store, files[i]!, fill(MiB, 30 + i), 2 * MiB); // a whole block the base does not have
@@ -415,7 +415,7 @@ for (const ext of ['vhdx', 'vhd'] as const) {
     name: `create child of a differencing disk (${ext.toUpperCase()})`,
     dirs: ['/e'],
     build: () => buildChain(ext),
-    run: (s) => createChild(parent, child, ext === 'vhdx' ? MiB : undefined, s).close(),
+    run: (s) => createChild(s, parent, child, ext === 'vhdx' ? MiB : undefined),
     points: (s) => new Map([`/e/base.${ext}`, parent, child].map((p) => [p, viewOf(s, p)])),
     // Done when the child exists and opens on its parent (a complete child of it).
     done: (s) => s.exists(child) && readable(viewOf(s, child)),
@@ -446,7 +446,7 @@ for (const [format, ext] of [['VHDX', 'vhdx'], ['VHD', 'vhd'], ['RAW', 'raw']] a
     run: (s) => {
       const c = Chain.open('/e/leaf.avhdx', { store: s });
       try {
-        flatten(c, s, dest, format);
+        flatten(s, c, dest, format);
       } finally {
         c.close();
       }

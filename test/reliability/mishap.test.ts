@@ -1090,8 +1090,11 @@ class FlakyStore implements DiskStore {
   list(dir: string): string[] {
     return this.inner.list(dir);
   }
-  resolve(p: string): string {
-    return this.inner.resolve(p);
+  mkdirp(dir: string): void {
+    this.inner.mkdirp(dir);
+  }
+  absolutePath(p: string): string {
+    return this.inner.absolutePath(p);
   }
 }
 

@@ -320,7 +320,7 @@ describe('restart: only what hvsim recorded is finished (in-process)', () => {
     const saved = JSON.parse(storage.savedJson!) as HostState;
     expect(saved.creating ?? []).toEqual([]);
     const stray = path.posix.join(path.posix.dirname(leaf), 'x_00000000-0000-0000-0000-000000000001.avhdx');
-    createChild(leaf, stray, undefined, store).close(); // freezes the leaf, as a checkpoint does
+    createChild(store, leaf, stray); // freezes the leaf, as a checkpoint does
     expect(store.isReadOnly(leaf)).toBe(true);
     saved.creating = [{ file: stray, parent: leaf }];
     storage.save(saved);
@@ -371,8 +371,8 @@ describe('a disk an interrupted merge involves (item 8)', () => {
   it('a write names the unfinished merge and resume-merge, not "read-only"', () => {
     const budget = faultBudget();
     const store = new MemoryDiskStore(budget);
-    createBaseDisk('/d/base.vhdx', { format: 'VHDX', virtualSize: 8 * MiB, blockSize: 1 * MiB }, store).close();
-    createChild('/d/base.vhdx', '/d/leaf.avhdx', undefined, store).close();
+    createBaseDisk(store, '/d/base.vhdx', { format: 'VHDX', virtualSize: 8 * MiB, blockSize: 1 * MiB });
+    createChild(store, '/d/base.vhdx', '/d/leaf.avhdx');
     const c = Chain.open('/d/leaf.avhdx', { store, writable: true });
     c.write(fill(MiB, 3), 0);
     c.close();

@@ -68,7 +68,7 @@ function build(otherPath = `${D}/other.vhd`): { s: MemoryDiskStore; writes: Arra
   const s = new MemoryDiskStore();
   newBase(s, `${D}/base.vhd`, 1);
   newBase(s, otherPath, 2);
-  createChild(`${D}/base.vhd`, `${D}/c.avhd`, undefined, s).close();
+  createChild(s, `${D}/base.vhd`, `${D}/c.avhd`);
   const writes: Array<[number, Uint8Array]> = [
     [1024, fill(3072, 3)], // sector-aligned: no parent bytes copied in by a read-modify-write
     [2 * MiB, fill(512 * KiB, 4)],
@@ -207,7 +207,7 @@ describe('VhdImage.renewIdentity', () => {
 
   it('merge-down into a VHD renews the destination identity', () => {
     const { s } = build();
-    createChild(`${D}/c.avhd`, `${D}/g.avhd`, undefined, s).close();
+    createChild(s, `${D}/c.avhd`, `${D}/g.avhd`);
     write(s, `${D}/g.avhd`, 100, fill(1000, 8));
     const expected = view(s, `${D}/g.avhd`);
     const id = openLayer(s, `${D}/c.avhd`, false);
@@ -278,11 +278,11 @@ describe('engine: removing a middle layer of a VHD chain', () => {
   function chain3(): MemoryDiskStore {
     const s = new MemoryDiskStore();
     newBase(s, `${D}/base.vhd`, 1);
-    createChild(`${D}/base.vhd`, `${D}/mid.avhd`, undefined, s).close();
+    createChild(s, `${D}/base.vhd`, `${D}/mid.avhd`);
     write(s, `${D}/mid.avhd`, 600, fill(5000, 3));
     write(s, `${D}/mid.avhd`, 512 * KiB - 1024, fill(8192, 4)); // across a block edge
     write(s, `${D}/mid.avhd`, 2 * MiB, fill(512 * KiB, 5));
-    createChild(`${D}/mid.avhd`, `${D}/top.avhd`, undefined, s).close();
+    createChild(s, `${D}/mid.avhd`, `${D}/top.avhd`);
     write(s, `${D}/top.avhd`, 4096, fill(4096, 6));
     write(s, `${D}/top.avhd`, 3 * MiB, fill(512 * KiB, 7));
     write(s, `${D}/top.avhd`, 2 * MiB + 100, fill(700, 8));

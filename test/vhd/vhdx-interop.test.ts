@@ -13,6 +13,7 @@ import { openVhdx } from '../../src/vhd/vhdx/vhdx-image.js';
 import { readImage } from '../../src/vhd/disk.js';
 import { createChild } from '../../src/engine/layers.js';
 import { Chain } from '../../src/engine/chain.js';
+import { NodeDiskStore } from '../../src/engine/store.js';
 
 const MiB = 1024 * 1024;
 const haveQemu = interopGate('qemu-img');
@@ -127,7 +128,7 @@ describe.skipIf(!havePyvhdi)('libvhdi reads a differencing chain hvsim writes', 
     createVhdx(NodeFile.create(base), { virtualSize: size, blockSize: MiB, logicalSectorSize: 4096, physicalSectorSize: 4096 }).close();
     writeFileAt(base, pattern(3 * MiB, 41), MiB);
     const child = path.join(sub, 'b_0.avhdx');
-    createChild(base, child).close();
+    createChild(new NodeDiskStore(), base, child);
     writeFileAt(child, pattern(8192, 42), MiB + 4096 * 5);
     const chain = Chain.open(child);
     const expected = new Uint8Array(size);
@@ -144,11 +145,11 @@ describe.skipIf(!havePyvhdi)('libvhdi reads a differencing chain hvsim writes', 
     createVhdx(NodeFile.create(base), { virtualSize: size, blockSize: 2 * MiB }).close();
     writeFileAt(base, pattern(6 * MiB, 31), 0);
     const mid = path.join(sub, 'base_11111111-2222-3333-4444-555555555555.avhdx');
-    createChild(base, mid, MiB).close();
+    createChild(new NodeDiskStore(), base, mid, MiB);
     writeFileAt(mid, pattern(4096, 32), 1 * MiB + 8192); // partial block
     writeFileAt(mid, pattern(2 * MiB, 33), 10 * MiB); // whole blocks
     const top = path.join(sub, 'base_AAAAAAAA-BBBB-CCCC-DDDD-EEEEEEEEEEEE.avhdx');
-    createChild(mid, top).close();
+    createChild(new NodeDiskStore(), mid, top);
     writeFileAt(top, pattern(512 * 3, 34), 1 * MiB + 8192 + 1024);
     writeFileAt(top, pattern(MiB, 35), 20 * MiB);
     const chain = Chain.open(top);

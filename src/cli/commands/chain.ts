@@ -1,8 +1,7 @@
 /** Chain commands: merge-vhd, convert-vhd, resume-merge, test-tree. Thin: parse, call, print. */
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { openDisk } from '../../vhd/open.js';
-import { Chain } from '../../engine/chain.js';
+import { Chain, openLayer } from '../../engine/chain.js';
 import { flattenFormatForPath } from '../../engine/flatten.js';
 import { journalFiles, journalsFor, pendingJournals } from '../../engine/merge.js';
 import type { DiskStore } from '../../engine/store.js';
@@ -14,7 +13,7 @@ import { runJob } from '../job.js';
 import { listOfRows, tableOfRows, out, toJson, type Row } from '../output.js';
 
 function diskRow(path: string): Row {
-  const img = openDisk(new NodeDiskStore(), path, false);
+  const img = openLayer(new NodeDiskStore(), path, false);
   try {
     return img.info() as unknown as Row;
   } finally {
@@ -32,7 +31,7 @@ function mergedFiles(store: DiskStore, leaf: string, destination: string | undef
   }
   try {
     const up = [...chain.paths].reverse(); // leaf first (Chain.paths is base first)
-    const dest = destination !== undefined ? store.resolve(destination) : up[1];
+    const dest = destination !== undefined ? store.absolutePath(destination) : up[1];
     const end = dest === undefined ? -1 : up.indexOf(dest);
     return end < 0 ? [up[0]!, ...(dest !== undefined ? [dest] : [])] : up.slice(0, end + 1);
   } finally {
@@ -43,7 +42,7 @@ function mergedFiles(store: DiskStore, leaf: string, destination: string | undef
 /** After an interrupted merge of `file`: how to finish it (a journal is left), or that nothing changed. */
 function unfinishedMerge(file: string): string {
   const store = new NodeDiskStore();
-  const abs = store.resolve(file);
+  const abs = store.absolutePath(file);
   const dir = path.dirname(abs);
   const left = pendingJournals(store, dir).some((j) => journalFiles(j.journal).includes(abs));
   return left ? `run \`hvsim resume-merge ${dir}\` to finish it` : 'nothing was changed';

@@ -4,8 +4,7 @@ import type { Command } from 'commander';
 import { ioBuffer } from '../../vhd/common/bytes.js';
 import { HvsimError } from '../../errors.js';
 import type { VhdInfo } from '../../vhd/disk.js';
-import { openDisk } from '../../vhd/open.js';
-import { Chain } from '../../engine/chain.js';
+import { Chain, openLayer } from '../../engine/chain.js';
 import { NodeDiskStore } from '../../engine/store.js';
 import { createBaseDisk, createChild, layerAllocation } from '../../engine/layers.js';
 import { checkChainFile } from '../../engine/check.js';
@@ -32,14 +31,15 @@ export function registerDiskCommands(program: Command): void {
     .option('--physical-sector-size <n>', '512 or 4096 (VHDX)', parseSectorSize)
     .option('--json', 'print the new disk as JSON')
     .action((path: string, o: { size?: number; parent?: string; fixed?: boolean; blockSize?: number; logicalSectorSize?: number; physicalSectorSize?: number; json?: boolean }, cmd: Command) => {
-      let img;
+      const store = new NodeDiskStore();
+      let file: string;
       if (o.parent) {
         if (o.size !== undefined || o.fixed) throw usage('--parent takes its size from the parent; drop --size/--fixed');
         refuseVmDisks(cmd, 'new-vhd', [o.parent], 'freeze');
-        img = createChild(o.parent, path, o.blockSize);
+        file = createChild(store, o.parent, path, o.blockSize);
       } else {
         if (o.size === undefined) throw usage('new-vhd needs --size SIZE (or --parent PARENT)');
-        img = createBaseDisk(path, {
+        file = createBaseDisk(store, path, {
           virtualSize: o.size,
           ...(o.fixed ? { type: 'Fixed' as const } : {}),
           ...(o.blockSize !== undefined ? { blockSize: o.blockSize } : {}),
@@ -47,6 +47,7 @@ export function registerDiskCommands(program: Command): void {
           ...(o.physicalSectorSize !== undefined ? { physicalSectorSize: o.physicalSectorSize } : {}),
         });
       }
+      const img = openLayer(store, file, false);
       const info = img.info();
       img.close();
       out(o.json ? toJson(info) : listOfRows([info as unknown as Record<string, unknown>]));
@@ -60,7 +61,7 @@ export function registerDiskCommands(program: Command): void {
     .option('--json', 'JSON with Get-VHD property names')
     .action((path: string, o: { chain?: boolean; json?: boolean }) => {
       if (!o.chain) {
-        const img = openDisk(new NodeDiskStore(), path, false);
+        const img = openLayer(new NodeDiskStore(), path, false);
         const info = img.info();
         img.close();
         out(o.json ? toJson(info) : listOfRows([info as unknown as Record<string, unknown>]));

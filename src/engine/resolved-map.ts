@@ -1,13 +1,22 @@
 /**
- * Where each part of a chain's virtual disk lives: a lazily built map from unit (the smallest
- * block size in the chain) to the layer that supplies it, so a read costs the same at any depth.
- * A unit whose topmost holder is a partially present block gets a per-sector map, built once.
+ * Which layer of a stack (bottom first) supplies each part of the virtual disk, with no parent
+ * fall-through below the stack: a lazily built map from unit (the smallest block size among the
+ * layers) to its owner, so a chain read costs the same at any depth and a merge copies exactly
+ * what the layers hold. A unit whose topmost holder is a partially present block gets a
+ * per-sector map (MS-VHDX §2.4 sector bitmap), built once.
  */
 import { BLOCK_DATA, BLOCK_PARENT, BLOCK_ZERO, type DiskImage } from '../vhd/disk.js';
 
-const UNRESOLVED = -3;
-const ZERO = -1; // reads as zeros (a ZERO block, or nothing anywhere)
+/** Owner code of a run: `layer * 2` data held by that layer, `layer * 2 + 1` zeros it sets, THROUGH: none of these layers holds it. */
+export const THROUGH = -1;
 const MIXED = -2; // sectors come from several layers: see the sector map
+const UNRESOLVED = -3;
+
+/** The layer to read for an owner code, or -1 for zeros (a zero block, or nothing in the stack). */
+function readSource(owner: number): number {
+  return owner >= 0 && (owner & 1) === 0 ? owner >> 1 : -1;
+}
+const ownerCode = (owner: number): number => owner;
 
 /** Counters for analysis: how many layer probes resolution needed. */
 export interface ProbeStats {
@@ -20,6 +29,7 @@ export interface ProbeStats {
 export class ResolvedMap {
   readonly unitSize: number;
   readonly sectorSize: number;
+  private readonly virtualSize: number;
   private owner: Int16Array;
   private sectorMaps = new Map<number, Int16Array>();
   readonly stats: ProbeStats = { probes: 0, unitsResolved: 0 };
@@ -28,7 +38,8 @@ export class ResolvedMap {
   constructor(private layers: readonly DiskImage[]) {
     this.unitSize = Math.min(...layers.map((l) => l.blockSize));
     this.sectorSize = layers[0]!.logicalSectorSize;
-    const units = Math.ceil(layers[0]!.virtualSize / this.unitSize);
+    this.virtualSize = layers[0]!.virtualSize;
+    const units = Math.ceil(this.virtualSize / this.unitSize);
     this.owner = new Int16Array(units).fill(UNRESOLVED);
   }
 
@@ -58,8 +69,8 @@ export class ResolvedMap {
     this.invalidateAll();
   }
 
-  /** Owner of unit u: a layer index, ZERO or MIXED. */
-  unitOwner(u: number): number {
+  /** Owner of unit u: an owner code, or MIXED. */
+  private unitOwner(u: number): number {
     let o = this.owner[u]!;
     if (o === UNRESOLVED) o = this.resolveUnit(u);
     return o;
@@ -68,25 +79,25 @@ export class ResolvedMap {
   private resolveUnit(u: number): number {
     this.stats.unitsResolved++;
     const off = u * this.unitSize;
-    let result = ZERO;
+    let result = THROUGH;
     for (let i = this.layers.length - 1; i >= 0; i--) {
       const l = this.layers[i]!;
       this.stats.probes++;
       const st = l.blockState(Math.floor(off / l.blockSize));
       if (st === BLOCK_PARENT) continue;
-      result = st === BLOCK_DATA ? i : st === BLOCK_ZERO ? ZERO : MIXED;
+      result = st === BLOCK_DATA ? i * 2 : st === BLOCK_ZERO ? i * 2 + 1 : MIXED;
       break;
     }
     this.owner[u] = result;
     return result;
   }
 
-  /** Per-sector owners of a MIXED unit (layer index or ZERO). */
+  /** Per-sector owner codes of a MIXED unit. */
   private sectorMap(u: number): Int16Array {
     let m = this.sectorMaps.get(u);
     if (m) return m;
     const off = u * this.unitSize;
-    const n = Math.ceil(Math.min(this.unitSize, this.layers[0]!.virtualSize - off) / this.sectorSize);
+    const n = Math.ceil(Math.min(this.unitSize, this.virtualSize - off) / this.sectorSize);
     m = new Int16Array(n).fill(UNRESOLVED);
     let open = n;
     for (let i = this.layers.length - 1; i >= 0 && open > 0; i--) {
@@ -96,7 +107,7 @@ export class ResolvedMap {
       const st = l.blockState(k);
       if (st === BLOCK_PARENT) continue;
       if (st === BLOCK_DATA || st === BLOCK_ZERO) {
-        const v = st === BLOCK_DATA ? i : ZERO;
+        const v = st === BLOCK_DATA ? i * 2 : i * 2 + 1;
         for (let s = 0; s < n; s++) if (m[s] === UNRESOLVED) m[s] = v;
         open = 0;
         break;
@@ -107,15 +118,23 @@ export class ResolvedMap {
         if (!present) return;
         for (let s = start - first; s < start - first + count; s++) {
           if (m![s] === UNRESOLVED) {
-            m![s] = i;
+            m![s] = i * 2;
             open--;
           }
         }
       });
     }
-    for (let s = 0; s < n; s++) if (m[s] === UNRESOLVED) m[s] = ZERO;
+    for (let s = 0; s < n; s++) if (m[s] === UNRESOLVED) m[s] = THROUGH;
     this.sectorMaps.set(u, m);
     return m;
+  }
+
+  /**
+   * Call `fn` for each maximal run of [offset, offset+length) with one owner code: the topmost
+   * layer that holds data or zeros there, or THROUGH when every layer falls through.
+   */
+  forEachRun(offset: number, length: number, fn: (owner: number, offset: number, length: number) => void): void {
+    this.walk(offset, length, ownerCode, fn);
   }
 
   /**
@@ -123,21 +142,26 @@ export class ResolvedMap {
    * (read its file at its own mapping) or -1 for zeros.
    */
   forEachPiece(offset: number, length: number, fn: (layer: number, offset: number, length: number) => void): void {
+    this.walk(offset, length, readSource, fn);
+  }
+
+  /** Adjacent pieces with the same `key(owner)` are coalesced into one call. */
+  private walk(offset: number, length: number, key: (owner: number) => number, fn: (k: number, offset: number, length: number) => void): void {
     const us = this.unitSize;
     const ss = this.sectorSize;
     let pos = offset;
-    const end = offset + length;
-    // Adjacent pieces from the same layer are coalesced into one call.
-    let runLayer = -9;
+    const end = Math.min(this.virtualSize, offset + length);
+    const NONE = -9;
+    let runKey = NONE;
     let runStart = offset;
     let runEnd = offset;
-    const emit = (layer: number, a: number, b: number): void => {
-      if (runLayer === layer && a === runEnd) {
+    const emit = (k: number, a: number, b: number): void => {
+      if (runKey === k && a === runEnd) {
         runEnd = b;
         return;
       }
-      if (runLayer !== -9) fn(runLayer, runStart, runEnd - runStart);
-      runLayer = layer;
+      if (runKey !== NONE) fn(runKey, runStart, runEnd - runStart);
+      runKey = k;
       runStart = a;
       runEnd = b;
     };
@@ -146,7 +170,7 @@ export class ResolvedMap {
       const uEnd = Math.min(end, (u + 1) * us);
       const o = this.unitOwner(u);
       if (o !== MIXED) {
-        emit(o, pos, uEnd);
+        emit(key(o), pos, uEnd);
       } else {
         const m = this.sectorMap(u);
         const base = u * us;
@@ -160,12 +184,12 @@ export class ResolvedMap {
             t++;
             q = Math.min(uEnd, base + t * ss);
           }
-          emit(v, p, q);
+          emit(key(v), p, q);
           p = q;
         }
       }
       pos = uEnd;
     }
-    if (runLayer !== -9) fn(runLayer, runStart, runEnd - runStart);
+    if (runKey !== NONE) fn(runKey, runStart, runEnd - runStart);
   }
 }
