@@ -3,7 +3,7 @@
  * runCli (synchronous), runCliAsync (concurrent runs), spawnCli and collect (a child the test
  * drives itself: kills it, feeds its stdin, watches its output).
  */
-import { spawn, spawnSync, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess, type ChildProcessWithoutNullStreams, type StdioOptions } from 'node:child_process';
 import { inject } from 'vitest';
 
 declare module 'vitest' {
@@ -70,8 +70,12 @@ export function runCli(args: string[], opts: CliOptions = {}): CliResult {
   return { code: r.status, signal: r.signal, stdout: bytes.toString('utf8'), stderr: (r.stderr ?? Buffer.alloc(0)).toString('utf8'), bytes };
 }
 
+export type SpawnCliOptions = Omit<CliOptions, 'input' | 'timeout' | 'killSignal'>;
+
 /** Start `hvsim args…` (stdio pipes unless `stdio` says otherwise); the caller drives it. */
-export function spawnCli(args: string[], opts: Omit<CliOptions, 'input' | 'timeout' | 'killSignal'> & { stdio?: StdioOptions } = {}): ChildProcess {
+export function spawnCli(args: string[], opts?: SpawnCliOptions): ChildProcessWithoutNullStreams;
+export function spawnCli(args: string[], opts: SpawnCliOptions & { stdio: StdioOptions }): ChildProcess;
+export function spawnCli(args: string[], opts: SpawnCliOptions & { stdio?: StdioOptions } = {}): ChildProcess {
   return spawn(process.execPath, argv(args, opts), { cwd: opts.cwd, env: env(opts), stdio: opts.stdio ?? 'pipe' });
 }
 
@@ -94,8 +98,8 @@ export function collect(p: ChildProcess): Promise<CliResult> {
 export function runCliAsync(args: string[], opts: Omit<CliOptions, 'timeout' | 'killSignal'> = {}): Promise<CliResult> {
   const p = spawnCli(args, opts);
   const done = collect(p);
-  p.stdin?.on('error', () => {}); // a child that exits without reading its input
-  p.stdin?.end(opts.input ?? '');
+  p.stdin.on('error', () => {}); // a child that exits without reading its input
+  p.stdin.end(opts.input ?? '');
   return done;
 }
 

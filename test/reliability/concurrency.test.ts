@@ -135,12 +135,12 @@ describe('two hvsim processes on the same disk file', () => {
     let exited = false;
     const done = collect(p).then((r) => ((exited = true), { ...r, start: t0, end: performance.now() }));
     const size0 = fs.statSync(s.leaf).size;
-    p.stdin!.write(s.data.subarray(0, 8 * MiB));
+    p.stdin.write(s.data.subarray(0, 8 * MiB));
     await until(() => exited || (fs.existsSync(s.lock) && fs.statSync(s.leaf).size >= size0 + 4 * MiB));
     const overlapped = !exited;
     const r2 = hv(second(s));
     between?.(s);
-    await new Promise<void>((resolve) => p.stdin!.end(s.data.subarray(8 * MiB), () => resolve()));
+    await new Promise<void>((resolve) => p.stdin.end(s.data.subarray(8 * MiB), () => resolve()));
     return { s, w: await done, r2, overlapped };
   }
 

@@ -32,7 +32,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliBin } from '../helpers/cli.js';
+import { cliBin, okStdout, runCli, type CliResult } from '../helpers/cli.js';
 import { fill, readChain, workerClock } from '../helpers/data.js';
 import {
   deadPid, fillDisk, isRoot, runProcess, leftovers, lostPoints, makeRuntime, mountTmpfs, NOBODY, picture, pictureDiff, runBatch, runPair,
@@ -1291,15 +1291,8 @@ describe("the issue's data-loss repros, each step a separate hvsim process (item
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  const hv = (root: string, args: string[]): { code: number | null; stdout: string; stderr: string; bytes: Buffer } => {
-    const r = spawnSync(process.execPath, [BIN, '--root', root, ...args], { cwd: dir, env: { ...process.env, ...ENV }, timeout: 60_000, maxBuffer: 64 * MiB });
-    return { code: r.status, stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8'), bytes: r.stdout };
-  };
-  const ok = (root: string, args: string[]): string => {
-    const r = hv(root, args);
-    if (r.code !== 0) throw new Error(`hvsim ${args.join(' ')}: exit ${r.code}: ${r.stderr}`);
-    return r.stdout;
-  };
+  const hv = (root: string, args: string[]): CliResult => runCli(['--root', root, ...args], { bin: BIN, cwd: dir, env: ENV, timeout: 60_000 });
+  const ok = (root: string, args: string[]): string => okStdout(args, hv(root, args));
 
   /** new-vm x; write AAAA; checkpoint c1; write BBBB; checkpoint c2 (and CCCC after it): the issue's steps. */
   function build(name: string): { root: string; oldest: string; files: string[]; expect: Record<string, Buffer> } {
