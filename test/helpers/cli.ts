@@ -5,6 +5,7 @@
  */
 import { spawn, spawnSync, type ChildProcess, type ChildProcessWithoutNullStreams, type StdioOptions } from 'node:child_process';
 import { inject } from 'vitest';
+import { SEED_START_ISO } from './sim-host.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -17,8 +18,8 @@ export function cliBin(): string {
   return inject('hvsimBin');
 }
 
-/** The simulator's environment for reproducible output: UTC, simulated time from a fixed start. */
-export const SIM_ENV = { TZ: 'UTC', HVSIM_CLOCK: 'simulated', HVSIM_START_TIME: '2014-09-21T19:37:31Z' } as const;
+/** The simulator's environment for reproducible output: UTC, simulated time from the seed's moment (as simHost). */
+export const SIM_ENV = { TZ: 'UTC', HVSIM_CLOCK: 'simulated', HVSIM_START_TIME: SEED_START_ISO } as const;
 
 export interface CliOptions {
   /** Working directory (default the test process's). */

@@ -33,6 +33,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliBin, okStdout, runCli, type CliResult } from '../helpers/cli.js';
+import { memoryHost } from '../helpers/sim-host.js';
 import { fill, readChain, workerClock } from '../helpers/data.js';
 import {
   deadPid, fillDisk, isRoot, runProcess, leftovers, lostPoints, makeRuntime, mountTmpfs, NOBODY, picture, pictureDiff, runBatch, runPair,
@@ -994,9 +995,7 @@ interface MemWorld {
 
 /** The template again, in memory: the same steps through the Host interface. */
 async function buildMemTemplate(): Promise<MemWorld> {
-  const store = new MemoryDiskStore();
-  const storage = new MemoryStorage(store, VMROOT);
-  const h = Simulator.open({ storage, startTime: Date.parse(ENV.HVSIM_START_TIME), timeZone: 'UTC', clockMode: 'simulated', defaultDiskSize: 2 * MiB });
+  const { h, storage, store } = memoryHost({ vmRoot: VMROOT, startTime: Date.parse(ENV.HVSIM_START_TIME), defaultDiskSize: 2 * MiB });
   const w = (k: keyof typeof WRITES): Promise<void> => h.writeGuest(WRITES[k].vm, fill(WRITES[k].len, WRITES[k].seed), WRITES[k].offset);
   await h.newVM({ name: 'alpha', diskSize: 2 * MiB, checkpointType: 'Standard' });
   await h.newVM({ name: 'beta', diskSize: 2 * MiB, checkpointType: 'Standard' });

@@ -12,8 +12,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { okStdout, runCli, SIM_ENV, type CliResult } from '../helpers/cli.js';
 import { expectError, fill } from '../helpers/data.js';
+import { memoryHost, type MemoryHost } from '../helpers/sim-host.js';
 import { Simulator } from '../../src/sim/simulator.js';
-import { MemoryStorage } from '../../src/sim/storage.js';
 import { MemoryDiskStore } from '../../src/engine/store.js';
 import { createBaseDisk, createChild } from '../../src/engine/layers.js';
 import { mergeDown } from '../../src/engine/merge.js';
@@ -185,10 +185,8 @@ describe('disk commands leave a simulated VM\'s files alone (item 2)', () => {
 
 describe('restart: only what hvsim recorded is finished (in-process)', () => {
   const SIZE = 8 * MiB;
-  async function hostWithTwo(): Promise<{ h: Simulator; storage: MemoryStorage; store: MemoryDiskStore }> {
-    const store = new MemoryDiskStore();
-    const storage = new MemoryStorage(store);
-    const h = Simulator.open({ storage, startTime: 0, defaultDiskSize: SIZE });
+  async function hostWithTwo(): Promise<MemoryHost> {
+    const { h, storage, store } = memoryHost({ startTime: 0, defaultDiskSize: SIZE });
     await h.newVM({ name: 'x' });
     await h.startVM(['x']);
     await h.writeGuest('x', fill(4096, 1), 0);
@@ -251,8 +249,7 @@ describe('restart: only what hvsim recorded is finished (in-process)', () => {
       }
     }
     const store = new FlakyStore();
-    const storage = new MemoryStorage(store);
-    const h = Simulator.open({ storage, startTime: 0, defaultDiskSize: 8 * MiB });
+    const { h } = memoryHost({ store, startTime: 0 });
     await h.newVM({ name: 'x' });
     await h.startVM(['x']);
     await h.checkpointVM(['x'], { snapshotName: 'c1' });
@@ -370,9 +367,7 @@ describe('a disk an interrupted merge involves (item 8)', () => {
 
 describe('Start-VM and a broken chain (item 9)', () => {
   it('refuses, naming the missing parent; the VM stays Off', async () => {
-    const store = new MemoryDiskStore();
-    const storage = new MemoryStorage(store);
-    const h = Simulator.open({ storage, startTime: 0, defaultDiskSize: 8 * MiB });
+    const { h, store } = memoryHost({ startTime: 0 });
     await h.newVM({ name: 'x' });
     await h.checkpointVM(['x'], { snapshotName: 'c1' });
     const base = h.diskFiles('x')[0]![0]!.path;
