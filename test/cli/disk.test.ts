@@ -2,44 +2,34 @@
 // write-vhd, merge-vhd, convert-vhd. Outputs, --json property names, one-line errors on stderr
 // with a non-zero exit, unaligned reads and writes through chains, and read-only commands that
 // leave every file byte-identical.
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliBin } from '../helpers/cli.js';
+import { runCli, type CliResult } from '../helpers/cli.js';
 
-const BIN = cliBin();
 const MiB = 1024 * 1024;
 
-interface Run {
-  status: number;
-  stdout: string;
-  stderr: string;
-  out: Buffer;
+function hvsim(args: string[], input?: Buffer): CliResult {
+  return runCli(args, { input, env: { HVSIM_DEBUG: '' } });
 }
-
-function hvsim(args: string[], input?: Buffer): Run {
-  const r = spawnSync(process.execPath, [BIN, ...args], { input, maxBuffer: 64 * MiB, env: { ...process.env, HVSIM_DEBUG: '' } });
-  return { status: r.status ?? -1, stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8'), out: r.stdout };
-}
-function ok(args: string[], input?: Buffer): Run {
+function ok(args: string[], input?: Buffer): CliResult {
   const r = hvsim(args, input);
   expect(r.stderr, `hvsim ${args.join(' ')}`).toBe('');
-  expect(r.status, `hvsim ${args.join(' ')}`).toBe(0);
+  expect(r.code, `hvsim ${args.join(' ')}`).toBe(0);
   return r;
 }
 /** A failure: one line on stderr starting "hvsim: ", naming what it is about, and a non-zero exit. */
-function fails(args: string[], status: number, ...mentions: string[]): Run {
+function fails(args: string[], status: number, ...mentions: string[]): CliResult {
   const r = hvsim(args);
-  expect(r.status, `hvsim ${args.join(' ')}: ${r.stderr}`).toBe(status);
+  expect(r.code, `hvsim ${args.join(' ')}: ${r.stderr}`).toBe(status);
   expect(r.stderr).toMatch(/^hvsim: [^\n]+\n$/);
   for (const m of mentions) expect(r.stderr).toContain(m);
   expect(r.stdout).toBe('');
   return r;
 }
-function json<T>(r: Run): T {
+function json<T>(r: CliResult): T {
   return JSON.parse(r.stdout) as T;
 }
 function pattern(n: number, seed: number): Buffer {
@@ -124,7 +114,7 @@ describe('new-vhd, get-vhd, test-vhd', () => {
     expect(good).toEqual({ Path: join(d, 'c.avhdx'), Valid: true, Findings: [] });
     rmSync(base, { force: true });
     const r = hvsim(['test-vhd', join(d, 'c.avhdx'), '--json']);
-    expect(r.status).toBe(1);
+    expect(r.code).toBe(1);
     const bad = JSON.parse(r.stdout) as { Valid: boolean; Findings: Array<{ code: string; message: string }> };
     expect(bad.Valid).toBe(false);
     expect(bad.Findings.map((f) => f.code)).toContain('PARENT_MISSING');
@@ -151,13 +141,13 @@ describe('read-vhd and write-vhd through chains', () => {
     ok(['new-vhd', join(d, 'c2.avhdx'), '--parent', join(d, 'c1.avhdx')]);
     w(join(d, 'c2.avhdx'), 4 * MiB - 700, pattern(700, 5), false); // up to the last byte
     const leaf = join(d, 'c2.avhdx');
-    expect(ok(['read-vhd', leaf]).out.equals(model)).toBe(true);
-    expect(ok(['read-vhd', leaf, '--offset', '999', '--length', '2000']).out.equals(model.subarray(999, 2999))).toBe(true);
-    expect(ok(['read-vhd', leaf, '--offset', String(MiB - 5), '--length', '20']).out.equals(model.subarray(MiB - 5, MiB + 15))).toBe(true);
+    expect(ok(['read-vhd', leaf]).bytes.equals(model)).toBe(true);
+    expect(ok(['read-vhd', leaf, '--offset', '999', '--length', '2000']).bytes.equals(model.subarray(999, 2999))).toBe(true);
+    expect(ok(['read-vhd', leaf, '--offset', String(MiB - 5), '--length', '20']).bytes.equals(model.subarray(MiB - 5, MiB + 15))).toBe(true);
     const outFile = join(d, 'out.bin');
     expect(ok(['read-vhd', leaf, '--offset', '1M', '--length', '1M', '--output', outFile]).stdout).toBe('');
     expect(readFileSync(outFile).equals(model.subarray(MiB, 2 * MiB))).toBe(true);
-    expect(ok(['read-vhd', leaf, '--offset', '4M', '--length', '0']).out.length).toBe(0);
+    expect(ok(['read-vhd', leaf, '--offset', '4M', '--length', '0']).bytes.length).toBe(0);
   });
 
   it('errors: one line on stderr, non-zero exit, nothing on stdout', () => {
@@ -200,11 +190,11 @@ describe('merge-vhd and convert-vhd', () => {
     const t = tree(d);
     expect(ok(['merge-vhd', '--path', t.b]).stdout).toBe('');
     expect(existsSync(t.b)).toBe(false);
-    expect(ok(['read-vhd', t.a]).out.equals(t.model)).toBe(true);
+    expect(ok(['read-vhd', t.a]).bytes.equals(t.model)).toBe(true);
     const r = json<Record<string, unknown>>(ok(['merge-vhd', '--path', t.a, '--destination-path', t.base, '--json']));
     expect(r).toEqual({ Path: t.base, Removed: [t.a], Resumed: false });
     expect(readdirSync(d).sort()).toEqual(['base.vhdx']);
-    expect(ok(['read-vhd', t.base]).out.equals(t.model)).toBe(true);
+    expect(ok(['read-vhd', t.base]).bytes.equals(t.model)).toBe(true);
     expect(statSync(t.base).mode & 0o200).not.toBe(0); // a writable leaf again
     expect(ok(['test-vhd', t.base]).stdout).toBe('True\n');
     ok(['new-vhd', join(d, 'x.avhdx'), '--parent', t.base]);
@@ -233,7 +223,7 @@ describe('merge-vhd and convert-vhd', () => {
     expect(ok(['convert-vhd', t.b, join(d, 'flat.vhd')]).stdout).toBe('');
     expect(json<Record<string, unknown>>(ok(['convert-vhd', t.b, join(d, 'flat.img'), '--json']))).toMatchObject({ Format: 'RAW', Size: 4 * MiB });
     expect(readFileSync(join(d, 'flat.img')).equals(t.model)).toBe(true);
-    for (const f of ['flat.vhdx', 'flat.vhd']) expect(ok(['read-vhd', join(d, f)]).out.equals(t.model), f).toBe(true);
+    for (const f of ['flat.vhdx', 'flat.vhd']) expect(ok(['read-vhd', join(d, f)]).bytes.equals(t.model), f).toBe(true);
     expect(json<Record<string, unknown>>(ok(['get-vhd', join(d, 'flat.vhd'), '--json']))).toMatchObject({ VhdFormat: 'VHD', VhdType: 'Dynamic' });
     fails(['convert-vhd', t.b, join(d, 'flat.qcow2')], 2, '.qcow2');
     fails(['convert-vhd', t.b, join(d, 'flat.vhdx')], 2, 'exists');
@@ -251,7 +241,7 @@ describe('test-tree and resume-merge', () => {
     ok(['new-vhd', join(d, 'm.avhdx'), '--parent', base]);
     ok(['write-vhd', join(d, 'm.avhdx'), '--offset', '4096'], pattern(4096, 2));
     ok(['new-vhd', join(d, 'c.avhdx'), '--parent', join(d, 'm.avhdx')]);
-    const view = ok(['read-vhd', join(d, 'c.avhdx')]).out;
+    const view = ok(['read-vhd', join(d, 'c.avhdx')]).bytes;
     expect(ok(['test-tree', d]).stdout).toBe('True\n');
     const rep = json<{ Valid: boolean; Nodes: Array<Record<string, unknown>>; Findings: unknown[] }>(ok(['test-tree', d, '--json']));
     expect(rep.Valid).toBe(true);
@@ -263,15 +253,15 @@ describe('test-tree and resume-merge', () => {
       children: [join(d, 'c.avhdx')], childrenReadOnly: [false],
     }));
     const pending = hvsim(['test-tree', d]);
-    expect(pending.status).toBe(0); // a warning, not an error
+    expect(pending.code).toBe(0); // a warning, not an error
     expect(pending.stdout).toContain('MERGE_PENDING');
     const done = json<Array<Record<string, unknown>>>(ok(['resume-merge', d, '--json']));
     expect(done).toEqual([{ Operation: 'remove-layer', Path: join(d, 'm.avhdx'), Removed: [join(d, 'm.avhdx')] }]);
     expect(readdirSync(d).sort()).toEqual(['base.vhdx', 'c.avhdx']);
-    expect(ok(['read-vhd', join(d, 'c.avhdx')]).out.equals(view)).toBe(true);
+    expect(ok(['read-vhd', join(d, 'c.avhdx')]).bytes.equals(view)).toBe(true);
     rmSync(base);
     const broken = hvsim(['test-tree', d, '--json']);
-    expect(broken.status).toBe(1);
+    expect(broken.code).toBe(1);
     expect((JSON.parse(broken.stdout) as { Findings: Array<{ code: string }> }).Findings.map((f) => f.code)).toEqual(['PARENT_MISSING']);
   });
 });

@@ -7,39 +7,31 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliBin } from '../helpers/cli.js';
+import { cliCommand, runCli, spawnCli, type CliResult } from '../helpers/cli.js';
 import { pattern } from '../helpers/data.js';
 import { sealStructure } from '../../src/vhd/common/crc32c.js';
 
-const BIN = cliBin();
 const MiB = 1024 * 1024;
 let dir: string;
 
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
+/** hvsim, with a bound on its time: a hang fails the test (code null) instead of stalling it. */
+function hvsim(args: string[], opts: { input?: Buffer; cwd?: string } = {}): CliResult {
+  return runCli(args, { input: opts.input, cwd: opts.cwd ?? dir, timeout: 30_000, env: { HVSIM_DEBUG: '' } });
 }
 
-/** hvsim, with a bound on its time: a hang fails the test (status null) instead of stalling it. */
-function hvsim(args: string[], opts: { input?: Buffer; cwd?: string } = {}): Run {
-  const r = spawnSync(process.execPath, [BIN, ...args], { input: opts.input, cwd: opts.cwd ?? dir, timeout: 30_000, maxBuffer: 64 * MiB, env: { ...process.env, HVSIM_DEBUG: '' } });
-  return { status: r.status, stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8') };
-}
-
-function ok(args: string[], input?: Buffer): Run {
+function ok(args: string[], input?: Buffer): CliResult {
   const r = hvsim(args, input ? { input } : {});
   expect(r.stderr, `hvsim ${args.join(' ')}`).toBe('');
-  expect(r.status).toBe(0);
+  expect(r.code).toBe(0);
   return r;
 }
 
 /** One line "hvsim: …" naming each of `mentions`, with this status; never "internal error". */
-function fails(args: string[], status: number, ...mentions: string[]): Run {
+function fails(args: string[], status: number, ...mentions: string[]): CliResult {
   const r = hvsim(args);
   expect(r.stderr, `hvsim ${args.join(' ')}`).toMatch(/^hvsim: [^\n]+\n$/);
   expect(r.stderr).not.toContain('internal error');
-  expect(r.status, r.stderr).toBe(status);
+  expect(r.code, r.stderr).toBe(status);
   for (const m of mentions) expect(r.stderr).toContain(m);
   return r;
 }
@@ -49,9 +41,9 @@ function tree(d: string): string[] {
   return readdirSync(d, { recursive: true, encoding: 'utf8' }).sort();
 }
 
-function sh(script: string): Run {
-  const r = spawnSync('sh', ['-c', script], { cwd: dir, timeout: 30_000, env: { ...process.env, HVSIM: `${process.execPath} ${BIN}` } });
-  return { status: r.status, stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8') };
+function sh(script: string): CliResult {
+  const r = spawnSync('sh', ['-c', script], { cwd: dir, timeout: 30_000, env: { ...process.env, HVSIM: cliCommand() } });
+  return { code: r.status, signal: r.signal, stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8'), bytes: r.stdout };
 }
 
 beforeAll(() => {
@@ -74,10 +66,10 @@ describe('a reader that closes the pipe early (item 3)', () => {
 
   it('a closed stdout of a child: no stack, no "internal error", status 0, no lock left', async () => {
     for (const args of [['read-vhd', 'top.avhdx'], ['get-vhd', 'top.avhdx', '--chain'], ['--help'], ['demo']]) {
-      const c = spawn(process.execPath, [BIN, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-      c.stdout.destroy(); // the reader is gone before the first byte
+      const c = spawnCli(args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+      c.stdout!.destroy(); // the reader is gone before the first byte
       let err = '';
-      c.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      c.stderr!.on('data', (d: Buffer) => (err += d.toString()));
       const status = await new Promise<number | null>((resolve) => c.on('close', resolve));
       expect(err, args.join(' ')).toBe('');
       expect(status, args.join(' ')).toBe(0);
@@ -131,7 +123,7 @@ describe('temporaries of a killed process are not left for ever (item 7)', () =>
 });
 
 describe('paths where no folder can be made end in bounded time (item 6)', () => {
-  // spawnSync's timeout bounds each run: a hang is status null, not a stalled suite.
+  // runCli's timeout bounds each run: a hang is code null, not a stalled suite.
   it.runIf(existsSync('/proc/self'))('/proc: one line, status 1', () => {
     fails(['--root', '/proc/x', 'get-vm'], 1, '/proc/x');
     fails(['make-workload', '--depth', '1', '--out', '/proc/x'], 1, '/proc/x');
@@ -163,14 +155,14 @@ describe('messages (item 10)', () => {
     }
     writeFileSync(join(dir, 'r-bad.vhdx'), f);
     const r = hvsim(['get-vhd', 'r-bad.vhdx']);
-    expect(r.status).toBe(1);
+    expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^hvsim: [^\n]*the metadata region[^\n]*\n$/);
     expect(r.stderr).not.toMatch(/[0-9a-f]{8}-[0-9a-f]{4}-/i);
   });
 
   it('hvsim without a command prints the help on stderr, exits 2, and adds nothing else', () => {
     const r = hvsim([]);
-    expect(r.status).toBe(2);
+    expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/^Usage: hvsim /);
     expect(r.stderr).not.toContain('outputHelp');
@@ -204,7 +196,7 @@ function ctrlC(cmd: string, marker: string): Promise<{ status: number | null; sc
 }
 
 const hasScript = spawnSync('script', ['--version']).status === 0;
-const node = `${process.execPath} ${BIN}`;
+const node = cliCommand();
 
 describe.runIf(hasScript)('Ctrl-C during a progress bar (item 7)', () => {
   /** The terminal is put back (cursor shown, line wrap on), then one line, and status 130. */
@@ -251,18 +243,18 @@ describe.runIf(hasScript)('Ctrl-C during a progress bar (item 7)', () => {
     const resume = /`(hvsim resume-merge [^`]+)`/.exec(line)![1]!.split(' ').slice(1);
     ok(resume);
     expect(existsSync(join(dir, 'wl', 'top.avhdx'))).toBe(false);
-    const back = spawnSync(process.execPath, [BIN, 'read-vhd', 'wl/workload-02.avhdx', '--length', String(data.length)], { cwd: dir, maxBuffer: 256 * MiB });
-    expect(Buffer.compare(back.stdout, Buffer.from(data))).toBe(0);
+    const back = runCli(['read-vhd', 'wl/workload-02.avhdx', '--length', String(data.length)], { cwd: dir });
+    expect(Buffer.compare(back.bytes, Buffer.from(data))).toBe(0);
   });
 
   it('SIGINT without a terminal: a simulator command stops, its state directory unlocked, status 130', async () => {
     ok(['--root', 'st-int', 'new-vm', '--name', 'v']);
     // The simulator never waits: this loop runs until interrupted.
     writeFileSync(join(dir, 'poll.ps1'), 'Write-Output "polling"\nwhile ($true) { Get-VM v | Out-Null; Start-Sleep -Seconds 5 }\n');
-    const c = spawn(process.execPath, [BIN, '--root', 'st-int', 'run', 'poll.ps1'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawnCli(['--root', 'st-int', 'run', 'poll.ps1'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
-    c.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    c.stdout.on('data', (d: Buffer) => {
+    c.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    c.stdout!.on('data', (d: Buffer) => {
       if (d.toString().includes('polling')) c.kill('SIGINT');
     });
     const status = await new Promise<number | null>((resolve) => c.on('close', resolve));

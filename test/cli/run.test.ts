@@ -4,34 +4,22 @@
  * unchanged, exit statuses, errors on stderr.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { cliBin } from '../helpers/cli.js';
+import { okStdout, runCli, SIM_ENV, type CliResult } from '../helpers/cli.js';
 
-const BIN = cliBin();
 const VMS = ['SSTest1', 'V-2012R2-Test1', 'v-2012R2-TW01'];
 const SEED = (n: number): string => path.join(__dirname, '..', 'fixtures', 'ps-scripts', `seed-step${n}.ps1`);
 let work: string;
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function hv(root: string, args: string[], input?: string): Result {
-  const env = { ...process.env, TZ: 'UTC', HVSIM_ROOT: root, HVSIM_CLOCK: 'simulated', HVSIM_START_TIME: '2014-09-21T19:37:31Z' };
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: work, env, input: input ?? '', maxBuffer: 64 * 1024 * 1024 });
-  return { code: r.status ?? -1, stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8') };
+function hv(root: string, args: string[], input?: string): CliResult {
+  return runCli(args, { cwd: work, env: { ...SIM_ENV, HVSIM_ROOT: root }, input });
 }
 
 function ok(root: string, args: string[], input?: string): string {
-  const r = hv(root, args, input);
-  if (r.code !== 0) throw new Error(`hvsim ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
-  return r.stdout;
+  return okStdout(args, hv(root, args, input));
 }
 
 /** A state directory with the seed's three running VMs on xHost16. */
@@ -86,7 +74,7 @@ describe('hvsim run', () => {
   it('runs the seed one step per invocation, inspected in between: the session (its variables) continues', () => {
     const root = seedRoot();
     const states = (): unknown[] => json(ok(root, ['get-vm', '--json'])).map((v) => v.State);
-    const step = (n: number): Result => {
+    const step = (n: number): CliResult => {
       const r = hv(root, ['--computer-name', 'xHost16', 'run', SEED(n)]);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stderr).not.toContain(' : '); // no error records

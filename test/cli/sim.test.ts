@@ -4,52 +4,30 @@
  * between invocations, concurrent invocations, fault injection, group commands and the demo.
  */
 import { beforeAll, afterAll, describe, expect, it } from 'vitest';
-import { cliBin } from '../helpers/cli.js';
-import { spawn, spawnSync } from 'node:child_process';
+import { okStdout, runCli, runCliAsync, SIM_ENV, type CliOptions, type CliResult } from '../helpers/cli.js';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-const BIN = cliBin();
 const VMS = ['SSTest1', 'V-2012R2-Test1', 'v-2012R2-TW01'];
 const LIST = VMS.join(',');
 let work: string;
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-  bytes: Buffer;
+function opts(root: string, extra: Record<string, string>): CliOptions {
+  return { cwd: work, env: { ...SIM_ENV, HVSIM_ROOT: root, ...extra } };
 }
 
-function env(root: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { ...process.env, TZ: 'UTC', HVSIM_ROOT: root, HVSIM_CLOCK: 'simulated', HVSIM_START_TIME: '2014-09-21T19:37:31Z', ...extra };
+function hv(root: string, args: string[], extra: Record<string, string> = {}): CliResult {
+  return runCli(args, opts(root, extra));
 }
 
-function hv(root: string, args: string[], extra: Record<string, string> = {}): Result {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: work, env: env(root, extra), maxBuffer: 256 * 1024 * 1024 });
-  return { code: r.status ?? -1, stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8'), bytes: r.stdout };
-}
-
-function hvAsync(root: string, args: string[], extra: Record<string, string> = {}): Promise<Result> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [BIN, ...args], { cwd: work, env: env(root, extra) });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    p.stdout.on('data', (d: Buffer) => out.push(d));
-    p.stderr.on('data', (d: Buffer) => err.push(d));
-    p.on('close', (code) => {
-      const bytes = Buffer.concat(out);
-      resolve({ code: code ?? -1, stdout: bytes.toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), bytes });
-    });
-  });
+function hvAsync(root: string, args: string[], extra: Record<string, string> = {}): Promise<CliResult> {
+  return runCliAsync(args, opts(root, extra));
 }
 
 /** Run and require success. */
 function ok(root: string, args: string[], extra: Record<string, string> = {}): string {
-  const r = hv(root, args, extra);
-  if (r.code !== 0) throw new Error(`hvsim ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
-  return r.stdout;
+  return okStdout(args, hv(root, args, extra));
 }
 
 function newRoot(): string {
@@ -261,8 +239,8 @@ describe('CLI behaviour', () => {
   });
 
   it('hvsim demo runs the seed workflow on a fresh in-memory host and passes its checks', () => {
-    const r = spawnSync(process.execPath, [BIN, 'demo'], { cwd: work, encoding: 'utf8', env: { ...process.env, TZ: 'UTC' } });
-    expect(r.status).toBe(0);
+    const r = runCli(['demo'], { cwd: work, env: { TZ: 'UTC' } });
+    expect(r.code).toBe(0);
     expect(r.stdout).toContain('PS> Stop-VM -Name $VMs -Save');
     expect(r.stdout).toMatch(/SSTest1 +Saved xHost16/);
     expect(r.stdout).toMatch(/V-2012R2-Test1 +V-2012R2-Test1 - \(\d+\/\d+\/\d{4} - \d+:\d\d:\d\d [AP]M\) xHost16/);

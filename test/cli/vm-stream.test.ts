@@ -5,13 +5,12 @@
  * Everything is checked by streaming hashes: nothing here holds a disk's worth of bytes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { cliBin } from '../helpers/cli.js';
+import { cliBin, SIM_ENV, spawnCli } from '../helpers/cli.js';
 import { pattern } from '../helpers/data.js';
 
 const BIN = cliBin();
@@ -41,11 +40,7 @@ interface Run {
 function hv(root: string, args: string[], stdin?: string): Promise<Run> {
   const rssFile = path.join(work, `rss-${crypto.randomUUID()}`);
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['-e', WRAPPER, rssFile, BIN, '--root', root, ...args], {
-      cwd: work,
-      env: { ...process.env, TZ: 'UTC', HVSIM_CLOCK: 'simulated', HVSIM_START_TIME: '2014-09-21T19:37:31Z' },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const p = spawnCli(['--root', root, ...args], { nodeArgs: ['-e', WRAPPER, rssFile], cwd: work, env: SIM_ENV });
     const h = crypto.createHash('sha1');
     const head: Buffer[] = [];
     let outLength = 0;
@@ -226,7 +221,7 @@ describe('read-vm interrupted', () => {
   it('Ctrl-C while read-vm writes a file: no file under the name and no temporary left', async () => {
     const root = await newRoot();
     const out = path.join(work, 'int.raw');
-    const p = spawn(process.execPath, [BIN, '--root', root, 'read-vm', '--name', 'v', '--length', '4G', '--output', out], { cwd: work, stdio: 'ignore' });
+    const p = spawnCli(['--root', root, 'read-vm', '--name', 'v', '--length', '4G', '--output', out], { cwd: work, stdio: 'ignore' });
     const exited = new Promise<number | null>((resolve) => p.on('close', (code) => resolve(code)));
     let running = true;
     void exited.then(() => (running = false));

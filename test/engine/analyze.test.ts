@@ -10,12 +10,11 @@
  *   [0, 32K) c1 · [32K, 96K) c2 · [96K, 4M) base · [4M, 4M+4K) c2 · [4M+4K, 5M) c1 ·
  *   [5M, 6M) nothing · [6M, 7M) zeros from c1 · [7M, 8M) nothing
  */
-import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliBin } from '../helpers/cli.js';
+import { okStdout, runCli } from '../helpers/cli.js';
 import { Chain } from '../../src/engine/chain.js';
 import { analyzeChain, type ChainAnalysis } from '../../src/engine/analyze.js';
 import { renderChainSvg, xmlEscape } from '../../src/engine/analyze-svg.js';
@@ -200,7 +199,8 @@ describe('the SVG picture', () => {
 
 describe('hvsim analyze-chain (CLI)', () => {
   let dir: string;
-  const bin = cliBin();
+  /** stdout of a run that must succeed. */
+  const ok = (args: string[]): string => okStdout(args, runCli(args));
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hvsim-analyze-'));
     const { layers } = buildChain((name) => ({ file: NodeFile.create(path.join(dir, name)), path: path.join(dir, name) }));
@@ -211,7 +211,7 @@ describe('hvsim analyze-chain (CLI)', () => {
   });
 
   it('--json prints the analysis as one JSON document', () => {
-    const stdout = execFileSync(process.execPath, [bin, 'analyze-chain', path.join(dir, 'c2.avhdx'), '--json', '--bins', '8'], { encoding: 'utf8' });
+    const stdout = ok(['analyze-chain', path.join(dir, 'c2.avhdx'), '--json', '--bins', '8']);
     const j = JSON.parse(stdout) as ChainAnalysis;
     expect(j.leaf).toBe(path.join(dir, 'c2.avhdx'));
     expect(j.depth).toBe(2);
@@ -227,7 +227,7 @@ describe('hvsim analyze-chain (CLI)', () => {
 
   it('prints a table by default and writes the SVG with --svg', () => {
     const svgPath = path.join(dir, 'chain.svg');
-    const stdout = execFileSync(process.execPath, [bin, 'analyze-chain', path.join(dir, 'c2.avhdx'), '--svg', svgPath], { encoding: 'utf8' });
+    const stdout = ok(['analyze-chain', path.join(dir, 'c2.avhdx'), '--svg', svgPath]);
     expect(stdout).toMatch(/Naive walk: 2\.73 layer probes per random read/);
     expect(stdout).toMatch(/^2\s+c2\.avhdx\s+2\s+2\s+68 KiB\s+0\.83%\s+100\.00%/m);
     expectWellFormedXml(fs.readFileSync(svgPath, 'utf8'));
@@ -235,14 +235,14 @@ describe('hvsim analyze-chain (CLI)', () => {
 
   it('make-workload --json lists the files; bad arguments exit 2', () => {
     const out = path.join(dir, 'wl');
-    const j = JSON.parse(execFileSync(process.execPath, [bin, 'make-workload', '--depth', '1', '--out', out, '--json'], { encoding: 'utf8' })) as { depth: number; paths: string[] };
+    const j = JSON.parse(ok(['make-workload', '--depth', '1', '--out', out, '--json'])) as { depth: number; paths: string[] };
     expect(j.depth).toBe(1);
     expect(j.paths.map((p) => path.basename(p))).toEqual(['workload.vhdx', 'workload-01.avhdx']);
-    const again = spawnSync(process.execPath, [bin, 'make-workload', '--depth', '1', '--out', out], { encoding: 'utf8' });
-    expect(again.status).toBe(2);
+    const again = runCli(['make-workload', '--depth', '1', '--out', out]);
+    expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/already exists/);
-    const bad = spawnSync(process.execPath, [bin, 'make-workload', '--depth', 'x', '--out', out], { encoding: 'utf8' });
-    expect(bad.status).toBe(2);
+    const bad = runCli(['make-workload', '--depth', 'x', '--out', out]);
+    expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--depth must be a whole number/);
   });
 });

@@ -8,12 +8,13 @@ import { Simulator } from '../../src/sim/simulator.js';
 import { DEFAULT_COSTS, checkpointStamp, timeSpan, displayTime } from '../../src/host/clock.js';
 import type { VMState } from '../../src/host/host.js';
 import { reject } from '../helpers/data.js';
+import { simHost } from '../helpers/sim-host.js';
 
 const MiB = 1024 * 1024;
 const START = Date.UTC(2014, 8, 21, 19, 37, 0);
 
 function host(): Simulator {
-  return Simulator.open({ computerName: 'xHost16', startTime: START, timeZone: 'UTC', defaultDiskSize: 8 * MiB });
+  return simHost({ computerName: 'xHost16', startTime: START });
 }
 
 describe('transition table', () => {
@@ -135,7 +136,7 @@ describe('power operations on the simulator', () => {
   });
 
   it('injected faults fail the named operation once, before it changes anything', async () => {
-    const h = Simulator.open({ startTime: START, defaultDiskSize: 8 * MiB, faults: ['start:b*'] });
+    const h = simHost({ startTime: START, faults: ['start:b*'] });
     await h.newVM({ name: 'a' });
     await h.newVM({ name: 'b1' });
     const t = await h.now();

@@ -5,43 +5,28 @@
  * the simulator; bad values and simulator-only options are refused. Runs the CLI from source.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { installStandIn, type StandIn } from '../helpers/fake-powershell.setup.js';
+import { okStdout, runCliAsync, type CliResult } from '../helpers/cli.js';
 
 const REPO = path.resolve(__dirname, '..', '..');
 const BIN = path.join(REPO, 'src', 'cli', 'bin.ts');
 const TSX = path.join(path.dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist', 'esm', 'index.mjs');
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 let s: StandIn;
 let work: string;
 
-function hv(args: string[], extra: Record<string, string> = {}): Promise<Result> {
-  return new Promise((resolve) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, HVSIM_POWERSHELL: s.exe, HVSIM_ROOT: path.join(work, 'sim'), HVSIM_CLOCK: 'simulated', TZ: 'UTC', ...extra };
-    delete env.NODE_OPTIONS;
-    const p = spawn(process.execPath, ['--import', TSX, BIN, ...args], { cwd: work, env });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-    p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+/** The CLI from source (tsx), its host the stand-in PowerShell; NODE_OPTIONS cleared. */
+function hv(args: string[], extra: Record<string, string> = {}): Promise<CliResult> {
+  const env = { HVSIM_POWERSHELL: s.exe, HVSIM_ROOT: path.join(work, 'sim'), HVSIM_CLOCK: 'simulated', TZ: 'UTC', ...extra, NODE_OPTIONS: undefined };
+  return runCliAsync(args, { bin: BIN, nodeArgs: ['--import', TSX], cwd: work, env });
 }
 
 async function ok(args: string[], extra: Record<string, string> = {}): Promise<string> {
-  const r = await hv(args, extra);
-  if (r.code !== 0) throw new Error(`hvsim ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
-  return r.stdout;
+  return okStdout(args, await hv(args, extra));
 }
 
 beforeAll(() => {

@@ -7,7 +7,7 @@
  * test compares the objects the subjects returned for one workflow, field by field.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Simulator } from '../../src/sim/simulator.js';
+import { simHost } from '../helpers/sim-host.js';
 import { HyperVHost } from '../../src/hyperv/index.js';
 import { checkpointGroup, getGroups, removeGroup, restoreGroup } from '../../src/host/group.js';
 import type { HvsimErrorCode } from '../../src/errors.js';
@@ -60,7 +60,7 @@ const SUBJECTS: Subject[] = [
     async start() {
       return {
         async fresh() {
-          const sim = Simulator.open({ computerName: DEFAULT_CONFIG.computerName, startTime: START, timeZone: 'UTC', defaultDiskSize: 4 * MiB });
+          const sim = simHost({ computerName: DEFAULT_CONFIG.computerName, startTime: START, defaultDiskSize: 4 * MiB });
           return { host: sim, faults: (f) => f.forEach((x) => sim.faults.add(x)), faultCode: 'FAULT_INJECTED', close: async () => sim.close() };
         },
         stop: async () => {},

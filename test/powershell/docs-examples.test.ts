@@ -5,17 +5,15 @@
  * an in-memory simulator set up with the VMs it names; each test checks the example's effect.
  */
 import { describe, expect, it } from 'vitest';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { Simulator } from '../../src/sim/simulator.js';
-import { runScript, type RunResult } from '../../src/powershell/index.js';
+import type { Simulator } from '../../src/sim/simulator.js';
+import { psScript, runPs, type PsRun } from '../helpers/powershell.js';
+import { simHost } from '../helpers/sim-host.js';
 
-const DIR = path.join(__dirname, '..', 'fixtures', 'ps-scripts', 'docs');
 const START = Date.UTC(2023, 5, 2, 12, 0, 0);
 const DAY = 86_400_000;
 
 function host(computerName = 'HV01'): Simulator {
-  return Simulator.open({ computerName, startTime: START, timeZone: 'UTC', defaultDiskSize: 8 * 1024 * 1024 });
+  return simHost({ computerName, startTime: START });
 }
 
 async function vm(h: Simulator, name: string, checkpoints: string[] = [], running = true): Promise<void> {
@@ -24,16 +22,9 @@ async function vm(h: Simulator, name: string, checkpoints: string[] = [], runnin
   for (const c of checkpoints) await h.checkpointVM([name], { snapshotName: c });
 }
 
-interface Ran extends RunResult {
-  stdout: string;
-  stderr: string;
-}
-
-async function example(h: Simulator, file: string, yes = false): Promise<Ran> {
-  let stdout = '';
-  let stderr = '';
-  const r = await runScript(h, fs.readFileSync(path.join(DIR, file), 'utf8'), { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), yes });
-  return { ...r, stdout, stderr };
+/** One of the examples (test/fixtures/ps-scripts/docs) in a new session. */
+function example(h: Simulator, file: string, yes = false): Promise<PsRun> {
+  return runPs(h, psScript('docs', file), { yes });
 }
 
 const names = async (h: Simulator, vmName: string): Promise<string[]> => (await h.getVMSnapshot({ vmNames: [vmName] })).map((s) => s.Name).sort();
@@ -46,7 +37,7 @@ describe('Checkpoint-VM examples', () => {
     const r = await example(h, 'Checkpoint-VM-example1.ps1');
     expect(r.errors).toEqual([]);
     expect(await names(h, 'Test')).toEqual(['BeforeInstallingUpdates']);
-    expect(r.stdout).toBe('');
+    expect(r.out).toBe('');
   });
 
   it('2: Get-VM Test -ComputerName Server1 | Checkpoint-VM checkpoints Test on Server1 with the default name', async () => {
@@ -65,7 +56,7 @@ describe('Checkpoint-VM examples', () => {
     await vm(h, 'Test');
     const r = await example(h, 'Checkpoint-VM-example2.ps1');
     expect(r.errors.map((e) => e.command)).toEqual(['Get-VM']);
-    expect(r.stderr).toContain("The operation on computer 'Server1' failed");
+    expect(r.err).toContain("The operation on computer 'Server1' failed");
     expect(await names(h, 'Test')).toEqual([]);
   });
 });
@@ -82,25 +73,25 @@ describe('Get-VMSnapshot examples', () => {
     const h = await tree();
     const r = await example(h, 'Get-VMSnapshot-example1.ps1');
     expect(r.errors).toEqual([]);
-    expect(r.stdout).toMatch(/VMName\s+Name\s+SnapshotType\s+CreationTime\s+ParentSnapshotName/);
-    const got = rows(r.stdout, 'TestVM');
+    expect(r.out).toMatch(/VMName\s+Name\s+SnapshotType\s+CreationTime\s+ParentSnapshotName/);
+    const got = rows(r.out, 'TestVM');
     expect(got).toHaveLength(3);
     expect(got.join('\n')).toContain('Before applying updates');
-    expect(r.stdout).not.toContain('Other base');
+    expect(r.out).not.toContain('Other base');
   });
 
   it('2: Get-VM -Name TestVM | Get-VMSnapshot -SnapshotType Standard', async () => {
     const h = await tree();
     const r = await example(h, 'Get-VMSnapshot-example2.ps1');
     expect(r.errors).toEqual([]);
-    expect(rows(r.stdout, 'TestVM')).toHaveLength(3);
+    expect(rows(r.out, 'TestVM')).toHaveLength(3);
   });
 
   it('3: -ParentOf gives the immediate parent', async () => {
     const h = await tree();
     const r = await example(h, 'Get-VMSnapshot-example3.ps1');
     expect(r.errors).toEqual([]);
-    const got = rows(r.stdout, 'TestVM');
+    const got = rows(r.out, 'TestVM');
     expect(got).toHaveLength(1);
     expect(got[0]).toMatch(/^TestVM\s+Base\s+Standard/);
   });
@@ -109,7 +100,7 @@ describe('Get-VMSnapshot examples', () => {
     const h = await tree();
     const r = await example(h, 'Get-VMSnapshot-example4.ps1');
     expect(r.errors).toEqual([]);
-    const got = rows(r.stdout, 'TestVM');
+    const got = rows(r.out, 'TestVM');
     expect(got).toHaveLength(1);
     expect(got[0]).toMatch(/^TestVM\s+After updates\s+Standard/);
   });
@@ -122,8 +113,8 @@ describe('Restore-VMSnapshot examples', () => {
     const r = await example(h, 'Restore-VMSnapshot-example1.ps1');
     expect(r.exitCode).toBe(0);
     expect(r.errors).toHaveLength(1);
-    expect(r.stderr).toContain('NonInteractive mode');
-    expect(r.stderr).toContain('Restore-VMSnapshot will restore checkpoint "Base image".');
+    expect(r.err).toContain('NonInteractive mode');
+    expect(r.err).toContain('Restore-VMSnapshot will restore checkpoint "Base image".');
     expect((await h.getVM(['TestVM']))[0]!.ParentSnapshotName).toBe('Later');
 
     const y = await example(h, 'Restore-VMSnapshot-example1.ps1', true);
@@ -199,9 +190,8 @@ describe('Export-VMSnapshot example', () => {
         return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
       },
     });
-    let stderr = '';
-    const r = await runScript(spy, fs.readFileSync(path.join(DIR, 'Export-VMSnapshot-example1.ps1'), 'utf8'), { stdout: () => {}, stderr: (t) => (stderr += t) });
-    expect(stderr).toBe('');
+    const r = await runPs(spy, psScript('docs', 'Export-VMSnapshot-example1.ps1'));
+    expect(r.err).toBe('');
     expect(r.errors).toEqual([]);
     expect(exports).toHaveLength(1);
     await h.newVM({ name: 'Clone', vhdPath: exports[0]! });

@@ -6,13 +6,15 @@
  * typographic quotes, and unsupported constructs stopping the run with their line named.
  */
 import { describe, expect, it } from 'vitest';
-import { Simulator } from '../../src/sim/simulator.js';
-import { runScript, UnsupportedError, ScriptSyntaxError, type RunResult } from '../../src/powershell/index.js';
+import type { Simulator } from '../../src/sim/simulator.js';
+import { simHost } from '../helpers/sim-host.js';
+import { UnsupportedError, ScriptSyntaxError } from '../../src/powershell/index.js';
+import { runPs } from '../helpers/powershell.js';
 
 const START = Date.UTC(2024, 0, 15, 9, 0, 0);
 
 async function host(vms: Array<[string, boolean]> = [['web01', true], ['db01', false]]): Promise<Simulator> {
-  const h = Simulator.open({ computerName: 'HV1', startTime: START, timeZone: 'UTC', defaultDiskSize: 8 * 1024 * 1024 });
+  const h = simHost({ computerName: 'HV1', startTime: START });
   for (const [n, running] of vms) {
     await h.newVM({ name: n, checkpointType: 'Standard' });
     if (running) await h.startVM([n]);
@@ -20,24 +22,12 @@ async function host(vms: Array<[string, boolean]> = [['web01', true], ['db01', f
   return h;
 }
 
-interface Ran extends RunResult {
-  out: string;
-  err: string;
-}
-
-async function ps(h: Simulator, src: string, yes = false): Promise<Ran> {
-  let out = '';
-  let err = '';
-  const r = await runScript(h, src, { stdout: (t) => (out += t), stderr: (t) => (err += t), yes });
-  return { ...r, out, err };
-}
-
 const snapNames = async (h: Simulator, vm: string): Promise<string[]> => (await h.getVMSnapshot({ vmNames: [vm] })).map((s) => s.Name).sort();
 
 describe('language subset', () => {
   it('variables, strings, subexpressions, numbers with multipliers, arrays, hashtables', async () => {
     const h = await host();
-    const r = await ps(
+    const r = await runPs(
       h,
       [
         "$n = 'web01'; $size = 5MB + 1KB",
@@ -53,7 +43,7 @@ describe('language subset', () => {
 
   it('$null = … discards the value (the command still runs); $true cannot be assigned', async () => {
     const h = await host();
-    const r = await ps(h, "$null = Checkpoint-VM web01 kept -Passthru\n$null = 5\nWrite-Output 'after'\n$true = 1\n");
+    const r = await runPs(h, "$null = Checkpoint-VM web01 kept -Passthru\n$null = 5\nWrite-Output 'after'\n$true = 1\n");
     expect(r.out).toBe('after\n');
     expect(await snapNames(h, 'web01')).toEqual(['kept']);
     expect(r.errors.map((e) => e.fullyQualifiedErrorId)).toEqual(['VariableNotWritable']);
@@ -62,20 +52,20 @@ describe('language subset', () => {
   it("hvsim's own properties (GroupId, MergeCompletionTime …) are readable but not listed, like hidden members", async () => {
     const h = await host();
     await h.checkpointVM(['web01'], { snapshotName: 'c1', groupId: 'g-1', groupMembers: ['web01'] });
-    const r = await ps(h, "Get-VMSnapshot -VMName web01 | Format-List *\n$s = Get-VMSnapshot -VMName web01\nWrite-Output \"group=$($s.GroupId)\"\n");
+    const r = await runPs(h, "Get-VMSnapshot -VMName web01 | Format-List *\n$s = Get-VMSnapshot -VMName web01\nWrite-Output \"group=$($s.GroupId)\"\n");
     expect(r.errors).toEqual([]);
     expect(r.out).toMatch(/^Name +: c1$/m);
     expect(r.out).toMatch(/^ParentSnapshotName +: $/m);
     expect(r.out).not.toMatch(/^(GroupId|GroupMembers|CheckpointType) +:/m);
     expect(r.out).toContain('group=g-1\n');
-    const vm = await ps(h, 'Get-VM web01 | Format-List *\n');
+    const vm = await runPs(h, 'Get-VM web01 | Format-List *\n');
     expect(vm.out).toMatch(/^CheckpointType +: Standard$/m); // a real VM property
     expect(vm.out).not.toMatch(/^(MergeCompletionTime|GuestSupportsProductionCheckpoints) +:/m);
   });
 
   it('Group-Object: groups in order of first appearance, Count/Name/Group, -NoElement, a calculated key', async () => {
     const h = await host([['web01', true], ['web02', false], ['db01', true], ['DB02', false]]);
-    const r = await ps(h, [
+    const r = await runPs(h, [
       'Get-VM | Group-Object State | Format-Table Count, Name -AutoSize',
       '$g = Get-VM | group { $_.Name.Substring(0, 2) }',
       'Write-Output "$($g.Count) groups: $($g[0].Name)=$($g[0].Count) $($g[1].Name)=$($g[1].Count) first=$($g[1].Group[0].Name)"',
@@ -91,7 +81,7 @@ describe('language subset', () => {
 
   it('comparisons are case-insensitive, -c variants are not; -and/-or/-not; arrays filter', async () => {
     const h = await host();
-    const r = await ps(
+    const r = await runPs(
       h,
       [
         "Write-Host ('ABC' -eq 'abc') ('ABC' -ceq 'abc') ('web01' -like 'WEB*') ('x' -notlike 'y*') ('Saved' -match '^sa')",
@@ -107,7 +97,7 @@ describe('language subset', () => {
   it('foreach, if / elseif / else, member access and member enumeration', async () => {
     const h = await host([['web01', true], ['db01', false], ['app01', false]]);
     await h.setVM(['app01'], { notes: 'keep' });
-    const r = await ps(
+    const r = await runPs(
       h,
       [
         'foreach ($vm in Get-VM) {',
@@ -127,7 +117,7 @@ describe('language subset', () => {
     const h = await host();
     await h.checkpointVM(['web01'], { snapshotName: 'old' });
     await h.advance(100 * 86_400_000);
-    const r = await ps(h, "$c = Get-VMSnapshot web01 old\nWrite-Host ($c.CreationTime -lt (Get-Date).AddDays(-90)) ($c.CreationTime -lt (Get-Date).AddDays(-120)) (Get-Date).Year");
+    const r = await runPs(h, "$c = Get-VMSnapshot web01 old\nWrite-Host ($c.CreationTime -lt (Get-Date).AddDays(-90)) ($c.CreationTime -lt (Get-Date).AddDays(-120)) (Get-Date).Year");
     expect(r.out).toBe('True False 2024\n');
   });
 });
@@ -135,7 +125,7 @@ describe('language subset', () => {
 describe('cmdlets and binding', () => {
   it('named, positional, prefix and alias parameters; switches; -Passthru', async () => {
     const h = await host();
-    const r = await ps(
+    const r = await runPs(
       h,
       [
         'Checkpoint-VM web01 first',
@@ -153,7 +143,7 @@ describe('cmdlets and binding', () => {
 
   it('pipeline input by value: VMs into Checkpoint-VM, checkpoints through Where-Object into Remove-VMSnapshot', async () => {
     const h = await host();
-    const r = await ps(
+    const r = await runPs(
       h,
       [
         "Get-VM | Where-Object { $_.State -eq 'Running' } | Checkpoint-VM -SnapshotName piped",
@@ -170,7 +160,7 @@ describe('cmdlets and binding', () => {
 
   it('an empty pipeline does not run the next cmdlet', async () => {
     const h = await host();
-    const r = await ps(h, 'Get-VMSnapshot -VMName web01 | Remove-VMSnapshot\nWrite-Host done');
+    const r = await runPs(h, 'Get-VMSnapshot -VMName web01 | Remove-VMSnapshot\nWrite-Host done');
     expect(r.errors).toEqual([]);
     expect(r.out).toBe('done\n');
   });
@@ -181,7 +171,7 @@ describe('cmdlets and binding', () => {
     await h.writeGuest('web01', new Uint8Array(1 << 20).fill(7), 0);
     await h.checkpointVM(['web01'], { snapshotName: 'child' });
     await h.writeGuest('web01', new Uint8Array(1 << 20).fill(8), 0);
-    const r = await ps(h, "Remove-VMSnapshot -VMName web01 -Name root -IncludeAllChildSnapshots\nWrite-Host ((Get-VM web01).OperationalStatus -contains 'MergingDisks')");
+    const r = await runPs(h, "Remove-VMSnapshot -VMName web01 -Name root -IncludeAllChildSnapshots\nWrite-Host ((Get-VM web01).OperationalStatus -contains 'MergingDisks')");
     expect(r.errors).toEqual([]);
     expect(r.out).toBe('True\n');
     expect(await snapNames(h, 'web01')).toEqual([]);
@@ -191,7 +181,7 @@ describe('cmdlets and binding', () => {
 
   it('Select-Object / Sort-Object / Measure-Object, calculated properties, Format-Table and Format-List', async () => {
     const h = await host([['b-vm', false], ['a-vm', true], ['c-vm', false]]);
-    const r = await ps(
+    const r = await runPs(
       h,
       [
         'Get-VM | Sort-Object Name -Descending | Select-Object -First 2 | ForEach-Object { Write-Host $_.Name }',
@@ -211,7 +201,7 @@ describe('cmdlets and binding', () => {
   it('one Out-Default for the whole script, as powershell.exe -File: a table spans statements, another type after it comes out as a list', async () => {
     const h = await host();
     await h.checkpointVM(['web01'], { snapshotName: 'before' });
-    const r = await ps(h, 'Get-VM web01\nGet-VM db01\nGet-VMSnapshot -VMName web01\n');
+    const r = await runPs(h, 'Get-VM web01\nGet-VM db01\nGet-VMSnapshot -VMName web01\n');
     expect(r.errors).toEqual([]);
     const lines = r.out.split('\n').map((l) => l.trimEnd());
     // One VM table with both rows (one header), then the checkpoint as a list.
@@ -226,7 +216,7 @@ describe('cmdlets and binding', () => {
 
   it('comma-separated arguments with and without blanks, barewords and expressions mixed', async () => {
     const h = await host();
-    const r = await ps(
+    const r = await runPs(
       h,
       [
         "$p = 'State'",
@@ -243,7 +233,7 @@ describe('cmdlets and binding', () => {
 
   it('unknown parameters, ambiguous prefixes and missing arguments are binding errors', async () => {
     const h = await host();
-    const r = await ps(h, 'Get-VM -Frobnicate 1\nCheckpoint-VM -C web01\nCheckpoint-VM -Name\nWrite-Host after');
+    const r = await runPs(h, 'Get-VM -Frobnicate 1\nCheckpoint-VM -C web01\nCheckpoint-VM -Name\nWrite-Host after');
     expect(r.errors.map((e) => e.fullyQualifiedErrorId)).toEqual([
       'NamedParameterNotFound,Microsoft.HyperV.PowerShell.Commands.GetVM',
       'AmbiguousParameter,Microsoft.HyperV.PowerShell.Commands.CheckpointVM',
@@ -257,7 +247,7 @@ describe('cmdlets and binding', () => {
 describe('errors', () => {
   it('a failing cmdlet writes an ErrorRecord and the script goes on', async () => {
     const h = await host();
-    const r = await ps(h, 'Checkpoint-VM -Name DC01\nCheckpoint-VM web01 ok');
+    const r = await runPs(h, 'Checkpoint-VM -Name DC01\nCheckpoint-VM web01 ok');
     expect(r.exitCode).toBe(0);
     expect(r.errors).toHaveLength(1);
     const e = r.errors[0]!;
@@ -278,17 +268,17 @@ describe('errors', () => {
 
   it('wrong state maps to InvalidOperation', async () => {
     const h = await host();
-    const r = await ps(h, 'Suspend-VM db01');
+    const r = await runPs(h, 'Suspend-VM db01');
     expect(r.errors[0]).toMatchObject({ category: 'InvalidOperation', fullyQualifiedErrorId: 'InvalidOperation,Microsoft.HyperV.PowerShell.Commands.SuspendVM' });
   });
 
   it('-ErrorAction Stop and $ErrorActionPreference = Stop end the script with exit code 1', async () => {
     const h = await host();
-    let r = await ps(h, 'Get-VM nope -ErrorAction Stop\nCheckpoint-VM web01 never');
+    let r = await runPs(h, 'Get-VM nope -ErrorAction Stop\nCheckpoint-VM web01 never');
     expect(r.exitCode).toBe(1);
     expect(r.terminatingError?.command).toBe('Get-VM');
     expect(await snapNames(h, 'web01')).toEqual([]);
-    r = await ps(h, "$ErrorActionPreference = 'Stop'\nNo-Such-Cmdlet\nCheckpoint-VM web01 never");
+    r = await runPs(h, "$ErrorActionPreference = 'Stop'\nNo-Such-Cmdlet\nCheckpoint-VM web01 never");
     expect(r.exitCode).toBe(1);
     expect(r.terminatingError?.fullyQualifiedErrorId).toBe('CommandNotFoundException');
     expect(await snapNames(h, 'web01')).toEqual([]);
@@ -296,14 +286,14 @@ describe('errors', () => {
 
   it('-ErrorAction SilentlyContinue hides the error but records it in $Error', async () => {
     const h = await host();
-    const r = await ps(h, 'Get-VM nope -ea SilentlyContinue\nWrite-Host $Error.Count $Error[0].FullyQualifiedErrorId');
+    const r = await runPs(h, 'Get-VM nope -ea SilentlyContinue\nWrite-Host $Error.Count $Error[0].FullyQualifiedErrorId');
     expect(r.err).toBe('');
     expect(r.out).toBe('1 ObjectNotFound,Microsoft.HyperV.PowerShell.Commands.GetVM\n');
   });
 
   it('an unknown command is CommandNotFoundException', async () => {
     const h = await host();
-    const r = await ps(h, 'Get-Frobs');
+    const r = await runPs(h, 'Get-Frobs');
     expect(r.errors[0]).toMatchObject({ fullyQualifiedErrorId: 'CommandNotFoundException', category: 'ObjectNotFound' });
     expect(r.errors[0]!.message).toMatch(/^The term 'Get-Frobs' is not recognized as the name of a cmdlet, function, script file, or operable program\./);
     expect(r.err).toMatch(/^Get-Frobs : The term 'Get-Frobs' is not recognized/);
@@ -311,8 +301,8 @@ describe('errors', () => {
 
   it('throw and exit', async () => {
     const h = await host();
-    expect((await ps(h, 'exit 7\nCheckpoint-VM web01 never')).exitCode).toBe(7);
-    const r = await ps(h, 'throw "stop here"\nCheckpoint-VM web01 never');
+    expect((await runPs(h, 'exit 7\nCheckpoint-VM web01 never')).exitCode).toBe(7);
+    const r = await runPs(h, 'throw "stop here"\nCheckpoint-VM web01 never');
     expect(r.exitCode).toBe(1);
     expect(r.terminatingError?.message).toBe('stop here');
     expect(await snapNames(h, 'web01')).toEqual([]);
@@ -322,7 +312,7 @@ describe('errors', () => {
 describe('-WhatIf, -Confirm, -ComputerName', () => {
   it('-WhatIf prints what would happen and changes nothing', async () => {
     const h = await host();
-    const r = await ps(h, 'Stop-VM web01 -WhatIf\nCheckpoint-VM web01 x -WhatIf');
+    const r = await runPs(h, 'Stop-VM web01 -WhatIf\nCheckpoint-VM web01 x -WhatIf');
     expect(r.out).toBe('What if: Performing the operation "Stop-VM" on target "web01".\nWhat if: Performing the operation "Checkpoint-VM" on target "web01".\n');
     expect((await h.getVM(['web01']))[0]!.State).toBe('Running');
     expect(await snapNames(h, 'web01')).toEqual([]);
@@ -332,22 +322,22 @@ describe('-WhatIf, -Confirm, -ComputerName', () => {
     const h = await host();
     await h.checkpointVM(['web01'], { snapshotName: 'base' });
     await h.checkpointVM(['web01'], { snapshotName: 'later' });
-    let r = await ps(h, 'Restore-VMSnapshot base web01');
+    let r = await runPs(h, 'Restore-VMSnapshot base web01');
     expect(r.errors[0]?.message).toContain('NonInteractive mode');
     expect((await h.getVM(['web01']))[0]!.ParentSnapshotName).toBe('later');
-    r = await ps(h, 'Restore-VMSnapshot base web01 -Confirm:$false');
+    r = await runPs(h, 'Restore-VMSnapshot base web01 -Confirm:$false');
     expect(r.errors).toEqual([]);
     expect((await h.getVM(['web01']))[0]!.ParentSnapshotName).toBe('base');
-    r = await ps(h, 'Checkpoint-VM web01 asked -Confirm');
+    r = await runPs(h, 'Checkpoint-VM web01 asked -Confirm');
     expect(r.errors).toHaveLength(1);
     expect(await snapNames(h, 'web01')).toEqual(['base', 'later']);
-    r = await ps(h, 'Checkpoint-VM web01 asked -Confirm', true);
+    r = await runPs(h, 'Checkpoint-VM web01 asked -Confirm', { yes: true });
     expect(await snapNames(h, 'web01')).toEqual(['asked', 'base', 'later']);
   });
 
   it('-ComputerName accepts the host, localhost and "."; any other name fails', async () => {
     const h = await host();
-    const r = await ps(h, 'Checkpoint-VM -ComputerName HV1 web01 a\nCheckpoint-VM -ComputerName localhost web01 b\nCheckpoint-VM -ComputerName . web01 c\nCheckpoint-VM -ComputerName Elsewhere web01 d');
+    const r = await runPs(h, 'Checkpoint-VM -ComputerName HV1 web01 a\nCheckpoint-VM -ComputerName localhost web01 b\nCheckpoint-VM -ComputerName . web01 c\nCheckpoint-VM -ComputerName Elsewhere web01 d');
     expect(await snapNames(h, 'web01')).toEqual(['a', 'b', 'c']);
     expect(r.errors).toHaveLength(1);
     expect(r.errors[0]!.message).toContain("The operation on computer 'Elsewhere' failed");
@@ -358,7 +348,7 @@ describe('-WhatIf, -Confirm, -ComputerName', () => {
 describe('quotes and unsupported constructs', () => {
   it('accepts “ ” ‘ ’ silently and replaces ″ with a warning naming the line', async () => {
     const h = await host();
-    const r = await ps(h, 'Checkpoint-VM -Name “web01” -SnapshotName ‘it’’s’\n$x = “a″\nWrite-Host $x');
+    const r = await runPs(h, 'Checkpoint-VM -Name “web01” -SnapshotName ‘it’’s’\n$x = “a″\nWrite-Host $x');
     expect(r.errors).toEqual([]);
     expect(await snapNames(h, 'web01')).toEqual(["it's"]);
     expect(r.err).toBe('WARNING: line 2: replaced the typographic quote ″ with "\n');
@@ -379,7 +369,7 @@ describe('quotes and unsupported constructs', () => {
   for (const [src, msg] of refused) {
     it(`refuses before running: ${src.split('\n').pop()}`, async () => {
       const h = await host();
-      const e = await ps(h, src).then(
+      const e = await runPs(h, src).then(
         () => null,
         (x: unknown) => x,
       );
@@ -391,7 +381,7 @@ describe('quotes and unsupported constructs', () => {
 
   it('an unsupported method stops the run at its line', async () => {
     const h = await host();
-    const e = await ps(h, 'Checkpoint-VM web01 a\n$x = (Get-Date).ToFileTime()\nCheckpoint-VM web01 b').catch((x: unknown) => x);
+    const e = await runPs(h, 'Checkpoint-VM web01 a\n$x = (Get-Date).ToFileTime()\nCheckpoint-VM web01 b').catch((x: unknown) => x);
     expect(e).toBeInstanceOf(UnsupportedError);
     expect((e as Error).message).toBe('line 2: the method ToFileTime() of [System.DateTime] is not supported by hvsim run');
     expect(await snapNames(h, 'web01')).toEqual(['a']);
@@ -399,7 +389,7 @@ describe('quotes and unsupported constructs', () => {
 
   it('a syntax error names its line', async () => {
     const h = await host();
-    const e = await ps(h, 'Get-VM\n$x = (1 +\n').catch((x: unknown) => x);
+    const e = await runPs(h, 'Get-VM\n$x = (1 +\n').catch((x: unknown) => x);
     expect(e).toBeInstanceOf(ScriptSyntaxError);
     expect((e as Error).message).toMatch(/^line [23]: syntax error/);
   });

@@ -8,16 +8,18 @@
  * takes several polls.
  */
 import { describe, expect, it } from 'vitest';
-import { Simulator } from '../../src/sim/simulator.js';
+import type { Simulator } from '../../src/sim/simulator.js';
+import { simHost } from '../helpers/sim-host.js';
 import { LOOP_LIMIT } from '../../src/powershell/interpreter.js';
-import { createSession, runScript, UnsupportedError, type RunResult } from '../../src/powershell/index.js';
+import { UnsupportedError } from '../../src/powershell/index.js';
+import { psSession, runPs } from '../helpers/powershell.js';
 
 const MiB = 1024 * 1024;
 const START = Date.UTC(2024, 0, 15, 9, 0, 0);
 const BASE = '/hvsim/vms/web01/Virtual Hard Disks/web01.vhdx';
 
 async function host(): Promise<Simulator> {
-  const h = Simulator.open({ computerName: 'HV1', startTime: START, timeZone: 'UTC', defaultDiskSize: 8 * MiB, costs: { mergeBytesPerSec: 128 * 1024 } });
+  const h = simHost({ computerName: 'HV1', startTime: START, costs: { mergeBytesPerSec: 128 * 1024 } });
   await h.newVM({ name: 'web01', checkpointType: 'Standard' });
   await h.startVM(['web01']);
   return h;
@@ -34,18 +36,6 @@ async function withNightlies(): Promise<Simulator> {
   return h;
 }
 
-interface Ran extends RunResult {
-  out: string;
-  err: string;
-}
-
-async function ps(h: Simulator, src: string): Promise<Ran> {
-  let out = '';
-  let err = '';
-  const r = await runScript(h, src, { stdout: (t) => (out += t), stderr: (t) => (err += t) });
-  return { ...r, out, err };
-}
-
 const lines = (t: string): string[] => t.split('\n').map((l) => l.trimEnd());
 
 describe('polling until a merge is done', () => {
@@ -57,7 +47,7 @@ describe('polling until a merge is done', () => {
   for (const [loop, label, interval] of forms) {
     it(`${label}: as many polls as the merge's simulated cost needs; the files are merged at the end`, async () => {
       const h = await withNightlies();
-      const session = createSession(h, { stdout: () => {}, stderr: () => {} });
+      const session = psSession(h);
       // Remove-VMSnapshot returns while the merge runs in the background
       expect((await session.run('Remove-VMSnapshot -VMName web01 -Name nightly*')).errors).toEqual([]);
       const [during] = await h.getVM(['web01']);
@@ -68,12 +58,11 @@ describe('polling until a merge is done', () => {
       const polls = Math.ceil(cost / interval);
       expect(polls).toBeGreaterThan(2);
 
-      let out = '';
       const started = Date.now();
-      const r = await createSession(h, { stdout: (t) => (out += t), stderr: () => {} }).run(`$polls = 0\n${loop}\n"polls: $polls"`);
+      const r = await runPs(h, `$polls = 0\n${loop}\n"polls: $polls"`);
       expect(Date.now() - started).toBeLessThan(5000); // skipped, not waited
       expect([r.exitCode, r.errors]).toEqual([0, []]);
-      expect(out).toBe(`polls: ${polls}\n`);
+      expect(r.out).toBe(`polls: ${polls}\n`);
       expect((await h.now()) - removedAt).toBe(polls * interval);
       // every layer merged down into the base: a VM without checkpoints has one writable .vhdx
       expect(h.diskFiles('web01')).toEqual([[{ path: BASE, parent: null, readOnly: false }]]);
@@ -86,7 +75,7 @@ describe('polling until a merge is done', () => {
 describe('loops', () => {
   it('for creates N checkpoints, each under the one before', async () => {
     const h = await host();
-    const r = await ps(h, '$n = 4\nfor ($i = 1; $i -le $n; $i++) {\n  Checkpoint-VM -Name web01 -SnapshotName "nightly-$i"\n}\n"i=$i"');
+    const r = await runPs(h, '$n = 4\nfor ($i = 1; $i -le $n; $i++) {\n  Checkpoint-VM -Name web01 -SnapshotName "nightly-$i"\n}\n"i=$i"');
     expect([r.exitCode, r.err, r.out]).toEqual([0, '', 'i=5\n']);
     const snaps = await h.getVMSnapshot({ vmNames: ['web01'] });
     expect(snaps.map((s) => [s.Name, s.ParentSnapshotName])).toEqual([
@@ -99,7 +88,7 @@ describe('loops', () => {
 
   it('for: continue still runs the step, break leaves; empty parts; += steps; -- counts down', async () => {
     const h = await host();
-    const r = await ps(
+    const r = await runPs(
       h,
       [
         'for ($i = 0; $i -lt 10; $i += 1) { if ($i % 2) { continue }; if ($i -eq 6) { break }; "even $i" }',
@@ -115,7 +104,7 @@ describe('loops', () => {
 
   it('do/while and do/until run the body first; continue goes on to the condition', async () => {
     const h = await host();
-    const r = await ps(
+    const r = await runPs(
       h,
       [
         '$x = 0',
@@ -133,17 +122,17 @@ describe('loops', () => {
 
   it('break and continue act on the innermost loop; inside a ForEach-Object block they are still refused', async () => {
     const h = await host();
-    const r = await ps(h, "foreach ($v in 'a','b') {\n  $i = 0\n  while ($true) { $i++; if ($i -eq 2) { continue }; if ($i -gt 3) { break }; \"$v$i\" }\n}\n'end'");
+    const r = await runPs(h, "foreach ($v in 'a','b') {\n  $i = 0\n  while ($true) { $i++; if ($i -eq 2) { continue }; if ($i -gt 3) { break }; \"$v$i\" }\n}\n'end'");
     expect([r.exitCode, r.err]).toEqual([0, '']);
     expect(lines(r.out)).toEqual(['a1', 'a3', 'b1', 'b3', 'end', '']);
-    const e = await ps(h, 'Get-VM\nwhile ($true) { Get-VM | ForEach-Object { break } }').catch((x: unknown) => x);
+    const e = await runPs(h, 'Get-VM\nwhile ($true) { Get-VM | ForEach-Object { break } }').catch((x: unknown) => x);
     expect(e).toBeInstanceOf(UnsupportedError);
     expect((e as Error).message).toBe('line 2: "break" outside a loop statement (foreach, for, while, do) is not supported by hvsim run');
   });
 
   it('output inside a top-level loop stays in order with Write-Host; a loop can be assigned', async () => {
     const h = await host();
-    const r = await ps(h, '$n = 0\nwhile ($n -lt 2) { $n++; Write-Host "host $n"; "out $n" }\n$all = for ($i = 0; $i -lt 3; $i++) { $i * 10 }\n$all -join \',\'');
+    const r = await runPs(h, '$n = 0\nwhile ($n -lt 2) { $n++; Write-Host "host $n"; "out $n" }\n$all = for ($i = 0; $i -lt 3; $i++) { $i * 10 }\n$all -join \',\'');
     expect([r.exitCode, r.err]).toEqual([0, '']);
     expect(lines(r.out)).toEqual(['host 1', 'out 1', 'host 2', 'out 2', '0,10,20', '']);
   });
@@ -151,7 +140,7 @@ describe('loops', () => {
   it('syntax errors in loops are reported before anything runs', async () => {
     const h = await host();
     for (const [src, line] of [['Stop-VM web01\nwhile ($true) {', 2], ['Stop-VM web01\ndo { 1 } while', 1], ['Stop-VM web01\n\nfor ($i = 0; $i -lt 2 { }', 3]] as const) {
-      const e = await ps(h, src).catch((x: unknown) => x);
+      const e = await runPs(h, src).catch((x: unknown) => x);
       expect((e as Error).name).toBe('ScriptSyntaxError');
       expect((e as { line: number }).line).toBeGreaterThanOrEqual(line);
     }
@@ -176,7 +165,7 @@ describe('Start-Sleep', () => {
     for (const [src, ms] of forms) {
       const before = await h.now();
       const started = Date.now();
-      const r = await ps(h, src);
+      const r = await runPs(h, src);
       expect([src, r.exitCode, r.err, r.out]).toEqual([src, 0, '', '']);
       expect([src, (await h.now()) - before]).toEqual([src, ms]);
       expect(Date.now() - started).toBeLessThan(2000);
@@ -185,7 +174,7 @@ describe('Start-Sleep', () => {
 
   it('a negative or missing time is a binding error: the statement fails, the script goes on', async () => {
     const h = await host();
-    const r = await ps(h, "Start-Sleep -Seconds -1\nStart-Sleep\n'after'");
+    const r = await runPs(h, "Start-Sleep -Seconds -1\nStart-Sleep\n'after'");
     expect(r.exitCode).toBe(0);
     expect(r.out).toBe('after\n');
     expect(r.errors.map((e) => e.fullyQualifiedErrorId)).toEqual([
@@ -215,7 +204,7 @@ describe('loops that cannot end', () => {
     await h.removeVMSnapshot({ vmNames: ['web01'] }, { wait: false });
     const before = await h.now();
     // polls without sleeping: on the simulator the merge can never end
-    const r = await ps(h, "'start'\n\nwhile ((Get-VM web01).OperationalStatus -contains 'MergingDisks') { $n++ }\n'never'");
+    const r = await runPs(h, "'start'\n\nwhile ((Get-VM web01).OperationalStatus -contains 'MergingDisks') { $n++ }\n'never'");
     expect(r.exitCode).toBe(1);
     expect(r.out).toBe('start\n');
     expect(r.terminatingError?.message).toBe('the loop at line 3 ran 100000 times without waiting; hvsim stops it');
@@ -227,18 +216,18 @@ describe('loops that cannot end', () => {
 
   it('try/catch does not take it (finally runs); Start-Sleep 0 does not count as waiting; do and for are watched too', async () => {
     const h = await host();
-    let r = await ps(h, "try { while ($true) { } } catch { 'caught' } finally { 'finally' }\n'never'");
+    let r = await runPs(h, "try { while ($true) { } } catch { 'caught' } finally { 'finally' }\n'never'");
     expect([r.exitCode, r.out, r.terminatingError?.message]).toEqual([1, 'finally\n', 'the loop at line 1 ran 100000 times without waiting; hvsim stops it']);
-    r = await ps(h, "Get-VM | Out-Null\ndo { Start-Sleep -Milliseconds 0 } while ((Get-VM web01).State -eq 'Running')");
+    r = await runPs(h, "Get-VM | Out-Null\ndo { Start-Sleep -Milliseconds 0 } while ((Get-VM web01).State -eq 'Running')");
     expect(r.terminatingError?.message).toBe('the loop at line 2 ran 100000 times without waiting; hvsim stops it');
-    r = await ps(h, 'for ($i = 0; $i -ge 0; $i++) { }');
+    r = await runPs(h, 'for ($i = 0; $i -ge 0; $i++) { }');
     expect(r.terminatingError?.message).toBe('the loop at line 1 ran 100000 times without waiting; hvsim stops it');
   }, 60_000);
 
   it('the count starts again whenever the clock moves', async () => {
     const h = await host();
     const before = await h.now();
-    const r = await ps(h, 'for ($i = 1; $i -le 199998; $i++) { if ($i -eq 99999) { Start-Sleep -Milliseconds 1 } }\n"i=$i"');
+    const r = await runPs(h, 'for ($i = 1; $i -le 199998; $i++) { if ($i -eq 99999) { Start-Sleep -Milliseconds 1 } }\n"i=$i"');
     expect([r.exitCode, r.err, r.out]).toEqual([0, '', 'i=199999\n']);
     expect((await h.now()) - before).toBe(1);
   }, 60_000);
@@ -247,7 +236,7 @@ describe('loops that cannot end', () => {
 describe('Wait-VM', () => {
   it('is refused before anything runs: it waits for the guest, which hvsim does not model; the message shows the polling loop', async () => {
     const h = await host();
-    const e = await ps(h, 'Stop-VM web01 -Force\nStart-VM web01\nWait-VM -Name web01 -For Heartbeat -Timeout 300').catch((x: unknown) => x);
+    const e = await runPs(h, 'Stop-VM web01 -Force\nStart-VM web01\nWait-VM -Name web01 -For Heartbeat -Timeout 300').catch((x: unknown) => x);
     expect(e).toBeInstanceOf(UnsupportedError);
     expect((e as Error).message).toBe(
       "line 3: the cmdlet Wait-VM (it waits for the guest — heartbeat, IP address, reboot — which hvsim does not model; to wait for a merge, poll the VM: while ((Get-VM x).OperationalStatus -contains 'MergingDisks') { Start-Sleep 5 }) is not supported by hvsim run",

@@ -9,16 +9,17 @@
  * The host: HV1 with web01 (Running), db01 (Off), app01 (Running); web01 "Before update" taken
  * on Jan 15 2024, db01 "Before patch" on Jan 18, web01 "Before deploy" on Jan 24; now is Jan 25.
  */
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { Simulator } from '../../src/sim/simulator.js';
-import { runScript, UnsupportedError, type RunResult } from '../../src/powershell/index.js';
+import type { Simulator } from '../../src/sim/simulator.js';
+import { UnsupportedError } from '../../src/powershell/index.js';
+import { psScript, runPs, type PsRun } from '../helpers/powershell.js';
+import { simHost } from '../helpers/sim-host.js';
 
 const DAY = 86_400_000;
 const START = Date.UTC(2024, 0, 15, 9, 0, 0);
 
 async function host(): Promise<Simulator> {
-  const h = Simulator.open({ computerName: 'HV1', startTime: START, timeZone: 'UTC', defaultDiskSize: 8 * 1024 * 1024 });
+  const h = simHost({ computerName: 'HV1', startTime: START });
   for (const [n, running] of [['web01', true], ['db01', false], ['app01', true]] as const) {
     await h.newVM({ name: n, checkpointType: 'Standard' });
     if (running) await h.startVM([n]);
@@ -32,17 +33,9 @@ async function host(): Promise<Simulator> {
   return h;
 }
 
-interface Ran extends RunResult {
-  out: string;
-  err: string;
-}
-
-async function run(h: Simulator, file: string): Promise<Ran> {
-  const src = readFileSync(new URL(`../fixtures/ps-scripts/real/${file}`, import.meta.url), 'utf8');
-  let out = '';
-  let err = '';
-  const r = await runScript(h, src, { stdout: (t) => (out += t), stderr: (t) => (err += t) });
-  return { ...r, out, err };
+/** One of the scripts (test/fixtures/ps-scripts/real) in a new session. */
+function run(h: Simulator, file: string): Promise<PsRun> {
+  return runPs(h, psScript('real', file));
 }
 
 /** "vm/name" of every checkpoint, sorted. */
@@ -249,12 +242,9 @@ describe('real checkpoint scripts', () => {
 
 /** The language pieces the scripts above needed, one by one (in-line scripts on the same host). */
 describe('what the real scripts needed', () => {
-  async function ps(src: string): Promise<Ran> {
-    const h = await host();
-    let out = '';
-    let err = '';
-    const r = await runScript(h, src, { stdout: (t) => (out += t), stderr: (t) => (err += t) });
-    return { ...r, out, err };
+  /** `src` on a fresh host. */
+  async function ps(src: string): Promise<PsRun> {
+    return runPs(await host(), src);
   }
 
   it('-f: alignment, N F P D X and custom number formats, date formats, {{ }}', async () => {

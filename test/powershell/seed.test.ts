@@ -6,13 +6,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as crypto from 'node:crypto';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { Simulator } from '../../src/sim/simulator.js';
-import { createSession } from '../../src/powershell/index.js';
+import { psScript, psSession } from '../helpers/powershell.js';
+import { simHost } from '../helpers/sim-host.js';
 
 const VMS = ['SSTest1', 'V-2012R2-Test1', 'v-2012R2-TW01'];
-const step = (n: number): string => fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'ps-scripts', `seed-step${n}.ps1`), 'utf8');
+const step = (n: number): string => psScript(`seed-step${n}.ps1`);
 const lines = (s: string): string[] => s.split('\n').map((l) => l.trimEnd()).filter((l) => l.length > 0);
 
 /** A table's rows as cells, cut at the columns the dashed rule marks. */
@@ -29,16 +27,15 @@ function table(out: string): { header: string[]; rows: string[][] } {
 
 describe('the seed script, step by step', () => {
   it('pause and save, checkpoint, restart, remove all checkpoints', async () => {
-    const h = Simulator.open({ computerName: 'xHost16', startTime: Date.UTC(2014, 8, 21, 19, 37, 31), timeZone: 'UTC', defaultDiskSize: 8 * 1024 * 1024 });
+    const h = simHost({ computerName: 'xHost16' }); // the seed's moment, 2014-09-21 19:37:31 UTC
     for (const v of VMS) await h.newVM({ name: v });
     await h.startVM(VMS);
     let stdout = '';
     let stderr = '';
-    const session = createSession(h, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
+    const session = psSession(h);
     const run = async (n: number): Promise<void> => {
-      stdout = '';
-      stderr = '';
       const r = await session.run(step(n));
+      ({ out: stdout, err: stderr } = r);
       expect(r.exitCode).toBe(0);
       expect(r.errors).toEqual([]);
     };

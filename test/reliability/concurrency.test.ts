@@ -4,12 +4,12 @@
  * state is never corrupted and the second waits for the first, or reports a clear BUSY when told
  * not to wait. A summary line goes to stdout ("[reliability-concurrency] …").
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliBin } from '../helpers/cli.js';
+import { collect, okStdout, runCli, SIM_ENV, spawnCli, type CliOptions, type CliResult } from '../helpers/cli.js';
 import { checkChainFile } from '../../src/engine/check.js';
 import { NodeDiskStore } from '../../src/engine/store.js';
 import { checkTree } from '../../src/engine/tree.js';
@@ -19,7 +19,6 @@ import { readChain, workerClock } from '../helpers/data.js';
 const cpuLine = workerClock();
 
 const MiB = 1024 * 1024;
-const BIN = cliBin();
 let work: string;
 const figures = { pairs: 0, processes: 0, busy: 0, waited: 0, stateReads: 0 };
 
@@ -35,14 +34,13 @@ afterAll(() => {
   if (work) fs.rmSync(work, { recursive: true, force: true });
 });
 
-function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { ...process.env, TZ: 'UTC', HVSIM_CLOCK: 'simulated', HVSIM_START_TIME: '2024-03-01T10:00:00Z', ...extra };
+/** The simulator's environment (a 2024 start), in `work`. */
+function opts(extra: Record<string, string> = {}): CliOptions {
+  return { cwd: work, env: { ...SIM_ENV, HVSIM_START_TIME: '2024-03-01T10:00:00Z', ...extra } };
 }
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
+/** A run, with when it started and ended (performance.now()). */
+interface Result extends CliResult {
   start: number;
   end: number;
 }
@@ -50,15 +48,13 @@ interface Result {
 function hv(args: string[], extra: Record<string, string> = {}): Result {
   figures.processes++;
   const start = performance.now();
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: work, env: env(extra), encoding: 'utf8', maxBuffer: 512 * MiB, timeout: 120_000 });
-  if (r.status === 4) figures.busy++;
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr, start, end: performance.now() };
+  const r = runCli(args, { ...opts(extra), timeout: 120_000 });
+  if (r.code === 4) figures.busy++;
+  return { ...r, start, end: performance.now() };
 }
 
 function ok(args: string[], extra: Record<string, string> = {}): string {
-  const r = hv(args, extra);
-  if (r.code !== 0) throw new Error(`hvsim ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
-  return r.stdout;
+  return okStdout(args, hv(args, extra));
 }
 
 interface Running {
@@ -71,19 +67,13 @@ interface Running {
 function start(args: string[], extra: Record<string, string> = {}): Running {
   figures.processes++;
   const t0 = performance.now();
-  const p = spawn(process.execPath, [BIN, ...args], { cwd: work, env: env(extra), stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
+  const p = spawnCli(args, { ...opts(extra), stdio: ['ignore', 'pipe', 'pipe'] });
   let exited = false;
-  p.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
-  p.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-  const done = new Promise<Result>((resolve) =>
-    p.on('close', (code) => {
-      exited = true;
-      if (code === 4) figures.busy++;
-      resolve({ code, stdout, stderr, start: t0, end: performance.now() });
-    }),
-  );
+  const done = collect(p).then((r) => {
+    exited = true;
+    if (r.code === 4) figures.busy++;
+    return { ...r, start: t0, end: performance.now() };
+  });
   return { done, pid: p.pid!, exited: () => exited, kill: () => p.kill('SIGKILL') };
 }
 
@@ -141,11 +131,9 @@ describe('two hvsim processes on the same disk file', () => {
     figures.processes++;
     const s = setup();
     const t0 = performance.now();
-    const p = spawn(process.execPath, [BIN, 'write-vhd', s.leaf, '--offset', '0'], { cwd: work, env: env(), stdio: ['pipe', 'pipe', 'pipe'] });
-    let stderr = '';
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+    const p = spawnCli(['write-vhd', s.leaf, '--offset', '0'], opts());
     let exited = false;
-    const done = new Promise<Result>((resolve) => p.on('close', (code) => ((exited = true), resolve({ code, stdout: '', stderr, start: t0, end: performance.now() }))));
+    const done = collect(p).then((r) => ((exited = true), { ...r, start: t0, end: performance.now() }));
     const size0 = fs.statSync(s.leaf).size;
     p.stdin.write(s.data.subarray(0, 8 * MiB));
     await until(() => exited || (fs.existsSync(s.lock) && fs.statSync(s.leaf).size >= size0 + 4 * MiB));

@@ -45,6 +45,7 @@ import { flatten, type FlattenFormat } from '../../src/engine/flatten.js';
 import { MemoryDiskStore, type DiskStore } from '../../src/engine/store.js';
 import { checkTree, isDiskFileName } from '../../src/engine/tree.js';
 import { SnapStore } from '../helpers/snap-store.js';
+import { memoryHost } from '../helpers/sim-host.js';
 import { Simulator } from '../../src/sim/simulator.js';
 import { MemoryStorage } from '../../src/sim/storage.js';
 import { checkpointGroup, getGroups } from '../../src/host/group.js';
@@ -542,8 +543,7 @@ function tag(t: string, len = 64 * KiB): Uint8Array {
 }
 
 async function newHost(store: MemoryDiskStore): Promise<{ h: Simulator; storage: MemoryStorage }> {
-  const storage = new MemoryStorage(store, VMROOT);
-  const h = Simulator.open({ storage, startTime: START, defaultDiskSize: SIM_SIZE, diskBlockSize: MiB, timeZone: 'UTC' });
+  const { h, storage } = memoryHost({ store, vmRoot: VMROOT, startTime: START, defaultDiskSize: SIM_SIZE, diskBlockSize: MiB });
   return { h, storage };
 }
 

@@ -23,7 +23,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliBin } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
 import { HvsimError } from '../../src/errors.js';
 import { crc32c, sealStructure } from '../../src/vhd/common/crc32c.js';
 import { setU32be, setU32le, setU64le, u32le } from '../../src/vhd/common/bytes.js';
@@ -67,7 +67,6 @@ const RSS_BOUND = 256 * MiB;
 const CLI_TIME_BOUND = 15_000;
 const CLI_RSS_BOUND_KIB = 400 * 1024;
 
-const BIN = cliBin();
 let work: string;
 
 const figures = { pathCases: 0, logCases: 0, headerCases: 0, mutations: 0, reportCases: 0, cliRuns: 0, maxMs: 0, maxArrayBuffers: 0, maxRss: 0, maxCliRssKiB: 0 };
@@ -190,13 +189,13 @@ const RSS_HOOK = 'data:text/javascript,process.on("exit",()=>process.stderr.writ
 function hv(args: string[], timeout = CLI_TIME_BOUND): CliResult {
   figures.cliRuns++;
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, ['--import', RSS_HOOK, BIN, ...args], { cwd: work, encoding: 'utf8', timeout, killSignal: 'SIGKILL', env: { ...process.env, HVSIM_ROOT: path.join(work, 'state') } });
+  const r = runCli(args, { nodeArgs: ['--import', RSS_HOOK], cwd: work, timeout, killSignal: 'SIGKILL', env: { HVSIM_ROOT: path.join(work, 'state') } });
   const ms = performance.now() - t0;
   // The hook also runs in a worker thread (merge-vhd, convert-vhd… run their engine work in one): the largest figure counts.
-  const all = [...(r.stderr ?? '').matchAll(/\nHVSIM_MAXRSS=(\d+)\n/g)].map((x) => Number(x[1]));
+  const all = [...r.stderr.matchAll(/\nHVSIM_MAXRSS=(\d+)\n/g)].map((x) => Number(x[1]));
   const maxRssKiB = all.length > 0 ? Math.max(...all) : undefined;
   if (maxRssKiB !== undefined) figures.maxCliRssKiB = Math.max(figures.maxCliRssKiB, maxRssKiB);
-  return { code: r.status, signal: r.signal, stdout: r.stdout ?? '', stderr: (r.stderr ?? '').replace(/\n?HVSIM_MAXRSS=\d+\n/g, ''), ms, maxRssKiB };
+  return { code: r.code, signal: r.signal, stdout: r.stdout, stderr: r.stderr.replace(/\n?HVSIM_MAXRSS=\d+\n/g, ''), ms, maxRssKiB };
 }
 
 /** A failing CLI run: ended by itself in time, non-zero, one "hvsim: …" line naming a file, bounded memory. */

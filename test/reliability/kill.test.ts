@@ -12,12 +12,11 @@
  *     the engine's tree check (test-tree, in-process).
  * A summary line per scenario goes to stdout ("[reliability-kill] …").
  */
-import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliBin } from '../helpers/cli.js';
+import { okStdout, runCli, SIM_ENV, spawnCli, type CliOptions, type CliResult } from '../helpers/cli.js';
 import { checkChainFile } from '../../src/engine/check.js';
 import { NodeDiskStore } from '../../src/engine/store.js';
 import { checkTree } from '../../src/engine/tree.js';
@@ -32,7 +31,6 @@ const SECTOR = 512;
 const TRIALS = 6;
 const SEED = 0x6b111;
 
-const BIN = cliBin();
 let work: string;
 
 beforeAll(() => {
@@ -69,25 +67,17 @@ function pattern(len: number, tag: number): Buffer {
   return b;
 }
 
-function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { ...process.env, TZ: 'UTC', HVSIM_CLOCK: 'simulated', HVSIM_START_TIME: '2024-03-01T10:00:00Z', ...extra };
+/** The simulator's environment (a 2024 start), in `work`. */
+function opts(extra: Record<string, string>): CliOptions {
+  return { cwd: work, env: { ...SIM_ENV, HVSIM_START_TIME: '2024-03-01T10:00:00Z', ...extra } };
 }
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function hv(args: string[], extra: Record<string, string> = {}): Result {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: work, env: env(extra), encoding: 'utf8', maxBuffer: 64 * MiB, timeout: 60_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+function hv(args: string[], extra: Record<string, string> = {}): CliResult {
+  return runCli(args, { ...opts(extra), timeout: 60_000 });
 }
 
 function ok(args: string[], extra: Record<string, string> = {}): string {
-  const r = hv(args, extra);
-  if (r.code !== 0) throw new Error(`hvsim ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
-  return r.stdout;
+  return okStdout(args, hv(args, extra));
 }
 
 interface KillRun {
@@ -105,9 +95,9 @@ interface KillRun {
  */
 function runAndKill(args: string[], started: () => boolean, delay: number, extra: Record<string, string> = {}): Promise<KillRun> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [BIN, ...args], { cwd: work, env: env(extra), stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = spawnCli(args, { ...opts(extra), stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+    p.stderr!.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
     let exited = false;
     let t0 = 0;
     let killed = false;

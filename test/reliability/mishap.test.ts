@@ -32,7 +32,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliBin } from '../helpers/cli.js';
+import { cliBin, okStdout, runCli, type CliResult } from '../helpers/cli.js';
+import { memoryHost } from '../helpers/sim-host.js';
 import { fill, readChain, workerClock } from '../helpers/data.js';
 import {
   deadPid, fillDisk, isRoot, runProcess, leftovers, lostPoints, makeRuntime, mountTmpfs, NOBODY, picture, pictureDiff, runBatch, runPair,
@@ -994,9 +995,7 @@ interface MemWorld {
 
 /** The template again, in memory: the same steps through the Host interface. */
 async function buildMemTemplate(): Promise<MemWorld> {
-  const store = new MemoryDiskStore();
-  const storage = new MemoryStorage(store, VMROOT);
-  const h = Simulator.open({ storage, startTime: Date.parse(ENV.HVSIM_START_TIME), timeZone: 'UTC', clockMode: 'simulated', defaultDiskSize: 2 * MiB });
+  const { h, storage, store } = memoryHost({ vmRoot: VMROOT, startTime: Date.parse(ENV.HVSIM_START_TIME), defaultDiskSize: 2 * MiB });
   const w = (k: keyof typeof WRITES): Promise<void> => h.writeGuest(WRITES[k].vm, fill(WRITES[k].len, WRITES[k].seed), WRITES[k].offset);
   await h.newVM({ name: 'alpha', diskSize: 2 * MiB, checkpointType: 'Standard' });
   await h.newVM({ name: 'beta', diskSize: 2 * MiB, checkpointType: 'Standard' });
@@ -1294,15 +1293,8 @@ describe("the issue's data-loss repros, each step a separate hvsim process (item
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  const hv = (root: string, args: string[]): { code: number | null; stdout: string; stderr: string; bytes: Buffer } => {
-    const r = spawnSync(process.execPath, [BIN, '--root', root, ...args], { cwd: dir, env: { ...process.env, ...ENV }, timeout: 60_000, maxBuffer: 64 * MiB });
-    return { code: r.status, stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8'), bytes: r.stdout };
-  };
-  const ok = (root: string, args: string[]): string => {
-    const r = hv(root, args);
-    if (r.code !== 0) throw new Error(`hvsim ${args.join(' ')}: exit ${r.code}: ${r.stderr}`);
-    return r.stdout;
-  };
+  const hv = (root: string, args: string[]): CliResult => runCli(['--root', root, ...args], { bin: BIN, cwd: dir, env: ENV, timeout: 60_000 });
+  const ok = (root: string, args: string[]): string => okStdout(args, hv(root, args));
 
   /** new-vm x; write AAAA; checkpoint c1; write BBBB; checkpoint c2 (and CCCC after it): the issue's steps. */
   function build(name: string): { root: string; oldest: string; files: string[]; expect: Record<string, Buffer> } {

@@ -10,13 +10,13 @@ import { DEFAULT_COSTS } from '../../src/host/clock.js';
 import { HvsimError } from '../../src/errors.js';
 import { Chain } from '../../src/engine/chain.js';
 import { reject } from '../helpers/data.js';
+import { simHost } from '../helpers/sim-host.js';
 
 const MiB = 1024 * 1024;
-const START = Date.UTC(2014, 8, 21, 19, 37, 31);
 const SIZE = 8 * MiB;
 
 function host(extra: Parameters<typeof Simulator.open>[0] = {}): Simulator {
-  return Simulator.open({ computerName: 'xHost16', startTime: START, timeZone: 'UTC', defaultDiskSize: SIZE, ...extra });
+  return simHost({ computerName: 'xHost16', defaultDiskSize: SIZE, ...extra });
 }
 
 function pattern(tag: string, len = 4096): Uint8Array {

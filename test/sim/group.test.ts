@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { Simulator } from '../../src/sim/simulator.js';
+import { DEFAULT_DISK_SIZE, type Simulator } from '../../src/sim/simulator.js';
+import { simHost } from '../helpers/sim-host.js';
 import { checkpointGroup, getGroups, removeGroup, restoreGroup } from '../../src/host/group.js';
 import { PairedWorkload, checkPair } from '../../src/sim/paired-workload.js';
 import { DEFAULT_COSTS } from '../../src/host/clock.js';
@@ -33,7 +34,7 @@ const VMS = ['SSTest1', 'V-2012R2-Test1', 'v-2012R2-TW01'];
 
 /** Three VMs: two running, one saved; the third has an older checkpoint. */
 async function setup(faults: string[] = []): Promise<Simulator> {
-  const h = Simulator.open({ computerName: 'xHost16', startTime: START, timeZone: 'UTC', defaultDiskSize: 4 * MiB });
+  const h = simHost({ computerName: 'xHost16', startTime: START, defaultDiskSize: 4 * MiB });
   for (const v of VMS) await h.newVM({ name: v });
   await h.startVM(VMS);
   for (const v of VMS) await h.writeGuest(v, tag(`${v} v1`), 0);
@@ -191,7 +192,7 @@ describe('restore-group and remove-group', () => {
 
 describe('why it matters: a two-tier workload', () => {
   it('sequential checkpoints of running VMs disagree; a group checkpoint agrees and restores consistently', async () => {
-    const h = Simulator.open({ startTime: START, timeZone: 'UTC' });
+    const h = simHost({ startTime: START, defaultDiskSize: DEFAULT_DISK_SIZE });
     await h.newVM({ name: 'app' });
     await h.newVM({ name: 'db' });
     const wl = new PairedWorkload(h, { app: 'app', db: 'db', intervalMs: 100 });

@@ -6,15 +6,14 @@
  * only by remove-orphans.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { cliBin } from '../helpers/cli.js';
+import { okStdout, runCli, SIM_ENV, type CliResult } from '../helpers/cli.js';
 import { expectError, fill } from '../helpers/data.js';
+import { memoryHost, type MemoryHost } from '../helpers/sim-host.js';
 import { Simulator } from '../../src/sim/simulator.js';
-import { MemoryStorage } from '../../src/sim/storage.js';
 import { MemoryDiskStore } from '../../src/engine/store.js';
 import { createBaseDisk, createChild } from '../../src/engine/layers.js';
 import { mergeDown } from '../../src/engine/merge.js';
@@ -23,7 +22,6 @@ import { faultBudget } from '../../src/vhd/io/fault-file.js';
 import type { HostState } from '../../src/sim/state.js';
 import { HvsimError } from '../../src/errors.js';
 
-const BIN = cliBin();
 const MiB = 1024 * 1024;
 let work: string;
 
@@ -34,30 +32,16 @@ afterAll(() => {
   fs.rmSync(work, { recursive: true, force: true });
 });
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function hv(root: string, args: string[], input?: string): Result {
-  const r = spawnSync(process.execPath, [BIN, ...args], {
-    cwd: work,
-    env: { ...process.env, TZ: 'UTC', HVSIM_ROOT: root, HVSIM_CLOCK: 'simulated', HVSIM_START_TIME: '2014-09-21T19:37:31Z' },
-    ...(input !== undefined ? { input } : {}),
-    maxBuffer: 64 * MiB,
-  });
-  return { code: r.status ?? -1, stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8') };
+function hv(root: string, args: string[], input?: string): CliResult {
+  return runCli(args, { cwd: work, env: { ...SIM_ENV, HVSIM_ROOT: root }, input });
 }
 
 function ok(root: string, args: string[], input?: string): string {
-  const r = hv(root, args, input);
-  if (r.code !== 0) throw new Error(`hvsim ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
-  return r.stdout;
+  return okStdout(args, hv(root, args, input));
 }
 
 /** A one-line error with this exit code, no stack, no "internal error". */
-function fails(r: Result, code: number, ...mentions: string[]): void {
+function fails(r: CliResult, code: number, ...mentions: string[]): void {
   expect(r.code, r.stderr).toBe(code);
   const lines = r.stderr.split('\n').filter((l) => l.startsWith('hvsim: '));
   expect(lines).toHaveLength(1);
@@ -137,8 +121,8 @@ describe('a checkpoint file missing for a while (item 1)', () => {
     const { dir, c1File } = setup();
     const away = path.join(work, 'away2.avhdx');
     fs.renameSync(c1File, away);
-    const r = spawnSync(process.execPath, [BIN, 'test-tree', dir], { encoding: 'utf8' });
-    expect(r.status).toBe(1);
+    const r = runCli(['test-tree', dir]);
+    expect(r.code).toBe(1);
     expect(r.stdout).toContain(c1File);
     fs.renameSync(away, c1File);
   });
@@ -158,8 +142,8 @@ describe('disk commands leave a simulated VM\'s files alone (item 2)', () => {
     fails(hv(root, ['new-vhd', path.join(work, 'child-of-leaf.avhdx'), '--parent', leaf]), 1, "'x'", 'checkpoint-vm');
     expect(fs.existsSync(path.join(work, 'child-of-leaf.avhdx'))).toBe(false);
     // The same with the state directory named by --root only (no HVSIM_ROOT), from another folder.
-    const r = spawnSync(process.execPath, [BIN, '--root', root, 'merge-vhd', '--path', leaf], { cwd: os.tmpdir(), env: { ...process.env, HVSIM_ROOT: '' }, encoding: 'utf8' });
-    expect(r.status).toBe(1);
+    const r = runCli(['--root', root, 'merge-vhd', '--path', leaf], { cwd: os.tmpdir(), env: { HVSIM_ROOT: '' } });
+    expect(r.code).toBe(1);
     expect(r.stderr).toContain("'x'");
     // A journal that names a VM's file is the simulator's to finish.
     fs.writeFileSync(
@@ -201,10 +185,8 @@ describe('disk commands leave a simulated VM\'s files alone (item 2)', () => {
 
 describe('restart: only what hvsim recorded is finished (in-process)', () => {
   const SIZE = 8 * MiB;
-  async function hostWithTwo(): Promise<{ h: Simulator; storage: MemoryStorage; store: MemoryDiskStore }> {
-    const store = new MemoryDiskStore();
-    const storage = new MemoryStorage(store);
-    const h = Simulator.open({ storage, startTime: 0, defaultDiskSize: SIZE });
+  async function hostWithTwo(): Promise<MemoryHost> {
+    const { h, storage, store } = memoryHost({ startTime: 0, defaultDiskSize: SIZE });
     await h.newVM({ name: 'x' });
     await h.startVM(['x']);
     await h.writeGuest('x', fill(4096, 1), 0);
@@ -267,8 +249,7 @@ describe('restart: only what hvsim recorded is finished (in-process)', () => {
       }
     }
     const store = new FlakyStore();
-    const storage = new MemoryStorage(store);
-    const h = Simulator.open({ storage, startTime: 0, defaultDiskSize: 8 * MiB });
+    const { h } = memoryHost({ store, startTime: 0 });
     await h.newVM({ name: 'x' });
     await h.startVM(['x']);
     await h.checkpointVM(['x'], { snapshotName: 'c1' });
@@ -386,9 +367,7 @@ describe('a disk an interrupted merge involves (item 8)', () => {
 
 describe('Start-VM and a broken chain (item 9)', () => {
   it('refuses, naming the missing parent; the VM stays Off', async () => {
-    const store = new MemoryDiskStore();
-    const storage = new MemoryStorage(store);
-    const h = Simulator.open({ storage, startTime: 0, defaultDiskSize: 8 * MiB });
+    const { h, store } = memoryHost({ startTime: 0 });
     await h.newVM({ name: 'x' });
     await h.checkpointVM(['x'], { snapshotName: 'c1' });
     const base = h.diskFiles('x')[0]![0]!.path;

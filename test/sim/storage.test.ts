@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { Simulator } from '../../src/sim/simulator.js';
 import { DirectoryLock, DirectoryStorage, MemoryStorage } from '../../src/sim/storage.js';
 import { MemoryDiskStore } from '../../src/engine/store.js';
+import { memoryHost, simHost } from '../helpers/sim-host.js';
 import { faultBudget } from '../../src/vhd/io/fault-file.js';
 import { Chain } from '../../src/engine/chain.js';
 import { HvsimError } from '../../src/errors.js';
@@ -44,7 +45,7 @@ const text = (b: Uint8Array): string => new TextDecoder().decode(b).replace(/\0+
 describe('state directory', () => {
   it('keeps VMs, checkpoints, disks and the clock across reopenings', async () => {
     const root = tmp();
-    let h = Simulator.open({ storage: new DirectoryStorage(root), computerName: 'xHost16', startTime: START, defaultDiskSize: 8 * MiB });
+    let h = simHost({ storage: new DirectoryStorage(root), computerName: 'xHost16', startTime: START });
     await h.newVM({ name: 'web01', checkpointType: 'Standard' });
     await h.startVM(['web01']);
     await h.writeGuest('web01', tag('first'), 0);
@@ -94,7 +95,7 @@ describe('state directory', () => {
 
   it('reads do not rewrite state.json; changes do (atomically, a new file each time)', async () => {
     const root = tmp();
-    const h = Simulator.open({ storage: new DirectoryStorage(root), clockMode: 'simulated', startTime: START, defaultDiskSize: 8 * MiB });
+    const h = simHost({ storage: new DirectoryStorage(root), startTime: START });
     await h.newVM({ name: 'web01' });
     const file = path.join(root, 'state.json');
     const ino = fs.statSync(file).ino;
@@ -152,9 +153,7 @@ describe('recovery after a crash', () => {
   let built: { files: Map<string, Uint8Array>; readOnly: Set<string>; json: string } | undefined;
   async function scenario(): Promise<NonNullable<typeof built>> {
     if (built) return built;
-    const store = new MemoryDiskStore();
-    const storage = new MemoryStorage(store);
-    const h = Simulator.open({ storage, startTime: START, defaultDiskSize: 4 * MiB, diskBlockSize: MiB });
+    const { h, storage, store } = memoryHost({ startTime: START, defaultDiskSize: 4 * MiB, diskBlockSize: MiB });
     await h.newVM({ name: 'v', checkpointType: 'Standard' });
     await h.startVM(['v']);
     for (const [i, name] of ['c1', 'c2', 'c3'].entries()) {

@@ -7,7 +7,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { Simulator } from '../../src/sim/simulator.js';
+import type { Simulator } from '../../src/sim/simulator.js';
+import { simHost } from '../helpers/sim-host.js';
 import { ownedFiles } from '../../src/sim/disk-tree.js';
 
 const MiB = 1024 * 1024;
@@ -94,7 +95,7 @@ async function check(h: Simulator, m: Model): Promise<void> {
 }
 
 async function run(ops: Op[]): Promise<void> {
-  const h = Simulator.open({ startTime: Date.UTC(2024, 0, 1), defaultDiskSize: 8 * MiB, costs: { mergeBytesPerSec: 4 * MiB } });
+  const h = simHost({ startTime: Date.UTC(2024, 0, 1), costs: { mergeBytesPerSec: 4 * MiB } });
   await h.newVM({ name: 'v', checkpointType: 'Standard' });
   await h.startVM(['v']);
   const m: Model = { current: SLOTS.map(() => 0), snaps: new Map(), now: null };
