@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { median } from './timing.js';
 
 export interface CliResult {
   what: string;
@@ -16,12 +17,6 @@ export interface CliResult {
   ms: number;
   /** Against an empty node process. */
   vsNode: number;
-}
-
-function median(a: number[]): number {
-  const s = [...a].sort((x, y) => x - y);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 function timeProcess(args: string[], env: NodeJS.ProcessEnv, input: string, runs: number): number {

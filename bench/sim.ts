@@ -4,8 +4,12 @@
  * takes (what this machine spends), and the simulated time it charges by its cost model (what
  * Hyper-V would take, by that model).
  */
+import * as fs from 'node:fs';
 import type * as SimulatorMod from '../src/sim/simulator.js';
 import type * as GroupMod from '../src/host/group.js';
+import { dist, distPath } from './engine.js';
+import { type Options, VM_COUNTS } from './options.js';
+import { log, median } from './timing.js';
 
 export interface SimResult {
   vms: number;
@@ -18,12 +22,6 @@ export interface SimResult {
   groupSimMs: number;
   /** Largest difference between the VMs' freeze instants, simulated ms. */
   groupSkewMs: number;
-}
-
-function median(a: number[]): number {
-  const s = [...a].sort((x, y) => x - y);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 export async function runSimBench(sim: typeof SimulatorMod, group: typeof GroupMod, counts: number[], groupRuns: number, log: (s: string) => void): Promise<SimResult[]> {
@@ -68,4 +66,26 @@ export async function runSimBench(sim: typeof SimulatorMod, group: typeof GroupM
     }
   }
   return out;
+}
+
+export interface SimResults {
+  results: SimResult[];
+  /** Why no checkpoint bench ran, or null. */
+  note: string | null;
+}
+
+/** Step 5 of bench/README.md: the simulator as built (dist/), for VM_COUNTS running VMs. */
+export async function measureSim(o: Options): Promise<SimResults> {
+  let results: SimResult[] = [];
+  let note: string | null = null;
+  if (!o.sim) note = 'skipped (--no-sim)';
+  else if (!fs.existsSync(distPath('sim/simulator.js')) || !fs.existsSync(distPath('host/group.js')))
+    note = 'src/sim/simulator.ts, src/host/group.ts not built: checkpoint benches not run';
+  else {
+    const sim = (await import(dist('sim/simulator.js'))) as typeof SimulatorMod;
+    const group = (await import(dist('host/group.js'))) as typeof GroupMod;
+    results = await runSimBench(sim, group, VM_COUNTS, o.groupRuns, log);
+  }
+  if (note) log(`  sim: ${note}`);
+  return { results, note };
 }

@@ -1,0 +1,204 @@
+/**
+ * The report: the goals (bench/README.md, "Results"), results.md (the tables, also on stdout),
+ * results.json (every figure, the machine and the load average) and chart.svg (bench/chart.ts).
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { MiB } from './engine.js';
+import { renderBenchChart, type Series } from './chart.js';
+import type { CliResult } from './cli.js';
+import type { MergeResults } from './merges.js';
+import { DEPTHS, MAX_DEPTH, type Options } from './options.js';
+import { type BenchWorkload, type DepthResult, NREAD, type ReadResults, REQ } from './reads.js';
+import type { SimResults } from './sim.js';
+import { log, mibps, round } from './timing.js';
+
+/** Everything one run measured. */
+export interface BenchRun {
+  options: Options;
+  /** 1-minute load average at the start. */
+  loadStart: number;
+  workload: BenchWorkload;
+  reads: ReadResults;
+  merge: MergeResults;
+  sim: SimResults;
+  cli: CliResult[];
+}
+
+interface Goal {
+  goal: string;
+  target: string;
+  measured: string;
+  ok: boolean | null;
+}
+
+function goals(top: DepthResult, one: DepthResult, raw: ReadResults['raw']): Goal[] {
+  return [
+    {
+      goal: `sequential read at depth ${MAX_DEPTH} within 10% of depth 1`,
+      target: '≥ 0.90',
+      measured: `${(top.seqMiBps / one.seqMiBps).toFixed(3)} (${top.seqMiBps} vs ${one.seqMiBps} MiB/s)`,
+      ok: top.seqMiBps >= 0.9 * one.seqMiBps,
+    },
+    {
+      goal: `sequential read at depth ${MAX_DEPTH} at least 1.5× qemu's`,
+      target: '≥ 1.5',
+      measured: top.qemuSeqMiBps ? `${(top.seqMiBps / top.qemuSeqMiBps).toFixed(2)} (${top.seqMiBps} vs ${top.qemuSeqMiBps} MiB/s; plain new Uint8Array buffer: ${(top.seqPlainBufMiBps / top.qemuSeqMiBps).toFixed(2)})` : 'qemu not run',
+      ok: top.qemuSeqMiBps ? top.seqMiBps >= 1.5 * top.qemuSeqMiBps : null,
+    },
+    {
+      goal: `random 4 KiB read at depth ${MAX_DEPTH} within 2× of one raw-file pread`,
+      target: '≤ 2.0',
+      measured: `${(top.randomUs / raw.randomUs).toFixed(2)} (${top.randomUs} vs ${raw.randomUs.toFixed(3)} µs)`,
+      ok: top.randomUs <= 2 * raw.randomUs,
+    },
+    {
+      goal: 'chain open under 1 ms per layer',
+      target: '< 1 ms',
+      measured: `${top.openMsPerLayer.toFixed(3)} ms (${top.openMs.toFixed(1)} ms for ${MAX_DEPTH + 1} files)`,
+      ok: top.openMsPerLayer < 1,
+    },
+  ];
+}
+
+function machineInfo(b: BenchRun): { cpu: string; cpus: number; memoryGiB: number; os: string; node: string; v8: string; loadAverage: number[]; qemu: string | null } {
+  const qemu = b.reads.qemu;
+  return {
+    cpu: (os.cpus()[0]?.model ?? 'unknown').trim(),
+    cpus: os.cpus().length,
+    memoryGiB: round(os.totalmem() / 2 ** 30, 1),
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    v8: process.versions.v8,
+    /** 1-minute load average at the start and the end: above ~1 on 2 vCPUs, something else ran. */
+    loadAverage: [round(b.loadStart, 2), round(os.loadavg()[0]!, 2)],
+    qemu: qemu ? `${qemu.version} (aio ${qemu.aio})` : null,
+  };
+}
+
+const fx = (v: number | null, d = 0): string => (v === null ? '–' : v.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }));
+const ratio = (a: number | null, b: number | null, d = 2): string => (a === null || b === null || b === 0 ? '–' : `${(a / b).toFixed(d)}×`);
+
+function markdown(b: BenchRun, machine: ReturnType<typeof machineInfo>, gs: Goal[], top: DepthResult, one: DepthResult): string {
+  const { raw, depths, hashChecks, qemu } = b.reads;
+  const { merges } = b.merge;
+  const simResults = b.sim.results;
+  const md: string[] = [];
+  md.push(`Machine: ${machine.cpu}, ${machine.cpus} vCPU, ${machine.memoryGiB} GiB; ${machine.os}; Node ${machine.node}; load average ${machine.loadAverage.join(' → ')}${qemu ? `; qemu ${qemu.version}, \`qemu-img bench -d 1 -i ${qemu.aio}\`` : ''}. Medians of ${b.options.runs} interleaved rounds, files in the page cache.`);
+  md.push('');
+  md.push('| depth | above base | seq MiB/s (resolved) | seq naive | seq vs depth 1 | qemu seq | hvsim/qemu seq | random µs (resolved) | random naive | naive probes | random vs raw pread | qemu random µs | open ms | open ms/layer |');
+  md.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const r of depths) {
+    md.push(
+      `| ${r.depth} | ${(r.aboveBaseShare * 100).toFixed(1)}% | ${fx(r.seqMiBps)} | ${fx(r.seqNaiveMiBps)} | ${(r.seqMiBps / one.seqMiBps).toFixed(2)} | ${fx(r.qemuSeqMiBps)} | ${ratio(r.seqMiBps, r.qemuSeqMiBps)} | ` +
+        `${r.randomUs.toFixed(2)} | ${r.randomNaiveUs.toFixed(2)} | ${r.naiveProbesPerRead.toFixed(1)} | ${ratio(r.randomUs, raw.randomUs)} | ${r.qemuRandomUs === null ? '–' : r.qemuRandomUs.toFixed(2)} | ${r.openMs.toFixed(2)} | ${r.openMsPerLayer.toFixed(3)} |`,
+    );
+  }
+  md.push('');
+  md.push(
+    `Ceilings: raw file ${fx(raw.seqMiBps)} MiB/s sequential with the same buffer (${fx(raw.seqPlainBufMiBps)} MiB/s into a plain \`new Uint8Array(1 MiB)\`), one 4 KiB pread ${raw.randomUs.toFixed(2)} µs` +
+      (raw.qemuSeqMiBps !== null ? `; qemu-img bench on the raw file ${fx(raw.qemuSeqMiBps)} MiB/s, ${raw.qemuRandomUs?.toFixed(2)} µs per 4 KiB read.` : '.'),
+  );
+  md.push('');
+  md.push('| depth | pieces per pass | pread floor seq MiB/s | hvsim seq / floor | seq, plain new Uint8Array | first pass (builds the map) ms | pread floor random µs | hvsim random / floor |');
+  md.push('|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const r of depths)
+    md.push(`| ${r.depth} | ${r.pieces} | ${fx(r.seqFloorMiBps)} | ${(r.seqMiBps / r.seqFloorMiBps).toFixed(2)} | ${fx(r.seqPlainBufMiBps)} | ${r.firstPassMs.toFixed(1)} | ${r.randomFloorUs.toFixed(2)} | ${(r.randomUs / r.randomFloorUs).toFixed(2)} |`);
+  if (merges.length) {
+    md.push('');
+    md.push('| merge | depth | fdatasync | copied MiB | seconds | MiB/s | content |');
+    md.push('|---|---:|---|---:|---:|---:|---|');
+    for (const m of merges) md.push(`| ${m.case} | ${m.depth} | ${m.durable ? 'yes' : 'no'} | ${(m.copyBytes / MiB).toFixed(1)} | ${m.seconds.toFixed(2)} | ${fx(m.MiBps)} | ${m.hashOk ? 'ok' : 'MISMATCH'} |`);
+  }
+  if (simResults.length) {
+    md.push('');
+    md.push('| VMs | Checkpoint-VM, one VM: wall ms | simulated ms | checkpoint-group, all VMs: wall ms | simulated ms | freeze skew (simulated ms) |');
+    md.push('|---:|---:|---:|---:|---:|---:|');
+    for (const r of simResults) md.push(`| ${r.vms} | ${r.checkpointMs.toFixed(2)} | ${fx(r.checkpointSimMs)} | ${r.groupMs.toFixed(1)} | ${fx(r.groupSimMs)} | ${fx(r.groupSkewMs)} |`);
+  }
+  if (b.cli.length) {
+    md.push('');
+    md.push('| CLI process (start to exit) | median ms | vs an empty node process |');
+    md.push('|---|---:|---:|');
+    for (const r of b.cli) md.push(`| ${r.what} | ${r.ms.toFixed(0)} | ${r.vsNode.toFixed(1)}× |`);
+  }
+  md.push('');
+  md.push('| goal | target | measured | met |');
+  md.push('|---|---|---|---|');
+  for (const g of gs) md.push(`| ${g.goal} | ${g.target} | ${g.measured} | ${g.ok === null ? 'not measured' : g.ok ? 'yes' : '**no**'} |`);
+  const bt = top.best;
+  md.push('');
+  md.push(
+    `Best round instead of the median (least disturbed by other work): depth ${MAX_DEPTH} / depth 1 sequential ${(bt.seqMiBps / one.best.seqMiBps).toFixed(2)}, ` +
+      `/ qemu ${bt.qemuSeqMiBps ? (bt.seqMiBps / bt.qemuSeqMiBps).toFixed(2) : '–'}, random / raw pread ${(bt.randomUs / raw.bestRandomUs).toFixed(2)}, open ${(bt.openMs / (MAX_DEPTH + 1)).toFixed(3)} ms per layer.`,
+  );
+  md.push('');
+  const w = b.workload;
+  md.push(`make-workload --depth ${MAX_DEPTH}: ${(w.makeMs / 1000).toFixed(2)} s (${fx(mibps(w.files.bytesWritten, w.makeMs))} MiB/s of virtual data written). Content hashes: ${hashChecks.every((c) => c.hvsim) ? 'all hvsim depths match the table' : 'HVSIM MISMATCH'}${qemu ? (hashChecks.every((c) => c.qemu) ? '; all qcow2 depths match' : '; QCOW2 MISMATCH') : ''}.`);
+  return md.join('\n') + '\n';
+}
+
+function chart(b: BenchRun, machine: ReturnType<typeof machineInfo>): string {
+  const { raw, depths } = b.reads;
+  const vals = (f: (r: DepthResult) => number | null): Array<number | null> => depths.map(f);
+  const flat = (v: number | null): Array<number | null> => depths.map(() => v);
+  const seqSeries: Series[] = [
+    { name: 'hvsim (resolved map)', color: '#d62728', values: vals((r) => r.seqMiBps) },
+    { name: 'hvsim naive walk', color: '#ff9896', values: vals((r) => r.seqNaiveMiBps) },
+    { name: 'qemu-img bench, qcow2 chain', color: '#1f77b4', values: vals((r) => r.qemuSeqMiBps) },
+    { name: 'pread floor of the layout', color: '#2ca02c', values: vals((r) => r.seqFloorMiBps), dashed: true },
+    { name: 'raw file (readSync 1 MiB)', color: '#555555', values: flat(raw.seqMiBps), dashed: true },
+  ];
+  const rndSeries: Series[] = [
+    { name: 'hvsim (resolved map)', color: '#d62728', values: vals((r) => r.randomUs) },
+    { name: 'hvsim naive walk', color: '#ff9896', values: vals((r) => r.randomNaiveUs) },
+    { name: 'qemu-img bench, qcow2 chain', color: '#1f77b4', values: vals((r) => r.qemuRandomUs) },
+    { name: 'one raw-file pread', color: '#555555', values: flat(raw.randomUs), dashed: true },
+  ];
+  const openSeries: Series[] = [
+    { name: 'Chain.open + close', color: '#9467bd', values: vals((r) => r.openMs) },
+    { name: '1 ms per layer (goal)', color: '#555555', values: vals((r) => r.depth + 1), dashed: true },
+  ];
+  return renderBenchChart(
+    `hvsim: reading a deep differencing-disk chain (standard workload, 256 MiB, ${machine.cpu}, Node ${machine.node})`,
+    `Medians of ${b.options.runs} interleaved rounds, page cache warm. Sequential: 1 MiB requests; random: 20,000 × 4 KiB (qemu: 4 KiB at a large stride). ${new Date().toISOString().slice(0, 10)}`,
+    DEPTHS,
+    [
+      { title: 'Sequential read', yLabel: 'MiB/s', series: seqSeries },
+      { title: 'Random 4 KiB read', yLabel: 'µs per read', series: rndSeries },
+      { title: 'Chain open', yLabel: 'ms', series: openSeries },
+    ],
+  );
+}
+
+/** Print the tables on stdout and write results.md, results.json and chart.svg into `outDir`. */
+export function writeReport(b: BenchRun, outDir: string): void {
+  const { raw, depths, hashChecks } = b.reads;
+  const at = (d: number): DepthResult => depths.find((r) => r.depth === d)!;
+  const top = at(MAX_DEPTH);
+  const one = at(1);
+  const gs = goals(top, one, raw);
+  const machine = machineInfo(b);
+  const table = markdown(b, machine, gs, top, one);
+  process.stdout.write('\n' + table);
+
+  const o = b.options;
+  const results = {
+    version: 1,
+    date: new Date().toISOString(),
+    machine,
+    settings: { rounds: o.runs, opensPerRound: b.reads.opensPerRound, sequentialRequestBytes: REQ, bufferSkewBytes: 64, randomReads: NREAD, depths: DEPTHS, quick: o.quick },
+    workload: { makeSeconds: round(b.workload.makeMs / 1000, 3), bytesWritten: b.workload.files.bytesWritten, hashes: hashChecks },
+    raw: { ...raw, seqMiBps: round(raw.seqMiBps, 0), seqPlainBufMiBps: round(raw.seqPlainBufMiBps, 0), randomUs: round(raw.randomUs, 3) },
+    depths,
+    merge: b.merge.merges.length ? b.merge.merges : b.merge.note,
+    sim: b.sim.results.length ? b.sim.results : b.sim.note,
+    cli: b.cli.map((r) => ({ ...r, ms: round(r.ms, 1), vsNode: round(r.vsNode, 2) })),
+    goals: gs,
+  };
+  fs.writeFileSync(path.join(outDir, 'results.json'), JSON.stringify(results, null, 2) + '\n');
+  fs.writeFileSync(path.join(outDir, 'results.md'), table);
+  fs.writeFileSync(path.join(outDir, 'chart.svg'), chart(b, machine));
+  log(`\nresults: ${path.relative(process.cwd(), path.join(outDir, 'results.json'))}, ${path.relative(process.cwd(), path.join(outDir, 'chart.svg'))}`);
+}
