@@ -78,3 +78,14 @@ export function readChain(p: string, store?: DiskStore): Buffer {
     c.close();
   }
 }
+
+/** The HvsimError `fn` throws (anything else thrown, or nothing, fails the test). */
+export function thrownHvsimError(fn: () => unknown): HvsimError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof HvsimError) return e;
+    throw e;
+  }
+  throw new Error('nothing thrown');
+}

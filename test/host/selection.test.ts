@@ -9,6 +9,7 @@ import { HvsimError } from '../../src/errors.js';
 import { VMCheckpoints, eachSelected, gatherSnapshots, requireNamedCheckpoint, selectVMs, selectsCheckpoints, vmNamed, type CheckpointFields } from '../../src/host/selection.js';
 import { MAX_NAME_LENGTH, refuseTakenVMName, validateCheckpointType, validateMemory, validateSnapshotName, validateVMName } from '../../src/host/validation.js';
 import type { CheckpointType } from '../../src/host/host.js';
+import { thrownHvsimError } from '../helpers/data.js';
 
 interface Cp {
   id: string;
@@ -32,16 +33,6 @@ function tree(): VMCheckpoints<Cp> {
   return new VMCheckpoints('web01', id(3), list, FIELDS);
 }
 
-function thrown(fn: () => unknown): HvsimError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof HvsimError) return e;
-    throw e;
-  }
-  throw new Error('no error');
-}
-
 describe('VMs by name', () => {
   const vms = ['SQL01', 'SQL02', 'WEB01'];
   const sel = (names: string[] | undefined): { vms: string[]; errors: string[] } => {
@@ -61,12 +52,12 @@ describe('VMs by name', () => {
 
   it('one VM by its exact name', () => {
     expect(vmNamed(vms, 'sql02', 'get', (v) => v)).toBe('SQL02');
-    expect(thrown(() => vmNamed(vms, 'sql*', 'get', (v) => v)).message).toBe('Get-VM: Hyper-V was unable to find a virtual machine with name "sql*".');
+    expect(thrownHvsimError(() => vmNamed(vms, 'sql*', 'get', (v) => v)).message).toBe('Get-VM: Hyper-V was unable to find a virtual machine with name "sql*".');
   });
 
   it('each VM fails on its own; the failures come together at the end', () => {
     const done: string[] = [];
-    const e = thrown(() =>
+    const e = thrownHvsimError(() =>
       eachSelected(selectVMs(vms, ['nope', '*'], 'stop', (v) => v), (v) => {
         if (v === 'SQL02') throw new HvsimError('INVALID_STATE', `Stop-VM: '${v}' failed.`);
         done.push(v);
@@ -84,11 +75,11 @@ describe("one VM's checkpoints", () => {
     expect(t.find({ id: id(3).toUpperCase() }, 'restore').name).toBe('C');
     expect(t.find({ name: `{${id(4)}}` }, 'restore').name).toBe('before patch');
     expect(t.find({ name: 'BEFORE UP*' }, 'restore').name).toBe('Before update');
-    expect(thrown(() => t.find({ id: id(9) }, 'restore')).message).toBe(`Restore-VMSnapshot: Hyper-V was unable to find a checkpoint with name "${id(9)}" for virtual machine "web01".`);
-    const many = thrown(() => t.find({ name: 'before*' }, 'rename'));
+    expect(thrownHvsimError(() => t.find({ id: id(9) }, 'restore')).message).toBe(`Restore-VMSnapshot: Hyper-V was unable to find a checkpoint with name "${id(9)}" for virtual machine "web01".`);
+    const many = thrownHvsimError(() => t.find({ name: 'before*' }, 'rename'));
     expect(many.code).toBe('INVALID_ARGUMENT');
     expect(many.message).toBe(`Rename-VMSnapshot: 2 checkpoints of 'web01' match "before*" (Ids ${id(2)}, ${id(4)}); name one by its Id`);
-    expect(thrown(() => t.find({}, 'export')).message).toBe("Export-VMSnapshot: name a checkpoint of 'web01'");
+    expect(thrownHvsimError(() => t.find({}, 'export')).message).toBe("Export-VMSnapshot: name a checkpoint of 'web01'");
   });
 
   it('a query: name, Id, group, type, children and parents', () => {
@@ -122,8 +113,8 @@ describe("one VM's checkpoints", () => {
     expect(() => requireNamedCheckpoint(0, 'db*', 'remove')).not.toThrow();
     expect(() => requireNamedCheckpoint(1, 'x', 'remove')).not.toThrow();
     expect(() => requireNamedCheckpoint(0, undefined, 'remove')).not.toThrow();
-    expect(thrown(() => requireNamedCheckpoint(0, 'x', 'remove')).message).toBe('Remove-VMSnapshot: Hyper-V was unable to find a checkpoint with name "x".');
-    expect(thrown(() => gatherSnapshots(['web01'], [], 'x', () => [])).message).toBe('Get-VMSnapshot: Hyper-V was unable to find a checkpoint with name "x".');
+    expect(thrownHvsimError(() => requireNamedCheckpoint(0, 'x', 'remove')).message).toBe('Remove-VMSnapshot: Hyper-V was unable to find a checkpoint with name "x".');
+    expect(thrownHvsimError(() => gatherSnapshots(['web01'], [], 'x', () => [])).message).toBe('Get-VMSnapshot: Hyper-V was unable to find a checkpoint with name "x".');
     expect(gatherSnapshots([], [], 'x', () => [])).toEqual([]);
   });
 });
@@ -132,18 +123,18 @@ describe('arguments', () => {
   it('VM names: 1 to 100 characters, usable as a Windows file name', () => {
     for (const ok of ['web01', 'a', 'web[1] `x`', 'n'.repeat(MAX_NAME_LENGTH), 'Ünïcødé 🚀']) expect(() => validateVMName(ok), ok).not.toThrow();
     for (const bad of ['', '   ', 'n'.repeat(MAX_NAME_LENGTH + 1), 'x/y', 'a\\b', 'c:d', 'w*', 'q?', 'a"b', '<a>', 'p|q', 'tab\t', '.', '..', 'dot.', 'space ']) {
-      const e = thrown(() => validateVMName(bad));
+      const e = thrownHvsimError(() => validateVMName(bad));
       expect(e.code, bad).toBe('INVALID_ARGUMENT');
       expect(e.message).toBe(`New-VM: "${bad}" is not a valid virtual machine name (1 to 100 characters, none of \\ / : * ? " < > |, not ending in a dot or space)`);
     }
-    expect(thrown(() => refuseTakenVMName('WEB01', ['db', 'web01'], 'hv1')).message).toBe('New-VM: a virtual machine named "WEB01" already exists on hv1');
+    expect(thrownHvsimError(() => refuseTakenVMName('WEB01', ['db', 'web01'], 'hv1')).message).toBe('New-VM: a virtual machine named "WEB01" already exists on hv1');
     expect(() => refuseTakenVMName('web02', ['db', 'web01'], 'hv1')).not.toThrow();
   });
 
   it('checkpoint names: not blank, at most 100 characters', () => {
     expect(() => validateSnapshotName('x'.repeat(100), 'Checkpoint-VM')).not.toThrow();
-    expect(thrown(() => validateSnapshotName(' ', 'Checkpoint-VM')).message).toBe('Checkpoint-VM: the checkpoint name cannot be empty or blank.');
-    expect(thrown(() => validateSnapshotName('x'.repeat(101), 'Rename-VMSnapshot')).message).toBe(
+    expect(thrownHvsimError(() => validateSnapshotName(' ', 'Checkpoint-VM')).message).toBe('Checkpoint-VM: the checkpoint name cannot be empty or blank.');
+    expect(thrownHvsimError(() => validateSnapshotName('x'.repeat(101), 'Rename-VMSnapshot')).message).toBe(
       'Rename-VMSnapshot: the checkpoint name is 101 characters long; it may not exceed 100 characters.',
     );
   });
@@ -151,9 +142,9 @@ describe('arguments', () => {
   it('checkpoint types and memory', () => {
     expect(() => validateCheckpointType(undefined, 'set')).not.toThrow();
     expect(() => validateCheckpointType('ProductionOnly', 'new')).not.toThrow();
-    expect(thrown(() => validateCheckpointType('Fast' as CheckpointType, 'new')).message).toBe('New-VM: unknown checkpoint type "Fast"');
-    expect(thrown(() => validateCheckpointType('Fast' as CheckpointType, 'set')).message).toBe('Set-VM: unknown checkpoint type "Fast" (use Disabled, Production, ProductionOnly, Standard)');
+    expect(thrownHvsimError(() => validateCheckpointType('Fast' as CheckpointType, 'new')).message).toBe('New-VM: unknown checkpoint type "Fast"');
+    expect(thrownHvsimError(() => validateCheckpointType('Fast' as CheckpointType, 'set')).message).toBe('Set-VM: unknown checkpoint type "Fast" (use Disabled, Production, ProductionOnly, Standard)');
     expect(() => validateMemory(32 * 1024 * 1024)).not.toThrow();
-    for (const bad of [32 * 1024 * 1024 - 1, 0, -1, 1.5e9 + 0.5, Number.NaN]) expect(thrown(() => validateMemory(bad)).message).toBe('New-VM: memory must be at least 32 MiB');
+    for (const bad of [32 * 1024 * 1024 - 1, 0, -1, 1.5e9 + 0.5, Number.NaN]) expect(thrownHvsimError(() => validateMemory(bad)).message).toBe('New-VM: memory must be at least 32 MiB');
   });
 });

@@ -5,6 +5,7 @@ import { CORRUPT_REASONS, EXIT_BUG, EXIT_CODES, HvsimError, type CorruptReason, 
 import { MemoryFile } from '../../src/vhd/io/memory-file.js';
 import { openDiskFile, createDiskFile } from '../../src/vhd/open.js';
 import { HEADER1_OFFSET, HEADER2_OFFSET } from '../../src/vhd/vhdx/spec.js';
+import { thrownHvsimError } from '../helpers/data.js';
 
 const MiB = 1024 * 1024;
 
@@ -25,16 +26,6 @@ describe('exit codes', () => {
 });
 
 /** The error `fn` throws. */
-function thrown(fn: () => unknown): HvsimError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof HvsimError) return e;
-    throw e;
-  }
-  throw new Error('nothing thrown');
-}
-
 function disk(format: 'VHDX' | 'VHD'): Uint8Array {
   const img = createDiskFile(new MemoryFile(`d.${format.toLowerCase()}`), format, { virtualSize: 8 * MiB });
   const bytes = (img.file as MemoryFile).bytes();
@@ -47,7 +38,7 @@ function flip(b: Uint8Array, i: number): void {
 }
 
 function open(name: string, bytes: Uint8Array): HvsimError {
-  return thrown(() => openDiskFile(new MemoryFile(name, bytes, true)));
+  return thrownHvsimError(() => openDiskFile(new MemoryFile(name, bytes, true)));
 }
 
 describe('corruption reasons', () => {
@@ -85,7 +76,7 @@ describe('corruption reasons', () => {
     });
 
   it('other codes carry no reason', () => {
-    const e = thrown(() => createDiskFile(new MemoryFile('x.vhd'), 'VHD', { virtualSize: 8 * MiB, logicalSectorSize: 4096 }));
+    const e = thrownHvsimError(() => createDiskFile(new MemoryFile('x.vhd'), 'VHD', { virtualSize: 8 * MiB, logicalSectorSize: 4096 }));
     expect(e.code).toBe('INVALID_ARGUMENT');
     expect(e.reason).toBeUndefined();
     expect(e.toJSON()).not.toHaveProperty('reason');
