@@ -3,7 +3,7 @@
  * each parent's identity checked, every layer but the leaf read-only.
  */
 import { HvsimError, invalidArgument } from '../errors.js';
-import { checkRange, readImage, writeImage, type DiskImage, type Finding } from '../vhd/disk.js';
+import { checkRange, readImage, readStored, writeImage, type DiskImage, type Finding } from '../vhd/disk.js';
 import { openDisk, type OpenDiskOptions } from '../vhd/open.js';
 import { NodeDiskStore, type DiskStore } from './store.js';
 import { refuseIfMerging } from './journal.js';
@@ -113,7 +113,7 @@ export class Chain {
     this.map.forEachPiece(offset, buf.length, (layer, off, len) => {
       const dst = buf.subarray(off - offset, off - offset + len);
       if (layer < 0) dst.fill(0);
-      else readImage(this.layers[layer]!, dst, off);
+      else readStored(this.layers[layer]!, dst, off);
     });
   }
 

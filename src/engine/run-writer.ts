@@ -1,6 +1,6 @@
 /** Copying the runs a stack of layers holds into a destination disk (merges' copy step, src/engine/merge.ts). */
 import { ioBuffer, isAllZero } from '../vhd/common/bytes.js';
-import { readImage, type DiskImage } from '../vhd/disk.js';
+import { readStored, type DiskImage } from '../vhd/disk.js';
 import { ResolvedMap, THROUGH } from './resolved-map.js';
 
 export const CHUNK = 4 * 1024 * 1024;
@@ -17,7 +17,7 @@ class RunWriter {
   constructor(private dst: DiskImage, private sparse: boolean) {}
 
   data(src: DiskImage, offset: number, length: number): void {
-    this.append(offset, length, (buf, off) => readImage(src, buf, off));
+    this.append(offset, length, (buf, off) => readStored(src, buf, off));
   }
 
   /** Zeros: whole destination blocks as zero blocks, the edges as data (fewer, larger commits). */

@@ -178,6 +178,27 @@ export function readImage(img: DiskImage, buf: Uint8Array, offset: number, paren
 }
 
 /** Data past the end of a (truncated) file reads as zeros; check() reports the truncation. */
+/**
+ * Read the bytes `img` stores for a range the caller has already found present in it, sector by
+ * sector (a chain's resolved map, a merge's owner runs): one read per block, no sector-bitmap walk.
+ * Blocks that hold nothing read as zeros. What the image reads as a whole disk is readImage's.
+ */
+export function readStored(img: DiskImage, buf: Uint8Array, offset: number): void {
+  const bs = img.blockSize;
+  let pos = 0;
+  while (pos < buf.length) {
+    const voff = offset + pos;
+    const block = Math.floor(voff / bs);
+    const inBlock = voff - block * bs;
+    const n = Math.min(buf.length - pos, bs - inBlock);
+    const dst = buf.subarray(pos, pos + n);
+    const st = img.blockState(block);
+    if (st === BLOCK_DATA || st === BLOCK_PARTIAL) readData(img, dst, img.blockDataOffset(block) + inBlock);
+    else dst.fill(0);
+    pos += n;
+  }
+}
+
 function readData(img: DiskImage, dst: Uint8Array, fileOffset: number): void {
   readFully(img.file, dst, fileOffset);
 }
