@@ -16,7 +16,6 @@ const UNRESOLVED = -3;
 function readSource(owner: number): number {
   return owner >= 0 && (owner & 1) === 0 ? owner >> 1 : -1;
 }
-const ownerCode = (owner: number): number => owner;
 
 /** Counters for analysis: how many layer probes resolution needed. */
 export interface ProbeStats {
@@ -134,7 +133,7 @@ export class ResolvedMap {
    * layer that holds data or zeros there, or THROUGH when every layer falls through.
    */
   forEachRun(offset: number, length: number, fn: (owner: number, offset: number, length: number) => void): void {
-    this.walk(offset, length, ownerCode, fn);
+    this.walk(offset, length, false, fn);
   }
 
   /**
@@ -142,11 +141,14 @@ export class ResolvedMap {
    * (read its file at its own mapping) or -1 for zeros.
    */
   forEachPiece(offset: number, length: number, fn: (layer: number, offset: number, length: number) => void): void {
-    this.walk(offset, length, readSource, fn);
+    this.walk(offset, length, true, fn);
   }
 
-  /** Adjacent pieces with the same `key(owner)` are coalesced into one call. */
-  private walk(offset: number, length: number, key: (owner: number) => number, fn: (k: number, offset: number, length: number) => void): void {
+  /**
+   * Adjacent pieces with the same key are coalesced into one call; the key is the owner code, or
+   * with `bySource` the layer to read (readSource). A flag, not a function: this is every read's path.
+   */
+  private walk(offset: number, length: number, bySource: boolean, fn: (k: number, offset: number, length: number) => void): void {
     const us = this.unitSize;
     const ss = this.sectorSize;
     let pos = offset;
@@ -170,7 +172,7 @@ export class ResolvedMap {
       const uEnd = Math.min(end, (u + 1) * us);
       const o = this.unitOwner(u);
       if (o !== MIXED) {
-        emit(key(o), pos, uEnd);
+        emit(bySource ? readSource(o) : o, pos, uEnd);
       } else {
         const m = this.sectorMap(u);
         const base = u * us;
@@ -184,7 +186,7 @@ export class ResolvedMap {
             t++;
             q = Math.min(uEnd, base + t * ss);
           }
-          emit(key(v), p, q);
+          emit(bySource ? readSource(v) : v, p, q);
           p = q;
         }
       }
