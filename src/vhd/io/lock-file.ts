@@ -157,7 +157,9 @@ export function acquireLock(path: string): string {
     held.set(lock, n + 1);
     return lock;
   }
-  for (let attempt = 0; attempt < 3; attempt++) {
+  // Retry at once while the lock comes and goes between our calls (another process taking and
+  // releasing it); bounded, so a file system that keeps refusing cannot loop for ever.
+  for (let attempt = 0; attempt < 1000; attempt++) {
     if (tryCreateLock(lock, path)) {
       held.set(lock, 1);
       return lock;
