@@ -177,7 +177,6 @@ export function readImage(img: DiskImage, buf: Uint8Array, offset: number, paren
   }
 }
 
-/** Data past the end of a (truncated) file reads as zeros; check() reports the truncation. */
 /**
  * Read the bytes `img` stores for a range the caller has already found present in it, sector by
  * sector (a chain's resolved map, a merge's owner runs): one read per block, no sector-bitmap walk.
@@ -199,6 +198,7 @@ export function readStored(img: DiskImage, buf: Uint8Array, offset: number): voi
   }
 }
 
+/** Data past the end of a (truncated) file reads as zeros; check() reports the truncation. */
 function readData(img: DiskImage, dst: Uint8Array, fileOffset: number): void {
   readFully(img.file, dst, fileOffset);
 }
