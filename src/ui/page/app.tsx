@@ -55,6 +55,9 @@ export function App({ backend, initialTheme }: { backend: Backend; initialTheme:
   const [log, setLog] = useState<Array<{ ok: boolean; text: string }>>([]);
   const [animations, setAnimations] = useState<Animation[]>([]);
   const [busy, setBusy] = useState(false);
+  // The lesson's place survives switching tabs.
+  const lessonAt = useState(0);
+  const lessonDone = useState<Record<number, string>>({});
   const prev = useRef<UiState | null>(null);
 
   useEffect(() => {
@@ -204,6 +207,8 @@ export function App({ backend, initialTheme }: { backend: Backend; initialTheme:
                 if (s.vm && state.vms.some((v) => v.vm.Name === s.vm)) setSelected(s.vm);
               }}
               selectVm={setSelected}
+              at={lessonAt}
+              done={lessonDone}
             />
           )}
           {panel === 'powershell' && <PowerShellPane runPs={runPs} />}
@@ -581,7 +586,7 @@ function Groups({ state }: { state: UiState }): JSX.Element {
                   <span class="lname">{m}</span>
                   <div class="track">
                     {tm && t && <span class="seg frozen" style={{ left: x(Date.parse(tm.frozenAt)), width: `calc(${x(Date.parse(t.end))} - ${x(Date.parse(tm.frozenAt))})` }} title={`paused at ${tm.frozenAt}, saved, checkpointed, back to ${tm.state} by ${t.end}`} />}
-                    {tm && <span class="mark pause" style={{ left: x(Date.parse(tm.frozenAt)) }} title={`pause + save: ${tm.frozenAt}`}>⏸</span>}
+                    {tm && <span class="mark pause" style={{ left: x(Date.parse(tm.frozenAt)) }} title={`pause + save: ${tm.frozenAt}`}>■</span>}
                     {created && <span class="mark snap" style={{ left: x(Date.parse(created.time)) }} title={`checkpoint: ${created.time}`}>◆</span>}
                     {tm && t && <span class="mark resume" style={{ left: x(Date.parse(t.end)) }} title={`resumed (${tm.state}) by ${t.end}`}>▶</span>}
                   </div>
@@ -591,7 +596,7 @@ function Groups({ state }: { state: UiState }): JSX.Element {
           </figure>
         );
       })}
-      <p class="hint">⏸ pause and save · ◆ checkpoint · ▶ back to its prior state. The skew is the largest difference between the VMs' freeze instants.</p>
+      <p class="hint">■ pause and save · ◆ checkpoint · ▶ back to its prior state. The skew is the largest difference between the VMs' freeze instants.</p>
     </div>
   );
 }
@@ -663,9 +668,11 @@ function Lesson(p: {
   act(a: UiAction): Promise<UiActionResult | undefined>;
   onStep(s: LessonStep): void;
   selectVm(n: string): void;
+  at: [number, (n: number) => void];
+  done: [Record<number, string>, (f: (d: Record<number, string>) => Record<number, string>) => void];
 }): JSX.Element {
-  const [at, setAt] = useState(0);
-  const [done, setDone] = useState<Record<number, string>>({});
+  const [at, setAt] = p.at;
+  const [done, setDone] = p.done;
   const [running, setRunning] = useState(false);
   const step = p.steps[at]!;
   const shown = 'ps' in step.run ? step.run.ps : step.run.shown;
@@ -680,7 +687,8 @@ function Lesson(p: {
           const r = await p.act(a);
           out += r ? [...r.lines, ...(r.error ? [`${r.error.code}: ${r.error.message}`] : [])].join('\n') + '\n' : 'failed\n';
         }
-      setDone((d) => ({ ...d, [at]: out }));
+      // The seed's own words for a confirmation that prints nothing.
+      setDone((d) => ({ ...d, [at]: out.trim() === '' ? '< no output>' : out }));
       if (step.vm) p.selectVm(step.vm);
       document.getElementById(`view-${step.look}`)?.classList.add('look');
       setTimeout(() => document.getElementById(`view-${step.look}`)?.classList.remove('look'), 4000);

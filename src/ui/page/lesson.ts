@@ -91,10 +91,13 @@ export function lessonSteps(computerName: string, exportHint: string): LessonSte
     {
       title: 'Nested checkpoints',
       explain:
-        'Four checkpoints of SSTest1 with writes between them: a chain of .avhdx files, each the parent of the next. All are read-only except the newest one; every read may have to walk the chain.',
+        'Four checkpoints of SSTest1 with writes after each: a chain of .avhdx files, each the parent of the next. All are read-only except the newest one; a read may have to walk the chain down to the base.',
       run: {
-        ps:
-          'foreach ($i in 1..4) {\n  Checkpoint-VM -Name SSTest1 -SnapshotName "Step $i"\n}\nGet-VMSnapshot -VMName SSTest1 | Select Name, ParentSnapshotName | FT -AutoSize',
+        actions: [1, 2, 3, 4].flatMap((i): UiAction[] => [
+          { op: 'checkpoint', vms: ['SSTest1'], snapshotName: `Step ${i}` },
+          { op: 'write', vm: 'SSTest1', drive: 0, offset: (16 + 4 * i) * 1024 * 1024, length: 3 * 1024 * 1024 },
+        ]),
+        shown: [1, 2, 3, 4].map((i) => `Checkpoint-VM -Name SSTest1 -SnapshotName "Step ${i}"\n# the guest writes 3 MiB at ${16 + 4 * i} MiB`).join('\n'),
       },
       look: 'checkpoints',
       vm: 'SSTest1',
