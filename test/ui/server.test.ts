@@ -42,7 +42,8 @@ describe('hvsim ui server', () => {
   });
 
   it('refuses a foreign Host (DNS rebinding) or Origin (another site), and a missing Host', async () => {
-    for (const headers of [{ Host: `evil.example:${ui.port}` }, { Host: `127.0.0.1:${ui.port + 1}` }, { Host: `127.0.0.1:${ui.port}`, Origin: 'http://evil.example' }, { Host: `127.0.0.1:${ui.port}`, Origin: `https://127.0.0.1:${ui.port}` }]) {
+    const foreign: Array<Record<string, string>> = [{ Host: `evil.example:${ui.port}` }, { Host: `127.0.0.1:${ui.port + 1}` }, { Host: `127.0.0.1:${ui.port}`, Origin: 'http://evil.example' }, { Host: `127.0.0.1:${ui.port}`, Origin: `https://127.0.0.1:${ui.port}` }];
+    for (const headers of foreign) {
       for (const p of ['/', '/api/state', '/api/events']) {
         const r = await request(ui.port, p, headers);
         expect(r.status, `${p} ${JSON.stringify(headers)}`).toBe(403);

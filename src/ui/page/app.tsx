@@ -271,7 +271,7 @@ function VmList(p: { state: UiState; selected: string | undefined; checked: Set<
                 {v.merge ? ' (merging)' : ''}
                 {v.vm.PrimaryOperationalStatus === 'Degraded' ? ' (degraded)' : ''}
               </td>
-              <td>{v.vm.Uptime}</td>
+              <td>{v.vm.Uptime.replace(/\.\d+$/, '')}</td>
               <td>{v.vm.MemoryAssigned ? bytes(v.vm.MemoryAssigned) : '—'}</td>
               <td>{v.snapshots.length}</td>
               {hosts.size > 1 && <td>{v.vm.ComputerName}</td>}
