@@ -5,6 +5,8 @@
  * .ci/ui-screenshots/ (docs/images/ has a few of them).
  */
 import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
@@ -175,6 +177,34 @@ describe.skipIf(!ok)('hvsim ui in a browser', () => {
       expect(pageErrors(b)).toEqual([]);
     });
 
+    it('a removed checkpoint merges: its blocks move into the child, then its file disappears', async () => {
+      cli('new-vm', '--name', 'db01', '--disk-size', '64M');
+      cli('start-vm', '--name', 'db01');
+      runCli(['--root', ui.root, 'write-vm', '--name', 'db01', '--offset', '0'], { env: SIM_ENV, input: Buffer.alloc(8 << 20, 1) });
+      cli('checkpoint-vm', '--name', 'db01', '--snapshot-name', 'first');
+      runCli(['--root', ui.root, 'write-vm', '--name', 'db01', '--offset', String(16 << 20)], { env: SIM_ENV, input: Buffer.alloc(8 << 20, 2) });
+      cli('checkpoint-vm', '--name', 'db01', '--snapshot-name', 'second');
+      const page = await openPage(browser, ui.url);
+      await page.locator('button.vmname', { hasText: 'db01' }).click();
+      await expect.poll(() => page.locator('#view-disks .file').count()).toBe(3);
+      // Three colours: the base, the first checkpoint's .avhdx, and the leaf (empty so far).
+      await expect.poll(() => page.locator('#view-blocks .legend li').count()).toBe(4);
+      const avhdx = (await page.locator('#view-disks .file').nth(1).getAttribute('data-file'))!;
+      await page.locator('#view-checkpoints [data-snapshot="second"]').click();
+      await page.locator('#view-checkpoints button', { hasText: /^Delete checkpoint$/ }).click();
+      // While it merges: a progress bar on the file, the block map saying so.
+      await page.locator(`#view-disks .file.merging[data-file="${avhdx}"] [role=progressbar]`).waitFor({ timeout: 2000 });
+      await expect.poll(() => page.locator('#view-blocks .probes').textContent()).toMatch(/Merging… \d+%/);
+      await page.waitForTimeout(500);
+      await shot(page, 'merge-animation');
+      // Then the file is gone, from the page and from the disk, and the checkpoint with it.
+      await expect.poll(() => page.locator(`#view-disks .file[data-file="${avhdx}"]`).count(), { timeout: 5000 }).toBe(0);
+      expect(fs.existsSync(path.join(ui.root, 'vms', 'db01', 'Virtual Hard Disks', avhdx))).toBe(false);
+      expect(cli('get-vmsnapshot', '--vm-name', 'db01')).not.toContain('second');
+      expect(await page.locator('#view-blocks .probes').textContent()).not.toContain('Merging');
+      expect(pageErrors(page)).toEqual([]);
+    });
+
     it('is readable in the dark theme, and the theme can be switched by keyboard', async () => {
       const page = await openPage(browser, ui.url, 'dark');
       expect(await page.locator('html').getAttribute('data-theme')).toBe('dark');
@@ -188,6 +218,56 @@ describe.skipIf(!ok)('hvsim ui in a browser', () => {
       await expect.poll(() => page.locator('.psout pre.out').last().textContent()).toMatch(/web01\s+Running/);
       await shot(page, 'view-powershell', '#panel-powershell');
       await shot(page, 'view-vms', '#view-vms');
+    });
+  });
+
+  describe('the static build (hvsim ui --build DIR)', () => {
+    let server: http.Server;
+    let url: string;
+    let dir: string;
+    beforeAll(async () => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hvsim-ui-site-'));
+      expect(okStdout(['ui', '--build', dir], runCli(['ui', '--build', dir]))).toContain(`wrote 6 files to ${dir}`);
+      const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm' };
+      // Any web server will do: this one serves the folder's files and nothing else.
+      server = http.createServer((req, res) => {
+        const name = new URL(req.url ?? '/', 'http://x').pathname.slice(1) || 'index.html';
+        const file = path.join(dir, path.basename(name));
+        if (!fs.existsSync(file)) {
+          res.writeHead(404);
+          res.end();
+          return;
+        }
+        res.writeHead(200, { 'Content-Type': types[path.extname(file)] ?? 'application/octet-stream' });
+        res.end(fs.readFileSync(file));
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      url = `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
+    });
+    afterAll(async () => {
+      await new Promise((resolve) => server.close(resolve));
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('runs the simulator and PowerShell in the page, with no hvsim server', async () => {
+      const page = await openPage(browser, url);
+      const outputs: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        await page.locator(`[data-lesson-run="${i}"]`).click();
+        await page.locator(`[data-lesson-output="${i}"]`).waitFor({ timeout: 30_000 });
+        outputs.push((await page.locator(`[data-lesson-output="${i}"]`).textContent()) ?? '');
+        await page.locator('[data-lesson-next]').click();
+      }
+      expect(outputs[2]).toMatch(/SSTest1\s+Saved\s+localhost/);
+      await expect.poll(() => page.locator('#view-vms tr[data-vm] td.state').allTextContents()).toEqual(['Running', 'Running', 'Running']);
+      await expect.poll(() => page.locator('#view-disks .file').count()).toBe(2);
+      expect(await page.locator('#view-disks .file .badge').allTextContents()).toEqual(['writable', 'read-only']);
+      await page.locator('#tab-powershell').click();
+      await page.locator('#ps-input').fill('Get-VMSnapshot -VMName SSTest1 | Select VMName | Format-Table -AutoSize');
+      await page.keyboard.press('Enter');
+      await expect.poll(() => page.locator('.psout pre.out').last().textContent()).toMatch(/VMName\s+-+\s+SSTest1/);
+      await shot(page, 'static-build');
+      expect(pageErrors(page)).toEqual([]);
     });
   });
 });

@@ -40,6 +40,8 @@ interface Animation {
   merge: UiMerge;
   start: number;
   duration: number;
+  /** The VM's files as they were before (shown until the animation ends, then the new state). */
+  drives: UiVm['drives'] | undefined;
 }
 
 export function App({ backend, initialTheme }: { backend: Backend; initialTheme: Theme }): JSX.Element {
@@ -120,7 +122,8 @@ export function App({ backend, initialTheme }: { backend: Backend; initialTheme:
   const startAnimations = (merges: UiMerge[] | undefined): void => {
     if (!merges || merges.length === 0) return;
     const now = performance.now();
-    const added = merges.map((m) => ({ merge: m, start: now, duration: Math.max(m.until - m.now, MIN_ANIMATION_MS) }));
+    const before = prev.current;
+    const added = merges.map((m) => ({ merge: m, start: now, duration: Math.max(m.until - m.now, MIN_ANIMATION_MS), drives: before?.vms.find((v) => v.vm.Id === m.vmId)?.drives }));
     setAnimations((a) => [...a.filter((x) => !merges.some((m) => m.vmId === x.merge.vmId)), ...added]);
     const longest = Math.max(...added.map((a) => a.duration));
     setTimeout(() => {
@@ -403,7 +406,8 @@ function CheckpointTree(p: { vm: UiVm; changed: Set<string>; act(a: UiAction): P
 // ---------------------------------------------------------------- disks
 
 function Disks(p: { vm: UiVm; drive: number; setDrive(n: number): void; changed: Set<string>; animation: Animation | undefined; act(a: UiAction): Promise<unknown>; busy: boolean }): JSX.Element {
-  const d = p.vm.drives[p.drive] ?? p.vm.drives[0];
+  const drives = p.animation?.drives ?? p.vm.drives;
+  const d = drives[p.drive] ?? drives[0];
   const [offset, setOffset] = useState('0');
   const [length, setLength] = useState('1M');
   const progress = useProgress(p.animation);
@@ -418,11 +422,11 @@ function Disks(p: { vm: UiVm; drive: number; setDrive(n: number): void; changed:
   const files = [...d.files].reverse();
   return (
     <div>
-      {p.vm.drives.length > 1 && (
+      {drives.length > 1 && (
         <label>
           Drive{' '}
           <select value={p.drive} onChange={(e) => p.setDrive(Number((e.target as HTMLSelectElement).value))}>
-            {p.vm.drives.map((x) => (
+            {drives.map((x) => (
               <option value={x.index}>{x.index}</option>
             ))}
           </select>
