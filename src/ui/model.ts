@@ -120,17 +120,21 @@ function groupsOf(snaps: VMSnapshot[], reports: GroupReports): UiGroup[] {
   return [...byId.values()];
 }
 
-/** Every view's data but the block maps. */
-export async function uiState(sim: Simulator, reports: GroupReports, version: number): Promise<UiState> {
+/**
+ * Every view's data but the block maps. The disk files (each opened to read its sizes) only for
+ * the VM `detail` names (default: the first), so that a host of many VMs stays quick to show.
+ */
+export async function uiState(sim: Simulator, reports: GroupReports, version: number, detail?: string): Promise<UiState> {
   const vms = await sim.getVM();
   const snaps = await sim.getVMSnapshot({ vmNames: [] });
   const state = sim.snapshotState();
+  const shown = vms.find((v) => v.Name === detail) ?? vms[0];
   const out: UiVm[] = vms.map((vm) => {
     const rec = state.vms.find((r) => r.id === vm.Id);
     return {
       vm,
       snapshots: snaps.filter((s) => s.VMId === vm.Id),
-      drives: rec ? drivesOf(sim, rec) : [],
+      drives: rec && vm === shown ? drivesOf(sim, rec) : [],
       merge: rec ? mergeOf(rec) : null,
     };
   });

@@ -220,7 +220,8 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
         return;
       }
       if (url.pathname === '/api/state' && method === 'GET') {
-        send(res, 200, await withSim((sim) => uiState(sim, reports, version), false));
+        const detail = url.searchParams.get('vm') ?? undefined;
+        send(res, 200, await withSim((sim) => uiState(sim, reports, version, detail), false));
         return;
       }
       if (url.pathname === '/api/blocks' && method === 'GET') {

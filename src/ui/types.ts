@@ -51,6 +51,7 @@ export interface UiMergeStep {
 export interface UiVm {
   vm: VirtualMachine;
   snapshots: VMSnapshot[];
+  /** The drives and their files: for the VM the page shows in detail only (empty for the others). */
   drives: UiDrive[];
   /** The background merge in progress (simulated end time, epoch ms), else null. */
   merge: { until: number; steps: UiMergeStep[] } | null;

@@ -39,7 +39,10 @@ async function shot(page: Page, name: string, selector?: string): Promise<void> 
   fs.mkdirSync(SHOTS, { recursive: true });
   const file = path.join(SHOTS, `${name}.png`);
   if (selector) await page.locator(selector).screenshot({ path: file });
-  else await page.screenshot({ path: file });
+  else {
+    await page.locator('header.top').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: file });
+  }
 }
 
 describe.skipIf(!ok)('hvsim ui in a browser', () => {

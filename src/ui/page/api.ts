@@ -5,7 +5,8 @@
 import type { UiAction, UiActionResult, UiBlocks, UiRunResult, UiState } from '../types.js';
 
 export interface Backend {
-  state(): Promise<UiState>;
+  /** Everything but the block maps; disk files for `vm` only (default: the first VM). */
+  state(vm?: string): Promise<UiState>;
   blocks(vm: string, drive: number): Promise<UiBlocks>;
   action(a: UiAction): Promise<UiActionResult>;
   run(source: string): Promise<UiRunResult>;
@@ -36,8 +37,8 @@ async function json<T>(r: Response): Promise<T> {
 export class HttpBackend implements Backend {
   readonly exportHint = 'the state directory\'s "exports" folder';
 
-  state(): Promise<UiState> {
-    return fetch('/api/state').then((r) => json<UiState>(r));
+  state(vm?: string): Promise<UiState> {
+    return fetch(vm === undefined ? '/api/state' : `/api/state?vm=${encodeURIComponent(vm)}`).then((r) => json<UiState>(r));
   }
   blocks(vm: string, drive: number): Promise<UiBlocks> {
     return fetch(`/api/blocks?vm=${encodeURIComponent(vm)}&drive=${drive}`).then((r) => json<UiBlocks>(r));

@@ -24,11 +24,13 @@ function changedKeys(a: UiState | null, b: UiState): Set<string> {
       const o = old?.snapshots.find((x) => x.Id === s.Id);
       if (!o || o.Name !== s.Name) out.add(`snap:${s.Id}`);
     }
-    for (const d of v.drives)
-      for (const f of d.files) {
-        const o = old?.drives[d.index]?.files.find((x) => x.path === f.path);
-        if (!o || o.readOnly !== f.readOnly || o.sizeOnDisk !== f.sizeOnDisk) out.add(`file:${f.path}`);
-      }
+    // Files are compared only where both states carry them (the VM shown in detail).
+    if (old && old.drives.length > 0)
+      for (const d of v.drives)
+        for (const f of d.files) {
+          const o = old.drives[d.index]?.files.find((x) => x.path === f.path);
+          if (!o || o.readOnly !== f.readOnly || o.sizeOnDisk !== f.sizeOnDisk) out.add(`file:${f.path}`);
+        }
   }
   return out;
 }
@@ -71,9 +73,12 @@ export function App({ backend, initialTheme }: { backend: Backend; initialTheme:
     }
   }, [theme]);
 
+  // The VM shown in detail, for refreshes started by events (which see no React state).
+  const selectedRef = useRef<string | null>(null);
+  selectedRef.current = selected;
   const refresh = useCallback(async () => {
     try {
-      const s = await backend.state();
+      const s = await backend.state(selectedRef.current ?? undefined);
       const keys = changedKeys(prev.current, s);
       prev.current = s;
       setState(s);
@@ -91,6 +96,11 @@ export function App({ backend, initialTheme }: { backend: Backend; initialTheme:
     void refresh();
     backend.onChange(() => void refresh());
   }, [backend, refresh]);
+
+  // A newly selected VM's files come with the next state.
+  useEffect(() => {
+    if (selected !== null && state && !state.vms.find((v) => v.vm.Name === selected)?.drives.length) void refresh();
+  }, [selected]);
 
   // The selected VM: the first one until the user picks.
   const vm: UiVm | undefined = state?.vms.find((v) => v.vm.Name === selected) ?? state?.vms[0];
@@ -241,7 +251,7 @@ function VmList(p: { state: UiState; selected: string | undefined; checked: Set<
           <th scope="col">Name</th>
           <th scope="col">State</th>
           <th scope="col">Uptime</th>
-          <th scope="col">Assigned memory</th>
+          <th scope="col" title="Assigned memory">Memory</th>
           <th scope="col">Checkpoints</th>
           {hosts.size > 1 && <th scope="col">Host</th>}
         </tr>

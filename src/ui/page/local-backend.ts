@@ -58,8 +58,8 @@ export class LocalBackend implements Backend {
     }, Math.max(0, Math.min(...due)) + 20);
   }
 
-  state(): Promise<UiState> {
-    return this.exclusive(() => uiState(this.sim, this.reports, this.version), false);
+  state(vm?: string): Promise<UiState> {
+    return this.exclusive(() => uiState(this.sim, this.reports, this.version, vm), false);
   }
   blocks(vm: string, drive: number): Promise<UiBlocks> {
     return this.exclusive(() => uiBlocks(this.sim, vm, drive), false);
