@@ -121,8 +121,9 @@ function groupsOf(snaps: VMSnapshot[], reports: GroupReports): UiGroup[] {
 }
 
 /**
- * Every view's data but the block maps. The disk files (each opened to read its sizes) only for
- * the VM `detail` names (default: the first), so that a host of many VMs stays quick to show.
+ * Every view's data but the block maps. Checkpoints and disk files (each opened to read its sizes)
+ * only for the VM `detail` names (default: the first), so that a host of many VMs stays quick to
+ * show (bench/ui.ts).
  */
 export async function uiState(sim: Simulator, reports: GroupReports, version: number, detail?: string): Promise<UiState> {
   const vms = await sim.getVM();
@@ -131,9 +132,12 @@ export async function uiState(sim: Simulator, reports: GroupReports, version: nu
   const shown = vms.find((v) => v.Name === detail) ?? vms[0];
   const out: UiVm[] = vms.map((vm) => {
     const rec = state.vms.find((r) => r.id === vm.Id);
+    const own = snaps.filter((s) => s.VMId === vm.Id);
     return {
       vm,
-      snapshots: snaps.filter((s) => s.VMId === vm.Id),
+      detail: vm === shown,
+      snapshotCount: own.length,
+      snapshots: vm === shown ? own : [],
       drives: rec && vm === shown ? drivesOf(sim, rec) : [],
       merge: rec ? mergeOf(rec) : null,
     };

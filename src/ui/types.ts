@@ -50,8 +50,12 @@ export interface UiMergeStep {
 
 export interface UiVm {
   vm: VirtualMachine;
+  /** Whether this is the VM the page shows in detail (the only one with checkpoints and files listed). */
+  detail: boolean;
+  snapshotCount: number;
+  /** Its checkpoints: for the VM shown in detail only (empty for the others). */
   snapshots: VMSnapshot[];
-  /** The drives and their files: for the VM the page shows in detail only (empty for the others). */
+  /** The drives and their files: for the VM shown in detail only (empty for the others). */
   drives: UiDrive[];
   /** The background merge in progress (simulated end time, epoch ms), else null. */
   merge: { until: number; steps: UiMergeStep[] } | null;

@@ -20,17 +20,17 @@ function changedKeys(a: UiState | null, b: UiState): Set<string> {
   for (const v of b.vms) {
     const old = a.vms.find((x) => x.vm.Id === v.vm.Id);
     if (!old || old.vm.State !== v.vm.State || old.vm.ParentSnapshotId !== v.vm.ParentSnapshotId) out.add(`vm:${v.vm.Id}`);
+    // Checkpoints and files are compared only where both states list them (the VM shown in detail).
+    if (!old?.detail || !v.detail) continue;
     for (const s of v.snapshots) {
-      const o = old?.snapshots.find((x) => x.Id === s.Id);
+      const o = old.snapshots.find((x) => x.Id === s.Id);
       if (!o || o.Name !== s.Name) out.add(`snap:${s.Id}`);
     }
-    // Files are compared only where both states carry them (the VM shown in detail).
-    if (old && old.drives.length > 0)
-      for (const d of v.drives)
-        for (const f of d.files) {
-          const o = old.drives[d.index]?.files.find((x) => x.path === f.path);
-          if (!o || o.readOnly !== f.readOnly || o.sizeOnDisk !== f.sizeOnDisk) out.add(`file:${f.path}`);
-        }
+    for (const d of v.drives)
+      for (const f of d.files) {
+        const o = old.drives[d.index]?.files.find((x) => x.path === f.path);
+        if (!o || o.readOnly !== f.readOnly || o.sizeOnDisk !== f.sizeOnDisk) out.add(`file:${f.path}`);
+      }
   }
   return out;
 }
@@ -99,7 +99,7 @@ export function App({ backend, initialTheme }: { backend: Backend; initialTheme:
 
   // A newly selected VM's files come with the next state.
   useEffect(() => {
-    if (selected !== null && state && !state.vms.find((v) => v.vm.Name === selected)?.drives.length) void refresh();
+    if (selected !== null && state && !state.vms.find((v) => v.vm.Name === selected)?.detail) void refresh();
   }, [selected]);
 
   // The selected VM: the first one until the user picks.
@@ -286,7 +286,7 @@ function VmList(p: { state: UiState; selected: string | undefined; checked: Set<
               </td>
               <td>{v.vm.Uptime.replace(/\.\d+$/, '')}</td>
               <td>{v.vm.MemoryAssigned ? bytes(v.vm.MemoryAssigned) : '—'}</td>
-              <td>{v.snapshots.length}</td>
+              <td>{v.snapshotCount}</td>
               {hosts.size > 1 && <td>{v.vm.ComputerName}</td>}
             </tr>
           );
