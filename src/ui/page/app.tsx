@@ -356,20 +356,20 @@ function CheckpointTree(p: { vm: UiVm; changed: Set<string>; act(a: UiAction): P
   const now = p.vm.vm.ParentSnapshotId;
   const render = (parent: string | null): JSX.Element[] => {
     const items = children(parent).map((s) => (
-      <li role="treeitem" aria-selected={s.Id === sel} aria-expanded="true" class={p.changed.has(`snap:${s.Id}`) ? 'changed' : ''}>
-        <button type="button" class={`node ${s.Id === sel ? 'sel' : ''}`} data-snapshot={s.Name} onClick={() => setSel(s.Id === sel ? null : s.Id)}>
+      <li class={p.changed.has(`snap:${s.Id}`) ? 'changed' : ''}>
+        <button type="button" class={`node ${s.Id === sel ? 'sel' : ''}`} aria-pressed={s.Id === sel} data-snapshot={s.Name} onClick={() => setSel(s.Id === sel ? null : s.Id)}>
           <span class="name">{s.Name}</span>
           <span class="meta">
             {when(s.CreationTime)} · {s.CheckpointType}
             {s.GroupId ? ' · group' : ''}
           </span>
         </button>
-        <ul role="group">{render(s.Id)}</ul>
+        <ul>{render(s.Id)}</ul>
       </li>
     ));
     if (parent === now)
       items.push(
-        <li role="treeitem" class="now" aria-label="Now: the VM's current state">
+        <li class="now" aria-label="Now: the VM's current state">
           <span class="node now-node">▶ Now</span>
         </li>,
       );
@@ -378,7 +378,7 @@ function CheckpointTree(p: { vm: UiVm; changed: Set<string>; act(a: UiAction): P
   const ref = chosen ? { vm: p.vm.vm.Name, id: chosen.Id } : null;
   return (
     <div class="tree-wrap">
-      <ul role="tree" class="tree" aria-label={`Checkpoints of ${p.vm.vm.Name}`}>
+      <ul class="tree" aria-label={`Checkpoints of ${p.vm.vm.Name}`}>
         {render(null)}
       </ul>
       <div class="actions" aria-label="Checkpoint actions">
