@@ -106,14 +106,17 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
   const withSim = <T>(fn: (sim: Simulator) => Promise<T>, changes: boolean): Promise<T> => {
     const run = async (): Promise<T> => {
       busy++;
-      const sim = openSimulator(new DirectoryStorage(root), opts.computerName !== undefined ? { computerName: opts.computerName } : {});
+      let sim: Simulator | undefined;
       let merges: number[] = [];
       try {
-        const r = await fn(sim);
-        merges = sim.snapshotState().vms.flatMap((v) => (v.mergeUntil !== null ? [v.mergeUntil - sim.clock.now()] : []));
+        // Waits for a CLI command holding the lock (BUSY after HVSIM_LOCK_TIMEOUT, as the CLI).
+        const open = openSimulator(new DirectoryStorage(root), opts.computerName !== undefined ? { computerName: opts.computerName } : {});
+        sim = open;
+        const r = await fn(open);
+        merges = open.snapshotState().vms.flatMap((v) => (v.mergeUntil !== null ? [v.mergeUntil - open.clock.now()] : []));
         return r;
       } finally {
-        sim.close();
+        sim?.close();
         const now = stamp(root);
         // Our own reads rewrite the state only to move the clock: no one needs telling.
         if (changes) broadcast();

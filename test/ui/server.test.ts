@@ -2,7 +2,10 @@
  * hvsim ui's server without a browser (docs/ui.md, "Safety"): 127.0.0.1 only, foreign Host and
  * Origin headers refused (DNS rebinding, other sites), malformed requests refused without a change.
  */
+import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, okStdout, SIM_ENV } from '../helpers/cli.js';
 import { startUi, type RunningUi } from '../helpers/ui.js';
@@ -71,5 +74,37 @@ describe('hvsim ui server', () => {
     expect(JSON.parse(refused.body)).toMatchObject({ ok: false, error: { code: 'INVALID_STATE' } });
     const cli = runCli(['--root', ui.root, 'write-vm', '--name', 'web01', '--offset', '0'], { env: SIM_ENV, input: 'x' });
     expect(JSON.parse(refused.body).error.message).toBe(cli.stderr.replace(/^hvsim: /, '').trim());
+  });
+
+  it("takes the state directory's lock as the CLI does: waits for a command holding it, BUSY past the timeout", async () => {
+    const lab = await startUi({ env: { ...SIM_ENV, HVSIM_LOCK_TIMEOUT: '300' } });
+    try {
+      const own = { Host: `127.0.0.1:${lab.port}` };
+      expect((await request(lab.port, '/api/state', own)).status).toBe(200);
+      // A live process (this one) holds the lock, as a CLI command in progress would.
+      const lock = path.join(lab.root, 'lock');
+      fs.writeFileSync(lock, `${process.pid}\n${os.hostname()}\n`);
+      const busy = await request(lab.port, '/api/state', own);
+      expect(busy.status).toBe(409);
+      expect(JSON.parse(busy.body)).toMatchObject({ code: 'BUSY' });
+      expect(JSON.parse(busy.body).message).toContain(`pid ${process.pid}`);
+      fs.rmSync(lock);
+      expect((await request(lab.port, '/api/state', own)).status).toBe(200);
+    } finally {
+      expect(await lab.stop()).toBe(0);
+    }
+    // With time to wait (the default 30 s), a request waits for the holder and then runs.
+    const patient = await startUi({ env: SIM_ENV });
+    try {
+      const lock = path.join(patient.root, 'lock');
+      fs.writeFileSync(lock, `${process.pid}\n${os.hostname()}\n`);
+      const pending = request(patient.port, '/api/action', { Host: `127.0.0.1:${patient.port}`, 'Content-Type': 'application/json' }, 'POST', JSON.stringify({ op: 'new-vm', name: 'late' }));
+      await new Promise((r) => setTimeout(r, 500));
+      expect(fs.existsSync(path.join(patient.root, 'vms', 'late'))).toBe(false);
+      fs.rmSync(lock);
+      expect(JSON.parse((await pending).body)).toMatchObject({ ok: true, lines: ['late: created (Off)'] });
+    } finally {
+      expect(await patient.stop()).toBe(0);
+    }
   });
 });

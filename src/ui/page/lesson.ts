@@ -28,7 +28,7 @@ export function lessonSteps(computerName: string, exportHint: string): LessonSte
       explain:
         'The seed checkpoints a group of related VMs (a farm, a multi-tier application). Create three small VMs and start them. Each gets one dynamic .vhdx in its folder: the base disk, writable.',
       run: {
-        ps: `$HVHost = "${computerName}"\n$VMs = ${seedVMs}\nforeach ($n in $VMs) { New-VM -Name $n -NewVHDSizeBytes 64MB | Out-Null }\nStart-VM -Name $VMs\nGet-VM -Name $VMs | Select VMName,State | FT -AutoSize`,
+        ps: `$HVHost = '${computerName.replace(/['‘’‚‛]/g, "''")}'\n$VMs = ${seedVMs}\nforeach ($n in $VMs) { New-VM -Name $n -NewVHDSizeBytes 64MB | Out-Null }\nStart-VM -Name $VMs\nGet-VM -Name $VMs | Select VMName,State | FT -AutoSize`,
       },
       look: 'vms',
       vm: 'SSTest1',
