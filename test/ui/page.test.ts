@@ -111,7 +111,7 @@ describe.skipIf(!ok)('hvsim ui in a browser', () => {
       // The page shows the same.
       await expect.poll(() => page.locator('#view-checkpoints .node .name').allTextContents()).toEqual(['Known good']);
       expect(pageErrors(page)).toEqual([]);
-    });
+    }, 180_000);
   });
 
   describe('the page and the CLI', () => {
@@ -135,7 +135,7 @@ describe.skipIf(!ok)('hvsim ui in a browser', () => {
       expect(cli('get-vmsnapshot', '--vm-name', 'web01')).toContain('made in the page');
       // Made by the CLI while the page is open: the page shows it without a reload (server-sent events).
       cli('checkpoint-vm', '--name', 'web01', '--snapshot-name', 'made by the CLI');
-      await page.locator('#view-checkpoints [data-snapshot="made by the CLI"]').waitFor({ timeout: 2000 });
+      await page.locator('#view-checkpoints [data-snapshot="made by the CLI"]').waitFor({ timeout: 10_000 });
       expect(await page.locator('#view-vms tr[data-vm="web01"] td').nth(5).textContent()).toBe('2');
       expect(pageErrors(page)).toEqual([]);
     });
@@ -162,11 +162,11 @@ describe.skipIf(!ok)('hvsim ui in a browser', () => {
       await a.locator('button.vmname', { hasText: 'web01' }).click();
       await b.locator('button.vmname', { hasText: 'web01' }).click();
       await a.locator('#view-vms button', { hasText: /^Start$/ }).click();
-      await expect.poll(() => b.locator('#view-vms tr[data-vm="web01"] td.state').textContent(), { timeout: 2000 }).toBe('Running');
+      await expect.poll(() => b.locator('#view-vms tr[data-vm="web01"] td.state').textContent(), { timeout: 10_000 }).toBe('Running');
       await b.locator('#view-checkpoints [data-snapshot="made in the page"]').click();
       await b.getByLabel('Rename to').fill('renamed in page B');
       await b.locator('#view-checkpoints button[type=submit]', { hasText: 'Rename' }).click();
-      await a.locator('#view-checkpoints [data-snapshot="renamed in page B"]').waitFor({ timeout: 2000 });
+      await a.locator('#view-checkpoints [data-snapshot="renamed in page B"]').waitFor({ timeout: 10_000 });
       expect(cli('get-vmsnapshot', '--vm-name', 'web01')).toContain('renamed in page B');
       // The cmdlet's warnings and errors reach the page; a refused action changes nothing.
       await a.locator('#view-vms button', { hasText: /^Start$/ }).click();
@@ -178,7 +178,7 @@ describe.skipIf(!ok)('hvsim ui in a browser', () => {
       expect(cli('get-vm')).not.toContain('bad');
       expect(pageErrors(a)).toEqual([]);
       expect(pageErrors(b)).toEqual([]);
-    });
+    }, 120_000);
 
     it('a removed checkpoint merges: its blocks move into the child, then its file disappears', async () => {
       cli('new-vm', '--name', 'db01', '--disk-size', '64M');
@@ -196,17 +196,17 @@ describe.skipIf(!ok)('hvsim ui in a browser', () => {
       await page.locator('#view-checkpoints [data-snapshot="second"]').click();
       await page.locator('#view-checkpoints button', { hasText: /^Delete checkpoint$/ }).click();
       // While it merges: a progress bar on the file, the block map saying so.
-      await page.locator(`#view-disks .file.merging[data-file="${avhdx}"] [role=progressbar]`).waitFor({ timeout: 2000 });
+      await page.locator(`#view-disks .file.merging[data-file="${avhdx}"] [role=progressbar]`).waitFor({ timeout: 10_000 });
       await expect.poll(() => page.locator('#view-blocks .probes').textContent()).toMatch(/Merging… \d+%/);
       await page.waitForTimeout(500);
       await shot(page, 'merge-animation');
       // Then the file is gone, from the page and from the disk, and the checkpoint with it.
-      await expect.poll(() => page.locator(`#view-disks .file[data-file="${avhdx}"]`).count(), { timeout: 5000 }).toBe(0);
+      await expect.poll(() => page.locator(`#view-disks .file[data-file="${avhdx}"]`).count(), { timeout: 10_000 }).toBe(0);
       expect(fs.existsSync(path.join(ui.root, 'vms', 'db01', 'Virtual Hard Disks', avhdx))).toBe(false);
       expect(cli('get-vmsnapshot', '--vm-name', 'db01')).not.toContain('second');
       expect(await page.locator('#view-blocks .probes').textContent()).not.toContain('Merging');
       expect(pageErrors(page)).toEqual([]);
-    });
+    }, 120_000);
 
     it('is readable in the dark theme, and the theme can be switched by keyboard', async () => {
       const page = await openPage(browser, ui.url, 'dark');
@@ -271,6 +271,6 @@ describe.skipIf(!ok)('hvsim ui in a browser', () => {
       await expect.poll(() => page.locator('.psout pre.out').last().textContent()).toMatch(/VMName\s+-+\s+SSTest1/);
       await shot(page, 'static-build');
       expect(pageErrors(page)).toEqual([]);
-    });
+    }, 120_000);
   });
 });

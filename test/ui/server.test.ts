@@ -107,4 +107,25 @@ describe('hvsim ui server', () => {
       expect(await patient.stop()).toBe(0);
     }
   });
+
+  it("refuses what it cannot serve, with the CLI's one line and exit status 2", () => {
+    const file = path.join(os.tmpdir(), `hvsim-ui-file-${process.pid}`);
+    fs.writeFileSync(file, 'x');
+    try {
+      for (const [args, says] of [
+        [['ui', '--port', 'http'], /--port http: expected a port number/],
+        [['ui', '--port', '70000'], /--port 70000: expected a port number/],
+        [['--host', 'hyperv', 'ui'], /hvsim ui shows the simulator/],
+        [['--inject-fault', 'checkpoint:web01', 'ui'], /does not take --inject-fault/],
+        [['ui', '--build', file], /not a folder/],
+      ] as const) {
+        const r = runCli([...args], { env: SIM_ENV });
+        expect(r.code, args.join(' ')).toBe(2);
+        expect(r.stderr).toMatch(says);
+        expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      }
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
+  });
 });
