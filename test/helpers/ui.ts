@@ -10,12 +10,13 @@ export interface RunningUi {
   port: number;
   root: string;
   proc: ChildProcessWithoutNullStreams;
-  /** Stop the server (SIGINT) and wait for it; its exit status. */
+  /** Stop the server (SIGINT) and wait for it; its exit status. A state directory it made is removed. */
   stop(): Promise<number | null>;
 }
 
 /** Start `hvsim --root ROOT ui --port 0` and wait for the URL line. */
 export async function startUi(opts: { root?: string; env?: Record<string, string | undefined>; args?: string[] } = {}): Promise<RunningUi> {
+  const made = opts.root === undefined;
   const root = opts.root ?? fs.mkdtempSync(path.join(os.tmpdir(), 'hvsim-ui-'));
   const proc = spawnCli(['--root', root, ...(opts.args ?? []), 'ui', '--port', '0'], { env: { TZ: 'UTC', ...opts.env } });
   let out = '';
@@ -35,11 +36,14 @@ export async function startUi(opts: { root?: string; env?: Record<string, string
     port,
     root,
     proc,
-    stop: () =>
-      new Promise((resolve) => {
+    stop: async () => {
+      const code = await new Promise<number | null>((resolve) => {
         if (proc.exitCode !== null) return resolve(proc.exitCode);
-        proc.once('exit', (code) => resolve(code));
+        proc.once('exit', (c) => resolve(c));
         proc.kill('SIGINT');
-      }),
+      });
+      if (made) fs.rmSync(root, { recursive: true, force: true });
+      return code;
+    },
   };
 }

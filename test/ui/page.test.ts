@@ -208,6 +208,31 @@ describe.skipIf(!ok)('hvsim ui in a browser', () => {
       expect(pageErrors(page)).toEqual([]);
     }, 120_000);
 
+    it('works by keyboard, describes each slice of the block map, and shares the PowerShell session with hvsim run', async () => {
+      const page = await openPage(browser, ui.url);
+      // Tab to a VM's name and press Enter: it is selected.
+      await page.locator('button.vmname', { hasText: 'db01' }).focus();
+      await page.keyboard.press('Enter');
+      await page.locator('#view-checkpoints h2', { hasText: 'db01' }).waitFor();
+      // The first slice of the map: offset 0, read from the base (db01 wrote there before its checkpoint).
+      const first = page.locator('#view-blocks .cell').first();
+      await first.focus();
+      await expect.poll(() => page.locator('#view-blocks .info').textContent()).toMatch(/^0x0–0x40000 \(0 B\): db01\.vhdx; a read walks 2 layers$/);
+      await page.keyboard.press('ArrowRight');
+      await expect.poll(() => page.locator('#view-blocks .info').textContent()).toMatch(/^0x40000–0x80000/);
+      // A slice never written: zeros, the walk goes through every layer.
+      await page.locator('#view-blocks .cell').nth(200).hover();
+      await expect.poll(() => page.locator('#view-blocks .info').textContent()).toMatch(/never written \(reads as zeros\); a read walks 2 layers/);
+      // The pane continues the session hvsim run keeps in the state directory, and the reverse.
+      okStdout(['run'], runCli(['--root', ui.root, 'run', '-'], { env: SIM_ENV, input: '$fromCli = "set by hvsim run"\n' }));
+      await page.locator('#tab-powershell').click();
+      await page.locator('#ps-input').fill('$fromCli; $fromPage = "set in the page"');
+      await page.keyboard.press('Enter');
+      await expect.poll(() => page.locator('.psout pre.out').last().textContent()).toBe('set by hvsim run\n');
+      expect(okStdout(['run'], runCli(['--root', ui.root, 'run', '-'], { env: SIM_ENV, input: '$fromPage\n' }))).toBe('set in the page\n');
+      expect(pageErrors(page)).toEqual([]);
+    });
+
     it('is readable in the dark theme, and the theme can be switched by keyboard', async () => {
       const page = await openPage(browser, ui.url, 'dark');
       expect(await page.locator('html').getAttribute('data-theme')).toBe('dark');
