@@ -8,6 +8,7 @@ import { registerVmCommands } from './commands/vm.js';
 import { registerAnalysisCommands } from './commands/analysis.js';
 import { registerRunCommand } from './commands/run.js';
 import { registerServeCommand } from './commands/serve.js';
+import { registerPwshCommands } from './commands/pwsh.js';
 import { Interrupted } from './interrupt.js';
 
 export const VERSION = '0.1.0';
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerVmCommands(program);
   registerRunCommand(program);
   registerServeCommand(program);
+  registerPwshCommands(program);
   registerAnalysisCommands(program);
   return program;
 }

@@ -114,6 +114,18 @@ class ProtocolError extends Error {
   }
 }
 
+/** Hyper-V cmdlets the module defines but the simulator does not simulate, and why (docs/powershell.md, "The hvsim module"). */
+export const NOT_SIMULATED: Readonly<Record<string, string>> = {
+  'Remove-VM': 'the simulated host has no VM removal (start another state directory with --root or HVSIM_ROOT)',
+  'Export-VM': 'exporting a whole VM is not simulated (Export-VMSnapshot is)',
+  'Import-VM': 'importing VMs is not simulated (New-VM -VHDPath uses an existing disk)',
+  'Get-VHD': 'the VHD cmdlets are not simulated here; hvsim get-vhd FILE reads a disk file',
+  'Merge-VHD': 'the VHD cmdlets are not simulated here; hvsim merge-vhd FILE merges disk files',
+  'Wait-VM': 'it waits for the guest (heartbeat, IP address, reboot), which hvsim does not model; to wait for a merge, poll OperationalStatus',
+};
+
+const className = (cmdlet: string): string => `Microsoft.HyperV.PowerShell.Commands.${cmdlet.replace('-', '')}`;
+
 const CMDLETS = new Map<string, CmdletDef>(HYPERV_CMDLETS.map((d) => [d.name.toLowerCase(), d]));
 
 function findDef(name: string): CmdletDef | undefined {
@@ -202,7 +214,13 @@ export async function serve(g: Globals, io: ServeIo): Promise<void> {
       }
       if (typeof req.cmdlet !== 'string') throw new ProtocolError('a request needs "cmdlet"');
       const def = findDef(req.cmdlet);
-      if (!def) throw new ProtocolError(`${req.cmdlet} is not a cmdlet hvsim serve simulates`);
+      if (!def) {
+        const known = Object.keys(NOT_SIMULATED).find((k) => k.toLowerCase() === String(req.cmdlet).toLowerCase());
+        if (!known) throw new ProtocolError(`${req.cmdlet} is not a Hyper-V cmdlet hvsim knows`);
+        events.push(errorEvent(`hvsim does not simulate ${known}: ${NOT_SIMULATED[known]}.`, 'NotImplemented', `HvsimNotSimulated,${className(known)}`, '', 'NotSupportedException'));
+        answer({ done: true });
+        continue;
+      }
       const params = req.params ?? {};
       if (typeof params !== 'object' || params === null || Array.isArray(params)) throw new ProtocolError('"params" must be an object');
       const emit = (ev: ServeEvent): void => {
@@ -244,12 +262,14 @@ async function call(
     for (const [name, value] of Object.entries(params)) {
       const param = resolveParam(def, name);
       if (param.unsupported) {
-        record(`${param.unsupported} not simulated by hvsim (on ${def.name})`, 'NotImplemented', `HvsimNotSimulated,${def.className}`, '', 'NotSupportedException');
+        record(`${param.unsupported} not simulated by hvsim (on ${def.name}).`, 'NotImplemented', `HvsimNotSimulated,${def.className}`, '', 'NotSupportedException');
         return;
       }
       raw.named.push({ param, value: decodeValue(value), written: name });
     }
   } catch (e) {
+    if (e instanceof BindingError && e.errorId === 'NamedParameterNotFound')
+      return record(`${def.name} -${raw.named.length < Object.keys(params).length ? Object.keys(params)[raw.named.length] : ''} is not simulated by hvsim.`, 'NotImplemented', `HvsimNotSimulated,${def.className}`, '', 'NotSupportedException');
     if (e instanceof BindingError) return record(e.message, e.category, `${e.errorId},${def.className}`, '', 'ParameterBindingException');
     throw e;
   }
