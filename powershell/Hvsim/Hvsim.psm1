@@ -185,6 +185,13 @@ function New-HvsimErrorRecord($E, [string]$Command) {
 # Run the cmdlet $Cmdlet stands for with its bound parameters; write (or, for -AsJob, keep) what it answers.
 function Invoke-HvsimCmdlet([System.Management.Automation.PSCmdlet]$Cmdlet, [hashtable]$Bound) {
     $command = $Cmdlet.MyInvocation.MyCommand.Name
+    # A compiled cmdlet honours its caller's preference variables; a module's function sees the
+    # module's scope instead. Take the caller's, unless the call gave the common parameter.
+    $caller = $Cmdlet.SessionState.PSVariable
+    if (-not $Bound.ContainsKey('ErrorAction')) { $ErrorActionPreference = $caller.GetValue('ErrorActionPreference') }
+    if (-not $Bound.ContainsKey('WarningAction')) { $WarningPreference = $caller.GetValue('WarningPreference') }
+    if (-not $Bound.ContainsKey('WhatIf')) { $WhatIfPreference = $caller.GetValue('WhatIfPreference') }
+    if (-not $Bound.ContainsKey('Confirm')) { $ConfirmPreference = $caller.GetValue('ConfirmPreference') }
     $params = [ordered]@{}
     foreach ($k in $Bound.Keys) {
         if ($script:CommonParameters -contains $k) { continue }
