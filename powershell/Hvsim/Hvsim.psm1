@@ -97,6 +97,16 @@ function Get-HvsimServer {
     return $p
 }
 
+# The next answer to request $Id (answers to an earlier request, left unread, are skipped).
+function Read-HvsimAnswer($Server, $Id) {
+    while ($true) {
+        $answer = $Server.StandardOutput.ReadLine()
+        if ($null -eq $answer) { Stop-HvsimServer; throw 'hvsim: the server ended while answering (run `hvsim serve --stdio` to see why); the next call starts a new one' }
+        $msg = ConvertFrom-HvsimJson $answer
+        if ($msg.id -eq $Id) { return $msg }
+    }
+}
+
 function ConvertFrom-HvsimJson([string]$Line) {
     if ($script:JsonDateKind) { return ConvertFrom-Json -InputObject $Line -DateKind String }
     return ConvertFrom-Json -InputObject $Line
@@ -211,41 +221,52 @@ function Invoke-HvsimCmdlet([System.Management.Automation.PSCmdlet]$Cmdlet, [has
     $id = $script:NextId
     $line = ConvertTo-Json -InputObject ([ordered]@{ id = $id; cmdlet = $command; params = $params }) -Depth 8 -Compress
     try { $script:ServerIn.WriteLine($line) } catch { Stop-HvsimServer; throw "hvsim: the server ended: $($_.Exception.Message)" }
-    while ($true) {
-        $answer = $server.StandardOutput.ReadLine()
-        if ($null -eq $answer) { Stop-HvsimServer; throw 'hvsim: the server ended while answering (run `hvsim serve --stdio` to see why); the next call starts a new one' }
-        $msg = ConvertFrom-HvsimJson $answer
-        foreach ($ev in @($msg.events)) {
-            if ($null -eq $ev) { continue }
-            if ($null -ne $ev.o) {
-                $obj = ConvertTo-HvsimObject $ev.o
-                if ($null -ne $job) { $job.Output.Add([psobject]$obj) } else { $Cmdlet.WriteObject($obj) }
-            } elseif ($null -ne $ev.w) {
-                if ($null -ne $job) { $job.Warning.Add((New-Object System.Management.Automation.WarningRecord ([string]$ev.w))) } else { $Cmdlet.WriteWarning([string]$ev.w) }
-            } elseif ($null -ne $ev.e) {
-                $failed = $true
-                $record = New-HvsimErrorRecord $ev.e $command
-                if ($null -ne $job) { $job.Error.Add($record) }
-                elseif ($stop) {
-                    # Let the server finish the request, then stop as -ErrorAction Stop does.
-                    $pending = $record
-                    while (-not $msg.done) {
-                        if ($null -ne $msg.confirm) { $script:ServerIn.WriteLine((ConvertTo-Json -InputObject ([ordered]@{ id = $id; confirm = $false }) -Compress)) }
-                        $msg = ConvertFrom-HvsimJson $server.StandardOutput.ReadLine()
-                    }
-                    throw $pending
+    # Until the server says done, a confirmation it asked must be answered: if this call is
+    # stopped in between (an error, Ctrl-C, Select-Object -First), the finally block answers No
+    # and reads the rest, so the next call starts in step.
+    $finished = $false
+    $asked = $false
+    try {
+        while ($true) {
+            $msg = Read-HvsimAnswer $server $id
+            if ($msg.done) { $finished = $true }
+            foreach ($ev in @($msg.events)) {
+                if ($null -eq $ev) { continue }
+                if ($null -ne $ev.o) {
+                    $obj = ConvertTo-HvsimObject $ev.o
+                    if ($null -ne $job) { $job.Output.Add([psobject]$obj) } else { $Cmdlet.WriteObject($obj) }
+                } elseif ($null -ne $ev.w) {
+                    if ($null -ne $job) { $job.Warning.Add((New-Object System.Management.Automation.WarningRecord ([string]$ev.w))) } else { $Cmdlet.WriteWarning([string]$ev.w) }
+                } elseif ($null -ne $ev.e) {
+                    $failed = $true
+                    $record = New-HvsimErrorRecord $ev.e $command
+                    if ($null -ne $job) { $job.Error.Add($record) }
+                    elseif ($stop) { throw $record }
+                    else { $Cmdlet.WriteError($record) }
+                } elseif ($null -ne $ev.h) {
+                    Write-Host ([string]$ev.h) -NoNewline
                 }
-                else { $Cmdlet.WriteError($record) }
-            } elseif ($null -ne $ev.h) {
-                Write-Host ([string]$ev.h) -NoNewline
+            }
+            if ($msg.done) { break }
+            if ($null -ne $msg.confirm) {
+                $asked = $true
+                $c = $msg.confirm
+                if ($c.description) { $ok = $Cmdlet.ShouldProcess([string]$c.description, [string]$c.description, [string]$c.action) }
+                else { $ok = $Cmdlet.ShouldProcess([string]$c.target, [string]$c.action) }
+                $script:ServerIn.WriteLine((ConvertTo-Json -InputObject ([ordered]@{ id = $id; confirm = [bool]$ok }) -Compress))
+                $asked = $false
             }
         }
-        if ($msg.done) { break }
-        if ($null -ne $msg.confirm) {
-            $c = $msg.confirm
-            if ($c.description) { $ok = $Cmdlet.ShouldProcess([string]$c.description, [string]$c.description, [string]$c.action) }
-            else { $ok = $Cmdlet.ShouldProcess([string]$c.target, [string]$c.action) }
-            $script:ServerIn.WriteLine((ConvertTo-Json -InputObject ([ordered]@{ id = $id; confirm = [bool]$ok }) -Compress))
+    } finally {
+        if (-not $finished -and $null -ne $script:Server -and -not $script:Server.HasExited) {
+            try {
+                if ($asked) { $script:ServerIn.WriteLine((ConvertTo-Json -InputObject ([ordered]@{ id = $id; confirm = $false }) -Compress)) }
+                while ($true) {
+                    $rest = Read-HvsimAnswer $server $id
+                    if ($rest.done) { break }
+                    if ($null -ne $rest.confirm) { $script:ServerIn.WriteLine((ConvertTo-Json -InputObject ([ordered]@{ id = $id; confirm = $false }) -Compress)) }
+                }
+            } catch { Stop-HvsimServer }
         }
     }
     if ($null -ne $job) {

@@ -5,7 +5,8 @@
  *
  *   → {"id":7,"cmdlet":"Stop-VM","params":{"Name":["web01"],"Save":true}}
  *   ← {"id":7,"events":[…],"confirm":{"target":"web01","action":"Stop-VM","description":null}}
- *   → {"id":7,"confirm":true}                       (the client's $PSCmdlet.ShouldProcess answer)
+ *   → {"id":7,"confirm":true}                       (the client's $PSCmdlet.ShouldProcess answer;
+ *                                                    any other line counts as No and is served next)
  *   ← {"id":7,"events":[…],"done":true}
  *
  * Parameter values are JSON scalars, arrays of them, or Hyper-V objects piped by the client as
@@ -190,7 +191,10 @@ const errorEvent = (message: string, category: string, id: string, target = '', 
 
 /** Serve requests until the end of input. */
 export async function serve(g: Globals, io: ServeIo): Promise<void> {
-  for (let line = io.readLine(); line !== null; line = io.readLine()) {
+  // A line read in place of a confirmation's answer is a new request: kept for the loop.
+  const unread: string[] = [];
+  const readLine = (): string | null => (unread.length > 0 ? unread.shift()! : io.readLine());
+  for (let line = readLine(); line !== null; line = readLine()) {
     if (line.trim() === '') continue;
     let id: unknown = null;
     let events: ServeEvent[] = [];
@@ -230,12 +234,17 @@ export async function serve(g: Globals, io: ServeIo): Promise<void> {
         answer({ confirm: { target, action, description } });
         const reply = io.readLine();
         if (reply === null) return false;
+        let r: { id?: unknown; confirm?: unknown } | null = null;
         try {
-          const r = JSON.parse(reply) as { confirm?: unknown };
-          return r.confirm === true;
+          r = JSON.parse(reply) as { id?: unknown; confirm?: unknown };
         } catch {
+          // not JSON: not an answer either
+        }
+        if (r === null || typeof r !== 'object' || !('confirm' in r) || r.id !== id) {
+          unread.push(reply); // the client went on without answering: No, and the line is served next
           return false;
         }
+        return r.confirm === true;
       };
       await call(g, def, params as Record<string, unknown>, emit, confirm);
       answer({ done: true });

@@ -141,6 +141,12 @@ describe('hvsim serve --stdio', () => {
     expect((await s.next()).events[0]!.e!.message).toBe('hvsim serve: Format-Disk is not a Hyper-V cmdlet hvsim knows');
     s.send({ id: 4, cmdlet: 'Get-VM', params: { Nmae: 'x' } });
     expect((await s.next()).events[0]!.e).toMatchObject({ category: 'NotImplemented' });
+    // a client that goes on without answering a confirmation: No, and its line is served next
+    s.send({ id: 'nv', cmdlet: 'New-VM', params: { Name: 'x1' } });
+    expect((await s.next()).confirm).toMatchObject({ target: 'x1' });
+    s.send({ id: 'g', cmdlet: 'Get-VM', params: {} });
+    expect(await s.next()).toEqual({ id: 'nv', events: [], done: true });
+    expect(await s.next()).toEqual({ id: 'g', events: [], done: true });
     s.send({ id: 5, ping: true });
     expect(await s.next()).toEqual({ id: 5, events: [], done: true });
     s.send({ id: 6, cmdlet: 'Get-VM', params: {} });

@@ -28,6 +28,7 @@ const ok = pwshGate();
 const FIXTURES = path.join(import.meta.dirname, '..', 'fixtures');
 const SCRIPTS = path.join(FIXTURES, 'ps-scripts');
 const DAY = 86_400_000;
+const HOUR = 3_600_000;
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'hvsim-module-'));
 afterAll(() => fs.rmSync(TMP, { recursive: true, force: true }));
 
@@ -318,12 +319,15 @@ foreach ($n in 1..4) {
         await h.newVM({ name: n, checkpointType: 'Standard' });
         if (running) await h.startVM([n]);
       }
+      // ages 10 d, 7 d + 1 h, 1 d - 1 h: an hour away from the scripts' 7-day cut-off, as the
+      // host's clock (ahead of real time by the operations' simulated cost) and pwsh's Get-Date
+      // (real time) differ by seconds
       await h.checkpointVM(['web01'], { snapshotName: 'Before update' });
-      await h.advance(3 * DAY);
+      await h.advance(3 * DAY - HOUR);
       await h.checkpointVM(['db01'], { snapshotName: 'Before patch' });
-      await h.advance(6 * DAY);
+      await h.advance(6 * DAY + 2 * HOUR);
       await h.checkpointVM(['web01'], { snapshotName: 'Before deploy' });
-      await h.advance(DAY);
+      await h.advance(DAY - HOUR);
     };
     const files = fs.readdirSync(path.join(SCRIPTS, 'real')).filter((f) => f.endsWith('.ps1')).sort();
     expect(files).toHaveLength(13);
@@ -408,6 +412,9 @@ Restore-VMSnapshot -VMName web01 -Name base -Confirm:$false
 $j = Checkpoint-VM db01 -SnapshotName job -AsJob -Passthru
 '@@job ' + $j.GetType().Name + ' ' + $j.State + ' ' + (Receive-Job $j).Name + ' ' + ((Get-Job -Id $j.Id).Id -eq $j.Id)
 '@@alias ' + (Get-Alias Get-VMCheckpoint).Definition + ' ' + (Get-VMCheckpoint -VMName db01).Name
+# a call stopped part-way (Select-Object -First 1 stops the upstream command; an error ends a
+# prompt): the next call still gets its own answers
+'@@first ' + (@(Get-VM db01, made | Checkpoint-VM -SnapshotName first -Passthru | Select-Object -First 1).VMName) + ' ' + @(Get-VMSnapshot -VMName made).Count + ' ' + (Get-VM made).Name
 Export-VMSnapshot -VMName db01 -Name job -Path $env:EXPORT_DIR
 '@@exported ' + @(Get-ChildItem -Recurse -File -LiteralPath $env:EXPORT_DIR).Count
 # the Hyper-V fixture module: what the real-host driver's Hyper-V\\Get-VM reaches (it loads the
@@ -457,6 +464,7 @@ $env:PSModulePath = $env:FIXTURE_MODULES + [IO.Path]::PathSeparator + $env:PSMod
     expect(one(m, 'restored')).toBe('Saved base');
     expect(one(m, 'job')).toBe('HvsimJob Completed job True');
     expect(one(m, 'alias')).toBe('Get-VMSnapshot job');
+    expect(one(m, 'first')).toBe('db01 0 made');
     expect(Number(one(m, 'exported'))).toBeGreaterThanOrEqual(1);
     expect(one(m, 'hv-module')).toBe('Hyper-V');
     // what ConvertTo-Json writes of the module's objects is what the driver decodes
