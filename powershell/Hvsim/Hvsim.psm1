@@ -183,7 +183,7 @@ function ConvertTo-HvsimParam($Value) {
 function New-HvsimErrorRecord($E, [string]$Command) {
     $ex = New-Object Microsoft.HyperV.PowerShell.VirtualizationException ([string]$E.message)
     $category = [System.Management.Automation.ErrorCategory]::NotSpecified
-    [void][Enum]::TryParse([string]$E.category, [ref]$category)
+    try { $category = [System.Management.Automation.ErrorCategory][string]$E.category } catch { Write-Verbose "hvsim: category $($E.category)" }
     $target = $null
     if ($E.target) { $target = [string]$E.target }
     $r = New-Object Hvsim.HyperVErrorRecord ($ex, [string]$E.id, $category, $target)

@@ -375,6 +375,15 @@ here $Target
     const script = writeScript(
       'features.ps1',
       `Import-Module $env:HVSIM_MODULE
+# Windows PowerShell 5.1 syntax: none of PowerShell 7's operators (?? ?. ?[ ternary && ||) in the module
+$seven = 'QuestionQuestion', 'QuestionQuestionEquals', 'QuestionDot', 'QuestionLBracket', 'QuestionMark', 'AndAnd', 'OrOr'
+$found = foreach ($f in Get-ChildItem -LiteralPath (Split-Path $env:HVSIM_MODULE) -Filter *.ps*1) {
+    $tokens = $null; $errs = $null
+    [void][System.Management.Automation.Language.Parser]::ParseFile($f.FullName, [ref]$tokens, [ref]$errs)
+    foreach ($t in $tokens) { if ($seven -contains [string]$t.Kind) { $f.Name + ':' + $t.Extent.StartLineNumber + ':' + $t.Text } }
+    foreach ($e in $errs) { $f.Name + ':' + $e.Message }
+}
+'@@ps7-syntax ' + (@($found) -join ' ')
 . $env:LANGUAGE_SCRIPT
 $vm = Get-VM web01
 '@@state ' + $vm.State.GetType().FullName + ' ' + ($vm.State -eq 'Running') + ' ' + ($vm | Select-Object State | ConvertTo-Json -Compress)
@@ -436,6 +445,7 @@ $env:PSModulePath = $env:FIXTURE_MODULES + [IO.Path]::PathSeparator + $env:PSMod
     const m = markers(r.stdout);
     expect(r.stderr).toMatch(/^$|^\s*$/);
     expect(r.code).toBe(0);
+    expect(one(m, 'ps7-syntax')).toBe('');
     expect(one(m, 'splat')).toBe('base');
     expect(one(m, 'switch')).toBe('running');
     expect(one(m, 'dotnet')).toBe('2 base 123');
