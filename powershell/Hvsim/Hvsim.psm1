@@ -51,9 +51,11 @@ $script:ServerKey = $null
 $script:NextId = 0
 $script:JsonDateKind = (Get-Command ConvertFrom-Json).Parameters.ContainsKey('DateKind')
 
+$script:DefaultCli = [IO.Path]::GetFullPath([IO.Path]::Combine($PSScriptRoot, '..', '..', 'dist', 'cli', 'bin.js'))
+
 function Get-HvsimStateRoot {
     if ($env:HVSIM_ROOT) { return $env:HVSIM_ROOT }
-    return Join-Path (Get-Location -PSProvider FileSystem).ProviderPath '.hvsim'
+    return [IO.Path]::Combine($ExecutionContext.SessionState.Path.CurrentFileSystemLocation.ProviderPath, '.hvsim')
 }
 
 function Stop-HvsimServer {
@@ -71,7 +73,7 @@ function Get-HvsimServer {
     $node = $env:HVSIM_NODE
     if (-not $node) { $node = 'node' }
     $cli = $env:HVSIM_CLI
-    if (-not $cli) { $cli = [IO.Path]::GetFullPath((Join-Path $PSScriptRoot (Join-Path '..' (Join-Path '..' (Join-Path 'dist' (Join-Path 'cli' 'bin.js')))))) }
+    if (-not $cli) { $cli = $script:DefaultCli }
     $key = '{0}|{1}|{2}|{3}|{4}' -f $root, $node, $cli, $env:HVSIM_COMPUTER_NAME, $env:HVSIM_CLOCK
     if ($null -ne $script:Server -and -not $script:Server.HasExited -and $script:ServerKey -eq $key) { return $script:Server }
     Stop-HvsimServer
@@ -86,7 +88,7 @@ function Get-HvsimServer {
     $psi.RedirectStandardInput = $true
     $psi.RedirectStandardOutput = $true
     $psi.StandardOutputEncoding = New-Object System.Text.UTF8Encoding $false
-    $psi.WorkingDirectory = (Get-Location -PSProvider FileSystem).ProviderPath
+    $psi.WorkingDirectory = $ExecutionContext.SessionState.Path.CurrentFileSystemLocation.ProviderPath
     $psi.EnvironmentVariables['HVSIM_ROOT'] = [IO.Path]::GetFullPath($root)
     try { $p = [System.Diagnostics.Process]::Start($psi) }
     catch { throw "hvsim: cannot start '$node' (set HVSIM_NODE to node's path): $($_.Exception.Message)" }
@@ -116,36 +118,30 @@ function ConvertFrom-HvsimJson([string]$Line) {
 
 $script:TypeNamesCache = @{}
 
-function ConvertTo-HvsimValue($Value, [string]$Kind) {
-    if ($null -eq $Value) { return $null }
-    switch ($Kind) {
-        'DateTime' {
-            if ($Value -is [datetime]) { return $Value.ToLocalTime() }
-            return [datetime]::Parse([string]$Value, [Globalization.CultureInfo]::InvariantCulture, [Globalization.DateTimeStyles]::RoundtripKind).ToLocalTime()
-        }
-        'TimeSpan' { return [timespan]::Parse([string]$Value, [Globalization.CultureInfo]::InvariantCulture) }
-        'Guid' { return [guid][string]$Value }
-        'Object' { return ConvertTo-HvsimObject $Value }
-        'Object[]' { return ,@(foreach ($x in $Value) { ConvertTo-HvsimObject $x }) }
-        default {
-            if ($Kind.EndsWith('[]')) {
-                $t = [type]('Microsoft.HyperV.PowerShell.' + $Kind.Substring(0, $Kind.Length - 2))
-                $a = [Array]::CreateInstance($t, @($Value).Count)
-                $i = 0
-                foreach ($x in $Value) { $a[$i] = [Enum]::Parse($t, [string]$x); $i++ }
-                return ,$a
-            }
-            return [Enum]::Parse([type]('Microsoft.HyperV.PowerShell.' + $Kind), [string]$Value)
-        }
-    }
-}
-
-# {"t":[type names],"p":{properties},"k":{property: kind}} → an object with Hyper-V's type names.
+# {"t":[type names],"p":{properties},"k":{property: kind}} → an object with Hyper-V's type names;
+# kind says how to rebuild a value JSON carries as text (serve-stdio.ts, PROPERTY_KINDS).
 function ConvertTo-HvsimObject($Encoded) {
     $o = $Encoded.p
     if ($null -ne $Encoded.k) {
         foreach ($prop in $Encoded.k.PSObject.Properties) {
-            $o.($prop.Name) = ConvertTo-HvsimValue $o.($prop.Name) $prop.Value
+            $name = $prop.Name
+            $v = $o.$name
+            if ($null -eq $v) { continue }
+            $kind = [string]$prop.Value
+            if ($kind -eq 'DateTime') {
+                if ($v -isnot [datetime]) { $v = [datetime]::Parse([string]$v, [Globalization.CultureInfo]::InvariantCulture, [Globalization.DateTimeStyles]::RoundtripKind) }
+                $o.$name = $v.ToLocalTime()
+            } elseif ($kind -eq 'TimeSpan') { $o.$name = [timespan]::Parse([string]$v, [Globalization.CultureInfo]::InvariantCulture) }
+            elseif ($kind -eq 'Guid') { $o.$name = [guid][string]$v }
+            elseif ($kind -eq 'Object') { $o.$name = ConvertTo-HvsimObject $v }
+            elseif ($kind -eq 'Object[]') { $o.$name = [object[]]@(foreach ($x in $v) { ConvertTo-HvsimObject $x }) }
+            elseif ($kind.EndsWith('[]')) {
+                $t = $script:Enums[$kind.Substring(0, $kind.Length - 2)]
+                $a = [Array]::CreateInstance($t, @($v).Count)
+                $i = 0
+                foreach ($x in $v) { $a[$i] = [Enum]::Parse($t, [string]$x); $i++ }
+                $o.$name = $a
+            } else { $o.$name = [Enum]::Parse($script:Enums[$kind], [string]$v) }
         }
     }
     $names = $o.PSObject.TypeNames
@@ -153,6 +149,9 @@ function ConvertTo-HvsimObject($Encoded) {
     foreach ($t in $Encoded.t) { $names.Add($t) }
     return $o
 }
+
+$script:Enums = @{}
+foreach ($e in 'VMState', 'VMOperationalStatus', 'CheckpointType', 'SnapshotType', 'ControllerType') { $script:Enums[$e] = [type]('Microsoft.HyperV.PowerShell.' + $e) }
 
 # ------------------------------------------------------------------ calls
 
@@ -192,6 +191,29 @@ function New-HvsimErrorRecord($E, [string]$Command) {
     return $r
 }
 
+$script:Impact = @{}
+
+# Whether $Cmdlet.ShouldProcess would answer Yes without a word: no -WhatIf, no prompt (the
+# ConfirmImpact below $ConfirmPreference, or -Confirm:$false), no -Verbose line. Then the server is
+# told not to ask (one round trip less per target). Reads the preferences Invoke-HvsimCmdlet set.
+function Test-HvsimSilentYes($Cmdlet, $Bound) {
+    $name = $Cmdlet.MyInvocation.MyCommand.Name
+    $impact = $script:Impact[$name]
+    if ($null -eq $impact) {
+        $impact = -1
+        foreach ($a in $Cmdlet.MyInvocation.MyCommand.ScriptBlock.Attributes) {
+            if ($a -is [System.Management.Automation.CmdletBindingAttribute] -and $a.SupportsShouldProcess) { $impact = [int]$a.ConfirmImpact }
+        }
+        $script:Impact[$name] = $impact
+    }
+    if ($impact -lt 0) { return $false }
+    if ($WhatIfPreference) { return $false }
+    if ($VerbosePreference -ne 'SilentlyContinue' -and $VerbosePreference -ne 'Ignore') { return $false }
+    if ($Bound.ContainsKey('Confirm')) { return -not [bool]$Bound['Confirm'] }
+    $pref = [int][System.Management.Automation.ConfirmImpact]$ConfirmPreference
+    return ($pref -eq 0) -or ($impact -lt $pref)
+}
+
 # Run the cmdlet $Cmdlet stands for with its bound parameters; write (or, for -AsJob, keep) what it answers.
 function Invoke-HvsimCmdlet([System.Management.Automation.PSCmdlet]$Cmdlet, [hashtable]$Bound) {
     $command = $Cmdlet.MyInvocation.MyCommand.Name
@@ -202,6 +224,7 @@ function Invoke-HvsimCmdlet([System.Management.Automation.PSCmdlet]$Cmdlet, [has
     if (-not $Bound.ContainsKey('WarningAction')) { $WarningPreference = $caller.GetValue('WarningPreference') }
     if (-not $Bound.ContainsKey('WhatIf')) { $WhatIfPreference = $caller.GetValue('WhatIfPreference') }
     if (-not $Bound.ContainsKey('Confirm')) { $ConfirmPreference = $caller.GetValue('ConfirmPreference') }
+    if (-not $Bound.ContainsKey('Verbose')) { $VerbosePreference = $caller.GetValue('VerbosePreference') }
     $params = [ordered]@{}
     foreach ($k in $Bound.Keys) {
         if ($script:CommonParameters -contains $k) { continue }
@@ -219,7 +242,9 @@ function Invoke-HvsimCmdlet([System.Management.Automation.PSCmdlet]$Cmdlet, [has
     $server = Get-HvsimServer
     $script:NextId++
     $id = $script:NextId
-    $line = ConvertTo-Json -InputObject ([ordered]@{ id = $id; cmdlet = $command; params = $params }) -Depth 8 -Compress
+    $request = [ordered]@{ id = $id; cmdlet = $command; params = $params }
+    if (Test-HvsimSilentYes $Cmdlet $Bound) { $request['confirm'] = $true }
+    $line = ConvertTo-Json -InputObject $request -Depth 8 -Compress
     try { $script:ServerIn.WriteLine($line) } catch { Stop-HvsimServer; throw "hvsim: the server ended: $($_.Exception.Message)" }
     # Until the server says done, a confirmation it asked must be answered: if this call is
     # stopped in between (an error, Ctrl-C, Select-Object -First), the finally block answers No

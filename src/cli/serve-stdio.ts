@@ -16,7 +16,8 @@
  * {"t":[type names],"p":{properties},"k":{property: kind}} where kind tells the client how to
  * rebuild a value JSON cannot carry: DateTime, TimeSpan, Guid, Object / Object[] (nested OBJECTs)
  * or an enum of Microsoft.HyperV.PowerShell (VMState, VMOperationalStatus[] …).
- * {"id":N,"ping":true} answers {"id":N,"events":[],"done":true}.
+ * A request with "confirm":true (the client's ShouldProcess would answer Yes without a word: no
+ * -WhatIf, no prompt, no -Verbose) is not asked back. {"id":N,"ping":true} answers {"id":N,"events":[],"done":true}.
  *
  * The cmdlets are the interpreter's (src/powershell/cmdlets/hyperv.ts: parameter sets, per-VM
  * error records, messages), loaded once; each request opens the host as one CLI command does
@@ -185,6 +186,8 @@ interface Request {
   cmdlet?: unknown;
   params?: unknown;
   ping?: unknown;
+  /** true: the client's ShouldProcess would say Yes silently, do not ask. */
+  confirm?: unknown;
 }
 
 const errorEvent = (message: string, category: string, id: string, target = '', reason = 'VirtualizationException'): ServeEvent => ({ e: { message, category, id, target, reason } });
@@ -230,7 +233,9 @@ export async function serve(g: Globals, io: ServeIo): Promise<void> {
       const emit = (ev: ServeEvent): void => {
         events.push(ev);
       };
+      const yes = req.confirm === true;
       const confirm = (target: string, action: string, description: string | null): boolean => {
+        if (yes) return true;
         answer({ confirm: { target, action, description } });
         const reply = io.readLine();
         if (reply === null) return false;

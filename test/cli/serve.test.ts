@@ -119,9 +119,15 @@ describe('hvsim serve --stdio', () => {
     r = await call(s, 9, 'Set-VM', { Name: ['web01'], GuestControlledCacheTypes: true });
     expect(r.events[0]!.e).toMatchObject({ category: 'NotImplemented', message: 'Set-VM -GuestControlledCacheTypes is not simulated by hvsim.' });
 
+    // told the client would say Yes silently, the server does not ask
+    s.send({ id: 95, cmdlet: 'Checkpoint-VM', params: { Name: ['web01'], SnapshotName: 'quiet', Passthru: true }, confirm: true });
+    const quiet = await s.next();
+    expect(quiet).toMatchObject({ id: 95, done: true });
+    expect(quiet.events.map((e) => e.o?.p.Name)).toEqual(['quiet']);
+
     // the checkpoint alias
     r = await call(s, 10, 'Get-VMCheckpoint', { VMName: ['web01'] });
-    expect(r.events.map((e) => e.o?.p.Name)).toEqual(['before']);
+    expect(r.events.map((e) => e.o?.p.Name)).toEqual(['before', 'quiet']);
     expect(await s.end()).toBe(0);
   });
 
