@@ -11,7 +11,7 @@
     FormatsToProcess = @('Hvsim.format.ps1xml')
     TypesToProcess = @('Hvsim.types.ps1xml')
     FunctionsToExport = @(
-        'Get-VM',
+        'Get-VMHost', 'Get-VM',
         'New-VM',
         'Remove-VM',
         'Set-VM',

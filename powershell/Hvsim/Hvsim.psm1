@@ -303,6 +303,29 @@ function Invoke-HvsimCmdlet([System.Management.Automation.PSCmdlet]$Cmdlet, [has
 
 # ------------------------------------------------------------------ the cmdlets
 
+function Get-VMHost {
+    [CmdletBinding(DefaultParameterSetName='ComputerName')]
+    [OutputType('Microsoft.HyperV.PowerShell.VMHost')]
+    param (
+        [Parameter(ParameterSetName='CimSession', Mandatory=$true, Position=0, ValueFromPipelineByPropertyName=$true)]
+        [ValidateNotNullOrEmpty()]
+        [object[]]
+        ${CimSession},
+
+        [Parameter(ParameterSetName='ComputerName', Position=0, ValueFromPipeline=$true)]
+        [ValidateNotNullOrEmpty()]
+        [string[]]
+        ${ComputerName},
+
+        [Parameter(ParameterSetName='ComputerName', Position=1, ValueFromPipeline=$true)]
+        [ValidateNotNullOrEmpty()]
+        [pscredential[]]
+        ${Credential}
+    )
+
+    process { Invoke-HvsimCmdlet $PSCmdlet $PSBoundParameters }
+}
+
 function Get-VM {
     [CmdletBinding(DefaultParameterSetName='Name')]
     [OutputType('Microsoft.HyperV.PowerShell.VirtualMachine')]
@@ -1568,7 +1591,7 @@ Set-Alias -Name Export-VMCheckpoint -Value Export-VMSnapshot
 $ExecutionContext.SessionState.Module.OnRemove = { Stop-HvsimServer }
 
 Export-ModuleMember -Function @(
-    'Get-VM', 'New-VM', 'Remove-VM', 'Set-VM', 'Start-VM', 'Stop-VM', 'Save-VM', 'Suspend-VM', 'Resume-VM', 'Wait-VM', 'Export-VM', 'Import-VM',
+    'Get-VMHost', 'Get-VM', 'New-VM', 'Remove-VM', 'Set-VM', 'Start-VM', 'Stop-VM', 'Save-VM', 'Suspend-VM', 'Resume-VM', 'Wait-VM', 'Export-VM', 'Import-VM',
     'Checkpoint-VM', 'Get-VMSnapshot', 'Restore-VMSnapshot', 'Remove-VMSnapshot', 'Rename-VMSnapshot', 'Export-VMSnapshot',
     'Get-VMHardDiskDrive', 'Add-VMHardDiskDrive', 'Get-VHD', 'Merge-VHD'
 ) -Alias @('Get-VMCheckpoint', 'Restore-VMCheckpoint', 'Remove-VMCheckpoint', 'Rename-VMCheckpoint', 'Export-VMCheckpoint')

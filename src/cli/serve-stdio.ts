@@ -33,7 +33,7 @@ import { HOST_ERROR_CATEGORY, HYPERV_ALIASES, HYPERV_CMDLETS, hostErrorId, isLoc
 import { DRIVE_TYPE, SNAPSHOT_TYPE, VM_TYPE } from '../powershell/views.js';
 import { PsObject, type PsValue } from '../powershell/value.js';
 import { stripCmdlet } from '../powershell/interpreter.js';
-import { withHostOf, type Globals } from './sim-host.js';
+import { withHostOf, type Globals, type HostPlace } from './sim-host.js';
 
 /** An error record as the client rebuilds it. */
 export interface ServeError {
@@ -220,6 +220,11 @@ export async function serve(g: Globals, io: ServeIo): Promise<void> {
         continue;
       }
       if (typeof req.cmdlet !== 'string') throw new ProtocolError('a request needs "cmdlet"');
+      if (req.cmdlet.toLowerCase() === 'get-vmhost') {
+        await getVMHost(g, (req.params ?? {}) as Record<string, unknown>, (ev) => events.push(ev));
+        answer({ done: true });
+        continue;
+      }
       const def = findDef(req.cmdlet);
       if (!def) {
         const known = Object.keys(NOT_SIMULATED).find((k) => k.toLowerCase() === String(req.cmdlet).toLowerCase());
@@ -338,3 +343,27 @@ async function call(
     (w) => emit({ w: stripCmdlet(w.Message) }),
   );
 }
+
+/**
+ * Get-VMHost, which the real-host driver asks first (src/hyperv/driver.ts): the host's name and
+ * where new VMs go. The interpreter has no Get-VMHost; the simulator's folder of VM folders is the
+ * CLI's to know (sim-host.ts), so the answer is made here.
+ */
+async function getVMHost(g: Globals, params: Record<string, unknown>, emit: (ev: ServeEvent) => void): Promise<void> {
+  const className = 'Microsoft.HyperV.PowerShell.Commands.GetVMHost';
+  const extra = Object.keys(params).filter((k) => k.toLowerCase() !== 'computername');
+  if (extra.length > 0) return emit(errorEvent(`Get-VMHost -${extra[0]} is not simulated by hvsim.`, 'NotImplemented', `HvsimNotSimulated,${className}`, '', 'NotSupportedException'));
+  await withHostOf(g, 'hvsim serve: Get-VMHost', async (host: Host, place: HostPlace) => {
+    const names = params.ComputerName ?? params.computername;
+    const list = names === undefined ? [host.computerName] : (Array.isArray(names) ? names : [names]).map(String);
+    for (const n of list) {
+      if (!isLocalComputer(n, host.computerName)) {
+        emit(errorEvent(remoteComputerMessage(n, host.computerName), 'ConnectionError', `HyperVCommunicationError,${className}`, n));
+        continue;
+      }
+      const folder = place.vmRoot ?? '';
+      emit({ o: { t: ['Microsoft.HyperV.PowerShell.VMHost', 'System.Object'], p: { Name: host.computerName, ComputerName: host.computerName, VirtualMachinePath: folder, VirtualHardDiskPath: folder }, k: {} } });
+    }
+  });
+}
+

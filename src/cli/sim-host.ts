@@ -38,11 +38,16 @@ const printWarning = (w: HostWarning): void => {
  * warnings left when `fn` ends go to `onWarning` (default: stderr). hvsim serve calls it once per
  * request, so each request takes and releases the lock as one command does.
  */
-export async function withHostOf<T>(g: Globals, what: string, fn: (h: Host) => Promise<T>, onWarning: (w: HostWarning) => void = printWarning): Promise<T> {
+/** What the CLI knows of the host beyond the Host interface: the simulator's folder of VM folders. */
+export interface HostPlace {
+  vmRoot?: string;
+}
+
+export async function withHostOf<T>(g: Globals, what: string, fn: (h: Host, place: HostPlace) => Promise<T>, onWarning: (w: HostWarning) => void = printWarning): Promise<T> {
   const spec = parseHostSpec(g.host);
   if (spec.kind === 'hyperv') {
     if (g.injectFault?.length || g.computerName !== undefined) throw new HvsimError('INVALID_ARGUMENT', '--inject-fault and --computer-name are for the simulator; with --host hyperv:COMPUTER name the real host');
-    return withHyperVHost(spec, fn, onWarning);
+    return withHyperVHost(spec, (h) => fn(h, {}), onWarning);
   }
   const storage = new DirectoryStorage(stateRoot(g));
   // Interrupted at an await: ends there, as after a kill, with the lock released (interrupt.ts).
@@ -66,7 +71,7 @@ function yieldingHost(h: Host): Host {
   });
 }
 
-async function withSimulator<T>(storage: DirectoryStorage, g: Globals, fn: (h: Host) => Promise<T>, onWarning: (w: HostWarning) => void): Promise<T> {
+async function withSimulator<T>(storage: DirectoryStorage, g: Globals, fn: (h: Host, place: HostPlace) => Promise<T>, onWarning: (w: HostWarning) => void): Promise<T> {
   let sim: Simulator;
   try {
     const start = process.env.HVSIM_START_TIME ? Date.parse(process.env.HVSIM_START_TIME) : undefined;
@@ -85,7 +90,7 @@ async function withSimulator<T>(storage: DirectoryStorage, g: Globals, fn: (h: H
     throw e;
   }
   try {
-    return await fn(yieldingHost(sim));
+    return await fn(yieldingHost(sim), { vmRoot: storage.vmRoot });
   } finally {
     for (const w of await sim.takeWarnings()) onWarning(w);
     sim.close();

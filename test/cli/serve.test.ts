@@ -125,6 +125,12 @@ describe('hvsim serve --stdio', () => {
     expect(quiet).toMatchObject({ id: 95, done: true });
     expect(quiet.events.map((e) => e.o?.p.Name)).toEqual(['quiet']);
 
+    // Get-VMHost (the real-host driver asks it first): the host's name and the folder of VM folders
+    r = await call(s, 96, 'Get-VMHost', {});
+    expect(r.events).toEqual([{ o: { t: ['Microsoft.HyperV.PowerShell.VMHost', 'System.Object'], p: { Name: expect.any(String), ComputerName: expect.any(String), VirtualMachinePath: path.join(root, 'vms'), VirtualHardDiskPath: path.join(root, 'vms') }, k: {} } }]);
+    r = await call(s, 97, 'Get-VMHost', { ComputerName: ['elsewhere'] });
+    expect(r.events[0]!.e).toMatchObject({ category: 'ConnectionError', id: 'HyperVCommunicationError,Microsoft.HyperV.PowerShell.Commands.GetVMHost' });
+
     // the checkpoint alias
     r = await call(s, 10, 'Get-VMCheckpoint', { VMName: ['web01'] });
     expect(r.events.map((e) => e.o?.p.Name)).toEqual(['before', 'quiet']);

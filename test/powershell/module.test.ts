@@ -18,7 +18,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Simulator } from '../../src/sim/simulator.js';
 import { DirectoryStorage, copyStateDirectory } from '../../src/sim/storage.js';
 import type { VirtualMachine, VMSnapshot } from '../../src/host/host.js';
-import { decodeSnapshot, decodeVM, parseCmdletJson, SNAPSHOT_PROPERTIES, VM_PROPERTIES } from '../../src/hyperv/decode.js';
+import { decodeSnapshot, decodeVM, decodeVMHost, parseCmdletJson, SNAPSHOT_PROPERTIES, VM_PROPERTIES, VMHOST_PROPERTIES } from '../../src/hyperv/decode.js';
 import { MiB } from '../../src/vhd/common/bytes.js';
 import { cliBin, okStdout, runCli, SIM_ENV } from '../helpers/cli.js';
 import { runPs } from '../helpers/powershell.js';
@@ -433,6 +433,7 @@ $env:PSModulePath = $env:FIXTURE_MODULES + [IO.Path]::PathSeparator + $env:PSMod
 '@@hv-vm ' + (Hyper-V\\Get-VM | Select-Object -Property ${props(VM_PROPERTIES)} | ConvertTo-Json -Depth 4 -Compress)
 '@@hv-snap ' + (Hyper-V\\Get-VMSnapshot -VMName web01 | Select-Object -Property ${props(SNAPSHOT_PROPERTIES)} | ConvertTo-Json -Depth 4 -Compress)
 '@@hv-module ' + (Get-Command Hyper-V\\Get-VM).ModuleName
+'@@hv-host ' + (Hyper-V\\Get-VMHost | Select-Object -Property ${props(VMHOST_PROPERTIES)} | ConvertTo-Json -Depth 4 -Compress)
 `,
     );
     const r = pwsh(script, [], {
@@ -477,6 +478,8 @@ $env:PSModulePath = $env:FIXTURE_MODULES + [IO.Path]::PathSeparator + $env:PSMod
     expect(one(m, 'first')).toBe('db01 0 made');
     expect(Number(one(m, 'exported'))).toBeGreaterThanOrEqual(1);
     expect(one(m, 'hv-module')).toBe('Hyper-V');
+    // Get-VMHost, the driver's first question
+    expect(decodeVMHost(parseCmdletJson(one(m, 'hv-host'))[0])).toEqual({ Name: 'HV01', ComputerName: 'HV01', VirtualMachinePath: path.join(root, 'vms'), VirtualHardDiskPath: path.join(root, 'vms') });
     // what ConvertTo-Json writes of the module's objects is what the driver decodes
     const vms = parseCmdletJson(one(m, 'hv-vm')).map((v) => decodeVM(v, { computerName: 'x' }).vm);
     expect(Object.fromEntries(vms.map((v) => [v.Name, v.State]))).toEqual({ db01: 'Running', made: 'Off', web01: 'Saved' });

@@ -11,7 +11,7 @@
     FormatsToProcess = @('../../Hvsim/Hvsim.format.ps1xml')
     TypesToProcess = @('../../Hvsim/Hvsim.types.ps1xml')
     FunctionsToExport = @(
-        'Get-VM', 'New-VM', 'Remove-VM', 'Set-VM', 'Start-VM', 'Stop-VM', 'Save-VM', 'Suspend-VM', 'Resume-VM', 'Wait-VM', 'Export-VM', 'Import-VM',
+        'Get-VMHost', 'Get-VM', 'New-VM', 'Remove-VM', 'Set-VM', 'Start-VM', 'Stop-VM', 'Save-VM', 'Suspend-VM', 'Resume-VM', 'Wait-VM', 'Export-VM', 'Import-VM',
         'Checkpoint-VM', 'Get-VMSnapshot', 'Restore-VMSnapshot', 'Remove-VMSnapshot', 'Rename-VMSnapshot', 'Export-VMSnapshot',
         'Get-VMHardDiskDrive', 'Add-VMHardDiskDrive', 'Get-VHD', 'Merge-VHD'
     )
