@@ -176,6 +176,24 @@ export class SyncLineReader {
   }
 }
 
+/**
+ * Write a whole line to a file descriptor synchronously: the server then blocks reading the next
+ * request, so an answer must be out before (process.stdout is asynchronous for pipes on some
+ * systems). A non-blocking descriptor that is full is waited on.
+ */
+export function writeLineSync(fd: number, line: string): void {
+  const buf = Buffer.from(line + '\n', 'utf8');
+  let off = 0;
+  while (off < buf.length) {
+    try {
+      off += fs.writeSync(fd, buf, off, buf.length - off);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
+    }
+  }
+}
+
 export interface ServeIo {
   readLine(): string | null;
   write(line: string): void;

@@ -14,8 +14,8 @@ export function registerServeCommand(program: Command): void {
     .action(async (o: { stdio?: boolean }, cmd: Command) => {
       if (!o.stdio) throw new HvsimError('INVALID_ARGUMENT', 'serve needs --stdio (JSON lines on standard input and output)');
       const g = cmd.optsWithGlobals() as Globals;
-      const { serve, SyncLineReader } = await import('../serve-stdio.js');
+      const { serve, SyncLineReader, writeLineSync } = await import('../serve-stdio.js');
       const reader = new SyncLineReader(0);
-      await serve(g, { readLine: () => reader.next(), write: (line) => void process.stdout.write(line + '\n') });
+      await serve(g, { readLine: () => reader.next(), write: (line) => writeLineSync(1, line) });
     });
 }
