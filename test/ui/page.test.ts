@@ -14,6 +14,12 @@ import { chromiumGate, launchChromium } from '../helpers/chromium.js';
 import { okStdout, runCli, SIM_ENV } from '../helpers/cli.js';
 import { startUi, type RunningUi } from '../helpers/ui.js';
 
+/** The objects of a --json output (one object or a list). */
+const list = (json: string): Array<Record<string, unknown>> => {
+  const v = JSON.parse(json === '' ? '[]' : json) as Record<string, unknown> | Array<Record<string, unknown>>;
+  return Array.isArray(v) ? v : [v];
+};
+
 const SHOTS = path.resolve(import.meta.dirname, '..', '..', '.ci', 'ui-screenshots');
 const ok = chromiumGate();
 
@@ -100,10 +106,6 @@ describe.skipIf(!ok)('hvsim ui in a browser', () => {
       expect(outputs.find((o) => o.includes('3. Restart'))).toMatch(/SSTest1\s+Running/);
       expect(all).not.toMatch(/hvsim: |INVALID_|NOT_FOUND|failed/);
       // What the lesson left, as the CLI sees it.
-      const list = (json: string): Array<Record<string, unknown>> => {
-        const v = JSON.parse(json === '' ? '[]' : json) as Record<string, unknown> | Array<Record<string, unknown>>;
-        return Array.isArray(v) ? v : [v];
-      };
       expect(list(cli('get-vmsnapshot', '--vm-name', 'SSTest1', '--json')).map((s) => s.Name)).toEqual(['Known good']);
       expect(list(cli('get-vm', '--name', 'SSTest1', '--json'))[0]!.ParentSnapshotName).toBe('Known good');
       expect(cli('get-vmsnapshot', '--vm-name', 'V-2012R2-Test1').trim()).toBe('');
@@ -112,6 +114,31 @@ describe.skipIf(!ok)('hvsim ui in a browser', () => {
       await expect.poll(() => page.locator('#view-checkpoints .node .name').allTextContents()).toEqual(['Known good']);
       expect(pageErrors(page)).toEqual([]);
     }, 180_000);
+
+    it('runs again on the same state directory: asks, then starts over with the lesson\'s own VMs', async () => {
+      const ids = list(cli('get-vm', '--json')).map((v) => v.Id);
+      const page = await openPage(browser, ui.url);
+      await page.locator('.steps li button').first().click();
+      await page.locator('[data-lesson-run="0"]').click();
+      const ask = page.locator('[data-lesson-ask]');
+      await ask.waitFor();
+      expect(await ask.textContent()).toContain('SSTest1 (Off, 1 checkpoint)');
+      await shot(page, 'lesson-start-over', '#view-lesson');
+      await page.locator('[data-lesson-start-over]').click();
+      const out = page.locator('[data-lesson-output="0"]');
+      await out.waitFor({ timeout: 30_000 });
+      expect(await out.textContent()).toMatch(/SSTest1: 1 checkpoint removed \('Known good'\)[\s\S]*SSTest1\s+Running/);
+      // The same VMs, reused; the next steps run as the first time.
+      expect(list(cli('get-vm', '--json')).map((v) => v.Id)).toEqual(ids);
+      for (let i = 1; i < 5; i++) {
+        await page.locator('[data-lesson-next]').click();
+        await page.locator(`[data-lesson-run="${i}"]`).click();
+        await page.locator(`[data-lesson-output="${i}"]`).waitFor({ timeout: 30_000 });
+        expect(await page.locator(`[data-lesson-output="${i}"]`).textContent()).not.toMatch(/hvsim: |INVALID_|NOT_FOUND|failed/);
+      }
+      expect(list(cli('get-vmsnapshot', '--vm-name', 'SSTest1', '--json')).map((s) => s.Name)).toHaveLength(1);
+      expect(pageErrors(page)).toEqual([]);
+    }, 120_000);
   });
 
   describe('the page and the CLI', () => {
@@ -246,6 +273,23 @@ describe.skipIf(!ok)('hvsim ui in a browser', () => {
       await expect.poll(() => page.locator('.psout pre.out').last().textContent()).toMatch(/web01\s+Running/);
       await shot(page, 'view-powershell', '#panel-powershell');
       await shot(page, 'view-vms', '#view-vms');
+    });
+
+    it('the lesson leaves a VM it did not make alone, even one with a lesson name', async () => {
+      cli('new-vm', '--name', 'SSTest1', '--disk-size', '16M');
+      const before = cli('get-vm', '--json');
+      const page = await openPage(browser, ui.url);
+      await page.locator('[data-lesson-run="0"]').click();
+      const out = page.locator('[data-lesson-output="0"]');
+      await out.waitFor();
+      expect(await out.textContent()).toMatch(/^hvsim: the lesson's VM name 'SSTest1' is taken by a VM the lesson did not make; hvsim leaves it as it is/);
+      expect(await page.locator('[data-lesson-ask]').count()).toBe(0);
+      // Nothing changed, nothing created; the back end refuses a start over as well.
+      expect(cli('get-vm', '--json')).toBe(before);
+      const r = await page.evaluate(async () => (await fetch('/api/action', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ op: 'lesson-reset' }) })).json());
+      expect(r).toMatchObject({ ok: false, error: { code: 'INVALID_STATE' } });
+      expect(cli('get-vm', '--json')).toBe(before);
+      expect(pageErrors(page)).toEqual([]);
     });
   });
 
