@@ -37,6 +37,12 @@ async function openPage(browser: Browser, url: string, theme: 'light' | 'dark' =
   return page;
 }
 
+/** The page fits its 1280×800 viewport: no page scrolling, either way (its views scroll inside). */
+async function expectFits(page: Page, where: string): Promise<void> {
+  const m = await page.evaluate(() => ({ w: document.documentElement.scrollWidth, h: document.documentElement.scrollHeight, vw: window.innerWidth, vh: window.innerHeight }));
+  expect({ where, ...m }).toEqual({ where, w: m.vw, h: m.vh, vw: 1280, vh: 800 });
+}
+
 function pageErrors(page: Page): string[] {
   return (page as Page & { errors: string[] }).errors;
 }
@@ -83,6 +89,7 @@ describe.skipIf(!ok)('hvsim ui in a browser', () => {
         outputs.push(`${title}\n${await out.textContent()}`);
         // Let merges finish and the views settle before the picture.
         await page.waitForTimeout(300);
+        await expectFits(page, `lesson step ${i + 1}`);
         if (/Pause and save/.test(title ?? '')) await shot(page, 'lesson-pause-save');
         if (/2\. Checkpoint/.test(title ?? '')) {
           await shot(page, 'view-checkpoints', '#view-checkpoints');
@@ -92,6 +99,9 @@ describe.skipIf(!ok)('hvsim ui in a browser', () => {
         if (/Remove all checkpoints/.test(title ?? '')) await shot(page, 'lesson-merge');
         if (/one operation/.test(title ?? '')) {
           await page.locator('#tab-groups').click();
+          await expectFits(page, 'groups tab');
+          // Taken in the page: each VM's pause, save, checkpoint and start, timed.
+          expect(await page.locator('#view-groups .lane[data-vm="SSTest1"] .seg').evaluateAll((e) => e.map((x) => x.getAttribute('data-step')))).toEqual(['Suspend-VM', 'Save-VM', 'Checkpoint-VM', 'Start-VM']);
           await shot(page, 'view-groups', '#panel-groups');
           await page.locator('#tab-lesson').click();
         }
@@ -271,6 +281,7 @@ describe.skipIf(!ok)('hvsim ui in a browser', () => {
       await page.locator('#ps-input').fill('Get-VM | Select Name, State | Format-Table -AutoSize');
       await page.keyboard.press('Enter');
       await expect.poll(() => page.locator('.psout pre.out').last().textContent()).toMatch(/web01\s+Running/);
+      await expectFits(page, 'PowerShell tab');
       await shot(page, 'view-powershell', '#panel-powershell');
       await shot(page, 'view-vms', '#view-vms');
     });
@@ -289,6 +300,25 @@ describe.skipIf(!ok)('hvsim ui in a browser', () => {
       const r = await page.evaluate(async () => (await fetch('/api/action', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ op: 'lesson-reset' }) })).json());
       expect(r).toMatchObject({ ok: false, error: { code: 'INVALID_STATE' } });
       expect(cli('get-vm', '--json')).toBe(before);
+      expect(pageErrors(page)).toEqual([]);
+    });
+
+    it("shows the timeline of a group checkpoint taken by the CLI: each VM's pause, save, checkpoint and start, and the skew", async () => {
+      cli('start-vm', '--name', 'db01');
+      const r = JSON.parse(cli('checkpoint-group', '--name', 'web01,db01', '--snapshot-name', 'group by the CLI', '--json')) as { GroupId: string; SkewMs: number };
+      expect(r.SkewMs).toBeGreaterThan(0);
+      const page = await openPage(browser, ui.url);
+      await page.locator('#tab-groups').click();
+      const fig = page.locator(`#view-groups figure[data-group="${r.GroupId}"]`);
+      await fig.waitFor();
+      expect(await fig.locator('figcaption').textContent()).toContain(`freeze skew ${r.SkewMs} ms`);
+      for (const vm of ['web01', 'db01'])
+        expect(await fig.locator(`.lane[data-vm="${vm}"] .seg`).evaluateAll((e) => e.map((x) => x.getAttribute('data-step')))).toEqual(['Suspend-VM', 'Save-VM', 'Checkpoint-VM', 'Start-VM']);
+      // The pauses are back to back: db01's starts where web01's ends (the skew), drawn to the right of it.
+      const left = (vm: string): Promise<number> => fig.locator(`.lane[data-vm="${vm}"] .seg[data-step="Suspend-VM"]`).evaluate((e) => e.getBoundingClientRect().left);
+      expect(await left('db01')).toBeGreaterThan(await left('web01'));
+      await expectFits(page, 'groups tab');
+      await shot(page, 'view-groups-cli', '#panel-groups');
       expect(pageErrors(page)).toEqual([]);
     });
   });
