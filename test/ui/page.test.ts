@@ -39,7 +39,10 @@ async function openPage(browser: Browser, url: string, theme: 'light' | 'dark' =
 
 /** The page fits its 1280×800 viewport: no page scrolling, either way (its views scroll inside). */
 async function expectFits(page: Page, where: string): Promise<void> {
-  const m = await page.evaluate(() => ({ w: document.documentElement.scrollWidth, h: document.documentElement.scrollHeight, vw: window.innerWidth, vh: window.innerHeight }));
+  // (Run in the page: a string, as this file is checked without the DOM's types.)
+  const m = await page.evaluate<{ w: number; h: number; vw: number; vh: number }>(
+    '({ w: document.documentElement.scrollWidth, h: document.documentElement.scrollHeight, vw: window.innerWidth, vh: window.innerHeight })',
+  );
   expect({ where, ...m }).toEqual({ where, w: m.vw, h: m.vh, vw: 1280, vh: 800 });
 }
 
