@@ -11,7 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { HvsimError, invalidArgument } from '../errors.js';
-import type { Host, VMSnapshot, VMState } from './host.js';
+import type { GroupCheckpointReport, GroupStep, Host, VMSnapshot, VMState } from './host.js';
 
 export interface GroupCheckpointOptions {
   snapshotName?: string;
@@ -20,26 +20,7 @@ export interface GroupCheckpointOptions {
   groupId?: string;
 }
 
-export interface GroupMember {
-  VMName: string;
-  PriorState: VMState;
-  /** When the guest stopped executing (ISO); for a VM that was not running, when the group began. */
-  FrozenAt: string;
-  SnapshotId: string;
-  SnapshotName: string;
-  State: VMState;
-}
-
-export interface GroupCheckpointReport {
-  GroupId: string;
-  SnapshotName: string;
-  StartTime: string;
-  EndTime: string;
-  DurationMs: number;
-  /** Largest difference between the freeze instants of the VMs that were running (ms). */
-  SkewMs: number;
-  Members: GroupMember[];
-}
+export type { GroupCheckpointReport, GroupMember, GroupStep } from './host.js';
 
 export interface GroupSelector {
   groupId?: string;
@@ -102,16 +83,19 @@ class Progress {
  * instants differ only by the pause cost), then save (Save-VM) the VMs whose prior state is in
  * `save`. `frozenAt` gets the instant each guest stopped.
  */
-async function freeze(host: Host, names: string[], prior: Map<string, VMState>, at: Progress, save: readonly VMState[], frozenAt?: Map<string, number>): Promise<void> {
+async function freeze(host: Host, names: string[], prior: Map<string, VMState>, run: StepRunner, save: readonly VMState[], frozenAt?: Map<string, number>): Promise<void> {
   for (const n of names) {
     if (prior.get(n) !== 'Running') continue;
-    await at.run('Suspend-VM', n, async () => {
+    await run('Suspend-VM', n, async () => {
       frozenAt?.set(n, await host.now());
       await host.suspendVM([n]);
     });
   }
-  for (const n of names) if (save.includes(prior.get(n)!)) await at.run('Save-VM', n, () => host.saveVM([n]));
+  for (const n of names) if (save.includes(prior.get(n)!)) await run('Save-VM', n, () => host.saveVM([n]));
 }
+
+/** Runs one step of a group operation for one VM (Progress.run, perhaps timed). */
+type StepRunner = <T>(step: GroupStep['Step'], vm: string, fn: () => Promise<T>) => Promise<T>;
 
 /**
  * Roll back, best effort: remove the checkpoints taken (`what` names them in the report), then
@@ -169,23 +153,32 @@ export async function checkpointGroup(host: Host, vmNames: string[], opts: Group
   const frozenAt = new Map<string, number>(names.map((n) => [n, start]));
   const taken = new Map<string, VMSnapshot>();
   const at = new Progress(op, names[0]!);
+  // Each VM's steps with the host's clock before and after (the report's timeline).
+  const steps = new Map<string, GroupStep[]>(names.map((n) => [n, []]));
+  const timed: StepRunner = (step, vm, fn) =>
+    at.run(step, vm, async () => {
+      const t0 = await host.now();
+      const r = await fn();
+      steps.get(vm)!.push({ Step: step, Start: iso(t0), End: iso(await host.now()) });
+      return r;
+    });
   try {
     // 1. Freeze every running guest, back to back; 2. save them (memory to disk) — slow, but the
     // guests are already frozen. (A VM the user had paused stays paused; one that was Saved or Off
     // is left as it is.)
-    await freeze(host, names, prior, at, mode === 'save' ? ['Running'] : [], frozenAt);
+    await freeze(host, names, prior, timed, mode === 'save' ? ['Running'] : [], frozenAt);
     // 3. Checkpoint each, linked by the group id.
     const snapshotName = opts.snapshotName;
     for (const n of names) {
-      const [s] = await at.run('Checkpoint-VM', n, () => host.checkpointVM([n], { ...(snapshotName !== undefined ? { snapshotName } : {}), groupId, groupMembers: names }));
+      const [s] = await timed('Checkpoint-VM', n, () => host.checkpointVM([n], { ...(snapshotName !== undefined ? { snapshotName } : {}), groupId, groupMembers: names }));
       if (!s) throw new HvsimError('INVALID_STATE', `Checkpoint-VM returned no checkpoint for '${n}'`);
       taken.set(n, s);
     }
     // 4. Return each VM to its prior state.
     for (const n of names) {
       if (prior.get(n) !== 'Running') continue;
-      if (mode === 'save') await at.run('Start-VM', n, () => host.startVM([n]));
-      else await at.run('Resume-VM', n, () => host.resumeVM([n]));
+      if (mode === 'save') await timed('Start-VM', n, () => host.startVM([n]));
+      else await timed('Resume-VM', n, () => host.resumeVM([n]));
     }
   } catch (e) {
     throw at.failed(e, await rollBack(host, taken, 'checkpoint', names, prior));
@@ -194,7 +187,7 @@ export async function checkpointGroup(host: Host, vmNames: string[], opts: Group
   const after = await host.getVM(names);
   const running = names.filter((n) => prior.get(n) === 'Running').map((n) => frozenAt.get(n)!);
   const skew = running.length > 1 ? Math.max(...running) - Math.min(...running) : 0;
-  return {
+  const report: GroupCheckpointReport = {
     GroupId: groupId,
     SnapshotName: taken.get(names[0]!)!.Name,
     StartTime: iso(start),
@@ -208,8 +201,13 @@ export async function checkpointGroup(host: Host, vmNames: string[], opts: Group
       SnapshotId: taken.get(n)!.Id,
       SnapshotName: taken.get(n)!.Name,
       State: after.find((v) => v.Name === n)?.State ?? prior.get(n)!,
+      Steps: steps.get(n)!,
     })),
   };
+  // Kept with the state (when the host keeps it) after the group is whole: a crash before this
+  // loses only the timeline, never a checkpoint.
+  await host.recordGroupCheckpoint?.(report);
+  return report;
 }
 
 /** The checkpoints of one group (and the group's recorded members). */
@@ -257,7 +255,7 @@ export async function restoreGroup(host: Host, sel: GroupSelector): Promise<Grou
   const at = new Progress(op, names[0]!);
   const safetyName = `hvsim safety before ${op} ${groupId}`;
   try {
-    await freeze(host, names, prior, at, ['Running', 'Paused']);
+    await freeze(host, names, prior, (step, vm, fn) => at.run(step, vm, fn), ['Running', 'Paused']);
     for (const n of names) {
       const [s] = await at.run('Checkpoint-VM (safety checkpoint)', n, () => host.checkpointVM([n], { snapshotName: safetyName }));
       if (s) safety.set(n, s);

@@ -183,6 +183,38 @@ export interface HostWarning {
   Message: string;
 }
 
+/** One step a group checkpoint took for one VM (checkpoint-group, src/host/group.ts). */
+export interface GroupStep {
+  Step: 'Suspend-VM' | 'Save-VM' | 'Checkpoint-VM' | 'Start-VM' | 'Resume-VM';
+  /** When the host began and ended it (ISO; the host's clock, simulated for the simulator). */
+  Start: string;
+  End: string;
+}
+
+export interface GroupMember {
+  VMName: string;
+  PriorState: VMState;
+  /** When the guest stopped executing (ISO); for a VM that was not running, when the group began. */
+  FrozenAt: string;
+  SnapshotId: string;
+  SnapshotName: string;
+  State: VMState;
+  /** What was done to this VM, in order: pause, save, checkpoint, then start or resume. */
+  Steps: GroupStep[];
+}
+
+/** What checkpoint-group did: kept by a host that records it (Host.recordGroupCheckpoint). */
+export interface GroupCheckpointReport {
+  GroupId: string;
+  SnapshotName: string;
+  StartTime: string;
+  EndTime: string;
+  DurationMs: number;
+  /** Largest difference between the freeze instants of the VMs that were running (ms). */
+  SkewMs: number;
+  Members: GroupMember[];
+}
+
 export interface Host {
   /** The host's name, reported as ComputerName. */
   readonly computerName: string;
@@ -228,4 +260,11 @@ export interface Host {
   readGuest(vmName: string, offset: number, length: number, opts?: GuestReadOptions): Promise<Uint8Array>;
   /** The virtual size of a VM's drive in bytes. */
   diskSize(vmName: string, drive?: number): Promise<number>;
+
+  /**
+   * Keep a group checkpoint's report with the host's state (the simulator: in state.json, for as
+   * long as a checkpoint of the group exists), so that every tool shows its timeline. Optional:
+   * Hyper-V has no place for it, and a host without it keeps only the checkpoints' GroupId.
+   */
+  recordGroupCheckpoint?(report: GroupCheckpointReport): Promise<void>;
 }

@@ -10,7 +10,7 @@ import type { HardDiskDrive, HostWarning, VirtualMachine, VMSnapshot } from '../
 import type { CostModel, SimClock } from '../host/clock.js';
 import type { FaultOp, FaultPlan } from '../host/faults.js';
 import { missingFiles } from './disk-tree.js';
-import type { HostState, SnapshotRecord, VmRecord } from './state.js';
+import { keepGroupReports, type HostState, type SnapshotRecord, type VmRecord } from './state.js';
 import type { SimStorage } from './storage.js';
 import { drivesView, snapView, vmView } from './views.js';
 
@@ -33,6 +33,7 @@ export interface SimContext {
 /** Save the state (with the clock) to the storage. */
 export function persist(ctx: SimContext): void {
   ctx.state.clock = ctx.clock.now();
+  keepGroupReports(ctx.state);
   ctx.storage.save(ctx.state);
 }
 

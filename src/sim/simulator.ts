@@ -15,7 +15,7 @@ import { MiB } from '../vhd/common/bytes.js';
 import { DEFAULT_DISK_SIZE, DEFAULT_MEMORY } from '../host/validation.js';
 import { HvsimError, invalidArgument } from '../errors.js';
 import type {
-  CheckpointType, CheckpointVMOptions, ExportResult, GuestReadOptions, HardDiskDrive, Host, HostWarning, NewVMOptions,
+  CheckpointType, CheckpointVMOptions, ExportResult, GroupCheckpointReport, GuestReadOptions, HardDiskDrive, Host, HostWarning, NewVMOptions,
   RemoveSnapshotOptions, SetVMOptions, SnapshotQuery, SnapshotRef, StopVMOptions, VirtualMachine, VMSnapshot, VMState,
 } from '../host/host.js';
 import { DEFAULT_COSTS, SimClock, type CostModel } from '../host/clock.js';
@@ -29,7 +29,7 @@ import { startVM, stopVM, powerVM, waitVM } from './power.js';
 import { checkpointVM, exportVMSnapshot, getVMSnapshot, removeVMSnapshot, renameVMSnapshot, restoreVMSnapshot } from './checkpoints.js';
 import { addVMHardDiskDrive, getVM, getVMHardDiskDrive, newVM, setVM } from './vms.js';
 import { diskSize, guestRead, guestWrite, readGuest, writeGuest } from './guest-io.js';
-import { emptyState, validateState, type HostState } from './state.js';
+import { emptyState, keepGroupReports, validateState, type HostState } from './state.js';
 import { MemoryStorage, type SimStorage } from './storage.js';
 
 export interface SimulatorOptions {
@@ -195,6 +195,16 @@ export class Simulator implements Host {
   guestRunning(vmName: string): boolean {
     const vm = findVM(this.ctx, vmName);
     return vm !== undefined && vm.state === 'Running' && !this.ctx.frozen.has(vm.id);
+  }
+
+  /** Host.recordGroupCheckpoint: the report goes into the state (state.json), kept while the group has a checkpoint. */
+  recordGroupCheckpoint(report: GroupCheckpointReport): Promise<void> {
+    return this.run(() => keepGroupReports(this.ctx.state, JSON.parse(JSON.stringify(report)) as GroupCheckpointReport));
+  }
+
+  /** The group checkpoints' reports the state keeps. */
+  groupReports(): GroupCheckpointReport[] {
+    return JSON.parse(JSON.stringify(this.ctx.state.groups ?? [])) as GroupCheckpointReport[];
   }
 
   /** A copy of the whole state (for tests and analysis). */

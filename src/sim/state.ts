@@ -4,7 +4,7 @@
  * is physical (files with parents, per drive).
  */
 import { HvsimError } from '../errors.js';
-import { CHECKPOINT_TYPES, type CheckpointType, type VMState } from '../host/host.js';
+import { CHECKPOINT_TYPES, type CheckpointType, type GroupCheckpointReport, type VMState } from '../host/host.js';
 
 export const STATE_VERSION = 1;
 
@@ -95,6 +95,25 @@ export interface HostState {
    * Absent: none.
    */
   creating?: Array<{ file: string; parent: string | null }>;
+  /**
+   * The reports of the group checkpoints taken (checkpoint-group: each VM's pause, save,
+   * checkpoint and resume, the freeze skew), kept while a checkpoint of the group exists
+   * (keepGroupReports). Absent: none.
+   */
+  groups?: GroupCheckpointReport[];
+}
+
+/**
+ * Record a group checkpoint's report (replacing one of the same group), and drop the reports of
+ * groups none of whose checkpoints is left: the one rule for which reports the state keeps.
+ */
+export function keepGroupReports(state: HostState, add?: GroupCheckpointReport): void {
+  const live = new Set<string>();
+  for (const vm of state.vms) for (const s of vm.snapshots) if (s.groupId !== null) live.add(s.groupId.toLowerCase());
+  const kept = (state.groups ?? []).filter((g) => live.has(g.GroupId.toLowerCase()) && (add === undefined || g.GroupId.toLowerCase() !== add.GroupId.toLowerCase()));
+  if (add !== undefined && live.has(add.GroupId.toLowerCase())) kept.push(add);
+  if (kept.length > 0) state.groups = kept;
+  else delete state.groups;
 }
 
 /** The file each drive reads and writes now (the VM's current disks). */
@@ -107,6 +126,7 @@ export function emptyState(computerName: string, clock: number, clockMode: 'wall
 }
 
 const VM_STATES: readonly VMState[] = ['Off', 'Running', 'Saved', 'Paused'];
+const GROUP_STEPS: ReadonlyArray<GroupCheckpointReport['Members'][number]['Steps'][number]['Step']> = ['Suspend-VM', 'Save-VM', 'Checkpoint-VM', 'Start-VM', 'Resume-VM'];
 const DISK_NAME = /\.(a?vhdx|a?vhd)$/i;
 
 /**
@@ -204,6 +224,27 @@ export function validateState(s: unknown, file: string): HostState {
     const p = strOrNull(vm.parentSnapshotId, `${w}.parentSnapshotId`);
     if (p !== null && !ids.has(p)) bad(`${w}.parentSnapshotId`, `no checkpoint has the Id ${p}`);
   });
+  if (o.groups !== undefined)
+    arr(o.groups, 'groups').forEach((g, i) => {
+      const w = `groups[${i}]`;
+      const go = obj(g, w);
+      for (const k of ['GroupId', 'SnapshotName', 'StartTime', 'EndTime'] as const) str(go[k], `${w}.${k}`);
+      num(go.DurationMs, `${w}.DurationMs`);
+      num(go.SkewMs, `${w}.SkewMs`);
+      arr(go.Members, `${w}.Members`).forEach((m, j) => {
+        const mw = `${w}.Members[${j}]`;
+        const mo = obj(m, mw);
+        for (const k of ['VMName', 'FrozenAt', 'SnapshotId', 'SnapshotName'] as const) str(mo[k], `${mw}.${k}`);
+        oneOf(mo.PriorState, VM_STATES, `${mw}.PriorState`);
+        oneOf(mo.State, VM_STATES, `${mw}.State`);
+        arr(mo.Steps, `${mw}.Steps`).forEach((st, k) => {
+          const so = obj(st, `${mw}.Steps[${k}]`);
+          oneOf(so.Step, GROUP_STEPS, `${mw}.Steps[${k}].Step`);
+          str(so.Start, `${mw}.Steps[${k}].Start`);
+          str(so.End, `${mw}.Steps[${k}].End`);
+        });
+      });
+    });
   if (o.creating !== undefined)
     arr(o.creating, 'creating').forEach((c, i) => {
       const co = obj(c, `creating[${i}]`);

@@ -13,15 +13,13 @@ import type { Simulator } from '../sim/simulator.js';
 import { openChain, ownedFiles, planCleanup, removedBy } from '../sim/disk-tree.js';
 import type { VmRecord } from '../sim/state.js';
 import type { SavedVariables } from '../powershell/index.js';
+import { foreignLessonVms, lessonVmsFound } from './lesson-vms.js';
 import type { SnapshotPick, UiAction, UiActionResult, UiBlocks, UiDrive, UiFile, UiGroup, UiMerge, UiMergeStep, UiRunResult, UiState, UiVm } from './types.js';
 
 /** The file name of a path (either separator). */
 export function baseName(p: string): string {
   return p.slice(Math.max(p.lastIndexOf('/'), p.lastIndexOf('\\')) + 1);
 }
-
-/** Group checkpoints taken through a back end, by group id: their timelines (not kept in the state). */
-export type GroupReports = Map<string, GroupCheckpointReport>;
 
 function fileFacts(sim: Simulator, p: string): Pick<UiFile, 'sizeOnDisk' | 'virtualSize' | 'missing' | 'readOnly'> {
   const store = sim.storage.store;
@@ -92,13 +90,14 @@ export function mergesOf(sim: Simulator): UiMerge[] {
   });
 }
 
-function groupsOf(snaps: VMSnapshot[], reports: GroupReports): UiGroup[] {
+/** The groups among the checkpoints, each with its timeline when the state kept the report (Simulator.groupReports). */
+function groupsOf(snaps: VMSnapshot[], reports: GroupCheckpointReport[]): UiGroup[] {
   const byId = new Map<string, UiGroup>();
   for (const s of snaps) {
     if (s.GroupId === null) continue;
     let g = byId.get(s.GroupId);
     if (!g) {
-      const r = reports.get(s.GroupId);
+      const r = reports.find((x) => x.GroupId.toLowerCase() === s.GroupId!.toLowerCase());
       g = {
         groupId: s.GroupId,
         snapshotName: s.Name,
@@ -109,7 +108,13 @@ function groupsOf(snaps: VMSnapshot[], reports: GroupReports): UiGroup[] {
               start: r.StartTime,
               end: r.EndTime,
               skewMs: r.SkewMs,
-              members: r.Members.map((m) => ({ vmName: m.VMName, priorState: m.PriorState, frozenAt: m.FrozenAt, state: m.State })),
+              members: r.Members.map((m) => ({
+                vmName: m.VMName,
+                priorState: m.PriorState,
+                frozenAt: m.FrozenAt,
+                state: m.State,
+                steps: m.Steps.map((st) => ({ step: st.Step, start: st.Start, end: st.End })),
+              })),
             }
           : null,
       };
@@ -125,7 +130,7 @@ function groupsOf(snaps: VMSnapshot[], reports: GroupReports): UiGroup[] {
  * only for the VM `detail` names (default: the first), so that a host of many VMs stays quick to
  * show (bench/ui.ts).
  */
-export async function uiState(sim: Simulator, reports: GroupReports, version: number, detail?: string): Promise<UiState> {
+export async function uiState(sim: Simulator, version: number, detail?: string): Promise<UiState> {
   const vms = await sim.getVM();
   const snaps = await sim.getVMSnapshot({ vmNames: [] });
   const state = sim.snapshotState();
@@ -142,7 +147,7 @@ export async function uiState(sim: Simulator, reports: GroupReports, version: nu
       merge: rec ? mergeOf(rec) : null,
     };
   });
-  return { computerName: sim.computerName, now: await sim.now(), clockMode: state.clockMode, vms: out, groups: groupsOf(snaps, reports), version };
+  return { computerName: sim.computerName, now: await sim.now(), clockMode: state.clockMode, vms: out, groups: groupsOf(snaps, sim.groupReports()), version };
 }
 
 /** Where each region of a VM's drive comes from, in `bins` slices. */
@@ -196,7 +201,7 @@ function errorOf(e: unknown): { code: string; message: string } {
  * Run one action through the Host, as the CLI command of the same name does. A refused or failed
  * action leaves what the Host left (the CLI's behaviour); its error comes back in the result.
  */
-export async function runAction(host: Host, a: UiAction, opts: { exportRoot: string; reports: GroupReports }): Promise<UiActionResult> {
+export async function runAction(host: Host, a: UiAction, opts: { exportRoot: string }): Promise<UiActionResult> {
   const lines: string[] = [];
   try {
     switch (a.op) {
@@ -226,8 +231,8 @@ export async function runAction(host: Host, a: UiAction, opts: { exportRoot: str
         break;
       }
       case 'checkpoint-group': {
+        // The host keeps the report with its state (Host.recordGroupCheckpoint), as for the CLI's.
         const r = await checkpointGroup(host, a.vms, a.snapshotName !== undefined && a.snapshotName !== '' ? { snapshotName: a.snapshotName } : {});
-        opts.reports.set(r.GroupId, r);
         lines.push(`group '${r.SnapshotName}' of ${r.Members.length} VMs, freeze skew ${r.SkewMs} ms`);
         break;
       }
@@ -258,6 +263,23 @@ export async function runAction(host: Host, a: UiAction, opts: { exportRoot: str
           throw new HvsimError('INVALID_ARGUMENT', `length ${data.length} must be between 1 and ${MAX_WRITE} bytes`);
         await host.writeGuest(a.vm, data, a.offset, a.drive);
         lines.push(`${a.vm}: wrote ${data.length} bytes at offset ${a.offset}`);
+        break;
+      }
+      case 'lesson-reset': {
+        // Checked before anything changes: a VM the lesson did not make is never touched.
+        const found = lessonVmsFound(await host.getVM());
+        const refused = foreignLessonVms(found);
+        if (refused !== null) throw new HvsimError('INVALID_STATE', `the lesson cannot start over: ${refused}`);
+        for (const vm of found.ours) {
+          // Remove-VMSnapshot -IncludeAllChildSnapshots: the files merge in the background, as in the lesson's step 4.
+          const removed = await host.removeVMSnapshot({ vmNames: [vm.Name] }, { includeAllChildSnapshots: true, wait: false });
+          if (removed.length > 0) lines.push(`${vm.Name}: ${removed.length} checkpoint${removed.length === 1 ? '' : 's'} removed (${removed.map((s) => `'${s.Name}'`).join(', ')})`);
+          const [now] = await host.getVM([vm.Name]);
+          const state = now?.State ?? vm.State;
+          if (state === 'Paused') await host.resumeVM([vm.Name]);
+          else if (state !== 'Running') await host.startVM([vm.Name]);
+          lines.push(`${vm.Name}: reused (Running)`);
+        }
         break;
       }
     }

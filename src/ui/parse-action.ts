@@ -41,6 +41,8 @@ export function parseAction(x: unknown): UiAction {
       return { op: 'rename', vm: str('vm'), ...pick(), newName: str('newName') };
     case 'write':
       return { op: 'write', vm: str('vm'), drive: num('drive'), offset: num('offset'), length: num('length'), ...opt('text', optStr('text')) };
+    case 'lesson-reset':
+      return { op: 'lesson-reset' };
     default:
       return bad(`unknown op ${JSON.stringify(o.op)}`);
   }

@@ -16,7 +16,7 @@ import type { Simulator } from '../sim/simulator.js';
 import { DirectoryStorage, STATE_FILE } from '../sim/storage.js';
 import { openSimulator } from '../cli/sim-host.js';
 import { loadSession, saveSession } from '../cli/commands/run.js';
-import { mergesOf, runAction, runPowerShell, uiBlocks, uiState, type GroupReports } from './model.js';
+import { mergesOf, runAction, runPowerShell, uiBlocks, uiState } from './model.js';
 import { parseAction } from './parse-action.js';
 
 export interface UiServerOptions {
@@ -88,7 +88,6 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
   const staticDir = opts.staticDir ?? DEFAULT_STATIC_DIR;
   if (!fs.existsSync(path.join(staticDir, 'app.js')))
     throw new HvsimError('NOT_FOUND', `${staticDir}: the page is not built (run npm run build)`, { file: staticDir });
-  const reports: GroupReports = new Map();
   const clients = new Set<http.ServerResponse>();
   let version = 1;
   let known = stamp(root);
@@ -224,7 +223,7 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
       }
       if (url.pathname === '/api/state' && method === 'GET') {
         const detail = url.searchParams.get('vm') ?? undefined;
-        send(res, 200, await withSim((sim) => uiState(sim, reports, version, detail), false));
+        send(res, 200, await withSim((sim) => uiState(sim, version, detail), false));
         return;
       }
       if (url.pathname === '/api/blocks' && method === 'GET') {
@@ -236,7 +235,7 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
       }
       if (url.pathname === '/api/action' && method === 'POST') {
         const action = parseAction(await readJson(req));
-        send(res, 200, await withSim(async (sim) => ({ ...(await runAction(sim, action, { exportRoot: path.join(root, 'exports'), reports })), merges: mergesOf(sim) }), true));
+        send(res, 200, await withSim(async (sim) => ({ ...(await runAction(sim, action, { exportRoot: path.join(root, 'exports') })), merges: mergesOf(sim) }), true));
         return;
       }
       if (url.pathname === '/api/run' && method === 'POST') {

@@ -61,12 +61,12 @@ export interface UiVm {
   merge: { until: number; steps: UiMergeStep[] } | null;
 }
 
-/** A group checkpoint as its report told it (taken in this page), or as its checkpoints show it. */
+/** A group checkpoint as its report tells it (kept in the state), or as its checkpoints show it. */
 export interface UiGroup {
   groupId: string;
   snapshotName: string;
   members: string[];
-  /** The timeline, when the group was taken through this back end (else only creation times). */
+  /** The timeline, when the state kept the group's report (else only creation times). */
   timeline: UiGroupTimeline | null;
   created: Array<{ vmName: string; time: string }>;
 }
@@ -75,7 +75,14 @@ export interface UiGroupTimeline {
   start: string;
   end: string;
   skewMs: number;
-  members: Array<{ vmName: string; priorState: string; frozenAt: string; state: string }>;
+  members: Array<{ vmName: string; priorState: string; frozenAt: string; state: string; steps: UiGroupStep[] }>;
+}
+
+/** One step of a group checkpoint for one VM (GroupStep): Suspend-VM, Save-VM, Checkpoint-VM, Start-VM or Resume-VM. */
+export interface UiGroupStep {
+  step: string;
+  start: string;
+  end: string;
 }
 
 export interface UiState {
@@ -121,7 +128,9 @@ export type UiAction =
   | ({ op: 'remove'; vm: string; subtree: boolean } & SnapshotPick)
   | ({ op: 'rename'; vm: string; newName: string } & SnapshotPick)
   | ({ op: 'export'; vm: string } & SnapshotPick)
-  | { op: 'write'; vm: string; drive: number; offset: number; length: number; text?: string };
+  | { op: 'write'; vm: string; drive: number; offset: number; length: number; text?: string }
+  /** The lesson's "start over" (lesson-vms.ts): its own VMs lose their checkpoints and run again; refused if a VM it did not make has a lesson name. */
+  | { op: 'lesson-reset' };
 
 export interface UiError {
   code: string;

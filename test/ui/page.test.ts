@@ -14,6 +14,12 @@ import { chromiumGate, launchChromium } from '../helpers/chromium.js';
 import { okStdout, runCli, SIM_ENV } from '../helpers/cli.js';
 import { startUi, type RunningUi } from '../helpers/ui.js';
 
+/** The objects of a --json output (one object or a list). */
+const list = (json: string): Array<Record<string, unknown>> => {
+  const v = JSON.parse(json === '' ? '[]' : json) as Record<string, unknown> | Array<Record<string, unknown>>;
+  return Array.isArray(v) ? v : [v];
+};
+
 const SHOTS = path.resolve(import.meta.dirname, '..', '..', '.ci', 'ui-screenshots');
 const ok = chromiumGate();
 
@@ -29,6 +35,15 @@ async function openPage(browser: Browser, url: string, theme: 'light' | 'dark' =
   await page.goto(url);
   await page.locator('#view-vms').waitFor();
   return page;
+}
+
+/** The page fits its 1280×800 viewport: no page scrolling, either way (its views scroll inside). */
+async function expectFits(page: Page, where: string): Promise<void> {
+  // (Run in the page: a string, as this file is checked without the DOM's types.)
+  const m = await page.evaluate<{ w: number; h: number; vw: number; vh: number }>(
+    '({ w: document.documentElement.scrollWidth, h: document.documentElement.scrollHeight, vw: window.innerWidth, vh: window.innerHeight })',
+  );
+  expect({ where, ...m }).toEqual({ where, w: m.vw, h: m.vh, vw: 1280, vh: 800 });
 }
 
 function pageErrors(page: Page): string[] {
@@ -77,6 +92,7 @@ describe.skipIf(!ok)('hvsim ui in a browser', () => {
         outputs.push(`${title}\n${await out.textContent()}`);
         // Let merges finish and the views settle before the picture.
         await page.waitForTimeout(300);
+        await expectFits(page, `lesson step ${i + 1}`);
         if (/Pause and save/.test(title ?? '')) await shot(page, 'lesson-pause-save');
         if (/2\. Checkpoint/.test(title ?? '')) {
           await shot(page, 'view-checkpoints', '#view-checkpoints');
@@ -86,6 +102,9 @@ describe.skipIf(!ok)('hvsim ui in a browser', () => {
         if (/Remove all checkpoints/.test(title ?? '')) await shot(page, 'lesson-merge');
         if (/one operation/.test(title ?? '')) {
           await page.locator('#tab-groups').click();
+          await expectFits(page, 'groups tab');
+          // Taken in the page: each VM's pause, save, checkpoint and start, timed.
+          expect(await page.locator('#view-groups .lane[data-vm="SSTest1"] .seg').evaluateAll((e) => e.map((x) => x.getAttribute('data-step')))).toEqual(['Suspend-VM', 'Save-VM', 'Checkpoint-VM', 'Start-VM']);
           await shot(page, 'view-groups', '#panel-groups');
           await page.locator('#tab-lesson').click();
         }
@@ -100,10 +119,6 @@ describe.skipIf(!ok)('hvsim ui in a browser', () => {
       expect(outputs.find((o) => o.includes('3. Restart'))).toMatch(/SSTest1\s+Running/);
       expect(all).not.toMatch(/hvsim: |INVALID_|NOT_FOUND|failed/);
       // What the lesson left, as the CLI sees it.
-      const list = (json: string): Array<Record<string, unknown>> => {
-        const v = JSON.parse(json === '' ? '[]' : json) as Record<string, unknown> | Array<Record<string, unknown>>;
-        return Array.isArray(v) ? v : [v];
-      };
       expect(list(cli('get-vmsnapshot', '--vm-name', 'SSTest1', '--json')).map((s) => s.Name)).toEqual(['Known good']);
       expect(list(cli('get-vm', '--name', 'SSTest1', '--json'))[0]!.ParentSnapshotName).toBe('Known good');
       expect(cli('get-vmsnapshot', '--vm-name', 'V-2012R2-Test1').trim()).toBe('');
@@ -112,6 +127,31 @@ describe.skipIf(!ok)('hvsim ui in a browser', () => {
       await expect.poll(() => page.locator('#view-checkpoints .node .name').allTextContents()).toEqual(['Known good']);
       expect(pageErrors(page)).toEqual([]);
     }, 180_000);
+
+    it('runs again on the same state directory: asks, then starts over with the lesson\'s own VMs', async () => {
+      const ids = list(cli('get-vm', '--json')).map((v) => v.Id);
+      const page = await openPage(browser, ui.url);
+      await page.locator('.steps li button').first().click();
+      await page.locator('[data-lesson-run="0"]').click();
+      const ask = page.locator('[data-lesson-ask]');
+      await ask.waitFor();
+      expect(await ask.textContent()).toContain('SSTest1 (Off, 1 checkpoint)');
+      await shot(page, 'lesson-start-over', '#view-lesson');
+      await page.locator('[data-lesson-start-over]').click();
+      const out = page.locator('[data-lesson-output="0"]');
+      await out.waitFor({ timeout: 30_000 });
+      expect(await out.textContent()).toMatch(/SSTest1: 1 checkpoint removed \('Known good'\)[\s\S]*SSTest1\s+Running/);
+      // The same VMs, reused; the next steps run as the first time.
+      expect(list(cli('get-vm', '--json')).map((v) => v.Id)).toEqual(ids);
+      for (let i = 1; i < 5; i++) {
+        await page.locator('[data-lesson-next]').click();
+        await page.locator(`[data-lesson-run="${i}"]`).click();
+        await page.locator(`[data-lesson-output="${i}"]`).waitFor({ timeout: 30_000 });
+        expect(await page.locator(`[data-lesson-output="${i}"]`).textContent()).not.toMatch(/hvsim: |INVALID_|NOT_FOUND|failed/);
+      }
+      expect(list(cli('get-vmsnapshot', '--vm-name', 'SSTest1', '--json')).map((s) => s.Name)).toHaveLength(1);
+      expect(pageErrors(page)).toEqual([]);
+    }, 120_000);
   });
 
   describe('the page and the CLI', () => {
@@ -244,8 +284,45 @@ describe.skipIf(!ok)('hvsim ui in a browser', () => {
       await page.locator('#ps-input').fill('Get-VM | Select Name, State | Format-Table -AutoSize');
       await page.keyboard.press('Enter');
       await expect.poll(() => page.locator('.psout pre.out').last().textContent()).toMatch(/web01\s+Running/);
+      await expectFits(page, 'PowerShell tab');
       await shot(page, 'view-powershell', '#panel-powershell');
       await shot(page, 'view-vms', '#view-vms');
+    });
+
+    it('the lesson leaves a VM it did not make alone, even one with a lesson name', async () => {
+      cli('new-vm', '--name', 'SSTest1', '--disk-size', '16M');
+      const before = cli('get-vm', '--json');
+      const page = await openPage(browser, ui.url);
+      await page.locator('[data-lesson-run="0"]').click();
+      const out = page.locator('[data-lesson-output="0"]');
+      await out.waitFor();
+      expect(await out.textContent()).toMatch(/^hvsim: the lesson's VM name 'SSTest1' is taken by a VM the lesson did not make; hvsim leaves it as it is/);
+      expect(await page.locator('[data-lesson-ask]').count()).toBe(0);
+      // Nothing changed, nothing created; the back end refuses a start over as well.
+      expect(cli('get-vm', '--json')).toBe(before);
+      const r = await page.evaluate(async () => (await fetch('/api/action', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ op: 'lesson-reset' }) })).json());
+      expect(r).toMatchObject({ ok: false, error: { code: 'INVALID_STATE' } });
+      expect(cli('get-vm', '--json')).toBe(before);
+      expect(pageErrors(page)).toEqual([]);
+    });
+
+    it("shows the timeline of a group checkpoint taken by the CLI: each VM's pause, save, checkpoint and start, and the skew", async () => {
+      cli('start-vm', '--name', 'db01');
+      const r = JSON.parse(cli('checkpoint-group', '--name', 'web01,db01', '--snapshot-name', 'group by the CLI', '--json')) as { GroupId: string; SkewMs: number };
+      expect(r.SkewMs).toBeGreaterThan(0);
+      const page = await openPage(browser, ui.url);
+      await page.locator('#tab-groups').click();
+      const fig = page.locator(`#view-groups figure[data-group="${r.GroupId}"]`);
+      await fig.waitFor();
+      expect(await fig.locator('figcaption').textContent()).toContain(`freeze skew ${r.SkewMs} ms`);
+      for (const vm of ['web01', 'db01'])
+        expect(await fig.locator(`.lane[data-vm="${vm}"] .seg`).evaluateAll((e) => e.map((x) => x.getAttribute('data-step')))).toEqual(['Suspend-VM', 'Save-VM', 'Checkpoint-VM', 'Start-VM']);
+      // The pauses are back to back: db01's starts where web01's ends (the skew), drawn to the right of it.
+      const left = (vm: string): Promise<number> => fig.locator(`.lane[data-vm="${vm}"] .seg[data-step="Suspend-VM"]`).evaluate((e) => e.getBoundingClientRect().left);
+      expect(await left('db01')).toBeGreaterThan(await left('web01'));
+      await expectFits(page, 'groups tab');
+      await shot(page, 'view-groups-cli', '#panel-groups');
+      expect(pageErrors(page)).toEqual([]);
     });
   });
 

@@ -9,6 +9,7 @@ import type { PowerKind, UiAction, UiActionResult, UiBlocks, UiMerge, UiState, U
 import type { Backend } from './api.js';
 import { bytes, hex, layerColour, when } from './format.js';
 import { lessonSteps, type LessonStep } from './lesson.js';
+import { foreignLessonVms, lessonVmsFound, type LessonVmsFound } from '../lesson-vms.js';
 
 type Theme = 'light' | 'dark';
 type Panel = 'lesson' | 'powershell' | 'groups' | 'log';
@@ -213,7 +214,9 @@ export function App({ backend, initialTheme }: { backend: Backend; initialTheme:
         <div role="tabpanel" id={`panel-${panel}`} aria-labelledby={`tab-${panel}`} class="tabpanel">
           {panel === 'lesson' && (
             <Lesson
-              steps={lessonSteps(state.computerName, backend.exportHint)}
+              steps={lessonSteps(state.computerName, backend.exportHint, lessonVmsFound(state.vms.map((v) => v.vm)).missing)}
+              found={lessonVmsFound(state.vms.map((v) => v.vm))}
+              snapshotCounts={new Map(state.vms.map((v) => [v.vm.Name, v.snapshotCount]))}
               runPs={runPs}
               act={act}
               onStep={(s) => {
@@ -576,6 +579,15 @@ function BlockMap(p: { blocks: UiBlocks; animation: Animation | undefined }): JS
 
 // ---------------------------------------------------------------- groups
 
+/** The steps of a group checkpoint, as the timeline names and colours them (GroupStep). */
+const GROUP_STEPS: Record<string, string> = {
+  'Suspend-VM': 'pause',
+  'Save-VM': 'save',
+  'Checkpoint-VM': 'checkpoint',
+  'Start-VM': 'start',
+  'Resume-VM': 'resume',
+};
+
 function Groups({ state }: { state: UiState }): JSX.Element {
   if (state.groups.length === 0) return <p class="empty">No group checkpoint yet. Tick several VMs and press “Group checkpoint”.</p>;
   return (
@@ -583,14 +595,15 @@ function Groups({ state }: { state: UiState }): JSX.Element {
       {state.groups.map((g) => {
         const t = g.timeline;
         const start = Date.parse(t?.start ?? g.created[0]?.time ?? '');
-        const times = [...(t ? [Date.parse(t.end)] : []), ...g.created.map((c) => Date.parse(c.time)), ...(t?.members.map((m) => Date.parse(m.frozenAt)) ?? [])];
+        const times = [...(t ? [Date.parse(t.end)] : []), ...g.created.map((c) => Date.parse(c.time))];
         const span = Math.max(1, Math.max(...times) - start);
-        const x = (ms: number): string => `${(((ms - start) / span) * 100).toFixed(2)}%`;
+        const pct = (ms: number): number => ((ms - start) / span) * 100;
+        const x = (ms: number): string => `${pct(ms).toFixed(2)}%`;
         return (
-          <figure class="group">
+          <figure class="group" data-group={g.groupId}>
             <figcaption>
               “{g.snapshotName}” — {g.members.join(', ')}
-              {t ? ` · freeze skew ${t.skewMs} ms · ${Date.parse(t.end) - Date.parse(t.start)} ms in all` : ' · (timeline known only for groups taken in this page: showing creation times)'}
+              {t ? ` · freeze skew ${t.skewMs} ms · ${Date.parse(t.end) - Date.parse(t.start)} ms in all` : ' · (no report kept for this group: showing creation times only)'}
             </figcaption>
             {g.members.map((m) => {
               const tm = t?.members.find((x) => x.vmName === m);
@@ -599,10 +612,20 @@ function Groups({ state }: { state: UiState }): JSX.Element {
                 <div class="lane" data-vm={m}>
                   <span class="lname">{m}</span>
                   <div class="track">
-                    {tm && t && <span class="seg frozen" style={{ left: x(Date.parse(tm.frozenAt)), width: `calc(${x(Date.parse(t.end))} - ${x(Date.parse(tm.frozenAt))})` }} title={`paused at ${tm.frozenAt}, saved, checkpointed, back to ${tm.state} by ${t.end}`} />}
-                    {tm && <span class="mark pause" style={{ left: x(Date.parse(tm.frozenAt)) }} title={`pause + save: ${tm.frozenAt}`}>■</span>}
-                    {created && <span class="mark snap" style={{ left: x(Date.parse(created.time)) }} title={`checkpoint: ${created.time}`}>◆</span>}
-                    {tm && t && <span class="mark resume" style={{ left: x(Date.parse(t.end)) }} title={`resumed (${tm.state}) by ${t.end}`}>▶</span>}
+                    {tm?.steps.map((st) => {
+                      const a = Date.parse(st.start);
+                      const b = Date.parse(st.end);
+                      const what = GROUP_STEPS[st.step] ?? st.step;
+                      return (
+                        <span
+                          class={`seg step-${what}`}
+                          data-step={st.step}
+                          style={{ left: x(a), width: `max(3px, ${(pct(b) - pct(a)).toFixed(2)}%)` }}
+                          title={`${st.step} (${what}): ${st.start} – ${st.end}, ${b - a} ms`}
+                        />
+                      );
+                    })}
+                    {!tm && created && <span class="mark snap" style={{ left: x(Date.parse(created.time)) }} title={`checkpoint: ${created.time}`}>◆</span>}
                   </div>
                 </div>
               );
@@ -610,7 +633,14 @@ function Groups({ state }: { state: UiState }): JSX.Element {
           </figure>
         );
       })}
-      <p class="hint">■ pause and save · ◆ checkpoint · ▶ back to its prior state. The skew is the largest difference between the VMs' freeze instants.</p>
+      <p class="hint legend">
+        {Object.values(GROUP_STEPS).map((w) => (
+          <span>
+            <span class={`swatch step-${w}`} /> {w}{' '}
+          </span>
+        ))}
+        · the skew is the largest difference between the VMs' freeze (pause) instants; hover a bar for its times.
+      </p>
     </div>
   );
 }
@@ -678,6 +708,9 @@ function PowerShellPane({ runPs }: { runPs(s: string): Promise<{ output: string;
 
 function Lesson(p: {
   steps: LessonStep[];
+  /** The VMs with the lesson's names (for its set-up step). */
+  found: LessonVmsFound;
+  snapshotCounts: Map<string, number>;
   runPs(s: string): Promise<{ output: string; exitCode: number }>;
   act(a: UiAction): Promise<UiActionResult | undefined>;
   onStep(s: LessonStep): void;
@@ -688,14 +721,30 @@ function Lesson(p: {
   const [at, setAt] = p.at;
   const [done, setDone] = p.done;
   const [running, setRunning] = useState(false);
+  /** The set-up step found the lesson's VMs from an earlier run: ask before starting over. */
+  const [asking, setAsking] = useState(false);
   const step = p.steps[at]!;
   const shown = 'ps' in step.run ? step.run.ps : step.run.shown;
   const run = async (): Promise<void> => {
+    if (step.setup) {
+      const refused = foreignLessonVms(p.found);
+      if (refused !== null) {
+        setDone((d) => ({ ...d, [at]: `hvsim: ${refused}` }));
+        return;
+      }
+      if (p.found.ours.length > 0) {
+        setAsking(true);
+        return;
+      }
+    }
+    await runStep('');
+  };
+  const runStep = async (before: string): Promise<void> => {
     setRunning(true);
     p.onStep(step);
     try {
-      let out = '';
-      if ('ps' in step.run) out = (await p.runPs(step.run.ps)).output;
+      let out = before;
+      if ('ps' in step.run) out += (await p.runPs(step.run.ps)).output;
       else
         for (const a of step.run.actions) {
           const r = await p.act(a);
@@ -710,12 +759,30 @@ function Lesson(p: {
       setRunning(false);
     }
   };
+  /** Start over: the back end resets the lesson's own VMs (refusing if a VM it did not make has a lesson name), then the set-up step runs. */
+  const startOver = async (): Promise<void> => {
+    setAsking(false);
+    setRunning(true);
+    let r: UiActionResult | undefined;
+    try {
+      r = await p.act({ op: 'lesson-reset' });
+    } finally {
+      setRunning(false);
+    }
+    if (!r || r.error) {
+      setDone((d) => ({ ...d, [at]: r?.error ? `hvsim: ${r.error.message}` : 'failed' }));
+      return;
+    }
+    // The later steps' results belong to the earlier run.
+    setDone(() => ({}));
+    await runStep(r.lines.map((l) => `${l}\n`).join(''));
+  };
   return (
     <div class="lesson" id="view-lesson">
       <ol class="steps" aria-label="Lesson steps">
         {p.steps.map((s, i) => (
           <li class={`${i === at ? 'at' : ''} ${done[i] !== undefined ? 'done' : ''}`}>
-            <button type="button" class="link" aria-current={i === at ? 'step' : undefined} onClick={() => setAt(i)}>
+            <button type="button" class="link" aria-current={i === at ? 'step' : undefined} onClick={() => { setAsking(false); setAt(i); }}>
               {s.title}
             </button>
           </li>
@@ -727,12 +794,36 @@ function Lesson(p: {
         </h3>
         <p>{step.explain}</p>
         <pre class="cmd">{shown}</pre>
+        {asking && (
+          <div class="ask" role="alertdialog" aria-labelledby="ask-title" data-lesson-ask>
+            <p id="ask-title">
+              <b>The lesson's VMs are here from an earlier run:</b>{' '}
+              {p.found.ours
+                .map((v) => {
+                  const n = p.snapshotCounts.get(v.Name) ?? 0;
+                  return `${v.Name} (${v.State}, ${n} checkpoint${n === 1 ? '' : 's'})`;
+                })
+                .join(', ')}
+              .
+            </p>
+            <p>
+              Start over reuses them: their checkpoints are removed (each .avhdx merges into its parent, as Remove-VMSnapshot does) and they run again; the data on their
+              disks stays. Only VMs the lesson made (their notes say so) are touched.
+            </p>
+            <div class="row">
+              <button type="button" class="primary" onClick={() => void startOver()} data-lesson-start-over>
+                Start over with these VMs
+              </button>
+              <button type="button" onClick={() => setAsking(false)}>Cancel</button>
+            </div>
+          </div>
+        )}
         <div class="row">
-          <button type="button" class="primary" disabled={running} onClick={() => void run()} data-lesson-run={at}>
+          <button type="button" class="primary" disabled={running || asking} onClick={() => void run()} data-lesson-run={at}>
             {done[at] !== undefined ? 'Run again' : 'Run this step'}
           </button>
-          <button type="button" disabled={at === 0} onClick={() => setAt(at - 1)}>Previous</button>
-          <button type="button" disabled={at === p.steps.length - 1} onClick={() => setAt(at + 1)} data-lesson-next>
+          <button type="button" disabled={at === 0} onClick={() => { setAsking(false); setAt(at - 1); }}>Previous</button>
+          <button type="button" disabled={at === p.steps.length - 1} onClick={() => { setAsking(false); setAt(at + 1); }} data-lesson-next>
             Next
           </button>
           <span class="hint">Then look at: {{ vms: 'Virtual Machines', checkpoints: 'Checkpoints', disks: 'Disk files', blocks: 'Blocks', groups: 'Groups' }[step.look]}</span>

@@ -4,8 +4,9 @@
  * buttons and PowerShell pane.
  */
 import type { UiAction } from '../types.js';
+import { LESSON_NOTE, LESSON_VMS } from '../lesson-vms.js';
 
-export const LESSON_VMS = ['SSTest1', 'V-2012R2-Test1', 'v-2012R2-TW01'] as const;
+export { LESSON_VMS };
 
 export interface LessonStep {
   title: string;
@@ -17,21 +18,38 @@ export interface LessonStep {
   look: 'vms' | 'checkpoints' | 'disks' | 'blocks' | 'groups';
   /** The VM to select for the step. */
   vm?: string;
+  /** The set-up step: before it runs, VMs with the lesson's names are looked for (lesson-vms.ts). */
+  setup?: true;
 }
 
-const seedVMs = `"${LESSON_VMS.join('","')}"`;
+const list = (names: readonly string[]): string => `"${names.join('","')}"`;
 
-export function lessonSteps(computerName: string, exportHint: string): LessonStep[] {
+/**
+ * The set-up step's script: the variables the later steps use, and the VMs of `missing` created
+ * (each marked with the lesson's note) and started. On a fresh state directory that is all three;
+ * after a start over (the lesson's VMs reused) only those that were not there.
+ */
+function setupScript(computerName: string, missing: readonly string[]): string {
+  const lines = [`$HVHost = '${computerName.replace(/['‘’‚‛]/g, "''")}'`, `$VMs = ${list(LESSON_VMS)}`];
+  if (missing.length > 0) {
+    const which = missing.length === LESSON_VMS.length ? '$VMs' : list(missing);
+    lines.push(`foreach ($n in ${which}) { New-VM -Name $n -NewVHDSizeBytes 64MB | Out-Null; Set-VM -Name $n -Notes '${LESSON_NOTE}' }`, `Start-VM -Name ${which}`);
+  } else lines.push("# the lesson's VMs are here already (started over): nothing to create");
+  lines.push('Get-VM -Name $VMs | Select VMName,State | FT -AutoSize');
+  return lines.join('\n');
+}
+
+/** `missing`: the lesson's VM names no VM has yet (lessonVmsFound). */
+export function lessonSteps(computerName: string, exportHint: string, missing: readonly string[] = LESSON_VMS): LessonStep[] {
   return [
     {
       title: 'Three related VMs',
       explain:
-        'The seed checkpoints a group of related VMs (a farm, a multi-tier application). Create three small VMs and start them. Each gets one dynamic .vhdx in its folder: the base disk, writable.',
-      run: {
-        ps: `$HVHost = '${computerName.replace(/['‘’‚‛]/g, "''")}'\n$VMs = ${seedVMs}\nforeach ($n in $VMs) { New-VM -Name $n -NewVHDSizeBytes 64MB | Out-Null }\nStart-VM -Name $VMs\nGet-VM -Name $VMs | Select VMName,State | FT -AutoSize`,
-      },
+        "The seed checkpoints a group of related VMs (a farm, a multi-tier application). Create three small VMs and start them. Each gets one dynamic .vhdx in its folder: the base disk, writable. Their notes mark them as the lesson's, so that running the lesson again can reuse them.",
+      run: { ps: setupScript(computerName, missing) },
       look: 'vms',
       vm: 'SSTest1',
+      setup: true,
     },
     {
       title: 'Data on the disks',

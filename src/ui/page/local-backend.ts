@@ -5,7 +5,7 @@
  */
 import { MemoryStorage } from '../../sim/storage.js';
 import { Simulator } from '../../sim/simulator.js';
-import { mergesOf, runAction, runPowerShell, uiBlocks, uiState, type GroupReports } from '../model.js';
+import { mergesOf, runAction, runPowerShell, uiBlocks, uiState } from '../model.js';
 import type { UiAction, UiActionResult, UiBlocks, UiRunResult, UiState } from '../types.js';
 import type { SavedVariables } from '../../powershell/index.js';
 import type { Backend } from './api.js';
@@ -13,7 +13,6 @@ import type { Backend } from './api.js';
 export class LocalBackend implements Backend {
   readonly exportHint = 'the in-memory folder /hvsim/exports';
   private readonly sim: Simulator;
-  private readonly reports: GroupReports = new Map();
   private readonly listeners: Array<() => void> = [];
   private vars: SavedVariables = {};
   private version = 1;
@@ -59,13 +58,13 @@ export class LocalBackend implements Backend {
   }
 
   state(vm?: string): Promise<UiState> {
-    return this.exclusive(() => uiState(this.sim, this.reports, this.version, vm), false);
+    return this.exclusive(() => uiState(this.sim, this.version, vm), false);
   }
   blocks(vm: string, drive: number): Promise<UiBlocks> {
     return this.exclusive(() => uiBlocks(this.sim, vm, drive), false);
   }
   action(a: UiAction): Promise<UiActionResult> {
-    return this.exclusive(async () => ({ ...(await runAction(this.sim, a, { exportRoot: '/hvsim/exports', reports: this.reports })), merges: mergesOf(this.sim) }), true);
+    return this.exclusive(async () => ({ ...(await runAction(this.sim, a, { exportRoot: '/hvsim/exports' })), merges: mergesOf(this.sim) }), true);
   }
   run(source: string): Promise<UiRunResult> {
     return this.exclusive(async () => {
