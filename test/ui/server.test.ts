@@ -7,7 +7,7 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, okStdout, SIM_ENV } from '../helpers/cli.js';
+import { runCli, okStdout, spawnCli, SIM_ENV } from '../helpers/cli.js';
 import { startUi, type RunningUi } from '../helpers/ui.js';
 
 /** A raw request with exactly these headers (fetch would set Host and Origin itself). */
@@ -126,6 +126,37 @@ describe('hvsim ui server', () => {
       }
     } finally {
       fs.rmSync(file, { force: true });
+    }
+  });
+
+  it('--open hands the URL to the system\'s opener (xdg-open on Linux), once, and keeps serving', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hvsim-ui-open-'));
+    const log = path.join(dir, 'opened');
+    const opener = path.join(dir, 'xdg-open');
+    fs.writeFileSync(opener, `#!/bin/sh\nprintf '%s\\n' "$@" >> '${log}'\n`, { mode: 0o755 });
+    const root = path.join(dir, 'state');
+    const proc = spawnCli(['--root', root, 'ui', '--port', '0', '--open'], { env: { ...SIM_ENV, PATH: `${dir}${path.delimiter}${process.env['PATH'] ?? ''}` } });
+    try {
+      let out = '';
+      const url = await new Promise<string>((resolve, reject) => {
+        proc.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = /(http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
+          if (m) resolve(m[1]!);
+        });
+        proc.on('exit', (code) => reject(new Error(`hvsim ui exited ${code}`)));
+      });
+      for (let i = 0; i < 100 && !fs.existsSync(log); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(fs.readFileSync(log, 'utf8')).toBe(`${url}\n`);
+      expect((await fetch(url)).status).toBe(200);
+    } finally {
+      const code = await new Promise<number | null>((resolve) => {
+        if (proc.exitCode !== null) return resolve(proc.exitCode);
+        proc.once('exit', (c) => resolve(c));
+        proc.kill('SIGINT');
+      });
+      fs.rmSync(dir, { recursive: true, force: true });
+      expect(code).toBe(0);
     }
   });
 });
