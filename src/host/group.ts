@@ -9,9 +9,9 @@
  * checkpoints already taken are removed and every VM is brought back to its prior state.
  * restore-group / remove-group act on exactly the set that carries a group id.
  */
-import { randomUUID } from 'node:crypto';
 import { HvsimError, invalidArgument } from '../errors.js';
 import type { GroupCheckpointReport, GroupStep, Host, VMSnapshot, VMState } from './host.js';
+import { newGuid } from '../vhd/common/guid.js';
 
 export interface GroupCheckpointOptions {
   snapshotName?: string;
@@ -144,7 +144,7 @@ export async function checkpointGroup(host: Host, vmNames: string[], opts: Group
   const op = 'checkpoint-group';
   if (vmNames.length === 0) throw invalidArgument(`${op}: name at least one VM`);
   const mode = opts.mode ?? 'save';
-  const groupId = opts.groupId ?? randomUUID();
+  const groupId = opts.groupId ?? newGuid();
   const vms = await host.getVM(vmNames);
   const names = vms.map((v) => v.Name);
   if (new Set(names.map((n) => n.toLowerCase())).size !== names.length) throw invalidArgument(`${op}: a VM is named twice`);

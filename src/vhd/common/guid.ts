@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 
 /**
  * GUIDs are held as canonical lowercase strings ("xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx").
@@ -55,8 +54,9 @@ export function writeRfcGuid(g: Guid, b: Uint8Array, off: number): void {
   fromText(g, b, off, RFC_ORDER);
 }
 
+/** A random (version 4) GUID from the Web Crypto API, which Node 20 and browsers both have. */
 export function newGuid(): Guid {
-  return randomUUID();
+  return globalThis.crypto.randomUUID();
 }
 
 export function isZeroGuid(g: Guid): boolean {
