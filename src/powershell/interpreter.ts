@@ -460,7 +460,9 @@ export class Interpreter {
     for (const [i, el] of p.elements.entries()) {
       if (el.kind === 'expr') {
         if (i > 0) throw new UnsupportedError(el.pos.line, 'an expression after | (PowerShell allows expressions only as the first element of a pipeline) is');
-        data = enumerate(await this.eval(el.expr));
+        // an expression's value is enumerated; $null is one item ($null | % { } runs once, @($null).Count is 1)
+        const v = await this.eval(el.expr);
+        data = v === null ? [null] : enumerate(v);
       } else data = await this.command(el, data);
     }
     return data ?? [];
@@ -554,8 +556,10 @@ export class Interpreter {
     const named = (n: string): PsValue | undefined => raw.named.find((x) => x.param.name === n)?.value;
     const wa = named('WarningAction');
     const quietWarnings = ['silentlycontinue', 'ignore'].includes(toStr(wa !== undefined ? wa : (this.vars.get('warningpreference') ?? '')).toLowerCase());
+    // The console host writes warnings with its other host output, to stdout when redirected
+    // (ConsoleHostUserInterface.WriteWarningLine); only error records go to stderr.
     const warn = (text: string): void => {
-      if (!quietWarnings) this.opts.stderr(formatWarning(text));
+      if (!quietWarnings) this.opts.stdout(formatWarning(text));
     };
     return {
       host: this.host,

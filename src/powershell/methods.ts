@@ -70,10 +70,28 @@ const NUMBER_METHODS: Record<string, (n: number, args: PsValue[]) => PsValue> = 
   tostring: (n, a) => formatWith(n, a.length > 0 ? toStr(a[0]!) : undefined),
 };
 
+const HASHTABLE_METHODS: Record<string, (h: PsHashtable, args: PsValue[]) => PsValue> = {
+  containskey: (h, a) => h.get(toStr(a[0] ?? null)) !== undefined,
+  contains: (h, a) => h.get(toStr(a[0] ?? null)) !== undefined,
+};
+
 /** $x.Method(args) for the methods hvsim implements; anything else is UnsupportedMember. */
 export function invokeMethod(v: PsValue, name: string, args: PsValue[]): PsValue {
   const key = name.toLowerCase();
+  // member enumeration: a method an array does not have is called on each element
+  // (about_Member-Access_Enumeration); the results are collected as with properties
+  if (Array.isArray(v) && key !== 'tostring') {
+    const out: PsValue[] = [];
+    for (const item of v) {
+      if (item === null) continue;
+      const r = invokeMethod(item, name, args);
+      if (Array.isArray(r)) out.push(...r);
+      else if (r !== null) out.push(r);
+    }
+    return out.length === 1 ? out[0]! : out.length === 0 ? null : out;
+  }
   let table: Record<string, Method> | null = null;
+  if (v instanceof PsHashtable) table = HASHTABLE_METHODS as Record<string, Method>;
   if (v instanceof Date) table = DATE_METHODS as Record<string, Method>;
   else if (typeof v === 'string') table = STRING_METHODS as Record<string, Method>;
   else if (typeof v === 'number') table = NUMBER_METHODS as Record<string, Method>;

@@ -329,7 +329,9 @@ class Converter {
   private typeName(n: Node): string {
     if (n.type !== 'type_literal') this.unsupported(n);
     const spec = this.kids(n).find((c) => c.type === 'type_spec');
-    if (!spec || this.kids(spec).some((c) => c.type !== 'type_name')) this.unsupported(n, `the type ${n.text} is`);
+    // [string] is a type_name, [string[]] an array_type_name around one; generics are refused
+    const simple = (c: Node): boolean => c.type === 'type_name' || (c.type === 'array_type_name' && this.kids(c).every((x) => x.type === 'type_name'));
+    if (!spec || !this.kids(spec).every(simple)) this.unsupported(n, `the type ${n.text} is`);
     return spec.text;
   }
 
