@@ -181,7 +181,16 @@ function convert(p: ParamDef, v: PsValue): PsValue {
   if (p.type === 'string') return p.values ? oneOf(p, toStr(v)) : toStr(v);
   if (p.type === 'string[]') return (Array.isArray(v) ? v : [v]).map(toStr);
   if (p.type === 'int') {
-    const n = toNumber(v);
+    let n: number;
+    try {
+      n = toNumber(v);
+    } catch {
+      // ParameterBinderBase: the conversion's message inside "Cannot bind parameter …"
+      throw new BindingError(
+        `Cannot bind parameter '${p.name}'. Cannot convert value "${toStr(v)}" to type "System.Int32". Error: "Input string was not in a correct format."`,
+        'CannotConvertArgumentNoMessage',
+      );
+    }
     if (p.min !== undefined && n < p.min)
       throw new BindingError(
         `Cannot validate argument on parameter '${p.name}'. The ${toStr(v)} argument is less than the minimum allowed range of ${p.min}. Supply an argument that is greater than or equal to ${p.min} and then try the command again.`,

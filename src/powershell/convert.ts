@@ -3,7 +3,7 @@
  * numbers (with the KB…PB suffixes), dates, the [type] casts scripts use, and TimeSpan objects.
  */
 import { timeSpan } from '../host/clock.js';
-import { parseDate } from './dotnet.js';
+import { doubleToString, parseDate } from './dotnet.js';
 import { PsRuntimeError, UnsupportedMember } from './errors.js';
 import { getMember } from './members.js';
 import { PSCUSTOMOBJECT_TYPE, PsHashtable, PsObject, enumerate, isScriptBlock, type PsValue } from './value.js';
@@ -67,7 +67,7 @@ const two = (n: number): string => String(n).padStart(2, '0');
 export function toStr(v: PsValue): string {
   if (v === null) return '';
   if (typeof v === 'boolean') return v ? 'True' : 'False';
-  if (typeof v === 'number') return String(v);
+  if (typeof v === 'number') return doubleToString(v);
   if (typeof v === 'string') return v;
   if (v instanceof Date)
     return `${two(v.getMonth() + 1)}/${two(v.getDate())}/${v.getFullYear()} ${two(v.getHours())}:${two(v.getMinutes())}:${two(v.getSeconds())}`;

@@ -139,6 +139,8 @@ export class Interpreter {
   private readonly written: PsErrorRecord[] = [];
   /** $Error, oldest first: the records written and those caught by a catch block. */
   private readonly errorLog: PsErrorRecord[] = [];
+  /** The errors whose catch blocks are running, innermost last (a bare `throw` rethrows it). */
+  private readonly handling: PsErrorRecord[] = [];
   /** How many try blocks are running: inside one, statement-terminating errors go to catch. */
   private tryDepth = 0;
   /** The running top-level statement's output and the console it goes to (see body). */
@@ -292,7 +294,7 @@ export class Interpreter {
         const only = s.elements[0];
         // `$i++` as a statement writes nothing
         if (s.elements.length === 1 && only?.kind === 'expr' && only.expr.kind === 'incdec') await this.eval(only.expr);
-        else out.push(...(await this.pipeline(s, null)));
+        else await this.pipeline(s, null, out);
         return;
       }
       case 'assign':
@@ -343,6 +345,9 @@ export class Interpreter {
       case 'exit':
         throw new ExitSignal(s.value ? toNumber(await this.valueOf(s.value)) : 0);
       case 'throw': {
+        // a bare `throw` in a catch block rethrows the error being handled (about_Throw)
+        const handling = this.handling[this.handling.length - 1];
+        if (!s.value && handling) throw new TerminatingError(handling);
         const v = s.value ? await this.valueOf(s.value) : null;
         const msg = v === null ? 'ScriptHalted' : toStr(v);
         throw new TerminatingError(this.record(null, s.pos, msg, 'OperationStopped', msg, 'RuntimeException', msg));
@@ -403,9 +408,11 @@ export class Interpreter {
       const saved = [this.vars.get('_'), this.vars.get('psitem')];
       this.vars.set('_', errorObject(e.record));
       this.vars.set('psitem', this.vars.get('_')!);
+      this.handling.push(e.record);
       try {
         await this.body(clause.body, out);
       } finally {
+        this.handling.pop();
         this.vars.set('_', saved[0] ?? null);
         this.vars.set('psitem', saved[1] ?? null);
       }
@@ -455,29 +462,37 @@ export class Interpreter {
   // ------------------------------------------------------------ pipelines and commands
 
   /** Run a pipeline; `input` null means the first stage gets no pipeline input. */
-  async pipeline(p: Pipeline, input: PsValue[] | null): Promise<PsValue[]> {
+  /**
+   * Run a pipeline stage by stage. With `sink`, the last stage writes into it as it goes, so what
+   * it wrote before a terminating error is kept, as PowerShell's streaming keeps it.
+   */
+  async pipeline(p: Pipeline, input: PsValue[] | null, sink?: PsValue[]): Promise<PsValue[]> {
     let data = input;
     for (const [i, el] of p.elements.entries()) {
+      const last = i === p.elements.length - 1;
       if (el.kind === 'expr') {
         if (i > 0) throw new UnsupportedError(el.pos.line, 'an expression after | (PowerShell allows expressions only as the first element of a pipeline) is');
         // an expression's value is enumerated; $null is one item ($null | % { } runs once, @($null).Count is 1)
         const v = await this.eval(el.expr);
         data = v === null ? [null] : enumerate(v);
-      } else data = await this.command(el, data);
+      } else data = await this.command(el, data, last ? sink : undefined);
     }
+    if (sink && (p.elements.length === 0 || p.elements[p.elements.length - 1]!.kind === 'expr')) sink.push(...(data ?? []));
     return data ?? [];
   }
 
-  private async command(c: CommandCall, input: PsValue[] | null): Promise<PsValue[]> {
+  private async command(c: CommandCall, input: PsValue[] | null, sink?: PsValue[]): Promise<PsValue[]> {
     const def = findCmdlet(c.name);
     if (!def) {
       const msg = `The term '${c.name}' is not recognized as the name of a cmdlet, function, script file, or operable program. Check the spelling of the name, or if a path was included, verify that the path is correct and try again.`;
-      throw new StatementError(this.record(c.name, c.pos, msg, 'ObjectNotFound', 'CommandNotFoundException', 'CommandNotFoundException', c.name));
+      // the position marks the command name only, as PowerShell's does
+      const namePos = { ...c.pos, length: Math.min(c.name.length, c.pos.length) };
+      throw new StatementError(this.record(c.name, namePos, msg, 'ObjectNotFound', 'CommandNotFoundException', 'CommandNotFoundException', c.name));
     }
     const raw = await this.rawArgs(def, c);
     const explicitEa = raw.named.find((n) => n.param.name === 'ErrorAction');
     const ea = explicitEa ? toStr(explicitEa.value) : undefined;
-    const out: PsValue[] = [];
+    const out: PsValue[] = sink ?? [];
     const ctx = this.context(def, c, raw, ea, out);
     if (input === null || def.collect) {
       await def.run(ctx, this.bindOrFail(def, c, raw), input ?? []);

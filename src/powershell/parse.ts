@@ -29,21 +29,23 @@ function getParser(): Promise<Parser> {
 
 export interface ParsedScript {
   body: Stmt[];
-  /** The normalised source's lines (error records quote them). */
+  /** The source's lines as written (error records quote them). */
   lines: string[];
   /** Typographic look-alike quotes that were replaced, one per line and character. */
   warnings: string[];
 }
 
 export async function parseScript(source: string): Promise<ParsedScript> {
-  const { text, warnings } = normaliseSource(source.replace(/^\uFEFF/, ''));
+  const original = source.replace(/^\uFEFF/, '');
+  const { text, warnings } = normaliseSource(original);
   const parser = await getParser();
   const tree = parser.parse(text);
   if (!tree) throw new ScriptSyntaxError(1, 'the script could not be parsed');
   try {
     const conv = new Converter(text, parser);
     const body = conv.program(tree.rootNode);
-    return { body, lines: text.split(/\r?\n/), warnings };
+    // error records quote the script as written (normalising keeps every position)
+    return { body, lines: original.split(/\r?\n/), warnings };
   } finally {
     tree.delete();
   }

@@ -246,7 +246,9 @@ const groupObject = def(
       const props: Array<[string, PsValue]> = [['Count', g.items.length], ['Name', g.name]];
       if (!b.flag('NoElement')) props.push(['Group', g.items]);
       props.push(['Values', g.values]);
-      ctx.emit(new PsObject(['Microsoft.PowerShell.Commands.GroupInfo', 'System.Object'], props).hide(['Values']));
+      // -NoElement gives GroupInfoNoElement (a GroupInfo without Group), which has its own view
+      const types = b.flag('NoElement') ? ['Microsoft.PowerShell.Commands.GroupInfoNoElement', 'Microsoft.PowerShell.Commands.GroupInfo', 'System.Object'] : ['Microsoft.PowerShell.Commands.GroupInfo', 'System.Object'];
+      ctx.emit(new PsObject(types, props).hide(['Values']));
     }
   },
 );
