@@ -14,7 +14,7 @@ import { BindingError, bind, refuseUnsupported, resolveParam, type Bound, type C
 import { findCmdlet, FORMAT_OUTPUT } from './commands.js';
 import { ExitSignal, LoopSignal, PsRuntimeError, RunawayLoopError, StatementError, TerminatingError, UnsupportedError, UnsupportedMember } from './errors.js';
 import { OutDefaultWriter, formatError, formatWarning } from './format.js';
-import { ERROR_RECORD_TYPE, castTo, toBool, toNumber, toStr } from './convert.js';
+import { CATEGORY_INFO_TYPE, ERROR_RECORD_TYPE, castTo, toBool, toNumber, toStr } from './convert.js';
 import { getMember } from './members.js';
 import { index, invokeMethod } from './methods.js';
 import { arithmetic, compare, matchTable } from './operators.js';
@@ -116,7 +116,17 @@ function decodeValue(v: unknown, depth = 0): PsValue | undefined {
 function errorObject(r: PsErrorRecord): PsObject {
   return new PsObject(ERROR_RECORD_TYPE, [
     ['Exception', new PsObject(`System.${r.reason}`, [['Message', r.message]])],
-    ['CategoryInfo', `${r.category}: (${r.targetName}:) [${r.command ?? ''}], ${r.reason}`],
+    [
+      'CategoryInfo',
+      new PsObject(CATEGORY_INFO_TYPE, [
+        ['Category', r.category],
+        ['Activity', r.command ?? ''],
+        ['Reason', r.reason],
+        ['TargetName', r.targetName],
+        ['TargetType', ''],
+        ['Text', `${r.category}: (${r.targetName}:) [${r.command ?? ''}], ${r.reason}`],
+      ]).hide(['Text']),
+    ],
     ['FullyQualifiedErrorId', r.fullyQualifiedErrorId],
     ['TargetObject', r.targetName || null],
   ]);

@@ -13,6 +13,18 @@ import * as path from 'node:path';
 export const CORPUS_DIR = path.join(import.meta.dirname, '..', 'fixtures', 'ps-diff');
 export const KNOWN_FILE = path.join(CORPUS_DIR, 'known-differences.json');
 
+/**
+ * Scripts under hyperv/ call the Hyper-V cmdlets. Both sides start from a fresh state directory
+ * seeded by hvsim run with hyperv/_seed.ps1 on HYPERV_COMPUTER; pwsh gets the cmdlets from the hvsim
+ * module (powershell/run holds a `Hyper-V` module that is it, first on PSModulePath, as
+ * `hvsim run --pwsh` does). Without that folder the hyperv/ scripts are skipped, saying so.
+ */
+export const HYPERV_DIR = 'hyperv/';
+export const HYPERV_SEED = path.join(CORPUS_DIR, 'hyperv', '_seed.ps1');
+export const HYPERV_COMPUTER = 'HV1';
+export const MODULE_PATH = path.join(import.meta.dirname, '..', '..', 'powershell', 'run');
+export const HAVE_MODULE = fs.existsSync(path.join(MODULE_PATH, 'Hyper-V', 'Hyper-V.psd1'));
+
 export type Stream = 'stdout' | 'stderr' | 'exitCode';
 export const STREAMS: Stream[] = ['stdout', 'stderr', 'exitCode'];
 
@@ -30,14 +42,14 @@ export function readKnown(): KnownDifferences {
   return JSON.parse(fs.readFileSync(KNOWN_FILE, 'utf8')) as KnownDifferences;
 }
 
-/** Every .ps1 under the corpus, relative, sorted. */
+/** Every .ps1 under the corpus, relative, sorted (files named _*.ps1 are helpers, such as hyperv/_seed.ps1). */
 export function corpusScripts(dir = CORPUS_DIR): string[] {
   const out: string[] = [];
   const walk = (d: string): void => {
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
       const p = path.join(d, e.name);
       if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith('.ps1')) out.push(path.relative(dir, p).split(path.sep).join('/'));
+      else if (e.name.endsWith('.ps1') && !e.name.startsWith('_')) out.push(path.relative(dir, p).split(path.sep).join('/'));
     }
   };
   walk(dir);
