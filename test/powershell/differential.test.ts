@@ -45,6 +45,9 @@ const hv = new Map<string, Result>();
 const ps = new Map<string, Result>();
 let work: string;
 
+/** How long one pwsh may take (a busy machine starts pwsh in seconds). */
+const PWSH_TIMEOUT_MS = 120_000;
+
 /** Both sides run in UTC so that [datetime] casts and Get-Date -Date read the same. */
 const TZ = { TZ: 'UTC' };
 
@@ -81,12 +84,15 @@ async function runPwsh(rel: string): Promise<Result> {
     });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
+    // a script that hangs fails (its exit "status" is the signal) instead of stalling the run
+    const timer = setTimeout(() => p.kill('SIGKILL'), PWSH_TIMEOUT_MS);
     p.stdout.on('data', (d: Buffer) => out.push(d));
     p.stderr.on('data', (d: Buffer) => err.push(d));
     p.on('error', reject);
-    p.on('close', (code, signal) =>
-      resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), exitCode: String(code ?? signal) }),
-    );
+    p.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), exitCode: String(code ?? signal) });
+    });
   });
 }
 
