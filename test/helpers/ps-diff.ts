@@ -105,9 +105,10 @@ function conciseViewMessages(text: string, script: string): string[] {
       out.push(l.replace(/\s+/g, ''));
       continue;
     }
+    // "Category: /path/script.ps1:N" opens a positioned record (its message follows in "| " lines);
+    // "Write-Error: text" is a record without position
     const head = /^([^\s:]+): (.*)$/.exec(l);
-    if (head && head[2] === undefined) cur = l;
-    else if (head && new RegExp(`^${escapeRe(script)}:\\d+$`).test(head[2]!)) cur = '';
+    if (head && new RegExp(`^${escapeRe(script)}:\\d+$`).test(head[2]!)) cur = '';
     else cur = head ? head[2]! : l;
   }
   end();
