@@ -535,7 +535,7 @@ export class Interpreter {
 
   /** A binding failure of `def` at `c` as PowerShell's ParameterBindingException record. */
   private bindingRecord(def: CmdletDef, c: CommandCall, e: BindingError, target?: string): PsErrorRecord {
-    return this.record(def.name, c.pos, e.message, e.category, `${e.errorId},${def.className}`, 'ParameterBindingException', target);
+    return this.record(def.name, e.pos ?? c.pos, e.message, e.category, `${e.errorId},${def.className}`, 'ParameterBindingException', target);
   }
 
   /** Evaluate the call's arguments: named (switches take no argument), then positional. */
@@ -553,10 +553,12 @@ export class Interpreter {
         param = resolveParam(def, el.name);
       } catch (e) {
         if (!(e instanceof BindingError)) throw e;
+        e.pos ??= el.pos; // the unknown -Parameter itself
         throw new StatementError(this.bindingRecord(def, c, e));
       }
       refuseUnsupported(def, param, el.pos.line);
       let value: PsValue;
+      let valuePos: Pos | undefined = el.value?.pos;
       if (el.value) value = await this.eval(el.value);
       else if (param.type === 'switch') value = true;
       else {
@@ -566,13 +568,14 @@ export class Interpreter {
           throw new StatementError(this.bindingRecord(def, c, new BindingError(msg, 'MissingArgument')));
         }
         value = await this.eval(next.value);
+        valuePos = next.pos;
         i++;
       }
       if (raw.named.some((n) => n.param === param)) {
         const msg = `Cannot bind parameter because parameter '${param.name}' is specified more than once. To provide multiple values to parameters that can accept multiple values, use the array syntax. For example, "-parameter value1,value2,value3".`;
         throw new StatementError(this.bindingRecord(def, c, new BindingError(msg, 'ParameterAlreadyBound')));
       }
-      raw.named.push({ param, value, written: el.name });
+      raw.named.push({ param, value, written: el.name, ...(valuePos ? { pos: valuePos } : {}) });
     }
     return raw;
   }
