@@ -64,6 +64,27 @@ export default {
       to: { dependencyTypes: ['core'], path: '^(node:)?fs(/promises)?$' },
     },
     {
+      name: 'ui-page-runs-in-a-browser',
+      comment: "hvsim ui's page (and its static build) runs in the browser: no Node built-in, no CLI, no server, no real-host driver (docs/ui.md)",
+      severity: 'error',
+      from: { path: '^src/ui/page/' },
+      to: { dependencyTypes: ['core'] },
+    },
+    {
+      name: 'ui-page-imports-only-ui-model+layers-below',
+      comment: "hvsim ui's page reaches the simulator through src/ui's model, never the CLI, the server or the driver (docs/ui.md)",
+      severity: 'error',
+      from: { path: '^src/ui/(page/|model\\.ts$|types\\.ts$|parse-action\\.ts$)' },
+      to: { path: '^src/(cli|hyperv)/|^src/ui/server\\.ts$' },
+    },
+    {
+      name: 'ui-model-no-fs',
+      comment: "hvsim ui's model runs in the browser too (the static build): files only through the DiskStore",
+      severity: 'error',
+      from: { path: '^src/ui/(model|types|parse-action)\\.ts$' },
+      to: { dependencyTypes: ['core'], path: '^(node:)?fs(/promises)?$' },
+    },
+    {
       name: 'no-circular',
       comment: 'no import cycles, within a layer or across layers',
       severity: 'error',

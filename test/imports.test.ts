@@ -44,7 +44,7 @@ function violations(result: ICruiseResult): string[] {
 }
 
 function tsFiles(dir: string): string[] {
-  return fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
+  return fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts') || f.endsWith('.tsx'));
 }
 
 describe('imports between layers (.dependency-cruiser.mjs)', () => {

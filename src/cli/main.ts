@@ -7,6 +7,7 @@ import { registerChainCommands } from './commands/chain.js';
 import { registerVmCommands } from './commands/vm.js';
 import { registerAnalysisCommands } from './commands/analysis.js';
 import { registerRunCommand } from './commands/run.js';
+import { registerUiCommand } from './commands/ui.js';
 import { Interrupted } from './interrupt.js';
 
 export const VERSION = '0.1.0';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
     .option('--host <host>', 'sim (default), or hyperv / hyperv:COMPUTER: a real Hyper-V host through PowerShell (docs/real-host.md)');
   registerVmCommands(program);
   registerRunCommand(program);
+  registerUiCommand(program);
   registerAnalysisCommands(program);
   return program;
 }

@@ -54,13 +54,17 @@ function yieldingHost(h: Host): Host {
   });
 }
 
-async function withSimulator<T>(storage: DirectoryStorage, g: Globals, fn: (h: Host) => Promise<T>): Promise<T> {
-  let sim: Simulator;
+/**
+ * Open the simulator kept in `storage` with the options the globals and environment give
+ * (HVSIM_START_TIME, HVSIM_COMPUTER_NAME, HVSIM_CLOCK); `storage` is closed if that fails.
+ * Used by every simulator command and by hvsim ui (src/ui/server.ts) for each request.
+ */
+export function openSimulator(storage: DirectoryStorage, g: Globals): Simulator {
   try {
     const start = process.env.HVSIM_START_TIME ? Date.parse(process.env.HVSIM_START_TIME) : undefined;
     if (start !== undefined && Number.isNaN(start)) throw new HvsimError('INVALID_ARGUMENT', `HVSIM_START_TIME "${process.env.HVSIM_START_TIME}" is not a date`);
     const computerName = g.computerName ?? process.env.HVSIM_COMPUTER_NAME;
-    sim = Simulator.open({
+    return Simulator.open({
       storage,
       ...(computerName !== undefined ? { computerName } : {}),
       defaultComputerName: os.hostname(),
@@ -72,6 +76,10 @@ async function withSimulator<T>(storage: DirectoryStorage, g: Globals, fn: (h: H
     storage.close();
     throw e;
   }
+}
+
+async function withSimulator<T>(storage: DirectoryStorage, g: Globals, fn: (h: Host) => Promise<T>): Promise<T> {
+  const sim = openSimulator(storage, g);
   try {
     return await fn(yieldingHost(sim));
   } finally {

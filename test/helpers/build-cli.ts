@@ -14,6 +14,9 @@ const REPO = path.resolve(import.meta.dirname, '..', '..');
 export default function setup(project: TestProject): () => void {
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
   const b = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: REPO, encoding: 'utf8' });
+  // The page hvsim ui serves (dist/ui/static), as npm run build makes it.
+  const ui = spawnSync(process.execPath, [path.join(REPO, 'scripts', 'build-ui.mjs')], { cwd: REPO, encoding: 'utf8' });
+  if (ui.status !== 0) throw new Error(`the page of hvsim ui does not build: ${ui.stderr}`);
   // tsc emits even when some module has type errors (npm test type-checks on its own); a CLI that
   // does not start is what fails here.
   const copy = path.join(REPO, 'node_modules', '.cache', `hvsim-test-cli-${process.pid}`);

@@ -33,9 +33,10 @@ interface RunOpts {
 }
 
 /** The variables of the PowerShell session, kept in the state directory between runs. */
-const SESSION_FILE = 'powershell-session.json';
+export const SESSION_FILE = 'powershell-session.json';
 
-function loadSession(root: string | undefined): SavedVariables {
+/** The session's variables kept in `root` (none: a new session); hvsim ui's PowerShell pane shares them. */
+export function loadSession(root: string | undefined): SavedVariables {
   if (root === undefined) return {};
   try {
     const v = JSON.parse(fs.readFileSync(path.join(root, SESSION_FILE), 'utf8')) as unknown;
@@ -45,7 +46,7 @@ function loadSession(root: string | undefined): SavedVariables {
   }
 }
 
-function saveSession(root: string, vars: SavedVariables): void {
+export function saveSession(root: string, vars: SavedVariables): void {
   writeFileAtomic(path.join(root, SESSION_FILE), JSON.stringify(vars, null, 1) + '\n');
 }
 
