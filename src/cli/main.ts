@@ -8,6 +8,8 @@ import { registerVmCommands } from './commands/vm.js';
 import { registerAnalysisCommands } from './commands/analysis.js';
 import { registerRunCommand } from './commands/run.js';
 import { registerUiCommand } from './commands/ui.js';
+import { registerServeCommand } from './commands/serve.js';
+import { registerPwshCommands } from './commands/pwsh.js';
 import { Interrupted } from './interrupt.js';
 
 export const VERSION = '0.1.0';
@@ -31,6 +33,8 @@ export function buildProgram(): Command {
   registerVmCommands(program);
   registerRunCommand(program);
   registerUiCommand(program);
+  registerServeCommand(program);
+  registerPwshCommands(program);
   registerAnalysisCommands(program);
   return program;
 }

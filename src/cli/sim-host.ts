@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { HvsimError } from '../errors.js';
 import { Simulator } from '../sim/simulator.js';
 import { DirectoryStorage } from '../sim/storage.js';
-import type { Host } from '../host/host.js';
+import type { Host, HostWarning } from '../host/host.js';
 import { parseHostSpec, withHyperVHost } from '../hyperv/index.js';
 import { catchInterrupts } from './interrupt.js';
 
@@ -26,15 +26,32 @@ export function stateRoot(g: Globals): string {
 
 /** Open the host for one invocation (lock held until the end), run, save, print warnings. */
 export async function withHost<T>(cmd: Command, fn: (h: Host) => Promise<T>, overrides: Partial<Globals> = {}): Promise<T> {
-  const g = { ...(cmd.optsWithGlobals() as Globals), ...overrides };
+  return withHostOf({ ...(cmd.optsWithGlobals() as Globals), ...overrides }, cmd.name(), fn);
+}
+
+const printWarning = (w: HostWarning): void => {
+  process.stderr.write(`WARNING: ${w.Message}\n`);
+};
+
+/** What the CLI knows of the host beyond the Host interface: the simulator's folder of VM folders. */
+export interface HostPlace {
+  vmRoot?: string;
+}
+
+/**
+ * withHost for given options: `what` names the operation in an interrupt's message; the host's
+ * warnings left when `fn` ends go to `onWarning` (default: stderr). hvsim serve calls it once per
+ * request, so each request takes and releases the lock as one command does.
+ */
+export async function withHostOf<T>(g: Globals, what: string, fn: (h: Host, place: HostPlace) => Promise<T>, onWarning: (w: HostWarning) => void = printWarning): Promise<T> {
   const spec = parseHostSpec(g.host);
   if (spec.kind === 'hyperv') {
     if (g.injectFault?.length || g.computerName !== undefined) throw new HvsimError('INVALID_ARGUMENT', '--inject-fault and --computer-name are for the simulator; with --host hyperv:COMPUTER name the real host');
-    return withHyperVHost(spec, fn, (w) => process.stderr.write(`WARNING: ${w.Message}\n`));
+    return withHyperVHost(spec, (h) => fn(h, {}), onWarning);
   }
   const storage = new DirectoryStorage(stateRoot(g));
   // Interrupted at an await: ends there, as after a kill, with the lock released (interrupt.ts).
-  return catchInterrupts(() => `${cmd.name()}; ${storage.root} keeps what it had done (see hvsim get-vm)`, () => withSimulator(storage, g, fn));
+  return catchInterrupts(() => `${what}; ${storage.root} keeps what it had done (see hvsim get-vm)`, () => withSimulator(storage, g, fn, onWarning));
 }
 
 /**
@@ -78,12 +95,12 @@ export function openSimulator(storage: DirectoryStorage, g: Globals): Simulator 
   }
 }
 
-async function withSimulator<T>(storage: DirectoryStorage, g: Globals, fn: (h: Host) => Promise<T>): Promise<T> {
+async function withSimulator<T>(storage: DirectoryStorage, g: Globals, fn: (h: Host, place: HostPlace) => Promise<T>, onWarning: (w: HostWarning) => void): Promise<T> {
   const sim = openSimulator(storage, g);
   try {
-    return await fn(yieldingHost(sim));
+    return await fn(yieldingHost(sim), { vmRoot: storage.vmRoot });
   } finally {
-    for (const w of await sim.takeWarnings()) process.stderr.write(`WARNING: ${w.Message}\n`);
+    for (const w of await sim.takeWarnings()) onWarning(w);
     sim.close();
   }
 }

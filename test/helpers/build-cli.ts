@@ -22,6 +22,8 @@ export default function setup(project: TestProject): () => void {
   const copy = path.join(REPO, 'node_modules', '.cache', `hvsim-test-cli-${process.pid}`);
   fs.rmSync(copy, { recursive: true, force: true });
   fs.cpSync(path.join(REPO, 'dist'), path.join(copy, 'dist'), { recursive: true });
+  // the PowerShell module ships beside dist/ (hvsim pwsh-module, run --pwsh)
+  fs.cpSync(path.join(REPO, 'powershell'), path.join(copy, 'powershell'), { recursive: true });
   fs.writeFileSync(path.join(copy, 'package.json'), '{ "type": "module" }\n');
   const bin = path.join(copy, 'dist', 'cli', 'bin.js');
   // Every module is imported at start-up: a clean --version means the build is whole.

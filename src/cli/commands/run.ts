@@ -30,6 +30,8 @@ interface RunOpts {
   yes?: boolean;
   /** --new-session: start without the variables kept from earlier runs. */
   newSession?: boolean;
+  /** --pwsh: run the (one) script in real PowerShell with the hvsim module (commands/pwsh.ts). */
+  pwsh?: boolean;
 }
 
 /** The variables of the PowerShell session, kept in the state directory between runs. */
@@ -147,7 +149,15 @@ export function registerRunCommand(program: Command): void {
     .option('--what-if', 'run against a throwaway copy of the state directory and print what would change')
     .option('--yes', 'answer Yes to confirmation prompts (Restore-VMSnapshot); without it the run is non-interactive')
     .option('--new-session', 'forget the variables kept from earlier runs (the session continues by default, like one console)')
+    .option('--pwsh', 'run FILE in PowerShell 7 (pwsh) with the hvsim module, the other arguments passed to it (after -- if they start with -)')
     .action(async (files: string[], o: RunOpts, cmd: Command) => {
+      if (o.pwsh) {
+        if (o.whatIf || o.yes || o.newSession) throw new HvsimError('INVALID_ARGUMENT', 'run --pwsh takes no --what-if, --yes or --new-session (the script runs in PowerShell: use -WhatIf and -Confirm there)');
+        const { runPwsh } = await import('./pwsh.js');
+        const code = runPwsh(cmd.optsWithGlobals() as Globals, files[0]!, files.slice(1));
+        if (code !== 0) process.exitCode = code;
+        return;
+      }
       const scripts = files.map((file) => ({ file, source: readScript(file) }));
       const g = cmd.optsWithGlobals() as Globals;
       // The session's variables live in the simulator's state directory (not with a real host).

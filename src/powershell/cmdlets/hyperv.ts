@@ -5,11 +5,41 @@
  * host object kept in `source`).
  */
 import { CHECKPOINT_TYPES, type HardDiskDrive, type SnapshotQuery, type VirtualMachine, type VMSnapshot } from '../../host/host.js';
-import { HvsimError } from '../../errors.js';
+import { HvsimError, type HvsimErrorCode } from '../../errors.js';
 import { type Bound, type CmdletContext, type CmdletDef, type ParamDef } from '../cmdlet.js';
 import { toStr } from '../convert.js';
 import { DRIVE_TYPE, HV, SNAPSHOT_TYPE, VM_TYPE } from '../views.js';
-import { PsObject, type PsValue } from '../value.js';
+import { PsObject, type PsErrorCategory, type PsValue } from '../value.js';
+
+/**
+ * A host error's ErrorCategory (docs/powershell.md, "Errors"): not found → ObjectNotFound, wrong
+ * state → InvalidOperation, bad argument → InvalidArgument, busy → ResourceBusy. The error id is
+ * "<category>,<the cmdlet's class>" (see hostErrorId). Used by hvsim serve (src/cli/commands/serve.ts).
+ */
+export const HOST_ERROR_CATEGORY: Partial<Record<HvsimErrorCode, PsErrorCategory>> = {
+  NOT_FOUND: 'ObjectNotFound',
+  INVALID_STATE: 'InvalidOperation',
+  INVALID_ARGUMENT: 'InvalidArgument',
+  BUSY: 'ResourceBusy',
+  READ_ONLY: 'InvalidOperation',
+  PARENT_MISSING: 'ObjectNotFound',
+  PARENT_MISMATCH: 'InvalidData',
+  CORRUPT: 'InvalidData',
+  CHAIN: 'InvalidData',
+  IO: 'WriteError',
+  UNSUPPORTED: 'NotImplemented',
+  FAULT_INJECTED: 'NotSpecified',
+};
+
+/** FullyQualifiedErrorId of a Hyper-V cmdlet's error: "ObjectNotFound,Microsoft.HyperV.PowerShell.Commands.CheckpointVM". */
+export const hostErrorId = (category: string, def: CmdletDef): string => `${category},${def.className}`;
+
+/** -ComputerName naming another computer than the simulated host: the text of its ConnectionError (id HyperVCommunicationError). */
+export const remoteComputerMessage = (name: string, simulated: string): string =>
+  `The operation on computer '${name}' failed: The WinRM client cannot process the request because the server name cannot be resolved. (hvsim simulates the host '${simulated}'; run with --computer-name ${name} to simulate that name)`;
+
+/** Whether a -ComputerName value is the simulated host itself ('.', localhost or its name). */
+export const isLocalComputer = (name: string, simulated: string): boolean => name === '.' || name.toLowerCase() === 'localhost' || name.toLowerCase() === simulated.toLowerCase();
 
 const TIME_PROPS = new Set(['CreationTime', 'MergeCompletionTime']);
 
