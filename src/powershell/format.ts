@@ -343,14 +343,14 @@ function scalarLines(v: PsValue): string[] {
 /**
  * Property columns of an object without a view: the named ones, or all of them (at most 10 in a
  * table, TableViewGenerator.FilterActiveAssociationList). Alignment from the first object's value:
- * numbers and booleans right, everything else left (TableViewGenerator.ComputeDefaultAlignment).
+ * numbers, booleans and enums right, everything else left (TableViewGenerator.ComputeDefaultAlignment).
  */
 function propertyColumns(first: PsObject, names: string[] | undefined, limit: number): Column[] {
   const list = names ?? first.names().slice(0, limit);
   return list.map((n) => {
     const name = first.canonicalName(n) ?? n;
     const v = first.get(name) ?? null;
-    return prop(name, name, typeof v === 'number' || typeof v === 'boolean' ? 'right' : 'left');
+    return prop(name, name, typeof v === 'number' || typeof v === 'boolean' || (v !== null && first.isEnum(name)) ? 'right' : 'left');
   });
 }
 
