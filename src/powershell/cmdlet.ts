@@ -4,6 +4,7 @@
  * object's type), mandatory parameters, and the common parameters.
  */
 import type { Host } from '../host/host.js';
+import type { Pos } from './ast.js';
 import { PsObject, isScriptBlock, type PsScriptBlock, type PsValue } from './value.js';
 import { isPrimitive, toNumber, toStr } from './convert.js';
 import { UnsupportedError } from './errors.js';
@@ -105,6 +106,8 @@ export function allParams(def: CmdletDef): ParamDef[] {
 
 /** Binding failures, worded as PowerShell's ParameterBindingException. */
 export class BindingError extends Error {
+  /** Where the offending argument or parameter is, when known (the error record marks it). */
+  pos: Pos | undefined;
   constructor(message: string, readonly errorId: string, readonly category: 'InvalidArgument' | 'InvalidOperation' = 'InvalidArgument') {
     super(message);
     this.name = 'BindingError';
@@ -181,7 +184,16 @@ function convert(p: ParamDef, v: PsValue): PsValue {
   if (p.type === 'string') return p.values ? oneOf(p, toStr(v)) : toStr(v);
   if (p.type === 'string[]') return (Array.isArray(v) ? v : [v]).map(toStr);
   if (p.type === 'int') {
-    const n = toNumber(v);
+    let n: number;
+    try {
+      n = toNumber(v);
+    } catch {
+      // ParameterBinderBase: the conversion's message inside "Cannot bind parameter …"
+      throw new BindingError(
+        `Cannot bind parameter '${p.name}'. Cannot convert value "${toStr(v)}" to type "System.Int32". Error: "Input string was not in a correct format."`,
+        'CannotConvertArgumentNoMessage',
+      );
+    }
     if (p.min !== undefined && n < p.min)
       throw new BindingError(
         `Cannot validate argument on parameter '${p.name}'. The ${toStr(v)} argument is less than the minimum allowed range of ${p.min}. Supply an argument that is greater than or equal to ${p.min} and then try the command again.`,
@@ -204,7 +216,8 @@ function oneOf(p: ParamDef, v: string): string {
 }
 
 export interface RawArgs {
-  named: Array<{ param: ParamDef; value: PsValue; written: string }>;
+  /** pos: the argument's position in the script (for error records). */
+  named: Array<{ param: ParamDef; value: PsValue; written: string; pos?: Pos }>;
   positional: PsValue[];
 }
 
@@ -248,7 +261,14 @@ class BoundValues implements Bound {
 export function bind(def: CmdletDef, raw: RawArgs, piped?: { value: PsValue }): Bound {
   const sets = def.sets ?? ['__AllParameterSets'];
   const named = new Map<string, PsValue>();
-  for (const n of raw.named) named.set(n.param.name.toLowerCase(), convert(n.param, n.value));
+  for (const n of raw.named) {
+    try {
+      named.set(n.param.name.toLowerCase(), convert(n.param, n.value));
+    } catch (e) {
+      if (e instanceof BindingError) e.pos ??= n.pos;
+      throw e;
+    }
+  }
   const candidates = sets.filter((s) => raw.named.every((n) => !def.params.includes(n.param) || inSet(n.param, s)));
   if (candidates.length === 0) throw new BindingError('Parameter set cannot be resolved using the specified named parameters.', 'AmbiguousParameterSet');
   let lastError: BindingError | null = null;

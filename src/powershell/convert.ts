@@ -3,7 +3,7 @@
  * numbers (with the KB…PB suffixes), dates, the [type] casts scripts use, and TimeSpan objects.
  */
 import { timeSpan } from '../host/clock.js';
-import { parseDate } from './dotnet.js';
+import { doubleToString, parseDate } from './dotnet.js';
 import { PsRuntimeError, UnsupportedMember } from './errors.js';
 import { getMember } from './members.js';
 import { PSCUSTOMOBJECT_TYPE, PsHashtable, PsObject, enumerate, isScriptBlock, type PsValue } from './value.js';
@@ -11,6 +11,8 @@ import { SNAPSHOT_TYPE, VM_TYPE, hyperVObjectString } from './views.js';
 
 export const TIMESPAN_TYPE = 'System.TimeSpan';
 export const ERROR_RECORD_TYPE = 'System.Management.Automation.ErrorRecord';
+/** $_.CategoryInfo: Category, Activity, Reason, TargetName, TargetType; as text, its GetMessage() line. */
+export const CATEGORY_INFO_TYPE = 'System.Management.Automation.ErrorCategoryInfo';
 
 /** A System.TimeSpan ((Get-Date) - $snap.CreationTime) with its usual properties. */
 export function timeSpanObject(ms: number): PsObject {
@@ -67,7 +69,7 @@ const two = (n: number): string => String(n).padStart(2, '0');
 export function toStr(v: PsValue): string {
   if (v === null) return '';
   if (typeof v === 'boolean') return v ? 'True' : 'False';
-  if (typeof v === 'number') return String(v);
+  if (typeof v === 'number') return doubleToString(v);
   if (typeof v === 'string') return v;
   if (v instanceof Date)
     return `${two(v.getMonth() + 1)}/${two(v.getDate())}/${v.getFullYear()} ${two(v.getHours())}:${two(v.getMinutes())}:${two(v.getSeconds())}`;
@@ -76,6 +78,7 @@ export function toStr(v: PsValue): string {
     const span = spanMs(v);
     if (span !== null) return timeSpan(span);
     if (v.typeName === ERROR_RECORD_TYPE) return toStr(getMember(v.get('Exception') ?? null, 'Message'));
+    if (v.typeName === CATEGORY_INFO_TYPE) return toStr(v.get('Text') ?? null);
     if (v.typeName === VM_TYPE) return hyperVObjectString('VirtualMachine', toStr(v.get('Name') ?? null), toStr(v.get('Id') ?? null));
     if (v.typeName === SNAPSHOT_TYPE) return hyperVObjectString('VMSnapshot', toStr(v.get('Name') ?? null), toStr(v.get('Id') ?? null));
     return v.typeName;

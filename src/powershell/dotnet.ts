@@ -225,3 +225,25 @@ export function parseDate(text: string): Date | null {
   } else if (/^\d{4}-\d{2}-\d{2}T.*(Z|[+-]\d{2}:?\d{2})$/.test(t) || /^[A-Za-z]{3,9}\.? \d{1,2},? \d{4}/.test(t)) d = new Date(Date.parse(t));
   return d && !Number.isNaN(d.getTime()) ? d : null;
 }
+
+/**
+ * A number as PowerShell turns it into text (console output, "$n", 5.1's ToString()): Int64 in
+ * full, doubles with 15 significant digits.
+ */
+export function doubleToString(n: number): string {
+  if (Number.isNaN(n)) return 'NaN';
+  if (n === Infinity) return 'Infinity';
+  if (n === -Infinity) return '-Infinity';
+  // integral values within Int64 print in full (PowerShell widens int arithmetic to long)
+  if (Number.isInteger(n) && Math.abs(n) < 2 ** 63) return n.toFixed(0);
+  // Double.ToString() = "G15": 15 significant digits; exponent form when the exponent is -5 or
+  // less, or 15 or more (0.0001, 1.2E-05, 1E+20)
+  const p = Number(n.toPrecision(15));
+  const abs = Math.abs(p);
+  if (abs !== 0 && (abs < 1e-4 || abs >= 1e15)) {
+    const [mant, exp] = p.toExponential().split('e') as [string, string];
+    const e = Number(exp);
+    return `${mant}E${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`;
+  }
+  return String(p);
+}

@@ -17,7 +17,7 @@
 import type { PsErrorRecord, PsValue } from './value.js';
 import { PSCUSTOMOBJECT_TYPE, PsHashtable, PsObject, isScriptBlock } from './value.js';
 import { displayTime, timeParts } from '../host/clock.js';
-import { DAYS, MONTHS } from './dotnet.js';
+import { DAYS, MONTHS, doubleToString as formatNumber } from './dotnet.js';
 import { VIEWS, hyperVObjectString, type ViewColumn } from './views.js';
 
 export interface TableOptions {
@@ -51,23 +51,6 @@ const ELLIPSIS = '...';
 const ENUMERATION_LIMIT = 4;
 
 // ───────────────────────── values ─────────────────────────
-
-/** A .NET-looking number: Int64 in full, doubles with 15 significant digits ("R"-less ToString()). */
-function formatNumber(n: number): string {
-  if (Number.isNaN(n)) return 'NaN';
-  if (n === Infinity) return 'Infinity';
-  if (n === -Infinity) return '-Infinity';
-  if (Number.isInteger(n) && Math.abs(n) < 1e21) return n.toFixed(0);
-  // Double.ToString() = "G15": 15 significant digits, exponent form below 1e-5 or from 1e15.
-  const p = Number(n.toPrecision(15));
-  const abs = Math.abs(p);
-  if (abs !== 0 && (abs < 1e-5 || abs >= 1e15)) {
-    const [mant, exp] = p.toExponential().split('e') as [string, string];
-    const e = Number(exp);
-    return `${mant}E${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`;
-  }
-  return String(p);
-}
 
 /** DateTime's own console view (en-US long date + long time): "Sunday, March 11, 2018 7:54:05 PM". */
 function longDate(d: Date): string {
@@ -284,6 +267,8 @@ interface ViewDef {
   type: string;
   shape: 'table';
   columns: Column[];
+  /** The view declares its column widths (used unless -AutoSize). */
+  declared?: boolean;
 }
 
 const prop =
@@ -310,7 +295,23 @@ const viewColumn = (c: ViewColumn): Column => ({
  * (e.g. "win16 Running 24 4096 00:00:03 Operating normally 8.0"), i.e. the views declare no
  * widths (OutCommandInner sizes them from the first objects) and no right alignment.
  */
-const TABLE_VIEWS: ViewDef[] = VIEWS.map((v) => ({ type: v.type, shape: 'table', columns: v.columns.map(viewColumn) }));
+const TABLE_VIEWS: ViewDef[] = [
+  ...VIEWS.map((v): ViewDef => ({ type: v.type, shape: 'table', columns: v.columns.map(viewColumn) })),
+  // Group-Object's results (PowerShellCore.format.ps1xml, GroupInfo / GroupInfoNoElement):
+  // Count 5 wide right-aligned, Name 25 wide, Group the rest
+  {
+    type: 'Microsoft.PowerShell.Commands.GroupInfo',
+    shape: 'table',
+    declared: true,
+    columns: [prop('Count', 'Count', 'right', 5), prop('Name', 'Name', 'left', 25), prop('Group')],
+  },
+  {
+    type: 'Microsoft.PowerShell.Commands.GroupInfoNoElement',
+    shape: 'table',
+    declared: true,
+    columns: [prop('Count', 'Count', 'right', 5), prop('Name', 'Name', 'left', 25)],
+  },
+];
 
 /** System.Collections.Hashtable's view (DictionaryEntry): Name 30 wide, Value takes the rest. */
 const HASHTABLE_COLUMNS: Column[] = [
@@ -342,14 +343,14 @@ function scalarLines(v: PsValue): string[] {
 /**
  * Property columns of an object without a view: the named ones, or all of them (at most 10 in a
  * table, TableViewGenerator.FilterActiveAssociationList). Alignment from the first object's value:
- * numbers and booleans right, everything else left (TableViewGenerator.ComputeDefaultAlignment).
+ * numbers, booleans and enums right, everything else left (TableViewGenerator.ComputeDefaultAlignment).
  */
 function propertyColumns(first: PsObject, names: string[] | undefined, limit: number): Column[] {
   const list = names ?? first.names().slice(0, limit);
   return list.map((n) => {
     const name = first.canonicalName(n) ?? n;
     const v = first.get(name) ?? null;
-    return prop(name, name, typeof v === 'number' || typeof v === 'boolean' ? 'right' : 'left');
+    return prop(name, name, typeof v === 'number' || typeof v === 'boolean' || (v !== null && first.isEnum(name)) ? 'right' : 'left');
   });
 }
 
@@ -380,7 +381,8 @@ function objectListLines(o: PsValue, names: string[] | undefined, columns: numbe
     return listLines(labels, labels.map((n) => displayValue(o.get(n) ?? null)), columns);
   }
   if (o instanceof PsHashtable) {
-    return o.keys().flatMap((k) => listLines(['Name', 'Value'], [k, displayValue(o.get(k) ?? null)], columns));
+    // each DictionaryEntry is an entry of its own, separated by a blank line
+    return o.keys().flatMap((k, i) => [...(i > 0 ? [''] : []), ...listLines(['Name', 'Value'], [k, displayValue(o.get(k) ?? null)], columns)]);
   }
   return [];
 }
@@ -542,7 +544,7 @@ function tableGroup(first: PsObject | PsHashtable, autoSize: boolean): Group {
   if (first instanceof PsHashtable) return { shape: 'table', cols: HASHTABLE_COLUMNS, declared: true, autoSize, accepts: (o) => o instanceof PsHashtable, events: [] };
   const view = viewFor(first);
   return view
-    ? { shape: 'table', cols: view.columns, declared: false, autoSize, accepts: sameView(view), events: [] }
+    ? { shape: 'table', cols: view.columns, declared: view.declared ?? false, autoSize, accepts: sameView(view), events: [] }
     : { shape: 'table', cols: propertyColumns(first, undefined, 10), declared: false, autoSize, accepts: sameType(first), events: [] };
 }
 

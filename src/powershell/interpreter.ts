@@ -14,7 +14,7 @@ import { BindingError, bind, refuseUnsupported, resolveParam, type Bound, type C
 import { findCmdlet, FORMAT_OUTPUT } from './commands.js';
 import { ExitSignal, LoopSignal, PsRuntimeError, RunawayLoopError, StatementError, TerminatingError, UnsupportedError, UnsupportedMember } from './errors.js';
 import { OutDefaultWriter, formatError, formatWarning } from './format.js';
-import { ERROR_RECORD_TYPE, castTo, toBool, toNumber, toStr } from './convert.js';
+import { CATEGORY_INFO_TYPE, ERROR_RECORD_TYPE, castTo, toBool, toNumber, toStr } from './convert.js';
 import { getMember } from './members.js';
 import { index, invokeMethod } from './methods.js';
 import { arithmetic, compare, matchTable } from './operators.js';
@@ -116,7 +116,17 @@ function decodeValue(v: unknown, depth = 0): PsValue | undefined {
 function errorObject(r: PsErrorRecord): PsObject {
   return new PsObject(ERROR_RECORD_TYPE, [
     ['Exception', new PsObject(`System.${r.reason}`, [['Message', r.message]])],
-    ['CategoryInfo', `${r.category}: (${r.targetName}:) [${r.command ?? ''}], ${r.reason}`],
+    [
+      'CategoryInfo',
+      new PsObject(CATEGORY_INFO_TYPE, [
+        ['Category', r.category],
+        ['Activity', r.command ?? ''],
+        ['Reason', r.reason],
+        ['TargetName', r.targetName],
+        ['TargetType', ''],
+        ['Text', `${r.category}: (${r.targetName}:) [${r.command ?? ''}], ${r.reason}`],
+      ]).hide(['Text']),
+    ],
     ['FullyQualifiedErrorId', r.fullyQualifiedErrorId],
     ['TargetObject', r.targetName || null],
   ]);
@@ -139,6 +149,8 @@ export class Interpreter {
   private readonly written: PsErrorRecord[] = [];
   /** $Error, oldest first: the records written and those caught by a catch block. */
   private readonly errorLog: PsErrorRecord[] = [];
+  /** The errors whose catch blocks are running, innermost last (a bare `throw` rethrows it). */
+  private readonly handling: PsErrorRecord[] = [];
   /** How many try blocks are running: inside one, statement-terminating errors go to catch. */
   private tryDepth = 0;
   /** The running top-level statement's output and the console it goes to (see body). */
@@ -292,7 +304,7 @@ export class Interpreter {
         const only = s.elements[0];
         // `$i++` as a statement writes nothing
         if (s.elements.length === 1 && only?.kind === 'expr' && only.expr.kind === 'incdec') await this.eval(only.expr);
-        else out.push(...(await this.pipeline(s, null)));
+        else await this.pipeline(s, null, out);
         return;
       }
       case 'assign':
@@ -343,6 +355,9 @@ export class Interpreter {
       case 'exit':
         throw new ExitSignal(s.value ? toNumber(await this.valueOf(s.value)) : 0);
       case 'throw': {
+        // a bare `throw` in a catch block rethrows the error being handled (about_Throw)
+        const handling = this.handling[this.handling.length - 1];
+        if (!s.value && handling) throw new TerminatingError(handling);
         const v = s.value ? await this.valueOf(s.value) : null;
         const msg = v === null ? 'ScriptHalted' : toStr(v);
         throw new TerminatingError(this.record(null, s.pos, msg, 'OperationStopped', msg, 'RuntimeException', msg));
@@ -403,9 +418,11 @@ export class Interpreter {
       const saved = [this.vars.get('_'), this.vars.get('psitem')];
       this.vars.set('_', errorObject(e.record));
       this.vars.set('psitem', this.vars.get('_')!);
+      this.handling.push(e.record);
       try {
         await this.body(clause.body, out);
       } finally {
+        this.handling.pop();
         this.vars.set('_', saved[0] ?? null);
         this.vars.set('psitem', saved[1] ?? null);
       }
@@ -455,27 +472,37 @@ export class Interpreter {
   // ------------------------------------------------------------ pipelines and commands
 
   /** Run a pipeline; `input` null means the first stage gets no pipeline input. */
-  async pipeline(p: Pipeline, input: PsValue[] | null): Promise<PsValue[]> {
+  /**
+   * Run a pipeline stage by stage. With `sink`, the last stage writes into it as it goes, so what
+   * it wrote before a terminating error is kept, as PowerShell's streaming keeps it.
+   */
+  async pipeline(p: Pipeline, input: PsValue[] | null, sink?: PsValue[]): Promise<PsValue[]> {
     let data = input;
     for (const [i, el] of p.elements.entries()) {
+      const last = i === p.elements.length - 1;
       if (el.kind === 'expr') {
         if (i > 0) throw new UnsupportedError(el.pos.line, 'an expression after | (PowerShell allows expressions only as the first element of a pipeline) is');
-        data = enumerate(await this.eval(el.expr));
-      } else data = await this.command(el, data);
+        // an expression's value is enumerated; $null is one item ($null | % { } runs once, @($null).Count is 1)
+        const v = await this.eval(el.expr);
+        data = v === null ? [null] : enumerate(v);
+      } else data = await this.command(el, data, last ? sink : undefined);
     }
+    if (sink && (p.elements.length === 0 || p.elements[p.elements.length - 1]!.kind === 'expr')) sink.push(...(data ?? []));
     return data ?? [];
   }
 
-  private async command(c: CommandCall, input: PsValue[] | null): Promise<PsValue[]> {
+  private async command(c: CommandCall, input: PsValue[] | null, sink?: PsValue[]): Promise<PsValue[]> {
     const def = findCmdlet(c.name);
     if (!def) {
       const msg = `The term '${c.name}' is not recognized as the name of a cmdlet, function, script file, or operable program. Check the spelling of the name, or if a path was included, verify that the path is correct and try again.`;
-      throw new StatementError(this.record(c.name, c.pos, msg, 'ObjectNotFound', 'CommandNotFoundException', 'CommandNotFoundException', c.name));
+      // the position marks the command name only, as PowerShell's does
+      const namePos = { ...c.pos, length: Math.min(c.name.length, c.pos.length) };
+      throw new StatementError(this.record(c.name, namePos, msg, 'ObjectNotFound', 'CommandNotFoundException', 'CommandNotFoundException', c.name));
     }
     const raw = await this.rawArgs(def, c);
     const explicitEa = raw.named.find((n) => n.param.name === 'ErrorAction');
     const ea = explicitEa ? toStr(explicitEa.value) : undefined;
-    const out: PsValue[] = [];
+    const out: PsValue[] = sink ?? [];
     const ctx = this.context(def, c, raw, ea, out);
     if (input === null || def.collect) {
       await def.run(ctx, this.bindOrFail(def, c, raw), input ?? []);
@@ -508,7 +535,7 @@ export class Interpreter {
 
   /** A binding failure of `def` at `c` as PowerShell's ParameterBindingException record. */
   private bindingRecord(def: CmdletDef, c: CommandCall, e: BindingError, target?: string): PsErrorRecord {
-    return this.record(def.name, c.pos, e.message, e.category, `${e.errorId},${def.className}`, 'ParameterBindingException', target);
+    return this.record(def.name, e.pos ?? c.pos, e.message, e.category, `${e.errorId},${def.className}`, 'ParameterBindingException', target);
   }
 
   /** Evaluate the call's arguments: named (switches take no argument), then positional. */
@@ -526,10 +553,12 @@ export class Interpreter {
         param = resolveParam(def, el.name);
       } catch (e) {
         if (!(e instanceof BindingError)) throw e;
+        e.pos ??= el.pos; // the unknown -Parameter itself
         throw new StatementError(this.bindingRecord(def, c, e));
       }
       refuseUnsupported(def, param, el.pos.line);
       let value: PsValue;
+      let valuePos: Pos | undefined = el.value?.pos;
       if (el.value) value = await this.eval(el.value);
       else if (param.type === 'switch') value = true;
       else {
@@ -539,13 +568,14 @@ export class Interpreter {
           throw new StatementError(this.bindingRecord(def, c, new BindingError(msg, 'MissingArgument')));
         }
         value = await this.eval(next.value);
+        valuePos = next.pos;
         i++;
       }
       if (raw.named.some((n) => n.param === param)) {
         const msg = `Cannot bind parameter because parameter '${param.name}' is specified more than once. To provide multiple values to parameters that can accept multiple values, use the array syntax. For example, "-parameter value1,value2,value3".`;
         throw new StatementError(this.bindingRecord(def, c, new BindingError(msg, 'ParameterAlreadyBound')));
       }
-      raw.named.push({ param, value, written: el.name });
+      raw.named.push({ param, value, written: el.name, ...(valuePos ? { pos: valuePos } : {}) });
     }
     return raw;
   }
@@ -554,8 +584,10 @@ export class Interpreter {
     const named = (n: string): PsValue | undefined => raw.named.find((x) => x.param.name === n)?.value;
     const wa = named('WarningAction');
     const quietWarnings = ['silentlycontinue', 'ignore'].includes(toStr(wa !== undefined ? wa : (this.vars.get('warningpreference') ?? '')).toLowerCase());
+    // The console host writes warnings with its other host output, to stdout when redirected
+    // (ConsoleHostUserInterface.WriteWarningLine); only error records go to stderr.
     const warn = (text: string): void => {
-      if (!quietWarnings) this.opts.stderr(formatWarning(text));
+      if (!quietWarnings) this.opts.stdout(formatWarning(text));
     };
     return {
       host: this.host,

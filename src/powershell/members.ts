@@ -37,6 +37,7 @@ export function getMember(v: PsValue, name: string): PsValue {
   if (v instanceof PsHashtable) {
     if (key === 'count') return v.size;
     if (key === 'keys') return v.keys();
+    if (key === 'values') return v.keys().map((k) => v.get(k) ?? null);
     return v.get(name) ?? null;
   }
   if (v instanceof Date && key in DATE_PROPS) return DATE_PROPS[key]!(v);

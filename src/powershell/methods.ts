@@ -17,16 +17,9 @@ const DATE_METHODS: Record<string, (d: Date, args: PsValue[]) => PsValue> = {
   addminutes: (d, a) => new Date(d.getTime() + toNumber(a[0] ?? 0) * 60_000),
   addseconds: (d, a) => new Date(d.getTime() + toNumber(a[0] ?? 0) * 1000),
   addmilliseconds: (d, a) => new Date(d.getTime() + toNumber(a[0] ?? 0)),
-  addmonths: (d, a) => {
-    const x = new Date(d.getTime());
-    x.setMonth(x.getMonth() + toNumber(a[0] ?? 0));
-    return x;
-  },
-  addyears: (d, a) => {
-    const x = new Date(d.getTime());
-    x.setFullYear(x.getFullYear() + toNumber(a[0] ?? 0));
-    return x;
-  },
+  // DateTime.AddMonths/AddYears keep the day, clamped to the new month's last day (Jan 31 + 1 month = Feb 29)
+  addmonths: (d, a) => addMonths(d, toNumber(a[0] ?? 0)),
+  addyears: (d, a) => addMonths(d, 12 * toNumber(a[0] ?? 0)),
   tostring: (d, a) => formatWith(d, a.length > 0 ? toStr(a[0]!) : undefined),
   toshortdatestring: (d) => formatDate(d, 'd')!,
   tolongdatestring: (d) => formatDate(d, 'D')!,
@@ -35,6 +28,16 @@ const DATE_METHODS: Record<string, (d: Date, args: PsValue[]) => PsValue> = {
   touniversaltime: (d) => d,
   tolocaltime: (d) => d,
 };
+
+function addMonths(d: Date, months: number): Date {
+  const x = new Date(d.getTime());
+  const day = x.getDate();
+  x.setDate(1);
+  x.setMonth(x.getMonth() + Math.trunc(months));
+  const last = new Date(x.getFullYear(), x.getMonth() + 1, 0).getDate();
+  x.setDate(Math.min(day, last));
+  return x;
+}
 
 const STRING_METHODS: Record<string, (s: string, args: PsValue[]) => PsValue> = {
   toupper: (s) => s.toUpperCase(),
@@ -70,10 +73,28 @@ const NUMBER_METHODS: Record<string, (n: number, args: PsValue[]) => PsValue> = 
   tostring: (n, a) => formatWith(n, a.length > 0 ? toStr(a[0]!) : undefined),
 };
 
+const HASHTABLE_METHODS: Record<string, (h: PsHashtable, args: PsValue[]) => PsValue> = {
+  containskey: (h, a) => h.get(toStr(a[0] ?? null)) !== undefined,
+  contains: (h, a) => h.get(toStr(a[0] ?? null)) !== undefined,
+};
+
 /** $x.Method(args) for the methods hvsim implements; anything else is UnsupportedMember. */
 export function invokeMethod(v: PsValue, name: string, args: PsValue[]): PsValue {
   const key = name.toLowerCase();
+  // member enumeration: a method an array does not have is called on each element
+  // (about_Member-Access_Enumeration); the results are collected as with properties
+  if (Array.isArray(v) && key !== 'tostring') {
+    const out: PsValue[] = [];
+    for (const item of v) {
+      if (item === null) continue;
+      const r = invokeMethod(item, name, args);
+      if (Array.isArray(r)) out.push(...r);
+      else if (r !== null) out.push(r);
+    }
+    return out.length === 1 ? out[0]! : out.length === 0 ? null : out;
+  }
   let table: Record<string, Method> | null = null;
+  if (v instanceof PsHashtable) table = HASHTABLE_METHODS as Record<string, Method>;
   if (v instanceof Date) table = DATE_METHODS as Record<string, Method>;
   else if (typeof v === 'string') table = STRING_METHODS as Record<string, Method>;
   else if (typeof v === 'number') table = NUMBER_METHODS as Record<string, Method>;

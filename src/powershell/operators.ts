@@ -34,16 +34,19 @@ function equal(l: PsValue, r: PsValue, cs: boolean): boolean {
   return l === r;
 }
 
+/**
+ * Strings order as .NET's String.Compare in the en-US culture does (PowerShell's -lt/-gt and
+ * Sort-Object): linguistic, lower case before upper case when case counts ('b' -clt 'B').
+ */
+const CULTURE_CS = new Intl.Collator('en-US', { sensitivity: 'variant', caseFirst: 'lower' });
+const CULTURE_CI = new Intl.Collator('en-US', { sensitivity: 'accent' });
+
 /** <0, 0, >0 for -lt/-gt…, the right side converted to the left side's type. */
 function order(l: PsValue, r: PsValue, cs: boolean): number {
   if (l instanceof Date) return l.getTime() - toDate(r).getTime();
   if (typeof l === 'number') return l - toNumber(r);
   if (l === null) return r === null ? 0 : -1;
-  if (typeof l === 'string') {
-    const a = cs ? l : l.toLowerCase();
-    const b = cs ? toStr(r) : toStr(r).toLowerCase();
-    return a < b ? -1 : a > b ? 1 : 0;
-  }
+  if (typeof l === 'string') return (cs ? CULTURE_CS : CULTURE_CI).compare(l, toStr(r));
   if (typeof l === 'boolean') return Number(l) - Number(toBool(r));
   const span = spanMs(l);
   if (span !== null && spanMs(r) !== null) return span - spanMs(r)!;
@@ -115,6 +118,12 @@ export function arithmetic(op: string, l: PsValue, r: PsValue): PsValue {
     if (typeof l === 'string') return l + toStr(r);
     if (l === null) return r;
     return toNumber(l) + toNumber(r);
+  }
+  if (op === '*' && (typeof l === 'string' || Array.isArray(l))) {
+    // 'ab' * 3 and @(1,2) * 2 repeat the left side (about_Arithmetic_Operators)
+    const n = toNumber(r);
+    if (typeof l === 'string') return l.repeat(Math.max(0, Math.round(n)));
+    return Array.from({ length: Math.max(0, Math.round(n)) }, () => l).flat();
   }
   const a = toNumber(l);
   const b = toNumber(r);

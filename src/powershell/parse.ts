@@ -29,21 +29,23 @@ function getParser(): Promise<Parser> {
 
 export interface ParsedScript {
   body: Stmt[];
-  /** The normalised source's lines (error records quote them). */
+  /** The source's lines as written (error records quote them). */
   lines: string[];
   /** Typographic look-alike quotes that were replaced, one per line and character. */
   warnings: string[];
 }
 
 export async function parseScript(source: string): Promise<ParsedScript> {
-  const { text, warnings } = normaliseSource(source.replace(/^\uFEFF/, ''));
+  const original = source.replace(/^\uFEFF/, '');
+  const { text, warnings } = normaliseSource(original);
   const parser = await getParser();
   const tree = parser.parse(text);
   if (!tree) throw new ScriptSyntaxError(1, 'the script could not be parsed');
   try {
     const conv = new Converter(text, parser);
     const body = conv.program(tree.rootNode);
-    return { body, lines: text.split(/\r?\n/), warnings };
+    // error records quote the script as written (normalising keeps every position)
+    return { body, lines: original.split(/\r?\n/), warnings };
   } finally {
     tree.delete();
   }
@@ -329,7 +331,9 @@ class Converter {
   private typeName(n: Node): string {
     if (n.type !== 'type_literal') this.unsupported(n);
     const spec = this.kids(n).find((c) => c.type === 'type_spec');
-    if (!spec || this.kids(spec).some((c) => c.type !== 'type_name')) this.unsupported(n, `the type ${n.text} is`);
+    // [string] is a type_name, [string[]] an array_type_name around one; generics are refused
+    const simple = (c: Node): boolean => c.type === 'type_name' || (c.type === 'array_type_name' && this.kids(c).every((x) => x.type === 'type_name'));
+    if (!spec || !this.kids(spec).every(simple)) this.unsupported(n, `the type ${n.text} is`);
     return spec.text;
   }
 

@@ -34,7 +34,9 @@ function formatOperator(fmt: string, args: PsValue[]): string {
     }
     if (p.index >= args.length)
       throw new PsRuntimeError(`Error formatting a string: Index (zero based) must be greater than or equal to zero and less than the size of the argument list.: ${fmt}`, 'InvalidOperation', 'FormatError');
-    out += align(formatWith(args[p.index]!, p.format), p.align);
+    // String.Format calls ToString(): an array argument shows its type name
+    const arg = args[p.index]!;
+    out += align(Array.isArray(arg) ? 'System.Object[]' : formatWith(arg, p.format), p.align);
   }
   return out;
 }

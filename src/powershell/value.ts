@@ -4,6 +4,8 @@
  * picks the object's default view). Shared by the interpreter, the cmdlets and the formatter.
  */
 
+import { ENUM_PROPERTIES } from './views.js';
+
 /** [pscustomobject]'s type name, also an object's when it has none. */
 export const PSCUSTOMOBJECT_TYPE = 'System.Management.Automation.PSCustomObject';
 
@@ -16,6 +18,8 @@ export class PsObject {
   readonly typeNames: string[];
   private readonly props = new Map<string, { name: string; value: PsValue }>();
   private readonly hidden = new Set<string>();
+  /** Properties holding enum values besides those its type has (views.ts ENUM_PROPERTIES). */
+  private readonly enums = new Set<string>();
   /** The host object this one was made from, when it came from a cmdlet (Checkpoint-VM of a piped VM). */
   readonly source: unknown;
 
@@ -57,6 +61,18 @@ export class PsObject {
   hide(names: Iterable<string>): this {
     for (const n of names) this.hidden.add(n.toLowerCase());
     return this;
+  }
+
+  /** Mark properties as holding enum values (Select-Object copying them from a Hyper-V object). Returns this. */
+  markEnums(names: Iterable<string>): this {
+    for (const n of names) this.enums.add(n.toLowerCase());
+    return this;
+  }
+
+  /** Whether the property holds an enum value (a generated table right-aligns it). */
+  isEnum(name: string): boolean {
+    const key = name.toLowerCase();
+    return this.enums.has(key) || (ENUM_PROPERTIES[this.typeName]?.some((n) => n.toLowerCase() === key) ?? false);
   }
 
   /** The real spelling of a property (Select vmname → VMName), or undefined. */

@@ -57,3 +57,14 @@ export const DRIVE_VIEW: TableView = {
 export const hyperVObjectString = (shortType: string, name: string, id: string): string => `${shortType} (Name = '${name}') [Id = '${id}']`;
 
 export const VIEWS: readonly TableView[] = [VM_VIEW, SNAPSHOT_VIEW, DRIVE_VIEW];
+
+/**
+ * Properties whose values are .NET enums (VMState, SnapshotType, ControllerType …), shown as their
+ * names. A table generated from properties right-aligns them, as it does numbers
+ * (TableViewGenerator.ComputeDefaultAlignment: DefaultScalarTypes takes every enum).
+ */
+export const ENUM_PROPERTIES: Readonly<Record<string, readonly string[]>> = {
+  [VM_TYPE]: ['State', 'PrimaryOperationalStatus', 'CheckpointType'],
+  [SNAPSHOT_TYPE]: ['State', 'SnapshotType', 'CheckpointType'],
+  [DRIVE_TYPE]: ['ControllerType'],
+};

@@ -16,12 +16,23 @@ const lines = (s: string): string[] => s.split('\n').map((l) => l.trimEnd()).fil
 /** A table's rows as cells, cut at the columns the dashed rule marks. */
 function table(out: string): { header: string[]; rows: string[][] } {
   const ls = out.split('\n').filter((l) => l.trim().length > 0);
-  const ruleAt = ls.findIndex((l) => /^-+( +-+)*\s*$/.test(l));
+  const ruleAt = ls.findIndex((l) => /^ *-+( +-+)*\s*$/.test(l));
   expect(ruleAt).toBeGreaterThan(0);
-  const rule = ls[ruleAt]!;
+  // columns are separated by the positions that are blank on every line (header, rule and rows):
+  // a right-aligned column (an enum such as State) sticks out left of its dashes
+  const lines = ls.slice(ruleAt - 1);
+  const width = Math.max(...lines.map((l) => l.length));
   const cols: Array<[number, number]> = [];
-  for (const m of rule.matchAll(/-+/g)) cols.push([m.index, m.index + m[0].length]);
-  const cut = (l: string): string[] => cols.map(([s], i) => l.slice(s, i + 1 < cols.length ? cols[i + 1]![0] : undefined).trim());
+  for (let i = 0; i < width; ) {
+    if (lines.every((l) => (l[i] ?? ' ') === ' ')) {
+      i++;
+      continue;
+    }
+    const start = i;
+    while (i < width && !lines.every((l) => (l[i] ?? ' ') === ' ')) i++;
+    cols.push([start, i]);
+  }
+  const cut = (l: string): string[] => cols.map(([a, b]) => l.slice(a, b).trim());
   return { header: cut(ls[ruleAt - 1]!), rows: ls.slice(ruleAt + 1).map(cut) };
 }
 

@@ -31,6 +31,8 @@ function formatted(text: string): PsObject {
 interface PropSpec {
   name: string;
   value(item: PsValue): Promise<PsValue>;
+  /** A property taken by name (not calculated): its enum-ness goes with it. */
+  byName?: boolean;
 }
 
 /** A hashtable key by any accepted spelling (n/name/l/label, e/expression …). */
@@ -69,7 +71,7 @@ function propSpecs(specs: PsValue[], sample: PsValue): PropSpec[] {
     const names = /[*?[]/.test(pattern) ? propertyNames(sample).filter((n) => wildcard(pattern).test(n)) : [pattern];
     for (const n of names) {
       const real = sample instanceof PsObject ? (sample.canonicalName(n) ?? n) : n;
-      out.push({ name: real, value: async (item) => getMember(item, real) });
+      out.push({ name: real, value: async (item) => getMember(item, real), byName: true });
     }
   }
   return out;
@@ -81,7 +83,9 @@ async function project(items: PsValue[], specs: PropSpec[], typePrefix: string):
     const base = item instanceof PsObject ? item.typeName : 'System.Object';
     const props: Array<[string, PsValue]> = [];
     for (const p of specs) props.push([p.name, await p.value(item)]);
-    out.push(new PsObject(`${typePrefix}${base}`, props, item instanceof PsObject ? item.source : undefined));
+    const o = new PsObject(`${typePrefix}${base}`, props, item instanceof PsObject ? item.source : undefined);
+    if (item instanceof PsObject) o.markEnums(specs.filter((p) => p.byName && item.isEnum(p.name)).map((p) => p.name));
+    out.push(o);
   }
   return out;
 }
@@ -246,7 +250,9 @@ const groupObject = def(
       const props: Array<[string, PsValue]> = [['Count', g.items.length], ['Name', g.name]];
       if (!b.flag('NoElement')) props.push(['Group', g.items]);
       props.push(['Values', g.values]);
-      ctx.emit(new PsObject(['Microsoft.PowerShell.Commands.GroupInfo', 'System.Object'], props).hide(['Values']));
+      // -NoElement gives GroupInfoNoElement (a GroupInfo without Group), which has its own view
+      const types = b.flag('NoElement') ? ['Microsoft.PowerShell.Commands.GroupInfoNoElement', 'Microsoft.PowerShell.Commands.GroupInfo', 'System.Object'] : ['Microsoft.PowerShell.Commands.GroupInfo', 'System.Object'];
+      ctx.emit(new PsObject(types, props).hide(['Values']));
     }
   },
 );
