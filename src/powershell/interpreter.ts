@@ -8,10 +8,11 @@
  * goes through format.ts's Out-Default.
  */
 import type { Host } from '../host/host.js';
-import { HvsimError, type HvsimErrorCode } from '../errors.js';
+import { HvsimError } from '../errors.js';
 import type { CommandCall, Expr, Pipeline, Pos, Stmt } from './ast.js';
 import { BindingError, bind, refuseUnsupported, resolveParam, type Bound, type CmdletContext, type CmdletDef, type ConfirmImpact, type RawArgs } from './cmdlet.js';
 import { findCmdlet, FORMAT_OUTPUT } from './commands.js';
+import { HOST_ERROR_CATEGORY, hostErrorId, isLocalComputer, remoteComputerMessage } from './cmdlets/hyperv.js';
 import { ExitSignal, LoopSignal, PsRuntimeError, RunawayLoopError, StatementError, TerminatingError, UnsupportedError, UnsupportedMember } from './errors.js';
 import { OutDefaultWriter, formatError, formatWarning } from './format.js';
 import { CATEGORY_INFO_TYPE, ERROR_RECORD_TYPE, castTo, toBool, toNumber, toStr } from './convert.js';
@@ -38,21 +39,6 @@ export interface RunResult {
   /** Every error record written (terminating or not), oldest first. */
   errors: PsErrorRecord[];
 }
-
-const CATEGORY: Partial<Record<HvsimErrorCode, PsErrorCategory>> = {
-  NOT_FOUND: 'ObjectNotFound',
-  INVALID_STATE: 'InvalidOperation',
-  INVALID_ARGUMENT: 'InvalidArgument',
-  BUSY: 'ResourceBusy',
-  READ_ONLY: 'InvalidOperation',
-  PARENT_MISSING: 'ObjectNotFound',
-  PARENT_MISMATCH: 'InvalidData',
-  CORRUPT: 'InvalidData',
-  CHAIN: 'InvalidData',
-  IO: 'WriteError',
-  UNSUPPORTED: 'NotImplemented',
-  FAULT_INJECTED: 'NotSpecified',
-};
 
 /** "Checkpoint-VM: text" → "text" (the host prefixes its messages with the cmdlet). */
 export function stripCmdlet(message: string): string {
@@ -612,10 +598,10 @@ export class Interpreter {
     if (e instanceof StatementError || e instanceof TerminatingError) return [e.record];
     if (e instanceof UnsupportedError) throw e;
     if (!(e instanceof HvsimError) && typeof e !== 'string') throw e;
-    const category: PsErrorCategory = typeof e === 'string' ? 'NotSpecified' : (CATEGORY[e.code] ?? 'NotSpecified');
+    const category: PsErrorCategory = typeof e === 'string' ? 'NotSpecified' : (HOST_ERROR_CATEGORY[e.code] ?? 'NotSpecified');
     const text = typeof e === 'string' ? e : e.message;
     const reason = def.reason ?? 'VirtualizationException';
-    return text.split('\n').map((line) => this.record(def.name, pos, stripCmdlet(line), category, `${category},${def.className}`, reason, target));
+    return text.split('\n').map((line) => this.record(def.name, pos, stripCmdlet(line), category, hostErrorId(category, def), reason, target));
   }
 
   private shouldProcess(def: CmdletDef, c: CommandCall, whatIf: PsValue | undefined, confirm: PsValue | undefined, target: string, operation?: string, description?: string): boolean {
@@ -639,12 +625,11 @@ export class Interpreter {
     if (names === undefined) return true;
     let ok = false;
     for (const n of names) {
-      if (n === '.' || n.toLowerCase() === 'localhost' || n.toLowerCase() === this.host.computerName.toLowerCase()) {
+      if (isLocalComputer(n, this.host.computerName)) {
         ok = true;
         continue;
       }
-      const msg = `The operation on computer '${n}' failed: The WinRM client cannot process the request because the server name cannot be resolved. (hvsim simulates the host '${this.host.computerName}'; run with --computer-name ${n} to simulate that name)`;
-      this.writeError(this.record(def.name, c.pos, msg, 'ConnectionError', `HyperVCommunicationError,${def.className}`, 'VirtualizationException', n), ea);
+      this.writeError(this.record(def.name, c.pos, remoteComputerMessage(n, this.host.computerName), 'ConnectionError', `HyperVCommunicationError,${def.className}`, 'VirtualizationException', n), ea);
     }
     return ok;
   }

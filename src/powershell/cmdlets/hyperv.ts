@@ -14,7 +14,7 @@ import { PsObject, type PsErrorCategory, type PsValue } from '../value.js';
 /**
  * A host error's ErrorCategory (docs/powershell.md, "Errors"): not found → ObjectNotFound, wrong
  * state → InvalidOperation, bad argument → InvalidArgument, busy → ResourceBusy. The error id is
- * "<category>,<the cmdlet's class>" (see hostErrorId). Used by hvsim serve (src/cli/commands/serve.ts).
+ * "<category>,<the cmdlet's class>" (see hostErrorId). Used by the interpreter and by hvsim serve.
  */
 export const HOST_ERROR_CATEGORY: Partial<Record<HvsimErrorCode, PsErrorCategory>> = {
   NOT_FOUND: 'ObjectNotFound',
