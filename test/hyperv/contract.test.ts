@@ -28,12 +28,11 @@ import type { HvsimErrorCode } from '../../src/errors.js';
 import type { Host, VMState } from '../../src/host/host.js';
 import { DEFAULT_CONFIG, MiB, START, installStandIn, type StandIn } from '../helpers/fake-powershell.setup.js';
 import { reject } from '../helpers/data.js';
-import { cliBin } from '../helpers/cli.js';
-import { PWSH, pwshEnv, pwshGate } from '../helpers/pwsh.js';
+import { PWSH, pwshGate } from '../helpers/pwsh.js';
+import { hyperVPwshEnv } from '../helpers/pwsh-hyperv.js';
 import { FAULTS_FILE } from '../../src/cli/sim-host.js';
 
 const pwshOk = pwshGate();
-const PWSH_MODULES = path.join(import.meta.dirname, '..', 'fixtures', 'pwsh-modules');
 
 interface Bench {
   host: Host;
@@ -87,7 +86,7 @@ const PROCESS_SUBSET = ['new-vm and get-vm', 'checkpoint: tree', 'group checkpoi
 
 /**
  * The driver running real pwsh with the fixture module `Hyper-V` first on PSModulePath; the
- * module's server is the test build of the CLI (cliBin) on a state directory of the rig's own.
+ * module's server is the test build of the CLI on a state directory of the rig's own (pwsh-hyperv.ts).
  */
 function realPwshSubject(mode: 'session' | 'process'): Subject {
   return {
@@ -98,16 +97,7 @@ function realPwshSubject(mode: 'session' | 'process'): Subject {
       const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hvsim-contract-pwsh-'));
       const root = path.join(tmp, 'state');
       fs.mkdirSync(root);
-      const env = pwshEnv({
-        PSModulePath: [PWSH_MODULES, process.env['PSModulePath'] ?? ''].filter(Boolean).join(path.delimiter),
-        HVSIM_ROOT: root,
-        HVSIM_CLI: cliBin(),
-        HVSIM_NODE: process.execPath,
-        HVSIM_COMPUTER_NAME: DEFAULT_CONFIG.computerName,
-        HVSIM_CLOCK: 'wall',
-        HVSIM_PWSH_CACHE: path.join(os.tmpdir(), 'hvsim-pwsh'),
-        TZ: 'UTC',
-      });
+      const env = hyperVPwshEnv(root, { HVSIM_COMPUTER_NAME: DEFAULT_CONFIG.computerName });
       const host = await HyperVHost.open({ powershell: PWSH!, mode, env, pollIntervalMs: 100, maxPollIntervalMs: 500, defaultDiskSize: 4 * MiB });
       return {
         async fresh() {
