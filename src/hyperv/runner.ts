@@ -148,6 +148,8 @@ function onEnded(child: ChildProcessWithoutNullStreams, fn: (code: number | null
     fn(code, signal);
   };
   child.on('exit', (code, signal) => {
+    // A launcher that ran PowerShell as its own child may leave it reading: end its input.
+    child.stdin.destroy();
     drain = setTimeout(() => {
       child.stdout.destroy();
       child.stderr.destroy();
@@ -376,6 +378,7 @@ export class SessionRunner implements PowerShellRunner {
     const c = this.child;
     this.child = undefined;
     this.ready = undefined;
+    c?.stdin.destroy();
     c?.kill();
   }
 

@@ -21,21 +21,36 @@ import { hyperVPwshEnv } from '../helpers/pwsh-hyperv.js';
 const ok = pwshGate();
 const MiB = 1024 * 1024;
 
-/** The pwsh processes this test process started (children whose command is pwsh). */
-function pwshChildren(): number[] {
-  const out: number[] = [];
+/** Every process: pid → [parent pid, command]. */
+function processes(): Map<number, [number, string]> {
+  const out = new Map<number, [number, string]>();
   for (const d of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
-      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
       // pid (comm) state ppid …
-      const m = /^\d+ \((.*)\) \S+ (\d+)/.exec(stat);
-      if (m && m[1] === 'pwsh' && Number(m[2]) === process.pid) out.push(Number(d));
+      const m = /^\d+ \((.*)\) \S+ (\d+)/.exec(fs.readFileSync(`/proc/${d}/stat`, 'utf8'));
+      if (m) out.set(Number(d), [Number(m[2]), m[1]!]);
     } catch {
       // ended meanwhile
     }
   }
   return out;
+}
+
+/** The pwsh processes this test process started (children whose command is pwsh). */
+function pwshChildren(): number[] {
+  return [...processes()].filter(([, [ppid, comm]]) => comm === 'pwsh' && ppid === process.pid).map(([pid]) => pid);
+}
+
+/**
+ * A pwsh and the PowerShell it runs: the .NET tool's `pwsh` is a launcher whose child
+ * (`dotnet …pwsh.dll`) is PowerShell itself; the module's server (node) is left to notice.
+ */
+function powershellTree(pid: number): number[] {
+  const all = processes();
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++) for (const [p, [ppid, comm]] of all) if (ppid === tree[i] && comm !== 'node') tree.push(p);
+  return tree;
 }
 
 describe.skipIf(!ok)('hostile names through the driver and real pwsh', { timeout: 300_000 }, () => {
@@ -154,7 +169,7 @@ describe.skipIf(!ok)('a real pwsh that dies or hangs', { timeout: 300_000 }, () 
     const before = h.runInfo.processes;
     const kids = pwshChildren();
     expect(kids).toHaveLength(1);
-    process.kill(kids[0]!, 'SIGKILL');
+    for (const p of powershellTree(kids[0]!)) process.kill(p, 'SIGKILL');
     await new Promise((r) => setTimeout(r, 200));
     expect((await h.getVM(['web01']))[0]!.Name).toBe('web01');
     expect(h.runInfo.processes).toBe(before + 1);
