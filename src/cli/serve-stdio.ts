@@ -35,25 +35,9 @@ import { PsObject, type PsValue } from '../powershell/value.js';
 import { stripCmdlet } from '../powershell/interpreter.js';
 import { withHostOf, type Globals, type HostPlace } from './sim-host.js';
 import { isVhdCmdlet, serveVhd } from './serve-vhd.js';
+import type { ServeEvent, ServeObject } from './serve-protocol.js';
 
-/** An error record as the client rebuilds it. */
-export interface ServeError {
-  message: string;
-  category: string;
-  /** FullyQualifiedErrorId. */
-  id: string;
-  target: string;
-  /** CategoryInfo's reason: the exception type's short name. */
-  reason: string;
-}
-
-export interface ServeObject {
-  t: string[];
-  p: Record<string, unknown>;
-  k: Record<string, string>;
-}
-
-export type ServeEvent = { o: ServeObject } | { w: string } | { e: ServeError } | { h: string };
+export type { ServeError, ServeEvent, ServeObject } from './serve-protocol.js';
 
 /** How the client types the properties JSON carries as text (docs/hyperv.md, "Enums"). */
 const PROPERTY_KINDS: Readonly<Record<string, Readonly<Record<string, string>>>> = {

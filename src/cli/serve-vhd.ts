@@ -18,7 +18,7 @@ import { HOST_ERROR_CATEGORY, isLocalComputer, remoteComputerMessage } from '../
 import { stripCmdlet } from '../powershell/interpreter.js';
 import type { VhdInfo } from '../vhd/disk.js';
 import { withHostOf, type Globals } from './sim-host.js';
-import type { ServeError, ServeEvent } from './serve-stdio.js';
+import type { ServeError, ServeEvent } from './serve-protocol.js';
 
 export const VHD_TYPE = 'Microsoft.Vhd.PowerShell.VirtualHardDisk';
 const CLASS = { 'New-VHD': 'Microsoft.Vhd.PowerShell.Cmdlets.NewVHD', 'Get-VHD': 'Microsoft.Vhd.PowerShell.Cmdlets.GetVHD' } as const;
