@@ -31,6 +31,7 @@
         'Export-VMSnapshot',
         'Get-VMHardDiskDrive',
         'Add-VMHardDiskDrive',
+        'New-VHD',
         'Get-VHD',
         'Merge-VHD'
     )

@@ -1502,6 +1502,81 @@ function Add-VMHardDiskDrive {
     process { Invoke-HvsimCmdlet $PSCmdlet $PSBoundParameters }
 }
 
+function New-VHD {
+    # Parameter sets of Microsoft's New-VHD (learn.microsoft.com/powershell/module/hyper-v/new-vhd);
+    # the server creates dynamic and fixed disks (serve-vhd.ts). -WhatIf/-Confirm are asked here,
+    # per path, before the request is sent.
+    [CmdletBinding(DefaultParameterSetName='DynamicWithoutSource', SupportsShouldProcess=$true, ConfirmImpact='Medium')]
+    [OutputType('Microsoft.Vhd.PowerShell.VirtualHardDisk')]
+    param (
+        [Parameter(Mandatory=$true, Position=0, ValueFromPipelineByPropertyName=$true)]
+        [ValidateNotNullOrEmpty()]
+        [string[]]
+        ${Path},
+
+        [Parameter(ParameterSetName='Differencing', Mandatory=$true, Position=1)]
+        [ValidateNotNullOrEmpty()]
+        [string]
+        ${ParentPath},
+
+        [Parameter(ParameterSetName='DynamicWithoutSource', Mandatory=$true, Position=1)]
+        [Parameter(ParameterSetName='FixedWithoutSource', Mandatory=$true, Position=1)]
+        [Parameter(ParameterSetName='Differencing')]
+        [ValidateNotNullOrEmpty()]
+        [uint64]
+        ${SizeBytes},
+
+        [Parameter(ParameterSetName='DynamicWithoutSource')]
+        [switch]
+        ${Dynamic},
+
+        [Parameter(ParameterSetName='FixedWithoutSource', Mandatory=$true)]
+        [switch]
+        ${Fixed},
+
+        [Parameter(ParameterSetName='Differencing')]
+        [switch]
+        ${Differencing},
+
+        [ValidateNotNullOrEmpty()]
+        [uint32]
+        ${BlockSizeBytes},
+
+        [Parameter(ParameterSetName='DynamicWithoutSource')]
+        [Parameter(ParameterSetName='FixedWithoutSource')]
+        [ValidateSet(512, 4096)]
+        [uint32]
+        ${LogicalSectorSizeBytes},
+
+        [ValidateSet(512, 4096)]
+        [uint32]
+        ${PhysicalSectorSizeBytes},
+
+        [switch]
+        ${AsJob},
+
+        [ValidateNotNullOrEmpty()]
+        [object[]]
+        ${CimSession},
+
+        [ValidateNotNullOrEmpty()]
+        [string[]]
+        ${ComputerName},
+
+        [ValidateNotNullOrEmpty()]
+        [pscredential[]]
+        ${Credential}
+    )
+
+    process {
+        foreach ($p in $Path) { if (-not $PSCmdlet.ShouldProcess($p, 'New-VHD')) { return } }
+        $bound = @{} + $PSBoundParameters
+        $bound['Confirm'] = $false
+        $bound.Remove('WhatIf') | Out-Null
+        Invoke-HvsimCmdlet $PSCmdlet $bound
+    }
+}
+
 function Get-VHD {
     [CmdletBinding(DefaultParameterSetName='Path')]
     [OutputType('Microsoft.Vhd.PowerShell.VirtualHardDisk')]
@@ -1593,5 +1668,5 @@ $ExecutionContext.SessionState.Module.OnRemove = { Stop-HvsimServer }
 Export-ModuleMember -Function @(
     'Get-VMHost', 'Get-VM', 'New-VM', 'Remove-VM', 'Set-VM', 'Start-VM', 'Stop-VM', 'Save-VM', 'Suspend-VM', 'Resume-VM', 'Wait-VM', 'Export-VM', 'Import-VM',
     'Checkpoint-VM', 'Get-VMSnapshot', 'Restore-VMSnapshot', 'Remove-VMSnapshot', 'Rename-VMSnapshot', 'Export-VMSnapshot',
-    'Get-VMHardDiskDrive', 'Add-VMHardDiskDrive', 'Get-VHD', 'Merge-VHD'
+    'Get-VMHardDiskDrive', 'Add-VMHardDiskDrive', 'New-VHD', 'Get-VHD', 'Merge-VHD'
 ) -Alias @('Get-VMCheckpoint', 'Restore-VMCheckpoint', 'Remove-VMCheckpoint', 'Rename-VMCheckpoint', 'Export-VMCheckpoint')

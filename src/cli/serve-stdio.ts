@@ -34,25 +34,10 @@ import { DRIVE_TYPE, SNAPSHOT_TYPE, VM_TYPE } from '../powershell/views.js';
 import { PsObject, type PsValue } from '../powershell/value.js';
 import { stripCmdlet } from '../powershell/interpreter.js';
 import { withHostOf, type Globals, type HostPlace } from './sim-host.js';
+import { isVhdCmdlet, serveVhd } from './serve-vhd.js';
+import type { ServeEvent, ServeObject } from './serve-protocol.js';
 
-/** An error record as the client rebuilds it. */
-export interface ServeError {
-  message: string;
-  category: string;
-  /** FullyQualifiedErrorId. */
-  id: string;
-  target: string;
-  /** CategoryInfo's reason: the exception type's short name. */
-  reason: string;
-}
-
-export interface ServeObject {
-  t: string[];
-  p: Record<string, unknown>;
-  k: Record<string, string>;
-}
-
-export type ServeEvent = { o: ServeObject } | { w: string } | { e: ServeError } | { h: string };
+export type { ServeError, ServeEvent, ServeObject } from './serve-protocol.js';
 
 /** How the client types the properties JSON carries as text (docs/hyperv.md, "Enums"). */
 const PROPERTY_KINDS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
@@ -121,8 +106,7 @@ export const NOT_SIMULATED: Readonly<Record<string, string>> = {
   'Remove-VM': 'the simulated host has no VM removal (start another state directory with --root or HVSIM_ROOT)',
   'Export-VM': 'exporting a whole VM is not simulated (Export-VMSnapshot is)',
   'Import-VM': 'importing VMs is not simulated (New-VM -VHDPath uses an existing disk)',
-  'Get-VHD': 'the VHD cmdlets are not simulated here; hvsim get-vhd FILE reads a disk file',
-  'Merge-VHD': 'the VHD cmdlets are not simulated here; hvsim merge-vhd FILE merges disk files',
+  'Merge-VHD': 'Merge-VHD is not simulated here; hvsim merge-vhd FILE merges disk files',
   'Wait-VM': 'it waits for the guest (heartbeat, IP address, reboot), which hvsim does not model; to wait for a merge, poll OperationalStatus',
 };
 
@@ -240,6 +224,14 @@ export async function serve(g: Globals, io: ServeIo): Promise<void> {
       if (typeof req.cmdlet !== 'string') throw new ProtocolError('a request needs "cmdlet"');
       if (req.cmdlet.toLowerCase() === 'get-vmhost') {
         await getVMHost(g, (req.params ?? {}) as Record<string, unknown>, (ev) => events.push(ev));
+        answer({ done: true });
+        continue;
+      }
+      const vhd = isVhdCmdlet(req.cmdlet);
+      if (vhd !== undefined) {
+        const params = req.params ?? {};
+        if (typeof params !== 'object' || params === null || Array.isArray(params)) throw new ProtocolError('"params" must be an object');
+        await serveVhd(g, vhd, params as Record<string, unknown>, (ev) => events.push(ev));
         answer({ done: true });
         continue;
       }

@@ -3,7 +3,9 @@
  * HVSIM_ROOT, default ./.hvsim; locked for the whole invocation) or a real Hyper-V host
  * (--host hyperv[:COMPUTER]). Shared by the simulator commands and hvsim run.
  */
+import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
 import type { Command } from 'commander';
 import { HvsimError } from '../errors.js';
 import { Simulator } from '../sim/simulator.js';
@@ -11,6 +13,8 @@ import { DirectoryStorage } from '../sim/storage.js';
 import type { Host, HostWarning } from '../host/host.js';
 import { parseHostSpec, withHyperVHost } from '../hyperv/index.js';
 import { catchInterrupts } from './interrupt.js';
+import { parseFault } from '../host/faults.js';
+import { writeFileAtomic } from '../vhd/io/node-file.js';
 
 export interface Globals {
   root?: string;
@@ -72,11 +76,54 @@ function yieldingHost(h: Host): Host {
 }
 
 /**
+ * Faults kept in the state directory (docs/simulator.md, "Faults kept in the state directory"):
+ * `faults.json`, a JSON array of --inject-fault specs ("checkpoint:web01", "start:db*:2"), armed
+ * for every invocation on that directory until they fire; each invocation writes back the ones
+ * still pending (counting the calls they have seen), and removes the file when none is left.
+ * This is how a long-lived client (hvsim serve, whose every request is one invocation) gets a
+ * fault that fires once.
+ */
+export const FAULTS_FILE = 'faults.json';
+
+function keptFaults(storage: DirectoryStorage): string[] {
+  const file = path.join(storage.root, FAULTS_FILE);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  let list: unknown;
+  try {
+    list = JSON.parse(text);
+  } catch {
+    list = undefined;
+  }
+  if (!Array.isArray(list) || !list.every((x) => typeof x === 'string')) throw new HvsimError('INVALID_ARGUMENT', `${file}: not a JSON array of faults ("op:vm" or "op:vm:n")`, { file });
+  for (const f of list) parseFault(f);
+  return list;
+}
+
+/** Write back the kept faults (the first `count` of the plan) that have not fired. */
+function keepFaults(storage: DirectoryStorage, sim: Simulator, count: number): void {
+  if (count === 0) return;
+  const file = path.join(storage.root, FAULTS_FILE);
+  const left = sim.faults
+    .armed()
+    .slice(0, count)
+    .filter((f) => !f.fired)
+    .map((f) => `${f.op}:${f.vm}${f.nth - f.seen > 1 ? `:${f.nth - f.seen}` : ''}`);
+  if (left.length === 0) fs.rmSync(file, { force: true });
+  else writeFileAtomic(file, JSON.stringify(left) + '\n');
+}
+
+/**
  * Open the simulator kept in `storage` with the options the globals and environment give
- * (HVSIM_START_TIME, HVSIM_COMPUTER_NAME, HVSIM_CLOCK); `storage` is closed if that fails.
+ * (HVSIM_START_TIME, HVSIM_COMPUTER_NAME, HVSIM_CLOCK) and the faults kept in it (first) and
+ * given by --inject-fault; `storage` is closed if that fails.
  * Used by every simulator command and by hvsim ui (src/ui/server.ts) for each request.
  */
-export function openSimulator(storage: DirectoryStorage, g: Globals): Simulator {
+export function openSimulator(storage: DirectoryStorage, g: Globals, kept: string[] = []): Simulator {
   try {
     const start = process.env.HVSIM_START_TIME ? Date.parse(process.env.HVSIM_START_TIME) : undefined;
     if (start !== undefined && Number.isNaN(start)) throw new HvsimError('INVALID_ARGUMENT', `HVSIM_START_TIME "${process.env.HVSIM_START_TIME}" is not a date`);
@@ -85,7 +132,7 @@ export function openSimulator(storage: DirectoryStorage, g: Globals): Simulator 
       storage,
       ...(computerName !== undefined ? { computerName } : {}),
       defaultComputerName: os.hostname(),
-      faults: g.injectFault ?? [],
+      faults: [...kept, ...(g.injectFault ?? [])],
       clockMode: process.env.HVSIM_CLOCK === 'simulated' ? 'simulated' : 'wall',
       ...(start !== undefined ? { startTime: start } : {}),
     });
@@ -96,12 +143,23 @@ export function openSimulator(storage: DirectoryStorage, g: Globals): Simulator 
 }
 
 async function withSimulator<T>(storage: DirectoryStorage, g: Globals, fn: (h: Host, place: HostPlace) => Promise<T>, onWarning: (w: HostWarning) => void): Promise<T> {
-  const sim = openSimulator(storage, g);
+  let kept: string[];
+  try {
+    kept = keptFaults(storage);
+  } catch (e) {
+    storage.close();
+    throw e;
+  }
+  const sim = openSimulator(storage, g, kept);
   try {
     return await fn(yieldingHost(sim), { vmRoot: storage.vmRoot });
   } finally {
     for (const w of await sim.takeWarnings()) onWarning(w);
-    sim.close();
+    try {
+      keepFaults(storage, sim, kept.length);
+    } finally {
+      sim.close();
+    }
   }
 }
 

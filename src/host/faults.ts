@@ -82,6 +82,11 @@ export class FaultPlan {
     }
   }
 
+  /** Every fault in the order added, with how many matching calls it has seen and whether it fired. */
+  armed(): ReadonlyArray<Readonly<FaultSpec & { seen: number; fired: boolean }>> {
+    return this.faults;
+  }
+
   /** Faults not yet fired. */
   pending(): FaultSpec[] {
     return this.faults.filter((f) => !f.fired).map(({ op, vm, nth }) => ({ op, vm, nth }));

@@ -130,6 +130,36 @@ function onLines(stream: NodeJS.ReadableStream, fn: (line: string) => void): voi
   });
 }
 
+/**
+ * How long the pipes of a PowerShell that has exited may stay open before hvsim stops waiting for
+ * them: a process PowerShell started (a module's helper) may inherit its stdout or stderr and
+ * outlive it, and Node's 'close' waits for every holder.
+ */
+const DRAIN_MS = 500;
+
+/** `fn` once, when the process's pipes have closed, or DRAIN_MS after it exited if they stay open. */
+function onEnded(child: ChildProcessWithoutNullStreams, fn: (code: number | null, signal: NodeJS.Signals | null) => void): void {
+  let done = false;
+  let drain: NodeJS.Timeout | undefined;
+  const end = (code: number | null, signal: NodeJS.Signals | null): void => {
+    if (done) return;
+    done = true;
+    if (drain) clearTimeout(drain);
+    fn(code, signal);
+  };
+  child.on('exit', (code, signal) => {
+    // A launcher that ran PowerShell as its own child may leave it reading: end its input.
+    child.stdin.destroy();
+    drain = setTimeout(() => {
+      child.stdout.destroy();
+      child.stderr.destroy();
+      end(code, signal);
+    }, DRAIN_MS);
+    drain.unref();
+  });
+  child.on('close', end);
+}
+
 /** One process per request. */
 export class ProcessRunner implements PowerShellRunner {
   readonly mode = 'process' as const;
@@ -178,7 +208,7 @@ export class ProcessRunner implements PowerShellRunner {
       child.on('error', (e) => {
         failed = spawnFailed(this.opts.exe, e as NodeJS.ErrnoException);
       });
-      child.on('close', (code, signal) => {
+      onEnded(child, (code, signal) => {
         clearTimeout(timer);
         if (answer) resolve(answer);
         else reject(failed ?? deathError('without answering', code, signal, stderr, noise));
@@ -249,6 +279,7 @@ export class SessionRunner implements PowerShellRunner {
         }
       }, startTimeout);
       onLines(child.stdout, (line) => {
+        if (this.child !== child) return; // a process given up: its late lines are not this session's
         if (!line.startsWith(LINE_PREFIX)) {
           this.noise = keepTail(this.noise + line + '\n');
           return;
@@ -278,7 +309,7 @@ export class SessionRunner implements PowerShellRunner {
       });
       child.stderr.setEncoding('utf8');
       child.stderr.on('data', (d: string) => {
-        this.stderr = keepTail(this.stderr + d);
+        if (this.child === child) this.stderr = keepTail(this.stderr + d);
       });
       child.stdin.on('error', () => {
         // reported by 'close'
@@ -291,14 +322,21 @@ export class SessionRunner implements PowerShellRunner {
           reject(spawnFailed(this.opts.exe, e as NodeJS.ErrnoException));
         }
       });
-      child.on('close', (code, signal) => {
-        clearTimeout(timer);
-        if (this.child === child) {
+      // Gone while idle: the next request starts a new process at once (its pipes may stay open a while).
+      child.on('exit', () => {
+        if (this.child === child && isReady && !this.pending) {
           this.child = undefined;
           this.ready = undefined;
         }
+      });
+      onEnded(child, (code, signal) => {
+        clearTimeout(timer);
         const err = deathError(isReady ? 'during a request' : 'while starting', code, signal, this.stderr, this.noise);
         if (!isReady) reject(err);
+        // A process already given up (fail) has had its request answered; a new one may be running.
+        if (this.child !== child) return;
+        this.child = undefined;
+        this.ready = undefined;
         const p = this.pending;
         if (p) {
           this.pending = undefined;
@@ -329,6 +367,7 @@ export class SessionRunner implements PowerShellRunner {
     (c.stdin as unknown as { ref?: () => void }).ref?.();
   }
 
+  /** Reject the request in flight and end the process; the next request starts a new one. */
   private fail(e: Error): void {
     const p = this.pending;
     if (p) {
@@ -336,7 +375,11 @@ export class SessionRunner implements PowerShellRunner {
       clearTimeout(p.timer);
       p.reject(e);
     }
-    this.child?.kill();
+    const c = this.child;
+    this.child = undefined;
+    this.ready = undefined;
+    c?.stdin.destroy();
+    c?.kill();
   }
 
   private async runNow(req: Request): Promise<Response> {

@@ -190,6 +190,57 @@ describe('hvsim serve --stdio', () => {
     expect(await s.end()).toBe(0);
   });
 
+  it('New-VHD and Get-VHD (the real-host driver sends them): disks created and read by the engine, Hyper-V\'s names and error ids', async () => {
+    const root = tempRoot();
+    const s = server(root);
+    try {
+      const file = path.join(path.dirname(root), 'extra.vhdx');
+      let r = await call(s, 1, 'New-VHD', { Path: [file], SizeBytes: 8 * 1024 * 1024, Dynamic: true });
+      expect(r.events).toHaveLength(1);
+      expect(r.events[0]!.o).toMatchObject({ t: ['Microsoft.Vhd.PowerShell.VirtualHardDisk', 'System.Object'], p: { Path: file, Size: 8 * 1024 * 1024, VhdFormat: 'VHDX', VhdType: 'Dynamic', Attached: false } });
+      expect(fs.existsSync(file)).toBe(true);
+      r = await call(s, 2, 'New-VHD', { Path: [file], SizeBytes: 8 * 1024 * 1024 });
+      expect(r.events[0]!.e).toMatchObject({ id: expect.stringMatching(/,Microsoft\.Vhd\.PowerShell\.Cmdlets\.NewVHD$/), target: file });
+      r = await call(s, 3, 'New-VHD', { Path: [file + '.x'], ParentPath: file });
+      expect(r.events[0]!.e).toMatchObject({ category: 'NotImplemented', id: 'HvsimNotSimulated,Microsoft.Vhd.PowerShell.Cmdlets.NewVHD' });
+      r = await call(s, 4, 'New-VM', { Name: 'web01', NewVHDPath: path.join(root, 'vms', 'web01', 'web01.vhdx'), NewVHDSizeBytes: 4 * 1024 * 1024 });
+      const id = String(r.events.find((e) => e.o)!.o!.p.Id);
+      r = await call(s, 5, 'Add-VMHardDiskDrive', { VMName: ['web01'], Path: file, Passthru: true });
+      expect(r.events[0]!.o!.p).toMatchObject({ Path: file, ControllerLocation: 1 });
+      r = await call(s, 6, 'Get-VHD', { VMId: [id] });
+      expect(r.events.map((e) => [e.o!.p.Size, e.o!.p.Attached])).toEqual([[4 * 1024 * 1024, true], [8 * 1024 * 1024, true]]);
+      r = await call(s, 7, 'Get-VHD', { Path: [file] });
+      expect(r.events[0]!.o!.p).toMatchObject({ Path: file, Attached: true });
+      r = await call(s, 8, 'Get-VHD', { VMId: ['00000000-0000-0000-0000-000000000001'] });
+      expect(r.events[0]!.e).toMatchObject({ category: 'ObjectNotFound', id: 'ObjectNotFound,Microsoft.Vhd.PowerShell.Cmdlets.GetVHD' });
+    } finally {
+      expect(await s.end()).toBe(0);
+    }
+  });
+
+  it('faults kept in the state directory fire once across requests (faults.json), counting the calls they have seen', async () => {
+    const root = tempRoot();
+    const s = server(root);
+    try {
+      await call(s, 1, 'New-VM', { Name: 'web01', NewVHDPath: path.join(root, 'vms', 'web01', 'web01.vhdx'), NewVHDSizeBytes: 4 * 1024 * 1024 });
+      fs.writeFileSync(path.join(root, 'faults.json'), JSON.stringify(['checkpoint:web*:2']));
+      let r = await call(s, 2, 'Checkpoint-VM', { Name: ['web01'], SnapshotName: 'a' });
+      expect(r.events.filter((e) => e.e)).toEqual([]);
+      expect(JSON.parse(fs.readFileSync(path.join(root, 'faults.json'), 'utf8'))).toEqual(['checkpoint:web*']);
+      r = await call(s, 3, 'Checkpoint-VM', { Name: ['web01'], SnapshotName: 'b' });
+      expect(r.events[0]!.e!.message).toBe("'web01' failed: injected fault (checkpoint:web*)");
+      expect(fs.existsSync(path.join(root, 'faults.json'))).toBe(false);
+      r = await call(s, 4, 'Checkpoint-VM', { Name: ['web01'], SnapshotName: 'c' });
+      expect(r.events.filter((e) => e.e)).toEqual([]);
+    } finally {
+      expect(await s.end()).toBe(0);
+    }
+    fs.writeFileSync(path.join(root, 'faults.json'), '{"not":"a list"}');
+    const bad = runCli(['get-vm'], { env: { ...SIM_ENV, HVSIM_ROOT: root } });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/faults\.json: not a JSON array of faults/);
+  });
+
   it('refuses to start without --stdio', () => {
     const r = runCli(['serve']);
     expect(r.code).toBe(2);
