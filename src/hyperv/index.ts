@@ -8,7 +8,7 @@ import type { Host, HostWarning } from '../host/host.js';
 import { HyperVHost, type HyperVHostOptions } from './driver.js';
 
 export { HyperVHost, hostJoin, type HyperVHostOptions } from './driver.js';
-export { findPowerShell, POWERSHELL_NAMES, type RunMode } from './runner.js';
+export { findOnPath, findPowerShell, POWERSHELL_NAMES, type RunMode } from './runner.js';
 export { SCRIPT, COMMANDS, encodeCommand, powershellArgs } from './script.js';
 
 /** What --host names: the simulator, or Hyper-V on this machine or on COMPUTER. */

@@ -27,16 +27,7 @@ export const POWERSHELL_NAMES = ['powershell.exe', 'pwsh.exe', 'pwsh', 'powershe
  */
 export function findPowerShell(env: NodeJS.ProcessEnv = process.env): string {
   const named = env.HVSIM_POWERSHELL;
-  const dirs = (env.PATH ?? env.Path ?? '').split(path.delimiter).filter((d) => d.length > 0);
-  const exts = process.platform === 'win32' ? ['', ...(env.PATHEXT ?? '.EXE;.CMD;.BAT').split(';').filter(Boolean)] : [''];
-  const lookup = (name: string): string | undefined => {
-    for (const d of dirs)
-      for (const e of exts) {
-        const p = path.join(d, name + e);
-        if (isExecutable(p)) return p;
-      }
-    return undefined;
-  };
+  const lookup = (name: string): string | undefined => findOnPath(name, env);
   if (named !== undefined && named.length > 0) {
     if (named.includes('/') || named.includes('\\')) {
       if (isExecutable(named)) return named;
@@ -51,6 +42,18 @@ export function findPowerShell(env: NodeJS.ProcessEnv = process.env): string {
     if (p) return p;
   }
   throw new HvsimError('NOT_FOUND', `neither ${POWERSHELL_NAMES.join(' nor ')} was found on PATH; install PowerShell or set HVSIM_POWERSHELL to its path`);
+}
+
+/** An executable file `name` in a folder of env's PATH (with PATHEXT's extensions on Windows), or undefined. */
+export function findOnPath(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const dirs = (env.PATH ?? env.Path ?? '').split(path.delimiter).filter((d) => d.length > 0);
+  const exts = process.platform === 'win32' ? ['', ...(env.PATHEXT ?? '.EXE;.CMD;.BAT').split(';').filter(Boolean)] : [''];
+  for (const d of dirs)
+    for (const e of exts) {
+      const p = path.join(d, name + e);
+      if (isExecutable(p)) return p;
+    }
+  return undefined;
 }
 
 function isExecutable(p: string): boolean {

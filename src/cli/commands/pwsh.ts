@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { HvsimError } from '../../errors.js';
-import { parseHostSpec } from '../../hyperv/index.js';
+import { findOnPath, parseHostSpec } from '../../hyperv/index.js';
 import { out } from '../output.js';
 import { stateRoot, type Globals } from '../sim-host.js';
 
@@ -25,23 +25,6 @@ export const MODULE_MANIFEST = path.join(PACKAGE_ROOT, 'powershell', 'Hvsim', 'H
 /** The folder `run --pwsh` puts first on PSModulePath: it holds a `Hyper-V` module that is the hvsim module. */
 export const RUN_MODULE_PATH = path.join(PACKAGE_ROOT, 'powershell', 'run');
 
-function onPath(name: string): string | undefined {
-  const exts = process.platform === 'win32' ? ['.exe', '.cmd', ''] : [''];
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (dir === '') continue;
-    for (const ext of exts) {
-      const p = path.join(dir, name + ext);
-      try {
-        fs.accessSync(p, fs.constants.X_OK);
-        if (fs.statSync(p).isFile()) return p;
-      } catch {
-        // not here
-      }
-    }
-  }
-  return undefined;
-}
-
 /** pwsh: HVSIM_PWSH, else pwsh on PATH. */
 export function findPwsh(env: NodeJS.ProcessEnv = process.env): string {
   const given = env.HVSIM_PWSH;
@@ -49,7 +32,7 @@ export function findPwsh(env: NodeJS.ProcessEnv = process.env): string {
     if (!fs.existsSync(given)) throw new HvsimError('NOT_FOUND', `HVSIM_PWSH ${given}: no such file`, { file: given });
     return given;
   }
-  const found = onPath('pwsh');
+  const found = findOnPath('pwsh', env);
   if (!found)
     throw new HvsimError(
       'NOT_FOUND',
