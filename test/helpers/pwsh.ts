@@ -7,28 +7,13 @@
  * missing pwsh makes the gate throw, so the test file fails instead of skipping.
  */
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { findOnPath } from '../../src/hyperv/runner.js';
 
 /** How to get it: PowerShell 7 as a .NET tool from NuGet (7.7.0 does not install on Linux here). */
 export const PWSH_INSTALL = 'dotnet tool install PowerShell --version 7.6.10 --tool-path DIR, then put DIR on PATH';
 
-function onPath(name: string): string | undefined {
-  for (const dir of (process.env['PATH'] ?? '').split(path.delimiter)) {
-    if (dir === '') continue;
-    const p = path.join(dir, name);
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      return p;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
-
 /** The pwsh executable, or undefined. */
-export const PWSH: string | undefined = process.env['HVSIM_PWSH'] || onPath('pwsh');
+export const PWSH: string | undefined = process.env['HVSIM_PWSH'] || findOnPath('pwsh');
 
 /** The environment pwsh runs in for the tests: no telemetry, no update check, en-US, no colours. */
 export function pwshEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
