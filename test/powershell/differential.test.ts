@@ -16,7 +16,6 @@ import { cliBin, runCliAsync, SIM_ENV } from '../helpers/cli.js';
 import { PWSH, pwshEnv, pwshGate } from '../helpers/pwsh.js';
 import {
   CORPUS_DIR,
-  HAVE_MODULE,
   HYPERV_COMPUTER,
   HYPERV_DIR,
   HYPERV_SEED,
@@ -35,11 +34,8 @@ interface Result {
 }
 
 const ok = pwshGate();
-const all = corpusScripts();
+const scripts = corpusScripts();
 const isHyperV = (s: string): boolean => s.startsWith(HYPERV_DIR);
-/** The language scripts, and the Hyper-V ones when the hvsim module is there to run them in pwsh. */
-const scripts = all.filter((s) => HAVE_MODULE || !isHyperV(s));
-const waiting = all.filter((s) => !scripts.includes(s));
 const known = readKnown();
 const hv = new Map<string, Result>();
 const ps = new Map<string, Result>();
@@ -128,16 +124,14 @@ describe.skipIf(!ok)('hvsim run against pwsh -File: the differential corpus', ()
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });
 
-  it('has at least 200 language scripts, and every listed script and kind exists', () => {
-    expect(all.filter((s) => !isHyperV(s)).length).toBeGreaterThanOrEqual(200);
+  it('has at least 200 language scripts and the Hyper-V ones, and every listed script and kind exists', () => {
+    expect(scripts.filter((s) => !isHyperV(s)).length).toBeGreaterThanOrEqual(200);
+    expect(scripts.filter(isHyperV).length).toBeGreaterThan(0);
     for (const [s, streams] of Object.entries(known.scripts)) {
-      expect(all, `known-differences.json lists ${s}`).toContain(s);
+      expect(scripts, `known-differences.json lists ${s}`).toContain(s);
       for (const kinds of Object.values(streams)) for (const k of kinds) expect(Object.keys(known.kinds), `${s}: kind ${k}`).toContain(k);
     }
   });
-
-  // hyperv/ scripts wait for the hvsim module (powershell/run/Hyper-V) to run on the pwsh side
-  if (waiting.length > 0) it.skip.each(waiting)('%s (needs the hvsim module in powershell/run)', () => {});
 
   it.each(scripts)('%s', (s) => {
     const h = hv.get(s)!;
