@@ -110,7 +110,7 @@ function Read-HvsimAnswer($Server, $Id) {
 }
 
 function ConvertFrom-HvsimJson([string]$Line) {
-    if ($script:JsonDateKind) { return ConvertFrom-Json -InputObject $Line -DateKind String }
+    if ($script:JsonDateKind) { return ConvertFrom-Json -InputObject $Line -DateKind String } # PS7+ guarded
     return ConvertFrom-Json -InputObject $Line
 }
 
