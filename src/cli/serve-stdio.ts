@@ -29,7 +29,7 @@ import * as fs from 'node:fs';
 import { HvsimError } from '../errors.js';
 import type { Host } from '../host/host.js';
 import { BindingError, bind, resolveParam, type CmdletContext, type CmdletDef, type RawArgs } from '../powershell/cmdlet.js';
-import { HOST_ERROR_CATEGORY, HYPERV_ALIASES, HYPERV_CMDLETS, hostErrorId, isLocalComputer, remoteComputerMessage } from '../powershell/cmdlets/hyperv.js';
+import { HOST_ERROR_CATEGORY, HYPERV_ALIASES, HYPERV_CMDLETS, hostErrorKind, isLocalComputer, remoteComputerMessage } from '../powershell/cmdlets/hyperv.js';
 import { DRIVE_TYPE, SNAPSHOT_TYPE, VM_TYPE } from '../powershell/views.js';
 import { PsObject, type PsValue } from '../powershell/value.js';
 import { stripCmdlet } from '../powershell/interpreter.js';
@@ -314,10 +314,10 @@ async function call(
     `hvsim serve: ${def.name}`,
     async (host: Host) => {
       const hostError = (e: unknown, target = ''): void => {
-        if (typeof e === 'string') return record(e, 'NotSpecified', hostErrorId('NotSpecified', def), target);
-        if (!(e instanceof HvsimError)) throw e;
-        const category = HOST_ERROR_CATEGORY[e.code] ?? 'NotSpecified';
-        for (const line of e.message.split('\n')) record(stripCmdlet(line), category, hostErrorId(category, def), target);
+        if (typeof e !== 'string' && !(e instanceof HvsimError)) throw e;
+        const { category, errorId } = hostErrorKind(e, def);
+        if (typeof e === 'string') return record(e, category, errorId, target);
+        for (const line of e.message.split('\n')) record(stripCmdlet(line), category, errorId, target);
       };
       const ctx: CmdletContext = {
         host,

@@ -12,7 +12,7 @@ import { HvsimError } from '../errors.js';
 import type { CommandCall, Expr, Pipeline, Pos, Stmt } from './ast.js';
 import { BindingError, bind, refuseUnsupported, resolveParam, type Bound, type CmdletContext, type CmdletDef, type ConfirmImpact, type RawArgs } from './cmdlet.js';
 import { findCmdlet, FORMAT_OUTPUT } from './commands.js';
-import { HOST_ERROR_CATEGORY, hostErrorId, isLocalComputer, remoteComputerMessage } from './cmdlets/hyperv.js';
+import { hostErrorKind, isLocalComputer, remoteComputerMessage } from './cmdlets/hyperv.js';
 import { ExitSignal, LoopSignal, PsRuntimeError, RunawayLoopError, StatementError, TerminatingError, UnsupportedError, UnsupportedMember } from './errors.js';
 import { OutDefaultWriter, formatError, formatWarning } from './format.js';
 import { CATEGORY_INFO_TYPE, ERROR_RECORD_TYPE, castTo, toBool, toNumber, toStr } from './convert.js';
@@ -598,10 +598,10 @@ export class Interpreter {
     if (e instanceof StatementError || e instanceof TerminatingError) return [e.record];
     if (e instanceof UnsupportedError) throw e;
     if (!(e instanceof HvsimError) && typeof e !== 'string') throw e;
-    const category: PsErrorCategory = typeof e === 'string' ? 'NotSpecified' : (HOST_ERROR_CATEGORY[e.code] ?? 'NotSpecified');
+    const { category, errorId } = hostErrorKind(e, def);
     const text = typeof e === 'string' ? e : e.message;
     const reason = def.reason ?? 'VirtualizationException';
-    return text.split('\n').map((line) => this.record(def.name, pos, stripCmdlet(line), category, hostErrorId(category, def), reason, target));
+    return text.split('\n').map((line) => this.record(def.name, pos, stripCmdlet(line), category, errorId, reason, target));
   }
 
   private shouldProcess(def: CmdletDef, c: CommandCall, whatIf: PsValue | undefined, confirm: PsValue | undefined, target: string, operation?: string, description?: string): boolean {

@@ -98,8 +98,8 @@ describe('hvsim serve --stdio', () => {
     r = await call(s, 5, 'Get-VM', { Name: ['nope', 'web01'] });
     expect(r.events[0]!.e).toEqual({
       message: 'Hyper-V was unable to find a virtual machine with name "nope".',
-      category: 'ObjectNotFound',
-      id: 'ObjectNotFound,Microsoft.HyperV.PowerShell.Commands.GetVM',
+      category: 'InvalidArgument',
+      id: 'InvalidParameter,Microsoft.HyperV.PowerShell.Commands.GetVM',
       target: '',
       reason: 'VirtualizationException',
     });

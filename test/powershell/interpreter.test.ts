@@ -288,7 +288,7 @@ describe('errors', () => {
     const h = await host();
     const r = await runPs(h, 'Get-VM nope -ea SilentlyContinue\nWrite-Host $Error.Count $Error[0].FullyQualifiedErrorId');
     expect(r.err).toBe('');
-    expect(r.out).toBe('1 ObjectNotFound,Microsoft.HyperV.PowerShell.Commands.GetVM\n');
+    expect(r.out).toBe('1 InvalidParameter,Microsoft.HyperV.PowerShell.Commands.GetVM\n');
   });
 
   it('an unknown command is CommandNotFoundException', async () => {

@@ -465,9 +465,9 @@ $env:PSModulePath = $env:FIXTURE_MODULES + [IO.Path]::PathSeparator + $env:PSMod
     expect(one(m, 'after-whatif')).toBe('Running');
     expect(one(m, 'passthru')).toBe('Paused Running 0');
     expect(one(m, 'error')).toBe(
-      'ObjectNotFound,Microsoft.HyperV.PowerShell.Commands.GetVM | ObjectNotFound | Microsoft.HyperV.PowerShell.VirtualizationException | Get-VM | Hyper-V was unable to find a virtual machine with name "nosuch".',
+      'InvalidParameter,Microsoft.HyperV.PowerShell.Commands.GetVM | InvalidArgument | Microsoft.HyperV.PowerShell.VirtualizationException | Get-VM | Hyper-V was unable to find a virtual machine with name "nosuch".',
     );
-    expect(one(m, 'stop')).toBe('ObjectNotFound,Microsoft.HyperV.PowerShell.Commands.GetVM');
+    expect(one(m, 'stop')).toBe('InvalidParameter,Microsoft.HyperV.PowerShell.Commands.GetVM');
     expect(one(m, 'not-simulated')).toBe('HvsimNotSimulated,Microsoft.HyperV.PowerShell.Commands.RemoveVM | NotImplemented');
     expect(one(m, 'remote')).toBe('HyperVCommunicationError,Microsoft.HyperV.PowerShell.Commands.GetVM | ConnectionError');
     // PowerShell's own NonInteractive refusal of a ConfirmImpact High prompt

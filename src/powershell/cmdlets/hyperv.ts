@@ -34,6 +34,24 @@ export const HOST_ERROR_CATEGORY: Partial<Record<HvsimErrorCode, PsErrorCategory
 /** FullyQualifiedErrorId of a Hyper-V cmdlet's error: "ObjectNotFound,Microsoft.HyperV.PowerShell.Commands.CheckpointVM". */
 export const hostErrorId = (category: string, def: CmdletDef): string => `${category},${def.className}`;
 
+/**
+ * Get-VM reports a missing VM as a bad argument, not as ObjectNotFound: FullyQualifiedErrorId
+ * "InvalidParameter,Microsoft.HyperV.PowerShell.Commands.GetVM", category InvalidArgument
+ * (docs/hyperv.md, "Error texts"); the other cmdlets use ObjectNotFound.
+ */
+const NOT_FOUND_AS: Readonly<Record<string, { category: PsErrorCategory; id: string }>> = {
+  'get-vm': { category: 'InvalidArgument', id: 'InvalidParameter' },
+};
+
+/** The category and FullyQualifiedErrorId of a host error (or a bare message) from cmdlet `def`. */
+export function hostErrorKind(e: HvsimError | string, def: CmdletDef): { category: PsErrorCategory; errorId: string } {
+  if (typeof e === 'string') return { category: 'NotSpecified', errorId: hostErrorId('NotSpecified', def) };
+  const special = e.code === 'NOT_FOUND' ? NOT_FOUND_AS[def.name.toLowerCase()] : undefined;
+  if (special) return { category: special.category, errorId: hostErrorId(special.id, def) };
+  const category = HOST_ERROR_CATEGORY[e.code] ?? 'NotSpecified';
+  return { category, errorId: hostErrorId(category, def) };
+}
+
 /** -ComputerName naming another computer than the simulated host: the text of its ConnectionError (id HyperVCommunicationError). */
 export const remoteComputerMessage = (name: string, simulated: string): string =>
   `The operation on computer '${name}' failed: The WinRM client cannot process the request because the server name cannot be resolved. (hvsim simulates the host '${simulated}'; run with --computer-name ${name} to simulate that name)`;
