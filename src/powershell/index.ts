@@ -24,7 +24,7 @@ export function createSession(host: Host, options: SessionOptions): Session {
   const interp = new Interpreter(host, options);
   return {
     async run(source: string): Promise<RunResult> {
-      const parsed = await parseScript(source);
+      const parsed = await parseScript(source, options.strict === true);
       checkCommands(parsed.body);
       for (const w of parsed.warnings) options.stderr(formatWarning(w));
       return interp.run(parsed.body, parsed.lines);

@@ -29,6 +29,8 @@ export interface SessionOptions {
   yes?: boolean;
   /** Console width for tables (default 120). */
   width?: number;
+  /** Refuse typographic look-alike quotes as PowerShell does (hvsim run --strict; docs/powershell.md). */
+  strict?: boolean;
 }
 
 export interface RunResult {

@@ -3,7 +3,8 @@
  * - quotes PowerShell itself accepts (“ ” „ and ‘ ’ ‚ ‛) become ASCII quotes silently, as do the
  *   dashes it accepts for "-" (– — ―) outside strings;
  * - look-alikes PowerShell does not accept (″ ＂ « » ′ ＇), used where a quote opens or closes a
- *   string, become ASCII quotes with a warning naming the line;
+ *   string, become ASCII quotes with a warning naming the line (in strict mode they stay, and the
+ *   script fails to parse as it does in PowerShell);
  * - numeric multipliers are lower-cased (5MB → 5mb: PowerShell ignores case, the grammar does not);
  * - a comma followed by blanks and a bare word gets the blanks before it ("a, b" → "a ,b"),
  *   which the grammar reads as one array argument like PowerShell does.
@@ -22,13 +23,29 @@ export interface Normalised {
   warnings: string[];
 }
 
-const isDq = (c: string): boolean => c === '"' || DQ_ACCEPTED.includes(c) || DQ_LOOKALIKE.includes(c);
-const isSq = (c: string): boolean => c === "'" || SQ_ACCEPTED.includes(c) || SQ_LOOKALIKE.includes(c);
+/** Which characters open and close strings: PowerShell's own, and (lenient) the look-alikes too. */
+interface Quotes {
+  dq(c: string): boolean;
+  sq(c: string): boolean;
+  angle(c: string): boolean;
+}
+const STRICT: Quotes = {
+  dq: (c) => c === '"' || DQ_ACCEPTED.includes(c),
+  sq: (c) => c === "'" || SQ_ACCEPTED.includes(c),
+  angle: () => false,
+};
+const LENIENT: Quotes = {
+  dq: (c) => STRICT.dq(c) || DQ_LOOKALIKE.includes(c),
+  sq: (c) => STRICT.sq(c) || SQ_LOOKALIKE.includes(c),
+  angle: (c) => ANGLE.includes(c),
+};
 const NUMBER = /^(?:0x[0-9a-f]+|\d+(?:\.\d+)?(?:e[+-]?\d+)?)[ld]?(?:kb|mb|gb|tb|pb)?(?![\w-])/i;
 
 type Mode = { kind: 'code'; depth: number } | { kind: 'dq'; angle: boolean } | { kind: 'sq' };
 
-export function normaliseSource(source: string): Normalised {
+/** strict: leave the look-alikes as they are, so that the script fails to parse as in PowerShell. */
+export function normaliseSource(source: string, strict = false): Normalised {
+  const q = strict ? STRICT : LENIENT;
   const out = source.split('');
   const warned = new Set<string>();
   const warnings: string[] = [];
@@ -52,7 +69,7 @@ export function normaliseSource(source: string): Normalised {
       const key = `${n}:${c}`;
       if (!warned.has(key)) {
         warned.add(key);
-        warnings.push(`line ${n}: replaced the typographic quote ${c} with ${ascii}`);
+        warnings.push(`line ${n}: replaced the typographic quote ${c} with ${ascii} (PowerShell would refuse this line; hvsim run --strict does)`);
       }
     }
   };
@@ -63,8 +80,8 @@ export function normaliseSource(source: string): Normalised {
     const mode = stack[stack.length - 1]!;
     const c = source[i]!;
     if (mode.kind === 'sq') {
-      if (isSq(c)) {
-        if (i + 1 < n && isSq(source[i + 1]!)) {
+      if (q.sq(c)) {
+        if (i + 1 < n && q.sq(source[i + 1]!)) {
           replace(i, "'");
           replace(i + 1, "'");
           i += 2;
@@ -86,9 +103,9 @@ export function normaliseSource(source: string): Normalised {
         i += 2;
         continue;
       }
-      const closes = mode.angle ? ANGLE.includes(c) || isDq(c) : isDq(c);
+      const closes = mode.angle ? q.angle(c) || q.dq(c) : q.dq(c);
       if (closes) {
-        if (i + 1 < n && isDq(source[i + 1]!)) {
+        if (i + 1 < n && q.dq(source[i + 1]!)) {
           replace(i, '"');
           replace(i + 1, '"');
           i += 2;
@@ -100,7 +117,7 @@ export function normaliseSource(source: string): Normalised {
       i++;
       continue;
     }
-    i = scanCode(source, i, mode, stack, out, replace);
+    i = scanCode(source, i, mode, stack, out, replace, q);
   }
   return { text: out.join(''), warnings };
 }
@@ -113,6 +130,7 @@ function scanCode(
   stack: Mode[],
   out: string[],
   replace: (i: number, ascii: string) => void,
+  q: Quotes,
 ): number {
   const c = source[i]!;
   const prev = i > 0 ? source[i - 1]! : '\n';
@@ -129,12 +147,12 @@ function scanCode(
     const m = new RegExp(`\\n${q}@`).exec(source.slice(i));
     return m ? i + m.index + 3 : source.length;
   }
-  if (isDq(c) || ANGLE.includes(c)) {
+  if (q.dq(c) || q.angle(c)) {
     replace(i, '"');
-    stack.push({ kind: 'dq', angle: ANGLE.includes(c) });
+    stack.push({ kind: 'dq', angle: q.angle(c) });
     return i + 1;
   }
-  if (isSq(c)) {
+  if (q.sq(c)) {
     replace(i, "'");
     stack.push({ kind: 'sq' });
     return i + 1;

@@ -35,9 +35,10 @@ export interface ParsedScript {
   warnings: string[];
 }
 
-export async function parseScript(source: string): Promise<ParsedScript> {
+/** strict: typographic look-alike quotes are not replaced (the script fails as in PowerShell). */
+export async function parseScript(source: string, strict = false): Promise<ParsedScript> {
   const original = source.replace(/^\uFEFF/, '');
-  const { text, warnings } = normaliseSource(original);
+  const { text, warnings } = normaliseSource(original, strict);
   const parser = await getParser();
   const tree = parser.parse(text);
   if (!tree) throw new ScriptSyntaxError(1, 'the script could not be parsed');

@@ -59,7 +59,12 @@ describe('hvsim run', () => {
     const root = seedRoot();
     const r = hv(root, ['--computer-name', 'xHost16', 'run', SEED(1), SEED(2)]);
     expect(r.code).toBe(0);
-    expect(r.stderr).toBe('WARNING: line 3: replaced the typographic quote ″ with "\n');
+    expect(r.stderr).toBe('WARNING: line 3: replaced the typographic quote ″ with " (PowerShell would refuse this line; hvsim run --strict does)\n');
+    // --strict: PowerShell does not take ″ as a quote, so the step does not parse there; nothing runs
+    const strict = hv(seedRoot(), ['--computer-name', 'xHost16', 'run', '--strict', SEED(1)]);
+    expect([strict.code, strict.stdout]).toEqual([2, '']);
+    expect(strict.stderr).toMatch(/^hvsim: .*seed-step1\.ps1: line 3: /);
+    expect(strict.stderr).not.toContain('WARNING');
     expect(r.stdout).toMatch(/VMName\s+State\s+ComputerName\n-+ +-+ +-+\nSSTest1\s+Saved\s+xHost16/);
     expect(r.stdout).toMatch(/VMName\s+Name\s+ComputerName\n/);
     expect(json(ok(root, ['get-vm', '--json'])).map((v) => v.State)).toEqual(['Saved', 'Saved', 'Saved']);

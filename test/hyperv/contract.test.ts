@@ -96,7 +96,7 @@ function realPwshSubject(mode: 'session' | 'process'): Subject {
   return {
     label: `driver → real pwsh ${mode === 'session' ? 'session' : 'per call'} + Hyper-V stand-in module`,
     enabled: pwshOk,
-    ...(mode === 'process' ? { only: PROCESS_SUBSET } : {}),
+    ...(mode === 'process' && process.env['XFULL'] !== '1' ? { only: PROCESS_SUBSET } : {}),
     async start() {
       const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hvsim-contract-pwsh-'));
       const root = path.join(tmp, 'state');

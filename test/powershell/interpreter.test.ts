@@ -351,7 +351,7 @@ describe('quotes and unsupported constructs', () => {
     const r = await runPs(h, 'Checkpoint-VM -Name “web01” -SnapshotName ‘it’’s’\n$x = “a″\nWrite-Host $x');
     expect(r.errors).toEqual([]);
     expect(await snapNames(h, 'web01')).toEqual(["it's"]);
-    expect(r.err).toBe('WARNING: line 2: replaced the typographic quote ″ with "\n');
+    expect(r.err).toBe('WARNING: line 2: replaced the typographic quote ″ with " (PowerShell would refuse this line; hvsim run --strict does)\n');
     expect(r.out).toBe('a\n');
   });
 

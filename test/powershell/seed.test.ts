@@ -55,7 +55,7 @@ describe('the seed script, step by step', () => {
     // 1. Pause and Save
     await run(1);
     expect(await states()).toEqual(['Saved', 'Saved', 'Saved']);
-    expect(lines(stderr)).toEqual(['WARNING: line 3: replaced the typographic quote ″ with "']);
+    expect(lines(stderr)).toEqual(['WARNING: line 3: replaced the typographic quote ″ with " (PowerShell would refuse this line; hvsim run --strict does)']);
     let t = table(stdout);
     expect(t.header).toEqual(['VMName', 'State', 'ComputerName']);
     expect(t.rows).toEqual(VMS.map((v) => [v, 'Saved', 'xHost16']));

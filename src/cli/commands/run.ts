@@ -28,6 +28,7 @@ import { stateRoot, withHost, type Globals } from '../sim-host.js';
 interface RunOpts {
   whatIf?: boolean;
   yes?: boolean;
+  strict?: boolean;
   /** --new-session: start without the variables kept from earlier runs. */
   newSession?: boolean;
   /** --pwsh: run the (one) script in real PowerShell with the hvsim module (commands/pwsh.ts). */
@@ -61,7 +62,7 @@ function readScript(file: string): string {
 /** Run the scripts in one session; the exit status of the run. */
 async function runAll(h: Host, scripts: Array<{ file: string; source: string }>, o: RunOpts, keep: { load?: string; save?: string }): Promise<number> {
   const { createSession } = await powershell();
-  const session = createSession(h, { stdout: out, stderr: (t) => process.stderr.write(t), yes: o.yes === true });
+  const session = createSession(h, { stdout: out, stderr: (t) => process.stderr.write(t), yes: o.yes === true, strict: o.strict === true });
   if (!o.newSession) session.loadVariables(loadSession(keep.load));
   try {
     return await runScripts(session, scripts);
@@ -148,6 +149,7 @@ export function registerRunCommand(program: Command): void {
     .argument('<files...>', 'script files, run in order in one session (variables carry over); - reads stdin')
     .option('--what-if', 'run against a throwaway copy of the state directory and print what would change')
     .option('--yes', 'answer Yes to confirmation prompts (Restore-VMSnapshot); without it the run is non-interactive')
+    .option('--strict', 'refuse typographic look-alike quotes (″ « » …) as PowerShell does, instead of replacing them with a warning')
     .option('--new-session', 'forget the variables kept from earlier runs (the session continues by default, like one console)')
     .option('--pwsh', 'run FILE in PowerShell 7 (pwsh) with the hvsim module, the other arguments passed to it (after -- if they start with -)')
     .action(async (files: string[], o: RunOpts, cmd: Command) => {
