@@ -87,6 +87,7 @@ function driverSubject(label: string, style: '5.1' | '7'): Subject {
  * pwsh, loads the module and starts its server, 2-6 s on this 2-core machine under load.
  */
 const PROCESS_SUBSET = ['rename and export'];
+// HVSIM_CONTRACT_PROCESS=all runs the whole suite in process mode too.
 
 /**
  * The driver running real pwsh with the fixture module `Hyper-V` first on PSModulePath; the
@@ -96,7 +97,7 @@ function realPwshSubject(mode: 'session' | 'process'): Subject {
   return {
     label: `driver → real pwsh ${mode === 'session' ? 'session' : 'per call'} + Hyper-V stand-in module`,
     enabled: pwshOk,
-    ...(mode === 'process' && process.env['XFULL'] !== '1' ? { only: PROCESS_SUBSET } : {}),
+    ...(mode === 'process' && process.env['HVSIM_CONTRACT_PROCESS'] !== 'all' ? { only: PROCESS_SUBSET } : {}),
     async start() {
       const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hvsim-contract-pwsh-'));
       const root = path.join(tmp, 'state');
