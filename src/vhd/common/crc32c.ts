@@ -53,6 +53,8 @@ function zeroTail(data: Uint8Array): number {
   if ((data.byteOffset + end) % 4 === 0) {
     const words = new Uint32Array(data.buffer, data.byteOffset + end - (end & ~3), end >>> 2);
     let w = words.length;
+    // Eight words a step while they are all zero, then one at a time.
+    while (w >= 8 && (words[w - 1]! | words[w - 2]! | words[w - 3]! | words[w - 4]! | words[w - 5]! | words[w - 6]! | words[w - 7]! | words[w - 8]!) === 0) w -= 8;
     while (w > 0 && words[w - 1] === 0) w--;
     end -= (words.length - w) * 4;
   }
