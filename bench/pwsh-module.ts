@@ -11,12 +11,12 @@
  *
  * Prints a Markdown table and writes bench/results/pwsh-module.md.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as readline from 'node:readline';
 import { distPath } from './engine.js';
+import { throughServer } from './serve.js';
 import { log, median } from './timing.js';
 
 const REPO = path.resolve(import.meta.dirname, '..');
@@ -65,36 +65,6 @@ $c = foreach ($i in 1..${RUNS}) { $sw.Restart(); Checkpoint-VM web01; $sw.Elapse
   }
 }
 
-/** Medians through the server alone: the same requests from a Node client. */
-async function throughServer(): Promise<{ getVM: number; checkpoint: number }> {
-  const { root, env } = newRoot();
-  const p = spawn(process.execPath, [BIN, 'serve', '--stdio'], { env, stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = readline.createInterface({ input: p.stdout })[Symbol.asyncIterator]();
-  let id = 0;
-  const call = async (cmdlet: string, params: object): Promise<number> => {
-    const t = performance.now();
-    p.stdin.write(JSON.stringify({ id: ++id, cmdlet, params }) + '\n');
-    for (;;) {
-      const m = JSON.parse((await lines.next()).value as string) as { done?: boolean; confirm?: unknown };
-      if (m.done) return performance.now() - t;
-      p.stdin.write(JSON.stringify({ id, confirm: true }) + '\n');
-    }
-  };
-  try {
-    for (let i = 0; i < 20; i++) await call('Get-VM', { Name: ['web01'] });
-    const g: number[] = [];
-    for (let i = 0; i < RUNS; i++) g.push(await call('Get-VM', { Name: ['web01'] }));
-    for (let i = 0; i < 3; i++) await call('Checkpoint-VM', { Name: ['web01'] });
-    const c: number[] = [];
-    for (let i = 0; i < RUNS; i++) c.push(await call('Checkpoint-VM', { Name: ['web01'] }));
-    return { getVM: median(g), checkpoint: median(c) };
-  } finally {
-    p.stdin.end();
-    await new Promise((r) => p.on('close', r));
-    fs.rmSync(root, { recursive: true, force: true });
-  }
-}
-
 /** Medians of one hvsim process per call. */
 function processPerCall(): { getVM: number; checkpoint: number } {
   const { root, env } = newRoot();
@@ -118,7 +88,7 @@ const load = os.loadavg()[0]!;
 log(`pwsh-module bench: ${RUNS} runs per median${load > 1 ? `; load average ${load.toFixed(2)}: figures will be noisy` : ''}`);
 const mod = throughModule();
 log(`  module: Get-VM ${mod.getVM.toFixed(1)} ms, Checkpoint-VM ${mod.checkpoint.toFixed(1)} ms (first call, server start included: ${mod.firstCall.toFixed(0)} ms)`);
-const srv = await throughServer();
+const srv = await throughServer(BIN, newRoot, RUNS);
 log(`  server alone: Get-VM ${srv.getVM.toFixed(1)} ms, Checkpoint-VM ${srv.checkpoint.toFixed(1)} ms`);
 const proc = processPerCall();
 log(`  process per call: get-vm ${proc.getVM.toFixed(0)} ms, checkpoint-vm ${proc.checkpoint.toFixed(0)} ms`);

@@ -7,10 +7,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { MiB } from './engine.js';
 import { renderBenchChart, type Series } from './chart.js';
-import type { CliResult } from './cli.js';
+import type { CliBench, CliResult } from './cli.js';
 import type { MergeResults } from './merges.js';
 import { DEPTHS, MAX_DEPTH, type Options } from './options.js';
-import { type BenchWorkload, type DepthResult, NREAD, type ReadResults, REQ } from './reads.js';
+import { type BenchWorkload, type DepthResult, NREAD, type ReadResults, REQ, SIZE } from './reads.js';
 import type { SimResults } from './sim.js';
 import { log, mibps, round } from './timing.js';
 
@@ -23,7 +23,7 @@ export interface BenchRun {
   reads: ReadResults;
   merge: MergeResults;
   sim: SimResults;
-  cli: CliResult[];
+  cli: CliBench | undefined;
 }
 
 interface Goal {
@@ -31,6 +31,38 @@ interface Goal {
   target: string;
   measured: string;
   ok: boolean | null;
+}
+
+const rowOf = (cli: CliBench | undefined, what: string): CliResult | undefined => cli?.rows.find((r) => r.what.startsWith(what));
+
+/** Issue 20's goals: whole processes, chain open and first pass, the state and the server. */
+function processGoals(top: DepthResult, cli: CliBench | undefined): Goal[] {
+  const g: Goal[] = [];
+  const open = top.openMsPerLayer;
+  g.push({ goal: 'chain open per layer (issue 20)', target: '≤ 0.2 ms', measured: `${open.toFixed(3)} ms`, ok: open <= 0.2 });
+  const secondMs = (SIZE / MiB / top.seqMiBps) * 1000;
+  g.push({ goal: `first pass at depth ${MAX_DEPTH} (builds the resolved map) against a second pass`, target: '≤ 1.2×', measured: `${(top.firstPassMs / secondMs).toFixed(2)}× (${top.firstPassMs.toFixed(1)} vs ${secondMs.toFixed(1)} ms)`, ok: top.firstPassMs <= 1.2 * secondMs });
+  if (!cli) return g;
+  for (const what of ['hvsim --version', 'hvsim get-vm']) {
+    const r = rowOf(cli, what);
+    if (r) g.push({ goal: `\`${what}\` against an empty node process`, target: '≤ 1.3×', measured: `${r.vsNode.toFixed(2)}× (${r.ms.toFixed(0)} ms)`, ok: r.vsNode <= 1.3 });
+  }
+  const d1 = rowOf(cli, 'hvsim read-vhd, depth 1');
+  const d64 = rowOf(cli, 'hvsim read-vhd, depth 64');
+  const q64 = rowOf(cli, 'qemu-img convert, depth 64');
+  if (d1 && d64) g.push({ goal: '`hvsim read-vhd` process, depth 64 against depth 1', target: '≤ 1.25×', measured: `${(d64.ms / d1.ms).toFixed(2)}× (${d64.ms.toFixed(0)} vs ${d1.ms.toFixed(0)} ms)`, ok: d64.ms <= 1.25 * d1.ms });
+  if (d64 && q64) g.push({ goal: '`hvsim read-vhd` depth 64 against `qemu-img convert` of the qcow2 chain', target: '≤ 0.67×', measured: `${(d64.ms / q64.ms).toFixed(2)}× (${d64.ms.toFixed(0)} vs ${q64.ms.toFixed(0)} ms)`, ok: d64.ms <= 0.67 * q64.ms });
+  if (d64?.maxRssMiB !== undefined) g.push({ goal: '`hvsim read-vhd` depth 64, peak memory', target: '≤ 64 MiB', measured: `${d64.maxRssMiB.toFixed(0)} MiB${q64?.maxRssMiB !== undefined ? ` (qemu-img ${q64.maxRssMiB.toFixed(0)} MiB)` : ''}`, ok: d64.maxRssMiB <= 64 });
+  if (cli.state) {
+    const { getVm, checkpointVm } = cli.state;
+    g.push({ goal: '`get-vm` of one VM, 1,000 VMs against 10 (10 checkpoints each)', target: '≤ 2×', measured: `${(getVm.vms1000 / getVm.vms10).toFixed(2)}× (${getVm.vms1000.toFixed(0)} vs ${getVm.vms10.toFixed(0)} ms)`, ok: getVm.vms1000 <= 2 * getVm.vms10 });
+    g.push({ goal: '`checkpoint-vm` of one VM, 1,000 VMs against 10', target: '≤ 2×', measured: `${(checkpointVm.vms1000 / checkpointVm.vms10).toFixed(2)}× (${checkpointVm.vms1000.toFixed(0)} vs ${checkpointVm.vms10.toFixed(0)} ms)`, ok: checkpointVm.vms1000 <= 2 * checkpointVm.vms10 });
+  }
+  if (cli.serve) {
+    g.push({ goal: '`hvsim serve --stdio`: Get-VM on a warm server', target: '< 5 ms', measured: `${cli.serve.getVmMs.toFixed(1)} ms`, ok: cli.serve.getVmMs < 5 });
+    g.push({ goal: '`hvsim serve --stdio`: Checkpoint-VM on a warm server', target: '< 20 ms', measured: `${cli.serve.checkpointVmMs.toFixed(1)} ms`, ok: cli.serve.checkpointVmMs < 20 });
+  }
+  return g;
 }
 
 function goals(top: DepthResult, one: DepthResult, raw: ReadResults['raw']): Goal[] {
@@ -117,11 +149,25 @@ function markdown(b: BenchRun, machine: ReturnType<typeof machineInfo>, gs: Goal
     md.push('|---:|---:|---:|---:|---:|---:|');
     for (const r of simResults) md.push(`| ${r.vms} | ${r.checkpointMs.toFixed(2)} | ${fx(r.checkpointSimMs)} | ${r.groupMs.toFixed(1)} | ${fx(r.groupSimMs)} | ${fx(r.groupSkewMs)} |`);
   }
-  if (b.cli.length) {
+  if (b.cli) {
     md.push('');
-    md.push('| CLI process (start to exit) | median ms | vs an empty node process |');
-    md.push('|---|---:|---:|');
-    for (const r of b.cli) md.push(`| ${r.what} | ${r.ms.toFixed(0)} | ${r.vsNode.toFixed(1)}× |`);
+    const floorCpu = b.cli.rows[0]?.cpuMs;
+    md.push('| whole process (start to exit) | median wall ms | vs an empty node process | median CPU ms | CPU vs node | peak memory MiB |');
+    md.push('|---|---:|---:|---:|---:|---:|');
+    for (const r of b.cli.rows)
+      md.push(`| ${r.what} | ${r.ms.toFixed(0)} | ${r.vsNode.toFixed(2)}× | ${r.cpuMs === undefined ? '–' : r.cpuMs.toFixed(0)} | ${r.cpuMs === undefined || !floorCpu ? '–' : `${(r.cpuMs / floorCpu).toFixed(2)}×`} | ${r.maxRssMiB === undefined ? '–' : r.maxRssMiB.toFixed(0)} |`);
+    if (b.cli.state) {
+      const { getVm, checkpointVm } = b.cli.state;
+      md.push('');
+      md.push('| state (10 checkpoints per VM), whole process | 10 VMs ms | 1,000 VMs ms | 1,000 / 10 |');
+      md.push('|---|---:|---:|---:|');
+      md.push(`| get-vm of one VM | ${getVm.vms10.toFixed(0)} | ${getVm.vms1000.toFixed(0)} | ${(getVm.vms1000 / getVm.vms10).toFixed(2)}× |`);
+      md.push(`| checkpoint-vm of one VM | ${checkpointVm.vms10.toFixed(0)} | ${checkpointVm.vms1000.toFixed(0)} | ${(checkpointVm.vms1000 / checkpointVm.vms10).toFixed(2)}× |`);
+    }
+    if (b.cli.serve) {
+      md.push('');
+      md.push(`\`hvsim serve --stdio\` (the server behind the PowerShell module, a Node client, median of 25 on a warm server): Get-VM ${b.cli.serve.getVmMs.toFixed(1)} ms, Checkpoint-VM ${b.cli.serve.checkpointVmMs.toFixed(1)} ms.`);
+    }
   }
   md.push('');
   md.push('| goal | target | measured | met |');
@@ -178,7 +224,7 @@ export function writeReport(b: BenchRun, outDir: string): void {
   const at = (d: number): DepthResult => depths.find((r) => r.depth === d)!;
   const top = at(MAX_DEPTH);
   const one = at(1);
-  const gs = goals(top, one, raw);
+  const gs = [...goals(top, one, raw), ...processGoals(top, b.cli)];
   const machine = machineInfo(b);
   const table = markdown(b, machine, gs, top, one);
   process.stdout.write('\n' + table);
@@ -194,7 +240,7 @@ export function writeReport(b: BenchRun, outDir: string): void {
     depths,
     merge: b.merge.merges.length ? b.merge.merges : b.merge.note,
     sim: b.sim.results.length ? b.sim.results : b.sim.note,
-    cli: b.cli.map((r) => ({ ...r, ms: round(r.ms, 1), vsNode: round(r.vsNode, 2) })),
+    cli: b.cli ? { ...b.cli, rows: b.cli.rows.map((r) => ({ ...r, ms: round(r.ms, 1), vsNode: round(r.vsNode, 2), ...(r.maxRssMiB !== undefined ? { maxRssMiB: round(r.maxRssMiB, 1) } : {}) })) } : null,
     goals: gs,
   };
   fs.writeFileSync(path.join(outDir, 'results.json'), JSON.stringify(results, null, 2) + '\n');

@@ -18,8 +18,9 @@ import * as path from 'node:path';
 import { runCliBench } from './cli.js';
 import { distPath } from './engine.js';
 import { measureMerges } from './merges.js';
-import { parseOptions } from './options.js';
-import { makeBenchWorkload, measureReads } from './reads.js';
+import { MAX_DEPTH, parseOptions } from './options.js';
+import { makeBenchWorkload, measureReads, SIZE } from './reads.js';
+import { qcowLayerPath } from './qemu.js';
 import { writeReport } from './report.js';
 import { measureSim } from './sim.js';
 import { log } from './timing.js';
@@ -37,7 +38,9 @@ async function main(): Promise<number> {
   const reads = measureReads(o, tmp, workload);
   const merge = await measureMerges(o, tmp);
   const sim = await measureSim(o);
-  const cli = o.cli ? runCliBench(distPath('cli/bin.js'), o.cliRuns, log) : [];
+  const qcow64 = qcowLayerPath(path.join(tmp, 'qcow2'), MAX_DEPTH);
+  const inputs = { leaf1: workload.files.paths[1], leaf64: workload.files.leaf, virtualSize: SIZE, ...(reads.qemu && fs.existsSync(qcow64) ? { qcow64 } : {}) };
+  const cli = o.cli ? await runCliBench(distPath('cli/bin.js'), o.cliRuns, inputs, log) : undefined;
   writeReport({ options: o, loadStart, workload, reads, merge, sim, cli }, o.outDir);
 
   if (!o.keep) fs.rmSync(tmp, { recursive: true, force: true });

@@ -12,7 +12,9 @@ import { registerServeCommand } from './commands/serve.js';
 import { registerPwshCommands } from './commands/pwsh.js';
 import { Interrupted } from './interrupt.js';
 
-export const VERSION = '0.1.0';
+import { VERSION } from './version.js';
+
+export { VERSION };
 
 export function buildProgram(): Command {
   const program = new Command();

@@ -56,7 +56,7 @@ export function partialPath(p: string): string {
 
 /**
  * Create `dest` whole or not at all: under the writer's lock of `dest`, write it as
- * `<dest>.hvsim-new` (a leftover of an earlier crash is removed first), close it (which flushes),
+ * `<dest>.hvsim-new` (a leftover of an earlier crash is removed first), flush and close it,
  * then rename it into place. `write` fills the file and returns what closes it (the image over it).
  * A crash leaves at most the partial file, never a half-written `dest`.
  */
@@ -68,7 +68,12 @@ export function createWhole(store: DiskStore, dest: string, write: (f: BlockFile
     store.remove(tmp);
     const f = store.create(tmp);
     try {
-      write(f).close();
+      // Nothing reads the file under its partial name, so the format code's own flushes (a new
+      // VHDX syncs its body, then its headers) need not wait for the disk: one flush before the
+      // rename makes the whole file durable (one fdatasync instead of two per new disk).
+      write(withoutFlush(f)).close();
+      f.flush();
+      f.close();
     } catch (e) {
       try {
         f.close();
@@ -82,6 +87,24 @@ export function createWhole(store: DiskStore, dest: string, write: (f: BlockFile
   } finally {
     lock.release();
   }
+}
+
+/** `f` with flush() a no-op (close() still closes it: a second close of a BlockFile does nothing). */
+function withoutFlush(f: BlockFile): BlockFile {
+  return {
+    get name() {
+      return f.name;
+    },
+    get readOnly() {
+      return f.readOnly;
+    },
+    read: (buf, offset) => f.read(buf, offset),
+    write: (buf, offset) => f.write(buf, offset),
+    size: () => f.size(),
+    truncate: (size) => f.truncate(size),
+    flush: () => {},
+    close: () => {},
+  };
 }
 
 /** An error about the temporary `tmp`, told about `dest` (the name the user gave). */

@@ -120,6 +120,12 @@ export interface TimeParts {
 
 /** Calendar parts of `ms` in `timeZone` (an IANA name; undefined = the process's local zone). */
 export function timeParts(ms: number, timeZone?: string): TimeParts {
+  if (timeZone === undefined) {
+    // The process's own zone: Date's local fields are the same as Intl's default zone (both ICU's
+    // default time zone), without building a formatter (~20 ms of ICU data at a CLI's start-up).
+    const d = new Date(ms);
+    return { year: d.getFullYear(), month: d.getMonth() + 1, day: d.getDate(), hour: d.getHours(), minute: d.getMinutes(), second: d.getSeconds() };
+  }
   const f = new Intl.DateTimeFormat('en-US', {
     timeZone,
     year: 'numeric',

@@ -14,6 +14,9 @@ const REPO = path.resolve(import.meta.dirname, '..', '..');
 export default function setup(project: TestProject): () => void {
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
   const b = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: REPO, encoding: 'utf8' });
+  // dist/cli/bin.js as npm run build makes it: the CLI bundled (scripts/build-cli.mjs).
+  const cli = spawnSync(process.execPath, [path.join(REPO, 'scripts', 'build-cli.mjs')], { cwd: REPO, encoding: 'utf8' });
+  if (cli.status !== 0) throw new Error(`the CLI does not bundle: ${cli.stderr}`);
   // The page hvsim ui serves (dist/ui/static), as npm run build makes it.
   const ui = spawnSync(process.execPath, [path.join(REPO, 'scripts', 'build-ui.mjs')], { cwd: REPO, encoding: 'utf8' });
   if (ui.status !== 0) throw new Error(`the page of hvsim ui does not build: ${ui.stderr}`);
@@ -26,8 +29,8 @@ export default function setup(project: TestProject): () => void {
   fs.cpSync(path.join(REPO, 'powershell'), path.join(copy, 'powershell'), { recursive: true });
   fs.writeFileSync(path.join(copy, 'package.json'), '{ "type": "module" }\n');
   const bin = path.join(copy, 'dist', 'cli', 'bin.js');
-  // Every module is imported at start-up: a clean --version means the build is whole.
-  const v = spawnSync(process.execPath, [bin, '--version'], { encoding: 'utf8' });
+  // --version loads no command (bin.ts); --help builds them all: a clean one means the build is whole.
+  const v = spawnSync(process.execPath, [bin, '--help'], { encoding: 'utf8' });
   if (v.status !== 0) throw new Error(`the built CLI does not start: ${v.stderr}\n${b.stdout}${b.stderr}`);
   project.provide('hvsimBin', bin);
   return () => fs.rmSync(copy, { recursive: true, force: true });

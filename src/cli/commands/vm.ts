@@ -11,7 +11,6 @@ import { ioBuffer, MiB } from '../../vhd/common/bytes.js';
 import { HvsimError } from '../../errors.js';
 import { CHECKPOINT_TYPES, type CheckpointType, type Host, type VirtualMachine, type VMSnapshot } from '../../host/host.js';
 import { checkpointGroup, getGroups, removeGroup, restoreGroup, type GroupSelector } from '../../host/group.js';
-import { runDemo } from '../../sim/demo.js';
 import { Simulator } from '../../sim/simulator.js';
 import { SNAPSHOT_VIEW, VM_VIEW, hostTime, inMiB } from '../../powershell/views.js';
 import { parseList, parseOffset, parseSize } from '../options.js';
@@ -404,6 +403,8 @@ export function registerVmCommands(program: Command): void {
     .description("run the seed's workflow end to end on a fresh in-memory host xHost16, then show why group checkpoints matter")
     .action(async (_o: object, cmd: Command) => {
       if (parseHostSpec((cmd.optsWithGlobals() as Globals).host).kind !== 'sim') throw new HvsimError('INVALID_ARGUMENT', 'demo runs on a fresh in-memory simulated host only; drop --host');
+      // Loaded when it runs: it needs node:crypto, which costs every other command's start-up.
+      const { runDemo } = await import('../../sim/demo.js');
       const r = await runDemo({
         heading: (t) => out(`\n== ${t}\n`),
         command: (t) => out(`PS> ${t}\n`),

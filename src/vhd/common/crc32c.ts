@@ -16,8 +16,64 @@ const TABLE = /* @__PURE__ */ (() => {
   return t;
 })();
 
+/**
+ * Appending zero bytes to the CRC register is linear over GF(2): ZEROS[k] is the 32×32 matrix
+ * (column j = the image of bit j) of appending 2^k zero bytes, up to 2^20. A structure of mostly
+ * zeros (a 64 KiB region table with two entries) then costs its non-zero prefix and at most 21
+ * matrix products (the technique of zlib's crc32_combine).
+ */
+const ZEROS = /* @__PURE__ */ (() => {
+  const ops: Uint32Array[] = [];
+  const one = new Uint32Array(32);
+  for (let j = 0; j < 32; j++) {
+    const c = (1 << j) >>> 0;
+    one[j] = (TABLE[c & 0xff]! ^ (c >>> 8)) >>> 0;
+  }
+  ops.push(one);
+  for (let k = 1; k <= 20; k++) {
+    const m = ops[k - 1]!;
+    const sq = new Uint32Array(32);
+    for (let j = 0; j < 32; j++) sq[j] = applyMatrix(m, m[j]!);
+    ops.push(sq);
+  }
+  return ops;
+})();
+
+function applyMatrix(m: Uint32Array, v: number): number {
+  let r = 0;
+  for (let j = 0; v !== 0; j++, v >>>= 1) if (v & 1) r ^= m[j]!;
+  return r >>> 0;
+}
+
+/** Bytes of zeros at the end of `data`. */
+function zeroTail(data: Uint8Array): number {
+  const n = data.length;
+  let end = n;
+  while (end > 0 && (data.byteOffset + end) % 4 !== 0 && data[end - 1] === 0) end--;
+  if ((data.byteOffset + end) % 4 === 0) {
+    const words = new Uint32Array(data.buffer, data.byteOffset + end - (end & ~3), end >>> 2);
+    let w = words.length;
+    // Eight words a step while they are all zero, then one at a time.
+    while (w >= 8 && (words[w - 1]! | words[w - 2]! | words[w - 3]! | words[w - 4]! | words[w - 5]! | words[w - 6]! | words[w - 7]! | words[w - 8]!) === 0) w -= 8;
+    while (w > 0 && words[w - 1] === 0) w--;
+    end -= (words.length - w) * 4;
+  }
+  while (end > 0 && data[end - 1] === 0) end--;
+  return n - end;
+}
+
 /** Continue a CRC-32C over `data`; start with `crc = 0` for a fresh checksum. */
 export function crc32c(data: Uint8Array, crc = 0): number {
+  const zeros = data.length >= 1024 ? zeroTail(data) : 0;
+  if (zeros >= 256) {
+    let c = ~crc32c(data.subarray(0, data.length - zeros), crc) >>> 0;
+    for (let k = 0, z = zeros; z !== 0; k++, z = Math.floor(z / 2))
+      if (z % 2 === 1) {
+        // 2^k zero bytes: beyond 2^20, repeat the largest.
+        for (let r = 2 ** Math.max(0, k - 20); r > 0; r--) c = applyMatrix(ZEROS[Math.min(k, 20)]!, c);
+      }
+    return ~c >>> 0;
+  }
   let c = ~crc >>> 0;
   let i = 0;
   const n = data.length;

@@ -110,6 +110,12 @@ export class NodeFile implements BlockFile {
   private cachedSize: number;
   private readonly durable: boolean;
   private lock: string | undefined;
+  /**
+   * Whether a write or truncate may not be on disk yet. True at open (a file may hold another
+   * process's unsynced writes, which flush() must cover); a flush with nothing written since the
+   * last one skips its fdatasync (a new disk's creation and close both flush: one sync, not two).
+   */
+  private dirty = true;
 
   private constructor(name: string, fd: number, readOnly: boolean, durable: boolean) {
     this.name = name;
@@ -177,6 +183,7 @@ export class NodeFile implements BlockFile {
 
   write(buf: Uint8Array, offset: number): void {
     if (this.readOnly) throw new HvsimError('READ_ONLY', `${this.name}: file is open read-only`, { file: this.name });
+    this.dirty = true;
     try {
       let done = 0;
       while (done < buf.length) done += fs.writeSync(this.fd, buf, done, buf.length - done, offset + done);
@@ -192,6 +199,7 @@ export class NodeFile implements BlockFile {
 
   truncate(size: number): void {
     if (this.readOnly) throw new HvsimError('READ_ONLY', `${this.name}: file is open read-only`, { file: this.name });
+    this.dirty = true;
     try {
       fs.ftruncateSync(this.fd, size);
     } catch (e) {
@@ -201,9 +209,10 @@ export class NodeFile implements BlockFile {
   }
 
   flush(): void {
-    if (this.readOnly || !this.durable) return;
+    if (this.readOnly || !this.durable || !this.dirty) return;
     try {
       fs.fdatasyncSync(this.fd);
+      this.dirty = false;
     } catch (e) {
       throw fsError(e, this.name, 'flush');
     }

@@ -71,12 +71,16 @@ export interface RegionTableState {
 }
 
 /** Read both copies; use the first valid one (§2.2.3), refuse unknown required regions. */
+let regionScratch: Uint8Array | undefined;
+
 export function readRegionTables(file: BlockFile): RegionTableState {
   const parsed: Array<RegionEntry[] | string> = [];
+  // One buffer for both copies and every open: the entries are copied out, and a new 64 KiB
+  // ArrayBuffer per read costs more than the read (external memory drives V8's collections).
+  const buf = (regionScratch ??= new Uint8Array(REGION_TABLE_SIZE));
   for (const off of [REGION_TABLE1_OFFSET, REGION_TABLE2_OFFSET]) {
-    const b = new Uint8Array(REGION_TABLE_SIZE);
-    const got = readFully(file, b, off);
-    parsed.push(got < REGION_TABLE_SIZE ? 'truncated' : parseRegionTable(b));
+    const got = readFully(file, buf, off);
+    parsed.push(got < REGION_TABLE_SIZE ? 'truncated' : parseRegionTable(buf));
   }
   const [a, b] = parsed as [RegionEntry[] | string, RegionEntry[] | string];
   const problems: [string | undefined, string | undefined] = [

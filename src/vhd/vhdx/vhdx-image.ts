@@ -59,7 +59,7 @@ export class VhdxImage implements DiskImage {
   private geom: BatGeometry;
   private bat: Uint8Array;
   private locator: ParentLocator | undefined;
-  private bitmaps = new Map<number, Uint8Array>();
+  private bitmaps = new Map<number, ChunkBitmap>();
   private log: LogWriter | undefined;
   /** First free 1 MiB-aligned offset for new blocks. */
   private nextFree: number;
@@ -151,23 +151,34 @@ export class VhdxImage implements DiskImage {
     return entryOffsetMb(this.bat, payloadIndex(this.geom, k)) * MiB;
   }
 
-  /** The 1 MiB sector bitmap of chunk c, loaded on first use. */
-  private bitmap(c: number): Uint8Array {
+  /**
+   * The sector bitmap of chunk c, whose 1 MiB is read in units (4 KiB, or one block's bitmap when
+   * larger) as reads and writes reach them: a chain's open and first pass never hold 1 MiB per
+   * layer (issue 20). Absent from the file when first used: all zero, never read.
+   */
+  private bitmap(c: number): ChunkBitmap {
     let bm = this.bitmaps.get(c);
     if (!bm) {
-      bm = new Uint8Array(MiB);
       const i = bitmapIndex(this.geom, c);
-      if (entryState(this.bat, i) === SB_PRESENT) readFully(this.file, bm, entryOffsetMb(this.bat, i) * MiB);
+      const at = entryState(this.bat, i) === SB_PRESENT ? entryOffsetMb(this.bat, i) * MiB : undefined;
+      bm = new ChunkBitmap(this.file, at, Math.max(PAGE, this.geom.bitmapBytesPerBlock));
       this.bitmaps.set(c, bm);
     }
     return bm;
   }
 
-  forEachSectorRun(k: number, first: number, count: number, fn: (present: boolean, start: number, n: number) => void): void {
+  /** The bitmap bytes of block k, and the bit of its first sector in them. */
+  private blockBits(k: number): { bm: Uint8Array; base: number } {
     const g = this.geom;
-    const bm = this.bitmap(Math.floor(k / g.chunkRatio));
+    const cb = this.bitmap(Math.floor(k / g.chunkRatio));
+    const byte = (k % g.chunkRatio) * g.bitmapBytesPerBlock;
+    // A unit holds whole blocks' bitmaps (both sizes are powers of two, the unit the larger).
+    return { bm: cb.unit(Math.floor(byte / cb.unitBytes)), base: (byte % cb.unitBytes) * 8 };
+  }
+
+  forEachSectorRun(k: number, first: number, count: number, fn: (present: boolean, start: number, n: number) => void): void {
     // §2.4 sector bitmap: bit (s & 7) of byte (s >> 3), LSB first, 1 = sector in this file.
-    const base = (k % g.chunkRatio) * g.bitmapBytesPerBlock * 8;
+    const { bm, base } = this.blockBits(k);
     const end = first + count;
     let s = first;
     while (s < end) {
@@ -316,8 +327,8 @@ export class VhdxImage implements DiskImage {
     for (const e of changedEntries) this.batPage(pages, e);
     for (const [c, set] of changedBitmaps) {
       const sbOff = entryOffsetMb(this.bat, bitmapIndex(g, c)) * MiB;
-      const bm = this.bitmap(c);
-      for (const p of set) pages.set(sbOff + p * PAGE, bm.slice(p * PAGE, (p + 1) * PAGE));
+      const cb = this.bitmap(c);
+      for (const p of set) pages.set(sbOff + p * PAGE, cb.page(p));
     }
     this.commitPages(pages);
   }
@@ -336,8 +347,8 @@ export class VhdxImage implements DiskImage {
   private markSectors(k: number, first: number, count: number, pages: Map<number, Set<number>>, value = true): void {
     const g = this.geom;
     const c = Math.floor(k / g.chunkRatio);
-    const bm = this.bitmap(c);
-    const base = (k % g.chunkRatio) * g.bitmapBytesPerBlock * 8 + first;
+    const { bm, base: blockBase } = this.blockBits(k);
+    const base = blockBase + first;
     let set = pages.get(c);
     if (!set) pages.set(c, (set = new Set()));
     for (let b = base; b < base + count; b++) {
@@ -347,7 +358,8 @@ export class VhdxImage implements DiskImage {
       } else if (value) bm[b >>> 3]! |= 1 << (b & 7);
       else bm[b >>> 3]! &= ~(1 << (b & 7));
     }
-    for (let p = Math.floor((base >>> 3) / PAGE); p <= Math.floor(((base + count - 1) >>> 3) / PAGE); p++) set.add(p);
+    const abs = (k % g.chunkRatio) * g.bitmapBytesPerBlock * 8 + first; // the bit in the chunk's 1 MiB
+    for (let p = Math.floor((abs >>> 3) / PAGE); p <= Math.floor(((abs + count - 1) >>> 3) / PAGE); p++) set.add(p);
   }
 
   zeroSectors(offset: number, length: number): void {
@@ -527,4 +539,33 @@ export class VhdxImage implements DiskImage {
 
 export function openVhdx(file: BlockFile, opts?: VhdxOpenOptions): VhdxImage {
   return VhdxImage.open(file, opts);
+}
+
+/** One chunk's 1 MiB sector bitmap (§2.4), held in units read from the file on first use. */
+class ChunkBitmap {
+  private readonly units = new Map<number, Uint8Array>();
+  /** `at`: the bitmap block's file offset (checked with the BAT at open), undefined when absent. */
+  constructor(
+    private readonly file: BlockFile,
+    private readonly at: number | undefined,
+    readonly unitBytes: number,
+  ) {}
+
+  unit(u: number): Uint8Array {
+    let b = this.units.get(u);
+    if (!b) {
+      b = new Uint8Array(this.unitBytes);
+      if (this.at !== undefined) readFully(this.file, b, this.at + u * this.unitBytes);
+      this.units.set(u, b);
+    }
+    return b;
+  }
+
+  /** A copy of 4 KiB page p of the bitmap (what the log journals). */
+  page(p: number): Uint8Array {
+    const byte = p * PAGE;
+    const u = Math.floor(byte / this.unitBytes);
+    const off = byte - u * this.unitBytes;
+    return this.unit(u).slice(off, off + PAGE);
+  }
 }
