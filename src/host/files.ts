@@ -153,8 +153,12 @@ export class SimulatedFileSystem {
     const loc = this.locate(p);
     const parent = this.locate(joinDrivePath(splitDrivePath(loc.windows).drive, splitDrivePath(loc.windows).parts.slice(0, -1)));
     if (parent.exists && !fs.statSync(parent.real).isDirectory()) throw new HvsimError('INVALID_ARGUMENT', `${p}: a file is in the way`);
+    const created = !loc.exists;
     fs.mkdirSync(loc.real, { recursive: true });
-    if (mtimeMs !== undefined) setTime(loc.real, mtimeMs);
+    if (mtimeMs !== undefined && created) {
+      setTime(loc.real, mtimeMs);
+      touchParent(loc.real, mtimeMs, this.root);
+    }
     return loc.windows;
   }
 
@@ -186,18 +190,23 @@ export class SimulatedFileSystem {
       fs.rmSync(tmp, { force: true });
       throw e;
     }
-    if (opts.mtimeMs !== undefined) setTime(loc.real, opts.mtimeMs);
+    if (opts.mtimeMs !== undefined) {
+      setTime(loc.real, opts.mtimeMs);
+      // a new entry changes its directory's last write time, as on NTFS
+      if (!loc.exists) touchParent(loc.real, opts.mtimeMs, this.root);
+    }
     return loc.windows;
   }
 
   /** Remove a file, or a directory (non-empty only with recursive). */
-  remove(p: string, opts: { recursive?: boolean } = {}): void {
+  remove(p: string, opts: { recursive?: boolean; mtimeMs?: number } = {}): void {
     const st = this.stat(p);
     if (!st) throw new HvsimError('NOT_FOUND', `Cannot find path '${p}' because it does not exist.`);
     const loc = this.locate(p);
     if (splitDrivePath(p).parts.length === 0) throw new HvsimError('INVALID_ARGUMENT', `${p}: hvsim does not remove a drive's root`);
     if (st.isDirectory && !opts.recursive && fs.readdirSync(loc.real).length > 0) throw new HvsimError('INVALID_STATE', `The item at ${st.fullName} has children and the Recurse parameter was not specified.`);
     fs.rmSync(loc.real, { recursive: true, force: true });
+    if (opts.mtimeMs !== undefined) touchParent(loc.real, opts.mtimeMs, this.root);
   }
 
   /** Copy a file, or a directory with everything in it (recursive). */
@@ -211,7 +220,7 @@ export class SimulatedFileSystem {
   }
 
   /** Move or rename (a rename within the state directory: atomic). */
-  move(src: string, dst: string): string {
+  move(src: string, dst: string, mtimeMs?: number): string {
     const from = this.locate(src);
     if (!from.exists) throw new HvsimError('NOT_FOUND', `Cannot find path '${src}' because it does not exist.`);
     const to = this.locate(dst);
@@ -221,6 +230,10 @@ export class SimulatedFileSystem {
     if (!parent || !parent.isDirectory) throw new HvsimError('NOT_FOUND', `Could not find a part of the path '${to.windows}'.`);
     fs.mkdirSync(path.dirname(to.real), { recursive: true });
     fs.renameSync(from.real, to.real);
+    if (mtimeMs !== undefined) {
+      touchParent(from.real, mtimeMs, this.root);
+      touchParent(to.real, mtimeMs, this.root);
+    }
     return to.windows;
   }
 
@@ -242,6 +255,12 @@ export class SimulatedFileSystem {
     }
     return out;
   }
+}
+
+/** The directory holding `real` takes the time (not above the drive folders). */
+function touchParent(real: string, ms: number, root: string): void {
+  const dir = path.dirname(real);
+  if (path.relative(root, dir).includes(path.sep)) setTime(dir, ms);
 }
 
 function setTime(real: string, ms: number): void {

@@ -327,7 +327,7 @@ const removeItem = def(
         for (const h of filterEntries(hits, b)) {
           if (h.place.kind === 'real') throw readOnly(h.info.fullName);
           if (!ctx.shouldProcess(h.info.fullName, h.info.isDirectory ? 'Remove Directory' : 'Remove File')) continue;
-          facilities(ctx).files.remove(h.place.path, { recursive: b.flag('Recurse') });
+          facilities(ctx).files.remove(h.place.path, { recursive: b.flag('Recurse'), mtimeMs: await ctx.host.now() });
         }
       } catch (e) {
         fail(ctx, e, p);
@@ -372,7 +372,7 @@ function copyOrMove(move: boolean): CmdletDef['run'] {
               if (!b.flag('Force')) throw new FileError('Cannot create a file when that file already exists.', 'WriteError', 'IOException', 'MoveFileInfoItemIOError');
               files.remove(target, { recursive: true });
             }
-            files.move(h.place.path, target);
+            files.move(h.place.path, target, now);
           } else {
             if (h.info.isDirectory && destInfo?.isDirectory && !b.flag('Recurse') && files.exists(target)) continue;
             files.copy(h.place.path, target, { recursive: b.flag('Recurse'), mtimeMs: now });
@@ -404,7 +404,7 @@ const renameItem = def(
         if (!st) throw notFound(p);
         const target = `${st.fullName.slice(0, st.fullName.lastIndexOf('\\'))}\\${b.str('NewName')!}`;
         if (!ctx.shouldProcess(`Item: ${st.fullName} Destination: ${target}`, 'Rename Item')) continue;
-        files.move(pl.path, target);
+        files.move(pl.path, target, await ctx.host.now());
         if (b.flag('PassThru')) ctx.emit(itemObject(files.stat(target)!));
       } catch (e) {
         fail(ctx, e, p);
@@ -440,11 +440,12 @@ const getChildItem = def(
           continue;
         }
         const out: Array<{ info: SimFileInfo; rel: string }> = [];
+        // a folder's directories then its files, each by name; then the subfolders' contents (FileSystemProvider)
         const visit = (pl: Place, depth: number, rel: string): void => {
-          for (const info of listAt(ctx, pl)) {
-            out.push({ info, rel: rel + info.name });
-            if (info.isDirectory && depth < maxDepth) visit(pl.kind === 'sim' ? { kind: 'sim', path: info.fullName } : { kind: 'real', path: info.fullName }, depth + 1, `${rel}${info.name}\\`);
-          }
+          const entries = listAt(ctx, pl);
+          const ordered = [...entries.filter((e) => e.isDirectory), ...entries.filter((e) => !e.isDirectory)];
+          for (const info of ordered) out.push({ info, rel: rel + info.name });
+          if (depth < maxDepth) for (const info of ordered.filter((e) => e.isDirectory)) visit(pl.kind === 'sim' ? { kind: 'sim', path: info.fullName } : { kind: 'real', path: info.fullName }, depth + 1, `${rel}${info.name}\\`);
         };
         for (const h of hits) {
           if (h.info.isDirectory && !(hasWildcard(p) && !b.flag('Recurse'))) visit(h.place, 0, '');
@@ -673,7 +674,7 @@ const exportCsv = def(
   'ExportCsvCommand',
   [
     { name: 'Path', aliases: ['PSPath', 'LiteralPath'], type: 'string', position: 0, mandatory: true },
-    { name: 'InputObject', type: 'object', pipeline: true, mandatory: true },
+    { name: 'InputObject', type: 'object', pipeline: true },
     { name: 'Append', type: 'switch' },
     { name: 'Force', type: 'switch' },
     { name: 'NoClobber', type: 'switch' },
@@ -699,7 +700,7 @@ const exportCsv = def(
 const convertToCsv = def(
   'ConvertTo-Csv',
   'ConvertToCsvCommand',
-  [{ name: 'InputObject', type: 'object', pipeline: true, position: 0, mandatory: true }, ...csvCommon],
+  [{ name: 'InputObject', type: 'object', pipeline: true, position: 0 }, ...csvCommon],
   async (ctx, b, input) => {
     for (const l of csvLines(input.length ? input : enumerate(b.get('InputObject') ?? null), b, true)) ctx.emit(l);
   },
@@ -726,7 +727,7 @@ const importCsv = def(
 const convertFromCsv = def(
   'ConvertFrom-Csv',
   'ConvertFromCsvCommand',
-  [{ name: 'InputObject', type: 'object[]', pipeline: true, position: 0, mandatory: true }, { name: 'Header', type: 'string[]' }, { name: 'Delimiter', type: 'string', position: 1 }],
+  [{ name: 'InputObject', type: 'object[]', pipeline: true, position: 0 }, { name: 'Header', type: 'string[]' }, { name: 'Delimiter', type: 'string', position: 1 }],
   async (ctx, b, input) => {
     const text = (input.length ? input : enumerate(b.get('InputObject') ?? null)).map(toStr).join('\n');
     for (const o of csvObjects(text, b)) ctx.emit(o);
@@ -775,7 +776,7 @@ const convertToJson = def(
   'ConvertTo-Json',
   'ConvertToJsonCommand',
   [
-    { name: 'InputObject', type: 'object', pipeline: true, position: 0, mandatory: true },
+    { name: 'InputObject', type: 'object', pipeline: true, position: 0 },
     { name: 'Depth', type: 'int', min: 0 },
     { name: 'Compress', type: 'switch' },
     { name: 'AsArray', type: 'switch' },
@@ -816,7 +817,7 @@ function fromJson(v: unknown, asHash: boolean): PsValue {
 const convertFromJson = def(
   'ConvertFrom-Json',
   'ConvertFromJsonCommand',
-  [{ name: 'InputObject', type: 'object', pipeline: true, position: 0, mandatory: true }, { name: 'AsHashtable', type: 'switch' }, { name: 'Depth', type: 'int' }, { name: 'NoEnumerate', type: 'switch' }],
+  [{ name: 'InputObject', type: 'object', pipeline: true, position: 0 }, { name: 'AsHashtable', type: 'switch' }, { name: 'Depth', type: 'int' }, { name: 'NoEnumerate', type: 'switch' }],
   async (ctx, b, input) => {
     const text = (input.length ? input : enumerate(b.get('InputObject') ?? null)).map(toStr).join('\n');
     if (text.trim() === '') return;
