@@ -580,9 +580,28 @@ const STATICS: Record<string, StaticType> = {
   'security.principal.windowsbuiltinrole': {
     props: Object.fromEntries(Object.values(ROLE_NAMES).map((n) => [n.toLowerCase(), () => n])),
   },
+  'globalization.cultureinfo': {
+    props: {
+      invariantculture: () => cultureObject(''),
+      currentculture: () => cultureObject('en-US'),
+      currentuiculture: () => cultureObject('en-US'),
+    },
+    methods: { getcultureinfo: (a) => cultureObject(str(a, 0)) },
+  },
   midpointrounding: { props: { toeven: () => 'ToEven', awayfromzero: () => 'AwayFromZero' } },
   'net.dns': { methods: { gethostname: (_a, ctx) => ctx.computerName } },
 };
+
+/** A CultureInfo (hvsim formats and parses in en-US and the invariant culture only: docs/powershell.md). */
+function cultureObject(name: string): PsObject {
+  if (!['', 'en-us'].includes(name.toLowerCase())) throw new UnsupportedMember(`the culture '${name}' (hvsim formats in en-US and the invariant culture) is`);
+  return new PsObject('System.Globalization.CultureInfo', [
+    ['Name', name === '' ? '' : 'en-US'],
+    ['DisplayName', name === '' ? 'Invariant Language (Invariant Country)' : 'English (United States)'],
+    ['LCID', name === '' ? 127 : 1033],
+  ]);
+}
+registerTextForm('System.Globalization.CultureInfo', (o) => toStr(o.get('Name') ?? null));
 
 /** Environment.GetFolderPath for the SpecialFolder names scripts use. */
 function folderPath(name: string, ctx: DotnetContext): string {
