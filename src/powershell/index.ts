@@ -42,8 +42,8 @@ export function createSession(host: Host, options: SessionOptions): Session {
   const interp = new Interpreter(host, teed);
   return {
     async run(source: string, file?: string): Promise<RunResult> {
-      const parsed = await parseScript(source);
       checkRequires(source, file);
+      const parsed = await parseScript(source);
       interp.script = { path: file ?? null };
       checkCommands(parsed.body);
       for (const w of parsed.warnings) options.stderr(formatWarning(w));
