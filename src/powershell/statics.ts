@@ -13,7 +13,6 @@ import { castTo, registerCast, registerCastPattern, spanMs, timeSpanObject, toBo
 import { DAYS, MONTHS } from './dotnet.js';
 import { ExitSignal, PsRuntimeError, UnsupportedMember } from './errors.js';
 import { textOperator } from './text.js';
-import type { SimEnvironment } from './environment.js';
 import { PSCUSTOMOBJECT_TYPE, PsHashtable, PsObject, enumerate, isScriptBlock, type PsValue } from './value.js';
 
 /** A mail as SmtpClient.Send / Send-MailMessage hand it to the simulated outbox. */
@@ -30,12 +29,20 @@ export interface MailRecord {
   attachments: string[];
 }
 
+/** The environment variables [Environment] reads and writes (environment.ts SimEnvironment). */
+export interface EnvironmentVariables {
+  get(name: string): string | undefined;
+  set(name: string, value: string): void;
+  delete(name: string): void;
+  entries(): Array<[string, string]>;
+}
+
 /** What the .NET members need from the session: the host's clock and name, the environment, the outbox. */
 export interface DotnetContext {
   /** The host's clock (ms since the epoch). */
   now(): Promise<number>;
   readonly computerName: string;
-  readonly env: SimEnvironment;
+  readonly env: EnvironmentVariables;
   /** Deliver a mail into the simulated outbox (throws a PsRuntimeError when there is none). */
   sendMail(m: MailRecord): Promise<void>;
   /** System.IO.File / Directory statics over the simulated file system (cmdlets/files.ts). */

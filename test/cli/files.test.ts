@@ -54,10 +54,10 @@ describe('hvsim files / outbox / run --input', () => {
     const cat = hv(root, ['files', '--cat', 'c:\\Exports\\WEB01.txt']);
     expect(cat.stdout).toBe('exported web01\r\n');
     const missing = hv(root, ['files', '--cat', 'C:\\nothere.txt']);
-    expect(missing.status).not.toBe(0);
+    expect(missing.code).toBe(3);
     expect(missing.stderr).toBe('hvsim: C:\\nothere.txt: no such file on the simulated host (hvsim files lists them)\n');
     const unc = hv(root, ['files', '\\\\server\\share']);
-    expect(unc.status).not.toBe(0);
+    expect(unc.code).toBe(1);
     expect(unc.stderr).toMatch(/UNC paths .* are not supported/);
   });
 
