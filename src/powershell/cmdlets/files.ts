@@ -81,6 +81,8 @@ function readOnly(p: string): FileError {
 
 /** Turn the file system's errors into PowerShell's wording. */
 function fsError(e: unknown): unknown {
+  // the operating system refused (a file where a folder is expected, permissions): an IOException
+  if (e instanceof Error && !(e instanceof HvsimError) && typeof (e as NodeJS.ErrnoException).code === 'string') return new FileError(e.message, 'WriteError', 'IOException', 'IOError');
   if (e instanceof FileError || !(e instanceof HvsimError)) return e;
   if (e.code === 'NOT_FOUND') return new FileError(e.message, 'ObjectNotFound', e.message.startsWith('Could not find a part') ? 'DirectoryNotFoundException' : 'ItemNotFoundException', 'PathNotFound');
   if (e.code === 'UNSUPPORTED') return new UnsupportedMember(e.message.replace(/ are not supported.*/, ' are'));
@@ -998,7 +1000,21 @@ export const FILE_ALIASES: Record<string, string> = {
 // ------------------------------------------------------------ [System.IO.File] / [System.IO.Directory]
 
 /** The System.IO.File and Directory static methods scripts use, over the same paths. */
-export async function ioStatic(fac: Facilities, nowMs: number, type: 'file' | 'directory', name: string, args: PsValue[]): Promise<PsValue | typeof NOT_HANDLED> {
+const IO_METHODS = ['Exists', 'ReadAllText', 'ReadAllLines', 'WriteAllText', 'WriteAllLines', 'AppendAllText', 'Delete', 'CreateDirectory', 'GetFiles', 'GetDirectories'];
+
+export async function ioStatic(fac: Facilities, nowMs: number, type: 'file' | 'directory', lower: string, args: PsValue[]): Promise<PsValue | typeof NOT_HANDLED> {
+  const name = IO_METHODS.find((m) => m.toLowerCase() === lower) ?? lower;
+  try {
+    return await ioStaticInner(fac, nowMs, type, lower, args, name);
+  } catch (e) {
+    // a failure is .NET's MethodInvocationException ("Exception calling …"), which try/catch takes
+    const x = fsError(e);
+    if (x instanceof FileError) throw new PsRuntimeError(`Exception calling "${name}" with "${args.length}" argument(s): "${x.message}"`, 'InvalidOperation', 'MethodInvocationException', 'MethodInvocationException');
+    throw x;
+  }
+}
+
+async function ioStaticInner(fac: Facilities, nowMs: number, type: 'file' | 'directory', lower: string, args: PsValue[], name: string): Promise<PsValue | typeof NOT_HANDLED> {
   const p = toStr(args[0] ?? null);
   const where = (): Place => place(p);
   const stat = (): SimFileInfo | null => {
@@ -1017,7 +1033,7 @@ export async function ioStatic(fac: Facilities, nowMs: number, type: 'file' | 'd
     return decode(pl.kind === 'sim' ? fac.files.readFile(pl.path) : fs.readFileSync(pl.path));
   };
   if (type === 'file') {
-    switch (name) {
+    switch (lower) {
       case 'exists':
         return p !== '' && stat()?.isDirectory === false;
       case 'readalltext':
@@ -1042,7 +1058,7 @@ export async function ioStatic(fac: Facilities, nowMs: number, type: 'file' | 'd
         return NOT_HANDLED;
     }
   }
-  switch (name) {
+  switch (lower) {
     case 'exists':
       return p !== '' && stat()?.isDirectory === true;
     case 'createdirectory': {
@@ -1053,10 +1069,10 @@ export async function ioStatic(fac: Facilities, nowMs: number, type: 'file' | 'd
     case 'getdirectories': {
       const pl = where();
       const st = stat();
-      if (!st?.isDirectory) throw new PsRuntimeError(`Exception calling "${name === 'getfiles' ? 'GetFiles' : 'GetDirectories'}" with "${args.length}" argument(s): "Could not find a part of the path '${p}'."`, 'InvalidOperation', 'DirectoryNotFoundException');
+      if (!st?.isDirectory) throw new PsRuntimeError(`Exception calling "${name}" with "${args.length}" argument(s): "Could not find a part of the path '${p}'."`, 'InvalidOperation', 'DirectoryNotFoundException');
       const re = args[1] === undefined ? null : wildcard(toStr(args[1]));
       const all = pl.kind === 'sim' ? fac.files.list(pl.path) : fs.readdirSync(pl.path).map((n) => realInfo(nodePath.join(pl.path, n))!);
-      return all.filter((e) => e.isDirectory === (name === 'getdirectories') && (!re || re.test(e.name))).map((e) => e.fullName);
+      return all.filter((e) => e.isDirectory === (lower === 'getdirectories') && (!re || re.test(e.name))).map((e) => e.fullName);
     }
     case 'delete': {
       fac.files.remove(simOnly(), { recursive: toBool(args[1] ?? false) });
