@@ -727,7 +727,7 @@ export class Interpreter {
     if (key === '?') return this.lastOk;
     const own = this.vars.get(key);
     if (own !== undefined) return own;
-    return scriptVariables(key, this.script) ?? automaticVariable(key, this.env) ?? null;
+    return scriptVariables(key, this.script, this.opts.facilities?.location ?? null) ?? automaticVariable(key, this.env) ?? null;
   }
 
   async eval(e: Expr): Promise<PsValue> {

@@ -738,6 +738,8 @@ function listMethod(list: PsValue[], name: string, args: PsValue[]): PsValue | t
   const info = listInfo(list);
   const conv = (v: PsValue): PsValue => (info?.element ? info.element(v) : v);
   const growing = ['add', 'addrange', 'remove', 'removeat', 'insert', 'clear', 'removerange'];
+  // System.Array itself has no Sort/Reverse/ToArray instance methods (member enumeration applies)
+  if (!info && ['sort', 'reverse', 'toarray'].includes(name)) return NOT_HANDLED;
   if (!info && growing.includes(name)) throw callFailed(name === 'addrange' ? 'AddRange' : name[0]!.toUpperCase() + name.slice(1), args, 'Collection was of a fixed size.');
   switch (name) {
     case 'add':

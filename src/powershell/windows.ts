@@ -24,7 +24,7 @@ const PATH_INFO = 'System.Management.Automation.PathInfo';
 registerTextForm(PATH_INFO, (o) => String(o.get('Path') ?? ''));
 
 /** $PSScriptRoot, $PSCommandPath, $MyInvocation, $PWD (the real folders: relative paths read the user's files). */
-export function scriptVariables(key: string, script: ScriptInfo): PsValue | undefined {
+export function scriptVariables(key: string, script: ScriptInfo, location: string | null = null): PsValue | undefined {
   const file = script.path === null ? null : path.resolve(script.path);
   switch (key) {
     case 'psscriptroot':
@@ -52,15 +52,20 @@ export function scriptVariables(key: string, script: ScriptInfo): PsValue | unde
         ['UnboundArguments', []],
       ]);
     case 'pwd':
-      return new PsObject(PATH_INFO, [
-        ['Drive', null],
-        ['Provider', 'Microsoft.PowerShell.Core\\FileSystem'],
-        ['ProviderPath', process.cwd()],
-        ['Path', process.cwd()],
-      ]);
+      return pathInfo(location ?? process.cwd());
     default:
       return undefined;
   }
+}
+
+/** A PathInfo ($PWD, Get-Location, Resolve-Path): its text is the path. */
+export function pathInfo(p: string): PsObject {
+  return new PsObject(PATH_INFO, [
+    ['Drive', /^[A-Za-z]:/.test(p) ? p[0]!.toUpperCase() : null],
+    ['Provider', 'Microsoft.PowerShell.Core\\FileSystem'],
+    ['ProviderPath', p],
+    ['Path', p],
+  ]);
 }
 
 /** One entry of the simulated event log. */
@@ -119,6 +124,10 @@ export class Facilities {
   private inputPos = 0;
   /** The transcript being written (Start-Transcript), a drive path; null when none. */
   transcript: string | null = null;
+  /** Set-Location: a drive path of the simulated host or a real folder; null: the real working folder. */
+  location: string | null = null;
+  /** Push-Location's stack. */
+  readonly locations: Array<string | null> = [];
 
   /** `input`: the lines Read-Host reads (hvsim run --input FILE); null when there is none. */
   constructor(

@@ -182,6 +182,26 @@ describe('drive paths live in the state directory', () => {
     expect(lines(r.out)).toEqual(['True']);
   });
 
+  it('Set-Location to a drive of the simulated host: relative paths are on it; Push-/Pop-Location; $PWD', async () => {
+    const r = await run(
+      [
+        'New-Item C:\\Exports\\web01 -ItemType Directory | Out-Null',
+        'Set-Location C:\\Exports',
+        "Set-Content .\\web01\\a.txt 'in web01'",
+        'Push-Location web01',
+        '"$PWD"',
+        'Get-Content a.txt',
+        'Pop-Location',
+        '(Get-Location).Path',
+        'Test-Path \\Exports\\web01\\a.txt',
+        'cd C:\\nothere',
+      ].join('\n'),
+    );
+    expect(lines(r.out)).toEqual(['C:\\Exports\\web01', 'in web01', 'C:\\Exports', 'True']);
+    expect(r.errors.map((e) => e.fullyQualifiedErrorId)).toEqual(['PathNotFound,Microsoft.PowerShell.Commands.SetLocationCommand']);
+    expect(fs.existsSync(path.join(root, 'files', 'C', 'Exports', 'web01', 'a.txt'))).toBe(true);
+  });
+
   it('-WhatIf on Remove-Item changes nothing and says what it would do', async () => {
     const r = await run("New-Item C:\\X -ItemType Directory | Out-Null\nRemove-Item C:\\X -WhatIf\nTest-Path C:\\X");
     expect(r.out).toBe('What if: Performing the operation "Remove Directory" on target "C:\\X".\nTrue\n');
@@ -197,9 +217,9 @@ describe("the user's own files: read, never written", () => {
       const h = simHost();
       const { psSession } = await import('../helpers/powershell.js');
       const s = psSession(h, { facilities: new Facilities(root) });
-      const r = await s.run("Get-Content .\\vms.txt\n(Get-Content (Join-Path $PSScriptRoot 'vms.txt')).Count\nTest-Path ./vms.txt", path.join(userDir, 'script.ps1'));
+      const r = await s.run("Get-Content .\\vms.txt\n(Get-Content (Join-Path $PSScriptRoot 'vms.txt')).Count\nTest-Path ./vms.txt\nSet-Location /\nTest-Path vms.txt\nSet-Location $PSScriptRoot\n(Get-Content vms.txt)[1]", path.join(userDir, 'script.ps1'));
       expect(r.err).toBe('');
-      expect(lines(r.out)).toEqual(['web01', 'db01', '2', 'True']);
+      expect(lines(r.out)).toEqual(['web01', 'db01', '2', 'True', 'False', 'db01']);
     } finally {
       process.chdir(cwd);
     }

@@ -24,7 +24,7 @@ import { formatDefault } from '../format.js';
 import { wildcard } from '../ops.js';
 import { NOT_HANDLED } from '../statics.js';
 import { PSCUSTOMOBJECT_TYPE, PsHashtable, PsObject, enumerate, type PsValue } from '../value.js';
-import type { Facilities } from '../windows.js';
+import { pathInfo, type Facilities } from '../windows.js';
 
 const NL = '\r\n';
 
@@ -51,14 +51,18 @@ type Place = { kind: 'sim'; path: string } | { kind: 'real'; path: string };
 /** Registry and other providers' drives hvsim does not simulate. */
 const PROVIDER_DRIVE = /^(HKLM|HKCU|HKCR|HKU|HKCC|Registry|Env|Variable|Function|Alias|Cert|WSMan):/i;
 
-function place(p: string): Place {
-  const text = p.replace(/^Microsoft\.PowerShell\.Core\\FileSystem::/i, '').replace(/^FileSystem::/i, '');
+function place(fac: Facilities | undefined, p: string): Place {
+  let text = p.replace(/^Microsoft\.PowerShell\.Core\\FileSystem::/i, '').replace(/^FileSystem::/i, '');
+  // a relative path under a Set-Location to a drive of the simulated host is on that drive
+  const loc = fac?.location ?? null;
+  if (loc !== null && isDrivePath(loc) && !isDrivePath(text) && !isUncPath(text) && !PROVIDER_DRIVE.test(text) && !/^[\\/]/.test(text)) text = `${loc.replace(/[\\/]+$/, '')}\\${text}`;
+  else if (loc !== null && isDrivePath(loc) && /^[\\/](?![\\/])/.test(text)) text = `${loc.slice(0, 2)}${text}`;
   if (isUncPath(text)) throw new UnsupportedMember(`the UNC path ${p} (the simulated host has no network shares; use a drive path such as C:\\Exports) is`);
   if (PROVIDER_DRIVE.test(text)) throw new UnsupportedMember(`the path ${p} (hvsim simulates the FileSystem drives only: no registry, Env:, Cert: …) is`);
   if (isDrivePath(text)) return { kind: 'sim', path: text };
   // the user's own files: relative to the working folder; `\` read as `/` on Linux and macOS
   const local = nodePath.sep === '/' ? text.replace(/\\/g, '/') : text;
-  return { kind: 'real', path: nodePath.resolve(process.cwd(), local) };
+  return { kind: 'real', path: nodePath.resolve(loc ?? process.cwd(), local) };
 }
 
 function facilities(ctx: CmdletContext): Facilities {
@@ -136,13 +140,13 @@ function splitLast(p: string): [string, string] {
 
 /** A path's entries: itself, or with a wildcard in its last part, the entries that match (none: empty). */
 function expand(ctx: CmdletContext, p: string): Array<{ place: Place; info: SimFileInfo }> {
-  const pl = place(p);
+  const pl = place(ctx.facilities, p);
   if (!hasWildcard(p)) {
     const info = statAt(ctx, pl);
     return info ? [{ place: pl, info }] : [];
   }
   const [parentText, leaf] = splitLast(p);
-  const parent = place(parentText === '' ? '.' : parentText);
+  const parent = place(ctx.facilities, parentText === '' ? '.' : parentText);
   const dir = statAt(ctx, parent);
   if (!dir?.isDirectory) return [];
   const re = wildcard(leaf);
@@ -232,7 +236,7 @@ const encodingParam: ParamDef = { name: 'Encoding', type: 'string', values: ENCO
 
 /** Write text to a drive path (creating or replacing the file), refusing the user's own files. */
 async function writeText(ctx: CmdletContext, p: string, text: string, opts: { append?: boolean; encoding?: string | undefined; noClobber?: boolean }): Promise<string> {
-  const pl = place(p);
+  const pl = place(ctx.facilities, p);
   if (pl.kind === 'real') throw readOnly(p);
   const files = facilities(ctx).files;
   const st = files.stat(pl.path);
@@ -285,7 +289,7 @@ const newItem = def(
       const p = name === undefined ? base : joinPaths(base, [name]);
       try {
         if (!['file', 'directory'].includes(type)) throw new UnsupportedMember(`New-Item -ItemType ${b.str('ItemType')} (files and directories only) is`);
-        const pl = place(p);
+        const pl = place(ctx.facilities, p);
         if (pl.kind === 'real') throw readOnly(p);
         const files = facilities(ctx).files;
         const st = files.stat(pl.path);
@@ -355,7 +359,7 @@ function copyOrMove(move: boolean): CmdletDef['run'] {
       try {
         const hits = expand(ctx, p);
         if (hits.length === 0 && !hasWildcard(p)) throw notFound(p);
-        const to = place(dest);
+        const to = place(ctx.facilities, dest);
         if (to.kind === 'real') throw readOnly(dest);
         const files = facilities(ctx).files;
         for (const h of hits) {
@@ -399,7 +403,7 @@ const renameItem = def(
   async (ctx, b) => {
     for (const p of pathsOf(b.get('Path'))) {
       try {
-        const pl = place(p);
+        const pl = place(ctx.facilities, p);
         if (pl.kind === 'real') throw readOnly(p);
         const files = facilities(ctx).files;
         const st = files.stat(pl.path);
@@ -537,7 +541,7 @@ function contentWriter(append: boolean): CmdletDef['run'] {
         let prefix = '';
         if (append) {
           // Add-Content starts a new line when the file does not end with one
-          const pl = place(p);
+          const pl = place(ctx.facilities, p);
           const st = pl.kind === 'sim' ? facilities(ctx).files.stat(pl.path) : null;
           if (st && !st.isDirectory && st.length > 0) {
             const old = decode(facilities(ctx).files.readFile(pl.path));
@@ -687,7 +691,7 @@ const exportCsv = def(
     const items = input.length ? input : enumerate(b.get('InputObject') ?? null);
     const p = b.str('Path')!;
     try {
-      const pl = place(p);
+      const pl = place(ctx.facilities, p);
       const exists = pl.kind === 'sim' && facilities(ctx).files.exists(pl.path);
       const ls = csvLines(items, b, !(b.flag('Append') && exists));
       if (!ctx.shouldProcess(p, 'Export-Csv')) return;
@@ -959,7 +963,7 @@ const startTranscript = def(
         '**********************',
         '',
       ].join(NL);
-      const pl = place(p);
+      const pl = place(ctx.facilities, p);
       if (pl.kind === 'real') throw readOnly(p);
       const parentOk = fac.files.exists(pl.path.slice(0, Math.max(pl.path.lastIndexOf('\\'), 3)));
       if (!parentOk) fac.files.mkdir(pl.path.slice(0, pl.path.lastIndexOf('\\')), now.getTime());
@@ -985,12 +989,52 @@ const stopTranscript = def('Stop-Transcript', 'StopTranscriptCommand', [], async
   ctx.emit(`Transcript stopped, output file is ${file}`);
 });
 
+// ------------------------------------------------------------ locations
+
+/** Set-Location / Push-Location: to a folder of the simulated host (C:\…) or of your machine (read-only use). */
+async function setLocationTo(ctx: CmdletContext, p: string, push: boolean): Promise<void> {
+  const fac = facilities(ctx);
+  try {
+    const pl = place(fac, p);
+    const info = statAt(ctx, pl);
+    if (!info) throw notFound(p);
+    if (!info.isDirectory) throw new FileError(`Cannot set the location to '${info.fullName}' because it is a file.`, 'InvalidArgument', 'PSArgumentException', 'Argument');
+    if (push) fac.locations.push(fac.location);
+    fac.location = info.fullName;
+  } catch (e) {
+    fail(ctx, e, p);
+  }
+}
+
+const setLocation = def(
+  'Set-Location',
+  'SetLocationCommand',
+  [{ name: 'Path', aliases: ['LiteralPath', 'PSPath'], type: 'string', position: 0, pipeline: true }, { name: 'PassThru', type: 'switch' }],
+  async (ctx, b) => {
+    await setLocationTo(ctx, b.str('Path') ?? 'C:\\Users\\Administrator', false);
+    if (b.flag('PassThru')) ctx.emit(pathInfo(facilities(ctx).location ?? process.cwd()));
+  },
+);
+const pushLocation = def('Push-Location', 'PushLocationCommand', [{ name: 'Path', aliases: ['LiteralPath', 'PSPath'], type: 'string', position: 0, pipeline: true }], async (ctx, b) => {
+  if (b.has('Path')) await setLocationTo(ctx, b.str('Path')!, true);
+  else facilities(ctx).locations.push(facilities(ctx).location);
+});
+const popLocation = def('Pop-Location', 'PopLocationCommand', [{ name: 'PassThru', type: 'switch' }], async (ctx) => {
+  const fac = facilities(ctx);
+  if (fac.locations.length) fac.location = fac.locations.pop()!;
+});
+const getLocation = def('Get-Location', 'GetLocationCommand', [], async (ctx) => {
+  ctx.emit(pathInfo(ctx.facilities?.location ?? process.cwd()));
+});
+
 export const FILE_CMDLETS: CmdletDef[] = [
+  setLocation, pushLocation, popLocation, getLocation,
   testPath, newItem, removeItem, copyItem, moveItem, renameItem, getChildItem, getItem, getContent, setContent, addContent, outFile,
   exportCsv, importCsv, convertToCsv, convertFromCsv, convertToJson, convertFromJson, joinPath, splitPath, resolvePath, startTranscript, stopTranscript,
 ];
 
 export const FILE_ALIASES: Record<string, string> = {
+  cd: 'Set-Location', sl: 'Set-Location', chdir: 'Set-Location', pushd: 'Push-Location', popd: 'Pop-Location', gl: 'Get-Location', pwd: 'Get-Location',
   gci: 'Get-ChildItem', ls: 'Get-ChildItem', dir: 'Get-ChildItem', gc: 'Get-Content', cat: 'Get-Content', type: 'Get-Content', gi: 'Get-Item',
   ni: 'New-Item', md: 'New-Item', ri: 'Remove-Item', rm: 'Remove-Item', del: 'Remove-Item', erase: 'Remove-Item', rd: 'Remove-Item', rmdir: 'Remove-Item',
   cp: 'Copy-Item', copy: 'Copy-Item', cpi: 'Copy-Item', mv: 'Move-Item', move: 'Move-Item', mi: 'Move-Item', ren: 'Rename-Item', rni: 'Rename-Item',
@@ -1016,7 +1060,7 @@ export async function ioStatic(fac: Facilities, nowMs: number, type: 'file' | 'd
 
 async function ioStaticInner(fac: Facilities, nowMs: number, type: 'file' | 'directory', lower: string, args: PsValue[], name: string): Promise<PsValue | typeof NOT_HANDLED> {
   const p = toStr(args[0] ?? null);
-  const where = (): Place => place(p);
+  const where = (): Place => place(fac, p);
   const stat = (): SimFileInfo | null => {
     const pl = where();
     return pl.kind === 'sim' ? fac.files.stat(pl.path) : realInfo(pl.path);

@@ -243,7 +243,7 @@ const MANAGEMENT = new Set(
   [
     'Test-Path', 'New-Item', 'Remove-Item', 'Copy-Item', 'Move-Item', 'Rename-Item', 'Get-ChildItem', 'Get-Item', 'Get-Content', 'Set-Content',
     'Add-Content', 'Split-Path', 'Join-Path', 'Resolve-Path', 'Start-Process', 'New-EventLog', 'Write-EventLog', 'Get-EventLog', 'New-ItemProperty',
-    'Get-ItemProperty', 'Set-ItemProperty', 'Remove-ItemProperty',
+    'Get-ItemProperty', 'Set-ItemProperty', 'Remove-ItemProperty', 'Set-Location', 'Push-Location', 'Pop-Location', 'Get-Location',
   ].map((n) => n.toLowerCase()),
 );
 const CORE = new Set(['Where-Object', 'ForEach-Object', 'Import-Module', 'Out-Null', 'Out-Default', 'Invoke-Command', 'Enter-PSSession'].map((n) => n.toLowerCase()));
