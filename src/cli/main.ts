@@ -10,6 +10,7 @@ import { registerRunCommand } from './commands/run.js';
 import { registerUiCommand } from './commands/ui.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerPwshCommands } from './commands/pwsh.js';
+import { registerFilesCommands } from './commands/files.js';
 import { Interrupted } from './interrupt.js';
 
 import { VERSION } from './version.js';
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerServeCommand(program);
   registerPwshCommands(program);
   registerAnalysisCommands(program);
+  registerFilesCommands(program);
   return program;
 }
 

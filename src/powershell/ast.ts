@@ -26,6 +26,10 @@ export type Expr =
   | { kind: 'index'; target: Expr; index: Expr; pos: Pos }
   | { kind: 'unary'; op: string; operand: Expr; pos: Pos }
   | { kind: 'cast'; type: string; operand: Expr; pos: Pos }
+  /** [type] as a value (a System.RuntimeType). */
+  | { kind: 'typeLit'; type: string; pos: Pos }
+  /** [type]::Name (args null) or [type]::Name(args): evaluated by statics.ts when the line runs. */
+  | { kind: 'static'; type: string; name: string; args: Expr[] | null; pos: Pos }
   /** $i++ / $i-- / ++$i / --$i on a variable (the value is the old one for postfix, the new one for prefix). */
   | { kind: 'incdec'; name: string; op: '++' | '--'; prefix: boolean; pos: Pos }
   | { kind: 'binary'; op: string; left: Expr; right: Expr; pos: Pos };
@@ -50,7 +54,7 @@ export interface Pipeline {
 export type Stmt =
   | Pipeline
   /** `value` is a pipeline, or a statement whose output is collected ($r = foreach (…) {…}). */
-  | { kind: 'assign'; target: Expr; op: '=' | '+=' | '-='; value: Stmt; pos: Pos }
+  | { kind: 'assign'; target: Expr; op: '=' | '+=' | '-='; value: Stmt; pos: Pos; constraint?: string }
   | { kind: 'foreach'; variable: string; iterable: Pipeline; body: Stmt[]; pos: Pos }
   | { kind: 'while'; cond: Pipeline; body: Stmt[]; pos: Pos }
   /** do { } while (cond) / do { } until (cond): the body runs first. */
@@ -92,6 +96,9 @@ export function forEachCommand(stmts: Stmt[], fn: (c: CommandCall) => void): voi
       case 'invoke':
         expr(e.target);
         e.args.forEach(expr);
+        return;
+      case 'static':
+        e.args?.forEach(expr);
         return;
       case 'index':
         expr(e.target);

@@ -9,6 +9,7 @@ import { PsObject, isScriptBlock, type PsScriptBlock, type PsValue } from './val
 import { isPrimitive, toNumber, toStr } from './convert.js';
 import { UnsupportedError } from './errors.js';
 import { HV, SNAPSHOT_TYPE, VM_TYPE } from './views.js';
+import type { Facilities } from './windows.js';
 
 export type ParamType =
   | 'string' | 'string[]' | 'switch' | 'int' | 'bool' | 'object' | 'object[]' | 'scriptblock'
@@ -63,6 +64,8 @@ export interface CmdletContext {
   /** Print the host's pending warnings. */
   flushWarnings(): Promise<void>;
   readonly width: number;
+  /** The simulated host's files, outbox, event log, script input (none on a real host). */
+  readonly facilities?: Facilities | undefined;
 }
 
 export interface CmdletDef {

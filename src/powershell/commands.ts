@@ -8,14 +8,22 @@ import { BindingError, refuseUnsupported, resolveParam, type CmdletDef } from '.
 import { HYPERV_ALIASES, HYPERV_CMDLETS } from './cmdlets/hyperv.js';
 import { FORMAT_OUTPUT, UTILITY_ALIASES, UTILITY_CMDLETS } from './cmdlets/utility.js';
 import { UnsupportedError } from './errors.js';
+import { FILE_ALIASES, FILE_CMDLETS } from './cmdlets/files.js';
+import { WINDOWS_ALIASES, WINDOWS_CMDLETS, moduleOf } from './cmdlets/windows.js';
 
 export { FORMAT_OUTPUT };
 
 const BY_NAME = new Map<string, CmdletDef>();
-for (const c of [...HYPERV_CMDLETS, ...UTILITY_CMDLETS]) BY_NAME.set(c.name.toLowerCase(), c);
-const ALIASES: Record<string, string> = { ...HYPERV_ALIASES, ...UTILITY_ALIASES };
+for (const c of [...HYPERV_CMDLETS, ...UTILITY_CMDLETS, ...FILE_CMDLETS, ...WINDOWS_CMDLETS]) BY_NAME.set(c.name.toLowerCase(), c);
+const ALIASES: Record<string, string> = { ...HYPERV_ALIASES, ...UTILITY_ALIASES, ...FILE_ALIASES, ...WINDOWS_ALIASES };
 
 export function findCmdlet(name: string): CmdletDef | undefined {
+  // Hyper-V\Get-VM: a module-qualified name finds the cmdlet only in its own module (about_Command_Precedence)
+  const slash = name.lastIndexOf('\\');
+  if (slash >= 0) {
+    const def = BY_NAME.get(name.slice(slash + 1).toLowerCase());
+    return def && moduleOf(def).toLowerCase() === name.slice(0, slash).toLowerCase() ? def : undefined;
+  }
   const n = name.toLowerCase();
   return BY_NAME.get(n) ?? BY_NAME.get(ALIASES[n]?.toLowerCase() ?? '');
 }
@@ -26,14 +34,14 @@ const KNOWN_UNSUPPORTED = [
   'Get-VHD', 'New-VHD', 'Merge-VHD', 'Set-VHD', 'Resize-VHD', 'Convert-VHD', 'Mount-VHD', 'Dismount-VHD', 'Test-VHD', 'Optimize-VHD',
   'Remove-VMHardDiskDrive', 'Set-VMHardDiskDrive', 'Get-VMNetworkAdapter', 'Get-VMIntegrationService', 'Enable-VMIntegrationService',
   'Disable-VMIntegrationService', 'Get-VMHost', 'Set-VMHost', 'Get-VMProcessor', 'Set-VMProcessor', 'Get-VMMemory', 'Set-VMMemory',
-  'Out-File', 'Export-Csv', 'Import-Csv', 'ConvertTo-Json', 'ConvertFrom-Json', 'Out-String', 'Tee-Object',
-  'Invoke-Command', 'Enter-PSSession', 'New-PSSession', 'New-CimSession', 'Get-Credential', 'Read-Host', 'Get-Content', 'Set-Content',
-  'Add-Content', 'Write-Verbose', 'Write-Debug', 'Write-Progress', 'Write-Information', 'Start-Job', 'Wait-Job', 'Receive-Job',
-  'New-Object', 'Add-Member', 'Get-Member', 'Set-Variable', 'Get-Variable', 'Start-Transcript', 'Stop-Transcript', 'Test-Path',
-  'New-Item', 'Remove-Item', 'Copy-Item', 'Get-ChildItem', 'Join-Path', 'Split-Path', 'Get-Process', 'Get-Service', 'Start-Process',
-  'Send-MailMessage', 'Invoke-Expression', 'Out-GridView', 'Format-Wide', 'Format-Custom', 'ConvertTo-Html', 'Select-String',
+  'Out-String', 'Tee-Object',
+  'New-PSSession', 'New-CimSession', 'Get-Credential',
+  'Write-Verbose', 'Write-Debug', 'Write-Progress', 'Write-Information', 'Start-Job', 'Wait-Job', 'Receive-Job',
+  'Add-Member', 'Get-Member', 'Set-Variable', 'Get-Variable',
+  'Get-Process', 'Get-Service',
+  'Invoke-Expression', 'Out-GridView', 'Format-Wide', 'Format-Custom', 'ConvertTo-Html', 'Select-String',
 ].map((n) => n.toLowerCase());
-const UNSUPPORTED_ALIASES: Record<string, string> = { gc: 'Get-Content', gci: 'Get-ChildItem', ls: 'Get-ChildItem', dir: 'Get-ChildItem', cat: 'Get-Content', iex: 'Invoke-Expression', icm: 'Invoke-Command', gm: 'Get-Member', fw: 'Format-Wide', tee: 'Tee-Object', ogv: 'Out-GridView', sls: 'Select-String' };
+const UNSUPPORTED_ALIASES: Record<string, string> = { iex: 'Invoke-Expression', gm: 'Get-Member', fw: 'Format-Wide', tee: 'Tee-Object', ogv: 'Out-GridView', sls: 'Select-String' };
 
 /** Why a refused cmdlet is refused, when it is not obvious. */
 const WHY: Record<string, string> = {

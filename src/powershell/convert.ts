@@ -3,6 +3,7 @@
  * numbers (with the KB…PB suffixes), dates, the [type] casts scripts use, and TimeSpan objects.
  */
 import { timeSpan } from '../host/clock.js';
+import { listInfo, textForm } from './clr.js';
 import { doubleToString, parseDate } from './dotnet.js';
 import { PsRuntimeError, UnsupportedMember } from './errors.js';
 import { getMember } from './members.js';
@@ -48,7 +49,7 @@ export function typeNameOf(v: PsValue): string {
   if (typeof v === 'number') return Number.isInteger(v) ? (Math.abs(v) <= 2 ** 31 - 1 ? 'System.Int32' : 'System.Int64') : 'System.Double';
   if (typeof v === 'boolean') return 'System.Boolean';
   if (v instanceof Date) return 'System.DateTime';
-  if (Array.isArray(v)) return 'System.Object[]';
+  if (Array.isArray(v)) return listInfo(v)?.type ?? 'System.Object[]';
   if (v instanceof PsHashtable) return 'System.Collections.Hashtable';
   if (v instanceof PsObject) return v.typeName;
   return 'System.Management.Automation.ScriptBlock';
@@ -81,7 +82,7 @@ export function toStr(v: PsValue): string {
     if (v.typeName === CATEGORY_INFO_TYPE) return toStr(v.get('Text') ?? null);
     if (v.typeName === VM_TYPE) return hyperVObjectString('VirtualMachine', toStr(v.get('Name') ?? null), toStr(v.get('Id') ?? null));
     if (v.typeName === SNAPSHOT_TYPE) return hyperVObjectString('VMSnapshot', toStr(v.get('Name') ?? null), toStr(v.get('Id') ?? null));
-    return v.typeName;
+    return textForm(v) ?? v.typeName;
   }
   if (v instanceof PsHashtable) return 'System.Collections.Hashtable';
   if (isScriptBlock(v)) return v.text;
@@ -150,16 +151,29 @@ const CASTS: Record<string, (v: PsValue) => PsValue> = {
   void: () => null,
 };
 
-const castKey = (type: string): string => type.toLowerCase().replace(/^system\./, '').replace(/^management\.automation\./, '');
+const castKey = (type: string): string => type.toLowerCase().replace(/\s+/g, '').replace(/^system\./, '').replace(/^management\.automation\./, '');
+
+/** Casts added by other modules (statics.ts: ArrayList, Guid, WindowsPrincipal …), and generic ones by pattern. */
+export function registerCast(key: string, fn: (v: PsValue) => PsValue): void {
+  CASTS[key] = fn;
+}
+const CAST_PATTERNS: Array<{ re: RegExp; fn: (type: string, v: PsValue) => PsValue }> = [];
+export function registerCastPattern(re: RegExp, fn: (type: string, v: PsValue) => PsValue): void {
+  CAST_PATTERNS.push({ re, fn });
+}
 
 /** Whether hvsim knows the cast [type] (checked before the run). */
 export function knownCast(type: string): boolean {
-  return castKey(type) in CASTS;
+  const key = castKey(type);
+  return key in CASTS || CAST_PATTERNS.some((p) => p.re.test(key));
 }
 
 /** [type]value (the type checked by knownCast). */
 export function castTo(type: string, v: PsValue): PsValue {
-  const fn = CASTS[castKey(type)];
-  if (!fn) throw new UnsupportedMember(`the type cast [${type}] is`);
-  return fn(v);
+  const key = castKey(type);
+  const fn = CASTS[key];
+  if (fn) return fn(v);
+  const pattern = CAST_PATTERNS.find((p) => p.re.test(key));
+  if (pattern) return pattern.fn(type, v);
+  throw new UnsupportedMember(`the type cast [${type}] is`);
 }

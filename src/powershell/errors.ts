@@ -4,7 +4,7 @@
  * error record travels (terminating the script, or only the statement).
  */
 import { HvsimError } from '../errors.js';
-import type { PsErrorRecord } from './value.js';
+import type { PsErrorCategory, PsErrorRecord } from './value.js';
 
 /** Something hvsim run does not implement: the run stops, naming the line and the construct. */
 export class UnsupportedError extends HvsimError {
@@ -68,7 +68,13 @@ export class ExitSignal extends Error {
 
 /** Thrown for an operation PowerShell would refuse at run time (the statement fails). */
 export class PsRuntimeError extends Error {
-  constructor(message: string, readonly category: 'InvalidOperation' | 'InvalidArgument' = 'InvalidOperation', readonly errorId = 'RuntimeException') {
+  constructor(
+    message: string,
+    readonly category: PsErrorCategory = 'InvalidOperation',
+    readonly errorId = 'RuntimeException',
+    /** The exception type's short name in CategoryInfo (RuntimeException unless said). */
+    readonly reason?: string,
+  ) {
     super(message);
     this.name = 'PsRuntimeError';
   }

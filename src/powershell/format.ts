@@ -269,6 +269,8 @@ interface ViewDef {
   columns: Column[];
   /** The view declares its column widths (used unless -AutoSize). */
   declared?: boolean;
+  /** GroupBy: each run of objects with the same label gets a header line ("    Directory: C:\\x"). */
+  groupBy?: (o: PsObject) => string;
 }
 
 const prop =
@@ -297,6 +299,32 @@ const viewColumn = (c: ViewColumn): Column => ({
  */
 const TABLE_VIEWS: ViewDef[] = [
   ...VIEWS.map((v): ViewDef => ({ type: v.type, shape: 'table', columns: v.columns.map(viewColumn) })),
+  // FileSystem.format.ps1xml (5.1), children: Mode 7, LastWriteTime 25 right ("{0,10}  {1,8}" of
+  // ToString('d') and ToString('t')), Length 14 right (files only), Name; grouped by PSParentPath
+  {
+    type: 'System.IO.FileSystemInfo',
+    shape: 'table',
+    declared: true,
+    columns: [
+      prop('Mode', 'Mode', 'left', 7),
+      {
+        label: 'LastWriteTime',
+        align: 'right',
+        width: 25,
+        cell: (o) => {
+          const d = o instanceof PsObject ? o.get('LastWriteTime') : null;
+          if (!(d instanceof Date)) return '';
+          const h = d.getHours() % 12 || 12;
+          const date = `${d.getMonth() + 1}/${d.getDate()}/${d.getFullYear()}`;
+          const time = `${h}:${String(d.getMinutes()).padStart(2, '0')} ${d.getHours() < 12 ? 'AM' : 'PM'}`;
+          return `${date.padStart(10)}  ${time.padStart(8)}`;
+        },
+      },
+      { ...prop('Length', 'Length', 'right', 14), cell: (o) => (o instanceof PsObject && o.typeName === 'System.IO.FileInfo' ? displayValue(o.get('Length') ?? null) : '') },
+      prop('Name'),
+    ],
+    groupBy: (o) => String(o.get('PSParentPath') ?? '').replace(/^Microsoft\.PowerShell\.Core\\FileSystem::/, ''),
+  },
   // Group-Object's results (PowerShellCore.format.ps1xml, GroupInfo / GroupInfoNoElement):
   // Count 5 wide right-aligned, Name 25 wide, Group the rest
   {
@@ -390,7 +418,7 @@ function objectListLines(o: PsValue, names: string[] | undefined, columns: numbe
 // ───────────────────────── Out-Default ─────────────────────────
 
 type Group =
-  | { shape: 'table'; cols: Column[]; declared: boolean; autoSize: boolean; accepts: (o: PsValue) => boolean; events: TableEvent[] }
+  | { shape: 'table'; cols: Column[]; declared: boolean; autoSize: boolean; accepts: (o: PsValue) => boolean; events: TableEvent[]; groupBy?: (o: PsObject) => string; groupKey?: string }
   | { shape: 'list'; names: string[] | undefined; accepts: (o: PsValue) => boolean; lines: string[] };
 
 /**
@@ -463,7 +491,14 @@ export class OutDefaultWriter {
   private place(o: PsValue): void {
     const g = this.group;
     if (printsAsText(o)) this.inPlace(scalarLines(o));
-    else if (g?.accepts(o)) this.add(g, o);
+    else if (g?.accepts(o) && g.shape === 'table' && g.groupBy && o instanceof PsObject && g.groupBy(o) !== g.groupKey) {
+      // a new group of the same view: GroupEnd, then GroupStart with the new label
+      this.renderGroup(g);
+      this.emit(['']);
+      this.group = { ...g, events: [], groupKey: g.groupBy(o) };
+      this.emit(['', `    Directory: ${g.groupBy(o)}`, '', '']);
+      this.add(this.group, o);
+    } else if (g?.accepts(o)) this.add(g, o);
     // out of band: an empty line, the object as a list, an empty line (ProcessOutOfBandPayload)
     else this.inPlace(['', ...objectListLines(o, undefined, this.columns), '']);
   }
@@ -484,6 +519,11 @@ export class OutDefaultWriter {
     const g: Group =
       o instanceof PsObject && !viewFor(o) && o.names().length > 4 ? { shape: 'list', names: undefined, accepts: sameType(o), lines: [] } : tableGroup(o, false);
     this.startGroup(g);
+    if (g.shape === 'table' && g.groupBy && o instanceof PsObject) {
+      // GroupStart of a view grouped by a label: the label between empty lines
+      g.groupKey = g.groupBy(o);
+      this.emit(['', `    Directory: ${g.groupKey}`, '', '']);
+    }
     this.add(g, o);
   }
 
@@ -505,6 +545,12 @@ export class OutDefaultWriter {
     const g = this.group;
     if (!g) return;
     this.group = null;
+    this.renderGroup(g);
+    // GroupEnd and FormatEnd each write an empty line
+    this.emit(['', '']);
+  }
+
+  private renderGroup(g: Group): void {
     if (g.shape === 'table') {
       const declaredFirst = (g.cols[0]?.width ?? 0) !== 0;
       let widths: number[];
@@ -523,8 +569,6 @@ export class OutDefaultWriter {
     } else {
       this.emit(g.lines);
     }
-    // GroupEnd and FormatEnd each write an empty line
-    this.emit(['', '']);
   }
 }
 
@@ -544,7 +588,7 @@ function tableGroup(first: PsObject | PsHashtable, autoSize: boolean): Group {
   if (first instanceof PsHashtable) return { shape: 'table', cols: HASHTABLE_COLUMNS, declared: true, autoSize, accepts: (o) => o instanceof PsHashtable, events: [] };
   const view = viewFor(first);
   return view
-    ? { shape: 'table', cols: view.columns, declared: view.declared ?? false, autoSize, accepts: sameView(view), events: [] }
+    ? { shape: 'table', cols: view.columns, declared: view.declared ?? false, autoSize, accepts: sameView(view), events: [], ...(view.groupBy ? { groupBy: view.groupBy } : {}) }
     : { shape: 'table', cols: propertyColumns(first, undefined, 10), declared: false, autoSize, accepts: sameType(first), events: [] };
 }
 

@@ -9,22 +9,42 @@ import { checkCommands } from './commands.js';
 import { formatWarning } from './format.js';
 import { Interpreter, type RunResult, type SavedVariables, type SessionOptions } from './interpreter.js';
 import { parseScript } from './parse.js';
+import { checkRequires } from './requires.js';
+export { Facilities } from './windows.js';
 
 export type { RunResult, SavedVariables, SessionOptions };
 export { ScriptSyntaxError, UnsupportedError } from './errors.js';
 
 export interface Session {
-  run(source: string): Promise<RunResult>;
+  /** Run a script; `file` is its real path ($PSScriptRoot, $PSCommandPath), absent for stdin. */
+  run(source: string, file?: string): Promise<RunResult>;
   /** The variables to continue with in a later session (see Interpreter.saveVariables). */
   saveVariables(): SavedVariables;
   loadVariables(saved: SavedVariables): void;
 }
 
 export function createSession(host: Host, options: SessionOptions): Session {
-  const interp = new Interpreter(host, options);
+  // while Start-Transcript runs, console output goes into the transcript too
+  const fac = options.facilities;
+  const teed: SessionOptions = fac
+    ? {
+        ...options,
+        stdout: (t) => {
+          options.stdout(t);
+          fac.transcribe(t);
+        },
+        stderr: (t) => {
+          options.stderr(t);
+          fac.transcribe(t);
+        },
+      }
+    : options;
+  const interp = new Interpreter(host, teed);
   return {
-    async run(source: string): Promise<RunResult> {
+    async run(source: string, file?: string): Promise<RunResult> {
+      checkRequires(source, file);
       const parsed = await parseScript(source, options.strict === true);
+      interp.script = { path: file ?? null };
       checkCommands(parsed.body);
       for (const w of parsed.warnings) options.stderr(formatWarning(w));
       return interp.run(parsed.body, parsed.lines);

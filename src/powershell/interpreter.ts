@@ -20,6 +20,10 @@ import { getMember } from './members.js';
 import { index, invokeMethod } from './methods.js';
 import { arithmetic, compare, matchTable } from './operators.js';
 import { isTextOperator, textOperator, unaryText } from './text.js';
+import { automaticVariable, simulatedEnvironment, type SimEnvironment } from './environment.js';
+import { NOT_HANDLED, dotnetInvoke, dotnetMember, fullTypeName, staticInvoke, staticMember, typeObject, type DotnetContext } from './statics.js';
+import { scriptVariables, type Facilities, type ScriptInfo } from './windows.js';
+import { ioStatic } from './cmdlets/files.js';
 import { PsHashtable, PsObject, collapse, enumerate, type PsErrorCategory, type PsErrorRecord, type PsScriptBlock, type PsValue } from './value.js';
 
 export interface SessionOptions {
@@ -31,6 +35,8 @@ export interface SessionOptions {
   width?: number;
   /** Refuse typographic look-alike quotes as PowerShell does (hvsim run --strict; docs/powershell.md). */
   strict?: boolean;
+  /** The simulated host's files, outbox, event log and script input (windows.ts); none: those fail clearly. */
+  facilities?: Facilities;
 }
 
 export interface RunResult {
@@ -143,12 +149,38 @@ export class Interpreter {
   private tryDepth = 0;
   /** The running top-level statement's output and the console it goes to (see body). */
   private console: { out: PsValue[]; writer: OutDefaultWriter } | null = null;
+  /** The simulated host's environment ($env:X). */
+  readonly env: SimEnvironment;
+  /** Type constraints of variables assigned as [type]$x = … (lower-case name → type). */
+  private readonly constraints = new Map<string, string>();
+  /** Error records written so far (for $?), and whether the last simple statement succeeded. */
+  private failures = 0;
+  private lastOk = true;
+  /** The script running (its real path; $PSScriptRoot, $PSCommandPath, $MyInvocation). */
+  script: ScriptInfo = { path: null };
+  readonly dotnet: DotnetContext;
 
   constructor(readonly host: Host, private readonly opts: SessionOptions) {
     this.vars.set('erroractionpreference', 'Continue');
     this.vars.set('warningpreference', 'Continue');
     this.vars.set('confirmpreference', 'High');
     this.vars.set('whatifpreference', false);
+    this.env = simulatedEnvironment(host.computerName);
+    this.dotnet = {
+      now: () => host.now(),
+      computerName: host.computerName,
+      env: this.env,
+      sendMail: async (m) => {
+        if (!opts.facilities) throw new PsRuntimeError('hvsim run has no simulated outbox here (the simulator keeps one in its state directory)', 'InvalidOperation', 'SmtpException');
+        await opts.facilities.sendMail(m, await host.now());
+      },
+      ioStatic: async (type, name, args) => (opts.facilities ? ioStatic(opts.facilities, await host.now(), type, name, args) : NOT_HANDLED),
+    };
+  }
+
+  /** The session's options (cmdlets reach the facilities through them). */
+  get options(): SessionOptions {
+    return this.opts;
   }
 
   private get width(): number {
@@ -254,6 +286,7 @@ export class Interpreter {
 
   /** Write a non-terminating error record, or end the script if the action is Stop. */
   private writeError(rec: PsErrorRecord, explicit?: string): void {
+    this.failures++;
     const action = this.errorAction(explicit);
     if (action === 'stop') throw new TerminatingError(rec);
     if (action === 'ignore') return;
@@ -276,11 +309,15 @@ export class Interpreter {
   // ------------------------------------------------------------ statements
 
   async exec(s: Stmt, out: PsValue[]): Promise<void> {
+    const failures = this.failures;
     try {
       await this.execInner(s, out);
+      // $?: whether the last pipeline or assignment wrote no error (about_Automatic_Variables)
+      if (s.kind === 'pipeline' || s.kind === 'assign') this.lastOk = this.failures === failures;
     } catch (e) {
+      this.lastOk = false;
       if (e instanceof StatementError) return this.statementFailed(e.record);
-      if (e instanceof PsRuntimeError) return this.statementFailed(this.record(null, s.pos, e.message, e.category, e.errorId, 'RuntimeException'));
+      if (e instanceof PsRuntimeError) return this.statementFailed(this.record(null, s.pos, e.message, e.category, e.errorId, e.reason ?? 'RuntimeException'));
       if (e instanceof UnsupportedMember) throw new UnsupportedError(s.pos.line, e.what);
       throw e;
     }
@@ -295,8 +332,14 @@ export class Interpreter {
         else await this.pipeline(s, null, out);
         return;
       }
-      case 'assign':
-        return this.assign(s.target, s.op, s.value.kind === 'pipeline' ? await this.valueOf(s.value) : collapse(await this.statements([s.value])));
+      case 'assign': {
+        const value = s.value.kind === 'pipeline' ? await this.valueOf(s.value) : collapse(await this.statements([s.value]));
+        if (s.constraint !== undefined && s.target.kind === 'var') {
+          // [int]$n = '5': converted now, and on every later assignment
+          this.constraints.set(s.target.name.toLowerCase(), s.constraint);
+        }
+        return this.assign(s.target, s.op, value);
+      }
       case 'try':
         return this.tryStmt(s, out);
       case 'foreach':
@@ -432,8 +475,17 @@ export class Interpreter {
       const name = target.name.toLowerCase();
       // `$null = …` is PowerShell's way to discard a value (it was evaluated already).
       if (name === 'null') return;
-      if (['true', 'false', '_', 'psitem', 'error', 'env:computername'].includes(name)) throw new PsRuntimeError(`Cannot overwrite variable ${target.name} because it is read-only or constant.`, 'InvalidOperation', 'VariableNotWritable');
-      this.vars.set(name, await combine());
+      if (['true', 'false', '_', 'psitem', 'error', '?', 'pid', 'host', 'psversiontable', 'home', 'pshome'].includes(name)) throw new PsRuntimeError(`Cannot overwrite variable ${target.name} because it is read-only or constant.`, 'InvalidOperation', 'VariableNotWritable');
+      if (name.startsWith('env:')) {
+        // $env:X = …: the simulated environment; $null or '' removes the variable
+        const v = await combine();
+        if (v === null || toStr(v) === '') this.env.delete(target.name.slice(4));
+        else this.env.set(target.name.slice(4), toStr(v));
+        return;
+      }
+      const type = this.constraints.get(name);
+      const v = await combine();
+      this.vars.set(name, type === undefined ? v : castTo(type, v));
       return;
     }
     if (target.kind === 'member') {
@@ -581,6 +633,7 @@ export class Interpreter {
       host: this.host,
       command: def.name,
       width: this.width,
+      facilities: this.opts.facilities,
       emit: (v) => out.push(v),
       error: (e, target) => {
         for (const rec of this.errorRecords(def, c.pos, e, target)) this.writeError(rec, ea);
@@ -599,6 +652,8 @@ export class Interpreter {
   private errorRecords(def: CmdletDef, pos: Pos, e: unknown, target = ''): PsErrorRecord[] {
     if (e instanceof StatementError || e instanceof TerminatingError) return [e.record];
     if (e instanceof UnsupportedError) throw e;
+    // a PowerShell-shaped failure of a cmdlet (cmdlets/files.ts): errorId is the FullyQualifiedErrorId
+    if (e instanceof PsRuntimeError) return [this.record(def.name, pos, e.message, e.category, e.errorId, e.reason ?? 'RuntimeException', target)];
     if (!(e instanceof HvsimError) && typeof e !== 'string') throw e;
     const { category, errorId } = hostErrorKind(e, def);
     const text = typeof e === 'string' ? e : e.message;
@@ -670,8 +725,11 @@ export class Interpreter {
     if (key === 'false') return false;
     if (key === 'null') return null;
     if (key === 'error') return this.errorVariable();
-    if (key === 'env:computername') return this.host.computerName;
-    return this.vars.get(key) ?? null;
+    if (key.startsWith('env:')) return this.env.get(name.slice(4)) ?? null;
+    if (key === '?') return this.lastOk;
+    const own = this.vars.get(key);
+    if (own !== undefined) return own;
+    return scriptVariables(key, this.script, this.opts.facilities?.location ?? null) ?? automaticVariable(key, this.env) ?? null;
   }
 
   async eval(e: Expr): Promise<PsValue> {
@@ -703,13 +761,25 @@ export class Interpreter {
       }
       case 'block':
         return this.makeBlock(e);
-      case 'member':
-        return getMember(await this.eval(e.target), e.name);
+      case 'member': {
+        const target = await this.eval(e.target);
+        const special = dotnetMember(target, e.name);
+        return special !== NOT_HANDLED ? special : getMember(target, e.name);
+      }
       case 'invoke': {
         const target = await this.eval(e.target);
         const args: PsValue[] = [];
         for (const a of e.args) args.push(await this.eval(a));
-        return invokeMethod(target, e.name, args);
+        const special = await dotnetInvoke(target, e.name, args, this.dotnet);
+        return special !== NOT_HANDLED ? special : invokeMethod(target, e.name, args);
+      }
+      case 'typeLit':
+        return typeObject(fullTypeName(e.type));
+      case 'static': {
+        if (e.args === null) return staticMember(e.type, e.name, this.dotnet);
+        const args: PsValue[] = [];
+        for (const a of e.args) args.push(await this.eval(a));
+        return staticInvoke(e.type, e.name, args, this.dotnet);
       }
       case 'index':
         return index(await this.eval(e.target), await this.eval(e.index));

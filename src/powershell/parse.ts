@@ -73,7 +73,6 @@ const CONSTRUCT: Record<string, string> = {
   data_statement: 'data sections are',
   param_block: 'param() blocks are',
   named_block_list: 'begin/process/end blocks are',
-  type_literal: 'type literals ([type]) are',
   redirection: 'redirections (>, 2>&1) are',
   redirections: 'redirections (>, 2>&1) are',
   expandable_here_string_literal: 'here-strings are',
@@ -81,7 +80,6 @@ const CONSTRUCT: Record<string, string> = {
   command_invokation_operator: 'the call operators & and . are',
   pipeline_chain_tail: 'the && and || operators are',
   invokation_foreach_expression: 'the .ForEach() / .Where() methods are',
-  braced_variable: '${braced} variables are',
   sequence_statement: 'workflow statements are',
   parallel_statement: 'workflow statements are',
   inlinescript_statement: 'workflow statements are',
@@ -333,7 +331,8 @@ class Converter {
     if (n.type !== 'type_literal') this.unsupported(n);
     const spec = this.kids(n).find((c) => c.type === 'type_spec');
     // [string] is a type_name, [string[]] an array_type_name around one; generics are refused
-    const simple = (c: Node): boolean => c.type === 'type_name' || (c.type === 'array_type_name' && this.kids(c).every((x) => x.type === 'type_name'));
+    const simple = (c: Node): boolean =>
+      c.type === 'type_name' || c.type === 'generic_type_name' || c.type === 'generic_type_arguments' || (c.type === 'array_type_name' && this.kids(c).every((x) => x.type === 'type_name'));
     if (!spec || !this.kids(spec).every(simple)) this.unsupported(n, `the type ${n.text} is`);
     return spec.text;
   }
@@ -363,12 +362,18 @@ class Converter {
     if (!left || !op || !right || rest.length) this.syntax(n);
     const opText = op.text.trim();
     if (opText !== '=' && opText !== '+=' && opText !== '-=') this.unsupported(op, `the assignment operator ${opText} is`);
-    const target = this.expr(left);
+    let target = this.expr(left);
+    // [int]$n = …: the variable keeps the type constraint (about_Variables, "Types of variables")
+    let constraint: string | undefined;
+    if (target.kind === 'cast' && target.operand.kind === 'var' && opText === '=') {
+      constraint = target.type;
+      target = target.operand;
+    }
     if (target.kind !== 'var' && target.kind !== 'member' && target.kind !== 'index') this.unsupported(left, 'this assignment target is');
     // $x = foreach (…) {…} / if … / try …: the statement's output is the value
     const value = right.type === 'pipeline' ? this.pipeline(right) : this.statement(right);
     if (!value) this.syntax(right);
-    return { kind: 'assign', target, op: opText, value, pos: this.pos(n) };
+    return { kind: 'assign', target, op: opText, value, pos: this.pos(n), ...(constraint !== undefined ? { constraint } : {}) };
   }
 
   pipeline(n: Node): Pipeline {
@@ -397,7 +402,8 @@ class Converter {
     if (!nameNode) this.syntax(n);
     if (nameNode.type !== 'command_name') this.check(nameNode), this.unsupported(nameNode, 'invoking a command by path or expression is');
     const name = nameNode.text;
-    if (!/^[A-Za-z][\w-]*$|^[?%]$/.test(name)) this.unsupported(nameNode, `the command "${name}" (not a cmdlet name) is`);
+    // Module\Cmdlet (Hyper-V\Get-VM) names the module too (commands.ts findCmdlet)
+    if (!/^(?:[A-Za-z][\w.-]*\\)?[A-Za-z][\w-]*$|^[?%]$/.test(name)) this.unsupported(nameNode, `the command "${name}" (not a cmdlet name) is`);
     const elements: CmdElement[] = [];
     for (const c of kids.slice(1)) {
       if (c.type !== 'command_elements') this.check(c), this.unsupported(c);
@@ -438,6 +444,11 @@ class Converter {
           this.appendToArray(out, value, c);
           continue;
         }
+      } else if (c.type === 'argument_list') {
+        // New-Object Type(a, b): the parenthesised part glued to a bareword is one more argument
+        const list = this.kids(c).find((x) => x.type === 'argument_expression_list');
+        const items = list ? this.kids(list).map((a) => this.expr(a)) : [];
+        value = items.length === 1 ? items[0]! : { kind: 'array', items, pos: this.pos(c) };
       } else {
         this.check(c);
         value = this.expr(c);
@@ -478,12 +489,14 @@ class Converter {
     const t = n.text;
     if (t.startsWith('@')) this.unsupported(n, 'splatting (@variable) is');
     let name = t.replace(/^\$/, '');
-    // the simulated host's name; other environment variables are the real machine's
-    if (/^env:computername$/i.test(name)) return 'env:COMPUTERNAME';
+    // ${name}: any characters between the braces (about_Variables, "Variable names that include special characters")
+    if (name.startsWith('{') && name.endsWith('}')) name = name.slice(1, -1).replace(/`(.)/g, '$1');
+    // $env:NAME: the simulated host's environment (environment.ts)
+    if (/^env:/i.test(name)) return `env:${name.slice(4)}`;
     const scope = /^(global|script|local|private):/i.exec(name);
     if (scope) name = name.slice(scope[0].length);
     else if (name.includes(':')) this.unsupported(n, `the drive-qualified variable ${t} is`);
-    if (!/^(\w+|_|\?|\^|\$)$/.test(name)) this.unsupported(n, `the variable ${t} is`);
+    if (!/^(\w+|_|\?|\^|\$)$/.test(name) && !t.startsWith('${')) this.unsupported(n, `the variable ${t} is`);
     return name;
   }
 
@@ -530,6 +543,8 @@ class Converter {
         return { kind: 'paren', pipeline: this.pipeline(n), pos };
       case 'cast_expression':
         return this.cast(n);
+      case 'type_literal':
+        return { kind: 'typeLit', type: this.typeName(n), pos };
       case 'pre_increment_expression':
       case 'pre_decrement_expression':
       case 'post_increment_expression':
@@ -692,30 +707,34 @@ class Converter {
     return s.text;
   }
 
-  private checkDot(parts: Node[], n: Node): void {
+  /** Whether the access is static ([type]::Name): only on a type literal. */
+  private checkDot(parts: Node[], n: Node): boolean {
     const dot = parts.find((c) => c.type === '.' || c.type === '::');
     if (!dot) this.syntax(n);
-    if (dot.type === '::') this.unsupported(dot, 'static members (::) are');
+    if (dot.type === '::' && parts[0]?.type !== 'type_literal') this.unsupported(dot, 'static members (::) of anything but a [type] are');
+    return dot.type === '::';
   }
 
   private member(n: Node): Expr {
     const parts = this.kids(n, false);
-    this.checkDot(parts, n);
+    const isStatic = this.checkDot(parts, n);
     const target = parts[0];
     const name = parts.find((c) => c.type === 'member_name');
     if (!target || !name) this.syntax(n);
+    if (isStatic) return { kind: 'static', type: this.typeName(target), name: this.memberName(name), args: null, pos: this.pos(n) };
     return { kind: 'member', target: this.expr(target), name: this.memberName(name), pos: this.pos(n) };
   }
 
   private invocation(n: Node): Expr {
     const parts = this.kids(n, false);
-    this.checkDot(parts, n);
+    const isStatic = this.checkDot(parts, n);
     const target = parts[0];
     const name = parts.find((c) => c.type === 'member_name');
     const argList = parts.find((c) => c.type === 'argument_list');
     if (!target || !name || !argList) this.syntax(n);
     const list = this.kids(argList).find((c) => c.type === 'argument_expression_list');
     const args = list ? this.kids(list).map((a) => this.expr(a)) : [];
+    if (isStatic) return { kind: 'static', type: this.typeName(target), name: this.memberName(name), args, pos: this.pos(n) };
     return { kind: 'invoke', target: this.expr(target), name: this.memberName(name), args, pos: this.pos(n) };
   }
 

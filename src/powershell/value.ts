@@ -133,7 +133,10 @@ export type PsErrorCategory =
   | 'NotImplemented'
   | 'InvalidData'
   | 'OperationStopped'
-  | 'ConnectionError';
+  | 'ConnectionError'
+  | 'PermissionDenied'
+  | 'ResourceExists'
+  | 'ReadError';
 
 /** What PowerShell's ErrorRecord carries, enough to print it as the console host does. */
 export interface PsErrorRecord {

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Host } from '../../src/host/host.js';
-import { createSession, type RunResult, type Session } from '../../src/powershell/index.js';
+import { createSession, type Facilities, type RunResult, type Session } from '../../src/powershell/index.js';
 
 /** A script's result with what it wrote to stdout and stderr. */
 export interface PsRun extends RunResult {
@@ -19,11 +19,13 @@ export interface PsOptions {
   yes?: boolean;
   /** Console width for tables. */
   width?: number;
+  /** The simulated host's files, outbox, event log, Read-Host input. */
+  facilities?: Facilities;
 }
 
 export interface PsSession {
   /** Run a script in the session; out and err are what this script wrote. */
-  run(source: string): Promise<PsRun>;
+  run(source: string, file?: string): Promise<PsRun>;
   readonly session: Session;
 }
 
@@ -34,10 +36,10 @@ export function psSession(host: Host, opts: PsOptions = {}): PsSession {
   const session = createSession(host, { ...opts, stdout: (t) => (out += t), stderr: (t) => (err += t) });
   return {
     session,
-    async run(source) {
+    async run(source, file) {
       out = '';
       err = '';
-      const r = await session.run(source);
+      const r = await session.run(source, file);
       return { ...r, out, err };
     },
   };

@@ -360,7 +360,6 @@ describe('quotes and unsupported constructs', () => {
     ['Stop-VM web01\n\nswitch ($x) { 1 { } }', /^line 3: switch statements are not supported by hvsim run$/],
     [':outer while ($true) { break outer }', /^line 1: loop labels are not supported by hvsim run$/],
     ["Stop-VM web01\n$d = [xml]'<a/>'", /^line 2: the type cast \[xml\] is not supported by hvsim run$/],
-    ['Stop-VM web01\n$n = [math]::Round(2.5)', /^line 2: static members \(::\) are not supported by hvsim run$/],
     ['Stop-VM web01\nWait-VM web01 -For Heartbeat', /^line 2: the cmdlet Wait-VM \(it waits for the guest .* poll the VM: .*\) is not supported by hvsim run$/],
     ['Stop-VM web01\nCheckpoint-VM web01 -AsJob', /^line 2: background jobs \(-AsJob\) are .*not supported by hvsim run$/],
     ['Stop-VM web01\ntrap { 2 }', /^line 2: trap statements are not supported by hvsim run$/],

@@ -364,7 +364,7 @@ describe('what the real scripts needed', () => {
     expect((e as Error).message).toBe('line 2: "continue" outside a loop statement (foreach, for, while, do) is not supported by hvsim run');
   });
 
-  it('refused, naming the line: unknown casts and formats, other $env: variables; a bad regex fails the statement', async () => {
+  it('refused, naming the line: unknown casts, formats and static members; a bad regex fails the statement', async () => {
     const refused = async (src: string): Promise<string> => {
       const e = await ps(src).catch((x: unknown) => x);
       expect(e).toBeInstanceOf(UnsupportedError);
@@ -373,7 +373,7 @@ describe('what the real scripts needed', () => {
     expect(await refused("Get-VM\n$d = [xml]'<a/>'")).toBe('line 2: the type cast [xml] is not supported by hvsim run');
     expect(await refused("Get-VM\n'{0:Q}' -f 5")).toBe('line 2: the number format "Q" is not supported by hvsim run');
     expect(await refused("Get-VM\nGet-Date -Format 'Z'")).toBe('line 2: the date format "Z" is not supported by hvsim run');
-    expect(await refused('Get-VM\n$env:TEMP')).toBe('line 2: the drive-qualified variable $env:TEMP is not supported by hvsim run');
+    expect(await refused("Get-VM\n[string]::Frobnicate('x')")).toBe('line 2: the static method [string]::Frobnicate() is not supported by hvsim run');
     const r = await ps("'a' -replace '(', 'b'\n'next'");
     expect(r.out).toBe('next\n');
     expect(r.errors[0]?.fullyQualifiedErrorId).toBe('InvalidRegularExpression');

@@ -33,6 +33,8 @@ interface RunOpts {
   newSession?: boolean;
   /** --pwsh: run the (one) script in real PowerShell with the hvsim module (commands/pwsh.ts). */
   pwsh?: boolean;
+  /** --input FILE: the lines Read-Host reads. */
+  input?: string;
 }
 
 /** The variables of the PowerShell session, kept in the state directory between runs. */
@@ -53,6 +55,15 @@ export function saveSession(root: string, vars: SavedVariables): void {
   writeFileAtomic(path.join(root, SESSION_FILE), JSON.stringify(vars, null, 1) + '\n');
 }
 
+/** --input FILE: its lines, for Read-Host (- reads stdin). */
+function readInput(file: string): string[] {
+  if (file !== '-' && !fs.existsSync(file)) throw new HvsimError('NOT_FOUND', `${file}: no such file (--input)`, { file });
+  const text = fs.readFileSync(file === '-' ? 0 : file, 'utf8');
+  const lines = text.split(/\r?\n/);
+  if (lines[lines.length - 1] === '') lines.pop();
+  return lines;
+}
+
 function readScript(file: string): string {
   if (file === '-') return fs.readFileSync(0, 'utf8');
   if (!fs.existsSync(file)) throw new HvsimError('NOT_FOUND', `${file}: no such file`, { file });
@@ -61,8 +72,11 @@ function readScript(file: string): string {
 
 /** Run the scripts in one session; the exit status of the run. */
 async function runAll(h: Host, scripts: Array<{ file: string; source: string }>, o: RunOpts, keep: { load?: string; save?: string }): Promise<number> {
-  const { createSession } = await powershell();
-  const session = createSession(h, { stdout: out, stderr: (t) => process.stderr.write(t), yes: o.yes === true, strict: o.strict === true });
+  const { createSession, Facilities } = await powershell();
+  // the simulated host's files, outbox and event log live in its state directory (docs/powershell.md)
+  const input = o.input === undefined ? null : readInput(o.input);
+  const facilities = keep.load !== undefined ? new Facilities(keep.load, input) : undefined;
+  const session = createSession(h, { stdout: out, stderr: (t) => process.stderr.write(t), yes: o.yes === true, strict: o.strict === true, ...(facilities ? { facilities } : {}) });
   if (!o.newSession) session.loadVariables(loadSession(keep.load));
   try {
     return await runScripts(session, scripts);
@@ -75,7 +89,7 @@ async function runScripts(session: Session, scripts: Array<{ file: string; sourc
   const { ScriptSyntaxError, UnsupportedError } = await powershell();
   for (const s of scripts) {
     try {
-      const r = await session.run(s.source);
+      const r = await session.run(s.source, s.file === '-' ? undefined : s.file);
       if (r.exitCode !== 0) return r.exitCode;
     } catch (e) {
       if (e instanceof UnsupportedError || e instanceof ScriptSyntaxError) {
@@ -150,6 +164,7 @@ export function registerRunCommand(program: Command): void {
     .option('--what-if', 'run against a throwaway copy of the state directory and print what would change')
     .option('--yes', 'answer Yes to confirmation prompts (Restore-VMSnapshot); without it the run is non-interactive')
     .option('--strict', 'refuse typographic look-alike quotes (″ « » …) as PowerShell does, instead of replacing them with a warning')
+    .option('--input <file>', 'lines for Read-Host, one answer a line (without it Read-Host fails, as in powershell -NonInteractive)')
     .option('--new-session', 'forget the variables kept from earlier runs (the session continues by default, like one console)')
     .option('--pwsh', 'run FILE in PowerShell 7 (pwsh) with the hvsim module, the other arguments passed to it (after -- if they start with -)')
     .action(async (files: string[], o: RunOpts, cmd: Command) => {
