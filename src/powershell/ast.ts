@@ -62,7 +62,12 @@ export type Stmt =
   | { kind: 'exit'; value: Pipeline | null; pos: Pos }
   /** break / continue (without a label), only inside a loop statement (foreach, for, while, do). */
   | { kind: 'loopControl'; word: 'break' | 'continue'; pos: Pos }
-  | { kind: 'throw'; value: Pipeline | null; pos: Pos };
+  | { kind: 'throw'; value: Pipeline | null; pos: Pos }
+  /**
+   * A statement using a construct outside hvsim's subset: converting it failed, and running it
+   * raises UnsupportedError (so a branch that never runs does not refuse the script).
+   */
+  | { kind: 'unsupported'; what: string; pos: Pos };
 
 /** Every command call in the tree, script blocks included (for checks before the run). */
 export function forEachCommand(stmts: Stmt[], fn: (c: CommandCall) => void): void {

@@ -1,10 +1,9 @@
 /**
- * The command table of hvsim run: cmdlets by name and alias, and the check made before a script
- * runs (real cmdlets hvsim does not implement, and unsupported parameters, stop the run before
- * anything changes).
+ * The command table of hvsim run: cmdlets by name and alias, and the real cmdlets hvsim does not
+ * implement (they stop the run when a call to one is reached).
  */
-import { forEachCommand, type Stmt } from './ast.js';
-import { BindingError, refuseUnsupported, resolveParam, type CmdletDef } from './cmdlet.js';
+import type { CommandCall } from './ast.js';
+import type { CmdletDef } from './cmdlet.js';
 import { HYPERV_ALIASES, HYPERV_CMDLETS } from './cmdlets/hyperv.js';
 import { FORMAT_OUTPUT, UTILITY_ALIASES, UTILITY_CMDLETS } from './cmdlets/utility.js';
 import { UnsupportedError } from './errors.js';
@@ -41,21 +40,12 @@ const WHY: Record<string, string> = {
     " (it waits for the guest — heartbeat, IP address, reboot — which hvsim does not model; to wait for a merge, poll the VM: while ((Get-VM x).OperationalStatus -contains 'MergingDisks') { Start-Sleep 5 })",
 };
 
-/** Stop before running when the script uses a real cmdlet or parameter hvsim does not implement. */
-export function checkCommands(body: Stmt[]): void {
-  forEachCommand(body, (c) => {
-    const lower = c.name.toLowerCase();
-    const real = UNSUPPORTED_ALIASES[lower] ?? (KNOWN_UNSUPPORTED.includes(lower) ? c.name : undefined);
-    if (real !== undefined) throw new UnsupportedError(c.pos.line, `the cmdlet ${real}${WHY[real.toLowerCase()] ?? ''} is`);
-    const def = findCmdlet(c.name);
-    if (!def) return;
-    for (const el of c.elements) {
-      if (el.kind !== 'param') continue;
-      try {
-        refuseUnsupported(def, resolveParam(def, el.name), el.pos.line);
-      } catch (e) {
-        if (!(e instanceof BindingError)) throw e;
-      }
-    }
-  });
+/**
+ * A real cmdlet hvsim does not implement stops the run when the call is reached (not before: a
+ * branch that never runs does not refuse the script), naming the line and the cmdlet.
+ */
+export function refuseUnimplemented(c: CommandCall): void {
+  const lower = c.name.toLowerCase();
+  const real = UNSUPPORTED_ALIASES[lower] ?? (KNOWN_UNSUPPORTED.includes(lower) ? c.name : undefined);
+  if (real !== undefined) throw new UnsupportedError(c.pos.line, `the cmdlet ${real}${WHY[real.toLowerCase()] ?? ''} is`);
 }

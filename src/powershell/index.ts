@@ -1,11 +1,11 @@
 /**
  * hvsim run: execute a PowerShell checkpoint script against a Host. A session keeps its variables
  * between scripts (like one PowerShell console), so the seed's steps can run one after another.
- * The whole script is parsed and checked before anything runs: a syntax error or a construct
- * outside the subset throws (ScriptSyntaxError / UnsupportedError) and nothing changes.
+ * The whole script is parsed before anything runs: a syntax error throws ScriptSyntaxError and
+ * nothing changes. A construct, cmdlet or parameter outside the subset throws UnsupportedError
+ * when the statement using it runs (statements before it have run).
  */
 import type { Host } from '../host/host.js';
-import { checkCommands } from './commands.js';
 import { formatWarning } from './format.js';
 import { Interpreter, type RunResult, type SavedVariables, type SessionOptions } from './interpreter.js';
 import { parseScript } from './parse.js';
@@ -25,7 +25,6 @@ export function createSession(host: Host, options: SessionOptions): Session {
   return {
     async run(source: string): Promise<RunResult> {
       const parsed = await parseScript(source);
-      checkCommands(parsed.body);
       for (const w of parsed.warnings) options.stderr(formatWarning(w));
       return interp.run(parsed.body, parsed.lines);
     },

@@ -11,7 +11,7 @@ import type { Host } from '../host/host.js';
 import { HvsimError } from '../errors.js';
 import type { CommandCall, Expr, Pipeline, Pos, Stmt } from './ast.js';
 import { BindingError, bind, refuseUnsupported, resolveParam, type Bound, type CmdletContext, type CmdletDef, type ConfirmImpact, type RawArgs } from './cmdlet.js';
-import { findCmdlet, FORMAT_OUTPUT } from './commands.js';
+import { findCmdlet, FORMAT_OUTPUT, refuseUnimplemented } from './commands.js';
 import { HOST_ERROR_CATEGORY, hostErrorId, isLocalComputer, remoteComputerMessage } from './cmdlets/hyperv.js';
 import { ExitSignal, LoopSignal, PsRuntimeError, RunawayLoopError, StatementError, TerminatingError, UnsupportedError, UnsupportedMember } from './errors.js';
 import { OutDefaultWriter, formatError, formatWarning } from './format.js';
@@ -179,6 +179,8 @@ export class Interpreter {
           return r;
         }
         if (e instanceof ExitSignal) return result(e.code, null);
+        // refused at run time: what ran before is printed, then the refusal
+        if (e instanceof UnsupportedError) this.opts.stdout(writer.end());
         throw e;
       }
       this.flush(writer, out);
@@ -329,6 +331,8 @@ export class Interpreter {
       }
       case 'loopControl':
         throw new LoopSignal(s.word);
+      case 'unsupported':
+        throw new UnsupportedError(s.pos.line, s.what);
       case 'if':
         for (const c of s.clauses) {
           if (toBool(await this.valueOf(c.cond))) {
@@ -480,6 +484,7 @@ export class Interpreter {
   private async command(c: CommandCall, input: PsValue[] | null, sink?: PsValue[]): Promise<PsValue[]> {
     const def = findCmdlet(c.name);
     if (!def) {
+      refuseUnimplemented(c);
       const msg = `The term '${c.name}' is not recognized as the name of a cmdlet, function, script file, or operable program. Check the spelling of the name, or if a path was included, verify that the path is correct and try again.`;
       // the position marks the command name only, as PowerShell's does
       const namePos = { ...c.pos, length: Math.min(c.name.length, c.pos.length) };

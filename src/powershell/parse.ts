@@ -94,6 +94,8 @@ class Converter {
   private readonly lineStarts: number[] = [0];
   /** Loop statements around the node being converted (a script block starts again at 0). */
   private loopDepth = 0;
+  /** Refuse unsupported constructs at once (a snippet inside an argument is part of one statement). */
+  private strict = false;
 
   constructor(
     private readonly src: string,
@@ -167,8 +169,16 @@ class Converter {
   private statementList(n: Node): Stmt[] {
     const out: Stmt[] = [];
     for (const c of this.kids(n)) {
-      const s = this.statement(c);
-      if (s) out.push(s);
+      try {
+        const s = this.statement(c);
+        if (s) out.push(s);
+      } catch (e) {
+        // outside the subset: refused when (if) the statement runs; syntax errors still refuse now
+        if (!(e instanceof UnsupportedError)) throw e;
+        if (this.strict) throw e;
+        this.firstError(c);
+        out.push({ kind: 'unsupported', what: e.what, pos: { ...this.pos(c), line: e.line } });
+      }
     }
     return out;
   }
@@ -453,7 +463,9 @@ class Converter {
     const tree = this.parser.parse(text);
     if (!tree) this.syntax(n);
     try {
-      const body = new Converter(text, this.parser, n.startPosition.row).program(tree.rootNode);
+      const conv = new Converter(text, this.parser, n.startPosition.row);
+      conv.strict = true;
+      const body = conv.program(tree.rootNode);
       const only = body[0];
       if (body.length !== 1 || only?.kind !== 'pipeline' || only.elements.length !== 1 || only.elements[0]!.kind !== 'expr') return this.syntax(n);
       return only.elements[0]!.expr;
