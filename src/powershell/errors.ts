@@ -84,3 +84,11 @@ export class UnsupportedMember extends Error {
     this.name = 'UnsupportedMember';
   }
 }
+
+/** `return`: ends the running function, script block or script (its value was written already). */
+export class ReturnSignal extends Error {
+  constructor() {
+    super('return');
+    this.name = 'ReturnSignal';
+  }
+}

@@ -14,7 +14,8 @@ export type { RunResult, SavedVariables, SessionOptions };
 export { ScriptSyntaxError, UnsupportedError } from './errors.js';
 
 export interface Session {
-  run(source: string): Promise<RunResult>;
+  /** Run a script; `args` are its command-line arguments (bound to its param(), else $args). */
+  run(source: string, args?: string[]): Promise<RunResult>;
   /** The variables to continue with in a later session (see Interpreter.saveVariables). */
   saveVariables(): SavedVariables;
   loadVariables(saved: SavedVariables): void;
@@ -23,10 +24,10 @@ export interface Session {
 export function createSession(host: Host, options: SessionOptions): Session {
   const interp = new Interpreter(host, options);
   return {
-    async run(source: string): Promise<RunResult> {
+    async run(source: string, args: string[] = []): Promise<RunResult> {
       const parsed = await parseScript(source);
       for (const w of parsed.warnings) options.stderr(formatWarning(w));
-      return interp.run(parsed.body, parsed.lines);
+      return interp.run(parsed.body, parsed.lines, { def: parsed.def, args });
     },
     saveVariables: () => interp.saveVariables(),
     loadVariables: (saved) => interp.loadVariables(saved),
