@@ -600,7 +600,11 @@ class Converter {
           const num = (t: string): Expr => (t.startsWith('$') ? { kind: 'var', name: t.slice(1), pos } : { kind: 'const', value: Number(t), pos });
           elements.push({ kind: 'expr', expr: { kind: 'binary', op: '..', left: num(range[1]!), right: num(range[2]!), pos }, pos });
         }
-        else if (el.type === 'command') elements.push(this.command(el));
+        else if (el.type === 'command' && /^\d+\.\.(-?\d+|\$\w+)$/.test(this.kids(el)[0]?.text ?? '')) {
+          // `1..3 -join ','`: the range in parentheses, then the rest as written
+          const name = this.kids(el)[0]!.text;
+          elements.push({ kind: 'expr', expr: this.snippet(`(${name})${el.text.slice(name.length)}`, el), pos: this.pos(el) });
+        } else if (el.type === 'command') elements.push(this.command(el));
         else {
           this.check(el);
           elements.push({ kind: 'expr', expr: this.expr(el), pos: this.pos(el) });
@@ -880,14 +884,19 @@ class Converter {
     this.check(c);
     const pos = this.pos(n);
     if (c.type === 'verbatim_string_characters') return { kind: 'const', value: c.text.slice(1, -1).replace(/''/g, "'"), pos };
+    // here-strings: the text between the line after @' / @" and the line before '@ / "@ (about_Quoting_Rules)
+    if (c.type === 'verbatim_here_string_characters') return { kind: 'const', value: c.text.replace(/^@'[ \t]*\r?\n/, '').replace(/\r?\n'@$/, '').replace(/^'@$/, ''), pos };
+    if (c.type === 'expandable_here_string_literal') {
+      const open = /^@"[ \t]*\r?\n/.exec(c.text)?.[0].length ?? 2;
+      const close = /\r?\n"@$/.exec(c.text)?.[0].length ?? 2;
+      return this.expandable(c, pos, this.offset(c) + open, this.offset(c, true) - close);
+    }
     if (c.type !== 'expandable_string_literal') return this.unsupported(c);
     return this.expandable(c, pos);
   }
 
   /** "text $var $($expr) `n": literal pieces with escapes resolved, and expressions. */
-  private expandable(n: Node, pos: Pos): Expr {
-    const start = this.offset(n) + 1;
-    const end = this.offset(n, true) - 1;
+  private expandable(n: Node, pos: Pos, start = this.offset(n) + 1, end = this.offset(n, true) - 1): Expr {
     const parts: Array<string | Expr> = [];
     let at = start;
     for (const c of this.kids(n)) {

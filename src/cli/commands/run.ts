@@ -59,9 +59,36 @@ function readScript(file: string): string {
 }
 
 /** Run the scripts in one session; the exit status of the run. */
-async function runAll(h: Host, scripts: Array<{ file: string; source: string }>, o: RunOpts, keep: { load?: string; save?: string }): Promise<number> {
+/**
+ * A script file a script runs or dot-sources (`. .\\lib.ps1`): relative to the current folder, \ read
+ * as /. A drive path (C:\\…) is the simulated host's and is not read from this machine.
+ */
+function readDotSourced(file: string): string {
+  if (/^[A-Za-z]:[\\/]|^\\\\/.test(file)) throw new HvsimError('NOT_FOUND', `${file}: not a file on this machine`);
+  return fs.readFileSync(path.resolve(file.replace(/\\/g, '/')), 'utf8');
+}
+
+/** A script to run and the arguments it gets. */
+interface ScriptRun {
+  file: string;
+  source: string;
+  args?: string[];
+}
+
+/**
+ * `hvsim run a.ps1 b.ps1 -VMName web01 7`: the leading operands naming scripts (the first one,
+ * then those ending in .ps1, or - for stdin) are the files; from the first other word on, the
+ * words are the last script's arguments (`-Name value`, `-Switch`, `-Name:value`, positional).
+ */
+export function splitScriptArgs(words: string[]): { files: string[]; args: string[] } {
+  let i = 1;
+  while (i < words.length && (words[i] === '-' || (/\.ps1$/i.test(words[i]!) && !words[i]!.startsWith('-')))) i++;
+  return { files: words.slice(0, i), args: words.slice(i) };
+}
+
+async function runAll(h: Host, scripts: ScriptRun[], o: RunOpts, keep: { load?: string; save?: string }): Promise<number> {
   const { createSession } = await powershell();
-  const session = createSession(h, { stdout: out, stderr: (t) => process.stderr.write(t), yes: o.yes === true });
+  const session = createSession(h, { stdout: out, stderr: (t) => process.stderr.write(t), yes: o.yes === true, readScript: readDotSourced });
   if (!o.newSession) session.loadVariables(loadSession(keep.load));
   try {
     return await runScripts(session, scripts);
@@ -70,11 +97,11 @@ async function runAll(h: Host, scripts: Array<{ file: string; source: string }>,
   }
 }
 
-async function runScripts(session: Session, scripts: Array<{ file: string; source: string }>): Promise<number> {
+async function runScripts(session: Session, scripts: ScriptRun[]): Promise<number> {
   const { ScriptSyntaxError, UnsupportedError } = await powershell();
   for (const s of scripts) {
     try {
-      const r = await session.run(s.source);
+      const r = await session.run(s.source, s.args ?? []);
       if (r.exitCode !== 0) return r.exitCode;
     } catch (e) {
       if (e instanceof UnsupportedError || e instanceof ScriptSyntaxError) {
@@ -116,7 +143,7 @@ export function describeChanges(before: HostPicture, after: HostPicture): string
 }
 
 /** Run on a copy of the state directory, print the changes, delete the copy. */
-async function whatIf(cmd: Command, scripts: Array<{ file: string; source: string }>, o: RunOpts): Promise<number> {
+async function whatIf(cmd: Command, scripts: ScriptRun[], o: RunOpts): Promise<number> {
   const g = cmd.optsWithGlobals() as Globals;
   if (parseHostSpec(g.host).kind !== 'sim') throw new HvsimError('INVALID_ARGUMENT', 'run --what-if works on the simulator only (it copies the state directory)');
   const root = stateRoot(g);
@@ -145,7 +172,8 @@ export function registerRunCommand(program: Command): void {
   program
     .command('run')
     .description('run PowerShell checkpoint scripts (Hyper-V cmdlets, pipelines, foreach/if) against the host; see docs/powershell.md')
-    .argument('<files...>', 'script files, run in order in one session (variables carry over); - reads stdin')
+    .argument('<files...>', 'script files, run in order in one session (variables carry over); - reads stdin; words after the last .ps1 file are its arguments (-VMName web01 -Days 7)')
+    .allowUnknownOption()
     .option('--what-if', 'run against a throwaway copy of the state directory and print what would change')
     .option('--yes', 'answer Yes to confirmation prompts (Restore-VMSnapshot); without it the run is non-interactive')
     .option('--new-session', 'forget the variables kept from earlier runs (the session continues by default, like one console)')
@@ -158,7 +186,9 @@ export function registerRunCommand(program: Command): void {
         if (code !== 0) process.exitCode = code;
         return;
       }
-      const scripts = files.map((file) => ({ file, source: readScript(file) }));
+      const split = splitScriptArgs(files);
+      const scripts: ScriptRun[] = split.files.map((file) => ({ file, source: readScript(file) }));
+      scripts[scripts.length - 1]!.args = split.args;
       const g = cmd.optsWithGlobals() as Globals;
       // The session's variables live in the simulator's state directory (not with a real host).
       const root = parseHostSpec(g.host).kind === 'sim' ? stateRoot(g) : undefined;
