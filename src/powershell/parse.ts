@@ -43,6 +43,9 @@ export async function parseScript(source: string): Promise<ParsedScript> {
   const text = separateParamBlocks(normalised.text);
   const warnings = normalised.warnings;
   const parser = await getParser();
+  // an empty or comments-only script runs and does nothing (the grammar reads it as an error)
+  if (/^\s*$/.test(text.replace(/<#[\s\S]*?#>/g, '').replace(/#.*$/gm, '')))
+    return { body: [], def: { params: null, advanced: false, begin: null, process: null, end: [] }, lines: original.split(/\r?\n/), warnings };
   const tree = parser.parse(text);
   if (!tree) throw new ScriptSyntaxError(1, 'the script could not be parsed');
   try {
