@@ -306,6 +306,8 @@ export class Interpreter {
       if (e instanceof StatementError) return this.statementFailed(e.record);
       if (e instanceof PsRuntimeError) return this.statementFailed(this.record(null, s.pos, e.message, e.category, e.errorId, 'RuntimeException'));
       if (e instanceof UnsupportedMember) throw new UnsupportedError(s.pos.line, e.what);
+      if (e instanceof RangeError && /call stack/i.test(e.message))
+        throw new TerminatingError(this.record(null, s.pos, 'The script failed due to call depth overflow.', 'InvalidOperation', 'CallDepthOverflow', 'ScriptCallDepthException'));
       // JavaScript ran out of room for a string or an array: PowerShell's failed allocation
       if (e instanceof RangeError && /Invalid (string|array|typed array) length|Array buffer allocation/i.test(e.message)) {
         const oom = outOfMemory();

@@ -50,7 +50,14 @@ export async function parseScript(source: string): Promise<ParsedScript> {
   if (!tree) throw new ScriptSyntaxError(1, 'the script could not be parsed');
   try {
     const conv = new Converter(text, parser);
-    const body = conv.program(tree.rootNode);
+    let body: Stmt[];
+    try {
+      body = conv.program(tree.rootNode);
+    } catch (e) {
+      // thousands of nested ( [ { : PowerShell 7.6 itself crashes (a stack overflow) on such a script
+      if (e instanceof RangeError && /call stack/i.test(e.message)) throw new ScriptSyntaxError(1, 'the script nests expressions too deeply to be parsed');
+      throw e;
+    }
     // error records quote the script as written (normalising keeps every position)
     return { body, def: { ...conv.scriptDef, end: body }, lines: original.split(/\r?\n/), warnings };
   } finally {
