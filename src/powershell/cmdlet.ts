@@ -62,6 +62,8 @@ export interface CmdletContext {
   localComputer(names: string[] | undefined): boolean;
   /** Print the host's pending warnings. */
   flushWarnings(): Promise<void>;
+  /** A variable of the script ($VerbosePreference …), when the context can read them. */
+  variable?(name: string): PsValue | undefined;
   readonly width: number;
 }
 

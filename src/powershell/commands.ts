@@ -6,12 +6,13 @@ import type { CommandCall } from './ast.js';
 import type { CmdletDef } from './cmdlet.js';
 import { HYPERV_ALIASES, HYPERV_CMDLETS } from './cmdlets/hyperv.js';
 import { FORMAT_OUTPUT, UTILITY_ALIASES, UTILITY_CMDLETS } from './cmdlets/utility.js';
+import { STREAM_CMDLETS } from './cmdlets/streams.js';
 import { UnsupportedError } from './errors.js';
 
 export { FORMAT_OUTPUT };
 
 const BY_NAME = new Map<string, CmdletDef>();
-for (const c of [...HYPERV_CMDLETS, ...UTILITY_CMDLETS]) BY_NAME.set(c.name.toLowerCase(), c);
+for (const c of [...HYPERV_CMDLETS, ...UTILITY_CMDLETS, ...STREAM_CMDLETS]) BY_NAME.set(c.name.toLowerCase(), c);
 const ALIASES: Record<string, string> = { ...HYPERV_ALIASES, ...UTILITY_ALIASES };
 
 export function findCmdlet(name: string): CmdletDef | undefined {
@@ -25,9 +26,9 @@ const KNOWN_UNSUPPORTED = [
   'Get-VHD', 'New-VHD', 'Merge-VHD', 'Set-VHD', 'Resize-VHD', 'Convert-VHD', 'Mount-VHD', 'Dismount-VHD', 'Test-VHD', 'Optimize-VHD',
   'Remove-VMHardDiskDrive', 'Set-VMHardDiskDrive', 'Get-VMNetworkAdapter', 'Get-VMIntegrationService', 'Enable-VMIntegrationService',
   'Disable-VMIntegrationService', 'Get-VMHost', 'Set-VMHost', 'Get-VMProcessor', 'Set-VMProcessor', 'Get-VMMemory', 'Set-VMMemory',
-  'Out-File', 'Export-Csv', 'Import-Csv', 'ConvertTo-Json', 'ConvertFrom-Json', 'Out-String', 'Tee-Object',
+  'Out-File', 'Export-Csv', 'Import-Csv', 'ConvertTo-Json', 'ConvertFrom-Json', 'Tee-Object',
   'Invoke-Command', 'Enter-PSSession', 'New-PSSession', 'New-CimSession', 'Get-Credential', 'Read-Host', 'Get-Content', 'Set-Content',
-  'Add-Content', 'Write-Verbose', 'Write-Debug', 'Write-Progress', 'Write-Information', 'Start-Job', 'Wait-Job', 'Receive-Job',
+  'Add-Content', 'Write-Progress', 'Write-Information', 'Start-Job', 'Wait-Job', 'Receive-Job',
   'New-Object', 'Add-Member', 'Get-Member', 'Set-Variable', 'Get-Variable', 'Start-Transcript', 'Stop-Transcript', 'Test-Path',
   'New-Item', 'Remove-Item', 'Copy-Item', 'Get-ChildItem', 'Join-Path', 'Split-Path', 'Get-Process', 'Get-Service', 'Start-Process',
   'Send-MailMessage', 'Invoke-Expression', 'Out-GridView', 'Format-Wide', 'Format-Custom', 'ConvertTo-Html', 'Select-String',

@@ -834,6 +834,7 @@ export class Interpreter {
       writeHost: (t) => this.opts.stdout(t),
       shouldProcess: (target, operation, description) => this.shouldProcess(def, c, named('WhatIf'), named('Confirm'), target, operation, description),
       localComputer: (names) => this.localComputer(def, c, names, ea),
+      variable: (n) => this.vars.get(n),
       flushWarnings: async () => {
         for (const w of await this.host.takeWarnings()) warn(stripCmdlet(w.Message));
       },
