@@ -40,7 +40,7 @@ export interface ParsedScript {
 export async function parseScript(source: string): Promise<ParsedScript> {
   const original = source.replace(/^\uFEFF/, '');
   const normalised = normaliseSource(original);
-  const text = separateParamBlocks(normalised.text);
+  const text = separateParamBlocks(quoteGlobArguments(normalised.text));
   const warnings = normalised.warnings;
   const parser = await getParser();
   // an empty or comments-only script runs and does nothing (the grammar reads it as an error)
@@ -1020,6 +1020,19 @@ export function separateParamBlocks(text: string): string {
     if (i < text.length && after) out = out.slice(0, i + 1) + ';' + out.slice(i + 2);
   }
   return out;
+}
+
+/**
+ * `Get-VM -Name $prefix*`: in argument mode a word that starts with a variable is one expandable
+ * string ("$prefix*"); tree-sitter-powershell 0.26.4 leaves the `*` as an error. On a line that
+ * starts with a command name, such a word is written as the string it means (later columns on
+ * that line move by two).
+ */
+export function quoteGlobArguments(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => (/^\s*[A-Za-z]+-[A-Za-z]+\s/.test(line) && !/["'`]/.test(line) ? line.replace(/(?<=\s)\$(\w+)([*?][\w*?.-]*)(?=[\s|;),]|$)/g, '"$$$1$2"') : line))
+    .join('\n');
 }
 
 /** A constant attribute argument. */

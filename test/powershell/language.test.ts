@@ -100,3 +100,19 @@ describe('fuzz: generated scripts never break hvsim', () => {
     );
   }, 120_000);
 });
+
+describe('valid syntax the grammar misreads (issue 17, part 10)', () => {
+  it('Get-VM -Name $prefix* is the wildcard "$prefix*"; `1..3 -join` is the range; empty scripts run', async () => {
+    const h = host();
+    await h.newVM({ name: 'web01', checkpointType: 'Standard' });
+    await h.newVM({ name: 'db01', checkpointType: 'Standard' });
+    const r = await runPs(h, "$prefix = 'we'\nGet-VM -Name $prefix* | ForEach-Object { $_.Name }\n1..3 -join ','\n$n = 3\n$n* 2");
+    expect([r.out, r.err]).toEqual(['web01\n1,2,3\n6\n', '']);
+    expect((await runPs(h, '# nothing\n<# block #>\n')).exitCode).toBe(0);
+  });
+
+  it('function f { param($x) $x } on one line; Write-Verbose -Verbose; Write-Host of a date', async () => {
+    const r = await runPs(host(), "function f { param($x) \"x=$x\" }\nf 5\nWrite-Verbose hidden\nWrite-Verbose shown -Verbose\nWrite-Host (Get-Date -Date '2025-01-15 09:00:10')");
+    expect(r.out).toBe('x=5\nVERBOSE: shown\n1/15/2025 9:00:10 AM\n');
+  });
+});
