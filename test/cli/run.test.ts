@@ -174,6 +174,19 @@ describe('hvsim run', () => {
     expect(json(ok(root, ['get-vmsnapshot', '--vm-name', 'SSTest1', '--json'])).map((s) => s.Name)).not.toContain('never');
   });
 
+  it('script arguments: the words after the last .ps1 file are its arguments (named, switch, positional)', () => {
+    const root = seedRoot();
+    const script = path.join(work, 'args.ps1');
+    fs.writeFileSync(script, "param([Parameter(Mandatory)][string]$VMName, [int]$Days = 7, [switch]$Force)\n\"vm=$VMName days=$Days force=$Force\"\n");
+    let r = hv(root, ['run', script, '-VMName', 'SSTest1', '-Days', '3', '-Force']);
+    expect([r.code, r.stdout, r.stderr]).toEqual([0, 'vm=SSTest1 days=3 force=True\n', '']);
+    r = hv(root, ['run', script, 'SSTest1', '9']);
+    expect(r.stdout).toBe('vm=SSTest1 days=9 force=False\n');
+    r = hv(root, ['run', script]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('missing mandatory parameters: VMName.');
+  });
+
   it('a syntax error: exit 2 before anything runs', () => {
     const root = seedRoot();
     const script = path.join(work, 'bad-syntax.ps1');
