@@ -86,6 +86,30 @@ export function splitScriptArgs(words: string[]): { files: string[]; args: strin
   return { files: words.slice(0, i), args: words.slice(i) };
 }
 
+/** hvsim's global options that take a value (they may come before `run`). */
+const GLOBAL_VALUE_OPTIONS = new Set(['--root', '--inject-fault', '--computer-name', '--host']);
+const RUN_OPTIONS = new Set(['--what-if', '--yes', '--new-session', '--pwsh']);
+
+/**
+ * `hvsim run s.ps1 -VMName web01`: a `--` before the script's arguments, so that commander does not
+ * read them as hvsim's own options (-VMName would be -V, --version). Other command lines are
+ * returned as they are.
+ */
+export function protectScriptArgs(argv: string[]): string[] {
+  let i = 0;
+  while (i < argv.length && argv[i]!.startsWith('-')) i += GLOBAL_VALUE_OPTIONS.has(argv[i]!) ? 2 : 1;
+  if (argv[i] !== 'run') return argv;
+  i++;
+  while (i < argv.length && argv[i]!.startsWith('--') && argv[i] !== '--') i++;
+  if (i >= argv.length || argv[i] === '--') return argv;
+  const { files, args } = splitScriptArgs(argv.slice(i));
+  // hvsim run's own options written after the files stay hvsim's (hvsim run s.ps1 --yes)
+  const own: string[] = [];
+  while (args.length && RUN_OPTIONS.has(args[0]!)) own.push(args.shift()!);
+  if (args.length === 0 || args[0] === '--') return [...argv.slice(0, i + files.length), ...own, ...args];
+  return [...argv.slice(0, i + files.length), ...own, '--', ...args];
+}
+
 async function runAll(h: Host, scripts: ScriptRun[], o: RunOpts, keep: { load?: string; save?: string }): Promise<number> {
   const { createSession } = await powershell();
   const session = createSession(h, { stdout: out, stderr: (t) => process.stderr.write(t), yes: o.yes === true, readScript: readDotSourced });
