@@ -116,3 +116,25 @@ describe('valid syntax the grammar misreads (issue 17, part 10)', () => {
     expect(r.out).toBe('x=5\nVERBOSE: shown\n1/15/2025 9:00:10 AM\n');
   });
 });
+
+describe('script files', () => {
+  it('. .\\lib.ps1 defines its functions in the caller; & file.ps1 -Arg runs it in a child scope with its param()', async () => {
+    const files: Record<string, string> = {
+      './lib.ps1': "function Get-Greeting($n) { \"hello $n\" }\n$fromLib = 'set by lib'",
+      './child.ps1': 'param([int]$Times = 1)\n$local = "child"\n"times=$Times"',
+    };
+    let out = '';
+    const s = createSession(host(), {
+      stdout: (t) => (out += t),
+      stderr: () => {},
+      readScript: (p) => {
+        const text = files[p.replace(/\\/g, '/')];
+        if (text === undefined) throw new Error('no such file');
+        return text;
+      },
+    });
+    const r = await s.run(". .\\lib.ps1\nGet-Greeting web01\n$fromLib\n& .\\child.ps1 -Times 3\n\"local=[$local]\"\n& .\\missing.ps1\n'end'");
+    expect(out).toBe('hello web01\nset by lib\ntimes=3\nlocal=[]\nend\n');
+    expect(r.errors.map((e) => e.fullyQualifiedErrorId)).toEqual(['CommandNotFoundException']);
+  });
+});
