@@ -6,7 +6,7 @@ import { registerDiskCommands } from './commands/disk.js';
 import { registerChainCommands } from './commands/chain.js';
 import { registerVmCommands } from './commands/vm.js';
 import { registerAnalysisCommands } from './commands/analysis.js';
-import { registerRunCommand } from './commands/run.js';
+import { protectScriptArgs, registerRunCommand } from './commands/run.js';
 import { registerUiCommand } from './commands/ui.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerPwshCommands } from './commands/pwsh.js';
@@ -61,7 +61,7 @@ export async function main(argv: string[]): Promise<number> {
   guardStandardStreams();
   const program = buildProgram();
   try {
-    await program.parseAsync(argv, { from: 'user' });
+    await program.parseAsync(protectScriptArgs(argv), { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof CommanderError) {

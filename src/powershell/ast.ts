@@ -20,7 +20,8 @@ export type Expr =
   | { kind: 'subExpr'; body: Stmt[]; pos: Pos }
   | { kind: 'paren'; pipeline: Pipeline; pos: Pos }
   | { kind: 'hash'; entries: Array<{ key: string; value: Pipeline }>; pos: Pos }
-  | { kind: 'block'; body: Stmt[]; text: string; pos: Pos }
+  /** { … }: `body` is its end block (all of it when it has no begin/process/end); `def` the rest. */
+  | { kind: 'block'; body: Stmt[]; text: string; def: BlockDef; pos: Pos }
   | { kind: 'member'; target: Expr; name: string; pos: Pos }
   | { kind: 'invoke'; target: Expr; name: string; args: Expr[]; pos: Pos }
   | { kind: 'index'; target: Expr; index: Expr; pos: Pos }
@@ -34,13 +35,48 @@ export type Expr =
   | { kind: 'incdec'; name: string; op: '++' | '--'; prefix: boolean; pos: Pos }
   | { kind: 'binary'; op: string; left: Expr; right: Expr; pos: Pos };
 
-export type CmdElement = { kind: 'param'; name: string; value?: Expr; pos: Pos } | { kind: 'arg'; value: Expr; pos: Pos };
+export type CmdElement =
+  | { kind: 'param'; name: string; value?: Expr; pos: Pos }
+  | { kind: 'arg'; value: Expr; pos: Pos }
+  /** @name: a hashtable's entries as named arguments, an array's items as positional ones. */
+  | { kind: 'splat'; name: string; pos: Pos };
 
 export interface CommandCall {
   kind: 'command';
   name: string;
   elements: CmdElement[];
+  /** `& x` / `. x`: the call operator; `target` is the command when it is an expression ($sb, 'name'). */
+  call?: '&' | '.';
+  target?: Expr;
   pos: Pos;
+}
+
+/** One parameter of param(…) or function f(…), with the attributes hvsim reads. */
+export interface ParamDecl {
+  name: string;
+  /** The type written before it ([int], [string[]], [switch]), or null. */
+  type: string | null;
+  default: Expr | null;
+  mandatory: boolean;
+  position: number | null;
+  fromPipeline: boolean;
+  fromPipelineByName: boolean;
+  aliases: string[];
+  validateSet: string[] | null;
+  notNullOrEmpty: boolean;
+  range: [Expr, Expr] | null;
+  pos: Pos;
+}
+
+/** What a script, function or script block declares besides its end block. */
+export interface BlockDef {
+  /** null when there is no param() block (arguments go to $args). */
+  params: ParamDecl[] | null;
+  /** [CmdletBinding()] or a [Parameter()] attribute: an advanced function (common parameters, no $args). */
+  advanced: boolean;
+  begin: Stmt[] | null;
+  process: Stmt[] | null;
+  end: Stmt[];
 }
 
 export type PipelineElement = CommandCall | { kind: 'expr'; expr: Expr; pos: Pos };
@@ -64,9 +100,26 @@ export type Stmt =
   | { kind: 'if'; clauses: Array<{ cond: Pipeline; body: Stmt[] }>; elseBody: Stmt[] | null; pos: Pos }
   | { kind: 'try'; body: Stmt[]; catches: Array<{ types: string[]; body: Stmt[] }>; finallyBody: Stmt[] | null; pos: Pos }
   | { kind: 'exit'; value: Pipeline | null; pos: Pos }
-  /** break / continue (without a label), only inside a loop statement (foreach, for, while, do). */
+  /** break / continue (without a label), only inside a loop statement (foreach, for, while, do) or switch. */
   | { kind: 'loopControl'; word: 'break' | 'continue'; pos: Pos }
-  | { kind: 'throw'; value: Pipeline | null; pos: Pos };
+  /** function / filter Name { … }: defined when the statement runs. */
+  | { kind: 'function'; name: string; filter: boolean; def: BlockDef; pos: Pos }
+  | { kind: 'return'; value: Pipeline | null; pos: Pos }
+  /** switch [-Regex|-Wildcard|-Exact] [-CaseSensitive] (value) { cond { … } default { … } }. */
+  | {
+      kind: 'switch';
+      mode: 'exact' | 'regex' | 'wildcard';
+      caseSensitive: boolean;
+      value: Pipeline;
+      clauses: Array<{ cond: Expr | 'default'; body: Stmt[] }>;
+      pos: Pos;
+    }
+  | { kind: 'throw'; value: Pipeline | null; pos: Pos }
+  /**
+   * A statement using a construct outside hvsim's subset: converting it failed, and running it
+   * raises UnsupportedError (so a branch that never runs does not refuse the script).
+   */
+  | { kind: 'unsupported'; what: string; pos: Pos };
 
 /** Every command call in the tree, script blocks included (for checks before the run). */
 export function forEachCommand(stmts: Stmt[], fn: (c: CommandCall) => void): void {
@@ -122,7 +175,8 @@ export function forEachCommand(stmts: Stmt[], fn: (c: CommandCall) => void): voi
       if (el.kind === 'expr') expr(el.expr);
       else {
         fn(el);
-        for (const c of el.elements) expr(c.value);
+        for (const c of el.elements) if (c.kind !== 'splat') expr(c.value);
+        expr(el.target);
       }
     }
   };
@@ -164,7 +218,18 @@ export function forEachCommand(stmts: Stmt[], fn: (c: CommandCall) => void): voi
         break;
       case 'exit':
       case 'throw':
+      case 'return':
         pipe(s.value);
+        break;
+      case 'function':
+        forEachCommand([...(s.def.begin ?? []), ...(s.def.process ?? []), ...s.def.end], fn);
+        break;
+      case 'switch':
+        pipe(s.value);
+        for (const c of s.clauses) {
+          if (c.cond !== 'default') expr(c.cond);
+          forEachCommand(c.body, fn);
+        }
         break;
     }
   }

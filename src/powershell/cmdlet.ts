@@ -63,6 +63,8 @@ export interface CmdletContext {
   localComputer(names: string[] | undefined): boolean;
   /** Print the host's pending warnings. */
   flushWarnings(): Promise<void>;
+  /** A variable of the script ($VerbosePreference …), when the context can read them. */
+  variable?(name: string): PsValue | undefined;
   readonly width: number;
   /** The simulated host's files, outbox, event log, script input (none on a real host). */
   readonly facilities?: Facilities | undefined;

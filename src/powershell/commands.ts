@@ -1,12 +1,12 @@
 /**
- * The command table of hvsim run: cmdlets by name and alias, and the check made before a script
- * runs (real cmdlets hvsim does not implement, and unsupported parameters, stop the run before
- * anything changes).
+ * The command table of hvsim run: cmdlets by name and alias, and the real cmdlets hvsim does not
+ * implement (they stop the run when a call to one is reached).
  */
-import { forEachCommand, type Stmt } from './ast.js';
-import { BindingError, refuseUnsupported, resolveParam, type CmdletDef } from './cmdlet.js';
+import type { CommandCall } from './ast.js';
+import type { CmdletDef } from './cmdlet.js';
 import { HYPERV_ALIASES, HYPERV_CMDLETS } from './cmdlets/hyperv.js';
 import { FORMAT_OUTPUT, UTILITY_ALIASES, UTILITY_CMDLETS } from './cmdlets/utility.js';
+import { STREAM_CMDLETS } from './cmdlets/streams.js';
 import { UnsupportedError } from './errors.js';
 import { FILE_ALIASES, FILE_CMDLETS } from './cmdlets/files.js';
 import { WINDOWS_ALIASES, WINDOWS_CMDLETS, moduleOf } from './cmdlets/windows.js';
@@ -14,7 +14,7 @@ import { WINDOWS_ALIASES, WINDOWS_CMDLETS, moduleOf } from './cmdlets/windows.js
 export { FORMAT_OUTPUT };
 
 const BY_NAME = new Map<string, CmdletDef>();
-for (const c of [...HYPERV_CMDLETS, ...UTILITY_CMDLETS, ...FILE_CMDLETS, ...WINDOWS_CMDLETS]) BY_NAME.set(c.name.toLowerCase(), c);
+for (const c of [...HYPERV_CMDLETS, ...UTILITY_CMDLETS, ...STREAM_CMDLETS, ...FILE_CMDLETS, ...WINDOWS_CMDLETS]) BY_NAME.set(c.name.toLowerCase(), c);
 const ALIASES: Record<string, string> = { ...HYPERV_ALIASES, ...UTILITY_ALIASES, ...FILE_ALIASES, ...WINDOWS_ALIASES };
 
 export function findCmdlet(name: string): CmdletDef | undefined {
@@ -34,9 +34,9 @@ const KNOWN_UNSUPPORTED = [
   'Get-VHD', 'New-VHD', 'Merge-VHD', 'Set-VHD', 'Resize-VHD', 'Convert-VHD', 'Mount-VHD', 'Dismount-VHD', 'Test-VHD', 'Optimize-VHD',
   'Remove-VMHardDiskDrive', 'Set-VMHardDiskDrive', 'Get-VMNetworkAdapter', 'Get-VMIntegrationService', 'Enable-VMIntegrationService',
   'Disable-VMIntegrationService', 'Get-VMHost', 'Set-VMHost', 'Get-VMProcessor', 'Set-VMProcessor', 'Get-VMMemory', 'Set-VMMemory',
-  'Out-String', 'Tee-Object',
+  'Tee-Object',
   'New-PSSession', 'New-CimSession', 'Get-Credential',
-  'Write-Verbose', 'Write-Debug', 'Write-Progress', 'Write-Information', 'Start-Job', 'Wait-Job', 'Receive-Job',
+  'Write-Progress', 'Write-Information', 'Start-Job', 'Wait-Job', 'Receive-Job',
   'Add-Member', 'Get-Member', 'Set-Variable', 'Get-Variable',
   'Get-Process', 'Get-Service',
   'Invoke-Expression', 'Out-GridView', 'Format-Wide', 'Format-Custom', 'ConvertTo-Html', 'Select-String',
@@ -49,21 +49,12 @@ const WHY: Record<string, string> = {
     " (it waits for the guest — heartbeat, IP address, reboot — which hvsim does not model; to wait for a merge, poll the VM: while ((Get-VM x).OperationalStatus -contains 'MergingDisks') { Start-Sleep 5 })",
 };
 
-/** Stop before running when the script uses a real cmdlet or parameter hvsim does not implement. */
-export function checkCommands(body: Stmt[]): void {
-  forEachCommand(body, (c) => {
-    const lower = c.name.toLowerCase();
-    const real = UNSUPPORTED_ALIASES[lower] ?? (KNOWN_UNSUPPORTED.includes(lower) ? c.name : undefined);
-    if (real !== undefined) throw new UnsupportedError(c.pos.line, `the cmdlet ${real}${WHY[real.toLowerCase()] ?? ''} is`);
-    const def = findCmdlet(c.name);
-    if (!def) return;
-    for (const el of c.elements) {
-      if (el.kind !== 'param') continue;
-      try {
-        refuseUnsupported(def, resolveParam(def, el.name), el.pos.line);
-      } catch (e) {
-        if (!(e instanceof BindingError)) throw e;
-      }
-    }
-  });
+/**
+ * A real cmdlet hvsim does not implement stops the run when the call is reached (not before: a
+ * branch that never runs does not refuse the script), naming the line and the cmdlet.
+ */
+export function refuseUnimplemented(c: CommandCall): void {
+  const lower = c.name.toLowerCase();
+  const real = UNSUPPORTED_ALIASES[lower] ?? (KNOWN_UNSUPPORTED.includes(lower) ? c.name : undefined);
+  if (real !== undefined) throw new UnsupportedError(c.pos.line, `the cmdlet ${real}${WHY[real.toLowerCase()] ?? ''} is`);
 }

@@ -9,10 +9,13 @@ import type { PsErrorCategory, PsErrorRecord } from './value.js';
 /** Something hvsim run does not implement: the run stops, naming the line and the construct. */
 export class UnsupportedError extends HvsimError {
   readonly line: number;
+  /** The construct, worded to go before "not supported" ("the cmdlet Get-Foo is"). */
+  readonly what: string;
   constructor(line: number, what: string) {
     super('UNSUPPORTED', `line ${line}: ${what} not supported by hvsim run`);
     this.name = 'UnsupportedError';
     this.line = line;
+    this.what = what;
   }
 }
 
@@ -85,5 +88,13 @@ export class UnsupportedMember extends Error {
   constructor(readonly what: string) {
     super(what);
     this.name = 'UnsupportedMember';
+  }
+}
+
+/** `return`: ends the running function, script block or script (its value was written already). */
+export class ReturnSignal extends Error {
+  constructor() {
+    super('return');
+    this.name = 'ReturnSignal';
   }
 }

@@ -1,11 +1,11 @@
 /**
  * hvsim run: execute a PowerShell checkpoint script against a Host. A session keeps its variables
  * between scripts (like one PowerShell console), so the seed's steps can run one after another.
- * The whole script is parsed and checked before anything runs: a syntax error or a construct
- * outside the subset throws (ScriptSyntaxError / UnsupportedError) and nothing changes.
+ * The whole script is parsed before anything runs: a syntax error throws ScriptSyntaxError and
+ * nothing changes. A construct, cmdlet or parameter outside the subset throws UnsupportedError
+ * when the statement using it runs (statements before it have run).
  */
 import type { Host } from '../host/host.js';
-import { checkCommands } from './commands.js';
 import { formatWarning } from './format.js';
 import { Interpreter, type RunResult, type SavedVariables, type SessionOptions } from './interpreter.js';
 import { parseScript } from './parse.js';
@@ -16,8 +16,8 @@ export type { RunResult, SavedVariables, SessionOptions };
 export { ScriptSyntaxError, UnsupportedError } from './errors.js';
 
 export interface Session {
-  /** Run a script; `file` is its real path ($PSScriptRoot, $PSCommandPath), absent for stdin. */
-  run(source: string, file?: string): Promise<RunResult>;
+  /** Run a script: `file` is its real path ($PSScriptRoot, $PSCommandPath; absent for stdin), `args` its command-line arguments (bound to its param(), else $args). */
+  run(source: string, opts?: { file?: string; args?: string[] }): Promise<RunResult>;
   /** The variables to continue with in a later session (see Interpreter.saveVariables). */
   saveVariables(): SavedVariables;
   loadVariables(saved: SavedVariables): void;
@@ -41,13 +41,13 @@ export function createSession(host: Host, options: SessionOptions): Session {
     : options;
   const interp = new Interpreter(host, teed);
   return {
-    async run(source: string, file?: string): Promise<RunResult> {
+    async run(source: string, opts: { file?: string; args?: string[] } = {}): Promise<RunResult> {
+      const file = opts.file;
       checkRequires(source, file);
       const parsed = await parseScript(source, options.strict === true);
       interp.script = { path: file ?? null };
-      checkCommands(parsed.body);
       for (const w of parsed.warnings) options.stderr(formatWarning(w));
-      return interp.run(parsed.body, parsed.lines);
+      return interp.run(parsed.body, parsed.lines, { def: parsed.def, args: opts.args ?? [] });
     },
     saveVariables: () => interp.saveVariables(),
     loadVariables: (saved) => interp.loadVariables(saved),

@@ -9,11 +9,16 @@
  */
 import type { Host } from '../host/host.js';
 import { HvsimError } from '../errors.js';
-import type { CommandCall, Expr, Pipeline, Pos, Stmt } from './ast.js';
+import type { BlockDef, CmdElement, CommandCall, Expr, Pipeline, Pos, Stmt } from './ast.js';
 import { BindingError, bind, refuseUnsupported, resolveParam, type Bound, type CmdletContext, type CmdletDef, type ConfirmImpact, type RawArgs } from './cmdlet.js';
-import { findCmdlet, FORMAT_OUTPUT } from './commands.js';
+import { findCmdlet, FORMAT_OUTPUT, refuseUnimplemented } from './commands.js';
 import { hostErrorKind, isLocalComputer, remoteComputerMessage } from './cmdlets/hyperv.js';
-import { ExitSignal, LoopSignal, PsRuntimeError, RunawayLoopError, StatementError, TerminatingError, UnsupportedError, UnsupportedMember } from './errors.js';
+import { ExitSignal, LoopSignal, PsRuntimeError, ReturnSignal, RunawayLoopError, StatementError, TerminatingError, UnsupportedError, UnsupportedMember } from './errors.js';
+import { bindParams, bindPipelineItem, isSwitchArg, scriptArgs, type ArgItem } from './functions.js';
+import { Scopes } from './scope.js';
+import { asType, isOfType } from './types.js';
+import { checkFormatWidth, checkSize, outOfMemory, range } from './limits.js';
+import { blockDefOf, CALL_DEPTH_LIMIT, registerBlock, switchMatches } from './invoke.js';
 import { OutDefaultWriter, formatError, formatWarning } from './format.js';
 import { CATEGORY_INFO_TYPE, ERROR_RECORD_TYPE, castTo, toBool, toNumber, toStr } from './convert.js';
 import { getMember } from './members.js';
@@ -24,7 +29,8 @@ import { automaticVariable, simulatedEnvironment, type SimEnvironment } from './
 import { NOT_HANDLED, dotnetInvoke, dotnetMember, fullTypeName, staticInvoke, staticMember, typeObject, type DotnetContext } from './statics.js';
 import { scriptVariables, type Facilities, type ScriptInfo } from './windows.js';
 import { ioStatic } from './cmdlets/files.js';
-import { PsHashtable, PsObject, collapse, enumerate, type PsErrorCategory, type PsErrorRecord, type PsScriptBlock, type PsValue } from './value.js';
+import { PsHashtable, PsObject, collapse, enumerate, isScriptBlock, type PsErrorCategory, type PsErrorRecord, type PsScriptBlock, type PsValue } from './value.js';
+import { parseScript } from './parse.js';
 
 export interface SessionOptions {
   stdout(text: string): void;
@@ -37,6 +43,8 @@ export interface SessionOptions {
   strict?: boolean;
   /** The simulated host's files, outbox, event log and script input (windows.ts); none: those fail clearly. */
   facilities?: Facilities;
+  /** The text of a script file a script runs or dot-sources (`. .\lib.ps1`); none: refused. */
+  readScript?(path: string): string;
 }
 
 export interface RunResult {
@@ -138,7 +146,7 @@ const IMPACT_RANK: Record<string, number> = { none: 0, low: 1, medium: 2, high: 
 export const LOOP_LIMIT = 100_000;
 
 export class Interpreter {
-  private readonly vars = new Map<string, PsValue>();
+  private readonly vars = new Scopes();
   private lines: string[] = [];
   private readonly written: PsErrorRecord[] = [];
   /** $Error, oldest first: the records written and those caught by a catch block. */
@@ -192,7 +200,7 @@ export class Interpreter {
    * powershell.exe -File, the whole script's output goes through one Out-Default: a table stays
    * open across statements, and objects of another type later on come out as lists.
    */
-  async run(body: Stmt[], lines: string[]): Promise<RunResult> {
+  async run(body: Stmt[], lines: string[], script?: { def: BlockDef; args: string[] }): Promise<RunResult> {
     this.lines = lines;
     const before = this.written.length;
     const writer = new OutDefaultWriter(this.width);
@@ -200,11 +208,20 @@ export class Interpreter {
       this.opts.stdout(writer.end());
       return { exitCode, terminatingError: t, errors: this.written.slice(before) };
     };
-    for (const s of body) {
+    const steps: Array<() => Promise<void>> = [];
+    const def = script?.def;
+    if (def && (def.params !== null || (script?.args.length ?? 0) > 0 || def.begin || def.process)) {
+      // the script's parameters, then begin/process/end (about_Scripts)
+      steps.push(() => this.bindScript(def, script!.args));
+      if (def.begin) steps.push(...def.begin.map((s) => (): Promise<void> => this.exec(s, this.console!.out)));
+      if (def.process) steps.push(...def.process.map((s) => (): Promise<void> => this.exec(s, this.console!.out)));
+    }
+    steps.push(...body.map((s) => (): Promise<void> => this.exec(s, this.console!.out)));
+    for (const step of steps) {
       const out: PsValue[] = [];
       this.console = { out, writer };
       try {
-        await this.exec(s, out);
+        await step();
       } catch (e) {
         this.flush(writer, out);
         if (e instanceof TerminatingError) {
@@ -213,6 +230,15 @@ export class Interpreter {
           return r;
         }
         if (e instanceof ExitSignal) return result(e.code, null);
+        if (e instanceof ReturnSignal) return result(0, null);
+        if (e instanceof StatementError) {
+          // a script parameter that does not bind ends the script (pwsh -File exits 1)
+          const r = result(1, e.record);
+          this.opts.stderr(formatError(e.record));
+          return r;
+        }
+        // refused at run time: what ran before is printed, then the refusal
+        if (e instanceof UnsupportedError) this.opts.stdout(writer.end());
         throw e;
       }
       this.flush(writer, out);
@@ -319,6 +345,13 @@ export class Interpreter {
       if (e instanceof StatementError) return this.statementFailed(e.record);
       if (e instanceof PsRuntimeError) return this.statementFailed(this.record(null, s.pos, e.message, e.category, e.errorId, e.reason ?? 'RuntimeException'));
       if (e instanceof UnsupportedMember) throw new UnsupportedError(s.pos.line, e.what);
+      if (e instanceof RangeError && /call stack/i.test(e.message))
+        throw new TerminatingError(this.record(null, s.pos, 'The script failed due to call depth overflow.', 'InvalidOperation', 'CallDepthOverflow', 'ScriptCallDepthException'));
+      // JavaScript ran out of room for a string or an array: PowerShell's failed allocation
+      if (e instanceof RangeError && /Invalid (string|array|typed array) length|Array buffer allocation/i.test(e.message)) {
+        const oom = outOfMemory();
+        return this.statementFailed(this.record(null, s.pos, oom.message, 'NotSpecified' as PsErrorCategory, oom.errorId, 'OutOfMemoryException'));
+      }
       throw e;
     }
   }
@@ -374,6 +407,16 @@ export class Interpreter {
       }
       case 'loopControl':
         throw new LoopSignal(s.word);
+      case 'unsupported':
+        throw new UnsupportedError(s.pos.line, s.what);
+      case 'function':
+        this.vars.setFunction({ name: s.name, def: s.def });
+        return;
+      case 'return':
+        if (s.value) await this.pipeline(s.value, null, out);
+        throw new ReturnSignal();
+      case 'switch':
+        return this.switchStmt(s, out);
       case 'if':
         for (const c of s.clauses) {
           if (toBool(await this.valueOf(c.cond))) {
@@ -404,6 +447,192 @@ export class Interpreter {
     } catch (e) {
       if (!(e instanceof LoopSignal)) throw e;
       return e.word === 'break';
+    }
+  }
+
+  // ------------------------------------------------------------ functions, script blocks, switch
+
+  private bindTarget(): { set(name: string, v: PsValue): void; eval(e: Expr): Promise<PsValue> } {
+    return { set: (n, v) => void this.vars.set(n, v), eval: (e) => this.eval(e) };
+  }
+
+  private bindFailure(name: string, e: BindingError, pos: Pos): StatementError {
+    return new StatementError(this.record(name || null, e.pos ?? pos, e.message, e.category, name ? `${e.errorId},${name}` : e.errorId, 'ParameterBindingException'));
+  }
+
+  /** The script's own param(): the command line's words, bound as PowerShell binds a script's arguments. */
+  private async bindScript(def: BlockDef, words: string[]): Promise<void> {
+    const pos = { line: 1, column: 1, length: 1 };
+    try {
+      const r = await bindParams(def, scriptArgs(words, def, pos), false, this.bindTarget());
+      this.vars.set('psboundparameters', r.bound);
+      this.vars.set('args', r.rest);
+    } catch (e) {
+      if (!(e instanceof BindingError)) throw e;
+      throw this.bindFailure('', e, pos);
+    }
+  }
+
+  /**
+   * Call a function, script block or script file: a child scope (the caller's with `.`), the
+   * arguments bound, then begin, process once per pipeline object ($_), end. Without a process
+   * block the body runs once and `$input` holds the pipeline input. `return` ends the block.
+   */
+  private async invokeBlock(name: string, def: BlockDef, args: ArgItem[], input: PsValue[] | null, out: PsValue[], dot: boolean, pos: Pos): Promise<void> {
+    if (this.vars.depth >= CALL_DEPTH_LIMIT)
+      throw new TerminatingError(this.record(null, pos, 'The script failed due to call depth overflow.', 'InvalidOperation', 'CallDepthOverflow', 'ScriptCallDepthException'));
+    await this.vars.within(dot, async () => {
+      const target = this.bindTarget();
+      let r;
+      try {
+        r = await bindParams(def, args, input !== null, target);
+      } catch (e) {
+        if (!(e instanceof BindingError)) throw e;
+        throw this.bindFailure(name, e, pos);
+      }
+      this.vars.set('local:psboundparameters', r.bound);
+      this.vars.set('local:args', r.rest);
+      const run = async (stmts: Stmt[] | null): Promise<void> => {
+        if (!stmts) return;
+        try {
+          await this.body(stmts, out);
+        } catch (e) {
+          if (!(e instanceof ReturnSignal)) throw e;
+        }
+      };
+      await run(def.begin);
+      if (def.process) {
+        for (const item of input ?? [undefined]) {
+          if (item !== undefined) {
+            this.vars.set('local:_', item);
+            this.vars.set('local:psitem', item);
+            try {
+              await bindPipelineItem(r.pipelineParams, item, target, r.bound);
+            } catch (e) {
+              if (!(e instanceof BindingError)) throw e;
+              this.writeError(this.bindFailure(name, e, pos).record);
+              continue;
+            }
+          }
+          await run(def.process);
+        }
+      } else {
+        this.vars.set('local:input', input ?? []);
+        const last = input?.[input.length - 1];
+        if (last !== undefined && r.pipelineParams.length) await bindPipelineItem(r.pipelineParams, last, target, r.bound);
+      }
+      await run(def.end);
+    });
+  }
+
+  /** A call's arguments for a function: `-Name value`, `-Switch`, `-Name:value`, positional values. */
+  private async argItems(def: BlockDef, els: CmdElement[]): Promise<ArgItem[]> {
+    const out: ArgItem[] = [];
+    for (let i = 0; i < els.length; i++) {
+      const el = els[i]!;
+      if (el.kind === 'arg') out.push({ kind: 'positional', value: await this.eval(el.value), pos: el.pos });
+      else if (el.kind === 'splat') continue; // expanded before (expandSplats)
+      else if (el.value) out.push({ kind: 'named', name: el.name, value: await this.eval(el.value), pos: el.pos });
+      else {
+        const next = els[i + 1];
+        if (!isSwitchArg(def, el.name) && next?.kind === 'arg') {
+          out.push({ kind: 'named', name: el.name, value: await this.eval(next.value), pos: el.pos });
+          i++;
+        } else out.push({ kind: 'named', name: el.name, value: undefined, pos: el.pos });
+      }
+    }
+    return out;
+  }
+
+  /** @name: a hashtable's entries become -Key:value, an array's items positional arguments (about_Splatting). */
+  private expandSplats(els: CmdElement[]): CmdElement[] {
+    const out: CmdElement[] = [];
+    for (const el of els) {
+      if (el.kind !== 'splat') {
+        out.push(el);
+        continue;
+      }
+      const v = this.variable(el.name);
+      const konst = (value: PsValue): Expr => ({ kind: 'const', value, pos: el.pos });
+      if (v instanceof PsHashtable) for (const k of v.keys()) out.push({ kind: 'param', name: k, value: konst(v.get(k) ?? null), pos: el.pos });
+      else for (const x of enumerate(v)) out.push({ kind: 'arg', value: konst(x), pos: el.pos });
+    }
+    return out;
+  }
+
+  /** `& x` / `. x`: a script block, a command named by a string, or a script file. */
+  private async callTarget(c: CommandCall, input: PsValue[] | null, out: PsValue[]): Promise<PsValue[]> {
+    const dot = c.call === '.';
+    const t = await this.eval(c.target!);
+    if (isScriptBlock(t)) {
+      const def = blockDefOf(t);
+      if (!def) throw new UnsupportedError(c.pos.line, 'invoking this script block with & or . is');
+      await this.invokeBlock('', def, await this.argItems(def, c.elements), input, out, dot, c.pos);
+      return out;
+    }
+    const name = toStr(t);
+    if (/\.ps1$/i.test(name) || /[\\/]/.test(name)) {
+      if (!this.opts.readScript) throw new UnsupportedError(c.pos.line, 'running a script file is');
+      let text: string;
+      try {
+        text = this.opts.readScript(name);
+      } catch {
+        const msg = `The term '${name}' is not recognized as a name of a cmdlet, function, script file, or executable program. Check the spelling of the name, or if a path was included, verify that the path is correct and try again.`;
+        throw new StatementError(this.record(name, c.pos, msg, 'ObjectNotFound', 'CommandNotFoundException', 'CommandNotFoundException', name));
+      }
+      const parsed = await parseScript(text);
+      const saved = this.lines;
+      this.lines = parsed.lines;
+      try {
+        await this.invokeBlock('', parsed.def, await this.argItems(parsed.def, c.elements), input, out, dot, c.pos);
+      } finally {
+        this.lines = saved;
+      }
+      return out;
+    }
+    return this.command({ kind: 'command', name, elements: c.elements, pos: c.pos }, input, out);
+  }
+
+  /** switch: each item against the clauses in order; break leaves the switch, continue goes to the next item. */
+  private async switchStmt(s: Extract<Stmt, { kind: 'switch' }>, out: PsValue[]): Promise<void> {
+    const v = await this.valueOf(s.value);
+    const items = v === null ? [null] : enumerate(v);
+    const saved = [this.vars.get('_'), this.vars.get('psitem')];
+    const clause = async (body: Stmt[]): Promise<'break' | 'continue' | null> => {
+      try {
+        await this.body(body, out);
+        return null;
+      } catch (e) {
+        if (!(e instanceof LoopSignal)) throw e;
+        return e.word;
+      }
+    };
+    try {
+      items: for (const item of items) {
+        this.vars.set('_', item);
+        this.vars.set('psitem', item);
+        let matched = false;
+        for (const cl of s.clauses) {
+          if (cl.cond === 'default') continue;
+          let hit: boolean;
+          if (cl.cond.kind === 'block') hit = toBool(collapse(await this.makeBlock(cl.cond).invoke(item)));
+          else {
+            const m = switchMatches(s.mode, s.caseSensitive, item, await this.eval(cl.cond));
+            if (m instanceof PsHashtable) this.vars.set('matches', m);
+            hit = m !== false;
+          }
+          if (!hit) continue;
+          matched = true;
+          const r = await clause(cl.body);
+          if (r === 'break') break items;
+          if (r === 'continue') continue items;
+        }
+        const d = s.clauses.find((c) => c.cond === 'default');
+        if (!matched && d && (await clause(d.body)) === 'break') break;
+      }
+    } finally {
+      this.vars.set('_', saved[0] ?? null);
+      this.vars.set('psitem', saved[1] ?? null);
     }
   }
 
@@ -470,7 +699,12 @@ export class Interpreter {
   }
 
   private async assign(target: Expr, op: '=' | '+=' | '-=', value: PsValue): Promise<void> {
-    const combine = async (): Promise<PsValue> => (op === '=' ? value : arithmetic(op === '+=' ? '+' : '-', await this.eval(target), value));
+    const combine = async (): Promise<PsValue> => {
+      if (op === '=') return value;
+      const cur = await this.eval(target);
+      checkSize(op === '+=' ? '+' : '-', cur, value);
+      return arithmetic(op === '+=' ? '+' : '-', cur, value);
+    };
     if (target.kind === 'var') {
       const name = target.name.toLowerCase();
       // `$null = …` is PowerShell's way to discard a value (it was evaluated already).
@@ -532,8 +766,20 @@ export class Interpreter {
   }
 
   private async command(c: CommandCall, input: PsValue[] | null, sink?: PsValue[]): Promise<PsValue[]> {
+    if (c.elements.some((e) => e.kind === 'splat')) c = { ...c, elements: this.expandSplats(c.elements) };
+    if (c.target) return this.callTarget(c, input, sink ?? []);
+    // Module\Command names the command (Hyper-V\Get-VM)
+    const bare = c.name.replace(/^[\w.]+\\(?=[A-Za-z])/, '');
+    if (bare !== c.name) c = { ...c, name: bare };
+    const fn = this.vars.getFunction(c.name);
+    if (fn) {
+      const out = sink ?? [];
+      await this.invokeBlock(fn.name, fn.def, await this.argItems(fn.def, c.elements), input, out, false, c.pos);
+      return out;
+    }
     const def = findCmdlet(c.name);
     if (!def) {
+      refuseUnimplemented(c);
       const msg = `The term '${c.name}' is not recognized as the name of a cmdlet, function, script file, or operable program. Check the spelling of the name, or if a path was included, verify that the path is correct and try again.`;
       // the position marks the command name only, as PowerShell's does
       const namePos = { ...c.pos, length: Math.min(c.name.length, c.pos.length) };
@@ -588,6 +834,7 @@ export class Interpreter {
         raw.positional.push(await this.eval(el.value));
         continue;
       }
+      if (el.kind === 'splat') continue; // expanded before (expandSplats)
       let param;
       try {
         param = resolveParam(def, el.name);
@@ -642,6 +889,7 @@ export class Interpreter {
       writeHost: (t) => this.opts.stdout(t),
       shouldProcess: (target, operation, description) => this.shouldProcess(def, c, named('WhatIf'), named('Confirm'), target, operation, description),
       localComputer: (names) => this.localComputer(def, c, names, ea),
+      variable: (n) => this.vars.get(n),
       flushWarnings: async () => {
         for (const w of await this.host.takeWarnings()) warn(stripCmdlet(w.Message));
       },
@@ -694,7 +942,7 @@ export class Interpreter {
   // ------------------------------------------------------------ expressions
 
   private makeBlock(e: Extract<Expr, { kind: 'block' }>): PsScriptBlock {
-    return {
+    return registerBlock({
       kind: 'scriptblock',
       text: e.text,
       invoke: async (item: PsValue): Promise<PsValue[]> => {
@@ -710,7 +958,7 @@ export class Interpreter {
         }
         return out;
       },
-    };
+    }, e.def);
   }
 
   private async statements(body: Stmt[]): Promise<PsValue[]> {
@@ -811,6 +1059,12 @@ export class Interpreter {
     if (op === '-or') return toBool(await this.eval(l)) ? true : toBool(await this.eval(r));
     const left = await this.eval(l);
     const right = await this.eval(r);
+    if (op === '..') return range(left, right);
+    if (op === '-xor') return toBool(left) !== toBool(right);
+    if (op === '-is' || op === '-isnot') return isOfType(left, toStr(right)) === (op === '-is');
+    if (op === '-as') return asType(left, toStr(right));
+    if (op === '-f' && typeof left === 'string') checkFormatWidth(left);
+    checkSize(op, left, right);
     if (op.length === 1) return arithmetic(op, left, right);
     if (isTextOperator(op)) return textOperator(op, left, right);
     const m = /^-([ci]?)match$/.exec(op);

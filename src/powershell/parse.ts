@@ -6,7 +6,7 @@
  */
 import { createRequire } from 'node:module';
 import { Language, Parser, type Node } from 'web-tree-sitter';
-import type { CmdElement, CommandCall, Expr, Pipeline, PipelineElement, Pos, Stmt } from './ast.js';
+import type { BlockDef, CmdElement, CommandCall, Expr, ParamDecl, Pipeline, PipelineElement, Pos, Stmt } from './ast.js';
 import { ScriptSyntaxError, UnsupportedError } from './errors.js';
 import { normaliseSource } from './normalise.js';
 import { knownCast } from './convert.js';
@@ -29,6 +29,8 @@ function getParser(): Promise<Parser> {
 
 export interface ParsedScript {
   body: Stmt[];
+  /** The script's param() block and [CmdletBinding()] (the body is its end block). */
+  def: BlockDef;
   /** The source's lines as written (error records quote them). */
   lines: string[];
   /** Typographic look-alike quotes that were replaced, one per line and character. */
@@ -38,15 +40,27 @@ export interface ParsedScript {
 /** strict: typographic look-alike quotes are not replaced (the script fails as in PowerShell). */
 export async function parseScript(source: string, strict = false): Promise<ParsedScript> {
   const original = source.replace(/^\uFEFF/, '');
-  const { text, warnings } = normaliseSource(original, strict);
+  const normalised = normaliseSource(original, strict);
+  const text = separateParamBlocks(quoteGlobArguments(normalised.text));
+  const warnings = normalised.warnings;
   const parser = await getParser();
+  // an empty or comments-only script runs and does nothing (the grammar reads it as an error)
+  if (/^\s*$/.test(text.replace(/<#[\s\S]*?#>/g, '').replace(/#.*$/gm, '')))
+    return { body: [], def: { params: null, advanced: false, begin: null, process: null, end: [] }, lines: original.split(/\r?\n/), warnings };
   const tree = parser.parse(text);
   if (!tree) throw new ScriptSyntaxError(1, 'the script could not be parsed');
   try {
     const conv = new Converter(text, parser);
-    const body = conv.program(tree.rootNode);
+    let body: Stmt[];
+    try {
+      body = conv.program(tree.rootNode);
+    } catch (e) {
+      // thousands of nested ( [ { : PowerShell 7.6 itself crashes (a stack overflow) on such a script
+      if (e instanceof RangeError && /call stack/i.test(e.message)) throw new ScriptSyntaxError(1, 'the script nests expressions too deeply to be parsed');
+      throw e;
+    }
     // error records quote the script as written (normalising keeps every position)
-    return { body, lines: original.split(/\r?\n/), warnings };
+    return { body, def: { ...conv.scriptDef, end: body }, lines: original.split(/\r?\n/), warnings };
   } finally {
     tree.delete();
   }
@@ -61,23 +75,16 @@ const BINARY_NODES = new Set([
 ]);
 
 const COMPARISON = /^-[ci]?(eq|ne|lt|gt|le|ge|like|notlike|match|notmatch|contains|notcontains|in|notin)$/i;
-const SUPPORTED_BINARY = /^(-and|-or|\+|-|\*|\/|%)$/i;
+const SUPPORTED_BINARY = /^(-and|-or|-xor|\+|-|\*|\/|%|\.\.)$/i;
 
 /** How unsupported node types are named in errors. */
 const CONSTRUCT: Record<string, string> = {
-  function_statement: 'function definitions are',
   class_statement: 'class definitions are',
   enum_statement: 'enum definitions are',
-  switch_statement: 'switch statements are',
   trap_statement: 'trap statements are',
   data_statement: 'data sections are',
-  param_block: 'param() blocks are',
-  named_block_list: 'begin/process/end blocks are',
   redirection: 'redirections (>, 2>&1) are',
   redirections: 'redirections (>, 2>&1) are',
-  expandable_here_string_literal: 'here-strings are',
-  verbatim_here_string_characters: 'here-strings are',
-  command_invokation_operator: 'the call operators & and . are',
   pipeline_chain_tail: 'the && and || operators are',
   invokation_foreach_expression: 'the .ForEach() / .Where() methods are',
   sequence_statement: 'workflow statements are',
@@ -86,13 +93,16 @@ const CONSTRUCT: Record<string, string> = {
   label: 'loop labels are',
   stop_parsing: 'the stop-parsing token --% is',
   verbatim_command_argument: 'the stop-parsing token --% is',
-  attribute_list: 'attributes are',
 };
 
 class Converter {
   private readonly lineStarts: number[] = [0];
   /** Loop statements around the node being converted (a script block starts again at 0). */
   private loopDepth = 0;
+  /** Refuse unsupported constructs at once (a snippet inside an argument is part of one statement). */
+  private strict = false;
+  /** The script's own param() block, if it has one. */
+  scriptDef: Omit<BlockDef, 'end'> = { params: null, advanced: false, begin: null, process: null };
 
   constructor(
     private readonly src: string,
@@ -157,7 +167,10 @@ class Converter {
     const out: Stmt[] = [];
     for (const c of this.kids(root)) {
       if (c.type === 'statement_list') out.push(...this.statementList(c));
-      else this.check(c), this.unsupported(c);
+      else if (c.type === 'param_block') {
+        const p = this.paramBlock(c);
+        this.scriptDef = { ...this.scriptDef, params: p.params, advanced: p.advanced };
+      } else this.check(c), this.unsupported(c);
     }
     if (root.hasError) this.firstError(root);
     return out;
@@ -166,8 +179,16 @@ class Converter {
   private statementList(n: Node): Stmt[] {
     const out: Stmt[] = [];
     for (const c of this.kids(n)) {
-      const s = this.statement(c);
-      if (s) out.push(s);
+      try {
+        const s = this.statement(c);
+        if (s) out.push(s);
+      } catch (e) {
+        // outside the subset: refused when (if) the statement runs; syntax errors still refuse now
+        if (!(e instanceof UnsupportedError)) throw e;
+        if (this.strict) throw e;
+        this.firstError(c);
+        out.push({ kind: 'unsupported', what: e.what, pos: { ...this.pos(c), line: e.line } });
+      }
     }
     return out;
   }
@@ -191,6 +212,10 @@ class Converter {
         return this.flowControl(n);
       case 'try_statement':
         return this.tryStmt(n);
+      case 'function_statement':
+        return this.functionStmt(n);
+      case 'switch_statement':
+        return this.switchStmt(n);
       default:
         this.check(n);
         return this.unsupported(n);
@@ -343,12 +368,214 @@ class Converter {
     const arg = parts.find((c) => c.type === 'pipeline');
     const value = arg ? this.pipeline(arg) : null;
     if (word === 'exit') return { kind: 'exit', value, pos: this.pos(n) };
+    if (word === 'return') return { kind: 'return', value, pos: this.pos(n) };
     if (word === 'throw') return { kind: 'throw', value, pos: this.pos(n) };
     if ((word === 'break' || word === 'continue') && !value && parts.length === 1) {
       if (this.loopDepth === 0) this.unsupported(n, `"${word}" outside a loop statement (foreach, for, while, do) is`);
       return { kind: 'loopControl', word, pos: this.pos(n) };
     }
     return this.unsupported(n, `"${word}" is`);
+  }
+
+  // ------------------------------------------------------------ functions, param(), switch
+
+  /** function / filter Name [(params)] { [param(…)] [begin/process/end] … }. */
+  private functionStmt(n: Node): Stmt {
+    const parts = this.kids(n, false);
+    const filter = parts[0]?.text.toLowerCase() === 'filter';
+    if (!filter && parts[0]?.text.toLowerCase() !== 'function') this.unsupported(n, `"${parts[0]?.text ?? ''}" definitions are`);
+    const nameNode = parts.find((c) => c.type === 'function_name');
+    if (!nameNode) this.syntax(n);
+    const decl = parts.find((c) => c.type === 'function_parameter_declaration');
+    const sb = parts.find((c) => c.type === 'script_block') ?? null;
+    const def = this.blockDef(sb, null, decl ? this.parameterList(this.kids(decl).find((c) => c.type === 'parameter_list')) : null);
+    if (filter && def.process === null && def.begin === null) {
+      // a filter's body is its process block (about_Functions, "Filters")
+      def.process = def.end;
+      def.end = [];
+    }
+    return { kind: 'function', name: nameNode.text, filter, def, pos: this.pos(n) };
+  }
+
+  /** A script block's declarations and blocks; `paramNode` is a param_block outside `sb` ({ param() … } expressions). */
+  private blockDef(sb: Node | null, paramNode: Node | null, fnParams: ParamDecl[] | null): BlockDef {
+    const outerLoops = this.loopDepth;
+    this.loopDepth = 0;
+    try {
+      const def: BlockDef = { params: fnParams, advanced: false, begin: null, process: null, end: [] };
+      const takeParams = (p: Node): void => {
+        const pb = this.paramBlock(p);
+        def.params = pb.params;
+        def.advanced = pb.advanced;
+      };
+      if (paramNode) takeParams(paramNode);
+      for (const c of sb ? this.kids(sb) : []) {
+        if (c.type === 'param_block') takeParams(c);
+        else if (c.type === 'script_block_body') {
+          for (const d of this.kids(c)) {
+            if (d.type === 'statement_list') def.end = def.end.concat(this.statementList(d));
+            else if (d.type === 'named_block_list') {
+              for (const b of this.kids(d)) {
+                const word = this.kids(b).find((x) => x.type === 'block_name')?.text.toLowerCase();
+                const block = this.kids(b).find((x) => x.type === 'statement_block');
+                if (!block) this.syntax(b);
+                const body = this.block(block);
+                if (word === 'begin') def.begin = body;
+                else if (word === 'process') def.process = body;
+                else if (word === 'end') def.end = body;
+                else this.unsupported(b, `the ${word ?? ''} block is`);
+              }
+            } else this.check(d), this.unsupported(d);
+          }
+        } else this.check(c), this.unsupported(c);
+      }
+      if (def.params?.some((p) => p.mandatory || p.position !== null || p.fromPipeline || p.fromPipelineByName)) def.advanced = true;
+      return def;
+    } finally {
+      this.loopDepth = outerLoops;
+    }
+  }
+
+  /** [CmdletBinding()] param(…). */
+  private paramBlock(n: Node): { params: ParamDecl[]; advanced: boolean } {
+    let advanced = false;
+    for (const c of this.kids(n)) {
+      if (c.type !== 'attribute_list') continue;
+      for (const a of this.kids(c)) {
+        const name = this.attributeName(a);
+        if (name === 'cmdletbinding') advanced = true;
+        else if (name !== 'outputtype' && name !== 'alias') this.unsupported(a, `the attribute [${firstLine(a.text)}] on param() is`);
+      }
+    }
+    return { params: this.parameterList(this.kids(n).find((c) => c.type === 'parameter_list')), advanced };
+  }
+
+  private attributeName(a: Node): string {
+    const t = this.kids(a).find((x) => x.type === 'attribute_name' || x.type === 'type_literal');
+    return (t?.text ?? '').replace(/^\[|\]$/g, '').toLowerCase().replace(/^system\.management\.automation\./, '').replace(/attribute$/, '');
+  }
+
+  private parameterList(n: Node | undefined): ParamDecl[] {
+    const out: ParamDecl[] = [];
+    for (const p of n ? this.kids(n) : []) {
+      if (p.type !== 'script_parameter') this.unsupported(p);
+      const decl: ParamDecl = {
+        name: '', type: null, default: null, mandatory: false, position: null, fromPipeline: false, fromPipelineByName: false,
+        aliases: [], validateSet: null, notNullOrEmpty: false, range: null, pos: this.pos(p),
+      };
+      for (const c of this.kids(p)) {
+        if (c.type === 'variable') decl.name = this.varName(c);
+        else if (c.type === 'script_parameter_default') {
+          const v = this.kids(c)[0];
+          if (!v) this.syntax(c);
+          decl.default = this.expr(v);
+        } else if (c.type === 'attribute_list') for (const a of this.kids(c)) this.paramAttribute(a, decl);
+        else this.unsupported(c);
+      }
+      out.push(decl);
+    }
+    return out;
+  }
+
+  private paramAttribute(a: Node, d: ParamDecl): void {
+    const lit = this.kids(a).find((x) => x.type === 'type_literal');
+    if (lit) {
+      d.type = this.typeName(lit).toLowerCase().replace(/^system\./, '');
+      return;
+    }
+    const name = this.attributeName(a);
+    const args: Array<{ name: string | null; value: Expr | null; node: Node }> = [];
+    const list = this.kids(a).find((x) => x.type === 'attribute_arguments');
+    for (const arg of list ? this.kids(list) : []) {
+      const kids = this.kids(arg);
+      const named = kids[0]?.type === 'simple_name' ? kids[0] : null;
+      const valueNode = named ? kids[1] : kids[0];
+      args.push({ name: named?.text.toLowerCase() ?? null, value: valueNode ? this.expr(valueNode) : null, node: arg });
+    }
+    const constOf = (e: Expr | null, node: Node): PsValueLike => {
+      if (e === null) return true;
+      if (e.kind === 'const') return e.value as PsValueLike;
+      if (e.kind === 'var' && ['true', 'false'].includes(e.name.toLowerCase())) return e.name.toLowerCase() === 'true';
+      return this.unsupported(node, `the attribute argument ${firstLine(node.text)} is`);
+    };
+    switch (name) {
+      case 'parameter':
+        for (const x of args) {
+          const v = constOf(x.value, x.node);
+          if (x.name === 'mandatory') d.mandatory = v === true || v === 1;
+          else if (x.name === 'position') d.position = Number(v);
+          else if (x.name === 'valuefrompipeline') d.fromPipeline = v === true || v === 1;
+          else if (x.name === 'valuefrompipelinebypropertyname') d.fromPipelineByName = v === true || v === 1;
+          else if (!['helpmessage', 'parametersetname', 'valuefromremainingarguments', 'dontshow'].includes(x.name ?? '')) this.unsupported(x.node, `[Parameter(${x.name ?? ''})] is`);
+        }
+        return;
+      case 'validateset':
+        d.validateSet = args.map((x) => String(constOf(x.value, x.node)));
+        return;
+      case 'validatenotnullorempty':
+      case 'validatenotnull':
+        d.notNullOrEmpty = true;
+        return;
+      case 'validaterange':
+        if (args.length !== 2 || !args[0]!.value || !args[1]!.value) this.unsupported(a, `the attribute ${firstLine(a.text)} is`);
+        d.range = [args[0]!.value, args[1]!.value];
+        return;
+      case 'alias':
+        d.aliases = args.map((x) => String(constOf(x.value, x.node)));
+        return;
+      case 'allownull':
+      case 'allowemptystring':
+      case 'allowemptycollection':
+        return;
+      default:
+        this.unsupported(a, `the attribute [${firstLine(a.text).replace(/^\[|\]$/g, '')}] is`);
+    }
+  }
+
+  /** switch [-Regex|-Wildcard|-Exact] [-CaseSensitive] (value) { cond { … } … default { … } }. */
+  private switchStmt(n: Node): Stmt {
+    let mode: 'exact' | 'regex' | 'wildcard' = 'exact';
+    let caseSensitive = false;
+    let value: Pipeline | null = null;
+    const clauses: Array<{ cond: Expr | 'default'; body: Stmt[] }> = [];
+    for (const c of this.kids(n)) {
+      if (c.type === 'switch_parameters') {
+        for (const p of this.kids(c)) {
+          const w = p.text.toLowerCase();
+          if (w === '-regex') mode = 'regex';
+          else if (w === '-wildcard') mode = 'wildcard';
+          else if (w === '-exact') mode = 'exact';
+          else if (w === '-casesensitive') caseSensitive = true;
+          else this.unsupported(p, `switch ${p.text} is`);
+        }
+      } else if (c.type === 'switch_condition') {
+        const p = this.kids(c).find((x) => x.type === 'pipeline');
+        if (!p) this.unsupported(c, 'switch -File is');
+        value = this.pipeline(p);
+      } else if (c.type === 'switch_body') {
+        for (const list of this.kids(c)) {
+          for (const cl of this.kids(list)) {
+            const condNode = this.kids(cl).find((x) => x.type === 'switch_clause_condition');
+            const block = this.kids(cl).find((x) => x.type === 'statement_block');
+            if (!condNode || !block) this.syntax(cl);
+            const inner = this.kids(condNode)[0];
+            let cond: Expr | 'default';
+            if (inner) cond = this.expr(inner);
+            else if (condNode.text.trim().toLowerCase() === 'default') cond = 'default';
+            else cond = { kind: 'const', value: condNode.text.trim(), pos: this.pos(condNode) };
+            // break/continue in a clause act on the switch (about_Switch)
+            this.loopDepth++;
+            try {
+              clauses.push({ cond, body: this.block(block) });
+            } finally {
+              this.loopDepth--;
+            }
+          }
+        }
+      } else this.unsupported(c);
+    }
+    if (!value) this.syntax(n);
+    return { kind: 'switch', mode, caseSensitive, value, clauses, pos: this.pos(n) };
   }
 
   private pipelineStmt(n: Node): Stmt {
@@ -383,7 +610,18 @@ class Converter {
     for (const c of kids) {
       if (c.type !== 'pipeline_chain') this.check(c), this.unsupported(c);
       for (const el of this.kids(c)) {
-        if (el.type === 'command') elements.push(this.command(el));
+        // the grammar reads `1..10` at the start of a statement as a command name: it is the range expression
+        const range = el.type === 'command' ? /^(\d+)\.\.(-?\d+|\$\w+)$/.exec(el.text.trim()) : null;
+        if (range) {
+          const pos = this.pos(el);
+          const num = (t: string): Expr => (t.startsWith('$') ? { kind: 'var', name: t.slice(1), pos } : { kind: 'const', value: Number(t), pos });
+          elements.push({ kind: 'expr', expr: { kind: 'binary', op: '..', left: num(range[1]!), right: num(range[2]!), pos }, pos });
+        }
+        else if (el.type === 'command' && /^\d+\.\.(-?\d+|\$\w+)$/.test(this.kids(el)[0]?.text ?? '')) {
+          // `1..3 -join ','`: the range in parentheses, then the rest as written
+          const name = this.kids(el)[0]!.text;
+          elements.push({ kind: 'expr', expr: this.snippet(`(${name})${el.text.slice(name.length)}`, el), pos: this.pos(el) });
+        } else if (el.type === 'command') elements.push(this.command(el));
         else {
           this.check(el);
           elements.push({ kind: 'expr', expr: this.expr(el), pos: this.pos(el) });
@@ -398,18 +636,35 @@ class Converter {
 
   private command(n: Node): CommandCall {
     const kids = this.kids(n);
-    const nameNode = kids[0];
+    let call: '&' | '.' | undefined;
+    if (kids[0]?.type === 'command_invokation_operator') call = kids.shift()!.text.trim() as '&' | '.';
+    let nameNode = kids[0];
     if (!nameNode) this.syntax(n);
-    if (nameNode.type !== 'command_name') this.check(nameNode), this.unsupported(nameNode, 'invoking a command by path or expression is');
-    const name = nameNode.text;
-    // Module\Cmdlet (Hyper-V\Get-VM) names the module too (commands.ts findCmdlet)
-    if (!/^(?:[A-Za-z][\w.-]*\\)?[A-Za-z][\w-]*$|^[?%]$/.test(name)) this.unsupported(nameNode, `the command "${name}" (not a cmdlet name) is`);
+    let target: Expr | undefined;
+    let name = nameNode.text;
+    if (nameNode.type === 'command_name_expr') {
+      const inner = this.kids(nameNode)[0];
+      if (!inner) this.syntax(nameNode);
+      nameNode = inner;
+      if (inner.type === 'command_name') name = inner.text;
+      else {
+        const e = inner.type === 'path_command_name' ? this.single(inner) : this.expr(inner);
+        target = e;
+        name = firstLine(inner.text);
+      }
+    } else if (nameNode.type !== 'command_name') this.check(nameNode), this.unsupported(nameNode, 'invoking a command by path or expression is');
+    // a module-qualified name (Hyper-V\Get-VM) is the command's own name; a path is a script file
+    if (!target && !call && !/^[A-Za-z][\w-]*$|^[?%]$/.test(name) && !/^[\w.]+\\[A-Za-z][\w-]*$/.test(name)) {
+      if (/[\\/]|\.ps1$/i.test(name)) target = { kind: 'const', value: name, pos: this.pos(nameNode) };
+      else this.unsupported(nameNode, `the command "${name}" (not a cmdlet name) is`);
+    }
+    if (call && !target) target = { kind: 'const', value: name, pos: this.pos(nameNode) };
     const elements: CmdElement[] = [];
     for (const c of kids.slice(1)) {
       if (c.type !== 'command_elements') this.check(c), this.unsupported(c);
       this.commandElements(c, elements);
     }
-    return { kind: 'command', name, elements, pos: this.pos(n) };
+    return { kind: 'command', name, elements, ...(call ? { call } : {}), ...(target ? { target } : {}), pos: this.pos(n) };
   }
 
   private commandElements(n: Node, out: CmdElement[]): void {
@@ -433,6 +688,11 @@ class Converter {
       if (c.type === 'command_parameter') {
         out.push({ kind: 'param', name: c.text.replace(/^-/, '').replace(/:$/, ''), pos: this.pos(c) });
         colon = c.text.endsWith(':');
+        continue;
+      }
+      if (/^@\w+$/.test(c.text) && c.type !== 'generic_token') {
+        out.push({ kind: 'splat', name: c.text.slice(1), pos: this.pos(c) });
+        colon = false;
         continue;
       }
       let value: Expr;
@@ -465,7 +725,9 @@ class Converter {
     const tree = this.parser.parse(text);
     if (!tree) this.syntax(n);
     try {
-      const body = new Converter(text, this.parser, n.startPosition.row).program(tree.rootNode);
+      const conv = new Converter(text, this.parser, n.startPosition.row);
+      conv.strict = true;
+      const body = conv.program(tree.rootNode);
       const only = body[0];
       if (body.length !== 1 || only?.kind !== 'pipeline' || only.elements.length !== 1 || only.elements[0]!.kind !== 'expr') return this.syntax(n);
       return only.elements[0]!.expr;
@@ -477,8 +739,8 @@ class Converter {
   /** `Select A,B`: the grammar gives "A" then ",B"; PowerShell passes one array argument. */
   private appendToArray(out: CmdElement[], value: Expr, n: Node): void {
     const last = out[out.length - 1];
-    const prev = last?.kind === 'arg' ? last.value : last?.kind === 'param' ? last.value : undefined;
-    if (!last || !prev) this.unsupported(n, 'a comma at the start of an argument is');
+    const prev = last?.kind === 'arg' || last?.kind === 'param' ? last.value : undefined;
+    if (!last || !prev || last.kind === 'splat') return this.unsupported(n, 'a comma at the start of an argument is');
     const merged: Expr = prev.kind === 'array' ? { ...prev, items: [...prev.items, value] } : { kind: 'array', items: [prev, value], pos: prev.pos };
     last.value = merged;
   }
@@ -486,18 +748,20 @@ class Converter {
   // ------------------------------------------------------------ expressions
 
   private varName(n: Node): string {
-    const t = n.text;
+    let t = n.text;
     if (t.startsWith('@')) this.unsupported(n, 'splatting (@variable) is');
+    // ${name}: any characters but the closing brace (about_Variables)
+    const braced = /^\$\{(.+)\}$/s.exec(t);
+    if (braced) t = '$' + braced[1]!.replace(/`(.)/g, '$1');
     let name = t.replace(/^\$/, '');
-    // ${name}: any characters between the braces (about_Variables, "Variable names that include special characters")
-    if (name.startsWith('{') && name.endsWith('}')) name = name.slice(1, -1).replace(/`(.)/g, '$1');
     // $env:NAME: the simulated host's environment (environment.ts)
     if (/^env:/i.test(name)) return `env:${name.slice(4)}`;
+    // $script:x / $global:x / $local:x / $private:x keep their scope (scope.ts)
     const scope = /^(global|script|local|private):/i.exec(name);
     if (scope) name = name.slice(scope[0].length);
     else if (name.includes(':')) this.unsupported(n, `the drive-qualified variable ${t} is`);
-    if (!/^(\w+|_|\?|\^|\$)$/.test(name) && !t.startsWith('${')) this.unsupported(n, `the variable ${t} is`);
-    return name;
+    if (!/^(\w+|_|\?|\^|\$)$/.test(name) && !braced) this.unsupported(n, `the variable ${t} is`);
+    return scope ? `${scope[1]!.toLowerCase()}:${name}` : name;
   }
 
   expr(n: Node): Expr {
@@ -582,6 +846,12 @@ class Converter {
     if (kids.length !== 3) return this.unsupported(n, `the expression "${firstLine(n.text)}" is`);
     const [l, opNode, r] = kids as [Node, Node, Node];
     const op = opNode.text.toLowerCase();
+    // -is / -isnot / -as [type]: the type's name (about_Type_Operators)
+    if (/^-(is|isnot|as)$/.test(op)) {
+      const t = /^\[\s*([\w.`\[\], ]+?)\s*\]$/.exec(r.text.trim());
+      const right: Expr = t ? { kind: 'const', value: t[1]!, pos: this.pos(r) } : this.expr(r);
+      return { kind: 'binary', op, left: this.expr(l), right, pos: this.pos(n) };
+    }
     if (!COMPARISON.test(op) && !SUPPORTED_BINARY.test(op) && !isTextOperator(op)) this.unsupported(opNode, `the operator ${opNode.text} is`);
     return { kind: 'binary', op, left: this.expr(l), right: this.expr(r), pos: this.pos(n) };
   }
@@ -638,14 +908,19 @@ class Converter {
     this.check(c);
     const pos = this.pos(n);
     if (c.type === 'verbatim_string_characters') return { kind: 'const', value: c.text.slice(1, -1).replace(/''/g, "'"), pos };
+    // here-strings: the text between the line after @' / @" and the line before '@ / "@ (about_Quoting_Rules)
+    if (c.type === 'verbatim_here_string_characters') return { kind: 'const', value: c.text.replace(/^@'[ \t]*\r?\n/, '').replace(/\r?\n'@$/, '').replace(/^'@$/, ''), pos };
+    if (c.type === 'expandable_here_string_literal') {
+      const open = /^@"[ \t]*\r?\n/.exec(c.text)?.[0].length ?? 2;
+      const close = /\r?\n"@$/.exec(c.text)?.[0].length ?? 2;
+      return this.expandable(c, pos, this.offset(c) + open, this.offset(c, true) - close);
+    }
     if (c.type !== 'expandable_string_literal') return this.unsupported(c);
     return this.expandable(c, pos);
   }
 
   /** "text $var $($expr) `n": literal pieces with escapes resolved, and expressions. */
-  private expandable(n: Node, pos: Pos): Expr {
-    const start = this.offset(n) + 1;
-    const end = this.offset(n, true) - 1;
+  private expandable(n: Node, pos: Pos, start = this.offset(n) + 1, end = this.offset(n, true) - 1): Expr {
     const parts: Array<string | Expr> = [];
     let at = start;
     for (const c of this.kids(n)) {
@@ -684,21 +959,10 @@ class Converter {
   }
 
   private scriptBlock(n: Node): Expr {
-    const sb = this.kids(n).find((c) => c.type === 'script_block');
-    let body: Stmt[] = [];
-    const outerLoops = this.loopDepth;
-    this.loopDepth = 0;
-    if (sb) {
-      for (const c of this.kids(sb)) {
-        if (c.type !== 'script_block_body') this.check(c), this.unsupported(c);
-        for (const d of this.kids(c)) {
-          if (d.type !== 'statement_list') this.check(d), this.unsupported(d);
-          body = body.concat(this.statementList(d));
-        }
-      }
-    }
-    this.loopDepth = outerLoops;
-    return { kind: 'block', body, text: n.text.slice(1, -1), pos: this.pos(n) };
+    const kids = this.kids(n);
+    const sb = kids.find((c) => c.type === 'script_block') ?? null;
+    const def = this.blockDef(sb, kids.find((c) => c.type === 'param_block') ?? null, null);
+    return { kind: 'block', body: def.end, def, text: n.text.slice(1, -1), pos: this.pos(n) };
   }
 
   private memberName(n: Node): string {
@@ -745,6 +1009,52 @@ class Converter {
     return { kind: 'index', target: this.expr(target), index: this.expr(index), pos: this.pos(n) };
   }
 }
+
+/**
+ * tree-sitter-powershell 0.26.4 cannot parse a statement after `param(…)` on the same line
+ * (`function f { param($x) $x }`, valid PowerShell); a `;` in place of the blank after the
+ * closing parenthesis means the same to PowerShell, keeps every position, and the grammar reads it.
+ */
+export function separateParamBlocks(text: string): string {
+  const re = /(^|[\s{;\]])param\s*\(/gi;
+  let out = text;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    let depth = 0;
+    let quote: string | null = null;
+    let i = m.index + m[0].length - 1;
+    for (; i < text.length; i++) {
+      const ch = text[i]!;
+      if (quote) {
+        if (ch === '`' && quote === '"') i++;
+        else if (ch === quote) quote = null;
+      } else if (ch === '"' || ch === "'") quote = ch;
+      else if (ch === '#') {
+        const nl = text.indexOf('\n', i);
+        i = nl < 0 ? text.length : nl;
+      } else if (ch === '(') depth++;
+      else if (ch === ')' && --depth === 0) break;
+    }
+    const after = /^[ \t]+(?=[^\s;#])/.exec(text.slice(i + 1));
+    if (i < text.length && after) out = out.slice(0, i + 1) + ';' + out.slice(i + 2);
+  }
+  return out;
+}
+
+/**
+ * `Get-VM -Name $prefix*`: in argument mode a word that starts with a variable is one expandable
+ * string ("$prefix*"); tree-sitter-powershell 0.26.4 leaves the `*` as an error. On a line that
+ * starts with a command name, such a word is written as the string it means (later columns on
+ * that line move by two).
+ */
+export function quoteGlobArguments(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => (/^\s*[A-Za-z]+-[A-Za-z]+\s/.test(line) && !/["'`]/.test(line) ? line.replace(/(?<=\s)\$(\w+)([*?][\w*?.-]*)(?=[\s|;),]|$)/g, '"$$$1$2"') : line))
+    .join('\n');
+}
+
+/** A constant attribute argument. */
+type PsValueLike = string | number | boolean | null;
 
 function firstLine(t: string): string {
   const l = t.split('\n')[0]!.trim();

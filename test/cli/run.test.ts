@@ -168,13 +168,37 @@ describe('hvsim run', () => {
     expect(json(ok(root, ['get-vmsnapshot', '--vm-name', 'SSTest1', '--json'])).map((s) => s.Name)).toEqual(['after']);
   });
 
-  it('an unsupported construct: exit 2, named on stderr with its line, nothing run', () => {
+  it('an unsupported construct: exit 2 when its line runs, named on stderr with its line; what ran before stays', () => {
     const root = seedRoot();
     const script = path.join(work, 'bad.ps1');
-    fs.writeFileSync(script, 'Stop-VM -Name SSTest1 -Save\n\nfunction Do-It { Checkpoint-VM SSTest1 }\n');
+    fs.writeFileSync(script, "Stop-VM -Name SSTest1 -Save\nif ($false) { trap { 1 } }\ntrap { 'never' }\nCheckpoint-VM SSTest1 never\n");
     const r = hv(root, ['run', script]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe(`hvsim: ${script}: line 3: function definitions are not supported by hvsim run\n`);
+    expect(r.stderr).toBe(`hvsim: ${script}: line 3: trap statements are not supported by hvsim run\n`);
+    expect(json(ok(root, ['get-vm', '--name', 'SSTest1', '--json']))[0]!.State).toBe('Saved');
+    expect(json(ok(root, ['get-vmsnapshot', '--vm-name', 'SSTest1', '--json'])).map((s) => s.Name)).not.toContain('never');
+  });
+
+  it('script arguments: the words after the last .ps1 file are its arguments (named, switch, positional)', () => {
+    const root = seedRoot();
+    const script = path.join(work, 'args.ps1');
+    fs.writeFileSync(script, "param([Parameter(Mandatory)][string]$VMName, [int]$Days = 7, [switch]$Force)\n\"vm=$VMName days=$Days force=$Force\"\n");
+    let r = hv(root, ['run', script, '-VMName', 'SSTest1', '-Days', '3', '-Force']);
+    expect([r.code, r.stdout, r.stderr]).toEqual([0, 'vm=SSTest1 days=3 force=True\n', '']);
+    r = hv(root, ['run', script, 'SSTest1', '9']);
+    expect(r.stdout).toBe('vm=SSTest1 days=9 force=False\n');
+    r = hv(root, ['run', script]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('missing mandatory parameters: VMName.');
+  });
+
+  it('a syntax error: exit 2 before anything runs', () => {
+    const root = seedRoot();
+    const script = path.join(work, 'bad-syntax.ps1');
+    fs.writeFileSync(script, 'Stop-VM -Name SSTest1 -Save\n$x = (1 +\n');
+    const r = hv(root, ['run', script]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/line [23]: syntax error/);
     expect(json(ok(root, ['get-vm', '--name', 'SSTest1', '--json']))[0]!.State).toBe('Running');
   });
 

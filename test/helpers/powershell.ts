@@ -39,7 +39,7 @@ export function psSession(host: Host, opts: PsOptions = {}): PsSession {
     async run(source, file) {
       out = '';
       err = '';
-      const r = await session.run(source, file);
+      const r = await session.run(source, file === undefined ? {} : { file });
       return { ...r, out, err };
     },
   };

@@ -355,10 +355,9 @@ describe('quotes and unsupported constructs', () => {
     expect(r.out).toBe('a\n');
   });
 
+  // Refused when the line runs (issue 17): the statements before it have run (web01 stopped).
   const refused: Array<[string, RegExp]> = [
-    ['Stop-VM web01\nfunction f { 1 }', /^line 2: function definitions are not supported by hvsim run$/],
-    ['Stop-VM web01\n\nswitch ($x) { 1 { } }', /^line 3: switch statements are not supported by hvsim run$/],
-    [':outer while ($true) { break outer }', /^line 1: loop labels are not supported by hvsim run$/],
+    ['Stop-VM web01\nclass C { }', /^line 2: class definitions are not supported by hvsim run$/],
     ["Stop-VM web01\n$d = [xml]'<a/>'", /^line 2: the type cast \[xml\] is not supported by hvsim run$/],
     ['Stop-VM web01\nWait-VM web01 -For Heartbeat', /^line 2: the cmdlet Wait-VM \(it waits for the guest .* poll the VM: .*\) is not supported by hvsim run$/],
     ['Stop-VM web01\nCheckpoint-VM web01 -AsJob', /^line 2: background jobs \(-AsJob\) are .*not supported by hvsim run$/],
@@ -366,7 +365,7 @@ describe('quotes and unsupported constructs', () => {
     ['Stop-VM web01\nGet-VM > vms.txt', /^line 2: redirections .* not supported by hvsim run$/],
   ];
   for (const [src, msg] of refused) {
-    it(`refuses before running: ${src.split('\n').pop()}`, async () => {
+    it(`refuses when the line runs: ${src.split('\n').pop()}`, async () => {
       const h = await host();
       const e = await runPs(h, src).then(
         () => null,
@@ -374,9 +373,23 @@ describe('quotes and unsupported constructs', () => {
       );
       expect(e).toBeInstanceOf(UnsupportedError);
       expect((e as Error).message).toMatch(msg);
-      expect((await h.getVM(['web01']))[0]!.State).toBe('Running');
+      expect((await h.getVM(['web01']))[0]!.State).toBe('Off');
+    });
+    it(`does not refuse in a branch that does not run: ${src.split('\n').pop()}`, async () => {
+      const h = await host();
+      const [, line] = src.split('\n');
+      const r = await runPs(h, `Stop-VM web01\nif ($false) {\n  ${line}\n}\n'done'`);
+      expect(r.out).toBe('done\n');
+      expect(r.exitCode).toBe(0);
     });
   }
+
+  it('a syntax error anywhere still refuses before anything runs', async () => {
+    const h = await host();
+    const e = await runPs(h, 'Stop-VM web01\nif ($false) { trap { 2 } }\n$x = (1 +\n').catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(ScriptSyntaxError);
+    expect((await h.getVM(['web01']))[0]!.State).toBe('Running');
+  });
 
   it('an unsupported method stops the run at its line', async () => {
     const h = await host();

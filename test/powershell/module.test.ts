@@ -350,7 +350,8 @@ foreach ($n in 1..4) {
     });
     const exportDir = fresh('export');
     fs.mkdirSync(exportDir);
-    // functions, param(), switch, splatting, .NET calls, ranges, here-strings: refused by hvsim run
+    // functions, param(), switch, splatting, ranges, here-strings run in hvsim run; the .NET static calls
+    // ([math]::Round) are refused when their line runs (exit 2)
     const language = writeScript(
       'language.ps1',
       `param([string]$Target = 'web01')

@@ -71,12 +71,70 @@ function readScript(file: string): string {
 }
 
 /** Run the scripts in one session; the exit status of the run. */
-async function runAll(h: Host, scripts: Array<{ file: string; source: string }>, o: RunOpts, keep: { load?: string; save?: string }): Promise<number> {
+/**
+ * A script file a script runs or dot-sources (`. .\\lib.ps1`): relative to the current folder, \ read
+ * as /. A drive path (C:\\…) is the simulated host's and is not read from this machine.
+ */
+function readDotSourced(file: string): string {
+  if (/^[A-Za-z]:[\\/]|^\\\\/.test(file)) throw new HvsimError('NOT_FOUND', `${file}: not a file on this machine`);
+  return fs.readFileSync(path.resolve(file.replace(/\\/g, '/')), 'utf8');
+}
+
+/** A script to run and the arguments it gets. */
+interface ScriptRun {
+  file: string;
+  source: string;
+  args?: string[];
+}
+
+/**
+ * `hvsim run a.ps1 b.ps1 -VMName web01 7`: the leading operands naming scripts (the first one,
+ * then those ending in .ps1, or - for stdin) are the files; from the first other word on, the
+ * words are the last script's arguments (`-Name value`, `-Switch`, `-Name:value`, positional).
+ */
+export function splitScriptArgs(words: string[]): { files: string[]; args: string[] } {
+  let i = 1;
+  while (i < words.length && (words[i] === '-' || (/\.ps1$/i.test(words[i]!) && !words[i]!.startsWith('-')))) i++;
+  return { files: words.slice(0, i), args: words.slice(i) };
+}
+
+/** hvsim's global options that take a value (they may come before `run`). */
+const GLOBAL_VALUE_OPTIONS = new Set(['--root', '--inject-fault', '--computer-name', '--host']);
+const RUN_OPTIONS = new Set(['--what-if', '--yes', '--new-session', '--pwsh']);
+
+/**
+ * `hvsim run s.ps1 -VMName web01`: a `--` before the script's arguments, so that commander does not
+ * read them as hvsim's own options (-VMName would be -V, --version). Other command lines are
+ * returned as they are.
+ */
+export function protectScriptArgs(argv: string[]): string[] {
+  let i = 0;
+  while (i < argv.length && argv[i]!.startsWith('-')) i += GLOBAL_VALUE_OPTIONS.has(argv[i]!) ? 2 : 1;
+  if (argv[i] !== 'run') return argv;
+  i++;
+  while (i < argv.length && argv[i]!.startsWith('--') && argv[i] !== '--') i++;
+  if (i >= argv.length || argv[i] === '--') return argv;
+  const { files, args } = splitScriptArgs(argv.slice(i));
+  // hvsim run's own options written after the files stay hvsim's (hvsim run s.ps1 --yes)
+  const own: string[] = [];
+  while (args.length && RUN_OPTIONS.has(args[0]!)) own.push(args.shift()!);
+  if (args.length === 0 || args[0] === '--') return [...argv.slice(0, i + files.length), ...own, ...args];
+  return [...argv.slice(0, i + files.length), ...own, '--', ...args];
+}
+
+async function runAll(h: Host, scripts: ScriptRun[], o: RunOpts, keep: { load?: string; save?: string }): Promise<number> {
   const { createSession, Facilities } = await powershell();
   // the simulated host's files, outbox and event log live in its state directory (docs/powershell.md)
   const input = o.input === undefined ? null : readInput(o.input);
   const facilities = keep.load !== undefined ? new Facilities(keep.load, input) : undefined;
-  const session = createSession(h, { stdout: out, stderr: (t) => process.stderr.write(t), yes: o.yes === true, strict: o.strict === true, ...(facilities ? { facilities } : {}) });
+  const session = createSession(h, {
+    stdout: out,
+    stderr: (t) => process.stderr.write(t),
+    yes: o.yes === true,
+    strict: o.strict === true,
+    readScript: readDotSourced,
+    ...(facilities ? { facilities } : {}),
+  });
   if (!o.newSession) session.loadVariables(loadSession(keep.load));
   try {
     return await runScripts(session, scripts);
@@ -85,11 +143,11 @@ async function runAll(h: Host, scripts: Array<{ file: string; source: string }>,
   }
 }
 
-async function runScripts(session: Session, scripts: Array<{ file: string; source: string }>): Promise<number> {
+async function runScripts(session: Session, scripts: ScriptRun[]): Promise<number> {
   const { ScriptSyntaxError, UnsupportedError } = await powershell();
   for (const s of scripts) {
     try {
-      const r = await session.run(s.source, s.file === '-' ? undefined : s.file);
+      const r = await session.run(s.source, { ...(s.file === '-' ? {} : { file: s.file }), args: s.args ?? [] });
       if (r.exitCode !== 0) return r.exitCode;
     } catch (e) {
       if (e instanceof UnsupportedError || e instanceof ScriptSyntaxError) {
@@ -131,7 +189,7 @@ export function describeChanges(before: HostPicture, after: HostPicture): string
 }
 
 /** Run on a copy of the state directory, print the changes, delete the copy. */
-async function whatIf(cmd: Command, scripts: Array<{ file: string; source: string }>, o: RunOpts): Promise<number> {
+async function whatIf(cmd: Command, scripts: ScriptRun[], o: RunOpts): Promise<number> {
   const g = cmd.optsWithGlobals() as Globals;
   if (parseHostSpec(g.host).kind !== 'sim') throw new HvsimError('INVALID_ARGUMENT', 'run --what-if works on the simulator only (it copies the state directory)');
   const root = stateRoot(g);
@@ -160,7 +218,8 @@ export function registerRunCommand(program: Command): void {
   program
     .command('run')
     .description('run PowerShell checkpoint scripts (Hyper-V cmdlets, pipelines, foreach/if) against the host; see docs/powershell.md')
-    .argument('<files...>', 'script files, run in order in one session (variables carry over); - reads stdin')
+    .argument('<files...>', 'script files, run in order in one session (variables carry over); - reads stdin; words after the last .ps1 file are its arguments (-VMName web01 -Days 7)')
+    .allowUnknownOption()
     .option('--what-if', 'run against a throwaway copy of the state directory and print what would change')
     .option('--yes', 'answer Yes to confirmation prompts (Restore-VMSnapshot); without it the run is non-interactive')
     .option('--strict', 'refuse typographic look-alike quotes (″ « » …) as PowerShell does, instead of replacing them with a warning')
@@ -175,7 +234,9 @@ export function registerRunCommand(program: Command): void {
         if (code !== 0) process.exitCode = code;
         return;
       }
-      const scripts = files.map((file) => ({ file, source: readScript(file) }));
+      const split = splitScriptArgs(files);
+      const scripts: ScriptRun[] = split.files.map((file) => ({ file, source: readScript(file) }));
+      scripts[scripts.length - 1]!.args = split.args;
       const g = cmd.optsWithGlobals() as Globals;
       // The session's variables live in the simulator's state directory (not with a real host).
       const root = parseHostSpec(g.host).kind === 'sim' ? stateRoot(g) : undefined;

@@ -4,6 +4,7 @@
  * Start-Sleep, Out-Null, Out-Default, Import-Module Hyper-V. Calculated properties (@{n=…;e={…}}) are
  * evaluated here; rendering is format.ts's.
  */
+import { uformat } from './streams.js';
 import type { Bound, CmdletContext, CmdletDef, ParamDef } from '../cmdlet.js';
 import { formatDefault, formatListOnConsole, formatTableOnConsole } from '../format.js';
 import { castTo, toBool, toNumber, toStr } from '../convert.js';
@@ -331,7 +332,9 @@ const writeHost = def(
   async (ctx, b, input) => {
     const sep = b.str('Separator') ?? ' ';
     const parts = b.has('Object') ? enumerate(b.get('Object')!) : input;
-    ctx.writeHost(parts.map((p) => (Array.isArray(p) ? p.map(toStr).join(sep) : toStr(p))).join(sep) + (b.flag('NoNewline') ? '' : '\n'));
+    // Write-Host shows an object by its ToString(): a date in the culture's "G" form (1/15/2025 9:00:10 AM)
+    const text = (p: PsValue): string => (p instanceof Date ? formatWith(p, 'G') : toStr(p));
+    ctx.writeHost(parts.map((p) => (Array.isArray(p) ? p.map(text).join(sep) : text(p))).join(sep) + (b.flag('NoNewline') ? '' : '\n'));
   },
 );
 
@@ -359,13 +362,14 @@ const getDate = def(
   'GetDateCommand',
   [
     { name: 'Format', type: 'string' },
-    { name: 'UFormat', type: 'string', unsupported: 'Get-Date -UFormat is' },
+    { name: 'UFormat', type: 'string' },
     { name: 'Date', type: 'object', position: 0 },
   ],
   async (ctx, b) => {
     const date = b.has('Date') ? (castTo('datetime', b.get('Date')!) as Date) : new Date(await ctx.host.now());
     const format = b.str('Format');
-    ctx.emit(format === undefined ? date : formatWith(date, format));
+    const ufmt = b.str('UFormat');
+    ctx.emit(ufmt !== undefined ? uformat(date, ufmt) : format === undefined ? date : formatWith(date, format));
   },
   { collect: false },
 );
