@@ -54,7 +54,8 @@ const WHY: Record<string, string> = {
  * branch that never runs does not refuse the script), naming the line and the cmdlet.
  */
 export function refuseUnimplemented(c: CommandCall): void {
-  const lower = c.name.toLowerCase();
-  const real = UNSUPPORTED_ALIASES[lower] ?? (KNOWN_UNSUPPORTED.includes(lower) ? c.name : undefined);
+  const name = c.name.slice(c.name.lastIndexOf('\\') + 1);
+  const lower = name.toLowerCase();
+  const real = UNSUPPORTED_ALIASES[lower] ?? (KNOWN_UNSUPPORTED.includes(lower) ? name : undefined);
   if (real !== undefined) throw new UnsupportedError(c.pos.line, `the cmdlet ${real}${WHY[real.toLowerCase()] ?? ''} is`);
 }

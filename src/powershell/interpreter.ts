@@ -768,10 +768,9 @@ export class Interpreter {
   private async command(c: CommandCall, input: PsValue[] | null, sink?: PsValue[]): Promise<PsValue[]> {
     if (c.elements.some((e) => e.kind === 'splat')) c = { ...c, elements: this.expandSplats(c.elements) };
     if (c.target) return this.callTarget(c, input, sink ?? []);
-    // Module\Command names the command (Hyper-V\Get-VM)
-    const bare = c.name.replace(/^[\w.]+\\(?=[A-Za-z])/, '');
-    if (bare !== c.name) c = { ...c, name: bare };
-    const fn = this.vars.getFunction(c.name);
+    // Module\Command (Hyper-V\Get-VM) finds only that module's cmdlet (commands.ts findCmdlet); a script's functions have no module
+    const qualified = /^[A-Za-z][\w.-]*\\(?=[A-Za-z])/.test(c.name);
+    const fn = qualified ? undefined : this.vars.getFunction(c.name);
     if (fn) {
       const out = sink ?? [];
       await this.invokeBlock(fn.name, fn.def, await this.argItems(fn.def, c.elements), input, out, false, c.pos);

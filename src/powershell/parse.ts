@@ -654,7 +654,7 @@ class Converter {
       }
     } else if (nameNode.type !== 'command_name') this.check(nameNode), this.unsupported(nameNode, 'invoking a command by path or expression is');
     // a module-qualified name (Hyper-V\Get-VM) is the command's own name; a path is a script file
-    if (!target && !call && !/^[A-Za-z][\w-]*$|^[?%]$/.test(name) && !/^[\w.]+\\[A-Za-z][\w-]*$/.test(name)) {
+    if (!target && !call && !/^[A-Za-z][\w-]*$|^[?%]$/.test(name) && !/^[A-Za-z][\w.-]*\\[A-Za-z][\w-]*$/.test(name)) {
       if (/[\\/]|\.ps1$/i.test(name)) target = { kind: 'const', value: name, pos: this.pos(nameNode) };
       else this.unsupported(nameNode, `the command "${name}" (not a cmdlet name) is`);
     }

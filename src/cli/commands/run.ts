@@ -100,7 +100,9 @@ export function splitScriptArgs(words: string[]): { files: string[]; args: strin
 
 /** hvsim's global options that take a value (they may come before `run`). */
 const GLOBAL_VALUE_OPTIONS = new Set(['--root', '--inject-fault', '--computer-name', '--host']);
-const RUN_OPTIONS = new Set(['--what-if', '--yes', '--new-session', '--pwsh']);
+const RUN_OPTIONS = new Set(['--what-if', '--yes', '--new-session', '--pwsh', '--strict']);
+/** hvsim run's options that take a value. */
+const RUN_VALUE_OPTIONS = new Set(['--input']);
 
 /**
  * `hvsim run s.ps1 -VMName web01`: a `--` before the script's arguments, so that commander does not
@@ -112,12 +114,16 @@ export function protectScriptArgs(argv: string[]): string[] {
   while (i < argv.length && argv[i]!.startsWith('-')) i += GLOBAL_VALUE_OPTIONS.has(argv[i]!) ? 2 : 1;
   if (argv[i] !== 'run') return argv;
   i++;
-  while (i < argv.length && argv[i]!.startsWith('--') && argv[i] !== '--') i++;
+  while (i < argv.length && argv[i]!.startsWith('--') && argv[i] !== '--') i += RUN_VALUE_OPTIONS.has(argv[i]!) ? 2 : 1;
   if (i >= argv.length || argv[i] === '--') return argv;
   const { files, args } = splitScriptArgs(argv.slice(i));
   // hvsim run's own options written after the files stay hvsim's (hvsim run s.ps1 --yes)
   const own: string[] = [];
-  while (args.length && RUN_OPTIONS.has(args[0]!)) own.push(args.shift()!);
+  while (args.length && (RUN_OPTIONS.has(args[0]!) || RUN_VALUE_OPTIONS.has(args[0]!))) {
+    const o = args.shift()!;
+    own.push(o);
+    if (RUN_VALUE_OPTIONS.has(o) && args.length) own.push(args.shift()!);
+  }
   if (args.length === 0 || args[0] === '--') return [...argv.slice(0, i + files.length), ...own, ...args];
   return [...argv.slice(0, i + files.length), ...own, '--', ...args];
 }
