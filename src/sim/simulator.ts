@@ -48,11 +48,12 @@ export interface SimulatorOptions {
   timeZone?: string;
   defaultDiskSize?: number;
   defaultMemory?: number;
-  /** Block size of new VM disks (default 2 MiB, small so that in-memory hosts stay small). */
+  /** Block size of new VM disks (default 32 MiB, as New-VM -NewVHDSizeBytes makes them: docs/hyperv.md, "New disks"). */
   diskBlockSize?: number;
 }
 
-export const DEFAULT_BLOCK_SIZE = 2 * MiB;
+/** New-VHD's documented default for a dynamic VHDX (docs/hyperv.md, "New disks"). */
+export const DEFAULT_BLOCK_SIZE = 32 * MiB;
 /** New-VM's defaults are the ones every host uses (host/validation.ts). */
 export { DEFAULT_DISK_SIZE, DEFAULT_MEMORY };
 
