@@ -63,6 +63,17 @@ export interface VirtualMachine {
   Version: string;
   /** Folder of the VM's files. */
   Path: string;
+  /** Folder of the VM's configuration (`Virtual Machines\\<VMId>.vmcx` below it). */
+  ConfigurationLocation: string;
+  /** Where new checkpoints' files go (`Snapshots\\` below it); CheckpointFileLocation is the same. */
+  SnapshotFileLocation: string;
+  CheckpointFileLocation: string;
+  SmartPagingFilePath: string;
+  /** Start-VM takes a checkpoint first (Windows 10 1709 and later; docs/hyperv.md, "Checkpoint types"). */
+  AutomaticCheckpointsEnabled: boolean;
+  /** The same as ParentSnapshotId/ParentSnapshotName (the module's newer names). */
+  ParentCheckpointId: string | null;
+  ParentCheckpointName: string | null;
   HardDrives: HardDiskDrive[];
   /** hvsim: when the background merge in progress will finish (ISO time), else null. */
   MergeCompletionTime: string | null;
@@ -83,6 +94,11 @@ export interface VMSnapshot {
   State: VMState;
   ParentSnapshotId: string | null;
   ParentSnapshotName: string | null;
+  /** The same as ParentSnapshotId/ParentSnapshotName (the module's newer names). */
+  ParentCheckpointId: string | null;
+  ParentCheckpointName: string | null;
+  /** The folder its configuration and state files are in (`Snapshots\\` below it). */
+  Path: string;
   CreationTime: string;
   ComputerName: string;
   Notes: string;
@@ -115,6 +131,10 @@ export interface NewVMOptions {
 
 export interface SetVMOptions {
   checkpointType?: CheckpointType;
+  /** Set-VM -SnapshotFileLocation: where new checkpoints' files go (existing ones stay). */
+  snapshotFileLocation?: string;
+  smartPagingFilePath?: string;
+  automaticCheckpointsEnabled?: boolean;
   notes?: string;
   memory?: number;
   guestSupportsProductionCheckpoints?: boolean;

@@ -337,7 +337,12 @@ export class HyperVHost implements Host {
   async setVM(names: string[], opts: SetVMOptions): Promise<VirtualMachine[]> {
     validateCheckpointType(opts.checkpointType, 'set');
     if (opts.guestSupportsProductionCheckpoints !== undefined) throw unsupported('Set-VM: whether the guest can take production checkpoints is up to the guest');
-    return this.eachVM(names, 'set', 'Set-VM', { CheckpointType: opts.checkpointType, Notes: opts.notes, MemoryStartupBytes: opts.memory });
+    return this.eachVM(names, 'set', 'Set-VM', {
+      CheckpointType: opts.checkpointType, Notes: opts.notes, MemoryStartupBytes: opts.memory,
+      SnapshotFileLocation: opts.snapshotFileLocation === undefined ? undefined : this.absolutePath(opts.snapshotFileLocation, 'Set-VM'),
+      SmartPagingFilePath: opts.smartPagingFilePath === undefined ? undefined : this.absolutePath(opts.smartPagingFilePath, 'Set-VM'),
+      AutomaticCheckpointsEnabled: opts.automaticCheckpointsEnabled,
+    });
   }
 
   startVM(names: string[]): Promise<VirtualMachine[]> {

@@ -95,7 +95,7 @@ function markGroup(ctx: SimContext, groupId: string, members: string[] | null): 
   for (const { s } of snaps) s.groupComplete = complete;
 }
 
-function checkpointOne(ctx: SimContext, vm: VmRecord, opts: CheckpointVMOptions): SnapshotRecord {
+function checkpointOne(ctx: SimContext, vm: VmRecord, opts: CheckpointVMOptions, automatic = false): SnapshotRecord {
   fault(ctx, 'checkpoint', vm);
   if (opts.snapshotName !== undefined) validateSnapshotName(opts.snapshotName, 'Checkpoint-VM');
   const kind = checkpointKind(ctx, vm);
@@ -126,6 +126,8 @@ function checkpointOne(ctx: SimContext, vm: VmRecord, opts: CheckpointVMOptions)
     checkpointType: vm.checkpointType,
     groupId: opts.groupId ?? null,
     groupMembers: opts.groupMembers ?? null,
+    fileLocation: vm.snapshotFileLocation ?? vm.path,
+    ...(automatic ? { automatic: true } : {}),
   };
   adoptLeaves(vm, leaves);
   vm.snapshots.push(snap);
@@ -138,6 +140,25 @@ function checkpointOne(ctx: SimContext, vm: VmRecord, opts: CheckpointVMOptions)
   if (vm.snapshots.length > MAX_CHECKPOINTS)
     warn(ctx, vm.name, `Checkpoint-VM: '${vm.name}' now has ${vm.snapshots.length} checkpoints; Hyper-V supports at most ${MAX_CHECKPOINTS} per virtual machine.`);
   return snap;
+}
+
+/**
+ * Start-VM of an Off VM with AutomaticCheckpointsEnabled: a checkpoint first, named like Hyper-V's
+ * ("Automatic Checkpoint - <VM> - (<time>)", docs/hyperv.md, "Checkpoint types"), IsAutomaticCheckpoint.
+ */
+export function automaticCheckpoint(ctx: SimContext, vm: VmRecord): void {
+  const suffix = ` - (${checkpointStamp(ctx.clock.now(), ctx.timeZone)})`;
+  const name = `Automatic Checkpoint - ${vm.name}`.slice(0, MAX_NAME_LENGTH - suffix.length) + suffix;
+  checkpointOne(ctx, vm, { snapshotName: name }, true);
+}
+
+/** A clean shutdown removes the VM's automatic checkpoints (docs/hyperv.md, "Checkpoint types"). */
+export function dropAutomaticCheckpoints(ctx: SimContext, vm: VmRecord): void {
+  const ids = new Set(vm.snapshots.filter((s) => s.automatic === true).map((s) => s.id));
+  if (ids.size === 0) return;
+  beforeTreeChange(ctx, vm, 'Stop-VM');
+  detach(vm, ids);
+  scheduleCleanup(ctx, vm, false);
 }
 
 export function checkpointVM(ctx: SimContext, names: string[], opts: CheckpointVMOptions): VMSnapshot[] {

@@ -31,6 +31,7 @@ import { addVMHardDiskDrive, getVM, getVMHardDiskDrive, newVM, setVM } from './v
 import { diskSize, guestRead, guestWrite, readGuest, writeGuest } from './guest-io.js';
 import { emptyState, keepGroupReports, validateState, type HostState } from './state.js';
 import { MemoryStorage, type SimStorage } from './storage.js';
+import { syncVmFiles } from './vm-files.js';
 
 export interface SimulatorOptions {
   storage?: SimStorage;
@@ -122,6 +123,7 @@ export class Simulator implements Host {
     if (state.clockMode === 'wall') sim.clock.advanceTo(Date.now());
     recover(sim.ctx);
     persist(sim.ctx);
+    syncVmFiles(sim.ctx);
     return sim;
   }
 
@@ -144,6 +146,7 @@ export class Simulator implements Host {
       return Promise.reject(e);
     } finally {
       persist(this.ctx);
+      syncVmFiles(this.ctx);
     }
   }
 

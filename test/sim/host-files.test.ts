@@ -5,7 +5,14 @@
 import { describe, expect, it } from 'vitest';
 import { openLayer } from '../../src/engine/chain.js';
 import { MiB } from '../../src/vhd/common/bytes.js';
-import { memoryHost } from '../helpers/sim-host.js';
+import { MemoryDiskStore } from '../../src/engine/store.js';
+import { faultBudget } from '../../src/vhd/io/fault-file.js';
+import { HvsimError } from '../../src/errors.js';
+import type { HostState } from '../../src/sim/state.js';
+import type { Simulator } from '../../src/sim/simulator.js';
+import { MemoryStorage } from '../../src/sim/storage.js';
+import { VMGS_SIZE, VMRS_IDLE_SIZE } from '../../src/sim/vm-files.js';
+import { memoryHost, simHost } from '../helpers/sim-host.js';
 
 function diskInfo(store: Parameters<typeof openLayer>[0], p: string): { BlockSize: number; LogicalSectorSize: number; PhysicalSectorSize: number; VhdType: string } {
   const img = openLayer(store, p, false);
@@ -38,5 +45,173 @@ describe('new disks as Hyper-V makes them', () => {
     want.fill(9, MiB + 100, MiB + 100 + 4096);
     expect(Buffer.from(back).equals(Buffer.from(want))).toBe(true);
     expect(h.diskFiles('web01')[0]!.map((f) => f.path)).toEqual([base]);
+  });
+});
+
+// ------------------------------------------------------------------ VM files (issue 18 part 1)
+
+const ROOT = '/hv/vms';
+
+function filesHost(store = new MemoryDiskStore(), json?: string): { h: Simulator; storage: MemoryStorage; store: MemoryDiskStore } {
+  const storage = new MemoryStorage(store, ROOT, json, { vmFiles: true });
+  return { h: simHost({ storage, defaultMemory: 32 * MiB }), storage, store };
+}
+
+/** Every file under the VM's folder with its size, relative to the host's VM root, sorted. */
+function listing(store: MemoryDiskStore, id = ''): Array<[string, number]> {
+  const out: Array<[string, number]> = [];
+  for (const [p, b] of store.snapshot()) if (p.startsWith(ROOT + '/')) out.push([id === '' ? p.slice(ROOT.length + 1) : p.slice(ROOT.length + 1).replace(id.toUpperCase(), '<VMID>'), b.length]);
+  return out.sort((a, b) => a[0].localeCompare(b[0]));
+}
+
+describe('VM files as Hyper-V lays them out', () => {
+  it('.vmcx, .vmrs and .vmgs in Virtual Machines; the .vmrs holds a saved VM\'s memory until Start-VM', async () => {
+    const { h, store } = filesHost();
+    const vm = await h.newVM({ name: 'web01' });
+    const id = vm.Id;
+    const vmcx = `web01/Virtual Machines/<VMID>.vmcx`;
+    const files = (): Array<[string, number]> => listing(store, id).filter(([p]) => !p.endsWith('.vmcx'));
+    expect(listing(store, id).map(([p]) => p)).toEqual([vmcx, 'web01/Virtual Hard Disks/web01.vhdx', 'web01/Virtual Machines/<VMID>.vmgs', 'web01/Virtual Machines/<VMID>.vmrs'].sort());
+    expect(files()).toContainEqual(['web01/Virtual Machines/<VMID>.vmrs', VMRS_IDLE_SIZE]);
+    expect(files()).toContainEqual(['web01/Virtual Machines/<VMID>.vmgs', VMGS_SIZE]);
+    const config = JSON.parse(store.readText(`${ROOT}/web01/Virtual Machines/${id.toUpperCase()}.vmcx`)!) as Record<string, unknown>;
+    expect(config).toMatchObject({ Name: 'web01', Id: id.toUpperCase(), MemoryStartup: 32 * MiB });
+
+    await h.startVM(['web01']);
+    expect(files()).toContainEqual(['web01/Virtual Machines/<VMID>.vmrs', VMRS_IDLE_SIZE]);
+    await h.saveVM(['web01']);
+    expect(files()).toContainEqual(['web01/Virtual Machines/<VMID>.vmrs', 32 * MiB]);
+    await h.startVM(['web01']);
+    expect(files()).toContainEqual(['web01/Virtual Machines/<VMID>.vmrs', VMRS_IDLE_SIZE]);
+    await h.saveVM(['web01']);
+    await h.stopVM(['web01'], { turnOff: true }); // discards the saved state
+    expect(files()).toContainEqual(['web01/Virtual Machines/<VMID>.vmrs', VMRS_IDLE_SIZE]);
+  });
+
+  it('each checkpoint has Snapshots\\<CheckpointId>.vmcx and .vmrs (memory-sized when it holds runtime state); removing it removes them', async () => {
+    const { h, store } = filesHost();
+    await h.newVM({ name: 'web01', checkpointType: 'Standard' });
+    const [off] = await h.checkpointVM(['web01'], { snapshotName: 'off' });
+    await h.startVM(['web01']);
+    const [live] = await h.checkpointVM(['web01'], { snapshotName: 'live' });
+    const snapFiles = (): Array<[string, number]> => listing(store).filter(([p]) => p.startsWith('web01/Snapshots/'));
+    expect(snapFiles()).toEqual([
+      [`web01/Snapshots/${off!.Id.toUpperCase()}.vmcx`, expect.any(Number)],
+      [`web01/Snapshots/${off!.Id.toUpperCase()}.vmrs`, VMRS_IDLE_SIZE],
+      [`web01/Snapshots/${live!.Id.toUpperCase()}.vmcx`, expect.any(Number)],
+      [`web01/Snapshots/${live!.Id.toUpperCase()}.vmrs`, 32 * MiB],
+    ].sort((a, b) => String(a[0]).localeCompare(String(b[0]))));
+    expect(JSON.parse(store.readText(`${ROOT}/web01/Snapshots/${live!.Id.toUpperCase()}.vmcx`)!)).toMatchObject({ Name: 'live', State: 'Running' });
+    await h.removeVMSnapshot({ vmNames: ['web01'], name: 'off' });
+    expect(snapFiles().map(([p]) => p)).toEqual([`web01/Snapshots/${live!.Id.toUpperCase()}.vmcx`, `web01/Snapshots/${live!.Id.toUpperCase()}.vmrs`]);
+    expect(h.orphans()).toEqual([]);
+  });
+
+  it('a crash at any step leaves no file lost or unaccounted for; files hvsim did not make are reported, never deleted', async () => {
+    // Every prefix of the file operations of "checkpoint, save, remove the checkpoint", cut off by a crash.
+    const build = async (): Promise<{ json: string; files: Map<string, Uint8Array>; ro: Set<string> }> => {
+      const { h, storage, store } = filesHost();
+      await h.newVM({ name: 'db01', checkpointType: 'Standard' });
+      await h.startVM(['db01']);
+      h.close();
+      return { json: storage.savedJson!, files: store.snapshot(), ro: store.readOnlyPaths() };
+    };
+    const base = await build();
+    let crashes = 0;
+    for (let budget = 0; ; budget++) {
+      const b = faultBudget(budget);
+      const store = MemoryDiskStore.from(base.files, b, base.ro);
+      // Saves stop at the crash: a dead process writes nothing more.
+      class CrashStorage extends MemoryStorage {
+        override save(state: HostState): void {
+          if (!b.crashed) super.save(state);
+        }
+      }
+      const storage = new CrashStorage(store, ROOT, base.json, { vmFiles: true });
+      try {
+        const h = simHost({ storage, defaultMemory: 32 * MiB });
+        await h.checkpointVM(['db01'], { snapshotName: 'c1' });
+        await h.saveVM(['db01']);
+        await h.removeVMSnapshot({ vmNames: ['db01'], name: 'c1' });
+      } catch (e) {
+        if (!(e instanceof HvsimError) || e.code !== 'FAULT_INJECTED') throw e;
+      }
+      // Reopen on what survived: every file hvsim lists is there with its size, nothing unlisted.
+      const after = MemoryDiskStore.from(store.snapshot(), undefined, store.readOnlyPaths());
+      const h2 = simHost({ storage: new MemoryStorage(after, ROOT, storage.savedJson, { vmFiles: true }), defaultMemory: 32 * MiB });
+      const state = h2.snapshotState();
+      const vm = state.vms[0]!;
+      for (const f of state.vmFiles ?? []) expect(after.exists(f), f).toBe(true);
+      expect(h2.orphans()).toEqual([]);
+      const vmrs = `${ROOT}/db01/Virtual Machines/${vm.id.toUpperCase()}.vmrs`;
+      expect(after.open(vmrs, 'r').size()).toBe(vm.state === 'Saved' ? 32 * MiB : VMRS_IDLE_SIZE);
+      for (const sn of vm.snapshots) expect(after.exists(`${ROOT}/db01/Snapshots/${sn.id.toUpperCase()}.vmrs`)).toBe(true);
+      const snapDir = after.list(`${ROOT}/db01/Snapshots`);
+      expect(snapDir.length).toBe(vm.snapshots.length * 2);
+      h2.close();
+      if (!b.crashed) break;
+      crashes++;
+    }
+    expect(crashes).toBeGreaterThan(10);
+
+    // A file named like a VM file that hvsim did not make: reported, kept, not overwritten.
+    const { h, store } = filesHost();
+    const vm = await h.newVM({ name: 'web01' });
+    const foreign = `${ROOT}/web01/Virtual Machines/0A0B0C0D-0000-0000-0000-000000000001.vmcx`;
+    store.writeTextAtomic(foreign, 'not hvsim');
+    expect(h.orphans()).toEqual([foreign]);
+    await h.startVM(['web01']);
+    await h.stopVM(['web01'], { turnOff: true });
+    expect(store.readText(foreign)).toBe('not hvsim');
+    expect(store.exists(`${ROOT}/web01/Virtual Machines/${vm.Id.toUpperCase()}.vmcx`)).toBe(true);
+  });
+});
+
+// ------------------------------------------------------------------ locations (issue 18 part 2)
+
+describe('locations, automatic checkpoints, ParentCheckpoint*', () => {
+  it('Get-VM reports Path, ConfigurationLocation, SnapshotFileLocation, SmartPagingFilePath; Set-VM moves where new checkpoint files go', async () => {
+    const { h, store } = filesHost();
+    const vm = await h.newVM({ name: 'web01', checkpointType: 'Standard' });
+    expect(vm).toMatchObject({
+      Path: `${ROOT}/web01`, ConfigurationLocation: `${ROOT}/web01`, SnapshotFileLocation: `${ROOT}/web01`, CheckpointFileLocation: `${ROOT}/web01`,
+      SmartPagingFilePath: `${ROOT}/web01`, AutomaticCheckpointsEnabled: false, ParentCheckpointId: null, ParentCheckpointName: null,
+    });
+    const [a] = await h.checkpointVM(['web01'], { snapshotName: 'a' });
+    const [set] = await h.setVM(['web01'], { snapshotFileLocation: '/hv/snaps', smartPagingFilePath: '/hv/paging' });
+    expect(set).toMatchObject({ SnapshotFileLocation: '/hv/snaps', CheckpointFileLocation: '/hv/snaps', SmartPagingFilePath: '/hv/paging', ConfigurationLocation: `${ROOT}/web01` });
+    const [b] = await h.checkpointVM(['web01'], { snapshotName: 'b' });
+    expect(b).toMatchObject({ Path: '/hv/snaps', ParentSnapshotId: a!.Id, ParentCheckpointId: a!.Id, ParentCheckpointName: 'a' });
+    expect((await h.getVMSnapshot({ vmNames: ['web01'], name: 'a' }))[0]!.Path).toBe(`${ROOT}/web01`);
+    expect(store.exists(`${ROOT}/web01/Snapshots/${a!.Id.toUpperCase()}.vmcx`)).toBe(true);
+    expect(store.exists(`/hv/snaps/Snapshots/${b!.Id.toUpperCase()}.vmcx`)).toBe(true);
+    expect(store.exists(`/hv/snaps/Snapshots/${b!.Id.toUpperCase()}.vmrs`)).toBe(true);
+    const [now] = await h.getVM(['web01']);
+    expect([now!.ParentCheckpointId, now!.ParentCheckpointName]).toEqual([b!.Id, 'b']);
+    await h.removeVMSnapshot({ vmNames: ['web01'], name: 'b' });
+    expect(store.exists(`/hv/snaps/Snapshots/${b!.Id.toUpperCase()}.vmcx`)).toBe(false);
+    expect(h.orphans()).toEqual([]);
+  });
+
+  it('AutomaticCheckpointsEnabled: Start-VM of an Off VM takes an automatic checkpoint first; a clean shutdown removes it', async () => {
+    const { h } = filesHost();
+    await h.newVM({ name: 'web01' });
+    await h.startVM(['web01']);
+    expect(await h.getVMSnapshot({ vmNames: ['web01'] })).toEqual([]);
+    await h.stopVM(['web01']);
+    const [vm] = await h.setVM(['web01'], { automaticCheckpointsEnabled: true });
+    expect(vm!.AutomaticCheckpointsEnabled).toBe(true);
+    await h.startVM(['web01']);
+    const snaps = await h.getVMSnapshot({ vmNames: ['web01'] });
+    expect(snaps.map((s) => [s.IsAutomaticCheckpoint, s.State])).toEqual([[true, 'Off']]);
+    expect(snaps[0]!.Name).toMatch(/^Automatic Checkpoint - web01 - \(9\/21\/2014 - 7:\d\d:\d\d PM\)$/);
+    await h.checkpointVM(['web01'], { snapshotName: 'manual' });
+    expect((await h.getVMSnapshot({ vmNames: ['web01'], name: 'manual' }))[0]!.IsAutomaticCheckpoint).toBe(false);
+    await h.saveVM(['web01']);
+    await h.startVM(['web01']); // resuming a saved VM is no new start: no second automatic checkpoint
+    expect((await h.getVMSnapshot({ vmNames: ['web01'] })).length).toBe(2);
+    await h.stopVM(['web01']);
+    await h.waitVM(['web01']);
+    expect((await h.getVMSnapshot({ vmNames: ['web01'] })).map((s) => s.Name)).toEqual(['manual']);
   });
 });

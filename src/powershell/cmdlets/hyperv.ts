@@ -141,7 +141,7 @@ const getVM = def(
   { sets: ['Name', 'Id', 'ClusterObject'], confirmImpact: undefined },
 );
 
-const setVMUnsupported = ['ProcessorCount', 'DynamicMemory', 'StaticMemory', 'MemoryMinimumBytes', 'MemoryMaximumBytes', 'AutomaticStartAction', 'AutomaticStopAction', 'AutomaticStartDelay', 'SnapshotFileLocation', 'SmartPagingFilePath', 'AutomaticCheckpointsEnabled', 'NewVMName', 'AutomaticCriticalErrorAction', 'LockOnDisconnect'].map(
+const setVMUnsupported = ['ProcessorCount', 'DynamicMemory', 'StaticMemory', 'MemoryMinimumBytes', 'MemoryMaximumBytes', 'AutomaticStartAction', 'AutomaticStopAction', 'AutomaticStartDelay', 'NewVMName', 'AutomaticCriticalErrorAction', 'LockOnDisconnect'].map(
   (name): ParamDef => ({ name, type: 'object', unsupported: `Set-VM -${name} is` }),
 );
 
@@ -189,6 +189,9 @@ const setVM = def(
     { name: 'CheckpointType', type: 'string', values: CHECKPOINT_TYPES },
     { name: 'Notes', type: 'string' },
     { name: 'MemoryStartupBytes', type: 'int' },
+    { name: 'SnapshotFileLocation', type: 'string', aliases: ['CheckpointFileLocation', 'SnapshotFileLocation'] },
+    { name: 'SmartPagingFilePath', type: 'string' },
+    { name: 'AutomaticCheckpointsEnabled', type: 'bool' },
     passthru,
     ...setVMUnsupported,
     ...remote(['Name']),
@@ -199,6 +202,9 @@ const setVM = def(
       ...(b.has('CheckpointType') ? { checkpointType: b.str('CheckpointType') as (typeof CHECKPOINT_TYPES)[number] } : {}),
       ...(b.has('Notes') ? { notes: b.str('Notes')! } : {}),
       ...(typeof memory === 'number' ? { memory } : {}),
+      ...(b.has('SnapshotFileLocation') ? { snapshotFileLocation: b.str('SnapshotFileLocation')! } : {}),
+      ...(b.has('SmartPagingFilePath') ? { smartPagingFilePath: b.str('SmartPagingFilePath')! } : {}),
+      ...(b.has('AutomaticCheckpointsEnabled') ? { automaticCheckpointsEnabled: b.get('AutomaticCheckpointsEnabled') === true } : {}),
     };
     await eachVM(ctx, b, 'Name', (n) => ctx.host.setVM([n], opts), vmObject);
   },
