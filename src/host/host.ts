@@ -187,8 +187,24 @@ export interface ExportResult {
   SnapshotName: string;
   SnapshotId: string;
   Path: string;
-  /** The standalone disks written (one per drive), usable by new-vm --vhd-path. */
+  /** The standalone disks written (one per drive), usable by new-vm --vhd-path or Import-VM of the export. */
   HardDrives: string[];
+}
+
+/** Import-VM's options (docs/hyperv.md, "Export and import"). */
+export interface ImportVMOptions {
+  /** -Copy: copy the files (else the export is registered in place). */
+  copy?: boolean;
+  /** -GenerateNewId (with -Copy): a new VM Id, so the same export can be imported again. */
+  generateNewId?: boolean;
+  /** -VhdDestinationPath: the folder the disks are copied to (default the VM's `Virtual Hard Disks`). */
+  vhdDestinationPath?: string;
+  /** -VirtualMachinePath: the folder the VM's folder is made in (default the host's). */
+  virtualMachinePath?: string;
+  /** -SnapshotFilePath: the imported VM's SnapshotFileLocation. */
+  snapshotFilePath?: string;
+  /** hvsim: register it under this name (a simulated host's VM names are unique; Hyper-V's need not be). */
+  name?: string;
 }
 
 export interface GuestReadOptions {
@@ -269,6 +285,16 @@ export interface Host {
   renameVMSnapshot(ref: SnapshotRef, newName: string): Promise<VMSnapshot>;
   /** Export-VMSnapshot: write the checkpoint's disks as standalone files under `path`. */
   exportVMSnapshot(ref: SnapshotRef, path: string): Promise<ExportResult>;
+
+  /**
+   * Export-VM, Import-VM, Remove-VM (docs/hyperv.md, "Export and import"). Optional: the
+   * simulator has them; the real-host driver does not yet (docs/real-host.md).
+   */
+  exportVM?(vmName: string, path: string): Promise<ExportResult>;
+  /** Import-VM of the export whose `.vmcx` is `path`. */
+  importVM?(path: string, opts?: ImportVMOptions): Promise<VirtualMachine>;
+  /** Remove-VM: unregister the VMs (Off or Saved); their disk files stay. */
+  removeVM?(names: string[]): Promise<VirtualMachine[]>;
 
   getVMHardDiskDrive(vmName: string, snapshot?: string): Promise<HardDiskDrive[]>;
   /** Attach a new (or an existing) disk; refused once the VM has checkpoints. */

@@ -1,27 +1,24 @@
 /**
  * Checkpoints: Checkpoint-VM (standard or production, docs/hyperv.md, "Checkpoint types"),
- * Get-, Restore-, Remove-, Rename- and Export-VMSnapshot. A checkpoint freezes each drive's
+ * Get-, Restore-, Remove- and Rename-VMSnapshot (Export-VMSnapshot: transfer.ts). A checkpoint freezes each drive's
  * current disk and gives the VM a new differencing leaf (createLeaves, adoptLeaves); removing one
  * detaches it from the tree and leaves the disks to the merges (merges.ts).
  */
-import * as path from 'node:path';
 import { HvsimError } from '../errors.js';
 import { newGuid } from '../vhd/common/guid.js';
 import { createChild } from '../engine/layers.js';
-import { flatten } from '../engine/flatten.js';
-import type { CheckpointVMOptions, ExportResult, RemoveSnapshotOptions, SnapshotQuery, SnapshotRef, VMSnapshot } from '../host/host.js';
-import { checkpointStamp, iso, transferMs } from '../host/clock.js';
+import type { CheckpointVMOptions, RemoveSnapshotOptions, SnapshotQuery, SnapshotRef, VMSnapshot } from '../host/host.js';
+import { checkpointStamp, transferMs } from '../host/clock.js';
 import { hasRuntimeState } from '../host/state-machine.js';
 import { gatherSnapshots, requireNamedCheckpoint } from '../host/selection.js';
 import { MAX_NAME_LENGTH, validateSnapshotName } from '../host/validation.js';
 import { MAX_CHECKPOINTS, detach } from './checkpoint-tree.js';
-import { fault, requireDisks, viewSnapshot, warn, type SimContext } from './context.js';
-import { baseFile, fileStem, newDifferencingPath, openChain } from './disk-tree.js';
+import { fault, viewSnapshot, warn, type SimContext } from './context.js';
+import { newDifferencingPath } from './disk-tree.js';
 import { checkpointsOf, eachVM, findOne, resolveVMs, vmByName } from './lookup.js';
 import { beforeTreeChange, scheduleCleanup, settle } from './merges.js';
 import { creating } from './recovery.js';
 import { currentDisks, type SnapshotRecord, type VmRecord } from './state.js';
-import { diskExtension, formatOfExtension } from '../vhd/formats.js';
 
 /** What a checkpoint of this VM will be, or Hyper-V's refusal (docs/hyperv.md, "Checkpoint types"). */
 function checkpointKind(ctx: SimContext, vm: VmRecord): 'Standard' | 'Production' {
@@ -223,42 +220,4 @@ export function renameVMSnapshot(ctx: SimContext, ref: SnapshotRef, newName: str
   fault(ctx, 'rename', vm);
   snap.name = newName;
   return viewSnapshot(ctx, vm, snap);
-}
-
-export function exportVMSnapshot(ctx: SimContext, ref: SnapshotRef, dir: string): ExportResult {
-  const vm = vmByName(ctx, ref.vmName, 'export');
-  const snap = findOne(vm, ref, 'export');
-  fault(ctx, 'export', vm);
-  requireDisks(ctx, vm, 'Export-VMSnapshot');
-  const store = ctx.storage.store;
-  const root = path.posix.join(store.absolutePath(dir), vm.name);
-  const disks = path.posix.join(root, 'Virtual Hard Disks');
-  const written: string[] = [];
-  let bytes = 0;
-  try {
-    ctx.storage.mkdirp(disks);
-    snap.drives.forEach((frozen, i) => {
-      const base = baseFile(vm.drives[i]!).path;
-      const format = formatOfExtension(base) ?? 'VHDX';
-      const dest = path.posix.join(disks, fileStem(base) + diskExtension(format, false));
-      const chain = openChain(store, frozen);
-      try {
-        bytes += flatten(store, chain, dest, format).dataBytes;
-      } finally {
-        chain.close();
-      }
-      written.push(dest);
-    });
-    const config = path.posix.join(root, 'Virtual Machines');
-    ctx.storage.mkdirp(config);
-    store.writeTextAtomic(
-      path.posix.join(config, `${snap.id.toUpperCase()}.json`),
-      JSON.stringify({ hvsim: 'exported-checkpoint', VMName: vm.name, SnapshotName: snap.name, SnapshotId: snap.id, CreationTime: iso(snap.creationTime), MemoryStartup: snap.memory, CheckpointType: snap.checkpointType, Notes: snap.notes, HardDrives: written }, null, 2) + '\n',
-    );
-  } catch (e) {
-    for (const w of written) store.remove(w);
-    throw e;
-  }
-  ctx.clock.advance(ctx.costs.exportBaseMs + transferMs(bytes, ctx.costs.exportBytesPerSec));
-  return { VMName: vm.name, SnapshotName: snap.name, SnapshotId: snap.id, Path: root, HardDrives: written };
 }

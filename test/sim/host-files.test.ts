@@ -215,3 +215,74 @@ describe('locations, automatic checkpoints, ParentCheckpoint*', () => {
     expect((await h.getVMSnapshot({ vmNames: ['web01'] })).map((s) => s.Name)).toEqual(['manual']);
   });
 });
+
+// ------------------------------------------------------------------ export, import, remove (issue 18 part 3)
+
+describe('export, import and remove as Hyper-V does them', () => {
+  it("the seed's clone: export a checkpoint, import it as a new VM, start it, read the checkpoint's data", async () => {
+    const { h, store } = filesHost();
+    const vm = await h.newVM({ name: 'web01', checkpointType: 'Standard' });
+    await h.startVM(['web01']);
+    await h.writeGuest('web01', new TextEncoder().encode('checkpoint data'), 4096);
+    await h.checkpointVM(['web01'], { snapshotName: 'c1' });
+    await h.writeGuest('web01', new TextEncoder().encode('later data!!!!!'), 4096);
+
+    const ex = await h.exportVMSnapshot({ vmName: 'web01', name: 'c1' }, '/exports');
+    const id = vm.Id.toUpperCase();
+    expect(ex.Path).toBe('/exports/web01');
+    expect([...store.snapshot().keys()].filter((p) => p.startsWith('/exports/')).sort()).toEqual([
+      '/exports/web01/Virtual Hard Disks/web01.vhdx',
+      `/exports/web01/Virtual Machines/${id}.vmcx`,
+      `/exports/web01/Virtual Machines/${id}.vmgs`,
+      `/exports/web01/Virtual Machines/${id}.vmrs`,
+    ]);
+    const vmcx = `/exports/web01/Virtual Machines/${id}.vmcx`;
+    // The original still has this Id: importing without a new one fails, as on Hyper-V.
+    await expect(h.importVM(vmcx)).rejects.toThrow(/same identifier already exists \('web01'/);
+    await expect(h.importVM(vmcx, { copy: true, generateNewId: true })).rejects.toThrow(/"web01" already exists/);
+    const clone = await h.importVM(vmcx, { copy: true, generateNewId: true, name: 'clone' });
+    expect(clone).toMatchObject({ Name: 'clone', State: 'Off', Path: `${ROOT}/clone` });
+    expect(clone.Id).not.toBe(vm.Id);
+    expect(clone.HardDrives[0]!.Path).toBe(`${ROOT}/clone/Virtual Hard Disks/web01.vhdx`);
+    await h.startVM(['clone']);
+    expect(new TextDecoder().decode(await h.readGuest('clone', 4096, 15))).toBe('checkpoint data');
+    expect(new TextDecoder().decode(await h.readGuest('web01', 4096, 15))).toBe('later data!!!!!');
+    // -Copy with other folders, imported a second time.
+    const c2 = await h.importVM(vmcx, { copy: true, generateNewId: true, name: 'clone2', vhdDestinationPath: '/disks2', virtualMachinePath: '/vms2', snapshotFilePath: '/snaps2' });
+    expect(c2).toMatchObject({ Path: '/vms2/clone2', SnapshotFileLocation: '/snaps2' });
+    expect(c2.HardDrives[0]!.Path).toBe('/disks2/web01.vhdx');
+    expect(store.exists(`/vms2/clone2/Virtual Machines/${c2.Id.toUpperCase()}.vmcx`)).toBe(true);
+    await expect(h.importVM(vmcx, { generateNewId: true })).rejects.toThrow(/-GenerateNewId is used with -Copy/);
+    // Exporting to a folder that already holds this VM's export is refused.
+    await expect(h.exportVMSnapshot({ vmName: 'web01', name: 'c1' }, '/exports')).rejects.toThrow(/already exists/);
+  });
+
+  it('Remove-VM unregisters the VM and keeps its disk files; the export then imports in place, once', async () => {
+    const { h, store } = filesHost();
+    const vm = await h.newVM({ name: 'db01', checkpointType: 'Standard' });
+    await h.startVM(['db01']);
+    await h.writeGuest('db01', new TextEncoder().encode('now'), 0);
+    await h.checkpointVM(['db01'], { snapshotName: 'c1' });
+    const ex = await h.exportVM('db01', '/exports');
+    expect(ex.HardDrives).toEqual(['/exports/db01/Virtual Hard Disks/db01.vhdx']);
+    const disks = h.diskFiles('db01')[0]!.map((f) => f.path);
+    await expect(h.removeVM(['db01'])).rejects.toThrow(/Remove-VM/);
+    await h.stopVM(['db01'], { turnOff: true });
+    const [gone] = await h.removeVM(['db01']);
+    expect(gone!.Name).toBe('db01');
+    await expect(h.getVM(['db01'])).rejects.toThrow(/unable to find a virtual machine with name "db01"/);
+    for (const d of disks) expect(store.exists(d), d).toBe(true);
+    expect([...store.snapshot().keys()].filter((p) => /\.(vmcx|vmrs|vmgs)$/.test(p) && p.startsWith(ROOT))).toEqual([]);
+
+    const vmcx = `/exports/db01/Virtual Machines/${vm.Id.toUpperCase()}.vmcx`;
+    const back = await h.importVM(vmcx);
+    expect(back).toMatchObject({ Name: 'db01', Id: vm.Id, Path: '/exports/db01' });
+    expect(back.HardDrives[0]!.Path).toBe('/exports/db01/Virtual Hard Disks/db01.vhdx');
+    await h.startVM(['db01']);
+    expect(new TextDecoder().decode(await h.readGuest('db01', 0, 3))).toBe('now');
+    await expect(h.importVM(vmcx)).rejects.toThrow(/same identifier already exists/);
+    // The export's own configuration files are now the VM's: kept, updated, not reported.
+    expect(h.orphans()).toEqual([]);
+    expect(store.open(`/exports/db01/Virtual Machines/${vm.Id.toUpperCase()}.vmrs`, 'r').size()).toBe(VMRS_IDLE_SIZE);
+  });
+});
