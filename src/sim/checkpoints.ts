@@ -96,6 +96,9 @@ function checkpointOne(ctx: SimContext, vm: VmRecord, opts: CheckpointVMOptions,
   fault(ctx, 'checkpoint', vm);
   if (opts.snapshotName !== undefined) validateSnapshotName(opts.snapshotName, 'Checkpoint-VM');
   const kind = checkpointKind(ctx, vm);
+  // At most 50 per VM (docs/hyperv.md, "Limits"): the 51st is refused before anything changes.
+  if (vm.snapshots.length >= MAX_CHECKPOINTS)
+    throw new HvsimError('INVALID_STATE', `Checkpoint-VM: Checkpoint operation for '${vm.name}' failed. (Virtual machine ID ${vm.id.toUpperCase()}) '${vm.name}' already has the maximum number of checkpoints (${MAX_CHECKPOINTS}): remove one first.`);
   beforeTreeChange(ctx, vm, 'Checkpoint-VM');
   const c = ctx.costs;
   const running = vm.state === 'Running';
@@ -134,8 +137,6 @@ function checkpointOne(ctx: SimContext, vm: VmRecord, opts: CheckpointVMOptions,
   ctx.frozen.delete(vm.id);
   // A standard checkpoint of a running VM writes its memory after the guest resumes.
   if (kind === 'Standard' && (vm.state === 'Running' || vm.state === 'Paused')) ctx.clock.advance(transferMs(vm.memory, c.memorySaveBytesPerSec));
-  if (vm.snapshots.length > MAX_CHECKPOINTS)
-    warn(ctx, vm.name, `Checkpoint-VM: '${vm.name}' now has ${vm.snapshots.length} checkpoints; Hyper-V supports at most ${MAX_CHECKPOINTS} per virtual machine.`);
   return snap;
 }
 
