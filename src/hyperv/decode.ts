@@ -317,7 +317,8 @@ export interface RawSnapshot {
   rawNotes: string;
 }
 
-export function decodeSnapshot(v: unknown, vmCheckpointType: CheckpointType, ctx: DecodeContext): RawSnapshot {
+/** `fallbackPath`: the checkpoint's Path when the host does not report one (the VM's SnapshotFileLocation). */
+export function decodeSnapshot(v: unknown, vmCheckpointType: CheckpointType, ctx: DecodeContext, fallbackPath = ''): RawSnapshot {
   const o = obj(v, 'a checkpoint');
   const rawNotes = optStr(o.Notes) ?? '';
   const { notes, group } = splitGroupMarker(rawNotes);
@@ -335,7 +336,7 @@ export function decodeSnapshot(v: unknown, vmCheckpointType: CheckpointType, ctx
       ParentSnapshotName: optStr(o.ParentSnapshotName),
       ParentCheckpointId: decodeOptionalGuid(o.ParentSnapshotId, 'VMSnapshot.ParentSnapshotId'),
       ParentCheckpointName: optStr(o.ParentSnapshotName),
-      Path: optStr(o.Path) ?? '',
+      Path: optStr(o.Path) ?? fallbackPath,
       CreationTime: decodeDate(o.CreationTime, 'VMSnapshot.CreationTime'),
       ComputerName: optStr(o.ComputerName) ?? ctx.computerName,
       Notes: notes,
