@@ -164,7 +164,7 @@ describe('VM files as Hyper-V lays them out', () => {
     await h.stopVM(['web01'], { turnOff: true });
     expect(store.readText(foreign)).toBe('not hvsim');
     expect(store.exists(`${ROOT}/web01/Virtual Machines/${vm.Id.toUpperCase()}.vmcx`)).toBe(true);
-  });
+  }, 240_000); // every crash point copies the store (two 32 MiB .vmrs files): ~20 s on an idle machine
 });
 
 // ------------------------------------------------------------------ locations (issue 18 part 2)
