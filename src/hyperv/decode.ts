@@ -336,7 +336,7 @@ export function decodeSnapshot(v: unknown, vmCheckpointType: CheckpointType, ctx
       ParentSnapshotName: optStr(o.ParentSnapshotName),
       ParentCheckpointId: decodeOptionalGuid(o.ParentSnapshotId, 'VMSnapshot.ParentSnapshotId'),
       ParentCheckpointName: optStr(o.ParentSnapshotName),
-      Path: optStr(o.Path) ?? fallbackPath,
+      Path: optStr(o.Path) || fallbackPath, // '' or absent: not reported
       CreationTime: decodeDate(o.CreationTime, 'VMSnapshot.CreationTime'),
       ComputerName: optStr(o.ComputerName) ?? ctx.computerName,
       Notes: notes,
