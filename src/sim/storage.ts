@@ -235,6 +235,11 @@ export function copyStateDirectory(root: string, dest: string): void {
       }
     }
     for (const s of vm.snapshots) s.drives = s.drives.map(move);
+    // Folders of VM files (src/sim/vm-files.ts): inside the state directory they move with it.
+    const inside = (p: string): string => (p === from || p.startsWith(from + path.sep) ? to + p.slice(from.length) : p);
+    if (vm.snapshotFileLocation !== undefined) vm.snapshotFileLocation = inside(vm.snapshotFileLocation);
+    if (vm.smartPagingFilePath !== undefined) vm.smartPagingFilePath = inside(vm.smartPagingFilePath);
+    for (const s of vm.snapshots) if (s.fileLocation !== undefined) s.fileLocation = inside(s.fileLocation);
     // An unfinished clean-up step names files too (the copy's restart finishes it on the copy).
     const p = vm.pendingStep;
     if (p) {
@@ -248,5 +253,6 @@ export function copyStateDirectory(root: string, dest: string): void {
     }
   }
   if (state.creating) state.creating = state.creating.map((c) => ({ file: move(c.file), parent: c.parent === null ? null : move(c.parent) }));
+  if (state.vmFiles) state.vmFiles = state.vmFiles.map(move);
   fs.writeFileSync(statePath, stateText(state));
 }
