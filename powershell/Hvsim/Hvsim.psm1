@@ -1232,7 +1232,16 @@ function Remove-VMSnapshot {
         ${Passthru}
     )
 
-    process { Invoke-HvsimCmdlet $PSCmdlet $PSBoundParameters }
+    process {
+        Invoke-HvsimCmdlet $PSCmdlet $PSBoundParameters
+        # A removed checkpoint's object shows IsDeleted (docs/hyperv.md, "Cmdlets").
+        if ($PSBoundParameters.ContainsKey('VMSnapshot')) {
+            foreach ($s in @($VMSnapshot)) {
+                $left = @(Get-VMSnapshot -VMName $s.VMName -ErrorAction SilentlyContinue | Where-Object { $_.Id -eq $s.Id })
+                if ($left.Count -eq 0) { $s.IsDeleted = $true }
+            }
+        }
+    }
 }
 
 function Rename-VMSnapshot {

@@ -103,9 +103,6 @@ class ProtocolError extends Error {
 
 /** Hyper-V cmdlets the module defines but the simulator does not simulate, and why (docs/powershell.md, "The hvsim module"). */
 export const NOT_SIMULATED: Readonly<Record<string, string>> = {
-  'Remove-VM': 'the simulated host has no VM removal (start another state directory with --root or HVSIM_ROOT)',
-  'Export-VM': 'exporting a whole VM is not simulated (Export-VMSnapshot is)',
-  'Import-VM': 'importing VMs is not simulated (New-VM -VHDPath uses an existing disk)',
   'Merge-VHD': 'Merge-VHD is not simulated here; hvsim merge-vhd FILE merges disk files',
   'Wait-VM': 'it waits for the guest (heartbeat, IP address, reboot), which hvsim does not model; to wait for a merge, poll OperationalStatus',
 };

@@ -63,6 +63,17 @@ export interface VirtualMachine {
   Version: string;
   /** Folder of the VM's files. */
   Path: string;
+  /** Folder of the VM's configuration (`Virtual Machines\\<VMId>.vmcx` below it). */
+  ConfigurationLocation: string;
+  /** Where new checkpoints' files go (`Snapshots\\` below it); CheckpointFileLocation is the same. */
+  SnapshotFileLocation: string;
+  CheckpointFileLocation: string;
+  SmartPagingFilePath: string;
+  /** Start-VM takes a checkpoint first (Windows 10 1709 and later; docs/hyperv.md, "Checkpoint types"). */
+  AutomaticCheckpointsEnabled: boolean;
+  /** The same as ParentSnapshotId/ParentSnapshotName (the module's newer names). */
+  ParentCheckpointId: string | null;
+  ParentCheckpointName: string | null;
   HardDrives: HardDiskDrive[];
   /** hvsim: when the background merge in progress will finish (ISO time), else null. */
   MergeCompletionTime: string | null;
@@ -83,6 +94,11 @@ export interface VMSnapshot {
   State: VMState;
   ParentSnapshotId: string | null;
   ParentSnapshotName: string | null;
+  /** The same as ParentSnapshotId/ParentSnapshotName (the module's newer names). */
+  ParentCheckpointId: string | null;
+  ParentCheckpointName: string | null;
+  /** The folder its configuration and state files are in (`Snapshots\\` below it). */
+  Path: string;
   CreationTime: string;
   ComputerName: string;
   Notes: string;
@@ -115,6 +131,10 @@ export interface NewVMOptions {
 
 export interface SetVMOptions {
   checkpointType?: CheckpointType;
+  /** Set-VM -SnapshotFileLocation: where new checkpoints' files go (existing ones stay). */
+  snapshotFileLocation?: string;
+  smartPagingFilePath?: string;
+  automaticCheckpointsEnabled?: boolean;
   notes?: string;
   memory?: number;
   guestSupportsProductionCheckpoints?: boolean;
@@ -167,8 +187,24 @@ export interface ExportResult {
   SnapshotName: string;
   SnapshotId: string;
   Path: string;
-  /** The standalone disks written (one per drive), usable by new-vm --vhd-path. */
+  /** The standalone disks written (one per drive), usable by new-vm --vhd-path or Import-VM of the export. */
   HardDrives: string[];
+}
+
+/** Import-VM's options (docs/hyperv.md, "Export and import"). */
+export interface ImportVMOptions {
+  /** -Copy: copy the files (else the export is registered in place). */
+  copy?: boolean;
+  /** -GenerateNewId (with -Copy): a new VM Id, so the same export can be imported again. */
+  generateNewId?: boolean;
+  /** -VhdDestinationPath: the folder the disks are copied to (default the VM's `Virtual Hard Disks`). */
+  vhdDestinationPath?: string;
+  /** -VirtualMachinePath: the folder the VM's folder is made in (default the host's). */
+  virtualMachinePath?: string;
+  /** -SnapshotFilePath: the imported VM's SnapshotFileLocation. */
+  snapshotFilePath?: string;
+  /** hvsim: register it under this name (a simulated host's VM names are unique; Hyper-V's need not be). */
+  name?: string;
 }
 
 export interface GuestReadOptions {
@@ -249,6 +285,16 @@ export interface Host {
   renameVMSnapshot(ref: SnapshotRef, newName: string): Promise<VMSnapshot>;
   /** Export-VMSnapshot: write the checkpoint's disks as standalone files under `path`. */
   exportVMSnapshot(ref: SnapshotRef, path: string): Promise<ExportResult>;
+
+  /**
+   * Export-VM, Import-VM, Remove-VM (docs/hyperv.md, "Export and import"). Optional: the
+   * simulator has them; the real-host driver does not yet (docs/real-host.md).
+   */
+  exportVM?(vmName: string, path: string): Promise<ExportResult>;
+  /** Import-VM of the export whose `.vmcx` is `path`. */
+  importVM?(path: string, opts?: ImportVMOptions): Promise<VirtualMachine>;
+  /** Remove-VM: unregister the VMs (Off or Saved); their disk files stay. */
+  removeVM?(names: string[]): Promise<VirtualMachine[]>;
 
   getVMHardDiskDrive(vmName: string, snapshot?: string): Promise<HardDiskDrive[]>;
   /** Attach a new (or an existing) disk; refused once the VM has checkpoints. */

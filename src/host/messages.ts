@@ -25,6 +25,9 @@ export const CMDLET: Record<string, string> = {
   'add-disk': 'Add-VMHardDiskDrive',
   get: 'Get-VM',
   'get-snapshot': 'Get-VMSnapshot',
+  'remove-vm': 'Remove-VM',
+  'export-vm': 'Export-VM',
+  import: 'Import-VM',
 };
 
 /** The cmdlet an operation belongs to, or the operation's own name. */

@@ -20,11 +20,11 @@ import { list } from './request.js';
 export const VM_PROPERTIES = [
   'Name', 'VMName', 'Id', 'VMId', 'State', 'Status', 'OperationalStatus', 'PrimaryOperationalStatus', 'ComputerName', 'CheckpointType',
   'ParentSnapshotId', 'ParentSnapshotName', 'MemoryStartup', 'MemoryAssigned', 'CPUUsage', 'Uptime', 'Notes', 'CreationTime', 'Generation',
-  'Version', 'Path', 'HardDrives',
+  'Version', 'Path', 'HardDrives', 'ConfigurationLocation', 'SnapshotFileLocation', 'SmartPagingFilePath', 'AutomaticCheckpointsEnabled',
 ] as const;
 export const SNAPSHOT_PROPERTIES = [
   'VMName', 'VMId', 'Name', 'Id', 'SnapshotType', 'State', 'ParentSnapshotId', 'ParentSnapshotName', 'CreationTime', 'ComputerName', 'Notes',
-  'MemoryStartup', 'IsDeleted', 'IsAutomaticCheckpoint', 'HardDrives',
+  'MemoryStartup', 'IsDeleted', 'IsAutomaticCheckpoint', 'HardDrives', 'Path',
 ] as const;
 export const DRIVE_PROPERTIES = [
   'VMName', 'VMId', 'Name', 'ControllerType', 'ControllerNumber', 'ControllerLocation', 'Path', 'VMSnapshotId', 'VMSnapshotName', 'ComputerName',
@@ -295,6 +295,14 @@ export function decodeVM(v: unknown, ctx: DecodeContext): RawVM {
       Generation: num(o.Generation, 'Generation', 2),
       Version: optStr(o.Version) ?? '',
       Path: optStr(o.Path) ?? '',
+      // Older hosts (and stand-ins) without a property: the VM's folder, as Hyper-V defaults them.
+      ConfigurationLocation: optStr(o.ConfigurationLocation) ?? optStr(o.Path) ?? '',
+      SnapshotFileLocation: optStr(o.SnapshotFileLocation) ?? optStr(o.Path) ?? '',
+      CheckpointFileLocation: optStr(o.SnapshotFileLocation) ?? optStr(o.Path) ?? '',
+      SmartPagingFilePath: optStr(o.SmartPagingFilePath) ?? optStr(o.Path) ?? '',
+      AutomaticCheckpointsEnabled: bool(o.AutomaticCheckpointsEnabled, false),
+      ParentCheckpointId: decodeOptionalGuid(o.ParentSnapshotId, 'VirtualMachine.ParentSnapshotId'),
+      ParentCheckpointName: optStr(o.ParentSnapshotName),
       HardDrives: list(o.HardDrives).map((d) => decodeDrive(d, ctx)),
       // Not on a real VirtualMachine (docs/real-host.md).
       MergeCompletionTime: null,
@@ -309,7 +317,8 @@ export interface RawSnapshot {
   rawNotes: string;
 }
 
-export function decodeSnapshot(v: unknown, vmCheckpointType: CheckpointType, ctx: DecodeContext): RawSnapshot {
+/** `fallbackPath`: the checkpoint's Path when the host does not report one (the VM's SnapshotFileLocation). */
+export function decodeSnapshot(v: unknown, vmCheckpointType: CheckpointType, ctx: DecodeContext, fallbackPath = ''): RawSnapshot {
   const o = obj(v, 'a checkpoint');
   const rawNotes = optStr(o.Notes) ?? '';
   const { notes, group } = splitGroupMarker(rawNotes);
@@ -325,6 +334,9 @@ export function decodeSnapshot(v: unknown, vmCheckpointType: CheckpointType, ctx
       State: state,
       ParentSnapshotId: decodeOptionalGuid(o.ParentSnapshotId, 'VMSnapshot.ParentSnapshotId'),
       ParentSnapshotName: optStr(o.ParentSnapshotName),
+      ParentCheckpointId: decodeOptionalGuid(o.ParentSnapshotId, 'VMSnapshot.ParentSnapshotId'),
+      ParentCheckpointName: optStr(o.ParentSnapshotName),
+      Path: optStr(o.Path) || fallbackPath, // '' or absent: not reported
       CreationTime: decodeDate(o.CreationTime, 'VMSnapshot.CreationTime'),
       ComputerName: optStr(o.ComputerName) ?? ctx.computerName,
       Notes: notes,

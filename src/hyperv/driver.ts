@@ -202,8 +202,10 @@ export class HyperVHost implements Host {
     const snaps = new Map<string, RawSnapshot[]>(vms.map((x) => [x.vm.Id, []]));
     if (s >= 0) {
       const types = new Map<string, CheckpointType>(vms.map((x) => [x.vm.Id, x.vm.CheckpointType]));
+      const places = new Map<string, string>(vms.map((x) => [x.vm.Id, x.vm.SnapshotFileLocation]));
       for (const raw of this.throwIfFailed(out[s], 'Get-VMSnapshot').objects) {
         const d = decodeSnapshot(raw, 'Production', this.ctx());
+        if (d.snap.Path === '') d.snap.Path = places.get(d.snap.VMId) ?? '';
         d.snap.CheckpointType = checkpointKind(d.snap.State, types.get(d.snap.VMId) ?? 'Production');
         const l = snaps.get(d.snap.VMId);
         if (l) l.push(d);
@@ -337,7 +339,12 @@ export class HyperVHost implements Host {
   async setVM(names: string[], opts: SetVMOptions): Promise<VirtualMachine[]> {
     validateCheckpointType(opts.checkpointType, 'set');
     if (opts.guestSupportsProductionCheckpoints !== undefined) throw unsupported('Set-VM: whether the guest can take production checkpoints is up to the guest');
-    return this.eachVM(names, 'set', 'Set-VM', { CheckpointType: opts.checkpointType, Notes: opts.notes, MemoryStartupBytes: opts.memory });
+    return this.eachVM(names, 'set', 'Set-VM', {
+      CheckpointType: opts.checkpointType, Notes: opts.notes, MemoryStartupBytes: opts.memory,
+      SnapshotFileLocation: opts.snapshotFileLocation === undefined ? undefined : this.absolutePath(opts.snapshotFileLocation, 'Set-VM'),
+      SmartPagingFilePath: opts.smartPagingFilePath === undefined ? undefined : this.absolutePath(opts.smartPagingFilePath, 'Set-VM'),
+      AutomaticCheckpointsEnabled: opts.automaticCheckpointsEnabled,
+    });
   }
 
   startVM(names: string[]): Promise<VirtualMachine[]> {
@@ -423,7 +430,7 @@ export class HyperVHost implements Host {
       const un = x.unmark >= 0 ? this.failure(res[x.unmark], 'Set-VM') : undefined;
       if (un)
         return new HvsimError(un.code, `Checkpoint-VM: the checkpoint of '${name}' was taken, but the VM's Notes could not be put back (they still carry hvsim's group marker): ${un.message}`, { cause: un });
-      return decodeSnapshot(first, x.vm.vm.CheckpointType, this.ctx()).snap;
+      return decodeSnapshot(first, x.vm.vm.CheckpointType, this.ctx(), x.vm.vm.SnapshotFileLocation).snap;
     });
     throwGathered(errors);
     return out;
@@ -468,7 +475,7 @@ export class HyperVHost implements Host {
     const un = clean >= 0 ? this.failure(res[clean], 'Set-VM') : undefined;
     if (un) throw new HvsimError(un.code, `Restore-VMSnapshot: '${vm.vm.Name}' was restored, but hvsim's group marker could not be taken off its Notes: ${un.message}`, { cause: un });
     const first = res[r]?.objects[0];
-    return first === undefined ? snap.snap : decodeSnapshot(first, vm.vm.CheckpointType, this.ctx()).snap;
+    return first === undefined ? snap.snap : decodeSnapshot(first, vm.vm.CheckpointType, this.ctx(), vm.vm.SnapshotFileLocation).snap;
   }
 
   async removeVMSnapshot(q: SnapshotQuery, opts: RemoveSnapshotOptions = {}): Promise<VMSnapshot[]> {
@@ -533,7 +540,7 @@ export class HyperVHost implements Host {
     if (e) throw e;
     const first = res[after]?.objects[0];
     if (first === undefined) throw new HvsimError('CORRUPT', `Rename-VMSnapshot: the checkpoint of '${vm.vm.Name}' is gone after the rename`, { reason: 'HOST_ANSWER' });
-    return decodeSnapshot(first, vm.vm.CheckpointType, this.ctx()).snap;
+    return decodeSnapshot(first, vm.vm.CheckpointType, this.ctx(), vm.vm.SnapshotFileLocation).snap;
   }
 
   async exportVMSnapshot(ref: SnapshotRef, dir: string): Promise<ExportResult> {

@@ -8,7 +8,7 @@
 import { HvsimError } from '../errors.js';
 import type { SnapshotRecord, VmRecord } from './state.js';
 
-/** Hyper-V's supported maximum per VM (the 51st is allowed with a warning; whether Hyper-V refuses it is unverified). */
+/** Hyper-V's maximum per VM: the 51st is refused (docs/hyperv.md, "Limits"). */
 export const MAX_CHECKPOINTS = 50;
 
 /** The checkpoint with this Id (none for null). */

@@ -1,27 +1,24 @@
 /**
  * Checkpoints: Checkpoint-VM (standard or production, docs/hyperv.md, "Checkpoint types"),
- * Get-, Restore-, Remove-, Rename- and Export-VMSnapshot. A checkpoint freezes each drive's
+ * Get-, Restore-, Remove- and Rename-VMSnapshot (Export-VMSnapshot: transfer.ts). A checkpoint freezes each drive's
  * current disk and gives the VM a new differencing leaf (createLeaves, adoptLeaves); removing one
  * detaches it from the tree and leaves the disks to the merges (merges.ts).
  */
-import * as path from 'node:path';
 import { HvsimError } from '../errors.js';
 import { newGuid } from '../vhd/common/guid.js';
 import { createChild } from '../engine/layers.js';
-import { flatten } from '../engine/flatten.js';
-import type { CheckpointVMOptions, ExportResult, RemoveSnapshotOptions, SnapshotQuery, SnapshotRef, VMSnapshot } from '../host/host.js';
-import { checkpointStamp, iso, transferMs } from '../host/clock.js';
+import type { CheckpointVMOptions, RemoveSnapshotOptions, SnapshotQuery, SnapshotRef, VMSnapshot } from '../host/host.js';
+import { checkpointStamp, transferMs } from '../host/clock.js';
 import { hasRuntimeState } from '../host/state-machine.js';
 import { gatherSnapshots, requireNamedCheckpoint } from '../host/selection.js';
 import { MAX_NAME_LENGTH, validateSnapshotName } from '../host/validation.js';
 import { MAX_CHECKPOINTS, detach } from './checkpoint-tree.js';
-import { fault, requireDisks, viewSnapshot, warn, type SimContext } from './context.js';
-import { baseFile, fileStem, newDifferencingPath, openChain } from './disk-tree.js';
+import { fault, viewSnapshot, warn, type SimContext } from './context.js';
+import { newDifferencingPath } from './disk-tree.js';
 import { checkpointsOf, eachVM, findOne, resolveVMs, vmByName } from './lookup.js';
 import { beforeTreeChange, scheduleCleanup, settle } from './merges.js';
 import { creating } from './recovery.js';
 import { currentDisks, type SnapshotRecord, type VmRecord } from './state.js';
-import { diskExtension, formatOfExtension } from '../vhd/formats.js';
 
 /** What a checkpoint of this VM will be, or Hyper-V's refusal (docs/hyperv.md, "Checkpoint types"). */
 function checkpointKind(ctx: SimContext, vm: VmRecord): 'Standard' | 'Production' {
@@ -95,10 +92,13 @@ function markGroup(ctx: SimContext, groupId: string, members: string[] | null): 
   for (const { s } of snaps) s.groupComplete = complete;
 }
 
-function checkpointOne(ctx: SimContext, vm: VmRecord, opts: CheckpointVMOptions): SnapshotRecord {
+function checkpointOne(ctx: SimContext, vm: VmRecord, opts: CheckpointVMOptions, automatic = false): SnapshotRecord {
   fault(ctx, 'checkpoint', vm);
   if (opts.snapshotName !== undefined) validateSnapshotName(opts.snapshotName, 'Checkpoint-VM');
   const kind = checkpointKind(ctx, vm);
+  // At most 50 per VM (docs/hyperv.md, "Limits"): the 51st is refused before anything changes.
+  if (vm.snapshots.length >= MAX_CHECKPOINTS)
+    throw new HvsimError('INVALID_STATE', `Checkpoint-VM: Checkpoint operation for '${vm.name}' failed. (Virtual machine ID ${vm.id.toUpperCase()}) '${vm.name}' already has the maximum number of checkpoints (${MAX_CHECKPOINTS}): remove one first.`);
   beforeTreeChange(ctx, vm, 'Checkpoint-VM');
   const c = ctx.costs;
   const running = vm.state === 'Running';
@@ -126,6 +126,8 @@ function checkpointOne(ctx: SimContext, vm: VmRecord, opts: CheckpointVMOptions)
     checkpointType: vm.checkpointType,
     groupId: opts.groupId ?? null,
     groupMembers: opts.groupMembers ?? null,
+    fileLocation: vm.snapshotFileLocation ?? vm.path,
+    ...(automatic ? { automatic: true } : {}),
   };
   adoptLeaves(vm, leaves);
   vm.snapshots.push(snap);
@@ -135,9 +137,26 @@ function checkpointOne(ctx: SimContext, vm: VmRecord, opts: CheckpointVMOptions)
   ctx.frozen.delete(vm.id);
   // A standard checkpoint of a running VM writes its memory after the guest resumes.
   if (kind === 'Standard' && (vm.state === 'Running' || vm.state === 'Paused')) ctx.clock.advance(transferMs(vm.memory, c.memorySaveBytesPerSec));
-  if (vm.snapshots.length > MAX_CHECKPOINTS)
-    warn(ctx, vm.name, `Checkpoint-VM: '${vm.name}' now has ${vm.snapshots.length} checkpoints; Hyper-V supports at most ${MAX_CHECKPOINTS} per virtual machine.`);
   return snap;
+}
+
+/**
+ * Start-VM of an Off VM with AutomaticCheckpointsEnabled: a checkpoint first, named like Hyper-V's
+ * ("Automatic Checkpoint - <VM> - (<time>)", docs/hyperv.md, "Checkpoint types"), IsAutomaticCheckpoint.
+ */
+export function automaticCheckpoint(ctx: SimContext, vm: VmRecord): void {
+  const suffix = ` - (${checkpointStamp(ctx.clock.now(), ctx.timeZone)})`;
+  const name = `Automatic Checkpoint - ${vm.name}`.slice(0, MAX_NAME_LENGTH - suffix.length) + suffix;
+  checkpointOne(ctx, vm, { snapshotName: name }, true);
+}
+
+/** A clean shutdown removes the VM's automatic checkpoints (docs/hyperv.md, "Checkpoint types"). */
+export function dropAutomaticCheckpoints(ctx: SimContext, vm: VmRecord): void {
+  const ids = new Set(vm.snapshots.filter((s) => s.automatic === true).map((s) => s.id));
+  if (ids.size === 0) return;
+  beforeTreeChange(ctx, vm, 'Stop-VM');
+  detach(vm, ids);
+  scheduleCleanup(ctx, vm, false);
 }
 
 export function checkpointVM(ctx: SimContext, names: string[], opts: CheckpointVMOptions): VMSnapshot[] {
@@ -202,42 +221,4 @@ export function renameVMSnapshot(ctx: SimContext, ref: SnapshotRef, newName: str
   fault(ctx, 'rename', vm);
   snap.name = newName;
   return viewSnapshot(ctx, vm, snap);
-}
-
-export function exportVMSnapshot(ctx: SimContext, ref: SnapshotRef, dir: string): ExportResult {
-  const vm = vmByName(ctx, ref.vmName, 'export');
-  const snap = findOne(vm, ref, 'export');
-  fault(ctx, 'export', vm);
-  requireDisks(ctx, vm, 'Export-VMSnapshot');
-  const store = ctx.storage.store;
-  const root = path.posix.join(store.absolutePath(dir), vm.name);
-  const disks = path.posix.join(root, 'Virtual Hard Disks');
-  const written: string[] = [];
-  let bytes = 0;
-  try {
-    ctx.storage.mkdirp(disks);
-    snap.drives.forEach((frozen, i) => {
-      const base = baseFile(vm.drives[i]!).path;
-      const format = formatOfExtension(base) ?? 'VHDX';
-      const dest = path.posix.join(disks, fileStem(base) + diskExtension(format, false));
-      const chain = openChain(store, frozen);
-      try {
-        bytes += flatten(store, chain, dest, format).dataBytes;
-      } finally {
-        chain.close();
-      }
-      written.push(dest);
-    });
-    const config = path.posix.join(root, 'Virtual Machines');
-    ctx.storage.mkdirp(config);
-    store.writeTextAtomic(
-      path.posix.join(config, `${snap.id.toUpperCase()}.json`),
-      JSON.stringify({ hvsim: 'exported-checkpoint', VMName: vm.name, SnapshotName: snap.name, SnapshotId: snap.id, CreationTime: iso(snap.creationTime), MemoryStartup: snap.memory, CheckpointType: snap.checkpointType, Notes: snap.notes, HardDrives: written }, null, 2) + '\n',
-    );
-  } catch (e) {
-    for (const w of written) store.remove(w);
-    throw e;
-  }
-  ctx.clock.advance(ctx.costs.exportBaseMs + transferMs(bytes, ctx.costs.exportBytesPerSec));
-  return { VMName: vm.name, SnapshotName: snap.name, SnapshotId: snap.id, Path: root, HardDrives: written };
 }

@@ -13,6 +13,7 @@ import { openChain } from './disk-tree.js';
 import { eachVM } from './lookup.js';
 import { settle } from './merges.js';
 import type { VmRecord } from './state.js';
+import { automaticCheckpoint, dropAutomaticCheckpoints } from './checkpoints.js';
 
 function power(ctx: SimContext, vm: VmRecord, op: PowerOp, cmdlet: string = cmdletOf(op)): VirtualMachine {
   fault(ctx, op, vm);
@@ -59,6 +60,7 @@ function power(ctx: SimContext, vm: VmRecord, op: PowerOp, cmdlet: string = cmdl
 export function startVM(ctx: SimContext, names: string[]): VirtualMachine[] {
   return eachVM(ctx, names, 'start', (vm) => {
     if (vm.state !== 'Running') requireChains(ctx, vm);
+    if (vm.state === 'Off' && vm.automaticCheckpointsEnabled === true && !vm.snapshots.some((s) => s.automatic === true)) automaticCheckpoint(ctx, vm);
     return power(ctx, vm, 'start');
   });
 }
@@ -78,7 +80,15 @@ function requireChains(ctx: SimContext, vm: VmRecord): void {
 
 /** Stop-VM as `op` (shut down, turn off or save). */
 export function stopVM(ctx: SimContext, names: string[], op: PowerOp): VirtualMachine[] {
-  return eachVM(ctx, names, 'stop', (vm) => power(ctx, vm, op, 'Stop-VM'));
+  return eachVM(ctx, names, 'stop', (vm) => {
+    const wasRunning = vm.state === 'Running';
+    const v = power(ctx, vm, op, 'Stop-VM');
+    if (op === 'stop' && wasRunning && vm.snapshots.some((s) => s.automatic === true)) {
+      dropAutomaticCheckpoints(ctx, vm);
+      return viewVM(ctx, vm);
+    }
+    return v;
+  });
 }
 
 /** Suspend-VM, Resume-VM, Save-VM. */

@@ -10,6 +10,7 @@ import { detach } from './checkpoint-tree.js';
 import { missingFiles, reconcileDrives, restoreReadOnlyMarks, unrecordedFiles } from './disk-tree.js';
 import { persist, warn, type SimContext } from './context.js';
 import { scheduleCleanup } from './merges.js';
+import { unrecordedVmFiles } from './vm-files.js';
 
 /**
  * After a crash or a mishap (docs/reliability.md, "Missing files"): finish what hvsim itself
@@ -85,7 +86,7 @@ function recordedFiles(ctx: SimContext): Set<string> {
  */
 export function orphans(ctx: SimContext): string[] {
   const known = recordedFiles(ctx);
-  return [...new Set(ctx.state.vms.flatMap((vm) => unrecordedFiles(ctx.storage.store, vm, ctx.storage.vmRoot, known)))];
+  return [...new Set([...ctx.state.vms.flatMap((vm) => unrecordedFiles(ctx.storage.store, vm, ctx.storage.vmRoot, known)), ...unrecordedVmFiles(ctx)])];
 }
 
 /** Delete the files `orphans()` lists (all, or none with `whatIf`); returns them. */

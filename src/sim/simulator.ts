@@ -15,7 +15,7 @@ import { MiB } from '../vhd/common/bytes.js';
 import { DEFAULT_DISK_SIZE, DEFAULT_MEMORY } from '../host/validation.js';
 import { HvsimError, invalidArgument } from '../errors.js';
 import type {
-  CheckpointType, CheckpointVMOptions, ExportResult, GroupCheckpointReport, GuestReadOptions, HardDiskDrive, Host, HostWarning, NewVMOptions,
+  CheckpointType, CheckpointVMOptions, ExportResult, ImportVMOptions, GroupCheckpointReport, GuestReadOptions, HardDiskDrive, Host, HostWarning, NewVMOptions,
   RemoveSnapshotOptions, SetVMOptions, SnapshotQuery, SnapshotRef, StopVMOptions, VirtualMachine, VMSnapshot, VMState,
 } from '../host/host.js';
 import { DEFAULT_COSTS, SimClock, type CostModel } from '../host/clock.js';
@@ -26,11 +26,13 @@ import { findVM, vmByName } from './lookup.js';
 import { settleAll } from './merges.js';
 import { orphans, recover, removeOrphans } from './recovery.js';
 import { startVM, stopVM, powerVM, waitVM } from './power.js';
-import { checkpointVM, exportVMSnapshot, getVMSnapshot, removeVMSnapshot, renameVMSnapshot, restoreVMSnapshot } from './checkpoints.js';
+import { exportVM, exportVMSnapshot, importVM, removeVM } from './transfer.js';
+import { checkpointVM, getVMSnapshot, removeVMSnapshot, renameVMSnapshot, restoreVMSnapshot } from './checkpoints.js';
 import { addVMHardDiskDrive, getVM, getVMHardDiskDrive, newVM, setVM } from './vms.js';
 import { diskSize, guestRead, guestWrite, readGuest, writeGuest } from './guest-io.js';
 import { emptyState, keepGroupReports, validateState, type HostState } from './state.js';
 import { MemoryStorage, type SimStorage } from './storage.js';
+import { syncVmFiles } from './vm-files.js';
 
 export interface SimulatorOptions {
   storage?: SimStorage;
@@ -48,11 +50,12 @@ export interface SimulatorOptions {
   timeZone?: string;
   defaultDiskSize?: number;
   defaultMemory?: number;
-  /** Block size of new VM disks (default 2 MiB, small so that in-memory hosts stay small). */
+  /** Block size of new VM disks (default 32 MiB, as New-VM -NewVHDSizeBytes makes them: docs/hyperv.md, "New disks"). */
   diskBlockSize?: number;
 }
 
-export const DEFAULT_BLOCK_SIZE = 2 * MiB;
+/** New-VHD's documented default for a dynamic VHDX (docs/hyperv.md, "New disks"). */
+export const DEFAULT_BLOCK_SIZE = 32 * MiB;
 /** New-VM's defaults are the ones every host uses (host/validation.ts). */
 export { DEFAULT_DISK_SIZE, DEFAULT_MEMORY };
 
@@ -121,6 +124,7 @@ export class Simulator implements Host {
     if (state.clockMode === 'wall') sim.clock.advanceTo(Date.now());
     recover(sim.ctx);
     persist(sim.ctx);
+    syncVmFiles(sim.ctx);
     return sim;
   }
 
@@ -143,6 +147,7 @@ export class Simulator implements Host {
       return Promise.reject(e);
     } finally {
       persist(this.ctx);
+      syncVmFiles(this.ctx);
     }
   }
 
@@ -284,6 +289,20 @@ export class Simulator implements Host {
 
   exportVMSnapshot(ref: SnapshotRef, dir: string): Promise<ExportResult> {
     return this.run(() => exportVMSnapshot(this.ctx, ref, dir));
+  }
+
+  // ---------------------------------------------------------------- Host: export, import, remove (transfer.ts)
+
+  exportVM(vmName: string, dir: string): Promise<ExportResult> {
+    return this.run(() => exportVM(this.ctx, vmName, dir));
+  }
+
+  importVM(file: string, opts: ImportVMOptions = {}): Promise<VirtualMachine> {
+    return this.run(() => importVM(this.ctx, file, opts));
+  }
+
+  removeVM(names: string[]): Promise<VirtualMachine[]> {
+    return this.run(() => removeVM(this.ctx, names));
   }
 
   // ---------------------------------------------------------------- Host: disks (vms.ts) and guest I/O (guest-io.ts)

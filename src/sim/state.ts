@@ -39,6 +39,10 @@ export interface SnapshotRecord {
   groupId: string | null;
   /** Names of every VM the group was taken of. */
   groupMembers: string[] | null;
+  /** The SnapshotFileLocation its files went to (Set-VM -SnapshotFileLocation moves only new ones). Absent: the VM's folder. */
+  fileLocation?: string;
+  /** Taken by Start-VM because AutomaticCheckpointsEnabled (IsAutomaticCheckpoint). Absent: false. */
+  automatic?: boolean;
   /**
    * false while a group checkpoint is still being taken (some member has no checkpoint yet); a
    * restart finds it false only after a crash and removes the group (all or nothing). Absent: true.
@@ -54,8 +58,14 @@ export interface VmRecord {
   memory: number;
   notes: string;
   creationTime: number;
-  /** Folder of the VM's files. */
+  /** Folder of the VM's files (Path, ConfigurationLocation). */
   path: string;
+  /** Where new checkpoints' files go (Set-VM -SnapshotFileLocation). Absent: `path`. */
+  snapshotFileLocation?: string;
+  /** Set-VM -SmartPagingFilePath. Absent: `path`. */
+  smartPagingFilePath?: string;
+  /** Set-VM -AutomaticCheckpointsEnabled: Start-VM takes a checkpoint first. Absent: false. */
+  automaticCheckpointsEnabled?: boolean;
   guestSupportsProduction: boolean;
   /** When the VM last entered Running (for Uptime). */
   runningSince: number | null;
@@ -101,6 +111,11 @@ export interface HostState {
    * (keepGroupReports). Absent: none.
    */
   groups?: GroupCheckpointReport[];
+  /**
+   * The VM configuration and runtime-state files hvsim made (.vmcx/.vmrs/.vmgs, src/sim/vm-files.ts),
+   * listed before each is created: the proof that such a file is hvsim's own. Absent: none.
+   */
+  vmFiles?: string[];
 }
 
 /**
@@ -172,6 +187,8 @@ export function validateState(s: unknown, file: string): HostState {
     str(vm.notes, `${w}.notes`);
     num(vm.creationTime, `${w}.creationTime`);
     str(vm.path, `${w}.path`);
+    for (const k of ['snapshotFileLocation', 'smartPagingFilePath'] as const) if (vm[k] !== undefined) str(vm[k], `${w}.${k}`);
+    if (vm.automaticCheckpointsEnabled !== undefined && typeof vm.automaticCheckpointsEnabled !== 'boolean') bad(`${w}.automaticCheckpointsEnabled`, 'expected true or false');
     if (typeof vm.guestSupportsProduction !== 'boolean') bad(`${w}.guestSupportsProduction`, 'expected true or false');
     numOrNull(vm.runningSince, `${w}.runningSince`);
     numOrNull(vm.mergeUntil, `${w}.mergeUntil`);
@@ -203,6 +220,8 @@ export function validateState(s: unknown, file: string): HostState {
       str(sn.notes, `${sw}.notes`);
       oneOf(sn.checkpointType, CHECKPOINT_TYPES, `${sw}.checkpointType`);
       strOrNull(sn.groupId, `${sw}.groupId`);
+      if (sn.fileLocation !== undefined) str(sn.fileLocation, `${sw}.fileLocation`);
+      if (sn.automatic !== undefined && typeof sn.automatic !== 'boolean') bad(`${sw}.automatic`, 'expected true or false');
       if (sn.groupMembers !== null && sn.groupMembers !== undefined) arr(sn.groupMembers, `${sw}.groupMembers`).forEach((m, k) => str(m, `${sw}.groupMembers[${k}]`));
       const sd = arr(sn.drives, `${sw}.drives`);
       if (sd.length !== drives.length) bad(`${sw}.drives`, `expected one file for each of the VM's ${drives.length} drives`);
@@ -244,6 +263,11 @@ export function validateState(s: unknown, file: string): HostState {
           str(so.End, `${mw}.Steps[${k}].End`);
         });
       });
+    });
+  if (o.vmFiles !== undefined)
+    arr(o.vmFiles, 'vmFiles').forEach((f, i) => {
+      const p = str(f, `vmFiles[${i}]`);
+      if (!/\.(vmcx|vmrs|vmgs)$/i.test(p) || !/^([A-Za-z]:)?[\\/]/.test(p)) bad(`vmFiles[${i}]`, `"${p}" is not an absolute path of a .vmcx/.vmrs/.vmgs file`);
     });
   if (o.creating !== undefined)
     arr(o.creating, 'creating').forEach((c, i) => {

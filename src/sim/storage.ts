@@ -22,6 +22,12 @@ export interface SimStorage {
   readonly store: DiskStore;
   /** Folder under which each VM gets `<name>/`. */
   readonly vmRoot: string;
+  /**
+   * Whether the host keeps each VM's .vmcx/.vmrs/.vmgs files (src/sim/vm-files.ts): a state
+   * directory does; an in-memory host only when asked, since a saved VM's .vmrs is as large as
+   * its memory and memory holds it whole.
+   */
+  readonly vmFiles?: boolean;
   load(): HostState | undefined;
   save(state: HostState): void;
   mkdirp(dir: string): void;
@@ -36,10 +42,12 @@ export class MemoryStorage implements SimStorage {
   private json: string | undefined;
 
   /** `json`: a state saved earlier (see `json`), e.g. to reopen a host after a simulated crash. */
-  constructor(store: DiskStore = new MemoryDiskStore(), vmRoot = '/hvsim/vms', json?: string) {
+  readonly vmFiles: boolean;
+  constructor(store: DiskStore = new MemoryDiskStore(), vmRoot = '/hvsim/vms', json?: string, opts: { vmFiles?: boolean } = {}) {
     this.store = store;
     this.vmRoot = vmRoot;
     this.json = json;
+    this.vmFiles = opts.vmFiles ?? false;
   }
   /** The state as last saved. */
   get savedJson(): string | undefined {
@@ -119,6 +127,7 @@ export class DirectoryLock {
 export class DirectoryStorage implements SimStorage {
   readonly kind = 'directory' as const;
   readonly store: DiskStore = new NodeDiskStore();
+  readonly vmFiles = true;
   readonly root: string;
   readonly vmRoot: string;
   private lock: DirectoryLock | undefined;
@@ -226,6 +235,11 @@ export function copyStateDirectory(root: string, dest: string): void {
       }
     }
     for (const s of vm.snapshots) s.drives = s.drives.map(move);
+    // Folders of VM files (src/sim/vm-files.ts): inside the state directory they move with it.
+    const inside = (p: string): string => (p === from || p.startsWith(from + path.sep) ? to + p.slice(from.length) : p);
+    if (vm.snapshotFileLocation !== undefined) vm.snapshotFileLocation = inside(vm.snapshotFileLocation);
+    if (vm.smartPagingFilePath !== undefined) vm.smartPagingFilePath = inside(vm.smartPagingFilePath);
+    for (const s of vm.snapshots) if (s.fileLocation !== undefined) s.fileLocation = inside(s.fileLocation);
     // An unfinished clean-up step names files too (the copy's restart finishes it on the copy).
     const p = vm.pendingStep;
     if (p) {
@@ -239,5 +253,6 @@ export function copyStateDirectory(root: string, dest: string): void {
     }
   }
   if (state.creating) state.creating = state.creating.map((c) => ({ file: move(c.file), parent: c.parent === null ? null : move(c.parent) }));
+  if (state.vmFiles) state.vmFiles = state.vmFiles.map(move);
   fs.writeFileSync(statePath, stateText(state));
 }

@@ -24,9 +24,11 @@ export function drivesView(computerName: string, vm: VmRecord, snap: SnapshotRec
 }
 
 /** ParentSnapshotId and ParentSnapshotName of a VM or a checkpoint whose parent is `parentId`. */
-function parentFields(vm: VmRecord, parentId: string | null): { ParentSnapshotId: string | null; ParentSnapshotName: string | null } {
+function parentFields(vm: VmRecord, parentId: string | null): { ParentSnapshotId: string | null; ParentSnapshotName: string | null; ParentCheckpointId: string | null; ParentCheckpointName: string | null } {
   const parent = snapshotById(vm, parentId);
-  return { ParentSnapshotId: parent?.id ?? null, ParentSnapshotName: parent?.name ?? null };
+  const id = parent?.id ?? null;
+  const name = parent?.name ?? null;
+  return { ParentSnapshotId: id, ParentSnapshotName: name, ParentCheckpointId: id, ParentCheckpointName: name };
 }
 
 /**
@@ -65,6 +67,11 @@ export function vmView(computerName: string, vm: VmRecord, now: number, missing:
     Generation: 2,
     Version: '9.0',
     Path: vm.path,
+    ConfigurationLocation: vm.path,
+    SnapshotFileLocation: vm.snapshotFileLocation ?? vm.path,
+    CheckpointFileLocation: vm.snapshotFileLocation ?? vm.path,
+    SmartPagingFilePath: vm.smartPagingFilePath ?? vm.path,
+    AutomaticCheckpointsEnabled: vm.automaticCheckpointsEnabled ?? false,
     HardDrives: drivesView(computerName, vm, null),
     MergeCompletionTime: merging ? iso(vm.mergeUntil!) : null,
     GuestSupportsProductionCheckpoints: vm.guestSupportsProduction,
@@ -83,12 +90,13 @@ export function snapView(computerName: string, vm: VmRecord, s: SnapshotRecord):
     SnapshotType: SNAPSHOT_TYPE,
     State: s.state,
     ...parentFields(vm, s.parentId),
+    Path: s.fileLocation ?? vm.path,
     CreationTime: iso(s.creationTime),
     ComputerName: computerName,
     Notes: s.notes,
     MemoryStartup: s.memory,
     IsDeleted: false,
-    IsAutomaticCheckpoint: false,
+    IsAutomaticCheckpoint: s.automatic ?? false,
     HardDrives: drivesView(computerName, vm, s),
     CheckpointType: s.kind,
     GroupId: s.groupId,

@@ -91,8 +91,18 @@ export function setVM(ctx: SimContext, names: string[], opts: SetVMOptions): Vir
     if (opts.checkpointType !== undefined) vm.checkpointType = opts.checkpointType;
     if (opts.notes !== undefined) vm.notes = opts.notes;
     if (opts.guestSupportsProductionCheckpoints !== undefined) vm.guestSupportsProduction = opts.guestSupportsProductionCheckpoints;
+    // New checkpoints' files go there; existing ones stay where they are (docs/hyperv.md, "VM files").
+    if (opts.snapshotFileLocation !== undefined) vm.snapshotFileLocation = hostFolder(ctx, opts.snapshotFileLocation);
+    if (opts.smartPagingFilePath !== undefined) vm.smartPagingFilePath = hostFolder(ctx, opts.smartPagingFilePath);
+    if (opts.automaticCheckpointsEnabled !== undefined) vm.automaticCheckpointsEnabled = opts.automaticCheckpointsEnabled;
     return viewVM(ctx, vm);
   });
+}
+
+/** A folder a Set-VM location names, absolute (relative to the current folder, as the CLI's paths). */
+function hostFolder(ctx: SimContext, p: string): string {
+  if (p.trim() === '') throw new HvsimError('INVALID_ARGUMENT', 'Set-VM: a location cannot be empty');
+  return ctx.storage.store.absolutePath(p);
 }
 
 export function getVMHardDiskDrive(ctx: SimContext, vmName: string, snapshot: string | undefined): HardDiskDrive[] {

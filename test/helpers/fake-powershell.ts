@@ -224,7 +224,7 @@ class Shaper {
       IsAutomaticCheckpoint: s.IsAutomaticCheckpoint,
       HardDrives: s.HardDrives.map((d) => this.drive(d)),
       Generation: 2,
-      Path: '',
+      Path: s.Path,
     };
   }
 

@@ -52,6 +52,14 @@ describe('Get-VM output', () => {
       Generation: 2,
       Version: '9.0',
       Path: 'C:\\ProgramData\\Microsoft\\Windows\\Hyper-V\\RDP-Workstation',
+      // Not in this older capture: the VM's Path, as Hyper-V defaults them (decode.ts).
+      ConfigurationLocation: 'C:\\ProgramData\\Microsoft\\Windows\\Hyper-V\\RDP-Workstation',
+      SnapshotFileLocation: 'C:\\ProgramData\\Microsoft\\Windows\\Hyper-V\\RDP-Workstation',
+      CheckpointFileLocation: 'C:\\ProgramData\\Microsoft\\Windows\\Hyper-V\\RDP-Workstation',
+      SmartPagingFilePath: 'C:\\ProgramData\\Microsoft\\Windows\\Hyper-V\\RDP-Workstation',
+      AutomaticCheckpointsEnabled: false,
+      ParentCheckpointId: '5b0e27a4-96f1-4c3e-8f6e-2d8c4a7f9b10',
+      ParentCheckpointName: 'No-Software',
       HardDrives: [
         {
           VMName: 'RDP-Workstation',

@@ -411,7 +411,7 @@ Get-VM nosuch -ErrorAction SilentlyContinue
 $e = $Error[0]
 '@@error ' + $e.FullyQualifiedErrorId + ' | ' + $e.CategoryInfo.Category + ' | ' + $e.Exception.GetType().FullName + ' | ' + $e.CategoryInfo.Activity + ' | ' + $e.Exception.Message
 try { Get-VM nosuch -ErrorAction Stop } catch [Microsoft.HyperV.PowerShell.VirtualizationException] { '@@stop ' + $_.FullyQualifiedErrorId }
-Remove-VM web01 -ErrorAction SilentlyContinue
+Wait-VM web01 -ErrorAction SilentlyContinue
 '@@not-simulated ' + $Error[0].FullyQualifiedErrorId + ' | ' + $Error[0].CategoryInfo.Category
 Get-VM -ComputerName elsewhere -ErrorAction SilentlyContinue
 '@@remote ' + $Error[0].FullyQualifiedErrorId + ' | ' + $Error[0].CategoryInfo.Category
@@ -469,7 +469,7 @@ $env:PSModulePath = $env:FIXTURE_MODULES + [IO.Path]::PathSeparator + $env:PSMod
       'InvalidParameter,Microsoft.HyperV.PowerShell.Commands.GetVM | InvalidArgument | Microsoft.HyperV.PowerShell.VirtualizationException | Get-VM | Hyper-V was unable to find a virtual machine with name "nosuch".',
     );
     expect(one(m, 'stop')).toBe('InvalidParameter,Microsoft.HyperV.PowerShell.Commands.GetVM');
-    expect(one(m, 'not-simulated')).toBe('HvsimNotSimulated,Microsoft.HyperV.PowerShell.Commands.RemoveVM | NotImplemented');
+    expect(one(m, 'not-simulated')).toBe('HvsimNotSimulated,Microsoft.HyperV.PowerShell.Commands.WaitVM | NotImplemented');
     expect(one(m, 'remote')).toBe('HyperVCommunicationError,Microsoft.HyperV.PowerShell.Commands.GetVM | ConnectionError');
     // PowerShell's own NonInteractive refusal of a ConfirmImpact High prompt
     expect(one(m, 'confirm-noninteractive')).toMatch(/^PSInvalidOperation|InvalidOperation|HostException/);

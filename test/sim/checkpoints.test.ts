@@ -145,7 +145,7 @@ describe('checkpoint basics', () => {
     expect((await h.checkpointVM(['none']))[0]!.CheckpointType).toBe('Standard');
   });
 
-  it('names are 1 to 100 characters; the 51st checkpoint is allowed with the guidance warning', async () => {
+  it('names are 1 to 100 characters; the 51st checkpoint is refused (docs/hyperv.md, "Limits")', async () => {
     const h = host({ costs: { checkpointBaseMs: 1 } });
     await h.newVM({ name: 'v', checkpointType: 'Standard' });
     expect((await reject(h.checkpointVM(['v'], { snapshotName: 'x'.repeat(101) }))).code).toBe('INVALID_ARGUMENT');
@@ -159,11 +159,11 @@ describe('checkpoint basics', () => {
     await h.takeWarnings();
     for (let i = 2; i <= 50; i++) await h.checkpointVM(['v'], { snapshotName: `c${i}` });
     expect(await h.takeWarnings()).toEqual([]);
-    await h.checkpointVM(['v'], { snapshotName: 'c51' });
-    const w = await h.takeWarnings();
-    expect(w.map((x) => x.Message)).toEqual(["Checkpoint-VM: 'v' now has 51 checkpoints; Hyper-V supports at most 50 per virtual machine."]);
-    expect((await h.getVMSnapshot({ vmNames: ['v'] })).length).toBe(51);
-    await h.renameVMSnapshot({ vmName: 'v', name: 'c51' }, 'fifty-one');
+    const refused = await reject(h.checkpointVM(['v'], { snapshotName: 'c51' }));
+    expect([refused.code, refused.message]).toEqual(['INVALID_STATE', expect.stringMatching(/^Checkpoint-VM: Checkpoint operation for 'v' failed\. \(Virtual machine ID [0-9A-F-]{36}\) 'v' already has the maximum number of checkpoints \(50\)/)]);
+    expect((await h.getVMSnapshot({ vmNames: ['v'] })).length).toBe(50);
+    expect(h.diskFiles('v')[0]!.length).toBe(51);
+    await h.renameVMSnapshot({ vmName: 'v', name: 'c50' }, 'fifty-one');
     expect((await h.getVMSnapshot({ vmNames: ['v'], name: 'fifty-one' })).length).toBe(1);
     expect((await reject(h.renameVMSnapshot({ vmName: 'v', name: 'fifty-one' }, '')))).toBeInstanceOf(HvsimError);
   }, 30_000);

@@ -20,6 +20,18 @@ import { withHost, type Globals } from '../sim-host.js';
 import { parseHostSpec } from '../../hyperv/index.js';
 
 const VM_COLUMNS = VM_VIEW.columns.map((c) => c.label);
+
+/** A Host method that only some hosts have (Export-VM, Import-VM, Remove-VM: host.ts). */
+function hostMethod<F>(f: F | undefined, cmdlet: string): F {
+  if (f === undefined) throw new HvsimError('UNSUPPORTED', `${cmdlet}: this host does not support it yet (the real-host driver has no ${cmdlet}: docs/real-host.md)`);
+  return f;
+}
+
+function parseBool(v: string): boolean {
+  if (/^(true|\$true|1)$/i.test(v)) return true;
+  if (/^(false|\$false|0)$/i.test(v)) return false;
+  throw new InvalidArgumentError('expected true or false');
+}
 const SNAPSHOT_COLUMNS = SNAPSHOT_VIEW.columns.map((c) => c.label);
 /** Columns shown under another heading (CPUUsage(%), MemoryAssigned(M)), and how. */
 const RELABELLED = VM_VIEW.columns.filter((c) => c.label !== c.property);
@@ -130,14 +142,20 @@ export function registerVmCommands(program: Command): void {
     .option('--checkpoint-type <type>', CHECKPOINT_TYPES.join('|'), parseCheckpointType)
     .option('--notes <text>', 'notes')
     .option('--memory <size>', 'startup memory (VM must be Off)', parseSize)
+    .option('--snapshot-file-location <dir>', "where new checkpoints' configuration and state files go")
+    .option('--smart-paging-file-path <dir>', 'the smart paging folder (kept as a setting)')
+    .option('--automatic-checkpoints-enabled <bool>', 'true|false: start-vm of an Off VM takes a checkpoint first', parseBool)
     .addOption(passOpt())
     .addOption(jsonOpt())
-    .action(async (o: { name: string[]; checkpointType?: CheckpointType; notes?: string; memory?: number; passthru?: boolean; json?: boolean }, cmd: Command) => {
+    .action(async (o: { name: string[]; checkpointType?: CheckpointType; notes?: string; memory?: number; snapshotFileLocation?: string; smartPagingFilePath?: string; automaticCheckpointsEnabled?: boolean; passthru?: boolean; json?: boolean }, cmd: Command) => {
       const vms = await withHost(cmd, (h) =>
         h.setVM(o.name, {
           ...(o.checkpointType !== undefined ? { checkpointType: o.checkpointType } : {}),
           ...(o.notes !== undefined ? { notes: o.notes } : {}),
           ...(o.memory !== undefined ? { memory: o.memory } : {}),
+          ...(o.snapshotFileLocation !== undefined ? { snapshotFileLocation: o.snapshotFileLocation } : {}),
+          ...(o.smartPagingFilePath !== undefined ? { smartPagingFilePath: o.smartPagingFilePath } : {}),
+          ...(o.automaticCheckpointsEnabled !== undefined ? { automaticCheckpointsEnabled: o.automaticCheckpointsEnabled } : {}),
         }),
       );
       passthru(asRows(vms), o, VM_COLUMNS);
@@ -271,6 +289,59 @@ export function registerVmCommands(program: Command): void {
       const r = await withHost(cmd, (h) => h.exportVMSnapshot({ vmName: o.vmName, name: o.name }, o.path));
       if (o.json) out(toJson([r]));
       else out(tableOfRows([{ ...r, HardDrives: r.HardDrives }], ['VMName', 'SnapshotName', 'HardDrives']));
+    });
+
+  program
+    .command('export-vm')
+    .description("write a VM's current state in Hyper-V's export layout under DIR/<VM> (Export-VM); import with import-vm")
+    .addOption(list('--name <list>', 'VM names').makeOptionMandatory())
+    .requiredOption('--path <dir>', 'destination folder')
+    .addOption(jsonOpt())
+    .action(async (o: { name: string[]; path: string; json?: boolean }, cmd: Command) => {
+      const rs = await withHost(cmd, async (h) => {
+        const exportVM = hostMethod(h.exportVM, 'Export-VM').bind(h);
+        const done = [];
+        for (const n of o.name) done.push(await exportVM(n, o.path));
+        return done;
+      });
+      if (o.json) out(toJson(rs));
+      else out(tableOfRows(rs.map((r) => ({ ...r })), ['VMName', 'Path', 'HardDrives']));
+    });
+
+  program
+    .command('import-vm')
+    .description("register an export (the path of its Virtual Machines\\<VMId>.vmcx) in place, or copy it (Import-VM)")
+    .requiredOption('--path <file>', "the export's .vmcx file")
+    .option('--copy', 'copy the files instead of registering them in place')
+    .option('--generate-new-id', 'give the VM a new Id (with --copy), to import the same export again')
+    .option('--vhd-destination-path <dir>', 'with --copy: where the disks go')
+    .option('--virtual-machine-path <dir>', "with --copy: where the VM's folder is made")
+    .option('--snapshot-file-path <dir>', "with --copy: the VM's SnapshotFileLocation")
+    .option('--name <name>', "hvsim: the imported VM's name (VM names are unique on a simulated host)")
+    .addOption(jsonOpt())
+    .action(async (o: { path: string; copy?: boolean; generateNewId?: boolean; vhdDestinationPath?: string; virtualMachinePath?: string; snapshotFilePath?: string; name?: string; json?: boolean }, cmd: Command) => {
+      const vm = await withHost(cmd, (h) =>
+        hostMethod(h.importVM, 'Import-VM').call(h, o.path, {
+          ...(o.copy ? { copy: true } : {}),
+          ...(o.generateNewId ? { generateNewId: true } : {}),
+          ...(o.vhdDestinationPath !== undefined ? { vhdDestinationPath: o.vhdDestinationPath } : {}),
+          ...(o.virtualMachinePath !== undefined ? { virtualMachinePath: o.virtualMachinePath } : {}),
+          ...(o.snapshotFilePath !== undefined ? { snapshotFilePath: o.snapshotFilePath } : {}),
+          ...(o.name !== undefined ? { name: o.name } : {}),
+        }),
+      );
+      print(asRows([vm]), o, VM_COLUMNS);
+    });
+
+  program
+    .command('remove-vm')
+    .description('unregister VMs (Remove-VM); their disk files stay')
+    .addOption(list('--name <list>', 'VM names').makeOptionMandatory())
+    .addOption(passOpt())
+    .addOption(jsonOpt())
+    .action(async (o: { name: string[]; passthru?: boolean; json?: boolean }, cmd: Command) => {
+      const vms = await withHost(cmd, (h) => hostMethod(h.removeVM, 'Remove-VM').call(h, o.name));
+      passthru(asRows(vms), o, VM_COLUMNS);
     });
 
   program

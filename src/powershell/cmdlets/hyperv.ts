@@ -159,7 +159,7 @@ const getVM = def(
   { sets: ['Name', 'Id', 'ClusterObject'], confirmImpact: undefined },
 );
 
-const setVMUnsupported = ['ProcessorCount', 'DynamicMemory', 'StaticMemory', 'MemoryMinimumBytes', 'MemoryMaximumBytes', 'AutomaticStartAction', 'AutomaticStopAction', 'AutomaticStartDelay', 'SnapshotFileLocation', 'SmartPagingFilePath', 'AutomaticCheckpointsEnabled', 'NewVMName', 'AutomaticCriticalErrorAction', 'LockOnDisconnect'].map(
+const setVMUnsupported = ['ProcessorCount', 'DynamicMemory', 'StaticMemory', 'MemoryMinimumBytes', 'MemoryMaximumBytes', 'AutomaticStartAction', 'AutomaticStopAction', 'AutomaticStartDelay', 'NewVMName', 'AutomaticCriticalErrorAction', 'LockOnDisconnect'].map(
   (name): ParamDef => ({ name, type: 'object', unsupported: `Set-VM -${name} is` }),
 );
 
@@ -207,6 +207,9 @@ const setVM = def(
     { name: 'CheckpointType', type: 'string', values: CHECKPOINT_TYPES },
     { name: 'Notes', type: 'string' },
     { name: 'MemoryStartupBytes', type: 'int' },
+    { name: 'SnapshotFileLocation', type: 'string', aliases: ['CheckpointFileLocation', 'SnapshotFileLocation'] },
+    { name: 'SmartPagingFilePath', type: 'string' },
+    { name: 'AutomaticCheckpointsEnabled', type: 'bool' },
     passthru,
     ...setVMUnsupported,
     ...remote(['Name']),
@@ -217,6 +220,9 @@ const setVM = def(
       ...(b.has('CheckpointType') ? { checkpointType: b.str('CheckpointType') as (typeof CHECKPOINT_TYPES)[number] } : {}),
       ...(b.has('Notes') ? { notes: b.str('Notes')! } : {}),
       ...(typeof memory === 'number' ? { memory } : {}),
+      ...(b.has('SnapshotFileLocation') ? { snapshotFileLocation: b.str('SnapshotFileLocation')! } : {}),
+      ...(b.has('SmartPagingFilePath') ? { smartPagingFilePath: b.str('SmartPagingFilePath')! } : {}),
+      ...(b.has('AutomaticCheckpointsEnabled') ? { automaticCheckpointsEnabled: b.get('AutomaticCheckpointsEnabled') === true } : {}),
     };
     await eachVM(ctx, b, 'Name', (n) => ctx.host.setVM([n], opts), vmObject);
   },
@@ -329,17 +335,22 @@ const removeVMSnapshot = def(
   async (ctx, b) => {
     const opts = { includeAllChildSnapshots: b.flag('IncludeAllChildSnapshots'), wait: false };
     const gone = new Set<string>();
-    const removeOne = async (s: { vmName: string; id: string; name: string }): Promise<void> => {
+    const removeOne = async (s: { vmName: string; id: string; name: string }, obj?: PsObject): Promise<void> => {
       if (gone.has(s.id) || !ctx.shouldProcess(s.name)) return;
       await attempt(ctx, s.name, async () => {
+        // An object whose checkpoint is gone (IsDeleted) errors, as Restore- and Rename-VMSnapshot do.
+        if (obj !== undefined && (obj.get('IsDeleted') === true || (await ctx.host.getVMSnapshot({ vmNames: [s.vmName] })).every((x) => x.Id !== s.id)))
+          throw new HvsimError('NOT_FOUND', `Hyper-V was unable to find a checkpoint with ID "${s.id}" for virtual machine "${s.vmName}". (the checkpoint "${s.name}" was removed)`);
         const removed = await ctx.host.removeVMSnapshot({ vmNames: [s.vmName], id: s.id }, opts);
         removed.forEach((r) => gone.add(r.Id));
-        if (b.flag('Passthru')) removed.filter((r) => r.Id === s.id).forEach((r) => ctx.emit(snapshotObject(r)));
+        if (obj !== undefined) obj.set('IsDeleted', true);
+        // -Passthru writes the virtual machine (Remove-VMSnapshot docs; docs/hyperv.md, "Cmdlets").
+        if (b.flag('Passthru')) (await ctx.host.getVM([s.vmName])).forEach((v) => ctx.emit(vmObject(v)));
       });
     };
     const objs = b.objs('VMSnapshot');
     if (objs) {
-      for (const o of objs) await removeOne(snapRefOf(o));
+      for (const o of objs) await removeOne(snapRefOf(o), o);
       return;
     }
     const names = b.strs('Name');
@@ -459,10 +470,92 @@ const addVMHardDiskDrive = def(
   { sets: ['VMName', 'VMObject'] },
 );
 
+// ------------------------------------------------------------ export, import, remove (docs/hyperv.md, "Export and import")
+
+/** A Host method only some hosts have (host.ts): its absence is a NotImplemented error. */
+function hostMethod<F>(f: F | undefined, cmdlet: string): F {
+  if (f === undefined) throw new HvsimError('UNSUPPORTED', `${cmdlet}: this host does not support it yet (the real-host driver has no ${cmdlet}: docs/real-host.md)`);
+  return f;
+}
+
+const removeVM = def(
+  'Remove-VM',
+  [vmNameParam('Name', { pipeline: true }), vmObjParam('VMObject'), { name: 'Force', type: 'switch' }, asJob, passthru, ...remote(['Name'])],
+  async (ctx, b) => {
+    for (const n of vmNames(b)) {
+      if (!ctx.shouldProcess(n)) continue;
+      await attempt(ctx, n, async () => {
+        const done = await hostMethod(ctx.host.removeVM, 'Remove-VM').call(ctx.host, [n]);
+        if (b.flag('Passthru')) done.forEach((v) => ctx.emit(vmObject(v)));
+      });
+    }
+  },
+  { sets: ['Name', 'VMObject'] },
+);
+
+const exportVM = def(
+  'Export-VM',
+  [
+    vmNameParam('Name', { pipeline: true }),
+    vmObjParam('VMObject'),
+    { name: 'Path', type: 'string', position: 1, mandatory: true },
+    { name: 'CaptureLiveState', type: 'object', unsupported: 'Export-VM -CaptureLiveState is' },
+    asJob,
+    passthru,
+    ...remote(['Name']),
+  ],
+  async (ctx, b) => {
+    const dir = b.str('Path')!;
+    for (const n of vmNames(b)) {
+      if (!ctx.shouldProcess(n)) continue;
+      await attempt(ctx, n, async () => {
+        await hostMethod(ctx.host.exportVM, 'Export-VM').call(ctx.host, n, dir);
+        if (b.flag('Passthru')) (await ctx.host.getVM([n])).forEach((v) => ctx.emit(vmObject(v)));
+      });
+    }
+  },
+  { sets: ['Name', 'VMObject'] },
+);
+
+const importVM = def(
+  'Import-VM',
+  [
+    { name: 'Path', type: 'string', position: 0, mandatory: true, pipeline: true, sets: ['Register', 'Copy'] },
+    { name: 'VhdDestinationPath', type: 'string', position: 1, sets: ['Copy'] },
+    { name: 'Register', type: 'switch', sets: ['Register'] },
+    { name: 'Copy', type: 'switch', sets: ['Copy'], mandatory: true },
+    { name: 'VirtualMachinePath', type: 'string', sets: ['Copy'] },
+    { name: 'SnapshotFilePath', type: 'string', aliases: ['CheckpointFileLocation', 'SnapshotFileLocation'], sets: ['Copy'] },
+    { name: 'SmartPagingFilePath', type: 'string', sets: ['Copy'] },
+    { name: 'VhdSourcePath', type: 'string', sets: ['Copy'], unsupported: 'Import-VM -VhdSourcePath is' },
+    { name: 'GenerateNewId', type: 'switch', sets: ['Copy'] },
+    { name: 'CompatibilityReport', type: 'object', sets: ['CompatibilityReport'], unsupported: 'Import-VM -CompatibilityReport (Compare-VM) is' },
+    asJob,
+    ...remote(['Register', 'Copy']),
+  ],
+  async (ctx, b) => {
+    const file = b.str('Path')!;
+    if (!ctx.shouldProcess(file)) return;
+    await attempt(ctx, file, async () => {
+      const vm = await hostMethod(ctx.host.importVM, 'Import-VM').call(ctx.host, file, {
+        ...(b.flag('Copy') ? { copy: true } : {}),
+        ...(b.flag('GenerateNewId') ? { generateNewId: true } : {}),
+        ...(b.has('VhdDestinationPath') ? { vhdDestinationPath: b.str('VhdDestinationPath')! } : {}),
+        ...(b.has('VirtualMachinePath') ? { virtualMachinePath: b.str('VirtualMachinePath')! } : {}),
+        ...(b.has('SnapshotFilePath') ? { snapshotFilePath: b.str('SnapshotFilePath')! } : {}),
+      });
+      if (b.has('SmartPagingFilePath')) await ctx.host.setVM([vm.Name], { smartPagingFilePath: b.str('SmartPagingFilePath')! });
+      // Import-VM writes the imported VM (its documented output).
+      (await ctx.host.getVM([vm.Name])).forEach((v) => ctx.emit(vmObject(v)));
+    });
+  },
+  { sets: ['Register', 'Copy', 'CompatibilityReport'] },
+);
+
 export const HYPERV_CMDLETS: CmdletDef[] = [
   newVM, getVM, setVM, startVM, stopVM, saveVM, suspendVM, resumeVM,
   checkpointVM, getVMSnapshot, restoreVMSnapshot, removeVMSnapshot, renameVMSnapshot, exportVMSnapshot,
-  getVMHardDiskDrive, addVMHardDiskDrive,
+  getVMHardDiskDrive, addVMHardDiskDrive, removeVM, exportVM, importVM,
 ];
 
 /** The module's "checkpoint" aliases (docs/hyperv.md, "Cmdlets"). */

@@ -1,0 +1,205 @@
+/**
+ * A VM's configuration and runtime-state files as Hyper-V lays them out (docs/hyperv.md, "VM
+ * files"): `<ConfigurationLocation>\Virtual Machines\<VMId>.vmcx` (configuration), `.vmrs`
+ * (runtime state: a saved VM's memory, sized like it, sparse) and `.vmgs` (generation 2 guest
+ * state); each checkpoint's `<SnapshotFileLocation>\Snapshots\<CheckpointId>.vmcx` and `.vmrs`.
+ * Their contents are hvsim's own (the configuration as JSON, zeros for state); names, places,
+ * sizes and life cycle are Hyper-V's.
+ *
+ * The files follow the records (docs/simulator.md, "VM files"): after the state is saved,
+ * syncVmFiles makes what the records need and removes what hvsim made that they no longer need.
+ * `state.vmFiles` lists every such file hvsim made, saved before the file is created, so a crash at
+ * any point leaves either a file the next sync finishes or one the list proves is hvsim's own;
+ * a file hvsim did not make is reported (orphans), never deleted or overwritten.
+ */
+import * as path from 'node:path';
+import { HvsimError } from '../errors.js';
+import { KiB, MiB } from '../vhd/common/bytes.js';
+import { iso } from '../host/clock.js';
+import { persist, warn, type SimContext } from './context.js';
+import { currentDisks, type HostState, type SnapshotRecord, type VmRecord } from './state.js';
+
+/** Size of a `.vmrs` that holds no memory (an Off or running VM; a disk-only checkpoint) — hvsim's choice, unverified. */
+export const VMRS_IDLE_SIZE = 48 * KiB;
+/** Size of a new `.vmgs` (generation 2 guest state) — observed 4 MiB, unverified. */
+export const VMGS_SIZE = 4 * MiB;
+
+export interface VmFile {
+  path: string;
+  /** The file's size (sparse: zeros) … */
+  size?: number;
+  /** … or its text (a `.vmcx`). */
+  text?: string;
+}
+
+export const VM_FILE_NAME = /^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}\.(vmcx|vmrs|vmgs)$/i;
+
+/** The folder of the VM's own `.vmcx`/`.vmrs`/`.vmgs`. */
+export function configFolder(vm: VmRecord): string {
+  return path.posix.join(vm.path, 'Virtual Machines');
+}
+
+/** Where a checkpoint's files are: the SnapshotFileLocation it was taken under. */
+export function snapshotFolder(vm: VmRecord, s: SnapshotRecord): string {
+  return path.posix.join(s.fileLocation ?? vm.path, 'Snapshots');
+}
+
+function vmcxText(vm: VmRecord): string {
+  return JSON.stringify({
+    hvsim: 'virtual-machine-configuration',
+    Name: vm.name,
+    Id: vm.id.toUpperCase(),
+    Generation: 2,
+    MemoryStartup: vm.memory,
+    CheckpointType: vm.checkpointType,
+    Notes: vm.notes,
+    ParentSnapshotId: vm.parentSnapshotId,
+    HardDrives: currentDisks(vm),
+  }, null, 1) + '\n';
+}
+
+function snapshotVmcxText(vm: VmRecord, s: SnapshotRecord): string {
+  return JSON.stringify({
+    hvsim: 'checkpoint-configuration',
+    VMName: vm.name,
+    VMId: vm.id.toUpperCase(),
+    Name: s.name,
+    Id: s.id.toUpperCase(),
+    ParentSnapshotId: s.parentId,
+    CreationTime: iso(s.creationTime),
+    State: s.state,
+    MemoryStartup: s.memory,
+    CheckpointType: s.checkpointType,
+    Notes: s.notes,
+    HardDrives: s.drives,
+  }, null, 1) + '\n';
+}
+
+/** The files the records say a VM has now (docs/hyperv.md, "VM files"). */
+export function expectedVmFiles(vm: VmRecord): VmFile[] {
+  const dir = configFolder(vm);
+  const id = vm.id.toUpperCase();
+  const out: VmFile[] = [
+    { path: path.posix.join(dir, `${id}.vmcx`), text: vmcxText(vm) },
+    // A saved VM's memory stays in its .vmrs until Start-VM reads it back (or it is discarded).
+    { path: path.posix.join(dir, `${id}.vmrs`), size: vm.state === 'Saved' ? vm.memory : VMRS_IDLE_SIZE },
+    { path: path.posix.join(dir, `${id}.vmgs`), size: VMGS_SIZE },
+  ];
+  for (const s of vm.snapshots) {
+    const sdir = snapshotFolder(vm, s);
+    const sid = s.id.toUpperCase();
+    out.push({ path: path.posix.join(sdir, `${sid}.vmcx`), text: snapshotVmcxText(vm, s) });
+    // A checkpoint holding runtime state (standard, of a running/saved/paused VM) keeps its memory.
+    out.push({ path: path.posix.join(sdir, `${sid}.vmrs`), size: s.state === 'Off' ? VMRS_IDLE_SIZE : s.memory });
+  }
+  return out;
+}
+
+/** Whether this host keeps VM files (a directory host always; an in-memory one when asked). */
+export function keepsVmFiles(ctx: SimContext): boolean {
+  return ctx.storage.vmFiles === true;
+}
+
+function allExpected(state: HostState): VmFile[] {
+  return state.vms.flatMap(expectedVmFiles);
+}
+
+/**
+ * Bring the VM files in line with the records (saved first): remove the files hvsim made that no
+ * record needs any more, then create or update the ones they need. Each file is listed in
+ * `state.vmFiles` (and that saved) before it is created, and unlisted only after it is gone.
+ */
+export function syncVmFiles(ctx: SimContext): void {
+  if (!keepsVmFiles(ctx)) return;
+  const store = ctx.storage.store;
+  const state = ctx.state;
+  const want = allExpected(state);
+  const wanted = new Set(want.map((f) => f.path));
+  const made = new Set(state.vmFiles ?? []);
+  // 1. hvsim's own files no record needs (a removed checkpoint's): delete, then forget.
+  const stale = [...made].filter((f) => !wanted.has(f));
+  if (stale.length > 0) {
+    for (const f of stale) {
+      try {
+        store.remove(f);
+        made.delete(f);
+      } catch (e) {
+        if (!(e instanceof HvsimError)) throw e;
+        warn(ctx, '', `a file hvsim no longer needs could not be removed yet (the next command tries again): ${e.message}`);
+      }
+    }
+    state.vmFiles = [...made];
+    persist(ctx);
+  }
+  // 2. Files the records need: listed (and saved) before they are created.
+  const absent = want.filter((f) => !made.has(f.path) && !store.exists(f.path));
+  const foreign = want.filter((f) => !made.has(f.path) && store.exists(f.path));
+  for (const f of foreign) warn(ctx, '', `${f.path} exists but hvsim did not make it: left as it is (a virtual machine's file of the same Id?)`);
+  if (absent.length > 0) {
+    state.vmFiles = [...made, ...absent.map((f) => f.path)];
+    persist(ctx);
+  }
+  for (const f of want) {
+    if (!(state.vmFiles ?? []).includes(f.path)) continue;
+    try {
+      writeVmFile(ctx, f);
+    } catch (e) {
+      if (!(e instanceof HvsimError)) throw e;
+      warn(ctx, '', `a virtual machine file could not be written (the next command tries again): ${e.message}`);
+    }
+  }
+  if (state.vmFiles !== undefined && state.vmFiles.length === 0) {
+    delete state.vmFiles;
+    persist(ctx);
+  }
+}
+
+/** Create or update one file to what the records say (its size, or its text). */
+function writeVmFile(ctx: SimContext, f: VmFile): void {
+  const store = ctx.storage.store;
+  ctx.storage.mkdirp(path.posix.dirname(f.path));
+  if (f.text !== undefined) {
+    if (store.readText(f.path) !== f.text) store.writeTextAtomic(f.path, f.text);
+    return;
+  }
+  const size = f.size ?? 0;
+  const file = store.exists(f.path) ? store.open(f.path, 'rw') : store.create(f.path);
+  try {
+    if (file.size() !== size) {
+      file.truncate(size); // sparse: the size is reserved, no data written
+      file.flush();
+    }
+  } finally {
+    file.close();
+  }
+}
+
+/**
+ * Files in the VMs' `Virtual Machines` and `Snapshots` folders named like Hyper-V's VM files that
+ * hvsim did not make or no longer lists: reported as orphans, never deleted unless asked.
+ */
+export function unrecordedVmFiles(ctx: SimContext): string[] {
+  if (!keepsVmFiles(ctx)) return [];
+  const store = ctx.storage.store;
+  const made = new Set(ctx.state.vmFiles ?? []);
+  const dirs = new Set<string>();
+  for (const vm of ctx.state.vms) {
+    dirs.add(configFolder(vm));
+    dirs.add(path.posix.join(vm.snapshotFileLocation ?? vm.path, 'Snapshots'));
+    for (const s of vm.snapshots) dirs.add(snapshotFolder(vm, s));
+  }
+  const out: string[] = [];
+  for (const d of [...dirs].sort()) {
+    let names: string[] = [];
+    try {
+      names = store.list(d);
+    } catch {
+      continue;
+    }
+    for (const n of names.sort()) {
+      const p = path.posix.join(d, n);
+      if (VM_FILE_NAME.test(n) && !made.has(p)) out.push(p);
+    }
+  }
+  return out;
+}
