@@ -49,6 +49,16 @@ export interface DiskStore {
   absolutePath(p: string): string;
 }
 
+/**
+ * A Windows drive path (C:\Exports) is not a path of this machine unless it runs Windows: resolved
+ * here it would name a file called "C:\Exports" in the working folder. Refused instead (hvsim run
+ * maps the simulated host's drives into the state directory before a path gets here).
+ */
+export function refuseForeignDrivePath(p: string): void {
+  if (path.sep !== '\\' && /^[A-Za-z]:[\\/]?/.test(p))
+    throw new HvsimError('INVALID_ARGUMENT', `${p}: a Windows drive path, not a path of this machine (hvsim run maps C:\\… into the state directory; elsewhere give a folder of this machine)`, { file: p });
+}
+
 /** The name a new file is written under until it is complete (never taken for a disk). */
 export function partialPath(p: string): string {
   return `${p}.hvsim-new`;
@@ -172,6 +182,7 @@ export class NodeDiskStore implements DiskStore {
     mkdirp(dir);
   }
   absolutePath(p: string): string {
+    refuseForeignDrivePath(p);
     return path.resolve(p);
   }
 }
@@ -288,6 +299,7 @@ export class MemoryDiskStore implements DiskStore {
   /** Folders are implicit (a file's folder is the dirname of its path). */
   mkdirp(_dir: string): void {}
   absolutePath(p: string): string {
+    refuseForeignDrivePath(p);
     return path.posix.resolve(p);
   }
 

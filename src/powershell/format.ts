@@ -325,6 +325,14 @@ const TABLE_VIEWS: ViewDef[] = [
     ],
     groupBy: (o) => String(o.get('PSParentPath') ?? '').replace(/^Microsoft\.PowerShell\.Core\\FileSystem::/, ''),
   },
+  // $h.GetEnumerator()'s entries (DotNetTypes.format.ps1xml, System.Collections.DictionaryEntry):
+  // Name 30 wide, Value the rest, as a hashtable prints
+  {
+    type: 'System.Collections.DictionaryEntry',
+    shape: 'table',
+    declared: true,
+    columns: [prop('Name', 'Name', 'left', 30), prop('Value')],
+  },
   // Group-Object's results (PowerShellCore.format.ps1xml, GroupInfo / GroupInfoNoElement):
   // Count 5 wide right-aligned, Name 25 wide, Group the rest
   {
@@ -592,10 +600,18 @@ function tableGroup(first: PsObject | PsHashtable, autoSize: boolean): Group {
     : { shape: 'table', cols: propertyColumns(first, undefined, 10), declared: false, autoSize, accepts: sameType(first), events: [] };
 }
 
+/** The type of what Format-Table / Format-List return: text that goes to the console as it is. */
+export const FORMAT_OUTPUT = 'hvsim.FormatOutput';
+
+/** Out-Default's text for one item: Format-* output as it is, everything else through the default views. */
+export function writeItem(w: OutDefaultWriter, v: PsValue): string {
+  return v instanceof PsObject && v.typeName === FORMAT_OUTPUT ? w.writeFormatted(String(v.get('Text') ?? '')) : w.write([v]);
+}
+
 /** Out-Default: what the console prints for `items` reaching the end of a pipeline (one pipeline). */
 export function formatDefault(items: PsValue[], width: number = DEFAULT_CONSOLE_WIDTH): string {
   const w = new OutDefaultWriter(width);
-  return w.write(items) + w.end();
+  return items.map((v) => writeItem(w, v)).join('') + w.end();
 }
 
 /**

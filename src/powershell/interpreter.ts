@@ -11,7 +11,7 @@ import type { Host } from '../host/host.js';
 import { HvsimError } from '../errors.js';
 import type { BlockDef, CmdElement, CommandCall, Expr, Pipeline, Pos, Stmt } from './ast.js';
 import { BindingError, bind, refuseUnsupported, resolveParam, type Bound, type CmdletContext, type CmdletDef, type ConfirmImpact, type RawArgs } from './cmdlet.js';
-import { findCmdlet, FORMAT_OUTPUT, refuseUnimplemented } from './commands.js';
+import { findCmdlet, refuseUnimplemented } from './commands.js';
 import { hostErrorKind, isLocalComputer, remoteComputerMessage } from './cmdlets/hyperv.js';
 import { ExitSignal, LoopSignal, PsRuntimeError, ReturnSignal, RunawayLoopError, StatementError, TerminatingError, UnsupportedError, UnsupportedMember } from './errors.js';
 import { bindParams, bindPipelineItem, isSwitchArg, scriptArgs, type ArgItem } from './functions.js';
@@ -19,7 +19,7 @@ import { Scopes } from './scope.js';
 import { asType, isOfType } from './types.js';
 import { checkFormatWidth, checkSize, outOfMemory, range } from './limits.js';
 import { blockDefOf, CALL_DEPTH_LIMIT, registerBlock, switchMatches } from './invoke.js';
-import { OutDefaultWriter, formatError, formatWarning } from './format.js';
+import { OutDefaultWriter, formatError, formatWarning, writeItem } from './format.js';
 import { CATEGORY_INFO_TYPE, ERROR_RECORD_TYPE, castTo, toBool, toNumber, toStr } from './convert.js';
 import { getMember } from './members.js';
 import { index, invokeMethod } from './methods.js';
@@ -260,7 +260,7 @@ export class Interpreter {
   /** Out-Default: Format-* output as it is, everything else through the default views. */
   private flush(writer: OutDefaultWriter, items: PsValue[]): void {
     for (const v of items) {
-      const text = v instanceof PsObject && v.typeName === FORMAT_OUTPUT ? writer.writeFormatted(toStr(v.get('Text') ?? null)) : writer.write([v]);
+      const text = writeItem(writer, v);
       if (text) this.opts.stdout(text);
     }
   }
@@ -366,12 +366,31 @@ export class Interpreter {
         return;
       }
       case 'assign': {
-        const value = s.value.kind === 'pipeline' ? await this.valueOf(s.value) : collapse(await this.statements([s.value]));
+        let nothing = false;
+        let value: PsValue;
+        if (s.value.kind === 'pipeline') {
+          const only = s.value.elements[0];
+          if (s.value.elements.length === 1 && only?.kind === 'expr') {
+            value = await this.eval(only.expr);
+            nothing = only.expr.kind === 'var' && this.vars.isEmpty(only.expr.name);
+          } else {
+            const outs = await this.pipeline(s.value, null);
+            nothing = outs.length === 0;
+            value = collapse(outs);
+          }
+        } else {
+          const outs = await this.statements([s.value]);
+          nothing = outs.length === 0;
+          value = collapse(outs);
+        }
         if (s.constraint !== undefined && s.target.kind === 'var') {
           // [int]$n = '5': converted now, and on every later assignment
           this.constraints.set(s.target.name.toLowerCase(), s.constraint);
         }
-        return this.assign(s.target, s.op, value);
+        await this.assign(s.target, s.op, value);
+        // a pipeline that wrote nothing leaves AutomationNull, not $null (Scopes.setEmpty)
+        if (nothing && s.op === '=' && s.target.kind === 'var' && s.constraint === undefined && this.vars.get(s.target.name) === null && !/^env:/i.test(s.target.name)) this.vars.setEmpty(s.target.name);
+        return;
       }
       case 'try':
         return this.tryStmt(s, out);
@@ -758,7 +777,8 @@ export class Interpreter {
         if (i > 0) throw new UnsupportedError(el.pos.line, 'an expression after | (PowerShell allows expressions only as the first element of a pipeline) is');
         // an expression's value is enumerated; $null is one item ($null | % { } runs once, @($null).Count is 1)
         const v = await this.eval(el.expr);
-        data = v === null ? [null] : enumerate(v);
+        // AutomationNull (a variable assigned from a pipeline that wrote nothing) is no item at all
+        data = el.expr.kind === 'var' && this.vars.isEmpty(el.expr.name) ? [] : v === null ? [null] : enumerate(v);
       } else data = await this.command(el, data, last ? sink : undefined);
     }
     if (sink && (p.elements.length === 0 || p.elements[p.elements.length - 1]!.kind === 'expr')) sink.push(...(data ?? []));

@@ -7,7 +7,7 @@ import { formatDate } from './dotnet.js';
 import { PsRuntimeError, UnsupportedMember } from './errors.js';
 import { charClass } from './ops.js';
 import { formatWith } from './text.js';
-import { PsHashtable, type PsValue } from './value.js';
+import { PsHashtable, PsObject, type PsValue } from './value.js';
 
 type Method = (target: never, args: PsValue[]) => PsValue;
 
@@ -76,6 +76,8 @@ const NUMBER_METHODS: Record<string, (n: number, args: PsValue[]) => PsValue> = 
 const HASHTABLE_METHODS: Record<string, (h: PsHashtable, args: PsValue[]) => PsValue> = {
   containskey: (h, a) => h.get(toStr(a[0] ?? null)) !== undefined,
   contains: (h, a) => h.get(toStr(a[0] ?? null)) !== undefined,
+  // the entries as DictionaryEntry objects (Key, Value, and the Name alias of Key PowerShell adds)
+  getenumerator: (h) => h.keys().map((k) => new PsObject('System.Collections.DictionaryEntry', [['Name', k], ['Key', k], ['Value', h.get(k) ?? null]])),
 };
 
 /** $x.Method(args) for the methods hvsim implements; anything else is UnsupportedMember. */

@@ -16,12 +16,14 @@ export interface FunctionDef {
 
 interface Frame {
   readonly vars: Map<string, PsValue>;
+  /** Variables holding "nothing" (AutomationNull) rather than $null: see setEmpty. */
+  readonly empty: Set<string>;
   readonly functions: Map<string, FunctionDef>;
   readonly parent: Frame | null;
   readonly depth: number;
 }
 
-const frame = (parent: Frame | null): Frame => ({ vars: new Map(), functions: new Map(), parent, depth: parent ? parent.depth + 1 : 0 });
+const frame = (parent: Frame | null): Frame => ({ vars: new Map(), empty: new Set(), functions: new Map(), parent, depth: parent ? parent.depth + 1 : 0 });
 
 /** "script:x" → ['script', 'x']; "x" → [null, 'x']. */
 function split(name: string): [string | null, string] {
@@ -58,12 +60,37 @@ export class Scopes implements Iterable<[string, PsValue]> {
 
   set(name: string, value: PsValue): this {
     const [scope, key] = split(name);
-    this.target(scope).vars.set(key, value);
+    const f = this.target(scope);
+    f.vars.set(key, value);
+    f.empty.delete(key);
     return this;
+  }
+
+  /**
+   * `$x = <a pipeline that wrote nothing>`: $x reads as $null, but it holds PowerShell's
+   * AutomationNull, so `@($x).Count` is 0 and `$x | …` sends nothing (about_Automatic_Variables,
+   * "$null"; System.Management.Automation.Internal.AutomationNull), where $null is one item.
+   */
+  setEmpty(name: string): this {
+    this.set(name, null);
+    const [scope, key] = split(name);
+    this.target(scope).empty.add(key);
+    return this;
+  }
+
+  /** Whether the variable holds AutomationNull (see setEmpty). */
+  isEmpty(name: string): boolean {
+    const [scope, key] = split(name);
+    if (scope === 'local' || scope === 'private') return this.current.empty.has(key);
+    for (let f: Frame | null = this.target(scope); f; f = f.parent) {
+      if (f.vars.has(key)) return f.empty.has(key);
+    }
+    return false;
   }
 
   delete(name: string): boolean {
     const [scope, key] = split(name);
+    this.target(scope).empty.delete(key);
     return this.target(scope).vars.delete(key);
   }
 

@@ -8,6 +8,7 @@ import { CHECKPOINT_TYPES, type HardDiskDrive, type SnapshotQuery, type VirtualM
 import { HvsimError, type HvsimErrorCode } from '../../errors.js';
 import { type Bound, type CmdletContext, type CmdletDef, type ParamDef } from '../cmdlet.js';
 import { toStr } from '../convert.js';
+import { isDrivePath } from '../../host/files.js';
 import { DRIVE_TYPE, HV, SNAPSHOT_TYPE, VM_TYPE } from '../views.js';
 import { PsObject, type PsErrorCategory, type PsValue } from '../value.js';
 
@@ -192,7 +193,7 @@ const newVM = def(
         name,
         ...(typeof memory === 'number' ? { memory } : {}),
         ...(typeof size === 'number' ? { diskSize: size } : {}),
-        ...(b.has('VHDPath') ? { vhdPath: b.str('VHDPath')! } : {}),
+        ...(b.has('VHDPath') ? { vhdPath: hostPath(ctx, b.str('VHDPath')!) } : {}),
       });
       ctx.emit(vmObject(vm));
     });
@@ -220,7 +221,7 @@ const setVM = def(
       ...(b.has('CheckpointType') ? { checkpointType: b.str('CheckpointType') as (typeof CHECKPOINT_TYPES)[number] } : {}),
       ...(b.has('Notes') ? { notes: b.str('Notes')! } : {}),
       ...(typeof memory === 'number' ? { memory } : {}),
-      ...(b.has('SnapshotFileLocation') ? { snapshotFileLocation: b.str('SnapshotFileLocation')! } : {}),
+      ...(b.has('SnapshotFileLocation') ? { snapshotFileLocation: hostPath(ctx, b.str('SnapshotFileLocation')!) } : {}),
       ...(b.has('SmartPagingFilePath') ? { smartPagingFilePath: b.str('SmartPagingFilePath')! } : {}),
       ...(b.has('AutomaticCheckpointsEnabled') ? { automaticCheckpointsEnabled: b.get('AutomaticCheckpointsEnabled') === true } : {}),
     };
@@ -393,6 +394,15 @@ const renameVMSnapshot = def(
   { sets: ['SnapshotName', 'SnapshotObject', 'VM'] },
 );
 
+/**
+ * A path a cmdlet hands to the host: a drive path of the simulated host (C:\Exports) is where hvsim
+ * run keeps that drive (docs/powershell.md, "The simulated file system"); other paths as given (a
+ * real host gets its own paths).
+ */
+function hostPath(ctx: CmdletContext, p: string): string {
+  return ctx.facilities && isDrivePath(p) ? ctx.facilities.files.locate(p).real : p;
+}
+
 const exportVMSnapshot = def(
   'Export-VMSnapshot',
   [
@@ -406,7 +416,7 @@ const exportVMSnapshot = def(
     ...remote(['SnapshotName']),
   ],
   async (ctx, b) => {
-    const path = b.str('Path')!;
+    const path = hostPath(ctx, b.str('Path')!);
     const one = async (vmName: string, ref: { name?: string; id?: string }, shown: string): Promise<void> => {
       if (!ctx.shouldProcess(shown)) return;
       await attempt(ctx, shown, async () => {
@@ -465,7 +475,7 @@ const addVMHardDiskDrive = def(
     ...remote(['VMName']),
   ],
   async (ctx, b) => {
-    await eachVM(ctx, b, 'VMName', async (n) => [await ctx.host.addVMHardDiskDrive(n, b.has('Path') ? { path: b.str('Path')! } : {})], driveObject);
+    await eachVM(ctx, b, 'VMName', async (n) => [await ctx.host.addVMHardDiskDrive(n, b.has('Path') ? { path: hostPath(ctx, b.str('Path')!) } : {})], driveObject);
   },
   { sets: ['VMName', 'VMObject'] },
 );
@@ -505,7 +515,7 @@ const exportVM = def(
     ...remote(['Name']),
   ],
   async (ctx, b) => {
-    const dir = b.str('Path')!;
+    const dir = hostPath(ctx, b.str('Path')!);
     for (const n of vmNames(b)) {
       if (!ctx.shouldProcess(n)) continue;
       await attempt(ctx, n, async () => {
@@ -537,12 +547,12 @@ const importVM = def(
     const file = b.str('Path')!;
     if (!ctx.shouldProcess(file)) return;
     await attempt(ctx, file, async () => {
-      const vm = await hostMethod(ctx.host.importVM, 'Import-VM').call(ctx.host, file, {
+      const vm = await hostMethod(ctx.host.importVM, 'Import-VM').call(ctx.host, hostPath(ctx, file), {
         ...(b.flag('Copy') ? { copy: true } : {}),
         ...(b.flag('GenerateNewId') ? { generateNewId: true } : {}),
-        ...(b.has('VhdDestinationPath') ? { vhdDestinationPath: b.str('VhdDestinationPath')! } : {}),
-        ...(b.has('VirtualMachinePath') ? { virtualMachinePath: b.str('VirtualMachinePath')! } : {}),
-        ...(b.has('SnapshotFilePath') ? { snapshotFilePath: b.str('SnapshotFilePath')! } : {}),
+        ...(b.has('VhdDestinationPath') ? { vhdDestinationPath: hostPath(ctx, b.str('VhdDestinationPath')!) } : {}),
+        ...(b.has('VirtualMachinePath') ? { virtualMachinePath: hostPath(ctx, b.str('VirtualMachinePath')!) } : {}),
+        ...(b.has('SnapshotFilePath') ? { snapshotFilePath: hostPath(ctx, b.str('SnapshotFilePath')!) } : {}),
       });
       if (b.has('SmartPagingFilePath')) await ctx.host.setVM([vm.Name], { smartPagingFilePath: b.str('SmartPagingFilePath')! });
       // Import-VM writes the imported VM (its documented output).

@@ -6,7 +6,7 @@
  */
 import { uformat } from './streams.js';
 import type { Bound, CmdletContext, CmdletDef, ParamDef } from '../cmdlet.js';
-import { formatDefault, formatListOnConsole, formatTableOnConsole } from '../format.js';
+import { FORMAT_OUTPUT, formatDefault, formatListOnConsole, formatTableOnConsole } from '../format.js';
 import { castTo, toBool, toNumber, toStr } from '../convert.js';
 import { getMember } from '../members.js';
 import { compare } from '../operators.js';
@@ -14,7 +14,7 @@ import { wildcard } from '../ops.js';
 import { formatWith } from '../text.js';
 import { PsHashtable, PsObject, collapse, enumerate, isScriptBlock, type PsValue } from '../value.js';
 
-export const FORMAT_OUTPUT = 'hvsim.FormatOutput';
+export { FORMAT_OUTPUT };
 
 const inputObject: ParamDef = { name: 'InputObject', type: 'object', pipeline: true };
 
