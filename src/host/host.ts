@@ -10,6 +10,9 @@
  */
 import type { VhdInfo } from '../vhd/disk.js';
 
+/** Get-VHD's properties (src/vhd), for Host.mergeVHD's result. */
+export type { VhdInfo };
+
 /** Merge-VHD's -DestinationPath (default: the parent) and -Force. */
 export interface MergeVHDOptions {
   destinationPath?: string;

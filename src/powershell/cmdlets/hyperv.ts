@@ -10,7 +10,8 @@ import { type Bound, type CmdletContext, type CmdletDef, type ParamDef } from '.
 import { toStr } from '../convert.js';
 import { DRIVE_TYPE, HV, SNAPSHOT_TYPE, VM_TYPE } from '../views.js';
 import { PsObject, type PsErrorCategory, type PsValue } from '../value.js';
-import type { VhdInfo } from '../../vhd/disk.js';
+import type { VhdInfo } from '../../host/host.js';
+import { place } from './files.js';
 
 /**
  * A host error's ErrorCategory (docs/powershell.md, "Errors"): not found → ObjectNotFound, wrong
@@ -564,9 +565,11 @@ const importVM = def(
  * Merge-VHD [-Path] <String> [[-DestinationPath] <String>] [-Force] [-AsJob] [-Passthru]
  * (https://learn.microsoft.com/powershell/module/hyper-v/merge-vhd): "Merge is an offline
  * operation; the virtual hard disk chain must not be attached when merge is initiated", so a
- * chain a VM uses is refused (InvalidOperation), whatever the VM's state. -Path is a file path
- * as the host resolves it (relative to hvsim's working directory). -Force also merges when other
- * differencing disks of the layers merged away would break (hvsim merge-vhd --force).
+ * chain a VM uses is refused (InvalidOperation), whatever the VM's state. "If a filename or
+ * relative path is specified, the virtual hard disk path will be calculated relative to the
+ * current working directory" (ibid., -Path): as the file cmdlets place paths (files.ts), a drive
+ * path (C:\…) on the simulated host's file system. -Force also merges when other differencing
+ * disks of the layers merged away would break (hvsim merge-vhd --force).
  */
 const mergeVHD = def(
   'Merge-VHD',
@@ -579,11 +582,15 @@ const mergeVHD = def(
     ...remote(),
   ],
   async (ctx, b) => {
-    const file = b.str('Path')!;
+    const real = (p: string): string => {
+      const pl = place(ctx.facilities, p);
+      return pl.kind === 'sim' ? (ctx.facilities?.files.locate(pl.path).real ?? p) : pl.path;
+    };
+    const file = real(b.str('Path')!);
     if (!ctx.shouldProcess(file)) return;
     await attempt(ctx, file, async () => {
       const info = await hostMethod(ctx.host.mergeVHD, 'Merge-VHD').call(ctx.host, file, {
-        ...(b.has('DestinationPath') ? { destinationPath: b.str('DestinationPath')! } : {}),
+        ...(b.has('DestinationPath') ? { destinationPath: real(b.str('DestinationPath')!) } : {}),
         ...(b.flag('Force') ? { force: true } : {}),
       });
       if (b.flag('Passthru')) ctx.emit(vhdObject(info, ctx.host.computerName, false));
