@@ -9,7 +9,12 @@ import { describe, expect, it } from 'vitest';
 import { Chain } from '../../src/engine/chain.js';
 import { createBaseDisk, createChild } from '../../src/engine/layers.js';
 import { MemoryDiskStore } from '../../src/engine/store.js';
-import { MemoryStorage } from '../../src/sim/storage.js';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { DirectoryStorage, MemoryStorage } from '../../src/sim/storage.js';
+import { NodeDiskStore } from '../../src/engine/store.js';
+import { Facilities } from '../../src/powershell/windows.js';
 import { simHost } from '../helpers/sim-host.js';
 import { runPs } from '../helpers/powershell.js';
 
@@ -111,5 +116,46 @@ try { Merge-VHD -Path /d/none.avhdx -ErrorAction Stop } catch { $_.CategoryInfo.
     const r = await runPs(h, 'Hyper-V\\Merge-VHD /d/leaf.avhdx');
     expect(r.err).toBe('');
     expect(store.exists('/d/leaf.avhdx')).toBe(false);
+  });
+
+  it("places -Path as the file cmdlets do: relative to Set-Location, and C:\\ on the simulated host's drive", async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hvsim-merge-vhd-'));
+    try {
+      const root = path.join(tmp, 'state');
+      const h = simHost({ computerName: 'HV1', storage: new DirectoryStorage(root) });
+      try {
+        const fac = new Facilities(root);
+        const store = new NodeDiskStore();
+        const mk = (dir: string): void => {
+          fs.mkdirSync(dir, { recursive: true });
+          createBaseDisk(store, path.join(dir, 'base.vhdx'), { virtualSize: 8 * MiB });
+          createChild(store, path.join(dir, 'base.vhdx'), path.join(dir, 'child.avhdx'));
+        };
+        const mine = path.join(tmp, 'mine');
+        mk(mine);
+        const onDrive = fac.files.locate('C:\\Disks').real;
+        mk(onDrive);
+        const r = await runPs(h, `
+Set-Location -LiteralPath '${mine}'
+Merge-VHD child.avhdx -WhatIf
+(Merge-VHD child.avhdx -Passthru).Path
+Merge-VHD C:\\Disks\\child.avhdx -WhatIf
+(Merge-VHD C:\\Disks\\child.avhdx -Passthru).Path
+`, { facilities: fac });
+        expect(r.err).toBe('');
+        expect(r.out.split('\n').filter((l) => l !== '')).toEqual([
+          `What if: Performing the operation "Merge-VHD" on target "${path.join(mine, 'child.avhdx')}".`,
+          path.join(mine, 'base.vhdx'),
+          'What if: Performing the operation "Merge-VHD" on target "C:\\Disks\\child.avhdx".',
+          path.join(onDrive, 'base.vhdx'),
+        ]);
+        expect(fs.existsSync(path.join(mine, 'child.avhdx'))).toBe(false);
+        expect(fs.existsSync(path.join(onDrive, 'child.avhdx'))).toBe(false);
+      } finally {
+        h.close();
+      }
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });

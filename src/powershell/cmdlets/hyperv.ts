@@ -587,7 +587,8 @@ const mergeVHD = def(
       return pl.kind === 'sim' ? (ctx.facilities?.files.locate(pl.path).real ?? p) : pl.path;
     };
     const file = real(b.str('Path')!);
-    if (!ctx.shouldProcess(file)) return;
+    // the target as the script names it, resolved (C:\… stays a drive path)
+    if (!ctx.shouldProcess(place(ctx.facilities, b.str('Path')!).path)) return;
     await attempt(ctx, file, async () => {
       const info = await hostMethod(ctx.host.mergeVHD, 'Merge-VHD').call(ctx.host, file, {
         ...(b.has('DestinationPath') ? { destinationPath: real(b.str('DestinationPath')!) } : {}),
