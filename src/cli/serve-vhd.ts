@@ -20,7 +20,6 @@ import type { VhdInfo } from '../vhd/disk.js';
 import { withHostOf, type Globals } from './sim-host.js';
 import type { ServeError, ServeEvent } from './serve-protocol.js';
 
-export { VHD_TYPE };
 const CLASS = { 'New-VHD': 'Microsoft.Vhd.PowerShell.Cmdlets.NewVHD', 'Get-VHD': 'Microsoft.Vhd.PowerShell.Cmdlets.GetVHD' } as const;
 type VhdCmdlet = keyof typeof CLASS;
 
