@@ -7,7 +7,9 @@ import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { HvsimError, type HvsimErrorCode } from '../errors.js';
 import { Chain } from '../engine/chain.js';
 import { flatten, flattenFormatForPath } from '../engine/flatten.js';
-import { mergeDown, resumeMerges } from '../engine/merge.js';
+import { resumeMerges } from '../engine/merge.js';
+import { mergeVhd } from '../sim/merge-vhd.js';
+import { diskOwner } from '../sim/owner.js';
 import { NodeDiskStore } from '../engine/store.js';
 import { makeWorkload, type MakeWorkloadOptions } from '../engine/workload.js';
 import { Interrupted, signalByNumber } from './interrupt.js';
@@ -17,8 +19,8 @@ export type JobProgress = (done: number, total: number) => void;
 
 /** The jobs: the engine calls of merge-vhd, convert-vhd, resume-merge and make-workload. */
 const JOBS = {
-  'merge-vhd': (a: { path: string; destinationPath?: string; force?: boolean }, onProgress: JobProgress) =>
-    mergeDown(new NodeDiskStore(), a.path, a.destinationPath, { onProgress, otherChildren: a.force ? 'ignore' : 'refuse' }),
+  'merge-vhd': (a: { path: string; roots: string[]; destinationPath?: string; force?: boolean }, onProgress: JobProgress) =>
+    mergeVhd(new NodeDiskStore(), a.path, (f) => diskOwner(f, a.roots), { onProgress, ...(a.destinationPath !== undefined ? { destinationPath: a.destinationPath } : {}), ...(a.force ? { force: true } : {}) }),
   'convert-vhd': (a: { src: string; dst: string; blockSize?: number }, onProgress: JobProgress) => {
     const store = new NodeDiskStore();
     const chain = Chain.open(a.src, { store });

@@ -103,7 +103,6 @@ class ProtocolError extends Error {
 
 /** Hyper-V cmdlets the module defines but the simulator does not simulate, and why (docs/powershell.md, "The hvsim module"). */
 export const NOT_SIMULATED: Readonly<Record<string, string>> = {
-  'Merge-VHD': 'Merge-VHD is not simulated here; hvsim merge-vhd FILE merges disk files',
   'Wait-VM': 'it waits for the guest (heartbeat, IP address, reboot), which hvsim does not model; to wait for a merge, poll OperationalStatus',
 };
 

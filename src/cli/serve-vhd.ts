@@ -14,13 +14,12 @@ import type { Host } from '../host/host.js';
 import { openLayer } from '../engine/chain.js';
 import { createBaseDisk } from '../engine/layers.js';
 import { NodeDiskStore } from '../engine/store.js';
-import { HOST_ERROR_CATEGORY, isLocalComputer, remoteComputerMessage } from '../powershell/cmdlets/hyperv.js';
+import { HOST_ERROR_CATEGORY, isLocalComputer, remoteComputerMessage, VHD_TYPE, vhdProperties } from '../powershell/cmdlets/hyperv.js';
 import { stripCmdlet } from '../powershell/interpreter.js';
 import type { VhdInfo } from '../vhd/disk.js';
 import { withHostOf, type Globals } from './sim-host.js';
 import type { ServeError, ServeEvent } from './serve-protocol.js';
 
-export const VHD_TYPE = 'Microsoft.Vhd.PowerShell.VirtualHardDisk';
 const CLASS = { 'New-VHD': 'Microsoft.Vhd.PowerShell.Cmdlets.NewVHD', 'Get-VHD': 'Microsoft.Vhd.PowerShell.Cmdlets.GetVHD' } as const;
 type VhdCmdlet = keyof typeof CLASS;
 
@@ -41,7 +40,7 @@ function param(params: Record<string, unknown>, name: string): unknown {
 }
 
 function vhdObject(info: VhdInfo, computerName: string, attached: boolean): ServeEvent {
-  return { o: { t: [VHD_TYPE, 'System.Object'], p: { ComputerName: computerName, ...info, Attached: attached, DiskNumber: null }, k: {} } };
+  return { o: { t: [VHD_TYPE, 'System.Object'], p: vhdProperties(info, computerName, attached), k: {} } };
 }
 
 /** One New-VHD or Get-VHD call. */

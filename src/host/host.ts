@@ -8,6 +8,16 @@
  * `--json` output reads like `ConvertTo-Json` of the real objects. Enums are strings, times are
  * ISO-8601 strings (UTC). Properties marked "hvsim" do not exist on the real objects.
  */
+import type { VhdInfo } from '../vhd/disk.js';
+
+/** Get-VHD's properties (src/vhd), for Host.mergeVHD's result. */
+export type { VhdInfo };
+
+/** Merge-VHD's -DestinationPath (default: the parent) and -Force. */
+export interface MergeVHDOptions {
+  destinationPath?: string;
+  force?: boolean;
+}
 
 /** VMState names (the subset a simulated VM rests in; transitional states are instantaneous). */
 export type VMState = 'Off' | 'Running' | 'Saved' | 'Paused';
@@ -295,6 +305,13 @@ export interface Host {
   importVM?(path: string, opts?: ImportVMOptions): Promise<VirtualMachine>;
   /** Remove-VM: unregister the VMs (Off or Saved); their disk files stay. */
   removeVM?(names: string[]): Promise<VirtualMachine[]>;
+
+  /**
+   * Merge-VHD (docs/hyperv.md, "Merges"): merge the differencing disk file `path` (and the layers
+   * between) into an ancestor, offline only: a chain a VM uses is refused. Returns the destination
+   * as Get-VHD shows it. Optional: the simulator has it; the real-host driver does not yet.
+   */
+  mergeVHD?(path: string, opts?: MergeVHDOptions): Promise<VhdInfo>;
 
   getVMHardDiskDrive(vmName: string, snapshot?: string): Promise<HardDiskDrive[]>;
   /** Attach a new (or an existing) disk; refused once the VM has checkpoints. */

@@ -31,7 +31,7 @@ export function findCmdlet(name: string): CmdletDef | undefined {
 /** Real cmdlets a checkpoint script may use that hvsim run does not implement. */
 const KNOWN_UNSUPPORTED = [
   'Compare-VM', 'Rename-VM', 'Wait-VM', 'Move-VM', 'Restart-VM', 'Remove-VMSavedState',
-  'Get-VHD', 'New-VHD', 'Merge-VHD', 'Set-VHD', 'Resize-VHD', 'Convert-VHD', 'Mount-VHD', 'Dismount-VHD', 'Test-VHD', 'Optimize-VHD',
+  'Get-VHD', 'New-VHD', 'Set-VHD', 'Resize-VHD', 'Convert-VHD', 'Mount-VHD', 'Dismount-VHD', 'Test-VHD', 'Optimize-VHD',
   'Remove-VMHardDiskDrive', 'Set-VMHardDiskDrive', 'Get-VMNetworkAdapter', 'Get-VMIntegrationService', 'Enable-VMIntegrationService',
   'Disable-VMIntegrationService', 'Get-VMHost', 'Set-VMHost', 'Get-VMProcessor', 'Set-VMProcessor', 'Get-VMMemory', 'Set-VMMemory',
   'Tee-Object',

@@ -65,32 +65,64 @@ function candidateRoots(file: string, roots: readonly string[]): string[] {
   return out;
 }
 
+/** The VM of `state` (kept in `root`) whose records name the absolute path `abs`. */
+export function ownerInState(state: HostState, root: string, abs: string): DiskOwner | undefined {
+  for (const vm of state.vms) {
+    for (let i = 0; i < vm.drives.length; i++) {
+      const drive = vm.drives[i]!;
+      const files = drive.files;
+      if (!files.some((f) => f.path === abs)) continue;
+      const parentOf = new Map(files.map((f) => [f.path, f.parent]));
+      // The file is in the content of each checkpoint whose frozen file descends from it.
+      const includes = (leaf: string | undefined): boolean => {
+        for (let p: string | null | undefined = leaf, n = 0; p != null && n <= files.length; p = parentOf.get(p), n++) if (p === abs) return true;
+        return false;
+      };
+      return {
+        root,
+        vmName: vm.name,
+        vmState: vm.state,
+        current: drive.path === abs,
+        checkpoints: vm.snapshots.filter((s) => includes(s.drives[i])).map((s) => s.name),
+      };
+    }
+  }
+  return undefined;
+}
+
 /** The VM whose records name `file` (as a current disk, a checkpoint's or an ancestor of either). */
 export function diskOwner(file: string, roots: readonly string[] = []): DiskOwner | undefined {
   const abs = path.resolve(file);
   for (const root of candidateRoots(abs, roots)) {
     const state = readState(root, abs);
-    if (!state) continue;
-    for (const vm of state.vms) {
-      for (let i = 0; i < vm.drives.length; i++) {
-        const drive = vm.drives[i]!;
-        const files = drive.files;
-        if (!files.some((f) => f.path === abs)) continue;
-        const parentOf = new Map(files.map((f) => [f.path, f.parent]));
-        // The file is in the content of each checkpoint whose frozen file descends from it.
-        const includes = (leaf: string | undefined): boolean => {
-          for (let p: string | null | undefined = leaf, n = 0; p != null && n <= files.length; p = parentOf.get(p), n++) if (p === abs) return true;
-          return false;
-        };
-        return {
-          root,
-          vmName: vm.name,
-          vmState: vm.state,
-          current: drive.path === abs,
-          checkpoints: vm.snapshots.filter((s) => includes(s.drives[i])).map((s) => s.name),
-        };
-      }
-    }
+    const o = state && ownerInState(state, root, abs);
+    if (o) return o;
   }
   return undefined;
+}
+
+/**
+ * What a command does to a file:
+ * - write: changes its data (allowed on a VM's current disk while the VM is Off: no checkpoint
+ *   includes it and no guest has it open);
+ * - freeze: makes it a parent (allowed on a checkpoint's frozen file, never on a VM's current disk);
+ * - merge: merges it, removes it or replaces it (never on a VM's file: Merge-VHD is offline only,
+ *   "the virtual hard disk chain must not be attached when merge is initiated",
+ *   https://learn.microsoft.com/powershell/module/hyper-v/merge-vhd).
+ */
+export type DiskChange = 'write' | 'freeze' | 'merge';
+
+/** Whether `change` may be made to a file of VM owner `o`. */
+export function changeAllowed(o: DiskOwner, change: DiskChange): boolean {
+  if (change === 'write') return o.current && o.vmState === 'Off';
+  if (change === 'freeze') return !o.current;
+  return false;
+}
+
+/** Why a file of `o` is the VM's, in words ("is the current disk of the virtual machine 'A' (Off)"). */
+export function ownerReason(o: DiskOwner): string {
+  if (o.current) return `is the current disk of the virtual machine '${o.vmName}' (${o.vmState})`;
+  if (o.checkpoints.length > 0)
+    return `holds ${o.checkpoints.length === 1 ? 'checkpoint' : 'checkpoints'} ${o.checkpoints.map((c) => `'${c}'`).join(', ')} of the virtual machine '${o.vmName}'`;
+  return `belongs to the virtual machine '${o.vmName}'`;
 }

@@ -15,7 +15,7 @@ import { MiB } from '../vhd/common/bytes.js';
 import { DEFAULT_DISK_SIZE, DEFAULT_MEMORY } from '../host/validation.js';
 import { HvsimError, invalidArgument } from '../errors.js';
 import type {
-  CheckpointType, CheckpointVMOptions, ExportResult, ImportVMOptions, GroupCheckpointReport, GuestReadOptions, HardDiskDrive, Host, HostWarning, NewVMOptions,
+  CheckpointType, CheckpointVMOptions, ExportResult, ImportVMOptions, GroupCheckpointReport, GuestReadOptions, HardDiskDrive, Host, HostWarning, MergeVHDOptions, NewVMOptions,
   RemoveSnapshotOptions, SetVMOptions, SnapshotQuery, SnapshotRef, StopVMOptions, VirtualMachine, VMSnapshot, VMState,
 } from '../host/host.js';
 import { DEFAULT_COSTS, SimClock, type CostModel } from '../host/clock.js';
@@ -33,6 +33,10 @@ import { diskSize, guestRead, guestWrite, readGuest, writeGuest } from './guest-
 import { emptyState, keepGroupReports, validateState, type HostState } from './state.js';
 import { MemoryStorage, type SimStorage } from './storage.js';
 import { syncVmFiles } from './vm-files.js';
+import { openLayer } from '../engine/chain.js';
+import type { VhdInfo } from '../vhd/disk.js';
+import { mergeVhd } from './merge-vhd.js';
+import { diskOwner, ownerInState, type DiskOwner } from './owner.js';
 
 export interface SimulatorOptions {
   storage?: SimStorage;
@@ -289,6 +293,24 @@ export class Simulator implements Host {
 
   exportVMSnapshot(ref: SnapshotRef, dir: string): Promise<ExportResult> {
     return this.run(() => exportVMSnapshot(this.ctx, ref, dir));
+  }
+
+  // ---------------------------------------------------------------- Host: Merge-VHD (merge-vhd.ts)
+
+  mergeVHD(file: string, opts: MergeVHDOptions = {}): Promise<VhdInfo> {
+    return this.run(() => {
+      const store = this.storage.store;
+      const root = 'root' in this.storage && typeof this.storage.root === 'string' ? this.storage.root : this.storage.vmRoot;
+      // This host's own records first (an in-memory host has no state.json), then other state directories above the file.
+      const ownerOf = (f: string): DiskOwner | undefined => ownerInState(this.ctx.state, root, store.absolutePath(f)) ?? (this.storage.kind === 'directory' ? diskOwner(f) : undefined);
+      const r = mergeVhd(store, file, ownerOf, opts);
+      const img = openLayer(store, r.destination, false);
+      try {
+        return img.info();
+      } finally {
+        img.close();
+      }
+    });
   }
 
   // ---------------------------------------------------------------- Host: export, import, remove (transfer.ts)

@@ -218,6 +218,34 @@ describe('hvsim serve --stdio', () => {
     }
   });
 
+  it("Merge-VHD (the interpreter's cmdlet): merges disk files, -Passthru writes the destination; a VM's disk is refused, a missing file ObjectNotFound", async () => {
+    const root = tempRoot();
+    const dir = path.dirname(root);
+    const env = { env: { ...SIM_ENV, HVSIM_ROOT: root } };
+    const base = path.join(dir, 'base.vhdx');
+    const child = path.join(dir, 'child.avhdx');
+    expect(runCli(['new-vhd', base, '--size', '4M'], env).code).toBe(0);
+    expect(runCli(['new-vhd', child, '--parent', base], env).code).toBe(0);
+    const s = server(root);
+    try {
+      let r = await call(s, 1, 'Merge-VHD', { Path: child, Passthru: true });
+      expect(r.events).toHaveLength(1);
+      expect(r.events[0]!.o).toMatchObject({ t: ['Microsoft.Vhd.PowerShell.VirtualHardDisk', 'System.Object'], p: { Path: base, VhdType: 'Dynamic', ParentPath: null, Attached: false } });
+      expect(fs.existsSync(child)).toBe(false);
+      await call(s, 2, 'New-VM', { Name: 'web01', NewVHDPath: path.join(root, 'vms', 'web01', 'web01.vhdx'), NewVHDSizeBytes: 4 * 1024 * 1024 });
+      await call(s, 3, 'Checkpoint-VM', { Name: ['web01'], SnapshotName: 'a' });
+      const current = String(JSON.parse(runCli(['get-vm', '--name', 'web01', '--json'], env).stdout)[0].HardDrives[0].Path);
+      r = await call(s, 4, 'Merge-VHD', { Path: current });
+      expect(r.events[0]!.e).toMatchObject({ category: 'InvalidOperation', id: 'InvalidOperation,Microsoft.Vhd.PowerShell.Cmdlets.MergeVHD' });
+      expect(r.events[0]!.e!.message).toMatch(/is the current disk of the virtual machine 'web01' \(Off\).*offline operation/);
+      expect(fs.existsSync(current)).toBe(true);
+      r = await call(s, 5, 'Merge-VHD', { Path: path.join(dir, 'none.avhdx') });
+      expect(r.events[0]!.e).toMatchObject({ category: 'ObjectNotFound', id: 'ObjectNotFound,Microsoft.Vhd.PowerShell.Cmdlets.MergeVHD' });
+    } finally {
+      expect(await s.end()).toBe(0);
+    }
+  });
+
   it('faults kept in the state directory fire once across requests (faults.json), counting the calls they have seen', async () => {
     const root = tempRoot();
     const s = server(root);

@@ -340,6 +340,36 @@ foreach ($n in 1..4) {
     expect(results.filter((t) => JSON.stringify(t.pwsh.picture) !== JSON.stringify(initial)).length).toBeGreaterThanOrEqual(9);
   });
 
+  it("Merge-VHD: a relative -Path resolved against PowerShell's location, -WhatIf, -Passthru's VirtualHardDisk, a VM's disk refused", async () => {
+    const root = fresh('merge-vhd');
+    await build(root, { computerName: 'HV01', startTime: Date.parse(SIM_ENV.HVSIM_START_TIME) }, async (h) => {
+      await h.newVM({ name: 'web01' });
+    });
+    const disks = fresh('merge-vhd-disks');
+    fs.mkdirSync(disks);
+    const env = { env: { ...SIM_ENV, HVSIM_ROOT: root } };
+    expect(runCli(['new-vhd', path.join(disks, 'base.vhdx'), '--size', '4M'], env).code).toBe(0);
+    expect(runCli(['new-vhd', path.join(disks, 'child.avhdx'), '--parent', path.join(disks, 'base.vhdx')], env).code).toBe(0);
+    const script = writeScript(
+      'merge-vhd.ps1',
+      `Import-Module $env:HVSIM_MODULE
+Set-Location -LiteralPath $env:DISKS
+Merge-VHD child.avhdx -WhatIf
+'@@whatif ' + (Test-Path child.avhdx)
+$v = Merge-VHD child.avhdx -Passthru
+'@@passthru ' + $v.PSObject.TypeNames[0] + ' ' + ($v.Path -eq (Join-Path $env:DISKS 'base.vhdx')) + ' ' + $v.VhdType + ' ' + $v.Attached + ' ' + (Test-Path child.avhdx)
+try { Merge-VHD -Path (Get-VMHardDiskDrive -VMName web01).Path -ErrorAction Stop } catch { '@@attached ' + $_.FullyQualifiedErrorId + ' | ' + $_.CategoryInfo.Category }
+`,
+    );
+    const r = pwsh(script, [], { HVSIM_MODULE: moduleManifest(), HVSIM_ROOT: root, DISKS: disks });
+    const m = markers(r.stdout);
+    expect(r.stderr).toMatch(/^$|^\s*$/);
+    expect(r.stdout).toContain(`What if: Performing the operation "Merge-VHD" on target "${path.join(disks, 'child.avhdx')}".`);
+    expect(one(m, 'whatif')).toBe('True');
+    expect(one(m, 'passthru')).toBe('Microsoft.Vhd.PowerShell.VirtualHardDisk True Dynamic False False');
+    expect(one(m, 'attached')).toBe('InvalidOperation,Microsoft.Vhd.PowerShell.Cmdlets.MergeVHD | InvalidOperation');
+  });
+
   it('runs what hvsim run refuses, binds as Hyper-V does, and answers with typed objects and Hyper-V error records', async () => {
     const root = fresh('features');
     await build(root, { computerName: 'HV01', startTime: Date.parse(SIM_ENV.HVSIM_START_TIME) }, async (h) => {

@@ -1,11 +1,12 @@
 /** Chain commands: merge-vhd, convert-vhd, resume-merge, test-tree. Thin: parse, call, print. */
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { Chain, openLayer } from '../../engine/chain.js';
+import { openLayer } from '../../engine/chain.js';
 import { flattenFormatForPath } from '../../engine/flatten.js';
 import { journalFiles, journalsFor, pendingJournals } from '../../engine/merge.js';
-import type { DiskStore } from '../../engine/store.js';
 import { refuseVmDisks } from '../vm-disks.js';
+import { mergedFiles } from '../../sim/merge-vhd.js';
+import { stateRoot, type Globals } from '../sim-host.js';
 import { NodeDiskStore } from '../../engine/store.js';
 import { checkTree } from '../../engine/tree.js';
 import { parseList, parseSize } from '../options.js';
@@ -18,24 +19,6 @@ function diskRow(path: string): Row {
     return img.info() as unknown as Row;
   } finally {
     img.close();
-  }
-}
-
-/** The files merge-vhd changes or removes: the leaf, the layers between and the destination (its parent by default). */
-function mergedFiles(store: DiskStore, leaf: string, destination: string | undefined): string[] {
-  let chain: Chain;
-  try {
-    chain = Chain.open(leaf, { store });
-  } catch {
-    return [leaf, ...(destination !== undefined ? [destination] : [])]; // mergeDown reports what is wrong
-  }
-  try {
-    const up = [...chain.paths].reverse(); // leaf first (Chain.paths is base first)
-    const dest = destination !== undefined ? store.absolutePath(destination) : up[1];
-    const end = dest === undefined ? -1 : up.indexOf(dest);
-    return end < 0 ? [up[0]!, ...(dest !== undefined ? [dest] : [])] : up.slice(0, end + 1);
-  } finally {
-    chain.close();
   }
 }
 
@@ -60,7 +43,7 @@ export function registerChainCommands(program: Command): void {
     .action(async (o: { path: string; destinationPath?: string; force?: boolean; passthru?: boolean; json?: boolean }, cmd: Command) => {
       const store = new NodeDiskStore();
       refuseVmDisks(cmd, 'merge-vhd', mergedFiles(store, o.path, o.destinationPath), 'merge');
-      const r = await runJob('merge-vhd', { path: o.path, ...(o.destinationPath !== undefined ? { destinationPath: o.destinationPath } : {}), ...(o.force ? { force: true } : {}) }, {
+      const r = await runJob('merge-vhd', { path: o.path, roots: [stateRoot(cmd.optsWithGlobals() as Globals)], ...(o.destinationPath !== undefined ? { destinationPath: o.destinationPath } : {}), ...(o.force ? { force: true } : {}) }, {
         progress: 'merging',
         interrupted: () => `merge-vhd of ${o.path}; ${unfinishedMerge(o.path)}`,
       });

@@ -51,7 +51,8 @@ type Place = { kind: 'sim'; path: string } | { kind: 'real'; path: string };
 /** Registry and other providers' drives hvsim does not simulate. */
 const PROVIDER_DRIVE = /^(HKLM|HKCU|HKCR|HKU|HKCC|Registry|Env|Variable|Function|Alias|Cert|WSMan):/i;
 
-function place(fac: Facilities | undefined, p: string): Place {
+/** Where a path argument goes: a drive path (C:\…) on the simulated host's file system, anything else a real path (relative to Set-Location or the working folder). */
+export function place(fac: Facilities | undefined, p: string): Place {
   let text = p.replace(/^Microsoft\.PowerShell\.Core\\FileSystem::/i, '').replace(/^FileSystem::/i, '');
   // a relative path under a Set-Location to a drive of the simulated host is on that drive
   const loc = fac?.location ?? null;

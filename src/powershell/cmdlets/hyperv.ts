@@ -11,6 +11,8 @@ import { toStr } from '../convert.js';
 import { isDrivePath } from '../../host/files.js';
 import { DRIVE_TYPE, HV, SNAPSHOT_TYPE, VM_TYPE } from '../views.js';
 import { PsObject, type PsErrorCategory, type PsValue } from '../value.js';
+import type { VhdInfo } from '../../host/host.js';
+import { place } from './files.js';
 
 /**
  * A host error's ErrorCategory (docs/powershell.md, "Errors"): not found → ObjectNotFound, wrong
@@ -82,6 +84,11 @@ const SNAPSHOT_EXTRAS = ['CheckpointType', 'GroupId', 'GroupMembers'];
 export const vmObject = (vm: VirtualMachine): PsObject => toObject([VM_TYPE, `${HV}.VirtualMachineBase`, 'System.Object'], vm).hide(VM_EXTRAS);
 export const snapshotObject = (s: VMSnapshot): PsObject => toObject([SNAPSHOT_TYPE, `${HV}.VirtualMachineBase`, 'System.Object'], s).hide(SNAPSHOT_EXTRAS);
 export const driveObject = (d: HardDiskDrive): PsObject => toObject([DRIVE_TYPE, `${HV}.HardDriveBase`, 'System.Object'], d);
+
+/** Get-VHD's object (https://learn.microsoft.com/powershell/module/hyper-v/get-vhd, OUTPUTS). */
+export const VHD_TYPE = 'Microsoft.Vhd.PowerShell.VirtualHardDisk';
+export const vhdProperties = (info: VhdInfo, computerName: string, attached: boolean): Record<string, unknown> => ({ ComputerName: computerName, ...info, Attached: attached, DiskNumber: null });
+export const vhdObject = (info: VhdInfo, computerName: string, attached: boolean): PsObject => toObject([VHD_TYPE, 'System.Object'], vhdProperties(info, computerName, attached));
 
 // ------------------------------------------------------------ parameter building blocks
 
@@ -562,10 +569,51 @@ const importVM = def(
   { sets: ['Register', 'Copy', 'CompatibilityReport'] },
 );
 
+// ------------------------------------------------------------ VHD files
+
+/**
+ * Merge-VHD [-Path] <String> [[-DestinationPath] <String>] [-Force] [-AsJob] [-Passthru]
+ * (https://learn.microsoft.com/powershell/module/hyper-v/merge-vhd): "Merge is an offline
+ * operation; the virtual hard disk chain must not be attached when merge is initiated", so a
+ * chain a VM uses is refused (InvalidOperation), whatever the VM's state. "If a filename or
+ * relative path is specified, the virtual hard disk path will be calculated relative to the
+ * current working directory" (ibid., -Path): as the file cmdlets place paths (files.ts), a drive
+ * path (C:\…) on the simulated host's file system. -Force also merges when other differencing
+ * disks of the layers merged away would break (hvsim merge-vhd --force).
+ */
+const mergeVHD = def(
+  'Merge-VHD',
+  [
+    { name: 'Path', aliases: ['FullName'], type: 'string', position: 0, mandatory: true, pipeline: true },
+    { name: 'DestinationPath', type: 'string', position: 1 },
+    { name: 'Force', type: 'switch' },
+    asJob,
+    passthru,
+    ...remote(),
+  ],
+  async (ctx, b) => {
+    const real = (p: string): string => {
+      const pl = place(ctx.facilities, p);
+      return pl.kind === 'sim' ? (ctx.facilities?.files.locate(pl.path).real ?? p) : pl.path;
+    };
+    const file = real(b.str('Path')!);
+    // the target as the script names it, resolved (C:\… stays a drive path)
+    if (!ctx.shouldProcess(place(ctx.facilities, b.str('Path')!).path)) return;
+    await attempt(ctx, file, async () => {
+      const info = await hostMethod(ctx.host.mergeVHD, 'Merge-VHD').call(ctx.host, file, {
+        ...(b.has('DestinationPath') ? { destinationPath: real(b.str('DestinationPath')!) } : {}),
+        ...(b.flag('Force') ? { force: true } : {}),
+      });
+      if (b.flag('Passthru')) ctx.emit(vhdObject(info, ctx.host.computerName, false));
+    });
+  },
+  { className: 'Microsoft.Vhd.PowerShell.Cmdlets.MergeVHD' },
+);
+
 export const HYPERV_CMDLETS: CmdletDef[] = [
   newVM, getVM, setVM, startVM, stopVM, saveVM, suspendVM, resumeVM,
   checkpointVM, getVMSnapshot, restoreVMSnapshot, removeVMSnapshot, renameVMSnapshot, exportVMSnapshot,
-  getVMHardDiskDrive, addVMHardDiskDrive, removeVM, exportVM, importVM,
+  getVMHardDiskDrive, addVMHardDiskDrive, removeVM, exportVM, importVM, mergeVHD,
 ];
 
 /** The module's "checkpoint" aliases (docs/hyperv.md, "Cmdlets"). */

@@ -252,7 +252,7 @@ const HOST = new Set(['Start-Transcript', 'Stop-Transcript'].map((n) => n.toLowe
 /** The module a cmdlet comes from (Hyper-V\Get-VM, Microsoft.PowerShell.Management\Test-Path). */
 export function moduleOf(def: CmdletDef): string {
   const n = def.name.toLowerCase();
-  if (def.className.startsWith('Microsoft.HyperV.')) return 'Hyper-V';
+  if (def.className.startsWith('Microsoft.HyperV.') || def.className.startsWith('Microsoft.Vhd.')) return 'Hyper-V';
   if (MANAGEMENT.has(n)) return 'Microsoft.PowerShell.Management';
   if (CORE.has(n)) return 'Microsoft.PowerShell.Core';
   if (HOST.has(n)) return 'Microsoft.PowerShell.Host';
