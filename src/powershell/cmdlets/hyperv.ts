@@ -8,7 +8,6 @@ import { CHECKPOINT_TYPES, type HardDiskDrive, type SnapshotQuery, type VirtualM
 import { HvsimError, type HvsimErrorCode } from '../../errors.js';
 import { type Bound, type CmdletContext, type CmdletDef, type ParamDef } from '../cmdlet.js';
 import { toStr } from '../convert.js';
-import { isDrivePath } from '../../host/files.js';
 import { DRIVE_TYPE, HV, SNAPSHOT_TYPE, VM_TYPE } from '../views.js';
 import { PsObject, type PsErrorCategory, type PsValue } from '../value.js';
 import type { VhdInfo } from '../../host/host.js';
@@ -407,7 +406,9 @@ const renameVMSnapshot = def(
  * real host gets its own paths).
  */
 function hostPath(ctx: CmdletContext, p: string): string {
-  return ctx.facilities && isDrivePath(p) ? ctx.facilities.files.locate(p).real : p;
+  if (!ctx.facilities) return p;
+  const pl = place(ctx.facilities, p);
+  return pl.kind === 'sim' ? ctx.facilities.files.locate(pl.path).real : pl.path;
 }
 
 const exportVMSnapshot = def(
@@ -592,16 +593,12 @@ const mergeVHD = def(
     ...remote(),
   ],
   async (ctx, b) => {
-    const real = (p: string): string => {
-      const pl = place(ctx.facilities, p);
-      return pl.kind === 'sim' ? (ctx.facilities?.files.locate(pl.path).real ?? p) : pl.path;
-    };
-    const file = real(b.str('Path')!);
+    const file = hostPath(ctx, b.str('Path')!);
     // the target as the script names it, resolved (C:\… stays a drive path)
     if (!ctx.shouldProcess(place(ctx.facilities, b.str('Path')!).path)) return;
     await attempt(ctx, file, async () => {
       const info = await hostMethod(ctx.host.mergeVHD, 'Merge-VHD').call(ctx.host, file, {
-        ...(b.has('DestinationPath') ? { destinationPath: real(b.str('DestinationPath')!) } : {}),
+        ...(b.has('DestinationPath') ? { destinationPath: hostPath(ctx, b.str('DestinationPath')!) } : {}),
         ...(b.flag('Force') ? { force: true } : {}),
       });
       if (b.flag('Passthru')) ctx.emit(vhdObject(info, ctx.host.computerName, false));
