@@ -565,6 +565,8 @@ const getVMIntegrationService = def(
     ...remote(['VMName']),
   ],
   async (ctx, b) => {
+    // A piped checkpoint binds -VMSnapshot without naming it: refused here, one error per checkpoint.
+    if (b.set === 'VMSnapshot') return ctx.error(new HvsimError('UNSUPPORTED', "Get-VMIntegrationService: hvsim does not simulate a checkpoint's integration services (-VMSnapshot)"));
     const names = b.strs('Name');
     for (const n of vmNames(b, 'VMName'))
       await attempt(ctx, n, async () => (await hostMethod(ctx.host.getVMIntegrationService, 'Get-VMIntegrationService').call(ctx.host, n, names)).forEach((c) => ctx.emit(integrationObject(c))));
