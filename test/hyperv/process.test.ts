@@ -172,6 +172,9 @@ describe('what only the simulator does', () => {
       expect((await reject(h.readGuest('web01', 0, 1))).code).toBe('UNSUPPORTED');
       expect((await reject(h.newVM({ name: 'x', guestSupportsProductionCheckpoints: false }))).code).toBe('UNSUPPORTED');
       expect((await reject(h.setVM(['web01'], { guestSupportsProductionCheckpoints: true }))).code).toBe('UNSUPPORTED');
+      // Integration services: not sent yet (docs/real-host.md), so hvsim run answers NotImplemented.
+      expect((await reject(h.newVM({ name: 'y', disabledIntegrationServices: ['VSS'] }))).code).toBe('UNSUPPORTED');
+      expect([h.getVMIntegrationService, h.setVMIntegrationService]).toEqual([undefined, undefined]);
       expect(await h.now()).toBeGreaterThan(Date.UTC(2025, 0, 1));
     } finally {
       await h.close();
