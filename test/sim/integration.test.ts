@@ -87,6 +87,16 @@ describe('integration services', () => {
     expect((await h.getVM()).map((v) => v.Name)).toEqual(['nobackup']);
   });
 
+  it('Export-VM keeps the settings and Import-VM brings them back (Hyper-V exports the configuration)', async () => {
+    const h = simHost();
+    const vm = await h.newVM({ name: 'src', disabledIntegrationServices: ['VSS', 'Shutdown'] });
+    await h.exportVM('src', '/exports');
+    await h.removeVM(['src']);
+    await h.importVM(`/exports/src/Virtual Machines/${vm.Id.toUpperCase()}.vmcx`);
+    const e = await enabled(h, 'src');
+    expect([e.VSS, e.Shutdown, e.Heartbeat]).toEqual([false, false, true]);
+  });
+
   it('the settings are kept in the state; a state written before them loads with the defaults; a bad one is CORRUPT', async () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'hvsim-intsvc-'));
     try {
