@@ -33,7 +33,10 @@
         'Add-VMHardDiskDrive',
         'New-VHD',
         'Get-VHD',
-        'Merge-VHD'
+        'Merge-VHD',
+        'Get-VMIntegrationService',
+        'Enable-VMIntegrationService',
+        'Disable-VMIntegrationService'
     )
     AliasesToExport = @(
         'Get-VMCheckpoint',

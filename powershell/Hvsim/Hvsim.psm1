@@ -1664,6 +1664,151 @@ function Merge-VHD {
     process { Invoke-HvsimCmdlet $PSCmdlet $PSBoundParameters }
 }
 
+# ------------------------------------------------------------------ integration services (docs/hyperv.md, "Integration services")
+
+function Get-VMIntegrationService {
+    [CmdletBinding(DefaultParameterSetName='VMName')]
+    [OutputType('Microsoft.HyperV.PowerShell.VMIntegrationComponent')]
+    param (
+        [Parameter(ParameterSetName='VMName')]
+        [ValidateNotNullOrEmpty()]
+        [object[]]
+        ${CimSession},
+
+        [Parameter(ParameterSetName='VMName')]
+        [ValidateNotNullOrEmpty()]
+        [string[]]
+        ${ComputerName},
+
+        [Parameter(ParameterSetName='VMName')]
+        [ValidateNotNullOrEmpty()]
+        [pscredential[]]
+        ${Credential},
+
+        [Parameter(ParameterSetName='VMName', Mandatory=$true, Position=0)]
+        [ValidateNotNullOrEmpty()]
+        [string[]]
+        ${VMName},
+
+        [Parameter(ParameterSetName='VMObject', Mandatory=$true, Position=0, ValueFromPipeline=$true)]
+        [ValidateNotNullOrEmpty()]
+        [PSTypeName('Microsoft.HyperV.PowerShell.VirtualMachine')]
+        [psobject[]]
+        ${VM},
+
+        [Parameter(ParameterSetName='VMSnapshot', Mandatory=$true, Position=0, ValueFromPipeline=$true)]
+        [ValidateNotNull()]
+        [PSTypeName('Microsoft.HyperV.PowerShell.VMSnapshot')]
+        [psobject]
+        ${VMSnapshot},
+
+        [Parameter(Position=1)]
+        [ValidateNotNullOrEmpty()]
+        [string[]]
+        ${Name}
+    )
+
+    process { Invoke-HvsimCmdlet $PSCmdlet $PSBoundParameters }
+}
+
+function Enable-VMIntegrationService {
+    [CmdletBinding(DefaultParameterSetName='VMName', SupportsShouldProcess=$true, ConfirmImpact='Medium')]
+    [OutputType('Microsoft.HyperV.PowerShell.VMIntegrationComponent')]
+    param (
+        [Parameter(ParameterSetName='VMName')]
+        [ValidateNotNullOrEmpty()]
+        [object[]]
+        ${CimSession},
+
+        [Parameter(ParameterSetName='VMName')]
+        [ValidateNotNullOrEmpty()]
+        [string[]]
+        ${ComputerName},
+
+        [Parameter(ParameterSetName='VMName')]
+        [ValidateNotNullOrEmpty()]
+        [pscredential[]]
+        ${Credential},
+
+        [Parameter(ParameterSetName='VMName', Mandatory=$true, Position=1)]
+        [ValidateNotNullOrEmpty()]
+        [string[]]
+        ${VMName},
+
+        [Parameter(ParameterSetName='VMObject', Mandatory=$true, Position=1, ValueFromPipeline=$true)]
+        [ValidateNotNullOrEmpty()]
+        [PSTypeName('Microsoft.HyperV.PowerShell.VirtualMachine')]
+        [psobject[]]
+        ${VM},
+
+        [Parameter(ParameterSetName='VMIntegrationComponent', Mandatory=$true, Position=0, ValueFromPipeline=$true)]
+        [ValidateNotNullOrEmpty()]
+        [PSTypeName('Microsoft.HyperV.PowerShell.VMIntegrationComponent')]
+        [psobject[]]
+        ${VMIntegrationService},
+
+        [Parameter(ParameterSetName='VMName', Mandatory=$true, Position=0)]
+        [Parameter(ParameterSetName='VMObject', Mandatory=$true, Position=0)]
+        [ValidateNotNullOrEmpty()]
+        [string[]]
+        ${Name},
+
+        [switch]
+        ${Passthru}
+    )
+
+    process { Invoke-HvsimCmdlet $PSCmdlet $PSBoundParameters }
+}
+
+function Disable-VMIntegrationService {
+    [CmdletBinding(DefaultParameterSetName='VMName', SupportsShouldProcess=$true, ConfirmImpact='Medium')]
+    [OutputType('Microsoft.HyperV.PowerShell.VMIntegrationComponent')]
+    param (
+        [Parameter(ParameterSetName='VMName')]
+        [ValidateNotNullOrEmpty()]
+        [object[]]
+        ${CimSession},
+
+        [Parameter(ParameterSetName='VMName')]
+        [ValidateNotNullOrEmpty()]
+        [string[]]
+        ${ComputerName},
+
+        [Parameter(ParameterSetName='VMName')]
+        [ValidateNotNullOrEmpty()]
+        [pscredential[]]
+        ${Credential},
+
+        [Parameter(ParameterSetName='VMName', Mandatory=$true, Position=1)]
+        [ValidateNotNullOrEmpty()]
+        [string[]]
+        ${VMName},
+
+        [Parameter(ParameterSetName='VMObject', Mandatory=$true, Position=1, ValueFromPipeline=$true)]
+        [ValidateNotNullOrEmpty()]
+        [PSTypeName('Microsoft.HyperV.PowerShell.VirtualMachine')]
+        [psobject[]]
+        ${VM},
+
+        [Parameter(ParameterSetName='VMIntegrationComponent', Mandatory=$true, Position=0, ValueFromPipeline=$true)]
+        [ValidateNotNullOrEmpty()]
+        [PSTypeName('Microsoft.HyperV.PowerShell.VMIntegrationComponent')]
+        [psobject[]]
+        ${VMIntegrationService},
+
+        [Parameter(ParameterSetName='VMName', Mandatory=$true, Position=0)]
+        [Parameter(ParameterSetName='VMObject', Mandatory=$true, Position=0)]
+        [ValidateNotNullOrEmpty()]
+        [string[]]
+        ${Name},
+
+        [switch]
+        ${Passthru}
+    )
+
+    process { Invoke-HvsimCmdlet $PSCmdlet $PSBoundParameters }
+}
+
 # ------------------------------------------------------------------ aliases (docs/hyperv.md, "Cmdlets")
 
 Set-Alias -Name Get-VMCheckpoint -Value Get-VMSnapshot
@@ -1677,5 +1822,6 @@ $ExecutionContext.SessionState.Module.OnRemove = { Stop-HvsimServer }
 Export-ModuleMember -Function @(
     'Get-VMHost', 'Get-VM', 'New-VM', 'Remove-VM', 'Set-VM', 'Start-VM', 'Stop-VM', 'Save-VM', 'Suspend-VM', 'Resume-VM', 'Wait-VM', 'Export-VM', 'Import-VM',
     'Checkpoint-VM', 'Get-VMSnapshot', 'Restore-VMSnapshot', 'Remove-VMSnapshot', 'Rename-VMSnapshot', 'Export-VMSnapshot',
-    'Get-VMHardDiskDrive', 'Add-VMHardDiskDrive', 'New-VHD', 'Get-VHD', 'Merge-VHD'
+    'Get-VMHardDiskDrive', 'Add-VMHardDiskDrive', 'New-VHD', 'Get-VHD', 'Merge-VHD',
+    'Get-VMIntegrationService', 'Enable-VMIntegrationService', 'Disable-VMIntegrationService'
 ) -Alias @('Get-VMCheckpoint', 'Restore-VMCheckpoint', 'Remove-VMCheckpoint', 'Rename-VMCheckpoint', 'Export-VMCheckpoint')

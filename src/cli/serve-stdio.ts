@@ -30,7 +30,7 @@ import { HvsimError } from '../errors.js';
 import type { Host } from '../host/host.js';
 import { BindingError, bind, resolveParam, type CmdletContext, type CmdletDef, type RawArgs } from '../powershell/cmdlet.js';
 import { HOST_ERROR_CATEGORY, HYPERV_ALIASES, HYPERV_CMDLETS, hostErrorKind, isLocalComputer, remoteComputerMessage } from '../powershell/cmdlets/hyperv.js';
-import { DRIVE_TYPE, SNAPSHOT_TYPE, VM_TYPE } from '../powershell/views.js';
+import { DRIVE_TYPE, INTEGRATION_TYPE, SNAPSHOT_TYPE, VM_TYPE } from '../powershell/views.js';
 import { PsObject, type PsValue } from '../powershell/value.js';
 import { stripCmdlet } from '../powershell/interpreter.js';
 import { withHostOf, type Globals, type HostPlace } from './sim-host.js';
@@ -47,6 +47,7 @@ const PROPERTY_KINDS: Readonly<Record<string, Readonly<Record<string, string>>>>
   },
   [SNAPSHOT_TYPE]: { Id: 'Guid', VMId: 'Guid', ParentSnapshotId: 'Guid', SnapshotType: 'SnapshotType', State: 'VMState' },
   [DRIVE_TYPE]: { VMId: 'Guid', VMSnapshotId: 'Guid', ControllerType: 'ControllerType' },
+  [INTEGRATION_TYPE]: { VMId: 'Guid' },
 };
 
 /** A cmdlet's output object for the client: the properties a script sees (hidden hvsim extras left out). */

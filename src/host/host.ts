@@ -87,7 +87,7 @@ export interface VirtualMachine {
   HardDrives: HardDiskDrive[];
   /** hvsim: when the background merge in progress will finish (ISO time), else null. */
   MergeCompletionTime: string | null;
-  /** hvsim: whether the guest can take production checkpoints (Backup integration service / VSS). */
+  /** hvsim: whether a running guest can take production checkpoints now (its VSS support and the VSS integration service: src/host/integration.ts). */
   GuestSupportsProductionCheckpoints: boolean;
 }
 
@@ -124,6 +124,18 @@ export interface VMSnapshot {
   GroupMembers: string[] | null;
 }
 
+/** Microsoft.HyperV.PowerShell.VMIntegrationComponent (docs/hyperv.md, "Integration services"). */
+export interface VMIntegrationComponent {
+  VMName: string;
+  VMId: string;
+  Name: string;
+  Enabled: boolean;
+  /** "OK" while the VM runs, else null (hvsim's assumption: docs/hyperv.md). */
+  PrimaryStatusDescription: string | null;
+  SecondaryStatusDescription: string | null;
+  ComputerName: string;
+}
+
 export interface NewVMOptions {
   name: string;
   /** Startup memory in bytes (default 1 GiB). */
@@ -137,6 +149,8 @@ export interface NewVMOptions {
   notes?: string;
   /** Default true. */
   guestSupportsProductionCheckpoints?: boolean;
+  /** Integration services to disable at once (names as Get-VMIntegrationService's; src/host/integration.ts). */
+  disabledIntegrationServices?: string[];
 }
 
 export interface SetVMOptions {
@@ -305,6 +319,10 @@ export interface Host {
   importVM?(path: string, opts?: ImportVMOptions): Promise<VirtualMachine>;
   /** Remove-VM: unregister the VMs (Off or Saved); their disk files stay. */
   removeVM?(names: string[]): Promise<VirtualMachine[]>;
+  /** Get-VMIntegrationService of one VM: the services `names` pick (wildcards), all when absent. */
+  getVMIntegrationService?(vmName: string, names?: string[]): Promise<VMIntegrationComponent[]>;
+  /** Enable- or Disable-VMIntegrationService of one VM; the services changed. */
+  setVMIntegrationService?(vmName: string, names: string[], enabled: boolean): Promise<VMIntegrationComponent[]>;
 
   /**
    * Merge-VHD (docs/hyperv.md, "Merges"): merge the differencing disk file `path` (and the layers

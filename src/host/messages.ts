@@ -28,6 +28,9 @@ export const CMDLET: Record<string, string> = {
   'remove-vm': 'Remove-VM',
   'export-vm': 'Export-VM',
   import: 'Import-VM',
+  'get-integration': 'Get-VMIntegrationService',
+  'enable-integration': 'Enable-VMIntegrationService',
+  'disable-integration': 'Disable-VMIntegrationService',
 };
 
 /** The cmdlet an operation belongs to, or the operation's own name. */

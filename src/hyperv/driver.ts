@@ -256,6 +256,7 @@ export class HyperVHost implements Host {
     const memory = opts.memory ?? this.opts.defaultMemory ?? DEFAULT_MEMORY;
     validateMemory(memory);
     if (opts.guestSupportsProductionCheckpoints === false) throw unsupported('New-VM: whether the guest can take production checkpoints is up to the guest');
+    if ((opts.disabledIntegrationServices ?? []).length > 0) throw unsupported('New-VM: the real-host driver does not set integration services (no Disable-VMIntegrationService yet: docs/real-host.md)');
     const hostInfo = await this.vmHost();
     const { vms } = await this.list(false);
     refuseTakenVMName(name, vms.map((v) => v.vm.Name), this.computerName);

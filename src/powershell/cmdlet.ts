@@ -8,12 +8,12 @@ import type { Pos } from './ast.js';
 import { PsObject, isScriptBlock, type PsScriptBlock, type PsValue } from './value.js';
 import { isPrimitive, toNumber, toStr } from './convert.js';
 import { UnsupportedError } from './errors.js';
-import { HV, SNAPSHOT_TYPE, VM_TYPE } from './views.js';
+import { HV, INTEGRATION_TYPE, SNAPSHOT_TYPE, VM_TYPE } from './views.js';
 import type { Facilities } from './windows.js';
 
 export type ParamType =
   | 'string' | 'string[]' | 'switch' | 'int' | 'bool' | 'object' | 'object[]' | 'scriptblock'
-  | 'vm' | 'vm[]' | 'snapshot' | 'snapshot[]' | 'vmbase';
+  | 'vm' | 'vm[]' | 'snapshot' | 'snapshot[]' | 'vmbase' | 'integration[]';
 
 export interface ParamDef {
   name: string;
@@ -163,6 +163,8 @@ export function accepts(t: ParamType, v: PsValue): boolean {
       return list.length > 0 && list.every((x) => isType(x, SNAPSHOT_TYPE));
     case 'vmbase':
       return !Array.isArray(v) && (isType(v, VM_TYPE) || isType(v, SNAPSHOT_TYPE));
+    case 'integration[]':
+      return list.length > 0 && list.every((x) => isType(x, INTEGRATION_TYPE));
     case 'scriptblock':
       return isScriptBlock(v);
     case 'object':
@@ -174,7 +176,7 @@ export function accepts(t: ParamType, v: PsValue): boolean {
 const NET_TYPE: Record<ParamType, string> = {
   string: 'System.String', 'string[]': 'System.String[]', switch: 'System.Management.Automation.SwitchParameter', int: 'System.Int64', bool: 'System.Boolean',
   object: 'System.Object', 'object[]': 'System.Object[]', scriptblock: 'System.Management.Automation.ScriptBlock',
-  vm: `${VM_TYPE}`, 'vm[]': `${VM_TYPE}[]`, snapshot: SNAPSHOT_TYPE, 'snapshot[]': `${SNAPSHOT_TYPE}[]`, vmbase: `${HV}.VirtualMachineBase`,
+  vm: `${VM_TYPE}`, 'vm[]': `${VM_TYPE}[]`, snapshot: SNAPSHOT_TYPE, 'snapshot[]': `${SNAPSHOT_TYPE}[]`, vmbase: `${HV}.VirtualMachineBase`, 'integration[]': `${INTEGRATION_TYPE}[]`,
 };
 
 /** Convert a value for a parameter (after `accepts`), or throw PowerShell's binding error. */

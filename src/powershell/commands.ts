@@ -32,8 +32,8 @@ export function findCmdlet(name: string): CmdletDef | undefined {
 const KNOWN_UNSUPPORTED = [
   'Compare-VM', 'Rename-VM', 'Wait-VM', 'Move-VM', 'Restart-VM', 'Remove-VMSavedState',
   'Get-VHD', 'New-VHD', 'Set-VHD', 'Resize-VHD', 'Convert-VHD', 'Mount-VHD', 'Dismount-VHD', 'Test-VHD', 'Optimize-VHD',
-  'Remove-VMHardDiskDrive', 'Set-VMHardDiskDrive', 'Get-VMNetworkAdapter', 'Get-VMIntegrationService', 'Enable-VMIntegrationService',
-  'Disable-VMIntegrationService', 'Get-VMHost', 'Set-VMHost', 'Get-VMProcessor', 'Set-VMProcessor', 'Get-VMMemory', 'Set-VMMemory',
+  'Remove-VMHardDiskDrive', 'Set-VMHardDiskDrive', 'Get-VMNetworkAdapter',
+  'Get-VMHost', 'Set-VMHost', 'Get-VMProcessor', 'Set-VMProcessor', 'Get-VMMemory', 'Set-VMMemory',
   'Tee-Object',
   'New-PSSession', 'New-CimSession', 'Get-Credential',
   'Write-Progress', 'Write-Information', 'Start-Job', 'Wait-Job', 'Receive-Job',

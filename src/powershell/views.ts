@@ -11,6 +11,7 @@ export const HV = 'Microsoft.HyperV.PowerShell';
 export const VM_TYPE = `${HV}.VirtualMachine`;
 export const SNAPSHOT_TYPE = `${HV}.VMSnapshot`;
 export const DRIVE_TYPE = `${HV}.HardDiskDrive`;
+export const INTEGRATION_TYPE = `${HV}.VMIntegrationComponent`;
 
 /** A column of a default table view. */
 export interface ViewColumn {
@@ -53,10 +54,16 @@ export const DRIVE_VIEW: TableView = {
   columns: [col('VMName'), col('ControllerType'), col('ControllerNumber'), col('ControllerLocation'), col('DiskNumber'), col('Path')],
 };
 
+/** Get-VMIntegrationService's table ("Manage Hyper-V integration services", learn.microsoft.com). */
+export const INTEGRATION_VIEW: TableView = {
+  type: INTEGRATION_TYPE,
+  columns: [col('VMName'), col('Name'), col('Enabled'), col('PrimaryStatusDescription'), col('SecondaryStatusDescription')],
+};
+
 /** ToString() of a Hyper-V object: "VirtualMachine (Name = 'azshci1') [Id = '5381F80D-…']" (seen in a Compare-VM report dump). */
 export const hyperVObjectString = (shortType: string, name: string, id: string): string => `${shortType} (Name = '${name}') [Id = '${id}']`;
 
-export const VIEWS: readonly TableView[] = [VM_VIEW, SNAPSHOT_VIEW, DRIVE_VIEW];
+export const VIEWS: readonly TableView[] = [VM_VIEW, SNAPSHOT_VIEW, DRIVE_VIEW, INTEGRATION_VIEW];
 
 /**
  * Properties whose values are .NET enums (VMState, SnapshotType, ControllerType …), shown as their

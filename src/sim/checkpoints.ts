@@ -18,6 +18,7 @@ import { newDifferencingPath } from './disk-tree.js';
 import { checkpointsOf, eachVM, findOne, resolveVMs, vmByName } from './lookup.js';
 import { beforeTreeChange, scheduleCleanup, settle } from './merges.js';
 import { creating } from './recovery.js';
+import { vmProductionBlocker } from './integration.js';
 import { currentDisks, type SnapshotRecord, type VmRecord } from './state.js';
 
 /** What a checkpoint of this VM will be, or Hyper-V's refusal (docs/hyperv.md, "Checkpoint types"). */
@@ -30,8 +31,8 @@ function checkpointKind(ctx: SimContext, vm: VmRecord): 'Standard' | 'Production
       return 'Standard';
     case 'Production':
     case 'ProductionOnly': {
-      if (vm.state === 'Off' || (vm.state === 'Running' && vm.guestSupportsProduction)) return 'Production';
-      const why = vm.state === 'Running' ? 'the guest has no Backup (VSS) integration service' : `the guest is not running: State ${vm.state}`;
+      const why = vmProductionBlocker(vm);
+      if (why === null) return 'Production';
       if (vm.checkpointType === 'ProductionOnly')
         throw new HvsimError('INVALID_STATE', `Checkpoint-VM: Production checkpoints cannot be created for '${vm.name}'. ${idText} Checkpoint operation for '${vm.name}' failed. ${idText} (${why}; CheckpointType ProductionOnly)`);
       // A frozen guest (Saved, Paused) plainly cannot quiesce: fall back silently; a running

@@ -16,7 +16,7 @@ import { DEFAULT_DISK_SIZE, DEFAULT_MEMORY } from '../host/validation.js';
 import { HvsimError, invalidArgument } from '../errors.js';
 import type {
   CheckpointType, CheckpointVMOptions, ExportResult, ImportVMOptions, GroupCheckpointReport, GuestReadOptions, HardDiskDrive, Host, HostWarning, MergeVHDOptions, NewVMOptions,
-  RemoveSnapshotOptions, SetVMOptions, SnapshotQuery, SnapshotRef, StopVMOptions, VirtualMachine, VMSnapshot, VMState,
+  RemoveSnapshotOptions, SetVMOptions, SnapshotQuery, SnapshotRef, StopVMOptions, VirtualMachine, VMIntegrationComponent, VMSnapshot, VMState,
 } from '../host/host.js';
 import { DEFAULT_COSTS, SimClock, type CostModel } from '../host/clock.js';
 import { FaultPlan, type FaultSpec } from '../host/faults.js';
@@ -28,6 +28,7 @@ import { orphans, recover, removeOrphans } from './recovery.js';
 import { startVM, stopVM, powerVM, waitVM } from './power.js';
 import { exportVM, exportVMSnapshot, importVM, removeVM } from './transfer.js';
 import { checkpointVM, getVMSnapshot, removeVMSnapshot, renameVMSnapshot, restoreVMSnapshot } from './checkpoints.js';
+import { getVMIntegrationService, setVMIntegrationService } from './integration.js';
 import { addVMHardDiskDrive, getVM, getVMHardDiskDrive, newVM, setVM } from './vms.js';
 import { diskSize, guestRead, guestWrite, readGuest, writeGuest } from './guest-io.js';
 import { emptyState, keepGroupReports, validateState, type HostState } from './state.js';
@@ -239,6 +240,14 @@ export class Simulator implements Host {
 
   setVM(names: string[], opts: SetVMOptions): Promise<VirtualMachine[]> {
     return this.run(() => setVM(this.ctx, names, opts));
+  }
+
+  getVMIntegrationService(vmName: string, names?: string[]): Promise<VMIntegrationComponent[]> {
+    return this.run(() => getVMIntegrationService(this.ctx, vmName, names));
+  }
+
+  setVMIntegrationService(vmName: string, names: string[], enabled: boolean): Promise<VMIntegrationComponent[]> {
+    return this.run(() => setVMIntegrationService(this.ctx, vmName, names, enabled));
   }
 
   // ---------------------------------------------------------------- Host: power (power.ts)

@@ -5,6 +5,7 @@
  */
 import { HvsimError } from '../errors.js';
 import { CHECKPOINT_TYPES, type CheckpointType, type GroupCheckpointReport, type VMState } from '../host/host.js';
+import { defaultIntegrationServices, INTEGRATION_SERVICES, type IntegrationServiceName } from '../host/integration.js';
 
 export const STATE_VERSION = 1;
 
@@ -66,7 +67,10 @@ export interface VmRecord {
   smartPagingFilePath?: string;
   /** Set-VM -AutomaticCheckpointsEnabled: Start-VM takes a checkpoint first. Absent: false. */
   automaticCheckpointsEnabled?: boolean;
+  /** Whether the guest OS can quiesce for a production checkpoint (its own VSS support). */
   guestSupportsProduction: boolean;
+  /** Each integration service's Enabled flag (docs/hyperv.md, "Integration services"). Absent: the defaults. */
+  integrationServices?: Partial<Record<IntegrationServiceName, boolean>>;
   /** When the VM last entered Running (for Uptime). */
   runningSince: number | null;
   drives: DriveRecord[];
@@ -81,6 +85,11 @@ export interface VmRecord {
    * because hvsim merged or deleted it (docs/reliability.md, "Missing files"). Absent: none.
    */
   pendingStep?: { drive: number; step: CleanupStep } | null;
+}
+
+/** Each integration service's Enabled flag (the defaults where the record has none). */
+export function servicesOf(vm: VmRecord): Record<IntegrationServiceName, boolean> {
+  return { ...defaultIntegrationServices(), ...vm.integrationServices };
 }
 
 /** One change a clean-up makes to a drive's files (src/sim/disk-tree.ts). */
@@ -190,6 +199,12 @@ export function validateState(s: unknown, file: string): HostState {
     for (const k of ['snapshotFileLocation', 'smartPagingFilePath'] as const) if (vm[k] !== undefined) str(vm[k], `${w}.${k}`);
     if (vm.automaticCheckpointsEnabled !== undefined && typeof vm.automaticCheckpointsEnabled !== 'boolean') bad(`${w}.automaticCheckpointsEnabled`, 'expected true or false');
     if (typeof vm.guestSupportsProduction !== 'boolean') bad(`${w}.guestSupportsProduction`, 'expected true or false');
+    // Absent in states written before integration services were simulated: the defaults.
+    if (vm.integrationServices !== undefined)
+      for (const [k, e] of Object.entries(obj(vm.integrationServices, `${w}.integrationServices`))) {
+        if (!(INTEGRATION_SERVICES as readonly string[]).includes(k)) bad(`${w}.integrationServices`, `no integration service is named "${k}"`);
+        if (typeof e !== 'boolean') bad(`${w}.integrationServices.${k}`, 'expected true or false');
+      }
     numOrNull(vm.runningSince, `${w}.runningSince`);
     numOrNull(vm.mergeUntil, `${w}.mergeUntil`);
     const drives = arr(vm.drives, `${w}.drives`).map((d, j) => {

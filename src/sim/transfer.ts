@@ -14,13 +14,14 @@ import type { ExportResult, ImportVMOptions, VirtualMachine } from '../host/host
 import { transferMs } from '../host/clock.js';
 import { wrongState } from '../host/state-machine.js';
 import { CHECKPOINT_TYPES, type CheckpointType } from '../host/host.js';
+import { INTEGRATION_SERVICES, type IntegrationServiceName } from '../host/integration.js';
 import { refuseTakenVMName, validateMemory, validateVMName } from '../host/validation.js';
 import { fault, requireDisks, viewVM, type SimContext } from './context.js';
 import { baseFile, fileStem, openChain } from './disk-tree.js';
 import { eachVM, findOne, vmByName } from './lookup.js';
 import { beforeTreeChange, settle } from './merges.js';
 import { creating } from './recovery.js';
-import type { VmRecord } from './state.js';
+import { servicesOf, type VmRecord } from './state.js';
 import { VMGS_SIZE, VMRS_IDLE_SIZE } from './vm-files.js';
 import { diskExtension, formatOfExtension } from '../vhd/formats.js';
 
@@ -35,6 +36,8 @@ interface ExportedConfig {
   Notes: string;
   /** Disk files, relative to the VM's export folder (`Virtual Hard Disks/<name>.vhdx`). */
   HardDrives: string[];
+  /** Each integration service's Enabled flag (absent in exports written before: the defaults). */
+  IntegrationServices?: Partial<Record<IntegrationServiceName, boolean>>;
   /** Export-VMSnapshot: the checkpoint it came from. */
   ExportedFrom?: { SnapshotName: string; SnapshotId: string };
 }
@@ -101,7 +104,7 @@ function sparse(ctx: SimContext, p: string, size: number): void {
 }
 
 function configOf(vm: VmRecord): Omit<ExportedConfig, 'HardDrives' | 'hvsim'> {
-  return { Name: vm.name, Id: vm.id, Generation: 2, MemoryStartup: vm.memory, CheckpointType: vm.checkpointType, Notes: vm.notes };
+  return { Name: vm.name, Id: vm.id, Generation: 2, MemoryStartup: vm.memory, CheckpointType: vm.checkpointType, Notes: vm.notes, IntegrationServices: servicesOf(vm) };
 }
 
 /** Export-VMSnapshot: the VM as the checkpoint holds it, as a VM export (docs/hyperv.md, "Export and import"). */
@@ -148,7 +151,10 @@ function readConfig(ctx: SimContext, file: string): ExportedConfig {
   if (
     c === undefined || c === null || typeof c !== 'object' || c.hvsim !== 'virtual-machine-configuration' || typeof c.Name !== 'string' || typeof c.Id !== 'string' ||
     typeof c.MemoryStartup !== 'number' || !CHECKPOINT_TYPES.includes(c.CheckpointType as CheckpointType) || typeof c.Notes !== 'string' ||
-    !Array.isArray(c.HardDrives) || c.HardDrives.length === 0 || !c.HardDrives.every((h) => typeof h === 'string')
+    !Array.isArray(c.HardDrives) || c.HardDrives.length === 0 || !c.HardDrives.every((h) => typeof h === 'string') ||
+    (c.IntegrationServices !== undefined &&
+      (typeof c.IntegrationServices !== 'object' || c.IntegrationServices === null ||
+        !Object.entries(c.IntegrationServices).every(([k, v]) => (INTEGRATION_SERVICES as readonly string[]).includes(k) && typeof v === 'boolean')))
   )
     throw new HvsimError('CORRUPT', `Import-VM: ${p}: not a configuration hvsim wrote (hvsim imports the exports of hvsim's hosts only)`, { file: p, reason: 'STATE_FILE' });
   return c as ExportedConfig;
@@ -212,6 +218,7 @@ export function importVM(ctx: SimContext, file: string, opts: ImportVMOptions): 
     path: vmPath,
     ...(opts.copy && opts.snapshotFilePath !== undefined ? { snapshotFileLocation: store.absolutePath(opts.snapshotFilePath) } : {}),
     guestSupportsProduction: true,
+    ...(cfg.IntegrationServices !== undefined ? { integrationServices: { ...cfg.IntegrationServices } } : {}),
     runningSince: null,
     drives: disks.map((d) => ({ path: d, files: [{ path: d, parent: null }] })),
     parentSnapshotId: null,

@@ -5,7 +5,8 @@
 import type { HardDiskDrive, SnapshotType, VirtualMachine, VMSnapshot } from '../host/host.js';
 import { iso, timeSpan } from '../host/clock.js';
 import { snapshotById } from './checkpoint-tree.js';
-import { currentDisks, type SnapshotRecord, type VmRecord } from './state.js';
+import { BACKUP_SERVICE, productionBlocker } from '../host/integration.js';
+import { currentDisks, servicesOf, type SnapshotRecord, type VmRecord } from './state.js';
 
 /** The VM's drives now (`snap` null), or as checkpoint `snap` froze them. */
 export function drivesView(computerName: string, vm: VmRecord, snap: SnapshotRecord | null): HardDiskDrive[] {
@@ -74,7 +75,8 @@ export function vmView(computerName: string, vm: VmRecord, now: number, missing:
     AutomaticCheckpointsEnabled: vm.automaticCheckpointsEnabled ?? false,
     HardDrives: drivesView(computerName, vm, null),
     MergeCompletionTime: merging ? iso(vm.mergeUntil!) : null,
-    GuestSupportsProductionCheckpoints: vm.guestSupportsProduction,
+    // Running now would it take a production checkpoint (the one rule: src/host/integration.ts).
+    GuestSupportsProductionCheckpoints: productionBlocker('Running', vm.guestSupportsProduction, servicesOf(vm)[BACKUP_SERVICE]) === null,
   };
 }
 

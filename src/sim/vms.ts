@@ -9,6 +9,7 @@ import { formatForPath } from '../vhd/formats.js';
 import { openLayer } from '../engine/chain.js';
 import { createBaseDisk } from '../engine/layers.js';
 import type { HardDiskDrive, NewVMOptions, SetVMOptions, VirtualMachine } from '../host/host.js';
+import { defaultIntegrationServices, pickIntegrationServices } from '../host/integration.js';
 import { cmdletOf, throwGathered } from '../host/messages.js';
 import { wrongState } from '../host/state-machine.js';
 import { refuseTakenVMName, validateCheckpointType, validateMemory, validateVMName } from '../host/validation.js';
@@ -28,6 +29,7 @@ export function newVM(ctx: SimContext, opts: NewVMOptions): VirtualMachine {
   validateMemory(memory);
   const store = ctx.storage.store;
   const vmPath = path.posix.join(ctx.storage.vmRoot, name);
+  const disabled = pickIntegrationServices('new', name, opts.disabledIntegrationServices ?? []);
   const disk = opts.vhdPath !== undefined ? attachExisting(ctx, opts.vhdPath, 'new') : newBaseDisk(ctx, vmPath, name, opts.diskSize ?? ctx.defaults.diskSize);
   const vm: VmRecord = {
     id: newGuid(),
@@ -39,6 +41,7 @@ export function newVM(ctx: SimContext, opts: NewVMOptions): VirtualMachine {
     creationTime: ctx.clock.now(),
     path: vmPath,
     guestSupportsProduction: opts.guestSupportsProductionCheckpoints ?? true,
+    ...(disabled.length > 0 ? { integrationServices: { ...defaultIntegrationServices(), ...Object.fromEntries(disabled.map((s) => [s, false])) } } : {}),
     runningSince: null,
     drives: [{ path: disk, files: [{ path: disk, parent: null }] }],
     parentSnapshotId: null,

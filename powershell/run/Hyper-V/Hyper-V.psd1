@@ -13,7 +13,8 @@
     FunctionsToExport = @(
         'Get-VMHost', 'Get-VM', 'New-VM', 'Remove-VM', 'Set-VM', 'Start-VM', 'Stop-VM', 'Save-VM', 'Suspend-VM', 'Resume-VM', 'Wait-VM', 'Export-VM', 'Import-VM',
         'Checkpoint-VM', 'Get-VMSnapshot', 'Restore-VMSnapshot', 'Remove-VMSnapshot', 'Rename-VMSnapshot', 'Export-VMSnapshot',
-        'Get-VMHardDiskDrive', 'Add-VMHardDiskDrive', 'New-VHD', 'Get-VHD', 'Merge-VHD'
+        'Get-VMHardDiskDrive', 'Add-VMHardDiskDrive', 'New-VHD', 'Get-VHD', 'Merge-VHD',
+        'Get-VMIntegrationService', 'Enable-VMIntegrationService', 'Disable-VMIntegrationService'
     )
     AliasesToExport = @('Get-VMCheckpoint', 'Restore-VMCheckpoint', 'Remove-VMCheckpoint', 'Rename-VMCheckpoint', 'Export-VMCheckpoint')
     CmdletsToExport = @()

@@ -119,8 +119,9 @@ export function registerVmCommands(program: Command): void {
     .option('--vhd-path <file>', 'attach this existing disk instead (e.g. one written by export-vmsnapshot)')
     .option('--checkpoint-type <type>', `${CHECKPOINT_TYPES.join('|')} (default Production)`, parseCheckpointType)
     .option('--notes <text>', 'notes')
+    .addOption(list('--disable-integration-service <names>', "integration services to turn off, comma-separated (e.g. VSS, alias 'Backup (volume shadow copy)': production checkpoints then fall back to standard)"))
     .addOption(jsonOpt())
-    .action(async (o: { name: string; memory?: number; diskSize?: number; vhdPath?: string; checkpointType?: CheckpointType; notes?: string; json?: boolean }, cmd: Command) => {
+    .action(async (o: { name: string; memory?: number; diskSize?: number; vhdPath?: string; checkpointType?: CheckpointType; notes?: string; disableIntegrationService?: string[]; json?: boolean }, cmd: Command) => {
       if (o.diskSize !== undefined && o.vhdPath !== undefined) throw new HvsimError('INVALID_ARGUMENT', 'new-vm: use --disk-size or --vhd-path, not both');
       const vm = await withHost(cmd, (h) =>
         h.newVM({
@@ -130,6 +131,7 @@ export function registerVmCommands(program: Command): void {
           ...(o.vhdPath !== undefined ? { vhdPath: o.vhdPath } : {}),
           ...(o.checkpointType !== undefined ? { checkpointType: o.checkpointType } : {}),
           ...(o.notes !== undefined ? { notes: o.notes } : {}),
+          ...(o.disableIntegrationService !== undefined ? { disabledIntegrationServices: o.disableIntegrationService } : {}),
         }),
       );
       print(asRows([vm]), o, VM_COLUMNS);

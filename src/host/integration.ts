@@ -1,0 +1,70 @@
+/**
+ * Integration services (Get-, Enable-, Disable-VMIntegrationService; docs/hyperv.md, "Integration
+ * services"): the services a VM is offered, their default Enabled states, how a -Name picks them,
+ * and the one rule that decides whether a checkpoint can be a production checkpoint.
+ */
+import { HvsimError } from '../errors.js';
+import { cmdletOf } from './messages.js';
+import type { VMState } from './host.js';
+import { nameHasWildcard, nameMatches } from './wildcard.js';
+
+/**
+ * The services of a Windows Server 2016+ host, as Get-VMIntegrationService names them (the
+ * Msvm_*Component classes' Name; "Manage Hyper-V integration services", learn.microsoft.com).
+ */
+export const INTEGRATION_SERVICES = ['Guest Service Interface', 'Heartbeat', 'Key-Value Pair Exchange', 'Shutdown', 'Time Synchronization', 'VSS'] as const;
+export type IntegrationServiceName = (typeof INTEGRATION_SERVICES)[number];
+
+/** The backup service production checkpoints need (Hyper-V Manager calls it "Backup (volume shadow copy)"). */
+export const BACKUP_SERVICE: IntegrationServiceName = 'VSS';
+
+/**
+ * hvsim also accepts Hyper-V Manager's label of the backup service as a -Name (a real host knows
+ * only the name its version lists: docs/hyperv.md, "Integration services").
+ */
+const LABELS: Readonly<Record<string, IntegrationServiceName>> = { 'backup (volume shadow copy)': 'VSS' };
+
+/** A new VM's services: all offered but Guest Service Interface ("Manage Hyper-V integration services"). */
+export function defaultIntegrationServices(): Record<IntegrationServiceName, boolean> {
+  return { 'Guest Service Interface': false, Heartbeat: true, 'Key-Value Pair Exchange': true, Shutdown: true, 'Time Synchronization': true, VSS: true };
+}
+
+/** A service name as the canonical one, or undefined (case-insensitive, Hyper-V Manager's label too). */
+export function integrationServiceName(name: string): IntegrationServiceName | undefined {
+  const lower = name.toLowerCase();
+  return INTEGRATION_SERVICES.find((s) => s.toLowerCase() === lower) ?? LABELS[lower];
+}
+
+/**
+ * The services `patterns` pick (wildcards * and ?, as for VM names), in the host's order; a plain name that is no
+ * service is an error naming it (hvsim's text: Hyper-V's is not documented).
+ */
+export function pickIntegrationServices(op: string, vmName: string, patterns: readonly string[] | undefined): IntegrationServiceName[] {
+  if (patterns === undefined) return [...INTEGRATION_SERVICES];
+  const picked = new Set<IntegrationServiceName>();
+  for (const p of patterns) {
+    if (nameHasWildcard(p)) {
+      for (const s of INTEGRATION_SERVICES) if (nameMatches(p, s)) picked.add(s);
+      continue;
+    }
+    const s = integrationServiceName(p);
+    if (s === undefined)
+      throw new HvsimError('NOT_FOUND', `${cmdletOf(op)}: The virtual machine '${vmName}' has no integration service named '${p}' (the services are: ${INTEGRATION_SERVICES.join(', ')}).`);
+    picked.add(s);
+  }
+  return INTEGRATION_SERVICES.filter((s) => picked.has(s));
+}
+
+/**
+ * Whether a checkpoint taken now can be a production checkpoint (docs/hyperv.md, "Checkpoint
+ * types"): an Off VM has nothing to quiesce; a running one needs a guest with VSS support and the
+ * backup (VSS) integration service enabled; a Saved or Paused guest cannot quiesce. The reason
+ * it cannot, else null.
+ */
+export function productionBlocker(state: VMState, guestSupportsProduction: boolean, backupEnabled: boolean): string | null {
+  if (state === 'Off') return null;
+  if (state !== 'Running') return `the guest is not running: State ${state}`;
+  if (!backupEnabled) return 'the Backup (volume shadow copy) integration service is disabled';
+  if (!guestSupportsProduction) return 'the guest has no Backup (VSS) integration service';
+  return null;
+}
