@@ -329,7 +329,10 @@ foreach ($n in 1..4) {
       await h.checkpointVM(['web01'], { snapshotName: 'Before deploy' });
       await h.advance(DAY - HOUR);
     };
-    const files = fs.readdirSync(path.join(SCRIPTS, 'real')).filter((f) => f.endsWith('.ps1')).sort();
+    // 14–17 write to the simulated host's C:\ drive, its outbox and log, which only hvsim run
+    // simulates: with the module, a script runs in your own PowerShell on your own file system
+    // (test/powershell/published-scripts.test.ts runs them through hvsim run)
+    const files = fs.readdirSync(path.join(SCRIPTS, 'real')).filter((f) => f.endsWith('.ps1') && Number(f.slice(0, 2)) <= 13).sort();
     expect(files).toHaveLength(13);
     const results = await twins(files.map((f) => ({ name: f.slice(0, 2), file: path.join(SCRIPTS, 'real', f), computerName: 'HV1', startTime: start, build, wall: true })));
     for (const t of results) {
