@@ -45,6 +45,8 @@ export interface DiskStore {
   list(dir: string): string[];
   /** Create a folder and any missing parents (nothing to do where folders are implicit). */
   mkdirp(dir: string): void;
+  /** Remove a folder if it is empty (a folder with anything in it stays; none: folders are implicit). */
+  removeEmptyFolder?(dir: string): void;
   /** The absolute form of a path (relative paths are taken from the current folder). */
   absolutePath(p: string): string;
 }
@@ -180,6 +182,13 @@ export class NodeDiskStore implements DiskStore {
   }
   mkdirp(dir: string): void {
     mkdirp(dir);
+  }
+  removeEmptyFolder(dir: string): void {
+    try {
+      fs.rmdirSync(dir); // refuses a folder that holds anything
+    } catch {
+      // not empty, or gone: left as it is
+    }
   }
   absolutePath(p: string): string {
     refuseForeignDrivePath(p);

@@ -44,8 +44,10 @@ interface ExportedConfig {
 
 /**
  * Write `<dir>/<VM name>/` in Hyper-V's export layout from the given frozen (or current) disk of
- * each drive. Everything is written under `<dir>/<VM name>.hvsim-export` first and renamed into
- * place at the end, so an interrupted export leaves no half export under the real name.
+ * each drive. Each disk is written under a temporary name and renamed when whole (flatten), and
+ * the configuration (.vmcx) comes last, so a folder without it is plainly not an export. A failed
+ * export removes the files and the (then empty) folders it made, so it can be run again; after a
+ * crash what it left stays, and the next export to that folder is refused, naming it.
  */
 function writeExport(ctx: SimContext, vm: VmRecord, sources: string[], dir: string, cfg: Omit<ExportedConfig, 'HardDrives' | 'hvsim'>, op: string): ExportResult & { bytes: number } {
   const store = ctx.storage.store;
@@ -54,10 +56,17 @@ function writeExport(ctx: SimContext, vm: VmRecord, sources: string[], dir: stri
     throw new HvsimError('INVALID_STATE', `${op}: '${vm.name}' failed to export: the folder ${root} already exists. Choose another -Path.`, { file: root });
   const disks = path.posix.join(root, 'Virtual Hard Disks');
   const written: string[] = [];
+  /** The other files this export made, and the folders it made (removed again if it fails). */
+  const made: string[] = [];
+  const folders: string[] = [];
+  const mkdirp = (d: string): void => {
+    for (let q = d; !store.exists(q) && path.posix.dirname(q) !== q; q = path.posix.dirname(q)) folders.push(q);
+    ctx.storage.mkdirp(d);
+  };
   let bytes = 0;
   try {
-    ctx.storage.mkdirp(disks);
-    ctx.storage.mkdirp(path.posix.join(root, 'Snapshots'));
+    mkdirp(disks);
+    mkdirp(path.posix.join(root, 'Snapshots'));
     sources.forEach((src, i) => {
       const base = baseFile(vm.drives[i]!).path;
       const format = formatOfExtension(base) ?? 'VHDX';
@@ -71,15 +80,20 @@ function writeExport(ctx: SimContext, vm: VmRecord, sources: string[], dir: stri
       written.push(dest);
     });
     const config = path.posix.join(root, 'Virtual Machines');
-    ctx.storage.mkdirp(config);
+    mkdirp(config);
     const id = cfg.Id.toUpperCase();
     const full: ExportedConfig = { hvsim: 'virtual-machine-configuration', ...cfg, Id: id, HardDrives: written.map((w) => path.posix.relative(root, w)) };
-    sparse(ctx, path.posix.join(config, `${id}.vmrs`), VMRS_IDLE_SIZE);
-    sparse(ctx, path.posix.join(config, `${id}.vmgs`), VMGS_SIZE);
+    for (const [ext, size] of [['vmrs', VMRS_IDLE_SIZE], ['vmgs', VMGS_SIZE]] as const) {
+      const f = path.posix.join(config, `${id}.${ext}`);
+      sparse(ctx, f, size);
+      made.push(f);
+    }
     // The configuration last: a folder without it is plainly not an export yet.
     store.writeTextAtomic(path.posix.join(config, `${id}.vmcx`), JSON.stringify(full, null, 1) + '\n');
   } catch (e) {
-    for (const w of written) store.remove(w);
+    for (const w of [...written, ...made]) if (store.exists(w)) store.remove(w);
+    // deepest first; a folder that holds anything (not this export's) stays
+    for (const d of [...new Set(folders)].sort((a, b) => b.length - a.length)) store.removeEmptyFolder?.(d);
     throw e;
   }
   return { VMName: vm.name, SnapshotName: cfg.ExportedFrom?.SnapshotName ?? '', SnapshotId: cfg.ExportedFrom?.SnapshotId ?? '', Path: root, HardDrives: written, bytes };
