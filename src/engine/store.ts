@@ -308,7 +308,6 @@ export class MemoryDiskStore implements DiskStore {
   /** Folders are implicit (a file's folder is the dirname of its path). */
   mkdirp(_dir: string): void {}
   absolutePath(p: string): string {
-    refuseForeignDrivePath(p);
     return path.posix.resolve(p);
   }
 
