@@ -13,6 +13,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { HvsimError } from '../errors.js';
+import { writeFileAtomic } from '../vhd/io/node-file.js';
+
+/** The one atomic file write (temporary, fsync, rename, folder sync), for the layers above the host's. */
+export { writeFileAtomic };
 
 /** The folder under the state directory that holds the simulated drives. */
 export const FILES_DIR = 'files';
@@ -176,20 +180,7 @@ export class SimulatedFileSystem {
     fs.mkdirSync(path.dirname(loc.real), { recursive: true });
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     const content = opts.append && loc.exists ? Buffer.concat([fs.readFileSync(loc.real), bytes]) : bytes;
-    const tmp = path.join(path.dirname(loc.real), `.${path.basename(loc.real)}.tmp-hvsim-${process.pid}`);
-    try {
-      const fd = fs.openSync(tmp, 'w');
-      try {
-        fs.writeSync(fd, content);
-        fs.fsyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
-      fs.renameSync(tmp, loc.real);
-    } catch (e) {
-      fs.rmSync(tmp, { force: true });
-      throw e;
-    }
+    writeFileAtomic(loc.real, content);
     if (opts.mtimeMs !== undefined) {
       setTime(loc.real, opts.mtimeMs);
       // a new entry changes its directory's last write time, as on NTFS

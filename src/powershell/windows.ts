@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { HvsimError } from '../errors.js';
-import { SimulatedFileSystem } from '../host/files.js';
+import { SimulatedFileSystem, writeFileAtomic } from '../host/files.js';
 import { registerTextForm } from './clr.js';
 import { formatDate } from './dotnet.js';
 import type { MailRecord } from './statics.js';
@@ -90,25 +90,6 @@ interface EventLogFile {
 export const OUTBOX_DIR = 'outbox';
 export const EVENT_LOG_FILE = 'eventlog.json';
 
-/** Write text through a temporary file and a rename (a crash keeps the old file whole). */
-function writeAtomic(file: string, text: string): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  try {
-    const fd = fs.openSync(tmp, 'w');
-    try {
-      fs.writeSync(fd, text);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
-}
-
 /** RFC 5322 date of the simulated clock, as an SMTP client stamps it. */
 function mailDate(ms: number): string {
   const d = new Date(ms);
@@ -173,7 +154,7 @@ export class Facilities {
       m.body,
     ];
     const file = path.join(dir, `${String(n).padStart(6, '0')}.eml`);
-    writeAtomic(file, lines.join('\r\n') + '\r\n');
+    writeFileAtomic(file, lines.join('\r\n') + '\r\n');
     return file;
   }
 
@@ -186,6 +167,11 @@ export class Facilities {
       .filter((f) => /^\d{6}\.eml$/.test(f))
       .sort()
       .map((f) => ({ name: f, text: fs.readFileSync(path.join(dir, f), 'utf8') }));
+  }
+
+  private writeEventLog(log: EventLogFile): void {
+    fs.mkdirSync(this.stateRoot, { recursive: true });
+    writeFileAtomic(path.join(this.stateRoot, EVENT_LOG_FILE), JSON.stringify(log, null, 1) + '\n');
   }
 
   private readEventLog(): EventLogFile {
@@ -210,7 +196,7 @@ export class Facilities {
     const log = this.readEventLog();
     if (Object.keys(log.sources).some((k) => k.toLowerCase() === source.toLowerCase())) return false;
     log.sources[source] = logName;
-    writeAtomic(path.join(this.stateRoot, EVENT_LOG_FILE), JSON.stringify(log, null, 1) + '\n');
+    this.writeEventLog(log);
     return true;
   }
 
@@ -218,7 +204,7 @@ export class Facilities {
     const log = this.readEventLog();
     const entry = { ...e, index: log.entries.filter((x) => x.logName.toLowerCase() === e.logName.toLowerCase()).length + 1 };
     log.entries.push(entry);
-    writeAtomic(path.join(this.stateRoot, EVENT_LOG_FILE), JSON.stringify(log, null, 1) + '\n');
+    this.writeEventLog(log);
     return entry;
   }
 

@@ -63,15 +63,16 @@ export function renameNoReplace(from: string, to: string): void {
 }
 
 /**
- * Replace a small text file atomically: write a temporary beside it, fsync, rename over it, sync
- * the folder. A crash leaves the old file or the new one, never a mix.
+ * Replace a small file atomically: write a temporary beside it, fsync, rename over it, sync the
+ * folder. A crash leaves the old file or the new one, never a mix. Text is written as UTF-8.
  */
-export function writeFileAtomic(path: string, text: string): void {
+export function writeFileAtomic(path: string, text: string | Uint8Array): void {
   const tmp = `${path}.tmp-${process.pid}`;
   try {
     const fd = fs.openSync(tmp, 'w');
     try {
-      fs.writeSync(fd, text);
+      const bytes = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
+      for (let done = 0; done < bytes.length; ) done += fs.writeSync(fd, bytes, done, bytes.length - done, done);
       fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
