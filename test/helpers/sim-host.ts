@@ -20,6 +20,27 @@ export function simHost(opts: SimulatorOptions = {}): Simulator {
   return Simulator.open({ ...SIM_DEFAULTS, ...opts });
 }
 
+/**
+ * The host the real-world scripts (test/fixtures/ps-scripts/real) expect: HV1 with web01 (Running),
+ * db01 (Off), app01 (Running); web01 "Before update" taken on Jan 15 2024, db01 "Before patch" on
+ * Jan 18, web01 "Before deploy" on Jan 24; now is Jan 25. In memory unless `opts.storage`.
+ */
+export async function realScriptsHost(opts: SimulatorOptions = {}): Promise<Simulator> {
+  const DAY = 86_400_000;
+  const h = simHost({ computerName: 'HV1', startTime: Date.UTC(2024, 0, 15, 9, 0, 0), ...opts });
+  for (const [n, running] of [['web01', true], ['db01', false], ['app01', true]] as const) {
+    await h.newVM({ name: n, checkpointType: 'Standard' });
+    if (running) await h.startVM([n]);
+  }
+  await h.checkpointVM(['web01'], { snapshotName: 'Before update' });
+  await h.advance(3 * DAY);
+  await h.checkpointVM(['db01'], { snapshotName: 'Before patch' });
+  await h.advance(6 * DAY);
+  await h.checkpointVM(['web01'], { snapshotName: 'Before deploy' });
+  await h.advance(DAY);
+  return h;
+}
+
 export interface MemoryHost {
   h: Simulator;
   storage: MemoryStorage;

@@ -13,36 +13,20 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Simulator } from '../../src/sim/simulator.js';
 import { DirectoryStorage } from '../../src/sim/storage.js';
-import { MiB } from '../../src/vhd/common/bytes.js';
 import { runCli, SIM_ENV } from '../helpers/cli.js';
+import { realScriptsHost } from '../helpers/sim-host.js';
 
 const REAL = path.join(import.meta.dirname, '..', 'fixtures', 'ps-scripts', 'real');
 const DOCS = path.join(import.meta.dirname, '..', '..', 'docs', 'powershell.md');
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'hvsim-published-'));
 afterAll(() => fs.rmSync(TMP, { recursive: true, force: true }));
 
-const DAY = 86_400_000;
-const START = Date.UTC(2024, 0, 15, 9, 0, 0);
 let counter = 0;
 
-/** HV1: web01 (Running), db01 (Off), app01 (Running); web01 "Before update" (Jan 15), db01 "Before patch" (Jan 18), web01 "Before deploy" (Jan 24); now Jan 25. */
+/** realScriptsHost (test/helpers/sim-host.ts) in a state directory of its own. */
 async function host(): Promise<string> {
   const root = path.join(TMP, `state-${++counter}`);
-  const h = Simulator.open({ storage: new DirectoryStorage(root), clockMode: 'simulated', startTime: START, timeZone: 'UTC', computerName: 'HV1', defaultDiskSize: 8 * MiB });
-  try {
-    for (const [n, running] of [['web01', true], ['db01', false], ['app01', true]] as const) {
-      await h.newVM({ name: n, checkpointType: 'Standard' });
-      if (running) await h.startVM([n]);
-    }
-    await h.checkpointVM(['web01'], { snapshotName: 'Before update' });
-    await h.advance(3 * DAY);
-    await h.checkpointVM(['db01'], { snapshotName: 'Before patch' });
-    await h.advance(6 * DAY);
-    await h.checkpointVM(['web01'], { snapshotName: 'Before deploy' });
-    await h.advance(DAY);
-  } finally {
-    h.close();
-  }
+  (await realScriptsHost({ storage: new DirectoryStorage(root) })).close();
   return root;
 }
 

@@ -13,25 +13,9 @@ import { describe, expect, it } from 'vitest';
 import type { Simulator } from '../../src/sim/simulator.js';
 import { UnsupportedError } from '../../src/powershell/index.js';
 import { psScript, runPs, type PsRun } from '../helpers/powershell.js';
-import { simHost } from '../helpers/sim-host.js';
+import { realScriptsHost } from '../helpers/sim-host.js';
 
-const DAY = 86_400_000;
-const START = Date.UTC(2024, 0, 15, 9, 0, 0);
-
-async function host(): Promise<Simulator> {
-  const h = simHost({ computerName: 'HV1', startTime: START });
-  for (const [n, running] of [['web01', true], ['db01', false], ['app01', true]] as const) {
-    await h.newVM({ name: n, checkpointType: 'Standard' });
-    if (running) await h.startVM([n]);
-  }
-  await h.checkpointVM(['web01'], { snapshotName: 'Before update' });
-  await h.advance(3 * DAY);
-  await h.checkpointVM(['db01'], { snapshotName: 'Before patch' });
-  await h.advance(6 * DAY);
-  await h.checkpointVM(['web01'], { snapshotName: 'Before deploy' });
-  await h.advance(DAY);
-  return h;
-}
+const host = (): Promise<Simulator> => realScriptsHost();
 
 /** One of the scripts (test/fixtures/ps-scripts/real) in a new session. */
 function run(h: Simulator, file: string): Promise<PsRun> {
