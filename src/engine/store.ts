@@ -56,7 +56,7 @@ export interface DiskStore {
  * here it would name a file called "C:\Exports" in the working folder. Refused instead (hvsim run
  * maps the simulated host's drives into the state directory before a path gets here).
  */
-export function refuseForeignDrivePath(p: string): void {
+function refuseForeignDrivePath(p: string): void {
   if (path.sep !== '\\' && /^[A-Za-z]:[\\/]?/.test(p))
     throw new HvsimError('INVALID_ARGUMENT', `${p}: a Windows drive path, not a path of this machine (hvsim run maps C:\\… into the state directory; elsewhere give a folder of this machine)`, { file: p });
 }

@@ -5,24 +5,28 @@
 import type { CommandCall } from './ast.js';
 import type { CmdletDef } from './cmdlet.js';
 import { HYPERV_ALIASES, HYPERV_CMDLETS } from './cmdlets/hyperv.js';
-import { FORMAT_OUTPUT, UTILITY_ALIASES, UTILITY_CMDLETS } from './cmdlets/utility.js';
+import { UTILITY_ALIASES, UTILITY_CMDLETS } from './cmdlets/utility.js';
 import { STREAM_CMDLETS } from './cmdlets/streams.js';
 import { UnsupportedError } from './errors.js';
 import { FILE_ALIASES, FILE_CMDLETS } from './cmdlets/files.js';
 import { WINDOWS_ALIASES, WINDOWS_CMDLETS, moduleOf } from './cmdlets/windows.js';
 
-export { FORMAT_OUTPUT };
-
 const BY_NAME = new Map<string, CmdletDef>();
 for (const c of [...HYPERV_CMDLETS, ...UTILITY_CMDLETS, ...STREAM_CMDLETS, ...FILE_CMDLETS, ...WINDOWS_CMDLETS]) BY_NAME.set(c.name.toLowerCase(), c);
 const ALIASES: Record<string, string> = { ...HYPERV_ALIASES, ...UTILITY_ALIASES, ...FILE_ALIASES, ...WINDOWS_ALIASES };
 
+/** "Hyper-V\Get-VM" → ['Hyper-V', 'Get-VM']; a name without a module → [null, name]. */
+export function splitModule(name: string): [string | null, string] {
+  const slash = name.lastIndexOf('\\');
+  return slash >= 0 ? [name.slice(0, slash), name.slice(slash + 1)] : [null, name];
+}
+
 export function findCmdlet(name: string): CmdletDef | undefined {
   // Hyper-V\Get-VM: a module-qualified name finds the cmdlet only in its own module (about_Command_Precedence)
-  const slash = name.lastIndexOf('\\');
-  if (slash >= 0) {
-    const def = BY_NAME.get(name.slice(slash + 1).toLowerCase());
-    return def && moduleOf(def).toLowerCase() === name.slice(0, slash).toLowerCase() ? def : undefined;
+  const [module, command] = splitModule(name);
+  if (module !== null) {
+    const def = BY_NAME.get(command.toLowerCase());
+    return def && moduleOf(def).toLowerCase() === module.toLowerCase() ? def : undefined;
   }
   const n = name.toLowerCase();
   return BY_NAME.get(n) ?? BY_NAME.get(ALIASES[n]?.toLowerCase() ?? '');
@@ -54,7 +58,7 @@ const WHY: Record<string, string> = {
  * branch that never runs does not refuse the script), naming the line and the cmdlet.
  */
 export function refuseUnimplemented(c: CommandCall): void {
-  const name = c.name.slice(c.name.lastIndexOf('\\') + 1);
+  const name = splitModule(c.name)[1];
   const lower = name.toLowerCase();
   const real = UNSUPPORTED_ALIASES[lower] ?? (KNOWN_UNSUPPORTED.includes(lower) ? name : undefined);
   if (real !== undefined) throw new UnsupportedError(c.pos.line, `the cmdlet ${real}${WHY[real.toLowerCase()] ?? ''} is`);

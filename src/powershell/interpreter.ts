@@ -11,7 +11,7 @@ import type { Host } from '../host/host.js';
 import { HvsimError } from '../errors.js';
 import type { BlockDef, CmdElement, CommandCall, Expr, Pipeline, Pos, Stmt } from './ast.js';
 import { BindingError, bind, refuseUnsupported, resolveParam, type Bound, type CmdletContext, type CmdletDef, type ConfirmImpact, type RawArgs } from './cmdlet.js';
-import { findCmdlet, refuseUnimplemented } from './commands.js';
+import { findCmdlet, refuseUnimplemented, splitModule } from './commands.js';
 import { hostErrorKind, isLocalComputer, remoteComputerMessage } from './cmdlets/hyperv.js';
 import { ExitSignal, LoopSignal, PsRuntimeError, ReturnSignal, RunawayLoopError, StatementError, TerminatingError, UnsupportedError, UnsupportedMember } from './errors.js';
 import { bindParams, bindPipelineItem, isSwitchArg, scriptArgs, type ArgItem } from './functions.js';
@@ -141,6 +141,9 @@ function catches(type: string, r: PsErrorRecord): boolean {
 }
 
 const IMPACT_RANK: Record<string, number> = { none: 0, low: 1, medium: 2, high: 3 };
+
+/** A statement's output as a value (collapsed), and whether there was none. */
+const written = (outs: PsValue[]): { value: PsValue; nothing: boolean } => ({ value: collapse(outs), nothing: outs.length === 0 });
 
 /** Iterations a while/do/for loop may run while the host's clock stands still before hvsim stops it. */
 export const LOOP_LIMIT = 100_000;
@@ -366,23 +369,7 @@ export class Interpreter {
         return;
       }
       case 'assign': {
-        let nothing = false;
-        let value: PsValue;
-        if (s.value.kind === 'pipeline') {
-          const only = s.value.elements[0];
-          if (s.value.elements.length === 1 && only?.kind === 'expr') {
-            value = await this.eval(only.expr);
-            nothing = only.expr.kind === 'var' && this.vars.isEmpty(only.expr.name);
-          } else {
-            const outs = await this.pipeline(s.value, null);
-            nothing = outs.length === 0;
-            value = collapse(outs);
-          }
-        } else {
-          const outs = await this.statements([s.value]);
-          nothing = outs.length === 0;
-          value = collapse(outs);
-        }
+        const { value, nothing } = s.value.kind === 'pipeline' ? await this.outputOf(s.value) : written(await this.statements([s.value]));
         if (s.constraint !== undefined && s.target.kind === 'var') {
           // [int]$n = '5': converted now, and on every later assignment
           this.constraints.set(s.target.name.toLowerCase(), s.constraint);
@@ -712,9 +699,14 @@ export class Interpreter {
 
   /** A pipeline used as a value: a lone expression keeps its value (arrays stay arrays). */
   private async valueOf(p: Pipeline): Promise<PsValue> {
+    return (await this.outputOf(p)).value;
+  }
+
+  /** valueOf, and whether the pipeline wrote nothing at all (AutomationNull: Scopes.setEmpty). */
+  private async outputOf(p: Pipeline): Promise<{ value: PsValue; nothing: boolean }> {
     const only = p.elements[0];
-    if (p.elements.length === 1 && only?.kind === 'expr') return this.eval(only.expr);
-    return collapse(await this.pipeline(p, null));
+    if (p.elements.length === 1 && only?.kind === 'expr') return { value: await this.eval(only.expr), nothing: only.expr.kind === 'var' && this.vars.isEmpty(only.expr.name) };
+    return written(await this.pipeline(p, null));
   }
 
   private async assign(target: Expr, op: '=' | '+=' | '-=', value: PsValue): Promise<void> {
@@ -789,8 +781,7 @@ export class Interpreter {
     if (c.elements.some((e) => e.kind === 'splat')) c = { ...c, elements: this.expandSplats(c.elements) };
     if (c.target) return this.callTarget(c, input, sink ?? []);
     // Module\Command (Hyper-V\Get-VM) finds only that module's cmdlet (commands.ts findCmdlet); a script's functions have no module
-    const qualified = /^[A-Za-z][\w.-]*\\(?=[A-Za-z])/.test(c.name);
-    const fn = qualified ? undefined : this.vars.getFunction(c.name);
+    const fn = splitModule(c.name)[0] !== null ? undefined : this.vars.getFunction(c.name);
     if (fn) {
       const out = sink ?? [];
       await this.invokeBlock(fn.name, fn.def, await this.argItems(fn.def, c.elements), input, out, false, c.pos);

@@ -14,8 +14,6 @@ import { wildcard } from '../ops.js';
 import { formatWith } from '../text.js';
 import { PsHashtable, PsObject, collapse, enumerate, isScriptBlock, type PsValue } from '../value.js';
 
-export { FORMAT_OUTPUT };
-
 const inputObject: ParamDef = { name: 'InputObject', type: 'object', pipeline: true };
 
 function def(name: string, className: string, params: ParamDef[], run: CmdletDef['run'], extra: Partial<CmdletDef> = {}): CmdletDef {
