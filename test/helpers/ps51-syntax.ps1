@@ -30,8 +30,6 @@ $newParams = @{
     'Test-Connection'  = @('TargetName', 'Ping', 'Repeat', 'TcpPort', 'MtuSize', 'Traceroute')
     'Invoke-WebRequest' = @('SkipCertificateCheck', 'Authentication', 'SslProtocol', 'StatusCodeVariable', 'SkipHeaderValidation', 'Resume')
     'Invoke-RestMethod' = @('SkipCertificateCheck', 'Authentication', 'SslProtocol', 'StatusCodeVariable', 'SkipHeaderValidation', 'ResponseHeadersVariable')
-    'Out-File'         = @()
-    'New-Item'         = @()
 }
 $newVariables = @('IsWindows', 'IsLinux', 'IsMacOS', 'IsCoreCLR', 'PSStyle', 'EnabledExperimentalFeatures', 'PSNativeCommandArgumentPassing')
 
@@ -73,8 +71,7 @@ foreach ($file in $Path) {
                 if (-not $name) { break }
                 $short = ($name -split '\\')[-1]
                 if ($short -in $newCmdlets) { & $report $a.Extent "the cmdlet $short, which 5.1 lacks" }
-                $params = $null
-                foreach ($k in $newParams.Keys) { if ($k -eq $short) { $params = $newParams[$k] } }
+                $params = $newParams[$short]  # a hashtable's keys are case-insensitive
                 if ($params) {
                     foreach ($el in $a.CommandElements) {
                         if ($el -isnot [System.Management.Automation.Language.CommandParameterAst]) { continue }
