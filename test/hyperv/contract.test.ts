@@ -444,15 +444,6 @@ for (const subject of SUBJECTS) describe.skipIf(subject.enabled === false)(subje
     expect([e.code, e.message]).toEqual(['NOT_FOUND', 'Remove-VM: Hyper-V was unable to find a virtual machine with name "nope".']);
     expect(await h.getVM()).toEqual([]);
     const cfg = `${x.Path}/Virtual Machines/${web.Id.toUpperCase()}.vmcx`;
-    const here = await h.importVM!(cfg);
-    expect(here).toMatchObject({ Name: 'web01', Id: web.Id, Notes: 'n1', State: 'Off', Path: x.Path });
-    expect(here.HardDrives.map((d) => d.Path)).toEqual(x.HardDrives);
-    e = await reject(h.importVM!(cfg));
-    expect(e.code).toBe('INVALID_STATE');
-    expect(e.message).toMatch(/^Import-VM: Failed to import the virtual machine: the operation failed because a virtual machine with the same identifier already exists/);
-    expect((await reject(h.importVM!(cfg, { generateNewId: true }))).code).toBe('INVALID_ARGUMENT');
-    const removed = await h.removeVM!(['WEB01']);
-    expect(removed.map((v) => [v.Name, v.Id])).toEqual([['web01', web.Id]]);
     const copy = await h.importVM!(cfg, {
       copy: true, generateNewId: true, virtualMachinePath: `${b.exportRoot}/vms`, vhdDestinationPath: `${b.exportRoot}/disks`, snapshotFilePath: `${b.exportRoot}/snaps`,
     });
@@ -460,6 +451,16 @@ for (const subject of SUBJECTS) describe.skipIf(subject.enabled === false)(subje
     expect(copy.Id).not.toBe(web.Id);
     expect(copy.HardDrives.map((d) => d.Path)).toEqual([`${b.exportRoot}/disks/web01.vhdx`]);
     expect(await h.diskSize('web01')).toBe(4 * MiB);
+    const removed = await h.removeVM!(['WEB01']);
+    expect(removed.map((v) => [v.Name, v.Id])).toEqual([['web01', copy.Id]]);
+    // In place: the export's files become the VM's (removing it would delete its .vmcx).
+    const here = await h.importVM!(cfg);
+    expect(here).toMatchObject({ Name: 'web01', Id: web.Id, Notes: 'n1', State: 'Off', Path: x.Path });
+    expect(here.HardDrives.map((d) => d.Path)).toEqual(x.HardDrives);
+    e = await reject(h.importVM!(cfg));
+    expect(e.code).toBe('INVALID_STATE');
+    expect(e.message).toMatch(/^Import-VM: Failed to import the virtual machine: the operation failed because a virtual machine with the same identifier already exists/);
+    expect((await reject(h.importVM!(cfg, { generateNewId: true }))).code).toBe('INVALID_ARGUMENT');
     e = await reject(h.importVM!(`${b.exportRoot}/none/Virtual Machines/X.vmcx`));
     expect(e.code).toBe('NOT_FOUND');
   });
