@@ -613,7 +613,7 @@ export class HyperVHost implements Host {
    * allowed there (hvsim's other hosts refuse it): the driver warns, as selecting by name then finds both.
    */
   async importVM(file: string, opts: ImportVMOptions = {}): Promise<VirtualMachine> {
-    if (opts.name !== undefined) throw unsupported("Import-VM: a real host keeps the exported VM's name (--name is hvsim's simulator only)");
+    if (opts.name !== undefined) throw unsupported("Import-VM: another name for the imported VM (--name); Hyper-V keeps the exported one");
     const abs = (x: string | undefined): string | undefined => (x === undefined ? undefined : this.absolutePath(x, 'Import-VM'));
     const before = await this.list(false);
     const p = new Program();

@@ -173,10 +173,14 @@ describe('what only the simulator does', () => {
       expect((await reject(h.readGuest('web01', 0, 1))).code).toBe('UNSUPPORTED');
       expect((await reject(h.newVM({ name: 'x', guestSupportsProductionCheckpoints: false }))).code).toBe('UNSUPPORTED');
       expect((await reject(h.setVM(['web01'], { guestSupportsProductionCheckpoints: true }))).code).toBe('UNSUPPORTED');
-      // Integration services: not sent yet (docs/real-host.md), so hvsim run answers NotImplemented.
-      expect((await reject(h.newVM({ name: 'y', disabledIntegrationServices: ['VSS'] }))).code).toBe('UNSUPPORTED');
+      // Import-VM keeps the exported name on a real host: --name is the simulator's (docs/real-host.md).
+      const e = await reject(h.importVM('/exports/web01/Virtual Machines/X.vmcx', { name: 'other' }));
+      expect([e.code, e.message]).toEqual(['UNSUPPORTED', "Import-VM: another name for the imported VM (--name); Hyper-V keeps the exported one (a real Hyper-V host: hvsim's simulator only; see docs/real-host.md)"]);
+      // Every optional Host method the simulator has, but the group reports Hyper-V has no place for.
       const asHost: Host = h;
-      expect([asHost.getVMIntegrationService, asHost.setVMIntegrationService]).toEqual([undefined, undefined]);
+      const optional = [asHost.exportVM, asHost.importVM, asHost.removeVM, asHost.mergeVHD, asHost.getVMIntegrationService, asHost.setVMIntegrationService];
+      expect(optional.map((f) => typeof f)).toEqual(Array(6).fill('function'));
+      expect(asHost.recordGroupCheckpoint).toBeUndefined();
       expect(await h.now()).toBeGreaterThan(Date.UTC(2025, 0, 1));
     } finally {
       await h.close();
