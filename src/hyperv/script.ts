@@ -20,7 +20,7 @@
  * FullyQualifiedErrorId, category and message; warnings with -WarningVariable.
  *
  * The stand-in PowerShell of the tests (test/helpers/fake-powershell.ts) checks that it is given
- * exactly this text. No real PowerShell has run it in hvsim's tests (docs/real-host.md).
+ * exactly this text; real pwsh 7 runs it in the tests with a stand-in Hyper-V module (docs/real-host.md).
  */
 
 /** The cmdlets a request may name, and the module-qualified command each runs. */
