@@ -102,13 +102,6 @@ class ProtocolError extends Error {
   }
 }
 
-/** Hyper-V cmdlets the module defines but the simulator does not simulate, and why (docs/powershell.md, "The hvsim module"). */
-export const NOT_SIMULATED: Readonly<Record<string, string>> = {
-  'Wait-VM': 'it waits for the guest (heartbeat, IP address, reboot), which hvsim does not model; to wait for a merge, poll OperationalStatus',
-};
-
-const className = (cmdlet: string): string => `Microsoft.HyperV.PowerShell.Commands.${cmdlet.replace('-', '')}`;
-
 const CMDLETS = new Map<string, CmdletDef>(HYPERV_CMDLETS.map((d) => [d.name.toLowerCase(), d]));
 
 function findDef(name: string): CmdletDef | undefined {
@@ -233,13 +226,7 @@ export async function serve(g: Globals, io: ServeIo): Promise<void> {
         continue;
       }
       const def = findDef(req.cmdlet);
-      if (!def) {
-        const known = Object.keys(NOT_SIMULATED).find((k) => k.toLowerCase() === String(req.cmdlet).toLowerCase());
-        if (!known) throw new ProtocolError(`${req.cmdlet} is not a Hyper-V cmdlet hvsim knows`);
-        events.push(errorEvent(`hvsim does not simulate ${known}: ${NOT_SIMULATED[known]}.`, 'NotImplemented', `HvsimNotSimulated,${className(known)}`, '', 'NotSupportedException'));
-        answer({ done: true });
-        continue;
-      }
+      if (!def) throw new ProtocolError(`${req.cmdlet} is not a Hyper-V cmdlet hvsim knows`);
       const params = req.params ?? {};
       if (typeof params !== 'object' || params === null || Array.isArray(params)) throw new ProtocolError('"params" must be an object');
       const emit = (ev: ServeEvent): void => {

@@ -171,6 +171,17 @@ export interface StopVMOptions {
   turnOff?: boolean;
 }
 
+/** Wait-VM -For (Hyper-V's WaitVMTypes; https://learn.microsoft.com/powershell/module/hyper-v/wait-vm). */
+export const WAIT_VM_FOR = ['Heartbeat', 'IPAddress', 'Reboot', 'MemoryOperations'] as const;
+export type WaitVMFor = (typeof WAIT_VM_FOR)[number];
+
+export interface WaitGuestOptions {
+  /** What to wait for; Heartbeat when absent. */
+  for?: WaitVMFor;
+  /** -Timeout in seconds; absent (or negative): no limit. */
+  timeoutSeconds?: number;
+}
+
 export interface CheckpointVMOptions {
   snapshotName?: string;
   /** Link the checkpoints into a group (checkpoint-group). */
@@ -300,6 +311,11 @@ export interface Host {
   saveVM(names: string[]): Promise<VirtualMachine[]>;
   /** Wait until the VMs' background operations (merges) have finished. */
   waitVM(names: string[]): Promise<VirtualMachine[]>;
+  /**
+   * Wait-VM the cmdlet: wait until each VM's guest reports `opts.for` (docs/hyperv.md, "Wait-VM").
+   * Optional: the simulator has it; the real-host driver does not yet.
+   */
+  waitVMGuest?(names: string[], opts?: WaitGuestOptions): Promise<VirtualMachine[]>;
 
   checkpointVM(names: string[], opts?: CheckpointVMOptions): Promise<VMSnapshot[]>;
   getVMSnapshot(query: SnapshotQuery): Promise<VMSnapshot[]>;

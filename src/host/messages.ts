@@ -15,6 +15,7 @@ export const CMDLET: Record<string, string> = {
   save: 'Save-VM',
   suspend: 'Suspend-VM',
   resume: 'Resume-VM',
+  wait: 'Wait-VM',
   checkpoint: 'Checkpoint-VM',
   restore: 'Restore-VMSnapshot',
   remove: 'Remove-VMSnapshot',

@@ -34,7 +34,7 @@ export function findCmdlet(name: string): CmdletDef | undefined {
 
 /** Real cmdlets a checkpoint script may use that hvsim run does not implement. */
 const KNOWN_UNSUPPORTED = [
-  'Compare-VM', 'Rename-VM', 'Wait-VM', 'Move-VM', 'Restart-VM', 'Remove-VMSavedState',
+  'Compare-VM', 'Rename-VM', 'Move-VM', 'Restart-VM', 'Remove-VMSavedState',
   'Get-VHD', 'New-VHD', 'Set-VHD', 'Resize-VHD', 'Convert-VHD', 'Mount-VHD', 'Dismount-VHD', 'Test-VHD', 'Optimize-VHD',
   'Remove-VMHardDiskDrive', 'Set-VMHardDiskDrive', 'Get-VMNetworkAdapter',
   'Get-VMHost', 'Set-VMHost', 'Get-VMProcessor', 'Set-VMProcessor', 'Get-VMMemory', 'Set-VMMemory',
@@ -47,12 +47,6 @@ const KNOWN_UNSUPPORTED = [
 ].map((n) => n.toLowerCase());
 const UNSUPPORTED_ALIASES: Record<string, string> = { iex: 'Invoke-Expression', gm: 'Get-Member', fw: 'Format-Wide', tee: 'Tee-Object', ogv: 'Out-GridView', sls: 'Select-String' };
 
-/** Why a refused cmdlet is refused, when it is not obvious. */
-const WHY: Record<string, string> = {
-  'wait-vm':
-    " (it waits for the guest — heartbeat, IP address, reboot — which hvsim does not model; to wait for a merge, poll the VM: while ((Get-VM x).OperationalStatus -contains 'MergingDisks') { Start-Sleep 5 })",
-};
-
 /**
  * A real cmdlet hvsim does not implement stops the run when the call is reached (not before: a
  * branch that never runs does not refuse the script), naming the line and the cmdlet.
@@ -61,5 +55,5 @@ export function refuseUnimplemented(c: CommandCall): void {
   const name = splitModule(c.name)[1];
   const lower = name.toLowerCase();
   const real = UNSUPPORTED_ALIASES[lower] ?? (KNOWN_UNSUPPORTED.includes(lower) ? name : undefined);
-  if (real !== undefined) throw new UnsupportedError(c.pos.line, `the cmdlet ${real}${WHY[real.toLowerCase()] ?? ''} is`);
+  if (real !== undefined) throw new UnsupportedError(c.pos.line, `the cmdlet ${real} is`);
 }

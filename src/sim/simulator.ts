@@ -16,7 +16,7 @@ import { DEFAULT_DISK_SIZE, DEFAULT_MEMORY } from '../host/validation.js';
 import { HvsimError, invalidArgument } from '../errors.js';
 import type {
   CheckpointType, CheckpointVMOptions, ExportResult, ImportVMOptions, GroupCheckpointReport, GuestReadOptions, HardDiskDrive, Host, HostWarning, MergeVHDOptions, NewVMOptions,
-  RemoveSnapshotOptions, SetVMOptions, SnapshotQuery, SnapshotRef, StopVMOptions, VirtualMachine, VMIntegrationComponent, VMSnapshot, VMState,
+  RemoveSnapshotOptions, SetVMOptions, SnapshotQuery, SnapshotRef, StopVMOptions, VirtualMachine, VMIntegrationComponent, VMSnapshot, VMState, WaitGuestOptions,
 } from '../host/host.js';
 import { DEFAULT_COSTS, SimClock, type CostModel } from '../host/clock.js';
 import { FaultPlan, type FaultSpec } from '../host/faults.js';
@@ -25,7 +25,7 @@ import { persist, type SimContext } from './context.js';
 import { findVM, vmByName } from './lookup.js';
 import { settleAll } from './merges.js';
 import { orphans, recover, removeOrphans } from './recovery.js';
-import { startVM, stopVM, powerVM, waitVM } from './power.js';
+import { startVM, stopVM, powerVM, waitVM, waitVMGuest } from './power.js';
 import { exportVM, exportVMSnapshot, importVM, removeVM } from './transfer.js';
 import { checkpointVM, getVMSnapshot, removeVMSnapshot, renameVMSnapshot, restoreVMSnapshot } from './checkpoints.js';
 import { getVMIntegrationService, setVMIntegrationService } from './integration.js';
@@ -276,6 +276,10 @@ export class Simulator implements Host {
 
   waitVM(names: string[]): Promise<VirtualMachine[]> {
     return this.run(() => waitVM(this.ctx, names));
+  }
+
+  waitVMGuest(names: string[], opts?: WaitGuestOptions): Promise<VirtualMachine[]> {
+    return this.run(() => waitVMGuest(this.ctx, names, opts));
   }
 
   // ---------------------------------------------------------------- Host: checkpoints (checkpoints.ts)

@@ -4,7 +4,7 @@
  * is its own error record, as in PowerShell. Host objects become PsObjects (times as dates, the
  * host object kept in `source`).
  */
-import { CHECKPOINT_TYPES, type HardDiskDrive, type SnapshotQuery, type VirtualMachine, type VMIntegrationComponent, type VMSnapshot } from '../../host/host.js';
+import { CHECKPOINT_TYPES, WAIT_VM_FOR, type HardDiskDrive, type SnapshotQuery, type VirtualMachine, type VMIntegrationComponent, type VMSnapshot } from '../../host/host.js';
 import { HvsimError, type HvsimErrorCode } from '../../errors.js';
 import { type Bound, type CmdletContext, type CmdletDef, type ParamDef } from '../cmdlet.js';
 import { toStr } from '../convert.js';
@@ -253,6 +253,41 @@ const stopVM = powerCmdlet(
   'Stop-VM',
   (ctx, b, n) => ctx.host.stopVM([n], { save: b.flag('Save'), turnOff: b.flag('TurnOff') }),
   [{ name: 'Save', type: 'switch' }, { name: 'TurnOff', type: 'switch' }, { name: 'Force', type: 'switch' }],
+);
+/**
+ * Wait-VM [-Name] <String[]> | [-VM] <VirtualMachine[]> [-For <WaitVMTypes>] [-Delay <UInt16>]
+ * [-Timeout <Int32>] [-Passthru] (https://learn.microsoft.com/powershell/module/hyper-v/wait-vm).
+ * What a simulated guest answers: docs/hyperv.md, "Wait-VM". No ShouldProcess: it changes nothing.
+ */
+const waitVMCmdlet = def(
+  'Wait-VM',
+  [
+    vmNameParam('Name', { pipeline: true }),
+    vmObjParam('VMObject'),
+    { name: 'For', type: 'string', values: WAIT_VM_FOR },
+    { name: 'Delay', type: 'int' },
+    { name: 'Timeout', aliases: ['TimeoutSec'], type: 'int' },
+    asJob,
+    passthru,
+    ...remote(['Name']),
+  ],
+  async (ctx, b) => {
+    const delay = b.get('Delay');
+    if (typeof delay === 'number' && (delay < 1 || delay > 65535)) throw new HvsimError('INVALID_ARGUMENT', `Wait-VM: -Delay ${delay} is not a UInt16 of at least 1 second`);
+    const timeout = b.get('Timeout');
+    const what = (b.str('For') ?? 'Heartbeat') as (typeof WAIT_VM_FOR)[number];
+    const wait = hostMethod(ctx.host.waitVMGuest, 'Wait-VM');
+    // The VMs are waited for together: one -Timeout for all of them, not one each.
+    const start = await ctx.host.now();
+    for (const n of vmNames(b)) {
+      await attempt(ctx, n, async () => {
+        const left = typeof timeout === 'number' && timeout >= 0 ? { timeoutSeconds: Math.max(0, timeout - ((await ctx.host.now()) - start) / 1000) } : {};
+        const done = await wait.call(ctx.host, [n], { for: what, ...left });
+        if (b.flag('Passthru')) done.forEach((v) => ctx.emit(vmObject(v)));
+      });
+    }
+  },
+  { sets: ['Name', 'VMObject'], confirmImpact: undefined },
 );
 const saveVM = powerCmdlet('Save-VM', (ctx, _b, n) => ctx.host.saveVM([n]));
 const suspendVM = powerCmdlet('Suspend-VM', (ctx, _b, n) => ctx.host.suspendVM([n]));
@@ -663,7 +698,7 @@ const enableVMIntegrationService = setIntegrationCmdlet('Enable-VMIntegrationSer
 const disableVMIntegrationService = setIntegrationCmdlet('Disable-VMIntegrationService', false);
 
 export const HYPERV_CMDLETS: CmdletDef[] = [
-  newVM, getVM, setVM, startVM, stopVM, saveVM, suspendVM, resumeVM,
+  newVM, getVM, setVM, startVM, stopVM, saveVM, suspendVM, resumeVM, waitVMCmdlet,
   checkpointVM, getVMSnapshot, restoreVMSnapshot, removeVMSnapshot, renameVMSnapshot, exportVMSnapshot,
   getVMHardDiskDrive, addVMHardDiskDrive, removeVM, exportVM, importVM, mergeVHD,
   getVMIntegrationService, enableVMIntegrationService, disableVMIntegrationService,
