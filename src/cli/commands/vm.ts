@@ -133,6 +133,8 @@ export function registerVmCommands(program: Command): void {
           ...(o.notes !== undefined ? { notes: o.notes } : {}),
           ...(o.disableIntegrationService !== undefined ? { disabledIntegrationServices: o.disableIntegrationService } : {}),
         }),
+        // New-VM on a host the state does not have yet adds it (docs/simulator.md, "Several hosts").
+        { addHost: true },
       );
       print(asRows([vm]), o, VM_COLUMNS);
     });
