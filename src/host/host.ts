@@ -264,6 +264,8 @@ export interface GroupStep {
 
 export interface GroupMember {
   VMName: string;
+  /** The host the VM is on (a group may span several: docs/hyperv.md, "Group checkpoints"). Absent in reports kept by older versions. */
+  ComputerName?: string;
   PriorState: VMState;
   /** When the guest stopped executing (ISO); for a VM that was not running, when the group began. */
   FrozenAt: string;
@@ -272,6 +274,14 @@ export interface GroupMember {
   State: VMState;
   /** What was done to this VM, in order: pause, save, checkpoint, then start or resume. */
   Steps: GroupStep[];
+}
+
+/** One host's part of a group checkpoint. */
+export interface GroupHostSkew {
+  ComputerName: string;
+  VMNames: string[];
+  /** Largest difference between the freeze instants of this host's running VMs (ms; each host's own clock). */
+  SkewMs: number;
 }
 
 /** What checkpoint-group did: kept by a host that records it (Host.recordGroupCheckpoint). */
@@ -283,6 +293,8 @@ export interface GroupCheckpointReport {
   DurationMs: number;
   /** Largest difference between the freeze instants of the VMs that were running (ms). */
   SkewMs: number;
+  /** Each host's own freeze skew (between its running VMs' freeze instants) and VMs. Absent in reports kept by older versions. */
+  Hosts?: GroupHostSkew[];
   Members: GroupMember[];
 }
 
@@ -364,4 +376,16 @@ export interface Host {
    * Hyper-V has no place for it, and a host without it keeps only the checkpoints' GroupId.
    */
   recordGroupCheckpoint?(report: GroupCheckpointReport): Promise<void>;
+}
+
+/**
+ * Several hosts reached by name, as -ComputerName and -CimSession reach them (the simulator's farm:
+ * docs/simulator.md, "Several hosts"). A tool that has one keeps acting on its current Host and
+ * asks the farm for the others.
+ */
+export interface HostFarm {
+  /** The hosts' names, the first host first. */
+  hosts(): string[];
+  /** The host of this name (names compare without regard to case), or undefined when there is none. */
+  host(name: string): Host | undefined;
 }

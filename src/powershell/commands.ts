@@ -10,10 +10,11 @@ import { STREAM_CMDLETS } from './cmdlets/streams.js';
 import { UnsupportedError } from './errors.js';
 import { FILE_ALIASES, FILE_CMDLETS } from './cmdlets/files.js';
 import { WINDOWS_ALIASES, WINDOWS_CMDLETS, moduleOf } from './cmdlets/windows.js';
+import { CIM_ALIASES, CIM_CMDLETS } from './cmdlets/cim.js';
 
 const BY_NAME = new Map<string, CmdletDef>();
-for (const c of [...HYPERV_CMDLETS, ...UTILITY_CMDLETS, ...STREAM_CMDLETS, ...FILE_CMDLETS, ...WINDOWS_CMDLETS]) BY_NAME.set(c.name.toLowerCase(), c);
-const ALIASES: Record<string, string> = { ...HYPERV_ALIASES, ...UTILITY_ALIASES, ...FILE_ALIASES, ...WINDOWS_ALIASES };
+for (const c of [...HYPERV_CMDLETS, ...UTILITY_CMDLETS, ...STREAM_CMDLETS, ...FILE_CMDLETS, ...WINDOWS_CMDLETS, ...CIM_CMDLETS]) BY_NAME.set(c.name.toLowerCase(), c);
+const ALIASES: Record<string, string> = { ...HYPERV_ALIASES, ...UTILITY_ALIASES, ...FILE_ALIASES, ...WINDOWS_ALIASES, ...CIM_ALIASES };
 
 /** "Hyper-V\Get-VM" → ['Hyper-V', 'Get-VM']; a name without a module → [null, name]. */
 export function splitModule(name: string): [string | null, string] {
@@ -32,6 +33,12 @@ export function findCmdlet(name: string): CmdletDef | undefined {
   return BY_NAME.get(n) ?? BY_NAME.get(ALIASES[n]?.toLowerCase() ?? '');
 }
 
+/** FailoverClusters cmdlets a Hyper-V script may reach: the simulator models no failover cluster (WHY). */
+const CLUSTER_CMDLETS = [
+  'Get-Cluster', 'Get-ClusterNode', 'Get-ClusterGroup', 'Get-ClusterResource', 'Get-ClusterSharedVolume', 'Move-ClusterVirtualMachineRole',
+  'Move-ClusterGroup', 'Add-ClusterVirtualMachineRole', 'Remove-ClusterGroup', 'Start-ClusterGroup', 'Stop-ClusterGroup', 'Test-Cluster',
+];
+
 /** Real cmdlets a checkpoint script may use that hvsim run does not implement. */
 const KNOWN_UNSUPPORTED = [
   'Compare-VM', 'Rename-VM', 'Move-VM', 'Restart-VM', 'Remove-VMSavedState',
@@ -39,13 +46,19 @@ const KNOWN_UNSUPPORTED = [
   'Remove-VMHardDiskDrive', 'Set-VMHardDiskDrive', 'Get-VMNetworkAdapter',
   'Get-VMHost', 'Set-VMHost', 'Get-VMProcessor', 'Set-VMProcessor', 'Get-VMMemory', 'Set-VMMemory',
   'Tee-Object',
-  'New-PSSession', 'New-CimSession', 'Get-Credential',
+  'New-PSSession', 'Get-Credential',
+  ...CLUSTER_CMDLETS,
   'Write-Progress', 'Write-Information', 'Start-Job', 'Wait-Job', 'Receive-Job',
   'Add-Member', 'Get-Member', 'Set-Variable', 'Get-Variable',
   'Get-Process', 'Get-Service',
   'Invoke-Expression', 'Out-GridView', 'Format-Wide', 'Format-Custom', 'ConvertTo-Html', 'Select-String',
 ].map((n) => n.toLowerCase());
 const UNSUPPORTED_ALIASES: Record<string, string> = { iex: 'Invoke-Expression', gm: 'Get-Member', fw: 'Format-Wide', tee: 'Tee-Object', ogv: 'Out-GridView', sls: 'Select-String' };
+
+/** Why a refused cmdlet is refused, when it is not obvious. */
+const WHY: Record<string, string> = {
+  ...Object.fromEntries(CLUSTER_CMDLETS.map((n) => [n.toLowerCase(), ' (module FailoverClusters: the simulator models no failover cluster — its hosts are stand-alone; use -ComputerName to reach each host)'])),
+};
 
 /**
  * A real cmdlet hvsim does not implement stops the run when the call is reached (not before: a
@@ -55,5 +68,5 @@ export function refuseUnimplemented(c: CommandCall): void {
   const name = splitModule(c.name)[1];
   const lower = name.toLowerCase();
   const real = UNSUPPORTED_ALIASES[lower] ?? (KNOWN_UNSUPPORTED.includes(lower) ? name : undefined);
-  if (real !== undefined) throw new UnsupportedError(c.pos.line, `the cmdlet ${real} is`);
+  if (real !== undefined) throw new UnsupportedError(c.pos.line, `the cmdlet ${real}${WHY[real.toLowerCase()] ?? ''} is`);
 }
