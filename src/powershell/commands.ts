@@ -10,10 +10,11 @@ import { STREAM_CMDLETS } from './cmdlets/streams.js';
 import { UnsupportedError } from './errors.js';
 import { FILE_ALIASES, FILE_CMDLETS } from './cmdlets/files.js';
 import { WINDOWS_ALIASES, WINDOWS_CMDLETS, moduleOf } from './cmdlets/windows.js';
+import { JOB_ALIASES, JOB_CMDLETS } from './cmdlets/jobs.js';
 
 const BY_NAME = new Map<string, CmdletDef>();
-for (const c of [...HYPERV_CMDLETS, ...UTILITY_CMDLETS, ...STREAM_CMDLETS, ...FILE_CMDLETS, ...WINDOWS_CMDLETS]) BY_NAME.set(c.name.toLowerCase(), c);
-const ALIASES: Record<string, string> = { ...HYPERV_ALIASES, ...UTILITY_ALIASES, ...FILE_ALIASES, ...WINDOWS_ALIASES };
+for (const c of [...HYPERV_CMDLETS, ...UTILITY_CMDLETS, ...STREAM_CMDLETS, ...FILE_CMDLETS, ...WINDOWS_CMDLETS, ...JOB_CMDLETS]) BY_NAME.set(c.name.toLowerCase(), c);
+const ALIASES: Record<string, string> = { ...HYPERV_ALIASES, ...UTILITY_ALIASES, ...FILE_ALIASES, ...WINDOWS_ALIASES, ...JOB_ALIASES };
 
 /** "Hyper-V\Get-VM" → ['Hyper-V', 'Get-VM']; a name without a module → [null, name]. */
 export function splitModule(name: string): [string | null, string] {
@@ -40,7 +41,7 @@ const KNOWN_UNSUPPORTED = [
   'Get-VMHost', 'Set-VMHost', 'Get-VMProcessor', 'Set-VMProcessor', 'Get-VMMemory', 'Set-VMMemory',
   'Tee-Object',
   'New-PSSession', 'New-CimSession', 'Get-Credential',
-  'Write-Progress', 'Write-Information', 'Start-Job', 'Wait-Job', 'Receive-Job',
+  'Write-Progress', 'Write-Information',
   'Add-Member', 'Get-Member', 'Set-Variable', 'Get-Variable',
   'Get-Process', 'Get-Service',
   'Invoke-Expression', 'Out-GridView', 'Format-Wide', 'Format-Custom', 'ConvertTo-Html', 'Select-String',
