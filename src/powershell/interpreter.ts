@@ -32,7 +32,7 @@ import { scriptVariables, type Facilities, type ScriptInfo } from './windows.js'
 import { ioStatic } from './cmdlets/files.js';
 import { PsHashtable, PsObject, collapse, enumerate, isScriptBlock, type PsErrorCategory, type PsErrorRecord, type PsScriptBlock, type PsValue } from './value.js';
 import { parseScript } from './parse.js';
-import { BACKGROUND_JOB_START_MS, JobTable, deserialize, usingNames, type Job, type JobControl, type JobResults } from './jobs.js';
+import { BACKGROUND_JOB_START_MS, JobTable, deserialize, emptyResults, usingNames, type Job, type JobControl } from './jobs.js';
 
 export interface SessionOptions {
   stdout(text: string): void;
@@ -996,7 +996,7 @@ export class Interpreter {
     for (const n of usingNames(def)) using.set(n, this.variable(n));
     const runspaceId = randomUUID();
     return this.jobs.start('BackgroundJob', name, sb.text, BACKGROUND_JOB_START_MS, async () => {
-      const r: JobResults = { output: [], errors: [], hostText: [], failed: false };
+      const r = emptyResults();
       const child = new Interpreter(this.host, { ...this.opts, stdout: (t) => void r.hostText.push(t), stderr: () => undefined, readScript: undefined });
       child.lines = this.lines;
       child.script = this.script;
@@ -1005,10 +1005,11 @@ export class Interpreter {
       try {
         await child.invokeBlock('', def, args.map((value) => ({ kind: 'positional' as const, value, pos })), null, r.output, false, pos);
       } catch (e) {
-        if (e instanceof TerminatingError || e instanceof StatementError) {
-          r.failed = e instanceof TerminatingError;
-          child.written.push(e.record);
-        } else if (!(e instanceof ExitSignal || e instanceof ReturnSignal)) throw e;
+        if (e instanceof TerminatingError) {
+          r.failed = true;
+          r.reason = e.record;
+        } else if (e instanceof StatementError) child.written.push(e.record);
+        else if (!(e instanceof ExitSignal || e instanceof ReturnSignal)) throw e;
       }
       r.errors.push(...child.written);
       r.output = r.output.map((v) => deserialize(v, runspaceId));
@@ -1025,7 +1026,7 @@ export class Interpreter {
     const command = (this.lines[c.pos.line - 1] ?? '').slice(c.pos.column - 1, c.pos.column - 1 + c.pos.length);
     const runOne = async (item: PsValue | undefined): Promise<void> => {
       const job = await this.jobs.start('BackgroundJob', undefined, command, 0, async () => {
-        const r: JobResults = { output: [], errors: [], hostText: [], failed: false };
+        const r = emptyResults();
         const base = this.context(def, c, raw, ea, r.output);
         const records = (e: unknown, target?: string): void => void r.errors.push(...this.errorRecords(def, c.pos, e, target));
         const ctx: CmdletContext = {

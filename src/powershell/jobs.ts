@@ -30,9 +30,14 @@ export interface JobResults {
   hostText: string[];
   /** It ended with a terminating error. */
   failed: boolean;
+  /**
+   * The terminating error that ended it (JobStateInfo.Reason): Receive-Job writes it after the
+   * others, but it does not count in HasMoreData (a job that only threw has none; checked with pwsh).
+   */
+  reason: PsErrorRecord | null;
 }
 
-const emptyResults = (): JobResults => ({ output: [], errors: [], hostText: [], failed: false });
+export const emptyResults = (): JobResults => ({ output: [], errors: [], hostText: [], failed: false, reason: null });
 
 export class Job {
   readonly object: PsObject;
@@ -74,7 +79,7 @@ export class Job {
   /** The results, forgotten unless `keep` (Receive-Job -Keep). */
   take(keep: boolean): JobResults {
     const r = this.pending;
-    if (!keep) this.pending = emptyResults();
+    if (!keep) this.pending = { ...emptyResults(), failed: r.failed };
     return r;
   }
 
@@ -93,7 +98,6 @@ export class Job {
     o.set('InstanceId', this.instanceId);
     o.set('PSBeginTime', new Date(this.begin));
     o.set('PSEndTime', state === 'Running' ? null : new Date(this.stoppedAt ?? this.end));
-    o.markEnums(['State']);
   }
 }
 

@@ -184,7 +184,7 @@ const receiveJob = def(
       const r = j.take(b.flag('Keep'));
       for (const t of r.hostText) ctx.writeHost(t);
       for (const v of r.output) ctx.emit(v);
-      for (const rec of r.errors) ctx.error(new StatementError({ ...rec, line: 0, column: 0, lineText: '', extentLength: 0 }));
+      for (const rec of [...r.errors, ...(r.reason ? [r.reason] : [])]) ctx.error(new StatementError({ ...rec, line: 0, column: 0, lineText: '', extentLength: 0 }));
       if (b.flag('AutoRemoveJob') && b.flag('Wait')) jc.table.remove(j);
     }
     await jc.table.sync();
