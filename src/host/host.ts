@@ -311,6 +311,14 @@ export interface Host {
    * finish. `ms` must be a finite number >= 0.
    */
   sleep(ms: number): Promise<void>;
+  /**
+   * A background job (-AsJob, Start-Job; docs/simulator.md "Background jobs"): run `work` (calls on
+   * this host) from now, then set the clock back to the instant it began, so the next job starts
+   * at the same instant and they overlap on the simulated clock. Resolves to the work's value and
+   * the instant it ended. Only a simulated clock can do this; a host without it runs the work in
+   * place (it takes the time it takes).
+   */
+  inBackground?<T>(work: () => Promise<T>): Promise<{ value: T; end: number }>;
 
   newVM(opts: NewVMOptions): Promise<VirtualMachine>;
   /** Get-VM: all VMs, or those matching the names (wildcards allowed; a plain name must exist). */

@@ -11,6 +11,7 @@ import { isPrimitive, toNumber, toStr } from './convert.js';
 import { UnsupportedError } from './errors.js';
 import { HV, INTEGRATION_TYPE, SNAPSHOT_TYPE, VM_TYPE } from './views.js';
 import type { Facilities } from './windows.js';
+import type { JobControl } from './jobs.js';
 
 export type ParamType =
   | 'string' | 'string[]' | 'switch' | 'int' | 'bool' | 'object' | 'object[]' | 'scriptblock'
@@ -76,6 +77,8 @@ export interface CmdletContext {
   readonly width: number;
   /** The simulated host's files, outbox, event log, script input (none on a real host). */
   readonly facilities?: Facilities | undefined;
+  /** The session's jobs (jobs.ts), for the job cmdlets. */
+  readonly jobs?: JobControl | undefined;
 }
 
 export interface CmdletDef {

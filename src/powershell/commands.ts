@@ -11,10 +11,11 @@ import { UnsupportedError } from './errors.js';
 import { FILE_ALIASES, FILE_CMDLETS } from './cmdlets/files.js';
 import { WINDOWS_ALIASES, WINDOWS_CMDLETS, moduleOf } from './cmdlets/windows.js';
 import { CIM_ALIASES, CIM_CMDLETS } from './cmdlets/cim.js';
+import { JOB_ALIASES, JOB_CMDLETS } from './cmdlets/jobs.js';
 
 const BY_NAME = new Map<string, CmdletDef>();
-for (const c of [...HYPERV_CMDLETS, ...UTILITY_CMDLETS, ...STREAM_CMDLETS, ...FILE_CMDLETS, ...WINDOWS_CMDLETS, ...CIM_CMDLETS]) BY_NAME.set(c.name.toLowerCase(), c);
-const ALIASES: Record<string, string> = { ...HYPERV_ALIASES, ...UTILITY_ALIASES, ...FILE_ALIASES, ...WINDOWS_ALIASES, ...CIM_ALIASES };
+for (const c of [...HYPERV_CMDLETS, ...UTILITY_CMDLETS, ...STREAM_CMDLETS, ...FILE_CMDLETS, ...WINDOWS_CMDLETS, ...CIM_CMDLETS, ...JOB_CMDLETS]) BY_NAME.set(c.name.toLowerCase(), c);
+const ALIASES: Record<string, string> = { ...HYPERV_ALIASES, ...UTILITY_ALIASES, ...FILE_ALIASES, ...WINDOWS_ALIASES, ...CIM_ALIASES, ...JOB_ALIASES };
 
 /** "Hyper-V\Get-VM" → ['Hyper-V', 'Get-VM']; a name without a module → [null, name]. */
 export function splitModule(name: string): [string | null, string] {
@@ -48,7 +49,7 @@ const KNOWN_UNSUPPORTED = [
   'Tee-Object',
   'New-PSSession', 'Get-Credential',
   ...CLUSTER_CMDLETS,
-  'Write-Progress', 'Write-Information', 'Start-Job', 'Wait-Job', 'Receive-Job',
+  'Write-Progress', 'Write-Information',
   'Add-Member', 'Get-Member', 'Set-Variable', 'Get-Variable',
   'Get-Process', 'Get-Service',
   'Invoke-Expression', 'Out-GridView', 'Format-Wide', 'Format-Custom', 'ConvertTo-Html', 'Select-String',

@@ -248,6 +248,18 @@ export class Simulator implements Host, HostFarm {
     });
   }
 
+  /** Host.inBackground: the work runs from now; the clock then returns to now (SimClock.travelTo). */
+  async inBackground<T>(work: () => Promise<T>): Promise<{ value: T; end: number }> {
+    const start = this.clock.now();
+    try {
+      const value = await work();
+      return { value, end: this.clock.now() };
+    } finally {
+      this.clock.travelTo(start);
+      persist(this.ctx);
+    }
+  }
+
   /** Whether the guest is executing now (Running and not frozen inside an operation). */
   guestRunning(vmName: string): boolean {
     const vm = findVM(this.ctx, vmName);

@@ -94,7 +94,8 @@ const remote = (sets?: string[]): ParamDef[] => [
   { name: 'CimSession', type: 'object[]', ...(sets ? { sets } : {}) },
   { name: 'Credential', type: 'object[]', unsupported: '-Credential is' },
 ];
-const asJob: ParamDef = { name: 'AsJob', type: 'switch', unsupported: 'background jobs (-AsJob) are' };
+/** -AsJob: the interpreter runs the call as a background job (jobs.ts). */
+const asJob: ParamDef = { name: 'AsJob', type: 'switch' };
 const passthru: ParamDef = { name: 'Passthru', type: 'switch' };
 const vmNameParam = (set: string, extra: Partial<ParamDef> = {}): ParamDef => ({ name: 'Name', type: 'string[]', aliases: ['VMName'], position: 0, sets: [set], mandatory: true, ...extra });
 const vmObjParam = (set: string, type: 'vm' | 'vm[]' = 'vm[]'): ParamDef => ({ name: 'VM', type, position: 0, sets: [set], pipeline: true, mandatory: true });
