@@ -29,30 +29,35 @@ export function defaultIntegrationServices(): Record<IntegrationServiceName, boo
   return { 'Guest Service Interface': false, Heartbeat: true, 'Key-Value Pair Exchange': true, Shutdown: true, 'Time Synchronization': true, VSS: true };
 }
 
-/** A service name as the canonical one, or undefined (case-insensitive, Hyper-V Manager's label too). */
-export function integrationServiceName(name: string): IntegrationServiceName | undefined {
-  const lower = name.toLowerCase();
-  return INTEGRATION_SERVICES.find((s) => s.toLowerCase() === lower) ?? LABELS[lower];
-}
-
 /**
  * The services `patterns` pick (wildcards * and ?, as for VM names), in the host's order; a plain name that is no
  * service is an error naming it (hvsim's text: Hyper-V's is not documented).
  */
 export function pickIntegrationServices(op: string, vmName: string, patterns: readonly string[] | undefined): IntegrationServiceName[] {
-  if (patterns === undefined) return [...INTEGRATION_SERVICES];
-  const picked = new Set<IntegrationServiceName>();
+  return pickServices(op, vmName, patterns, INTEGRATION_SERVICES);
+}
+
+/**
+ * The same rule over the services a host offers (`offered`, in its order: a real host lists its
+ * own, src/hyperv): exact names case-insensitively, Hyper-V Manager's label of the backup service
+ * for `VSS`, wildcards over the names.
+ */
+export function pickServices<T extends string>(op: string, vmName: string, patterns: readonly string[] | undefined, offered: readonly T[]): T[] {
+  if (patterns === undefined) return [...offered];
+  const picked = new Set<T>();
+  const exact = (name: string): T | undefined => offered.find((s) => s.toLowerCase() === name.toLowerCase());
   for (const p of patterns) {
     if (nameHasWildcard(p)) {
-      for (const s of INTEGRATION_SERVICES) if (nameMatches(p, s)) picked.add(s);
+      for (const s of offered) if (nameMatches(p, s)) picked.add(s);
       continue;
     }
-    const s = integrationServiceName(p);
+    const label = LABELS[p.toLowerCase()];
+    const s = exact(p) ?? (label !== undefined ? exact(label) : undefined);
     if (s === undefined)
-      throw new HvsimError('NOT_FOUND', `${cmdletOf(op)}: The virtual machine '${vmName}' has no integration service named '${p}' (the services are: ${INTEGRATION_SERVICES.join(', ')}).`);
+      throw new HvsimError('NOT_FOUND', `${cmdletOf(op)}: The virtual machine '${vmName}' has no integration service named '${p}' (the services are: ${offered.join(', ')}).`);
     picked.add(s);
   }
-  return INTEGRATION_SERVICES.filter((s) => picked.has(s));
+  return offered.filter((s) => picked.has(s));
 }
 
 /**

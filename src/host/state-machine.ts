@@ -60,6 +60,14 @@ export function wrongState(op: string, vmName: string, from: VMState, detail?: s
   );
 }
 
+/**
+ * Remove-VM takes a VM that is Off or Saved (docs/hyperv.md, "Export and import": whether Hyper-V
+ * turns a running one off itself is unverified, so every host refuses it).
+ */
+export function refuseRemoveRunning(vmName: string, state: VMState): void {
+  if (state === 'Running' || state === 'Paused') throw wrongState('remove-vm', vmName, state, 'turn it off first (Stop-VM -TurnOff)');
+}
+
 /** Whether a VM in this state has memory/device state a standard checkpoint keeps. */
 export function hasRuntimeState(state: VMState): boolean {
   return state === 'Running' || state === 'Paused' || state === 'Saved';

@@ -11,7 +11,7 @@
  * Also the group marker hvsim keeps in a checkpoint's Notes (a real checkpoint has no place for
  * GroupId/GroupMembers): see groupMarker below and docs/real-host.md.
  */
-import type { CheckpointType, HardDiskDrive, SnapshotType, VirtualMachine, VMOperationalStatus, VMSnapshot, VMState } from '../host/host.js';
+import type { CheckpointType, HardDiskDrive, SnapshotType, VhdInfo, VirtualMachine, VMIntegrationComponent, VMOperationalStatus, VMSnapshot, VMState } from '../host/host.js';
 import { timeSpan } from '../host/clock.js';
 import { HvsimError } from '../errors.js';
 import { list } from './request.js';
@@ -30,6 +30,13 @@ export const DRIVE_PROPERTIES = [
   'VMName', 'VMId', 'Name', 'ControllerType', 'ControllerNumber', 'ControllerLocation', 'Path', 'VMSnapshotId', 'VMSnapshotName', 'ComputerName',
 ] as const;
 export const VMHOST_PROPERTIES = ['Name', 'ComputerName', 'VirtualMachinePath', 'VirtualHardDiskPath'] as const;
+/** Microsoft.HyperV.PowerShell.VMIntegrationComponent (Get-VMIntegrationService; docs/hyperv.md, "Integration services"). */
+export const INTEGRATION_PROPERTIES = ['VMName', 'VMId', 'Name', 'Enabled', 'PrimaryStatusDescription', 'SecondaryStatusDescription', 'ComputerName'] as const;
+/** Microsoft.Vhd.PowerShell.VirtualHardDisk (Get-VHD, Merge-VHD -Passthru): Get-VHD's properties as host.ts has them. */
+export const VHD_PROPERTIES = [
+  'Path', 'VhdFormat', 'VhdType', 'FileSize', 'Size', 'MinimumSize', 'LogicalSectorSize', 'PhysicalSectorSize', 'BlockSize', 'ParentPath',
+  'DiskIdentifier', 'FragmentationPercentage', 'Alignment',
+] as const;
 
 // ---------------------------------------------------------------- enums (docs/hyperv.md, "Enums")
 
@@ -68,6 +75,10 @@ export const OPERATIONAL_STATUS: Readonly<Record<number, string>> = {
 };
 
 export const CONTROLLER_TYPE: Readonly<Record<number, string>> = { 0: 'IDE', 1: 'SCSI', 2: 'PMEM' };
+
+/** Microsoft.Vhd.PowerShell.VhdFormat and VhdType (the WMI Msvm_VirtualHardDiskSettingData Format and Type values). */
+export const VHD_FORMAT: Readonly<Record<number, string>> = { 0: 'Unknown', 2: 'VHD', 3: 'VHDX', 4: 'VHDSet' };
+export const VHD_TYPE: Readonly<Record<number, string>> = { 0: 'Unknown', 2: 'Fixed', 3: 'Dynamic', 4: 'Differencing' };
 
 function corrupt(what: string): HvsimError {
   return new HvsimError('CORRUPT', `PowerShell output: ${what}`, { reason: 'HOST_ANSWER' });
@@ -360,6 +371,46 @@ export function decodeSnapshot(v: unknown, vmCheckpointType: CheckpointType, ctx
 export function checkpointKind(state: VMState, vmCheckpointType: CheckpointType): 'Standard' | 'Production' {
   if (state !== 'Off') return 'Standard';
   return vmCheckpointType === 'Standard' ? 'Standard' : 'Production';
+}
+
+export function decodeIntegration(v: unknown, ctx: DecodeContext): VMIntegrationComponent {
+  const o = obj(v, 'an integration service');
+  return {
+    VMName: str(o.VMName, 'VMIntegrationComponent.VMName'),
+    VMId: decodeGuid(o.VMId, 'VMIntegrationComponent.VMId'),
+    Name: str(o.Name, 'VMIntegrationComponent.Name'),
+    Enabled: bool(o.Enabled, false),
+    // An empty status is "no status" (the simulator's null).
+    PrimaryStatusDescription: optStr(o.PrimaryStatusDescription) || null,
+    SecondaryStatusDescription: optStr(o.SecondaryStatusDescription) || null,
+    ComputerName: optStr(o.ComputerName) ?? ctx.computerName,
+  };
+}
+
+/** A VirtualHardDisk as host.ts's VhdInfo; VHD Sets and unknown formats are not disks hvsim reads. */
+export function decodeVhd(v: unknown): VhdInfo {
+  const o = obj(v, 'a virtual hard disk');
+  const format = enumName(VHD_FORMAT, o.VhdFormat, 'VhdFormat');
+  const type = enumName(VHD_TYPE, o.VhdType, 'VhdType');
+  if (format !== 'VHD' && format !== 'VHDX') throw corrupt(`VhdFormat ${format} is not a format hvsim reads (VHD, VHDX)`);
+  if (type === 'Unknown') throw corrupt('VhdType Unknown');
+  const optNum = (x: unknown, what: string): number | null => (x === null || x === undefined || x === '' ? null : num(x, what));
+  return {
+    Path: str(o.Path, 'VirtualHardDisk.Path'),
+    VhdFormat: format,
+    VhdType: type as VhdInfo['VhdType'],
+    FileSize: num(o.FileSize, 'FileSize'),
+    Size: num(o.Size, 'Size'),
+    MinimumSize: optNum(o.MinimumSize, 'MinimumSize'),
+    LogicalSectorSize: num(o.LogicalSectorSize, 'LogicalSectorSize'),
+    PhysicalSectorSize: num(o.PhysicalSectorSize, 'PhysicalSectorSize'),
+    BlockSize: num(o.BlockSize, 'BlockSize', 0),
+    // A disk without a parent reports "" (not null).
+    ParentPath: optStr(o.ParentPath) || null,
+    DiskIdentifier: optStr(o.DiskIdentifier) ?? '',
+    FragmentationPercentage: optNum(o.FragmentationPercentage, 'FragmentationPercentage'),
+    Alignment: num(o.Alignment, 'Alignment', 1),
+  };
 }
 
 export interface VMHostInfo {

@@ -20,12 +20,13 @@
  */
 import * as path from 'node:path';
 import type {
-  CheckpointType, CheckpointVMOptions, ExportResult, GuestReadOptions, HardDiskDrive, Host, HostWarning, NewVMOptions, RemoveSnapshotOptions,
-  SetVMOptions, SnapshotQuery, SnapshotRef, StopVMOptions, VirtualMachine, VMSnapshot,
+  CheckpointType, CheckpointVMOptions, ExportResult, GuestReadOptions, HardDiskDrive, Host, HostWarning, ImportVMOptions, MergeVHDOptions, NewVMOptions,
+  RemoveSnapshotOptions, SetVMOptions, SnapshotQuery, SnapshotRef, StopVMOptions, VhdInfo, VirtualMachine, VMIntegrationComponent, VMSnapshot,
 } from '../host/host.js';
 import { HvsimError, invalidArgument } from '../errors.js';
 import { combine, snapshotNotFound, throwGathered, vmNotFound } from '../host/messages.js';
-import { wrongState } from '../host/state-machine.js';
+import { refuseRemoveRunning, wrongState } from '../host/state-machine.js';
+import { pickIntegrationServices, pickServices } from '../host/integration.js';
 import { gatherSnapshots, requireNamedCheckpoint } from '../host/selection.js';
 import {
   DEFAULT_DISK_SIZE, DEFAULT_MEMORY, refuseTakenVMName, validateCheckpointType, validateMemory, validateSnapshotName, validateVMName,
@@ -33,8 +34,8 @@ import {
 import { makeRunner, findPowerShell, type PowerShellRunner, type RunMode } from './runner.js';
 import { Program, type PsError } from './request.js';
 import {
-  DRIVE_PROPERTIES, SNAPSHOT_PROPERTIES, VMHOST_PROPERTIES, VM_PROPERTIES, addGroupMarker, checkpointKind, decodeDrive, decodeSnapshot, decodeVM, decodeVMHost,
-  parseCmdletJson, type DecodeContext, type RawSnapshot, type RawVM, type VMHostInfo,
+  DRIVE_PROPERTIES, INTEGRATION_PROPERTIES, SNAPSHOT_PROPERTIES, VHD_PROPERTIES, VMHOST_PROPERTIES, VM_PROPERTIES, addGroupMarker, checkpointKind, decodeDrive,
+  decodeIntegration, decodeSnapshot, decodeVhd, decodeVM, decodeVMHost, parseCmdletJson, type DecodeContext, type RawSnapshot, type RawVM, type VMHostInfo,
 } from './decode.js';
 import { toHvsimError } from './errors.js';
 import { Listing, topmost } from './listing.js';
@@ -256,7 +257,8 @@ export class HyperVHost implements Host {
     const memory = opts.memory ?? this.opts.defaultMemory ?? DEFAULT_MEMORY;
     validateMemory(memory);
     if (opts.guestSupportsProductionCheckpoints === false) throw unsupported('New-VM: whether the guest can take production checkpoints is up to the guest');
-    if ((opts.disabledIntegrationServices ?? []).length > 0) throw unsupported('New-VM: the real-host driver does not set integration services (no Disable-VMIntegrationService yet: docs/real-host.md)');
+    // The simulator's names (and Hyper-V Manager's label of VSS), checked before anything is made.
+    const disabled = pickIntegrationServices('new', name, opts.disabledIntegrationServices ?? []);
     const hostInfo = await this.vmHost();
     const { vms } = await this.list(false);
     refuseTakenVMName(name, vms.map((v) => v.vm.Name), this.computerName);
@@ -274,10 +276,14 @@ export class HyperVHost implements Host {
     // 1709 / Server 2019 have no such setting, so this step may fail without consequence.
     p.cmd('Set-VM', { AutomaticCheckpointsEnabled: false }, { VM: nv });
     const st = settings ? p.cmd('Set-VM', { CheckpointType: type, Notes: opts.notes, Passthru: true }, { VM: nv }, { o: VM_PROPERTIES }) : nv;
+    // Disable-VMIntegrationService -VM -Name (https://learn.microsoft.com/powershell/module/hyper-v/disable-vmintegrationservice).
+    const dis = disabled.length ? p.cmd('Disable-VMIntegrationService', { Name: disabled }, { VM: nv }) : -1;
     const out = await this.exec(p);
     this.throwIfFailed(out[nv], 'New-VM');
     const o = this.throwIfFailed(out[st], 'Set-VM');
     this.warn(out[nv], 'New-VM', name);
+    const de = dis >= 0 ? this.failure(out[dis], 'Disable-VMIntegrationService') : undefined;
+    if (de) throw new HvsimError(de.code, `New-VM: '${name}' was created, but its integration services could not be disabled: ${de.message}`, { cause: de });
     const first = o.objects[0];
     if (first === undefined) throw new HvsimError('CORRUPT', 'New-VM returned no virtual machine', { reason: 'HOST_ANSWER' });
     return decodeVM(first, this.ctx()).vm;
@@ -553,17 +559,187 @@ export class HyperVHost implements Host {
     const f = this.selectVM(p, all, vm);
     const g = this.selectSnapshots(p, f, [snap.snap.Id]);
     const ex = p.cmd('Export-VMSnapshot', { Path: dest }, { VMSnapshot: g });
-    // The files written can be listed only when the host is this machine.
-    const ls = this.remote === undefined ? p.cmd('Get-ChildItem', { LiteralPath: hostJoin(root, 'Virtual Hard Disks'), File: true }, {}, { d: [ex], o: ['FullName'] }) : -1;
+    const ls = this.listExport(p, root, ex);
     const res = await this.exec(p);
     this.throwIfFailed(res[all], 'Get-VM');
     const sel = this.selectionError(res, f, g, 'export', vm.vm.Name, ref);
     if (sel) throw sel;
-    this.warn(res[ex], 'Export-VMSnapshot', vm.vm.Name);
-    const e = this.failure(res[ex], 'Export-VMSnapshot') ?? (ls >= 0 ? this.failure(res[ls], 'Get-ChildItem') : undefined);
-    if (e) throw e;
-    const files = ls >= 0 ? (res[ls]?.objects ?? []).map((o) => String((o as { FullName?: unknown }).FullName ?? '')).filter((x) => formatOfExtension(x) !== undefined) : [];
+    const files = this.exported(res, ex, ls, 'Export-VMSnapshot', vm.vm.Name);
     return { VMName: vm.vm.Name, SnapshotName: snap.snap.Name, SnapshotId: snap.snap.Id, Path: root, HardDrives: files };
+  }
+
+  /** After an export step, list the disks written (only when the host is this machine); -1 for a remote host. */
+  private listExport(p: Program, root: string, ex: number): number {
+    return this.remote === undefined ? p.cmd('Get-ChildItem', { LiteralPath: hostJoin(root, 'Virtual Hard Disks'), File: true }, {}, { d: [ex], o: ['FullName'] }) : -1;
+  }
+
+  /** The export step's warnings and errors, then the disk files listExport found. */
+  private exported(res: Outcome[], ex: number, ls: number, cmdlet: string, vmName: string): string[] {
+    this.warn(res[ex], cmdlet, vmName);
+    const e = this.failure(res[ex], cmdlet) ?? (ls >= 0 ? this.failure(res[ls], 'Get-ChildItem') : undefined);
+    if (e) throw e;
+    return ls >= 0 ? (res[ls]?.objects ?? []).map((o) => String((o as { FullName?: unknown }).FullName ?? '')).filter((x) => formatOfExtension(x) !== undefined) : [];
+  }
+
+  // ---------------------------------------------------------------- Host: export, import, remove (docs/hyperv.md, "Export and import")
+
+  /**
+   * Export-VM -VM <VM> -Path <dir> (https://learn.microsoft.com/powershell/module/hyper-v/export-vm):
+   * "creates a folder at a specified location having three subfolders: Snapshots, Virtual Hard
+   * Disks, and Virtual Machines". Hyper-V exports the checkpoints too (hvsim's simulator does not).
+   */
+  async exportVM(vmName: string, dir: string): Promise<ExportResult> {
+    const vm = (await this.list(false)).vm(vmName, 'export-vm');
+    const dest = this.absolutePath(dir, 'Export-VM');
+    const root = hostJoin(dest, vm.vm.Name);
+    const p = new Program();
+    const all = p.cmd('Get-VM', this.cn());
+    const f = this.selectVM(p, all, vm);
+    const ex = p.cmd('Export-VM', { Path: dest }, { VM: f });
+    const ls = this.listExport(p, root, ex);
+    const res = await this.exec(p);
+    this.throwIfFailed(res[all], 'Get-VM');
+    if (res[f]?.state !== 'ok') throw vmNotFound('export-vm', vm.vm.Name);
+    const files = this.exported(res, ex, ls, 'Export-VM', vm.vm.Name);
+    return { VMName: vm.vm.Name, SnapshotName: '', SnapshotId: '', Path: root, HardDrives: files };
+  }
+
+  /**
+   * Import-VM -Path <.vmcx> [-Copy [-VhdDestinationPath] [-VirtualMachinePath] [-SnapshotFilePath]
+   * [-GenerateNewId]] (https://learn.microsoft.com/powershell/module/hyper-v/import-vm; the Register
+   * and Copy parameter sets). Its output is the imported VirtualMachine. PowerShell itself refuses
+   * the Copy set's parameters without -Copy (a missing mandatory parameter). Hyper-V keeps the
+   * exported name: hvsim's `name` option is the simulator's only, and a name another VM has is
+   * allowed there (hvsim's other hosts refuse it): the driver warns, as selecting by name then finds both.
+   */
+  async importVM(file: string, opts: ImportVMOptions = {}): Promise<VirtualMachine> {
+    if (opts.name !== undefined) throw unsupported("Import-VM: a real host keeps the exported VM's name (--name is hvsim's simulator only)");
+    const abs = (x: string | undefined): string | undefined => (x === undefined ? undefined : this.absolutePath(x, 'Import-VM'));
+    const before = await this.list(false);
+    const p = new Program();
+    const im = p.cmd(
+      'Import-VM',
+      {
+        Path: abs(file), Copy: opts.copy ? true : undefined, GenerateNewId: opts.generateNewId ? true : undefined, VhdDestinationPath: abs(opts.vhdDestinationPath),
+        VirtualMachinePath: abs(opts.virtualMachinePath), SnapshotFilePath: abs(opts.snapshotFilePath), ...this.cn(),
+      },
+      {},
+      { o: VM_PROPERTIES },
+    );
+    const res = await this.exec(p);
+    const o = this.throwIfFailed(res[im], 'Import-VM');
+    const first = o.objects[0];
+    if (first === undefined) throw new HvsimError('CORRUPT', 'Import-VM returned no virtual machine', { reason: 'HOST_ANSWER' });
+    const vm = decodeVM(first, this.ctx()).vm;
+    this.warn(res[im], 'Import-VM', vm.Name);
+    const twin = before.vms.find((v) => v.vm.Name.toLowerCase() === vm.Name.toLowerCase() && v.vm.Id !== vm.Id);
+    if (twin) this.warnings.push({ VMName: vm.Name, Message: `Import-VM: '${vm.Name}' has the name of another virtual machine on ${this.computerName} (${twin.vm.Id}); hvsim selects VMs by name, so rename one of them` });
+    return vm;
+  }
+
+  /**
+   * Remove-VM -VM <VM> -Force (https://learn.microsoft.com/powershell/module/hyper-v/remove-vm):
+   * "deletes the virtual machine's configuration file, but does not delete any virtual hard
+   * drives". A Running or Paused VM is refused first, as every hvsim host does; the VMs removed are
+   * returned as they were.
+   */
+  async removeVM(names: string[]): Promise<VirtualMachine[]> {
+    const { vms, errors } = (await this.list(false)).select(names, 'remove-vm');
+    const p = new Program();
+    const all = p.cmd('Get-VM', this.cn());
+    const plans: Array<{ vm: RawVM; f: number; act: number }> = [];
+    for (const vm of vms) {
+      try {
+        refuseRemoveRunning(vm.vm.Name, vm.vm.State);
+      } catch (e) {
+        errors.push(e as HvsimError);
+        continue;
+      }
+      const f = this.selectVM(p, all, vm);
+      plans.push({ vm, f, act: p.cmd('Remove-VM', { Force: true }, { VM: f }) });
+    }
+    const out = await this.actOnEach(p, all, plans, 'remove-vm', 'Remove-VM', errors, (res, x) => this.failure(res[x.act], 'Remove-VM') ?? x.vm.vm);
+    throwGathered(errors);
+    return out;
+  }
+
+  /**
+   * Merge-VHD -Path <file> [-DestinationPath <ancestor>] [-Force]
+   * (https://learn.microsoft.com/powershell/module/hyper-v/merge-vhd): an offline merge of a
+   * differencing chain; the host refuses an attached chain. The destination (by default the
+   * file's parent, which Get-VHD names first) is read back with Get-VHD.
+   */
+  async mergeVHD(file: string, opts: MergeVHDOptions = {}): Promise<VhdInfo> {
+    const leaf = this.absolutePath(file, 'Merge-VHD');
+    let dest = opts.destinationPath === undefined ? undefined : this.absolutePath(opts.destinationPath, 'Merge-VHD');
+    if (dest === undefined) {
+      const q = new Program();
+      const g = q.cmd('Get-VHD', { Path: leaf, ...this.cn() }, {}, { o: VHD_PROPERTIES });
+      const first = this.throwIfFailed((await this.exec(q))[g], 'Get-VHD').objects[0];
+      if (first === undefined) throw new HvsimError('CORRUPT', `Get-VHD returned nothing for ${leaf}`, { reason: 'HOST_ANSWER' });
+      dest = decodeVhd(first).ParentPath ?? undefined;
+    }
+    const p = new Program();
+    const m = p.cmd('Merge-VHD', { Path: leaf, DestinationPath: opts.destinationPath === undefined ? undefined : dest, Force: opts.force ? true : undefined, ...this.cn() });
+    const after = dest === undefined ? -1 : p.cmd('Get-VHD', { Path: dest, ...this.cn() }, {}, { d: [m], o: VHD_PROPERTIES });
+    const res = await this.exec(p);
+    this.throwIfFailed(res[m], 'Merge-VHD');
+    const first = after >= 0 ? this.throwIfFailed(res[after], 'Get-VHD').objects[0] : undefined;
+    // A disk without a parent has nothing to merge into: the host refused it above, or this says so.
+    if (first === undefined) throw new HvsimError('CORRUPT', `Merge-VHD: ${leaf} was merged, but its destination could not be read`, { reason: 'HOST_ANSWER' });
+    return decodeVhd(first);
+  }
+
+  // ---------------------------------------------------------------- Host: integration services (docs/hyperv.md, "Integration services")
+
+  /** One VM (by name) and the integration services its host lists for it, in the host's order. */
+  private async services(vmName: string, op: string): Promise<{ vm: RawVM; comps: VMIntegrationComponent[] }> {
+    const vm = (await this.list(false)).vm(vmName, op);
+    const p = new Program();
+    const all = p.cmd('Get-VM', this.cn());
+    const f = this.selectVM(p, all, vm);
+    const gs = p.cmd('Get-VMIntegrationService', {}, { VM: f }, { o: INTEGRATION_PROPERTIES });
+    const res = await this.exec(p);
+    this.throwIfFailed(res[all], 'Get-VM');
+    if (res[f]?.state !== 'ok') throw vmNotFound(op, vm.vm.Name);
+    return { vm, comps: this.throwIfFailed(res[gs], 'Get-VMIntegrationService').objects.map((o) => decodeIntegration(o, this.ctx())) };
+  }
+
+  /**
+   * Get-VMIntegrationService -VM <VM> (https://learn.microsoft.com/powershell/module/hyper-v/get-vmintegrationservice),
+   * then `names` picked over the services the host listed, with the rule every host shares (host/integration.ts).
+   */
+  async getVMIntegrationService(vmName: string, names?: string[]): Promise<VMIntegrationComponent[]> {
+    const { vm, comps } = await this.services(vmName, 'get-integration');
+    const picked = new Set(pickServices('get-integration', vm.vm.Name, names, comps.map((c) => c.Name)));
+    return comps.filter((c) => picked.has(c.Name));
+  }
+
+  /**
+   * Enable- or Disable-VMIntegrationService -VM <VM> -Name <the services picked>
+   * (https://learn.microsoft.com/powershell/module/hyper-v/enable-vmintegrationservice), then the
+   * services as Get-VMIntegrationService shows them afterwards.
+   */
+  async setVMIntegrationService(vmName: string, names: string[], enabled: boolean): Promise<VMIntegrationComponent[]> {
+    const op = enabled ? 'enable-integration' : 'disable-integration';
+    const cmdlet = enabled ? 'Enable-VMIntegrationService' : 'Disable-VMIntegrationService';
+    const { vm, comps } = await this.services(vmName, op);
+    const picked = pickServices(op, vm.vm.Name, names, comps.map((c) => c.Name));
+    if (picked.length === 0) return [];
+    const p = new Program();
+    const all = p.cmd('Get-VM', this.cn());
+    const f = this.selectVM(p, all, vm);
+    const act = p.cmd(cmdlet, { Name: picked }, { VM: f });
+    const again = p.cmd('Get-VMIntegrationService', {}, { VM: f }, { d: [act] });
+    const sel = p.filter(again, 'Name', picked, { o: INTEGRATION_PROPERTIES });
+    const res = await this.exec(p);
+    this.throwIfFailed(res[all], 'Get-VM');
+    if (res[f]?.state !== 'ok') throw vmNotFound(op, vm.vm.Name);
+    this.warn(res[act], cmdlet, vm.vm.Name);
+    const e = this.failure(res[act], cmdlet) ?? this.failure(res[again], 'Get-VMIntegrationService');
+    if (e) throw e;
+    const after = (res[sel]?.objects ?? []).map((o) => decodeIntegration(o, this.ctx()));
+    return picked.map((n) => after.find((c) => c.Name === n)).filter((c): c is VMIntegrationComponent => c !== undefined);
   }
 
   // ---------------------------------------------------------------- Host: disks

@@ -44,6 +44,13 @@ export const COMMANDS: Readonly<Record<string, string>> = Object.freeze({
   'Add-VMHardDiskDrive': 'Hyper-V\\Add-VMHardDiskDrive',
   'New-VHD': 'Hyper-V\\New-VHD',
   'Get-VHD': 'Hyper-V\\Get-VHD',
+  'Merge-VHD': 'Hyper-V\\Merge-VHD',
+  'Export-VM': 'Hyper-V\\Export-VM',
+  'Import-VM': 'Hyper-V\\Import-VM',
+  'Remove-VM': 'Hyper-V\\Remove-VM',
+  'Get-VMIntegrationService': 'Hyper-V\\Get-VMIntegrationService',
+  'Enable-VMIntegrationService': 'Hyper-V\\Enable-VMIntegrationService',
+  'Disable-VMIntegrationService': 'Hyper-V\\Disable-VMIntegrationService',
   'Get-ChildItem': 'Microsoft.PowerShell.Management\\Get-ChildItem',
 });
 

@@ -12,7 +12,7 @@ import { flatten } from '../engine/flatten.js';
 import { openLayer } from '../engine/chain.js';
 import type { ExportResult, ImportVMOptions, VirtualMachine } from '../host/host.js';
 import { transferMs } from '../host/clock.js';
-import { wrongState } from '../host/state-machine.js';
+import { refuseRemoveRunning } from '../host/state-machine.js';
 import { CHECKPOINT_TYPES, type CheckpointType } from '../host/host.js';
 import { INTEGRATION_SERVICES, type IntegrationServiceName } from '../host/integration.js';
 import { refuseTakenVMName, validateMemory, validateVMName } from '../host/validation.js';
@@ -258,8 +258,7 @@ export function importVM(ctx: SimContext, file: string, opts: ImportVMOptions): 
  */
 export function removeVM(ctx: SimContext, names: string[]): VirtualMachine[] {
   return eachVM(ctx, names, 'remove-vm', (vm) => {
-    if (vm.state === 'Running' || vm.state === 'Paused')
-      throw wrongState('remove-vm', vm.name, vm.state, 'turn it off first (Stop-VM -TurnOff)');
+    refuseRemoveRunning(vm.name, vm.state);
     beforeTreeChange(ctx, vm, 'Remove-VM');
     const view = viewVM(ctx, vm);
     ctx.state.vms = ctx.state.vms.filter((v) => v !== vm);

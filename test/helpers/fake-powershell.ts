@@ -26,7 +26,8 @@ import { Simulator } from '../../src/sim/simulator.js';
 import { DirectoryStorage, MemoryStorage } from '../../src/sim/storage.js';
 import { HvsimError } from '../../src/errors.js';
 import { createDiskFile } from '../../src/vhd/open.js';
-import type { HardDiskDrive, VirtualMachine, VMSnapshot } from '../../src/host/host.js';
+import { openLayer } from '../../src/engine/chain.js';
+import type { HardDiskDrive, VhdInfo, VirtualMachine, VMIntegrationComponent, VMSnapshot } from '../../src/host/host.js';
 
 export interface StandInConfig {
   computerName: string;
@@ -98,6 +99,8 @@ const VM_STATE_NUM: Record<string, number> = { Running: 2, Off: 3, Saved: 6, Pau
 const CHECKPOINT_TYPE_NUM: Record<string, number> = { Disabled: 2, Production: 3, ProductionOnly: 4, Standard: 5 };
 const SNAPSHOT_TYPE_NUM: Record<string, number> = { Standard: 0, Recovery: 1, Planned: 2, Missing: 5, Replica: 6, AppConsistentReplica: 7, SyncedReplica: 8 };
 const OPSTATUS_NUM: Record<string, number> = { Ok: 2, MergingDisks: 32772 };
+const VHD_FORMAT_NUM: Record<string, number> = { VHD: 2, VHDX: 3, VHDSet: 4 };
+const VHD_TYPE_NUM: Record<string, number> = { Fixed: 2, Dynamic: 3, Differencing: 4 };
 
 type Obj =
   | { kind: 'vm'; view: VirtualMachine }
@@ -105,6 +108,8 @@ type Obj =
   | { kind: 'drive'; view: HardDiskDrive }
   | { kind: 'vmhost'; view: Record<string, unknown> }
   | { kind: 'vhd'; view: Record<string, unknown> }
+  | { kind: 'disk'; view: VhdInfo }
+  | { kind: 'integration'; view: VMIntegrationComponent }
   | { kind: 'file'; view: Record<string, unknown> };
 
 const TYPE_NAME: Record<Obj['kind'], string> = {
@@ -113,6 +118,8 @@ const TYPE_NAME: Record<Obj['kind'], string> = {
   drive: 'Microsoft.HyperV.PowerShell.HardDiskDrive',
   vmhost: 'Microsoft.HyperV.PowerShell.VMHost',
   vhd: 'Microsoft.Vhd.PowerShell.VirtualHardDisk',
+  disk: 'Microsoft.Vhd.PowerShell.VirtualHardDisk',
+  integration: 'Microsoft.HyperV.PowerShell.VMIntegrationComponent',
   file: 'System.IO.FileInfo',
 };
 
@@ -198,6 +205,9 @@ class Shaper {
       Generation: v.Generation,
       Version: v.Version,
       Path: v.Path,
+      ConfigurationLocation: v.ConfigurationLocation,
+      SnapshotFileLocation: v.SnapshotFileLocation,
+      SmartPagingFilePath: v.SmartPagingFilePath,
       HardDrives: v.HardDrives.map((d) => this.drive(d)),
       DynamicMemoryEnabled: false,
       ProcessorCount: 1,
@@ -228,8 +238,25 @@ class Shaper {
     };
   }
 
+  /** A VirtualHardDisk (Get-VHD): ParentPath "" for a disk without a parent, as Hyper-V writes it. */
+  disk(d: VhdInfo): Record<string, unknown> {
+    return {
+      ComputerName: null, ...d, VhdFormat: this.en(VHD_FORMAT_NUM, d.VhdFormat), VhdType: this.en(VHD_TYPE_NUM, d.VhdType), ParentPath: d.ParentPath ?? '',
+      DiskIdentifier: d.DiskIdentifier.toUpperCase(), Attached: false, DiskNumber: null,
+    };
+  }
+
+  /** A VMIntegrationComponent: empty statuses as "" (not null), an Id like Hyper-V's. */
+  integration(c: VMIntegrationComponent): Record<string, unknown> {
+    return { ...c, PrimaryStatusDescription: c.PrimaryStatusDescription ?? '', SecondaryStatusDescription: c.SecondaryStatusDescription ?? '', Id: `Microsoft:${c.VMId.toUpperCase()}\\${c.Name}`, IsDeleted: false };
+  }
+
   shape(o: Obj): Record<string, unknown> {
     switch (o.kind) {
+      case 'disk':
+        return this.disk(o.view);
+      case 'integration':
+        return this.integration(o.view);
       case 'vm':
         return this.vm(o.view);
       case 'snap':
@@ -326,6 +353,7 @@ function objs(a: Args, name: string, kind: Obj['kind'], c: Ctx, single = false):
 const str = (a: Args, k: string): string | undefined => (typeof a[k] === 'string' ? (a[k] as string) : undefined);
 const num = (a: Args, k: string): number | undefined => (typeof a[k] === 'number' ? (a[k] as number) : undefined);
 const flag = (a: Args, k: string): boolean => a[k] === true;
+const strs = (a: Args, k: string): string[] | undefined => (typeof a[k] === 'string' ? [a[k] as string] : Array.isArray(a[k]) && (a[k] as unknown[]).every((x) => typeof x === 'string') ? (a[k] as string[]) : undefined);
 
 async function takeWarnings(c: Ctx): Promise<void> {
   for (const w of await c.sim.takeWarnings()) c.warnings.push(w.Message.replace(/^[A-Z][A-Za-z]*-[A-Za-z]+: /, ''));
@@ -372,6 +400,18 @@ function power(fn: (sim: Simulator, name: string, a: Args) => Promise<VirtualMac
       each(objs(a, 'VM', 'vm', c), c, async (o) => {
         const [v] = await fn(c.sim, (o.view as VirtualMachine).Name, a);
         return flag(a, 'Passthru') && v ? vmObj(v) : undefined;
+      }),
+  };
+}
+
+function integrationSetter(enabled: boolean): CmdletDef {
+  return {
+    params: ['VM', 'Name', 'Passthru', 'Confirm'],
+    mandatory: ['VM', 'Name'],
+    run: (a, c) =>
+      each(objs(a, 'VM', 'vm', c), c, async (o) => {
+        const done = await c.sim.setVMIntegrationService((o.view as VirtualMachine).Name, strs(a, 'Name')!, enabled);
+        return flag(a, 'Passthru') ? done.map((x): Obj => ({ kind: 'integration', view: x })) : undefined;
       }),
   };
 }
@@ -540,10 +580,20 @@ const CMDLETS: Record<string, CmdletDef> = {
     },
   },
   'Get-VHD': {
-    params: ['VMId', 'ComputerName'],
-    mandatory: ['VMId'],
+    params: ['VMId', 'Path', 'ComputerName'],
     run: async (a, c) => {
       checkComputer(a, c);
+      const file = str(a, 'Path');
+      if (file !== undefined) {
+        if (!c.sim.storage.store.exists(file)) throw new HvsimError('NOT_FOUND', `Getting the mounted storage instance for the path '${file}' failed. The system cannot find the file specified. (stand-in: unable to find ${file})`);
+        const img = openLayer(c.sim.storage.store, file, false);
+        try {
+          return [{ kind: 'disk', view: img.info() }];
+        } finally {
+          img.close();
+        }
+      }
+      if (a.VMId === undefined) throw bindingError('Get-VHD', 'AmbiguousParameterSet', 'Parameter set cannot be resolved using the specified named parameters.');
       const id = String(a.VMId).toLowerCase();
       const vm = (await c.sim.getVM()).find((v) => v.Id === id);
       if (!vm) throw new HvsimError('NOT_FOUND', `Hyper-V was unable to find a virtual machine with identifier "${id}".`);
@@ -553,6 +603,63 @@ const CMDLETS: Record<string, CmdletDef> = {
       return out;
     },
   },
+  'Merge-VHD': {
+    params: ['Path', 'DestinationPath', 'Force', 'Passthru', 'ComputerName', 'AsJob'],
+    mandatory: ['Path'],
+    run: async (a, c) => {
+      checkComputer(a, c);
+      const d = str(a, 'DestinationPath');
+      const info = await c.sim.mergeVHD(str(a, 'Path')!, { ...(d !== undefined ? { destinationPath: d } : {}), ...(flag(a, 'Force') ? { force: true } : {}) });
+      return flag(a, 'Passthru') ? [{ kind: 'disk', view: info }] : [];
+    },
+  },
+  'Export-VM': {
+    params: ['VM', 'Path', 'AsJob', 'Passthru'],
+    mandatory: ['VM', 'Path'],
+    run: (a, c) =>
+      each(objs(a, 'VM', 'vm', c), c, async (o) => {
+        await c.sim.exportVM((o.view as VirtualMachine).Name, str(a, 'Path')!);
+        return flag(a, 'Passthru') ? vmObj(await vmNow(c.sim, (o.view as VirtualMachine).Name)) : undefined;
+      }),
+  },
+  'Import-VM': {
+    params: ['Path', 'Register', 'Copy', 'VhdDestinationPath', 'VirtualMachinePath', 'SnapshotFilePath', 'GenerateNewId', 'ComputerName', 'AsJob'],
+    mandatory: ['Path'],
+    run: async (a, c) => {
+      checkComputer(a, c);
+      // The Copy parameter set's parameters need -Copy (it is mandatory there: module stub).
+      if (!flag(a, 'Copy') && ['VhdDestinationPath', 'VirtualMachinePath', 'SnapshotFilePath', 'GenerateNewId'].some((k) => a[k] !== undefined))
+        throw bindingError('Import-VM', 'MissingMandatoryParameter', 'Cannot process command because of one or more missing mandatory parameters: Copy.');
+      const opt = (k: string): string | undefined => str(a, k);
+      const vm = await c.sim.importVM(str(a, 'Path')!, {
+        ...(flag(a, 'Copy') ? { copy: true } : {}),
+        ...(flag(a, 'GenerateNewId') ? { generateNewId: true } : {}),
+        ...(opt('VhdDestinationPath') !== undefined ? { vhdDestinationPath: opt('VhdDestinationPath')! } : {}),
+        ...(opt('VirtualMachinePath') !== undefined ? { virtualMachinePath: opt('VirtualMachinePath')! } : {}),
+        ...(opt('SnapshotFilePath') !== undefined ? { snapshotFilePath: opt('SnapshotFilePath')! } : {}),
+      });
+      return [vmObj(vm)];
+    },
+  },
+  'Remove-VM': {
+    params: ['VM', 'Force', 'Passthru', 'Confirm', 'AsJob'],
+    mandatory: ['VM'],
+    run: (a, c) =>
+      each(objs(a, 'VM', 'vm', c), c, async (o) => {
+        const [v] = await c.sim.removeVM([(o.view as VirtualMachine).Name]);
+        return flag(a, 'Passthru') && v ? vmObj(v) : undefined;
+      }),
+  },
+  'Get-VMIntegrationService': {
+    params: ['VM', 'Name'],
+    mandatory: ['VM'],
+    run: (a, c) =>
+      each(objs(a, 'VM', 'vm', c), c, async (o) =>
+        (await c.sim.getVMIntegrationService((o.view as VirtualMachine).Name, strs(a, 'Name'))).map((x): Obj => ({ kind: 'integration', view: x })),
+      ),
+  },
+  'Enable-VMIntegrationService': integrationSetter(true),
+  'Disable-VMIntegrationService': integrationSetter(false),
   'Get-ChildItem': {
     params: ['LiteralPath', 'File'],
     mandatory: ['LiteralPath'],

@@ -429,6 +429,89 @@ for (const subject of SUBJECTS) describe.skipIf(subject.enabled === false)(subje
     expect(await h.diskSize('copy')).toBe(4 * MiB);
   });
 
+  it('export-vm, import-vm, remove-vm: the export registered in place or copied, Ids, refusals', async () => {
+    const web = await h.newVM({ name: 'web01', notes: 'n1' });
+    const x = await h.exportVM!('web01', b.exportRoot);
+    expect(x).toEqual({ VMName: 'web01', SnapshotName: '', SnapshotId: '', Path: `${b.exportRoot}/web01`, HardDrives: [`${b.exportRoot}/web01/Virtual Hard Disks/web01.vhdx`] });
+    let e = await reject(h.exportVM!('nope', b.exportRoot));
+    expect([e.code, e.message]).toEqual(['NOT_FOUND', 'Export-VM: Hyper-V was unable to find a virtual machine with name "nope".']);
+    await h.startVM(['web01']);
+    e = await reject(h.removeVM!(['web01']));
+    expect([e.code, e.message]).toEqual(['INVALID_STATE', `Remove-VM: 'web01' failed. ${WRONG_STATE} (State: Running; turn it off first (Stop-VM -TurnOff))`]);
+    await h.stopVM(['web01'], { turnOff: true });
+    // nope is not found; web01 is removed all the same (a cmdlet's non-terminating error)
+    e = await reject(h.removeVM!(['web01', 'nope']));
+    expect([e.code, e.message]).toEqual(['NOT_FOUND', 'Remove-VM: Hyper-V was unable to find a virtual machine with name "nope".']);
+    expect(await h.getVM()).toEqual([]);
+    const cfg = `${x.Path}/Virtual Machines/${web.Id.toUpperCase()}.vmcx`;
+    const copy = await h.importVM!(cfg, {
+      copy: true, generateNewId: true, virtualMachinePath: `${b.exportRoot}/vms`, vhdDestinationPath: `${b.exportRoot}/disks`, snapshotFilePath: `${b.exportRoot}/snaps`,
+    });
+    expect(copy).toMatchObject({ Name: 'web01', Notes: 'n1', State: 'Off', Path: `${b.exportRoot}/vms/web01`, SnapshotFileLocation: `${b.exportRoot}/snaps` });
+    expect(copy.Id).not.toBe(web.Id);
+    expect(copy.HardDrives.map((d) => d.Path)).toEqual([`${b.exportRoot}/disks/web01.vhdx`]);
+    expect(await h.diskSize('web01')).toBe(4 * MiB);
+    const removed = await h.removeVM!(['WEB01']);
+    expect(removed.map((v) => [v.Name, v.Id])).toEqual([['web01', copy.Id]]);
+    // In place: the export's files become the VM's (removing it would delete its .vmcx).
+    const here = await h.importVM!(cfg);
+    expect(here).toMatchObject({ Name: 'web01', Id: web.Id, Notes: 'n1', State: 'Off', Path: x.Path });
+    expect(here.HardDrives.map((d) => d.Path)).toEqual(x.HardDrives);
+    e = await reject(h.importVM!(cfg));
+    expect(e.code).toBe('INVALID_STATE');
+    expect(e.message).toMatch(/^Import-VM: Failed to import the virtual machine: the operation failed because a virtual machine with the same identifier already exists/);
+    expect((await reject(h.importVM!(cfg, { generateNewId: true }))).code).toBe('INVALID_ARGUMENT');
+    e = await reject(h.importVM!(`${b.exportRoot}/none/Virtual Machines/X.vmcx`));
+    expect(e.code).toBe('NOT_FOUND');
+  });
+
+  it('merge-vhd: a removed VM\'s checkpoint chain merged offline into its parent; an attached chain refused', async () => {
+    const web = await h.newVM({ name: 'web01' });
+    await h.checkpointVM(['web01'], { snapshotName: 'a' });
+    const leaf = (await h.getVM(['web01']))[0]!.HardDrives[0]!.Path;
+    const base = web.HardDrives[0]!.Path;
+    expect(leaf).toMatch(/\.avhdx$/);
+    let e = await reject(h.mergeVHD!(leaf));
+    expect(e.code).toBe('INVALID_STATE');
+    expect(e.message).toMatch(/^Merge-VHD: /);
+    await h.removeVM!(['web01']);
+    const info = await h.mergeVHD!(leaf);
+    expect(info).toMatchObject({ Path: base, VhdFormat: 'VHDX', VhdType: 'Dynamic', ParentPath: null, Size: 4 * MiB, LogicalSectorSize: 512 });
+    e = await reject(h.mergeVHD!(`${b.exportRoot}/nope.avhdx`));
+    expect(e.code).toBe('NOT_FOUND');
+  });
+
+  it('integration services: the six services, picked by name, label and wildcard, enabled and disabled; new-vm with services off', async () => {
+    const web = await h.newVM({ name: 'web01', disabledIntegrationServices: ['Backup (volume shadow copy)'] });
+    const all = await h.getVMIntegrationService!('web01');
+    expect(all.map((c) => [c.Name, c.Enabled])).toEqual([
+      ['Guest Service Interface', false], ['Heartbeat', true], ['Key-Value Pair Exchange', true], ['Shutdown', true], ['Time Synchronization', true], ['VSS', false],
+    ]);
+    expect(all[1]).toEqual({ VMName: 'web01', VMId: web.Id, Name: 'Heartbeat', Enabled: true, PrimaryStatusDescription: null, SecondaryStatusDescription: null, ComputerName: 'xHost16' });
+    expect(names(await h.getVMIntegrationService!('WEB01', ['vss', 'Time*', 'x*']))).toEqual(['Time Synchronization', 'VSS']);
+    let e = await reject(h.getVMIntegrationService!('web01', ['Nope']));
+    expect([e.code, e.message]).toEqual(['NOT_FOUND', `Get-VMIntegrationService: The virtual machine 'web01' has no integration service named 'Nope' (the services are: ${all.map((c) => c.Name).join(', ')}).`]);
+    e = await reject(h.setVMIntegrationService!('nope', ['VSS'], true));
+    expect([e.code, e.message]).toEqual(['NOT_FOUND', 'Enable-VMIntegrationService: Hyper-V was unable to find a virtual machine with name "nope".']);
+    // Without the backup service a running VM's production checkpoint falls back to standard.
+    await h.startVM(['web01']);
+    await h.takeWarnings();
+    const [std] = await h.checkpointVM(['web01'], { snapshotName: 'std' });
+    expect([std!.State, std!.CheckpointType]).toEqual(['Running', 'Standard']);
+    expect((await h.takeWarnings()).map((w) => w.Message)).toEqual([expect.stringMatching(/^Checkpoint-VM: Production checkpoints cannot be created for 'web01'/)]);
+    const on = await h.setVMIntegrationService!('web01', ['VSS', 'guest*'], true);
+    expect(on.map((c) => [c.Name, c.Enabled, c.PrimaryStatusDescription])).toEqual([['Guest Service Interface', true, 'OK'], ['VSS', true, 'OK']]);
+    expect((await h.getVMIntegrationService!('web01', ['Heartbeat']))[0]).toMatchObject({ PrimaryStatusDescription: 'OK', SecondaryStatusDescription: 'OK' });
+    const [prod] = await h.checkpointVM(['web01'], { snapshotName: 'prod' });
+    expect([prod!.State, prod!.CheckpointType]).toEqual(['Off', 'Production']);
+    const off = await h.setVMIntegrationService!('web01', ['shutdown'], false);
+    expect(off.map((c) => [c.Name, c.Enabled])).toEqual([['Shutdown', false]]);
+    expect(await h.setVMIntegrationService!('web01', ['x*'], false)).toEqual([]);
+    e = await reject(h.newVM({ name: 'db01', disabledIntegrationServices: ['Nope'] }));
+    expect(e.code).toBe('NOT_FOUND');
+    expect(names(await h.getVM())).toEqual(['web01']);
+  });
+
   it('group checkpoint through group.ts: prior states back, group recorded, restore and remove exactly the set', async () => {
     for (const v of SEED) await h.newVM({ name: v, notes: v === 'SSTest1' ? 'domain controller' : '' });
     await h.startVM(SEED);

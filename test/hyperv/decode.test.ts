@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import {
-  addGroupMarker, checkpointKind, decodeDate, decodeSnapshot, decodeTimeSpan, decodeVM, parseCmdletJson, splitGroupMarker, vmState,
+  addGroupMarker, checkpointKind, decodeDate, decodeIntegration, decodeSnapshot, decodeTimeSpan, decodeVhd, decodeVM, parseCmdletJson, splitGroupMarker, vmState,
 } from '../../src/hyperv/decode.js';
 import { errorCode, errorRecordFromJson, parseErrorText, toHvsimError } from '../../src/hyperv/errors.js';
 import { Program, decodeRequest, encodeRequest, list, parseResponseLine, requestJson } from '../../src/hyperv/request.js';
@@ -166,6 +166,28 @@ describe('Get-VMSnapshot output', () => {
     expect(checkpointKind('Saved', 'ProductionOnly')).toBe('Standard');
     expect(checkpointKind('Off', 'Production')).toBe('Production');
     expect(checkpointKind('Off', 'Standard')).toBe('Standard');
+  });
+});
+
+describe('Get-VHD and Get-VMIntegrationService output', () => {
+  const disk = {
+    Path: 'C:\\VMs\\web01.vhdx', FileSize: 4194304, Size: 68719476736, MinimumSize: null, LogicalSectorSize: 512, PhysicalSectorSize: 4096,
+    BlockSize: 33554432, DiskIdentifier: '5B9D1A6C-0C2E-4D7B-9A51-3C1B2E0F4A77', FragmentationPercentage: 0, Alignment: 1,
+  };
+  it('VirtualHardDisk: 5.1 enum numbers and 7 names; no parent is "" (null), a VHD Set is refused', () => {
+    const want = { ...disk, VhdFormat: 'VHDX', VhdType: 'Dynamic', ParentPath: null };
+    expect(decodeVhd(parseCmdletJson(JSON.stringify({ ...disk, VhdFormat: 3, VhdType: 3, ParentPath: '' }))[0])).toEqual(want);
+    expect(decodeVhd({ ...disk, VhdFormat: 'VHDX', VhdType: 'Dynamic', ParentPath: null })).toEqual(want);
+    expect(decodeVhd({ ...disk, VhdFormat: 2, VhdType: 4, ParentPath: 'C:\\b.vhd' })).toMatchObject({ VhdFormat: 'VHD', VhdType: 'Differencing', ParentPath: 'C:\\b.vhd' });
+    expect(() => decodeVhd({ ...disk, VhdFormat: 4, VhdType: 3 })).toThrow(/VHDSet is not a format hvsim reads/);
+    expect(() => decodeVhd({ ...disk, VhdFormat: 9, VhdType: 3 })).toThrow(HvsimError);
+  });
+
+  it('VMIntegrationComponent: empty statuses are null, the host name when the object has none', () => {
+    const c = { VMName: 'web01', VMId: '6F0C1D2E-0000-4000-8000-000000000001', Name: 'VSS', Enabled: true, PrimaryStatusDescription: 'OK', SecondaryStatusDescription: '' };
+    expect(decodeIntegration(c, ctx)).toEqual({ ...c, VMId: c.VMId.toLowerCase(), SecondaryStatusDescription: null, ComputerName: 'fallback' });
+    expect(decodeIntegration({ ...c, Enabled: false, PrimaryStatusDescription: null, ComputerName: 'HV01' }, ctx)).toMatchObject({ Enabled: false, PrimaryStatusDescription: null, ComputerName: 'HV01' });
+    expect(() => decodeIntegration({ ...c, VMId: 'x' }, ctx)).toThrow(/not a GUID/);
   });
 });
 

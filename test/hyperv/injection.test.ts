@@ -124,6 +124,47 @@ describe('hostile names through the driver', () => {
     expect(steps.filter((st) => st.c !== 'New-VM' && st.p?.Name !== undefined)).toEqual([]);
   });
 
+  it('the paths and names of export, import, remove, merge and integration services arrive as data', async () => {
+    const before = s.requests().length;
+    // 100 characters with every kind of PowerShell syntax; a VM name may not hold \ / : * ? " < > |
+    const vmName = `it's; Remove-Item x; $(New-Item -ItemType File '${path.basename(sentinel)}') \`$y\` Ü🚀 `.padEnd(100, 'v');
+    expect(vmName).toHaveLength(100);
+    const dir = `/exports/'; Remove-VM victim -Force; '$(x) \`n\` ${'${env:PATH}'}\nline two Ünïcødé 😀`;
+    const vm = await h.newVM({ name: vmName, disabledIntegrationServices: ['VSS', 'guest*'] });
+    expect((await h.getVMIntegrationService(vmName, ['VSS', 'Guest Service Interface'])).map((c) => [c.Name, c.Enabled])).toEqual([['Guest Service Interface', false], ['VSS', false]]);
+    expect((await h.setVMIntegrationService(vmName, ['vss'], true)).map((c) => [c.VMName, c.Name, c.Enabled])).toEqual([[vmName, 'VSS', true]]);
+    await h.checkpointVM([vmName], { snapshotName: 'a' });
+    const leaf = (await h.getVM([vmName]))[0]!.HardDrives[0]!.Path;
+    const x = await h.exportVM(vmName, dir);
+    expect(x).toMatchObject({ VMName: vmName, Path: `${dir}/${vmName}`, HardDrives: [`${dir}/${vmName}/Virtual Hard Disks/${vmName}.vhdx`] });
+    expect((await h.removeVM([vmName])).map((v) => v.Name)).toEqual([vmName]);
+    const merged = await h.mergeVHD(leaf);
+    expect(merged.Path).toBe(vm.HardDrives[0]!.Path);
+    const cfg = `${x.Path}/Virtual Machines/${vm.Id.toUpperCase()}.vmcx`;
+    const copy = await h.importVM(cfg, { copy: true, generateNewId: true, virtualMachinePath: `${dir}/vms`, vhdDestinationPath: `${dir}/disks`, snapshotFilePath: `${dir}/snaps` });
+    expect(copy).toMatchObject({ Name: vmName, Path: `${dir}/vms/${vmName}`, SnapshotFileLocation: `${dir}/snaps` });
+    expect(copy.HardDrives.map((d) => d.Path)).toEqual([`${dir}/disks/${vmName}.vhdx`]);
+
+    expect(fs.existsSync(sentinel)).toBe(false);
+    expect(fs.existsSync(path.basename(sentinel))).toBe(false);
+    expect((await h.getVM(['victim']))[0]!.Name).toBe('victim');
+    // Each name and path was one parameter value, exactly as given; the VM was given by object.
+    const steps = cmdSteps(s.requests().slice(before));
+    for (const st of steps) expect(Object.keys(COMMANDS)).toContain(st.c);
+    const values = (cmd: string, p: string): unknown[] => steps.filter((st) => st.c === cmd).map((st) => st.p?.[p]);
+    expect(values('Export-VM', 'Path')).toEqual([dir]);
+    expect(values('Import-VM', 'Path')).toEqual([cfg]);
+    expect(steps.filter((st) => st.c === 'Import-VM').map((st) => [st.p?.VirtualMachinePath, st.p?.VhdDestinationPath, st.p?.SnapshotFilePath])).toEqual([[`${dir}/vms`, `${dir}/disks`, `${dir}/snaps`]]);
+    expect(values('Merge-VHD', 'Path')).toEqual([leaf]);
+    expect(values('Disable-VMIntegrationService', 'Name')).toEqual([['Guest Service Interface', 'VSS']]);
+    expect(values('Enable-VMIntegrationService', 'Name')).toEqual([['VSS']]);
+    for (const c of ['Export-VM', 'Remove-VM', 'Get-VMIntegrationService', 'Enable-VMIntegrationService']) {
+      const used = steps.filter((st) => st.c === c);
+      expect(used.length).toBeGreaterThan(0);
+      for (const st of used) expect([st.r?.VM !== undefined, JSON.stringify(st.p ?? {}).includes(vmName)]).toEqual([true, false]);
+    }
+  });
+
   it('any text as a checkpoint name survives the round trip (property)', async () => {
     await h.newVM({ name: 'prop' });
     let i = 0;

@@ -130,6 +130,39 @@ describe.skipIf(!ok)('hostile names through the driver and real pwsh', { timeout
     expect((await h.getVM()).length).toBe(1 + vms.length);
   });
 
+  it('export, import, remove, merge and integration services: hostile names and paths are data', async () => {
+    const created = path.join(tmp, 'pwned-2');
+    const keep = path.join(tmp, 'keep-me-2');
+    fs.writeFileSync(keep, 'still here');
+    const guard = await h.newVM({ name: 'guard' });
+    await h.startVM(['guard']);
+    const vmName = `it's; Stop-VM guard -TurnOff; $(New-Item -ItemType File ${path.basename(created)}) \`$y\` Ü🚀`.padEnd(100, 'v');
+    expect(vmName).toHaveLength(100);
+    const dir = path.join(tmp, `exp '; Remove-Item '${keep}'; '$(x) \`n\` \${env:PATH}\nline two Ünïcødé 😀`);
+    const vm = await h.newVM({ name: vmName, disabledIntegrationServices: ['VSS', 'guest*'] });
+    expect((await h.getVMIntegrationService(vmName, ['VSS', 'Guest Service Interface'])).map((c) => [c.VMName, c.Name, c.Enabled])).toEqual([
+      [vmName, 'Guest Service Interface', false], [vmName, 'VSS', false],
+    ]);
+    expect((await h.setVMIntegrationService(vmName, ['vss'], true)).map((c) => [c.Name, c.Enabled])).toEqual([['VSS', true]]);
+    await h.checkpointVM([vmName], { snapshotName: 'a' });
+    const leaf = (await h.getVM([vmName]))[0]!.HardDrives[0]!.Path;
+    const x = await h.exportVM(vmName, dir);
+    expect(x.HardDrives).toEqual([path.join(dir, vmName, 'Virtual Hard Disks', `${vmName}.vhdx`)]);
+    expect(fs.existsSync(x.HardDrives[0]!)).toBe(true);
+    expect((await h.removeVM([vmName])).map((v) => v.Id)).toEqual([vm.Id]);
+    expect((await h.mergeVHD(leaf)).Path).toBe(vm.HardDrives[0]!.Path);
+    const cfg = path.join(x.Path, 'Virtual Machines', `${vm.Id.toUpperCase()}.vmcx`);
+    const copy = await h.importVM(cfg, { copy: true, generateNewId: true, virtualMachinePath: path.join(dir, 'vms'), vhdDestinationPath: path.join(dir, 'disks') });
+    expect(copy).toMatchObject({ Name: vmName, Path: path.join(dir, 'vms', vmName) });
+    expect(copy.HardDrives.map((d) => d.Path)).toEqual([path.join(dir, 'disks', `${vmName}.vhdx`)]);
+    expect(fs.existsSync(copy.HardDrives[0]!.Path)).toBe(true);
+
+    expect(fs.existsSync(created)).toBe(false);
+    expect(fs.existsSync(path.basename(created))).toBe(false);
+    expect(fs.readFileSync(keep, 'utf8')).toBe('still here');
+    expect((await h.getVM(['guard']))[0]).toMatchObject({ Id: guard.Id, State: 'Running' });
+  });
+
   it('cmdlet errors become typed errors with Hyper-V\'s ids', async () => {
     let e = await reject(h.getVM(['nope']));
     expect([e.code, e.message]).toEqual(['NOT_FOUND', 'Get-VM: Hyper-V was unable to find a virtual machine with name "nope".']);
