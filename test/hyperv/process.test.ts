@@ -10,7 +10,6 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { HyperVHost, type RunMode } from '../../src/hyperv/index.js';
 import { checkpointGroup } from '../../src/host/group.js';
-import type { Host } from '../../src/host/host.js';
 import { encodeCommand } from '../../src/hyperv/script.js';
 import { installStandIn, MiB, type StandIn } from '../helpers/fake-powershell.setup.js';
 import { reject } from '../helpers/data.js';
@@ -173,10 +172,9 @@ describe('what only the simulator does', () => {
       expect((await reject(h.readGuest('web01', 0, 1))).code).toBe('UNSUPPORTED');
       expect((await reject(h.newVM({ name: 'x', guestSupportsProductionCheckpoints: false }))).code).toBe('UNSUPPORTED');
       expect((await reject(h.setVM(['web01'], { guestSupportsProductionCheckpoints: true }))).code).toBe('UNSUPPORTED');
-      // Integration services: not sent yet (docs/real-host.md), so hvsim run answers NotImplemented.
-      expect((await reject(h.newVM({ name: 'y', disabledIntegrationServices: ['VSS'] }))).code).toBe('UNSUPPORTED');
-      const asHost: Host = h;
-      expect([asHost.getVMIntegrationService, asHost.setVMIntegrationService]).toEqual([undefined, undefined]);
+      // Integration services are sent (docs/real-host.md): a new VM with one disabled shows it so.
+      await h.newVM({ name: 'y', disabledIntegrationServices: ['VSS'] });
+      expect((await h.getVMIntegrationService('y', ['VSS'])).map((c) => [c.Name, c.Enabled])).toEqual([['VSS', false]]);
       expect(await h.now()).toBeGreaterThan(Date.UTC(2025, 0, 1));
     } finally {
       await h.close();
