@@ -58,6 +58,15 @@ $waited = Get-Date
     expect(new Set(snaps.map((s) => s.CreationTime)).size).toBe(1);
   });
 
+  it('Get-VM | Checkpoint-VM -AsJob: one job per piped VM, all at the same instant', async () => {
+    const one = await oneCheckpointMs();
+    const host = await runningHost();
+    const r = await runPs(host, `$s = Get-Date; $jobs = Get-VM | Checkpoint-VM -AsJob; "jobs: $($jobs.Count)"; $jobs | Wait-Job | Receive-Job; ((Get-Date) - $s).TotalMilliseconds`);
+    expect(r.err).toBe('');
+    expect(r.out).toBe(`jobs: 5\n${one}\n`);
+    expect(new Set((await host.getVMSnapshot({ vmNames: VMS })).map((s) => s.CreationTime)).size).toBe(1);
+  });
+
   it('the same checkpoints without -AsJob take five times as long', async () => {
     const one = await oneCheckpointMs();
     const host = await runningHost();
