@@ -3,7 +3,8 @@
  * switches and -Name:value, positions per parameter set, pipeline input by value (chosen by the
  * object's type), mandatory parameters, and the common parameters.
  */
-import type { Host } from '../host/host.js';
+import type { Host, HostFarm } from '../host/host.js';
+import type { CimSessions } from './cmdlets/cim.js';
 import type { Pos } from './ast.js';
 import { PsObject, isScriptBlock, type PsScriptBlock, type PsValue } from './value.js';
 import { isPrimitive, toNumber, toStr } from './convert.js';
@@ -60,8 +61,15 @@ export interface CmdletContext {
   writeHost(text: string): void;
   /** -WhatIf / -Confirm / ConfirmImpact: whether to go ahead. */
   shouldProcess(target: string, operation?: string, description?: string): boolean;
-  /** -ComputerName: true when every name is the simulated host (errors written for the others). */
-  localComputer(names: string[] | undefined): boolean;
+  /**
+   * -ComputerName / -CimSession: the hosts the names reach (src/host/farm.ts; none given: `host`
+   * alone), with Hyper-V's WinRM error written for each name no simulated host has.
+   */
+  computers(names: string[] | undefined): Host[];
+  /** The other simulated hosts (-ComputerName, New-CimSession), when there is a farm. */
+  readonly farm?: HostFarm | undefined;
+  /** The session's CIM sessions (New-CimSession; cmdlets/cim.ts); none outside hvsim run. */
+  readonly cimSessions?: CimSessions | undefined;
   /** Print the host's pending warnings. */
   flushWarnings(): Promise<void>;
   /** A variable of the script ($VerbosePreference …), when the context can read them. */

@@ -8,12 +8,14 @@
  * goes through format.ts's Out-Default.
  */
 import { randomUUID } from 'node:crypto';
-import type { Host } from '../host/host.js';
+import type { Host, HostFarm } from '../host/host.js';
 import { HvsimError } from '../errors.js';
 import type { BlockDef, CmdElement, CommandCall, Expr, Pipeline, Pos, Stmt } from './ast.js';
 import { BindingError, bind, refuseUnsupported, resolveParam, type Bound, type CmdletContext, type CmdletDef, type ConfirmImpact, type RawArgs } from './cmdlet.js';
 import { findCmdlet, refuseUnimplemented, splitModule } from './commands.js';
-import { hostErrorKind, isLocalComputer, remoteComputerMessage } from './cmdlets/hyperv.js';
+import { hostErrorKind, remoteComputerMessage } from './cmdlets/hyperv.js';
+import { reachHosts } from '../host/farm.js';
+import { CimSessions } from './cmdlets/cim.js';
 import { ExitSignal, LoopSignal, PsRuntimeError, ReturnSignal, RunawayLoopError, StatementError, TerminatingError, UnsupportedError, UnsupportedMember } from './errors.js';
 import { bindParams, bindPipelineItem, isSwitchArg, scriptArgs, type ArgItem } from './functions.js';
 import { Scopes } from './scope.js';
@@ -45,6 +47,8 @@ export interface SessionOptions {
   strict?: boolean;
   /** The simulated host's files, outbox, event log and script input (windows.ts); none: those fail clearly. */
   facilities?: Facilities;
+  /** The other simulated hosts -ComputerName and -CimSession reach (docs/powershell.md, "Several hosts"); none: only the session's host. */
+  farm?: HostFarm;
   /** The text of a script file a script runs or dot-sources (`. .\lib.ps1`); none: refused. */
   readScript?(path: string): string;
 }
@@ -172,6 +176,8 @@ export class Interpreter {
   /** The script running (its real path; $PSScriptRoot, $PSCommandPath, $MyInvocation). */
   script: ScriptInfo = { path: null };
   readonly dotnet: DotnetContext;
+  /** New-CimSession's sessions (cmdlets/cim.ts): they last as long as this session. */
+  private readonly cimSessions = new CimSessions();
   /** The session's background jobs (jobs.ts). */
   readonly jobs: JobTable;
   /** In a Start-Job runspace: the caller's values of its $using: variables (lower-case names). */
@@ -907,7 +913,9 @@ export class Interpreter {
       warn,
       writeHost: (t) => this.opts.stdout(t),
       shouldProcess: (target, operation, description) => this.shouldProcess(def, c, named('WhatIf'), named('Confirm'), target, operation, description),
-      localComputer: (names) => this.localComputer(def, c, names, ea),
+      computers: (names) => this.computers(def, c, names, ea),
+      farm: this.opts.farm,
+      cimSessions: this.cimSessions,
       variable: (n) => this.vars.get(n),
       jobs: this.jobControl(),
       flushWarnings: async () => {
@@ -945,18 +953,12 @@ export class Interpreter {
     throw new StatementError(this.record(def.name, c.pos, msg, 'InvalidOperation', `InvalidOperation,${def.className}`, 'PSInvalidOperationException', target));
   }
 
-  /** Errors for the names that are not the simulated host; true when the simulated host is among them. */
-  private localComputer(def: CmdletDef, c: CommandCall, names: string[] | undefined, ea: string | undefined): boolean {
-    if (names === undefined) return true;
-    let ok = false;
-    for (const n of names) {
-      if (isLocalComputer(n, this.host.computerName)) {
-        ok = true;
-        continue;
-      }
-      this.writeError(this.record(def.name, c.pos, remoteComputerMessage(n, this.host.computerName), 'ConnectionError', `HyperVCommunicationError,${def.className}`, 'VirtualizationException', n), ea);
-    }
-    return ok;
+  /** The hosts -ComputerName reaches (host/farm.ts), with an error for each name no simulated host has. */
+  private computers(def: CmdletDef, c: CommandCall, names: string[] | undefined, ea: string | undefined): Host[] {
+    const r = reachHosts(this.host, this.opts.farm, names);
+    for (const n of r.unknown)
+      this.writeError(this.record(def.name, c.pos, remoteComputerMessage(n, r.simulated), 'ConnectionError', `HyperVCommunicationError,${def.className}`, 'VirtualizationException', n), ea);
+    return r.hosts;
   }
 
   // ------------------------------------------------------------ jobs (jobs.ts)

@@ -14,7 +14,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { HvsimError } from '../../errors.js';
-import type { Host, VirtualMachine, VMSnapshot } from '../../host/host.js';
+import type { Host, HostFarm, VirtualMachine, VMSnapshot } from '../../host/host.js';
 import { parseHostSpec } from '../../hyperv/index.js';
 import { copyStateDirectory } from '../../sim/storage.js';
 import { writeFileAtomic } from '../../vhd/io/node-file.js';
@@ -128,7 +128,7 @@ export function protectScriptArgs(argv: string[]): string[] {
   return [...argv.slice(0, i + files.length), ...own, '--', ...args];
 }
 
-async function runAll(h: Host, scripts: ScriptRun[], o: RunOpts, keep: { load?: string; save?: string }): Promise<number> {
+async function runAll(h: Host, scripts: ScriptRun[], o: RunOpts, keep: { load?: string; save?: string }, farm?: HostFarm): Promise<number> {
   const { createSession, Facilities } = await powershell();
   // the simulated host's files, outbox and event log live in its state directory (docs/powershell.md)
   const input = o.input === undefined ? null : readInput(o.input);
@@ -140,6 +140,7 @@ async function runAll(h: Host, scripts: ScriptRun[], o: RunOpts, keep: { load?: 
     strict: o.strict === true,
     readScript: readDotSourced,
     ...(facilities ? { facilities } : {}),
+    ...(farm ? { farm } : {}),
   });
   if (!o.newSession) session.loadVariables(loadSession(keep.load));
   try {
@@ -205,9 +206,9 @@ async function whatIf(cmd: Command, scripts: ScriptRun[], o: RunOpts): Promise<n
     if (fs.existsSync(root)) copyStateDirectory(root, copy);
     return await withHost(
       cmd,
-      async (h) => {
+      async (h, place) => {
         const before = await picture(h);
-        const code = await runAll(h, scripts, o, { load: copy });
+        const code = await runAll(h, scripts, o, { load: copy }, place.farm);
         const changes = describeChanges(before, await picture(h));
         out(`\nWhat if (hvsim run --what-if; ${root} was not changed):\n`);
         out(changes.length ? changes.map((l) => `  ${l}\n`).join('') : '  nothing would change\n');
@@ -246,7 +247,7 @@ export function registerRunCommand(program: Command): void {
       const g = cmd.optsWithGlobals() as Globals;
       // The session's variables live in the simulator's state directory (not with a real host).
       const root = parseHostSpec(g.host).kind === 'sim' ? stateRoot(g) : undefined;
-      const code = o.whatIf ? await whatIf(cmd, scripts, o) : await withHost(cmd, (h) => runAll(h, scripts, o, { ...(root !== undefined ? { load: root, save: root } : {}) }));
+      const code = o.whatIf ? await whatIf(cmd, scripts, o) : await withHost(cmd, (h, place) => runAll(h, scripts, o, { ...(root !== undefined ? { load: root, save: root } : {}) }, place.farm));
       if (code !== 0) process.exitCode = code;
     });
 }
