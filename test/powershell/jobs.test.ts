@@ -91,6 +91,12 @@ while ((Get-Job -Id $j.Id).State -eq 'Running') { Start-Sleep -Seconds 1; $polls
     expect(r.out).toContain('Running');
   });
 
+  it('a job object held in a variable follows the clock too ($j.State in a Start-Sleep loop)', async () => {
+    const r = await runPs(simHost(), `$j = Start-Job { Start-Sleep 3; 'x' }; $n = 0; while ($j.State -eq 'Running') { Start-Sleep -Milliseconds 500; $n++ }; "$n $($j.State) $($j.HasMoreData)"`);
+    // one second of start-up and three of sleep, polled every half second
+    expect(r.out).toBe('8 Completed True\n');
+  });
+
   it('Wait-Job -Any returns the first job to end; -Timeout stops waiting', async () => {
     const host = await runningHost(['vm1', 'vm2']);
     const r = await runPs(
