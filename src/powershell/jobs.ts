@@ -83,21 +83,22 @@ export class Job {
     return r;
   }
 
-  /** Refresh the object's properties for the instant `now` (the default view's columns first). */
+  /** Refresh the object's properties for the instant `now`, in the order pwsh's `Format-List *` shows a job's. */
   sync(now: number): void {
     const o = this.object;
     const state = this.state(now);
-    o.set('Id', this.id);
-    o.set('Name', this.name);
-    o.set('PSJobTypeName', this.typeName);
     o.set('State', state);
     o.set('HasMoreData', this.hasMoreData(now));
+    o.set('StatusMessage', '');
     o.set('Location', 'localhost');
     o.set('Command', this.command);
-    o.set('StatusMessage', '');
+    o.set('JobStateInfo', state);
     o.set('InstanceId', this.instanceId);
+    o.set('Id', this.id);
+    o.set('Name', this.name);
     o.set('PSBeginTime', new Date(this.begin));
     o.set('PSEndTime', state === 'Running' ? null : new Date(this.stoppedAt ?? this.end));
+    o.set('PSJobTypeName', this.typeName);
   }
 }
 

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { SimClock } from '../../src/host/clock.js';
 import type { Simulator } from '../../src/sim/simulator.js';
-import { runPs, psSession } from '../helpers/powershell.js';
+import { psScript, psSession, runPs } from '../helpers/powershell.js';
 import { simHost } from '../helpers/sim-host.js';
 
 const VMS = ['vm1', 'vm2', 'vm3', 'vm4', 'vm5'];
@@ -58,6 +58,15 @@ $waited = Get-Date
     expect(new Set(snaps.map((s) => s.CreationTime)).size).toBe(1);
   });
 
+  it('Get-VM | Checkpoint-VM -AsJob: one job per piped VM, all at the same instant', async () => {
+    const one = await oneCheckpointMs();
+    const host = await runningHost();
+    const r = await runPs(host, `$s = Get-Date; $jobs = Get-VM | Checkpoint-VM -AsJob; "jobs: $($jobs.Count)"; $jobs | Wait-Job | Receive-Job; ((Get-Date) - $s).TotalMilliseconds`);
+    expect(r.err).toBe('');
+    expect(r.out).toBe(`jobs: 5\n${one}\n`);
+    expect(new Set((await host.getVMSnapshot({ vmNames: VMS })).map((s) => s.CreationTime)).size).toBe(1);
+  });
+
   it('the same checkpoints without -AsJob take five times as long', async () => {
     const one = await oneCheckpointMs();
     const host = await runningHost();
@@ -80,6 +89,12 @@ while ((Get-Job -Id $j.Id).State -eq 'Running') { Start-Sleep -Seconds 1; $polls
     // Start-VM of a running VM fails inside the job; the second one boots (8 s on the default cost model)
     expect(r.out).toMatch(/polls: (7|8|9) Completed False/);
     expect(r.out).toContain('Running');
+  });
+
+  it('a job object held in a variable follows the clock too ($j.State in a Start-Sleep loop)', async () => {
+    const r = await runPs(simHost(), `$j = Start-Job { Start-Sleep 3; 'x' }; $n = 0; while ($j.State -eq 'Running') { Start-Sleep -Milliseconds 500; $n++ }; "$n $($j.State) $($j.HasMoreData)"`);
+    // one second of start-up and three of sleep, polled every half second
+    expect(r.out).toBe('8 Completed True\n');
   });
 
   it('Wait-Job -Any returns the first job to end; -Timeout stops waiting', async () => {
@@ -238,6 +253,28 @@ Remove-Job $j
       '1      Job1            BackgroundJob   Completed     True            localhost             1',
       '3      two             BackgroundJob   Completed     True            localhost             2',
     ]);
+  });
+});
+
+describe('published-style job scripts (test/fixtures/ps-scripts/jobs)', () => {
+  it('parallel-checkpoint.ps1: every running VM checkpointed with -AsJob, waited for together', async () => {
+    const one = await oneCheckpointMs();
+    const host = await runningHost(['web01', 'app01', 'db01']);
+    await host.stopVM(['db01'], { turnOff: true });
+    const r = await runPs(host, psScript('jobs', 'parallel-checkpoint.ps1'));
+    expect(r.err).toBe('');
+    const out = r.out.split('\n');
+    expect(out.slice(0, 6)).toEqual(['Starting checkpoint of web01', 'Starting checkpoint of app01', 'Waiting for 2 checkpoint jobs...', 'Job1: done', 'Job3: done', `All done in ${(one / 1000).toFixed(1)} s`]);
+    const snaps = await host.getVMSnapshot({ vmNames: ['web01', 'app01', 'db01'] });
+    expect(snaps.map((x) => x.VMName).sort()).toEqual(['app01', 'web01']);
+    expect(snaps[0]!.CreationTime).toBe(snaps[1]!.CreationTime);
+  });
+
+  it('start-job-checkpoint.ps1: Start-Job per VM with -ArgumentList and $using:, Receive-Job -Wait -AutoRemoveJob', async () => {
+    const host = await runningHost(['web01', 'app01']);
+    const r = await runPs(host, psScript('jobs', 'start-job-checkpoint.ps1'));
+    expect(r.err).toBe('');
+    expect(r.out).toBe('cp-web01 Running\ncp-app01 Running\nweb01 -> pre-update\napp01 -> pre-update\njobs left: 0\n');
   });
 });
 

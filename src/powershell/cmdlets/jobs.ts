@@ -85,14 +85,14 @@ const startJob = def(
     { name: 'ScriptBlock', aliases: ['Command'], type: 'scriptblock', position: 0, mandatory: true },
     { name: 'Name', type: 'string' },
     { name: 'ArgumentList', aliases: ['Args'], type: 'object[]' },
-    { name: 'InitializationScript', type: 'scriptblock', position: 1, unsupported: 'Start-Job -InitializationScript is' },
-    { name: 'InputObject', type: 'object', pipeline: true, unsupported: 'Start-Job -InputObject is' },
-    { name: 'FilePath', type: 'string', unsupported: 'Start-Job -FilePath is' },
-    { name: 'LiteralPath', type: 'string', unsupported: 'Start-Job -LiteralPath is' },
-    { name: 'Credential', type: 'object', unsupported: 'Start-Job -Credential is' },
-    { name: 'WorkingDirectory', type: 'string', unsupported: 'Start-Job -WorkingDirectory is' },
-    { name: 'RunAs32', type: 'switch', unsupported: 'Start-Job -RunAs32 is' },
-    { name: 'PSVersion', type: 'string', unsupported: 'Start-Job -PSVersion is' },
+    { name: 'InitializationScript', type: 'scriptblock', position: 1, unsupported: '-InitializationScript is' },
+    { name: 'InputObject', type: 'object', pipeline: true, unsupported: '-InputObject is' },
+    { name: 'FilePath', type: 'string', unsupported: '-FilePath is' },
+    { name: 'LiteralPath', type: 'string', unsupported: '-LiteralPath is' },
+    { name: 'Credential', type: 'object', unsupported: '-Credential is' },
+    { name: 'WorkingDirectory', type: 'string', unsupported: '-WorkingDirectory is' },
+    { name: 'RunAs32', type: 'switch', unsupported: '-RunAs32 is' },
+    { name: 'PSVersion', type: 'string', unsupported: '-PSVersion is' },
   ],
   async (ctx, b) => {
     const args = b.has('ArgumentList') ? enumerate(b.get('ArgumentList')!) : [];
@@ -111,8 +111,8 @@ const getJob = def(
     { name: 'State', type: 'string', position: 0, sets: ['State'], values: STATES, mandatory: true },
     { name: 'HasMoreData', type: 'bool' },
     { name: 'Newest', type: 'int', min: 0 },
-    { name: 'IncludeChildJob', type: 'switch', unsupported: 'Get-Job -IncludeChildJob is' },
-    { name: 'Command', type: 'string[]', sets: ['Command'], unsupported: 'Get-Job -Command is' },
+    { name: 'IncludeChildJob', type: 'switch', unsupported: '-IncludeChildJob is' },
+    { name: 'Command', type: 'string[]', sets: ['Command'], unsupported: '-Command is' },
   ],
   async (ctx, b) => {
     const jc = control(ctx);
@@ -169,9 +169,9 @@ const receiveJob = def(
     { name: 'WriteEvents', type: 'switch' },
     { name: 'NoRecurse', type: 'switch' },
     { name: 'Force', type: 'switch' },
-    { name: 'Location', type: 'string[]', unsupported: 'Receive-Job -Location is' },
-    { name: 'ComputerName', type: 'string[]', unsupported: 'Receive-Job -ComputerName is' },
-    { name: 'Session', type: 'object[]', unsupported: 'Receive-Job -Session is' },
+    { name: 'Location', type: 'string[]', unsupported: '-Location is' },
+    { name: 'ComputerName', type: 'string[]', unsupported: '-ComputerName is' },
+    { name: 'Session', type: 'object[]', unsupported: '-Session is' },
   ],
   async (ctx, b, input) => {
     const jobs = await selected(ctx, b, input);
