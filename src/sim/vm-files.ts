@@ -139,8 +139,9 @@ export function syncVmFiles(ctx: SimContext): void {
     state.vmFiles = [...made, ...absent.map((f) => f.path)];
     persist(ctx);
   }
+  const listed = new Set(state.vmFiles ?? []);
   for (const f of want) {
-    if (!(state.vmFiles ?? []).includes(f.path)) continue;
+    if (!listed.has(f.path)) continue;
     try {
       writeVmFile(ctx, f);
     } catch (e) {
@@ -157,12 +158,14 @@ export function syncVmFiles(ctx: SimContext): void {
 /** Create or update one file to what the records say (its size, or its text). */
 function writeVmFile(ctx: SimContext, f: VmFile): void {
   const store = ctx.storage.store;
+  const size = f.size ?? 0;
+  // Most files are as the records say already: checked without a lock or a folder's creation.
+  if (f.text !== undefined ? store.readText(f.path) === f.text : store.sizeOf?.(f.path) === size) return;
   ctx.storage.mkdirp(path.posix.dirname(f.path));
   if (f.text !== undefined) {
-    if (store.readText(f.path) !== f.text) store.writeTextAtomic(f.path, f.text);
+    store.writeTextAtomic(f.path, f.text);
     return;
   }
-  const size = f.size ?? 0;
   const file = store.exists(f.path) ? store.open(f.path, 'rw') : store.create(f.path);
   try {
     if (file.size() !== size) {
