@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import { HvsimError } from '../../errors.js';
 import type { Host, VirtualMachine, VMSnapshot } from '../../host/host.js';
-import { parseHostSpec } from '../../hyperv/index.js';
+import { parseHostSpec } from '../../hyperv/host-spec.js';
 import { copyStateDirectory } from '../../sim/storage.js';
 import { writeFileAtomic } from '../../vhd/io/node-file.js';
 import type { SavedVariables, Session } from '../../powershell/index.js';
