@@ -11,7 +11,7 @@ import { HvsimError } from '../errors.js';
 import { Simulator } from '../sim/simulator.js';
 import { DirectoryStorage } from '../sim/storage.js';
 import type { Host, HostFarm, HostWarning } from '../host/host.js';
-import { parseHostSpec, withHyperVHost } from '../hyperv/index.js';
+import { parseHostSpec } from '../hyperv/host-spec.js';
 import { catchInterrupts } from './interrupt.js';
 import { parseFault } from '../host/faults.js';
 import { writeFileAtomic } from '../vhd/io/node-file.js';
@@ -55,6 +55,7 @@ export async function withHostOf<T>(g: Globals, what: string, fn: (h: Host, plac
   const spec = parseHostSpec(g.host);
   if (spec.kind === 'hyperv') {
     if (g.injectFault?.length || g.computerName !== undefined) throw new HvsimError('INVALID_ARGUMENT', '--inject-fault and --computer-name are for the simulator; with --host hyperv:COMPUTER name the real host');
+    const { withHyperVHost } = await import('../hyperv/index.js');
     return withHyperVHost(spec, (h) => fn(h, {}), onWarning);
   }
   const storage = new DirectoryStorage(stateRoot(g));

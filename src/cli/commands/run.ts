@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import { HvsimError } from '../../errors.js';
 import type { Host, HostFarm, VirtualMachine, VMSnapshot } from '../../host/host.js';
-import { parseHostSpec } from '../../hyperv/index.js';
+import { parseHostSpec } from '../../hyperv/host-spec.js';
 import { copyStateDirectory } from '../../sim/storage.js';
 import { writeFileAtomic } from '../../vhd/io/node-file.js';
 import type { SavedVariables, Session } from '../../powershell/index.js';
@@ -23,6 +23,7 @@ import type { SavedVariables, Session } from '../../powershell/index.js';
 /** The interpreter, loaded only when a script runs (the other commands start without it). */
 const powershell = (): Promise<typeof import('../../powershell/index.js')> => import('../../powershell/index.js');
 import { out } from '../output.js';
+import { commandIndex } from '../command-name.js';
 import { stateRoot, withHost, type Globals } from '../sim-host.js';
 
 interface RunOpts {
@@ -98,8 +99,6 @@ export function splitScriptArgs(words: string[]): { files: string[]; args: strin
   return { files: words.slice(0, i), args: words.slice(i) };
 }
 
-/** hvsim's global options that take a value (they may come before `run`). */
-const GLOBAL_VALUE_OPTIONS = new Set(['--root', '--inject-fault', '--computer-name', '--host']);
 const RUN_OPTIONS = new Set(['--what-if', '--yes', '--new-session', '--pwsh', '--strict']);
 /** hvsim run's options that take a value. */
 const RUN_VALUE_OPTIONS = new Set(['--input']);
@@ -110,8 +109,7 @@ const RUN_VALUE_OPTIONS = new Set(['--input']);
  * returned as they are.
  */
 export function protectScriptArgs(argv: string[]): string[] {
-  let i = 0;
-  while (i < argv.length && argv[i]!.startsWith('-')) i += GLOBAL_VALUE_OPTIONS.has(argv[i]!) ? 2 : 1;
+  let i = commandIndex(argv);
   if (argv[i] !== 'run') return argv;
   i++;
   while (i < argv.length && argv[i]!.startsWith('--') && argv[i] !== '--') i += RUN_VALUE_OPTIONS.has(argv[i]!) ? 2 : 1;

@@ -17,7 +17,7 @@ import { parseList, parseOffset, parseSize } from '../options.js';
 import { tableOfRows, out, toJson, type Row } from '../output.js';
 import { openInput, openOutput, type Input } from '../stream.js';
 import { withHost, type Globals, type HostPlace } from '../sim-host.js';
-import { parseHostSpec } from '../../hyperv/index.js';
+import { parseHostSpec } from '../../hyperv/host-spec.js';
 
 const VM_COLUMNS = VM_VIEW.columns.map((c) => c.label);
 
