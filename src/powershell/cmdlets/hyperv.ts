@@ -167,7 +167,12 @@ function byObjectComputer(params: ParamDef[], b: Bound): Array<{ computer: strin
  */
 function def(name: string, params: ParamDef[], run: CmdletDef['run'], extra: Partial<CmdletDef> = {}): CmdletDef {
   const onHost: CmdletDef['run'] = async (ctx, b, input) => {
-    const names = computerNames(b);
+    let names: string[] | undefined;
+    try {
+      names = computerNames(b);
+    } catch (e) {
+      return ctx.error(e);
+    }
     const groups = names === undefined ? byObjectComputer(params, b) : undefined;
     for (const g of groups ?? [{ computer: '', b }]) {
       const hosts = names !== undefined ? ctx.computers(names) : g.computer === '' ? [ctx.host] : ctx.computers([g.computer]);
