@@ -114,8 +114,9 @@ describe('hvsim serve --stdio', () => {
     r = await call(s, 7, 'Wait-VM', { Name: ['web01'] });
     expect(r.events[0]!.e).toMatchObject({ category: 'NotImplemented', id: 'HvsimNotSimulated,Microsoft.HyperV.PowerShell.Commands.WaitVM' });
     expect(r.events[0]!.e!.message).toMatch(/^hvsim does not simulate Wait-VM: /);
+    // -CimSession takes CimSession objects (a string cannot be bound, as in PowerShell)
     r = await call(s, 8, 'Get-VM', { CimSession: ['x'] });
-    expect(r.events[0]!.e).toMatchObject({ category: 'NotImplemented', message: '-CimSession is not simulated by hvsim (on Get-VM).' });
+    expect(r.events[0]!.e).toMatchObject({ category: 'InvalidArgument', message: 'Cannot bind parameter \'CimSession\'. Cannot convert the "x" value of type "System.String" to type "Microsoft.Management.Infrastructure.CimSession".' });
     r = await call(s, 9, 'Set-VM', { Name: ['web01'], GuestControlledCacheTypes: true });
     expect(r.events[0]!.e).toMatchObject({ category: 'NotImplemented', message: 'Set-VM -GuestControlledCacheTypes is not simulated by hvsim.' });
 
