@@ -74,10 +74,10 @@ describe('CIM sessions', () => {
     expect(r.out).toMatch(/^True\nHRESULT 0x80338126,Microsoft.Management.Infrastructure.CimCmdlets.NewCimSessionCommand\nConnectionError\nThe WinRM client cannot process the request because the server name cannot be resolved\. \(hvsim/);
     const later = await ps.run("$s = New-CimSession -ComputerName HV09 -SkipTestConnection\nGet-VM -CimSession $s\n$Error[0].FullyQualifiedErrorId");
     expect(later.out).toBe('HyperVCommunicationError,Microsoft.HyperV.PowerShell.Commands.GetVM\n');
-    // A string is not a CimSession; -ComputerName and -CimSession together cannot be bound.
+    // A string is not a CimSession; -ComputerName and -CimSession together are refused.
     const bad = await ps.run("$s = New-CimSession HV02\nGet-VM -CimSession 'HV02'\nGet-VM -CimSession $s -ComputerName HV02");
     expect(bad.err.replace(/\s+/g, ' ')).toContain('Cannot bind parameter \'CimSession\'. Cannot convert the "HV02" value of type "System.String" to type "Microsoft.Management.Infrastructure.CimSession".');
-    expect(bad.err.replace(/\s+/g, ' ')).toContain('Parameter set cannot be resolved using the specified named parameters.');
+    expect(bad.err.replace(/\s+/g, ' ')).toContain('Specify either -ComputerName or -CimSession, not both.');
   });
 
   it('cluster cmdlets stop the run when reached, naming the cmdlet and why', async () => {

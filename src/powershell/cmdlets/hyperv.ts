@@ -127,12 +127,13 @@ async function attempt(ctx: CmdletContext, _target: string, fn: () => Promise<vo
 
 /**
  * The computers a call names: -ComputerName, or the ComputerName of each -CimSession (cim.ts);
- * undefined: the session's host. Both at once cannot be bound (they are different parameter sets).
+ * undefined: the session's host. Both at once are refused (hvsim's wording: the documented syntax
+ * lists them in one parameter set and what Hyper-V does with both is unverified, docs/hyperv.md).
  */
 function computerNames(b: Bound): string[] | undefined {
   const sessions = b.get('CimSession');
   if (sessions === undefined) return b.strs('ComputerName');
-  if (b.has('ComputerName')) throw new HvsimError('INVALID_ARGUMENT', 'Parameter set cannot be resolved using the specified named parameters. (-ComputerName and -CimSession)');
+  if (b.has('ComputerName')) throw new HvsimError('INVALID_ARGUMENT', 'Specify either -ComputerName or -CimSession, not both.');
   return cimSessionComputers(sessions);
 }
 
