@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { okStdout, runCli, SIM_ENV, type CliResult } from '../helpers/cli.js';
+import * as readline from 'node:readline';
+import { collect, okStdout, runCli, spawnCli, SIM_ENV, type CliResult } from '../helpers/cli.js';
 
 let work: string;
 beforeAll(() => {
@@ -60,5 +61,43 @@ describe('several simulated hosts from the CLI', () => {
     // hvsim run: -ComputerName reaches both hosts.
     const out = ok(root, ['run', '-'], "Get-VM -ComputerName HV01,HV02 | ForEach-Object { $_.ComputerName + ':' + $_.Name }\n$s = New-CimSession HV02\n(Get-VMSnapshot -CimSession $s -VMName db01).Name\n");
     expect(out).toBe('HV01:web01\nHV02:db01\nHV02:web01\ng2\n');
+  });
+});
+
+describe('hvsim serve (the pwsh module\'s server) over several hosts', () => {
+  it('-ComputerName reaches each host, objects and CimSessions act on their computer, an unknown one is the WinRM error', async () => {
+    const root = fs.mkdtempSync(path.join(work, 'serve-'));
+    ok(root, ['--computer-name', 'HV01', 'new-vm', '--name', 'web01', '--disk-size', '8M']);
+    ok(root, ['new-vm', '--computer-name', 'HV02', '--name', 'web01', '--disk-size', '8M']);
+    const p = spawnCli(['serve', '--stdio'], { env: { ...SIM_ENV, HVSIM_ROOT: root } });
+    const it = readline.createInterface({ input: p.stdout })[Symbol.asyncIterator]();
+    const done = collect(p);
+    type Ev = { o?: { p: Record<string, unknown> }; e?: { message: string; id: string; category: string } };
+    const call = async (id: number, cmdlet: string, params: Record<string, unknown>): Promise<Ev[]> => {
+      p.stdin.write(JSON.stringify({ id, cmdlet, params, confirm: true }) + '\n');
+      const events: Ev[] = [];
+      for (;;) {
+        const r = await it.next();
+        const a = JSON.parse(r.value as string) as { events: Ev[]; done?: boolean };
+        events.push(...a.events);
+        if (a.done) return events;
+      }
+    };
+    try {
+      const both = await call(1, 'Get-VM', { ComputerName: ['HV01', 'HV02', 'HV09'] });
+      expect(both.filter((e) => e.o).map((e) => e.o!.p.ComputerName)).toEqual(['HV01', 'HV02']);
+      expect(both.find((e) => e.e)!.e).toMatchObject({ category: 'ConnectionError', id: 'HyperVCommunicationError,Microsoft.HyperV.PowerShell.Commands.GetVM' });
+      // A VM object of HV02 (as the module sends it: type names, identity, ComputerName) acts on HV02.
+      const vm = { $type: ['Microsoft.HyperV.PowerShell.VirtualMachine'], Name: 'web01', ComputerName: 'HV02' };
+      const snap = await call(2, 'Checkpoint-VM', { VM: [vm], SnapshotName: 'onHV02', Passthru: true });
+      expect(snap.map((e) => e.o?.p.ComputerName)).toEqual(['HV02']);
+      const session = { $type: ['Microsoft.Management.Infrastructure.CimSession'], ComputerName: 'HV02' };
+      const viaSession = await call(3, 'Get-VMSnapshot', { CimSession: [session], VMName: ['web01'] });
+      expect(viaSession.map((e) => [e.o?.p.ComputerName, e.o?.p.Name])).toEqual([['HV02', 'onHV02']]);
+      expect(await call(4, 'Get-VMSnapshot', { VMName: ['web01'] })).toEqual([]);
+    } finally {
+      p.stdin.end();
+      await done;
+    }
   });
 });
