@@ -364,7 +364,7 @@ async function getVMHost(g: Globals, params: Record<string, unknown>, emit: (ev:
     const r = reachHosts(host, place.farm, names === undefined ? undefined : (Array.isArray(names) ? names : [names]).map(String));
     for (const n of r.unknown) emit(errorEvent(remoteComputerMessage(n, r.simulated), 'ConnectionError', `HyperVCommunicationError,${className}`, n));
     for (const h of r.hosts) {
-      const folder = place.vmRoot ?? '';
+      const folder = place.vmRootOf?.(h.computerName) ?? place.vmRoot ?? '';
       emit({ o: { t: ['Microsoft.HyperV.PowerShell.VMHost', 'System.Object'], p: { Name: h.computerName, ComputerName: h.computerName, VirtualMachinePath: folder, VirtualHardDiskPath: folder }, k: {} } });
     }
   });

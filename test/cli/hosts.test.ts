@@ -95,6 +95,9 @@ describe('hvsim serve (the pwsh module\'s server) over several hosts', () => {
       const viaSession = await call(3, 'Get-VMSnapshot', { CimSession: [session], VMName: ['web01'] });
       expect(viaSession.map((e) => [e.o?.p.ComputerName, e.o?.p.Name])).toEqual([['HV02', 'onHV02']]);
       expect(await call(4, 'Get-VMSnapshot', { VMName: ['web01'] })).toEqual([]);
+      // Get-VMHost (the real-host driver's first question): each host with its own folder of VM folders.
+      const hostsSeen = await call(5, 'Get-VMHost', { ComputerName: ['HV01', 'HV02'] });
+      expect(hostsSeen.map((e) => [e.o?.p.Name, e.o?.p.VirtualMachinePath])).toEqual([['HV01', path.join(root, 'vms')], ['HV02', path.join(root, 'hosts', 'HV02')]]);
     } finally {
       p.stdin.end();
       await done;
