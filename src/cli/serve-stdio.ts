@@ -76,7 +76,7 @@ export function encodeObject(o: PsObject): ServeObject {
   return { t: o.typeNames, p, k };
 }
 
-/** A piped Hyper-V object as the client sends it: its type names and identity. */
+/** A piped Hyper-V object (or a CimSession) as the client sends it: its type names, identity and computer. */
 function decodeValue(v: unknown, depth = 0): PsValue {
   if (v === null || typeof v === 'string' || typeof v === 'boolean') return v;
   if (typeof v === 'number' && Number.isFinite(v)) return v;
@@ -86,7 +86,8 @@ function decodeValue(v: unknown, depth = 0): PsValue {
     const types = o.$type;
     if (Array.isArray(types) && types.length > 0 && types.every((t) => typeof t === 'string')) {
       const props: Array<[string, PsValue]> = [];
-      for (const key of ['Name', 'Id', 'VMName', 'VMId']) {
+      // ComputerName: the host the object came from (a CimSession's computer), where the cmdlet acts.
+      for (const key of ['Name', 'Id', 'VMName', 'VMId', 'ComputerName']) {
         const x = o[key];
         if (typeof x === 'string') props.push([key, x]);
       }
@@ -350,7 +351,7 @@ async function getVMHost(g: Globals, params: Record<string, unknown>, emit: (ev:
     const r = reachHosts(host, place.farm, names === undefined ? undefined : (Array.isArray(names) ? names : [names]).map(String));
     for (const n of r.unknown) emit(errorEvent(remoteComputerMessage(n, r.simulated), 'ConnectionError', `HyperVCommunicationError,${className}`, n));
     for (const h of r.hosts) {
-      const folder = place.vmRoot ?? '';
+      const folder = place.vmRootOf?.(h.computerName) ?? place.vmRoot ?? '';
       emit({ o: { t: ['Microsoft.HyperV.PowerShell.VMHost', 'System.Object'], p: { Name: h.computerName, ComputerName: h.computerName, VirtualMachinePath: folder, VirtualHardDiskPath: folder }, k: {} } });
     }
   });

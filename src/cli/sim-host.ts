@@ -44,6 +44,8 @@ export interface HostPlace {
   vmRoot?: string;
   /** The state's other simulated hosts (-ComputerName, -CimSession, HOST:VM); none on a real host. */
   farm?: HostFarm;
+  /** The folder of each simulated host's VM folders (the first host's is vmRoot). */
+  vmRootOf?: (computerName: string) => string | undefined;
 }
 
 /**
@@ -165,7 +167,7 @@ async function withSimulator<T>(storage: DirectoryStorage, g: Globals, fn: (h: H
         return h === undefined ? undefined : yieldingHost(h);
       },
     };
-    return await fn(yieldingHost(sim), { vmRoot: storage.vmRoot, farm });
+    return await fn(yieldingHost(sim), { vmRoot: storage.vmRoot, farm, vmRootOf: (name) => sim.host(name)?.vmFolder });
   } finally {
     for (const w of await sim.takeWarnings()) onWarning(w);
     try {

@@ -4,7 +4,7 @@
  * object's type), mandatory parameters, and the common parameters.
  */
 import type { Host, HostFarm } from '../host/host.js';
-import type { CimSessions } from './cmdlets/cim.js';
+import type { CimSessions } from './cim-sessions.js';
 import type { Pos } from './ast.js';
 import { PsObject, isScriptBlock, type PsScriptBlock, type PsValue } from './value.js';
 import { isPrimitive, toNumber, toStr } from './convert.js';

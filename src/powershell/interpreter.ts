@@ -15,7 +15,7 @@ import { BindingError, bind, refuseUnsupported, resolveParam, type Bound, type C
 import { findCmdlet, refuseUnimplemented, splitModule } from './commands.js';
 import { hostErrorKind, remoteComputerMessage } from './cmdlets/hyperv.js';
 import { reachHosts } from '../host/farm.js';
-import { CimSessions } from './cmdlets/cim.js';
+import { CimSessions } from './cim-sessions.js';
 import { ExitSignal, LoopSignal, PsRuntimeError, ReturnSignal, RunawayLoopError, StatementError, TerminatingError, UnsupportedError, UnsupportedMember } from './errors.js';
 import { bindParams, bindPipelineItem, isSwitchArg, scriptArgs, type ArgItem } from './functions.js';
 import { Scopes } from './scope.js';

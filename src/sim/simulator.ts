@@ -21,7 +21,7 @@ import type {
 import { DEFAULT_COSTS, SimClock, type CostModel } from '../host/clock.js';
 import { FaultPlan, type FaultSpec } from '../host/faults.js';
 import type { PowerOp } from '../host/state-machine.js';
-import { persist, type SimContext } from './context.js';
+import { hostVmRoot, persist, type SimContext } from './context.js';
 import { findVM, vmByName } from './lookup.js';
 import { settleAll } from './merges.js';
 import { orphans, recover, removeOrphans } from './recovery.js';
@@ -172,6 +172,11 @@ export class Simulator implements Host, HostFarm {
     if (host === undefined) return undefined;
     if (sameHost(host, this.ctx.host)) return this;
     return new Simulator(this.ctx.state, this.storage, { costs: this.costs, faults: this.faults, ...(this.timeZone !== undefined ? { timeZone: this.timeZone } : {}) }, host, this);
+  }
+
+  /** The folder of this host's VM folders (Get-VMHost's VirtualMachinePath; context.ts, hostVmRoot). */
+  get vmFolder(): string {
+    return hostVmRoot(this.ctx, this.ctx.host);
   }
 
   /** Add a host to the farm (New-VM on a new host: hvsim new-vm --computer-name); returns it. */

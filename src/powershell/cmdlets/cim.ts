@@ -7,40 +7,15 @@
  */
 import { HvsimError } from '../../errors.js';
 import { wildcardMatch } from '../../host/wildcard.js';
-import { newGuid } from '../../vhd/common/guid.js';
 import type { Bound, CmdletContext, CmdletDef } from '../cmdlet.js';
+import { CIM_SESSION_TYPE, CimSessions } from '../cim-sessions.js';
 import { toNumber, toStr } from '../convert.js';
 import { PsRuntimeError } from '../errors.js';
 import { PsObject, type PsValue } from '../value.js';
 import { remoteComputerMessage } from '../../host/messages.js';
 import { reachHosts } from '../../host/farm.js';
 
-export const CIM_SESSION_TYPE = 'Microsoft.Management.Infrastructure.CimSession';
 const CLASS = 'Microsoft.Management.Infrastructure.CimCmdlets';
-
-/** The CIM sessions of one PowerShell session (Get-CimSession lists only those: its documentation). */
-export class CimSessions {
-  private nextId = 1;
-  readonly list: PsObject[] = [];
-
-  add(computerName: string, protocol: 'WSMAN' | 'DCOM', name?: string): PsObject {
-    const id = this.nextId++;
-    const s = new PsObject([CIM_SESSION_TYPE, 'System.Object'], [
-      ['Id', id],
-      ['Name', name ?? `CimSession${id}`],
-      ['InstanceId', newGuid()],
-      ['ComputerName', computerName],
-      ['Protocol', protocol],
-    ]);
-    this.list.push(s);
-    return s;
-  }
-
-  remove(s: PsObject): void {
-    const i = this.list.indexOf(s);
-    if (i >= 0) this.list.splice(i, 1);
-  }
-}
 
 /**
  * The computers -CimSession names: each session's ComputerName ('localhost' for a local session).

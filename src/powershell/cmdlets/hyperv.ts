@@ -128,12 +128,13 @@ async function attempt(ctx: CmdletContext, _target: string, fn: () => Promise<vo
 
 /**
  * The computers a call names: -ComputerName, or the ComputerName of each -CimSession (cim.ts);
- * undefined: the session's host. Both at once cannot be bound (they are different parameter sets).
+ * undefined: the session's host. Both at once are refused (hvsim's wording: the documented syntax
+ * lists them in one parameter set and what Hyper-V does with both is unverified, docs/hyperv.md).
  */
 function computerNames(b: Bound): string[] | undefined {
   const sessions = b.get('CimSession');
   if (sessions === undefined) return b.strs('ComputerName');
-  if (b.has('ComputerName')) throw new HvsimError('INVALID_ARGUMENT', 'Parameter set cannot be resolved using the specified named parameters. (-ComputerName and -CimSession)');
+  if (b.has('ComputerName')) throw new HvsimError('INVALID_ARGUMENT', 'Specify either -ComputerName or -CimSession, not both.');
   return cimSessionComputers(sessions);
 }
 
@@ -168,7 +169,12 @@ function byObjectComputer(params: ParamDef[], b: Bound): Array<{ computer: strin
  */
 function def(name: string, params: ParamDef[], run: CmdletDef['run'], extra: Partial<CmdletDef> = {}): CmdletDef {
   const onHost: CmdletDef['run'] = async (ctx, b, input) => {
-    const names = computerNames(b);
+    let names: string[] | undefined;
+    try {
+      names = computerNames(b);
+    } catch (e) {
+      return ctx.error(e);
+    }
     const groups = names === undefined ? byObjectComputer(params, b) : undefined;
     for (const g of groups ?? [{ computer: '', b }]) {
       const hosts = names !== undefined ? ctx.computers(names) : g.computer === '' ? [ctx.host] : ctx.computers([g.computer]);
