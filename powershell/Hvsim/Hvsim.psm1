@@ -159,7 +159,8 @@ $script:CommonParameters = @('Verbose', 'Debug', 'ErrorAction', 'WarningAction',
     'InformationVariable', 'OutVariable', 'OutBuffer', 'PipelineVariable', 'WhatIf', 'Confirm', 'ProgressAction', 'AsJob')
 $script:PathParameters = @('Path', 'VHDPath', 'NewVHDPath', 'DestinationPath', 'VhdDestinationPath', 'VirtualMachinePath', 'SnapshotFilePath', 'SmartPagingFilePath', 'VhdSourcePath')
 
-# A bound value as the server takes it: Hyper-V objects by identity, switches as booleans, enums and Guids as text.
+# A bound value as the server takes it: Hyper-V objects by identity and computer (so that an object
+# of another simulated host acts there), CimSessions by computer, switches as booleans, enums and Guids as text.
 function ConvertTo-HvsimParam($Value) {
     if ($null -eq $Value) { return $null }
     if ($Value -is [System.Management.Automation.SwitchParameter]) { return $Value.IsPresent }
@@ -167,10 +168,10 @@ function ConvertTo-HvsimParam($Value) {
     if ($Value -is [enum] -or $Value -is [guid] -or $Value -is [datetime] -or $Value -is [version]) { return $Value.ToString() }
     if ($Value -is [ValueType]) { return $Value }
     if ($Value -is [System.Collections.IList]) { return ,@(foreach ($x in $Value) { ConvertTo-HvsimParam $x }) }
-    $names = @($Value.PSObject.TypeNames | Where-Object { $_ -like 'Microsoft.HyperV.PowerShell.*' })
+    $names = @($Value.PSObject.TypeNames | Where-Object { $_ -like 'Microsoft.HyperV.PowerShell.*' -or $_ -eq 'Microsoft.Management.Infrastructure.CimSession' })
     if ($names.Count -gt 0) {
         $ref = [ordered]@{ '$type' = $names }
-        foreach ($k in 'Name', 'Id', 'VMName', 'VMId') {
+        foreach ($k in 'Name', 'Id', 'VMName', 'VMId', 'ComputerName') {
             $v = $Value.$k
             if ($null -ne $v) { $ref[$k] = [string]$v }
         }

@@ -2,22 +2,43 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT_BUG, EXIT_CODES, HvsimError } from '../errors.js';
 import { errnoCode, fsError } from '../vhd/io/fs-error.js';
-import { registerDiskCommands } from './commands/disk.js';
-import { registerChainCommands } from './commands/chain.js';
-import { registerVmCommands } from './commands/vm.js';
-import { registerAnalysisCommands } from './commands/analysis.js';
-import { protectScriptArgs, registerRunCommand } from './commands/run.js';
-import { registerUiCommand } from './commands/ui.js';
-import { registerServeCommand } from './commands/serve.js';
-import { registerPwshCommands } from './commands/pwsh.js';
-import { registerFilesCommands } from './commands/files.js';
+import { commandIndex } from './command-name.js';
 import { Interrupted } from './interrupt.js';
 
 import { VERSION } from './version.js';
 
 export { VERSION };
 
-export function buildProgram(): Command {
+/**
+ * The commands, in the order help lists them: the names each module registers, and the module,
+ * imported only when one of its commands runs (bench/README.md, "CLI start-up": each module and
+ * what it imports is a chunk of the bundle of its own). A name missing here still works: a
+ * command line whose name no entry lists loads every module (test/cli/command-groups.test.ts
+ * checks that the lists are complete).
+ */
+const COMMAND_GROUPS: ReadonlyArray<{ names: readonly string[]; register: (program: Command) => Promise<void> }> = [
+  { names: ['new-vhd', 'get-vhd', 'test-vhd', 'read-vhd', 'write-vhd'], register: async (p) => (await import('./commands/disk.js')).registerDiskCommands(p) },
+  { names: ['merge-vhd', 'convert-vhd', 'resume-merge', 'test-tree'], register: async (p) => (await import('./commands/chain.js')).registerChainCommands(p) },
+  {
+    names: ['new-vm', 'set-vm', 'get-vm', 'start-vm', 'stop-vm', 'suspend-vm', 'resume-vm', 'save-vm', 'wait-vm', 'checkpoint-vm', 'get-vmsnapshot', 'restore-vmsnapshot', 'remove-vmsnapshot', 'rename-vmsnapshot', 'export-vmsnapshot', 'export-vm', 'import-vm', 'remove-vm', 'get-vmharddiskdrive', 'add-vmharddiskdrive', 'write-vm', 'read-vm', 'checkpoint-group', 'restore-group', 'remove-group', 'get-group', 'demo', 'remove-orphans', 'hosts'],
+    register: async (p) => (await import('./commands/vm.js')).registerVmCommands(p),
+  },
+  { names: ['run'], register: async (p) => (await import('./commands/run.js')).registerRunCommand(p) },
+  { names: ['ui'], register: async (p) => (await import('./commands/ui.js')).registerUiCommand(p) },
+  { names: ['serve'], register: async (p) => (await import('./commands/serve.js')).registerServeCommand(p) },
+  { names: ['pwsh-module'], register: async (p) => (await import('./commands/pwsh.js')).registerPwshCommands(p) },
+  { names: ['make-workload', 'analyze-chain'], register: async (p) => (await import('./commands/analysis.js')).registerAnalysisCommands(p) },
+  { names: ['files', 'outbox'], register: async (p) => (await import('./commands/files.js')).registerFilesCommands(p) },
+];
+
+/** The command groups (main.ts's table), for the test that checks their name lists. */
+export const commandGroups = COMMAND_GROUPS;
+
+/**
+ * The program with the commands `argv` needs: only the group that lists its command's name, or
+ * every group (no argv, help, an unknown name: commander's help and suggestions see them all).
+ */
+export async function buildProgram(argv?: readonly string[]): Promise<Command> {
   const program = new Command();
   program
     .name('hvsim')
@@ -25,21 +46,14 @@ export function buildProgram(): Command {
     .version(VERSION)
     .showHelpAfterError(false)
     .configureOutput({ outputError: () => {} })
-    .exitOverride();
-  registerDiskCommands(program);
-  registerChainCommands(program);
-  program
+    .exitOverride()
     .option('--root <dir>', 'simulator state directory (default: HVSIM_ROOT, else ./.hvsim)')
     .option('--inject-fault <op:vm>', 'make operation OP on VM fail once, e.g. checkpoint:web01 (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--computer-name <name>', 'the simulated host (reported as ComputerName)')
     .option('--host <host>', 'sim (default), or hyperv / hyperv:COMPUTER: a real Hyper-V host through PowerShell (docs/real-host.md)');
-  registerVmCommands(program);
-  registerRunCommand(program);
-  registerUiCommand(program);
-  registerServeCommand(program);
-  registerPwshCommands(program);
-  registerAnalysisCommands(program);
-  registerFilesCommands(program);
+  const name = argv?.[commandIndex(argv)];
+  const one = name === undefined ? undefined : COMMAND_GROUPS.find((g) => g.names.includes(name));
+  for (const g of one ? [one] : COMMAND_GROUPS) await g.register(program);
   return program;
 }
 
@@ -59,9 +73,10 @@ function guardStandardStreams(): void {
 
 export async function main(argv: string[]): Promise<number> {
   guardStandardStreams();
-  const program = buildProgram();
   try {
-    await program.parseAsync(protectScriptArgs(argv), { from: 'user' });
+    const program = await buildProgram(argv);
+    const args = argv[commandIndex(argv)] === 'run' ? (await import('./commands/run.js')).protectScriptArgs(argv) : argv;
+    await program.parseAsync(args, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof CommanderError) {

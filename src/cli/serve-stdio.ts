@@ -29,7 +29,8 @@ import * as fs from 'node:fs';
 import { HvsimError } from '../errors.js';
 import type { Host } from '../host/host.js';
 import { BindingError, bind, resolveParam, type CmdletContext, type CmdletDef, type RawArgs } from '../powershell/cmdlet.js';
-import { HOST_ERROR_CATEGORY, HYPERV_ALIASES, HYPERV_CMDLETS, hostErrorKind, isLocalComputer, remoteComputerMessage } from '../powershell/cmdlets/hyperv.js';
+import { HOST_ERROR_CATEGORY, HYPERV_ALIASES, HYPERV_CMDLETS, hostErrorKind, remoteComputerMessage } from '../powershell/cmdlets/hyperv.js';
+import { reachHosts } from '../host/farm.js';
 import { DRIVE_TYPE, INTEGRATION_TYPE, SNAPSHOT_TYPE, VM_TYPE } from '../powershell/views.js';
 import { PsObject, type PsValue } from '../powershell/value.js';
 import { stripCmdlet } from '../powershell/interpreter.js';
@@ -75,7 +76,7 @@ export function encodeObject(o: PsObject): ServeObject {
   return { t: o.typeNames, p, k };
 }
 
-/** A piped Hyper-V object as the client sends it: its type names and identity. */
+/** A piped Hyper-V object (or a CimSession) as the client sends it: its type names, identity and computer. */
 function decodeValue(v: unknown, depth = 0): PsValue {
   if (v === null || typeof v === 'string' || typeof v === 'boolean') return v;
   if (typeof v === 'number' && Number.isFinite(v)) return v;
@@ -85,7 +86,8 @@ function decodeValue(v: unknown, depth = 0): PsValue {
     const types = o.$type;
     if (Array.isArray(types) && types.length > 0 && types.every((t) => typeof t === 'string')) {
       const props: Array<[string, PsValue]> = [];
-      for (const key of ['Name', 'Id', 'VMName', 'VMId']) {
+      // ComputerName: the host the object came from (a CimSession's computer), where the cmdlet acts.
+      for (const key of ['Name', 'Id', 'VMName', 'VMId', 'ComputerName']) {
         const x = o[key];
         if (typeof x === 'string') props.push([key, x]);
       }
@@ -101,13 +103,6 @@ class ProtocolError extends Error {
     this.name = 'ProtocolError';
   }
 }
-
-/** Hyper-V cmdlets the module defines but the simulator does not simulate, and why (docs/powershell.md, "The hvsim module"). */
-export const NOT_SIMULATED: Readonly<Record<string, string>> = {
-  'Wait-VM': 'it waits for the guest (heartbeat, IP address, reboot), which hvsim does not model; to wait for a merge, poll OperationalStatus',
-};
-
-const className = (cmdlet: string): string => `Microsoft.HyperV.PowerShell.Commands.${cmdlet.replace('-', '')}`;
 
 const CMDLETS = new Map<string, CmdletDef>(HYPERV_CMDLETS.map((d) => [d.name.toLowerCase(), d]));
 
@@ -233,13 +228,7 @@ export async function serve(g: Globals, io: ServeIo): Promise<void> {
         continue;
       }
       const def = findDef(req.cmdlet);
-      if (!def) {
-        const known = Object.keys(NOT_SIMULATED).find((k) => k.toLowerCase() === String(req.cmdlet).toLowerCase());
-        if (!known) throw new ProtocolError(`${req.cmdlet} is not a Hyper-V cmdlet hvsim knows`);
-        events.push(errorEvent(`hvsim does not simulate ${known}: ${NOT_SIMULATED[known]}.`, 'NotImplemented', `HvsimNotSimulated,${className(known)}`, '', 'NotSupportedException'));
-        answer({ done: true });
-        continue;
-      }
+      if (!def) throw new ProtocolError(`${req.cmdlet} is not a Hyper-V cmdlet hvsim knows`);
       const params = req.params ?? {};
       if (typeof params !== 'object' || params === null || Array.isArray(params)) throw new ProtocolError('"params" must be an object');
       const emit = (ev: ServeEvent): void => {
@@ -309,7 +298,7 @@ async function call(
   await withHostOf(
     g,
     `hvsim serve: ${def.name}`,
-    async (host: Host) => {
+    async (host: Host, place: HostPlace) => {
       const hostError = (e: unknown, target = ''): void => {
         if (typeof e !== 'string' && !(e instanceof HvsimError)) throw e;
         const { category, errorId } = hostErrorKind(e, def);
@@ -327,15 +316,12 @@ async function call(
         warn: (text) => emit({ w: text }),
         writeHost: (text) => emit({ h: text }),
         shouldProcess: (target, operation, description) => confirm(target, operation ?? def.name, description ?? null),
-        localComputer: (names) => {
-          if (names === undefined) return true;
-          let ok = false;
-          for (const n of names) {
-            if (isLocalComputer(n, host.computerName)) ok = true;
-            else record(remoteComputerMessage(n, host.computerName), 'ConnectionError', `HyperVCommunicationError,${def.className}`, n);
-          }
-          return ok;
+        computers: (names) => {
+          const r = reachHosts(host, place.farm, names);
+          for (const n of r.unknown) record(remoteComputerMessage(n, r.simulated), 'ConnectionError', `HyperVCommunicationError,${def.className}`, n);
+          return r.hosts;
         },
+        farm: place.farm,
         flushWarnings: async () => {
           for (const w of await host.takeWarnings()) emit({ w: stripCmdlet(w.Message) });
         },
@@ -362,14 +348,11 @@ async function getVMHost(g: Globals, params: Record<string, unknown>, emit: (ev:
   if (extra.length > 0) return emit(errorEvent(`Get-VMHost -${extra[0]} is not simulated by hvsim.`, 'NotImplemented', `HvsimNotSimulated,${className}`, '', 'NotSupportedException'));
   await withHostOf(g, 'hvsim serve: Get-VMHost', async (host: Host, place: HostPlace) => {
     const names = params.ComputerName ?? params.computername;
-    const list = names === undefined ? [host.computerName] : (Array.isArray(names) ? names : [names]).map(String);
-    for (const n of list) {
-      if (!isLocalComputer(n, host.computerName)) {
-        emit(errorEvent(remoteComputerMessage(n, host.computerName), 'ConnectionError', `HyperVCommunicationError,${className}`, n));
-        continue;
-      }
-      const folder = place.vmRoot ?? '';
-      emit({ o: { t: ['Microsoft.HyperV.PowerShell.VMHost', 'System.Object'], p: { Name: host.computerName, ComputerName: host.computerName, VirtualMachinePath: folder, VirtualHardDiskPath: folder }, k: {} } });
+    const r = reachHosts(host, place.farm, names === undefined ? undefined : (Array.isArray(names) ? names : [names]).map(String));
+    for (const n of r.unknown) emit(errorEvent(remoteComputerMessage(n, r.simulated), 'ConnectionError', `HyperVCommunicationError,${className}`, n));
+    for (const h of r.hosts) {
+      const folder = place.vmRootOf?.(h.computerName) ?? place.vmRoot ?? '';
+      emit({ o: { t: ['Microsoft.HyperV.PowerShell.VMHost', 'System.Object'], p: { Name: h.computerName, ComputerName: h.computerName, VirtualMachinePath: folder, VirtualHardDiskPath: folder }, k: {} } });
     }
   });
 }

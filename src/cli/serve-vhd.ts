@@ -14,7 +14,8 @@ import type { Host } from '../host/host.js';
 import { openLayer } from '../engine/chain.js';
 import { createBaseDisk } from '../engine/layers.js';
 import { NodeDiskStore } from '../engine/store.js';
-import { HOST_ERROR_CATEGORY, isLocalComputer, remoteComputerMessage, VHD_TYPE, vhdProperties } from '../powershell/cmdlets/hyperv.js';
+import { HOST_ERROR_CATEGORY, remoteComputerMessage, VHD_TYPE, vhdProperties } from '../powershell/cmdlets/hyperv.js';
+import { reachHosts } from '../host/farm.js';
 import { stripCmdlet } from '../powershell/interpreter.js';
 import type { VhdInfo } from '../vhd/disk.js';
 import { withHostOf, type Globals } from './sim-host.js';
@@ -59,13 +60,16 @@ export async function serveVhd(g: Globals, cmdlet: VhdCmdlet, params: Record<str
     emit({ e: { message: `${cmdlet} -${extra} is not simulated by hvsim.`, category: 'NotImplemented', id: `HvsimNotSimulated,${className}`, target: '', reason: 'NotSupportedException' } });
     return;
   }
-  await withHostOf(g, `hvsim serve: ${cmdlet}`, async (host: Host) => {
-    for (const n of list(param(params, 'ComputerName')).map(String)) {
-      if (!isLocalComputer(n, host.computerName)) {
-        emit({ e: { message: remoteComputerMessage(n, host.computerName), category: 'ConnectionError', id: `HyperVCommunicationError,${className}`, target: n, reason: 'VirtualizationException' } });
-        return;
-      }
+  await withHostOf(g, `hvsim serve: ${cmdlet}`, async (first: Host, place) => {
+    // The simulated hosts share one file system (docs/simulator.md, "Several hosts"): the file is
+    // the same whichever host is named; ComputerName is the host's.
+    const names = param(params, 'ComputerName');
+    const r = reachHosts(first, place.farm, names === undefined ? undefined : list(names).map(String));
+    for (const n of r.unknown) {
+      emit({ e: { message: remoteComputerMessage(n, r.simulated), category: 'ConnectionError', id: `HyperVCommunicationError,${className}`, target: n, reason: 'VirtualizationException' } });
+      return;
     }
+    const host = r.hosts[0] ?? first;
     const store = new NodeDiskStore();
     const attachedFiles = async (): Promise<Set<string>> => new Set((await host.getVM()).flatMap((v) => v.HardDrives.map((d) => store.absolutePath(d.Path))));
     const info = (file: string): VhdInfo => {

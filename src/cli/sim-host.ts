@@ -10,8 +10,8 @@ import type { Command } from 'commander';
 import { HvsimError } from '../errors.js';
 import { Simulator } from '../sim/simulator.js';
 import { DirectoryStorage } from '../sim/storage.js';
-import type { Host, HostWarning } from '../host/host.js';
-import { parseHostSpec, withHyperVHost } from '../hyperv/index.js';
+import type { Host, HostFarm, HostWarning } from '../host/host.js';
+import { parseHostSpec } from '../hyperv/host-spec.js';
 import { catchInterrupts } from './interrupt.js';
 import { parseFault } from '../host/faults.js';
 import { writeFileAtomic } from '../vhd/io/node-file.js';
@@ -21,6 +21,8 @@ export interface Globals {
   injectFault?: string[];
   computerName?: string;
   host?: string;
+  /** Add --computer-name to the state's hosts when it is not one (new-vm: docs/simulator.md, "Several hosts"). */
+  addHost?: boolean;
 }
 
 /** The state directory: --root, else HVSIM_ROOT, else ./.hvsim. */
@@ -29,7 +31,7 @@ export function stateRoot(g: Globals): string {
 }
 
 /** Open the host for one invocation (lock held until the end), run, save, print warnings. */
-export async function withHost<T>(cmd: Command, fn: (h: Host) => Promise<T>, overrides: Partial<Globals> = {}): Promise<T> {
+export async function withHost<T>(cmd: Command, fn: (h: Host, place: HostPlace) => Promise<T>, overrides: Partial<Globals> = {}): Promise<T> {
   return withHostOf({ ...(cmd.optsWithGlobals() as Globals), ...overrides }, cmd.name(), fn);
 }
 
@@ -40,6 +42,10 @@ const printWarning = (w: HostWarning): void => {
 /** What the CLI knows of the host beyond the Host interface: the simulator's folder of VM folders. */
 export interface HostPlace {
   vmRoot?: string;
+  /** The state's other simulated hosts (-ComputerName, -CimSession, HOST:VM); none on a real host. */
+  farm?: HostFarm;
+  /** The folder of each simulated host's VM folders (the first host's is vmRoot). */
+  vmRootOf?: (computerName: string) => string | undefined;
 }
 
 /**
@@ -51,6 +57,7 @@ export async function withHostOf<T>(g: Globals, what: string, fn: (h: Host, plac
   const spec = parseHostSpec(g.host);
   if (spec.kind === 'hyperv') {
     if (g.injectFault?.length || g.computerName !== undefined) throw new HvsimError('INVALID_ARGUMENT', '--inject-fault and --computer-name are for the simulator; with --host hyperv:COMPUTER name the real host');
+    const { withHyperVHost } = await import('../hyperv/index.js');
     return withHyperVHost(spec, (h) => fn(h, {}), onWarning);
   }
   const storage = new DirectoryStorage(stateRoot(g));
@@ -131,6 +138,7 @@ export function openSimulator(storage: DirectoryStorage, g: Globals, kept: strin
     return Simulator.open({
       storage,
       ...(computerName !== undefined ? { computerName } : {}),
+      ...(g.addHost ? { addHost: true } : {}),
       defaultComputerName: os.hostname(),
       faults: [...kept, ...(g.injectFault ?? [])],
       clockMode: process.env.HVSIM_CLOCK === 'simulated' ? 'simulated' : 'wall',
@@ -152,7 +160,14 @@ async function withSimulator<T>(storage: DirectoryStorage, g: Globals, fn: (h: H
   }
   const sim = openSimulator(storage, g, kept);
   try {
-    return await fn(yieldingHost(sim), { vmRoot: storage.vmRoot });
+    const farm: HostFarm = {
+      hosts: () => sim.hosts(),
+      host: (name) => {
+        const h = sim.host(name);
+        return h === undefined ? undefined : yieldingHost(h);
+      },
+    };
+    return await fn(yieldingHost(sim), { vmRoot: storage.vmRoot, farm, vmRootOf: (name) => sim.host(name)?.vmFolder });
   } finally {
     for (const w of await sim.takeWarnings()) onWarning(w);
     try {

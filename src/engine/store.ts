@@ -27,6 +27,8 @@ export interface DiskStore {
   /** Create an empty file; fails if it exists. */
   create(p: string, opts?: CreateOptions): BlockFile;
   exists(p: string): boolean;
+  /** A file's size without opening it (no lock), or undefined when absent; where offered. */
+  sizeOf?(p: string): number | undefined;
   remove(p: string): void;
   isReadOnly(p: string): boolean;
   setReadOnly(p: string, readOnly: boolean): void;
@@ -139,6 +141,15 @@ export class NodeDiskStore implements DiskStore {
   }
   exists(p: string): boolean {
     return fs.existsSync(p);
+  }
+  sizeOf(p: string): number | undefined {
+    let st: fs.Stats | undefined;
+    try {
+      st = fs.statSync(p, { throwIfNoEntry: false });
+    } catch (e) {
+      throw fsError(e, p, 'stat');
+    }
+    return st?.isFile() ? st.size : undefined;
   }
   remove(p: string): void {
     try {
@@ -264,6 +275,9 @@ export class MemoryDiskStore implements DiskStore {
   }
   exists(p: string): boolean {
     return this.files.has(path.posix.resolve(p));
+  }
+  sizeOf(p: string): number | undefined {
+    return this.files.get(path.posix.resolve(p))?.file.size();
   }
   remove(p: string): void {
     const abs = path.posix.resolve(p);

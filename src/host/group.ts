@@ -12,6 +12,7 @@
 import { HvsimError, invalidArgument } from '../errors.js';
 import type { GroupCheckpointReport, GroupStep, Host, VMSnapshot, VMState } from './host.js';
 import { newGuid } from '../vhd/common/guid.js';
+import { isLocalComputer, unknownHost } from './messages.js';
 
 export interface GroupCheckpointOptions {
   snapshotName?: string;
@@ -20,26 +21,26 @@ export interface GroupCheckpointOptions {
   groupId?: string;
 }
 
-export type { GroupCheckpointReport, GroupMember, GroupStep } from './host.js';
+export type { GroupCheckpointReport, GroupHostSkew, GroupMember, GroupStep } from './host.js';
 
 export interface GroupSelector {
   groupId?: string;
   /** The group's checkpoint name (must identify one group). */
   snapshotName?: string;
-  /** When given, must be exactly the group's VMs. */
+  /** When given, must be exactly the group's VMs ("VM" or "HOST:VM", as checkpointGroup takes them). */
   vmNames?: string[];
 }
 
 export interface GroupRestoreReport {
   GroupId: string;
   SnapshotName: string;
-  Members: Array<{ VMName: string; PriorState: VMState; SnapshotId: string; State: VMState }>;
+  Members: Array<{ VMName: string; ComputerName: string; PriorState: VMState; SnapshotId: string; State: VMState }>;
 }
 
 export interface GroupRemoveReport {
   GroupId: string;
   SnapshotName: string;
-  Removed: Array<{ VMName: string; SnapshotId: string; Name: string }>;
+  Removed: Array<{ VMName: string; ComputerName: string; SnapshotId: string; Name: string }>;
 }
 
 export interface GroupInfo {
@@ -79,45 +80,102 @@ class Progress {
 }
 
 /**
+ * The hosts a group operation may reach: one host, or several (a farm: the first is the one a
+ * name without "HOST:" is on). docs/hyperv.md, "Group checkpoints".
+ */
+export type GroupHosts = Host | readonly Host[];
+
+/** One VM of a group: the host it is on and its name; `label` names it in messages and GroupMembers. */
+interface Member {
+  host: Host;
+  name: string;
+  /** host:name in lower case (names compare without regard to case). */
+  key: string;
+  /** The name, qualified "HOST:VM" when the group spans several hosts. */
+  label: string;
+}
+
+const keyOf = (host: Host, name: string): string => `${host.computerName.toLowerCase()}:${name.toLowerCase()}`;
+
+/** "HV02:db01" → ['HV02', 'db01']; a name without a host → [null, name] (a VM name has no ':'). */
+export function splitMember(s: string): [string | null, string] {
+  const i = s.indexOf(':');
+  return i > 0 ? [s.slice(0, i), s.slice(i + 1)] : [null, s];
+}
+
+/** The host of that name among `hosts` (the first for none); an unknown host is Hyper-V's WinRM error. */
+function hostNamed(hosts: readonly Host[], name: string | null): Host {
+  if (name === null) return hosts[0]!;
+  const h = hosts.find((x) => isLocalComputer(name, x.computerName));
+  if (h === undefined) throw unknownHost(name, hosts.map((x) => x.computerName));
+  return h;
+}
+
+const listOf = (hosts: GroupHosts): readonly Host[] => ('computerName' in hosts ? [hosts as Host] : (hosts as readonly Host[]));
+
+/** Give each member its label: qualified when the members are on more than one host. */
+function labelled(list: Array<{ host: Host; name: string }>): Member[] {
+  const spans = new Set(list.map((m) => m.host.computerName.toLowerCase())).size > 1;
+  return list.map((m) => ({ host: m.host, name: m.name, key: keyOf(m.host, m.name), label: spans ? `${m.host.computerName}:${m.name}` : m.name }));
+}
+
+/** The VMs named ("VM" or "HOST:VM", wildcards allowed) with their states, host by host. */
+async function resolveMembers(hosts: readonly Host[], vmNames: string[]): Promise<{ members: Member[]; prior: Map<string, VMState> }> {
+  const byHost: Array<{ host: Host; names: string[] }> = [];
+  for (const n of vmNames) {
+    const [hn, name] = splitMember(n);
+    const host = hostNamed(hosts, hn);
+    const entry = byHost.find((x) => x.host.computerName.toLowerCase() === host.computerName.toLowerCase());
+    if (entry) entry.names.push(name);
+    else byHost.push({ host, names: [name] });
+  }
+  const found: Array<{ host: Host; name: string; state: VMState }> = [];
+  for (const { host, names } of byHost) for (const v of await host.getVM(names)) found.push({ host, name: v.Name, state: v.State });
+  const members = labelled(found);
+  return { members, prior: new Map(members.map((m, i) => [m.key, found[i]!.state] as const)) };
+}
+
+/**
  * Freeze the group: suspend every running guest, one after the other (Suspend-VM; the freeze
  * instants differ only by the pause cost), then save (Save-VM) the VMs whose prior state is in
- * `save`. `frozenAt` gets the instant each guest stopped.
+ * `save`. `frozenAt` gets the instant each guest stopped (its host's clock).
  */
-async function freeze(host: Host, names: string[], prior: Map<string, VMState>, run: StepRunner, save: readonly VMState[], frozenAt?: Map<string, number>): Promise<void> {
-  for (const n of names) {
-    if (prior.get(n) !== 'Running') continue;
-    await run('Suspend-VM', n, async () => {
-      frozenAt?.set(n, await host.now());
-      await host.suspendVM([n]);
+async function freeze(members: Member[], prior: Map<string, VMState>, run: StepRunner, save: readonly VMState[], frozenAt?: Map<string, number>): Promise<void> {
+  for (const m of members) {
+    if (prior.get(m.key) !== 'Running') continue;
+    await run('Suspend-VM', m, async () => {
+      frozenAt?.set(m.key, await m.host.now());
+      await m.host.suspendVM([m.name]);
     });
   }
-  for (const n of names) if (save.includes(prior.get(n)!)) await run('Save-VM', n, () => host.saveVM([n]));
+  for (const m of members) if (save.includes(prior.get(m.key)!)) await run('Save-VM', m, () => m.host.saveVM([m.name]));
 }
 
 /** Runs one step of a group operation for one VM (Progress.run, perhaps timed). */
-type StepRunner = <T>(step: GroupStep['Step'], vm: string, fn: () => Promise<T>) => Promise<T>;
+type StepRunner = <T>(step: GroupStep['Step'], m: Member, fn: () => Promise<T>) => Promise<T>;
 
 /**
  * Roll back, best effort: remove the checkpoints taken (`what` names them in the report), then
  * bring every VM back to its prior state. Returns what went wrong.
  */
-async function rollBack(host: Host, taken: Map<string, VMSnapshot>, what: string, names: string[], prior: Map<string, VMState>, problems: string[] = []): Promise<string[]> {
-  for (const [n, s] of taken) {
+async function rollBack(taken: Map<string, { m: Member; s: VMSnapshot }>, what: string, members: Member[], prior: Map<string, VMState>, problems: string[] = []): Promise<string[]> {
+  for (const { m, s } of taken.values()) {
     try {
-      await host.removeVMSnapshot({ vmNames: [n], id: s.Id }, { wait: true });
+      await m.host.removeVMSnapshot({ vmNames: [m.name], id: s.Id }, { wait: true });
     } catch (r) {
-      problems.push(`${what} ${s.Id} of '${n}' could not be removed: ${messageOf(r)}`);
+      problems.push(`${what} ${s.Id} of '${m.label}' could not be removed: ${messageOf(r)}`);
     }
   }
-  for (const n of names) {
-    const p = await returnTo(host, n, prior.get(n)!);
+  for (const m of members) {
+    const p = await returnTo(m, prior.get(m.key)!);
     if (p) problems.push(p);
   }
   return problems;
 }
 
 /** Bring a VM from its current state back to `prior` (best effort; returns what went wrong). */
-async function returnTo(host: Host, name: string, prior: VMState): Promise<string | undefined> {
+async function returnTo(m: Member, prior: VMState): Promise<string | undefined> {
+  const { host, name } = m;
   try {
     const [vm] = await host.getVM([name]);
     if (!vm || vm.State === prior) return undefined;
@@ -134,108 +192,131 @@ async function returnTo(host: Host, name: string, prior: VMState): Promise<strin
       if (vm.State === 'Running' || vm.State === 'Paused') await host.saveVM([name]);
     }
     const [after] = await host.getVM([name]);
-    return after && after.State !== prior ? `'${name}' is ${after.State}, was ${prior}` : undefined;
+    return after && after.State !== prior ? `'${m.label}' is ${after.State}, was ${prior}` : undefined;
   } catch (e) {
-    return `'${name}' could not return to ${prior}: ${messageOf(e)}`;
+    return `'${m.label}' could not return to ${prior}: ${messageOf(e)}`;
   }
 }
 
-export async function checkpointGroup(host: Host, vmNames: string[], opts: GroupCheckpointOptions = {}): Promise<GroupCheckpointReport> {
+/** Largest difference between freeze instants (0 for fewer than two). */
+const skewOf = (instants: number[]): number => (instants.length > 1 ? Math.max(...instants) - Math.min(...instants) : 0);
+
+/**
+ * Checkpoint the VMs as one group. `vmNames` are names on `hosts` (the first host), or "HOST:VM"
+ * on another host of `hosts`: a group may span several hosts, and the report gives each host's
+ * freeze skew besides the whole group's.
+ */
+export async function checkpointGroup(hosts: GroupHosts, vmNames: string[], opts: GroupCheckpointOptions = {}): Promise<GroupCheckpointReport> {
   const op = 'checkpoint-group';
   if (vmNames.length === 0) throw invalidArgument(`${op}: name at least one VM`);
   const mode = opts.mode ?? 'save';
   const groupId = opts.groupId ?? newGuid();
-  const vms = await host.getVM(vmNames);
-  const names = vms.map((v) => v.Name);
-  if (new Set(names.map((n) => n.toLowerCase())).size !== names.length) throw invalidArgument(`${op}: a VM is named twice`);
-  const prior = new Map(vms.map((v) => [v.Name, v.State] as const));
-  const start = await host.now();
-  const frozenAt = new Map<string, number>(names.map((n) => [n, start]));
-  const taken = new Map<string, VMSnapshot>();
-  const at = new Progress(op, names[0]!);
-  // Each VM's steps with the host's clock before and after (the report's timeline).
-  const steps = new Map<string, GroupStep[]>(names.map((n) => [n, []]));
-  const timed: StepRunner = (step, vm, fn) =>
-    at.run(step, vm, async () => {
-      const t0 = await host.now();
+  const { members, prior } = await resolveMembers(listOf(hosts), vmNames);
+  if (new Set(members.map((m) => m.key)).size !== members.length) throw invalidArgument(`${op}: a VM is named twice`);
+  const first = members[0]!;
+  const start = await first.host.now();
+  const frozenAt = new Map<string, number>(members.map((m) => [m.key, start]));
+  const taken = new Map<string, { m: Member; s: VMSnapshot }>();
+  const at = new Progress(op, first.label);
+  const labels = members.map((m) => m.label);
+  // Each VM's steps with its host's clock before and after (the report's timeline).
+  const steps = new Map<string, GroupStep[]>(members.map((m) => [m.key, []]));
+  const timed: StepRunner = (step, m, fn) =>
+    at.run(step, m.label, async () => {
+      const t0 = await m.host.now();
       const r = await fn();
-      steps.get(vm)!.push({ Step: step, Start: iso(t0), End: iso(await host.now()) });
+      steps.get(m.key)!.push({ Step: step, Start: iso(t0), End: iso(await m.host.now()) });
       return r;
     });
   try {
     // 1. Freeze every running guest, back to back; 2. save them (memory to disk) — slow, but the
     // guests are already frozen. (A VM the user had paused stays paused; one that was Saved or Off
     // is left as it is.)
-    await freeze(host, names, prior, timed, mode === 'save' ? ['Running'] : [], frozenAt);
+    await freeze(members, prior, timed, mode === 'save' ? ['Running'] : [], frozenAt);
     // 3. Checkpoint each, linked by the group id.
     const snapshotName = opts.snapshotName;
-    for (const n of names) {
-      const [s] = await timed('Checkpoint-VM', n, () => host.checkpointVM([n], { ...(snapshotName !== undefined ? { snapshotName } : {}), groupId, groupMembers: names }));
-      if (!s) throw new HvsimError('INVALID_STATE', `Checkpoint-VM returned no checkpoint for '${n}'`);
-      taken.set(n, s);
+    for (const m of members) {
+      const [s] = await timed('Checkpoint-VM', m, () => m.host.checkpointVM([m.name], { ...(snapshotName !== undefined ? { snapshotName } : {}), groupId, groupMembers: labels }));
+      if (!s) throw new HvsimError('INVALID_STATE', `Checkpoint-VM returned no checkpoint for '${m.label}'`);
+      taken.set(m.key, { m, s });
     }
     // 4. Return each VM to its prior state.
-    for (const n of names) {
-      if (prior.get(n) !== 'Running') continue;
-      if (mode === 'save') await timed('Start-VM', n, () => host.startVM([n]));
-      else await timed('Resume-VM', n, () => host.resumeVM([n]));
+    for (const m of members) {
+      if (prior.get(m.key) !== 'Running') continue;
+      if (mode === 'save') await timed('Start-VM', m, () => m.host.startVM([m.name]));
+      else await timed('Resume-VM', m, () => m.host.resumeVM([m.name]));
     }
   } catch (e) {
-    throw at.failed(e, await rollBack(host, taken, 'checkpoint', names, prior));
+    throw at.failed(e, await rollBack(taken, 'checkpoint', members, prior));
   }
-  const end = await host.now();
-  const after = await host.getVM(names);
-  const running = names.filter((n) => prior.get(n) === 'Running').map((n) => frozenAt.get(n)!);
-  const skew = running.length > 1 ? Math.max(...running) - Math.min(...running) : 0;
+  const end = await first.host.now();
+  const after = new Map<string, VMState>();
+  for (const m of members) after.set(m.key, (await m.host.getVM([m.name]))[0]?.State ?? prior.get(m.key)!);
+  const running = members.filter((m) => prior.get(m.key) === 'Running');
+  const hostNames = [...new Map(members.map((m) => [m.host.computerName.toLowerCase(), m.host.computerName])).values()];
   const report: GroupCheckpointReport = {
     GroupId: groupId,
-    SnapshotName: taken.get(names[0]!)!.Name,
+    SnapshotName: taken.get(first.key)!.s.Name,
     StartTime: iso(start),
     EndTime: iso(end),
     DurationMs: end - start,
-    SkewMs: skew,
-    Members: names.map((n) => ({
-      VMName: n,
-      PriorState: prior.get(n)!,
-      FrozenAt: iso(frozenAt.get(n)!),
-      SnapshotId: taken.get(n)!.Id,
-      SnapshotName: taken.get(n)!.Name,
-      State: after.find((v) => v.Name === n)?.State ?? prior.get(n)!,
-      Steps: steps.get(n)!,
+    SkewMs: skewOf(running.map((m) => frozenAt.get(m.key)!)),
+    Hosts: hostNames.map((h) => {
+      const mine = members.filter((m) => m.host.computerName.toLowerCase() === h.toLowerCase());
+      return { ComputerName: h, VMNames: mine.map((m) => m.name), SkewMs: skewOf(mine.filter((m) => prior.get(m.key) === 'Running').map((m) => frozenAt.get(m.key)!)) };
+    }),
+    Members: members.map((m) => ({
+      VMName: m.name,
+      ComputerName: m.host.computerName,
+      PriorState: prior.get(m.key)!,
+      FrozenAt: iso(frozenAt.get(m.key)!),
+      SnapshotId: taken.get(m.key)!.s.Id,
+      SnapshotName: taken.get(m.key)!.s.Name,
+      State: after.get(m.key)!,
+      Steps: steps.get(m.key)!,
     })),
   };
   // Kept with the state (when the host keeps it) after the group is whole: a crash before this
-  // loses only the timeline, never a checkpoint.
-  await host.recordGroupCheckpoint?.(report);
+  // loses only the timeline, never a checkpoint. (The simulator's hosts of one farm share one state.)
+  await first.host.recordGroupCheckpoint?.(report);
   return report;
 }
 
-/** The checkpoints of one group (and the group's recorded members). */
-async function resolveGroup(host: Host, sel: GroupSelector, op: string): Promise<{ groupId: string; snaps: VMSnapshot[]; members: string[] }> {
+/** A group's checkpoint with the VM it belongs to. */
+interface GroupSnap {
+  m: Member;
+  s: VMSnapshot;
+}
+
+/** The checkpoints of one group on any of the hosts (and the group's recorded members). */
+async function resolveGroup(hosts: readonly Host[], sel: GroupSelector, op: string): Promise<{ groupId: string; snaps: GroupSnap[]; members: string[] }> {
   if (sel.groupId === undefined && sel.snapshotName === undefined) throw invalidArgument(`${op}: give the group's id or its checkpoint name`);
   let groupId = sel.groupId?.toLowerCase();
   if (groupId === undefined) {
-    const hits = (await host.getVMSnapshot({ vmNames: sel.vmNames ?? ['*'], name: sel.snapshotName! })).filter((s) => s.GroupId !== null);
-    const ids = [...new Set(hits.map((s) => s.GroupId!))];
-    if (ids.length === 0) throw new HvsimError('NOT_FOUND', `${op}: no group checkpoint is named "${sel.snapshotName}"`);
-    if (ids.length > 1) throw invalidArgument(`${op}: ${ids.length} groups have checkpoints named "${sel.snapshotName}" (${ids.join(', ')}); give --group-id`);
-    groupId = ids[0]!;
+    const ids = new Set<string>();
+    for (const h of hosts) for (const s of await h.getVMSnapshot({ vmNames: ['*'], name: sel.snapshotName! })) if (s.GroupId !== null) ids.add(s.GroupId);
+    if (ids.size === 0) throw new HvsimError('NOT_FOUND', `${op}: no group checkpoint is named "${sel.snapshotName}"`);
+    if (ids.size > 1) throw invalidArgument(`${op}: ${ids.size} groups have checkpoints named "${sel.snapshotName}" (${[...ids].join(', ')}); give --group-id`);
+    groupId = [...ids][0]!;
   }
-  const snaps = await host.getVMSnapshot({ vmNames: ['*'], groupId });
-  if (snaps.length === 0) throw new HvsimError('NOT_FOUND', `${op}: no checkpoint belongs to the group ${groupId}`);
-  const members = snaps.find((s) => s.GroupMembers)?.GroupMembers ?? snaps.map((s) => s.VMName);
-  const have = new Set(snaps.map((s) => s.VMName.toLowerCase()));
-  const missing = members.filter((m) => !have.has(m.toLowerCase()));
+  const found: Array<{ host: Host; name: string; s: VMSnapshot }> = [];
+  for (const h of hosts) for (const s of await h.getVMSnapshot({ vmNames: ['*'], groupId })) found.push({ host: h, name: s.VMName, s });
+  if (found.length === 0) throw new HvsimError('NOT_FOUND', `${op}: no checkpoint belongs to the group ${groupId}`);
+  const ms = labelled(found);
+  const snaps = found.map((f, i) => ({ m: ms[i]!, s: f.s }));
+  const members = found.find((f) => f.s.GroupMembers)?.s.GroupMembers ?? ms.map((m) => m.label);
+  const have = new Set(snaps.flatMap(({ m }) => [m.name.toLowerCase(), m.key]));
+  const missing = members.filter((n) => !have.has(n.toLowerCase()));
   if (missing.length > 0)
-    throw new HvsimError('INVALID_STATE', `${op}: the group ${groupId} is incomplete: ${missing.map((m) => `'${m}'`).join(', ')} no longer ${missing.length > 1 ? 'have' : 'has'} its checkpoint, so the set cannot be restored to one consistent point`);
+    throw new HvsimError('INVALID_STATE', `${op}: the group ${groupId} is incomplete: ${missing.map((n) => `'${n}'`).join(', ')} no longer ${missing.length > 1 ? 'have' : 'has'} its checkpoint, so the set cannot be restored to one consistent point`);
   if (sel.vmNames !== undefined) {
-    const want = (await host.getVM(sel.vmNames)).map((v) => v.Name.toLowerCase()).sort();
-    const got = members.map((m) => m.toLowerCase()).sort();
+    const want = (await resolveMembers(hosts, sel.vmNames)).members.map((m) => m.key).sort();
+    const got = snaps.map(({ m }) => m.key).sort();
     if (want.join('\n') !== got.join('\n')) throw invalidArgument(`${op}: the group ${groupId} is the VMs ${members.join(', ')}, not ${sel.vmNames.join(', ')}`);
   }
   const perVm = new Map<string, number>();
-  for (const s of snaps) perVm.set(s.VMName, (perVm.get(s.VMName) ?? 0) + 1);
-  for (const [vm, n] of perVm) if (n > 1) throw new HvsimError('CORRUPT', `${op}: '${vm}' has ${n} checkpoints of group ${groupId}`, { reason: 'CHECKPOINT_GROUP' });
+  for (const { m } of snaps) perVm.set(m.key, (perVm.get(m.key) ?? 0) + 1);
+  for (const { m } of snaps) if (perVm.get(m.key)! > 1) throw new HvsimError('CORRUPT', `${op}: '${m.label}' has ${perVm.get(m.key)} checkpoints of group ${groupId}`, { reason: 'CHECKPOINT_GROUP' });
   return { groupId, snaps, members };
 }
 
@@ -243,83 +324,93 @@ async function resolveGroup(host: Host, sel: GroupSelector, op: string): Promise
  * Restore every VM of a group to its group checkpoint, all or nothing: the running VMs are frozen
  * and saved first, a safety checkpoint of each VM's current state is taken ("Create Checkpoint and
  * Apply"), and if any restore fails the VMs already restored go back to their safety checkpoint.
- * The safety checkpoints are removed at the end. Each VM ends in its checkpoint's state.
+ * The safety checkpoints are removed at the end. Each VM ends in its checkpoint's state. The
+ * group's VMs may be on any of `hosts`.
  */
-export async function restoreGroup(host: Host, sel: GroupSelector): Promise<GroupRestoreReport> {
+export async function restoreGroup(hosts: GroupHosts, sel: GroupSelector): Promise<GroupRestoreReport> {
   const op = 'restore-group';
-  const { groupId, snaps } = await resolveGroup(host, sel, op);
-  const names = snaps.map((s) => s.VMName);
-  const prior = new Map((await host.getVM(names)).map((v) => [v.Name, v.State] as const));
-  const safety = new Map<string, VMSnapshot>();
-  const restored: string[] = [];
-  const at = new Progress(op, names[0]!);
+  const { groupId, snaps } = await resolveGroup(listOf(hosts), sel, op);
+  const members = snaps.map(({ m }) => m);
+  const prior = new Map<string, VMState>();
+  for (const m of members) prior.set(m.key, (await m.host.getVM([m.name]))[0]!.State);
+  const safety = new Map<string, { m: Member; s: VMSnapshot }>();
+  const restored: Member[] = [];
+  const at = new Progress(op, members[0]!.label);
   const safetyName = `hvsim safety before ${op} ${groupId}`;
   try {
-    await freeze(host, names, prior, (step, vm, fn) => at.run(step, vm, fn), ['Running', 'Paused']);
-    for (const n of names) {
-      const [s] = await at.run('Checkpoint-VM (safety checkpoint)', n, () => host.checkpointVM([n], { snapshotName: safetyName }));
-      if (s) safety.set(n, s);
+    await freeze(members, prior, (step, m, fn) => at.run(step, m.label, fn), ['Running', 'Paused']);
+    for (const m of members) {
+      const [s] = await at.run('Checkpoint-VM (safety checkpoint)', m.label, () => m.host.checkpointVM([m.name], { snapshotName: safetyName }));
+      if (s) safety.set(m.key, { m, s });
     }
-    for (const s of snaps) {
-      await at.run('Restore-VMSnapshot', s.VMName, () => host.restoreVMSnapshot({ vmName: s.VMName, id: s.Id }));
-      restored.push(s.VMName);
+    for (const { m, s } of snaps) {
+      await at.run('Restore-VMSnapshot', m.label, () => m.host.restoreVMSnapshot({ vmName: m.name, id: s.Id }));
+      restored.push(m);
     }
   } catch (e) {
     const problems: string[] = [];
-    for (const n of restored) {
-      const s = safety.get(n);
+    for (const m of restored) {
+      const s = safety.get(m.key)?.s;
       try {
-        if (s) await host.restoreVMSnapshot({ vmName: n, id: s.Id });
+        if (s) await m.host.restoreVMSnapshot({ vmName: m.name, id: s.Id });
       } catch (r) {
-        problems.push(`'${n}' could not go back to its safety checkpoint ${s?.Id}: ${messageOf(r)}`);
+        problems.push(`'${m.label}' could not go back to its safety checkpoint ${s?.Id}: ${messageOf(r)}`);
       }
     }
-    throw at.failed(e, await rollBack(host, safety, 'safety checkpoint', names, prior, problems));
+    throw at.failed(e, await rollBack(safety, 'safety checkpoint', members, prior, problems));
   }
-  for (const [n, s] of safety) await host.removeVMSnapshot({ vmNames: [n], id: s.Id }, { wait: true });
-  const after = await host.getVM(names);
-  return {
-    GroupId: groupId,
-    SnapshotName: snaps[0]!.Name,
-    Members: snaps.map((s) => ({ VMName: s.VMName, PriorState: prior.get(s.VMName)!, SnapshotId: s.Id, State: after.find((v) => v.Name === s.VMName)?.State ?? 'Off' })),
-  };
+  for (const { m, s } of safety.values()) await m.host.removeVMSnapshot({ vmNames: [m.name], id: s.Id }, { wait: true });
+  const out: GroupRestoreReport['Members'] = [];
+  for (const { m, s } of snaps)
+    out.push({ VMName: m.name, ComputerName: m.host.computerName, PriorState: prior.get(m.key)!, SnapshotId: s.Id, State: (await m.host.getVM([m.name]))[0]?.State ?? 'Off' });
+  return { GroupId: groupId, SnapshotName: snaps[0]!.s.Name, Members: out };
 }
 
 /**
  * Remove exactly the group's checkpoints (with their subtrees when asked). Checked before anything
  * is removed; a removal cannot be undone, so a failure part-way reports what was removed.
  */
-export async function removeGroup(host: Host, sel: GroupSelector, opts: { includeAllChildSnapshots?: boolean; wait?: boolean } = {}): Promise<GroupRemoveReport> {
+export async function removeGroup(hosts: GroupHosts, sel: GroupSelector, opts: { includeAllChildSnapshots?: boolean; wait?: boolean } = {}): Promise<GroupRemoveReport> {
   const op = 'remove-group';
-  const { groupId, snaps } = await resolveGroup(host, sel, op);
+  const { groupId, snaps } = await resolveGroup(listOf(hosts), sel, op);
   const removed: GroupRemoveReport['Removed'] = [];
-  for (const s of snaps) {
+  for (const { m, s } of snaps) {
     try {
-      await host.removeVMSnapshot({ vmNames: [s.VMName], id: s.Id }, { includeAllChildSnapshots: opts.includeAllChildSnapshots ?? false, wait: opts.wait ?? true });
-      removed.push({ VMName: s.VMName, SnapshotId: s.Id, Name: s.Name });
+      await m.host.removeVMSnapshot({ vmNames: [m.name], id: s.Id }, { includeAllChildSnapshots: opts.includeAllChildSnapshots ?? false, wait: opts.wait ?? true });
+      removed.push({ VMName: m.name, ComputerName: m.host.computerName, SnapshotId: s.Id, Name: s.Name });
     } catch (e) {
       const done = removed.length ? `already removed: ${removed.map((r) => `'${r.VMName}'`).join(', ')}` : 'nothing was removed';
-      const left = snaps.filter((x) => !removed.some((r) => r.SnapshotId === x.Id)).map((x) => `'${x.VMName}'`).join(', ');
-      throw new HvsimError(e instanceof HvsimError ? e.code : 'INVALID_STATE', `${op}: failed at Remove-VMSnapshot of '${s.VMName}': ${messageOf(e)} — ${done}; still there: ${left}`, { cause: e });
+      const left = snaps.filter((x) => !removed.some((r) => r.SnapshotId === x.s.Id)).map((x) => `'${x.m.label}'`).join(', ');
+      throw new HvsimError(e instanceof HvsimError ? e.code : 'INVALID_STATE', `${op}: failed at Remove-VMSnapshot of '${m.label}': ${messageOf(e)} — ${done}; still there: ${left}`, { cause: e });
     }
   }
-  return { GroupId: groupId, SnapshotName: snaps[0]!.Name, Removed: removed };
+  return { GroupId: groupId, SnapshotName: snaps[0]!.s.Name, Removed: removed };
 }
 
-/** The groups found among the VMs' checkpoints. */
-export async function getGroups(host: Host, vmNames: string[] = ['*']): Promise<GroupInfo[]> {
-  const snaps = (await host.getVMSnapshot({ vmNames })).filter((s) => s.GroupId !== null);
-  const byId = new Map<string, VMSnapshot[]>();
-  for (const s of snaps) byId.set(s.GroupId!, [...(byId.get(s.GroupId!) ?? []), s]);
+/** The groups found among the VMs' checkpoints (on every host of `hosts`). */
+export async function getGroups(hosts: GroupHosts, vmNames: string[] = ['*']): Promise<GroupInfo[]> {
+  const list = listOf(hosts);
+  // Each host's own names ("HOST:VM"; a plain name is the first host's), '*' on every host.
+  const asked = new Map<Host, string[]>();
+  for (const n of vmNames) {
+    const [hn, name] = splitMember(n);
+    for (const h of hn === null && name === '*' ? list : [hostNamed(list, hn)]) asked.set(h, [...(asked.get(h) ?? []), name]);
+  }
+  const found: Array<{ host: Host; name: string; s: VMSnapshot }> = [];
+  for (const [h, names] of asked) for (const s of await h.getVMSnapshot({ vmNames: names })) if (s.GroupId !== null) found.push({ host: h, name: s.VMName, s });
+  const byId = new Map<string, Array<{ host: Host; name: string; s: VMSnapshot }>>();
+  for (const f of found) byId.set(f.s.GroupId!, [...(byId.get(f.s.GroupId!) ?? []), f]);
   return [...byId.entries()].map(([id, list]) => {
-    const members = list.find((s) => s.GroupMembers)?.GroupMembers ?? list.map((s) => s.VMName);
-    const times = list.map((s) => Date.parse(s.CreationTime));
+    const ms = labelled(list);
+    const members = list.find((f) => f.s.GroupMembers)?.s.GroupMembers ?? ms.map((m) => m.label);
+    const have = new Set(ms.flatMap((m) => [m.name.toLowerCase(), m.key]));
+    const times = list.map((f) => Date.parse(f.s.CreationTime));
     return {
       GroupId: id,
-      SnapshotName: list[0]!.Name,
+      SnapshotName: list[0]!.s.Name,
       CreationTime: iso(Math.min(...times)),
       VMNames: members,
-      Missing: members.filter((m) => !list.some((s) => s.VMName.toLowerCase() === m.toLowerCase())),
+      Missing: members.filter((n) => !have.has(n.toLowerCase())),
     };
   });
 }

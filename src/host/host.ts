@@ -171,6 +171,17 @@ export interface StopVMOptions {
   turnOff?: boolean;
 }
 
+/** Wait-VM -For (Hyper-V's WaitVMTypes; https://learn.microsoft.com/powershell/module/hyper-v/wait-vm). */
+export const WAIT_VM_FOR = ['Heartbeat', 'IPAddress', 'Reboot', 'MemoryOperations'] as const;
+export type WaitVMFor = (typeof WAIT_VM_FOR)[number];
+
+export interface WaitGuestOptions {
+  /** What to wait for; Heartbeat when absent. */
+  for?: WaitVMFor;
+  /** -Timeout in seconds; absent (or negative): no limit. */
+  timeoutSeconds?: number;
+}
+
 export interface CheckpointVMOptions {
   snapshotName?: string;
   /** Link the checkpoints into a group (checkpoint-group). */
@@ -253,6 +264,8 @@ export interface GroupStep {
 
 export interface GroupMember {
   VMName: string;
+  /** The host the VM is on (a group may span several: docs/hyperv.md, "Group checkpoints"). Absent in reports kept by older versions. */
+  ComputerName?: string;
   PriorState: VMState;
   /** When the guest stopped executing (ISO); for a VM that was not running, when the group began. */
   FrozenAt: string;
@@ -261,6 +274,14 @@ export interface GroupMember {
   State: VMState;
   /** What was done to this VM, in order: pause, save, checkpoint, then start or resume. */
   Steps: GroupStep[];
+}
+
+/** One host's part of a group checkpoint. */
+export interface GroupHostSkew {
+  ComputerName: string;
+  VMNames: string[];
+  /** Largest difference between the freeze instants of this host's running VMs (ms; each host's own clock). */
+  SkewMs: number;
 }
 
 /** What checkpoint-group did: kept by a host that records it (Host.recordGroupCheckpoint). */
@@ -272,6 +293,8 @@ export interface GroupCheckpointReport {
   DurationMs: number;
   /** Largest difference between the freeze instants of the VMs that were running (ms). */
   SkewMs: number;
+  /** Each host's own freeze skew (between its running VMs' freeze instants) and VMs. Absent in reports kept by older versions. */
+  Hosts?: GroupHostSkew[];
   Members: GroupMember[];
 }
 
@@ -288,6 +311,14 @@ export interface Host {
    * finish. `ms` must be a finite number >= 0.
    */
   sleep(ms: number): Promise<void>;
+  /**
+   * A background job (-AsJob, Start-Job; docs/simulator.md "Background jobs"): run `work` (calls on
+   * this host) from now, then set the clock back to the instant it began, so the next job starts
+   * at the same instant and they overlap on the simulated clock. Resolves to the work's value and
+   * the instant it ended. Only a simulated clock can do this; a host without it runs the work in
+   * place (it takes the time it takes).
+   */
+  inBackground?<T>(work: () => Promise<T>): Promise<{ value: T; end: number }>;
 
   newVM(opts: NewVMOptions): Promise<VirtualMachine>;
   /** Get-VM: all VMs, or those matching the names (wildcards allowed; a plain name must exist). */
@@ -300,6 +331,11 @@ export interface Host {
   saveVM(names: string[]): Promise<VirtualMachine[]>;
   /** Wait until the VMs' background operations (merges) have finished. */
   waitVM(names: string[]): Promise<VirtualMachine[]>;
+  /**
+   * Wait-VM the cmdlet: wait until each VM's guest reports `opts.for` (docs/hyperv.md, "Wait-VM").
+   * Optional: the simulator has it; the real-host driver does not yet.
+   */
+  waitVMGuest?(names: string[], opts?: WaitGuestOptions): Promise<VirtualMachine[]>;
 
   checkpointVM(names: string[], opts?: CheckpointVMOptions): Promise<VMSnapshot[]>;
   getVMSnapshot(query: SnapshotQuery): Promise<VMSnapshot[]>;
@@ -348,4 +384,16 @@ export interface Host {
    * Hyper-V has no place for it, and a host without it keeps only the checkpoints' GroupId.
    */
   recordGroupCheckpoint?(report: GroupCheckpointReport): Promise<void>;
+}
+
+/**
+ * Several hosts reached by name, as -ComputerName and -CimSession reach them (the simulator's farm:
+ * docs/simulator.md, "Several hosts"). A tool that has one keeps acting on its current Host and
+ * asks the farm for the others.
+ */
+export interface HostFarm {
+  /** The hosts' names, the first host first. */
+  hosts(): string[];
+  /** The host of this name (names compare without regard to case), or undefined when there is none. */
+  host(name: string): Host | undefined;
 }

@@ -15,6 +15,7 @@ export const CMDLET: Record<string, string> = {
   save: 'Save-VM',
   suspend: 'Suspend-VM',
   resume: 'Resume-VM',
+  wait: 'Wait-VM',
   checkpoint: 'Checkpoint-VM',
   restore: 'Restore-VMSnapshot',
   remove: 'Remove-VMSnapshot',
@@ -62,4 +63,25 @@ export function combine(errors: HvsimError[]): HvsimError {
 /** Raise the per-VM failures gathered by a cmdlet, if any (its non-terminating errors, together). */
 export function throwGathered(errors: HvsimError[]): void {
   if (errors.length > 0) throw combine(errors);
+}
+
+/**
+ * A computer hvsim does not simulate, named by -ComputerName, -CimSession or --computer-name: the
+ * text of the error Hyper-V's cmdlets give for a name that does not resolve (a ConnectionError,
+ * id HyperVCommunicationError; docs/hyperv.md, "Several hosts"), with the hosts hvsim has.
+ */
+export function remoteComputerMessage(name: string, simulated: readonly string[]): string {
+  const hosts = simulated.map((h) => `'${h}'`).join(', ');
+  return (
+    `The operation on computer '${name}' failed: The WinRM client cannot process the request because the server name cannot be resolved. ` +
+    `(hvsim simulates the host${simulated.length > 1 ? 's' : ''} ${hosts}; hvsim new-vm --computer-name ${name} adds that host)`
+  );
+}
+
+/** Whether a computer name is `current` itself ('.', localhost or its name). */
+export const isLocalComputer = (name: string, current: string): boolean => name === '.' || name.toLowerCase() === 'localhost' || name.toLowerCase() === current.toLowerCase();
+
+/** An unknown host as an error (the CLI's --computer-name). */
+export function unknownHost(name: string, simulated: readonly string[]): HvsimError {
+  return new HvsimError('NOT_FOUND', remoteComputerMessage(name, simulated));
 }

@@ -27,6 +27,16 @@ export function validateVMName(name: string): void {
     throw invalidArgument(`New-VM: "${name}" is not a valid virtual machine name (1 to ${MAX_NAME_LENGTH} characters, none of \\ / : * ? " < > |, not ending in a dot or space)`);
 }
 
+/**
+ * A simulated host's name: a NetBIOS or DNS name (letters, digits, '-', '.', '_'; 1 to 255
+ * characters; not starting or ending with '.' or '-'), so that it is a valid folder name and a
+ * "HOST:VM" pair splits at its ':' (docs/simulator.md, "Several hosts").
+ */
+export function validateComputerName(name: string): void {
+  if (!/^[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,253}[A-Za-z0-9_])?$/.test(name) || name.toLowerCase() === 'localhost')
+    throw invalidArgument(`"${name}" is not a valid computer name for a simulated host (letters, digits, '-', '.', '_'; not starting or ending with '.' or '-'; not localhost)`);
+}
+
 /** Checkpoint names: 1 to 100 characters, not blank. */
 export function validateSnapshotName(name: string, cmdlet: string): void {
   if (name.trim().length === 0) throw invalidArgument(`${cmdlet}: the checkpoint name cannot be empty or blank.`);

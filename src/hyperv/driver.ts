@@ -21,7 +21,7 @@
 import * as path from 'node:path';
 import type {
   CheckpointType, CheckpointVMOptions, ExportResult, GuestReadOptions, HardDiskDrive, Host, HostWarning, ImportVMOptions, MergeVHDOptions, NewVMOptions,
-  RemoveSnapshotOptions, SetVMOptions, SnapshotQuery, SnapshotRef, StopVMOptions, VhdInfo, VirtualMachine, VMIntegrationComponent, VMSnapshot,
+  RemoveSnapshotOptions, SetVMOptions, SnapshotQuery, SnapshotRef, StopVMOptions, VhdInfo, VirtualMachine, VMIntegrationComponent, VMSnapshot, WaitGuestOptions,
 } from '../host/host.js';
 import { HvsimError, invalidArgument } from '../errors.js';
 import { combine, snapshotNotFound, throwGathered, vmNotFound } from '../host/messages.js';
@@ -370,6 +370,12 @@ export class HyperVHost implements Host {
 
   resumeVM(names: string[]): Promise<VirtualMachine[]> {
     return this.eachVM(names, 'resume', 'Resume-VM', {});
+  }
+
+  /** Wait-VM, one VM at a time (each with the -Timeout left; docs/hyperv.md, "Wait-VM"). */
+  waitVMGuest(names: string[], opts: WaitGuestOptions = {}): Promise<VirtualMachine[]> {
+    const t = opts.timeoutSeconds;
+    return this.eachVM(names, 'wait', 'Wait-VM', { For: opts.for ?? 'Heartbeat', Timeout: t !== undefined && t >= 0 ? Math.ceil(t) : undefined });
   }
 
   saveVM(names: string[]): Promise<VirtualMachine[]> {

@@ -11,21 +11,7 @@ export { HyperVHost, hostJoin, type HyperVHostOptions } from './driver.js';
 export { findOnPath, findPowerShell, POWERSHELL_NAMES, type RunMode } from './runner.js';
 export { SCRIPT, COMMANDS, encodeCommand, powershellArgs } from './script.js';
 
-/** What --host names: the simulator, or Hyper-V on this machine or on COMPUTER. */
-export type HostSpec = { kind: 'sim' } | { kind: 'hyperv'; computerName?: string };
-
-/** "sim" (the default), "hyperv" or "hyperv:COMPUTER". */
-export function parseHostSpec(text: string | undefined): HostSpec {
-  if (text === undefined || text === '' || /^(sim|simulator)$/i.test(text)) return { kind: 'sim' };
-  const m = /^hyperv(?::(.*))?$/i.exec(text);
-  if (!m) throw new HvsimError('INVALID_ARGUMENT', `--host "${text}": use sim, hyperv or hyperv:COMPUTER`);
-  if (m[1] === undefined) return { kind: 'hyperv' };
-  const computer = m[1];
-  // A computer name, a DNS name or an IP address; nothing PowerShell-like (it travels as data anyway).
-  if (!/^[A-Za-z0-9][A-Za-z0-9._:\-[\]]*$/.test(computer) || computer.length > 255)
-    throw new HvsimError('INVALID_ARGUMENT', `--host "${text}": "${computer}" is not a computer name`);
-  return { kind: 'hyperv', computerName: computer };
-}
+export { parseHostSpec, type HostSpec } from './host-spec.js';
 
 /**
  * Open the driver, run `fn`, hand the warnings to `warn`, close the session. Options come from

@@ -34,6 +34,7 @@ export const COMMANDS: Readonly<Record<string, string>> = Object.freeze({
   'Suspend-VM': 'Hyper-V\\Suspend-VM',
   'Resume-VM': 'Hyper-V\\Resume-VM',
   'Save-VM': 'Hyper-V\\Save-VM',
+  'Wait-VM': 'Hyper-V\\Wait-VM',
   'Checkpoint-VM': 'Hyper-V\\Checkpoint-VM',
   'Get-VMSnapshot': 'Hyper-V\\Get-VMSnapshot',
   'Restore-VMSnapshot': 'Hyper-V\\Restore-VMSnapshot',

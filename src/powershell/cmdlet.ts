@@ -3,13 +3,15 @@
  * switches and -Name:value, positions per parameter set, pipeline input by value (chosen by the
  * object's type), mandatory parameters, and the common parameters.
  */
-import type { Host } from '../host/host.js';
+import type { Host, HostFarm } from '../host/host.js';
+import type { CimSessions } from './cim-sessions.js';
 import type { Pos } from './ast.js';
 import { PsObject, isScriptBlock, type PsScriptBlock, type PsValue } from './value.js';
 import { isPrimitive, toNumber, toStr } from './convert.js';
 import { UnsupportedError } from './errors.js';
 import { HV, INTEGRATION_TYPE, SNAPSHOT_TYPE, VM_TYPE } from './views.js';
 import type { Facilities } from './windows.js';
+import type { JobControl } from './jobs.js';
 
 export type ParamType =
   | 'string' | 'string[]' | 'switch' | 'int' | 'bool' | 'object' | 'object[]' | 'scriptblock'
@@ -59,8 +61,15 @@ export interface CmdletContext {
   writeHost(text: string): void;
   /** -WhatIf / -Confirm / ConfirmImpact: whether to go ahead. */
   shouldProcess(target: string, operation?: string, description?: string): boolean;
-  /** -ComputerName: true when every name is the simulated host (errors written for the others). */
-  localComputer(names: string[] | undefined): boolean;
+  /**
+   * -ComputerName / -CimSession: the hosts the names reach (src/host/farm.ts; none given: `host`
+   * alone), with Hyper-V's WinRM error written for each name no simulated host has.
+   */
+  computers(names: string[] | undefined): Host[];
+  /** The other simulated hosts (-ComputerName, New-CimSession), when there is a farm. */
+  readonly farm?: HostFarm | undefined;
+  /** The session's CIM sessions (New-CimSession; cmdlets/cim.ts); none outside hvsim run. */
+  readonly cimSessions?: CimSessions | undefined;
   /** Print the host's pending warnings. */
   flushWarnings(): Promise<void>;
   /** A variable of the script ($VerbosePreference …), when the context can read them. */
@@ -68,6 +77,8 @@ export interface CmdletContext {
   readonly width: number;
   /** The simulated host's files, outbox, event log, script input (none on a real host). */
   readonly facilities?: Facilities | undefined;
+  /** The session's jobs (jobs.ts), for the job cmdlets. */
+  readonly jobs?: JobControl | undefined;
 }
 
 export interface CmdletDef {

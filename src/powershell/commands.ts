@@ -10,10 +10,12 @@ import { STREAM_CMDLETS } from './cmdlets/streams.js';
 import { UnsupportedError } from './errors.js';
 import { FILE_ALIASES, FILE_CMDLETS } from './cmdlets/files.js';
 import { WINDOWS_ALIASES, WINDOWS_CMDLETS, moduleOf } from './cmdlets/windows.js';
+import { CIM_ALIASES, CIM_CMDLETS } from './cmdlets/cim.js';
+import { JOB_ALIASES, JOB_CMDLETS } from './cmdlets/jobs.js';
 
 const BY_NAME = new Map<string, CmdletDef>();
-for (const c of [...HYPERV_CMDLETS, ...UTILITY_CMDLETS, ...STREAM_CMDLETS, ...FILE_CMDLETS, ...WINDOWS_CMDLETS]) BY_NAME.set(c.name.toLowerCase(), c);
-const ALIASES: Record<string, string> = { ...HYPERV_ALIASES, ...UTILITY_ALIASES, ...FILE_ALIASES, ...WINDOWS_ALIASES };
+for (const c of [...HYPERV_CMDLETS, ...UTILITY_CMDLETS, ...STREAM_CMDLETS, ...FILE_CMDLETS, ...WINDOWS_CMDLETS, ...CIM_CMDLETS, ...JOB_CMDLETS]) BY_NAME.set(c.name.toLowerCase(), c);
+const ALIASES: Record<string, string> = { ...HYPERV_ALIASES, ...UTILITY_ALIASES, ...FILE_ALIASES, ...WINDOWS_ALIASES, ...CIM_ALIASES, ...JOB_ALIASES };
 
 /** "Hyper-V\Get-VM" → ['Hyper-V', 'Get-VM']; a name without a module → [null, name]. */
 export function splitModule(name: string): [string | null, string] {
@@ -32,15 +34,22 @@ export function findCmdlet(name: string): CmdletDef | undefined {
   return BY_NAME.get(n) ?? BY_NAME.get(ALIASES[n]?.toLowerCase() ?? '');
 }
 
+/** FailoverClusters cmdlets a Hyper-V script may reach: the simulator models no failover cluster (WHY). */
+const CLUSTER_CMDLETS = [
+  'Get-Cluster', 'Get-ClusterNode', 'Get-ClusterGroup', 'Get-ClusterResource', 'Get-ClusterSharedVolume', 'Move-ClusterVirtualMachineRole',
+  'Move-ClusterGroup', 'Add-ClusterVirtualMachineRole', 'Remove-ClusterGroup', 'Start-ClusterGroup', 'Stop-ClusterGroup', 'Test-Cluster',
+];
+
 /** Real cmdlets a checkpoint script may use that hvsim run does not implement. */
 const KNOWN_UNSUPPORTED = [
-  'Compare-VM', 'Rename-VM', 'Wait-VM', 'Move-VM', 'Restart-VM', 'Remove-VMSavedState',
+  'Compare-VM', 'Rename-VM', 'Move-VM', 'Restart-VM', 'Remove-VMSavedState',
   'Get-VHD', 'New-VHD', 'Set-VHD', 'Resize-VHD', 'Convert-VHD', 'Mount-VHD', 'Dismount-VHD', 'Test-VHD', 'Optimize-VHD',
   'Remove-VMHardDiskDrive', 'Set-VMHardDiskDrive', 'Get-VMNetworkAdapter',
   'Get-VMHost', 'Set-VMHost', 'Get-VMProcessor', 'Set-VMProcessor', 'Get-VMMemory', 'Set-VMMemory',
   'Tee-Object',
-  'New-PSSession', 'New-CimSession', 'Get-Credential',
-  'Write-Progress', 'Write-Information', 'Start-Job', 'Wait-Job', 'Receive-Job',
+  'New-PSSession', 'Get-Credential',
+  ...CLUSTER_CMDLETS,
+  'Write-Progress', 'Write-Information',
   'Add-Member', 'Get-Member', 'Set-Variable', 'Get-Variable',
   'Get-Process', 'Get-Service',
   'Invoke-Expression', 'Out-GridView', 'Format-Wide', 'Format-Custom', 'ConvertTo-Html', 'Select-String',
@@ -49,8 +58,7 @@ const UNSUPPORTED_ALIASES: Record<string, string> = { iex: 'Invoke-Expression', 
 
 /** Why a refused cmdlet is refused, when it is not obvious. */
 const WHY: Record<string, string> = {
-  'wait-vm':
-    " (it waits for the guest — heartbeat, IP address, reboot — which hvsim does not model; to wait for a merge, poll the VM: while ((Get-VM x).OperationalStatus -contains 'MergingDisks') { Start-Sleep 5 })",
+  ...Object.fromEntries(CLUSTER_CMDLETS.map((n) => [n.toLowerCase(), ' (module FailoverClusters: the simulator models no failover cluster — its hosts are stand-alone; use -ComputerName to reach each host)'])),
 };
 
 /**

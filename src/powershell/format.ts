@@ -341,6 +341,21 @@ const TABLE_VIEWS: ViewDef[] = [
     declared: true,
     columns: [prop('Count', 'Count', 'right', 5), prop('Name', 'Name', 'left', 25), prop('Group')],
   },
+  // Get-Job's table (PowerShellCore.format.ps1xml, System.Management.Automation.Job; widths as pwsh 7.6 prints them)
+  {
+    type: 'System.Management.Automation.Job',
+    shape: 'table',
+    declared: true,
+    columns: [
+      prop('Id', 'Id', 'left', 6),
+      prop('Name', 'Name', 'left', 15),
+      prop('PSJobTypeName', 'PSJobTypeName', 'left', 15),
+      prop('State', 'State', 'left', 13),
+      prop('HasMoreData', 'HasMoreData', 'left', 15),
+      prop('Location', 'Location', 'left', 20),
+      prop('Command'),
+    ],
+  },
   {
     type: 'Microsoft.PowerShell.Commands.GroupInfoNoElement',
     shape: 'table',
@@ -358,7 +373,9 @@ const HASHTABLE_COLUMNS: Column[] = [
 function viewFor(o: PsObject): ViewDef | undefined {
   // PSTypeNames are searched most derived first (Selected.* objects therefore have no view)
   for (const t of o.typeNames) {
-    const v = TABLE_VIEWS.find((x) => x.type.toLowerCase() === t.toLowerCase());
+    // a Deserialized.<type> object (a job's output) takes its type's view (Deserializer.MaskDeserializationPrefix)
+    const name = t.replace(/^Deserialized\./i, '').toLowerCase();
+    const v = TABLE_VIEWS.find((x) => x.type.toLowerCase() === name);
     if (v) return v;
   }
   return undefined;

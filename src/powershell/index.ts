@@ -47,7 +47,10 @@ export function createSession(host: Host, options: SessionOptions): Session {
       const parsed = await parseScript(source, options.strict === true);
       interp.script = { path: file ?? null };
       for (const w of parsed.warnings) options.stderr(formatWarning(w));
-      return interp.run(parsed.body, parsed.lines, { def: parsed.def, args: opts.args ?? [] });
+      const result = await interp.run(parsed.body, parsed.lines, { def: parsed.def, args: opts.args ?? [] });
+      // jobs still running go on while the console stays open: the next command comes after them (jobs.ts)
+      await interp.jobs.settle();
+      return result;
     },
     saveVariables: () => interp.saveVariables(),
     loadVariables: (saved) => interp.loadVariables(saved),

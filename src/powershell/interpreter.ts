@@ -7,12 +7,15 @@
  * $ErrorActionPreference, -WhatIf/-Confirm. Output reaching the end of a top-level statement
  * goes through format.ts's Out-Default.
  */
-import type { Host } from '../host/host.js';
+import { randomUUID } from 'node:crypto';
+import type { Host, HostFarm } from '../host/host.js';
 import { HvsimError } from '../errors.js';
 import type { BlockDef, CmdElement, CommandCall, Expr, Pipeline, Pos, Stmt } from './ast.js';
 import { BindingError, bind, refuseUnsupported, resolveParam, type Bound, type CmdletContext, type CmdletDef, type ConfirmImpact, type RawArgs } from './cmdlet.js';
 import { findCmdlet, refuseUnimplemented, splitModule } from './commands.js';
-import { hostErrorKind, isLocalComputer, remoteComputerMessage } from './cmdlets/hyperv.js';
+import { hostErrorKind, remoteComputerMessage } from './cmdlets/hyperv.js';
+import { reachHosts } from '../host/farm.js';
+import { CimSessions } from './cim-sessions.js';
 import { ExitSignal, LoopSignal, PsRuntimeError, ReturnSignal, RunawayLoopError, StatementError, TerminatingError, UnsupportedError, UnsupportedMember } from './errors.js';
 import { bindParams, bindPipelineItem, isSwitchArg, scriptArgs, type ArgItem } from './functions.js';
 import { Scopes } from './scope.js';
@@ -31,6 +34,7 @@ import { scriptVariables, type Facilities, type ScriptInfo } from './windows.js'
 import { ioStatic } from './cmdlets/files.js';
 import { PsHashtable, PsObject, collapse, enumerate, isScriptBlock, type PsErrorCategory, type PsErrorRecord, type PsScriptBlock, type PsValue } from './value.js';
 import { parseScript } from './parse.js';
+import { BACKGROUND_JOB_START_MS, JobTable, deserialize, emptyResults, usingNames, type Job, type JobControl } from './jobs.js';
 
 export interface SessionOptions {
   stdout(text: string): void;
@@ -43,6 +47,8 @@ export interface SessionOptions {
   strict?: boolean;
   /** The simulated host's files, outbox, event log and script input (windows.ts); none: those fail clearly. */
   facilities?: Facilities;
+  /** The other simulated hosts -ComputerName and -CimSession reach (docs/powershell.md, "Several hosts"); none: only the session's host. */
+  farm?: HostFarm;
   /** The text of a script file a script runs or dot-sources (`. .\lib.ps1`); none: refused. */
   readScript?(path: string): string;
 }
@@ -170,8 +176,15 @@ export class Interpreter {
   /** The script running (its real path; $PSScriptRoot, $PSCommandPath, $MyInvocation). */
   script: ScriptInfo = { path: null };
   readonly dotnet: DotnetContext;
+  /** New-CimSession's sessions (cmdlets/cim.ts): they last as long as this session. */
+  private readonly cimSessions = new CimSessions();
+  /** The session's background jobs (jobs.ts). */
+  readonly jobs: JobTable;
+  /** In a Start-Job runspace: the caller's values of its $using: variables (lower-case names). */
+  private usingValues: Map<string, PsValue> | null = null;
 
   constructor(readonly host: Host, private readonly opts: SessionOptions) {
+    this.jobs = new JobTable(host);
     this.vars.set('erroractionpreference', 'Continue');
     this.vars.set('warningpreference', 'Continue');
     this.vars.set('confirmpreference', 'High');
@@ -800,6 +813,8 @@ export class Interpreter {
     const ea = explicitEa ? toStr(explicitEa.value) : undefined;
     const out: PsValue[] = sink ?? [];
     const ctx = this.context(def, c, raw, ea, out);
+    if (raw.named.some((n) => n.param.name === 'AsJob' && n.value === true)) return this.asJob(def, c, raw, ea, input, out);
+    if (this.jobs.size > 0) ctx.flushWarnings = this.afterCommand(ctx.flushWarnings);
     if (input === null || def.collect) {
       await def.run(ctx, this.bindOrFail(def, c, raw), input ?? []);
       await ctx.flushWarnings();
@@ -898,8 +913,11 @@ export class Interpreter {
       warn,
       writeHost: (t) => this.opts.stdout(t),
       shouldProcess: (target, operation, description) => this.shouldProcess(def, c, named('WhatIf'), named('Confirm'), target, operation, description),
-      localComputer: (names) => this.localComputer(def, c, names, ea),
+      computers: (names) => this.computers(def, c, names, ea),
+      farm: this.opts.farm,
+      cimSessions: this.cimSessions,
       variable: (n) => this.vars.get(n),
+      jobs: this.jobControl(),
       flushWarnings: async () => {
         for (const w of await this.host.takeWarnings()) warn(stripCmdlet(w.Message));
       },
@@ -935,18 +953,113 @@ export class Interpreter {
     throw new StatementError(this.record(def.name, c.pos, msg, 'InvalidOperation', `InvalidOperation,${def.className}`, 'PSInvalidOperationException', target));
   }
 
-  /** Errors for the names that are not the simulated host; true when the simulated host is among them. */
-  private localComputer(def: CmdletDef, c: CommandCall, names: string[] | undefined, ea: string | undefined): boolean {
-    if (names === undefined) return true;
-    let ok = false;
-    for (const n of names) {
-      if (isLocalComputer(n, this.host.computerName)) {
-        ok = true;
-        continue;
+  /** The hosts -ComputerName reaches (host/farm.ts), with an error for each name no simulated host has. */
+  private computers(def: CmdletDef, c: CommandCall, names: string[] | undefined, ea: string | undefined): Host[] {
+    const r = reachHosts(this.host, this.opts.farm, names);
+    for (const n of r.unknown)
+      this.writeError(this.record(def.name, c.pos, remoteComputerMessage(n, r.simulated), 'ConnectionError', `HyperVCommunicationError,${def.className}`, 'VirtualizationException', n), ea);
+    return r.hosts;
+  }
+
+  // ------------------------------------------------------------ jobs (jobs.ts)
+
+  /** After a cmdlet ran with jobs in the session: the job objects follow the clock it moved. */
+  private afterCommand(flush: () => Promise<void>): () => Promise<void> {
+    return async () => {
+      await flush();
+      await this.jobs.sync();
+    };
+  }
+
+  private jobControl(): JobControl {
+    return { table: this.jobs, startScript: (sb, args, name) => this.startScriptJob(sb, args, name) };
+  }
+
+  /** $using:x: the caller's value, in a Start-Job runspace; elsewhere PowerShell's error. */
+  private usingVariable(name: string): PsValue {
+    if (this.usingValues === null)
+      throw new PsRuntimeError(
+        'A Using variable cannot be retrieved. A Using variable can be used only with Invoke-Command, Start-Job, or InlineScript in the script workflow. When it is used with Invoke-Command, the Using variable is valid only if the script block is invoked on a remote computer.',
+        'InvalidOperation',
+        'UsingWithoutInvokeCommand',
+      );
+    return this.usingValues.get(name) ?? null;
+  }
+
+  /**
+   * Start-Job: the script block runs in a runspace of its own (a new Interpreter: none of the
+   * caller's variables or functions; $using: values and -ArgumentList are what it gets), on the
+   * same host; its output comes back deserialized (jobs.ts deserialize).
+   */
+  private async startScriptJob(sb: PsScriptBlock, args: PsValue[], name: string | undefined): Promise<Job> {
+    const def = blockDefOf(sb);
+    if (!def) throw new PsRuntimeError('Start-Job: this script block cannot run as a job', 'InvalidOperation', 'CannotRunScriptBlock');
+    const using = new Map<string, PsValue>();
+    for (const n of usingNames(def)) using.set(n, this.variable(n));
+    const runspaceId = randomUUID();
+    return this.jobs.start('BackgroundJob', name, sb.text, BACKGROUND_JOB_START_MS, async () => {
+      const r = emptyResults();
+      const child = new Interpreter(this.host, { ...this.opts, stdout: (t) => void r.hostText.push(t), stderr: () => undefined, readScript: undefined });
+      child.lines = this.lines;
+      child.script = this.script;
+      child.usingValues = using;
+      const pos = { line: 0, column: 0, length: 0 };
+      try {
+        await child.invokeBlock('', def, args.map((value) => ({ kind: 'positional' as const, value, pos })), null, r.output, false, pos);
+      } catch (e) {
+        if (e instanceof TerminatingError) {
+          r.failed = true;
+          r.reason = e.record;
+        } else if (e instanceof StatementError) child.written.push(e.record);
+        else if (!(e instanceof ExitSignal || e instanceof ReturnSignal)) throw e;
       }
-      this.writeError(this.record(def.name, c.pos, remoteComputerMessage(n, this.host.computerName), 'ConnectionError', `HyperVCommunicationError,${def.className}`, 'VirtualizationException', n), ea);
-    }
-    return ok;
+      r.errors.push(...child.written);
+      r.output = r.output.map((v) => deserialize(v, runspaceId));
+      return r;
+    });
+  }
+
+  /**
+   * A cmdlet called with -AsJob: it runs as a job (one per pipeline object), in the background on
+   * the simulated clock; its output, errors and warnings are kept for Receive-Job; the job object
+   * is what the call writes.
+   */
+  private async asJob(def: CmdletDef, c: CommandCall, raw: RawArgs, ea: string | undefined, input: PsValue[] | null, out: PsValue[]): Promise<PsValue[]> {
+    const command = (this.lines[c.pos.line - 1] ?? '').slice(c.pos.column - 1, c.pos.column - 1 + c.pos.length);
+    const runOne = async (item: PsValue | undefined): Promise<void> => {
+      const job = await this.jobs.start('BackgroundJob', undefined, command, 0, async () => {
+        const r = emptyResults();
+        const base = this.context(def, c, raw, ea, r.output);
+        const records = (e: unknown, target?: string): void => void r.errors.push(...this.errorRecords(def, c.pos, e, target));
+        const ctx: CmdletContext = {
+          ...base,
+          error: records,
+          warn: (t) => void r.hostText.push(formatWarning(t)),
+          writeHost: (t) => void r.hostText.push(t),
+          flushWarnings: async () => {
+            for (const w of await this.host.takeWarnings()) r.hostText.push(formatWarning(stripCmdlet(w.Message)));
+          },
+        };
+        try {
+          const b = item === undefined ? bind(def, raw) : bind(def, raw, { value: item });
+          await def.run(ctx, b, item === undefined ? [] : [item]);
+          await ctx.flushWarnings();
+        } catch (e) {
+          if (e instanceof BindingError) r.errors.push(this.bindingRecord(def, c, e, item === undefined ? undefined : toStr(item)));
+          else if (e instanceof StatementError || e instanceof TerminatingError || e instanceof PsRuntimeError || e instanceof HvsimError) {
+            records(e);
+            r.failed = true;
+          } else throw e;
+        }
+        r.failed ||= r.errors.length > 0;
+        return r;
+      });
+      out.push(job.object);
+    };
+    if (input === null || def.collect) await runOne(undefined);
+    else for (const item of input) await runOne(item);
+    await this.jobs.sync();
+    return out;
   }
 
   // ------------------------------------------------------------ expressions
@@ -984,6 +1097,7 @@ export class Interpreter {
     if (key === 'null') return null;
     if (key === 'error') return this.errorVariable();
     if (key.startsWith('env:')) return this.env.get(name.slice(4)) ?? null;
+    if (key.startsWith('using:')) return this.usingVariable(key.slice(6));
     if (key === '?') return this.lastOk;
     const own = this.vars.get(key);
     if (own !== undefined) return own;

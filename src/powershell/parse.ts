@@ -756,6 +756,8 @@ class Converter {
     let name = t.replace(/^\$/, '');
     // $env:NAME: the simulated host's environment (environment.ts)
     if (/^env:/i.test(name)) return `env:${name.slice(4)}`;
+    // $using:x: the caller's variable in a Start-Job script block (about_Remote_Variables; jobs.ts)
+    if (/^using:/i.test(name)) return `using:${name.slice(6)}`;
     // $script:x / $global:x / $local:x / $private:x keep their scope (scope.ts)
     const scope = /^(global|script|local|private):/i.exec(name);
     if (scope) name = name.slice(scope[0].length);

@@ -10,12 +10,15 @@ import type { HardDiskDrive, HostWarning, VirtualMachine, VMSnapshot } from '../
 import type { CostModel, SimClock } from '../host/clock.js';
 import type { FaultOp, FaultPlan } from '../host/faults.js';
 import { missingFiles } from './disk-tree.js';
-import { keepGroupReports, type HostState, type SnapshotRecord, type VmRecord } from './state.js';
+import * as path from 'node:path';
+import { hostOf, keepGroupReports, sameHost, type HostState, type SnapshotRecord, type VmRecord } from './state.js';
 import type { SimStorage } from './storage.js';
 import { drivesView, snapView, vmView } from './views.js';
 
 export interface SimContext {
   readonly state: HostState;
+  /** The simulated host the commands act on (one of the state's hosts: docs/simulator.md, "Several hosts"). */
+  readonly host: string;
   readonly storage: SimStorage;
   readonly clock: SimClock;
   readonly costs: CostModel;
@@ -28,6 +31,19 @@ export interface SimContext {
   readonly frozen: Set<string>;
   /** Size and block size of a new VM's disk, memory of a new VM. */
   readonly defaults: { readonly diskSize: number; readonly memory: number; readonly blockSize: number };
+}
+
+/**
+ * The folder of host `host`'s VM folders: the storage's for the first host, `hosts/<HOST>` beside
+ * it for the others (so that two hosts' VMs of the same name never share a folder).
+ */
+export function hostVmRoot(ctx: SimContext, host: string): string {
+  return sameHost(host, ctx.state.computerName) ? ctx.storage.vmRoot : path.posix.join(path.posix.dirname(ctx.storage.vmRoot), 'hosts', host);
+}
+
+/** A new VM record's host field: absent on the first host (states written before several hosts read the same). */
+export function onHost(ctx: SimContext): { computerName?: string } {
+  return sameHost(ctx.host, ctx.state.computerName) ? {} : { computerName: ctx.host };
 }
 
 /** Save the state (with the clock) to the storage. */
@@ -60,13 +76,13 @@ export function requireDisks(ctx: SimContext, vm: VmRecord, what: string): void 
 
 /** The VM's drives now (`snap` null), or as checkpoint `snap` froze them. */
 export function viewDrives(ctx: SimContext, vm: VmRecord, snap: SnapshotRecord | null): HardDiskDrive[] {
-  return drivesView(ctx.state.computerName, vm, snap);
+  return drivesView(hostOf(ctx.state, vm), vm, snap);
 }
 
 export function viewVM(ctx: SimContext, vm: VmRecord): VirtualMachine {
-  return vmView(ctx.state.computerName, vm, ctx.clock.now(), missingFiles(ctx.storage.store, vm));
+  return vmView(hostOf(ctx.state, vm), vm, ctx.clock.now(), missingFiles(ctx.storage.store, vm));
 }
 
 export function viewSnapshot(ctx: SimContext, vm: VmRecord, s: SnapshotRecord): VMSnapshot {
-  return snapView(ctx.state.computerName, vm, s);
+  return snapView(hostOf(ctx.state, vm), vm, s);
 }

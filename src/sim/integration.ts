@@ -7,7 +7,7 @@ import type { VMIntegrationComponent } from '../host/host.js';
 import { BACKUP_SERVICE, pickIntegrationServices, productionBlocker, type IntegrationServiceName } from '../host/integration.js';
 import type { SimContext } from './context.js';
 import { vmByName } from './lookup.js';
-import { servicesOf, type VmRecord } from './state.js';
+import { hostOf, servicesOf, type VmRecord } from './state.js';
 
 /** Why a checkpoint of `vm` taken now cannot be a production one, else null (the one rule: src/host/integration.ts). */
 export function vmProductionBlocker(vm: VmRecord): string | null {
@@ -25,7 +25,7 @@ function view(ctx: SimContext, vm: VmRecord, name: IntegrationServiceName): VMIn
     PrimaryStatusDescription: running ? 'OK' : null,
     // Only Heartbeat reports the guest's own health (the Microsoft example's second column).
     SecondaryStatusDescription: running && enabled && name === 'Heartbeat' ? 'OK' : null,
-    ComputerName: ctx.state.computerName,
+    ComputerName: hostOf(ctx.state, vm),
   };
 }
 

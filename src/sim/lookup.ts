@@ -8,7 +8,7 @@ import { invalidArgument } from '../errors.js';
 import { cmdletOf } from '../host/messages.js';
 import { VMCheckpoints, eachSelected, findVMNamed, selectVMs, vmNamed, type CheckpointFields } from '../host/selection.js';
 import type { SimContext } from './context.js';
-import type { SnapshotRecord, VmRecord } from './state.js';
+import { vmsOn, type SnapshotRecord, type VmRecord } from './state.js';
 import { SNAPSHOT_TYPE } from './views.js';
 
 const nameOf = (vm: VmRecord): string => vm.name;
@@ -21,18 +21,23 @@ const RECORD_CHECKPOINT: CheckpointFields<SnapshotRecord> = {
   snapshotType: () => SNAPSHOT_TYPE,
 };
 
+/** The VMs on the host the context acts on (the others are another computer's). */
+export function hostVMs(ctx: SimContext): VmRecord[] {
+  return vmsOn(ctx.state, ctx.host);
+}
+
 /** VMs by names (wildcards allowed). A plain name that matches nothing is an error. */
 export function resolveVMs(ctx: SimContext, names: string[] | undefined, op: string): { vms: VmRecord[]; errors: HvsimError[] } {
-  return selectVMs(ctx.state.vms, names, op, nameOf);
+  return selectVMs(hostVMs(ctx), names, op, nameOf);
 }
 
 /** The VM of this name (names compare without regard to case), if any. */
 export function findVM(ctx: SimContext, name: string): VmRecord | undefined {
-  return findVMNamed(ctx.state.vms, name, nameOf);
+  return findVMNamed(hostVMs(ctx), name, nameOf);
 }
 
 export function vmByName(ctx: SimContext, name: string, op: string): VmRecord {
-  return vmNamed(ctx.state.vms, name, op, nameOf);
+  return vmNamed(hostVMs(ctx), name, op, nameOf);
 }
 
 /**

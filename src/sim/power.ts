@@ -3,16 +3,16 @@
  * waiting for a VM's merge. The transitions follow host/state-machine.ts; each moves the clock by
  * the cost model (host/clock.ts).
  */
-import { HvsimError } from '../errors.js';
-import type { VirtualMachine } from '../host/host.js';
+import { HvsimError, invalidArgument } from '../errors.js';
+import type { VirtualMachine, WaitGuestOptions, WaitVMFor } from '../host/host.js';
 import { transferMs } from '../host/clock.js';
 import { ALREADY_IN_STATE, transition, type PowerOp } from '../host/state-machine.js';
 import { cmdletOf } from '../host/messages.js';
 import { fault, requireDisks, viewVM, warn, type SimContext } from './context.js';
 import { openChain } from './disk-tree.js';
-import { eachVM } from './lookup.js';
-import { settle } from './merges.js';
-import type { VmRecord } from './state.js';
+import { eachVM, resolveVMs } from './lookup.js';
+import { settle, settleAll } from './merges.js';
+import { servicesOf, type VmRecord } from './state.js';
 import { automaticCheckpoint, dropAutomaticCheckpoints } from './checkpoints.js';
 
 function power(ctx: SimContext, vm: VmRecord, op: PowerOp, cmdlet: string = cmdletOf(op)): VirtualMachine {
@@ -101,5 +101,47 @@ export function waitVM(ctx: SimContext, names: string[]): VirtualMachine[] {
   return eachVM(ctx, names, 'get', (vm) => {
     settle(ctx, vm);
     return viewVM(ctx, vm);
+  });
+}
+
+/**
+ * Why a simulated guest does not report `what` now, else null (docs/hyperv.md, "Wait-VM"). A
+ * running guest always answers (docs/hyperv.md, "Integration services"); it has no network adapter
+ * and nothing reboots it while a script waits, so IPAddress and Reboot never come.
+ */
+function guestWaitBlocker(vm: VmRecord, what: WaitVMFor): string | null {
+  switch (what) {
+    case 'Heartbeat':
+      if (vm.state !== 'Running') return `it is ${vm.state}`;
+      return servicesOf(vm).Heartbeat ? null : 'its Heartbeat integration service is disabled';
+    case 'MemoryOperations':
+      return vm.state === 'Running' ? null : `it is ${vm.state}`;
+    case 'IPAddress':
+      return 'a simulated VM has no network adapter, so its guest never reports an IP address';
+    case 'Reboot':
+      return 'nothing reboots a simulated guest while a script waits';
+  }
+}
+
+/**
+ * Wait-VM: the VMs whose guests report `for` are done at once; for the others simulated time runs
+ * to the timeout (one wait for all of them, as the cmdlet waits for them together) and each fails.
+ * Without a timeout the wait could never end (nothing changes a simulated VM while its script
+ * waits), so it fails at once instead of hanging.
+ */
+export function waitVMGuest(ctx: SimContext, names: string[], opts: WaitGuestOptions = {}): VirtualMachine[] {
+  const what = opts.for ?? 'Heartbeat';
+  const limit = opts.timeoutSeconds !== undefined && opts.timeoutSeconds >= 0 ? opts.timeoutSeconds : null;
+  if (limit !== null && !Number.isFinite(limit)) throw invalidArgument(`${cmdletOf('wait')}: -Timeout ${limit} is not a number of seconds`);
+  const blocked = resolveVMs(ctx, names, 'wait').vms.some((vm) => guestWaitBlocker(vm, what) !== null);
+  if (blocked && limit !== null) {
+    ctx.clock.advance(limit * 1000);
+    settleAll(ctx);
+  }
+  return eachVM(ctx, names, 'wait', (vm) => {
+    const why = guestWaitBlocker(vm, what);
+    if (why === null) return viewVM(ctx, vm);
+    const wait = limit === null ? `the wait for ${what} would never end (give -Timeout to let simulated time pass)` : `timed out waiting for ${what}`;
+    throw new HvsimError('INVALID_STATE', `${cmdletOf('wait')}: '${vm.name}': ${wait}: ${why}`);
   });
 }

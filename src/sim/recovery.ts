@@ -8,7 +8,8 @@ import { HvsimError } from '../errors.js';
 import { partialPath } from '../engine/store.js';
 import { detach } from './checkpoint-tree.js';
 import { missingFiles, reconcileDrives, restoreReadOnlyMarks, unrecordedFiles } from './disk-tree.js';
-import { persist, warn, type SimContext } from './context.js';
+import { hostVmRoot, persist, warn, type SimContext } from './context.js';
+import { hostOf } from './state.js';
 import { scheduleCleanup } from './merges.js';
 import { unrecordedVmFiles } from './vm-files.js';
 
@@ -86,7 +87,7 @@ function recordedFiles(ctx: SimContext): Set<string> {
  */
 export function orphans(ctx: SimContext): string[] {
   const known = recordedFiles(ctx);
-  return [...new Set([...ctx.state.vms.flatMap((vm) => unrecordedFiles(ctx.storage.store, vm, ctx.storage.vmRoot, known)), ...unrecordedVmFiles(ctx)])];
+  return [...new Set([...ctx.state.vms.flatMap((vm) => unrecordedFiles(ctx.storage.store, vm, hostVmRoot(ctx, hostOf(ctx.state, vm)), known)), ...unrecordedVmFiles(ctx)])];
 }
 
 /** Delete the files `orphans()` lists (all, or none with `whatIf`); returns them. */

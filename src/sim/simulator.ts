@@ -13,25 +13,27 @@
  */
 import { MiB } from '../vhd/common/bytes.js';
 import { DEFAULT_DISK_SIZE, DEFAULT_MEMORY } from '../host/validation.js';
-import { HvsimError, invalidArgument } from '../errors.js';
+import { invalidArgument } from '../errors.js';
 import type {
   CheckpointType, CheckpointVMOptions, ExportResult, ImportVMOptions, GroupCheckpointReport, GuestReadOptions, HardDiskDrive, Host, HostWarning, MergeVHDOptions, NewVMOptions,
-  RemoveSnapshotOptions, SetVMOptions, SnapshotQuery, SnapshotRef, StopVMOptions, VirtualMachine, VMIntegrationComponent, VMSnapshot, VMState,
+  HostFarm, RemoveSnapshotOptions, SetVMOptions, SnapshotQuery, SnapshotRef, StopVMOptions, VirtualMachine, VMIntegrationComponent, VMSnapshot, VMState, WaitGuestOptions,
 } from '../host/host.js';
 import { DEFAULT_COSTS, SimClock, type CostModel } from '../host/clock.js';
 import { FaultPlan, type FaultSpec } from '../host/faults.js';
 import type { PowerOp } from '../host/state-machine.js';
-import { persist, type SimContext } from './context.js';
+import { hostVmRoot, persist, type SimContext } from './context.js';
 import { findVM, vmByName } from './lookup.js';
 import { settleAll } from './merges.js';
 import { orphans, recover, removeOrphans } from './recovery.js';
-import { startVM, stopVM, powerVM, waitVM } from './power.js';
+import { startVM, stopVM, powerVM, waitVM, waitVMGuest } from './power.js';
 import { exportVM, exportVMSnapshot, importVM, removeVM } from './transfer.js';
 import { checkpointVM, getVMSnapshot, removeVMSnapshot, renameVMSnapshot, restoreVMSnapshot } from './checkpoints.js';
 import { getVMIntegrationService, setVMIntegrationService } from './integration.js';
 import { addVMHardDiskDrive, getVM, getVMHardDiskDrive, newVM, setVM } from './vms.js';
 import { diskSize, guestRead, guestWrite, readGuest, writeGuest } from './guest-io.js';
-import { emptyState, keepGroupReports, validateState, type HostState } from './state.js';
+import { emptyState, findHost, hostNames, keepGroupReports, sameHost, validateState, type HostState } from './state.js';
+import { validateComputerName } from '../host/validation.js';
+import { unknownHost } from '../host/messages.js';
 import { MemoryStorage, type SimStorage } from './storage.js';
 import { syncVmFiles } from './vm-files.js';
 import { openLayer } from '../engine/chain.js';
@@ -41,8 +43,13 @@ import { diskOwner, ownerInState, type DiskOwner } from './owner.js';
 
 export interface SimulatorOptions {
   storage?: SimStorage;
-  /** The host's name (ComputerName). For an existing state, a different name is refused. */
+  /**
+   * The host's name (ComputerName): for an existing state, the host of the farm it acts as (one
+   * of its hosts, else refused unless `addHost`); for a new state, its first host.
+   */
   computerName?: string;
+  /** Add `computerName` to an existing state's hosts when it is not one of them (new-vm --computer-name). */
+  addHost?: boolean;
   /** The name a new host gets when `computerName` is not given (default "localhost"). */
   defaultComputerName?: string;
   /** Start of simulated time for a new host (epoch ms; default now). */
@@ -69,7 +76,7 @@ function isLocalName(n: string): boolean {
 }
 
 
-export class Simulator implements Host {
+export class Simulator implements Host, HostFarm {
   readonly clock: SimClock;
   readonly costs: CostModel;
   readonly faults: FaultPlan;
@@ -78,17 +85,24 @@ export class Simulator implements Host {
   /** What the commands share (context.ts). */
   private readonly ctx: SimContext;
 
-  private constructor(state: HostState, storage: SimStorage, opts: SimulatorOptions) {
+  private constructor(state: HostState, storage: SimStorage, opts: SimulatorOptions, host: string, sibling?: Simulator) {
     this.storage = storage;
     this.costs = { ...DEFAULT_COSTS, ...opts.costs };
     this.faults = opts.faults instanceof FaultPlan ? opts.faults : new FaultPlan(opts.faults ?? []);
     this.timeZone = opts.timeZone;
+    if (sibling) {
+      // Another host of the same farm: the same records, storage, clock, faults and warnings.
+      this.clock = sibling.clock;
+      this.ctx = { ...sibling.ctx, host };
+      return;
+    }
     this.clock = new SimClock(state.clock);
     this.clock.onAdvance((_from, to) => {
       state.clock = to;
     });
     this.ctx = {
       state,
+      host,
       storage,
       clock: this.clock,
       costs: this.costs,
@@ -117,15 +131,20 @@ export class Simulator implements Host {
 
   private static openWith(storage: SimStorage, opts: SimulatorOptions): Simulator {
     let state = storage.load();
+    const wanted = opts.computerName !== undefined && !isLocalName(opts.computerName) ? opts.computerName : undefined;
     if (state) {
       validateState(state, 'statePath' in storage && typeof storage.statePath === 'string' ? storage.statePath : 'the saved state');
-      if (opts.computerName !== undefined && !isLocalName(opts.computerName) && opts.computerName.toLowerCase() !== state.computerName.toLowerCase())
-        throw new HvsimError('NOT_FOUND', `Hyper-V was unable to find the computer "${opts.computerName}": this state holds the host "${state.computerName}" (use another --root for another host)`);
+      if (wanted !== undefined && findHost(state, wanted) === undefined) {
+        if (!opts.addHost) throw unknownHost(wanted, hostNames(state));
+        validateComputerName(wanted);
+        state.hosts = [...(state.hosts ?? []), wanted];
+      }
     } else {
+      if (wanted !== undefined) validateComputerName(wanted);
       const name = opts.computerName !== undefined && !isLocalName(opts.computerName) ? opts.computerName : (opts.defaultComputerName ?? 'localhost');
       state = emptyState(name, Math.floor(opts.startTime ?? Date.now()), opts.clockMode ?? 'simulated');
     }
-    const sim = new Simulator(state, storage, opts);
+    const sim = new Simulator(state, storage, opts, wanted !== undefined ? findHost(state, wanted)! : state.computerName);
     if (state.clockMode === 'wall') sim.clock.advanceTo(Date.now());
     recover(sim.ctx);
     persist(sim.ctx);
@@ -134,7 +153,41 @@ export class Simulator implements Host {
   }
 
   get computerName(): string {
-    return this.ctx.state.computerName;
+    return this.ctx.host;
+  }
+
+  // ---------------------------------------------------------------- several hosts (docs/simulator.md, "Several hosts")
+
+  /** The farm's simulated hosts, the first one first. */
+  hosts(): string[] {
+    return hostNames(this.ctx.state);
+  }
+
+  /**
+   * The simulator acting as host `name` of the same farm (the same records, storage, clock and
+   * warnings; close either to close both), or undefined when the farm has no such host.
+   */
+  host(name: string): Simulator | undefined {
+    const host = isLocalName(name) ? this.ctx.host : findHost(this.ctx.state, name);
+    if (host === undefined) return undefined;
+    if (sameHost(host, this.ctx.host)) return this;
+    return new Simulator(this.ctx.state, this.storage, { costs: this.costs, faults: this.faults, ...(this.timeZone !== undefined ? { timeZone: this.timeZone } : {}) }, host, this);
+  }
+
+  /** The folder of this host's VM folders (Get-VMHost's VirtualMachinePath; context.ts, hostVmRoot). */
+  get vmFolder(): string {
+    return hostVmRoot(this.ctx, this.ctx.host);
+  }
+
+  /** Add a host to the farm (New-VM on a new host: hvsim new-vm --computer-name); returns it. */
+  addHost(name: string): Promise<Simulator> {
+    return this.run(() => {
+      if (findHost(this.ctx.state, name) === undefined) {
+        validateComputerName(name);
+        this.ctx.state.hosts = [...(this.ctx.state.hosts ?? []), name];
+      }
+      return this.host(name)!;
+    });
   }
 
   /** Save the state and release the storage (the CLI's lock). */
@@ -178,9 +231,8 @@ export class Simulator implements Host {
   }
 
   takeWarnings(): Promise<HostWarning[]> {
-    const w = this.ctx.warnings;
-    this.ctx.warnings = [];
-    return Promise.resolve(w);
+    // splice, not a new array: the farm's other hosts share this list.
+    return Promise.resolve(this.ctx.warnings.splice(0));
   }
 
   /** Let simulated time pass (guest workloads run; background merges finish). */
@@ -199,6 +251,18 @@ export class Simulator implements Host {
       this.clock.advance(ms);
       settleAll(this.ctx);
     });
+  }
+
+  /** Host.inBackground: the work runs from now; the clock then returns to now (SimClock.travelTo). */
+  async inBackground<T>(work: () => Promise<T>): Promise<{ value: T; end: number }> {
+    const start = this.clock.now();
+    try {
+      const value = await work();
+      return { value, end: this.clock.now() };
+    } finally {
+      this.clock.travelTo(start);
+      persist(this.ctx);
+    }
   }
 
   /** Whether the guest is executing now (Running and not frozen inside an operation). */
@@ -276,6 +340,10 @@ export class Simulator implements Host {
 
   waitVM(names: string[]): Promise<VirtualMachine[]> {
     return this.run(() => waitVM(this.ctx, names));
+  }
+
+  waitVMGuest(names: string[], opts?: WaitGuestOptions): Promise<VirtualMachine[]> {
+    return this.run(() => waitVMGuest(this.ctx, names, opts));
   }
 
   // ---------------------------------------------------------------- Host: checkpoints (checkpoints.ts)

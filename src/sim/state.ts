@@ -54,6 +54,8 @@ export interface SnapshotRecord {
 export interface VmRecord {
   id: string;
   name: string;
+  /** The simulated host it is on (docs/simulator.md, "Several hosts"). Absent: the state's own computerName, the first host. */
+  computerName?: string;
   state: VMState;
   checkpointType: CheckpointType;
   memory: number;
@@ -102,7 +104,10 @@ export type CleanupStep =
 
 export interface HostState {
   version: number;
+  /** The first simulated host (the one a command acts on unless --computer-name names another). */
   computerName: string;
+  /** The other simulated hosts of the farm, in the order they were added (docs/simulator.md, "Several hosts"). Absent: none. */
+  hosts?: string[];
   /** Simulated now (epoch ms). */
   clock: number;
   /** 'wall': each CLI invocation first catches the clock up with real time; 'simulated': never. */
@@ -138,6 +143,37 @@ export function keepGroupReports(state: HostState, add?: GroupCheckpointReport):
   if (add !== undefined && live.has(add.GroupId.toLowerCase())) kept.push(add);
   if (kept.length > 0) state.groups = kept;
   else delete state.groups;
+}
+
+/** Whether two computer names are the same host (names compare without regard to case, as Windows does). */
+export const sameHost = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
+
+/** Every simulated host of the state: the first, then the others. */
+export function hostNames(state: HostState): string[] {
+  return [state.computerName, ...(state.hosts ?? [])];
+}
+
+/** The host a VM is on. */
+export function hostOf(state: HostState, vm: VmRecord): string {
+  return vm.computerName ?? state.computerName;
+}
+
+/** The state's spelling of host `name`, if it has that host. */
+export function findHost(state: HostState, name: string): string | undefined {
+  return hostNames(state).find((h) => sameHost(h, name));
+}
+
+/** The VMs on host `host`. */
+export function vmsOn(state: HostState, host: string): VmRecord[] {
+  return state.vms.filter((v) => sameHost(hostOf(state, v), host));
+}
+
+/**
+ * A group member's name as the checkpoints record it (GroupMembers): the VM's name, qualified
+ * "HOST:VM" when the group spans several hosts (a VM name has no ':', validation.ts).
+ */
+export function memberNames(state: HostState, vm: VmRecord): string[] {
+  return [vm.name, `${hostOf(state, vm)}:${vm.name}`];
 }
 
 /** The file each drive reads and writes now (the VM's current disks). */
@@ -180,6 +216,13 @@ export function validateState(s: unknown, file: string): HostState {
   const o = obj(s, 'the state');
   num(o.version, 'version');
   str(o.computerName, 'computerName');
+  const hosts = new Set<string>([(o.computerName as string).toLowerCase()]);
+  if (o.hosts !== undefined)
+    arr(o.hosts, 'hosts').forEach((h, i) => {
+      const n = str(h, `hosts[${i}]`).toLowerCase();
+      if (hosts.has(n)) bad(`hosts[${i}]`, `the host "${String(h)}" is listed twice`);
+      hosts.add(n);
+    });
   num(o.clock, 'clock');
   oneOf(o.clockMode, ['wall', 'simulated'] as const, 'clockMode');
   const names = new Set<string>();
@@ -188,8 +231,11 @@ export function validateState(s: unknown, file: string): HostState {
     const vm = obj(v, w);
     str(vm.id, `${w}.id`);
     const name = str(vm.name, `${w}.name`);
-    if (names.has(name.toLowerCase())) bad(`${w}.name`, `a second virtual machine named "${name}"`);
-    names.add(name.toLowerCase());
+    const host = vm.computerName === undefined ? (o.computerName as string) : str(vm.computerName, `${w}.computerName`);
+    if (!hosts.has(host.toLowerCase())) bad(`${w}.computerName`, `the state has no host "${host}"`);
+    const key = `${host.toLowerCase()}:${name.toLowerCase()}`;
+    if (names.has(key)) bad(`${w}.name`, `a second virtual machine named "${name}" on ${host}`);
+    names.add(key);
     oneOf(vm.state, VM_STATES, `${w}.state`);
     oneOf(vm.checkpointType, CHECKPOINT_TYPES, `${w}.checkpointType`);
     num(vm.memory, `${w}.memory`);

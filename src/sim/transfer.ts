@@ -16,9 +16,9 @@ import { refuseRemoveRunning } from '../host/state-machine.js';
 import { CHECKPOINT_TYPES, type CheckpointType } from '../host/host.js';
 import { INTEGRATION_SERVICES, type IntegrationServiceName } from '../host/integration.js';
 import { refuseTakenVMName, validateMemory, validateVMName } from '../host/validation.js';
-import { fault, requireDisks, viewVM, type SimContext } from './context.js';
+import { fault, hostVmRoot, onHost, requireDisks, viewVM, type SimContext } from './context.js';
 import { baseFile, fileStem, openChain } from './disk-tree.js';
-import { eachVM, findOne, vmByName } from './lookup.js';
+import { eachVM, findOne, hostVMs, vmByName } from './lookup.js';
 import { beforeTreeChange, settle } from './merges.js';
 import { creating } from './recovery.js';
 import { servicesOf, type VmRecord } from './state.js';
@@ -185,12 +185,12 @@ export function importVM(ctx: SimContext, file: string, opts: ImportVMOptions): 
   const cfg = readConfig(ctx, cfgPath);
   if (opts.generateNewId && !opts.copy) throw invalidArgument('Import-VM: -GenerateNewId is used with -Copy (parameter set Copy)');
   const id = opts.generateNewId ? newGuid() : cfg.Id.toLowerCase();
-  const taken = ctx.state.vms.find((v) => v.id.toLowerCase() === id);
+  const taken = hostVMs(ctx).find((v) => v.id.toLowerCase() === id);
   if (taken)
     throw new HvsimError('INVALID_STATE', `Import-VM: Failed to import the virtual machine: the operation failed because a virtual machine with the same identifier already exists ('${taken.name}', ${id.toUpperCase()}). Select a new identifier (-Copy -GenerateNewId) and try the operation again.`, { file: cfgPath });
   const name = opts.name ?? cfg.Name;
   validateVMName(name);
-  refuseTakenVMName(name, ctx.state.vms.map((v) => v.name), ctx.state.computerName);
+  refuseTakenVMName(name, hostVMs(ctx).map((v) => v.name), ctx.host);
   validateMemory(cfg.MemoryStartup);
   const exportRoot = path.posix.dirname(path.posix.dirname(cfgPath));
   const sources = cfg.HardDrives.map((h) => path.posix.resolve(exportRoot, h));
@@ -205,7 +205,7 @@ export function importVM(ctx: SimContext, file: string, opts: ImportVMOptions): 
     for (const s of sources) openLayer(store, s, false).close();
     disks = sources;
   } else {
-    vmPath = opts.virtualMachinePath !== undefined ? path.posix.join(store.absolutePath(opts.virtualMachinePath), name) : path.posix.join(ctx.storage.vmRoot, name);
+    vmPath = opts.virtualMachinePath !== undefined ? path.posix.join(store.absolutePath(opts.virtualMachinePath), name) : path.posix.join(hostVmRoot(ctx, ctx.host), name);
     const vhdDir = opts.vhdDestinationPath !== undefined ? store.absolutePath(opts.vhdDestinationPath) : path.posix.join(vmPath, 'Virtual Hard Disks');
     ctx.storage.mkdirp(vhdDir);
     disks = sources.map((s) => path.posix.join(vhdDir, path.posix.basename(s)));
@@ -224,6 +224,7 @@ export function importVM(ctx: SimContext, file: string, opts: ImportVMOptions): 
   const vm: VmRecord = {
     id,
     name,
+    ...onHost(ctx),
     state: 'Off',
     checkpointType: cfg.CheckpointType,
     memory: cfg.MemoryStartup,

@@ -105,6 +105,13 @@ function allExpected(state: HostState): VmFile[] {
 }
 
 /**
+ * What each VM file was found or made to be by this context (its text, or its size as a string):
+ * a later sync of the same open host (a command syncs after opening and after running) skips what
+ * is unchanged. Per context: the state directory is locked for as long as one is open.
+ */
+const checked = new WeakMap<SimContext, Map<string, string>>();
+
+/**
  * Bring the VM files in line with the records (saved first): remove the files hvsim made that no
  * record needs any more, then create or update the ones they need. Each file is listed in
  * `state.vmFiles` (and that saved) before it is created, and unlisted only after it is gone.
@@ -122,6 +129,7 @@ export function syncVmFiles(ctx: SimContext): void {
     for (const f of stale) {
       try {
         store.remove(f);
+        checked.get(ctx)?.delete(f);
         made.delete(f);
       } catch (e) {
         if (!(e instanceof HvsimError)) throw e;
@@ -139,8 +147,9 @@ export function syncVmFiles(ctx: SimContext): void {
     state.vmFiles = [...made, ...absent.map((f) => f.path)];
     persist(ctx);
   }
+  const listed = new Set(state.vmFiles ?? []);
   for (const f of want) {
-    if (!(state.vmFiles ?? []).includes(f.path)) continue;
+    if (!listed.has(f.path)) continue;
     try {
       writeVmFile(ctx, f);
     } catch (e) {
@@ -157,12 +166,23 @@ export function syncVmFiles(ctx: SimContext): void {
 /** Create or update one file to what the records say (its size, or its text). */
 function writeVmFile(ctx: SimContext, f: VmFile): void {
   const store = ctx.storage.store;
-  ctx.storage.mkdirp(path.posix.dirname(f.path));
-  if (f.text !== undefined) {
-    if (store.readText(f.path) !== f.text) store.writeTextAtomic(f.path, f.text);
+  const size = f.size ?? 0;
+  const want = f.text ?? String(size);
+  let seen = checked.get(ctx);
+  if (seen === undefined) checked.set(ctx, (seen = new Map()));
+  if (seen.get(f.path) === want) return;
+  seen.delete(f.path);
+  // Most files are as the records say already: checked without a lock or a folder's creation.
+  if (f.text !== undefined ? store.readText(f.path) === f.text : store.sizeOf?.(f.path) === size) {
+    seen.set(f.path, want);
     return;
   }
-  const size = f.size ?? 0;
+  ctx.storage.mkdirp(path.posix.dirname(f.path));
+  if (f.text !== undefined) {
+    store.writeTextAtomic(f.path, f.text);
+    seen.set(f.path, want);
+    return;
+  }
   const file = store.exists(f.path) ? store.open(f.path, 'rw') : store.create(f.path);
   try {
     if (file.size() !== size) {
@@ -172,6 +192,7 @@ function writeVmFile(ctx: SimContext, f: VmFile): void {
   } finally {
     file.close();
   }
+  seen.set(f.path, want);
 }
 
 /**

@@ -13,8 +13,8 @@ import { defaultIntegrationServices, pickIntegrationServices } from '../host/int
 import { cmdletOf, throwGathered } from '../host/messages.js';
 import { wrongState } from '../host/state-machine.js';
 import { refuseTakenVMName, validateCheckpointType, validateMemory, validateVMName } from '../host/validation.js';
-import { viewDrives, viewVM, type SimContext } from './context.js';
-import { eachVM, findOne, resolveVMs, vmByName } from './lookup.js';
+import { hostVmRoot, onHost, viewDrives, viewVM, type SimContext } from './context.js';
+import { eachVM, findOne, hostVMs, resolveVMs, vmByName } from './lookup.js';
 import { beforeTreeChange } from './merges.js';
 import { creating } from './recovery.js';
 import type { VmRecord } from './state.js';
@@ -22,18 +22,19 @@ import type { VmRecord } from './state.js';
 export function newVM(ctx: SimContext, opts: NewVMOptions): VirtualMachine {
   const name = opts.name;
   validateVMName(name);
-  refuseTakenVMName(name, ctx.state.vms.map((v) => v.name), ctx.state.computerName);
+  refuseTakenVMName(name, hostVMs(ctx).map((v) => v.name), ctx.host);
   const type = opts.checkpointType ?? 'Production';
   validateCheckpointType(type, 'new');
   const memory = opts.memory ?? ctx.defaults.memory;
   validateMemory(memory);
   const store = ctx.storage.store;
-  const vmPath = path.posix.join(ctx.storage.vmRoot, name);
+  const vmPath = path.posix.join(hostVmRoot(ctx, ctx.host), name);
   const disabled = pickIntegrationServices('new', name, opts.disabledIntegrationServices ?? []);
   const disk = opts.vhdPath !== undefined ? attachExisting(ctx, opts.vhdPath, 'new') : newBaseDisk(ctx, vmPath, name, opts.diskSize ?? ctx.defaults.diskSize);
   const vm: VmRecord = {
     id: newGuid(),
     name,
+    ...onHost(ctx),
     state: 'Off',
     checkpointType: type,
     memory,

@@ -110,12 +110,14 @@ describe('hvsim serve --stdio', () => {
     expect(r.events).toHaveLength(1);
     expect(r.events[0]!.e).toMatchObject({ category: 'ConnectionError', id: 'HyperVCommunicationError,Microsoft.HyperV.PowerShell.Commands.GetVM', target: 'elsewhere' });
 
-    // what the simulator does not simulate is said so, as a record
-    r = await call(s, 7, 'Wait-VM', { Name: ['web01'] });
-    expect(r.events[0]!.e).toMatchObject({ category: 'NotImplemented', id: 'HvsimNotSimulated,Microsoft.HyperV.PowerShell.Commands.WaitVM' });
-    expect(r.events[0]!.e!.message).toMatch(/^hvsim does not simulate Wait-VM: /);
+    // Wait-VM: a guest that cannot answer is an InvalidOperation record (docs/hyperv.md, "Wait-VM")
+    r = await call(s, 7, 'Wait-VM', { Name: ['web01'], For: 'IPAddress', Timeout: 5 });
+    expect(r.events[0]!.e).toMatchObject({ category: 'InvalidOperation', id: 'InvalidOperation,Microsoft.HyperV.PowerShell.Commands.WaitVM' });
+    expect(r.events[0]!.e!.message).toMatch(/timed out waiting for IPAddress/);
+    // -CimSession takes CimSession objects (a string cannot be bound, as in PowerShell)
     r = await call(s, 8, 'Get-VM', { CimSession: ['x'] });
-    expect(r.events[0]!.e).toMatchObject({ category: 'NotImplemented', message: '-CimSession is not simulated by hvsim (on Get-VM).' });
+    expect(r.events[0]!.e).toMatchObject({ category: 'InvalidArgument', message: 'Cannot bind parameter \'CimSession\'. Cannot convert the "x" value of type "System.String" to type "Microsoft.Management.Infrastructure.CimSession".' });
+    // what the simulator does not simulate is said so, as a record
     r = await call(s, 9, 'Set-VM', { Name: ['web01'], GuestControlledCacheTypes: true });
     expect(r.events[0]!.e).toMatchObject({ category: 'NotImplemented', message: 'Set-VM -GuestControlledCacheTypes is not simulated by hvsim.' });
 

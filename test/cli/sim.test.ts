@@ -175,10 +175,10 @@ describe('CLI behaviour', () => {
     expect(hv(root, ['read-vm', '--name', 'a', '--length', '4096']).bytes.equals(head)).toBe(true);
     const later = JSON.parse(fs.readFileSync(path.join(root, 'state.json'), 'utf8')) as { clock: number };
     expect(later.clock).toBeGreaterThan(state.clock);
-    // Another host name is refused for this state directory.
+    // A host name the state does not have is refused (new-vm --computer-name adds one: test/cli/hosts.test.ts).
     const other = hv(root, ['--computer-name', 'otherhost', 'get-vm']);
     expect(other.code).toBe(3);
-    expect(other.stderr).toContain('this state holds the host');
+    expect(other.stderr).toContain("The operation on computer 'otherhost' failed: The WinRM client cannot process the request because the server name cannot be resolved. (hvsim simulates the host '");
   });
 
   it('concurrent invocations queue on the lock and never lose or corrupt state', async () => {

@@ -27,7 +27,7 @@ import { DirectoryStorage, MemoryStorage } from '../../src/sim/storage.js';
 import { HvsimError } from '../../src/errors.js';
 import { createDiskFile } from '../../src/vhd/open.js';
 import { openLayer } from '../../src/engine/chain.js';
-import type { HardDiskDrive, VhdInfo, VirtualMachine, VMIntegrationComponent, VMSnapshot } from '../../src/host/host.js';
+import { WAIT_VM_FOR, type HardDiskDrive, type VhdInfo, type VirtualMachine, type VMIntegrationComponent, type VMSnapshot } from '../../src/host/host.js';
 
 export interface StandInConfig {
   computerName: string;
@@ -486,6 +486,19 @@ const CMDLETS: Record<string, CmdletDef> = {
   'Suspend-VM': power((sim, n) => sim.suspendVM([n])),
   'Resume-VM': power((sim, n) => sim.resumeVM([n])),
   'Save-VM': power((sim, n) => sim.saveVM([n])),
+  'Wait-VM': {
+    params: ['VM', 'For', 'Timeout', 'Passthru'],
+    mandatory: ['VM'],
+    run: (a, c) =>
+      each(objs(a, 'VM', 'vm', c), c, async (o) => {
+        const what = str(a, 'For') ?? 'Heartbeat';
+        const kind = WAIT_VM_FOR.find((k) => k.toLowerCase() === what.toLowerCase());
+        if (kind === undefined) throw bindingError('Wait-VM', 'ParameterArgumentTransformationError', `Cannot bind parameter 'For'. Cannot convert value "${what}" to type "Microsoft.HyperV.PowerShell.WaitVMTypes".`);
+        const t = num(a, 'Timeout');
+        const [v] = await c.sim.waitVMGuest([(o.view as VirtualMachine).Name], { for: kind, ...(t !== undefined ? { timeoutSeconds: t } : {}) });
+        return flag(a, 'Passthru') && v ? vmObj(v) : undefined;
+      }),
+  },
   'Stop-VM': power((sim, n, a) => sim.stopVM([n], { save: flag(a, 'Save'), turnOff: flag(a, 'TurnOff') })),
   'Checkpoint-VM': {
     params: ['VM', 'SnapshotName', 'Passthru', 'AsJob'],

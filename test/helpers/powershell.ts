@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Host } from '../../src/host/host.js';
+import type { Host, HostFarm } from '../../src/host/host.js';
 import { createSession, type Facilities, type RunResult, type Session } from '../../src/powershell/index.js';
 
 /** A script's result with what it wrote to stdout and stderr. */
@@ -21,6 +21,8 @@ export interface PsOptions {
   width?: number;
   /** The simulated host's files, outbox, event log, Read-Host input. */
   facilities?: Facilities;
+  /** The other simulated hosts -ComputerName and -CimSession reach (a Simulator is one). */
+  farm?: HostFarm;
 }
 
 export interface PsSession {

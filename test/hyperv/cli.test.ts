@@ -64,7 +64,7 @@ describe('hvsim --host hyperv', () => {
     const before = s.invocations().length;
     expect(JSON.parse(await ok(['get-vm', '--json']))).toEqual([]);
     expect(s.invocations().length).toBe(before);
-  });
+  }, 180_000); // some 25 CLI processes, each through the stand-in: about a minute on a busy machine
 
   it('hyperv:COMPUTER passes -ComputerName; errors keep Hyper-V\'s message and the exit codes', async () => {
     const [named, other, missing, bogus, fault] = await Promise.all([

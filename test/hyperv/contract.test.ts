@@ -223,6 +223,19 @@ for (const subject of SUBJECTS) describe.skipIf(subject.enabled === false)(subje
     expect(await h.diskSize('web01', 1)).toBe(8 * MiB);
   });
 
+  it('wait-vm for the guest (docs/hyperv.md, "Wait-VM"): a running guest answers; one that cannot fails at -Timeout', async () => {
+    await h.newVM({ name: 'web01' });
+    await h.newVM({ name: 'db01' });
+    await h.startVM(['web01']);
+    expect(names(await h.waitVMGuest!(['web01'], { for: 'Heartbeat' }))).toEqual(['web01']);
+    expect(names(await h.waitVMGuest!(['web01'], { for: 'MemoryOperations', timeoutSeconds: 5 }))).toEqual(['web01']);
+    const e = await reject(h.waitVMGuest!(['db01', 'web01'], { for: 'Heartbeat', timeoutSeconds: 1 }));
+    expect(e.code).toBe('INVALID_STATE');
+    expect(e.message).toMatch(/'db01': timed out waiting for Heartbeat: it is Off/);
+    expect(e.message).not.toMatch(/web01/);
+    expect((await reject(h.waitVMGuest!(['nope']))).code).toBe('NOT_FOUND');
+  });
+
   it('power: every transition, wrong states refused in Hyper-V\'s words, per-VM failures, settings', async () => {
     await h.newVM({ name: 'web01' });
     await h.newVM({ name: 'db01' });

@@ -173,13 +173,16 @@ describe('what only the simulator does', () => {
       expect((await reject(h.readGuest('web01', 0, 1))).code).toBe('UNSUPPORTED');
       expect((await reject(h.newVM({ name: 'x', guestSupportsProductionCheckpoints: false }))).code).toBe('UNSUPPORTED');
       expect((await reject(h.setVM(['web01'], { guestSupportsProductionCheckpoints: true }))).code).toBe('UNSUPPORTED');
+      // Integration services are sent (docs/real-host.md): a new VM with one disabled shows it so.
+      await h.newVM({ name: 'y', disabledIntegrationServices: ['VSS'] });
+      expect((await h.getVMIntegrationService('y', ['VSS'])).map((c) => [c.Name, c.Enabled])).toEqual([['VSS', false]]);
       // Import-VM keeps the exported name on a real host: --name is the simulator's (docs/real-host.md).
       const e = await reject(h.importVM('/exports/web01/Virtual Machines/X.vmcx', { name: 'other' }));
       expect([e.code, e.message]).toEqual(['UNSUPPORTED', "Import-VM: another name for the imported VM (--name); Hyper-V keeps the exported one (a real Hyper-V host: hvsim's simulator only; see docs/real-host.md)"]);
       // Every optional Host method the simulator has, but the group reports Hyper-V has no place for.
       const asHost: Host = h;
-      const optional = [asHost.exportVM, asHost.importVM, asHost.removeVM, asHost.mergeVHD, asHost.getVMIntegrationService, asHost.setVMIntegrationService];
-      expect(optional.map((f) => typeof f)).toEqual(Array(6).fill('function'));
+      const optional = [asHost.exportVM, asHost.importVM, asHost.removeVM, asHost.mergeVHD, asHost.getVMIntegrationService, asHost.setVMIntegrationService, asHost.waitVMGuest];
+      expect(optional.map((f) => typeof f)).toEqual(Array(7).fill('function'));
       expect(asHost.recordGroupCheckpoint).toBeUndefined();
       expect(await h.now()).toBeGreaterThan(Date.UTC(2025, 0, 1));
     } finally {

@@ -359,8 +359,8 @@ describe('quotes and unsupported constructs', () => {
   const refused: Array<[string, RegExp]> = [
     ['Stop-VM web01\nclass C { }', /^line 2: class definitions are not supported by hvsim run$/],
     ["Stop-VM web01\n$d = [xml]'<a/>'", /^line 2: the type cast \[xml\] is not supported by hvsim run$/],
-    ['Stop-VM web01\nWait-VM web01 -For Heartbeat', /^line 2: the cmdlet Wait-VM \(it waits for the guest .* poll the VM: .*\) is not supported by hvsim run$/],
-    ['Stop-VM web01\nCheckpoint-VM web01 -AsJob', /^line 2: background jobs \(-AsJob\) are .*not supported by hvsim run$/],
+    ['Stop-VM web01\nMove-VM web01 HV2', /^line 2: the cmdlet Move-VM is not supported by hvsim run$/],
+    ['Stop-VM web01\nStart-Job -FilePath job.ps1', /^line 2: -FilePath is \(on Start-Job\) not supported by hvsim run$/],
     ['Stop-VM web01\ntrap { 2 }', /^line 2: trap statements are not supported by hvsim run$/],
     ['Stop-VM web01\nGet-VM > vms.txt', /^line 2: redirections .* not supported by hvsim run$/],
   ];

@@ -2,7 +2,7 @@
  * hvsim run: waiting and polling. Start-Sleep (Host.sleep: the simulator skips the time at once),
  * while / do-while / do-until / for with break and continue, ++/--, the poll-until-merged pattern
  * after Remove-VMSnapshot (docs/hyperv.md, "Merges"), the watchdog that stops a loop the simulated
- * clock can never end, and Wait-VM's refusal.
+ * clock can never end, and Wait-VM.
  *
  * The host: HV1 with web01 (Running, Standard checkpoints), merges slowed to 128 KiB/s so that one
  * takes several polls.
@@ -233,14 +233,53 @@ describe('loops that cannot end', () => {
   }, 60_000);
 });
 
-describe('Wait-VM', () => {
-  it('is refused before anything runs: it waits for the guest, which hvsim does not model; the message shows the polling loop', async () => {
+describe('Wait-VM (docs/hyperv.md, "Wait-VM")', () => {
+  it('a running guest answers Heartbeat and MemoryOperations at once; -Passthru writes the VM; the clock does not move', async () => {
     const h = await host();
-    const e = await runPs(h, 'Stop-VM web01 -Force\nStart-VM web01\nWait-VM -Name web01 -For Heartbeat -Timeout 300').catch((x: unknown) => x);
-    expect(e).toBeInstanceOf(UnsupportedError);
-    expect((e as Error).message).toBe(
-      "line 3: the cmdlet Wait-VM (it waits for the guest — heartbeat, IP address, reboot — which hvsim does not model; to wait for a merge, poll the VM: while ((Get-VM x).OperationalStatus -contains 'MergingDisks') { Start-Sleep 5 }) is not supported by hvsim run",
-    );
-    expect((await h.getVM(['web01']))[0]!.State).toBe('Running');
+    const before = await h.now();
+    const r = await runPs(h, "Wait-VM web01\n(Wait-VM -Name web01 -For Heartbeat -Passthru).State\nGet-VM web01 | Wait-VM -For MemoryOperations -Passthru | ForEach-Object Name");
+    expect([r.exitCode, r.err, r.out]).toEqual([0, '', 'Running\nweb01\n']);
+    expect(await h.now()).toBe(before);
+  });
+
+  it('after Start-VM the guest has booted (the start includes the boot), so the usual start-and-wait works', async () => {
+    const h = await host();
+    const r = await runPs(h, "Stop-VM web01 -Force\nStart-VM web01\nWait-VM web01 -For Heartbeat -Timeout 300\n'up: ' + (Get-VM web01).State");
+    expect([r.exitCode, r.err, r.out]).toEqual([0, '', 'up: Running\n']);
+  });
+
+  it('a wait that cannot end: with -Timeout simulated time runs to it, once for all the VMs, and each writes its error', async () => {
+    const h = await host();
+    await h.newVM({ name: 'db01' });
+    await h.stopVM(['web01']);
+    const before = await h.now();
+    const r = await runPs(h, "Wait-VM web01, db01 -Timeout 60\n'after ' + $Error.Count + ' ' + $Error[0].FullyQualifiedErrorId");
+    expect(r.exitCode).toBe(0);
+    expect(r.out).toBe('after 2 InvalidOperation,Microsoft.HyperV.PowerShell.Commands.WaitVM\n');
+    expect(r.err).toContain("Wait-VM : 'web01': timed out waiting for Heartbeat: it is Off");
+    expect(r.err).toContain("Wait-VM : 'db01': timed out waiting for Heartbeat: it is Off");
+    expect((await h.now()) - before).toBe(60_000);
+  });
+
+  it('without -Timeout a wait that cannot end fails at once instead of hanging; IPAddress and Reboot never come; a disabled Heartbeat never answers', async () => {
+    const h = await host();
+    const before = await h.now();
+    const r = await runPs(h, [
+      "try { Wait-VM web01 -For IPAddress -ErrorAction Stop } catch { 'ip: ' + $_.Exception.Message }",
+      "try { Wait-VM web01 -For Reboot -Timeout 5 -ErrorAction Stop } catch { 'reboot: ' + $_.Exception.Message }",
+      'Disable-VMIntegrationService -VMName web01 -Name Heartbeat',
+      "try { Wait-VM web01 -ErrorAction Stop } catch { 'hb: ' + $_.Exception.Message }",
+      "try { Wait-VM nosuch -ErrorAction Stop } catch { 'missing: ' + $_.CategoryInfo.Category }",
+      "try { Wait-VM web01 -For Nothing } catch { 'bad: ' + $_.FullyQualifiedErrorId }",
+    ].join('\n'));
+    expect(r.out.split('\n')).toEqual([
+      "ip: 'web01': the wait for IPAddress would never end (give -Timeout to let simulated time pass): a simulated VM has no network adapter, so its guest never reports an IP address",
+      "reboot: 'web01': timed out waiting for Reboot: nothing reboots a simulated guest while a script waits",
+      "hb: 'web01': the wait for Heartbeat would never end (give -Timeout to let simulated time pass): its Heartbeat integration service is disabled",
+      'missing: ObjectNotFound',
+      expect.stringMatching(/^bad: ParameterArgumentValidationError/),
+      '',
+    ]);
+    expect((await h.now()) - before).toBe(5_000);
   });
 });

@@ -444,8 +444,9 @@ Get-VM nosuch -ErrorAction SilentlyContinue
 $e = $Error[0]
 '@@error ' + $e.FullyQualifiedErrorId + ' | ' + $e.CategoryInfo.Category + ' | ' + $e.Exception.GetType().FullName + ' | ' + $e.CategoryInfo.Activity + ' | ' + $e.Exception.Message
 try { Get-VM nosuch -ErrorAction Stop } catch [Microsoft.HyperV.PowerShell.VirtualizationException] { '@@stop ' + $_.FullyQualifiedErrorId }
-Wait-VM web01 -ErrorAction SilentlyContinue
-'@@not-simulated ' + $Error[0].FullyQualifiedErrorId + ' | ' + $Error[0].CategoryInfo.Category
+'@@wait ' + (Wait-VM web01 -For Heartbeat -Passthru).Name
+Wait-VM web01 -For IPAddress -Timeout 5 -ErrorAction SilentlyContinue
+'@@wait-timeout ' + $Error[0].FullyQualifiedErrorId + ' | ' + $Error[0].CategoryInfo.Category
 Get-VM -ComputerName elsewhere -ErrorAction SilentlyContinue
 '@@remote ' + $Error[0].FullyQualifiedErrorId + ' | ' + $Error[0].CategoryInfo.Category
 try { Restore-VMSnapshot -VMName web01 -Name base -ErrorAction Stop } catch { '@@confirm-noninteractive ' + $_.FullyQualifiedErrorId }
@@ -502,7 +503,8 @@ $env:PSModulePath = $env:FIXTURE_MODULES + [IO.Path]::PathSeparator + $env:PSMod
       'InvalidParameter,Microsoft.HyperV.PowerShell.Commands.GetVM | InvalidArgument | Microsoft.HyperV.PowerShell.VirtualizationException | Get-VM | Hyper-V was unable to find a virtual machine with name "nosuch".',
     );
     expect(one(m, 'stop')).toBe('InvalidParameter,Microsoft.HyperV.PowerShell.Commands.GetVM');
-    expect(one(m, 'not-simulated')).toBe('HvsimNotSimulated,Microsoft.HyperV.PowerShell.Commands.WaitVM | NotImplemented');
+    expect(one(m, 'wait')).toBe('web01');
+    expect(one(m, 'wait-timeout')).toBe('InvalidOperation,Microsoft.HyperV.PowerShell.Commands.WaitVM | InvalidOperation');
     expect(one(m, 'remote')).toBe('HyperVCommunicationError,Microsoft.HyperV.PowerShell.Commands.GetVM | ConnectionError');
     // PowerShell's own NonInteractive refusal of a ConfirmImpact High prompt
     expect(one(m, 'confirm-noninteractive')).toMatch(/^PSInvalidOperation|InvalidOperation|HostException/);

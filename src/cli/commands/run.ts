@@ -14,8 +14,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { HvsimError } from '../../errors.js';
-import type { Host, VirtualMachine, VMSnapshot } from '../../host/host.js';
-import { parseHostSpec } from '../../hyperv/index.js';
+import type { Host, HostFarm, VirtualMachine, VMSnapshot } from '../../host/host.js';
+import { parseHostSpec } from '../../hyperv/host-spec.js';
 import { copyStateDirectory } from '../../sim/storage.js';
 import { writeFileAtomic } from '../../vhd/io/node-file.js';
 import type { SavedVariables, Session } from '../../powershell/index.js';
@@ -23,6 +23,7 @@ import type { SavedVariables, Session } from '../../powershell/index.js';
 /** The interpreter, loaded only when a script runs (the other commands start without it). */
 const powershell = (): Promise<typeof import('../../powershell/index.js')> => import('../../powershell/index.js');
 import { out } from '../output.js';
+import { commandIndex } from '../command-name.js';
 import { stateRoot, withHost, type Globals } from '../sim-host.js';
 
 interface RunOpts {
@@ -98,8 +99,6 @@ export function splitScriptArgs(words: string[]): { files: string[]; args: strin
   return { files: words.slice(0, i), args: words.slice(i) };
 }
 
-/** hvsim's global options that take a value (they may come before `run`). */
-const GLOBAL_VALUE_OPTIONS = new Set(['--root', '--inject-fault', '--computer-name', '--host']);
 const RUN_OPTIONS = new Set(['--what-if', '--yes', '--new-session', '--pwsh', '--strict']);
 /** hvsim run's options that take a value. */
 const RUN_VALUE_OPTIONS = new Set(['--input']);
@@ -110,8 +109,7 @@ const RUN_VALUE_OPTIONS = new Set(['--input']);
  * returned as they are.
  */
 export function protectScriptArgs(argv: string[]): string[] {
-  let i = 0;
-  while (i < argv.length && argv[i]!.startsWith('-')) i += GLOBAL_VALUE_OPTIONS.has(argv[i]!) ? 2 : 1;
+  let i = commandIndex(argv);
   if (argv[i] !== 'run') return argv;
   i++;
   while (i < argv.length && argv[i]!.startsWith('--') && argv[i] !== '--') i += RUN_VALUE_OPTIONS.has(argv[i]!) ? 2 : 1;
@@ -128,7 +126,7 @@ export function protectScriptArgs(argv: string[]): string[] {
   return [...argv.slice(0, i + files.length), ...own, '--', ...args];
 }
 
-async function runAll(h: Host, scripts: ScriptRun[], o: RunOpts, keep: { load?: string; save?: string }): Promise<number> {
+async function runAll(h: Host, scripts: ScriptRun[], o: RunOpts, keep: { load?: string; save?: string }, farm?: HostFarm): Promise<number> {
   const { createSession, Facilities } = await powershell();
   // the simulated host's files, outbox and event log live in its state directory (docs/powershell.md)
   const input = o.input === undefined ? null : readInput(o.input);
@@ -140,6 +138,7 @@ async function runAll(h: Host, scripts: ScriptRun[], o: RunOpts, keep: { load?: 
     strict: o.strict === true,
     readScript: readDotSourced,
     ...(facilities ? { facilities } : {}),
+    ...(farm ? { farm } : {}),
   });
   if (!o.newSession) session.loadVariables(loadSession(keep.load));
   try {
@@ -205,9 +204,9 @@ async function whatIf(cmd: Command, scripts: ScriptRun[], o: RunOpts): Promise<n
     if (fs.existsSync(root)) copyStateDirectory(root, copy);
     return await withHost(
       cmd,
-      async (h) => {
+      async (h, place) => {
         const before = await picture(h);
-        const code = await runAll(h, scripts, o, { load: copy });
+        const code = await runAll(h, scripts, o, { load: copy }, place.farm);
         const changes = describeChanges(before, await picture(h));
         out(`\nWhat if (hvsim run --what-if; ${root} was not changed):\n`);
         out(changes.length ? changes.map((l) => `  ${l}\n`).join('') : '  nothing would change\n');
@@ -246,7 +245,7 @@ export function registerRunCommand(program: Command): void {
       const g = cmd.optsWithGlobals() as Globals;
       // The session's variables live in the simulator's state directory (not with a real host).
       const root = parseHostSpec(g.host).kind === 'sim' ? stateRoot(g) : undefined;
-      const code = o.whatIf ? await whatIf(cmd, scripts, o) : await withHost(cmd, (h) => runAll(h, scripts, o, { ...(root !== undefined ? { load: root, save: root } : {}) }));
+      const code = o.whatIf ? await whatIf(cmd, scripts, o) : await withHost(cmd, (h, place) => runAll(h, scripts, o, { ...(root !== undefined ? { load: root, save: root } : {}) }, place.farm));
       if (code !== 0) process.exitCode = code;
     });
 }

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { HvsimError } from '../../errors.js';
-import { parseHostSpec } from '../../hyperv/index.js';
+import { parseHostSpec } from '../../hyperv/host-spec.js';
 import { out } from '../output.js';
 import { stateRoot, type Globals } from '../sim-host.js';
 

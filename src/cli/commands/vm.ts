@@ -16,8 +16,8 @@ import { SNAPSHOT_VIEW, VM_VIEW, hostTime, inMiB } from '../../powershell/views.
 import { parseList, parseOffset, parseSize } from '../options.js';
 import { tableOfRows, out, toJson, type Row } from '../output.js';
 import { openInput, openOutput, type Input } from '../stream.js';
-import { withHost, type Globals } from '../sim-host.js';
-import { parseHostSpec } from '../../hyperv/index.js';
+import { withHost, type Globals, type HostPlace } from '../sim-host.js';
+import { parseHostSpec } from '../../hyperv/host-spec.js';
 
 const VM_COLUMNS = VM_VIEW.columns.map((c) => c.label);
 
@@ -82,6 +82,12 @@ function parseIndex(v: string): number {
   return n;
 }
 
+/** The host a command acts on, then the farm's other hosts (group commands take HOST:VM names). */
+function farmHosts(h: Host, place: HostPlace): Host[] {
+  const others = (place.farm?.hosts() ?? []).filter((n) => n.toLowerCase() !== h.computerName.toLowerCase());
+  return [h, ...others.flatMap((n) => place.farm?.host(n) ?? [])];
+}
+
 /** Checkpoints of each VM drawn as a tree with the "Now" position, like Hyper-V Manager. */
 function renderTree(vms: VirtualMachine[], snaps: VMSnapshot[]): string {
   const lines: string[] = [];
@@ -133,6 +139,8 @@ export function registerVmCommands(program: Command): void {
           ...(o.notes !== undefined ? { notes: o.notes } : {}),
           ...(o.disableIntegrationService !== undefined ? { disabledIntegrationServices: o.disableIntegrationService } : {}),
         }),
+        // New-VM on a host the state does not have yet adds it (docs/simulator.md, "Several hosts").
+        { addHost: true },
       );
       print(asRows([vm]), o, VM_COLUMNS);
     });
@@ -170,8 +178,26 @@ export function registerVmCommands(program: Command): void {
     .addOption(list('--property <list>', 'columns to show, like Select-Object (e.g. VMName,State,ComputerName)'))
     .addOption(jsonOpt())
     .action(async (o: { name?: string[]; property?: string[]; json?: boolean }, cmd: Command) => {
-      const vms = await withHost(cmd, (h) => h.getVM(o.name));
-      print(asRows(vms), o, VM_COLUMNS);
+      const { vms, several } = await withHost(cmd, async (h, place) => ({ vms: await h.getVM(o.name), several: (place.farm?.hosts().length ?? 1) > 1 }));
+      // With several simulated hosts, which one is shown (docs/simulator.md, "Several hosts").
+      print(asRows(vms), o, several ? ['ComputerName', ...VM_COLUMNS] : VM_COLUMNS);
+    });
+
+  program
+    .command('hosts')
+    .description('list the simulated hosts of the state (new-vm --computer-name NAME adds one); the first is the one commands act on without --computer-name')
+    .addOption(jsonOpt())
+    .action(async (o: { json?: boolean }, cmd: Command) => {
+      const rows = await withHost(cmd, async (h, place) => {
+        const farm = place.farm ?? { hosts: () => [h.computerName], host: () => h };
+        const list: Row[] = [];
+        for (const name of farm.hosts()) {
+          const vms = await (farm.host(name) ?? h).getVM();
+          list.push({ ComputerName: name, VMs: vms.length, Running: vms.filter((v) => v.State === 'Running').length, VMNames: vms.map((v) => v.Name) });
+        }
+        return list;
+      });
+      print(rows, o, ['ComputerName', 'VMs', 'Running', 'VMNames']);
     });
 
   const power = (name: string, desc: string, run: (h: Host, names: string[], o: Record<string, unknown>) => Promise<VirtualMachine[]>, extra?: (c: Command) => Command): void => {
@@ -420,22 +446,24 @@ export function registerVmCommands(program: Command): void {
   program
     .command('checkpoint-group')
     .description('checkpoint related VMs at one instant: pause all, save, checkpoint each (one group id), return each to its prior state; all or nothing')
-    .addOption(list('--name <list>', 'VM names').makeOptionMandatory())
+    .addOption(list('--name <list>', 'VM names; HOST:VM for a VM on another simulated host (e.g. web01,HV02:db01)').makeOptionMandatory())
     .option('--snapshot-name <name>', 'checkpoint name (default: each VM\'s default name)')
     .addOption(new Option('--mode <mode>', 'save (default) or pause (no saved state)').choices(['save', 'pause']).default('save'))
     .addOption(jsonOpt())
     .action(async (o: { name: string[]; snapshotName?: string; mode: 'save' | 'pause'; json?: boolean }, cmd: Command) => {
-      const r = await withHost(cmd, (h) => checkpointGroup(h, o.name, { mode: o.mode, ...(o.snapshotName !== undefined ? { snapshotName: o.snapshotName } : {}) }));
+      const r = await withHost(cmd, (h, place) => checkpointGroup(farmHosts(h, place), o.name, { mode: o.mode, ...(o.snapshotName !== undefined ? { snapshotName: o.snapshotName } : {}) }));
       if (o.json) return out(toJson(r));
-      out(tableOfRows(r.Members.map((m) => displayRow({ ...m, FrozenAt: m.FrozenAt })), ['VMName', 'PriorState', 'FrozenAt', 'SnapshotName', 'State']));
+      const several = (r.Hosts?.length ?? 1) > 1;
+      out(tableOfRows(r.Members.map((m) => displayRow({ ...m, FrozenAt: m.FrozenAt })), [...(several ? ['ComputerName'] : []), 'VMName', 'PriorState', 'FrozenAt', 'SnapshotName', 'State']));
       out(`GroupId ${r.GroupId}: freeze skew ${r.SkewMs} ms; ${r.DurationMs} ms in all\n`);
+      if (several) for (const x of r.Hosts!) out(`  ${x.ComputerName}: freeze skew ${x.SkewMs} ms (${x.VMNames.join(', ')})\n`);
     });
 
   const groupSel = (c: Command): Command =>
     c
       .option('--group-id <guid>', 'the group')
       .option('--snapshot-name <name>', "the group's checkpoint name")
-      .addOption(list('--name <list>', 'VM names (must be exactly the group)'));
+      .addOption(list('--name <list>', 'VM names, HOST:VM on another host (must be exactly the group)'));
   const selector = (o: { groupId?: string; snapshotName?: string; name?: string[] }): GroupSelector => ({
     ...(o.groupId !== undefined ? { groupId: o.groupId } : {}),
     ...(o.snapshotName !== undefined ? { snapshotName: o.snapshotName } : {}),
@@ -445,9 +473,9 @@ export function registerVmCommands(program: Command): void {
   groupSel(program.command('restore-group').description("restore every VM of a group checkpoint, all or nothing (each ends in its checkpoint's state)"))
     .addOption(jsonOpt())
     .action(async (o: { groupId?: string; snapshotName?: string; name?: string[]; json?: boolean }, cmd: Command) => {
-      const r = await withHost(cmd, (h) => restoreGroup(h, selector(o)));
+      const r = await withHost(cmd, (h, place) => restoreGroup(farmHosts(h, place), selector(o)));
       if (o.json) return out(toJson(r));
-      out(tableOfRows(r.Members, ['VMName', 'PriorState', 'State', 'SnapshotId']));
+      out(tableOfRows(r.Members, [...(new Set(r.Members.map((m) => m.ComputerName)).size > 1 ? ['ComputerName'] : []), 'VMName', 'PriorState', 'State', 'SnapshotId']));
     });
 
   groupSel(program.command('remove-group').description("remove exactly a group's checkpoints"))
@@ -455,9 +483,9 @@ export function registerVmCommands(program: Command): void {
     .option('--no-wait', 'return while the merges run')
     .addOption(jsonOpt())
     .action(async (o: { groupId?: string; snapshotName?: string; name?: string[]; includeAllChildSnapshots?: boolean; wait: boolean; json?: boolean }, cmd: Command) => {
-      const r = await withHost(cmd, (h) => removeGroup(h, selector(o), { includeAllChildSnapshots: o.includeAllChildSnapshots === true, wait: o.wait }));
+      const r = await withHost(cmd, (h, place) => removeGroup(farmHosts(h, place), selector(o), { includeAllChildSnapshots: o.includeAllChildSnapshots === true, wait: o.wait }));
       if (o.json) return out(toJson(r));
-      out(tableOfRows(r.Removed, ['VMName', 'Name', 'SnapshotId']));
+      out(tableOfRows(r.Removed, [...(new Set(r.Removed.map((m) => m.ComputerName)).size > 1 ? ['ComputerName'] : []), 'VMName', 'Name', 'SnapshotId']));
     });
 
   program
@@ -466,7 +494,7 @@ export function registerVmCommands(program: Command): void {
     .addOption(list('--name <list>', 'VM names (default: all)'))
     .addOption(jsonOpt())
     .action(async (o: { name?: string[]; json?: boolean }, cmd: Command) => {
-      const groups = await withHost(cmd, (h) => getGroups(h, o.name ?? ['*']));
+      const groups = await withHost(cmd, (h, place) => getGroups(farmHosts(h, place), o.name ?? ['*']));
       if (o.json) return out(toJson(groups));
       if (groups.length) out(tableOfRows(groups.map((g) => displayRow({ ...g })), ['GroupId', 'SnapshotName', 'CreationTime', 'VMNames', 'Missing']));
     });

@@ -4,7 +4,7 @@
  * is its own error record, as in PowerShell. Host objects become PsObjects (times as dates, the
  * host object kept in `source`).
  */
-import { CHECKPOINT_TYPES, type HardDiskDrive, type SnapshotQuery, type VirtualMachine, type VMIntegrationComponent, type VMSnapshot } from '../../host/host.js';
+import { CHECKPOINT_TYPES, WAIT_VM_FOR, type HardDiskDrive, type SnapshotQuery, type VirtualMachine, type VMIntegrationComponent, type VMSnapshot } from '../../host/host.js';
 import { HvsimError, type HvsimErrorCode } from '../../errors.js';
 import { type Bound, type CmdletContext, type CmdletDef, type ParamDef } from '../cmdlet.js';
 import { toStr } from '../convert.js';
@@ -12,6 +12,7 @@ import { DRIVE_TYPE, HV, INTEGRATION_TYPE, SNAPSHOT_TYPE, VM_TYPE } from '../vie
 import { PsObject, type PsErrorCategory, type PsValue } from '../value.js';
 import type { VhdInfo } from '../../host/host.js';
 import { place } from './files.js';
+import { cimSessionComputers } from './cim.js';
 
 /**
  * A host error's ErrorCategory (docs/powershell.md, "Errors"): not found → ObjectNotFound, wrong
@@ -54,12 +55,8 @@ export function hostErrorKind(e: HvsimError | string, def: CmdletDef): { categor
   return { category, errorId: hostErrorId(category, def) };
 }
 
-/** -ComputerName naming another computer than the simulated host: the text of its ConnectionError (id HyperVCommunicationError). */
-export const remoteComputerMessage = (name: string, simulated: string): string =>
-  `The operation on computer '${name}' failed: The WinRM client cannot process the request because the server name cannot be resolved. (hvsim simulates the host '${simulated}'; run with --computer-name ${name} to simulate that name)`;
-
-/** Whether a -ComputerName value is the simulated host itself ('.', localhost or its name). */
-export const isLocalComputer = (name: string, simulated: string): boolean => name === '.' || name.toLowerCase() === 'localhost' || name.toLowerCase() === simulated.toLowerCase();
+/** -ComputerName naming a computer hvsim does not simulate: the text of its ConnectionError (one place: host/messages.ts). */
+export { isLocalComputer, remoteComputerMessage } from '../../host/messages.js';
 
 const TIME_PROPS = new Set(['CreationTime', 'MergeCompletionTime']);
 
@@ -94,10 +91,11 @@ export const vhdObject = (info: VhdInfo, computerName: string, attached: boolean
 
 const remote = (sets?: string[]): ParamDef[] => [
   { name: 'ComputerName', type: 'string[]', ...(sets ? { sets } : {}) },
-  { name: 'CimSession', type: 'object[]', unsupported: '-CimSession is' },
+  { name: 'CimSession', type: 'object[]', ...(sets ? { sets } : {}) },
   { name: 'Credential', type: 'object[]', unsupported: '-Credential is' },
 ];
-const asJob: ParamDef = { name: 'AsJob', type: 'switch', unsupported: 'background jobs (-AsJob) are' };
+/** -AsJob: the interpreter runs the call as a background job (jobs.ts). */
+const asJob: ParamDef = { name: 'AsJob', type: 'switch' };
 const passthru: ParamDef = { name: 'Passthru', type: 'switch' };
 const vmNameParam = (set: string, extra: Partial<ParamDef> = {}): ParamDef => ({ name: 'Name', type: 'string[]', aliases: ['VMName'], position: 0, sets: [set], mandatory: true, ...extra });
 const vmObjParam = (set: string, type: 'vm' | 'vm[]' = 'vm[]'): ParamDef => ({ name: 'VM', type, position: 0, sets: [set], pipeline: true, mandatory: true });
@@ -128,10 +126,60 @@ async function attempt(ctx: CmdletContext, _target: string, fn: () => Promise<vo
   }
 }
 
-/** A Hyper-V cmdlet: it acts only if -ComputerName (when given) names the simulated host. */
+/**
+ * The computers a call names: -ComputerName, or the ComputerName of each -CimSession (cim.ts);
+ * undefined: the session's host. Both at once are refused (hvsim's wording: the documented syntax
+ * lists them in one parameter set and what Hyper-V does with both is unverified, docs/hyperv.md).
+ */
+function computerNames(b: Bound): string[] | undefined {
+  const sessions = b.get('CimSession');
+  if (sessions === undefined) return b.strs('ComputerName');
+  if (b.has('ComputerName')) throw new HvsimError('INVALID_ARGUMENT', 'Specify either -ComputerName or -CimSession, not both.');
+  return cimSessionComputers(sessions);
+}
+
+const OBJECT_PARAMS: ReadonlySet<ParamDef['type']> = new Set(['vm', 'vm[]', 'snapshot', 'snapshot[]', 'vmbase', 'integration[]']);
+
+/**
+ * Hyper-V objects given to a cmdlet (-VM, -VMSnapshot, piped) carry the computer they came from,
+ * and the cmdlet acts there: the objects grouped by their ComputerName, each group with a Bound
+ * holding only its own objects. Undefined when the call has no such objects.
+ */
+function byObjectComputer(params: ParamDef[], b: Bound): Array<{ computer: string; b: Bound }> | undefined {
+  const p = params.find((x) => OBJECT_PARAMS.has(x.type) && b.has(x.name));
+  if (p === undefined) return undefined;
+  const v = b.get(p.name)!;
+  const groups = new Map<string, { computer: string; objs: PsValue[] }>();
+  for (const o of Array.isArray(v) ? v : [v]) {
+    const computer = o instanceof PsObject ? toStr(o.get('ComputerName') ?? null) : '';
+    const g = groups.get(computer.toLowerCase()) ?? { computer, objs: [] };
+    g.objs.push(o);
+    groups.set(computer.toLowerCase(), g);
+  }
+  if (groups.size === 1) return [{ computer: [...groups.values()][0]!.computer, b }];
+  return [...groups.values()].map((g) => ({
+    computer: g.computer,
+    b: Object.assign(Object.create(b) as Bound, { get: (n: string): PsValue | undefined => (n.toLowerCase() === p.name.toLowerCase() ? g.objs : b.get(n)) }),
+  }));
+}
+
+/**
+ * A Hyper-V cmdlet: it acts on each host -ComputerName or -CimSession names (host/farm.ts), else
+ * on the host its objects came from, else on the session's host.
+ */
 function def(name: string, params: ParamDef[], run: CmdletDef['run'], extra: Partial<CmdletDef> = {}): CmdletDef {
   const onHost: CmdletDef['run'] = async (ctx, b, input) => {
-    if (ctx.localComputer(b.strs('ComputerName'))) await run(ctx, b, input);
+    let names: string[] | undefined;
+    try {
+      names = computerNames(b);
+    } catch (e) {
+      return ctx.error(e);
+    }
+    const groups = names === undefined ? byObjectComputer(params, b) : undefined;
+    for (const g of groups ?? [{ computer: '', b }]) {
+      const hosts = names !== undefined ? ctx.computers(names) : g.computer === '' ? [ctx.host] : ctx.computers([g.computer]);
+      for (const host of hosts) await run(host === ctx.host ? ctx : { ...ctx, host }, g.b, input);
+    }
   };
   return { name, className: className(name), params, run: onHost, confirmImpact: 'Medium', ...extra };
 }
@@ -253,6 +301,41 @@ const stopVM = powerCmdlet(
   'Stop-VM',
   (ctx, b, n) => ctx.host.stopVM([n], { save: b.flag('Save'), turnOff: b.flag('TurnOff') }),
   [{ name: 'Save', type: 'switch' }, { name: 'TurnOff', type: 'switch' }, { name: 'Force', type: 'switch' }],
+);
+/**
+ * Wait-VM [-Name] <String[]> | [-VM] <VirtualMachine[]> [-For <WaitVMTypes>] [-Delay <UInt16>]
+ * [-Timeout <Int32>] [-Passthru] (https://learn.microsoft.com/powershell/module/hyper-v/wait-vm).
+ * What a simulated guest answers: docs/hyperv.md, "Wait-VM". No ShouldProcess: it changes nothing.
+ */
+const waitVMCmdlet = def(
+  'Wait-VM',
+  [
+    vmNameParam('Name', { pipeline: true }),
+    vmObjParam('VMObject'),
+    { name: 'For', type: 'string', values: WAIT_VM_FOR },
+    { name: 'Delay', type: 'int' },
+    { name: 'Timeout', aliases: ['TimeoutSec'], type: 'int' },
+    asJob,
+    passthru,
+    ...remote(['Name']),
+  ],
+  async (ctx, b) => {
+    const delay = b.get('Delay');
+    if (typeof delay === 'number' && (delay < 1 || delay > 65535)) throw new HvsimError('INVALID_ARGUMENT', `Wait-VM: -Delay ${delay} is not a UInt16 of at least 1 second`);
+    const timeout = b.get('Timeout');
+    const what = (b.str('For') ?? 'Heartbeat') as (typeof WAIT_VM_FOR)[number];
+    const wait = hostMethod(ctx.host.waitVMGuest, 'Wait-VM');
+    // The VMs are waited for together: one -Timeout for all of them, not one each.
+    const start = await ctx.host.now();
+    for (const n of vmNames(b)) {
+      await attempt(ctx, n, async () => {
+        const left = typeof timeout === 'number' && timeout >= 0 ? { timeoutSeconds: Math.max(0, timeout - ((await ctx.host.now()) - start) / 1000) } : {};
+        const done = await wait.call(ctx.host, [n], { for: what, ...left });
+        if (b.flag('Passthru')) done.forEach((v) => ctx.emit(vmObject(v)));
+      });
+    }
+  },
+  { sets: ['Name', 'VMObject'], confirmImpact: undefined },
 );
 const saveVM = powerCmdlet('Save-VM', (ctx, _b, n) => ctx.host.saveVM([n]));
 const suspendVM = powerCmdlet('Suspend-VM', (ctx, _b, n) => ctx.host.suspendVM([n]));
@@ -663,7 +746,7 @@ const enableVMIntegrationService = setIntegrationCmdlet('Enable-VMIntegrationSer
 const disableVMIntegrationService = setIntegrationCmdlet('Disable-VMIntegrationService', false);
 
 export const HYPERV_CMDLETS: CmdletDef[] = [
-  newVM, getVM, setVM, startVM, stopVM, saveVM, suspendVM, resumeVM,
+  newVM, getVM, setVM, startVM, stopVM, saveVM, suspendVM, resumeVM, waitVMCmdlet,
   checkpointVM, getVMSnapshot, restoreVMSnapshot, removeVMSnapshot, renameVMSnapshot, exportVMSnapshot,
   getVMHardDiskDrive, addVMHardDiskDrive, removeVM, exportVM, importVM, mergeVHD,
   getVMIntegrationService, enableVMIntegrationService, disableVMIntegrationService,

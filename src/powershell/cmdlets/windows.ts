@@ -253,6 +253,7 @@ const HOST = new Set(['Start-Transcript', 'Stop-Transcript'].map((n) => n.toLowe
 export function moduleOf(def: CmdletDef): string {
   const n = def.name.toLowerCase();
   if (def.className.startsWith('Microsoft.HyperV.') || def.className.startsWith('Microsoft.Vhd.')) return 'Hyper-V';
+  if (def.className.startsWith('Microsoft.Management.Infrastructure.CimCmdlets.')) return 'CimCmdlets';
   if (MANAGEMENT.has(n)) return 'Microsoft.PowerShell.Management';
   if (CORE.has(n)) return 'Microsoft.PowerShell.Core';
   if (HOST.has(n)) return 'Microsoft.PowerShell.Host';
