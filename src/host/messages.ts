@@ -85,3 +85,9 @@ export const isLocalComputer = (name: string, current: string): boolean => name 
 export function unknownHost(name: string, simulated: readonly string[]): HvsimError {
   return new HvsimError('NOT_FOUND', remoteComputerMessage(name, simulated));
 }
+
+/** A Host method only some hosts have (the optional ones of host.ts): its absence is UNSUPPORTED. */
+export function hostMethod<F>(f: F | undefined, cmdlet: string): F {
+  if (f === undefined) throw new HvsimError('UNSUPPORTED', `${cmdlet}: this host does not support it (docs/real-host.md)`);
+  return f;
+}

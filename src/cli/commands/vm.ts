@@ -11,6 +11,7 @@ import { ioBuffer, MiB } from '../../vhd/common/bytes.js';
 import { HvsimError } from '../../errors.js';
 import { CHECKPOINT_TYPES, type CheckpointType, type Host, type VirtualMachine, type VMSnapshot } from '../../host/host.js';
 import { checkpointGroup, getGroups, removeGroup, restoreGroup, type GroupSelector } from '../../host/group.js';
+import { hostMethod } from '../../host/messages.js';
 import { Simulator } from '../../sim/simulator.js';
 import { SNAPSHOT_VIEW, VM_VIEW, hostTime, inMiB } from '../../powershell/views.js';
 import { parseList, parseOffset, parseSize } from '../options.js';
@@ -21,11 +22,6 @@ import { parseHostSpec } from '../../hyperv/host-spec.js';
 
 const VM_COLUMNS = VM_VIEW.columns.map((c) => c.label);
 
-/** A Host method that only some hosts have (Export-VM, Import-VM, Remove-VM: host.ts). */
-function hostMethod<F>(f: F | undefined, cmdlet: string): F {
-  if (f === undefined) throw new HvsimError('UNSUPPORTED', `${cmdlet}: this host does not support it yet (the real-host driver has no ${cmdlet}: docs/real-host.md)`);
-  return f;
-}
 
 function parseBool(v: string): boolean {
   if (/^(true|\$true|1)$/i.test(v)) return true;

@@ -13,6 +13,7 @@ import { PsObject, type PsErrorCategory, type PsValue } from '../value.js';
 import type { VhdInfo } from '../../host/host.js';
 import { place } from './files.js';
 import { cimSessionComputers } from './cim.js';
+import { hostMethod } from '../../host/messages.js';
 
 /**
  * A host error's ErrorCategory (docs/powershell.md, "Errors"): not found → ObjectNotFound, wrong
@@ -574,11 +575,6 @@ const addVMHardDiskDrive = def(
 
 // ------------------------------------------------------------ export, import, remove (docs/hyperv.md, "Export and import")
 
-/** A Host method only some hosts have (host.ts): its absence is a NotImplemented error. */
-function hostMethod<F>(f: F | undefined, cmdlet: string): F {
-  if (f === undefined) throw new HvsimError('UNSUPPORTED', `${cmdlet}: this host does not support it yet (the real-host driver has no ${cmdlet}: docs/real-host.md)`);
-  return f;
-}
 
 const removeVM = def(
   'Remove-VM',
