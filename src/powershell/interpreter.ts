@@ -384,13 +384,13 @@ export class Interpreter {
       case 'foreach':
         for (const item of enumerate(await this.valueOf(s.iterable))) {
           this.vars.set(s.variable.toLowerCase(), item);
-          if (await this.loopPass(s.body, out)) break;
+          if (await this.loopPass(s.body, out, s.label)) break;
         }
         return;
       case 'while': {
         const tick = await this.watchLoop(s.pos);
         while (toBool(await this.valueOf(s.cond))) {
-          if (await this.loopPass(s.body, out)) break;
+          if (await this.loopPass(s.body, out, s.label)) break;
           await tick();
         }
         return;
@@ -398,21 +398,21 @@ export class Interpreter {
       case 'do': {
         const tick = await this.watchLoop(s.pos);
         // continue goes on to the condition, as in PowerShell
-        while (!(await this.loopPass(s.body, out)) && toBool(await this.valueOf(s.cond)) !== s.until) await tick();
+        while (!(await this.loopPass(s.body, out, s.label)) && toBool(await this.valueOf(s.cond)) !== s.until) await tick();
         return;
       }
       case 'for': {
         if (s.init) await this.exec(s.init, out);
         const tick = await this.watchLoop(s.pos);
         while (s.cond === null || toBool(await this.valueOf(s.cond))) {
-          if (await this.loopPass(s.body, out)) break;
+          if (await this.loopPass(s.body, out, s.label)) break;
           if (s.step) await this.exec(s.step, out);
           await tick();
         }
         return;
       }
       case 'loopControl':
-        throw new LoopSignal(s.word);
+        throw new LoopSignal(s.word, s.label);
       case 'unsupported':
         throw new UnsupportedError(s.pos.line, s.what);
       case 'function':
@@ -445,13 +445,13 @@ export class Interpreter {
     }
   }
 
-  /** One pass of a loop's body; true when it ended with `break`. */
-  private async loopPass(body: Stmt[], out: PsValue[]): Promise<boolean> {
+  /** One pass of a loop's body; true when it ended with `break`. A labelled signal for an outer loop goes on. */
+  private async loopPass(body: Stmt[], out: PsValue[], label: string | undefined): Promise<boolean> {
     try {
       await this.body(body, out);
       return false;
     } catch (e) {
-      if (!(e instanceof LoopSignal)) throw e;
+      if (!(e instanceof LoopSignal) || !e.stopsAt(label)) throw e;
       return e.word === 'break';
     }
   }
@@ -609,7 +609,7 @@ export class Interpreter {
         await this.body(body, out);
         return null;
       } catch (e) {
-        if (!(e instanceof LoopSignal)) throw e;
+        if (!(e instanceof LoopSignal) || !e.stopsAt(s.label)) throw e;
         return e.word;
       }
     };
