@@ -38,17 +38,19 @@ const KNOWN_UNSUPPORTED = [
   'Get-VHD', 'New-VHD', 'Set-VHD', 'Resize-VHD', 'Convert-VHD', 'Mount-VHD', 'Dismount-VHD', 'Test-VHD', 'Optimize-VHD',
   'Remove-VMHardDiskDrive', 'Set-VMHardDiskDrive', 'Get-VMNetworkAdapter',
   'Get-VMHost', 'Set-VMHost', 'Get-VMProcessor', 'Set-VMProcessor', 'Get-VMMemory', 'Set-VMMemory',
-  'Tee-Object',
   'New-PSSession', 'New-CimSession', 'Get-Credential',
-  'Write-Progress', 'Write-Information', 'Start-Job', 'Wait-Job', 'Receive-Job',
+  'Write-Information', 'Start-Job', 'Wait-Job', 'Receive-Job',
   'Add-Member', 'Get-Member', 'Set-Variable', 'Get-Variable',
-  'Get-Process', 'Get-Service',
+  'Get-Process', 'Get-WmiObject', 'Get-CimInstance',
   'Invoke-Expression', 'Out-GridView', 'Format-Wide', 'Format-Custom', 'ConvertTo-Html', 'Select-String',
 ].map((n) => n.toLowerCase());
-const UNSUPPORTED_ALIASES: Record<string, string> = { iex: 'Invoke-Expression', gm: 'Get-Member', fw: 'Format-Wide', tee: 'Tee-Object', ogv: 'Out-GridView', sls: 'Select-String' };
+const UNSUPPORTED_ALIASES: Record<string, string> = { iex: 'Invoke-Expression', gm: 'Get-Member', fw: 'Format-Wide', ogv: 'Out-GridView', sls: 'Select-String' };
 
 /** Why a refused cmdlet is refused, when it is not obvious. */
 const WHY: Record<string, string> = {
+  'get-process': ' (the simulated host runs no programs)',
+  'get-wmiobject': ' (WMI classes are not simulated; Get-VM and the simulated environment ($env:, [Environment]) give what hvsim models)',
+  'get-ciminstance': ' (CIM classes are not simulated; Get-VM and the simulated environment ($env:, [Environment]) give what hvsim models)',
   'wait-vm':
     " (it waits for the guest — heartbeat, IP address, reboot — which hvsim does not model; to wait for a merge, poll the VM: while ((Get-VM x).OperationalStatus -contains 'MergingDisks') { Start-Sleep 5 })",
 };

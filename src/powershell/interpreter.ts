@@ -900,6 +900,7 @@ export class Interpreter {
       shouldProcess: (target, operation, description) => this.shouldProcess(def, c, named('WhatIf'), named('Confirm'), target, operation, description),
       localComputer: (names) => this.localComputer(def, c, names, ea),
       variable: (n) => this.vars.get(n),
+      setVariable: (n, v) => void this.vars.set(n.toLowerCase(), v),
       flushWarnings: async () => {
         for (const w of await this.host.takeWarnings()) warn(stripCmdlet(w.Message));
       },

@@ -7,7 +7,7 @@
 import { uformat } from './streams.js';
 import type { Bound, CmdletContext, CmdletDef, ParamDef } from '../cmdlet.js';
 import { FORMAT_OUTPUT, formatDefault, formatListOnConsole, formatTableOnConsole } from '../format.js';
-import { castTo, toBool, toNumber, toStr } from '../convert.js';
+import { castTo, timeSpanObject, toBool, toDate, toNumber, toStr } from '../convert.js';
 import { getMember } from '../members.js';
 import { compare } from '../operators.js';
 import { wildcard } from '../ops.js';
@@ -396,6 +396,74 @@ const startSleep = def(
   { collect: false, sets: ['Seconds', 'Milliseconds', 'FromTimeSpan'] },
 );
 
+/** Write-Progress: a non-interactive run (pwsh -NonInteractive -File, redirected) shows no progress bar. */
+const writeProgress = def(
+  'Write-Progress',
+  'WriteProgressCommand',
+  [
+    { name: 'Activity', type: 'string', position: 0 },
+    { name: 'Status', type: 'string', position: 1 },
+    { name: 'Id', type: 'int', position: 2 },
+    { name: 'PercentComplete', type: 'int' },
+    { name: 'SecondsRemaining', type: 'int' },
+    { name: 'CurrentOperation', type: 'string' },
+    { name: 'ParentId', type: 'int' },
+    { name: 'Completed', type: 'switch' },
+    { name: 'SourceId', type: 'int' },
+  ],
+  async () => {},
+  { collect: false },
+);
+
+/**
+ * New-TimeSpan [-Start] [-End] (each defaults to now: the host's clock) or -Days -Hours -Minutes
+ * -Seconds -Milliseconds (Microsoft's New-TimeSpan reference).
+ */
+const newTimeSpan = def(
+  'New-TimeSpan',
+  'NewTimeSpanCommand',
+  [
+    { name: 'Start', aliases: ['LastWriteTime'], type: 'object', position: 0, sets: ['Date'], pipeline: true },
+    { name: 'End', type: 'object', position: 1, sets: ['Date'] },
+    { name: 'Days', type: 'int', sets: ['Time'] },
+    { name: 'Hours', type: 'int', sets: ['Time'] },
+    { name: 'Minutes', type: 'int', sets: ['Time'] },
+    { name: 'Seconds', type: 'int', sets: ['Time'] },
+    { name: 'Milliseconds', type: 'int', sets: ['Time'] },
+  ],
+  async (ctx, b) => {
+    if (b.set === 'Time') {
+      const n = (k: string): number => (b.has(k) ? toNumber(b.get(k)!) : 0);
+      ctx.emit(timeSpanObject((((n('Days') * 24 + n('Hours')) * 60 + n('Minutes')) * 60 + n('Seconds')) * 1000 + n('Milliseconds')));
+      return;
+    }
+    const now = (): Promise<number> => ctx.host.now();
+    const start = b.has('Start') ? toDate(b.get('Start')!).getTime() : await now();
+    const end = b.has('End') ? toDate(b.get('End')!).getTime() : await now();
+    ctx.emit(timeSpanObject(end - start));
+  },
+  { collect: false, sets: ['Date', 'Time'] },
+);
+
+/**
+ * Measure-Command: runs the block (its output is dropped) and writes how long it took — on the
+ * host's clock, so on the simulator the simulated time its operations took (docs/powershell.md).
+ */
+const measureCommand = def(
+  'Measure-Command',
+  'MeasureCommandCommand',
+  [
+    { name: 'Expression', type: 'scriptblock', position: 0, mandatory: true },
+    { name: 'InputObject', type: 'object', pipeline: true },
+  ],
+  async (ctx, b, input) => {
+    const block = b.block('Expression')!;
+    const start = await ctx.host.now();
+    for (const item of input.length ? input : [null]) await block.invoke(item);
+    ctx.emit(timeSpanObject((await ctx.host.now()) - start));
+  },
+);
+
 const outNull = def('Out-Null', 'OutNullCommand', [inputObject], async () => {});
 
 const outDefault = def('Out-Default', 'OutDefaultCommand', [inputObject], async (ctx, _b, input) => {
@@ -415,6 +483,7 @@ const importModule = def(
 export const UTILITY_CMDLETS: CmdletDef[] = [
   selectObject, whereObject, forEachObject, sortObject, groupObject, measureObject, formatTableCmd, formatListCmd,
   writeHost, writeOutput, writeWarning, writeError, getDate, startSleep, outNull, outDefault, importModule,
+  writeProgress, newTimeSpan, measureCommand,
 ];
 
 export const UTILITY_ALIASES: Record<string, string> = {
