@@ -26,8 +26,8 @@ import { index, invokeMethod } from './methods.js';
 import { arithmetic, compare, matchTable } from './operators.js';
 import { isTextOperator, textOperator, unaryText } from './text.js';
 import { automaticVariable, simulatedEnvironment, type SimEnvironment } from './environment.js';
-import { NOT_HANDLED, dotnetInvoke, dotnetMember, fullTypeName, staticInvoke, staticMember, typeObject, type DotnetContext } from './statics.js';
-import { scriptVariables, type Facilities, type ScriptInfo } from './windows.js';
+import { NOT_HANDLED, psCmdletObject, dotnetInvoke, dotnetMember, fullTypeName, staticInvoke, staticMember, typeObject, type DotnetContext } from './statics.js';
+import { functionInvocation, scriptName, scriptVariables, type Facilities, type ScriptInfo } from './windows.js';
 import { ioStatic } from './cmdlets/files.js';
 import { PsHashtable, PsObject, collapse, enumerate, isScriptBlock, type PsErrorCategory, type PsErrorRecord, type PsScriptBlock, type PsValue } from './value.js';
 import { parseScript } from './parse.js';
@@ -170,6 +170,8 @@ export class Interpreter {
   /** The script running (its real path; $PSScriptRoot, $PSCommandPath, $MyInvocation). */
   script: ScriptInfo = { path: null };
   readonly dotnet: DotnetContext;
+  /** The innermost statement running (where $PSCmdlet.ShouldProcess's errors point). */
+  private currentPos: Pos = { line: 1, column: 1, length: 1 };
 
   constructor(readonly host: Host, private readonly opts: SessionOptions) {
     this.vars.set('erroractionpreference', 'Continue');
@@ -186,6 +188,16 @@ export class Interpreter {
         await opts.facilities.sendMail(m, await host.now());
       },
       ioStatic: async (type, name, args) => (opts.facilities ? ioStatic(opts.facilities, await host.now(), type, name, args) : NOT_HANDLED),
+      shouldProcess: (command, target, action, description) => {
+        const def: CmdletDef = { name: command, className: command, params: [], run: async () => {}, confirmImpact: 'Medium' };
+        const c: CommandCall = { kind: 'command', name: command, elements: [], pos: this.currentPos };
+        return this.shouldProcess(def, c, undefined, undefined, target, action, description);
+      },
+      write: (stream, text) => {
+        if (stream === 'warning') {
+          if (!['silentlycontinue', 'ignore'].includes(toStr(this.vars.get('warningpreference') ?? '').toLowerCase())) this.opts.stdout(formatWarning(text));
+        } else if (['continue', 'stop', 'inquire'].includes(toStr(this.vars.get('verbosepreference') ?? '').toLowerCase())) this.opts.stdout(`VERBOSE: ${text}\n`);
+      },
     };
   }
 
@@ -339,6 +351,7 @@ export class Interpreter {
 
   async exec(s: Stmt, out: PsValue[]): Promise<void> {
     const failures = this.failures;
+    this.currentPos = s.pos;
     try {
       await this.execInner(s, out);
       // $?: whether the last pipeline or assignment wrote no error (about_Automatic_Variables)
@@ -473,6 +486,7 @@ export class Interpreter {
       const r = await bindParams(def, scriptArgs(words, def, pos), false, this.bindTarget());
       this.vars.set('psboundparameters', r.bound);
       this.vars.set('args', r.rest);
+      if (def.advanced) this.vars.set('pscmdlet', psCmdletObject(scriptName(this.script)));
     } catch (e) {
       if (!(e instanceof BindingError)) throw e;
       throw this.bindFailure('', e, pos);
@@ -498,6 +512,9 @@ export class Interpreter {
       }
       this.vars.set('local:psboundparameters', r.bound);
       this.vars.set('local:args', r.rest);
+      if (def.advanced) this.vars.set('local:pscmdlet', psCmdletObject(name));
+      // in a function, $MyInvocation.MyCommand is the function (about_Automatic_Variables)
+      if (name !== '') this.vars.set('local:myinvocation', functionInvocation(name));
       const run = async (stmts: Stmt[] | null): Promise<void> => {
         if (!stmts) return;
         try {

@@ -977,8 +977,13 @@ class Converter {
         if (ke.kind !== 'const' || typeof ke.value !== 'string') return this.unsupported(keyNode, 'a computed hashtable key is');
         key = ke.value;
       }
-      if (v.type !== 'pipeline') this.unsupported(v, 'a statement as a hashtable value is');
-      entries.push({ key, value: this.pipeline(v) });
+      if (v.type === 'pipeline') entries.push({ key, value: this.pipeline(v) });
+      else {
+        // @{ k = if (…) {…} else {…} }: a statement's output is the value, as $( ) gives it
+        const stmt = this.statement(v);
+        const pos = this.pos(v);
+        entries.push({ key, value: { kind: 'pipeline', elements: [{ kind: 'expr', expr: { kind: 'subExpr', body: stmt ? [stmt] : [], pos }, pos }], pos } });
+      }
     }
     return { kind: 'hash', entries, pos: this.pos(n) };
   }
@@ -992,6 +997,11 @@ class Converter {
 
   private memberName(n: Node): string {
     const s = this.kids(n)[0];
+    if (s?.type === 'string_literal') {
+      // $o.'Age (days)': a quoted name without variables is a plain name
+      const e = this.expr(s);
+      if (e.kind === 'const' && typeof e.value === 'string') return e.value;
+    }
     if (!s || s.type !== 'simple_name') return this.unsupported(n, 'a computed member name is');
     return s.text;
   }

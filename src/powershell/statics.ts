@@ -47,6 +47,20 @@ export interface DotnetContext {
   sendMail(m: MailRecord): Promise<void>;
   /** System.IO.File / Directory statics over the simulated file system (cmdlets/files.ts). */
   ioStatic?(type: 'file' | 'directory', name: string, args: PsValue[]): Promise<PsValue | typeof NOT_HANDLED>;
+  /** $PSCmdlet.ShouldProcess of the advanced function `command` (the interpreter's -WhatIf/-Confirm rules). */
+  shouldProcess?(command: string, target: string, action: string | undefined, description: string | undefined): boolean;
+  /** $PSCmdlet.WriteVerbose / WriteWarning: the function's Write-Verbose / Write-Warning. */
+  write?(stream: 'verbose' | 'warning', text: string): void;
+}
+
+/** $PSCmdlet of an advanced function or script ([CmdletBinding()]). */
+export const PSCMDLET_TYPE = 'System.Management.Automation.PSScriptCmdlet';
+
+export function psCmdletObject(command: string): PsObject {
+  return new PsObject(PSCMDLET_TYPE, [
+    ['ParameterSetName', '__AllParameterSets'],
+    ['CommandRuntime', command],
+  ]);
 }
 
 /** Returned when a member is not one of this module's (the caller goes on to methods.ts / members.ts). */
@@ -696,6 +710,15 @@ export function dotnetMember(v: PsValue, name: string): PsValue | typeof NOT_HAN
 type InstanceFn = (o: PsObject, args: PsValue[], ctx: DotnetContext) => PsValue | Promise<PsValue>;
 
 const INSTANCE_METHODS: Record<string, Record<string, InstanceFn>> = {
+  [PSCMDLET_TYPE]: {
+    // ShouldProcess(target) / (target, action) / (description, warning, caption): Cmdlet.ShouldProcess
+    shouldprocess: (o, a, ctx) => {
+      if (!ctx.shouldProcess) throw new UnsupportedMember('$PSCmdlet.ShouldProcess() here is');
+      return a.length >= 3 ? ctx.shouldProcess(toStr(o.get('CommandRuntime') ?? null), '', undefined, str(a, 0)) : ctx.shouldProcess(toStr(o.get('CommandRuntime') ?? null), str(a, 0), a.length > 1 ? str(a, 1) : undefined, undefined);
+    },
+    writeverbose: (_o, a, ctx) => (ctx.write?.('verbose', str(a, 0)), null),
+    writewarning: (_o, a, ctx) => (ctx.write?.('warning', str(a, 0)), null),
+  },
   [PRINCIPAL_TYPE]: { isinrole: (_o, a) => isInRole(arg(a, 0)) },
   [IDENTITY_TYPE]: { dispose: () => null },
   [GUID_TYPE]: { tostring: (o, a) => (str(a, 0).toUpperCase() === 'N' ? toStr(o.get('Guid') ?? null).replace(/-/g, '') : toStr(o.get('Guid') ?? null)) },
