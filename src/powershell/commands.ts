@@ -42,7 +42,7 @@ const KNOWN_UNSUPPORTED = [
   'Write-Information', 'Start-Job', 'Wait-Job', 'Receive-Job',
   'Add-Member', 'Get-Member', 'Set-Variable', 'Get-Variable',
   'Get-Process', 'Get-WmiObject', 'Get-CimInstance',
-  'Invoke-Expression', 'Out-GridView', 'Format-Wide', 'Format-Custom', 'ConvertTo-Html', 'Select-String',
+  'Invoke-Expression', 'Out-GridView', 'Format-Wide', 'Format-Custom', 'Select-String',
 ].map((n) => n.toLowerCase());
 const UNSUPPORTED_ALIASES: Record<string, string> = { iex: 'Invoke-Expression', gm: 'Get-Member', fw: 'Format-Wide', ogv: 'Out-GridView', sls: 'Select-String' };
 

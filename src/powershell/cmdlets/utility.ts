@@ -12,6 +12,7 @@ import { getMember } from '../members.js';
 import { compare } from '../operators.js';
 import { wildcard } from '../ops.js';
 import { formatWith } from '../text.js';
+import { UnsupportedMember } from '../errors.js';
 import { PsHashtable, PsObject, collapse, enumerate, isScriptBlock, type PsValue } from '../value.js';
 
 const inputObject: ParamDef = { name: 'InputObject', type: 'object', pipeline: true };
@@ -464,6 +465,78 @@ const measureCommand = def(
   },
 );
 
+/** HTML-encoded text of a value as ConvertTo-Html writes a cell (WebUtility.HtmlEncode; collections as their type). */
+function htmlCell(v: PsValue): string {
+  const text = Array.isArray(v) ? 'System.Object[]' : v instanceof PsHashtable ? 'System.Collections.Hashtable' : toStr(v);
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+}
+
+/**
+ * ConvertTo-Html: a table (or -As List) of the input's properties, the first object's property
+ * names as columns, each line one string; a page (XHTML 1.0 Strict, as PowerShell writes it) unless
+ * -Fragment. Judged by pwsh (test/fixtures/ps-diff/formatting/convertto-html.ps1).
+ */
+const convertToHtml = def(
+  'ConvertTo-Html',
+  'ConvertToHtmlCommand',
+  [
+    { name: 'InputObject', type: 'object', pipeline: true },
+    { name: 'Property', type: 'object[]', position: 0 },
+    { name: 'Body', type: 'string[]', position: 1, sets: ['Page'] },
+    { name: 'Head', type: 'string[]', position: 2, sets: ['Page'] },
+    { name: 'Title', type: 'string', position: 3, sets: ['Page'] },
+    { name: 'As', type: 'string', values: ['Table', 'List'] },
+    { name: 'CssUri', aliases: ['cu', 'uri'], type: 'string', sets: ['Page'] },
+    { name: 'Fragment', type: 'switch', sets: ['Fragment'] },
+    { name: 'PostContent', type: 'string[]' },
+    { name: 'PreContent', type: 'string[]' },
+    { name: 'Meta', type: 'object', sets: ['Page'], unsupported: 'ConvertTo-Html -Meta is' },
+    { name: 'Charset', type: 'string', sets: ['Page'], unsupported: 'ConvertTo-Html -Charset is' },
+    { name: 'Transitional', type: 'switch', sets: ['Page'], unsupported: 'ConvertTo-Html -Transitional is' },
+  ],
+  async (ctx, b, input) => {
+    const items = input.length ? input : b.has('InputObject') ? [b.get('InputObject')!] : [];
+    if (items.some((x) => !(x instanceof PsObject) && !(x instanceof PsHashtable) && x !== null)) throw new UnsupportedMember('ConvertTo-Html of strings and numbers is');
+    const lines: string[] = [];
+    const page = !b.flag('Fragment');
+    if (page) {
+      lines.push('<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN"  "http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">', '<html xmlns="http://www.w3.org/1999/xhtml">', '<head>');
+      // -Head replaces the <title> (ConvertToHtmlCommand.BeginProcessing)
+      if (b.has('Head')) lines.push(...b.strs('Head')!);
+      else lines.push(`<title>${b.str('Title') ?? 'HTML TABLE'}</title>`);
+      const css = b.str('CssUri');
+      if (css !== undefined) lines.push(`<link rel="stylesheet" type="text/css" href="${css}" />`);
+      lines.push('</head><body>');
+      lines.push(...(b.strs('Body') ?? []));
+    }
+    lines.push(...(b.strs('PreContent') ?? []));
+    lines.push('<table>');
+    const objs = items.filter((x) => x !== null);
+    if (objs.length) {
+      const specs = propSpecs(b.has('Property') ? enumerate(b.get('Property')!) : propertyNames(objs[0]!), objs[0]!);
+      const list = (b.str('As') ?? 'Table').toLowerCase() === 'list';
+      if (!list) {
+        lines.push(`<colgroup>${'<col/>'.repeat(specs.length)}</colgroup>`);
+        lines.push(`<tr>${specs.map((p) => `<th>${htmlCell(p.name)}</th>`).join('')}</tr>`);
+      }
+      for (const [i, o] of objs.entries()) {
+        const cells: string[] = [];
+        for (const p of specs) cells.push(htmlCell(await p.value(o)));
+        if (!list) lines.push(`<tr>${cells.map((c) => `<td>${c}</td>`).join('')}</tr>`);
+        else {
+          if (i > 0) lines.push('<tr><td><hr></td></tr>');
+          specs.forEach((p, k) => lines.push(`<tr><td>${htmlCell(p.name)}:</td><td>${cells[k]}</td></tr>`));
+        }
+      }
+    }
+    lines.push('</table>');
+    lines.push(...(b.strs('PostContent') ?? []));
+    if (page) lines.push('</body></html>');
+    lines.forEach((l) => ctx.emit(l));
+  },
+  { sets: ['Page', 'Fragment'] },
+);
+
 const outNull = def('Out-Null', 'OutNullCommand', [inputObject], async () => {});
 
 const outDefault = def('Out-Default', 'OutDefaultCommand', [inputObject], async (ctx, _b, input) => {
@@ -483,7 +556,7 @@ const importModule = def(
 export const UTILITY_CMDLETS: CmdletDef[] = [
   selectObject, whereObject, forEachObject, sortObject, groupObject, measureObject, formatTableCmd, formatListCmd,
   writeHost, writeOutput, writeWarning, writeError, getDate, startSleep, outNull, outDefault, importModule,
-  writeProgress, newTimeSpan, measureCommand,
+  writeProgress, newTimeSpan, measureCommand, convertToHtml,
 ];
 
 export const UTILITY_ALIASES: Record<string, string> = {
