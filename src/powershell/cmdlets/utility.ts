@@ -12,7 +12,7 @@ import { getMember } from '../members.js';
 import { compare } from '../operators.js';
 import { wildcard } from '../ops.js';
 import { formatWith } from '../text.js';
-import { UnsupportedMember } from '../errors.js';
+import { PsRuntimeError, UnsupportedMember } from '../errors.js';
 import { PsHashtable, PsObject, collapse, enumerate, isScriptBlock, type PsValue } from '../value.js';
 
 const inputObject: ParamDef = { name: 'InputObject', type: 'object', pipeline: true };
@@ -208,9 +208,18 @@ const sortObject = def(
       return { spec, desc };
     });
     const rows: Array<{ item: PsValue; vals: PsValue[] }> = [];
-    for (const item of input) rows.push({ item, vals: await Promise.all(keys.map((k) => (k.spec ? k.spec.value(item) : item))) });
+    // $null input is dropped (OrderObjectBase.ProcessRecord)
+    for (const item of input) if (item !== null) rows.push({ item, vals: await Promise.all(keys.map((k) => (k.spec ? k.spec.value(item) : item))) });
     if (keys.length === 0) for (const r of rows) r.vals = [r.item];
-    const order = (a: PsValue, c: PsValue): number => (toBool(compare('-lt', a, c)) ? -1 : toBool(compare('-gt', a, c)) ? 1 : 0);
+    const order = (a: PsValue, c: PsValue): number => {
+      try {
+        return toBool(compare('-lt', a, c)) ? -1 : toBool(compare('-gt', a, c)) ? 1 : 0;
+      } catch (e) {
+        // ObjectCommandComparer: when the second cannot be converted to the first's type, both compare as text
+        if (!(e instanceof PsRuntimeError)) throw e;
+        return toBool(compare('-lt', toStr(a), toStr(c))) ? -1 : toBool(compare('-gt', toStr(a), toStr(c))) ? 1 : 0;
+      }
+    };
     rows.sort((x, y) => {
       for (let i = 0; i < x.vals.length; i++) {
         const d = order(x.vals[i]!, y.vals[i]!);
