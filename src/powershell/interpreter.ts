@@ -140,6 +140,13 @@ function catches(type: string, r: PsErrorRecord): boolean {
   return short === 'exception' || short === 'systemexception' || short === r.reason.toLowerCase();
 }
 
+/** The preference variable each common parameter of a script sets (functions.ts COMMON). */
+const SCRIPT_PREFERENCES: Record<string, string> = {
+  verbose: 'verbosepreference', vb: 'verbosepreference', debug: 'debugpreference', db: 'debugpreference',
+  erroraction: 'erroractionpreference', ea: 'erroractionpreference', warningaction: 'warningpreference', wa: 'warningpreference',
+  informationaction: 'informationpreference', whatif: 'whatifpreference', wi: 'whatifpreference',
+};
+
 const IMPACT_RANK: Record<string, number> = { none: 0, low: 1, medium: 2, high: 3 };
 
 /** A statement's output as a value (collapsed), and whether there was none. */
@@ -232,6 +239,21 @@ export class Interpreter {
       if (def.process) steps.push(...def.process.map((s) => (): Promise<void> => this.exec(s, this.console!.out)));
     }
     steps.push(...body.map((s) => (): Promise<void> => this.exec(s, this.console!.out)));
+    // -Verbose, -WhatIf … given to the script set preferences in the script's scope only: the
+    // session (kept between runs) gets its own back when the script ends
+    const given = new Set((script?.args ?? []).map((w) => SCRIPT_PREFERENCES[/^-([a-z]+)(:.*)?$/i.exec(w)?.[1]?.toLowerCase() ?? '']).filter((n) => n !== undefined));
+    const saved = [...given].map((n) => [n, this.vars.get(n)] as const);
+    try {
+      return await this.runSteps(steps, writer, result);
+    } finally {
+      for (const [n, v] of saved) {
+        if (v === undefined) this.vars.delete(n);
+        else this.vars.set(n, v);
+      }
+    }
+  }
+
+  private async runSteps(steps: Array<() => Promise<void>>, writer: OutDefaultWriter, result: (exitCode: number, t: PsErrorRecord | null) => RunResult): Promise<RunResult> {
     for (const step of steps) {
       const out: PsValue[] = [];
       this.console = { out, writer };
