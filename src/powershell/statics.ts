@@ -13,6 +13,7 @@ import { castTo, registerCast, registerCastPattern, spanMs, timeSpanObject, toBo
 import { DAYS, MONTHS } from './dotnet.js';
 import { ExitSignal, PsRuntimeError, UnsupportedMember } from './errors.js';
 import { textOperator } from './text.js';
+import { regex } from './ops.js';
 import { PSCUSTOMOBJECT_TYPE, PsHashtable, PsObject, enumerate, isScriptBlock, type PsValue } from './value.js';
 
 /** A mail as SmtpClient.Send / Send-MailMessage hand it to the simulated outbox. */
@@ -160,6 +161,33 @@ const num = (a: PsValue[], i: number): number => toNumber(arg(a, i));
 export function callFailed(method: string, args: PsValue[], text: string): PsRuntimeError {
   return new PsRuntimeError(`Exception calling "${method}" with "${args.length}" argument(s): "${text}"`, 'InvalidOperation', 'MethodInvocationException');
 }
+
+const MATCH_TYPE = 'System.Text.RegularExpressions.Match';
+const GROUP_TYPE = 'System.Text.RegularExpressions.Group';
+
+/** A pattern with [regex]'s options (RegexOptions names, comma-separated, or a number we do not read). */
+function regexMatch(pattern: string, options: PsValue | undefined, flags = ''): RegExp {
+  const opts = options === undefined || options === null ? [] : toStr(options).split(',').map((o) => o.trim().toLowerCase());
+  return regex(pattern, !opts.includes('ignorecase'), `${flags}${opts.includes('multiline') ? 'm' : ''}${opts.includes('singleline') ? 's' : ''}`);
+}
+
+function group(name: string, value: string | undefined, index: number): PsObject {
+  return new PsObject(GROUP_TYPE, [['Success', value !== undefined], ['Name', name], ['Value', value ?? ''], ['Index', value === undefined ? 0 : index], ['Length', value?.length ?? 0]]);
+}
+
+/** A Match: Success Value Index Length, and Groups by number and by name ($m.Groups[1], $m.Groups['name']). */
+function matchObject(m: RegExpExecArray | RegExpMatchArray): PsObject {
+  const groups = new PsHashtable();
+  m.forEach((g, i) => groups.set(String(i), group(String(i), g, i === 0 ? (m.index ?? 0) : (m.index ?? 0) + m[0].indexOf(g ?? ''))));
+  for (const [k, g] of Object.entries(m.groups ?? {})) groups.set(k, group(k, g, (m.index ?? 0) + m[0].indexOf(g ?? '')));
+  return new PsObject(MATCH_TYPE, [['Groups', groups], ['Success', true], ['Name', '0'], ['Value', m[0]], ['Index', m.index ?? 0], ['Length', m[0].length]]);
+}
+
+function noMatch(): PsObject {
+  return new PsObject(MATCH_TYPE, [['Groups', new PsHashtable([['0', group('0', undefined, 0)]])], ['Success', false], ['Name', '0'], ['Value', ''], ['Index', 0], ['Length', 0]]);
+}
+registerTextForm(MATCH_TYPE, (o) => toStr(o.get('Value') ?? null));
+registerTextForm(GROUP_TYPE, (o) => toStr(o.get('Value') ?? null));
 
 /** Round half to even (.NET's default MidpointRounding.ToEven), or away from zero. */
 export function roundTo(x: number, digits: number, awayFromZero: boolean): number {
@@ -504,6 +532,23 @@ const STATICS: Record<string, StaticType> = {
       },
       daysinmonth: (a) => new Date(num(a, 0), num(a, 1), 0).getDate(),
       isleapyear: (a) => new Date(num(a, 0), 1, 29).getDate() === 29,
+    },
+  },
+  regex: {
+    props: {},
+    methods: {
+      // [regex]::X(input, pattern[, options]): .NET's statics, case-sensitive unless IgnoreCase
+      match: (a) => {
+        const m = regexMatch(str(a, 1), a[2]).exec(str(a, 0));
+        return m ? matchObject(m) : noMatch();
+      },
+      matches: (a) => [...str(a, 0).matchAll(regexMatch(str(a, 1), a[2], 'g'))].map(matchObject),
+      ismatch: (a) => regexMatch(str(a, 1), a[2]).test(str(a, 0)),
+      replace: (a) => str(a, 0).replace(regexMatch(str(a, 1), a[3], 'g'), str(a, 2).replace(/\$\$|\$0|\$\{(\w+)\}/g, (m, name: string | undefined) => (m === '$$' ? '$$' : m === '$0' ? '$&' : `$<${name}>`))),
+      split: (a) => str(a, 0).split(regexMatch(str(a, 1), a[2], 'g')),
+      // Regex.Escape: \, *, +, ?, |, {, [, (, ), ^, $, ., #, white space
+      escape: (a) => str(a, 0).replace(/[\\*+?|{[()^$.#]/g, '\\$&').replace(/ /g, '\\ ').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\f/g, '\\f'),
+      unescape: (a) => str(a, 0).replace(/\\(.)/g, '$1'),
     },
   },
   math: {
