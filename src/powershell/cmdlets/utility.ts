@@ -12,6 +12,7 @@ import { getMember } from '../members.js';
 import { compare } from '../operators.js';
 import { wildcard } from '../ops.js';
 import { formatWith } from '../text.js';
+import { formatDate } from '../dotnet.js';
 import { PsRuntimeError, UnsupportedMember } from '../errors.js';
 import { PsHashtable, PsObject, collapse, enumerate, isScriptBlock, type PsValue } from '../value.js';
 
@@ -476,7 +477,8 @@ const measureCommand = def(
 
 /** HTML-encoded text of a value as ConvertTo-Html writes a cell (WebUtility.HtmlEncode; collections as their type). */
 function htmlCell(v: PsValue): string {
-  const text = Array.isArray(v) ? 'System.Object[]' : v instanceof PsHashtable ? 'System.Collections.Hashtable' : toStr(v);
+  // a date as the culture writes it (ToString(), as Export-Csv does), not PowerShell's invariant text
+  const text = Array.isArray(v) ? 'System.Object[]' : v instanceof PsHashtable ? 'System.Collections.Hashtable' : v instanceof Date ? formatDate(v, 'G')! : toStr(v);
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 }
 
