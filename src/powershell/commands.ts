@@ -41,7 +41,7 @@ const KNOWN_UNSUPPORTED = [
   'New-PSSession', 'New-CimSession', 'Get-Credential',
   'Write-Information', 'Start-Job', 'Wait-Job', 'Receive-Job',
   'Add-Member', 'Get-Member', 'Set-Variable', 'Get-Variable',
-  'Get-Process', 'Get-WmiObject', 'Get-CimInstance',
+  'Get-Process', 'Get-WmiObject', 'Get-CimInstance', 'Get-Random',
   'Invoke-Expression', 'Out-GridView', 'Format-Wide', 'Format-Custom', 'Select-String',
 ].map((n) => n.toLowerCase());
 const UNSUPPORTED_ALIASES: Record<string, string> = { iex: 'Invoke-Expression', gm: 'Get-Member', fw: 'Format-Wide', ogv: 'Out-GridView', sls: 'Select-String' };
@@ -49,6 +49,7 @@ const UNSUPPORTED_ALIASES: Record<string, string> = { iex: 'Invoke-Expression', 
 /** Why a refused cmdlet is refused, when it is not obvious. */
 const WHY: Record<string, string> = {
   'get-process': ' (the simulated host runs no programs)',
+  'get-random': ' (a run of hvsim is reproducible; .NET\'s seeded generator is not reproduced, so -SetSeed would not give PowerShell\'s numbers)',
   'get-wmiobject': ' (WMI classes are not simulated; Get-VM and the simulated environment ($env:, [Environment]) give what hvsim models)',
   'get-ciminstance': ' (CIM classes are not simulated; Get-VM and the simulated environment ($env:, [Environment]) give what hvsim models)',
   'wait-vm':
