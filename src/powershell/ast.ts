@@ -91,17 +91,18 @@ export type Stmt =
   | Pipeline
   /** `value` is a pipeline, or a statement whose output is collected ($r = foreach (…) {…}). */
   | { kind: 'assign'; target: Expr; op: '=' | '+=' | '-='; value: Stmt; pos: Pos; constraint?: string }
-  | { kind: 'foreach'; variable: string; iterable: Pipeline; body: Stmt[]; pos: Pos }
-  | { kind: 'while'; cond: Pipeline; body: Stmt[]; pos: Pos }
+  /** `label`: `:name` written before a loop or switch (about_Break). */
+  | { kind: 'foreach'; variable: string; iterable: Pipeline; body: Stmt[]; pos: Pos; label?: string }
+  | { kind: 'while'; cond: Pipeline; body: Stmt[]; pos: Pos; label?: string }
   /** do { } while (cond) / do { } until (cond): the body runs first. */
-  | { kind: 'do'; body: Stmt[]; cond: Pipeline; until: boolean; pos: Pos }
+  | { kind: 'do'; body: Stmt[]; cond: Pipeline; until: boolean; pos: Pos; label?: string }
   /** for (init; cond; step) { }: each part may be missing (a missing condition is true). */
-  | { kind: 'for'; init: Stmt | null; cond: Pipeline | null; step: Stmt | null; body: Stmt[]; pos: Pos }
+  | { kind: 'for'; init: Stmt | null; cond: Pipeline | null; step: Stmt | null; body: Stmt[]; pos: Pos; label?: string }
   | { kind: 'if'; clauses: Array<{ cond: Pipeline; body: Stmt[] }>; elseBody: Stmt[] | null; pos: Pos }
   | { kind: 'try'; body: Stmt[]; catches: Array<{ types: string[]; body: Stmt[] }>; finallyBody: Stmt[] | null; pos: Pos }
   | { kind: 'exit'; value: Pipeline | null; pos: Pos }
-  /** break / continue (without a label), only inside a loop statement (foreach, for, while, do) or switch. */
-  | { kind: 'loopControl'; word: 'break' | 'continue'; pos: Pos }
+  /** break / continue [label], only inside a loop statement (foreach, for, while, do) or switch. */
+  | { kind: 'loopControl'; word: 'break' | 'continue'; label?: string; pos: Pos }
   /** function / filter Name { … }: defined when the statement runs. */
   | { kind: 'function'; name: string; filter: boolean; def: BlockDef; pos: Pos }
   | { kind: 'return'; value: Pipeline | null; pos: Pos }
@@ -113,6 +114,7 @@ export type Stmt =
       value: Pipeline;
       clauses: Array<{ cond: Expr | 'default'; body: Stmt[] }>;
       pos: Pos;
+      label?: string;
     }
   | { kind: 'throw'; value: Pipeline | null; pos: Pos }
   /**

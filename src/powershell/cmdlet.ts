@@ -74,6 +74,8 @@ export interface CmdletContext {
   flushWarnings(): Promise<void>;
   /** A variable of the script ($VerbosePreference …), when the context can read them. */
   variable?(name: string): PsValue | undefined;
+  /** Set a variable in the caller's scope (Tee-Object -Variable). */
+  setVariable?(name: string, value: PsValue): void;
   readonly width: number;
   /** The simulated host's files, outbox, event log, script input (none on a real host). */
   readonly facilities?: Facilities | undefined;

@@ -46,19 +46,22 @@ const KNOWN_UNSUPPORTED = [
   'Get-VHD', 'New-VHD', 'Set-VHD', 'Resize-VHD', 'Convert-VHD', 'Mount-VHD', 'Dismount-VHD', 'Test-VHD', 'Optimize-VHD',
   'Remove-VMHardDiskDrive', 'Set-VMHardDiskDrive', 'Get-VMNetworkAdapter',
   'Get-VMHost', 'Set-VMHost', 'Get-VMProcessor', 'Set-VMProcessor', 'Get-VMMemory', 'Set-VMMemory',
-  'Tee-Object',
   'New-PSSession', 'Get-Credential',
   ...CLUSTER_CMDLETS,
-  'Write-Progress', 'Write-Information',
+  'Write-Information',
   'Add-Member', 'Get-Member', 'Set-Variable', 'Get-Variable',
-  'Get-Process', 'Get-Service',
-  'Invoke-Expression', 'Out-GridView', 'Format-Wide', 'Format-Custom', 'ConvertTo-Html', 'Select-String',
+  'Get-Process', 'Get-WmiObject', 'Get-CimInstance', 'Get-Random',
+  'Invoke-Expression', 'Out-GridView', 'Format-Wide', 'Format-Custom', 'Select-String',
 ].map((n) => n.toLowerCase());
-const UNSUPPORTED_ALIASES: Record<string, string> = { iex: 'Invoke-Expression', gm: 'Get-Member', fw: 'Format-Wide', tee: 'Tee-Object', ogv: 'Out-GridView', sls: 'Select-String' };
+const UNSUPPORTED_ALIASES: Record<string, string> = { iex: 'Invoke-Expression', gm: 'Get-Member', fw: 'Format-Wide', ogv: 'Out-GridView', sls: 'Select-String' };
 
 /** Why a refused cmdlet is refused, when it is not obvious. */
 const WHY: Record<string, string> = {
   ...Object.fromEntries(CLUSTER_CMDLETS.map((n) => [n.toLowerCase(), ' (module FailoverClusters: the simulator models no failover cluster — its hosts are stand-alone; use -ComputerName to reach each host)'])),
+  'get-process': ' (the simulated host runs no programs)',
+  'get-random': ' (a run of hvsim is reproducible; .NET\'s seeded generator is not reproduced, so -SetSeed would not give PowerShell\'s numbers)',
+  'get-wmiobject': ' (WMI classes are not simulated; Get-VM and the simulated environment ($env:, [Environment]) give what hvsim models)',
+  'get-ciminstance': ' (CIM classes are not simulated; Get-VM and the simulated environment ($env:, [Environment]) give what hvsim models)',
 };
 
 /**

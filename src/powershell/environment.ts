@@ -90,13 +90,32 @@ export function psVersionTable(): PsHashtable {
   ]);
 }
 
+const size = (w: number, h: number): PsObject => new PsObject('System.Management.Automation.Host.Size', [['Width', w], ['Height', h]]);
+
+/**
+ * $Host.UI.RawUI: a Windows PowerShell 5.1 console window as an elevated session opens it, 120
+ * columns wide as hvsim formats output. Scripts set WindowTitle and colours; that is accepted and
+ * shows nothing (there is no window), as in a redirected run.
+ */
+function rawUi(): PsObject {
+  return new PsObject('System.Management.Automation.Internal.Host.InternalHostRawUserInterface', [
+    ['ForegroundColor', 'DarkYellow'],
+    ['BackgroundColor', 'DarkMagenta'],
+    ['WindowTitle', 'Administrator: Windows PowerShell'],
+    ['WindowSize', size(120, 50)],
+    ['BufferSize', size(120, 3000)],
+    ['MaxWindowSize', size(120, 50)],
+    ['CursorSize', 25],
+  ]);
+}
+
 /** $Host: the console host (Name 'ConsoleHost', as powershell.exe -File has). */
 export function hostObject(): PsObject {
   return new PsObject('System.Management.Automation.Internal.Host.InternalHost', [
     ['Name', 'ConsoleHost'],
     ['Version', versionObject(IMITATED_PS_VERSION)],
     ['InstanceId', '9b3a1c4e-1f0e-4c59-8d0e-7c2a4f0a9b11'],
-    ['UI', new PsObject('System.Management.Automation.Internal.Host.InternalHostUserInterface', [])],
+    ['UI', new PsObject('System.Management.Automation.Internal.Host.InternalHostUserInterface', [['RawUI', rawUi()]])],
     ['CurrentCulture', 'en-US'],
     ['CurrentUICulture', 'en-US'],
   ]);

@@ -51,11 +51,19 @@ export class RunawayLoopError extends TerminatingError {}
 /** An error record that ends only the statement it happened in (binding errors, unknown commands). */
 export class StatementError extends RecordError {}
 
-/** `break` / `continue` on their way to the enclosing foreach. */
+/** `break` / `continue` on their way to the enclosing loop (the one named `label`, when given). */
 export class LoopSignal extends Error {
-  constructor(readonly word: 'break' | 'continue') {
+  constructor(
+    readonly word: 'break' | 'continue',
+    readonly label?: string,
+  ) {
     super(word);
     this.name = 'LoopSignal';
+  }
+
+  /** Whether the loop or switch labelled `label` (undefined: none) takes this signal. */
+  stopsAt(label: string | undefined): boolean {
+    return this.label === undefined || (label !== undefined && this.label.toLowerCase() === label.toLowerCase());
   }
 }
 

@@ -29,8 +29,8 @@ import { index, invokeMethod } from './methods.js';
 import { arithmetic, compare, matchTable } from './operators.js';
 import { isTextOperator, textOperator, unaryText } from './text.js';
 import { automaticVariable, simulatedEnvironment, type SimEnvironment } from './environment.js';
-import { NOT_HANDLED, dotnetInvoke, dotnetMember, fullTypeName, staticInvoke, staticMember, typeObject, type DotnetContext } from './statics.js';
-import { scriptVariables, type Facilities, type ScriptInfo } from './windows.js';
+import { NOT_HANDLED, psCmdletObject, dotnetInvoke, dotnetMember, fullTypeName, staticInvoke, staticMember, typeObject, type DotnetContext } from './statics.js';
+import { functionInvocation, scriptName, scriptVariables, type Facilities, type ScriptInfo } from './windows.js';
 import { ioStatic } from './cmdlets/files.js';
 import { PsHashtable, PsObject, collapse, enumerate, isScriptBlock, type PsErrorCategory, type PsErrorRecord, type PsScriptBlock, type PsValue } from './value.js';
 import { parseScript } from './parse.js';
@@ -146,6 +146,13 @@ function catches(type: string, r: PsErrorRecord): boolean {
   return short === 'exception' || short === 'systemexception' || short === r.reason.toLowerCase();
 }
 
+/** The preference variable each common parameter of a script sets (functions.ts COMMON). */
+const SCRIPT_PREFERENCES: Record<string, string> = {
+  verbose: 'verbosepreference', vb: 'verbosepreference', debug: 'debugpreference', db: 'debugpreference',
+  erroraction: 'erroractionpreference', ea: 'erroractionpreference', warningaction: 'warningpreference', wa: 'warningpreference',
+  informationaction: 'informationpreference', whatif: 'whatifpreference', wi: 'whatifpreference',
+};
+
 const IMPACT_RANK: Record<string, number> = { none: 0, low: 1, medium: 2, high: 3 };
 
 /** A statement's output as a value (collapsed), and whether there was none. */
@@ -182,6 +189,8 @@ export class Interpreter {
   readonly jobs: JobTable;
   /** In a Start-Job runspace: the caller's values of its $using: variables (lower-case names). */
   private usingValues: Map<string, PsValue> | null = null;
+  /** The innermost statement running (where $PSCmdlet.ShouldProcess's errors point). */
+  private currentPos: Pos = { line: 1, column: 1, length: 1 };
 
   constructor(readonly host: Host, private readonly opts: SessionOptions) {
     this.jobs = new JobTable(host);
@@ -199,6 +208,16 @@ export class Interpreter {
         await opts.facilities.sendMail(m, await host.now());
       },
       ioStatic: async (type, name, args) => (opts.facilities ? ioStatic(opts.facilities, await host.now(), type, name, args) : NOT_HANDLED),
+      shouldProcess: (command, target, action, description) => {
+        const def: CmdletDef = { name: command, className: command, params: [], run: async () => {}, confirmImpact: 'Medium' };
+        const c: CommandCall = { kind: 'command', name: command, elements: [], pos: this.currentPos };
+        return this.shouldProcess(def, c, undefined, undefined, target, action, description);
+      },
+      write: (stream, text) => {
+        if (stream === 'warning') {
+          if (!['silentlycontinue', 'ignore'].includes(toStr(this.vars.get('warningpreference') ?? '').toLowerCase())) this.opts.stdout(formatWarning(text));
+        } else if (['continue', 'stop', 'inquire'].includes(toStr(this.vars.get('verbosepreference') ?? '').toLowerCase())) this.opts.stdout(`VERBOSE: ${text}\n`);
+      },
     };
   }
 
@@ -233,6 +252,21 @@ export class Interpreter {
       if (def.process) steps.push(...def.process.map((s) => (): Promise<void> => this.exec(s, this.console!.out)));
     }
     steps.push(...body.map((s) => (): Promise<void> => this.exec(s, this.console!.out)));
+    // -Verbose, -WhatIf … given to the script set preferences in the script's scope only: the
+    // session (kept between runs) gets its own back when the script ends
+    const given = new Set((script?.args ?? []).map((w) => SCRIPT_PREFERENCES[/^-([a-z]+)(:.*)?$/i.exec(w)?.[1]?.toLowerCase() ?? '']).filter((n) => n !== undefined));
+    const saved = [...given].map((n) => [n, this.vars.get(n)] as const);
+    try {
+      return await this.runSteps(steps, writer, result);
+    } finally {
+      for (const [n, v] of saved) {
+        if (v === undefined) this.vars.delete(n);
+        else this.vars.set(n, v);
+      }
+    }
+  }
+
+  private async runSteps(steps: Array<() => Promise<void>>, writer: OutDefaultWriter, result: (exitCode: number, t: PsErrorRecord | null) => RunResult): Promise<RunResult> {
     for (const step of steps) {
       const out: PsValue[] = [];
       this.console = { out, writer };
@@ -352,6 +386,7 @@ export class Interpreter {
 
   async exec(s: Stmt, out: PsValue[]): Promise<void> {
     const failures = this.failures;
+    this.currentPos = s.pos;
     try {
       await this.execInner(s, out);
       // $?: whether the last pipeline or assignment wrote no error (about_Automatic_Variables)
@@ -397,13 +432,13 @@ export class Interpreter {
       case 'foreach':
         for (const item of enumerate(await this.valueOf(s.iterable))) {
           this.vars.set(s.variable.toLowerCase(), item);
-          if (await this.loopPass(s.body, out)) break;
+          if (await this.loopPass(s.body, out, s.label)) break;
         }
         return;
       case 'while': {
         const tick = await this.watchLoop(s.pos);
         while (toBool(await this.valueOf(s.cond))) {
-          if (await this.loopPass(s.body, out)) break;
+          if (await this.loopPass(s.body, out, s.label)) break;
           await tick();
         }
         return;
@@ -411,21 +446,21 @@ export class Interpreter {
       case 'do': {
         const tick = await this.watchLoop(s.pos);
         // continue goes on to the condition, as in PowerShell
-        while (!(await this.loopPass(s.body, out)) && toBool(await this.valueOf(s.cond)) !== s.until) await tick();
+        while (!(await this.loopPass(s.body, out, s.label)) && toBool(await this.valueOf(s.cond)) !== s.until) await tick();
         return;
       }
       case 'for': {
         if (s.init) await this.exec(s.init, out);
         const tick = await this.watchLoop(s.pos);
         while (s.cond === null || toBool(await this.valueOf(s.cond))) {
-          if (await this.loopPass(s.body, out)) break;
+          if (await this.loopPass(s.body, out, s.label)) break;
           if (s.step) await this.exec(s.step, out);
           await tick();
         }
         return;
       }
       case 'loopControl':
-        throw new LoopSignal(s.word);
+        throw new LoopSignal(s.word, s.label);
       case 'unsupported':
         throw new UnsupportedError(s.pos.line, s.what);
       case 'function':
@@ -458,13 +493,13 @@ export class Interpreter {
     }
   }
 
-  /** One pass of a loop's body; true when it ended with `break`. */
-  private async loopPass(body: Stmt[], out: PsValue[]): Promise<boolean> {
+  /** One pass of a loop's body; true when it ended with `break`. A labelled signal for an outer loop goes on. */
+  private async loopPass(body: Stmt[], out: PsValue[], label: string | undefined): Promise<boolean> {
     try {
       await this.body(body, out);
       return false;
     } catch (e) {
-      if (!(e instanceof LoopSignal)) throw e;
+      if (!(e instanceof LoopSignal) || !e.stopsAt(label)) throw e;
       return e.word === 'break';
     }
   }
@@ -486,6 +521,7 @@ export class Interpreter {
       const r = await bindParams(def, scriptArgs(words, def, pos), false, this.bindTarget());
       this.vars.set('psboundparameters', r.bound);
       this.vars.set('args', r.rest);
+      if (def.advanced) this.vars.set('pscmdlet', psCmdletObject(scriptName(this.script)));
     } catch (e) {
       if (!(e instanceof BindingError)) throw e;
       throw this.bindFailure('', e, pos);
@@ -511,6 +547,9 @@ export class Interpreter {
       }
       this.vars.set('local:psboundparameters', r.bound);
       this.vars.set('local:args', r.rest);
+      if (def.advanced) this.vars.set('local:pscmdlet', psCmdletObject(name));
+      // in a function, $MyInvocation.MyCommand is the function (about_Automatic_Variables)
+      if (name !== '') this.vars.set('local:myinvocation', functionInvocation(name));
       const run = async (stmts: Stmt[] | null): Promise<void> => {
         if (!stmts) return;
         try {
@@ -622,7 +661,7 @@ export class Interpreter {
         await this.body(body, out);
         return null;
       } catch (e) {
-        if (!(e instanceof LoopSignal)) throw e;
+        if (!(e instanceof LoopSignal) || !e.stopsAt(s.label)) throw e;
         return e.word;
       }
     };
@@ -918,6 +957,7 @@ export class Interpreter {
       cimSessions: this.cimSessions,
       variable: (n) => this.vars.get(n),
       jobs: this.jobControl(),
+      setVariable: (n, v) => void this.vars.set(n.toLowerCase(), v),
       flushWarnings: async () => {
         for (const w of await this.host.takeWarnings()) warn(stripCmdlet(w.Message));
       },

@@ -60,7 +60,19 @@ const STRING_METHODS: Record<string, (s: string, args: PsValue[]) => PsValue> = 
   endswith: (s, a) => s.endsWith(toStr(a[0] ?? null)),
   contains: (s, a) => s.includes(toStr(a[0] ?? null)),
   replace: (s, a) => s.split(toStr(a[0] ?? null)).join(toStr(a[1] ?? null)),
-  substring: (s, a) => (a.length > 1 ? s.substr(toNumber(a[0]!), toNumber(a[1]!)) : s.slice(toNumber(a[0] ?? 0))),
+  substring: (s, a) => {
+    const start = toNumber(a[0] ?? 0);
+    const len = a.length > 1 ? toNumber(a[1]!) : s.length - start;
+    // String.Substring's ArgumentOutOfRangeException, in .NET Framework's wording (Windows PowerShell 5.1)
+    const bad = (text: string): never => {
+      throw new PsRuntimeError(`Exception calling "Substring" with "${a.length}" argument(s): "${text}"`, 'InvalidOperation', 'ArgumentOutOfRangeException');
+    };
+    if (start < 0) bad('StartIndex cannot be less than zero.\r\nParameter name: startIndex');
+    if (start > s.length) bad('startIndex cannot be larger than length of string.\r\nParameter name: startIndex');
+    if (len < 0) bad('Length cannot be less than zero.\r\nParameter name: length');
+    if (start + len > s.length) bad('Index and length must refer to a location within the string.\r\nParameter name: length');
+    return s.substr(start, len);
+  },
 };
 
 function trimChars(s: string, args: PsValue[], start: boolean, end: boolean): string {

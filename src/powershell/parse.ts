@@ -9,6 +9,7 @@ import { Language, Parser, type Node } from 'web-tree-sitter';
 import type { BlockDef, CmdElement, CommandCall, Expr, ParamDecl, Pipeline, PipelineElement, Pos, Stmt } from './ast.js';
 import { ScriptSyntaxError, UnsupportedError } from './errors.js';
 import { normaliseSource } from './normalise.js';
+import { repairGrammarGaps } from './repair.js';
 import { knownCast } from './convert.js';
 import { isTextOperator } from './text.js';
 
@@ -41,14 +42,24 @@ export interface ParsedScript {
 export async function parseScript(source: string, strict = false): Promise<ParsedScript> {
   const original = source.replace(/^\uFEFF/, '');
   const normalised = normaliseSource(original, strict);
-  const text = separateParamBlocks(quoteGlobArguments(normalised.text));
+  let text = separateParamBlocks(quoteGlobArguments(normalised.text));
   const warnings = normalised.warnings;
   const parser = await getParser();
   // an empty or comments-only script runs and does nothing (the grammar reads it as an error)
   if (/^\s*$/.test(text.replace(/<#[\s\S]*?#>/g, '').replace(/#.*$/gm, '')))
     return { body: [], def: { params: null, advanced: false, begin: null, process: null, end: [] }, lines: original.split(/\r?\n/), warnings };
-  const tree = parser.parse(text);
+  let tree = parser.parse(text);
   if (!tree) throw new ScriptSyntaxError(1, 'the script could not be parsed');
+  if (tree.rootNode.hasError) {
+    // valid PowerShell the grammar cannot read (repair.ts); kept only when it then parses
+    const repaired = repairGrammarGaps(text);
+    const again = repaired === text ? null : parser.parse(repaired);
+    if (again && !again.rootNode.hasError) {
+      tree.delete();
+      tree = again;
+      text = repaired;
+    } else again?.delete();
+  }
   try {
     const conv = new Converter(text, parser);
     let body: Stmt[];
@@ -74,6 +85,9 @@ const BINARY_NODES = new Set([
   'multiplicative_argument_expression', 'format_argument_expression', 'range_argument_expression', 'argument_expression',
 ]);
 
+/** Statements a label may name. */
+const LOOP_KINDS = new Set<Stmt['kind']>(['foreach', 'while', 'do', 'for', 'switch']);
+
 const COMPARISON = /^-[ci]?(eq|ne|lt|gt|le|ge|like|notlike|match|notmatch|contains|notcontains|in|notin)$/i;
 const SUPPORTED_BINARY = /^(-and|-or|-xor|\+|-|\*|\/|%|\.\.)$/i;
 
@@ -90,7 +104,6 @@ const CONSTRUCT: Record<string, string> = {
   sequence_statement: 'workflow statements are',
   parallel_statement: 'workflow statements are',
   inlinescript_statement: 'workflow statements are',
-  label: 'loop labels are',
   stop_parsing: 'the stop-parsing token --% is',
   verbatim_command_argument: 'the stop-parsing token --% is',
 };
@@ -178,9 +191,17 @@ class Converter {
 
   private statementList(n: Node): Stmt[] {
     const out: Stmt[] = [];
+    // `:name` before a loop or switch labels it for `break name` / `continue name` (about_Break)
+    let label: string | undefined;
     for (const c of this.kids(n)) {
+      if (c.type === 'label') {
+        label = c.text.slice(1);
+        continue;
+      }
       try {
         const s = this.statement(c);
+        if (s && label !== undefined && LOOP_KINDS.has(s.kind)) (s as { label?: string }).label = label;
+        label = undefined;
         if (s) out.push(s);
       } catch (e) {
         // outside the subset: refused when (if) the statement runs; syntax errors still refuse now
@@ -370,9 +391,13 @@ class Converter {
     if (word === 'exit') return { kind: 'exit', value, pos: this.pos(n) };
     if (word === 'return') return { kind: 'return', value, pos: this.pos(n) };
     if (word === 'throw') return { kind: 'throw', value, pos: this.pos(n) };
-    if ((word === 'break' || word === 'continue') && !value && parts.length === 1) {
-      if (this.loopDepth === 0) this.unsupported(n, `"${word}" outside a loop statement (foreach, for, while, do) is`);
-      return { kind: 'loopControl', word, pos: this.pos(n) };
+    if ((word === 'break' || word === 'continue') && !value) {
+      // `break outer` reaches here as `break :outer` (labelledFlowControl); a computed label is not taken
+      const labelNode = parts.length === 2 && parts[1]!.type === 'label_expression' ? this.kids(parts[1]!)[0] : undefined;
+      if (parts.length === 1 || labelNode?.type === 'label') {
+        if (this.loopDepth === 0) this.unsupported(n, `"${word}" outside a loop statement (foreach, for, while, do) is`);
+        return labelNode ? { kind: 'loopControl', word, label: labelNode.text.slice(1), pos: this.pos(n) } : { kind: 'loopControl', word, pos: this.pos(n) };
+      }
     }
     return this.unsupported(n, `"${word}" is`);
   }
@@ -954,8 +979,13 @@ class Converter {
         if (ke.kind !== 'const' || typeof ke.value !== 'string') return this.unsupported(keyNode, 'a computed hashtable key is');
         key = ke.value;
       }
-      if (v.type !== 'pipeline') this.unsupported(v, 'a statement as a hashtable value is');
-      entries.push({ key, value: this.pipeline(v) });
+      if (v.type === 'pipeline') entries.push({ key, value: this.pipeline(v) });
+      else {
+        // @{ k = if (…) {…} else {…} }: a statement's output is the value, as $( ) gives it
+        const stmt = this.statement(v);
+        const pos = this.pos(v);
+        entries.push({ key, value: { kind: 'pipeline', elements: [{ kind: 'expr', expr: { kind: 'subExpr', body: stmt ? [stmt] : [], pos }, pos }], pos } });
+      }
     }
     return { kind: 'hash', entries, pos: this.pos(n) };
   }
@@ -969,6 +999,11 @@ class Converter {
 
   private memberName(n: Node): string {
     const s = this.kids(n)[0];
+    if (s?.type === 'string_literal') {
+      // $o.'Age (days)': a quoted name without variables is a plain name
+      const e = this.expr(s);
+      if (e.kind === 'const' && typeof e.value === 'string') return e.value;
+    }
     if (!s || s.type !== 'simple_name') return this.unsupported(n, 'a computed member name is');
     return s.text;
   }

@@ -13,6 +13,7 @@ import { castTo, registerCast, registerCastPattern, spanMs, timeSpanObject, toBo
 import { DAYS, MONTHS } from './dotnet.js';
 import { ExitSignal, PsRuntimeError, UnsupportedMember } from './errors.js';
 import { textOperator } from './text.js';
+import { regex } from './ops.js';
 import { PSCUSTOMOBJECT_TYPE, PsHashtable, PsObject, enumerate, isScriptBlock, type PsValue } from './value.js';
 
 /** A mail as SmtpClient.Send / Send-MailMessage hand it to the simulated outbox. */
@@ -47,6 +48,20 @@ export interface DotnetContext {
   sendMail(m: MailRecord): Promise<void>;
   /** System.IO.File / Directory statics over the simulated file system (cmdlets/files.ts). */
   ioStatic?(type: 'file' | 'directory', name: string, args: PsValue[]): Promise<PsValue | typeof NOT_HANDLED>;
+  /** $PSCmdlet.ShouldProcess of the advanced function `command` (the interpreter's -WhatIf/-Confirm rules). */
+  shouldProcess?(command: string, target: string, action: string | undefined, description: string | undefined): boolean;
+  /** $PSCmdlet.WriteVerbose / WriteWarning: the function's Write-Verbose / Write-Warning. */
+  write?(stream: 'verbose' | 'warning', text: string): void;
+}
+
+/** $PSCmdlet of an advanced function or script ([CmdletBinding()]). */
+export const PSCMDLET_TYPE = 'System.Management.Automation.PSScriptCmdlet';
+
+export function psCmdletObject(command: string): PsObject {
+  return new PsObject(PSCMDLET_TYPE, [
+    ['ParameterSetName', '__AllParameterSets'],
+    ['CommandRuntime', command],
+  ]);
 }
 
 /** Returned when a member is not one of this module's (the caller goes on to methods.ts / members.ts). */
@@ -146,6 +161,33 @@ const num = (a: PsValue[], i: number): number => toNumber(arg(a, i));
 export function callFailed(method: string, args: PsValue[], text: string): PsRuntimeError {
   return new PsRuntimeError(`Exception calling "${method}" with "${args.length}" argument(s): "${text}"`, 'InvalidOperation', 'MethodInvocationException');
 }
+
+const MATCH_TYPE = 'System.Text.RegularExpressions.Match';
+const GROUP_TYPE = 'System.Text.RegularExpressions.Group';
+
+/** A pattern with [regex]'s options (RegexOptions names, comma-separated, or a number we do not read). */
+function regexMatch(pattern: string, options: PsValue | undefined, flags = ''): RegExp {
+  const opts = options === undefined || options === null ? [] : toStr(options).split(',').map((o) => o.trim().toLowerCase());
+  return regex(pattern, !opts.includes('ignorecase'), `${flags}${opts.includes('multiline') ? 'm' : ''}${opts.includes('singleline') ? 's' : ''}`);
+}
+
+function group(name: string, value: string | undefined, index: number): PsObject {
+  return new PsObject(GROUP_TYPE, [['Success', value !== undefined], ['Name', name], ['Value', value ?? ''], ['Index', value === undefined ? 0 : index], ['Length', value?.length ?? 0]]);
+}
+
+/** A Match: Success Value Index Length, and Groups by number and by name ($m.Groups[1], $m.Groups['name']). */
+function matchObject(m: RegExpExecArray | RegExpMatchArray): PsObject {
+  const groups = new PsHashtable();
+  m.forEach((g, i) => groups.set(String(i), group(String(i), g, i === 0 ? (m.index ?? 0) : (m.index ?? 0) + m[0].indexOf(g ?? ''))));
+  for (const [k, g] of Object.entries(m.groups ?? {})) groups.set(k, group(k, g, (m.index ?? 0) + m[0].indexOf(g ?? '')));
+  return new PsObject(MATCH_TYPE, [['Groups', groups], ['Success', true], ['Name', '0'], ['Value', m[0]], ['Index', m.index ?? 0], ['Length', m[0].length]]);
+}
+
+function noMatch(): PsObject {
+  return new PsObject(MATCH_TYPE, [['Groups', new PsHashtable([['0', group('0', undefined, 0)]])], ['Success', false], ['Name', '0'], ['Value', ''], ['Index', 0], ['Length', 0]]);
+}
+registerTextForm(MATCH_TYPE, (o) => toStr(o.get('Value') ?? null));
+registerTextForm(GROUP_TYPE, (o) => toStr(o.get('Value') ?? null));
 
 /** Round half to even (.NET's default MidpointRounding.ToEven), or away from zero. */
 export function roundTo(x: number, digits: number, awayFromZero: boolean): number {
@@ -492,6 +534,23 @@ const STATICS: Record<string, StaticType> = {
       isleapyear: (a) => new Date(num(a, 0), 1, 29).getDate() === 29,
     },
   },
+  regex: {
+    props: {},
+    methods: {
+      // [regex]::X(input, pattern[, options]): .NET's statics, case-sensitive unless IgnoreCase
+      match: (a) => {
+        const m = regexMatch(str(a, 1), a[2]).exec(str(a, 0));
+        return m ? matchObject(m) : noMatch();
+      },
+      matches: (a) => [...str(a, 0).matchAll(regexMatch(str(a, 1), a[2], 'g'))].map(matchObject),
+      ismatch: (a) => regexMatch(str(a, 1), a[2]).test(str(a, 0)),
+      replace: (a) => str(a, 0).replace(regexMatch(str(a, 1), a[3], 'g'), str(a, 2).replace(/\$\$|\$0|\$\{(\w+)\}/g, (m, name: string | undefined) => (m === '$$' ? '$$' : m === '$0' ? '$&' : `$<${name}>`))),
+      split: (a) => str(a, 0).split(regexMatch(str(a, 1), a[2], 'g')),
+      // Regex.Escape: \, *, +, ?, |, {, [, (, ), ^, $, ., #, white space
+      escape: (a) => str(a, 0).replace(/[\\*+?|{[()^$.#]/g, '\\$&').replace(/ /g, '\\ ').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\f/g, '\\f'),
+      unescape: (a) => str(a, 0).replace(/\\(.)/g, '$1'),
+    },
+  },
   math: {
     props: { pi: () => Math.PI, e: () => Math.E },
     methods: {
@@ -696,6 +755,15 @@ export function dotnetMember(v: PsValue, name: string): PsValue | typeof NOT_HAN
 type InstanceFn = (o: PsObject, args: PsValue[], ctx: DotnetContext) => PsValue | Promise<PsValue>;
 
 const INSTANCE_METHODS: Record<string, Record<string, InstanceFn>> = {
+  [PSCMDLET_TYPE]: {
+    // ShouldProcess(target) / (target, action) / (description, warning, caption): Cmdlet.ShouldProcess
+    shouldprocess: (o, a, ctx) => {
+      if (!ctx.shouldProcess) throw new UnsupportedMember('$PSCmdlet.ShouldProcess() here is');
+      return a.length >= 3 ? ctx.shouldProcess(toStr(o.get('CommandRuntime') ?? null), '', undefined, str(a, 0)) : ctx.shouldProcess(toStr(o.get('CommandRuntime') ?? null), str(a, 0), a.length > 1 ? str(a, 1) : undefined, undefined);
+    },
+    writeverbose: (_o, a, ctx) => (ctx.write?.('verbose', str(a, 0)), null),
+    writewarning: (_o, a, ctx) => (ctx.write?.('warning', str(a, 0)), null),
+  },
   [PRINCIPAL_TYPE]: { isinrole: (_o, a) => isInRole(arg(a, 0)) },
   [IDENTITY_TYPE]: { dispose: () => null },
   [GUID_TYPE]: { tostring: (o, a) => (str(a, 0).toUpperCase() === 'N' ? toStr(o.get('Guid') ?? null).replace(/-/g, '') : toStr(o.get('Guid') ?? null)) },

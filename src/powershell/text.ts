@@ -5,7 +5,7 @@ import { toNumber, toStr } from './convert.js';
 import { align, formatDate, formatNumber, parseComposite } from './dotnet.js';
 import { PsRuntimeError, UnsupportedMember } from './errors.js';
 import { regex } from './ops.js';
-import { enumerate, type PsValue } from './value.js';
+import { enumerate, isScriptBlock, type PsValue } from './value.js';
 
 /** A value formatted as .NET's ToString(format) / -f's {i:format}: dates and numbers by .NET's rules, the rest as text. */
 export function formatWith(v: PsValue, format: string | undefined): string {
@@ -70,9 +70,13 @@ export function textOperator(opText: string, l: PsValue, r: PsValue): PsValue {
       return Array.isArray(l) ? l.map(one) : one(l);
     }
     default: {
-      const [pattern = null, max = 0] = Array.isArray(r) ? r : [r];
+      const [pattern = null, max = 0, options = null] = Array.isArray(r) ? r : [r];
       const limit = toNumber(max);
-      const re = regex(toStr(pattern), cs, 'g');
+      if (isScriptBlock(pattern)) throw new UnsupportedMember('-split with a script block is');
+      // about_Split: SimpleMatch (literal), IgnoreCase, RegexMatch, Multiline, Singleline, ExplicitCapture, CultureInvariant, IgnorePatternWhitespace
+      const opts = options === null ? [] : toStr(options).split(',').map((o) => o.trim().toLowerCase());
+      const text = opts.includes('simplematch') ? toStr(pattern).replace(/[.*+?^${}()|[\]\\]/g, '\\$&') : toStr(pattern);
+      const re = regex(text, cs && !opts.includes('ignorecase'), `g${opts.includes('multiline') ? 'm' : ''}${opts.includes('singleline') ? 's' : ''}`);
       const one = (x: PsValue): string[] => {
         const s = toStr(x);
         if (limit <= 0) return s.split(re).filter((p): p is string => p !== undefined);

@@ -12,6 +12,8 @@ export const VM_TYPE = `${HV}.VirtualMachine`;
 export const SNAPSHOT_TYPE = `${HV}.VMSnapshot`;
 export const DRIVE_TYPE = `${HV}.HardDiskDrive`;
 export const INTEGRATION_TYPE = `${HV}.VMIntegrationComponent`;
+/** Get-Service's objects (src/powershell/cmdlets/windows.ts). */
+export const SERVICE_TYPE = 'System.ServiceProcess.ServiceController';
 
 /** A column of a default table view. */
 export interface ViewColumn {
@@ -60,10 +62,13 @@ export const INTEGRATION_VIEW: TableView = {
   columns: [col('VMName'), col('Name'), col('Enabled'), col('PrimaryStatusDescription'), col('SecondaryStatusDescription')],
 };
 
+/** Windows PowerShell 5.1's view of a service (DotNetTypes.format.ps1xml: Status, Name, DisplayName). */
+export const SERVICE_VIEW: TableView = { type: SERVICE_TYPE, columns: [col('Status'), col('Name'), col('DisplayName')] };
+
 /** ToString() of a Hyper-V object: "VirtualMachine (Name = 'azshci1') [Id = '5381F80D-…']" (seen in a Compare-VM report dump). */
 export const hyperVObjectString = (shortType: string, name: string, id: string): string => `${shortType} (Name = '${name}') [Id = '${id}']`;
 
-export const VIEWS: readonly TableView[] = [VM_VIEW, SNAPSHOT_VIEW, DRIVE_VIEW, INTEGRATION_VIEW];
+export const VIEWS: readonly TableView[] = [VM_VIEW, SNAPSHOT_VIEW, DRIVE_VIEW, INTEGRATION_VIEW, SERVICE_VIEW];
 
 /**
  * Properties whose values are .NET enums (VMState, SnapshotType, ControllerType …), shown as their

@@ -23,6 +23,19 @@ export interface ScriptInfo {
 const PATH_INFO = 'System.Management.Automation.PathInfo';
 registerTextForm(PATH_INFO, (o) => String(o.get('Path') ?? ''));
 
+/** The script file's name ('' for stdin). */
+export function scriptName(script: ScriptInfo): string {
+  return script.path === null ? '' : path.basename(script.path);
+}
+
+/** $MyInvocation inside a function: MyCommand is the function. */
+export function functionInvocation(name: string): PsObject {
+  return new PsObject('System.Management.Automation.InvocationInfo', [
+    ['MyCommand', new PsObject('System.Management.Automation.FunctionInfo', [['Name', name], ['CommandType', 'Function'], ['Source', ''], ['Definition', '']])],
+    ['InvocationName', name],
+  ]);
+}
+
 /** $PSScriptRoot, $PSCommandPath, $MyInvocation, $PWD (the real folders: relative paths read the user's files). */
 export function scriptVariables(key: string, script: ScriptInfo, location: string | null = null): PsValue | undefined {
   const file = script.path === null ? null : path.resolve(script.path);

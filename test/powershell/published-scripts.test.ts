@@ -127,6 +127,119 @@ describe('published-style checkpoint scripts through hvsim run', () => {
   });
 });
 
+describe('published-style scripts 18-23 (issue 17: labelled loops, Get-Service, Tee-Object, ConvertTo-Html, $PSCmdlet …)', () => {
+  const cat = (root: string, file: string): string => {
+    const r = hvsim(root, ['files', '--cat', file]);
+    expect(r.code).toBe(0);
+    return r.stdout;
+  };
+
+  it('18: scheduled rotation: Get-Service vmms, $PSBoundParameters, a log function, :vmLoop with continue vmLoop, Start-Sleep -Milliseconds', async () => {
+    const root = await host();
+    const r = hvsim(root, ['run', '18-rotation-task.ps1']);
+    expect([r.code, r.stderr, r.stdout]).toEqual([0, '', '']);
+    const log = lines(cat(root, 'C:\\Scripts\\Logs\\CheckpointRotation.log'));
+    expect(log[0]).toMatch(/^2024-01-25 \d\d:\d\d:\d\d \[INFO \] 18-rotation-task\.ps1 started on HV1 \(keep 2; parameters given: none\)$/);
+    expect(log.slice(1, 4).map((l) => l.slice(20))).toEqual(['[INFO ] Created checkpoint \'AutoRotate 2024-01-25 0900\' on web01', '[INFO ] Created checkpoint \'AutoRotate 2024-01-25 0900\' on db01', '[INFO ] Created checkpoint \'AutoRotate 2024-01-25 0900\' on app01']);
+    expect(log[4]).toMatch(/Finished: 3 created, 0 removed$/);
+    // a second run keeping one: each VM's older rotation checkpoint goes, with -Verbose on the console
+    const again = hvsim(root, ['run', '18-rotation-task.ps1', '-Keep', '1', '-Verbose']);
+    expect(again.code).toBe(0);
+    expect(lines(again.stdout)[0]).toBe('VERBOSE: 18-rotation-task.ps1 started on HV1 (keep 1; parameters given: Keep,Verbose)');
+    expect(lines(again.stdout).at(-1)).toBe('VERBOSE: Finished: 3 created, 3 removed');
+    expect((await snaps(root)).filter((x) => x.includes('AutoRotate'))).toEqual(['app01/AutoRotate 2024-01-25 0900', 'db01/AutoRotate 2024-01-25 0900', 'web01/AutoRotate 2024-01-25 0900']);
+  });
+
+  it('19: pre-patch CSV: Write-Progress, Measure-Command on the simulated clock, [ordered] rows, Sort-Object over numbers and text', async () => {
+    const root = await host();
+    const r = hvsim(root, ['run', '19-prepatch-csv.ps1']);
+    expect(r.stderr).toBe('');
+    expect(lines(r.stdout)).toEqual(['Report written to C:\\Reports\\PrePatch\\PrePatch_20240125.csv', 'VMName Status  Total', '------ ------  -----', 'app01  Created     1', 'web01  Created     3']);
+    const again = hvsim(root, ['run', '19-prepatch-csv.ps1', '-IncludeOff']);
+    expect(again.code).toBe(0);
+    const csv = lines(cat(root, 'C:\\Reports\\PrePatch\\PrePatch_20240125.csv'));
+    expect(csv[0]).toBe('"VMName","State","Checkpoint","Status","Seconds","Total"');
+    // sorted by Seconds descending: the text "n/a" above the number (compared as text)
+    expect(csv.slice(1).map((l) => l.split(',').slice(0, 5).join(','))).toEqual([
+      '"app01","Running","PrePatch_20240125","Exists","n/a"',
+      '"web01","Running","PrePatch_20240125","Exists","n/a"',
+      expect.stringMatching(/^"db01","Off","PrePatch_20240125","Created","\d+(\.\d)?"$/),
+    ]);
+  });
+
+  it('20: lab rollback: $host.UI.RawUI, (Get-Date …)"text", a one-line switch, :reset with continue reset, List[string]', async () => {
+    const root = await host();
+    const r = hvsim(root, ['run', '20-lab-rollback.ps1']);
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(lines(r.stdout)).toEqual([
+      expect.stringMatching(/^\d\d:\d\d$/),
+      ' Lab reset starting',
+      'app01   Application    no baseline, skipped',
+      'db01    Database       restored to "Before patch"',
+      'web01   Web server     restored to "Before deploy"',
+      '2 of 3 VMs reset: db01, web01',
+    ]);
+    const h = Simulator.open({ storage: new DirectoryStorage(root), timeZone: 'UTC' });
+    try {
+      const [web] = await h.getVM(['web01']);
+      // a checkpoint of a running VM holds its saved state: the VM comes back Saved (docs/hyperv.md)
+      expect([web!.State, web!.ParentSnapshotName]).toEqual(['Saved', 'Before deploy']);
+    } finally {
+      h.close();
+    }
+  });
+
+  it('21: HTML inventory: New-TimeSpan, if as a hashtable value, $_.\'Age (days)\', ConvertTo-Html fragments and page into Out-File', async () => {
+    const root = await host();
+    const r = hvsim(root, ['run', '21-inventory-html.ps1']);
+    expect([r.code, r.stderr, r.stdout]).toEqual([0, '', 'Wrote C:\\Reports\\checkpoints.html (3 checkpoints)\n']);
+    const html = cat(root, 'C:\\Reports\\checkpoints.html');
+    expect(html.startsWith('<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN"')).toBe(true);
+    expect(html).toContain('<tr><th>VM</th><th>Count</th><th>Oldest (days)</th></tr>\r\n<tr><td>db01</td><td>1</td><td>7</td></tr>\r\n<tr><td>web01</td><td>2</td><td>10</td></tr>');
+    expect(html).toContain('<tr><td>web01</td><td>Before deploy</td><td>Standard</td><td>2024-01-24 09:00</td><td>1</td><td>Before update</td></tr>');
+    expect(html).toContain('<h1>Hyper-V checkpoint inventory - HV1</h1><p>3 checkpoints, 1 older than 7 days</p>');
+  });
+
+  it('22: age cleanup across VMs: nested Where-Object blocks, Tee-Object -Variable, Group-Object, a merge wait', async () => {
+    const root = await host();
+    const r = hvsim(root, ['run', '22-remove-older-than.ps1']);
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(lines(r.stdout)).toEqual([
+      'Removing checkpoints created before 1/18/2024 ...',
+      'VMName Name          Age',
+      '------ ----          ---',
+      'web01  Before update  10',
+      'db01   Before patch    7',
+      'Removed 2 checkpoint(s): web01=1; db01=1',
+      expect.stringMatching(/^Waiting for .+ to merge\.\.\.$/),
+      'All merges finished.',
+    ]);
+    expect(await snaps(root)).toEqual(['web01/Before deploy']);
+    expect(hvsim(root, ['run', '22-remove-older-than.ps1', '-Days', '0', '-Exclude', '*deploy*']).stdout).toContain('Nothing to do.');
+  });
+
+  it('23: [CmdletBinding(SupportsShouldProcess)] function: $PSCmdlet.ShouldProcess, -WhatIf, -Verbose, typed catch, $MyInvocation in a function', async () => {
+    const root = await host();
+    const dry = hvsim(root, ['run', '23-safe-checkpoint.ps1', '-WhatIf']);
+    expect([dry.code, dry.stderr]).toEqual([0, '']);
+    expect(lines(dry.stdout)).toEqual(['What if: Performing the operation "Create checkpoint \'Manual 20240125-0900\'" on target "web01".', "WARNING: Skipping nosuch: VM 'nosuch' does not exist"]);
+    expect(await snaps(root)).toHaveLength(3);
+    const r = hvsim(root, ['run', '23-safe-checkpoint.ps1', 'app01', '-Verbose']);
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(lines(r.stdout)).toEqual([
+      'VERBOSE: [New-SafeCheckpoint] begin',
+      "VERBOSE: Looking for VM 'app01'",
+      'VERBOSE: [New-SafeCheckpoint] done with app01',
+      'VERBOSE: [New-SafeCheckpoint] 1 checkpoint(s) created',
+      'VMName Name                 Created',
+      '------ ----                 -------',
+      'app01  Manual 20240125-0900 2024-01-25 09:00',
+      'VERBOSE: Script 23-safe-checkpoint.ps1 finished',
+    ]);
+    expect(await snaps(root)).toContain('app01/Manual 20240125-0900');
+  });
+});
+
 describe('the real-world fixtures', () => {
   it('every one runs under hvsim run (nothing refused, no internal error), and docs/powershell.md reports the count', async () => {
     const scripts = fs.readdirSync(REAL).filter((f) => f.endsWith('.ps1')).sort();

@@ -597,6 +597,41 @@ const outFile = def(
   { collect: true, confirmImpact: 'Medium' },
 );
 
+/**
+ * Tee-Object: passes its input on and also saves it, in a variable (one item as itself, several
+ * as an array, none as $null) or as Out-File would write it (-FilePath, -Append).
+ */
+const teeObject = def(
+  'Tee-Object',
+  'TeeObjectCommand',
+  [
+    { name: 'InputObject', type: 'object', pipeline: true },
+    { name: 'FilePath', aliases: ['Path'], type: 'string', position: 0, mandatory: true, sets: ['File'] },
+    { name: 'LiteralPath', aliases: ['PSPath', 'LP'], type: 'string', mandatory: true, sets: ['LiteralFile'] },
+    { name: 'Append', type: 'switch', sets: ['File'] },
+    { name: 'Encoding', type: 'string', values: ENCODINGS, sets: ['File', 'LiteralFile'] },
+    { name: 'Variable', type: 'string', mandatory: true, sets: ['Variable'] },
+  ],
+  async (ctx, b, input) => {
+    const items = input.length ? input : b.has('InputObject') ? [b.get('InputObject')!] : [];
+    if (b.set === 'Variable') {
+      if (!ctx.setVariable) throw new UnsupportedMember('Tee-Object -Variable here is');
+      ctx.setVariable(b.str('Variable')!, items.length === 0 ? null : items.length === 1 ? items[0]! : items);
+    } else {
+      const p = (b.str('FilePath') ?? b.str('LiteralPath'))!;
+      let text = formatDefault(items, ctx.width).replace(/\r?\n/g, NL);
+      if (text !== '' && !text.endsWith(NL)) text += NL;
+      try {
+        await writeText(ctx, p, text, { append: b.flag('Append'), encoding: b.str('Encoding') });
+      } catch (e) {
+        fail(ctx, e, p);
+      }
+    }
+    for (const item of items) ctx.emit(item);
+  },
+  { collect: true, sets: ['File', 'LiteralFile', 'Variable'] },
+);
+
 // ------------------------------------------------------------ CSV (PowerShell 7's defaults)
 
 function csvValue(v: PsValue): string {
@@ -1030,11 +1065,12 @@ const getLocation = def('Get-Location', 'GetLocationCommand', [], async (ctx) =>
 
 export const FILE_CMDLETS: CmdletDef[] = [
   setLocation, pushLocation, popLocation, getLocation,
-  testPath, newItem, removeItem, copyItem, moveItem, renameItem, getChildItem, getItem, getContent, setContent, addContent, outFile,
+  testPath, newItem, removeItem, copyItem, moveItem, renameItem, getChildItem, getItem, getContent, setContent, addContent, outFile, teeObject,
   exportCsv, importCsv, convertToCsv, convertFromCsv, convertToJson, convertFromJson, joinPath, splitPath, resolvePath, startTranscript, stopTranscript,
 ];
 
 export const FILE_ALIASES: Record<string, string> = {
+  tee: 'Tee-Object',
   cd: 'Set-Location', sl: 'Set-Location', chdir: 'Set-Location', pushd: 'Push-Location', popd: 'Pop-Location', gl: 'Get-Location', pwd: 'Get-Location',
   gci: 'Get-ChildItem', ls: 'Get-ChildItem', dir: 'Get-ChildItem', gc: 'Get-Content', cat: 'Get-Content', type: 'Get-Content', gi: 'Get-Item',
   ni: 'New-Item', md: 'New-Item', ri: 'Remove-Item', rm: 'Remove-Item', del: 'Remove-Item', erase: 'Remove-Item', rd: 'Remove-Item', rmdir: 'Remove-Item',

@@ -7,11 +7,13 @@
 import { uformat } from './streams.js';
 import type { Bound, CmdletContext, CmdletDef, ParamDef } from '../cmdlet.js';
 import { FORMAT_OUTPUT, formatDefault, formatListOnConsole, formatTableOnConsole } from '../format.js';
-import { castTo, toBool, toNumber, toStr } from '../convert.js';
+import { castTo, timeSpanObject, toBool, toDate, toNumber, toStr } from '../convert.js';
 import { getMember } from '../members.js';
 import { compare } from '../operators.js';
 import { wildcard } from '../ops.js';
 import { formatWith } from '../text.js';
+import { formatDate } from '../dotnet.js';
+import { PsRuntimeError, UnsupportedMember } from '../errors.js';
 import { PsHashtable, PsObject, collapse, enumerate, isScriptBlock, type PsValue } from '../value.js';
 
 const inputObject: ParamDef = { name: 'InputObject', type: 'object', pipeline: true };
@@ -207,9 +209,18 @@ const sortObject = def(
       return { spec, desc };
     });
     const rows: Array<{ item: PsValue; vals: PsValue[] }> = [];
-    for (const item of input) rows.push({ item, vals: await Promise.all(keys.map((k) => (k.spec ? k.spec.value(item) : item))) });
+    // $null input is dropped (OrderObjectBase.ProcessRecord)
+    for (const item of input) if (item !== null) rows.push({ item, vals: await Promise.all(keys.map((k) => (k.spec ? k.spec.value(item) : item))) });
     if (keys.length === 0) for (const r of rows) r.vals = [r.item];
-    const order = (a: PsValue, c: PsValue): number => (toBool(compare('-lt', a, c)) ? -1 : toBool(compare('-gt', a, c)) ? 1 : 0);
+    const order = (a: PsValue, c: PsValue): number => {
+      try {
+        return toBool(compare('-lt', a, c)) ? -1 : toBool(compare('-gt', a, c)) ? 1 : 0;
+      } catch (e) {
+        // ObjectCommandComparer: when the second cannot be converted to the first's type, both compare as text
+        if (!(e instanceof PsRuntimeError)) throw e;
+        return toBool(compare('-lt', toStr(a), toStr(c))) ? -1 : toBool(compare('-gt', toStr(a), toStr(c))) ? 1 : 0;
+      }
+    };
     rows.sort((x, y) => {
       for (let i = 0; i < x.vals.length; i++) {
         const d = order(x.vals[i]!, y.vals[i]!);
@@ -396,6 +407,147 @@ const startSleep = def(
   { collect: false, sets: ['Seconds', 'Milliseconds', 'FromTimeSpan'] },
 );
 
+/** Write-Progress: a non-interactive run (pwsh -NonInteractive -File, redirected) shows no progress bar. */
+const writeProgress = def(
+  'Write-Progress',
+  'WriteProgressCommand',
+  [
+    { name: 'Activity', type: 'string', position: 0 },
+    { name: 'Status', type: 'string', position: 1 },
+    { name: 'Id', type: 'int', position: 2 },
+    { name: 'PercentComplete', type: 'int' },
+    { name: 'SecondsRemaining', type: 'int' },
+    { name: 'CurrentOperation', type: 'string' },
+    { name: 'ParentId', type: 'int' },
+    { name: 'Completed', type: 'switch' },
+    { name: 'SourceId', type: 'int' },
+  ],
+  async () => {},
+  { collect: false },
+);
+
+/**
+ * New-TimeSpan [-Start] [-End] (each defaults to now: the host's clock) or -Days -Hours -Minutes
+ * -Seconds -Milliseconds (Microsoft's New-TimeSpan reference).
+ */
+const newTimeSpan = def(
+  'New-TimeSpan',
+  'NewTimeSpanCommand',
+  [
+    { name: 'Start', aliases: ['LastWriteTime'], type: 'object', position: 0, sets: ['Date'], pipeline: true },
+    { name: 'End', type: 'object', position: 1, sets: ['Date'] },
+    { name: 'Days', type: 'int', sets: ['Time'] },
+    { name: 'Hours', type: 'int', sets: ['Time'] },
+    { name: 'Minutes', type: 'int', sets: ['Time'] },
+    { name: 'Seconds', type: 'int', sets: ['Time'] },
+    { name: 'Milliseconds', type: 'int', sets: ['Time'] },
+  ],
+  async (ctx, b) => {
+    if (b.set === 'Time') {
+      const n = (k: string): number => (b.has(k) ? toNumber(b.get(k)!) : 0);
+      ctx.emit(timeSpanObject((((n('Days') * 24 + n('Hours')) * 60 + n('Minutes')) * 60 + n('Seconds')) * 1000 + n('Milliseconds')));
+      return;
+    }
+    const now = (): Promise<number> => ctx.host.now();
+    const start = b.has('Start') ? toDate(b.get('Start')!).getTime() : await now();
+    const end = b.has('End') ? toDate(b.get('End')!).getTime() : await now();
+    ctx.emit(timeSpanObject(end - start));
+  },
+  { collect: false, sets: ['Date', 'Time'] },
+);
+
+/**
+ * Measure-Command: runs the block (its output is dropped) and writes how long it took — on the
+ * host's clock, so on the simulator the simulated time its operations took (docs/powershell.md).
+ */
+const measureCommand = def(
+  'Measure-Command',
+  'MeasureCommandCommand',
+  [
+    { name: 'Expression', type: 'scriptblock', position: 0, mandatory: true },
+    { name: 'InputObject', type: 'object', pipeline: true },
+  ],
+  async (ctx, b, input) => {
+    const block = b.block('Expression')!;
+    const start = await ctx.host.now();
+    for (const item of input.length ? input : [null]) await block.invoke(item);
+    ctx.emit(timeSpanObject((await ctx.host.now()) - start));
+  },
+);
+
+/** HTML-encoded text of a value as ConvertTo-Html writes a cell (WebUtility.HtmlEncode; collections as their type). */
+function htmlCell(v: PsValue): string {
+  // a date as the culture writes it (ToString(), as Export-Csv does), not PowerShell's invariant text
+  const text = Array.isArray(v) ? 'System.Object[]' : v instanceof PsHashtable ? 'System.Collections.Hashtable' : v instanceof Date ? formatDate(v, 'G')! : toStr(v);
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+}
+
+/**
+ * ConvertTo-Html: a table (or -As List) of the input's properties, the first object's property
+ * names as columns, each line one string; a page (XHTML 1.0 Strict, as PowerShell writes it) unless
+ * -Fragment. Judged by pwsh (test/fixtures/ps-diff/formatting/convertto-html.ps1).
+ */
+const convertToHtml = def(
+  'ConvertTo-Html',
+  'ConvertToHtmlCommand',
+  [
+    { name: 'InputObject', type: 'object', pipeline: true },
+    { name: 'Property', type: 'object[]', position: 0 },
+    { name: 'Body', type: 'string[]', position: 1, sets: ['Page'] },
+    { name: 'Head', type: 'string[]', position: 2, sets: ['Page'] },
+    { name: 'Title', type: 'string', position: 3, sets: ['Page'] },
+    { name: 'As', type: 'string', values: ['Table', 'List'] },
+    { name: 'CssUri', aliases: ['cu', 'uri'], type: 'string', sets: ['Page'] },
+    { name: 'Fragment', type: 'switch', sets: ['Fragment'] },
+    { name: 'PostContent', type: 'string[]' },
+    { name: 'PreContent', type: 'string[]' },
+    { name: 'Meta', type: 'object', sets: ['Page'], unsupported: 'ConvertTo-Html -Meta is' },
+    { name: 'Charset', type: 'string', sets: ['Page'], unsupported: 'ConvertTo-Html -Charset is' },
+    { name: 'Transitional', type: 'switch', sets: ['Page'], unsupported: 'ConvertTo-Html -Transitional is' },
+  ],
+  async (ctx, b, input) => {
+    const items = input.length ? input : b.has('InputObject') ? [b.get('InputObject')!] : [];
+    if (items.some((x) => !(x instanceof PsObject) && !(x instanceof PsHashtable) && x !== null)) throw new UnsupportedMember('ConvertTo-Html of strings and numbers is');
+    const lines: string[] = [];
+    const page = !b.flag('Fragment');
+    if (page) {
+      lines.push('<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN"  "http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">', '<html xmlns="http://www.w3.org/1999/xhtml">', '<head>');
+      // -Head replaces the <title> (ConvertToHtmlCommand.BeginProcessing)
+      if (b.has('Head')) lines.push(...b.strs('Head')!);
+      else lines.push(`<title>${b.str('Title') ?? 'HTML TABLE'}</title>`);
+      const css = b.str('CssUri');
+      if (css !== undefined) lines.push(`<link rel="stylesheet" type="text/css" href="${css}" />`);
+      lines.push('</head><body>');
+      lines.push(...(b.strs('Body') ?? []));
+    }
+    lines.push(...(b.strs('PreContent') ?? []));
+    lines.push('<table>');
+    const objs = items.filter((x) => x !== null);
+    if (objs.length) {
+      const specs = propSpecs(b.has('Property') ? enumerate(b.get('Property')!) : propertyNames(objs[0]!), objs[0]!);
+      const list = (b.str('As') ?? 'Table').toLowerCase() === 'list';
+      if (!list) {
+        lines.push(`<colgroup>${'<col/>'.repeat(specs.length)}</colgroup>`);
+        lines.push(`<tr>${specs.map((p) => `<th>${htmlCell(p.name)}</th>`).join('')}</tr>`);
+      }
+      for (const [i, o] of objs.entries()) {
+        const cells: string[] = [];
+        for (const p of specs) cells.push(htmlCell(await p.value(o)));
+        if (!list) lines.push(`<tr>${cells.map((c) => `<td>${c}</td>`).join('')}</tr>`);
+        else {
+          if (i > 0) lines.push('<tr><td><hr></td></tr>');
+          specs.forEach((p, k) => lines.push(`<tr><td>${htmlCell(p.name)}:</td><td>${cells[k]}</td></tr>`));
+        }
+      }
+    }
+    lines.push('</table>');
+    lines.push(...(b.strs('PostContent') ?? []));
+    if (page) lines.push('</body></html>');
+    lines.forEach((l) => ctx.emit(l));
+  },
+  { sets: ['Page', 'Fragment'] },
+);
+
 const outNull = def('Out-Null', 'OutNullCommand', [inputObject], async () => {});
 
 const outDefault = def('Out-Default', 'OutDefaultCommand', [inputObject], async (ctx, _b, input) => {
@@ -415,6 +567,7 @@ const importModule = def(
 export const UTILITY_CMDLETS: CmdletDef[] = [
   selectObject, whereObject, forEachObject, sortObject, groupObject, measureObject, formatTableCmd, formatListCmd,
   writeHost, writeOutput, writeWarning, writeError, getDate, startSleep, outNull, outDefault, importModule,
+  writeProgress, newTimeSpan, measureCommand, convertToHtml,
 ];
 
 export const UTILITY_ALIASES: Record<string, string> = {

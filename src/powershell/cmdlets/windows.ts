@@ -10,6 +10,8 @@ import type { CmdletDef, ParamDef } from '../cmdlet.js';
 import { toNumber, toStr } from '../convert.js';
 import { PsRuntimeError, UnsupportedMember } from '../errors.js';
 import { construct } from '../statics.js';
+import { wildcard } from '../ops.js';
+import { SERVICE_TYPE } from '../views.js';
 import { PSCUSTOMOBJECT_TYPE, PsHashtable, PsObject, enumerate, type PsValue } from '../value.js';
 
 function def(name: string, className: string, params: ParamDef[], run: CmdletDef['run'], extra: Partial<CmdletDef> = {}): CmdletDef {
@@ -231,12 +233,80 @@ const getItemProperty = notModelled('Get-ItemProperty', 'GetItemPropertyCommand'
 const setItemProperty = notModelled('Set-ItemProperty', 'SetItemPropertyCommand', REGISTRY, registryParams);
 const removeItemProperty = notModelled('Remove-ItemProperty', 'RemoveItemPropertyCommand', REGISTRY, registryParams);
 
+/**
+ * Get-Service over a small model of the simulated Hyper-V host's services (docs/powershell.md,
+ * "Windows facilities"): the Hyper-V ones scripts check before they start (vmms, vmcompute) and a
+ * few common ones, as a default Windows Server 2022 Hyper-V host has them. Starting and stopping
+ * services is not modelled.
+ */
+const SERVICES: ReadonlyArray<readonly [name: string, display: string, status: 'Running' | 'Stopped', start: 'Automatic' | 'Manual']> = [
+  ['EventLog', 'Windows Event Log', 'Running', 'Automatic'],
+  ['vmcompute', 'Hyper-V Host Compute Service', 'Running', 'Manual'],
+  ['vmms', 'Hyper-V Virtual Machine Management', 'Running', 'Automatic'],
+  ['W32Time', 'Windows Time', 'Running', 'Manual'],
+  ['WinRM', 'Windows Remote Management (WS-Management)', 'Running', 'Automatic'],
+  ['wuauserv', 'Windows Update', 'Stopped', 'Manual'],
+];
+
+function serviceObject(s: (typeof SERVICES)[number]): PsObject {
+  const [name, display, status, start] = s;
+  const o = new PsObject(SERVICE_TYPE, [
+    ['Status', status],
+    ['Name', name],
+    ['DisplayName', display],
+    ['ServiceName', name],
+    ['StartType', start],
+    ['CanStop', status === 'Running'],
+    ['MachineName', '.'],
+  ]);
+  o.markEnums(['Status', 'StartType']);
+  return o;
+}
+
+const getService = def(
+  'Get-Service',
+  'GetServiceCommand',
+  [
+    { name: 'Name', aliases: ['ServiceName'], type: 'string[]', position: 0, pipeline: true, sets: ['Default'] },
+    { name: 'DisplayName', type: 'string[]', mandatory: true, sets: ['DisplayName'] },
+    { name: 'ComputerName', aliases: ['Cn'], type: 'string[]' },
+    { name: 'Include', type: 'string[]' },
+    { name: 'Exclude', type: 'string[]' },
+    { name: 'DependentServices', aliases: ['DS'], type: 'switch', unsupported: 'Get-Service -DependentServices is' },
+    { name: 'RequiredServices', aliases: ['SDO', 'ServicesDependedOn'], type: 'switch', unsupported: 'Get-Service -RequiredServices is' },
+  ],
+  async (ctx, b) => {
+    if (ctx.computers(b.strs('ComputerName')).length === 0) return;
+    const byDisplay = b.set === 'DisplayName';
+    const patterns = (byDisplay ? b.strs('DisplayName') : b.strs('Name')) ?? ['*'];
+    const keep = (n: string): boolean =>
+      (b.strs('Include') ?? ['*']).some((p) => wildcard(p).test(n)) && !(b.strs('Exclude') ?? []).some((p) => wildcard(p).test(n));
+    const seen = new Set<string>();
+    for (const p of patterns) {
+      const hits = SERVICES.filter((s) => wildcard(p).test(byDisplay ? s[1] : s[0]) && keep(s[0]));
+      if (hits.length === 0 && !/[*?[]/.test(p)) {
+        const what = byDisplay ? 'display name' : 'service name';
+        ctx.error(new PsRuntimeError(`Cannot find any service with ${what} '${p}'.`, 'ObjectNotFound', `${byDisplay ? 'NoServiceFoundForGivenDisplayName' : 'NoServiceFoundForGivenName'},Microsoft.PowerShell.Commands.GetServiceCommand`, 'ServiceCommandException'), p);
+      }
+      for (const s of hits) if (!seen.has(s[0])) (seen.add(s[0]), ctx.emit(serviceObject(s)));
+    }
+  },
+  { sets: ['Default', 'DisplayName'] },
+);
+const SERVICE_CHANGE = 'the simulated host\'s services are a fixed model: Get-Service reads them, nothing starts or stops them';
+const serviceParams = anyParams(['Name', 'DisplayName', 'InputObject', 'PassThru', 'Force', 'NoWait', 'StartupType']);
+const startService = notModelled('Start-Service', 'StartServiceCommand', SERVICE_CHANGE, serviceParams);
+const stopService = notModelled('Stop-Service', 'StopServiceCommand', SERVICE_CHANGE, serviceParams);
+const restartService = notModelled('Restart-Service', 'RestartServiceCommand', SERVICE_CHANGE, serviceParams);
+const setService = notModelled('Set-Service', 'SetServiceCommand', SERVICE_CHANGE, serviceParams);
+
 export const WINDOWS_CMDLETS: CmdletDef[] = [
+  getService, startService, stopService, restartService, setService,
   newObject, sendMailMessage, newEventLog, writeEventLog, getEventLog, readHost, startProcess, invokeCommand, enterSession,
   newItemProperty, getItemProperty, setItemProperty, removeItemProperty,
 ];
 
-export const WINDOWS_ALIASES: Record<string, string> = { start: 'Start-Process', saps: 'Start-Process', icm: 'Invoke-Command', etsn: 'Enter-PSSession', gp: 'Get-ItemProperty', sp: 'Set-ItemProperty' };
+export const WINDOWS_ALIASES: Record<string, string> = { gsv: 'Get-Service', sasv: 'Start-Service', spsv: 'Stop-Service', start: 'Start-Process', saps: 'Start-Process', icm: 'Invoke-Command', etsn: 'Enter-PSSession', gp: 'Get-ItemProperty', sp: 'Set-ItemProperty' };
 
 /** Cmdlets of Microsoft.PowerShell.Management and .Core (the rest of hvsim's non-Hyper-V cmdlets are Utility's). */
 const MANAGEMENT = new Set(
@@ -244,6 +314,7 @@ const MANAGEMENT = new Set(
     'Test-Path', 'New-Item', 'Remove-Item', 'Copy-Item', 'Move-Item', 'Rename-Item', 'Get-ChildItem', 'Get-Item', 'Get-Content', 'Set-Content',
     'Add-Content', 'Split-Path', 'Join-Path', 'Resolve-Path', 'Start-Process', 'New-EventLog', 'Write-EventLog', 'Get-EventLog', 'New-ItemProperty',
     'Get-ItemProperty', 'Set-ItemProperty', 'Remove-ItemProperty', 'Set-Location', 'Push-Location', 'Pop-Location', 'Get-Location',
+    'Get-Service', 'Start-Service', 'Stop-Service', 'Restart-Service', 'Set-Service',
   ].map((n) => n.toLowerCase()),
 );
 const CORE = new Set(['Where-Object', 'ForEach-Object', 'Import-Module', 'Out-Null', 'Out-Default', 'Invoke-Command', 'Enter-PSSession'].map((n) => n.toLowerCase()));
