@@ -20,7 +20,7 @@ const COMMAND_GROUPS: ReadonlyArray<{ names: readonly string[]; register: (progr
   { names: ['new-vhd', 'get-vhd', 'test-vhd', 'read-vhd', 'write-vhd'], register: async (p) => (await import('./commands/disk.js')).registerDiskCommands(p) },
   { names: ['merge-vhd', 'convert-vhd', 'resume-merge', 'test-tree'], register: async (p) => (await import('./commands/chain.js')).registerChainCommands(p) },
   {
-    names: ['new-vm', 'set-vm', 'get-vm', 'start-vm', 'stop-vm', 'suspend-vm', 'resume-vm', 'save-vm', 'wait-vm', 'checkpoint-vm', 'get-vmsnapshot', 'restore-vmsnapshot', 'remove-vmsnapshot', 'rename-vmsnapshot', 'export-vmsnapshot', 'export-vm', 'import-vm', 'remove-vm', 'get-vmharddiskdrive', 'add-vmharddiskdrive', 'write-vm', 'read-vm', 'checkpoint-group', 'restore-group', 'remove-group', 'get-group', 'demo', 'remove-orphans', 'hosts'],
+    names: ['new-vm', 'set-vm', 'get-vm', 'hosts', 'start-vm', 'stop-vm', 'suspend-vm', 'resume-vm', 'save-vm', 'wait-vm', 'checkpoint-vm', 'get-vmsnapshot', 'restore-vmsnapshot', 'remove-vmsnapshot', 'rename-vmsnapshot', 'export-vmsnapshot', 'export-vm', 'import-vm', 'remove-vm', 'get-vmharddiskdrive', 'add-vmharddiskdrive', 'write-vm', 'read-vm', 'checkpoint-group', 'restore-group', 'remove-group', 'get-group', 'demo', 'remove-orphans'],
     register: async (p) => (await import('./commands/vm.js')).registerVmCommands(p),
   },
   { names: ['run'], register: async (p) => (await import('./commands/run.js')).registerRunCommand(p) },
