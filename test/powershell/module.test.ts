@@ -383,8 +383,8 @@ try { Merge-VHD -Path (Get-VMHardDiskDrive -VMName web01).Path -ErrorAction Stop
     });
     const exportDir = fresh('export');
     fs.mkdirSync(exportDir);
-    // functions, param(), switch, splatting, ranges, here-strings run in hvsim run; the .NET static calls
-    // ([math]::Round) are refused when their line runs (exit 2)
+    // functions, param(), switch, splatting, ranges, here-strings and .NET static calls run in hvsim
+    // run; a class definition is refused when its line runs (exit 2), and runs in pwsh with the module
     const language = writeScript(
       'language.ps1',
       `param([string]$Target = 'web01')
@@ -401,9 +401,13 @@ $h = @"
 here $Target
 "@
 '@@here ' + $h
+class Tally { [int]$Count }
+$t = [Tally]::new(); $t.Count = @(Get-VMSnapshot -VMName $Target).Count + 1
+'@@class ' + $t.Count
 `,
     );
-    expect(runCli(['run', language], { env: { ...SIM_ENV, HVSIM_ROOT: root } }).code).toBe(2);
+    const refused = runCli(['run', language], { env: { ...SIM_ENV, HVSIM_ROOT: root } });
+    expect([refused.code, refused.stderr]).toEqual([2, expect.stringMatching(/line 15: class definitions are not supported by hvsim run/)]);
 
     const props = (list: readonly string[]): string => list.map((p) => `'${p}'`).join(',');
     const script = writeScript(
@@ -486,6 +490,7 @@ $env:PSModulePath = $env:FIXTURE_MODULES + [IO.Path]::PathSeparator + $env:PSMod
     expect(one(m, 'switch')).toBe('running');
     expect(one(m, 'dotnet')).toBe('2 base 123');
     expect(one(m, 'here')).toBe('here web01');
+    expect(one(m, 'class')).toBe('2');
     expect(one(m, 'state')).toBe('Microsoft.HyperV.PowerShell.VMState True {"State":2}');
     expect(one(m, 'types')).toBe('DateTime TimeSpan Guid Microsoft.HyperV.PowerShell.ControllerType');
     expect(one(m, 'typenames')).toBe('Microsoft.HyperV.PowerShell.VirtualMachine,Microsoft.HyperV.PowerShell.VirtualMachineBase,System.Object');
