@@ -29,7 +29,7 @@ import * as fs from 'node:fs';
 import { HvsimError } from '../errors.js';
 import type { Host } from '../host/host.js';
 import { BindingError, bind, resolveParam, type CmdletContext, type CmdletDef, type RawArgs } from '../powershell/cmdlet.js';
-import { HOST_ERROR_CATEGORY, HYPERV_ALIASES, HYPERV_CMDLETS, hostErrorKind, remoteComputerMessage } from '../powershell/cmdlets/hyperv.js';
+import { HOST_ERROR_CATEGORY, HYPERV_ALIASES, HYPERV_CMDLETS, hostErrorKind, unreachableComputer } from '../powershell/cmdlets/hyperv.js';
 import { reachHosts } from '../host/farm.js';
 import { DRIVE_TYPE, INTEGRATION_TYPE, SNAPSHOT_TYPE, VM_TYPE } from '../powershell/views.js';
 import { PsObject, type PsValue } from '../powershell/value.js';
@@ -318,7 +318,7 @@ async function call(
         shouldProcess: (target, operation, description) => confirm(target, operation ?? def.name, description ?? null),
         computers: (names) => {
           const r = reachHosts(host, place.farm, names);
-          for (const n of r.unknown) record(remoteComputerMessage(n, r.simulated), 'ConnectionError', `HyperVCommunicationError,${def.className}`, n);
+          for (const n of r.unknown) emit({ e: unreachableComputer(n, r.simulated, def.className) });
           return r.hosts;
         },
         farm: place.farm,
@@ -349,7 +349,7 @@ async function getVMHost(g: Globals, params: Record<string, unknown>, emit: (ev:
   await withHostOf(g, 'hvsim serve: Get-VMHost', async (host: Host, place: HostPlace) => {
     const names = params.ComputerName ?? params.computername;
     const r = reachHosts(host, place.farm, names === undefined ? undefined : (Array.isArray(names) ? names : [names]).map(String));
-    for (const n of r.unknown) emit(errorEvent(remoteComputerMessage(n, r.simulated), 'ConnectionError', `HyperVCommunicationError,${className}`, n));
+    for (const n of r.unknown) emit({ e: unreachableComputer(n, r.simulated, className) });
     for (const h of r.hosts) {
       const folder = place.vmRootOf?.(h.computerName) ?? place.vmRoot ?? '';
       emit({ o: { t: ['Microsoft.HyperV.PowerShell.VMHost', 'System.Object'], p: { Name: h.computerName, ComputerName: h.computerName, VirtualMachinePath: folder, VirtualHardDiskPath: folder }, k: {} } });

@@ -14,7 +14,7 @@ import type { Host } from '../host/host.js';
 import { openLayer } from '../engine/chain.js';
 import { createBaseDisk } from '../engine/layers.js';
 import { NodeDiskStore } from '../engine/store.js';
-import { HOST_ERROR_CATEGORY, remoteComputerMessage, VHD_TYPE, vhdProperties } from '../powershell/cmdlets/hyperv.js';
+import { HOST_ERROR_CATEGORY, unreachableComputer, VHD_TYPE, vhdProperties } from '../powershell/cmdlets/hyperv.js';
 import { reachHosts } from '../host/farm.js';
 import { stripCmdlet } from '../powershell/interpreter.js';
 import type { VhdInfo } from '../vhd/disk.js';
@@ -66,7 +66,7 @@ export async function serveVhd(g: Globals, cmdlet: VhdCmdlet, params: Record<str
     const names = param(params, 'ComputerName');
     const r = reachHosts(first, place.farm, names === undefined ? undefined : list(names).map(String));
     for (const n of r.unknown) {
-      emit({ e: { message: remoteComputerMessage(n, r.simulated), category: 'ConnectionError', id: `HyperVCommunicationError,${className}`, target: n, reason: 'VirtualizationException' } });
+      emit({ e: unreachableComputer(n, r.simulated, className) });
       return;
     }
     const host = r.hosts[0] ?? first;

@@ -13,7 +13,7 @@ import { HvsimError } from '../errors.js';
 import type { BlockDef, CmdElement, CommandCall, Expr, Pipeline, Pos, Stmt } from './ast.js';
 import { BindingError, bind, refuseUnsupported, resolveParam, type Bound, type CmdletContext, type CmdletDef, type ConfirmImpact, type RawArgs } from './cmdlet.js';
 import { findCmdlet, refuseUnimplemented, splitModule } from './commands.js';
-import { hostErrorKind, remoteComputerMessage } from './cmdlets/hyperv.js';
+import { hostErrorKind, unreachableComputer } from './cmdlets/hyperv.js';
 import { reachHosts } from '../host/farm.js';
 import { CimSessions } from './cim-sessions.js';
 import { ExitSignal, LoopSignal, PsRuntimeError, ReturnSignal, RunawayLoopError, StatementError, TerminatingError, UnsupportedError, UnsupportedMember } from './errors.js';
@@ -996,8 +996,10 @@ export class Interpreter {
   /** The hosts -ComputerName reaches (host/farm.ts), with an error for each name no simulated host has. */
   private computers(def: CmdletDef, c: CommandCall, names: string[] | undefined, ea: string | undefined): Host[] {
     const r = reachHosts(this.host, this.opts.farm, names);
-    for (const n of r.unknown)
-      this.writeError(this.record(def.name, c.pos, remoteComputerMessage(n, r.simulated), 'ConnectionError', `HyperVCommunicationError,${def.className}`, 'VirtualizationException', n), ea);
+    for (const n of r.unknown) {
+      const u = unreachableComputer(n, r.simulated, def.className);
+      this.writeError(this.record(def.name, c.pos, u.message, u.category, u.id, u.reason, u.target), ea);
+    }
     return r.hosts;
   }
 

@@ -13,7 +13,7 @@ import { PsObject, type PsErrorCategory, type PsValue } from '../value.js';
 import type { VhdInfo } from '../../host/host.js';
 import { place } from './files.js';
 import { cimSessionComputers } from './cim.js';
-import { hostMethod } from '../../host/messages.js';
+import { hostMethod, remoteComputerMessage } from '../../host/messages.js';
 
 /**
  * A host error's ErrorCategory (docs/powershell.md, "Errors"): not found → ObjectNotFound, wrong
@@ -56,8 +56,17 @@ export function hostErrorKind(e: HvsimError | string, def: CmdletDef): { categor
   return { category, errorId: hostErrorId(category, def) };
 }
 
-/** -ComputerName naming a computer hvsim does not simulate: the text of its ConnectionError (one place: host/messages.ts). */
-export { isLocalComputer, remoteComputerMessage } from '../../host/messages.js';
+/**
+ * -ComputerName naming a computer hvsim does not simulate: Hyper-V's ConnectionError record
+ * (id HyperVCommunicationError; its text lives in host/messages.ts), for hvsim run and serve alike.
+ */
+export const unreachableComputer = (name: string, simulated: readonly string[], className: string): { message: string; category: 'ConnectionError'; id: string; target: string; reason: string } => ({
+  message: remoteComputerMessage(name, simulated),
+  category: 'ConnectionError',
+  id: `HyperVCommunicationError,${className}`,
+  target: name,
+  reason: 'VirtualizationException',
+});
 
 const TIME_PROPS = new Set(['CreationTime', 'MergeCompletionTime']);
 
