@@ -8,6 +8,7 @@ import type { VirtualMachine, WaitGuestOptions, WaitVMFor } from '../host/host.j
 import { transferMs } from '../host/clock.js';
 import { ALREADY_IN_STATE, transition, type PowerOp } from '../host/state-machine.js';
 import { cmdletOf } from '../host/messages.js';
+import { eachSelected } from '../host/selection.js';
 import { fault, requireDisks, viewVM, warn, type SimContext } from './context.js';
 import { openChain } from './disk-tree.js';
 import { eachVM, resolveVMs } from './lookup.js';
@@ -133,12 +134,12 @@ export function waitVMGuest(ctx: SimContext, names: string[], opts: WaitGuestOpt
   const what = opts.for ?? 'Heartbeat';
   const limit = opts.timeoutSeconds !== undefined && opts.timeoutSeconds >= 0 ? opts.timeoutSeconds : null;
   if (limit !== null && !Number.isFinite(limit)) throw invalidArgument(`${cmdletOf('wait')}: -Timeout ${limit} is not a number of seconds`);
-  const blocked = resolveVMs(ctx, names, 'wait').vms.some((vm) => guestWaitBlocker(vm, what) !== null);
-  if (blocked && limit !== null) {
+  const selected = resolveVMs(ctx, names, 'wait');
+  if (limit !== null && selected.vms.some((vm) => guestWaitBlocker(vm, what) !== null)) {
     ctx.clock.advance(limit * 1000);
     settleAll(ctx);
   }
-  return eachVM(ctx, names, 'wait', (vm) => {
+  return eachSelected(selected, (vm) => {
     const why = guestWaitBlocker(vm, what);
     if (why === null) return viewVM(ctx, vm);
     const wait = limit === null ? `the wait for ${what} would never end (give -Timeout to let simulated time pass)` : `timed out waiting for ${what}`;
