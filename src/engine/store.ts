@@ -23,7 +23,7 @@ export interface CreateOptions {
 }
 
 export interface DiskStore {
-  open(p: string, mode: 'r' | 'rw'): BlockFile;
+  open(p: string, mode: 'r' | 'rw', opts?: CreateOptions): BlockFile;
   /** Create an empty file; fails if it exists. */
   create(p: string, opts?: CreateOptions): BlockFile;
   exists(p: string): boolean;
@@ -34,8 +34,8 @@ export interface DiskStore {
   setReadOnly(p: string, readOnly: boolean): void;
   /** Small text files (merge journals): read, or undefined when absent. */
   readText(p: string): string | undefined;
-  /** Replace a small text file atomically (write a temporary, flush, rename). */
-  writeTextAtomic(p: string, text: string): void;
+  /** Replace a small text file atomically (write a temporary, flush, rename; `durable: false`: no flush). */
+  writeTextAtomic(p: string, text: string, opts?: CreateOptions): void;
   /** Give a finished file its final name; fails if `to` exists. Durable once it returns. */
   rename(from: string, to: string): void;
   /**
@@ -133,8 +133,8 @@ function notFound(p: string): HvsimError {
 }
 
 export class NodeDiskStore implements DiskStore {
-  open(p: string, mode: 'r' | 'rw'): BlockFile {
-    return NodeFile.open(p, mode);
+  open(p: string, mode: 'r' | 'rw', opts: CreateOptions = {}): BlockFile {
+    return NodeFile.open(p, mode, opts);
   }
   create(p: string, opts: CreateOptions = {}): BlockFile {
     return NodeFile.create(p, false, opts);
@@ -179,8 +179,8 @@ export class NodeDiskStore implements DiskStore {
       throw fsError(e, p, 'read');
     }
   }
-  writeTextAtomic(p: string, text: string): void {
-    writeFileAtomic(p, text);
+  writeTextAtomic(p: string, text: string, opts: CreateOptions = {}): void {
+    writeFileAtomic(p, text, opts);
   }
   rename(from: string, to: string): void {
     renameNoReplace(from, to);

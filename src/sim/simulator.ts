@@ -35,7 +35,7 @@ import { emptyState, findHost, hostNames, keepGroupReports, sameHost, validateSt
 import { validateComputerName } from '../host/validation.js';
 import { unknownHost } from '../host/messages.js';
 import { MemoryStorage, type SimStorage } from './storage.js';
-import { syncVmFiles } from './vm-files.js';
+import { persistWithVmFiles } from './vm-files.js';
 import { openLayer } from '../engine/chain.js';
 import type { VhdInfo } from '../vhd/disk.js';
 import { mergeVhd } from './merge-vhd.js';
@@ -147,8 +147,7 @@ export class Simulator implements Host, HostFarm {
     const sim = new Simulator(state, storage, opts, wanted !== undefined ? findHost(state, wanted)! : state.computerName);
     if (state.clockMode === 'wall') sim.clock.advanceTo(Date.now());
     recover(sim.ctx);
-    persist(sim.ctx);
-    syncVmFiles(sim.ctx);
+    persistWithVmFiles(sim.ctx);
     return sim;
   }
 
@@ -204,8 +203,7 @@ export class Simulator implements Host, HostFarm {
     } catch (e) {
       return Promise.reject(e);
     } finally {
-      persist(this.ctx);
-      syncVmFiles(this.ctx);
+      persistWithVmFiles(this.ctx);
     }
   }
 

@@ -6,8 +6,8 @@
  * Their contents are hvsim's own (the configuration as JSON, zeros for state); names, places,
  * sizes and life cycle are Hyper-V's.
  *
- * The files follow the records (docs/simulator.md, "VM files"): after the state is saved,
- * syncVmFiles makes what the records need and removes what hvsim made that they no longer need.
+ * The files follow the records (docs/simulator.md, "VM files"): persistWithVmFiles saves the state,
+ * then makes what the records need and removes what hvsim made that they no longer need.
  * `state.vmFiles` lists every such file hvsim made, saved before the file is created, so a crash at
  * any point leaves either a file the next sync finishes or one the list proves is hvsim's own;
  * a file hvsim did not make is reported (orphans), never deleted or overwritten.
@@ -95,6 +95,9 @@ export function expectedVmFiles(vm: VmRecord): VmFile[] {
   return out;
 }
 
+/** VM files are rebuilt from the records after a crash: written without waiting for the disk. */
+const REBUILT = { durable: false } as const;
+
 /** Whether this host keeps VM files (a directory host always; an in-memory one when asked). */
 export function keepsVmFiles(ctx: SimContext): boolean {
   return ctx.storage.vmFiles === true;
@@ -112,39 +115,44 @@ function allExpected(state: HostState): VmFile[] {
 const checked = new WeakMap<SimContext, Map<string, string>>();
 
 /**
- * Bring the VM files in line with the records (saved first): remove the files hvsim made that no
- * record needs any more, then create or update the ones they need. Each file is listed in
- * `state.vmFiles` (and that saved) before it is created, and unlisted only after it is gone.
+ * Save the state and bring the VM files in line with its records: the files the records need that
+ * are not there yet are listed in `state.vmFiles` in the same save (listed before they exist), then
+ * the files hvsim made that no record needs any more are removed (and unlisted only after they are
+ * gone), then the needed ones are created or updated. One save when nothing is removed.
  */
-export function syncVmFiles(ctx: SimContext): void {
-  if (!keepsVmFiles(ctx)) return;
+export function persistWithVmFiles(ctx: SimContext): void {
+  if (!keepsVmFiles(ctx)) {
+    persist(ctx);
+    return;
+  }
   const store = ctx.storage.store;
   const state = ctx.state;
   const want = allExpected(state);
   const wanted = new Set(want.map((f) => f.path));
   const made = new Set(state.vmFiles ?? []);
-  // 1. hvsim's own files no record needs (a removed checkpoint's): delete, then forget.
+  const absent = want.filter((f) => !made.has(f.path) && !store.exists(f.path));
+  const foreign = want.filter((f) => !made.has(f.path) && store.exists(f.path));
+  for (const f of foreign) warn(ctx, '', `${f.path} exists but hvsim did not make it: left as it is (a virtual machine's file of the same Id?)`);
+  if (absent.length > 0) state.vmFiles = [...made, ...absent.map((f) => f.path)];
+  else if (made.size === 0) delete state.vmFiles;
+  persist(ctx);
+  // hvsim's own files no record needs (a removed checkpoint's): delete, then forget.
   const stale = [...made].filter((f) => !wanted.has(f));
   if (stale.length > 0) {
+    const gone = new Set<string>();
     for (const f of stale) {
       try {
         store.remove(f);
         checked.get(ctx)?.delete(f);
-        made.delete(f);
+        gone.add(f);
       } catch (e) {
         if (!(e instanceof HvsimError)) throw e;
         warn(ctx, '', `a file hvsim no longer needs could not be removed yet (the next command tries again): ${e.message}`);
       }
     }
-    state.vmFiles = [...made];
-    persist(ctx);
-  }
-  // 2. Files the records need: listed (and saved) before they are created.
-  const absent = want.filter((f) => !made.has(f.path) && !store.exists(f.path));
-  const foreign = want.filter((f) => !made.has(f.path) && store.exists(f.path));
-  for (const f of foreign) warn(ctx, '', `${f.path} exists but hvsim did not make it: left as it is (a virtual machine's file of the same Id?)`);
-  if (absent.length > 0) {
-    state.vmFiles = [...made, ...absent.map((f) => f.path)];
+    const left = (state.vmFiles ?? []).filter((f) => !gone.has(f));
+    if (left.length > 0) state.vmFiles = left;
+    else delete state.vmFiles;
     persist(ctx);
   }
   const listed = new Set(state.vmFiles ?? []);
@@ -157,13 +165,13 @@ export function syncVmFiles(ctx: SimContext): void {
       warn(ctx, '', `a virtual machine file could not be written (the next command tries again): ${e.message}`);
     }
   }
-  if (state.vmFiles !== undefined && state.vmFiles.length === 0) {
-    delete state.vmFiles;
-    persist(ctx);
-  }
 }
 
-/** Create or update one file to what the records say (its size, or its text). */
+/**
+ * Create or update one file to what the records say (its size, or its text). Not flushed: the
+ * records are the source (saved before), and a file a crash left short or stale differs from them,
+ * so the next command's sync remakes it (docs/simulator.md, "VM files").
+ */
 function writeVmFile(ctx: SimContext, f: VmFile): void {
   const store = ctx.storage.store;
   const size = f.size ?? 0;
@@ -179,16 +187,13 @@ function writeVmFile(ctx: SimContext, f: VmFile): void {
   }
   ctx.storage.mkdirp(path.posix.dirname(f.path));
   if (f.text !== undefined) {
-    store.writeTextAtomic(f.path, f.text);
+    store.writeTextAtomic(f.path, f.text, REBUILT);
     seen.set(f.path, want);
     return;
   }
-  const file = store.exists(f.path) ? store.open(f.path, 'rw') : store.create(f.path);
+  const file = store.exists(f.path) ? store.open(f.path, 'rw', REBUILT) : store.create(f.path, REBUILT);
   try {
-    if (file.size() !== size) {
-      file.truncate(size); // sparse: the size is reserved, no data written
-      file.flush();
-    }
+    if (file.size() !== size) file.truncate(size); // sparse: the size is reserved, no data written
   } finally {
     file.close();
   }

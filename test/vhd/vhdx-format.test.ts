@@ -115,6 +115,23 @@ describe('VHDX create / write / read', () => {
     expect(() => createVhdx(new MemoryFile('x'), { virtualSize: MiB, blockSize: 3 * MiB })).toThrow(/power of two/);
     expect(() => createVhdx(new MemoryFile('x'), { virtualSize: MiB, logicalSectorSize: 1024 })).toThrow(/512 or 4096/);
   });
+
+  it('refuses a child whose parent paths do not fit the metadata region, before writing anything', () => {
+    const p = createVhdx(new MemoryFile('/vm/p.vhdx'), { virtualSize: 4 * MiB, blockSize: MiB });
+    const deep = '/vm/' + 'd/'.repeat(300_000) + 'c.avhdx'; // two paths of UTF-16: well over 1 MiB
+    const f = new MemoryFile(deep);
+    const e = (() => {
+      try {
+        createVhdxDifferencing(f, { parent: p, parentPath: '/vm/p.vhdx', childPath: deep });
+      } catch (err) {
+        return err;
+      }
+    })();
+    expect(e).toBeInstanceOf(HvsimError);
+    expect((e as HvsimError).code).toBe('INVALID_ARGUMENT');
+    expect((e as HvsimError).message).toMatch(/does not fit its 1048576-byte region/);
+    expect(f.size()).toBe(0);
+  });
 });
 
 type Op = { kind: 'write'; sector: number; count: number; fill: number } | { kind: 'zero'; sector: number; count: number } | { kind: 'discard'; sector: number; count: number } | { kind: 'reopen' } | { kind: 'crash' };

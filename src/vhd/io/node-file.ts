@@ -65,15 +65,18 @@ export function renameNoReplace(from: string, to: string): void {
 /**
  * Replace a small file atomically: write a temporary beside it, fsync, rename over it, sync the
  * folder. A crash leaves the old file or the new one, never a mix. Text is written as UTF-8.
+ * `durable: false` skips both syncs (readers still see the old file or the new one whole), for
+ * files rebuilt from others after a crash.
  */
-export function writeFileAtomic(path: string, text: string | Uint8Array): void {
+export function writeFileAtomic(path: string, text: string | Uint8Array, opts: { durable?: boolean } = {}): void {
+  const durable = opts.durable ?? true;
   const tmp = `${path}.tmp-${process.pid}`;
   try {
     const fd = fs.openSync(tmp, 'w');
     try {
       const bytes = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
       for (let done = 0; done < bytes.length; ) done += fs.writeSync(fd, bytes, done, bytes.length - done, done);
-      fs.fsyncSync(fd);
+      if (durable) fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
     }
@@ -86,7 +89,7 @@ export function writeFileAtomic(path: string, text: string | Uint8Array): void {
     }
     throw fsError(e, path, 'write');
   }
-  syncFolder(path);
+  if (durable) syncFolder(path);
 }
 
 /** fsync the folder holding `path` (a new or removed name survives a power cut); best effort. */

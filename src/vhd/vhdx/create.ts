@@ -10,7 +10,7 @@ import type { DiskImage } from '../disk.js';
 import { locatorPaths } from '../parent-paths.js';
 import { batGeometry, batRegionLength, payloadIndex, setEntry } from './bat.js';
 import { serializeHeader, type VhdxHeader } from './header.js';
-import { childLocatorEntries, diskParameterItems, parentLocatorItem, serializeMetadataRegion, type DiskParameters } from './metadata.js';
+import { childLocatorEntries, diskParameterItems, parentLocatorItem, serializeMetadataUsed, type DiskParameters } from './metadata.js';
 import { serializeRegionTable, type RegionEntry } from './region-table.js';
 import {
   HEADER1_OFFSET, HEADER2_OFFSET, PAYLOAD_FULLY_PRESENT, REGION_BAT, REGION_METADATA, REGION_TABLE1_OFFSET, REGION_TABLE2_OFFSET, SIG_FILE,
@@ -53,27 +53,32 @@ function create(file: BlockFile, opts: VhdxCreateOptions): VhdxImage {
   const logOffset = MiB;
   const logLength = MiB;
   const mdRegion: RegionEntry = { guid: REGION_METADATA, fileOffset: 2 * MiB, length: MiB, required: true };
+  const metadata = serializeMetadataUsed(items);
+  if (metadata.length > mdRegion.length) throw invalidArgument(`the metadata (${metadata.length} bytes: parent paths too long?) does not fit its ${mdRegion.length}-byte region`, file.name);
   const batRegion: RegionEntry = { guid: REGION_BAT, fileOffset: 3 * MiB, length: batRegionLength(g), required: true };
-  const ident = new Uint8Array(64 * 1024);
-  setAscii(ident, 0, SIG_FILE);
-  ident.set(encodeUtf16le(CREATOR), 8);
-  file.write(ident, 0);
-  const rt = serializeRegionTable([batRegion, mdRegion]);
-  file.write(rt, REGION_TABLE1_OFFSET);
-  file.write(rt, REGION_TABLE2_OFFSET);
-  file.write(new Uint8Array(logLength), logOffset);
-  file.write(serializeMetadataRegion(items, mdRegion.length), mdRegion.fileOffset);
-  const bat = new Uint8Array(batRegion.length);
   let end = batRegion.fileOffset + batRegion.length;
-  if (fixed) {
-    // Fixed: every block allocated in order after the BAT (§2.6.2.1 LeaveBlockAllocated).
+  // Fixed: every block allocated in order after the BAT (§2.6.2.1 LeaveBlockAllocated); a dynamic
+  // or differencing disk's BAT is all zeros (nothing present).
+  const bat = fixed ? new Uint8Array(batRegion.length) : undefined;
+  if (bat) {
     for (let k = 0; k < g.payloadBlocks; k++) {
       setEntry(bat, payloadIndex(g, k), PAYLOAD_FULLY_PRESENT, end / MiB);
       end += blockSize;
     }
   }
-  file.write(bat, batRegion.fileOffset);
+  // The file is new and empty: size it first, then write only what is not zero (the log, most of
+  // the metadata region and a dynamic disk's BAT are zeros already: same bytes, far fewer writes).
   file.truncate(end);
+  const creator = encodeUtf16le(CREATOR);
+  const ident = new Uint8Array(8 + creator.length);
+  setAscii(ident, 0, SIG_FILE);
+  ident.set(creator, 8);
+  file.write(ident, 0);
+  const rt = serializeRegionTable([batRegion, mdRegion]);
+  file.write(rt, REGION_TABLE1_OFFSET);
+  file.write(rt, REGION_TABLE2_OFFSET);
+  file.write(metadata, mdRegion.fileOffset);
+  if (bat) file.write(bat, batRegion.fileOffset);
   file.flush();
   // Headers last: a crash before this point leaves a file that is plainly not a VHDX yet.
   const header: VhdxHeader = {

@@ -83,9 +83,13 @@ export function parseMetadataRegion(name: string, region: Uint8Array, regionOffs
   return items;
 }
 
-/** Lay out a metadata region: the table, then items packed from 64 KiB in order (Windows' layout). */
-export function serializeMetadataRegion(items: MetadataItem[], regionLength: number): Uint8Array {
-  const b = new Uint8Array(regionLength);
+/**
+ * Lay out a metadata region (Windows' layout): the 64 KiB table, then the items' data packed in
+ * order. Returns only what that fills (the rest of the region is zeros): the whole region is
+ * serializeMetadataRegion.
+ */
+export function serializeMetadataUsed(items: MetadataItem[]): Uint8Array {
+  const b = new Uint8Array(items.reduce((n, it) => n + it.data.length, TABLE_SIZE));
   setAscii(b, 0, SIG_METADATA);
   setU16le(b, 10, items.length);
   let off = TABLE_SIZE;
@@ -100,6 +104,13 @@ export function serializeMetadataRegion(items: MetadataItem[], regionLength: num
       off += it.data.length;
     }
   });
+  return b;
+}
+
+/** The whole metadata region of `regionLength` bytes (serializeMetadataUsed, then zeros). */
+export function serializeMetadataRegion(items: MetadataItem[], regionLength: number): Uint8Array {
+  const b = new Uint8Array(regionLength);
+  b.set(serializeMetadataUsed(items)); // RangeError when the items do not fit
   return b;
 }
 
