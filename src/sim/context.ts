@@ -46,10 +46,16 @@ export function onHost(ctx: SimContext): { computerName?: string } {
   return sameHost(ctx.host, ctx.state.computerName) ? {} : { computerName: ctx.host };
 }
 
-/** Save the state (with the clock) to the storage. */
+/**
+ * Save the state (with the clock) to the storage. On the wall clock a time not ahead of real time
+ * is not saved alone (docs/simulator.md, "Cost model"): the next open catches up with real time
+ * anyway, and a read such as Get-VM would otherwise rewrite state.json each time.
+ */
 export function persist(ctx: SimContext): void {
-  ctx.state.clock = ctx.clock.now();
   keepGroupReports(ctx.state);
+  const now = ctx.clock.now();
+  if (ctx.state.clockMode === 'wall' && now <= Date.now() && ctx.storage.sameButClock(ctx.state)) return;
+  ctx.state.clock = now;
   ctx.storage.save(ctx.state);
 }
 

@@ -30,6 +30,8 @@ export interface SimStorage {
   readonly vmFiles?: boolean;
   load(): HostState | undefined;
   save(state: HostState): void;
+  /** Whether `state` is what was loaded or last saved but for its clock. */
+  sameButClock(state: HostState): boolean;
   mkdirp(dir: string): void;
   /** Release whatever the storage holds (the lock). */
   close(): void;
@@ -60,6 +62,9 @@ export class MemoryStorage implements SimStorage {
     // Kept as text so that a reopened simulator sees exactly what a state file would hold.
     this.json = JSON.stringify(state);
   }
+  sameButClock(state: HostState): boolean {
+    return this.json !== undefined && withClock(state, (JSON.parse(this.json) as HostState).clock, () => JSON.stringify(state) === this.json);
+  }
   mkdirp(): void {}
   close(): void {}
 }
@@ -73,6 +78,17 @@ export interface LockOptions {
 
 export const STATE_FILE = 'state.json';
 export const LOCK_FILE = 'lock';
+
+/** `test()` on `state` with its clock set to `clock` for the while. */
+function withClock(state: HostState, clock: number, test: () => boolean): boolean {
+  const now = state.clock;
+  state.clock = clock;
+  try {
+    return test();
+  } finally {
+    state.clock = now;
+  }
+}
 
 /** The text of state.json for `state`. */
 function stateText(state: HostState): string {
@@ -133,6 +149,8 @@ export class DirectoryStorage implements SimStorage {
   private lock: DirectoryLock | undefined;
   /** What state.json holds now (as loaded or last written): an unchanged state is not rewritten. */
   private saved: string | undefined;
+  /** The clock in `saved`. */
+  private savedClock: number | undefined;
 
   /** Opens (creating when needed) and locks the state directory. */
   constructor(root: string, lockOpts: LockOptions = {}) {
@@ -176,7 +194,13 @@ export class DirectoryStorage implements SimStorage {
       throw new HvsimError('CORRUPT', `${this.statePath}: not an hvsim state file`, { file: this.statePath, reason: 'STATE_FILE' });
     if (state.version !== STATE_VERSION)
       throw new HvsimError('UNSUPPORTED', `${this.statePath}: state version ${state.version} (this hvsim reads ${STATE_VERSION})`, { file: this.statePath });
+    this.savedClock = state.clock;
     return state;
+  }
+
+  sameButClock(state: HostState): boolean {
+    const saved = this.saved;
+    return saved !== undefined && this.savedClock !== undefined && withClock(state, this.savedClock, () => stateText(state) === saved);
   }
 
   save(state: HostState): void {
@@ -186,6 +210,7 @@ export class DirectoryStorage implements SimStorage {
     if (text === this.saved) return;
     writeFileAtomic(this.statePath, text);
     this.saved = text;
+    this.savedClock = state.clock;
   }
 
   mkdirp(dir: string): void {

@@ -43,6 +43,41 @@ function tag(t: string, len = 4096): Uint8Array {
 const text = (b: Uint8Array): string => new TextDecoder().decode(b).replace(/\0+$/, '');
 
 describe('state directory', () => {
+  it('on the wall clock, a command that changes nothing leaves state.json as it was; a change or a clock ahead of real time is saved', async () => {
+    const root = tmp();
+    const file = path.join(root, 'state.json');
+    const open = (): Simulator => simHost({ storage: new DirectoryStorage(root), clockMode: 'wall', startTime: Date.now() });
+    let h = open();
+    await h.newVM({ name: 'web01' });
+    h.close();
+    const before = fs.statSync(file);
+    const textBefore = fs.readFileSync(file, 'utf8');
+    // Real time passes the saved clock (New-VM's simulated cost put it ahead): the open catches up.
+    const savedClock = (JSON.parse(textBefore) as HostState).clock;
+    await new Promise((r) => setTimeout(r, Math.max(0, savedClock - Date.now()) + 50));
+    h = open();
+    expect((await h.getVM(['web01']))[0]!.Name).toBe('web01');
+    h.close();
+    const after = fs.statSync(file);
+    expect(fs.readFileSync(file, 'utf8')).toBe(textBefore);
+    expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs]);
+
+    h = open();
+    await h.sleep(3_600_000); // Start-Sleep: the host's clock an hour ahead of real time
+    const ahead = await h.now();
+    h.close();
+    expect((JSON.parse(fs.readFileSync(file, 'utf8')) as HostState).clock).toBe(ahead);
+
+    h = open();
+    await h.checkpointVM(['web01'], { snapshotName: 'c1' });
+    const now = await h.now();
+    h.close();
+    const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as HostState;
+    expect(saved.clock).toBe(now);
+    expect(saved.clock).toBeGreaterThanOrEqual(ahead);
+    expect(saved.vms[0]!.snapshots.map((x) => x.name)).toEqual(['c1']);
+  });
+
   it('keeps VMs, checkpoints, disks and the clock across reopenings', async () => {
     const root = tmp();
     let h = simHost({ storage: new DirectoryStorage(root), computerName: 'xHost16', startTime: START });
