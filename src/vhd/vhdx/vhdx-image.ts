@@ -20,8 +20,8 @@ import {
   childLocatorEntries, decodeDiskParameters, parentLocatorItem, parseMetadataRegion, parseParentLocator, serializeMetadataRegion,
   type DiskParameters, type MetadataItem,
 } from './metadata.js';
-import { readVhdx, type LogStatus } from './open.js';
-import type { RegionTableState } from './region-table.js';
+import { readVhdx, regionCopyFinding, type LogStatus } from './open.js';
+import { secondCopyProblem, type RegionTableState } from './region-table.js';
 import {
   META_FILE_PARAMETERS, META_PARENT_LOCATOR, PAYLOAD_FULLY_PRESENT, PAYLOAD_NOT_PRESENT, PAYLOAD_PARTIALLY_PRESENT,
   PAYLOAD_UNDEFINED, PAYLOAD_UNMAPPED, PAYLOAD_UNMAPPED_V095, PAYLOAD_ZERO, SB_PRESENT,
@@ -510,7 +510,8 @@ export class VhdxImage implements DiskImage {
   }
 
   check(): FormatFinding[] {
-    return [...this.openFindings, ...logFindings(this.logStatus)];
+    const second = this.regions.secondUnchecked ? secondCopyProblem(this.file, this.regions) : undefined;
+    return [...this.openFindings, ...(second ? [regionCopyFinding(1, second)] : []), ...logFindings(this.logStatus)];
   }
 
   flush(): void {
