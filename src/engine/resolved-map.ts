@@ -93,13 +93,15 @@ export class ResolvedMap {
 
   /** Per-sector owner codes of a MIXED unit. */
   private sectorMap(u: number): Int16Array {
-    let m = this.sectorMaps.get(u);
-    if (m) return m;
+    const known = this.sectorMaps.get(u);
+    if (known) return known;
     const off = u * this.unitSize;
     const n = Math.ceil(Math.min(this.unitSize, this.virtualSize - off) / this.sectorSize);
-    m = new Int16Array(n).fill(UNRESOLVED);
-    let open = n;
-    for (let i = this.layers.length - 1; i >= 0 && open > 0; i--) {
+    // `m` and the count of open sectors are constants of this call, not variables the callback
+    // reassigns (a captured variable that changes is kept in a context object: slower on every access).
+    const m = new Int16Array(n).fill(UNRESOLVED);
+    const open = [n];
+    for (let i = this.layers.length - 1; i >= 0 && open[0]! > 0; i--) {
       const l = this.layers[i]!;
       const k = Math.floor(off / l.blockSize);
       this.stats.probes++;
@@ -108,22 +110,25 @@ export class ResolvedMap {
       if (st === BLOCK_DATA || st === BLOCK_ZERO) {
         const v = st === BLOCK_DATA ? i * 2 : i * 2 + 1;
         for (let s = 0; s < n; s++) if (m[s] === UNRESOLVED) m[s] = v;
-        open = 0;
+        open[0] = 0;
         break;
       }
       // BLOCK_PARTIAL: fill the sectors this layer holds.
       const first = (off - k * l.blockSize) / this.sectorSize;
+      const v = i * 2;
       l.forEachSectorRun(k, first, n, (present, start, count) => {
         if (!present) return;
-        for (let s = start - first; s < start - first + count; s++) {
-          if (m![s] === UNRESOLVED) {
-            m![s] = i * 2;
-            open--;
+        let filled = 0;
+        for (let s = start - first, e = start - first + count; s < e; s++) {
+          if (m[s] === UNRESOLVED) {
+            m[s] = v;
+            filled++;
           }
         }
+        open[0] = open[0]! - filled;
       });
     }
-    for (let s = 0; s < n; s++) if (m[s] === UNRESOLVED) m[s] = THROUGH;
+    if (open[0]! > 0) for (let s = 0; s < n; s++) if (m[s] === UNRESOLVED) m[s] = THROUGH;
     this.sectorMaps.set(u, m);
     return m;
   }

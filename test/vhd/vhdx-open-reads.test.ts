@@ -5,11 +5,12 @@
  * error the eager open gave.
  */
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { MemoryFile } from '../../src/vhd/io/memory-file.js';
 import type { BlockFile } from '../../src/vhd/io/block-file.js';
 import { createVhdx, createVhdxDifferencing } from '../../src/vhd/vhdx/create.js';
 import { openVhdx, type VhdxImage } from '../../src/vhd/vhdx/vhdx-image.js';
-import { readImage } from '../../src/vhd/disk.js';
+import { BLOCK_PARTIAL, readImage } from '../../src/vhd/disk.js';
 import { HvsimError } from '../../src/errors.js';
 import { sealStructure } from '../../src/vhd/common/crc32c.js';
 import { setU16le, setU32le, u16le, u32le } from '../../src/vhd/common/bytes.js';
@@ -167,5 +168,44 @@ describe('metadata table and items (MS-VHDX §2.6)', () => {
     const b = childBytes.slice();
     setU32le(b, MD + 32 + 16, MiB - 4); // an 8-byte item ending 4 bytes past the 1 MiB region
     expect(() => open(b, true)).toThrow(/lies outside the metadata region/);
+  });
+});
+
+describe('sector runs of a partial block (MS-VHDX §2.4, a word at a time)', () => {
+  it('tile the range exactly, alternate, and match the sectors written', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 4095 }), fc.integer({ min: 1, max: 300 })), { minLength: 1, maxLength: 12 }),
+        fc.integer({ min: 0, max: 2047 }),
+        fc.integer({ min: 1, max: 2048 }),
+        (writes, first, count) => {
+          const c = createVhdxDifferencing(new MemoryFile('/f/r.avhdx'), { parent, parentPath: '/f/p.vhdx', childPath: '/f/r.avhdx', blockSize: MiB });
+          const held = new Uint8Array(4096); // sectors of blocks 0 and 1 (512-byte sectors)
+          for (const [s, n] of writes) {
+            const m = Math.min(n, 4096 - s);
+            c.writeSectors(new Uint8Array(m * 512).fill(7), s * 512);
+            held.fill(1, s, s + m);
+          }
+          const f = first;
+          const n = Math.min(count, 2048 - f);
+          // Block 0 and block 1 each: expected from what was written, unless the block became whole.
+          for (const block of [0, 1]) {
+            if (c.blockState(block) !== BLOCK_PARTIAL) continue;
+            const runs: Array<[boolean, number, number]> = [];
+            c.forEachSectorRun(block, f, n, (p, s, len) => runs.push([p, s, len]));
+            let at = f;
+            runs.forEach(([p, s, len], i) => {
+              expect(s).toBe(at);
+              expect(len).toBeGreaterThan(0);
+              if (i > 0) expect(p).not.toBe(runs[i - 1]![0]);
+              for (let x = s; x < s + len; x++) expect(held[block * 2048 + x] === 1).toBe(p);
+              at += len;
+            });
+            expect(at).toBe(f + n);
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 });

@@ -179,24 +179,7 @@ export class VhdxImage implements DiskImage {
   forEachSectorRun(k: number, first: number, count: number, fn: (present: boolean, start: number, n: number) => void): void {
     // §2.4 sector bitmap: bit (s & 7) of byte (s >> 3), LSB first, 1 = sector in this file.
     const { bm, base } = this.blockBits(k);
-    const end = first + count;
-    let s = first;
-    while (s < end) {
-      const bit = base + s;
-      const present = (bm[bit >>> 3]! & (1 << (bit & 7))) !== 0;
-      let e = s + 1;
-      while (e < end) {
-        const b2 = base + e;
-        if ((b2 & 7) === 0 && e + 8 <= end) {
-          const byte = bm[b2 >>> 3]!;
-          if (byte === (present ? 0xff : 0)) { e += 8; continue; }
-        }
-        if (((bm[b2 >>> 3]! & (1 << (b2 & 7))) !== 0) !== present) break;
-        e++;
-      }
-      fn(present, s, e - s);
-      s = e;
-    }
+    forEachBitRun(bm, base, first, count, fn);
   }
 
   // ---- Writes (§2.5; docs/formats.md, "VHDX write ordering": data, flush, log entry, flush, apply, flush) ----
@@ -540,6 +523,41 @@ export class VhdxImage implements DiskImage {
 
 export function openVhdx(file: BlockFile, opts?: VhdxOpenOptions): VhdxImage {
   return VhdxImage.open(file, opts);
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/**
+ * Runs of equal bits [base+first, base+first+count) of an LSB-first bitmap (§2.4), reported as
+ * (present, start, n) from `first`. On a little-endian machine bit b of an LSB-first byte array is
+ * bit (b & 31) of 32-bit word b >> 5, so a run's end is found a word at a time (the lowest bit
+ * that differs from the run's value); the first pass over a deep chain scans every layer's bitmap.
+ */
+function forEachBitRun(bm: Uint8Array, base: number, first: number, count: number, fn: (present: boolean, start: number, n: number) => void): void {
+  const limit = base + first + count;
+  const words = LITTLE_ENDIAN && bm.byteOffset % 4 === 0 && bm.length % 4 === 0 ? new Int32Array(bm.buffer, bm.byteOffset, bm.length >> 2) : undefined;
+  let b = base + first;
+  while (b < limit) {
+    const present = ((bm[b >>> 3]! >>> (b & 7)) & 1) === 1;
+    let e = b + 1;
+    if (words) {
+      const flip = present ? -1 : 0;
+      while (e < limit) {
+        const wi = e >>> 5;
+        const x = (words[wi]! ^ flip) & (-1 << (e & 31)); // bits at or above e that differ from the run
+        if (x !== 0) {
+          e = Math.min(limit, (wi << 5) + 31 - Math.clz32(x & -x));
+          break;
+        }
+        e = (wi + 1) << 5;
+      }
+      if (e > limit) e = limit;
+    } else {
+      while (e < limit && (((bm[e >>> 3]! >>> (e & 7)) & 1) === 1) === present) e++;
+    }
+    fn(present, b - base, e - b);
+    b = e;
+  }
 }
 
 /** One chunk's 1 MiB sector bitmap (§2.4), held in units read from the file on first use. */
