@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { MemoryFile } from '../../src/vhd/io/memory-file.js';
 import type { BlockFile } from '../../src/vhd/io/block-file.js';
 import { createVhdx, createVhdxDifferencing } from '../../src/vhd/vhdx/create.js';
-import { openVhdx, type VhdxImage } from '../../src/vhd/vhdx/vhdx-image.js';
+import { openVhdx, setBitmapPoolBytes, type VhdxImage } from '../../src/vhd/vhdx/vhdx-image.js';
 import { BLOCK_PARTIAL, readImage } from '../../src/vhd/disk.js';
 import { HvsimError } from '../../src/errors.js';
 import { sealStructure } from '../../src/vhd/common/crc32c.js';
@@ -207,5 +207,39 @@ describe('sector runs of a partial block (MS-VHDX §2.4, a word at a time)', () 
       ),
       { numRuns: 60 },
     );
+  });
+});
+
+describe('bitmap units of read-only images share a bounded pool', () => {
+  it('with the pool far smaller than the bitmaps, reads through recycled units still return what was written', () => {
+    const old = setBitmapPoolBytes(8192); // two 4 KiB units
+    try {
+      // 64 MiB of 1 MiB blocks: a 4 KiB unit holds the bitmaps of 16 blocks, so 4 units in use.
+      const base = createVhdx(new MemoryFile('/f/b.vhdx'), { virtualSize: 64 * MiB, blockSize: MiB });
+      base.writeSectors(new Uint8Array(64 * MiB).fill(0x11), 0);
+      base.close();
+      const baseRo = openVhdx(new MemoryFile('/f/b.vhdx', (base.file as MemoryFile).bytes(), true));
+      const mk = (name: string, fill: number, shift: number): VhdxImage => {
+        const c = createVhdxDifferencing(new MemoryFile(name), { parent: baseRo, parentPath: '/f/b.vhdx', childPath: name, blockSize: MiB });
+        for (let k = 0; k < 64; k += 5) c.writeSectors(new Uint8Array(1024).fill(fill), k * MiB + (k + shift) * 512);
+        c.close();
+        return openVhdx(new MemoryFile(name, (c.file as MemoryFile).bytes(), true));
+      };
+      const imgs = [mk('/f/x.avhdx', 0x21, 0), mk('/f/y.avhdx', 0x31, 7)];
+      const expected = (i: number, k: number, sector: number): number => {
+        const start = k + (i ? 7 : 0);
+        return k % 5 === 0 && sector >= start && sector < start + 2 ? (i ? 0x31 : 0x21) : 0x11;
+      };
+      for (let round = 0; round < 2; round++)
+        for (let k = 0; k < 64; k++)
+          for (const [i, img] of imgs.entries()) {
+            const b = new Uint8Array(MiB);
+            readImage(img, b, k * MiB, (bb, o) => readImage(baseRo, bb, o));
+            for (let s = 0; s < 2048; s += 1) expect(b[s * 512]).toBe(expected(i, k, s));
+          }
+      for (const img of imgs) img.close();
+    } finally {
+      setBitmapPoolBytes(old);
+    }
   });
 });

@@ -161,7 +161,7 @@ export class VhdxImage implements DiskImage {
     if (!bm) {
       const i = bitmapIndex(this.geom, c);
       const at = entryState(this.bat, i) === SB_PRESENT ? entryOffsetMb(this.bat, i) * MiB : undefined;
-      bm = new ChunkBitmap(this.file, at, Math.max(PAGE, this.geom.bitmapBytesPerBlock));
+      bm = new ChunkBitmap(this.file, at, Math.max(PAGE, this.geom.bitmapBytesPerBlock), !this.writable);
       this.bitmaps.set(c, bm);
     }
     return bm;
@@ -510,12 +510,19 @@ export class VhdxImage implements DiskImage {
       this.headers = updateHeader(this.file, this.headers, { logGuid: ZERO_GUID });
       this.log = undefined;
     }
+    this.releaseBitmaps();
     this.file.close();
+  }
+
+  private releaseBitmaps(): void {
+    for (const bm of this.bitmaps.values()) bm.release();
+    this.bitmaps.clear();
   }
 
   /** Close without the clean-shutdown header (for crash tests: the file looks like a live one). */
   abandon(): void {
     this.closed = true;
+    this.releaseBitmaps();
     this.file.close();
   }
 
@@ -560,24 +567,92 @@ function forEachBitRun(bm: Uint8Array, base: number, first: number, count: numbe
   }
 }
 
+/**
+ * Bitmap units of read-only images share one bounded pool (issue 20): a chain's first pass reads
+ * each unit of each layer once (4 MiB at depth 64 of the standard workload) and the resolved map
+ * keeps what it learnt, so keeping them all only costs fresh memory — a page fault per 4 KiB on
+ * this kind of VM — and resident size. Past the bound the least recently used unit's buffer is
+ * recycled for the next read. Writable images keep their own units: a write changes them in place
+ * before they are journaled.
+ */
+let poolBytes = MiB;
+
+/** The pool's bound in bytes (tests shrink it to make recycling happen); returns the previous one. */
+export function setBitmapPoolBytes(bytes: number): number {
+  const old = poolBytes;
+  poolBytes = bytes;
+  return old;
+}
+
+class UnitPool {
+  private readonly lru = new Map<Uint8Array, { owner: ChunkBitmap; u: number }>();
+  private bytes = 0;
+
+  /** A buffer of `size` bytes for a new unit: the oldest unit's when the pool is full. */
+  take(size: number): Uint8Array {
+    while (this.bytes + size > poolBytes && this.lru.size > 0) {
+      const [buf, who] = this.lru.entries().next().value!;
+      this.lru.delete(buf);
+      this.bytes -= buf.length;
+      who.owner.forget(who.u);
+      if (buf.length === size) return buf;
+    }
+    return new Uint8Array(size);
+  }
+  add(buf: Uint8Array, owner: ChunkBitmap, u: number): void {
+    this.lru.set(buf, { owner, u });
+    this.bytes += buf.length;
+  }
+  /** Mark a unit as just used. */
+  touch(buf: Uint8Array): void {
+    const who = this.lru.get(buf);
+    if (!who) return;
+    this.lru.delete(buf);
+    this.lru.set(buf, who);
+  }
+  remove(buf: Uint8Array): void {
+    if (this.lru.delete(buf)) this.bytes -= buf.length;
+  }
+}
+const unitPool = new UnitPool();
+
 /** One chunk's 1 MiB sector bitmap (§2.4), held in units read from the file on first use. */
 class ChunkBitmap {
   private readonly units = new Map<number, Uint8Array>();
-  /** `at`: the bitmap block's file offset (checked with the BAT at open), undefined when absent. */
+  /**
+   * `at`: the bitmap block's file offset (checked with the BAT at open), undefined when absent;
+   * `pooled`: units live in the shared pool (read-only images), which may take them back.
+   */
   constructor(
     private readonly file: BlockFile,
     private readonly at: number | undefined,
     readonly unitBytes: number,
+    private readonly pooled = false,
   ) {}
 
   unit(u: number): Uint8Array {
     let b = this.units.get(u);
-    if (!b) {
-      b = new Uint8Array(this.unitBytes);
-      if (this.at !== undefined) readFully(this.file, b, this.at + u * this.unitBytes);
-      this.units.set(u, b);
+    if (b) {
+      if (this.pooled) unitPool.touch(b);
+      return b;
     }
+    b = this.pooled ? unitPool.take(this.unitBytes) : new Uint8Array(this.unitBytes);
+    if (this.at !== undefined) readFully(this.file, b, this.at + u * this.unitBytes);
+    else b.fill(0);
+    this.units.set(u, b);
+    if (this.pooled) unitPool.add(b, this, u);
     return b;
+  }
+
+  /** The pool took unit u's buffer back: read it again when next needed. */
+  forget(u: number): void {
+    this.units.delete(u);
+  }
+
+  /** Give pooled units back (the image is closing). */
+  release(): void {
+    if (this.pooled) for (const b of this.units.values()) unitPool.remove(b);
+    this.units.clear();
   }
 
   /** A copy of 4 KiB page p of the bitmap (what the log journals). */
