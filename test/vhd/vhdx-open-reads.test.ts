@@ -15,6 +15,7 @@ import { HvsimError } from '../../src/errors.js';
 import { sealStructure } from '../../src/vhd/common/crc32c.js';
 import { setU16le, setU32le, u16le, u32le } from '../../src/vhd/common/bytes.js';
 import type { MetadataItem } from '../../src/vhd/vhdx/metadata.js';
+import { smallVhdxPair } from '../helpers/vhdx-pair.js';
 
 const MiB = 1024 * 1024;
 const RT1 = 192 * 1024;
@@ -41,19 +42,7 @@ class CountingFile implements BlockFile {
   }
 }
 
-const parentBytes = (() => {
-  const p = createVhdx(new MemoryFile('/f/p.vhdx'), { virtualSize: 8 * MiB, blockSize: MiB });
-  p.writeSectors(new Uint8Array(2 * MiB).fill(0x31), MiB);
-  p.close();
-  return (p.file as MemoryFile).bytes();
-})();
-const parent = openVhdx(new MemoryFile('/f/p.vhdx', parentBytes, true));
-const childBytes = (() => {
-  const c = createVhdxDifferencing(new MemoryFile('/f/c.avhdx'), { parent, parentPath: '/f/p.vhdx', childPath: '/f/c.avhdx', blockSize: MiB });
-  c.writeSectors(new Uint8Array(4096).fill(0x42), MiB + 8192);
-  c.close();
-  return (c.file as MemoryFile).bytes();
-})();
+const { parent, childBytes } = smallVhdxPair((c) => c.writeSectors(new Uint8Array(4096).fill(0x42), MiB + 8192));
 
 function open(bytes: Uint8Array, readOnly: boolean): { img: VhdxImage; file: CountingFile } {
   const file = new CountingFile(new MemoryFile('/f/c.avhdx', bytes, readOnly));
