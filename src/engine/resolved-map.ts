@@ -30,7 +30,7 @@ export class ResolvedMap {
   readonly sectorSize: number;
   private readonly virtualSize: number;
   private owner: Int16Array;
-  private sectorMaps = new Map<number, Int16Array>();
+  private sectorMaps = new Map<number, SectorRuns>();
   readonly stats: ProbeStats = { probes: 0, unitsResolved: 0 };
 
   /** `layers[0]` is the base, the last is the leaf. */
@@ -91,15 +91,19 @@ export class ResolvedMap {
     return result;
   }
 
-  /** Per-sector owner codes of a MIXED unit. */
-  private sectorMap(u: number): Int16Array {
-    let m = this.sectorMaps.get(u);
-    if (m) return m;
+  /**
+   * The owner runs of a MIXED unit, built layer by layer from the top: each partially present
+   * layer's sector runs (§2.4) claim what is still open, as intervals — no per-sector work, so the
+   * first pass over a deep chain costs little more than a second one (issue 20).
+   */
+  private sectorMap(u: number): SectorRuns {
+    const known = this.sectorMaps.get(u);
+    if (known) return known;
     const off = u * this.unitSize;
     const n = Math.ceil(Math.min(this.unitSize, this.virtualSize - off) / this.sectorSize);
-    m = new Int16Array(n).fill(UNRESOLVED);
-    let open = n;
-    for (let i = this.layers.length - 1; i >= 0 && open > 0; i--) {
+    let open: number[] = [0, n]; // sorted [start, end) pairs of sectors no layer above has claimed
+    const claimed: number[] = []; // (start, end, owner) triples
+    for (let i = this.layers.length - 1; i >= 0 && open.length > 0; i--) {
       const l = this.layers[i]!;
       const k = Math.floor(off / l.blockSize);
       this.stats.probes++;
@@ -107,25 +111,22 @@ export class ResolvedMap {
       if (st === BLOCK_PARENT) continue;
       if (st === BLOCK_DATA || st === BLOCK_ZERO) {
         const v = st === BLOCK_DATA ? i * 2 : i * 2 + 1;
-        for (let s = 0; s < n; s++) if (m[s] === UNRESOLVED) m[s] = v;
-        open = 0;
+        for (let j = 0; j < open.length; j += 2) claimed.push(open[j]!, open[j + 1]!, v);
+        open = [];
         break;
       }
-      // BLOCK_PARTIAL: fill the sectors this layer holds.
+      // BLOCK_PARTIAL: the sectors this layer holds, as runs relative to the unit.
       const first = (off - k * l.blockSize) / this.sectorSize;
+      const held: number[] = [];
       l.forEachSectorRun(k, first, n, (present, start, count) => {
-        if (!present) return;
-        for (let s = start - first; s < start - first + count; s++) {
-          if (m![s] === UNRESOLVED) {
-            m![s] = i * 2;
-            open--;
-          }
-        }
+        if (present) held.push(start - first, start - first + count);
       });
+      if (held.length > 0) open = claim(open, held, i * 2, claimed);
     }
-    for (let s = 0; s < n; s++) if (m[s] === UNRESOLVED) m[s] = THROUGH;
-    this.sectorMaps.set(u, m);
-    return m;
+    for (let j = 0; j < open.length; j += 2) claimed.push(open[j]!, open[j + 1]!, THROUGH);
+    const runs = toRuns(claimed);
+    this.sectorMaps.set(u, runs);
+    return runs;
   }
 
   /**
@@ -174,24 +175,84 @@ export class ResolvedMap {
       if (o !== MIXED) {
         emit(bySource ? readSource(o) : o, pos, uEnd);
       } else {
-        const m = this.sectorMap(u);
+        const r = this.sectorMap(u);
         const base = u * us;
+        // The run holding pos, then each run up to the unit's (or the range's) end.
+        let j = runAt(r, Math.floor((pos - base) / ss));
         let p = pos;
         while (p < uEnd) {
-          const s = Math.floor((p - base) / ss);
-          const v = m[s]!;
-          let q = Math.min(uEnd, base + (s + 1) * ss);
-          let t = s + 1;
-          while (q < uEnd && m[t] === v) {
-            t++;
-            q = Math.min(uEnd, base + t * ss);
-          }
+          const q = j + 1 < r.starts.length ? Math.min(uEnd, base + r.starts[j + 1]! * ss) : uEnd;
+          const v = r.owners[j]!;
           emit(bySource ? readSource(v) : v, p, q);
           p = q;
+          j++;
         }
       }
       pos = uEnd;
     }
     if (runKey !== NONE) fn(runKey, runStart, runEnd - runStart);
   }
+}
+
+/** Owner runs of a MIXED unit: run j covers sectors [starts[j], starts[j+1]) (the last to the unit's end). */
+interface SectorRuns {
+  starts: Int32Array;
+  owners: Int16Array;
+}
+
+/**
+ * Give `owner` the parts of the open intervals that `held` covers (both sorted [start, end) pairs),
+ * recording them in `claimed`; returns what stays open.
+ */
+function claim(open: number[], held: number[], owner: number, claimed: number[]): number[] {
+  const rest: number[] = [];
+  let h = 0;
+  for (let j = 0; j < open.length; j += 2) {
+    let a = open[j]!;
+    const b = open[j + 1]!;
+    while (h < held.length && held[h + 1]! <= a) h += 2;
+    let t = h;
+    while (a < b && t < held.length && held[t]! < b) {
+      const hs = held[t]!;
+      const he = held[t + 1]!;
+      if (hs > a) rest.push(a, hs);
+      const cs = Math.max(a, hs);
+      const ce = Math.min(b, he);
+      claimed.push(cs, ce, owner);
+      a = ce;
+      if (he <= b) t += 2;
+      else break;
+    }
+    if (a < b) rest.push(a, b);
+    h = t;
+  }
+  return rest;
+}
+
+/** Claimed (start, end, owner) triples, which tile the unit, as sorted runs with neighbours of one owner merged. */
+function toRuns(claimed: number[]): SectorRuns {
+  const order: number[] = [];
+  for (let t = 0; t < claimed.length; t += 3) order.push(t);
+  order.sort((x, y) => claimed[x]! - claimed[y]!);
+  const starts: number[] = [];
+  const owners: number[] = [];
+  for (const t of order) {
+    const v = claimed[t + 2]!;
+    if (owners.length > 0 && owners[owners.length - 1] === v) continue;
+    starts.push(claimed[t]!);
+    owners.push(v);
+  }
+  return { starts: Int32Array.from(starts), owners: Int16Array.from(owners) };
+}
+
+/** Index of the run holding sector s (binary search). */
+function runAt(r: SectorRuns, s: number): number {
+  let lo = 0;
+  let hi = r.starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (r.starts[mid]! <= s) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
 }

@@ -6,13 +6,13 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { MemoryFile } from '../../src/vhd/io/memory-file.js';
-import { createVhdx, createVhdxDifferencing } from '../../src/vhd/vhdx/create.js';
 import { openVhdx } from '../../src/vhd/vhdx/vhdx-image.js';
 import { readImage } from '../../src/vhd/disk.js';
 import { HvsimError } from '../../src/errors.js';
 import { sealStructure } from '../../src/vhd/common/crc32c.js';
 import { setU16le, setU32le, setU64le, u32le } from '../../src/vhd/common/bytes.js';
 import { setEntry } from '../../src/vhd/vhdx/bat.js';
+import { smallVhdxPair } from '../helpers/vhdx-pair.js';
 
 const MiB = 1024 * 1024;
 const SIZE = 8 * MiB;
@@ -23,20 +23,10 @@ const RT2 = 256 * 1024;
 const MD = 2 * MiB;
 const BAT = 3 * MiB;
 
-const parentBytes = (() => {
-  const p = createVhdx(new MemoryFile('/f/p.vhdx'), { virtualSize: SIZE, blockSize: MiB });
-  p.writeSectors(new Uint8Array(2 * MiB).fill(0x31), MiB);
-  p.close();
-  return (p.file as MemoryFile).bytes();
-})();
-const parent = openVhdx(new MemoryFile('/f/p.vhdx', parentBytes, true));
-const childBytes = (() => {
-  const c = createVhdxDifferencing(new MemoryFile('/f/c.avhdx'), { parent, parentPath: '/f/p.vhdx', childPath: '/f/c.avhdx', blockSize: MiB });
+const { parent, childBytes } = smallVhdxPair((c) => {
   c.writeSectors(new Uint8Array(4096).fill(0x42), MiB + 8192);
   c.writeSectors(new Uint8Array(MiB).fill(0x43), 5 * MiB);
-  c.close();
-  return (c.file as MemoryFile).bytes();
-})();
+});
 
 /** Open read-only and read everything; returns 'ok' or the error code. Anything else fails the test. */
 function attempt(bytes: Uint8Array): string {

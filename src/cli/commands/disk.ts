@@ -1,5 +1,6 @@
 /** Disk commands: new-vhd, get-vhd, test-vhd, read-vhd, write-vhd. Thin: parse, call, print. */
 import * as fs from 'node:fs';
+import * as v8 from 'node:v8';
 import type { Command } from 'commander';
 import { ioBuffer } from '../../vhd/common/bytes.js';
 import { HvsimError } from '../../errors.js';
@@ -17,6 +18,16 @@ import { fsCall } from '../../vhd/io/fs-error.js';
 import { refuseVmDisks } from '../vm-disks.js';
 
 const CHUNK = 4 * 1024 * 1024;
+
+/**
+ * read-vhd's first BASELINE_BYTES run without V8's optimizing compiler (TurboFan; `--max-opt=2`,
+ * a V8 flag like bin.ts's): in a process that short its background compiles cost more than they
+ * save — read-vhd of the depth-64 workload (256 MiB): 0.52 → 0.42 s of CPU and peak memory
+ * 63 → 56 MiB (README.md, "Whole processes", issue 20). A longer read lets V8 optimize the rest;
+ * the default is restored when the read ends (read-vhd also runs inside other processes' tests).
+ */
+const BASELINE_BYTES = 1024 * 1024 * 1024;
+const V8_DEFAULT_MAX_OPT = '--max-opt=999';
 
 export function registerDiskCommands(program: Command): void {
   program
@@ -140,29 +151,39 @@ export function registerDiskCommands(program: Command): void {
 
 /** read-vhd: the chain's bytes, a chunk at a time. */
 async function readVhd(a: { path: string; offset: number; length?: number; output?: string }, step: Step): Promise<void> {
-  const chain = Chain.open(a.path);
+  let baseline = true;
+  v8.setFlagsFromString('--max-opt=2'); // BASELINE_BYTES: from before the open (65 layers at depth 64)
   try {
-    const size = chain.virtualSize;
-    if (a.offset > size) throw usage(`--offset ${a.offset} is past the end of the ${size}-byte disk`);
-    const length = a.length ?? size - a.offset;
-    if (a.offset + length > size) throw usage(`--offset + --length run past the end of the ${size}-byte disk`);
-    const output = openOutput(a.output);
+    const chain = Chain.open(a.path);
     try {
-      const buf = ioBuffer(Math.min(CHUNK, Math.max(1, length)));
-      for (let done = 0; done < length; ) {
-        const part = buf.subarray(0, Math.min(buf.length, length - done));
-        chain.read(part, a.offset + done);
-        output.write(part);
-        done += part.length;
-        await step(done, length);
+      const size = chain.virtualSize;
+      if (a.offset > size) throw usage(`--offset ${a.offset} is past the end of the ${size}-byte disk`);
+      const length = a.length ?? size - a.offset;
+      if (a.offset + length > size) throw usage(`--offset + --length run past the end of the ${size}-byte disk`);
+      const output = openOutput(a.output);
+      try {
+        const buf = ioBuffer(Math.min(CHUNK, Math.max(1, length)));
+        for (let done = 0; done < length; ) {
+          const part = buf.subarray(0, Math.min(buf.length, length - done));
+          chain.read(part, a.offset + done);
+          output.write(part);
+          done += part.length;
+          if (baseline && done >= BASELINE_BYTES) {
+            v8.setFlagsFromString(V8_DEFAULT_MAX_OPT);
+            baseline = false;
+          }
+          await step(done, length);
+        }
+        output.finish();
+      } catch (e) {
+        output.discard();
+        throw e;
       }
-      output.finish();
-    } catch (e) {
-      output.discard();
-      throw e;
+    } finally {
+      chain.close();
     }
   } finally {
-    chain.close();
+    if (baseline) v8.setFlagsFromString(V8_DEFAULT_MAX_OPT);
   }
 }
 

@@ -69,13 +69,16 @@ export interface HeaderState {
   problems: [string | undefined, string | undefined];
 }
 
+let headerScratch: Uint8Array | undefined;
+
 /** Read both copies and choose the current one (§2.2.2.1). */
 export function readHeaders(file: BlockFile): HeaderState {
   const parsed: Array<VhdxHeader | string> = [];
+  // One buffer for both copies and every open: parseHeader copies the fields out.
+  const buf = (headerScratch ??= new Uint8Array(HEADER_SIZE));
   for (const off of [HEADER1_OFFSET, HEADER2_OFFSET]) {
-    const b = new Uint8Array(HEADER_SIZE);
-    const got = readFully(file, b, off);
-    parsed.push(got < HEADER_SIZE ? 'truncated' : parseHeader(b));
+    const got = readFully(file, buf, off);
+    parsed.push(got < HEADER_SIZE ? 'truncated' : parseHeader(buf));
   }
   const [a, b] = parsed as [VhdxHeader | string, VhdxHeader | string];
   const problems: [string | undefined, string | undefined] = [

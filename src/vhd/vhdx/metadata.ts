@@ -27,30 +27,45 @@ const KNOWN_SYSTEM_ITEMS = new Set([
   META_PHYSICAL_SECTOR_SIZE, META_PARENT_LOCATOR,
 ]);
 
-/**
- * How many leading bytes of a metadata region hold its table and every item the table places
- * inside the region: reading just those keeps an open from reading the whole 1 MiB region.
- */
-export function metadataExtent(table: Uint8Array, regionLength: number): number {
-  let end = Math.min(TABLE_SIZE, regionLength);
-  const count = Math.min(u16le(table, 10), MAX_METADATA_ENTRIES);
-  for (let i = 0; i < count && 32 + 32 * i + 32 <= table.length; i++) {
-    const o = 32 + 32 * i;
-    const itemEnd = u32le(table, o + 16) + u32le(table, o + 20);
-    if (itemEnd <= regionLength && itemEnd > end) end = itemEnd;
-  }
-  return end;
+/** Bytes of the metadata table that hold its header and `count` entries (§2.6.1; the rest is reserved). */
+export function metadataTableBytes(count: number): number {
+  return 32 + 32 * Math.min(count, MAX_METADATA_ENTRIES);
 }
 
 /**
- * Parse the metadata region (table + items) from its first bytes; `regionLength` is the region's
- * full size (default: all of `region`). `regionOffset` is only used in messages.
+ * The span of the metadata region [start, end) that holds every item the table places inside the
+ * region (items start past the 64 KiB table): an open reads the table's entries and this span, not
+ * the whole 64 KiB table or 1 MiB region. `table` holds at least the entries the count names.
  */
-export function parseMetadataRegion(name: string, region: Uint8Array, regionOffset: number, regionLength = region.length): MetadataItem[] {
-  if (regionLength < TABLE_SIZE || region.length < TABLE_SIZE) throw corrupt(name, 'METADATA_TABLE', 'metadata region smaller than its 64 KiB table', regionOffset);
+export function metadataItemSpan(table: Uint8Array, regionLength: number): { start: number; end: number } {
+  let start = regionLength;
+  let end = TABLE_SIZE;
+  const count = Math.min(u16le(table, 10), MAX_METADATA_ENTRIES);
+  for (let i = 0; i < count && 32 + 32 * i + 32 <= table.length; i++) {
+    const o = 32 + 32 * i;
+    const off = u32le(table, o + 16);
+    const itemEnd = off + u32le(table, o + 20);
+    if (off < TABLE_SIZE || itemEnd <= off || itemEnd > regionLength) continue; // refused by parseMetadataRegion
+    if (off < start) start = off;
+    if (itemEnd > end) end = itemEnd;
+  }
+  return start < end ? { start, end } : { start: TABLE_SIZE, end: TABLE_SIZE };
+}
+
+/**
+ * Parse the metadata region (table + items). `region` holds its first bytes — at least the table's
+ * header and entries — and `itemBytes` the bytes from region offset `itemsAt` on (default: `region`
+ * itself from 0), which must hold every item. `regionLength` is the region's full size (default:
+ * all of `region`). `regionOffset` is only used in messages.
+ */
+export function parseMetadataRegion(
+  name: string, region: Uint8Array, regionOffset: number, regionLength = region.length, itemBytes = region, itemsAt = 0,
+): MetadataItem[] {
+  if (regionLength < TABLE_SIZE || region.length < 32) throw corrupt(name, 'METADATA_TABLE', 'metadata region smaller than its 64 KiB table', regionOffset);
   if (ascii(region, 0, 8) !== SIG_METADATA) throw corrupt(name, 'METADATA_TABLE', 'metadata table has a bad signature', regionOffset);
   const count = u16le(region, 10);
   if (count > MAX_METADATA_ENTRIES) throw corrupt(name, 'METADATA_TABLE', `metadata table lists ${count} entries (max ${MAX_METADATA_ENTRIES})`, regionOffset);
+  if (region.length < metadataTableBytes(count)) throw corrupt(name, 'METADATA_TABLE', 'metadata table entries were not read', regionOffset);
   const items: MetadataItem[] = [];
   const spans: Array<[number, number]> = [];
   for (let i = 0; i < count; i++) {
@@ -63,8 +78,10 @@ export function parseMetadataRegion(name: string, region: Uint8Array, regionOffs
     const isUser = (flags & 1) !== 0;
     if (len > MAX_METADATA_ITEM) throw corrupt(name, 'METADATA_ITEM', `metadata item ${itemId} is ${len} bytes (max 1 MiB)`, where);
     if (len === 0 && off !== 0) throw corrupt(name, 'METADATA_ITEM', `empty metadata item ${itemId} has offset ${off}`, where);
-    if (len > 0 && (off < TABLE_SIZE || off + len > regionLength || off + len > region.length))
+    if (len > 0 && (off < TABLE_SIZE || off + len > regionLength))
       throw corrupt(name, 'METADATA_ITEM', `metadata item ${itemId} lies outside the metadata region`, where);
+    if (len > 0 && (off < itemsAt || off + len > itemsAt + itemBytes.length))
+      throw corrupt(name, 'METADATA_ITEM', `metadata item ${itemId} was not read (outside the bytes read of the region)`, where);
     if (items.some((it) => it.itemId === itemId && it.isUser === isUser)) throw corrupt(name, 'METADATA_ITEM', `metadata item ${itemId} listed twice`, where);
     for (const [a, b] of spans)
       if (len > 0 && off < b && a < off + len) throw corrupt(name, 'METADATA_ITEM', `metadata item ${itemId} overlaps another item`, where);
@@ -74,7 +91,7 @@ export function parseMetadataRegion(name: string, region: Uint8Array, regionOffs
       isUser,
       isVirtualDisk: (flags & 2) !== 0,
       isRequired: (flags & 4) !== 0,
-      data: region.slice(off, off + len),
+      data: len === 0 ? new Uint8Array(0) : itemBytes.slice(off - itemsAt, off - itemsAt + len),
     };
     if (item.isRequired && !item.isUser && !KNOWN_SYSTEM_ITEMS.has(itemId))
       throw unsupported(name, `unknown required metadata item ${itemId}`);

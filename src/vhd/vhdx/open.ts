@@ -3,7 +3,7 @@
  * identifier and both headers, the log replayed before any region, metadata or BAT is trusted,
  * then the region tables, the metadata items and the BAT, each bounds-checked against the file.
  */
-import { ascii, MiB } from '../common/bytes.js';
+import { ascii, MiB, u16le } from '../common/bytes.js';
 import { corrupt } from '../../errors.js';
 import { newGuid, ZERO_GUID } from '../common/guid.js';
 import { readFully, type BlockFile } from '../io/block-file.js';
@@ -12,7 +12,7 @@ import type { FormatFinding } from '../disk.js';
 import { batGeometry } from './bat.js';
 import { readHeaders, updateHeader, type HeaderState } from './header.js';
 import { applyReplay, findActiveSequence, type LogReplay } from './log.js';
-import { decodeDiskParameters, metadataExtent, parseMetadataRegion, type DiskParameters, type MetadataItem } from './metadata.js';
+import { decodeDiskParameters, metadataItemSpan, metadataTableBytes, parseMetadataRegion, type DiskParameters, type MetadataItem } from './metadata.js';
 import { readRegionTables, regionName, type RegionTableState } from './region-table.js';
 import {
   HEADER1_OFFSET, HEADER2_OFFSET, HEADER_AREA_SIZE, MAX_METADATA_REGION, REGION_TABLE1_OFFSET, REGION_TABLE2_OFFSET, SIG_FILE,
@@ -77,9 +77,10 @@ export function readVhdx(base: BlockFile): VhdxStructures {
   }
 
   // 2. Region tables, metadata, BAT.
-  const regions = readRegionTables(file);
+  // A read-only open reads region table copy 2 only when copy 1 is not valid (check() reads it).
+  const regions = readRegionTables(file, !base.readOnly);
   regions.problems.forEach((p, i) => {
-    if (p) findings.push({ severity: 'warning', code: 'REGION_TABLE_COPY', message: `region table ${i + 1} is not valid: ${p}`, offset: i ? REGION_TABLE2_OFFSET : REGION_TABLE1_OFFSET });
+    if (p) findings.push(regionCopyFinding(i, p));
   });
   const fsize = file.size();
   const logLo = h.logLength ? h.logOffset : 0;
@@ -90,12 +91,7 @@ export function readVhdx(base: BlockFile): VhdxStructures {
   }
   if (regions.metadata.length > MAX_METADATA_REGION)
     throw corrupt(name, 'METADATA_REGION', `metadata region is ${regions.metadata.length} bytes (max ${MAX_METADATA_REGION})`, regions.metadata.fileOffset);
-  const mdTable = new Uint8Array(Math.min(64 * 1024, regions.metadata.length));
-  readFully(file, mdTable, regions.metadata.fileOffset);
-  const mdBytes = new Uint8Array(metadataExtent(mdTable, regions.metadata.length));
-  mdBytes.set(mdTable.subarray(0, Math.min(mdTable.length, mdBytes.length)));
-  if (mdBytes.length > mdTable.length) readFully(file, mdBytes.subarray(mdTable.length), regions.metadata.fileOffset + mdTable.length);
-  const items = parseMetadataRegion(name, mdBytes, regions.metadata.fileOffset, regions.metadata.length);
+  const items = readMetadataItems(file, regions.metadata.fileOffset, regions.metadata.length);
   const params = decodeDiskParameters(name, items);
   const geom = batGeometry(params.virtualSize, params.blockSize, params.logicalSectorSize, params.hasParent);
   if (regions.bat.length < geom.totalEntries * 8)
@@ -103,6 +99,30 @@ export function readVhdx(base: BlockFile): VhdxStructures {
   const bat = new Uint8Array(geom.totalEntries * 8);
   readFully(file, bat, regions.bat.fileOffset);
   return { file, headers, regions, items, params, bat, logStatus, findings };
+}
+
+/** Scratch for the metadata table's first page (copied out by the parse), shared by every open. */
+let tableScratch: Uint8Array | undefined;
+
+/**
+ * The metadata items (§2.6): the table's header and entries (one 4 KiB read unless it lists more
+ * than 127 items), then the span holding the items; the reserved rest of the 64 KiB table and of
+ * the region is not read.
+ */
+function readMetadataItems(file: BlockFile, at: number, length: number): MetadataItem[] {
+  const head = (tableScratch ??= new Uint8Array(4096));
+  readFully(file, head, at);
+  const need = metadataTableBytes(u16le(head, 10));
+  let table = head;
+  if (need > head.length) {
+    table = new Uint8Array(need);
+    table.set(head);
+    readFully(file, table.subarray(head.length), at + head.length);
+  }
+  const span = metadataItemSpan(table, length);
+  const itemBytes = new Uint8Array(span.end - span.start);
+  readFully(file, itemBytes, at + span.start);
+  return parseMetadataRegion(file.name, table, at, length, itemBytes, span.start);
 }
 
 /**
@@ -119,6 +139,11 @@ function checkReplayBounds(name: string, replay: LogReplay, size: number): void 
     if (end > Math.max(size, replay.lastFileOffset))
       throw corrupt(name, 'LOG_ENTRY', `log entry writes up to ${end}, past the end of the file (${Math.max(size, replay.lastFileOffset)})`);
   }
+}
+
+/** The warning about a region table copy that is not valid (the other one is used). */
+export function regionCopyFinding(i: number, problem: string): FormatFinding {
+  return { severity: 'warning', code: 'REGION_TABLE_COPY', message: `region table ${i + 1} is not valid: ${problem}`, offset: i ? REGION_TABLE2_OFFSET : REGION_TABLE1_OFFSET };
 }
 
 export function isVhdx(file: BlockFile): boolean {

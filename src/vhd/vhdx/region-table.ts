@@ -68,28 +68,39 @@ export interface RegionTableState {
   bat: RegionEntry;
   metadata: RegionEntry;
   problems: [string | undefined, string | undefined];
+  /** Copy 2 was not read (copy 1 is valid and the open is read-only): secondCopyProblem() checks it. */
+  secondUnchecked?: boolean;
 }
 
-/** Read both copies; use the first valid one (§2.2.3), refuse unknown required regions. */
+/** One buffer for both copies and every open: the entries are copied out, and a new 64 KiB
+ * ArrayBuffer per read costs more than the read (external memory drives V8's collections). */
 let regionScratch: Uint8Array | undefined;
 
-export function readRegionTables(file: BlockFile): RegionTableState {
-  const parsed: Array<RegionEntry[] | string> = [];
-  // One buffer for both copies and every open: the entries are copied out, and a new 64 KiB
-  // ArrayBuffer per read costs more than the read (external memory drives V8's collections).
+function readCopy(file: BlockFile, off: number): RegionEntry[] | string {
   const buf = (regionScratch ??= new Uint8Array(REGION_TABLE_SIZE));
-  for (const off of [REGION_TABLE1_OFFSET, REGION_TABLE2_OFFSET]) {
-    const got = readFully(file, buf, off);
-    parsed.push(got < REGION_TABLE_SIZE ? 'truncated' : parseRegionTable(buf));
-  }
-  const [a, b] = parsed as [RegionEntry[] | string, RegionEntry[] | string];
+  return readFully(file, buf, off) < REGION_TABLE_SIZE ? 'truncated' : parseRegionTable(buf);
+}
+
+function sameEntries(a: RegionEntry[], b: RegionEntry[]): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/**
+ * Read the copies and use the first valid one (§2.2.3), refuse unknown required regions. With
+ * `both` false (a read-only open), copy 2 is read only when copy 1 is not valid: nothing uses it
+ * otherwise, and check() still reports it (secondCopyProblem).
+ */
+export function readRegionTables(file: BlockFile, both = true): RegionTableState {
+  const a = readCopy(file, REGION_TABLE1_OFFSET);
+  const skip = !both && typeof a !== 'string';
+  const b = skip ? undefined : readCopy(file, REGION_TABLE2_OFFSET);
   const problems: [string | undefined, string | undefined] = [
     typeof a === 'string' ? a : undefined,
     typeof b === 'string' ? b : undefined,
   ];
   const entries = typeof a !== 'string' ? a : typeof b !== 'string' ? b : undefined;
   if (!entries) throw corrupt(file.name, 'REGION_TABLE', `no valid region table (copy 1: ${a}; copy 2: ${b})`, REGION_TABLE1_OFFSET);
-  if (typeof a !== 'string' && typeof b !== 'string' && JSON.stringify(a) !== JSON.stringify(b))
+  if (typeof a !== 'string' && b !== undefined && typeof b !== 'string' && !sameEntries(a, b))
     problems[1] = 'differs from copy 1';
   for (const e of entries)
     if (e.required && e.guid !== REGION_BAT && e.guid !== REGION_METADATA)
@@ -98,5 +109,13 @@ export function readRegionTables(file: BlockFile): RegionTableState {
   const metadata = entries.find((e) => e.guid === REGION_METADATA);
   if (!bat) throw corrupt(file.name, 'REGION_TABLE', 'region table has no BAT region', REGION_TABLE1_OFFSET);
   if (!metadata) throw corrupt(file.name, 'REGION_TABLE', 'region table has no metadata region', REGION_TABLE1_OFFSET);
-  return { entries, bat, metadata, problems };
+  return { entries, bat, metadata, problems, ...(skip ? { secondUnchecked: true } : {}) };
+}
+
+/** Why region table copy 2 is not valid, or undefined; read now if the open skipped it. */
+export function secondCopyProblem(file: BlockFile, state: RegionTableState): string | undefined {
+  if (!state.secondUnchecked) return state.problems[1];
+  const b = readCopy(file, REGION_TABLE2_OFFSET);
+  if (typeof b === 'string') return b;
+  return sameEntries(state.entries, b) ? undefined : 'differs from copy 1';
 }

@@ -20,8 +20,8 @@ import {
   childLocatorEntries, decodeDiskParameters, parentLocatorItem, parseMetadataRegion, parseParentLocator, serializeMetadataRegion,
   type DiskParameters, type MetadataItem,
 } from './metadata.js';
-import { readVhdx, type LogStatus } from './open.js';
-import type { RegionTableState } from './region-table.js';
+import { readVhdx, regionCopyFinding, type LogStatus } from './open.js';
+import { secondCopyProblem, type RegionTableState } from './region-table.js';
 import {
   META_FILE_PARAMETERS, META_PARENT_LOCATOR, PAYLOAD_FULLY_PRESENT, PAYLOAD_NOT_PRESENT, PAYLOAD_PARTIALLY_PRESENT,
   PAYLOAD_UNDEFINED, PAYLOAD_UNMAPPED, PAYLOAD_UNMAPPED_V095, PAYLOAD_ZERO, SB_PRESENT,
@@ -161,7 +161,7 @@ export class VhdxImage implements DiskImage {
     if (!bm) {
       const i = bitmapIndex(this.geom, c);
       const at = entryState(this.bat, i) === SB_PRESENT ? entryOffsetMb(this.bat, i) * MiB : undefined;
-      bm = new ChunkBitmap(this.file, at, Math.max(PAGE, this.geom.bitmapBytesPerBlock));
+      bm = new ChunkBitmap(this.file, at, Math.max(PAGE, this.geom.bitmapBytesPerBlock), !this.writable);
       this.bitmaps.set(c, bm);
     }
     return bm;
@@ -179,24 +179,7 @@ export class VhdxImage implements DiskImage {
   forEachSectorRun(k: number, first: number, count: number, fn: (present: boolean, start: number, n: number) => void): void {
     // §2.4 sector bitmap: bit (s & 7) of byte (s >> 3), LSB first, 1 = sector in this file.
     const { bm, base } = this.blockBits(k);
-    const end = first + count;
-    let s = first;
-    while (s < end) {
-      const bit = base + s;
-      const present = (bm[bit >>> 3]! & (1 << (bit & 7))) !== 0;
-      let e = s + 1;
-      while (e < end) {
-        const b2 = base + e;
-        if ((b2 & 7) === 0 && e + 8 <= end) {
-          const byte = bm[b2 >>> 3]!;
-          if (byte === (present ? 0xff : 0)) { e += 8; continue; }
-        }
-        if (((bm[b2 >>> 3]! & (1 << (b2 & 7))) !== 0) !== present) break;
-        e++;
-      }
-      fn(present, s, e - s);
-      s = e;
-    }
+    forEachBitRun(bm, base, first, count, fn);
   }
 
   // ---- Writes (§2.5; docs/formats.md, "VHDX write ordering": data, flush, log entry, flush, apply, flush) ----
@@ -510,7 +493,8 @@ export class VhdxImage implements DiskImage {
   }
 
   check(): FormatFinding[] {
-    return [...this.openFindings, ...logFindings(this.logStatus)];
+    const second = this.regions.secondUnchecked ? secondCopyProblem(this.file, this.regions) : undefined;
+    return [...this.openFindings, ...(second ? [regionCopyFinding(1, second)] : []), ...logFindings(this.logStatus)];
   }
 
   flush(): void {
@@ -526,12 +510,19 @@ export class VhdxImage implements DiskImage {
       this.headers = updateHeader(this.file, this.headers, { logGuid: ZERO_GUID });
       this.log = undefined;
     }
+    this.releaseBitmaps();
     this.file.close();
+  }
+
+  private releaseBitmaps(): void {
+    for (const bm of this.bitmaps.values()) bm.release();
+    this.bitmaps.clear();
   }
 
   /** Close without the clean-shutdown header (for crash tests: the file looks like a live one). */
   abandon(): void {
     this.closed = true;
+    this.releaseBitmaps();
     this.file.close();
   }
 
@@ -541,24 +532,127 @@ export function openVhdx(file: BlockFile, opts?: VhdxOpenOptions): VhdxImage {
   return VhdxImage.open(file, opts);
 }
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/**
+ * Runs of equal bits [base+first, base+first+count) of an LSB-first bitmap (§2.4), reported as
+ * (present, start, n) from `first`. On a little-endian machine bit b of an LSB-first byte array is
+ * bit (b & 31) of 32-bit word b >> 5, so a run's end is found a word at a time (the lowest bit
+ * that differs from the run's value); the first pass over a deep chain scans every layer's bitmap.
+ */
+function forEachBitRun(bm: Uint8Array, base: number, first: number, count: number, fn: (present: boolean, start: number, n: number) => void): void {
+  const limit = base + first + count;
+  const words = LITTLE_ENDIAN && bm.byteOffset % 4 === 0 && bm.length % 4 === 0 ? new Int32Array(bm.buffer, bm.byteOffset, bm.length >> 2) : undefined;
+  let b = base + first;
+  while (b < limit) {
+    const present = ((bm[b >>> 3]! >>> (b & 7)) & 1) === 1;
+    let e = b + 1;
+    if (words) {
+      const flip = present ? -1 : 0;
+      while (e < limit) {
+        const wi = e >>> 5;
+        const x = (words[wi]! ^ flip) & (-1 << (e & 31)); // bits at or above e that differ from the run
+        if (x !== 0) {
+          e = Math.min(limit, (wi << 5) + 31 - Math.clz32(x & -x));
+          break;
+        }
+        e = (wi + 1) << 5;
+      }
+      if (e > limit) e = limit;
+    } else {
+      while (e < limit && (((bm[e >>> 3]! >>> (e & 7)) & 1) === 1) === present) e++;
+    }
+    fn(present, b - base, e - b);
+    b = e;
+  }
+}
+
+/**
+ * Bitmap units of read-only images share one bounded pool (issue 20): a chain's first pass reads
+ * each unit of each layer once (4 MiB at depth 64 of the standard workload) and the resolved map
+ * keeps what it learnt, so keeping them all only costs fresh memory — a page fault per 4 KiB on
+ * this kind of VM — and resident size. Past the bound the least recently used unit's buffer is
+ * recycled for the next read. Writable images keep their own units: a write changes them in place
+ * before they are journaled.
+ */
+let poolBytes = MiB;
+
+/** The pool's bound in bytes (tests shrink it to make recycling happen); returns the previous one. */
+export function setBitmapPoolBytes(bytes: number): number {
+  const old = poolBytes;
+  poolBytes = bytes;
+  return old;
+}
+
+class UnitPool {
+  private readonly lru = new Map<Uint8Array, { owner: ChunkBitmap; u: number }>();
+  private bytes = 0;
+
+  /** A buffer of `size` bytes for a new unit: the oldest unit's when the pool is full. */
+  take(size: number): Uint8Array {
+    while (this.bytes + size > poolBytes && this.lru.size > 0) {
+      const [buf, who] = this.lru.entries().next().value!;
+      this.lru.delete(buf);
+      this.bytes -= buf.length;
+      who.owner.forget(who.u);
+      if (buf.length === size) return buf;
+    }
+    return new Uint8Array(size);
+  }
+  add(buf: Uint8Array, owner: ChunkBitmap, u: number): void {
+    this.lru.set(buf, { owner, u });
+    this.bytes += buf.length;
+  }
+  /** Mark a unit as just used. */
+  touch(buf: Uint8Array): void {
+    const who = this.lru.get(buf);
+    if (!who) return;
+    this.lru.delete(buf);
+    this.lru.set(buf, who);
+  }
+  remove(buf: Uint8Array): void {
+    if (this.lru.delete(buf)) this.bytes -= buf.length;
+  }
+}
+const unitPool = new UnitPool();
+
 /** One chunk's 1 MiB sector bitmap (§2.4), held in units read from the file on first use. */
 class ChunkBitmap {
   private readonly units = new Map<number, Uint8Array>();
-  /** `at`: the bitmap block's file offset (checked with the BAT at open), undefined when absent. */
+  /**
+   * `at`: the bitmap block's file offset (checked with the BAT at open), undefined when absent;
+   * `pooled`: units live in the shared pool (read-only images), which may take them back.
+   */
   constructor(
     private readonly file: BlockFile,
     private readonly at: number | undefined,
     readonly unitBytes: number,
+    private readonly pooled = false,
   ) {}
 
   unit(u: number): Uint8Array {
     let b = this.units.get(u);
-    if (!b) {
-      b = new Uint8Array(this.unitBytes);
-      if (this.at !== undefined) readFully(this.file, b, this.at + u * this.unitBytes);
-      this.units.set(u, b);
+    if (b) {
+      if (this.pooled) unitPool.touch(b);
+      return b;
     }
+    b = this.pooled ? unitPool.take(this.unitBytes) : new Uint8Array(this.unitBytes);
+    if (this.at !== undefined) readFully(this.file, b, this.at + u * this.unitBytes);
+    else b.fill(0);
+    this.units.set(u, b);
+    if (this.pooled) unitPool.add(b, this, u);
     return b;
+  }
+
+  /** The pool took unit u's buffer back: read it again when next needed. */
+  forget(u: number): void {
+    this.units.delete(u);
+  }
+
+  /** Give pooled units back (the image is closing). */
+  release(): void {
+    if (this.pooled) for (const b of this.units.values()) unitPool.remove(b);
+    this.units.clear();
   }
 
   /** A copy of 4 KiB page p of the bitmap (what the log journals). */
