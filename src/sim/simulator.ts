@@ -24,7 +24,7 @@ import type { PowerOp } from '../host/state-machine.js';
 import { hostVmRoot, persist, type SimContext } from './context.js';
 import { findVM, vmByName } from './lookup.js';
 import { settleAll } from './merges.js';
-import { orphans, recover, removeOrphans } from './recovery.js';
+import { checkFiles, orphans, recover, removeOrphans } from './recovery.js';
 import { startVM, stopVM, powerVM, waitVM, waitVMGuest } from './power.js';
 import { exportVM, exportVMSnapshot, importVM, removeVM } from './transfer.js';
 import { checkpointVM, getVMSnapshot, removeVMSnapshot, renameVMSnapshot, restoreVMSnapshot } from './checkpoints.js';
@@ -110,6 +110,7 @@ export class Simulator implements Host, HostFarm {
       timeZone: this.timeZone,
       warnings: [],
       frozen: new Set(),
+      fileCheck: { whole: storage.wholeCheck !== false, vms: new Set(), checked: new WeakSet() },
       defaults: {
         diskSize: opts.defaultDiskSize ?? DEFAULT_DISK_SIZE,
         memory: opts.defaultMemory ?? DEFAULT_MEMORY,
@@ -148,7 +149,7 @@ export class Simulator implements Host, HostFarm {
     if (state.clockMode === 'wall') sim.clock.advanceTo(Date.now());
     recover(sim.ctx);
     persist(sim.ctx);
-    syncVmFiles(sim.ctx);
+    sim.syncFiles();
     return sim;
   }
 
@@ -193,7 +194,29 @@ export class Simulator implements Host, HostFarm {
   /** Save the state and release the storage (the CLI's lock). */
   close(): void {
     persist(this.ctx);
+    // Every file check done: the next open need not check every VM (docs/simulator.md, "VM files").
+    if (!this.ctx.fileCheck.whole) this.storage.markClean?.();
     this.storage.close();
+  }
+
+  /**
+   * After opening and after each command: the disk files of the VMs it named or changed are
+   * checked (once per open; every VM's on an open that checks all), and their VM files brought in
+   * line with the records (docs/simulator.md, "VM files").
+   */
+  private syncFiles(): void {
+    const fc = this.ctx.fileCheck;
+    const inState = new Set(this.ctx.state.vms);
+    if (fc.whole) for (const vm of inState) fc.checked.add(vm);
+    const unchecked = [...fc.vms].filter((vm) => inState.has(vm) && !fc.checked.has(vm));
+    for (const vm of unchecked) fc.checked.add(vm);
+    checkFiles(this.ctx, unchecked);
+    // A sync cut short (an I/O error) leaves files unchecked: the next sync, and the next open, check all.
+    const whole = fc.whole;
+    fc.whole = true;
+    syncVmFiles(this.ctx, whole ? this.ctx.state.vms : [...fc.vms].filter((vm) => inState.has(vm)));
+    fc.whole = false;
+    fc.vms.clear();
   }
 
   /** Run an operation: finish merges whose time has come, run, save the state (also after a failure). */
@@ -205,7 +228,7 @@ export class Simulator implements Host, HostFarm {
       return Promise.reject(e);
     } finally {
       persist(this.ctx);
-      syncVmFiles(this.ctx);
+      this.syncFiles();
     }
   }
 

@@ -28,9 +28,16 @@ export interface SimStorage {
    * its memory and memory holds it whole.
    */
   readonly vmFiles?: boolean;
+  /**
+   * Whether every VM's files must be checked on open (docs/simulator.md, "VM files"): they may
+   * have changed behind hvsim's back since the host was last closed cleanly.
+   */
+  readonly wholeCheck?: boolean;
   load(): HostState | undefined;
   save(state: HostState): void;
   mkdirp(dir: string): void;
+  /** Note that the host is being closed cleanly, its files checked: the next open need not check them all. */
+  markClean?(): void;
   /** Release whatever the storage holds (the lock). */
   close(): void;
 }
@@ -60,7 +67,10 @@ export class MemoryStorage implements SimStorage {
     // Kept as text so that a reopened simulator sees exactly what a state file would hold.
     this.json = JSON.stringify(state);
   }
+  /** A host in memory is checked whole whenever it is opened (it is small; tests reopen it after simulated crashes). */
+  readonly wholeCheck = true;
   mkdirp(): void {}
+  markClean(): void {}
   close(): void {}
 }
 
@@ -73,6 +83,12 @@ export interface LockOptions {
 
 export const STATE_FILE = 'state.json';
 export const LOCK_FILE = 'lock';
+/**
+ * Present while no hvsim has the directory open, after a clean close (docs/simulator.md, "VM
+ * files"): removed at open, written again at a clean close, so after a kill, a crash or an
+ * interrupt it is absent and the next open checks every VM's files.
+ */
+export const CLOSED_FILE = 'closed';
 
 /** The text of state.json for `state`. */
 function stateText(state: HostState): string {
@@ -133,6 +149,8 @@ export class DirectoryStorage implements SimStorage {
   private lock: DirectoryLock | undefined;
   /** What state.json holds now (as loaded or last written): an unchanged state is not rewritten. */
   private saved: string | undefined;
+  readonly wholeCheck: boolean;
+  private clean = false;
 
   /** Opens (creating when needed) and locks the state directory. */
   constructor(root: string, lockOpts: LockOptions = {}) {
@@ -151,6 +169,8 @@ export class DirectoryStorage implements SimStorage {
     } catch {
       // best effort: a leftover is never read
     }
+    // Removed before anything changes: from here until a clean close, a stop of any kind leaves it absent.
+    this.wholeCheck = !removeIfPresent(path.join(this.root, CLOSED_FILE));
   }
 
   get statePath(): string {
@@ -192,9 +212,32 @@ export class DirectoryStorage implements SimStorage {
     mkdirp(dir);
   }
 
+  markClean(): void {
+    this.clean = true;
+  }
+
   close(): void {
+    if (this.lock && this.clean) {
+      try {
+        fs.writeFileSync(path.join(this.root, CLOSED_FILE), '');
+      } catch {
+        // without it the next open checks every VM's files: slower, never wrong
+      }
+    }
+    this.clean = false;
     this.lock?.release();
     this.lock = undefined;
+  }
+}
+
+/** Remove `file`; whether it was there. */
+function removeIfPresent(file: string): boolean {
+  try {
+    fs.unlinkSync(file);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw fsError(e, file, 'remove');
   }
 }
 
@@ -207,7 +250,7 @@ export class DirectoryStorage implements SimStorage {
 export function copyStateDirectory(root: string, dest: string): void {
   const from = path.resolve(root);
   const to = path.resolve(dest);
-  fs.cpSync(from, to, { recursive: true, errorOnExist: true, force: false, filter: (src) => path.resolve(src) !== path.join(from, LOCK_FILE) });
+  fs.cpSync(from, to, { recursive: true, errorOnExist: true, force: false, filter: (src) => path.resolve(src) !== path.join(from, LOCK_FILE) && path.resolve(src) !== path.join(from, CLOSED_FILE) });
   const statePath = path.join(to, STATE_FILE);
   if (!fs.existsSync(statePath)) return;
   const state = JSON.parse(fs.readFileSync(statePath, 'utf8')) as HostState;

@@ -17,7 +17,7 @@ import { HvsimError } from '../errors.js';
 import { KiB, MiB } from '../vhd/common/bytes.js';
 import { iso } from '../host/clock.js';
 import { persist, warn, type SimContext } from './context.js';
-import { currentDisks, type HostState, type SnapshotRecord, type VmRecord } from './state.js';
+import { currentDisks, type SnapshotRecord, type VmRecord } from './state.js';
 
 /** Size of a `.vmrs` that holds no memory (an Off or running VM; a disk-only checkpoint) — hvsim's choice, unverified. */
 export const VMRS_IDLE_SIZE = 48 * KiB;
@@ -100,10 +100,6 @@ export function keepsVmFiles(ctx: SimContext): boolean {
   return ctx.storage.vmFiles === true;
 }
 
-function allExpected(state: HostState): VmFile[] {
-  return state.vms.flatMap(expectedVmFiles);
-}
-
 /**
  * What each VM file was found or made to be by this context (its text, or its size as a string):
  * a later sync of the same open host (a command syncs after opening and after running) skips what
@@ -111,20 +107,41 @@ function allExpected(state: HostState): VmFile[] {
  */
 const checked = new WeakMap<SimContext, Map<string, string>>();
 
+/** The Id a VM file is named by (upper case), or undefined for another name. */
+function fileId(file: string): string | undefined {
+  const n = path.posix.basename(file);
+  return VM_FILE_NAME.test(n) ? n.slice(0, 36).toUpperCase() : undefined;
+}
+
 /**
- * Bring the VM files in line with the records (saved first): remove the files hvsim made that no
- * record needs any more, then create or update the ones they need. Each file is listed in
- * `state.vmFiles` (and that saved) before it is created, and unlisted only after it is gone.
+ * Bring the VM files of `vms` (the VMs a command named or changed; every VM after an unclean exit:
+ * docs/simulator.md, "VM files") in line with the records (saved first): remove the files hvsim
+ * made that no record needs any more, then create or update the ones they need. Each file is
+ * listed in `state.vmFiles` (and that saved) before it is created, and unlisted only after it is
+ * gone. A file hvsim made whose Id no record has any more (a removed VM's or checkpoint's) is
+ * removed whichever VM it was; one of a VM not in `vms` is otherwise left as it is.
  */
-export function syncVmFiles(ctx: SimContext): void {
+export function syncVmFiles(ctx: SimContext, vms: readonly VmRecord[]): void {
   if (!keepsVmFiles(ctx)) return;
   const store = ctx.storage.store;
   const state = ctx.state;
-  const want = allExpected(state);
+  const want = vms.flatMap(expectedVmFiles);
   const wanted = new Set(want.map((f) => f.path));
   const made = new Set(state.vmFiles ?? []);
+  // Ids with records: a VM's (its own files) and its checkpoints' (theirs), for the VMs not synced.
+  const inScope = new Set(vms);
+  const otherIds = new Set<string>();
+  for (const vm of state.vms) {
+    if (inScope.has(vm)) continue;
+    otherIds.add(vm.id.toUpperCase());
+    for (const s of vm.snapshots) otherIds.add(s.id.toUpperCase());
+  }
   // 1. hvsim's own files no record needs (a removed checkpoint's): delete, then forget.
-  const stale = [...made].filter((f) => !wanted.has(f));
+  const stale = [...made].filter((f) => {
+    if (wanted.has(f)) return false;
+    const id = fileId(f);
+    return id === undefined || !otherIds.has(id);
+  });
   if (stale.length > 0) {
     for (const f of stale) {
       try {
@@ -196,15 +213,16 @@ function writeVmFile(ctx: SimContext, f: VmFile): void {
 }
 
 /**
- * Files in the VMs' `Virtual Machines` and `Snapshots` folders named like Hyper-V's VM files that
- * hvsim did not make or no longer lists: reported as orphans, never deleted unless asked.
+ * Files in the `Virtual Machines` and `Snapshots` folders of `vms` (default every VM) named like
+ * Hyper-V's VM files that hvsim did not make or no longer lists: reported as orphans, never
+ * deleted unless asked.
  */
-export function unrecordedVmFiles(ctx: SimContext): string[] {
+export function unrecordedVmFiles(ctx: SimContext, vms: readonly VmRecord[] = ctx.state.vms): string[] {
   if (!keepsVmFiles(ctx)) return [];
   const store = ctx.storage.store;
   const made = new Set(ctx.state.vmFiles ?? []);
   const dirs = new Set<string>();
-  for (const vm of ctx.state.vms) {
+  for (const vm of vms) {
     dirs.add(configFolder(vm));
     dirs.add(path.posix.join(vm.snapshotFileLocation ?? vm.path, 'Snapshots'));
     for (const s of vm.snapshots) dirs.add(snapshotFolder(vm, s));

@@ -78,7 +78,8 @@ describe('state directory', () => {
     await h.removeVMSnapshot({ vmNames: ['web01'] });
     h.close();
     expect(fs.readdirSync(vhd)).toEqual(['web01.vhdx']);
-    expect(fs.readdirSync(root).sort()).toEqual(['state.json', 'vms']); // no lock, no temporary left
+    // no lock, no temporary left; `closed` marks the clean close (docs/simulator.md, "VM files")
+    expect(fs.readdirSync(root).sort()).toEqual(['closed', 'state.json', 'vms']);
     // Another host name is refused for this state.
     const e = (() => {
       try {
