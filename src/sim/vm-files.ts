@@ -107,10 +107,10 @@ export function keepsVmFiles(ctx: SimContext): boolean {
  */
 const checked = new WeakMap<SimContext, Map<string, string>>();
 
-/** The Id a VM file is named by (upper case), or undefined for another name. */
+/** The Id a file hvsim made is named by (`<Id>.vmcx`, upper case: expectedVmFiles), or undefined for another name. */
 function fileId(file: string): string | undefined {
-  const n = path.posix.basename(file);
-  return VM_FILE_NAME.test(n) ? n.slice(0, 36).toUpperCase() : undefined;
+  const id = file.slice(-41, -5);
+  return file.charAt(file.length - 42) === '/' && VM_FILE_NAME.test(file.slice(-41)) ? id : undefined;
 }
 
 /**
