@@ -134,7 +134,8 @@ export class Simulator implements Host, HostFarm {
     let state = storage.load();
     const wanted = opts.computerName !== undefined && !isLocalName(opts.computerName) ? opts.computerName : undefined;
     if (state) {
-      validateState(state, 'statePath' in storage && typeof storage.statePath === 'string' ? storage.statePath : 'the saved state');
+      // A state.json exactly as hvsim wrote it was valid then (storage.ts, STATE_SUM_FILE).
+      if (storage.loadedAsWritten !== true) validateState(state, 'statePath' in storage && typeof storage.statePath === 'string' ? storage.statePath : 'the saved state');
       if (wanted !== undefined && findHost(state, wanted) === undefined) {
         if (!opts.addHost) throw unknownHost(wanted, hostNames(state));
         validateComputerName(wanted);
