@@ -166,6 +166,8 @@ export class DirectoryStorage implements SimStorage {
   readonly wholeCheck: boolean;
   loadedAsWritten = false;
   private clean = false;
+  /** Whether state.json.sha1 holds the sum of this.saved. */
+  private sumWritten = false;
 
   /** Opens (creating when needed) and locks the state directory. */
   constructor(root: string, lockOpts: LockOptions = {}) {
@@ -213,6 +215,7 @@ export class DirectoryStorage implements SimStorage {
     if (state.version !== STATE_VERSION)
       throw new HvsimError('UNSUPPORTED', `${this.statePath}: state version ${state.version} (this hvsim reads ${STATE_VERSION})`, { file: this.statePath });
     this.loadedAsWritten = readSmall(this.sumPath) === sha1(bytes);
+    this.sumWritten = this.loadedAsWritten;
     return state;
   }
 
@@ -228,8 +231,16 @@ export class DirectoryStorage implements SimStorage {
     // A crash before the sum is rewritten leaves the old one, which this text does not match.
     writeFileAtomic(this.statePath, text);
     this.saved = text;
+    this.sumWritten = false;
+    this.writeSum();
+  }
+
+  /** Record the sum of state.json as it is now (this.saved): hvsim's own text, or one the open validated. */
+  private writeSum(): void {
+    if (this.saved === undefined || this.sumWritten) return;
     try {
-      fs.writeFileSync(this.sumPath, sha1(text));
+      fs.writeFileSync(this.sumPath, sha1(this.saved));
+      this.sumWritten = true;
     } catch {
       // without it the next open validates state.json: slower, never wrong
     }
@@ -245,6 +256,8 @@ export class DirectoryStorage implements SimStorage {
 
   close(): void {
     if (this.lock && this.clean) {
+      // A clean close follows an open that validated what it loaded (Simulator.open): its sum may be kept.
+      this.writeSum();
       try {
         fs.writeFileSync(path.join(this.root, CLOSED_FILE), '');
       } catch {
