@@ -67,25 +67,31 @@ describe('VM files on a state directory', () => {
 
   const messages = async (h: Simulator): Promise<string> => (await h.takeWarnings()).map((w) => w.Message).join('\n');
 
+  /** A command on `name` (its warnings taken), then: web01's .vmcx made again, the missing disk and the stray reported, nothing deleted. */
+  async function repairedAfter(root: string, name: string, m: Awaited<ReturnType<typeof twoVMsWithMishaps>>): Promise<void> {
+    const h = Simulator.open({ storage: new DirectoryStorage(root) });
+    await h.getVM([name]);
+    const said = await messages(h);
+    h.close();
+    expect(fs.readFileSync(m.vmcx, 'utf8'), 'web01\'s .vmcx is made again').toBe(m.text);
+    expect(said).toContain(`'web01' is missing a disk file: ${m.away}`);
+    expect(said).toContain(m.stray);
+    expect(fs.existsSync(m.stray), 'reported, never deleted').toBe(true);
+  }
+
   it('after a clean close, a command leaves the files of the VMs it does not name as they are; naming the VM repairs and reports them', async () => {
-    const { root, vmcx, text, stray, away } = await twoVMsWithMishaps();
-    let h = Simulator.open({ storage: new DirectoryStorage(root) });
+    const m = await twoVMsWithMishaps();
+    const h = Simulator.open({ storage: new DirectoryStorage(m.root) });
     await h.getVM(['db01']);
     expect(await messages(h)).toBe('');
     h.close();
-    expect(fs.readFileSync(vmcx, 'utf8'), 'not named: not looked at').toBe('{}\n');
-    h = Simulator.open({ storage: new DirectoryStorage(root) });
-    await h.getVM(['web01']);
-    const said = await messages(h);
-    h.close();
-    expect(fs.readFileSync(vmcx, 'utf8'), 'named: made again').toBe(text);
-    expect(said).toContain(`'web01' is missing a disk file: ${away}`);
-    expect(said).toContain(stray);
-    expect(fs.existsSync(stray), 'reported, never deleted').toBe(true);
+    expect(fs.readFileSync(m.vmcx, 'utf8'), 'not named: not looked at').toBe('{}\n');
+    await repairedAfter(m.root, 'web01', m);
   });
 
   it('after an unclean exit (no clean close: a kill, a crash, Ctrl-C), the next command checks every VM, named or not', async () => {
-    const { root, vmcx, text, stray, away } = await twoVMsWithMishaps();
+    const m = await twoVMsWithMishaps();
+    const root = m.root;
     // A command that stops without closing the host: the lock goes (as Ctrl-C's handler or a takeover does), the marker stays away.
     const storage = new DirectoryStorage(root);
     expect(fs.existsSync(path.join(root, CLOSED_FILE)), 'an open removes the marker').toBe(false);
@@ -95,14 +101,7 @@ describe('VM files on a state directory', () => {
     storage.close();
     expect(fs.existsSync(path.join(root, CLOSED_FILE))).toBe(false);
 
-    const h = Simulator.open({ storage: new DirectoryStorage(root) });
-    await h.getVM(['db01']);
-    const said = await messages(h);
-    h.close();
-    expect(fs.readFileSync(vmcx, 'utf8'), 'an unnamed VM\'s .vmcx is made again').toBe(text);
-    expect(said).toContain(`'web01' is missing a disk file: ${away}`);
-    expect(said).toContain(stray);
-    expect(fs.existsSync(stray)).toBe(true);
+    await repairedAfter(root, 'db01', m);
     expect(fs.existsSync(path.join(root, CLOSED_FILE)), 'closed cleanly again').toBe(true);
   });
 });
