@@ -19,15 +19,17 @@ import { unrecordedVmFiles } from './vm-files.js';
  * reported as warnings, never deleted. What the records say is unfinished is looked at on every
  * open; the files of every VM only when they may have changed behind hvsim's back
  * (`ctx.fileCheck.whole`; docs/simulator.md, "VM files"), else those of the VMs a command names
- * or changes, when it ends (checkFiles).
+ * or changes, when it ends (checkFiles). Returns whether it may have changed the records.
  */
-export function recover(ctx: SimContext): void {
+export function recover(ctx: SimContext): boolean {
   const store = ctx.storage.store;
   const whole = ctx.fileCheck.whole;
+  let acted = whole || (ctx.state.creating ?? []).length > 0;
   dropUnfinishedCreations(ctx);
   for (const vm of ctx.state.vms) {
     // A step or merge cut short is in the records (merges.ts saves it before any file changes).
     if (!whole && !vm.pendingStep && vm.mergeUntil === null) continue;
+    acted = true;
     try {
       reconcileDrives(store, vm);
     } catch (e) {
@@ -37,8 +39,9 @@ export function recover(ctx: SimContext): void {
     restoreReadOnlyMarks(store, vm);
     touch(ctx, vm);
   }
-  dropInterruptedGroups(ctx);
+  if (dropInterruptedGroups(ctx)) acted = true;
   if (whole) reportFiles(ctx, ctx.state.vms);
+  return acted;
 }
 
 /**
@@ -88,14 +91,17 @@ function dropUnfinishedCreations(ctx: SimContext): void {
  * A group checkpoint cut short by a crash is all or nothing (hvsim's rule, docs/hyperv.md, "Group checkpoints"): on restart,
  * the checkpoints its members got are removed (their disks merged as by Remove-VMSnapshot).
  */
-function dropInterruptedGroups(ctx: SimContext): void {
+function dropInterruptedGroups(ctx: SimContext): boolean {
+  let dropped = false;
   for (const vm of ctx.state.vms) {
     const partial = vm.snapshots.filter((s) => s.groupComplete === false);
     if (partial.length === 0) continue;
+    dropped = true;
     warn(ctx, vm.name, `'${vm.name}': removed checkpoint ${partial.map((s) => `"${s.name}"`).join(', ')} of a group checkpoint that a crash interrupted (group ${partial[0]!.groupId}).`);
     detach(vm, new Set(partial.map((s) => s.id)));
     scheduleCleanup(ctx, vm, true);
   }
+  return dropped;
 }
 
 /** Every disk file a record names. */

@@ -132,6 +132,8 @@ export class Simulator implements Host, HostFarm {
 
   private static openWith(storage: SimStorage, opts: SimulatorOptions): Simulator {
     let state = storage.load();
+    const loaded = state !== undefined;
+    let addedHost = false;
     const wanted = opts.computerName !== undefined && !isLocalName(opts.computerName) ? opts.computerName : undefined;
     if (state) {
       // A state.json exactly as hvsim wrote it was valid then (storage.ts, STATE_SUM_FILE).
@@ -140,6 +142,7 @@ export class Simulator implements Host, HostFarm {
         if (!opts.addHost) throw unknownHost(wanted, hostNames(state));
         validateComputerName(wanted);
         state.hosts = [...(state.hosts ?? []), wanted];
+        addedHost = true;
       }
     } else {
       if (wanted !== undefined) validateComputerName(wanted);
@@ -148,8 +151,9 @@ export class Simulator implements Host, HostFarm {
     }
     const sim = new Simulator(state, storage, opts, wanted !== undefined ? findHost(state, wanted)! : state.computerName);
     if (state.clockMode === 'wall') sim.clock.advanceTo(Date.now());
-    recover(sim.ctx);
-    persist(sim.ctx);
+    // Saved now only when there is something to keep before the command runs (a new state, a new
+    // host, what recovery did): else the command's own save follows (1,000 VMs: 0.1 s a save).
+    if (recover(sim.ctx) || !loaded || addedHost) persist(sim.ctx);
     sim.syncFiles();
     return sim;
   }

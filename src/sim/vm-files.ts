@@ -107,10 +107,9 @@ export function keepsVmFiles(ctx: SimContext): boolean {
  */
 const checked = new WeakMap<SimContext, Map<string, string>>();
 
-/** The Id a file hvsim made is named by (`<Id>.vmcx`, upper case: expectedVmFiles), or undefined for another name. */
-function fileId(file: string): string | undefined {
-  const id = file.slice(-41, -5);
-  return file.charAt(file.length - 42) === '/' && VM_FILE_NAME.test(file.slice(-41)) ? id : undefined;
+/** The Id a file hvsim made is named by (`<Id>.vmcx`, upper case: expectedVmFiles); the list holds no other names. */
+function fileId(file: string): string {
+  return file.slice(-41, -5);
 }
 
 /**
@@ -139,8 +138,7 @@ export function syncVmFiles(ctx: SimContext, vms: readonly VmRecord[]): void {
   // 1. hvsim's own files no record needs (a removed checkpoint's): delete, then forget.
   const stale = [...made].filter((f) => {
     if (wanted.has(f)) return false;
-    const id = fileId(f);
-    return id === undefined || !otherIds.has(id);
+    return !otherIds.has(fileId(f));
   });
   if (stale.length > 0) {
     for (const f of stale) {
