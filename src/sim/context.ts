@@ -31,6 +31,26 @@ export interface SimContext {
   readonly frozen: Set<string>;
   /** Size and block size of a new VM's disk, memory of a new VM. */
   readonly defaults: { readonly diskSize: number; readonly memory: number; readonly blockSize: number };
+  /** Which VMs' files the next check looks at (docs/simulator.md, "VM files"). */
+  readonly fileCheck: FileCheck;
+}
+
+/**
+ * Which VMs' files (disks, .vmcx/.vmrs/.vmgs) a command checks (docs/simulator.md, "VM files"):
+ * every VM's when they may have changed behind hvsim's back (`whole`: the first open after an
+ * unclean exit), else only those of the VMs the command names or changes (`vms`).
+ */
+export interface FileCheck {
+  whole: boolean;
+  /** The VMs the command running names or changes. */
+  readonly vms: Set<VmRecord>;
+  /** The VMs whose disk files were checked since the host was opened (each is reported once). */
+  readonly checked: WeakSet<VmRecord>;
+}
+
+/** Note that the command names or changes `vm`: its files are checked when it ends. */
+export function touch(ctx: SimContext, vm: VmRecord): void {
+  ctx.fileCheck.vms.add(vm);
 }
 
 /**

@@ -7,7 +7,7 @@ import type { HvsimError } from '../errors.js';
 import { invalidArgument } from '../errors.js';
 import { cmdletOf } from '../host/messages.js';
 import { VMCheckpoints, eachSelected, findVMNamed, selectVMs, vmNamed, type CheckpointFields } from '../host/selection.js';
-import type { SimContext } from './context.js';
+import { touch, type SimContext } from './context.js';
 import { vmsOn, type SnapshotRecord, type VmRecord } from './state.js';
 import { SNAPSHOT_TYPE } from './views.js';
 
@@ -28,16 +28,22 @@ export function hostVMs(ctx: SimContext): VmRecord[] {
 
 /** VMs by names (wildcards allowed). A plain name that matches nothing is an error. */
 export function resolveVMs(ctx: SimContext, names: string[] | undefined, op: string): { vms: VmRecord[]; errors: HvsimError[] } {
-  return selectVMs(hostVMs(ctx), names, op, nameOf);
+  const r = selectVMs(hostVMs(ctx), names, op, nameOf);
+  for (const vm of r.vms) touch(ctx, vm);
+  return r;
 }
 
 /** The VM of this name (names compare without regard to case), if any. */
 export function findVM(ctx: SimContext, name: string): VmRecord | undefined {
-  return findVMNamed(hostVMs(ctx), name, nameOf);
+  const vm = findVMNamed(hostVMs(ctx), name, nameOf);
+  if (vm) touch(ctx, vm);
+  return vm;
 }
 
 export function vmByName(ctx: SimContext, name: string, op: string): VmRecord {
-  return vmNamed(hostVMs(ctx), name, op, nameOf);
+  const vm = vmNamed(hostVMs(ctx), name, op, nameOf);
+  touch(ctx, vm);
+  return vm;
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import { HvsimError } from '../errors.js';
 import { applyStep, executeStep, hasMerge, missingFiles, nextCleanupStep, ownedFiles, planCleanup, stepCost } from './disk-tree.js';
-import { fault, persist, requireDisks, warn, type SimContext } from './context.js';
+import { fault, persist, requireDisks, touch, warn, type SimContext } from './context.js';
 import type { VmRecord } from './state.js';
 
 /** Finish every VM's background merge whose time has passed. */
@@ -46,6 +46,7 @@ export function beforeTreeChange(ctx: SimContext, vm: VmRecord, cmdlet: string):
 
 /** Bring the VM's disk trees to their minimal form now (the time was accounted for already). */
 function runCleanup(ctx: SimContext, vm: VmRecord): void {
+  touch(ctx, vm); // a background merge changes the VM's files, named or not
   // A missing file stops the merge: it waits (MergingDisks, Degraded) until the file is back.
   if (missingFiles(ctx.storage.store, vm).length > 0) return;
   for (let i = 0; i < vm.drives.length; i++) {

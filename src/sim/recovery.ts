@@ -8,20 +8,28 @@ import { HvsimError } from '../errors.js';
 import { partialPath } from '../engine/store.js';
 import { detach } from './checkpoint-tree.js';
 import { missingFiles, reconcileDrives, restoreReadOnlyMarks, unrecordedFiles } from './disk-tree.js';
-import { hostVmRoot, persist, warn, type SimContext } from './context.js';
-import { hostOf } from './state.js';
+import { hostVmRoot, persist, touch, warn, type SimContext } from './context.js';
+import { hostOf, type VmRecord } from './state.js';
 import { scheduleCleanup } from './merges.js';
 import { unrecordedVmFiles } from './vm-files.js';
 
 /**
  * After a crash or a mishap (docs/reliability.md, "Missing files"): finish what hvsim itself
  * recorded as unfinished and nothing else. Missing files and files no record names are
- * reported as warnings, never deleted.
+ * reported as warnings, never deleted. What the records say is unfinished is looked at on every
+ * open; the files of every VM only when they may have changed behind hvsim's back
+ * (`ctx.fileCheck.whole`; docs/simulator.md, "VM files"), else those of the VMs a command names
+ * or changes, when it ends (checkFiles). Returns whether it may have changed the records.
  */
-export function recover(ctx: SimContext): void {
+export function recover(ctx: SimContext): boolean {
   const store = ctx.storage.store;
+  const whole = ctx.fileCheck.whole;
+  let acted = whole || (ctx.state.creating ?? []).length > 0;
   dropUnfinishedCreations(ctx);
   for (const vm of ctx.state.vms) {
+    // A step or merge cut short is in the records (merges.ts saves it before any file changes).
+    if (!whole && !vm.pendingStep && vm.mergeUntil === null) continue;
+    acted = true;
     try {
       reconcileDrives(store, vm);
     } catch (e) {
@@ -29,14 +37,31 @@ export function recover(ctx: SimContext): void {
       warn(ctx, vm.name, `'${vm.name}': an interrupted merge could not be finished: ${e.message}`);
     }
     restoreReadOnlyMarks(store, vm);
+    touch(ctx, vm);
   }
-  dropInterruptedGroups(ctx);
-  for (const vm of ctx.state.vms) {
+  if (dropInterruptedGroups(ctx)) acted = true;
+  if (whole) reportFiles(ctx, ctx.state.vms);
+  return acted;
+}
+
+/**
+ * The disk files of `vms`: frozen files get their read-only mark back; missing files and files no
+ * record names in their folders (orphans) are reported.
+ */
+export function checkFiles(ctx: SimContext, vms: VmRecord[]): void {
+  for (const vm of vms) restoreReadOnlyMarks(ctx.storage.store, vm);
+  reportFiles(ctx, vms);
+}
+
+/** Report the missing disk files of `vms` and the orphans in their folders. */
+function reportFiles(ctx: SimContext, vms: VmRecord[]): void {
+  const store = ctx.storage.store;
+  for (const vm of vms) {
     const missing = missingFiles(store, vm);
     if (missing.length > 0)
       warn(ctx, vm.name, `'${vm.name}' is missing ${missing.length === 1 ? 'a disk file' : `${missing.length} disk files`}: ${missing.join(', ')}; hvsim leaves its records as they are (put the file${missing.length === 1 ? '' : 's'} back).`);
   }
-  const found = orphans(ctx);
+  const found = orphans(ctx, vms);
   if (found.length > 0)
     warn(ctx, '', `${found.length === 1 ? 'a file' : `${found.length} files`} that no virtual machine uses: ${found.join(', ')} (hvsim remove-orphans --what-if lists what it would delete)`);
 }
@@ -66,14 +91,17 @@ function dropUnfinishedCreations(ctx: SimContext): void {
  * A group checkpoint cut short by a crash is all or nothing (hvsim's rule, docs/hyperv.md, "Group checkpoints"): on restart,
  * the checkpoints its members got are removed (their disks merged as by Remove-VMSnapshot).
  */
-function dropInterruptedGroups(ctx: SimContext): void {
+function dropInterruptedGroups(ctx: SimContext): boolean {
+  let dropped = false;
   for (const vm of ctx.state.vms) {
     const partial = vm.snapshots.filter((s) => s.groupComplete === false);
     if (partial.length === 0) continue;
+    dropped = true;
     warn(ctx, vm.name, `'${vm.name}': removed checkpoint ${partial.map((s) => `"${s.name}"`).join(', ')} of a group checkpoint that a crash interrupted (group ${partial[0]!.groupId}).`);
     detach(vm, new Set(partial.map((s) => s.id)));
     scheduleCleanup(ctx, vm, true);
   }
+  return dropped;
 }
 
 /** Every disk file a record names. */
@@ -83,11 +111,13 @@ function recordedFiles(ctx: SimContext): Set<string> {
 
 /**
  * Files in the VMs' disk folders named like hvsim's checkpoint disks that no record names (left
- * by someone, or by an interruption before this version recorded its creations).
+ * by someone, or by an interruption before this version recorded its creations), and VM files
+ * hvsim did not make: in the folders of `vms` (default every VM).
  */
-export function orphans(ctx: SimContext): string[] {
+export function orphans(ctx: SimContext, vms: VmRecord[] = ctx.state.vms): string[] {
+  if (vms.length === 0) return [];
   const known = recordedFiles(ctx);
-  return [...new Set([...ctx.state.vms.flatMap((vm) => unrecordedFiles(ctx.storage.store, vm, hostVmRoot(ctx, hostOf(ctx.state, vm)), known)), ...unrecordedVmFiles(ctx)])];
+  return [...new Set([...vms.flatMap((vm) => unrecordedFiles(ctx.storage.store, vm, hostVmRoot(ctx, hostOf(ctx.state, vm)), known)), ...unrecordedVmFiles(ctx, vms)])];
 }
 
 /** Delete the files `orphans()` lists (all, or none with `whatIf`); returns them. */

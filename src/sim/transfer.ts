@@ -16,7 +16,7 @@ import { refuseRemoveRunning } from '../host/state-machine.js';
 import { CHECKPOINT_TYPES, type CheckpointType } from '../host/host.js';
 import { INTEGRATION_SERVICES, type IntegrationServiceName } from '../host/integration.js';
 import { refuseTakenVMName, validateMemory, validateVMName } from '../host/validation.js';
-import { fault, hostVmRoot, onHost, requireDisks, viewVM, type SimContext } from './context.js';
+import { fault, hostVmRoot, onHost, requireDisks, touch, viewVM, type SimContext } from './context.js';
 import { baseFile, fileStem, openChain } from './disk-tree.js';
 import { eachVM, findOne, hostVMs, vmByName } from './lookup.js';
 import { beforeTreeChange, settle } from './merges.js';
@@ -248,6 +248,7 @@ export function importVM(ctx: SimContext, file: string, opts: ImportVMOptions): 
     ctx.state.vmFiles = [...(ctx.state.vmFiles ?? []), ...own];
   }
   ctx.state.vms.push(vm);
+  touch(ctx, vm);
   ctx.clock.advance(ctx.costs.newVmMs);
   return viewVM(ctx, vm);
 }

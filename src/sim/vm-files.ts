@@ -6,8 +6,9 @@
  * Their contents are hvsim's own (the configuration as JSON, zeros for state); names, places,
  * sizes and life cycle are Hyper-V's.
  *
- * The files follow the records (docs/simulator.md, "VM files"): persistWithVmFiles saves the state,
- * then makes what the records need and removes what hvsim made that they no longer need.
+ * The files follow the records (docs/simulator.md, "VM files"): after the state is saved (with
+ * listVmFiles' additions), syncVmFiles makes what the records need and removes what hvsim made
+ * that they no longer need.
  * `state.vmFiles` lists every such file hvsim made, saved before the file is created, so a crash at
  * any point leaves either a file the next sync finishes or one the list proves is hvsim's own;
  * a file hvsim did not make is reported (orphans), never deleted or overwritten.
@@ -17,7 +18,7 @@ import { HvsimError } from '../errors.js';
 import { KiB, MiB } from '../vhd/common/bytes.js';
 import { iso } from '../host/clock.js';
 import { persist, warn, type SimContext } from './context.js';
-import { currentDisks, type HostState, type SnapshotRecord, type VmRecord } from './state.js';
+import { currentDisks, type SnapshotRecord, type VmRecord } from './state.js';
 
 /** Size of a `.vmrs` that holds no memory (an Off or running VM; a disk-only checkpoint) — hvsim's choice, unverified. */
 export const VMRS_IDLE_SIZE = 48 * KiB;
@@ -103,10 +104,6 @@ export function keepsVmFiles(ctx: SimContext): boolean {
   return ctx.storage.vmFiles === true;
 }
 
-function allExpected(state: HostState): VmFile[] {
-  return state.vms.flatMap(expectedVmFiles);
-}
-
 /**
  * What each VM file was found or made to be by this context (its text, or its size as a string):
  * a later sync of the same open host (a command syncs after opening and after running) skips what
@@ -114,30 +111,55 @@ function allExpected(state: HostState): VmFile[] {
  */
 const checked = new WeakMap<SimContext, Map<string, string>>();
 
+/** The Id a file hvsim made is named by (`<Id>.vmcx`, upper case: expectedVmFiles); the list holds no other names. */
+function fileId(file: string): string {
+  return file.slice(-41, -5);
+}
+
 /**
- * Save the state and bring the VM files in line with its records: the files the records need that
- * are not there yet are listed in `state.vmFiles` in the same save (listed before they exist), then
- * the files hvsim made that no record needs any more are removed (and unlisted only after they are
- * gone), then the needed ones are created or updated. One save when nothing is removed.
+ * List in `state.vmFiles` the files the records of `vms` need that are not there yet (listed
+ * before they exist; the caller saves the state before syncVmFiles creates them, in the
+ * operation's own save: docs/simulator.md, "VM files"). Returns whether it listed any.
  */
-export function persistWithVmFiles(ctx: SimContext): void {
-  if (!keepsVmFiles(ctx)) {
-    persist(ctx);
-    return;
-  }
+export function listVmFiles(ctx: SimContext, vms: readonly VmRecord[]): boolean {
+  if (!keepsVmFiles(ctx)) return false;
+  const store = ctx.storage.store;
+  const made = new Set(ctx.state.vmFiles ?? []);
+  const absent = vms.flatMap(expectedVmFiles).filter((f) => !made.has(f.path) && !store.exists(f.path));
+  if (absent.length === 0) return false;
+  ctx.state.vmFiles = [...made, ...absent.map((f) => f.path)];
+  return true;
+}
+
+/**
+ * Bring the VM files of `vms` (the VMs a command named or changed; every VM after an unclean exit:
+ * docs/simulator.md, "VM files") in line with the records (saved first): remove the files hvsim
+ * made that no record needs any more, then create or update the ones they need. Each file is
+ * listed in `state.vmFiles` (and that saved) before it is created, and unlisted only after it is
+ * gone. A file hvsim made whose Id no record has any more (a removed VM's or checkpoint's) is
+ * removed whichever VM it was; one of a VM not in `vms` is otherwise left as it is.
+ */
+export function syncVmFiles(ctx: SimContext, vms: readonly VmRecord[]): void {
+  if (!keepsVmFiles(ctx)) return;
+  // Listed by the caller's save already, as a rule; else listed and saved here, before creation.
+  if (listVmFiles(ctx, vms)) persist(ctx);
   const store = ctx.storage.store;
   const state = ctx.state;
-  const want = allExpected(state);
+  const want = vms.flatMap(expectedVmFiles);
   const wanted = new Set(want.map((f) => f.path));
   const made = new Set(state.vmFiles ?? []);
-  const absent = want.filter((f) => !made.has(f.path) && !store.exists(f.path));
   const foreign = want.filter((f) => !made.has(f.path) && store.exists(f.path));
   for (const f of foreign) warn(ctx, '', `${f.path} exists but hvsim did not make it: left as it is (a virtual machine's file of the same Id?)`);
-  if (absent.length > 0) state.vmFiles = [...made, ...absent.map((f) => f.path)];
-  else if (made.size === 0) delete state.vmFiles;
-  persist(ctx);
+  // Ids with records: a VM's (its own files) and its checkpoints' (theirs), for the VMs not synced.
+  const inScope = new Set(vms);
+  const otherIds = new Set<string>();
+  for (const vm of state.vms) {
+    if (inScope.has(vm)) continue;
+    otherIds.add(vm.id.toUpperCase());
+    for (const s of vm.snapshots) otherIds.add(s.id.toUpperCase());
+  }
   // hvsim's own files no record needs (a removed checkpoint's): delete, then forget.
-  const stale = [...made].filter((f) => !wanted.has(f));
+  const stale = [...made].filter((f) => !wanted.has(f) && !otherIds.has(fileId(f)));
   if (stale.length > 0) {
     const gone = new Set<string>();
     for (const f of stale) {
@@ -201,15 +223,16 @@ function writeVmFile(ctx: SimContext, f: VmFile): void {
 }
 
 /**
- * Files in the VMs' `Virtual Machines` and `Snapshots` folders named like Hyper-V's VM files that
- * hvsim did not make or no longer lists: reported as orphans, never deleted unless asked.
+ * Files in the `Virtual Machines` and `Snapshots` folders of `vms` (default every VM) named like
+ * Hyper-V's VM files that hvsim did not make or no longer lists: reported as orphans, never
+ * deleted unless asked.
  */
-export function unrecordedVmFiles(ctx: SimContext): string[] {
+export function unrecordedVmFiles(ctx: SimContext, vms: readonly VmRecord[] = ctx.state.vms): string[] {
   if (!keepsVmFiles(ctx)) return [];
   const store = ctx.storage.store;
   const made = new Set(ctx.state.vmFiles ?? []);
   const dirs = new Set<string>();
-  for (const vm of ctx.state.vms) {
+  for (const vm of vms) {
     dirs.add(configFolder(vm));
     dirs.add(path.posix.join(vm.snapshotFileLocation ?? vm.path, 'Snapshots'));
     for (const s of vm.snapshots) dirs.add(snapshotFolder(vm, s));

@@ -13,7 +13,7 @@ import { defaultIntegrationServices, pickIntegrationServices } from '../host/int
 import { cmdletOf, throwGathered } from '../host/messages.js';
 import { wrongState } from '../host/state-machine.js';
 import { refuseTakenVMName, validateCheckpointType, validateMemory, validateVMName } from '../host/validation.js';
-import { hostVmRoot, onHost, viewDrives, viewVM, type SimContext } from './context.js';
+import { hostVmRoot, onHost, touch, viewDrives, viewVM, type SimContext } from './context.js';
 import { eachVM, findOne, hostVMs, resolveVMs, vmByName } from './lookup.js';
 import { beforeTreeChange } from './merges.js';
 import { creating } from './recovery.js';
@@ -51,6 +51,7 @@ export function newVM(ctx: SimContext, opts: NewVMOptions): VirtualMachine {
   };
   store.setReadOnly(disk, false);
   ctx.state.vms.push(vm);
+  touch(ctx, vm);
   ctx.clock.advance(ctx.costs.newVmMs);
   return viewVM(ctx, vm);
 }

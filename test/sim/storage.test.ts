@@ -113,7 +113,8 @@ describe('state directory', () => {
     await h.removeVMSnapshot({ vmNames: ['web01'] });
     h.close();
     expect(fs.readdirSync(vhd)).toEqual(['web01.vhdx']);
-    expect(fs.readdirSync(root).sort()).toEqual(['state.json', 'vms']); // no lock, no temporary left
+    // no lock, no temporary left; `closed` marks the clean close (docs/simulator.md, "VM files"), state.json.sha1 what hvsim wrote
+    expect(fs.readdirSync(root).sort()).toEqual(['closed', 'state.json', 'state.json.sha1', 'vms']);
     // Another host name is refused for this state.
     const e = (() => {
       try {
@@ -180,6 +181,22 @@ describe('state directory', () => {
     const root = tmp();
     fs.writeFileSync(path.join(root, 'state.json'), '{"half":');
     expect(() => Simulator.open({ storage: new DirectoryStorage(root, { timeoutMs: 0 }) })).toThrow(/not valid JSON/);
+  });
+
+  it('a state.json as hvsim wrote it is not validated again; one edited since (its sum no longer matches) is', async () => {
+    const root = tmp();
+    const h = Simulator.open({ storage: new DirectoryStorage(root) });
+    await h.newVM({ name: 'web01' });
+    h.close();
+    const storage = new DirectoryStorage(root);
+    storage.load();
+    expect(storage.loadedAsWritten).toBe(true);
+    storage.close();
+    const file = path.join(root, 'state.json');
+    const s = JSON.parse(fs.readFileSync(file, 'utf8')) as HostState;
+    (s.vms[0] as unknown as { memory: string }).memory = 'lots';
+    fs.writeFileSync(file, JSON.stringify(s, null, 1) + '\n');
+    expect(() => Simulator.open({ storage: new DirectoryStorage(root, { timeoutMs: 0 }) })).toThrow(/vms\[0\]\.memory: expected a number/);
   });
 });
 
