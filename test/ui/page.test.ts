@@ -275,11 +275,12 @@ describe.skipIf(!ok)('hvsim ui in a browser', () => {
 
     it('is readable in the dark theme, and the theme can be switched by keyboard', async () => {
       const page = await openPage(browser, ui.url, 'dark');
-      expect(await page.locator('html').getAttribute('data-theme')).toBe('dark');
+      await expect.poll(() => page.locator('html').getAttribute('data-theme'), { timeout: 15_000 }).toBe('dark');
       await shot(page, 'dark-theme');
       await page.locator('.theme').focus();
       await page.keyboard.press('Enter');
-      expect(await page.locator('html').getAttribute('data-theme')).toBe('light');
+      // Set by an effect after the next render (src/ui/page/app.tsx), not by the key press itself.
+      await expect.poll(() => page.locator('html').getAttribute('data-theme'), { timeout: 15_000 }).toBe('light');
       await page.locator('#tab-powershell').click();
       await page.locator('#ps-input').fill('Get-VM | Select Name, State | Format-Table -AutoSize');
       await page.keyboard.press('Enter');
