@@ -8,11 +8,11 @@
  *   the second waits for the first, and reports BUSY if it waits too long. A lock left by a
  *   process that no longer exists is taken over.
  */
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { HvsimError } from '../errors.js';
 import { MemoryDiskStore, NodeDiskStore, type DiskStore } from '../engine/store.js';
+import { crc32c } from '../vhd/common/crc32c.js';
 import { fsError } from '../vhd/io/fs-error.js';
 import { noteLockFile, processAlive, readLockOwner, removeLock, removeStaleLock, tryCreateLock } from '../vhd/io/lock-file.js';
 import { mkdirp, writeFileAtomic } from '../vhd/io/node-file.js';
@@ -101,13 +101,18 @@ export const LOCK_FILE = 'lock';
  */
 export const CLOSED_FILE = 'closed';
 /**
- * The SHA-1 of state.json as hvsim last wrote it: a state.json that still has it is not validated
- * again at open (1,000 VMs: 0.1–0.3 s). Not fsynced and written after state.json: a sum lost or
- * stale only means a validation.
+ * The CRC-32C of state.json as hvsim last wrote it (with its length): a state.json that still has
+ * it is not validated again at open (1,000 VMs: 0.1–0.3 s). Not fsynced and written after
+ * state.json: a sum lost or stale only means a validation. A CRC, not a cryptographic hash: it
+ * guards against edits and damage, not forgery (which a hash anyone can compute would not stop
+ * either), and node:crypto would cost every command's start-up about 17 ms to load.
  */
-export const STATE_SUM_FILE = 'state.json.sha1';
+export const STATE_SUM_FILE = 'state.json.crc32c';
 
-const sha1 = (data: string | Uint8Array): string => createHash('sha1').update(data).digest('hex');
+const stateSum = (data: string | Uint8Array): string => {
+  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  return `${bytes.length} ${crc32c(bytes).toString(16).padStart(8, '0')}`;
+};
 
 /** `test()` on `state` with its clock set to `clock` for the while. */
 function withClock(state: HostState, clock: number, test: () => boolean): boolean {
@@ -184,7 +189,7 @@ export class DirectoryStorage implements SimStorage {
   readonly wholeCheck: boolean;
   loadedAsWritten = false;
   private clean = false;
-  /** Whether state.json.sha1 holds the sum of this.saved. */
+  /** Whether STATE_SUM_FILE holds the sum of this.saved. */
   private sumWritten = false;
 
   /** Opens (creating when needed) and locks the state directory. */
@@ -233,7 +238,7 @@ export class DirectoryStorage implements SimStorage {
     if (state.version !== STATE_VERSION)
       throw new HvsimError('UNSUPPORTED', `${this.statePath}: state version ${state.version} (this hvsim reads ${STATE_VERSION})`, { file: this.statePath });
     this.savedClock = state.clock;
-    this.loadedAsWritten = readSmall(this.sumPath) === sha1(bytes);
+    this.loadedAsWritten = readSmall(this.sumPath) === stateSum(bytes);
     this.sumWritten = this.loadedAsWritten;
     return state;
   }
@@ -264,7 +269,7 @@ export class DirectoryStorage implements SimStorage {
   private writeSum(): void {
     if (this.saved === undefined || this.sumWritten) return;
     try {
-      fs.writeFileSync(this.sumPath, sha1(this.saved));
+      fs.writeFileSync(this.sumPath, stateSum(this.saved));
       this.sumWritten = true;
     } catch {
       // without it the next open validates state.json: slower, never wrong

@@ -113,8 +113,8 @@ describe('state directory', () => {
     await h.removeVMSnapshot({ vmNames: ['web01'] });
     h.close();
     expect(fs.readdirSync(vhd)).toEqual(['web01.vhdx']);
-    // no lock, no temporary left; `closed` marks the clean close (docs/simulator.md, "VM files"), state.json.sha1 what hvsim wrote
-    expect(fs.readdirSync(root).sort()).toEqual(['closed', 'state.json', 'state.json.sha1', 'vms']);
+    // no lock, no temporary left; `closed` marks the clean close (docs/simulator.md, "VM files"), state.json.crc32c what hvsim wrote
+    expect(fs.readdirSync(root).sort()).toEqual(['closed', 'state.json', 'state.json.crc32c', 'vms']);
     // Another host name is refused for this state.
     const e = (() => {
       try {
