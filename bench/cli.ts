@@ -9,7 +9,7 @@
  *     `checkpoint-vm` of one VM (`stateScaling`);
  *   - `hvsim serve --stdio`, the server behind the PowerShell module: Get-VM and Checkpoint-VM
  *     on a warm server (bench/serve.ts).
- * `hvsim run` loads a 1 MB WebAssembly grammar; without src/cli/bin.ts's --liftoff-only a process
+ * `hvsim run` loads a 1 MB WebAssembly grammar; without the --liftoff-only it sets first (src/cli/wasm-tiering.ts) a process
  * then cannot exit until V8 has compiled all of it in the background (~7 s here), which the
  * "run, default V8 tiering" row measures by starting the same CLI with that flag undone.
  */

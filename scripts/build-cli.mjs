@@ -1,7 +1,11 @@
-// Bundles the CLI (src/cli/bin.ts and everything it imports) into dist/cli/bin.js and a few chunks, run by
-// `npm run build` after tsc (which emitted dist/ module by module: the library, the job worker).
-// A few files instead of ~200 modules is what makes `hvsim` start fast (bench/README.md, "CLI
-// start-up"). Packages with their own files beside them (the PowerShell grammar's .wasm) stay
+// Bundles the CLI, run by `npm run build` after tsc (which emitted dist/ module by module: the
+// library, the job worker). Two files replace ~200 modules (bench/README.md, "CLI start-up"):
+// - dist/cli/bin.js, the entry: answers --version alone, else loads
+// - dist/cli/hvsim.cjs, every command in one CommonJS file, which bin.js compiles with the V8 code
+//   cache (dist/cli/hvsim.cjs.v8cache) that a warm-up run makes at the end of this script. Node 20
+//   caches no ES module's code; a script's it does (node:vm's cachedData).
+// What a command imports dynamically stays unevaluated until it runs (esbuild's lazy module
+// wrappers). Packages with their own files beside them (the PowerShell grammar's .wasm) stay
 // external. A source file's `import.meta.url` becomes the URL its tsc output has in dist/, so paths
 // computed from it (the ui's static folder, the job worker, the package root) are the same as
 // unbundled.
@@ -9,13 +13,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
+import { spawnSync } from 'node:child_process';
+import * as os from 'node:os';
 import { build } from 'esbuild';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const src = path.join(repo, 'src');
 const outdir = path.join(repo, 'dist', 'cli');
 
-/** `import.meta.url` of src/X/Y.ts → the URL of dist/X/Y.js, relative to the bundle's own URL. */
+/** `import.meta.url` of src/X/Y.ts → the URL of dist/X/Y.js, relative to the bundle's own file. */
 const metaUrl = {
   name: 'import-meta-url-as-in-dist',
   setup(b) {
@@ -23,26 +29,23 @@ const metaUrl = {
       let text = await fs.promises.readFile(a.path, 'utf8');
       if (a.path.startsWith(src + path.sep) && text.includes('import.meta.url')) {
         const rel = path.relative(outdir, path.join(repo, 'dist', path.relative(src, a.path)).replace(/\.ts$/, '.js'));
-        text = text.replaceAll('import.meta.url', `new URL(${JSON.stringify(rel.split(path.sep).join('/'))}, import.meta.url).href`);
+        text = text.replaceAll('import.meta.url', `new URL(${JSON.stringify(rel.split(path.sep).join('/'))}, require('node:url').pathToFileURL(__filename)).href`);
       }
       return { contents: text, loader: 'ts' };
     });
   },
 };
 
-// Old chunks go (their names carry a content hash).
-for (const f of fs.existsSync(outdir) ? fs.readdirSync(outdir) : []) if (f.startsWith('chunk-')) fs.rmSync(path.join(outdir, f));
-
-/** Gives a chunk the `require` that esbuild's helper for bundled CommonJS code calls. */
-const BANNER = "import { createRequire as __hvsimCreateRequire } from 'node:module';\nconst require = __hvsimCreateRequire(import.meta.url);\n";
+// What earlier builds made (chunks of the ES-module bundle, an old cache) goes.
+for (const f of fs.existsSync(outdir) ? fs.readdirSync(outdir) : []) if (f.startsWith('chunk-') || f.startsWith('hvsim.cjs')) fs.rmSync(path.join(outdir, f));
 
 /**
- * Node built-ins that take milliseconds to load (child_process pulls in net and streams) but that
- * only some commands call: an import of them becomes a module whose functions load the built-in on
- * first call. Only functions are offered (a constant imported from them fails the build), and a
+ * Node built-ins that take milliseconds to load (child_process pulls in net and streams; v8 its
+ * heap utilities and streams, ~10 ms) but that only some commands call: an import of them becomes a
+ * module whose functions load the built-in on first call. Only functions are offered (a constant imported from them fails the build), and a
  * wrapper called with `new` returns the real class's instance.
  */
-const LAZY_BUILTINS = ['child_process', 'worker_threads', 'readline'];
+const LAZY_BUILTINS = ['child_process', 'worker_threads', 'readline', 'v8'];
 const lazyBuiltins = {
   name: 'lazy-built-ins',
   setup(b) {
@@ -52,8 +55,7 @@ const lazyBuiltins = {
       const real = createRequire(import.meta.url)(a.path);
       const names = Object.keys(real).filter((k) => typeof real[k] === 'function' && /^[A-Za-z_$][\w$]*$/.test(k) && k !== 'default');
       const lines = [
-        "import { createRequire } from 'node:module';",
-        `let m; const get = () => (m ??= (process.getBuiltinModule?.('node:${a.path}') ?? createRequire(import.meta.url)('node:${a.path}')));`,
+        `let m; const get = () => (m ??= require('node:${a.path}'));`,
         ...names.map((k) => `export function ${k}(...a) { return new.target ? new (get().${k})(...a) : get().${k}(...a); }`),
       ];
       return { contents: lines.join('\n'), loader: 'js' };
@@ -61,33 +63,45 @@ const lazyBuiltins = {
   },
 };
 
-await build({
-  // dist/cli/bin.js: tsc's output of src/cli/bin.ts is replaced by the bundle. What a command
-  // imports dynamically (main.js behind `--version`, the demo, the PowerShell interpreter, the ui
-  // server) goes to chunks beside it, loaded only when needed.
-  entryPoints: { bin: path.join(src, 'cli', 'bin.ts') },
-  outdir,
-  splitting: true,
-  chunkNames: 'chunk-[hash]',
+const common = {
   bundle: true,
   platform: 'node',
-  format: 'esm',
   target: 'node20',
-  external: ['web-tree-sitter', 'tree-sitter-powershell'],
-  // CommonJS dependencies bundled into an ES module call require() (see BANNER below).
-  banner: { js: BANNER },
-  plugins: [metaUrl, lazyBuiltins],
-  sourcemap: 'linked', minifyWhitespace: true, minifySyntax: true, keepNames: true,
+  sourcemap: 'linked',
+  minifyWhitespace: true,
+  minifySyntax: true,
+  keepNames: true,
   legalComments: 'linked',
   logLevel: 'warning',
+};
+
+// dist/cli/bin.js: tsc's output of src/cli/bin.ts, bundled with nothing of the commands (main.js,
+// its fallback when hvsim.cjs is missing, stays a module of tsc's output).
+await build({ ...common, entryPoints: { bin: path.join(src, 'cli', 'bin.ts') }, outdir, format: 'esm', external: ['./main.js'] });
+
+await build({
+  ...common,
+  entryPoints: [path.join(src, 'cli', 'main.ts')],
+  outfile: path.join(outdir, 'hvsim.cjs'),
+  format: 'cjs',
+  // web-tree-sitter ships a CommonJS build beside its ES module.
+  external: ['web-tree-sitter', 'tree-sitter-powershell'],
+  plugins: [metaUrl, lazyBuiltins],
 });
 
-// esbuild puts the banner in every chunk; a chunk that never names `require` does not need it
-// (each createRequire costs a fraction of a millisecond at start-up).
-for (const f of fs.readdirSync(outdir)) {
-  if (!/^(bin|chunk-.*)\.js$/.test(f)) continue;
-  const file = path.join(outdir, f);
-  const text = fs.readFileSync(file, 'utf8');
-  const rest = text.replace(BANNER, '');
-  if (rest !== text && !/(?<![\w$.])require(?![\w$])/.test(rest)) fs.writeFileSync(file, rest);
+// The code cache: a warm-up run of `get-vm` on a one-VM state (the commands' common path: the
+// command line, the state's open, a table) writes what V8 compiled. A cache that does not fit the
+// Node that runs hvsim later is refused by V8 and costs nothing but its read.
+const warm = fs.mkdtempSync(path.join(os.tmpdir(), 'hvsim-build-cache-'));
+try {
+  const bin = path.join(outdir, 'bin.js');
+  const env = { ...process.env, HVSIM_ROOT: path.join(warm, 'state'), HVSIM_CLOCK: 'simulated' };
+  const run = (args, extra = {}) => {
+    const r = spawnSync(process.execPath, [bin, ...args], { env: { ...env, ...extra }, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`hvsim ${args.join(' ')} (code cache warm-up): ${r.stderr}`);
+  };
+  run(['new-vm', '--name', 'warm-up', '--disk-size', '1M']);
+  run(['get-vm', '--name', 'warm-up'], { HVSIM_WRITE_CODE_CACHE: path.join(outdir, 'hvsim.cjs.v8cache') });
+} finally {
+  fs.rmSync(warm, { recursive: true, force: true });
 }

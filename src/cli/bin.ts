@@ -1,21 +1,76 @@
 #!/usr/bin/env node
-import * as v8 from 'node:v8';
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as vm from 'node:vm';
 import { VERSION } from './version.js';
 
-// hvsim run's PowerShell grammar is a 1 MB WebAssembly module. Node 20's V8 also compiles all of
-// it with TurboFan in the background, and a process cannot exit until that is done (~7 s of CPU
-// here); the baseline (Liftoff) code parses a script in milliseconds, so a short-lived CLI keeps it.
-v8.setFlagsFromString('--liftoff-only');
+type Main = (argv: string[]) => Promise<number>;
+
+/**
+ * The commands: the bundle hvsim.cjs beside this file (scripts/build-cli.mjs), compiled with the
+ * V8 code cache the build made for it (bench/README.md, "CLI start-up"); V8 checks the cache
+ * against the source, its own version and the flags, and compiles from source when it does not
+ * fit. Without the bundle (tsc's output alone), main.js.
+ */
+async function loadMain(): Promise<{ main: Main; saveCache?: () => void }> {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const file = path.join(here, 'hvsim.cjs');
+  let source: string;
+  try {
+    // esbuild writes ASCII (non-ASCII characters escaped), so latin1 decodes it exactly and faster.
+    source = fs.readFileSync(file, 'latin1');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    return (await import('./main.js')) as { main: Main };
+  }
+  const cacheFile = `${file}.v8cache`;
+  const cachedData = readCodeCache(cacheFile);
+  // CommonJS's module wrapper (Node's Module.wrap).
+  const wrapped = `(function (exports, require, module, __filename, __dirname) { ${source}\n});`;
+  const script = new vm.Script(wrapped, { filename: file, ...(cachedData ? { cachedData } : {}) });
+  const module = { exports: {} as { main?: Main } };
+  (script.runInThisContext() as (...a: unknown[]) => void).call(module.exports, module.exports, createRequire(file), module, file, here);
+  const main = module.exports.main;
+  if (typeof main !== 'function') throw new Error(`${file}: not hvsim's bundle (no main)`);
+  // The build's warm-up run (scripts/build-cli.mjs) writes the cache after a command, so that it
+  // holds the functions that command compiled, not only the top level.
+  const out = process.env.HVSIM_WRITE_CODE_CACHE;
+  return out ? { main, saveCache: () => writeCodeCache(out, script.createCachedData()) } : { main };
+}
+
+/*
+ * The cache file holds V8's cache twice. V8 checks a cache's header (its version, the flags, the
+ * source's length, the payload's length) but a release build does not check the payload, and
+ * damaged bytecode would run: the cache is used only when its two copies agree (a memcmp, where a
+ * checksum would cost a module load or milliseconds of JavaScript at every start).
+ */
+function readCodeCache(file: string): Buffer | undefined {
+  let both: Buffer;
+  try {
+    both = fs.readFileSync(file);
+  } catch {
+    return undefined;
+  }
+  const half = both.length / 2;
+  const data = both.subarray(0, half);
+  return Number.isInteger(half) && half > 0 && data.equals(both.subarray(half)) ? data : undefined;
+}
+
+function writeCodeCache(file: string, data: Buffer): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, Buffer.concat([data, data]));
+  fs.renameSync(tmp, file);
+}
 
 const argv = process.argv.slice(2);
 if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
-  // What commander prints for .version(VERSION), without loading the commands (bench/README.md,
-  // "CLI start-up"): the bundle keeps them in a chunk of their own (scripts/build-cli.mjs).
+  // What commander prints for .version(VERSION), without loading the commands.
   process.stdout.write(`${VERSION}\n`);
 } else {
-  void import('./main.js')
-    .then(({ main }) => main(argv))
-    .then((code) => {
-      process.exitCode = code;
-    });
+  void loadMain().then(async ({ main, saveCache }) => {
+    process.exitCode = await main(argv);
+    saveCache?.();
+  });
 }

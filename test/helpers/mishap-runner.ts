@@ -15,14 +15,11 @@
  * can start the same job at the same moment (two invocations at once).
  */
 import * as fs from 'node:fs';
-import * as v8 from 'node:v8';
 import { pathToFileURL } from 'node:url';
 import type { JobResult, RunnerJob } from './mishap.js';
 
 const [mainJs, jobsFile, mode] = process.argv.slice(2);
 if (!mainJs || !jobsFile) throw new Error('usage: runner MAIN_JS JOBS_JSON [sync]');
-// As bin.js does: hvsim run's grammar is compiled with the baseline compiler only.
-v8.setFlagsFromString('--liftoff-only');
 const cli = (await import(pathToFileURL(mainJs).href)) as { main(argv: string[]): Promise<number> };
 const jobs = JSON.parse(fs.readFileSync(jobsFile, 'utf8')) as RunnerJob[];
 

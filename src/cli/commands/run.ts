@@ -21,8 +21,12 @@ import { writeFileAtomic } from '../../vhd/io/node-file.js';
 import type { SavedVariables, Session } from '../../powershell/index.js';
 
 /** The interpreter, loaded only when a script runs (the other commands start without it). */
-const powershell = (): Promise<typeof import('../../powershell/index.js')> => import('../../powershell/index.js');
+const powershell = (): Promise<typeof import('../../powershell/index.js')> => {
+  keepWasmBaseline();
+  return import('../../powershell/index.js');
+};
 import { out } from '../output.js';
+import { keepWasmBaseline } from '../wasm-tiering.js';
 import { commandIndex } from '../command-name.js';
 import { stateRoot, withHost, type Globals } from '../sim-host.js';
 

@@ -11,6 +11,7 @@ import { HvsimError } from '../../errors.js';
 import { parseHostSpec } from '../../hyperv/host-spec.js';
 import { out } from '../output.js';
 import { stateRoot, type Globals } from '../sim-host.js';
+import { keepWasmBaseline } from '../wasm-tiering.js';
 
 interface UiOpts {
   port: string;
@@ -57,6 +58,7 @@ export function registerUiCommand(program: Command): void {
       if (g.injectFault?.length) throw new HvsimError('INVALID_ARGUMENT', 'hvsim ui does not take --inject-fault');
       const port = Number(o.port);
       if (!/^\d+$/.test(o.port) || port > 65535) throw new HvsimError('INVALID_ARGUMENT', `--port ${o.port}: expected a port number (0 to 65535)`);
+      keepWasmBaseline(); // its PowerShell pane loads the grammar
       const { startUiServer } = await import('../../ui/server.js');
       const server = await startUiServer({ root: stateRoot(g), port, ...(g.computerName !== undefined ? { computerName: g.computerName } : {}) });
       out(`hvsim ui: ${server.url} (state directory ${stateRoot(g)}; Ctrl-C to stop)\n`);
