@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as v8 from 'node:v8';
 import type { Command } from 'commander';
-import { ioBuffer } from '../../vhd/common/bytes.js';
+import { ioBuffer, sharedIoBuffer } from '../../vhd/common/bytes.js';
 import { HvsimError } from '../../errors.js';
 import type { VhdInfo } from '../../vhd/disk.js';
 import { Chain, openLayer } from '../../engine/chain.js';
@@ -162,7 +162,8 @@ async function readVhd(a: { path: string; offset: number; length?: number; outpu
       if (a.offset + length > size) throw usage(`--offset + --length run past the end of the ${size}-byte disk`);
       const output = openOutput(a.output);
       try {
-        const buf = ioBuffer(Math.min(CHUNK, Math.max(1, length)));
+        // Shared: a chunk is read by two threads where that pays (Chain.read, PARALLEL_READ_MIN).
+        const buf = sharedIoBuffer(Math.min(CHUNK, Math.max(1, length)));
         for (let done = 0; done < length; ) {
           const part = buf.subarray(0, Math.min(buf.length, length - done));
           chain.read(part, a.offset + done);
