@@ -11,7 +11,6 @@
  * has returned, and ends on close(); a process never waits for it at exit.
  */
 import * as fs from 'node:fs';
-import * as util from 'node:util';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import type { PieceReader } from './block-file.js';
 import { fsError } from './fs-error.js';
@@ -22,9 +21,11 @@ const GEN = 1; // generation of the latest read (the helper waits on it)
 const OWNER = 2; // GEN while the helper may join, -GEN once it has, 0 once the caller finished alone
 const NEXT = 3; // next piece to take
 const DONE = 4; // the last generation the helper finished
-const ERR = 5; // 1 + the first failed piece, or 0
-const ERRNO = 6; // that failure's errno (negative), 0 when it had none
+const ERR = 5; // 1 + the first failed piece, or 0 (its error code at CODE)
 const STOP = 7; // 1: the helper ends
+const HELPED = 8; // pieces the helper has read, in all
+const CODE = 9; // CODE..CODE+15: that failure's error code (EIO, EISDIR…), one character a word
+const CODE_LENGTH = 16;
 
 /** Pieces longer than this are cut, so that both threads share a read of a few large pieces. */
 const CUT = 256 * 1024;
@@ -34,10 +35,10 @@ const CUT = 256 * 1024;
  * piece and its errno and ends both threads' share. Self-contained (no outer names): the helper
  * thread runs this function's source.
  */
-function readShare(rfs: typeof fs, ctrl: Int32Array, table: Float64Array, count: number, buf: Uint8Array, fds: readonly number[]): void {
-  for (;;) {
+function readShare(rfs: typeof fs, ctrl: Int32Array, table: Float64Array, count: number, buf: Uint8Array, fds: readonly number[]): number {
+  for (let taken = 0; ; taken++) {
     const i = Atomics.add(ctrl, 3, 1); // NEXT
-    if (i >= count) return;
+    if (i >= count) return taken;
     const f = table[i * 4]!;
     const at = table[i * 4 + 3]!;
     const len = table[i * 4 + 2]!;
@@ -54,9 +55,13 @@ function readShare(rfs: typeof fs, ctrl: Int32Array, table: Float64Array, count:
         done += n;
       }
     } catch (e) {
-      if (Atomics.compareExchange(ctrl, 5, 0, i + 1) === 0) ctrl[6] = typeof (e as { errno?: unknown }).errno === 'number' ? (e as { errno: number }).errno : 0; // ERR, ERRNO
+      if (Atomics.compareExchange(ctrl, 5, 0, i + 1) === 0) {
+        // ERR, then the code in CODE.. (read by the caller once both threads are done)
+        const code = String((e as { code?: unknown }).code ?? '');
+        for (let k = 0; k < 16; k++) ctrl[9 + k] = k < code.length ? code.charCodeAt(k) : 0;
+      }
       Atomics.store(ctrl, 3, count); // NEXT: the other thread stops too
-      return;
+      return taken + 1;
     }
     if (done < len) buf.fill(0, at + done, at + len); // past the end of the file: zeros (readFully)
   }
@@ -89,7 +94,7 @@ function helperMain(rfs: typeof fs, wt: typeof import('node:worker_threads'), sh
       const m = wt.receiveMessageOnPort(data.port);
       if (m) job = m.message as Job;
     }
-    share(rfs, ctrl, job.table, job.count, new Uint8Array(job.sab, job.base, job.length), data.fds);
+    Atomics.add(ctrl, 8, share(rfs, ctrl, job.table, job.count, new Uint8Array(job.sab, job.base, job.length), data.fds)); // HELPED
     Atomics.store(ctrl, 4, g); // DONE
     Atomics.notify(ctrl, 4);
   }
@@ -105,7 +110,7 @@ export interface ReaderFile {
 }
 
 export class ParallelReader implements PieceReader {
-  private readonly ctrl = new Int32Array(new SharedArrayBuffer(8 * 4));
+  private readonly ctrl = new Int32Array(new SharedArrayBuffer(32 * 4));
   private worker: Worker | undefined;
   private port: MessagePort | undefined;
   private exit: Promise<void> = Promise.resolve();
@@ -113,7 +118,19 @@ export class ParallelReader implements PieceReader {
   private table = new Float64Array(64 * 4);
   private closed = false;
 
-  constructor(private readonly files: readonly ReaderFile[]) {}
+  /**
+   * `callerReads: false` leaves every piece of a shared read to the helper once it is ready (the
+   * caller only waits): for tests of the helper's own path and for measuring it.
+   */
+  constructor(
+    private readonly files: readonly ReaderFile[],
+    private readonly opts: { callerReads?: boolean } = {},
+  ) {}
+
+  /** Pieces the helper thread has read so far (tests, the bench). */
+  get helperPieces(): number {
+    return Atomics.load(this.ctrl, HELPED);
+  }
 
   /** Whether the helper thread is running and waiting for work (tests, the bench). */
   get helperReady(): boolean {
@@ -158,8 +175,8 @@ export class ParallelReader implements PieceReader {
     Atomics.store(ctrl, OWNER, g);
     Atomics.store(ctrl, GEN, g);
     Atomics.notify(ctrl, GEN);
-    readShare(fs, ctrl, this.table, n, buf, fds);
-    if (Atomics.compareExchange(ctrl, OWNER, g, 0) !== g) {
+    if (this.opts.callerReads !== false) readShare(fs, ctrl, this.table, n, buf, fds);
+    if (this.opts.callerReads === false || Atomics.compareExchange(ctrl, OWNER, g, 0) !== g) {
       // The helper joined: wait until it has finished its share.
       for (let d = Atomics.load(ctrl, DONE); d !== g; d = Atomics.load(ctrl, DONE)) Atomics.wait(ctrl, DONE, d);
     }
@@ -192,9 +209,9 @@ export class ParallelReader implements PieceReader {
     const bad = Atomics.load(this.ctrl, ERR);
     if (bad === 0) return;
     const file = this.files[table[(bad - 1) * 4]!]!;
-    const errno = this.ctrl[ERRNO]!;
-    const code = errno < 0 ? util.getSystemErrorName(errno) : undefined;
-    const e = Object.assign(new Error(`${code ?? 'read failed'}: read of ${file.name}`), code ? { code, errno } : {});
+    let code = '';
+    for (let k = 0; k < CODE_LENGTH && this.ctrl[CODE + k] !== 0; k++) code += String.fromCharCode(this.ctrl[CODE + k]!);
+    const e = Object.assign(new Error(`${code || 'read failed'}: read of ${file.name}`), code ? { code } : {});
     throw fsError(e, file.name, 'read');
   }
 
