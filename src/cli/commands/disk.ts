@@ -27,6 +27,14 @@ const CHUNK = 4 * 1024 * 1024;
  * the default is restored when the read ends (read-vhd also runs inside other processes' tests).
  */
 const BASELINE_BYTES = 1024 * 1024 * 1024;
+
+/**
+ * A read of at least PARALLEL_BYTES goes into a shared buffer, which Chain.read splits between two
+ * threads (src/vhd/io/parallel-read.ts). A shorter one stays on one thread: the helper thread costs
+ * a process about 80 ms of CPU and 10 MiB to start, more than it saves on a disk read in well
+ * under a second (bench/README.md, "Reads in parallel").
+ */
+const PARALLEL_BYTES = 4 * 1024 * 1024 * 1024;
 const V8_DEFAULT_MAX_OPT = '--max-opt=999';
 
 export function registerDiskCommands(program: Command): void {
@@ -162,8 +170,8 @@ async function readVhd(a: { path: string; offset: number; length?: number; outpu
       if (a.offset + length > size) throw usage(`--offset + --length run past the end of the ${size}-byte disk`);
       const output = openOutput(a.output);
       try {
-        // Shared: a chunk is read by two threads where that pays (Chain.read, PARALLEL_READ_MIN).
-        const buf = sharedIoBuffer(Math.min(CHUNK, Math.max(1, length)));
+        const n = Math.min(CHUNK, Math.max(1, length));
+        const buf = length >= PARALLEL_BYTES ? sharedIoBuffer(n) : ioBuffer(n);
         for (let done = 0; done < length; ) {
           const part = buf.subarray(0, Math.min(buf.length, length - done));
           chain.read(part, a.offset + done);
