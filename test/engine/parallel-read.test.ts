@@ -137,7 +137,7 @@ describe('ParallelReader', () => {
     return { file: NodeFile.open(p, 'r'), bytes };
   }
 
-  async function ready(r: ParallelReader): Promise<void> {
+  async function ready(r: Pick<ParallelReader, 'read' | 'helperReady'>): Promise<void> {
     r.read(sharedIoBuffer(16), Float64Array.of(-1, -1, 16, 0), 1);
     await vi.waitFor(() => expect(r.helperReady).toBe(true));
   }
@@ -197,6 +197,30 @@ describe('ParallelReader', () => {
       fs.closeSync(fd);
       a.file.close();
     }
+  });
+
+  it('works as the CLI bundle compiles it (the helper runs its functions\' source text)', async () => {
+    // scripts/build-cli.mjs's options: minified syntax and whitespace, names kept.
+    const { build } = await import('esbuild');
+    const out = path.join(dir, 'bundled-parallel-read.mjs');
+    await build({
+      entryPoints: [path.join(repo, 'src/vhd/io/parallel-read.ts')], outfile: out, bundle: true, platform: 'node', format: 'esm', target: 'node20',
+      minifyWhitespace: true, minifySyntax: true, keepNames: true, logLevel: 'silent',
+    });
+    const mod = (await import(out)) as typeof import('../../src/vhd/io/parallel-read.js');
+    const a = dataFile('d.bin', MiB);
+    const r = new mod.ParallelReader([{ fd: a.file.descriptor, name: a.file.name }], { callerReads: false });
+    try {
+      await ready(r);
+      const buf = sharedIoBuffer(MiB);
+      r.read(buf, Float64Array.of(0, 0, MiB, 0), 1);
+      expect(r.helperPieces).toBe(4);
+      expect(Buffer.from(buf).equals(a.bytes)).toBe(true);
+    } finally {
+      r.close();
+      a.file.close();
+    }
+    await r.ended();
   });
 
   it('a process that reads in parallel and never closes the chain still exits', () => {
