@@ -9,12 +9,13 @@
  * figure is the median over the rounds. A burst of outside load then hits all of them alike, and
  * the ratios hold up better than the absolute figures.
  */
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { WorkloadFiles } from '../src/engine/workload.js';
-import { analyzeChain, Chain, type ChainT, ioBuffer, MiB, NodeDiskStore, ParallelReader, type ParallelReaderT, sharedIoBuffer, wl } from './engine.js';
+import { analyzeChain, Chain, type ChainT, dist, ioBuffer, MiB, NodeDiskStore, ParallelReader, type ParallelReaderT, sharedIoBuffer, wl } from './engine.js';
 import { pieceTable, plan, runPlan, type Plan } from './floor.js';
 import { DEPTHS, MAX_DEPTH, type Options } from './options.js';
 import { buildQcow2Chain, findQemu, qcowHash, qemuBench, type QemuTools } from './qemu.js';
@@ -75,6 +76,12 @@ export interface DepthResult {
   qemuRandomUs: number | null;
   qemuConvertMiBps: number | null;
   /** 4 MiB requests: one thread, two threads (the chain's ParallelReader), the pread floor on one and on two. */
+  /**
+   * The first open in a new process (median over rounds; depths 1 and MAX_DEPTH only, else null):
+   * what a command such as `hvsim read-vhd` pays, in code not yet compiled. openMs is a warm open
+   * in a long-running process (`hvsim serve`, a library user).
+   */
+  coldOpenMs: number | null;
   par: { seq1MiBps: number; seq2MiBps: number; floor1MiBps: number; floor2MiBps: number };
   /** The same from the best round (smallest time) instead of the median. */
   best: { openMs: number; seqMiBps: number; randomUs: number; seqFloorMiBps: number; randomFloorUs: number; qemuSeqMiBps: number | null; qemuRandomUs: number | null };
@@ -126,7 +133,7 @@ interface Subject {
   floorReader: ParallelReaderT;
 }
 
-type Kind = 'open' | 'seq' | 'seqPlain' | 'seqNaive' | 'seqFloor' | 'rnd' | 'rndNaive' | 'rndFloor' | 'qemuSeq' | 'qemuRnd' | 'par1' | 'par2' | 'parFloor1' | 'parFloor2';
+type Kind = 'coldOpen' | 'open' | 'seq' | 'seqPlain' | 'seqNaive' | 'seqFloor' | 'rnd' | 'rndNaive' | 'rndFloor' | 'qemuSeq' | 'qemuRnd' | 'par1' | 'par2' | 'parFloor1' | 'parFloor2';
 
 function rawSeq(fd: number, buf: Uint8Array): void {
   for (let off = 0; off < SIZE; off += REQ) fs.readSync(fd, buf, 0, REQ, off);
@@ -142,6 +149,13 @@ function parPass(chain: ChainT, buf: Uint8Array): void {
 }
 function parFloorPass(sj: Subject, buf: Uint8Array): void {
   for (const t of sj.parTables) sj.floorReader.read(buf, t.table, t.count);
+}
+/** Milliseconds of the first Chain.open + close of `leaf` in a new node process (the built engine). */
+function coldOpen(leaf: string): number {
+  const script = `const { Chain } = await import(${JSON.stringify(dist('engine/chain.js'))}); const t = performance.now(); Chain.open(${JSON.stringify(leaf)}).close(); console.log(performance.now() - t);`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`cold open of ${leaf} failed: ${r.stderr}`);
+  return Number(r.stdout.trim());
 }
 function seqNaivePass(chain: ChainT): void {
   for (let off = 0; off < SIZE; off += REQ) chain.readNaive(seqBuf, off);
@@ -243,6 +257,7 @@ function measure(runs: number, opensPerRound: number, subjects: Subject[], rawTo
       const k = (kind: Kind): string => `${sj.depth}:${kind}`;
       const leaf = sj.chain.paths[sj.chain.paths.length - 1]!;
       for (let i = 0; i < opensPerRound; i++) rec(k('open'), timed(() => Chain.open(leaf).close()));
+      if (sj.depth === 1 || sj.depth === MAX_DEPTH) rec(k('coldOpen'), coldOpen(leaf));
       rec(k('seq'), timed(() => seqPass(sj.chain, seqBuf)));
       rec(k('seqPlain'), timed(() => seqPass(sj.chain, seqBufPlain)));
       rec(k('seqNaive'), timed(() => seqNaivePass(sj.chain)));
@@ -287,6 +302,7 @@ function depthResult(s: Samples, sj: Subject): DepthResult {
     openMs: round(open, 3),
     openMsPerLayer: round(open / (sj.depth + 1), 3),
     firstPassMs: round(sj.firstPassMs, 1),
+    coldOpenMs: s.median(k('coldOpen')) === null ? null : round(s.median(k('coldOpen'))!, 2),
     seqMiBps: s.rate(k('seq'), SIZE)!,
     seqPlainBufMiBps: s.rate(k('seqPlain'), SIZE)!,
     seqNaiveMiBps: s.rate(k('seqNaive'), SIZE)!,
@@ -318,7 +334,7 @@ function depthResult(s: Samples, sj: Subject): DepthResult {
     },
   };
   log(
-    `  depth ${String(r.depth).padStart(2)}: open ${r.openMs.toFixed(2)} ms, seq ${r.seqMiBps} MiB/s (naive ${r.seqNaiveMiBps}, floor ${r.seqFloorMiBps}, qemu ${r.qemuSeqMiBps ?? '–'}), ` +
+    `  depth ${String(r.depth).padStart(2)}: open ${r.openMs.toFixed(2)} ms${r.coldOpenMs !== null ? ` (first in a new process ${r.coldOpenMs.toFixed(1)} ms)` : ''}, seq ${r.seqMiBps} MiB/s (naive ${r.seqNaiveMiBps}, floor ${r.seqFloorMiBps}, qemu ${r.qemuSeqMiBps ?? '–'}), ` +
       `4 MiB requests ${r.par.seq1MiBps} MiB/s on one thread, ${r.par.seq2MiBps} on two (floor ${r.par.floor1MiBps}, ${r.par.floor2MiBps}), ` +
       `random ${r.randomUs} µs (naive ${r.randomNaiveUs}, floor ${r.randomFloorUs}, qemu ${r.qemuRandomUs ?? '–'})`,
   );

@@ -39,7 +39,7 @@ const rowOf = (cli: CliBench | undefined, what: string): CliResult | undefined =
 function processGoals(top: DepthResult, cli: CliBench | undefined): Goal[] {
   const g: Goal[] = [];
   const open = top.openMsPerLayer;
-  g.push({ goal: 'chain open per layer (issue 20)', target: '≤ 0.2 ms', measured: `${open.toFixed(3)} ms`, ok: open <= 0.2 });
+  g.push({ goal: 'chain open per layer (issue 20)', target: '≤ 0.2 ms', measured: `${open.toFixed(3)} ms${top.coldOpenMs !== null ? `; first open in a new process ${(top.coldOpenMs / (top.depth + 1)).toFixed(3)} ms (${top.coldOpenMs.toFixed(1)} ms)` : ''}`, ok: open <= 0.2 });
   const secondMs = (SIZE / MiB / top.seqMiBps) * 1000;
   g.push({ goal: `first pass at depth ${MAX_DEPTH} (builds the resolved map) against a second pass`, target: '≤ 1.2×', measured: `${(top.firstPassMs / secondMs).toFixed(2)}× (${top.firstPassMs.toFixed(1)} vs ${secondMs.toFixed(1)} ms)`, ok: top.firstPassMs <= 1.2 * secondMs });
   if (!cli) return g;
