@@ -21,7 +21,7 @@ const GEN = 1; // generation of the latest read (the helper waits on it)
 const OWNER = 2; // GEN while the helper may join, -GEN once it has, 0 once the caller finished alone
 const NEXT = 3; // next piece to take
 const DONE = 4; // the last generation the helper finished
-const ERR = 5; // 1 + the first failed piece, or 0 (its error code at CODE)
+const ERR = 5; // 1 + the first failed piece (its error code at CODE), -1 the helper failed, or 0
 const STOP = 7; // 1: the helper ends
 const HELPED = 8; // pieces the helper has read, in all
 const CODE = 9; // CODE..CODE+15: that failure's error code (EIO, EISDIR…), one character a word
@@ -94,9 +94,16 @@ function helperMain(rfs: typeof fs, wt: typeof import('node:worker_threads'), sh
       const m = wt.receiveMessageOnPort(data.port);
       if (m) job = m.message as Job;
     }
-    Atomics.add(ctrl, 8, share(rfs, ctrl, job.table, job.count, new Uint8Array(job.sab, job.base, job.length), data.fds)); // HELPED
-    Atomics.store(ctrl, 4, g); // DONE
-    Atomics.notify(ctrl, 4);
+    try {
+      Atomics.add(ctrl, 8, share(rfs, ctrl, job.table, job.count, new Uint8Array(job.sab, job.base, job.length), data.fds)); // HELPED
+    } catch {
+      // Not a read's failure (readShare records those): a piece it took may be unread, so the read fails.
+      Atomics.compareExchange(ctrl, 5, 0, -1); // ERR
+      Atomics.store(ctrl, 3, job.count); // NEXT
+    } finally {
+      Atomics.store(ctrl, 4, g); // DONE: the caller never waits for a helper that failed
+      Atomics.notify(ctrl, 4);
+    }
   }
   data.port.close();
 }
@@ -208,6 +215,7 @@ export class ParallelReader implements PieceReader {
   private check(table: Float64Array): void {
     const bad = Atomics.load(this.ctrl, ERR);
     if (bad === 0) return;
+    if (bad < 0) throw new Error('the parallel reader\'s helper thread failed'); // a bug in this file
     const file = this.files[table[(bad - 1) * 4]!]!;
     let code = '';
     for (let k = 0; k < CODE_LENGTH && this.ctrl[CODE + k] !== 0; k++) code += String.fromCharCode(this.ctrl[CODE + k]!);
