@@ -9,6 +9,7 @@ import { NodeDiskStore, type DiskStore } from './store.js';
 import { refuseIfMerging } from './journal.js';
 import { linksTo, locatorName, searchParent } from './parent.js';
 import { ResolvedMap, type ProbeStats } from './resolved-map.js';
+import { ioBuffer, sharedIoBuffer } from '../vhd/common/bytes.js';
 import type { PieceReader } from '../vhd/io/block-file.js';
 
 /** Deepest chain hvsim opens; deeper ones are refused as likely loops or damage (openvmm caps at 256). */
@@ -20,6 +21,19 @@ export const MAX_CHAIN_DEPTH = 256;
  * parallel"); smaller ones, and reads into other buffers, stay on the calling thread.
  */
 export const PARALLEL_READ_MIN = 2 * 1024 * 1024;
+
+/**
+ * A pass over at least this many bytes (read-vhd, convert-vhd) reads into a shared buffer, which
+ * Chain.read splits between two threads. A shorter one stays on one thread: the helper thread costs
+ * a process about 80 ms of CPU and 10 MiB to start, more than it saves on a disk read in well under
+ * a second (bench/README.md, "Reads in parallel").
+ */
+export const PARALLEL_PASS_MIN = 4 * 1024 * 1024 * 1024;
+
+/** The buffer for the chunks of a pass over `total` bytes: shared from PARALLEL_PASS_MIN on. */
+export function passBuffer(n: number, total: number): Uint8Array {
+  return total >= PARALLEL_PASS_MIN ? sharedIoBuffer(n) : ioBuffer(n);
+}
 
 const defaultStore: DiskStore = new NodeDiskStore();
 

@@ -9,7 +9,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { Chain, PARALLEL_READ_MIN } from '../../src/engine/chain.js';
+import { Chain, PARALLEL_PASS_MIN, PARALLEL_READ_MIN, passBuffer } from '../../src/engine/chain.js';
+import { flatten } from '../../src/engine/flatten.js';
 import { createBaseDisk, createChild } from '../../src/engine/layers.js';
 import { NodeDiskStore } from '../../src/engine/store.js';
 import { ioBuffer, sharedIoBuffer } from '../../src/vhd/common/bytes.js';
@@ -111,6 +112,43 @@ describe('parallel chain reads', () => {
       await store.readers[0]!.ended();
     });
   }
+
+  it('a pass over PARALLEL_PASS_MIN bytes or more reads into a shared buffer; convert-vhd of such a disk copies the right bytes', () => {
+    expect(passBuffer(4096, PARALLEL_PASS_MIN - 1).buffer).toBeInstanceOf(ArrayBuffer);
+    expect(passBuffer(4096, PARALLEL_PASS_MIN).buffer).toBeInstanceOf(SharedArrayBuffer);
+    // A sparse 4 GiB + 1 MiB chain (a few MiB of data; flatten skips windows no layer holds).
+    const plain = new NodeDiskStore();
+    const size = PARALLEL_PASS_MIN + MiB;
+    const base = createBaseDisk(plain, path.join(dir, 'big.vhdx'), { virtualSize: size, blockSize: MiB });
+    let c = Chain.open(base, { writable: true });
+    const spots = [0, 3 * MiB - 700, 2 * 1024 * MiB + 123 * KiB, size - 3 * MiB];
+    spots.forEach((o, i) => c.write(fill(2 * MiB + 4 * KiB * i, 50 + i), o));
+    c.close();
+    const top = createChild(plain, base, path.join(dir, 'big.avhdx'));
+    c = Chain.open(top, { writable: true });
+    spots.forEach((o, i) => c.write(fill(512 * (i + 1), 60 + i), o + MiB + 512 * i));
+    c.close();
+    const store = new ReaderStore();
+    const chain = Chain.open(top, { store });
+    try {
+      const out = flatten(store, chain, path.join(dir, 'big-copy.vhdx'), 'VHDX');
+      expect(store.readers).toHaveLength(1); // the pass read through the parallel reader
+      const copy = Chain.open(out.path);
+      try {
+        for (const o of spots) {
+          const want = new Uint8Array(3 * MiB);
+          chain.readNaive(want, o);
+          const got = new Uint8Array(3 * MiB);
+          copy.read(got, o);
+          expect(Buffer.from(got).equals(want), `at ${o}`).toBe(true);
+        }
+      } finally {
+        copy.close();
+      }
+    } finally {
+      chain.close();
+    }
+  });
 
   it('a store without a piece reader reads shared buffers on one thread', () => {
     class Plain extends NodeDiskStore {}

@@ -2,10 +2,10 @@
 import * as fs from 'node:fs';
 import * as v8 from 'node:v8';
 import type { Command } from 'commander';
-import { ioBuffer, sharedIoBuffer } from '../../vhd/common/bytes.js';
+import { ioBuffer } from '../../vhd/common/bytes.js';
 import { HvsimError } from '../../errors.js';
 import type { VhdInfo } from '../../vhd/disk.js';
-import { Chain, openLayer } from '../../engine/chain.js';
+import { Chain, openLayer, passBuffer } from '../../engine/chain.js';
 import { NodeDiskStore } from '../../engine/store.js';
 import { createBaseDisk, createChild, layerAllocation } from '../../engine/layers.js';
 import { checkChainFile } from '../../engine/check.js';
@@ -27,14 +27,6 @@ const CHUNK = 4 * 1024 * 1024;
  * the default is restored when the read ends (read-vhd also runs inside other processes' tests).
  */
 const BASELINE_BYTES = 1024 * 1024 * 1024;
-
-/**
- * A read of at least PARALLEL_BYTES goes into a shared buffer, which Chain.read splits between two
- * threads (src/vhd/io/parallel-read.ts). A shorter one stays on one thread: the helper thread costs
- * a process about 80 ms of CPU and 10 MiB to start, more than it saves on a disk read in well
- * under a second (bench/README.md, "Reads in parallel").
- */
-const PARALLEL_BYTES = 4 * 1024 * 1024 * 1024;
 const V8_DEFAULT_MAX_OPT = '--max-opt=999';
 
 export function registerDiskCommands(program: Command): void {
@@ -170,8 +162,7 @@ async function readVhd(a: { path: string; offset: number; length?: number; outpu
       if (a.offset + length > size) throw usage(`--offset + --length run past the end of the ${size}-byte disk`);
       const output = openOutput(a.output);
       try {
-        const n = Math.min(CHUNK, Math.max(1, length));
-        const buf = length >= PARALLEL_BYTES ? sharedIoBuffer(n) : ioBuffer(n);
+        const buf = passBuffer(Math.min(CHUNK, Math.max(1, length)), length);
         for (let done = 0; done < length; ) {
           const part = buf.subarray(0, Math.min(buf.length, length - done));
           chain.read(part, a.offset + done);
