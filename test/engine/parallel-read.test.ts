@@ -237,29 +237,33 @@ describe('ParallelReader', () => {
     }
   });
 
-  it('works as the CLI bundle compiles it (the helper runs its functions\' source text)', async () => {
-    // scripts/build-cli.mjs's options: minified syntax and whitespace, names kept.
-    const { build } = await import('esbuild');
-    const out = path.join(dir, 'bundled-parallel-read.mjs');
-    await build({
-      entryPoints: [path.join(repo, 'src/vhd/io/parallel-read.ts')], outfile: out, bundle: true, platform: 'node', format: 'esm', target: 'node20',
-      minifyWhitespace: true, minifySyntax: true, keepNames: true, logLevel: 'silent',
+  for (const [what, minify] of [
+    ['as scripts/build-cli.mjs compiles it (minified syntax and whitespace, names kept)', { minifyWhitespace: true, minifySyntax: true, keepNames: true }],
+    ['fully minified (names too)', { minify: true }],
+  ] as const) {
+    it(`works ${what}: the helper runs its functions' source text`, async () => {
+      const { build } = await import('esbuild');
+      const out = path.join(dir, `bundled-parallel-read-${'keepNames' in minify ? 'kept' : 'min'}.mjs`);
+      await build({
+        entryPoints: [path.join(repo, 'src/vhd/io/parallel-read.ts')], outfile: out, bundle: true, platform: 'node', format: 'esm', target: 'node20',
+        ...minify, logLevel: 'silent',
+      });
+      const mod = (await import(out)) as typeof import('../../src/vhd/io/parallel-read.js');
+      const a = dataFile(`d-${'keepNames' in minify ? 'kept' : 'min'}.bin`, MiB);
+      const r = new mod.ParallelReader([{ fd: a.file.descriptor, name: a.file.name }], { callerReads: false });
+      try {
+        await ready(r);
+        const buf = sharedIoBuffer(MiB);
+        r.read(buf, Float64Array.of(0, 0, MiB, 0), 1);
+        expect(r.helperPieces).toBe(4);
+        expect(Buffer.from(buf).equals(a.bytes)).toBe(true);
+      } finally {
+        r.close();
+        a.file.close();
+      }
+      await r.ended();
     });
-    const mod = (await import(out)) as typeof import('../../src/vhd/io/parallel-read.js');
-    const a = dataFile('d.bin', MiB);
-    const r = new mod.ParallelReader([{ fd: a.file.descriptor, name: a.file.name }], { callerReads: false });
-    try {
-      await ready(r);
-      const buf = sharedIoBuffer(MiB);
-      r.read(buf, Float64Array.of(0, 0, MiB, 0), 1);
-      expect(r.helperPieces).toBe(4);
-      expect(Buffer.from(buf).equals(a.bytes)).toBe(true);
-    } finally {
-      r.close();
-      a.file.close();
-    }
-    await r.ended();
-  });
+  }
 
   it('a process that reads in parallel and never closes the chain still exits', () => {
     const script = path.join(dir, 'no-close.ts');

@@ -108,7 +108,8 @@ function helperMain(rfs: typeof fs, wt: typeof import('node:worker_threads'), sh
   data.port.close();
 }
 
-const HELPER_SOURCE = `'use strict';\n${readShare.toString()}\n(${helperMain.toString()})(require('node:fs'), require('node:worker_threads'), readShare);\n`;
+/** The helper's script: both functions' source text, passed as values (no name is assumed, so a minifier may rename them). */
+const HELPER_SOURCE = `'use strict';\n(${helperMain.toString()})(require('node:fs'), require('node:worker_threads'), (${readShare.toString()}));\n`;
 
 /** One file the reader reads: its descriptor (owned by the caller) and its name for messages. */
 export interface ReaderFile {
