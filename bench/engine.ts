@@ -10,6 +10,7 @@ import type * as WorkloadMod from '../src/engine/workload.js';
 import type * as StoreMod from '../src/engine/store.js';
 import type * as NodeFileMod from '../src/vhd/io/node-file.js';
 import type * as BytesMod from '../src/vhd/common/bytes.js';
+import type * as ParallelMod from '../src/vhd/io/parallel-read.js';
 
 export const here = path.dirname(fileURLToPath(import.meta.url));
 export const root = path.resolve(here, '..');
@@ -24,4 +25,6 @@ export const { analyzeChain } = (await import(dist('engine/analyze.js'))) as typ
 export const wl = (await import(dist('engine/workload.js'))) as typeof WorkloadMod;
 export const { NodeDiskStore } = (await import(dist('engine/store.js'))) as typeof StoreMod;
 export const { NodeFile } = (await import(dist('vhd/io/node-file.js'))) as typeof NodeFileMod;
-export const { ioBuffer, MiB } = (await import(dist('vhd/common/bytes.js'))) as typeof BytesMod;
+export const { ioBuffer, sharedIoBuffer, MiB } = (await import(dist('vhd/common/bytes.js'))) as typeof BytesMod;
+export const { ParallelReader } = (await import(dist('vhd/io/parallel-read.js'))) as typeof ParallelMod;
+export type ParallelReaderT = ParallelMod.ParallelReader;

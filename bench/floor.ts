@@ -43,3 +43,35 @@ export function runPlan(pl: Plan, buf: Uint8Array): void {
   const n = pl.fd.length;
   for (let i = 0; i < n; i++) fs.readSync(pl.fd[i]!, buf, pl.bufOff[i]!, pl.len[i]!, pl.fileOff[i]!);
 }
+
+/**
+ * The plan's pieces of the requests starting at `first` (and `n` - 1 after it), as one PieceReader
+ * table (file index = the plan's fd's index in `fds`) with buffer offsets from that request's start:
+ * the floor's reads for a reader that splits them between threads (src/vhd/io/parallel-read.ts).
+ */
+export function pieceTable(pl: Plan, fds: readonly number[], first: number, n: number, reqLen: number): { table: Float64Array; count: number } {
+  const a = pl.start[first]!;
+  const b = pl.start[first + n]!;
+  const table = new Float64Array((b - a) * 4);
+  for (let i = a; i < b; i++) {
+    const r = (i - a) * 4;
+    const req = upperIndex(pl.start, i);
+    table[r] = fds.indexOf(pl.fd[i]!);
+    table[r + 1] = pl.fileOff[i]!;
+    table[r + 2] = pl.len[i]!;
+    table[r + 3] = (req - first) * reqLen + pl.bufOff[i]!;
+  }
+  return { table, count: b - a };
+}
+
+/** The request holding piece i (the last request whose first piece is at or before i). */
+function upperIndex(start: Int32Array, i: number): number {
+  let lo = 0;
+  let hi = start.length - 2;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (start[mid]! <= i) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}

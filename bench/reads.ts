@@ -9,13 +9,14 @@
  * figure is the median over the rounds. A burst of outside load then hits all of them alike, and
  * the ratios hold up better than the absolute figures.
  */
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { WorkloadFiles } from '../src/engine/workload.js';
-import { analyzeChain, Chain, type ChainT, ioBuffer, MiB, NodeDiskStore, wl } from './engine.js';
-import { plan, runPlan, type Plan } from './floor.js';
+import { analyzeChain, Chain, type ChainT, dist, ioBuffer, MiB, NodeDiskStore, ParallelReader, type ParallelReaderT, sharedIoBuffer, wl } from './engine.js';
+import { pieceTable, plan, runPlan, type Plan } from './floor.js';
 import { DEPTHS, MAX_DEPTH, type Options } from './options.js';
 import { buildQcow2Chain, findQemu, qcowHash, qemuBench, type QemuTools } from './qemu.js';
 import { log, mibps, round, Samples, timed } from './timing.js';
@@ -30,6 +31,14 @@ export const REQ = MiB;
 const seqBuf = ioBuffer(REQ);
 const seqBufPlain = new Uint8Array(REQ);
 const rndBuf = ioBuffer(wl.WORKLOAD.randomReadSize);
+/**
+ * Reads in parallel (bench/README.md, "Reads in parallel"): 4 MiB requests (read-vhd's), above
+ * Chain.read's threshold, on one thread (ioBuffer) and on two (sharedIoBuffer: the chain's
+ * ParallelReader), and the pread floor of the same requests on one thread and on two.
+ */
+export const PAR_REQ = 4 * MiB;
+const parBuf1 = ioBuffer(PAR_REQ);
+const parBuf2 = sharedIoBuffer(PAR_REQ);
 const offsets = wl.randomReadOffsets();
 export const NREAD = offsets.length;
 
@@ -66,6 +75,14 @@ export interface DepthResult {
   qemuSeqMiBps: number | null;
   qemuRandomUs: number | null;
   qemuConvertMiBps: number | null;
+  /** 4 MiB requests: one thread, two threads (the chain's ParallelReader), the pread floor on one and on two. */
+  /**
+   * The first open in a new process (median over rounds; depths 1 and MAX_DEPTH only, else null):
+   * what a command such as `hvsim read-vhd` pays, in code not yet compiled. openMs is a warm open
+   * in a long-running process (`hvsim serve`, a library user).
+   */
+  coldOpenMs: number | null;
+  par: { seq1MiBps: number; seq2MiBps: number; floor1MiBps: number; floor2MiBps: number };
   /** The same from the best round (smallest time) instead of the median. */
   best: { openMs: number; seqMiBps: number; randomUs: number; seqFloorMiBps: number; randomFloorUs: number; qemuSeqMiBps: number | null; qemuRandomUs: number | null };
 }
@@ -111,9 +128,12 @@ interface Subject {
   expectedProbes: number;
   aboveBaseShare: number;
   qemuConvertMiBps: number | null;
+  /** The floor's 4 MiB requests as piece tables, and the reader that splits them between two threads. */
+  parTables: Array<{ table: Float64Array; count: number }>;
+  floorReader: ParallelReaderT;
 }
 
-type Kind = 'open' | 'seq' | 'seqPlain' | 'seqNaive' | 'seqFloor' | 'rnd' | 'rndNaive' | 'rndFloor' | 'qemuSeq' | 'qemuRnd';
+type Kind = 'coldOpen' | 'open' | 'seq' | 'seqPlain' | 'seqNaive' | 'seqFloor' | 'rnd' | 'rndNaive' | 'rndFloor' | 'qemuSeq' | 'qemuRnd' | 'par1' | 'par2' | 'parFloor1' | 'parFloor2';
 
 function rawSeq(fd: number, buf: Uint8Array): void {
   for (let off = 0; off < SIZE; off += REQ) fs.readSync(fd, buf, 0, REQ, off);
@@ -123,6 +143,19 @@ function rawRandom(fd: number): void {
 }
 function seqPass(chain: ChainT, buf: Uint8Array): void {
   for (let off = 0; off < SIZE; off += REQ) chain.read(buf, off);
+}
+function parPass(chain: ChainT, buf: Uint8Array): void {
+  for (let off = 0; off < SIZE; off += PAR_REQ) chain.read(buf, off);
+}
+function parFloorPass(sj: Subject, buf: Uint8Array): void {
+  for (const t of sj.parTables) sj.floorReader.read(buf, t.table, t.count);
+}
+/** Milliseconds of the first Chain.open + close of `leaf` in a new node process (the built engine). */
+function coldOpen(leaf: string): number {
+  const script = `const { Chain } = await import(${JSON.stringify(dist('engine/chain.js'))}); const t = performance.now(); Chain.open(${JSON.stringify(leaf)}).close(); console.log(performance.now() - t);`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`cold open of ${leaf} failed: ${r.stderr}`);
+  return Number(r.stdout.trim());
 }
 function seqNaivePass(chain: ChainT): void {
   for (let off = 0; off < SIZE; off += REQ) chain.readNaive(seqBuf, off);
@@ -175,8 +208,12 @@ function openSubjects(wlDir: string, hashChecks: HashCheck[]): Subject[] {
     const naiveProbesPerRead = chain.stats.probes / NREAD;
     const a = analyzeChain(chain, { bins: 64 });
     const fds = chain.paths.map((p) => fs.openSync(p, 'r'));
+    const seqPlan = plan(chain, fds, reqs, REQ);
+    const per = PAR_REQ / REQ;
+    const parTables = Array.from({ length: SIZE / PAR_REQ }, (_, i) => pieceTable(seqPlan, fds, i * per, per, REQ));
+    const floorReader = new ParallelReader(fds.map((fd, i) => ({ fd, name: chain.paths[i]! })));
     subjects.push({
-      depth: d, chain, fds, seqPlan: plan(chain, fds, reqs, REQ), rndPlan: plan(chain, fds, offsets, rndBuf.length), qcow2: undefined,
+      depth: d, chain, fds, seqPlan, parTables, floorReader, rndPlan: plan(chain, fds, offsets, rndBuf.length), qcow2: undefined,
       firstPassMs, naiveProbesPerRead, expectedProbes: a.expectedProbes, aboveBaseShare: 1 - a.layers[0]!.suppliedShare, qemuConvertMiBps: null,
     });
     log(`  depth ${String(d).padStart(2)}: ${hashChecks.at(-1)!.hvsim ? 'sha256 ok' : 'SHA256 MISMATCH'}, first pass ${firstPassMs.toFixed(1)} ms, naive walk ${naiveProbesPerRead.toFixed(2)} probes per random read (analysis: ${a.expectedProbes.toFixed(2)})`);
@@ -220,10 +257,15 @@ function measure(runs: number, opensPerRound: number, subjects: Subject[], rawTo
       const k = (kind: Kind): string => `${sj.depth}:${kind}`;
       const leaf = sj.chain.paths[sj.chain.paths.length - 1]!;
       for (let i = 0; i < opensPerRound; i++) rec(k('open'), timed(() => Chain.open(leaf).close()));
+      if (sj.depth === 1 || sj.depth === MAX_DEPTH) rec(k('coldOpen'), coldOpen(leaf));
       rec(k('seq'), timed(() => seqPass(sj.chain, seqBuf)));
       rec(k('seqPlain'), timed(() => seqPass(sj.chain, seqBufPlain)));
       rec(k('seqNaive'), timed(() => seqNaivePass(sj.chain)));
       rec(k('seqFloor'), timed(() => runPlan(sj.seqPlan, seqBuf)));
+      rec(k('par1'), timed(() => parPass(sj.chain, parBuf1)));
+      rec(k('par2'), timed(() => parPass(sj.chain, parBuf2)));
+      rec(k('parFloor1'), timed(() => parFloorPass(sj, parBuf1)));
+      rec(k('parFloor2'), timed(() => parFloorPass(sj, parBuf2)));
       rec(k('rnd'), timed(() => randomPass(sj.chain)));
       rec(k('rndNaive'), timed(() => randomNaivePass(sj.chain)));
       rec(k('rndFloor'), timed(() => runPlan(sj.rndPlan, rndBuf)));
@@ -260,6 +302,7 @@ function depthResult(s: Samples, sj: Subject): DepthResult {
     openMs: round(open, 3),
     openMsPerLayer: round(open / (sj.depth + 1), 3),
     firstPassMs: round(sj.firstPassMs, 1),
+    coldOpenMs: s.median(k('coldOpen')) === null ? null : round(s.median(k('coldOpen'))!, 2),
     seqMiBps: s.rate(k('seq'), SIZE)!,
     seqPlainBufMiBps: s.rate(k('seqPlain'), SIZE)!,
     seqNaiveMiBps: s.rate(k('seqNaive'), SIZE)!,
@@ -274,6 +317,12 @@ function depthResult(s: Samples, sj: Subject): DepthResult {
     qemuSeqMiBps: s.rate(k('qemuSeq'), QEMU_SEQ_COUNT * REQ),
     qemuRandomUs: s.perOp(k('qemuRnd'), NREAD),
     qemuConvertMiBps: sj.qemuConvertMiBps === null ? null : round(sj.qemuConvertMiBps, 0),
+    par: {
+      seq1MiBps: s.rate(k('par1'), SIZE)!,
+      seq2MiBps: s.rate(k('par2'), SIZE)!,
+      floor1MiBps: s.rate(k('parFloor1'), SIZE)!,
+      floor2MiBps: s.rate(k('parFloor2'), SIZE)!,
+    },
     best: {
       openMs: round(best('open')!, 3),
       seqMiBps: round(mibps(SIZE, best('seq')!), 0),
@@ -285,7 +334,8 @@ function depthResult(s: Samples, sj: Subject): DepthResult {
     },
   };
   log(
-    `  depth ${String(r.depth).padStart(2)}: open ${r.openMs.toFixed(2)} ms, seq ${r.seqMiBps} MiB/s (naive ${r.seqNaiveMiBps}, floor ${r.seqFloorMiBps}, qemu ${r.qemuSeqMiBps ?? '–'}), ` +
+    `  depth ${String(r.depth).padStart(2)}: open ${r.openMs.toFixed(2)} ms${r.coldOpenMs !== null ? ` (first in a new process ${r.coldOpenMs.toFixed(1)} ms)` : ''}, seq ${r.seqMiBps} MiB/s (naive ${r.seqNaiveMiBps}, floor ${r.seqFloorMiBps}, qemu ${r.qemuSeqMiBps ?? '–'}), ` +
+      `4 MiB requests ${r.par.seq1MiBps} MiB/s on one thread, ${r.par.seq2MiBps} on two (floor ${r.par.floor1MiBps}, ${r.par.floor2MiBps}), ` +
       `random ${r.randomUs} µs (naive ${r.randomNaiveUs}, floor ${r.randomFloorUs}, qemu ${r.qemuRandomUs ?? '–'})`,
   );
   return r;
@@ -303,6 +353,7 @@ export function measureReads(o: Options, tmp: string, w: BenchWorkload): ReadRes
   const raw = rawResult(samples);
   const depths = subjects.map((sj) => depthResult(samples, sj));
   for (const sj of subjects) {
+    sj.floorReader.close();
     for (const fd of sj.fds) fs.closeSync(fd);
     sj.chain.close();
   }

@@ -48,7 +48,7 @@ await build({
       setup(b) {
         // web-tree-sitter imports these only when it runs under Node: left as they are.
         b.onResolve({ filter: /^(module|fs\/promises)$/ }, (a) => (a.importer.includes('web-tree-sitter') ? { path: a.path, external: true } : undefined));
-        b.onResolve({ filter: /^(node:)?(fs|crypto|module|os)$/ }, (a) => ({ path: shim(`${a.path.replace(/^node:/, '')}.ts`) }));
+        b.onResolve({ filter: /^(node:)?(fs|crypto|module|os|worker_threads)$/ }, (a) => ({ path: shim(`${a.path.replace(/^node:/, '')}.ts`) }));
         b.onResolve({ filter: /^(node:)?path$/ }, () => ({ path: require.resolve('path-browserify') }));
       },
     },

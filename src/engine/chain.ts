@@ -3,15 +3,37 @@
  * each parent's identity checked, every layer but the leaf read-only.
  */
 import { HvsimError, invalidArgument } from '../errors.js';
-import { checkRange, readImage, readStored, writeImage, type DiskImage, type Finding } from '../vhd/disk.js';
+import { checkRange, forEachStoredExtent, readImage, readStored, writeImage, type DiskImage, type Finding } from '../vhd/disk.js';
 import { openDisk, type OpenDiskOptions } from '../vhd/open.js';
 import { NodeDiskStore, type DiskStore } from './store.js';
 import { refuseIfMerging } from './journal.js';
 import { linksTo, locatorName, searchParent } from './parent.js';
 import { ResolvedMap, type ProbeStats } from './resolved-map.js';
+import { ioBuffer, sharedIoBuffer } from '../vhd/common/bytes.js';
+import type { PieceReader } from '../vhd/io/block-file.js';
 
 /** Deepest chain hvsim opens; deeper ones are refused as likely loops or damage (openvmm caps at 256). */
 export const MAX_CHAIN_DEPTH = 256;
+
+/**
+ * A read of at least this many bytes into a SharedArrayBuffer (`sharedIoBuffer`) is split between
+ * two threads where the store offers it (DiskStore.pieceReader; bench/README.md, "Reads in
+ * parallel"); smaller ones, and reads into other buffers, stay on the calling thread.
+ */
+export const PARALLEL_READ_MIN = 2 * 1024 * 1024;
+
+/**
+ * A pass over at least this many bytes (read-vhd, convert-vhd) reads into a shared buffer, which
+ * Chain.read splits between two threads. A shorter one stays on one thread: the helper thread costs
+ * a process about 80 ms of CPU and 10 MiB to start, more than it saves on a disk read in well under
+ * a second (bench/README.md, "Reads in parallel").
+ */
+export const PARALLEL_PASS_MIN = 4 * 1024 * 1024 * 1024;
+
+/** The buffer for the chunks of a pass over `total` bytes: shared from PARALLEL_PASS_MIN on. */
+export function passBuffer(n: number, total: number): Uint8Array {
+  return total >= PARALLEL_PASS_MIN ? sharedIoBuffer(n) : ioBuffer(n);
+}
 
 const defaultStore: DiskStore = new NodeDiskStore();
 
@@ -47,6 +69,9 @@ export class Chain {
   readonly paths: string[];
   readonly store: DiskStore;
   private map: ResolvedMap;
+  /** The store's piece reader, made on the first large shared read; null: the store offers none. */
+  private pieces: PieceReader | null | undefined;
+  private table = new Float64Array(256 * 4);
 
   private constructor(layers: DiskImage[], paths: string[], store: DiskStore) {
     this.layers = layers;
@@ -110,11 +135,40 @@ export class Chain {
   /** Read through the chain using the resolved map: cost independent of depth. */
   read(buf: Uint8Array, offset: number): void {
     checkRange({ path: this.leaf.path, virtualSize: this.virtualSize }, offset, buf.length);
+    if (buf.length >= PARALLEL_READ_MIN && buf.buffer instanceof SharedArrayBuffer) {
+      const reader = (this.pieces ??= this.store.pieceReader?.(this.layers.map((l) => l.file)) ?? null);
+      if (reader) {
+        reader.read(buf, this.table, this.plan(buf.length, offset));
+        return;
+      }
+    }
     this.map.forEachPiece(offset, buf.length, (layer, off, len) => {
       const dst = buf.subarray(off - offset, off - offset + len);
       if (layer < 0) dst.fill(0);
       else readStored(this.layers[layer]!, dst, off);
     });
+  }
+
+  /** The pieces of a read as PieceReader quads (layer, file offset, length, buffer offset) in `table`; their count. */
+  private plan(length: number, offset: number): number {
+    let n = 0;
+    const add = (layer: number, fileOffset: number, len: number, at: number): void => {
+      if ((n + 1) * 4 > this.table.length) {
+        const t = new Float64Array(this.table.length * 2);
+        t.set(this.table);
+        this.table = t;
+      }
+      const i = n++ * 4;
+      this.table[i] = fileOffset < 0 ? -1 : layer;
+      this.table[i + 1] = fileOffset;
+      this.table[i + 2] = len;
+      this.table[i + 3] = at;
+    };
+    this.map.forEachPiece(offset, length, (layer, off, len) => {
+      if (layer < 0) add(-1, -1, len, off - offset);
+      else forEachStoredExtent(this.layers[layer]!, off, len, (fo, pos, k) => add(layer, fo, k, off - offset + pos));
+    });
+    return n;
   }
 
   /** Read by walking down from the leaf for every block (the textbook walk; for comparison). */
@@ -167,6 +221,12 @@ export class Chain {
     this.layers.splice(0, this.layers.length, ...layers);
     this.paths.splice(0, this.paths.length, ...paths);
     this.map.reset(this.layers);
+    this.closeReader();
+  }
+
+  private closeReader(): void {
+    this.pieces?.close();
+    this.pieces = undefined;
   }
 
   /** Linkage and geometry of every layer, plus each file's own findings. */
@@ -184,7 +244,9 @@ export class Chain {
     this.leaf.flush();
   }
 
+  /** Close every layer (the piece reader's helper thread first: it reads their files). */
   close(): void {
+    this.closeReader();
     for (const l of this.layers) l.close();
   }
 }

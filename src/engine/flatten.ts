@@ -4,11 +4,11 @@
  * leaves those blocks unallocated; a raw image leaves holes after truncating to the full size).
  */
 import * as path from 'node:path';
-import { ioBuffer, isAllZero } from '../vhd/common/bytes.js';
+import { isAllZero } from '../vhd/common/bytes.js';
 import { invalidArgument } from '../errors.js';
 import { createDiskFile } from '../vhd/open.js';
 import { formatOfExtension } from '../vhd/formats.js';
-import type { Chain } from './chain.js';
+import { passBuffer, type Chain } from './chain.js';
 import { createWhole, type DiskStore } from './store.js';
 
 export type FlattenFormat = 'VHDX' | 'VHD' | 'RAW';
@@ -69,7 +69,7 @@ export function flatten(store: DiskStore, chain: Chain, destPath: string, format
       write = (d, o) => disk.writeSectors(d, o);
       done = disk;
     }
-    const buf = ioBuffer(Math.min(WINDOW, size));
+    const buf = passBuffer(Math.min(WINDOW, size), size);
     for (let pos = 0; pos < size; pos += WINDOW) {
       const n = Math.min(WINDOW, size - pos);
       // Only read what some layer holds (the resolved map knows); all-zero grains are skipped too.

@@ -6,7 +6,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { HvsimError } from '../errors.js';
-import type { BlockFile } from '../vhd/io/block-file.js';
+import type { BlockFile, PieceReader } from '../vhd/io/block-file.js';
+import { ParallelReader } from '../vhd/io/parallel-read.js';
 import { MemoryFile } from '../vhd/io/memory-file.js';
 import { fsCall, fsError } from '../vhd/io/fs-error.js';
 import { lockWriter } from '../vhd/io/lock-file.js';
@@ -51,6 +52,11 @@ export interface DiskStore {
   removeEmptyFolder?(dir: string): void;
   /** The absolute form of a path (relative paths are taken from the current folder). */
   absolutePath(p: string): string;
+  /**
+   * A reader of many pieces of these files at once, split between threads (src/vhd/io/parallel-read.ts),
+   * where the store offers one and can for these files; a chain's large reads use it.
+   */
+  pieceReader?(files: readonly BlockFile[]): PieceReader | undefined;
 }
 
 /**
@@ -133,6 +139,14 @@ function notFound(p: string): HvsimError {
 }
 
 export class NodeDiskStore implements DiskStore {
+  pieceReader(files: readonly BlockFile[]): PieceReader | undefined {
+    const real: NodeFile[] = [];
+    for (const f of files) {
+      if (!(f instanceof NodeFile)) return undefined;
+      real.push(f);
+    }
+    return new ParallelReader(real.map((f) => ({ fd: f.descriptor, name: f.name })));
+  }
   open(p: string, mode: 'r' | 'rw', opts: CreateOptions = {}): BlockFile {
     return NodeFile.open(p, mode, opts);
   }

@@ -183,17 +183,27 @@ export function readImage(img: DiskImage, buf: Uint8Array, offset: number, paren
  * Blocks that hold nothing read as zeros. What the image reads as a whole disk is readImage's.
  */
 export function readStored(img: DiskImage, buf: Uint8Array, offset: number): void {
+  forEachStoredExtent(img, offset, buf.length, (fileOffset, pos, n) => {
+    const dst = buf.subarray(pos, pos + n);
+    if (fileOffset >= 0) readData(img, dst, fileOffset);
+    else dst.fill(0);
+  });
+}
+
+/**
+ * Where readStored finds each part of [offset, offset+length) of one image: `fn(fileOffset, pos, n)`
+ * per block, `pos` from the range's start, fileOffset -1 where the block holds no data (zeros).
+ */
+export function forEachStoredExtent(img: DiskImage, offset: number, length: number, fn: (fileOffset: number, pos: number, n: number) => void): void {
   const bs = img.blockSize;
   let pos = 0;
-  while (pos < buf.length) {
+  while (pos < length) {
     const voff = offset + pos;
     const block = Math.floor(voff / bs);
     const inBlock = voff - block * bs;
-    const n = Math.min(buf.length - pos, bs - inBlock);
-    const dst = buf.subarray(pos, pos + n);
+    const n = Math.min(length - pos, bs - inBlock);
     const st = img.blockState(block);
-    if (st === BLOCK_DATA || st === BLOCK_PARTIAL) readData(img, dst, img.blockDataOffset(block) + inBlock);
-    else dst.fill(0);
+    fn(st === BLOCK_DATA || st === BLOCK_PARTIAL ? img.blockDataOffset(block) + inBlock : -1, pos, n);
     pos += n;
   }
 }

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { ioBuffer } from '../../vhd/common/bytes.js';
 import { HvsimError } from '../../errors.js';
 import type { VhdInfo } from '../../vhd/disk.js';
-import { Chain, openLayer } from '../../engine/chain.js';
+import { Chain, openLayer, passBuffer } from '../../engine/chain.js';
 import { NodeDiskStore } from '../../engine/store.js';
 import { createBaseDisk, createChild, layerAllocation } from '../../engine/layers.js';
 import { checkChainFile } from '../../engine/check.js';
@@ -162,7 +162,7 @@ async function readVhd(a: { path: string; offset: number; length?: number; outpu
       if (a.offset + length > size) throw usage(`--offset + --length run past the end of the ${size}-byte disk`);
       const output = openOutput(a.output);
       try {
-        const buf = ioBuffer(Math.min(CHUNK, Math.max(1, length)));
+        const buf = passBuffer(Math.min(CHUNK, Math.max(1, length)), length);
         for (let done = 0; done < length; ) {
           const part = buf.subarray(0, Math.min(buf.length, length - done));
           chain.read(part, a.offset + done);

@@ -122,3 +122,11 @@ export function isPow2(n: number): boolean {
 export function ioBuffer(n: number): Uint8Array {
   return new Uint8Array(n + 4096).subarray(64, 64 + n);
 }
+
+/**
+ * ioBuffer's placement in a SharedArrayBuffer, for reads another thread fills (a PieceReader,
+ * src/vhd/io/parallel-read.ts).
+ */
+export function sharedIoBuffer(n: number): Uint8Array {
+  return new Uint8Array(new SharedArrayBuffer(n + 4096), 64, n);
+}

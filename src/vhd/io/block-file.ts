@@ -34,3 +34,17 @@ export function readFully(file: BlockFile, buf: Uint8Array, offset: number): num
   if (done < buf.length) buf.fill(0, done);
   return done;
 }
+
+/**
+ * Many pieces of several files read into one buffer at once, split between threads where that
+ * pays (src/vhd/io/parallel-read.ts; bench/README.md, "Reads in parallel"). `pieces` holds
+ * quads (file index, file offset, length, buffer offset); a negative file index fills zeros. A
+ * piece past a file's end reads as zeros, as readFully does. The buffer must be backed by a
+ * SharedArrayBuffer (`sharedIoBuffer`) for another thread to fill it; other buffers are read on
+ * the calling thread.
+ */
+export interface PieceReader {
+  read(buf: Uint8Array, pieces: Float64Array, count: number): void;
+  /** Stop the helper thread (idle whenever read() has returned); the files stay open. */
+  close(): void;
+}

@@ -197,6 +197,11 @@ export class NodeFile implements BlockFile {
     if (offset + buf.length > this.cachedSize) this.cachedSize = offset + buf.length;
   }
 
+  /** The open descriptor, for a reader on another thread (src/vhd/io/parallel-read.ts); -1 once closed. */
+  get descriptor(): number {
+    return this.fd;
+  }
+
   size(): number {
     return this.cachedSize;
   }
