@@ -213,14 +213,15 @@ export class Simulator implements Host, HostFarm {
     const inState = new Set(this.ctx.state.vms);
     const scope = fc.whole ? this.ctx.state.vms : [...fc.vms].filter((vm) => inState.has(vm));
     // The VM files to make are listed in the operation's own save (docs/simulator.md, "VM files").
-    if (listVmFiles(this.ctx, scope) || save) persist(this.ctx);
+    const listed = listVmFiles(this.ctx, scope);
+    if (listed.listed || save) persist(this.ctx);
     if (fc.whole) for (const vm of inState) fc.checked.add(vm);
     const unchecked = [...fc.vms].filter((vm) => inState.has(vm) && !fc.checked.has(vm));
     for (const vm of unchecked) fc.checked.add(vm);
     checkFiles(this.ctx, unchecked);
     // A sync cut short (an I/O error) leaves files unchecked: the next sync, and the next open, check all.
     fc.whole = true;
-    syncVmFiles(this.ctx, scope);
+    syncVmFiles(this.ctx, scope, listed);
     fc.whole = false;
     fc.vms.clear();
   }

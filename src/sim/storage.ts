@@ -40,14 +40,20 @@ export interface SimStorage {
    */
   readonly loadedAsWritten?: boolean;
   load(): HostState | undefined;
-  save(state: HostState): void;
-  /** Whether `state` is what was loaded or last saved but for its clock. */
-  sameButClock(state: HostState): boolean;
+  /**
+   * Save `state`; with `unlessOnlyClock`, not when it differs from what was loaded or last saved
+   * only by its clock (context.ts, persist).
+   */
+  save(state: HostState, opts?: SaveOptions): void;
   mkdirp(dir: string): void;
   /** Note that the host is being closed cleanly, its files checked: the next open need not check them all. */
   markClean?(): void;
   /** Release whatever the storage holds (the lock). */
   close(): void;
+}
+
+export interface SaveOptions {
+  unlessOnlyClock?: boolean;
 }
 
 export class MemoryStorage implements SimStorage {
@@ -71,12 +77,11 @@ export class MemoryStorage implements SimStorage {
   load(): HostState | undefined {
     return this.json === undefined ? undefined : (JSON.parse(this.json) as HostState);
   }
-  save(state: HostState): void {
+  save(state: HostState, opts: SaveOptions = {}): void {
+    const json = this.json;
+    if (opts.unlessOnlyClock && json !== undefined && withClock(state, (JSON.parse(json) as HostState).clock, () => JSON.stringify(state) === json)) return;
     // Kept as text so that a reopened simulator sees exactly what a state file would hold.
     this.json = JSON.stringify(state);
-  }
-  sameButClock(state: HostState): boolean {
-    return this.json !== undefined && withClock(state, (JSON.parse(this.json) as HostState).clock, () => JSON.stringify(state) === this.json);
   }
   /** A host in memory is checked whole whenever it is opened (it is small; tests reopen it after simulated crashes). */
   readonly wholeCheck = true;
@@ -123,6 +128,14 @@ function withClock(state: HostState, clock: number, test: () => boolean): boolea
   } finally {
     state.clock = now;
   }
+}
+
+/**
+ * `text` (stateText) with its clock `clock` written as `savedClock`: the top-level field is the
+ * only one indented by one space (stateText), so no other field can match.
+ */
+function withSavedClock(text: string, clock: number, savedClock: number): string {
+  return text.replace(`\n "clock": ${JSON.stringify(clock)},\n`, () => `\n "clock": ${JSON.stringify(savedClock)},\n`);
 }
 
 /** The text of state.json for `state`. */
@@ -243,20 +256,16 @@ export class DirectoryStorage implements SimStorage {
     return state;
   }
 
-  sameButClock(state: HostState): boolean {
-    const saved = this.saved;
-    return saved !== undefined && this.savedClock !== undefined && withClock(state, this.savedClock, () => stateText(state) === saved);
-  }
-
   private get sumPath(): string {
     return path.join(this.root, STATE_SUM_FILE);
   }
 
-  save(state: HostState): void {
+  save(state: HostState, opts: SaveOptions = {}): void {
     if (!this.lock) throw new HvsimError('INVALID_STATE', `${this.root}: storage is closed`);
     const text = stateText(state);
     // Reads (Get-VM in a polling loop) change nothing: no rewrite, no fsync.
     if (text === this.saved) return;
+    if (opts.unlessOnlyClock && this.savedClock !== undefined && this.saved !== undefined && withSavedClock(text, state.clock, this.savedClock) === this.saved) return;
     // A crash before the sum is rewritten leaves the old one, which this text does not match.
     writeFileAtomic(this.statePath, text);
     this.saved = text;
