@@ -21,7 +21,7 @@ import type {
 import { DEFAULT_COSTS, SimClock, type CostModel } from '../host/clock.js';
 import { FaultPlan, type FaultSpec } from '../host/faults.js';
 import type { PowerOp } from '../host/state-machine.js';
-import { hostVmRoot, persist, type SimContext } from './context.js';
+import { hostVmRoot, persist, warn, type SimContext } from './context.js';
 import { findVM, vmByName } from './lookup.js';
 import { settleAll } from './merges.js';
 import { checkFiles, orphans, recover, removeOrphans } from './recovery.js';
@@ -150,6 +150,7 @@ export class Simulator implements Host, HostFarm {
       state = emptyState(name, Math.floor(opts.startTime ?? Date.now()), opts.clockMode ?? 'simulated');
     }
     const sim = new Simulator(state, storage, opts, wanted !== undefined ? findHost(state, wanted)! : state.computerName);
+    for (const note of storage.loadNotes ?? []) warn(sim.ctx, '', note);
     if (state.clockMode === 'wall') sim.clock.advanceTo(Date.now());
     // Saved now only when there is something to keep before the command runs (a new state, a new
     // host, what recovery did, VM files to make): else the command's own save follows (1,000 VMs: 0.1 s a save).

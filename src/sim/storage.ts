@@ -15,8 +15,9 @@ import { MemoryDiskStore, NodeDiskStore, type DiskStore } from '../engine/store.
 import { crc32c } from '../vhd/common/crc32c.js';
 import { fsError } from '../vhd/io/fs-error.js';
 import { noteLockFile, processAlive, readLockOwner, removeLock, removeStaleLock, tryCreateLock } from '../vhd/io/lock-file.js';
-import { mkdirp, writeFileAtomic } from '../vhd/io/node-file.js';
-import { STATE_VERSION, type HostState } from './state.js';
+import { mkdirp, syncFolder, writeFileAtomic } from '../vhd/io/node-file.js';
+import { indexOf, openIndex, RECORD_NAME, RECORD_TMP, RECORDS_DIR, recordStem, recordText, readStateDirectory, writeStateDirectory, type RecordInfo } from './records.js';
+import { isLazy, STATE_VERSION, summaryOf, type HostState, type VmRecord, type VmSummary } from './state.js';
 
 export interface SimStorage {
   readonly kind: 'memory' | 'directory';
@@ -39,6 +40,8 @@ export interface SimStorage {
    * and need not be validated again (docs/simulator.md, "VM files").
    */
   readonly loadedAsWritten?: boolean;
+  /** What load() found that the simulator should report as a warning (a file hvsim did not make among its records). */
+  readonly loadNotes?: readonly string[];
   load(): HostState | undefined;
   /**
    * Save `state`; with `unlessOnlyClock`, not when it differs from what was loaded or last saved
@@ -139,7 +142,7 @@ function withSavedClock(text: string, clock: number, savedClock: number): string
 }
 
 /** The text of state.json for `state`. */
-function stateText(state: HostState): string {
+function stateText(state: object): string {
   return JSON.stringify(state, null, 1) + '\n';
 }
 
@@ -204,6 +207,13 @@ export class DirectoryStorage implements SimStorage {
   private clean = false;
   /** Whether STATE_SUM_FILE holds the sum of this.saved. */
   private sumWritten = false;
+  /** Each VM's record file (records.ts) and its text as read or written; a VM not here has none yet. */
+  private records = new WeakMap<VmRecord, RecordInfo>();
+  /** The record files state.json names now. */
+  private named = new Set<string>();
+  /** The last generation given to a record file (the index's recordGen). */
+  private recordGen = 0;
+  loadNotes: string[] = [];
 
   /** Opens (creating when needed) and locks the state directory. */
   constructor(root: string, lockOpts: LockOptions = {}) {
@@ -230,6 +240,10 @@ export class DirectoryStorage implements SimStorage {
     return path.join(this.root, STATE_FILE);
   }
 
+  get recordsDir(): string {
+    return path.join(this.root, RECORDS_DIR);
+  }
+
   load(): HostState | undefined {
     let bytes: Buffer;
     try {
@@ -248,12 +262,40 @@ export class DirectoryStorage implements SimStorage {
     }
     if (typeof state !== 'object' || state === null || !Array.isArray(state.vms) || typeof state.clock !== 'number')
       throw new HvsimError('CORRUPT', `${this.statePath}: not an hvsim state file`, { file: this.statePath, reason: 'STATE_FILE' });
-    if (state.version !== STATE_VERSION)
-      throw new HvsimError('UNSUPPORTED', `${this.statePath}: state version ${state.version} (this hvsim reads ${STATE_VERSION})`, { file: this.statePath });
+    // Version 1 (everything in state.json) is read as a state whose records are all inline: the next save writes version 2.
+    if (state.version !== STATE_VERSION && state.version !== 1)
+      throw new HvsimError('UNSUPPORTED', `${this.statePath}: state version ${state.version} (this hvsim reads ${STATE_VERSION} and 1)`, { file: this.statePath });
+    const gen = (state as unknown as { recordGen?: unknown }).recordGen;
+    this.recordGen = typeof gen === 'number' && Number.isSafeInteger(gen) && gen >= 0 ? gen : 0;
+    const infos = openIndex(state as unknown as Record<string, unknown>, this.statePath, this.recordsDir);
+    for (const [vm, info] of infos) this.records.set(vm, info);
+    this.named = new Set([...infos.values()].map((i) => i.file));
+    for (const i of infos.values()) this.recordGen = Math.max(this.recordGen, Number(i.file.split('.')[1]));
+    this.dropUnnamedRecords();
     this.savedClock = state.clock;
     this.loadedAsWritten = readSmall(this.sumPath) === stateSum(bytes);
     this.sumWritten = this.loadedAsWritten;
     return state;
+  }
+
+  /**
+   * Remove the record files state.json does not name (docs/simulator.md, "The state directory"):
+   * with hvsim's name, an unfinished save's (written before its index) or an old generation
+   * (whose index was replaced before it was removed). Anything else is reported, never removed.
+   */
+  private dropUnnamedRecords(): void {
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.recordsDir);
+    } catch {
+      return; // none yet
+    }
+    for (const n of names) {
+      if (this.named.has(n)) continue;
+      const file = path.join(this.recordsDir, n);
+      if (RECORD_NAME.test(n) || RECORD_TMP.test(n)) fs.rmSync(file, { force: true });
+      else this.loadNotes.push(`${file} is not a record file hvsim made: left as it is`);
+    }
   }
 
   private get sumPath(): string {
@@ -262,14 +304,46 @@ export class DirectoryStorage implements SimStorage {
 
   save(state: HostState, opts: SaveOptions = {}): void {
     if (!this.lock) throw new HvsimError('INVALID_STATE', `${this.root}: storage is closed`);
-    const text = stateText(state);
+    // Only the VMs whose record was loaded (or that have none yet) are serialised and compared.
+    const files: string[] = [];
+    const summaries: VmSummary[] = [];
+    const writes: Array<{ vm: VmRecord; file: string; text: string }> = [];
+    let gen = this.recordGen;
+    for (const vm of state.vms) {
+      const info = this.records.get(vm);
+      summaries.push(summaryOf(vm));
+      if (info !== undefined && isLazy(vm)) {
+        files.push(info.file);
+        continue;
+      }
+      const text = recordText(vm);
+      if (info !== undefined && info.text === text) files.push(info.file);
+      else {
+        const file = `${recordStem(vm.id)}.${++gen}.json`;
+        files.push(file);
+        writes.push({ vm, file, text });
+      }
+    }
+    const text = stateText(indexOf(state, gen, files, summaries));
     // Reads (Get-VM in a polling loop) change nothing: no rewrite, no fsync.
-    if (text === this.saved) return;
-    if (opts.unlessOnlyClock && this.savedClock !== undefined && this.saved !== undefined && withSavedClock(text, state.clock, this.savedClock) === this.saved) return;
+    if (writes.length === 0 && text === this.saved) return;
+    if (writes.length === 0 && opts.unlessOnlyClock && this.savedClock !== undefined && this.saved !== undefined && withSavedClock(text, state.clock, this.savedClock) === this.saved) return;
+    // The records first (new names: a crash leaves files the index does not name, removed at the
+    // next open), then the index (the commit point), then the old generations.
+    if (writes.length > 0) {
+      mkdirp(this.recordsDir);
+      for (const w of writes) writeNew(path.join(this.recordsDir, w.file), w.text);
+      syncFolder(path.join(this.recordsDir, writes[0]!.file));
+    }
     // A crash before the sum is rewritten leaves the old one, which this text does not match.
     writeFileAtomic(this.statePath, text);
     this.saved = text;
     this.savedClock = state.clock;
+    this.recordGen = gen;
+    for (const w of writes) this.records.set(w.vm, { file: w.file, text: w.text });
+    const named = new Set(files);
+    for (const f of this.named) if (!named.has(f)) fs.rmSync(path.join(this.recordsDir, f), { force: true });
+    this.named = named;
     this.sumWritten = false;
     this.writeSum();
   }
@@ -309,6 +383,22 @@ export class DirectoryStorage implements SimStorage {
   }
 }
 
+/** Write a file that does not exist yet (or is an unfinished save's: records.ts) and fsync it. */
+function writeNew(file: string, text: string): void {
+  try {
+    const fd = fs.openSync(file, 'w');
+    try {
+      const bytes = Buffer.from(text, 'utf8');
+      for (let done = 0; done < bytes.length; ) done += fs.writeSync(fd, bytes, done, bytes.length - done, done);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (e) {
+    throw fsError(e, file, 'write');
+  }
+}
+
 /** The text of a small file, or undefined when it cannot be read. */
 function readSmall(file: string): string | undefined {
   try {
@@ -339,9 +429,8 @@ export function copyStateDirectory(root: string, dest: string): void {
   const from = path.resolve(root);
   const to = path.resolve(dest);
   fs.cpSync(from, to, { recursive: true, errorOnExist: true, force: false, filter: (src) => path.resolve(src) !== path.join(from, LOCK_FILE) && path.resolve(src) !== path.join(from, CLOSED_FILE) });
-  const statePath = path.join(to, STATE_FILE);
-  if (!fs.existsSync(statePath)) return;
-  const state = JSON.parse(fs.readFileSync(statePath, 'utf8')) as HostState;
+  const state = readStateDirectory(to);
+  if (state === undefined) return;
   const outside = new Map<string, string>();
   const move = (p: string): string => {
     if (p === from || p.startsWith(from + path.sep)) return to + p.slice(from.length);
@@ -385,5 +474,5 @@ export function copyStateDirectory(root: string, dest: string): void {
   }
   if (state.creating) state.creating = state.creating.map((c) => ({ file: move(c.file), parent: c.parent === null ? null : move(c.parent) }));
   if (state.vmFiles) state.vmFiles = state.vmFiles.map(move);
-  fs.writeFileSync(statePath, stateText(state));
+  writeStateDirectory(to, state);
 }

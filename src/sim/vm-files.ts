@@ -18,7 +18,7 @@ import { HvsimError } from '../errors.js';
 import { KiB, MiB } from '../vhd/common/bytes.js';
 import { iso } from '../host/clock.js';
 import { persist, warn, type SimContext } from './context.js';
-import { currentDisks, type SnapshotRecord, type VmRecord } from './state.js';
+import { currentDisks, summaryOf, type SnapshotRecord, type VmRecord } from './state.js';
 
 /** Size of a `.vmrs` that holds no memory (an Off or running VM; a disk-only checkpoint) — hvsim's choice, unverified. */
 export const VMRS_IDLE_SIZE = 48 * KiB;
@@ -212,7 +212,7 @@ function recordIds(ctx: SimContext, vms: readonly VmRecord[]): Set<string> {
   for (const vm of ctx.state.vms) {
     if (inScope.has(vm)) continue;
     ids.add(vm.id.toUpperCase());
-    for (const s of vm.snapshots) ids.add(s.id.toUpperCase());
+    for (const s of summaryOf(vm).snapshotIds) ids.add(s.toUpperCase());
   }
   return ids;
 }
