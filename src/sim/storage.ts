@@ -214,6 +214,8 @@ export class DirectoryStorage implements SimStorage {
   /** The last generation given to a record file (the index's recordGen). */
   private recordGen = 0;
   loadNotes: string[] = [];
+  /** hvsim's record files that state.json did not name when loaded (findUnnamedRecords). */
+  private unnamed: string[] = [];
 
   /** Opens (creating when needed) and locks the state directory. */
   constructor(root: string, lockOpts: LockOptions = {}) {
@@ -271,7 +273,7 @@ export class DirectoryStorage implements SimStorage {
     for (const [vm, info] of infos) this.records.set(vm, info);
     this.named = new Set([...infos.values()].map((i) => i.file));
     for (const i of infos.values()) this.recordGen = Math.max(this.recordGen, Number(i.file.split('.')[1]));
-    this.dropUnnamedRecords();
+    this.findUnnamedRecords();
     this.savedClock = state.clock;
     this.loadedAsWritten = readSmall(this.sumPath) === stateSum(bytes);
     this.sumWritten = this.loadedAsWritten;
@@ -279,11 +281,12 @@ export class DirectoryStorage implements SimStorage {
   }
 
   /**
-   * Remove the record files state.json does not name (docs/simulator.md, "The state directory"):
-   * with hvsim's name, an unfinished save's (written before its index) or an old generation
-   * (whose index was replaced before it was removed). Anything else is reported, never removed.
+   * The record files state.json does not name (docs/simulator.md, "The state directory"): with
+   * hvsim's name, an unfinished save's (written before its index) or an old generation (whose
+   * index was replaced before it was removed), removed by the first save (after the state loaded
+   * has been validated); anything else is reported, never removed.
    */
-  private dropUnnamedRecords(): void {
+  private findUnnamedRecords(): void {
     let names: string[];
     try {
       names = fs.readdirSync(this.recordsDir);
@@ -293,7 +296,7 @@ export class DirectoryStorage implements SimStorage {
     for (const n of names) {
       if (this.named.has(n)) continue;
       const file = path.join(this.recordsDir, n);
-      if (RECORD_NAME.test(n) || RECORD_TMP.test(n)) fs.rmSync(file, { force: true });
+      if (RECORD_NAME.test(n) || RECORD_TMP.test(n)) this.unnamed.push(file);
       else this.loadNotes.push(`${file} is not a record file hvsim made: left as it is`);
     }
   }
@@ -304,6 +307,8 @@ export class DirectoryStorage implements SimStorage {
 
   save(state: HostState, opts: SaveOptions = {}): void {
     if (!this.lock) throw new HvsimError('INVALID_STATE', `${this.root}: storage is closed`);
+    // Before any new record (one may have a leftover's name); best effort: a leftover is never read.
+    for (const f of this.unnamed.splice(0)) fs.rmSync(f, { force: true });
     // Only the VMs whose record was loaded (or that have none yet) are serialised and compared.
     const files: string[] = [];
     const summaries: VmSummary[] = [];
