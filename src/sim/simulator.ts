@@ -13,7 +13,7 @@
  */
 import { MiB } from '../vhd/common/bytes.js';
 import { DEFAULT_DISK_SIZE, DEFAULT_MEMORY } from '../host/validation.js';
-import { invalidArgument } from '../errors.js';
+import { HvsimError, invalidArgument } from '../errors.js';
 import type {
   CheckpointType, CheckpointVMOptions, ExportResult, ImportVMOptions, GroupCheckpointReport, GuestReadOptions, HardDiskDrive, Host, HostWarning, MergeVHDOptions, NewVMOptions,
   HostFarm, RemoveSnapshotOptions, SetVMOptions, SnapshotQuery, SnapshotRef, StopVMOptions, VirtualMachine, VMIntegrationComponent, VMSnapshot, VMState, WaitGuestOptions,
@@ -31,7 +31,7 @@ import { checkpointVM, getVMSnapshot, removeVMSnapshot, renameVMSnapshot, restor
 import { getVMIntegrationService, setVMIntegrationService } from './integration.js';
 import { addVMHardDiskDrive, getVM, getVMHardDiskDrive, newVM, setVM } from './vms.js';
 import { diskSize, guestRead, guestWrite, readGuest, writeGuest } from './guest-io.js';
-import { emptyState, findHost, hostNames, keepGroupReports, sameHost, validateState, type HostState } from './state.js';
+import { emptyState, findHost, hostNames, keepGroupReports, sameHost, validateState, type HostState, type VmRecord } from './state.js';
 import { validateComputerName } from '../host/validation.js';
 import { unknownHost } from '../host/messages.js';
 import { MemoryStorage, type SimStorage } from './storage.js';
@@ -68,6 +68,17 @@ export interface SimulatorOptions {
 
 /** New-VHD's documented default for a dynamic VHDX (docs/hyperv.md, "New disks"). */
 export const DEFAULT_BLOCK_SIZE = 32 * MiB;
+/** Whether `vm`'s record loads (records.ts: it may not have been read yet); false when it is damaged. */
+function recordLoads(vm: VmRecord): boolean {
+  try {
+    void vm.drives;
+    return true;
+  } catch (e) {
+    if (e instanceof HvsimError && e.code === 'CORRUPT') return false;
+    throw e;
+  }
+}
+
 /** New-VM's defaults are the ones every host uses (host/validation.ts). */
 export { DEFAULT_DISK_SIZE, DEFAULT_MEMORY };
 
@@ -212,6 +223,8 @@ export class Simulator implements Host, HostFarm {
   private syncFiles(save: boolean): void {
     const fc = this.ctx.fileCheck;
     const inState = new Set(this.ctx.state.vms);
+    // A VM whose record cannot be loaded (the command failed on it: records.ts) has nothing to sync.
+    for (const vm of fc.vms) if (!fc.whole && !recordLoads(vm)) inState.delete(vm);
     const scope = fc.whole ? this.ctx.state.vms : [...fc.vms].filter((vm) => inState.has(vm));
     // The VM files to make are listed in the operation's own save (docs/simulator.md, "VM files").
     const listed = listVmFiles(this.ctx, scope);

@@ -55,6 +55,9 @@ export interface SimStorage {
   close(): void;
 }
 
+/** A step of DirectoryStorage's save, in order: write a new record, replace state.json, remove an old record. */
+export type SaveStep = 'record' | 'index' | 'remove';
+
 export interface SaveOptions {
   unlessOnlyClock?: boolean;
 }
@@ -217,8 +220,11 @@ export class DirectoryStorage implements SimStorage {
   /** hvsim's record files that state.json did not name when loaded (findUnnamedRecords). */
   private unnamed: string[] = [];
 
-  /** Opens (creating when needed) and locks the state directory. */
-  constructor(root: string, lockOpts: LockOptions = {}) {
+  /**
+   * Opens (creating when needed) and locks the state directory. `opts.beforeStep` is called before
+   * each step of a save that changes a file (the crash tests stop a save there by throwing).
+   */
+  constructor(root: string, lockOpts: LockOptions = {}, private readonly opts: { beforeStep?: (step: SaveStep, file: string) => void } = {}) {
     this.root = path.resolve(root);
     this.vmRoot = path.join(this.root, 'vms');
     mkdirp(this.root);
@@ -308,7 +314,7 @@ export class DirectoryStorage implements SimStorage {
   save(state: HostState, opts: SaveOptions = {}): void {
     if (!this.lock) throw new HvsimError('INVALID_STATE', `${this.root}: storage is closed`);
     // Before any new record (one may have a leftover's name); best effort: a leftover is never read.
-    for (const f of this.unnamed.splice(0)) fs.rmSync(f, { force: true });
+    for (const f of this.unnamed.splice(0)) removeLeftover(f);
     // Only the VMs whose record was loaded (or that have none yet) are serialised and compared.
     const files: string[] = [];
     const summaries: VmSummary[] = [];
@@ -337,17 +343,26 @@ export class DirectoryStorage implements SimStorage {
     // next open), then the index (the commit point), then the old generations.
     if (writes.length > 0) {
       mkdirp(this.recordsDir);
-      for (const w of writes) writeNew(path.join(this.recordsDir, w.file), w.text);
+      for (const w of writes) {
+        const file = path.join(this.recordsDir, w.file);
+        this.opts.beforeStep?.('record', file);
+        writeNew(file, w.text);
+      }
       syncFolder(path.join(this.recordsDir, writes[0]!.file));
     }
     // A crash before the sum is rewritten leaves the old one, which this text does not match.
+    this.opts.beforeStep?.('index', this.statePath);
     writeFileAtomic(this.statePath, text);
     this.saved = text;
     this.savedClock = state.clock;
     this.recordGen = gen;
     for (const w of writes) this.records.set(w.vm, { file: w.file, text: w.text });
     const named = new Set(files);
-    for (const f of this.named) if (!named.has(f)) fs.rmSync(path.join(this.recordsDir, f), { force: true });
+    for (const f of this.named)
+      if (!named.has(f)) {
+        this.opts.beforeStep?.('remove', path.join(this.recordsDir, f));
+        removeLeftover(path.join(this.recordsDir, f));
+      }
     this.named = named;
     this.sumWritten = false;
     this.writeSum();
@@ -385,6 +400,15 @@ export class DirectoryStorage implements SimStorage {
     this.clean = false;
     this.lock?.release();
     this.lock = undefined;
+  }
+}
+
+/** Remove a record file no index names; best effort (one left is never read, and the next open finds it again). */
+function removeLeftover(file: string): void {
+  try {
+    fs.rmSync(file, { force: true });
+  } catch {
+    // left for the next open
   }
 }
 
