@@ -242,14 +242,21 @@ export class Simulator implements Host, HostFarm {
 
   /** Run an operation: finish merges whose time has come, run, save the state (also after a failure). */
   private run<T>(fn: () => T): Promise<T> {
+    let failed: { e: unknown } | undefined;
+    let value: T | undefined;
     try {
       settleAll(this.ctx);
-      return Promise.resolve(fn());
+      value = fn();
     } catch (e) {
-      return Promise.reject(e);
-    } finally {
-      this.syncFiles(true);
+      failed = { e };
     }
+    try {
+      this.syncFiles(true);
+    } catch (e) {
+      // The operation's own error first (a save that fails after it, e.g. on a full disk, is its consequence).
+      return Promise.reject(failed ? failed.e : e);
+    }
+    return failed ? Promise.reject(failed.e) : Promise.resolve(value as T);
   }
 
   // ---------------------------------------------------------------- crash leftovers (recovery.ts)
