@@ -17,6 +17,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { readStateDirectory, writeStateDirectory } from '../src/sim/records.js';
+import type { HostState, VmRecord } from '../src/sim/state.js';
 import { throughServer } from './serve.js';
 import { median } from './timing.js';
 
@@ -124,12 +126,13 @@ interface VmJson {
 
 /**
  * A state directory of `n` VMs with `checkpoints` checkpoints each: one VM made through the CLI,
- * then its record repeated under new names and ids (state.json is the CLI's documented format),
+ * then its record repeated under new names and ids (the state read and written whole: src/sim/records.ts;
+ * the first command writes each VM's record file),
  * each copy's files hard links to the first VM's (nothing writes them), except the last VM's, which
  * are copies: that is the VM the bench changes.
  */
 function makeState(bin: string, template: string, root: string, n: number): void {
-  const src = JSON.parse(fs.readFileSync(path.join(template, 'state.json'), 'utf8')) as { vms: VmJson[] };
+  const src = readStateDirectory(template) as unknown as HostState & { vms: VmJson[] };
   const t = src.vms[0]!;
   const tText = JSON.stringify(t);
   const tFolder = t.path;
@@ -157,7 +160,7 @@ function makeState(bin: string, template: string, root: string, n: number): void
       else fs.linkSync(from, to);
     }
   }
-  fs.writeFileSync(path.join(root, 'state.json'), JSON.stringify({ ...src, vms }, null, 1) + '\n');
+  writeStateDirectory(root, { ...src, vms: vms as VmRecord[] });
   hvsim(bin, simEnv(root), ['get-vm', '--name', `vm${String(n - 1).padStart(4, '0')}`]);
 }
 

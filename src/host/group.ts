@@ -289,7 +289,7 @@ interface GroupSnap {
 }
 
 /** The checkpoints of one group on any of the hosts (and the group's recorded members). */
-async function resolveGroup(hosts: readonly Host[], sel: GroupSelector, op: string): Promise<{ groupId: string; snaps: GroupSnap[]; members: string[] }> {
+async function resolveGroup(hosts: readonly Host[], sel: GroupSelector, op: string, opts: { incompleteOk?: boolean } = {}): Promise<{ groupId: string; snaps: GroupSnap[]; members: string[] }> {
   if (sel.groupId === undefined && sel.snapshotName === undefined) throw invalidArgument(`${op}: give the group's id or its checkpoint name`);
   let groupId = sel.groupId?.toLowerCase();
   if (groupId === undefined) {
@@ -307,7 +307,7 @@ async function resolveGroup(hosts: readonly Host[], sel: GroupSelector, op: stri
   const members = found.find((f) => f.s.GroupMembers)?.s.GroupMembers ?? ms.map((m) => m.label);
   const have = new Set(snaps.flatMap(({ m }) => [m.name.toLowerCase(), m.key]));
   const missing = members.filter((n) => !have.has(n.toLowerCase()));
-  if (missing.length > 0)
+  if (missing.length > 0 && opts.incompleteOk !== true)
     throw new HvsimError('INVALID_STATE', `${op}: the group ${groupId} is incomplete: ${missing.map((n) => `'${n}'`).join(', ')} no longer ${missing.length > 1 ? 'have' : 'has'} its checkpoint, so the set cannot be restored to one consistent point`);
   if (sel.vmNames !== undefined) {
     const want = (await resolveMembers(hosts, sel.vmNames)).members.map((m) => m.key).sort();
@@ -372,7 +372,8 @@ export async function restoreGroup(hosts: GroupHosts, sel: GroupSelector): Promi
  */
 export async function removeGroup(hosts: GroupHosts, sel: GroupSelector, opts: { includeAllChildSnapshots?: boolean; wait?: boolean } = {}): Promise<GroupRemoveReport> {
   const op = 'remove-group';
-  const { groupId, snaps } = await resolveGroup(listOf(hosts), sel, op);
+  // An incomplete group (a removal stopped part-way: a full disk) is removed too: the rerun finishes it.
+  const { groupId, snaps } = await resolveGroup(listOf(hosts), sel, op, { incompleteOk: true });
   const removed: GroupRemoveReport['Removed'] = [];
   for (const { m, s } of snaps) {
     try {

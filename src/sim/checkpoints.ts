@@ -19,7 +19,7 @@ import { checkpointsOf, eachVM, findOne, resolveVMs, vmByName } from './lookup.j
 import { beforeTreeChange, scheduleCleanup, settle } from './merges.js';
 import { creating } from './recovery.js';
 import { vmProductionBlocker } from './integration.js';
-import { currentDisks, memberNames, type SnapshotRecord, type VmRecord } from './state.js';
+import { currentDisks, memberNames, summaryOf, type SnapshotRecord, type VmRecord } from './state.js';
 
 /** What a checkpoint of this VM will be, or Hyper-V's refusal (docs/hyperv.md, "Checkpoint types"). */
 function checkpointKind(ctx: SimContext, vm: VmRecord): 'Standard' | 'Production' {
@@ -87,7 +87,8 @@ function adoptLeaves(vm: VmRecord, leaves: Array<{ file: string; parent: string 
 
 /** Record whether every member of a group now has its checkpoint (see SnapshotRecord.groupComplete). */
 function markGroup(ctx: SimContext, groupId: string, members: string[] | null): void {
-  const snaps = ctx.state.vms.flatMap((v) => v.snapshots.filter((s) => s.groupId === groupId).map((s) => ({ v, s })));
+  // Only the VMs whose index says they have a checkpoint of the group are loaded (state.ts, summaryOf).
+  const snaps = ctx.state.vms.filter((v) => summaryOf(v).groupIds.includes(groupId)).flatMap((v) => v.snapshots.filter((s) => s.groupId === groupId).map((s) => ({ v, s })));
   const have = new Set(snaps.flatMap((x) => memberNames(ctx.state, x.v)).map((n) => n.toLowerCase()));
   const complete = (members ?? []).every((m) => have.has(m.toLowerCase()));
   for (const { s } of snaps) s.groupComplete = complete;

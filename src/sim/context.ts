@@ -74,9 +74,8 @@ export function onHost(ctx: SimContext): { computerName?: string } {
 export function persist(ctx: SimContext): void {
   keepGroupReports(ctx.state);
   const now = ctx.clock.now();
-  if (ctx.state.clockMode === 'wall' && now <= Date.now() && ctx.storage.sameButClock(ctx.state)) return;
   ctx.state.clock = now;
-  ctx.storage.save(ctx.state);
+  ctx.storage.save(ctx.state, { unlessOnlyClock: ctx.state.clockMode === 'wall' && now <= Date.now() });
 }
 
 export function warn(ctx: SimContext, vmName: string, message: string): void {

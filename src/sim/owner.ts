@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import type { VMState } from '../host/host.js';
 import { HvsimError } from '../errors.js';
 import { MiB } from '../vhd/common/bytes.js';
+import { inlineRecords } from './records.js';
 import { validateState, type HostState } from './state.js';
 import { STATE_FILE } from './storage.js';
 
@@ -48,7 +49,8 @@ function readState(root: string, file: string): HostState | undefined {
   const o = parsed as Partial<HostState> | null;
   if (typeof o !== 'object' || o === null || !Array.isArray(o.vms) || typeof o.version !== 'number') return undefined;
   try {
-    return validateState(parsed, stateFile);
+    // Version 2: each VM's drives and checkpoints are in its record file (records.ts).
+    return validateState(inlineRecords(o as Record<string, unknown> & { vms: unknown[] }, root), stateFile);
   } catch (e) {
     if (!(e instanceof HvsimError) || !file.startsWith(root + path.sep)) return undefined;
     throw new HvsimError('INVALID_STATE', `${file} is in the state directory ${root}, which cannot be read (${e.message}); hvsim leaves its files alone until it is repaired`, { file });

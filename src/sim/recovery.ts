@@ -7,9 +7,10 @@
 import { HvsimError } from '../errors.js';
 import { partialPath } from '../engine/store.js';
 import { detach } from './checkpoint-tree.js';
-import { missingFiles, reconcileDrives, restoreReadOnlyMarks, unrecordedFiles } from './disk-tree.js';
+import * as path from 'node:path';
+import { baseFile, missingFiles, reconcileDrives, restoreReadOnlyMarks, unrecordedFiles } from './disk-tree.js';
 import { hostVmRoot, persist, touch, warn, type SimContext } from './context.js';
-import { hostOf, type VmRecord } from './state.js';
+import { hostOf, summaryOf, type VmRecord } from './state.js';
 import { scheduleCleanup } from './merges.js';
 import { unrecordedVmFiles } from './vm-files.js';
 
@@ -94,6 +95,7 @@ function dropUnfinishedCreations(ctx: SimContext): void {
 function dropInterruptedGroups(ctx: SimContext): boolean {
   let dropped = false;
   for (const vm of ctx.state.vms) {
+    if (!summaryOf(vm).partialGroup) continue;
     const partial = vm.snapshots.filter((s) => s.groupComplete === false);
     if (partial.length === 0) continue;
     dropped = true;
@@ -104,9 +106,13 @@ function dropInterruptedGroups(ctx: SimContext): boolean {
   return dropped;
 }
 
-/** Every disk file a record names. */
-function recordedFiles(ctx: SimContext): Set<string> {
-  return new Set(ctx.state.vms.flatMap((v) => v.drives.flatMap((d) => d.files.map((f) => f.path))));
+/**
+ * Every disk file a record names; with `dirs`, those in these folders (only the VMs whose index
+ * lists a disk in one are loaded: state.ts, summaryOf).
+ */
+function recordedFiles(ctx: SimContext, dirs?: ReadonlySet<string>): Set<string> {
+  const vms = dirs === undefined ? ctx.state.vms : ctx.state.vms.filter((v) => summaryOf(v).diskDirs.some((d) => dirs.has(d)));
+  return new Set(vms.flatMap((v) => v.drives.flatMap((d) => d.files.map((f) => f.path))));
 }
 
 /**
@@ -116,7 +122,8 @@ function recordedFiles(ctx: SimContext): Set<string> {
  */
 export function orphans(ctx: SimContext, vms: VmRecord[] = ctx.state.vms): string[] {
   if (vms.length === 0) return [];
-  const known = recordedFiles(ctx);
+  // unrecordedFiles lists the folder of each drive's base file: a file there is known if any VM names it.
+  const known = recordedFiles(ctx, vms === ctx.state.vms ? undefined : new Set(vms.flatMap((vm) => vm.drives.map((d) => path.posix.dirname(baseFile(d).path)))));
   return [...new Set([...vms.flatMap((vm) => unrecordedFiles(ctx.storage.store, vm, hostVmRoot(ctx, hostOf(ctx.state, vm)), known)), ...unrecordedVmFiles(ctx, vms)])];
 }
 

@@ -13,7 +13,7 @@
  */
 import { MiB } from '../vhd/common/bytes.js';
 import { DEFAULT_DISK_SIZE, DEFAULT_MEMORY } from '../host/validation.js';
-import { invalidArgument } from '../errors.js';
+import { HvsimError, invalidArgument } from '../errors.js';
 import type {
   CheckpointType, CheckpointVMOptions, ExportResult, ImportVMOptions, GroupCheckpointReport, GuestReadOptions, HardDiskDrive, Host, HostWarning, MergeVHDOptions, NewVMOptions,
   HostFarm, RemoveSnapshotOptions, SetVMOptions, SnapshotQuery, SnapshotRef, StopVMOptions, VirtualMachine, VMIntegrationComponent, VMSnapshot, VMState, WaitGuestOptions,
@@ -21,7 +21,7 @@ import type {
 import { DEFAULT_COSTS, SimClock, type CostModel } from '../host/clock.js';
 import { FaultPlan, type FaultSpec } from '../host/faults.js';
 import type { PowerOp } from '../host/state-machine.js';
-import { hostVmRoot, persist, type SimContext } from './context.js';
+import { hostVmRoot, persist, warn, type SimContext } from './context.js';
 import { findVM, vmByName } from './lookup.js';
 import { settleAll } from './merges.js';
 import { checkFiles, orphans, recover, removeOrphans } from './recovery.js';
@@ -31,7 +31,7 @@ import { checkpointVM, getVMSnapshot, removeVMSnapshot, renameVMSnapshot, restor
 import { getVMIntegrationService, setVMIntegrationService } from './integration.js';
 import { addVMHardDiskDrive, getVM, getVMHardDiskDrive, newVM, setVM } from './vms.js';
 import { diskSize, guestRead, guestWrite, readGuest, writeGuest } from './guest-io.js';
-import { emptyState, findHost, hostNames, keepGroupReports, sameHost, validateState, type HostState } from './state.js';
+import { emptyState, findHost, hostNames, keepGroupReports, sameHost, validateState, type HostState, type VmRecord } from './state.js';
 import { validateComputerName } from '../host/validation.js';
 import { unknownHost } from '../host/messages.js';
 import { MemoryStorage, type SimStorage } from './storage.js';
@@ -68,6 +68,17 @@ export interface SimulatorOptions {
 
 /** New-VHD's documented default for a dynamic VHDX (docs/hyperv.md, "New disks"). */
 export const DEFAULT_BLOCK_SIZE = 32 * MiB;
+/** Whether `vm`'s record loads (records.ts: it may not have been read yet); false when it is damaged. */
+function recordLoads(vm: VmRecord): boolean {
+  try {
+    void vm.drives;
+    return true;
+  } catch (e) {
+    if (e instanceof HvsimError && e.code === 'CORRUPT') return false;
+    throw e;
+  }
+}
+
 /** New-VM's defaults are the ones every host uses (host/validation.ts). */
 export { DEFAULT_DISK_SIZE, DEFAULT_MEMORY };
 
@@ -150,6 +161,7 @@ export class Simulator implements Host, HostFarm {
       state = emptyState(name, Math.floor(opts.startTime ?? Date.now()), opts.clockMode ?? 'simulated');
     }
     const sim = new Simulator(state, storage, opts, wanted !== undefined ? findHost(state, wanted)! : state.computerName);
+    for (const note of storage.loadNotes ?? []) warn(sim.ctx, '', note);
     if (state.clockMode === 'wall') sim.clock.advanceTo(Date.now());
     // Saved now only when there is something to keep before the command runs (a new state, a new
     // host, what recovery did, VM files to make): else the command's own save follows (1,000 VMs: 0.1 s a save).
@@ -211,30 +223,40 @@ export class Simulator implements Host, HostFarm {
   private syncFiles(save: boolean): void {
     const fc = this.ctx.fileCheck;
     const inState = new Set(this.ctx.state.vms);
+    // A VM whose record cannot be loaded (the command failed on it: records.ts) has nothing to sync.
+    for (const vm of fc.vms) if (!fc.whole && !recordLoads(vm)) inState.delete(vm);
     const scope = fc.whole ? this.ctx.state.vms : [...fc.vms].filter((vm) => inState.has(vm));
     // The VM files to make are listed in the operation's own save (docs/simulator.md, "VM files").
-    if (listVmFiles(this.ctx, scope) || save) persist(this.ctx);
+    const listed = listVmFiles(this.ctx, scope);
+    if (listed.listed || save) persist(this.ctx);
     if (fc.whole) for (const vm of inState) fc.checked.add(vm);
     const unchecked = [...fc.vms].filter((vm) => inState.has(vm) && !fc.checked.has(vm));
     for (const vm of unchecked) fc.checked.add(vm);
     checkFiles(this.ctx, unchecked);
     // A sync cut short (an I/O error) leaves files unchecked: the next sync, and the next open, check all.
     fc.whole = true;
-    syncVmFiles(this.ctx, scope);
+    syncVmFiles(this.ctx, scope, listed);
     fc.whole = false;
     fc.vms.clear();
   }
 
   /** Run an operation: finish merges whose time has come, run, save the state (also after a failure). */
   private run<T>(fn: () => T): Promise<T> {
+    let failed: { e: unknown } | undefined;
+    let value: T | undefined;
     try {
       settleAll(this.ctx);
-      return Promise.resolve(fn());
+      value = fn();
     } catch (e) {
-      return Promise.reject(e);
-    } finally {
-      this.syncFiles(true);
+      failed = { e };
     }
+    try {
+      this.syncFiles(true);
+    } catch (e) {
+      // The operation's own error first (a save that fails after it, e.g. on a full disk, is its consequence).
+      return Promise.reject(failed ? failed.e : e);
+    }
+    return failed ? Promise.reject(failed.e) : Promise.resolve(value as T);
   }
 
   // ---------------------------------------------------------------- crash leftovers (recovery.ts)

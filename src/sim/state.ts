@@ -3,11 +3,68 @@
  * The checkpoint tree is logical (snapshots with parents, the VM's Now position); the disk tree
  * is physical (files with parents, per drive).
  */
+import * as path from 'node:path';
 import { HvsimError } from '../errors.js';
 import { CHECKPOINT_TYPES, type CheckpointType, type GroupCheckpointReport, type VMState } from '../host/host.js';
 import { defaultIntegrationServices, INTEGRATION_SERVICES, type IntegrationServiceName } from '../host/integration.js';
 
-export const STATE_VERSION = 1;
+/**
+ * 2: state.json is an index, each VM's bulk (BULK_FIELDS) in a record file of its own
+ * (storage.ts, DirectoryStorage; docs/simulator.md, "The state directory"). 1: all in state.json
+ * (still read, and rewritten as 2 by the next save).
+ */
+export const STATE_VERSION = 2;
+
+/** The fields of a VM record kept in its record file rather than in the index (state version 2). */
+export const BULK_FIELDS = ['drives', 'snapshots'] as const;
+
+/**
+ * What the loops over every VM need of the bulk fields (state.vms: keepGroupReports, the VM-file
+ * sync, recovery, orphans), kept in the index so that a VM whose record is not loaded need not be.
+ */
+export interface VmSummary {
+  /** Its checkpoints' Ids. */
+  snapshotIds: string[];
+  /** The group Ids of its checkpoints (each once). */
+  groupIds: string[];
+  /** Whether a checkpoint of an unfinished group is among them (groupComplete false). */
+  partialGroup: boolean;
+  /** The folders of its disk files (each once). */
+  diskDirs: string[];
+}
+
+/** Summaries of the VMs whose record is not loaded yet (storage.ts registers them; loading drops them). */
+const lazySummaries = new WeakMap<VmRecord, VmSummary>();
+
+/** Note that `vm`'s bulk is not loaded yet and what its index entry says of it. */
+export function setLazySummary(vm: VmRecord, summary: VmSummary): void {
+  lazySummaries.set(vm, summary);
+}
+
+/** Note that `vm`'s bulk is loaded (its summary is computed from it from now on). */
+export function dropLazySummary(vm: VmRecord): void {
+  lazySummaries.delete(vm);
+}
+
+/** Whether `vm`'s bulk fields are still on disk only. */
+export function isLazy(vm: VmRecord): boolean {
+  return lazySummaries.has(vm);
+}
+
+/** What the all-VM loops need of `vm`'s bulk, without loading it. */
+export function summaryOf(vm: VmRecord): VmSummary {
+  const lazy = lazySummaries.get(vm);
+  if (lazy !== undefined) return lazy;
+  const groups = new Set<string>();
+  let partialGroup = false;
+  for (const s of vm.snapshots) {
+    if (s.groupId !== null) groups.add(s.groupId);
+    if (s.groupComplete === false) partialGroup = true;
+  }
+  const dirs = new Set<string>();
+  for (const d of vm.drives) for (const f of d.files) dirs.add(path.posix.dirname(f.path));
+  return { snapshotIds: vm.snapshots.map((s) => s.id), groupIds: [...groups], partialGroup, diskDirs: [...dirs] };
+}
 
 /** One disk file of a drive's tree. */
 export interface DiskFileRecord {
@@ -138,7 +195,7 @@ export interface HostState {
  */
 export function keepGroupReports(state: HostState, add?: GroupCheckpointReport): void {
   const live = new Set<string>();
-  for (const vm of state.vms) for (const s of vm.snapshots) if (s.groupId !== null) live.add(s.groupId.toLowerCase());
+  for (const vm of state.vms) for (const g of summaryOf(vm).groupIds) live.add(g.toLowerCase());
   const kept = (state.groups ?? []).filter((g) => live.has(g.GroupId.toLowerCase()) && (add === undefined || g.GroupId.toLowerCase() !== add.GroupId.toLowerCase()));
   if (add !== undefined && live.has(add.GroupId.toLowerCase())) kept.push(add);
   if (kept.length > 0) state.groups = kept;
@@ -189,13 +246,8 @@ const VM_STATES: readonly VMState[] = ['Off', 'Running', 'Saved', 'Paused'];
 const GROUP_STEPS: ReadonlyArray<GroupCheckpointReport['Members'][number]['Steps'][number]['Step']> = ['Suspend-VM', 'Save-VM', 'Checkpoint-VM', 'Start-VM', 'Resume-VM'];
 const DISK_NAME = /\.(a?vhdx|a?vhd)$/i;
 
-/**
- * Check a state read from `file` (state.json, perhaps edited by hand or by another version) before
- * anything acts on it: every field the simulator uses has its type, names are unique, and every
- * disk file named is a disk file of its drive's tree. What is wrong is a CORRUPT error naming the
- * field; nothing is repaired.
- */
-export function validateState(s: unknown, file: string): HostState {
+/** The type checks of validateState, each failing with a CORRUPT error naming `file` and the field. */
+function checker(file: string) {
   const bad = (where: string, what: string): never => {
     throw new HvsimError('CORRUPT', `${file}: ${where}: ${what} (hvsim never writes this: the file was edited or damaged)`, { file, reason: 'STATE_FILE' });
   };
@@ -212,7 +264,18 @@ export function validateState(s: unknown, file: string): HostState {
     const p = str(v, where);
     return DISK_NAME.test(p) && /^([A-Za-z]:)?[\\/]/.test(p) ? p : bad(where, `"${p}" is not an absolute path of a .vhdx/.avhdx/.vhd/.avhd file`);
   };
+  return { bad, obj, arr, str, num, strOrNull, numOrNull, oneOf, disk };
+}
 
+/**
+ * Check a state read from `file` (state.json, perhaps edited by hand or by another version) before
+ * anything acts on it: every field the simulator uses has its type, names are unique, and every
+ * disk file named is a disk file of its drive's tree. What is wrong is a CORRUPT error naming the
+ * field; nothing is repaired. The bulk of a VM whose record is not loaded yet (isLazy) is checked
+ * when it is loaded (validateVmBulk).
+ */
+export function validateState(s: unknown, file: string): HostState {
+  const { bad, obj, arr, str, num, numOrNull, oneOf, disk } = checker(file);
   const o = obj(s, 'the state');
   num(o.version, 'version');
   str(o.computerName, 'computerName');
@@ -253,56 +316,16 @@ export function validateState(s: unknown, file: string): HostState {
       }
     numOrNull(vm.runningSince, `${w}.runningSince`);
     numOrNull(vm.mergeUntil, `${w}.mergeUntil`);
-    const drives = arr(vm.drives, `${w}.drives`).map((d, j) => {
-      const dw = `${w}.drives[${j}]`;
-      const drive = obj(d, dw);
-      const leaf = disk(drive.path, `${dw}.path`);
-      const files = arr(drive.files, `${dw}.files`).map((f, k) => {
-        const fo = obj(f, `${dw}.files[${k}]`);
-        return { path: disk(fo.path, `${dw}.files[${k}].path`), parent: fo.parent === null ? null : disk(fo.parent, `${dw}.files[${k}].parent`) };
-      });
-      const paths = new Set(files.map((f) => f.path));
-      if (paths.size !== files.length) bad(`${dw}.files`, 'a file is listed twice');
-      if (files.filter((f) => f.parent === null).length !== 1) bad(`${dw}.files`, 'expected exactly one base file');
-      for (const f of files) if (f.parent !== null && !paths.has(f.parent)) bad(`${dw}.files`, `the parent ${f.parent} of ${f.path} is not listed`);
-      if (!paths.has(leaf)) bad(`${dw}.path`, `${leaf} is not one of the drive's files`);
-      return paths;
-    });
-    const ids = new Set<string>();
-    const snaps = arr(vm.snapshots, `${w}.snapshots`).map((x, j) => {
-      const sw = `${w}.snapshots[${j}]`;
-      const sn = obj(x, sw);
-      ids.add(str(sn.id, `${sw}.id`));
-      str(sn.name, `${sw}.name`);
-      num(sn.creationTime, `${sw}.creationTime`);
-      oneOf(sn.state, VM_STATES, `${sw}.state`);
-      oneOf(sn.kind, ['Standard', 'Production'] as const, `${sw}.kind`);
-      num(sn.memory, `${sw}.memory`);
-      str(sn.notes, `${sw}.notes`);
-      oneOf(sn.checkpointType, CHECKPOINT_TYPES, `${sw}.checkpointType`);
-      strOrNull(sn.groupId, `${sw}.groupId`);
-      if (sn.fileLocation !== undefined) str(sn.fileLocation, `${sw}.fileLocation`);
-      if (sn.automatic !== undefined && typeof sn.automatic !== 'boolean') bad(`${sw}.automatic`, 'expected true or false');
-      if (sn.groupMembers !== null && sn.groupMembers !== undefined) arr(sn.groupMembers, `${sw}.groupMembers`).forEach((m, k) => str(m, `${sw}.groupMembers[${k}]`));
-      const sd = arr(sn.drives, `${sw}.drives`);
-      if (sd.length !== drives.length) bad(`${sw}.drives`, `expected one file for each of the VM's ${drives.length} drives`);
-      sd.forEach((p, k) => {
-        if (!drives[k]!.has(disk(p, `${sw}.drives[${k}]`))) bad(`${sw}.drives[${k}]`, `${String(p)} is not one of the drive's files`);
-      });
-      return { sw, parentId: strOrNull(sn.parentId, `${sw}.parentId`) };
-    });
-    for (const x of snaps) if (x.parentId !== null && !ids.has(x.parentId)) bad(`${x.sw}.parentId`, `no checkpoint has the Id ${x.parentId}`);
     if (vm.pendingStep !== undefined && vm.pendingStep !== null) {
       const ps = obj(vm.pendingStep, `${w}.pendingStep`);
-      const d = num(ps.drive, `${w}.pendingStep.drive`);
-      if (!drives[d]) bad(`${w}.pendingStep.drive`, `the VM has no drive ${d}`);
+      num(ps.drive, `${w}.pendingStep.drive`);
       const st = obj(ps.step, `${w}.pendingStep.step`);
       const kind = oneOf(st.kind, ['delete', 'merge-into-child', 'merge-down'] as const, `${w}.pendingStep.step.kind`);
       const named = kind === 'delete' ? [st.file] : kind === 'merge-into-child' ? [st.file, st.child] : [st.base, st.leaf, ...arr(st.between, `${w}.pendingStep.step.between`)];
       named.forEach((f) => disk(f, `${w}.pendingStep.step`));
     }
-    const p = strOrNull(vm.parentSnapshotId, `${w}.parentSnapshotId`);
-    if (p !== null && !ids.has(p)) bad(`${w}.parentSnapshotId`, `no checkpoint has the Id ${p}`);
+    if (vm.parentSnapshotId !== null) str(vm.parentSnapshotId, `${w}.parentSnapshotId`);
+    if (!isLazy(v as VmRecord)) validateVmBulk(vm, vm, file, `${w}.`);
   });
   if (o.groups !== undefined)
     arr(o.groups, 'groups').forEach((g, i) => {
@@ -337,4 +360,59 @@ export function validateState(s: unknown, file: string): HostState {
       if (co.parent !== null) disk(co.parent, `creating[${i}].parent`);
     });
   return s as HostState;
+}
+
+/**
+ * Check the bulk fields of a VM (`bulk`: its record file's object, or the VM itself when inline)
+ * against its index fields (`vm`: parentSnapshotId, pendingStep): what validateState checks of
+ * them, CORRUPT errors naming `file` and the field (`where` its prefix, e.g. "vms[3].").
+ */
+export function validateVmBulk(vm: Record<string, unknown>, bulk: unknown, file: string, where = ''): void {
+  const { bad, obj, arr, str, num, strOrNull, oneOf, disk } = checker(file);
+  const b = obj(bulk, where === '' ? 'the record' : where.slice(0, -1));
+  const w = where;
+  const drives = arr(b.drives, `${w}drives`).map((d, j) => {
+    const dw = `${w}drives[${j}]`;
+    const drive = obj(d, dw);
+    const leaf = disk(drive.path, `${dw}.path`);
+    const files = arr(drive.files, `${dw}.files`).map((f, k) => {
+      const fo = obj(f, `${dw}.files[${k}]`);
+      return { path: disk(fo.path, `${dw}.files[${k}].path`), parent: fo.parent === null ? null : disk(fo.parent, `${dw}.files[${k}].parent`) };
+    });
+    const paths = new Set(files.map((f) => f.path));
+    if (paths.size !== files.length) bad(`${dw}.files`, 'a file is listed twice');
+    if (files.filter((f) => f.parent === null).length !== 1) bad(`${dw}.files`, 'expected exactly one base file');
+    for (const f of files) if (f.parent !== null && !paths.has(f.parent)) bad(`${dw}.files`, `the parent ${f.parent} of ${f.path} is not listed`);
+    if (!paths.has(leaf)) bad(`${dw}.path`, `${leaf} is not one of the drive's files`);
+    return paths;
+  });
+  const ids = new Set<string>();
+  const snaps = arr(b.snapshots, `${w}snapshots`).map((x, j) => {
+    const sw = `${w}snapshots[${j}]`;
+    const sn = obj(x, sw);
+    ids.add(str(sn.id, `${sw}.id`));
+    str(sn.name, `${sw}.name`);
+    num(sn.creationTime, `${sw}.creationTime`);
+    oneOf(sn.state, VM_STATES, `${sw}.state`);
+    oneOf(sn.kind, ['Standard', 'Production'] as const, `${sw}.kind`);
+    num(sn.memory, `${sw}.memory`);
+    str(sn.notes, `${sw}.notes`);
+    oneOf(sn.checkpointType, CHECKPOINT_TYPES, `${sw}.checkpointType`);
+    strOrNull(sn.groupId, `${sw}.groupId`);
+    if (sn.fileLocation !== undefined) str(sn.fileLocation, `${sw}.fileLocation`);
+    if (sn.automatic !== undefined && typeof sn.automatic !== 'boolean') bad(`${sw}.automatic`, 'expected true or false');
+    if (sn.groupComplete !== undefined && typeof sn.groupComplete !== 'boolean') bad(`${sw}.groupComplete`, 'expected true or false');
+    if (sn.groupMembers !== null && sn.groupMembers !== undefined) arr(sn.groupMembers, `${sw}.groupMembers`).forEach((m, k) => str(m, `${sw}.groupMembers[${k}]`));
+    const sd = arr(sn.drives, `${sw}.drives`);
+    if (sd.length !== drives.length) bad(`${sw}.drives`, `expected one file for each of the VM's ${drives.length} drives`);
+    sd.forEach((p, k) => {
+      if (!drives[k]!.has(disk(p, `${sw}.drives[${k}]`))) bad(`${sw}.drives[${k}]`, `${String(p)} is not one of the drive's files`);
+    });
+    return { sw, parentId: strOrNull(sn.parentId, `${sw}.parentId`) };
+  });
+  for (const x of snaps) if (x.parentId !== null && !ids.has(x.parentId)) bad(`${x.sw}.parentId`, `no checkpoint has the Id ${x.parentId}`);
+  const ps = vm.pendingStep as { drive: number } | null | undefined;
+  if (ps !== undefined && ps !== null && !drives[ps.drive]) bad(`${w}pendingStep.drive`, `the VM has no drive ${ps.drive}`);
+  const p = vm.parentSnapshotId;
+  if (p !== null && typeof p === 'string' && !ids.has(p)) bad(`${w}parentSnapshotId`, `no checkpoint has the Id ${p}`);
 }

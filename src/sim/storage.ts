@@ -15,8 +15,9 @@ import { MemoryDiskStore, NodeDiskStore, type DiskStore } from '../engine/store.
 import { crc32c } from '../vhd/common/crc32c.js';
 import { fsError } from '../vhd/io/fs-error.js';
 import { noteLockFile, processAlive, readLockOwner, removeLock, removeStaleLock, tryCreateLock } from '../vhd/io/lock-file.js';
-import { mkdirp, writeFileAtomic } from '../vhd/io/node-file.js';
-import { STATE_VERSION, type HostState } from './state.js';
+import { mkdirp, syncFolder, writeFileAtomic } from '../vhd/io/node-file.js';
+import { indexOf, openIndex, RECORD_NAME, RECORD_TMP, RECORDS_DIR, recordStem, recordText, readStateDirectory, writeStateDirectory, type RecordInfo } from './records.js';
+import { isLazy, STATE_VERSION, summaryOf, type HostState, type VmRecord, type VmSummary } from './state.js';
 
 export interface SimStorage {
   readonly kind: 'memory' | 'directory';
@@ -39,15 +40,26 @@ export interface SimStorage {
    * and need not be validated again (docs/simulator.md, "VM files").
    */
   readonly loadedAsWritten?: boolean;
+  /** What load() found that the simulator should report as a warning (a file hvsim did not make among its records). */
+  readonly loadNotes?: readonly string[];
   load(): HostState | undefined;
-  save(state: HostState): void;
-  /** Whether `state` is what was loaded or last saved but for its clock. */
-  sameButClock(state: HostState): boolean;
+  /**
+   * Save `state`; with `unlessOnlyClock`, not when it differs from what was loaded or last saved
+   * only by its clock (context.ts, persist).
+   */
+  save(state: HostState, opts?: SaveOptions): void;
   mkdirp(dir: string): void;
   /** Note that the host is being closed cleanly, its files checked: the next open need not check them all. */
   markClean?(): void;
   /** Release whatever the storage holds (the lock). */
   close(): void;
+}
+
+/** A step of DirectoryStorage's save, in order: write a new record, replace state.json, remove an old record. */
+export type SaveStep = 'record' | 'index' | 'remove';
+
+export interface SaveOptions {
+  unlessOnlyClock?: boolean;
 }
 
 export class MemoryStorage implements SimStorage {
@@ -71,12 +83,11 @@ export class MemoryStorage implements SimStorage {
   load(): HostState | undefined {
     return this.json === undefined ? undefined : (JSON.parse(this.json) as HostState);
   }
-  save(state: HostState): void {
+  save(state: HostState, opts: SaveOptions = {}): void {
+    const json = this.json;
+    if (opts.unlessOnlyClock && json !== undefined && withClock(state, (JSON.parse(json) as HostState).clock, () => JSON.stringify(state) === json)) return;
     // Kept as text so that a reopened simulator sees exactly what a state file would hold.
     this.json = JSON.stringify(state);
-  }
-  sameButClock(state: HostState): boolean {
-    return this.json !== undefined && withClock(state, (JSON.parse(this.json) as HostState).clock, () => JSON.stringify(state) === this.json);
   }
   /** A host in memory is checked whole whenever it is opened (it is small; tests reopen it after simulated crashes). */
   readonly wholeCheck = true;
@@ -102,8 +113,9 @@ export const LOCK_FILE = 'lock';
 export const CLOSED_FILE = 'closed';
 /**
  * The CRC-32C of state.json as hvsim last wrote it (with its length): a state.json that still has
- * it is not validated again at open (1,000 VMs: 0.1–0.3 s). Not fsynced and written after
- * state.json: a sum lost or stale only means a validation. A CRC, not a cryptographic hash: it
+ * it is not validated again at open (1,000 VMs: 0.1–0.3 s). Not fsynced, and written only at a
+ * clean close (a CRC of 3 MB at every save cost a checkpoint 20–30 ms): a sum lost or stale only
+ * means a validation. A CRC, not a cryptographic hash: it
  * guards against edits and damage, not forgery (which a hash anyone can compute would not stop
  * either), and node:crypto would cost every command's start-up about 17 ms to load.
  */
@@ -125,8 +137,33 @@ function withClock(state: HostState, clock: number, test: () => boolean): boolea
   }
 }
 
+/**
+ * `text` (stateText) with its clock `clock` written as `savedClock`: the top-level field is the
+ * only one indented by one space (stateText), so no other field can match.
+ */
+function withSavedClock(text: string, clock: number, savedClock: number): string {
+  return text.replace(`\n "clock": ${JSON.stringify(clock)},\n`, () => `\n "clock": ${JSON.stringify(savedClock)},\n`);
+}
+
+/**
+ * The text of `vmFiles` lists (1,000 VMs: 23,000 paths, 2 MB) as stateText writes it at depth 1,
+ * kept while the list is the same array (every change replaces it): a command's saves serialise it once.
+ */
+const listTexts = new WeakMap<readonly string[], string>();
+
+/** stateText of an index, its `vmFiles` (moved last) serialised once per list. */
+function indexText(index: Record<string, unknown>): string {
+  const list = index.vmFiles as string[] | undefined;
+  if (list === undefined) return stateText(index);
+  let listText = listTexts.get(list);
+  if (listText === undefined) listTexts.set(list, (listText = JSON.stringify(list, null, 1).replace(/\n/g, '\n ')));
+  const { vmFiles: _, ...rest } = index;
+  // stateText's text ends "\n}\n": the last field follows the others.
+  return `${stateText(rest).slice(0, -3)},\n "vmFiles": ${listText}\n}\n`;
+}
+
 /** The text of state.json for `state`. */
-function stateText(state: HostState): string {
+function stateText(state: object): string {
   return JSON.stringify(state, null, 1) + '\n';
 }
 
@@ -191,9 +228,23 @@ export class DirectoryStorage implements SimStorage {
   private clean = false;
   /** Whether STATE_SUM_FILE holds the sum of this.saved. */
   private sumWritten = false;
+  /** this.saved as written (UTF-8), when this storage wrote it. */
+  private savedBytes: Buffer | undefined;
+  /** Each VM's record file (records.ts) and its text as read or written; a VM not here has none yet. */
+  private records = new WeakMap<VmRecord, RecordInfo>();
+  /** The record files state.json names now. */
+  private named = new Set<string>();
+  /** The last generation given to a record file (the index's recordGen). */
+  private recordGen = 0;
+  loadNotes: string[] = [];
+  /** hvsim's record files that state.json did not name when loaded (findUnnamedRecords). */
+  private unnamed: string[] = [];
 
-  /** Opens (creating when needed) and locks the state directory. */
-  constructor(root: string, lockOpts: LockOptions = {}) {
+  /**
+   * Opens (creating when needed) and locks the state directory. `opts.beforeStep` is called before
+   * each step of a save that changes a file (the crash tests stop a save there by throwing).
+   */
+  constructor(root: string, lockOpts: LockOptions = {}, private readonly opts: { beforeStep?: (step: SaveStep, file: string) => void } = {}) {
     this.root = path.resolve(root);
     this.vmRoot = path.join(this.root, 'vms');
     mkdirp(this.root);
@@ -217,6 +268,10 @@ export class DirectoryStorage implements SimStorage {
     return path.join(this.root, STATE_FILE);
   }
 
+  get recordsDir(): string {
+    return path.join(this.root, RECORDS_DIR);
+  }
+
   load(): HostState | undefined {
     let bytes: Buffer;
     try {
@@ -235,41 +290,110 @@ export class DirectoryStorage implements SimStorage {
     }
     if (typeof state !== 'object' || state === null || !Array.isArray(state.vms) || typeof state.clock !== 'number')
       throw new HvsimError('CORRUPT', `${this.statePath}: not an hvsim state file`, { file: this.statePath, reason: 'STATE_FILE' });
-    if (state.version !== STATE_VERSION)
-      throw new HvsimError('UNSUPPORTED', `${this.statePath}: state version ${state.version} (this hvsim reads ${STATE_VERSION})`, { file: this.statePath });
+    // Version 1 (everything in state.json) is read as a state whose records are all inline: the next save writes version 2.
+    if (state.version !== STATE_VERSION && state.version !== 1)
+      throw new HvsimError('UNSUPPORTED', `${this.statePath}: state version ${state.version} (this hvsim reads ${STATE_VERSION} and 1)`, { file: this.statePath });
+    const gen = (state as unknown as { recordGen?: unknown }).recordGen;
+    this.recordGen = typeof gen === 'number' && Number.isSafeInteger(gen) && gen >= 0 ? gen : 0;
+    const infos = openIndex(state as unknown as Record<string, unknown>, this.statePath, this.recordsDir);
+    for (const [vm, info] of infos) this.records.set(vm, info);
+    this.named = new Set([...infos.values()].map((i) => i.file));
+    for (const i of infos.values()) this.recordGen = Math.max(this.recordGen, Number(i.file.split('.')[1]));
+    this.findUnnamedRecords();
     this.savedClock = state.clock;
     this.loadedAsWritten = readSmall(this.sumPath) === stateSum(bytes);
     this.sumWritten = this.loadedAsWritten;
     return state;
   }
 
-  sameButClock(state: HostState): boolean {
-    const saved = this.saved;
-    return saved !== undefined && this.savedClock !== undefined && withClock(state, this.savedClock, () => stateText(state) === saved);
+  /**
+   * The record files state.json does not name (docs/simulator.md, "The state directory"): with
+   * hvsim's name, an unfinished save's (written before its index) or an old generation (whose
+   * index was replaced before it was removed), removed by the first save (after the state loaded
+   * has been validated); anything else is reported, never removed.
+   */
+  private findUnnamedRecords(): void {
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.recordsDir);
+    } catch {
+      return; // none yet
+    }
+    for (const n of names) {
+      if (this.named.has(n)) continue;
+      const file = path.join(this.recordsDir, n);
+      if (RECORD_NAME.test(n) || RECORD_TMP.test(n)) this.unnamed.push(file);
+      else this.loadNotes.push(`${file} is not a record file hvsim made: left as it is`);
+    }
   }
 
   private get sumPath(): string {
     return path.join(this.root, STATE_SUM_FILE);
   }
 
-  save(state: HostState): void {
+  save(state: HostState, opts: SaveOptions = {}): void {
     if (!this.lock) throw new HvsimError('INVALID_STATE', `${this.root}: storage is closed`);
-    const text = stateText(state);
+    // Before any new record (one may have a leftover's name); best effort: a leftover is never read.
+    for (const f of this.unnamed.splice(0)) removeLeftover(f);
+    // Only the VMs whose record was loaded (or that have none yet) are serialised and compared.
+    const files: string[] = [];
+    const summaries: VmSummary[] = [];
+    const writes: Array<{ vm: VmRecord; file: string; text: string }> = [];
+    let gen = this.recordGen;
+    for (const vm of state.vms) {
+      const info = this.records.get(vm);
+      summaries.push(summaryOf(vm));
+      if (info !== undefined && isLazy(vm)) {
+        files.push(info.file);
+        continue;
+      }
+      const text = recordText(vm);
+      if (info !== undefined && info.text === text) files.push(info.file);
+      else {
+        const file = `${recordStem(vm.id)}.${++gen}.json`;
+        files.push(file);
+        writes.push({ vm, file, text });
+      }
+    }
+    const text = indexText(indexOf(state, gen, files, summaries));
     // Reads (Get-VM in a polling loop) change nothing: no rewrite, no fsync.
-    if (text === this.saved) return;
-    // A crash before the sum is rewritten leaves the old one, which this text does not match.
-    writeFileAtomic(this.statePath, text);
+    if (writes.length === 0 && text === this.saved) return;
+    if (writes.length === 0 && opts.unlessOnlyClock && this.savedClock !== undefined && this.saved !== undefined && withSavedClock(text, state.clock, this.savedClock) === this.saved) return;
+    // The records first (new names: a crash leaves files the index does not name, removed at the
+    // next open), then the index (the commit point), then the old generations.
+    if (writes.length > 0) {
+      mkdirp(this.recordsDir);
+      for (const w of writes) {
+        const file = path.join(this.recordsDir, w.file);
+        this.opts.beforeStep?.('record', file);
+        writeNew(file, w.text);
+      }
+      syncFolder(path.join(this.recordsDir, writes[0]!.file));
+    }
+    // The sum is rewritten at a clean close: until then the old one, which this text does not match.
+    this.opts.beforeStep?.('index', this.statePath);
+    const bytes = Buffer.from(text, 'utf8');
+    writeFileAtomic(this.statePath, bytes);
     this.saved = text;
+    this.savedBytes = bytes;
     this.savedClock = state.clock;
+    this.recordGen = gen;
+    for (const w of writes) this.records.set(w.vm, { file: w.file, text: w.text });
+    const named = new Set(files);
+    for (const f of this.named)
+      if (!named.has(f)) {
+        this.opts.beforeStep?.('remove', path.join(this.recordsDir, f));
+        removeLeftover(path.join(this.recordsDir, f));
+      }
+    this.named = named;
     this.sumWritten = false;
-    this.writeSum();
   }
 
   /** Record the sum of state.json as it is now (this.saved): hvsim's own text, or one the open validated. */
   private writeSum(): void {
     if (this.saved === undefined || this.sumWritten) return;
     try {
-      fs.writeFileSync(this.sumPath, stateSum(this.saved));
+      fs.writeFileSync(this.sumPath, stateSum(this.savedBytes ?? this.saved));
       this.sumWritten = true;
     } catch {
       // without it the next open validates state.json: slower, never wrong
@@ -297,6 +421,31 @@ export class DirectoryStorage implements SimStorage {
     this.clean = false;
     this.lock?.release();
     this.lock = undefined;
+  }
+}
+
+/** Remove a record file no index names; best effort (one left is never read, and the next open finds it again). */
+function removeLeftover(file: string): void {
+  try {
+    fs.rmSync(file, { force: true });
+  } catch {
+    // left for the next open
+  }
+}
+
+/** Write a file that does not exist yet (or is an unfinished save's: records.ts) and fsync it. */
+function writeNew(file: string, text: string): void {
+  try {
+    const fd = fs.openSync(file, 'w');
+    try {
+      const bytes = Buffer.from(text, 'utf8');
+      for (let done = 0; done < bytes.length; ) done += fs.writeSync(fd, bytes, done, bytes.length - done, done);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (e) {
+    throw fsError(e, file, 'write');
   }
 }
 
@@ -330,9 +479,8 @@ export function copyStateDirectory(root: string, dest: string): void {
   const from = path.resolve(root);
   const to = path.resolve(dest);
   fs.cpSync(from, to, { recursive: true, errorOnExist: true, force: false, filter: (src) => path.resolve(src) !== path.join(from, LOCK_FILE) && path.resolve(src) !== path.join(from, CLOSED_FILE) });
-  const statePath = path.join(to, STATE_FILE);
-  if (!fs.existsSync(statePath)) return;
-  const state = JSON.parse(fs.readFileSync(statePath, 'utf8')) as HostState;
+  const state = readStateDirectory(to);
+  if (state === undefined) return;
   const outside = new Map<string, string>();
   const move = (p: string): string => {
     if (p === from || p.startsWith(from + path.sep)) return to + p.slice(from.length);
@@ -376,5 +524,5 @@ export function copyStateDirectory(root: string, dest: string): void {
   }
   if (state.creating) state.creating = state.creating.map((c) => ({ file: move(c.file), parent: c.parent === null ? null : move(c.parent) }));
   if (state.vmFiles) state.vmFiles = state.vmFiles.map(move);
-  fs.writeFileSync(statePath, stateText(state));
+  writeStateDirectory(to, state);
 }

@@ -18,7 +18,7 @@ import { HvsimError } from '../errors.js';
 import { KiB, MiB } from '../vhd/common/bytes.js';
 import { iso } from '../host/clock.js';
 import { persist, warn, type SimContext } from './context.js';
-import { currentDisks, type SnapshotRecord, type VmRecord } from './state.js';
+import { currentDisks, summaryOf, type SnapshotRecord, type VmRecord } from './state.js';
 
 /** Size of a `.vmrs` that holds no memory (an Off or running VM; a disk-only checkpoint) — hvsim's choice, unverified. */
 export const VMRS_IDLE_SIZE = 48 * KiB;
@@ -117,18 +117,33 @@ function fileId(file: string): string {
 }
 
 /**
+ * `state.vmFiles` as a set, kept while the list is the same array (every change replaces it):
+ * a sync of one VM need not rebuild the set of every VM's files (1,000 VMs: 23,000 paths).
+ */
+const madeSets = new WeakMap<readonly string[], ReadonlySet<string>>();
+const NONE: readonly string[] = [];
+function madeSet(ctx: SimContext): ReadonlySet<string> {
+  const list = ctx.state.vmFiles ?? NONE;
+  let set = madeSets.get(list);
+  if (set === undefined) madeSets.set(list, (set = new Set(list)));
+  return set;
+}
+
+/**
  * List in `state.vmFiles` the files the records of `vms` need that are not there yet (listed
  * before they exist; the caller saves the state before syncVmFiles creates them, in the
- * operation's own save: docs/simulator.md, "VM files"). Returns whether it listed any.
+ * operation's own save: docs/simulator.md, "VM files"). Returns the files `vms` need (for
+ * syncVmFiles) and whether it listed any.
  */
-export function listVmFiles(ctx: SimContext, vms: readonly VmRecord[]): boolean {
-  if (!keepsVmFiles(ctx)) return false;
+export function listVmFiles(ctx: SimContext, vms: readonly VmRecord[]): { want: VmFile[]; listed: boolean } {
+  if (!keepsVmFiles(ctx)) return { want: [], listed: false };
   const store = ctx.storage.store;
-  const made = new Set(ctx.state.vmFiles ?? []);
-  const absent = vms.flatMap(expectedVmFiles).filter((f) => !made.has(f.path) && !store.exists(f.path));
-  if (absent.length === 0) return false;
-  ctx.state.vmFiles = [...made, ...absent.map((f) => f.path)];
-  return true;
+  const made = madeSet(ctx);
+  const want = vms.flatMap(expectedVmFiles);
+  const absent = want.filter((f) => !made.has(f.path) && !store.exists(f.path));
+  if (absent.length === 0) return { want, listed: false };
+  ctx.state.vmFiles = [...(ctx.state.vmFiles ?? []), ...absent.map((f) => f.path)];
+  return { want, listed: true };
 }
 
 /**
@@ -138,28 +153,29 @@ export function listVmFiles(ctx: SimContext, vms: readonly VmRecord[]): boolean 
  * listed in `state.vmFiles` (and that saved) before it is created, and unlisted only after it is
  * gone. A file hvsim made whose Id no record has any more (a removed VM's or checkpoint's) is
  * removed whichever VM it was; one of a VM not in `vms` is otherwise left as it is.
+ * `given`: what listVmFiles(ctx, vms) returned, its additions saved since (default: listed and
+ * saved here).
  */
-export function syncVmFiles(ctx: SimContext, vms: readonly VmRecord[]): void {
+export function syncVmFiles(ctx: SimContext, vms: readonly VmRecord[], given?: { want: VmFile[] }): void {
   if (!keepsVmFiles(ctx)) return;
-  // Listed by the caller's save already, as a rule; else listed and saved here, before creation.
-  if (listVmFiles(ctx, vms)) persist(ctx);
+  let want: VmFile[];
+  if (given !== undefined) want = given.want;
+  else {
+    // Listed by the caller's save already, as a rule; else listed and saved here, before creation.
+    const list = listVmFiles(ctx, vms);
+    if (list.listed) persist(ctx);
+    want = list.want;
+  }
   const store = ctx.storage.store;
   const state = ctx.state;
-  const want = vms.flatMap(expectedVmFiles);
   const wanted = new Set(want.map((f) => f.path));
-  const made = new Set(state.vmFiles ?? []);
+  const made = madeSet(ctx);
   const foreign = want.filter((f) => !made.has(f.path) && store.exists(f.path));
   for (const f of foreign) warn(ctx, '', `${f.path} exists but hvsim did not make it: left as it is (a virtual machine's file of the same Id?)`);
-  // Ids with records: a VM's (its own files) and its checkpoints' (theirs), for the VMs not synced.
-  const inScope = new Set(vms);
-  const otherIds = new Set<string>();
-  for (const vm of state.vms) {
-    if (inScope.has(vm)) continue;
-    otherIds.add(vm.id.toUpperCase());
-    for (const s of vm.snapshots) otherIds.add(s.id.toUpperCase());
-  }
-  // hvsim's own files no record needs (a removed checkpoint's): delete, then forget.
-  const stale = [...made].filter((f) => !wanted.has(f) && !otherIds.has(fileId(f)));
+  // hvsim's own files no record needs (a removed checkpoint's): delete, then forget. The Ids with
+  // records (a VM's own files, its checkpoints' theirs) are gathered only when some file is not wanted.
+  let otherIds: Set<string> | undefined;
+  const stale = [...made].filter((f) => !wanted.has(f) && !(otherIds ??= recordIds(ctx, vms)).has(fileId(f)));
   if (stale.length > 0) {
     const gone = new Set<string>();
     for (const f of stale) {
@@ -187,6 +203,18 @@ export function syncVmFiles(ctx: SimContext, vms: readonly VmRecord[]): void {
       warn(ctx, '', `a virtual machine file could not be written (the next command tries again): ${e.message}`);
     }
   }
+}
+
+/** The Ids of the VMs not in `vms` and of their checkpoints (the files hvsim made for them are kept). */
+function recordIds(ctx: SimContext, vms: readonly VmRecord[]): Set<string> {
+  const inScope = new Set(vms);
+  const ids = new Set<string>();
+  for (const vm of ctx.state.vms) {
+    if (inScope.has(vm)) continue;
+    ids.add(vm.id.toUpperCase());
+    for (const s of summaryOf(vm).snapshotIds) ids.add(s.toUpperCase());
+  }
+  return ids;
 }
 
 /**
@@ -230,7 +258,7 @@ function writeVmFile(ctx: SimContext, f: VmFile): void {
 export function unrecordedVmFiles(ctx: SimContext, vms: readonly VmRecord[] = ctx.state.vms): string[] {
   if (!keepsVmFiles(ctx)) return [];
   const store = ctx.storage.store;
-  const made = new Set(ctx.state.vmFiles ?? []);
+  const made = madeSet(ctx);
   const dirs = new Set<string>();
   for (const vm of vms) {
     dirs.add(configFolder(vm));

@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readState } from '../helpers/state-dir.js';
 import { collect, okStdout, runCli, SIM_ENV, spawnCli, type CliOptions, type CliResult } from '../helpers/cli.js';
 import { checkChainFile } from '../../src/engine/check.js';
 import { NodeDiskStore } from '../../src/engine/store.js';
@@ -379,7 +380,7 @@ describe('two hvsim processes on the same state directory', () => {
     // Every acknowledged write is in the running disk; every acknowledged checkpoint exists and holds
     // the writes acknowledged before it began, and none of those that began after it ended.
     const snaps = JSON.parse(ok(['get-vmsnapshot', '--vm-name', 'v', '--json'], E)) as Array<{ Name: string; HardDrives: Array<{ Path: string }> }>;
-    const state = JSON.parse(fs.readFileSync(path.join(root, 'state.json'), 'utf8')) as { vms: Array<{ drives: Array<{ path: string }> }> };
+    const state = readState(root);
     const now = readChain(state.vms[0]!.drives[0]!.path);
     const holds = (view: Buffer, i: number): 'data' | 'zeros' | 'torn' => {
       const part = view.subarray(i * 8 * MiB, i * 8 * MiB + 4 * MiB);

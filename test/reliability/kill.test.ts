@@ -16,6 +16,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readState } from '../helpers/state-dir.js';
 import { okStdout, runCli, SIM_ENV, spawnCli, type CliOptions, type CliResult } from '../helpers/cli.js';
 import { checkChainFile } from '../../src/engine/check.js';
 import { NodeDiskStore } from '../../src/engine/store.js';
@@ -332,7 +333,7 @@ describe('SIGKILL during remove-vmsnapshot on the state directory', () => {
      */
     const reopen = (): { snaps: string[]; views: Map<string, Buffer>; leaf: string } => {
       const list = JSON.parse(ok(['get-vmsnapshot', '--vm-name', 'v', '--json'], S)) as Array<{ Name: string; HardDrives: Array<{ Path: string }> }>;
-      const state = JSON.parse(fs.readFileSync(path.join(root, 'state.json'), 'utf8')) as { vms: Array<{ drives: Array<{ path: string }> }> };
+      const state = readState(root);
       const leaf = state.vms[0]!.drives[0]!.path;
       const views = new Map<string, Buffer>([['Now', readChain(leaf)]]);
       for (const x of list) views.set(x.Name, readChain(x.HardDrives[0]!.Path));

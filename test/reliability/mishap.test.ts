@@ -45,6 +45,7 @@ import { faultBudget } from '../../src/vhd/io/fault-file.js';
 import { MemoryDiskStore, type DiskStore } from '../../src/engine/store.js';
 import { Simulator } from '../../src/sim/simulator.js';
 import { MemoryStorage } from '../../src/sim/storage.js';
+import { readStateDirectory, RECORDS_DIR } from '../../src/sim/records.js';
 import { checkpointGroup } from '../../src/host/group.js';
 import type { DriveRecord, HostState } from '../../src/sim/state.js';
 import { createSession } from '../../src/powershell/index.js';
@@ -239,6 +240,10 @@ interface Cell {
   /** state.json as the mishap left it (the state-file columns). */
   planted?: string;
   original?: string;
+  /** state.json and records/ as they were before the mishap (state version 2: src/sim/records.ts). */
+  originalFiles?: Map<string, string>;
+  /** The whole state they hold. */
+  originalState?: HostState;
   left?: string[];
 }
 
@@ -263,10 +268,29 @@ const stateFile = (c: Cell): string => path.join(c.p.root, 'state.json');
 const touchesState = (cmd: Cmd): true | string => (cmd.kind === 'state' || cmd.kind === 'cmdlet' ? true : 'does not read the state directory');
 const touchesChain = (cmd: Cmd): true | string => (cmd.kind === 'workload' ? 'writes a new folder of its own; uses no VM file' : true);
 
-/** Edit state.json as a user would by hand; the text before and after. */
+/** state.json and each record file of state directory `root` (relative name → text). */
+function stateFiles(root: string): Map<string, string> {
+  const out = new Map<string, string>([['state.json', fs.readFileSync(path.join(root, 'state.json'), 'utf8')]]);
+  const dir = path.join(root, RECORDS_DIR);
+  for (const n of fs.existsSync(dir) ? fs.readdirSync(dir) : []) out.set(path.join(RECORDS_DIR, n), fs.readFileSync(path.join(dir, n), 'utf8'));
+  return out;
+}
+/** Put back what stateFiles saw (records/ exactly as it was). */
+function putStateFiles(root: string, files: Map<string, string>): void {
+  fs.rmSync(path.join(root, RECORDS_DIR), { recursive: true, force: true });
+  fs.mkdirSync(path.join(root, RECORDS_DIR), { recursive: true });
+  for (const [n, text] of files) fs.writeFileSync(path.join(root, n), text);
+}
+/** Note the state before a mishap (c.original: state.json's text). */
+function keepOriginal(c: Cell): void {
+  c.originalFiles = stateFiles(c.p.root);
+  c.original = c.originalFiles.get('state.json')!;
+  c.originalState = readWholeState(c.p.root);
+}
+/** Edit state.json as a user would by hand (the whole state, written back whole); the text before and after. */
 function editState(c: Cell, edit: (s: HostState) => void): void {
-  c.original = fs.readFileSync(stateFile(c), 'utf8');
-  const s = JSON.parse(c.original) as HostState;
+  keepOriginal(c);
+  const s = readWholeState(c.p.root)!;
   edit(s);
   c.planted = JSON.stringify(s, null, 1) + '\n';
   fs.writeFileSync(stateFile(c), c.planted);
@@ -286,7 +310,7 @@ function restoreState(c: Cell): void {
     if (typeof s.clock !== 'number' || !Array.isArray(s.vms)) c.notes.push(`the command left a state.json that no longer loads (clock ${JSON.stringify(s.clock)})`);
   }
   if (succeeded(c.cmd, c.first!)) return;
-  fs.writeFileSync(stateFile(c), c.original!);
+  putStateFiles(c.p.root, c.originalFiles!);
 }
 
 let PLANTED_PID = 0;
@@ -407,8 +431,8 @@ const COLUMNS: Column[] = [
     title: 'f. state.json truncated (its first half)',
     applies: touchesState,
     prepare: (c) => {
-      c.original = fs.readFileSync(stateFile(c), 'utf8');
-      c.planted = c.original.slice(0, c.original.length >> 1);
+      keepOriginal(c);
+      c.planted = c.original!.slice(0, c.original!.length >> 1);
       fs.writeFileSync(stateFile(c), c.planted);
     },
     lift: restoreState,
@@ -530,9 +554,9 @@ const label = (id: string, name: string): string | undefined => tplIds.get(id) ?
 const stats = { cells: 0, na: 0, ok: 0, oneLine: 0, nothingLost: 0, points: 0, pointsRead: 0, invocations: 0, skipped: 0, failing: 0 };
 let setupError: unknown;
 
-function readState(root: string): HostState | undefined {
+function readWholeState(root: string): HostState | undefined {
   try {
-    return JSON.parse(fs.readFileSync(path.join(root, 'state.json'), 'utf8')) as HostState;
+    return readStateDirectory(root);
   } catch {
     return undefined;
   }
@@ -573,7 +597,7 @@ function filesOf(vm: HostState['vms'][number]): string[] {
  */
 function pictureOf(c: Cell): Picture {
   // A state.json the mishap broke (and the command left broken) is read as the good one it replaced.
-  const s = readState(c.p.root) ?? (c.original ? (JSON.parse(c.original) as HostState) : undefined);
+  const s = readWholeState(c.p.root) ?? c.originalState;
   if (!s) return new Map([['state.json', 'unreadable']]);
   const same = new Set<string>();
   for (const vm of s.vms) {
@@ -629,8 +653,7 @@ async function newCells(list: Array<{ base: string; tmpfs?: boolean; owner?: num
   );
   return list.map((x) => {
     const p = paths(x.base);
-    const st = path.join(p.root, 'state.json');
-    fs.writeFileSync(st, fs.readFileSync(st, 'utf8').replaceAll(`"${tplRoot}/`, `"${p.root}/`));
+    for (const [n, text] of stateFiles(p.root)) fs.writeFileSync(path.join(p.root, n), text.replaceAll(`"${tplRoot}/`, `"${p.root}/`));
     return p;
   });
 }
@@ -700,7 +723,7 @@ async function setup(): Promise<void> {
   built.forEach((r, i) => {
     if (r.code !== 0) throw new Error(`template step ${steps[i]!.join(' ')}: ${brief(r)} ${r.uncaught ?? ''}`);
   });
-  const tpl = readState(tplRoot)!;
+  const tpl = readWholeState(tplRoot)!;
   tplIds = new Map(tpl.vms.map((v) => [v.id, v.name]));
   const alpha = tpl.vms.find((v) => v.name === 'alpha')!;
   const c2 = alpha.snapshots.find((s) => s.name === 'c2')!;
@@ -1314,7 +1337,7 @@ describe("the issue's data-loss repros, each step a separate hvsim process (item
       } else views.Now = cur;
     }
     const disks = path.join(root, 'vms', 'x', 'Virtual Hard Disks');
-    const state = JSON.parse(fs.readFileSync(path.join(root, 'state.json'), 'utf8')) as HostState;
+    const state = readWholeState(root)!;
     const oldest = state.vms[0]!.snapshots.find((s) => s.name === 'c2')!.drives[0]!;
     return { root, oldest, files: fs.readdirSync(disks).sort(), expect: views };
   }
@@ -1366,7 +1389,7 @@ describe("the issue's data-loss repros, each step a separate hvsim process (item
 
   it("item 2: merge-vhd on a running VM's newest .avhdx is refused, naming the VM; nothing changes", () => {
     const w = build('item2');
-    const state = JSON.parse(fs.readFileSync(path.join(w.root, 'state.json'), 'utf8')) as HostState;
+    const state = readWholeState(w.root)!;
     const leaf = state.vms[0]!.drives[0]!.path;
     const r = hv(w.root, ['merge-vhd', '--path', leaf]);
     expect(r.code, r.stdout).not.toBe(0);

@@ -175,7 +175,7 @@ describe('restore-group and remove-group', () => {
     expect(await hash(h, 'SSTest1', 'farm')).toBe(at.SSTest1);
   });
 
-  it('refuses an incomplete group, an ambiguous name and a different VM list', async () => {
+  it('restore-group refuses an incomplete group (remove-group finishes it), an ambiguous name and a different VM list', async () => {
     const h = await setup();
     const a = await checkpointGroup(h, VMS, { snapshotName: 'same' });
     await checkpointGroup(h, VMS.slice(0, 2), { snapshotName: 'same' });
@@ -187,6 +187,10 @@ describe('restore-group and remove-group', () => {
     expect(e.message).toContain("incomplete: 'SSTest1' no longer has its checkpoint");
     expect((await getGroups(h)).find((g) => g.GroupId === a.GroupId)!.Missing).toEqual(['SSTest1']);
     expect((await reject(removeGroup(h, { groupId: '00000000-0000-0000-0000-000000000001' }))).code).toBe('NOT_FOUND');
+    // remove-group finishes an incomplete group (a removal stopped part-way): what is left goes.
+    const removed = await removeGroup(h, { groupId: a.GroupId });
+    expect(removed.Removed.map((x) => x.VMName).sort()).toEqual(VMS.filter((v) => v !== 'SSTest1').sort());
+    expect((await getGroups(h)).find((g) => g.GroupId === a.GroupId)).toBeUndefined();
   });
 });
 

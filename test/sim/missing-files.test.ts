@@ -19,6 +19,7 @@ import { createBaseDisk, createChild } from '../../src/engine/layers.js';
 import { mergeDown } from '../../src/engine/merge.js';
 import { Chain } from '../../src/engine/chain.js';
 import { faultBudget } from '../../src/vhd/io/fault-file.js';
+import { readState, writeState } from '../helpers/state-dir.js';
 import type { HostState } from '../../src/sim/state.js';
 import { HvsimError } from '../../src/errors.js';
 
@@ -58,7 +59,7 @@ function setup(): { root: string; dir: string; c1File: string; c2File: string; l
   ok(root, ['checkpoint-vm', '--name', 'x', '--snapshot-name', 'c1']);
   ok(root, ['write-vm', '--name', 'x', '--offset', '0', '--text', 'BBBB']);
   ok(root, ['checkpoint-vm', '--name', 'x', '--snapshot-name', 'c2']);
-  const state = JSON.parse(fs.readFileSync(path.join(root, 'state.json'), 'utf8')) as HostState;
+  const state = readState(root);
   const vm = state.vms[0]!;
   const c1File = vm.snapshots.find((s) => s.name === 'c1')!.drives[0]!;
   const c2File = vm.snapshots.find((s) => s.name === 'c2')!.drives[0]!;
@@ -161,7 +162,7 @@ describe('disk commands leave a simulated VM\'s files alone (item 2)', () => {
     const { root, dir, leaf } = setup();
     const before = snapshotFiles(dir);
     const file = path.join(root, 'state.json');
-    const s = JSON.parse(fs.readFileSync(file, 'utf8')) as HostState;
+    const s = readState(file);
     (s.vms[0]!.drives[0]!.files as unknown[]).push(null);
     fs.writeFileSync(file, JSON.stringify(s));
     fails(hv(root, ['merge-vhd', '--path', leaf]), 1, leaf, 'cannot be read', 'leaves its files alone');
@@ -403,14 +404,13 @@ describe('state.json edited by hand or damaged', () => {
   function copy(): { root: string; dir: string } {
     const root = fs.mkdtempSync(path.join(work, 'copy-'));
     fs.cpSync(template.root, root, { recursive: true });
-    const file = path.join(root, 'state.json');
-    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').split(template.root).join(root));
+    writeState(root, JSON.parse(JSON.stringify(readState(root)).split(template.root).join(root)) as HostState);
     return { root, dir: template.dir.replace(template.root, root) };
   }
   it.each(edits)('%s: a one-line CORRUPT error naming the field; nothing changes', (_what, edit, mention) => {
     const { root, dir } = copy();
     const file = path.join(root, 'state.json');
-    const s = JSON.parse(fs.readFileSync(file, 'utf8')) as HostState & Record<string, unknown>;
+    const s = readState(file) as HostState & Record<string, unknown>;
     edit(s);
     fs.writeFileSync(file, JSON.stringify(s));
     const text = fs.readFileSync(file, 'utf8');
@@ -427,7 +427,7 @@ describe('hvsim run --what-if and a crash leftover', () => {
     const stray = path.join(dir, 'x_00000000-0000-0000-0000-00000000000A.avhdx');
     fs.writeFileSync(stray, 'being created when the power went');
     const file = path.join(root, 'state.json');
-    const s = JSON.parse(fs.readFileSync(file, 'utf8')) as HostState;
+    const s = readState(file);
     s.creating = [{ file: stray, parent: null }];
     fs.writeFileSync(file, JSON.stringify(s, null, 1) + '\n');
     const text = fs.readFileSync(file, 'utf8');

@@ -16,6 +16,7 @@ import { faultBudget } from '../../src/vhd/io/fault-file.js';
 import { Chain } from '../../src/engine/chain.js';
 import { HvsimError } from '../../src/errors.js';
 import type { HostState } from '../../src/sim/state.js';
+import { readState } from '../helpers/state-dir.js';
 
 const MiB = 1024 * 1024;
 const START = Date.UTC(2024, 4, 1, 12, 0, 0);
@@ -66,13 +67,13 @@ describe('state directory', () => {
     await h.sleep(3_600_000); // Start-Sleep: the host's clock an hour ahead of real time
     const ahead = await h.now();
     h.close();
-    expect((JSON.parse(fs.readFileSync(file, 'utf8')) as HostState).clock).toBe(ahead);
+    expect(readState(file).clock).toBe(ahead);
 
     h = open();
     await h.checkpointVM(['web01'], { snapshotName: 'c1' });
     const now = await h.now();
     h.close();
-    const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as HostState;
+    const saved = readState(file);
     expect(saved.clock).toBe(now);
     expect(saved.clock).toBeGreaterThanOrEqual(ahead);
     expect(saved.vms[0]!.snapshots.map((x) => x.name)).toEqual(['c1']);
@@ -89,7 +90,7 @@ describe('state directory', () => {
     const clock = await h.now();
     h.close();
 
-    const state = JSON.parse(fs.readFileSync(path.join(root, 'state.json'), 'utf8')) as HostState;
+    const state = readState(root);
     expect(state.computerName).toBe('xHost16');
     expect(state.vms[0]!.snapshots[0]!.name).toBe('c1');
     const vhd = path.join(root, 'vms', 'web01', 'Virtual Hard Disks');
@@ -114,7 +115,7 @@ describe('state directory', () => {
     h.close();
     expect(fs.readdirSync(vhd)).toEqual(['web01.vhdx']);
     // no lock, no temporary left; `closed` marks the clean close (docs/simulator.md, "VM files"), state.json.crc32c what hvsim wrote
-    expect(fs.readdirSync(root).sort()).toEqual(['closed', 'state.json', 'state.json.crc32c', 'vms']);
+    expect(fs.readdirSync(root).sort()).toEqual(['closed', 'records', 'state.json', 'state.json.crc32c', 'vms']);
     // Another host name is refused for this state.
     const e = (() => {
       try {
@@ -144,7 +145,7 @@ describe('state directory', () => {
     expect(fs.statSync(file).ino).not.toBe(ino);
     fs.closeSync(old);
     h.close();
-    expect((JSON.parse(fs.readFileSync(file, 'utf8')) as HostState).vms[0]!.snapshots.map((s) => s.name)).toEqual(['c1']);
+    expect(readState(file).vms[0]!.snapshots.map((s) => s.name)).toEqual(['c1']);
   });
 
   it('a second user waits for the lock and reports BUSY when it waits too long', () => {

@@ -1,0 +1,204 @@
+/**
+ * State version 2 in a state directory (docs/simulator.md, "The state directory"): state.json is
+ * an index (the host's fields, each VM's small fields and a summary of its bulk) and each VM's
+ * bulk (BULK_FIELDS: its drives and checkpoints) is in `records/<Id>.<generation>.json`, a file
+ * never rewritten in place. A VM's record is read when code first uses its bulk (an accessor that
+ * loads and validates it, then replaces itself with the data), so a command that names one VM of
+ * 1,000 reads one record; a save writes only the records that changed, each under a new name.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { HvsimError } from '../errors.js';
+import { fsError } from '../vhd/io/fs-error.js';
+import { BULK_FIELDS, dropLazySummary, setLazySummary, STATE_VERSION, validateVmBulk, type HostState, type VmRecord, type VmSummary } from './state.js';
+
+export const RECORDS_DIR = 'records';
+
+/** A record file hvsim writes (its VM's Id, or "vm" for an Id not fit for a name; a generation). */
+export const RECORD_NAME = /^[A-Za-z0-9-]{1,64}\.\d{1,15}\.json$/;
+/** A temporary of writeFileAtomic (node-file.ts) in records/ (never read). */
+export const RECORD_TMP = /\.json\.tmp-\d+$/;
+
+/** The first part of a record file's name for VM `id`. */
+export function recordStem(id: string): string {
+  return /^[A-Za-z0-9-]{1,64}$/.test(id) ? id : 'vm';
+}
+
+/** The text of `vm`'s record file. */
+export function recordText(vm: VmRecord): string {
+  return JSON.stringify({ id: vm.id, drives: vm.drives, snapshots: vm.snapshots }) + '\n';
+}
+
+/** An index entry: the VM's fields but its bulk, the name of its record file, the summary of its bulk. */
+export function indexEntry(vm: VmRecord, record: string, summary: VmSummary): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  // Not a spread: that would read (and so load) the bulk fields.
+  for (const k of Object.keys(vm)) if (!(BULK_FIELDS as readonly string[]).includes(k)) out[k] = (vm as unknown as Record<string, unknown>)[k];
+  out.record = record;
+  out.summary = summary;
+  return out;
+}
+
+/** The index of `state` (version 2; `records[i]`/`summaries[i]` are VM i's record file and summary). */
+export function indexOf(state: HostState, recordGen: number, records: readonly string[], summaries: readonly VmSummary[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(state)) {
+    if (k === 'vms') {
+      out.recordGen = recordGen;
+      out.vms = state.vms.map((vm, i) => indexEntry(vm, records[i]!, summaries[i]!));
+    } else out[k] = k === 'version' ? STATE_VERSION : v;
+  }
+  return out;
+}
+
+/** What an index entry's `record` and `summary` say, checked (a CORRUPT error naming `file` and the field). */
+function entryRecord(entry: Record<string, unknown>, file: string, where: string): { record: string; summary: VmSummary } {
+  const bad = (field: string, what: string): never => {
+    throw new HvsimError('CORRUPT', `${file}: ${where}.${field}: ${what} (hvsim never writes this: the file was edited or damaged)`, { file, reason: 'STATE_FILE' });
+  };
+  const record = entry.record;
+  if (typeof record !== 'string' || !RECORD_NAME.test(record)) bad('record', 'expected the name of a record file (<Id>.<generation>.json)');
+  const s = entry.summary as Record<string, unknown> | null | undefined;
+  if (typeof s !== 'object' || s === null || Array.isArray(s)) return bad('summary', 'expected an object');
+  const strings = (k: string): string[] => (Array.isArray(s[k]) && (s[k] as unknown[]).every((x) => typeof x === 'string') ? (s[k] as string[]) : bad(`summary.${k}`, 'expected a list of strings'));
+  if (typeof s.partialGroup !== 'boolean') bad('summary.partialGroup', 'expected true or false');
+  return { record: record as string, summary: { snapshotIds: strings('snapshotIds'), groupIds: strings('groupIds'), partialGroup: s.partialGroup as boolean, diskDirs: strings('diskDirs') } };
+}
+
+/** The parsed object of a record file and its text (CORRUPT when it is missing, not JSON or not VM `id`'s), unchecked otherwise. */
+function readRecord(file: string, id: unknown, from: string): Record<string, unknown> & { text: string } {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new HvsimError('CORRUPT', `${file}: missing (${from} names it: the state directory was edited or damaged)`, { file, reason: 'STATE_FILE' });
+    throw fsError(e, file, 'read');
+  }
+  return parseRecord(text, file, id);
+}
+
+function parseRecord(text: string, file: string, id: unknown): Record<string, unknown> & { text: string } {
+  let o: unknown;
+  try {
+    o = JSON.parse(text);
+  } catch {
+    throw new HvsimError('CORRUPT', `${file}: not valid JSON`, { file, reason: 'STATE_FILE' });
+  }
+  if (typeof o !== 'object' || o === null || Array.isArray(o) || (o as Record<string, unknown>).id !== id)
+    throw new HvsimError('CORRUPT', `${file}: not the record of the virtual machine ${String(id)} (hvsim never writes this: the file was edited or damaged)`, { file, reason: 'STATE_FILE' });
+  return { ...(o as Record<string, unknown>), text };
+}
+
+/** Where each loaded VM's record is, and its text as read or written (undefined while not read). */
+export interface RecordInfo {
+  file: string;
+  text?: string;
+}
+
+/**
+ * Turn the parsed index `o` (version 2) into a HostState in place: each VM entry naming a record
+ * gets accessors that load it on first use (validated: validateVmBulk), its summary registered
+ * (state.ts, summaryOf); an entry without a record keeps its bulk inline (a state written whole:
+ * readStateDirectory's callers, tests). Returns the records named, by VM.
+ */
+export function openIndex(o: Record<string, unknown>, statePath: string, recordsDir: string): Map<VmRecord, RecordInfo> {
+  const infos = new Map<VmRecord, RecordInfo>();
+  delete o.recordGen;
+  o.version = STATE_VERSION;
+  const vms = o.vms as unknown[];
+  vms.forEach((v, i) => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return; // validateState reports it
+    const entry = v as Record<string, unknown>;
+    if (entry.record === undefined && entry.summary === undefined) return; // inline
+    const where = `vms[${i}]`;
+    const { record, summary } = entryRecord(entry, statePath, where);
+    delete entry.record;
+    delete entry.summary;
+    const vm = entry as unknown as VmRecord;
+    const info: RecordInfo = { file: record };
+    infos.set(vm, info);
+    const load = (): void => {
+      const file = path.join(recordsDir, record);
+      const bulk = readRecord(file, entry.id, `${statePath} ${where}`);
+      validateVmBulk(entry, bulk, file);
+      for (const k of BULK_FIELDS) Object.defineProperty(vm, k, { value: bulk[k], writable: true, enumerable: true, configurable: true });
+      dropLazySummary(vm);
+      info.text = bulk.text;
+    };
+    for (const k of BULK_FIELDS)
+      Object.defineProperty(vm, k, {
+        enumerable: true,
+        configurable: true,
+        get(): unknown {
+          load();
+          return (vm as unknown as Record<string, unknown>)[k];
+        },
+        set(value: unknown): void {
+          load();
+          (vm as unknown as Record<string, unknown>)[k] = value;
+        },
+      });
+    setLazySummary(vm, summary);
+  });
+  return infos;
+}
+
+/**
+ * The whole state kept in state directory `root` (the index with every VM's record inline), or
+ * undefined when it has no state.json; not validated. For what reads a state directory without
+ * opening it (owner.ts, copyStateDirectory, tests).
+ */
+export function readStateDirectory(root: string): HostState | undefined {
+  const statePath = path.join(root, 'state.json');
+  let text: string;
+  try {
+    text = fs.readFileSync(statePath, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw fsError(e, statePath, 'read');
+  }
+  let o: unknown;
+  try {
+    o = JSON.parse(text);
+  } catch {
+    throw new HvsimError('CORRUPT', `${statePath}: not valid JSON`, { file: statePath, reason: 'STATE_FILE' });
+  }
+  const s = o as Record<string, unknown> | null;
+  if (typeof s !== 'object' || s === null || !Array.isArray(s.vms)) throw new HvsimError('CORRUPT', `${statePath}: not an hvsim state file`, { file: statePath, reason: 'STATE_FILE' });
+  return inlineRecords(s as Record<string, unknown> & { vms: unknown[] }, root);
+}
+
+/**
+ * The parsed state.json `s` of state directory `root` with every VM's record read into it (in
+ * place; a version 1 state or one written whole is returned as it is). CORRUPT when a record named
+ * is missing, not JSON or not its VM's; not validated otherwise.
+ */
+export function inlineRecords(s: Record<string, unknown> & { vms: unknown[] }, root: string): HostState {
+  const statePath = path.join(root, 'state.json');
+  if (s.version !== 1 && s.version !== STATE_VERSION) return s as unknown as HostState;
+  s.vms.forEach((v: unknown, i: number) => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return;
+    const entry = v as Record<string, unknown>;
+    if (entry.record === undefined && entry.summary === undefined) return;
+    const { record } = entryRecord(entry, statePath, `vms[${i}]`);
+    const bulk = readRecord(path.join(root, RECORDS_DIR, record), entry.id, `${statePath} vms[${i}]`);
+    delete entry.record;
+    delete entry.summary;
+    for (const k of BULK_FIELDS) entry[k] = bulk[k];
+  });
+  delete s.recordGen;
+  s.version = STATE_VERSION;
+  return s as unknown as HostState;
+}
+
+/**
+ * Write `state` whole into state directory `root`'s state.json (every VM's bulk inline; its
+ * records/ removed): hvsim's next open of it writes the records again. For copies and tests.
+ */
+export function writeStateDirectory(root: string, state: HostState): void {
+  const out = { ...state, version: STATE_VERSION };
+  fs.writeFileSync(path.join(root, 'state.json'), JSON.stringify(out, null, 1) + '\n');
+  fs.rmSync(path.join(root, RECORDS_DIR), { recursive: true, force: true });
+  fs.rmSync(path.join(root, 'state.json.crc32c'), { force: true });
+}
