@@ -70,6 +70,7 @@ const common = {
   sourcemap: 'linked',
   minifyWhitespace: true,
   minifySyntax: true,
+  minifyIdentifiers: true,
   keepNames: true,
   legalComments: 'linked',
   logLevel: 'warning',
@@ -91,18 +92,22 @@ await build({
 
 // `import * as fs from 'node:fs'` becomes `__toESM(require("node:fs"), 1)` in each of the ~50 modules
 // that say it, and __toESM copies every property of the built-in onto a new object each time
-// (~2,600 property definitions across the bundle). The sources only read named members of a built-in's
-// namespace (no default import: checked below), for which the module object itself serves.
+// (~2,600 property definitions across the bundle). The sources only read named members of a
+// built-in's namespace (no default import: checked below), for which the module object serves.
 {
   const file = path.join(outdir, 'hvsim.cjs');
   const text = fs.readFileSync(file, 'utf8');
-  const builtinNs = /__toESM\(require\("(node:[a-z_/]+)"\),1\)/g;
-  const names = [...text.matchAll(new RegExp(`([\\w$]+)=${builtinNs.source}`, 'g'))].map((m) => m[1]);
-  if (names.length === 0) throw new Error('hvsim.cjs: no built-in namespace import found: has esbuild changed its output?');
-  const usesDefault = names.filter((n) => text.includes(`${n}.default`));
+  // NAME=TOESM(require("node:X"),1), TOESM being esbuild's helper under its minified name.
+  const sites = [...text.matchAll(/([\w$]+)=([\w$]+)\(require\("(node:[a-z_/]+)"\),1\)/g)];
+  const helpers = new Set(sites.map((m) => m[2]));
+  if (helpers.size !== 1) throw new Error(`hvsim.cjs: expected one helper around require("node:…"), found ${helpers.size}: has esbuild changed its output?`);
+  const esc = (name) => name.replace(/\$/g, '\\$');
+  const usesDefault = sites.filter((m) => new RegExp(`(?<![\\w$.])${esc(m[1])}\\.default(?![\\w$])`).test(text)).map((m) => m[1]);
   if (usesDefault.length > 0) throw new Error(`hvsim.cjs: a default import of a Node built-in (${usesDefault.join(', ')}): import its members instead`);
+  const [helper] = helpers;
+  const call = new RegExp(`(?<![\\w$.])${esc(helper)}\\(require\\("(node:[a-z_/]+)"\\),1\\)`, 'g');
   // Padded to the same length, so that the source map's columns still hold.
-  fs.writeFileSync(file, text.replace(builtinNs, (all, name) => `require("${name}")`.padEnd(all.length, ' ')));
+  fs.writeFileSync(file, text.replace(call, (all, name) => `require("${name}")`.padEnd(all.length, ' ')));
 }
 
 // The code cache: a warm-up run of `get-vm` on a one-VM state (the commands' common path: the
