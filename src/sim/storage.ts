@@ -15,7 +15,7 @@ import { MemoryDiskStore, NodeDiskStore, type DiskStore } from '../engine/store.
 import { crc32c } from '../vhd/common/crc32c.js';
 import { fsError } from '../vhd/io/fs-error.js';
 import { noteLockFile, processAlive, readLockOwner, removeLock, removeStaleLock, tryCreateLock } from '../vhd/io/lock-file.js';
-import { mkdirp, syncFolder, writeFileAtomic } from '../vhd/io/node-file.js';
+import { mkdirp, syncFolder, writeFileAtomic, writeWhole } from '../vhd/io/node-file.js';
 import { indexOf, openIndex, RECORD_NAME, RECORD_TMP, RECORDS_DIR, recordStem, recordText, readStateDirectory, writeStateDirectory, type RecordInfo } from './records.js';
 import { isLazy, STATE_VERSION, summaryOf, type HostState, type VmRecord, type VmSummary } from './state.js';
 
@@ -436,14 +436,7 @@ function removeLeftover(file: string): void {
 /** Write a file that does not exist yet (or is an unfinished save's: records.ts) and fsync it. */
 function writeNew(file: string, text: string): void {
   try {
-    const fd = fs.openSync(file, 'w');
-    try {
-      const bytes = Buffer.from(text, 'utf8');
-      for (let done = 0; done < bytes.length; ) done += fs.writeSync(fd, bytes, done, bytes.length - done, done);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
+    writeWhole(file, text, true);
   } catch (e) {
     throw fsError(e, file, 'write');
   }

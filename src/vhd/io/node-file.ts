@@ -72,14 +72,7 @@ export function writeFileAtomic(path: string, text: string | Uint8Array, opts: {
   const durable = opts.durable ?? true;
   const tmp = `${path}.tmp-${process.pid}`;
   try {
-    const fd = fs.openSync(tmp, 'w');
-    try {
-      const bytes = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
-      for (let done = 0; done < bytes.length; ) done += fs.writeSync(fd, bytes, done, bytes.length - done, done);
-      if (durable) fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
+    writeWhole(tmp, text, durable);
     fs.renameSync(tmp, path);
   } catch (e) {
     try {
@@ -90,6 +83,21 @@ export function writeFileAtomic(path: string, text: string | Uint8Array, opts: {
     throw fsError(e, path, 'write');
   }
   if (durable) syncFolder(path);
+}
+
+/**
+ * Create or truncate `path` and write all of `text` (UTF-8) to it, fsync'ed when `durable`; the
+ * raw error of whatever failed (the callers name the file they meant).
+ */
+export function writeWhole(path: string, text: string | Uint8Array, durable: boolean): void {
+  const fd = fs.openSync(path, 'w');
+  try {
+    const bytes = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
+    for (let done = 0; done < bytes.length; ) done += fs.writeSync(fd, bytes, done, bytes.length - done, done);
+    if (durable) fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** fsync the folder holding `path` (a new or removed name survives a power cut); best effort. */
