@@ -10,7 +10,7 @@ import { refuseIfMerging } from './journal.js';
 import { linksTo, locatorName, searchParent } from './parent.js';
 import { ResolvedMap, type ProbeStats } from './resolved-map.js';
 import { ioBuffer, sharedIoBuffer } from '../vhd/common/bytes.js';
-import type { PieceReader } from '../vhd/io/block-file.js';
+import { withRoomFor, type PieceReader } from '../vhd/io/block-file.js';
 
 /** Deepest chain hvsim opens; deeper ones are refused as likely loops or damage (openvmm caps at 256). */
 export const MAX_CHAIN_DEPTH = 256;
@@ -153,11 +153,7 @@ export class Chain {
   private plan(length: number, offset: number): number {
     let n = 0;
     const add = (layer: number, fileOffset: number, len: number, at: number): void => {
-      if ((n + 1) * 4 > this.table.length) {
-        const t = new Float64Array(this.table.length * 2);
-        t.set(this.table);
-        this.table = t;
-      }
+      this.table = withRoomFor(this.table, n + 1);
       const i = n++ * 4;
       this.table[i] = fileOffset < 0 ? -1 : layer;
       this.table[i + 1] = fileOffset;

@@ -48,3 +48,13 @@ export interface PieceReader {
   /** Stop the helper thread (idle whenever read() has returned); the files stay open. */
   close(): void;
 }
+
+/** `table` with room for `quads` PieceReader quads: itself, or its copy grown by doubling. */
+export function withRoomFor(table: Float64Array<ArrayBuffer>, quads: number): Float64Array<ArrayBuffer> {
+  if (quads * 4 <= table.length) return table;
+  let size = table.length * 2;
+  while (size < quads * 4) size *= 2;
+  const t = new Float64Array(size);
+  t.set(table);
+  return t;
+}

@@ -12,7 +12,7 @@
  */
 import * as fs from 'node:fs';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
-import type { PieceReader } from './block-file.js';
+import { withRoomFor, type PieceReader } from './block-file.js';
 import { fsError } from './fs-error.js';
 
 /** Control words (Int32Array over a SharedArrayBuffer), shared by both threads. */
@@ -200,11 +200,7 @@ export class ParallelReader implements PieceReader {
       const len = pieces[i * 4 + 2]!;
       const at = pieces[i * 4 + 3]!;
       for (let d = 0; d < len; d += CUT) {
-        if ((n + 1) * 4 > this.table.length) {
-          const t = new Float64Array(this.table.length * 2);
-          t.set(this.table);
-          this.table = t;
-        }
+        this.table = withRoomFor(this.table, n + 1);
         this.table.set([f, off + d, Math.min(CUT, len - d), at + d], n * 4);
         n++;
       }
