@@ -20,7 +20,7 @@ import { throughServer } from './serve.js';
 import { log, median } from './timing.js';
 
 const REPO = path.resolve(import.meta.dirname, '..');
-const BIN = distPath('cli/bin.js');
+const BIN = distPath('cli/bin.cjs');
 const MODULE = path.join(REPO, 'powershell', 'Hvsim', 'Hvsim.psd1');
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 25;

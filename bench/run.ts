@@ -40,7 +40,7 @@ async function main(): Promise<number> {
   const sim = await measureSim(o);
   const qcow64 = qcowLayerPath(path.join(tmp, 'qcow2'), MAX_DEPTH);
   const inputs = { leaf1: workload.files.paths[1], leaf64: workload.files.leaf, virtualSize: SIZE, ...(reads.qemu && fs.existsSync(qcow64) ? { qcow64 } : {}) };
-  const cli = o.cli ? await runCliBench(distPath('cli/bin.js'), o.cliRuns, inputs, log) : undefined;
+  const cli = o.cli ? await runCliBench(distPath('cli/bin.cjs'), o.cliRuns, inputs, log) : undefined;
   writeReport({ options: o, loadStart, workload, reads, merge, sim, cli }, o.outDir);
 
   if (!o.keep) fs.rmSync(tmp, { recursive: true, force: true });

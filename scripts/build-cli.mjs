@@ -1,7 +1,8 @@
 // Bundles the CLI, run by `npm run build` after tsc (which emitted dist/ module by module: the
 // library, the job worker). Two files replace ~200 modules (bench/README.md, "CLI start-up"):
-// - dist/cli/bin.js, the entry: answers --version alone, else loads
-// - dist/cli/hvsim.cjs, every command in one CommonJS file, which bin.js compiles with the V8 code
+// - dist/cli/bin.cjs, the entry (CommonJS: Node's ES module loader costs ~10 ms of start-up that a
+//   script's does not): answers --version alone, else loads
+// - dist/cli/hvsim.cjs, every command in one CommonJS module (its wrapper function), which bin.cjs compiles with the V8 code
 //   cache (dist/cli/hvsim.cjs.v8cache) that a warm-up run makes at the end of this script. Node 20
 //   caches no ES module's code; a script's it does (node:vm's cachedData).
 // What a command imports dynamically stays unevaluated until it runs (esbuild's lazy module
@@ -36,8 +37,10 @@ const metaUrl = {
   },
 };
 
-// What earlier builds made (chunks of the ES-module bundle, an old cache) goes.
-for (const f of fs.existsSync(outdir) ? fs.readdirSync(outdir) : []) if (f.startsWith('chunk-') || f.startsWith('hvsim.cjs')) fs.rmSync(path.join(outdir, f));
+// What earlier builds made (chunks of the ES-module bundle, an old cache, the entry of an ES-module
+// build, bin.js) goes.
+for (const f of fs.existsSync(outdir) ? fs.readdirSync(outdir) : [])
+  if (f.startsWith('chunk-') || f.startsWith('hvsim.cjs') || f.startsWith('bin.')) fs.rmSync(path.join(outdir, f));
 
 /**
  * Node built-ins that take milliseconds to load (child_process pulls in net and streams; v8 its
@@ -70,21 +73,32 @@ const common = {
   sourcemap: 'linked',
   minifyWhitespace: true,
   minifySyntax: true,
-  minifyIdentifiers: true,
-  keepNames: true,
+  // Local names are kept: minified, they needed keepNames (classes' and functions' .name), whose
+  // __name calls cost ~3 ms of every start, for no smaller peak memory (read-vhd at depth 64: 56 MiB
+  // either way).
+  minifyIdentifiers: false,
   legalComments: 'linked',
   logLevel: 'warning',
 };
 
-// dist/cli/bin.js: tsc's output of src/cli/bin.ts, bundled with nothing of the commands (main.js,
-// its fallback when hvsim.cjs is missing, stays a module of tsc's output).
-await build({ ...common, entryPoints: { bin: path.join(src, 'cli', 'bin.ts') }, outdir, format: 'esm', external: ['./main.js'] });
+// dist/cli/bin.cjs: src/cli/bin.ts (which tsc does not emit: tsconfig.build.json), bundled with
+// nothing of the commands (main.js, its fallback when hvsim.cjs is missing, is tsc's output, an ES
+// module that the entry loads with import()).
+const binFile = path.join(outdir, 'bin.cjs');
+await build({ ...common, entryPoints: [path.join(src, 'cli', 'bin.ts')], outfile: binFile, format: 'cjs', external: ['./main.js'] });
+if (!/\bimport\("\.\/main\.js"\)/.test(fs.readFileSync(binFile, 'utf8'))) throw new Error('bin.cjs: main.js is not loaded with import(): has esbuild changed its output?');
+fs.chmodSync(binFile, 0o755);
 
 await build({
   ...common,
   entryPoints: [path.join(src, 'cli', 'main.ts')],
   outfile: path.join(outdir, 'hvsim.cjs'),
   format: 'cjs',
+  // The file is CommonJS's module wrapper (Node's Module.wrap) around the bundle, one function
+  // expression that bin.cjs compiles as it is read: wrapping it at each start made V8 flatten a
+  // second copy of the 860 KB (~240 page faults, which cost ~15 µs each on this VM).
+  banner: { js: '(function (exports, require, module, __filename, __dirname) {' },
+  footer: { js: '\n})' },
   // web-tree-sitter ships a CommonJS build beside its ES module.
   external: ['web-tree-sitter', 'tree-sitter-powershell'],
   plugins: [metaUrl, lazyBuiltins],
@@ -94,28 +108,30 @@ await build({
 // that say it, and __toESM copies every property of the built-in onto a new object each time
 // (~2,600 property definitions across the bundle). The sources only read named members of a
 // built-in's namespace (no default import: checked below), for which the module object serves.
-{
-  const file = path.join(outdir, 'hvsim.cjs');
+function plainBuiltins(file) {
+  const name = path.basename(file);
   const text = fs.readFileSync(file, 'utf8');
   // NAME=TOESM(require("node:X"),1), TOESM being esbuild's helper under its minified name.
   const sites = [...text.matchAll(/([\w$]+)=([\w$]+)\(require\("(node:[a-z_/]+)"\),1\)/g)];
   const helpers = new Set(sites.map((m) => m[2]));
-  if (helpers.size !== 1) throw new Error(`hvsim.cjs: expected one helper around require("node:…"), found ${helpers.size}: has esbuild changed its output?`);
-  const esc = (name) => name.replace(/\$/g, '\\$');
+  if (helpers.size !== 1) throw new Error(`${name}: expected one helper around require("node:…"), found ${helpers.size}: has esbuild changed its output?`);
+  const esc = (id) => id.replace(/\$/g, '\\$');
   const usesDefault = sites.filter((m) => new RegExp(`(?<![\\w$.])${esc(m[1])}\\.default(?![\\w$])`).test(text)).map((m) => m[1]);
-  if (usesDefault.length > 0) throw new Error(`hvsim.cjs: a default import of a Node built-in (${usesDefault.join(', ')}): import its members instead`);
+  if (usesDefault.length > 0) throw new Error(`${name}: a default import of a Node built-in (${usesDefault.join(', ')}): import its members instead`);
   const [helper] = helpers;
   const call = new RegExp(`(?<![\\w$.])${esc(helper)}\\(require\\("(node:[a-z_/]+)"\\),1\\)`, 'g');
   // Padded to the same length, so that the source map's columns still hold.
-  fs.writeFileSync(file, text.replace(call, (all, name) => `require("${name}")`.padEnd(all.length, ' ')));
+  fs.writeFileSync(file, text.replace(call, (all, id) => `require("${id}")`.padEnd(all.length, ' ')));
 }
+plainBuiltins(binFile);
+plainBuiltins(path.join(outdir, 'hvsim.cjs'));
 
 // The code cache: a warm-up run of `get-vm` on a one-VM state (the commands' common path: the
 // command line, the state's open, a table) writes what V8 compiled. A cache that does not fit the
 // Node that runs hvsim later is refused by V8 and costs nothing but its read.
 const warm = fs.mkdtempSync(path.join(os.tmpdir(), 'hvsim-build-cache-'));
 try {
-  const bin = path.join(outdir, 'bin.js');
+  const bin = binFile;
   const env = { ...process.env, HVSIM_ROOT: path.join(warm, 'state'), HVSIM_CLOCK: 'simulated' };
   const run = (args, extra = {}) => {
     const r = spawnSync(process.execPath, [bin, ...args], { env: { ...env, ...extra }, encoding: 'utf8' });

@@ -6,8 +6,8 @@
 # the protocol is described in src/cli/serve-stdio.ts). The simulator applies the rules; this
 # file only binds, asks ShouldProcess, and rebuilds objects, warnings and error records.
 #
-# Where hvsim is found: $env:HVSIM_CLI (the path of hvsim's dist/cli/bin.js), else the package
-# this folder ships in (../../dist/cli/bin.js), run with $env:HVSIM_NODE, else `node` on PATH.
+# Where hvsim is found: $env:HVSIM_CLI (the path of hvsim's dist/cli/bin.cjs), else the package
+# this folder ships in (../../dist/cli/bin.cjs), run with $env:HVSIM_NODE, else `node` on PATH.
 # The state directory: $env:HVSIM_ROOT, else .hvsim in the current directory.
 # Windows PowerShell 5.1 syntax only.
 
@@ -51,7 +51,7 @@ $script:ServerKey = $null
 $script:NextId = 0
 $script:JsonDateKind = (Get-Command ConvertFrom-Json).Parameters.ContainsKey('DateKind')
 
-$script:DefaultCli = [IO.Path]::GetFullPath([IO.Path]::Combine($PSScriptRoot, '..', '..', 'dist', 'cli', 'bin.js'))
+$script:DefaultCli = [IO.Path]::GetFullPath([IO.Path]::Combine($PSScriptRoot, '..', '..', 'dist', 'cli', 'bin.cjs'))
 
 function Get-HvsimStateRoot {
     if ($env:HVSIM_ROOT) { return $env:HVSIM_ROOT }
@@ -78,7 +78,7 @@ function Get-HvsimServer {
     if ($null -ne $script:Server -and -not $script:Server.HasExited -and $script:ServerKey -eq $key) { return $script:Server }
     Stop-HvsimServer
     if (-not (Test-Path -LiteralPath $cli)) {
-        throw "hvsim: $cli not found: set HVSIM_CLI to hvsim's dist/cli/bin.js (npm run build makes it)"
+        throw "hvsim: $cli not found: set HVSIM_CLI to hvsim's dist/cli/bin.cjs (npm run build makes it)"
     }
     $psi = New-Object System.Diagnostics.ProcessStartInfo
     $psi.FileName = $node

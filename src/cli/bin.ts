@@ -2,11 +2,15 @@
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as vm from 'node:vm';
 import { VERSION } from './version.js';
 
 type Main = (argv: string[]) => Promise<number>;
+
+/*
+ * The entry of the command line, built as CommonJS only (dist/cli/bin.cjs, scripts/build-cli.mjs):
+ * Node's ES module loader would cost ~10 ms of every start. __dirname is dist/cli.
+ */
 
 /**
  * The commands: the bundle hvsim.cjs beside this file (scripts/build-cli.mjs), compiled with the
@@ -15,7 +19,7 @@ type Main = (argv: string[]) => Promise<number>;
  * fit. Without the bundle (tsc's output alone), main.js.
  */
 async function loadMain(): Promise<{ main: Main; saveCache?: () => void }> {
-  const here = path.dirname(fileURLToPath(import.meta.url));
+  const here = __dirname;
   const file = path.join(here, 'hvsim.cjs');
   let source: string;
   try {
@@ -27,9 +31,8 @@ async function loadMain(): Promise<{ main: Main; saveCache?: () => void }> {
   }
   const cacheFile = `${file}.v8cache`;
   const cachedData = readCodeCache(cacheFile);
-  // CommonJS's module wrapper (Node's Module.wrap).
-  const wrapped = `(function (exports, require, module, __filename, __dirname) { ${source}\n});`;
-  const script = new vm.Script(wrapped, { filename: file, ...(cachedData ? { cachedData } : {}) });
+  // The file is a function expression, CommonJS's module wrapper around the bundle.
+  const script = new vm.Script(source, { filename: file, ...(cachedData ? { cachedData } : {}) });
   const module = { exports: {} as { main?: Main } };
   (script.runInThisContext() as (...a: unknown[]) => void).call(module.exports, module.exports, createRequire(file), module, file, here);
   const main = module.exports.main;
@@ -47,15 +50,30 @@ async function loadMain(): Promise<{ main: Main; saveCache?: () => void }> {
  * checksum would cost a module load or milliseconds of JavaScript at every start).
  */
 function readCodeCache(file: string): Buffer | undefined {
-  let both: Buffer;
+  let fd: number;
   try {
-    both = fs.readFileSync(file);
+    fd = fs.openSync(file, 'r');
   } catch {
     return undefined;
   }
-  const half = both.length / 2;
-  const data = both.subarray(0, half);
-  return Number.isInteger(half) && half > 0 && data.equals(both.subarray(half)) ? data : undefined;
+  try {
+    const size = fs.fstatSync(fd).size;
+    const half = size / 2;
+    if (!Number.isInteger(half) || half === 0) return undefined;
+    const data = Buffer.allocUnsafe(half);
+    if (fs.readSync(fd, data, 0, half, 0) !== half) return undefined;
+    // The second copy is compared a piece at a time: memory first touched costs page faults.
+    const piece = Buffer.allocUnsafe(Math.min(half, 64 * 1024));
+    for (let at = 0; at < half; at += piece.length) {
+      const n = Math.min(piece.length, half - at);
+      if (fs.readSync(fd, piece, 0, n, half + at) !== n || piece.compare(data, at, at + n, 0, n) !== 0) return undefined;
+    }
+    return data;
+  } catch {
+    return undefined;
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 function writeCodeCache(file: string, data: Buffer): void {

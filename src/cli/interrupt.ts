@@ -11,6 +11,7 @@
  * no lock and change no file).
  */
 import { releaseAllLocks } from '../vhd/io/lock-file.js';
+import { err } from './output.js';
 
 const SIGNALS = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const;
 export type InterruptSignal = keyof typeof SIGNALS;
@@ -58,7 +59,7 @@ export async function catchInterrupts<T>(what: () => string, fn: () => Promise<T
     }
     for (const restore of restorers) restore();
     releaseAllLocks();
-    process.stderr.write(`hvsim: interrupted: ${what()}\n`);
+    err(`hvsim: interrupted: ${what()}\n`);
     process.exit(new Interrupted(first ?? signal, '').status);
   };
   const names = Object.keys(SIGNALS) as InterruptSignal[];

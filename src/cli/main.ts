@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT_BUG, EXIT_CODES, HvsimError } from '../errors.js';
 import { errnoCode, fsError } from '../vhd/io/fs-error.js';
+import { err, out } from './output.js';
 import { commandIndex } from './command-name.js';
 import { Interrupted } from './interrupt.js';
 
@@ -34,6 +35,21 @@ const COMMAND_GROUPS: ReadonlyArray<{ names: readonly string[]; register: (progr
 /** The command groups (main.ts's table), for the test that checks their name lists. */
 export const commandGroups = COMMAND_GROUPS;
 
+/** Takes every call a command's definition makes and defines nothing (onlyCommand). */
+const UNUSED: Command = new Proxy(() => {}, { get: (_t, key) => (key === 'then' ? undefined : () => UNUSED) }) as unknown as Command;
+
+/**
+ * `program` as a group's register sees it when the command line names one of the group's commands:
+ * `.command(spec)` defines that command alone, the others' definitions go to UNUSED (commander's
+ * objects for the ~30 VM commands are ~4 ms of every start; bench/README.md, "CLI start-up").
+ */
+function onlyCommand(program: Command, name: string): Command {
+  return new Proxy(program, {
+    get: (target, key, receiver) =>
+      key === 'command' ? (spec: string, ...rest: unknown[]) => (spec.split(' ')[0] === name ? (Reflect.apply(target.command, target, [spec, ...rest]) as Command) : UNUSED) : Reflect.get(target, key, receiver),
+  });
+}
+
 /**
  * The program with the commands `argv` needs: only the group that lists its command's name, or
  * every group (no argv, help, an unknown name: commander's help and suggestions see them all).
@@ -45,7 +61,7 @@ export async function buildProgram(argv?: readonly string[]): Promise<Command> {
     .description('Hyper-V checkpoint simulator and VHDX/VHD differencing-disk chain engine')
     .version(VERSION)
     .showHelpAfterError(false)
-    .configureOutput({ outputError: () => {} })
+    .configureOutput({ writeOut: out, writeErr: err, outputError: () => {} })
     .exitOverride()
     .option('--root <dir>', 'simulator state directory (default: HVSIM_ROOT, else ./.hvsim)')
     .option('--inject-fault <op:vm>', 'make operation OP on VM fail once, e.g. checkpoint:web01 (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
@@ -53,53 +69,42 @@ export async function buildProgram(argv?: readonly string[]): Promise<Command> {
     .option('--host <host>', 'sim (default), or hyperv / hyperv:COMPUTER: a real Hyper-V host through PowerShell (docs/real-host.md)');
   const name = argv?.[commandIndex(argv)];
   const one = name === undefined ? undefined : COMMAND_GROUPS.find((g) => g.names.includes(name));
-  for (const g of one ? [one] : COMMAND_GROUPS) await g.register(program);
+  if (one) await one.register(onlyCommand(program, name!));
+  else for (const g of COMMAND_GROUPS) await g.register(program);
   return program;
 }
 
-/**
- * A reader that closes stdout early (`hvsim … | head`) ends the command quietly: the writes that
- * fail with EPIPE stop it (status 0); other errors of the standard streams are one line, status 1.
- */
-function guardStandardStreams(): void {
-  for (const [stream, name] of [[process.stdout, 'standard output'], [process.stderr, 'standard error']] as const)
-    if (stream.listenerCount('error') === 0)
-      stream.on('error', (e: Error) => {
-        if (errnoCode(e) === 'EPIPE') return;
-        if (stream !== process.stderr) process.stderr.write(`hvsim: ${fsError(e, name, 'write').message}\n`);
-        process.exitCode = 1;
-      });
-}
+/** 0, or what a failed write of the output set (output.ts). */
+const exitStatus = (): number => (typeof process.exitCode === 'number' ? process.exitCode : 0);
 
 export async function main(argv: string[]): Promise<number> {
-  guardStandardStreams();
   try {
     const program = await buildProgram(argv);
     const args = argv[commandIndex(argv)] === 'run' ? (await import('./commands/run.js')).protectScriptArgs(argv) : argv;
     await program.parseAsync(args, { from: 'user' });
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+    return exitStatus();
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.exitCode === 0) return 0; // --help, --version
+      if (e.exitCode === 0) return exitStatus(); // --help, --version
       if (e.code === 'commander.help') return 2; // no command: the help went to stderr
-      process.stderr.write(`hvsim: ${e.message.replace(/^error: /, '')}\n`);
+      err(`hvsim: ${e.message.replace(/^error: /, '')}\n`);
       return 2;
     }
     if (errnoCode(e) === 'EPIPE') return 0; // stdout closed by its reader: stop quietly
-    if (process.env.HVSIM_DEBUG === '1' && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+    if (process.env.HVSIM_DEBUG === '1' && e instanceof Error) err(`${e.stack}\n`);
     if (e instanceof Interrupted) {
-      process.stderr.write(`hvsim: interrupted: ${e.message}\n`);
+      err(`hvsim: interrupted: ${e.message}\n`);
       return e.status;
     }
     // An fs error no layer converted: still one line naming the file, never "internal error".
-    const err = errnoCode(e) !== undefined ? fsError(e, (e as NodeJS.ErrnoException).path ?? 'file system', (e as NodeJS.ErrnoException).syscall ?? 'access') : e;
-    if (err instanceof HvsimError) {
+    const error = errnoCode(e) !== undefined ? fsError(e, (e as NodeJS.ErrnoException).path ?? 'file system', (e as NodeJS.ErrnoException).syscall ?? 'access') : e;
+    if (error instanceof HvsimError) {
       // Several VMs' errors (a cmdlet's non-terminating errors) come one to a line.
-      for (const line of err.message.split('\n')) process.stderr.write(`hvsim: ${line}\n`);
-      return EXIT_CODES[err.code];
+      for (const line of error.message.split('\n')) err(`hvsim: ${line}\n`);
+      return EXIT_CODES[error.code];
     }
-    const msg = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`hvsim: internal error: ${msg.split('\n')[0]}\n`);
+    const msg = error instanceof Error ? error.message : String(error);
+    err(`hvsim: internal error: ${msg.split('\n')[0]}\n`);
     return EXIT_BUG;
   }
 }

@@ -5,6 +5,8 @@
  * writes them; the columns of Hyper-V objects come from src/powershell/views.ts for both.
  */
 import columnify from 'columnify';
+import { errnoCode, fsError } from '../vhd/io/fs-error.js';
+import { writeAllSync } from './stream.js';
 
 export type Row = Record<string, unknown>;
 
@@ -39,6 +41,33 @@ export function toJson(value: unknown): string {
   return JSON.stringify(value, null, 2) + '\n';
 }
 
-export function out(text: string): void {
-  if (text) process.stdout.write(text);
+/*
+ * Standard output and error are written through their descriptors, whole and synchronously, never
+ * through process.stdout/stderr: creating those streams loads Node's stream modules, ~10 ms of every
+ * start (bench/README.md, "CLI start-up"). What the streams' error handlers did is kept: a reader
+ * that closed the pipe (EPIPE) silences the rest of the output and the command goes on; another
+ * failure to write standard output is said once on standard error, and the exit status is 1.
+ */
+const silenced = new Set<number>();
+
+function writeStd(fd: 1 | 2, data: string | Uint8Array): void {
+  if (silenced.has(fd) || data.length === 0) return;
+  try {
+    writeAllSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+  } catch (e) {
+    silenced.add(fd);
+    if (errnoCode(e) === 'EPIPE') return;
+    process.exitCode = 1;
+    if (fd === 1) err(`hvsim: ${fsError(e, 'standard output', 'write').message}\n`);
+  }
+}
+
+/** Write to standard output. */
+export function out(data: string | Uint8Array): void {
+  writeStd(1, data);
+}
+
+/** Write to standard error. */
+export function err(text: string): void {
+  writeStd(2, text);
 }

@@ -37,6 +37,7 @@ import { stripCmdlet } from '../powershell/interpreter.js';
 import { withHostOf, type Globals, type HostPlace } from './sim-host.js';
 import { isVhdCmdlet, serveVhd } from './serve-vhd.js';
 import type { ServeEvent, ServeObject } from './serve-protocol.js';
+import { writeAllSync } from './stream.js';
 
 export type { ServeError, ServeEvent, ServeObject } from './serve-protocol.js';
 
@@ -155,19 +156,10 @@ export class SyncLineReader {
 /**
  * Write a whole line to a file descriptor synchronously: the server then blocks reading the next
  * request, so an answer must be out before (process.stdout is asynchronous for pipes on some
- * systems). A non-blocking descriptor that is full is waited on.
+ * systems).
  */
 export function writeLineSync(fd: number, line: string): void {
-  const buf = Buffer.from(line + '\n', 'utf8');
-  let off = 0;
-  while (off < buf.length) {
-    try {
-      off += fs.writeSync(fd, buf, off, buf.length - off);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
-    }
-  }
+  writeAllSync(fd, Buffer.from(line + '\n', 'utf8'));
 }
 
 export interface ServeIo {

@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { HvsimError } from '../errors.js';
+import { err } from './output.js';
 import { Simulator } from '../sim/simulator.js';
 import { DirectoryStorage } from '../sim/storage.js';
 import type { Host, HostFarm, HostWarning } from '../host/host.js';
@@ -36,7 +37,7 @@ export async function withHost<T>(cmd: Command, fn: (h: Host, place: HostPlace) 
 }
 
 const printWarning = (w: HostWarning): void => {
-  process.stderr.write(`WARNING: ${w.Message}\n`);
+  err(`WARNING: ${w.Message}\n`);
 };
 
 /** What the CLI knows of the host beyond the Host interface: the simulator's folder of VM folders. */

@@ -1,7 +1,7 @@
-// The built CLI (scripts/build-cli.mjs): bin.js compiles the bundle hvsim.cjs with the V8 code
+// The built CLI (scripts/build-cli.mjs): bin.cjs compiles the bundle hvsim.cjs with the V8 code
 // cache the build made (bench/README.md, "CLI start-up"). The cache must be one V8 takes; a damaged
-// or missing one must only cost time (V8 does not check a cache's payload: bin.js keeps two copies
-// and uses them only when they agree); without the bundle bin.js runs tsc's main.js.
+// or missing one must only cost time (V8 does not check a cache's payload: bin.cjs keeps two copies
+// and uses them only when they agree); without the bundle bin.cjs runs tsc's main.js.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -21,7 +21,7 @@ function copyOfDist(): string {
   dirs.push(dir);
   fs.cpSync(path.join(built, 'dist'), path.join(dir, 'dist'), { recursive: true });
   fs.writeFileSync(path.join(dir, 'package.json'), '{ "type": "module" }\n');
-  return path.join(dir, 'dist', 'cli', 'bin.js');
+  return path.join(dir, 'dist', 'cli', 'bin.cjs');
 }
 
 /** `get-vm` of a one-VM state through `bin` (stdout, stderr, status). */
@@ -36,16 +36,16 @@ function getVm(bin: string): { stdout: string; code: number | null } {
 }
 
 describe('the CLI bundle and its code cache', () => {
-  it('V8 accepts the code cache the build wrote for hvsim.cjs (a plain node, as bin.js compiles it)', () => {
+  it('V8 accepts the code cache the build wrote for hvsim.cjs (a plain node, as bin.cjs compiles it)', () => {
     const dir = path.dirname(cliBin());
     expect(fs.statSync(path.join(dir, 'hvsim.cjs.v8cache')).size).toBeGreaterThan(10_000);
-    // The same compile as bin.js's: the source as latin1, CommonJS's wrapper, the cache (written twice).
+    // The same compile as bin.cjs's: the source (CommonJS's wrapper function) as latin1, the cache (written twice).
     const check = `
       const fs = require('node:fs'), vm = require('node:vm');
       const file = process.argv[1];
       const src = fs.readFileSync(file, 'latin1');
       const both = fs.readFileSync(file + '.v8cache');
-      const s = new vm.Script('(function (exports, require, module, __filename, __dirname) { ' + src + '\\n});', { filename: file, cachedData: both.subarray(0, both.length / 2) });
+      const s = new vm.Script(src, { filename: file, cachedData: both.subarray(0, both.length / 2) });
       process.stdout.write(String(s.cachedDataRejected));`;
     const r = spawnSync(process.execPath, ['-e', check, path.join(dir, 'hvsim.cjs')], { encoding: 'utf8' });
     expect(r.stderr).toBe('');
@@ -81,7 +81,7 @@ describe('the CLI bundle and its code cache', () => {
     expect(getVm(bin)).toEqual(good);
   });
 
-  it('without the bundle, bin.js runs the commands from tsc output (main.js)', () => {
+  it('without the bundle, bin.cjs runs the commands from tsc output (main.js)', () => {
     const good = getVm(cliBin());
     const bin = copyOfDist();
     fs.rmSync(path.join(path.dirname(bin), 'hvsim.cjs'));

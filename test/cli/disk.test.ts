@@ -1,4 +1,4 @@
-// The built CLI (node dist/cli/bin.js) end to end: new-vhd, get-vhd, test-vhd, read-vhd,
+// The built CLI (node dist/cli/bin.cjs) end to end: new-vhd, get-vhd, test-vhd, read-vhd,
 // write-vhd, merge-vhd, convert-vhd. Outputs, --json property names, one-line errors on stderr
 // with a non-zero exit, unaligned reads and writes through chains, and read-only commands that
 // leave every file byte-identical.

@@ -77,6 +77,17 @@ describe('a reader that closes the pipe early (item 3)', () => {
     expect(tree(dir).filter((f) => f.includes('hvsim-lock'))).toEqual([]);
   });
 
+  it.runIf(existsSync('/dev/full'))('a full standard output (/dev/full): one line naming it, status 1, and the command still done', () => {
+    ok(['--root', 'st-full', 'new-vm', '--name', 'v']);
+    for (const args of [['--root', 'st-full', 'checkpoint-vm', '--name', 'v', '--snapshot-name', 'c1', '--passthru'], ['--root', 'st-full', 'get-vm'], ['--help']]) {
+      const r = sh(`$HVSIM ${args.join(' ')} >/dev/full`);
+      expect(r.stderr, args.join(' ')).toBe('hvsim: standard output: no space left on the device (write)\n');
+      expect(r.code, args.join(' ')).toBe(1);
+    }
+    expect(ok(['--root', 'st-full', 'get-vmsnapshot', '--vm-name', 'v', '--json']).stdout).toContain('"c1"');
+    expect(existsSync(join(dir, 'st-full', 'lock'))).toBe(false);
+  });
+
   it('hvsim run printing to a closed pipe stops quietly and leaves the state directory unlocked', () => {
     writeFileSync(join(dir, 'many.ps1'), '$n = 0\nwhile ($n -lt 20000) { $n++; "line $n" }\n');
     const r = sh('$HVSIM --root st-pipe run many.ps1 2>err3 | head -1; cat err3');

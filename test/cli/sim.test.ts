@@ -1,5 +1,5 @@
 /**
- * The simulator through the built CLI (node dist/cli/bin.js): the seed's workflow end to end,
+ * The simulator through the built CLI (node dist/cli/bin.cjs): the seed's workflow end to end,
  * output formats (tables, --json with Hyper-V's names, [] when empty), exit codes, state kept
  * between invocations, concurrent invocations, fault injection, group commands and the demo.
  */

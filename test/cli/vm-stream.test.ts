@@ -20,7 +20,7 @@ const GiB = 1024 * MiB;
 const RSS_LIMIT = 200 * MiB;
 let work: string;
 
-/** Runs bin.js and writes the process's max RSS (KiB) to the file named first: `node -e W RSSFILE BIN args…`. */
+/** Runs bin.cjs and writes the process's max RSS (KiB) to the file named first: `node -e W RSSFILE BIN args…`. */
 const WRAPPER =
   "const rss = process.argv[1]; const bin = process.argv[2]; process.argv.splice(1, 1);" +
   "process.on('exit', () => require('node:fs').writeFileSync(rss, String(process.resourceUsage().maxRSS)));" +

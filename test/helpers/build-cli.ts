@@ -14,7 +14,7 @@ const REPO = path.resolve(import.meta.dirname, '..', '..');
 export default function setup(project: TestProject): () => void {
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
   const b = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: REPO, encoding: 'utf8' });
-  // dist/cli/bin.js as npm run build makes it: the CLI bundled (scripts/build-cli.mjs).
+  // dist/cli/bin.cjs as npm run build makes it: the CLI bundled (scripts/build-cli.mjs).
   const cli = spawnSync(process.execPath, [path.join(REPO, 'scripts', 'build-cli.mjs')], { cwd: REPO, encoding: 'utf8' });
   if (cli.status !== 0) throw new Error(`the CLI does not bundle: ${cli.stderr}`);
   // The page hvsim ui serves (dist/ui/static), as npm run build makes it.
@@ -28,7 +28,7 @@ export default function setup(project: TestProject): () => void {
   // the PowerShell module ships beside dist/ (hvsim pwsh-module, run --pwsh)
   fs.cpSync(path.join(REPO, 'powershell'), path.join(copy, 'powershell'), { recursive: true });
   fs.writeFileSync(path.join(copy, 'package.json'), '{ "type": "module" }\n');
-  const bin = path.join(copy, 'dist', 'cli', 'bin.js');
+  const bin = path.join(copy, 'dist', 'cli', 'bin.cjs');
   // --version loads no command (bin.ts); --help builds them all: a clean one means the build is whole.
   const v = spawnSync(process.execPath, [bin, '--help'], { encoding: 'utf8' });
   if (v.status !== 0) throw new Error(`the built CLI does not start: ${v.stderr}\n${b.stdout}${b.stderr}`);

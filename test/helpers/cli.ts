@@ -13,7 +13,7 @@ declare module 'vitest' {
   }
 }
 
-/** Path of the built CLI's bin.js (a private copy of dist/ that nothing rewrites during the run). */
+/** Path of the built CLI's bin.cjs (a private copy of dist/ that nothing rewrites during the run). */
 export function cliBin(): string {
   return inject('hvsimBin');
 }
@@ -110,7 +110,7 @@ export function okStdout(args: string[], r: CliResult): string {
   return r.stdout;
 }
 
-/** The command line a shell runs the CLI with (node and bin.js). */
+/** The command line a shell runs the CLI with (node and bin.cjs). */
 export function cliCommand(): string {
   return `${process.execPath} ${cliBin()}`;
 }

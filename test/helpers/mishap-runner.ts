@@ -1,6 +1,6 @@
 /**
  * Batch runner for test/reliability/mishap.test.ts: runs many hvsim invocations one after the
- * other in ONE Node process, each through the built CLI's main() (the code bin.js runs), so that
+ * other in ONE Node process, each through the built CLI's main() (the code bin.cjs runs), so that
  * hundreds of matrix cells cost one process start instead of hundreds. test/helpers/mishap.ts
  * transpiles this file and starts it with plain node (as root or, through setpriv, as an
  * unprivileged user).

@@ -43,7 +43,7 @@ export interface Runtime {
   /** node, as a path the unprivileged user can execute. */
   node: string;
   mainJs: string;
-  /** The copy's bin.js (for runs as a process of its own). */
+  /** The copy's bin.cjs (for runs as a process of its own). */
   binJs: string;
   runnerJs: string;
   /** setpriv works here (root, and setpriv installed). */
@@ -97,7 +97,7 @@ export function makeRuntime(dir: string, bin: string, repo: string): Runtime {
       canDropPrivileges = probe(node);
     }
   }
-  return { node, mainJs: path.join(dir, 'dist', 'cli', 'main.js'), binJs: path.join(dir, 'dist', 'cli', 'bin.js'), runnerJs, canDropPrivileges };
+  return { node, mainJs: path.join(dir, 'dist', 'cli', 'main.js'), binJs: path.join(dir, 'dist', 'cli', 'bin.cjs'), runnerJs, canDropPrivileges };
 }
 
 const dropArgs = (): string[] => [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups'];
@@ -241,7 +241,7 @@ export async function runPair(rt: Runtime, a: RunnerJob[], b: RunnerJob[], opts:
   return [outA, outB];
 }
 
-/** One hvsim invocation as a process of its own (the built CLI's bin.js), killed after `timeoutMs`. */
+/** One hvsim invocation as a process of its own (the built CLI's bin.cjs), killed after `timeoutMs`. */
 export function runProcess(rt: Runtime, job: RunnerJob, opts: { unprivileged?: boolean; timeoutMs?: number } = {}): Promise<JobResult> {
   const argv = [rt.binJs, ...job.args];
   const t0 = performance.now();

@@ -29,7 +29,7 @@ export function registerFilesCommands(program: Command): void {
         const st = files.stat(o.cat);
         if (!st) throw new HvsimError('NOT_FOUND', `${o.cat}: no such file on the simulated host (hvsim files lists them)`);
         if (st.isDirectory) throw new HvsimError('INVALID_ARGUMENT', `${o.cat}: is a directory (hvsim files ${o.cat} lists it)`);
-        process.stdout.write(files.readFile(o.cat));
+        out(files.readFile(o.cat));
         return;
       }
       const rows = files.walk(p).map((e) => ({ Type: e.isDirectory ? 'dir' : 'file', Length: e.isDirectory ? '' : e.length, LastWriteTime: iso(e.lastWriteTime), Path: e.fullName }));

@@ -57,7 +57,7 @@ export function runPwsh(g: Globals, script: string, args: string[]): number {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     HVSIM_ROOT: path.resolve(stateRoot(g)),
-    HVSIM_CLI: process.argv[1] ? path.resolve(process.argv[1]) : path.join(PACKAGE_ROOT, 'dist', 'cli', 'bin.js'),
+    HVSIM_CLI: process.argv[1] ? path.resolve(process.argv[1]) : path.join(PACKAGE_ROOT, 'dist', 'cli', 'bin.cjs'),
     HVSIM_NODE: process.execPath,
     PSModulePath: [RUN_MODULE_PATH, process.env.PSModulePath].filter((x) => x).join(path.delimiter),
     ...(g.computerName !== undefined ? { HVSIM_COMPUTER_NAME: g.computerName } : {}),

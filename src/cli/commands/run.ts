@@ -25,7 +25,7 @@ const powershell = (): Promise<typeof import('../../powershell/index.js')> => {
   keepWasmBaseline();
   return import('../../powershell/index.js');
 };
-import { out } from '../output.js';
+import { err, out } from '../output.js';
 import { keepWasmBaseline } from '../wasm-tiering.js';
 import { commandIndex } from '../command-name.js';
 import { stateRoot, withHost, type Globals } from '../sim-host.js';
@@ -137,7 +137,7 @@ async function runAll(h: Host, scripts: ScriptRun[], o: RunOpts, keep: { load?: 
   const facilities = keep.load !== undefined ? new Facilities(keep.load, input) : undefined;
   const session = createSession(h, {
     stdout: out,
-    stderr: (t) => process.stderr.write(t),
+    stderr: err,
     yes: o.yes === true,
     strict: o.strict === true,
     readScript: readDotSourced,
@@ -160,7 +160,7 @@ async function runScripts(session: Session, scripts: ScriptRun[]): Promise<numbe
       if (r.exitCode !== 0) return r.exitCode;
     } catch (e) {
       if (e instanceof UnsupportedError || e instanceof ScriptSyntaxError) {
-        process.stderr.write(`hvsim: ${s.file === '-' ? 'stdin' : s.file}: ${e.message}\n`);
+        err(`hvsim: ${s.file === '-' ? 'stdin' : s.file}: ${e.message}\n`);
         return 2;
       }
       throw e;

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { HvsimError } from '../../errors.js';
 import { parseHostSpec } from '../../hyperv/host-spec.js';
-import { out } from '../output.js';
+import { err, out } from '../output.js';
 import { stateRoot, type Globals } from '../sim-host.js';
 import { keepWasmBaseline } from '../wasm-tiering.js';
 
@@ -36,7 +36,7 @@ function buildStatic(dir: string): string[] {
 function openBrowser(url: string): void {
   const [cmd, args] = process.platform === 'win32' ? ['cmd', ['/c', 'start', '', url]] : process.platform === 'darwin' ? ['open', [url]] : ['xdg-open', [url]];
   const p = spawn(cmd, args as string[], { stdio: 'ignore', detached: true });
-  p.on('error', () => process.stderr.write(`hvsim: could not open a browser (${cmd}); open ${url}\n`));
+  p.on('error', () => err(`hvsim: could not open a browser (${cmd}); open ${url}\n`));
   p.unref();
 }
 

@@ -1,5 +1,13 @@
 /** CRC-32C (Castagnoli), reflected polynomial 0x82F63B78 — MS-VHDX 2.2.2 checksums. */
-const TABLE = /* @__PURE__ */ (() => {
+
+/*
+ * The tables are made at first use, not when the module loads: every CLI command loads this module,
+ * and few need a checksum (bench/README.md, "CLI start-up").
+ */
+let table: Uint32Array | undefined;
+let zeros: Uint32Array[] | undefined;
+
+function makeTable(): Uint32Array {
   const t = new Uint32Array(256 * 4);
   for (let i = 0; i < 256; i++) {
     let c = i;
@@ -14,20 +22,20 @@ const TABLE = /* @__PURE__ */ (() => {
     }
   }
   return t;
-})();
+}
 
 /**
- * Appending zero bytes to the CRC register is linear over GF(2): ZEROS[k] is the 32×32 matrix
+ * Appending zero bytes to the CRC register is linear over GF(2): zeros[k] is the 32×32 matrix
  * (column j = the image of bit j) of appending 2^k zero bytes, up to 2^20. A structure of mostly
  * zeros (a 64 KiB region table with two entries) then costs its non-zero prefix and at most 21
  * matrix products (the technique of zlib's crc32_combine).
  */
-const ZEROS = /* @__PURE__ */ (() => {
+function makeZeros(t: Uint32Array): Uint32Array[] {
   const ops: Uint32Array[] = [];
   const one = new Uint32Array(32);
   for (let j = 0; j < 32; j++) {
     const c = (1 << j) >>> 0;
-    one[j] = (TABLE[c & 0xff]! ^ (c >>> 8)) >>> 0;
+    one[j] = (t[c & 0xff]! ^ (c >>> 8)) >>> 0;
   }
   ops.push(one);
   for (let k = 1; k <= 20; k++) {
@@ -37,7 +45,7 @@ const ZEROS = /* @__PURE__ */ (() => {
     ops.push(sq);
   }
   return ops;
-})();
+}
 
 function applyMatrix(m: Uint32Array, v: number): number {
   let r = 0;
@@ -64,20 +72,21 @@ function zeroTail(data: Uint8Array): number {
 
 /** Continue a CRC-32C over `data`; start with `crc = 0` for a fresh checksum. */
 export function crc32c(data: Uint8Array, crc = 0): number {
-  const zeros = data.length >= 1024 ? zeroTail(data) : 0;
-  if (zeros >= 256) {
-    let c = ~crc32c(data.subarray(0, data.length - zeros), crc) >>> 0;
-    for (let k = 0, z = zeros; z !== 0; k++, z = Math.floor(z / 2))
+  const t = (table ??= makeTable());
+  const tail = data.length >= 1024 ? zeroTail(data) : 0;
+  if (tail >= 256) {
+    const ops = (zeros ??= makeZeros(t));
+    let c = ~crc32c(data.subarray(0, data.length - tail), crc) >>> 0;
+    for (let k = 0, z = tail; z !== 0; k++, z = Math.floor(z / 2))
       if (z % 2 === 1) {
         // 2^k zero bytes: beyond 2^20, repeat the largest.
-        for (let r = 2 ** Math.max(0, k - 20); r > 0; r--) c = applyMatrix(ZEROS[Math.min(k, 20)]!, c);
+        for (let r = 2 ** Math.max(0, k - 20); r > 0; r--) c = applyMatrix(ops[Math.min(k, 20)]!, c);
       }
     return ~c >>> 0;
   }
   let c = ~crc >>> 0;
   let i = 0;
   const n = data.length;
-  const t = TABLE;
   for (; i + 4 <= n; i += 4) {
     c ^= data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24);
     c = t[768 + (c & 0xff)]! ^ t[512 + ((c >>> 8) & 0xff)]! ^ t[256 + ((c >>> 16) & 0xff)]! ^ t[c >>> 24]!;
