@@ -1,5 +1,5 @@
 /**
- * State version 2 in a state directory (docs/simulator.md, "The state directory"): state.json is
+ * State version 2 and later in a state directory (docs/simulator.md, "The state directory"): state.json is
  * an index (the host's fields, each VM's small fields and a summary of its bulk) and each VM's
  * bulk (BULK_FIELDS: its drives and checkpoints) is in `records/<Id>.<generation>.json`, a file
  * never rewritten in place. A VM's record is read when code first uses its bulk (an accessor that
@@ -26,7 +26,7 @@ export function recordStem(id: string): string {
 
 /** The text of `vm`'s record file. */
 export function recordText(vm: VmRecord): string {
-  return JSON.stringify({ id: vm.id, drives: vm.drives, snapshots: vm.snapshots }) + '\n';
+  return JSON.stringify({ id: vm.id, drives: vm.drives, snapshots: vm.snapshots, vmFiles: vm.vmFiles }) + '\n';
 }
 
 /** An index entry: the VM's fields but its bulk, the name of its record file, the summary of its bulk. */
@@ -39,7 +39,7 @@ export function indexEntry(vm: VmRecord, record: string, summary: VmSummary): Re
   return out;
 }
 
-/** The index of `state` (version 2; `records[i]`/`summaries[i]` are VM i's record file and summary). */
+/** The index of `state` (version STATE_VERSION; `records[i]`/`summaries[i]` are VM i's record file and summary). */
 export function indexOf(state: HostState, recordGen: number, records: readonly string[], summaries: readonly VmSummary[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(state)) {
@@ -62,7 +62,8 @@ function entryRecord(entry: Record<string, unknown>, file: string, where: string
   if (typeof s !== 'object' || s === null || Array.isArray(s)) return bad('summary', 'expected an object');
   const strings = (k: string): string[] => (Array.isArray(s[k]) && (s[k] as unknown[]).every((x) => typeof x === 'string') ? (s[k] as string[]) : bad(`summary.${k}`, 'expected a list of strings'));
   if (typeof s.partialGroup !== 'boolean') bad('summary.partialGroup', 'expected true or false');
-  return { record: record as string, summary: { snapshotIds: strings('snapshotIds'), groupIds: strings('groupIds'), partialGroup: s.partialGroup as boolean, diskDirs: strings('diskDirs') } };
+  // A version 2 index's summary.snapshotIds is no longer used.
+  return { record: record as string, summary: { groupIds: strings('groupIds'), partialGroup: s.partialGroup as boolean, diskDirs: strings('diskDirs') } };
 }
 
 /** The parsed object of a record file and its text (CORRUPT when it is missing, not JSON or not VM `id`'s), unchecked otherwise. */
@@ -97,15 +98,15 @@ export interface RecordInfo {
 }
 
 /**
- * Turn the parsed index `o` (version 2) into a HostState in place: each VM entry naming a record
+ * Turn the parsed index `o` (version 2 or later) into a HostState in place: each VM entry naming a record
  * gets accessors that load it on first use (validated: validateVmBulk), its summary registered
  * (state.ts, summaryOf); an entry without a record keeps its bulk inline (a state written whole:
  * readStateDirectory's callers, tests). Returns the records named, by VM.
  */
 export function openIndex(o: Record<string, unknown>, statePath: string, recordsDir: string): Map<VmRecord, RecordInfo> {
   const infos = new Map<VmRecord, RecordInfo>();
+  // The version stays the one read until the state is upgraded (vm-files.ts, adoptVmFiles).
   delete o.recordGen;
-  o.version = STATE_VERSION;
   const vms = o.vms as unknown[];
   vms.forEach((v, i) => {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) return; // validateState reports it
@@ -122,7 +123,10 @@ export function openIndex(o: Record<string, unknown>, statePath: string, records
       const file = path.join(recordsDir, record);
       const bulk = readRecord(file, entry.id, `${statePath} ${where}`);
       validateVmBulk(entry, bulk, file);
-      for (const k of BULK_FIELDS) Object.defineProperty(vm, k, { value: bulk[k], writable: true, enumerable: true, configurable: true });
+      for (const k of BULK_FIELDS) {
+        if (bulk[k] === undefined) delete (vm as unknown as Record<string, unknown>)[k]; // an optional field (vmFiles) absent
+        else Object.defineProperty(vm, k, { value: bulk[k], writable: true, enumerable: true, configurable: true });
+      }
       dropLazySummary(vm);
       info.text = bulk.text;
     };
@@ -176,7 +180,7 @@ export function readStateDirectory(root: string): HostState | undefined {
  */
 export function inlineRecords(s: Record<string, unknown> & { vms: unknown[] }, root: string): HostState {
   const statePath = path.join(root, 'state.json');
-  if (s.version !== 1 && s.version !== STATE_VERSION) return s as unknown as HostState;
+  if (s.version !== 1 && s.version !== 2 && s.version !== STATE_VERSION) return s as unknown as HostState;
   s.vms.forEach((v: unknown, i: number) => {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) return;
     const entry = v as Record<string, unknown>;
@@ -185,10 +189,9 @@ export function inlineRecords(s: Record<string, unknown> & { vms: unknown[] }, r
     const bulk = readRecord(path.join(root, RECORDS_DIR, record), entry.id, `${statePath} vms[${i}]`);
     delete entry.record;
     delete entry.summary;
-    for (const k of BULK_FIELDS) entry[k] = bulk[k];
+    for (const k of BULK_FIELDS) if (bulk[k] !== undefined) entry[k] = bulk[k];
   });
   delete s.recordGen;
-  s.version = STATE_VERSION;
   return s as unknown as HostState;
 }
 
@@ -197,8 +200,7 @@ export function inlineRecords(s: Record<string, unknown> & { vms: unknown[] }, r
  * records/ removed): hvsim's next open of it writes the records again. For copies and tests.
  */
 export function writeStateDirectory(root: string, state: HostState): void {
-  const out = { ...state, version: STATE_VERSION };
-  fs.writeFileSync(path.join(root, 'state.json'), JSON.stringify(out, null, 1) + '\n');
+  fs.writeFileSync(path.join(root, 'state.json'), JSON.stringify(state, null, 1) + '\n');
   fs.rmSync(path.join(root, RECORDS_DIR), { recursive: true, force: true });
   fs.rmSync(path.join(root, 'state.json.crc32c'), { force: true });
 }

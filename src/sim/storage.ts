@@ -145,23 +145,6 @@ function withSavedClock(text: string, clock: number, savedClock: number): string
   return text.replace(`\n "clock": ${JSON.stringify(clock)},\n`, () => `\n "clock": ${JSON.stringify(savedClock)},\n`);
 }
 
-/**
- * The text of `vmFiles` lists (1,000 VMs: 23,000 paths, 2 MB) as stateText writes it at depth 1,
- * kept while the list is the same array (every change replaces it): a command's saves serialise it once.
- */
-const listTexts = new WeakMap<readonly string[], string>();
-
-/** stateText of an index, its `vmFiles` (moved last) serialised once per list. */
-function indexText(index: Record<string, unknown>): string {
-  const list = index.vmFiles as string[] | undefined;
-  if (list === undefined) return stateText(index);
-  let listText = listTexts.get(list);
-  if (listText === undefined) listTexts.set(list, (listText = JSON.stringify(list, null, 1).replace(/\n/g, '\n ')));
-  const { vmFiles: _, ...rest } = index;
-  // stateText's text ends "\n}\n": the last field follows the others.
-  return `${stateText(rest).slice(0, -3)},\n "vmFiles": ${listText}\n}\n`;
-}
-
 /** The text of state.json for `state`. */
 function stateText(state: object): string {
   return JSON.stringify(state, null, 1) + '\n';
@@ -290,9 +273,10 @@ export class DirectoryStorage implements SimStorage {
     }
     if (typeof state !== 'object' || state === null || !Array.isArray(state.vms) || typeof state.clock !== 'number')
       throw new HvsimError('CORRUPT', `${this.statePath}: not an hvsim state file`, { file: this.statePath, reason: 'STATE_FILE' });
-    // Version 1 (everything in state.json) is read as a state whose records are all inline: the next save writes version 2.
-    if (state.version !== STATE_VERSION && state.version !== 1)
-      throw new HvsimError('UNSUPPORTED', `${this.statePath}: state version ${state.version} (this hvsim reads ${STATE_VERSION} and 1)`, { file: this.statePath });
+    // Version 1 (everything in state.json) is read as a state whose records are all inline, version 2
+    // as it is: the next save writes version 3 (vm-files.ts, adoptVmFiles).
+    if (state.version !== STATE_VERSION && state.version !== 2 && state.version !== 1)
+      throw new HvsimError('UNSUPPORTED', `${this.statePath}: state version ${state.version} (this hvsim reads ${STATE_VERSION}, 2 and 1)`, { file: this.statePath });
     const gen = (state as unknown as { recordGen?: unknown }).recordGen;
     this.recordGen = typeof gen === 'number' && Number.isSafeInteger(gen) && gen >= 0 ? gen : 0;
     const infos = openIndex(state as unknown as Record<string, unknown>, this.statePath, this.recordsDir);
@@ -355,7 +339,7 @@ export class DirectoryStorage implements SimStorage {
         writes.push({ vm, file, text });
       }
     }
-    const text = indexText(indexOf(state, gen, files, summaries));
+    const text = stateText(indexOf(state, gen, files, summaries));
     // Reads (Get-VM in a polling loop) change nothing: no rewrite, no fsync.
     if (writes.length === 0 && text === this.saved) return;
     if (writes.length === 0 && opts.unlessOnlyClock && this.savedClock !== undefined && this.saved !== undefined && withSavedClock(text, state.clock, this.savedClock) === this.saved) return;
@@ -517,5 +501,6 @@ export function copyStateDirectory(root: string, dest: string): void {
   }
   if (state.creating) state.creating = state.creating.map((c) => ({ file: move(c.file), parent: c.parent === null ? null : move(c.parent) }));
   if (state.vmFiles) state.vmFiles = state.vmFiles.map(move);
+  for (const vm of state.vms) if (vm.vmFiles) vm.vmFiles = vm.vmFiles.map(move);
   writeStateDirectory(to, state);
 }
