@@ -39,16 +39,34 @@ export function indexEntry(vm: VmRecord, record: string, summary: VmSummary): Re
   return out;
 }
 
-/** The index of `state` (version STATE_VERSION; `records[i]`/`summaries[i]` are VM i's record file and summary). */
-export function indexOf(state: HostState, recordGen: number, records: readonly string[], summaries: readonly VmSummary[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(state)) {
-    if (k === 'vms') {
-      out.recordGen = recordGen;
-      out.vms = state.vms.map((vm, i) => indexEntry(vm, records[i]!, summaries[i]!));
-    } else out[k] = k === 'version' ? STATE_VERSION : v;
-  }
-  return out;
+/**
+ * The text of the index of `state` (state.json, version STATE_VERSION): the host's fields, then
+ * `vmLines[i]` (indexLine of VM i), one line each, so that a save can reuse the lines of the VMs that
+ * did not change (storage.ts). The top-level fields are the only ones indented by one space.
+ */
+export function indexText(state: HostState, recordGen: number, vmLines: readonly string[]): string {
+  const host: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(state)) if (k !== 'vms') host[k] = k === 'version' ? STATE_VERSION : v;
+  host.recordGen = recordGen;
+  const head = JSON.stringify(host, null, 1);
+  return `${head.slice(0, -2)},\n "vms": [${vmLines.length > 0 ? `\n${vmLines.join(',\n')}` : ''}\n ]\n}\n`;
+}
+
+/** VM `vm`'s line of the index: its fields but its bulk, the name of its record file, the summary of its bulk. */
+export function indexLine(vm: VmRecord, record: string, summary: VmSummary): string {
+  return JSON.stringify(indexEntry(vm, record, summary));
+}
+
+/**
+ * The lines of the VM entries of an index text that indexText wrote (undefined when `text` is not
+ * laid out so, or has not `count` of them).
+ */
+export function indexLines(text: string, count: number): string[] | undefined {
+  const start = text.indexOf('\n "vms": [\n');
+  if (start < 0 || !text.endsWith('\n ]\n}\n')) return undefined;
+  if (count === 0) return [];
+  const lines = text.slice(start + 11, -6).split(',\n');
+  return lines.length === count ? lines : undefined;
 }
 
 /** What an index entry's `record` and `summary` say, checked (a CORRUPT error naming `file` and the field). */
@@ -95,7 +113,35 @@ function parseRecord(text: string, file: string, id: unknown): Record<string, un
 export interface RecordInfo {
   file: string;
   text?: string;
+  /** The VM's index entry as read (its fields as they were then: storage.ts reuses its line while they are). */
+  entry?: Readonly<Record<string, unknown>>;
 }
+
+/** The function that loads a VM's record (openIndex), by VM, while its bulk fields are accessors. */
+const loaders = new WeakMap<object, () => void>();
+
+/**
+ * The bulk fields of a VM whose record is not loaded yet: accessors that load it (replacing
+ * themselves with its data) on first use. The same functions for every VM, so that V8 gives the
+ * 1,000 VMs of a state one shape.
+ */
+const LAZY_BULK: PropertyDescriptorMap = Object.fromEntries(
+  BULK_FIELDS.map((k) => [
+    k,
+    {
+      enumerable: true,
+      configurable: true,
+      get(this: Record<string, unknown>): unknown {
+        loaders.get(this)!();
+        return this[k];
+      },
+      set(this: Record<string, unknown>, value: unknown): void {
+        loaders.get(this)!();
+        this[k] = value;
+      },
+    },
+  ]),
+);
 
 /**
  * Turn the parsed index `o` (version 2 or later) into a HostState in place: each VM entry naming a record
@@ -114,35 +160,32 @@ export function openIndex(o: Record<string, unknown>, statePath: string, records
     if (entry.record === undefined && entry.summary === undefined) return; // inline
     const where = `vms[${i}]`;
     const { record, summary } = entryRecord(entry, statePath, where);
-    delete entry.record;
-    delete entry.summary;
-    const vm = entry as unknown as VmRecord;
-    const info: RecordInfo = { file: record };
+    // A new object without `record` and `summary` (a delete would slow every later use of it); the
+    // entry stays as it was read (RecordInfo.entry), its objects copied for the VM.
+    const copy: Record<string, unknown> = {};
+    for (const k in entry) {
+      if (k === 'record' || k === 'summary' || k === '__proto__' || (BULK_FIELDS as readonly string[]).includes(k)) continue;
+      const x = entry[k];
+      copy[k] = typeof x === 'object' && x !== null ? JSON.parse(JSON.stringify(x)) : x;
+    }
+    const vm = copy as unknown as VmRecord;
+    vms[i] = vm;
+    const info: RecordInfo = { file: record, entry };
     infos.set(vm, info);
     const load = (): void => {
       const file = path.join(recordsDir, record);
-      const bulk = readRecord(file, entry.id, `${statePath} ${where}`);
-      validateVmBulk(entry, bulk, file);
+      const bulk = readRecord(file, vm.id, `${statePath} ${where}`);
+      validateVmBulk(copy, bulk, file);
       for (const k of BULK_FIELDS) {
         if (bulk[k] === undefined) delete (vm as unknown as Record<string, unknown>)[k]; // an optional field (vmFiles) absent
         else Object.defineProperty(vm, k, { value: bulk[k], writable: true, enumerable: true, configurable: true });
       }
       dropLazySummary(vm);
+      loaders.delete(vm);
       info.text = bulk.text;
     };
-    for (const k of BULK_FIELDS)
-      Object.defineProperty(vm, k, {
-        enumerable: true,
-        configurable: true,
-        get(): unknown {
-          load();
-          return (vm as unknown as Record<string, unknown>)[k];
-        },
-        set(value: unknown): void {
-          load();
-          (vm as unknown as Record<string, unknown>)[k] = value;
-        },
-      });
+    loaders.set(vm, load);
+    Object.defineProperties(vm, LAZY_BULK);
     setLazySummary(vm, summary);
   });
   return infos;

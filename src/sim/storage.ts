@@ -16,8 +16,8 @@ import { crc32c } from '../vhd/common/crc32c.js';
 import { fsError } from '../vhd/io/fs-error.js';
 import { noteLockFile, processAlive, readLockOwner, removeLock, removeStaleLock, tryCreateLock } from '../vhd/io/lock-file.js';
 import { mkdirp, syncFolder, writeFileAtomic, writeWhole } from '../vhd/io/node-file.js';
-import { indexOf, openIndex, RECORD_NAME, RECORD_TMP, RECORDS_DIR, recordStem, recordText, readStateDirectory, writeStateDirectory, type RecordInfo } from './records.js';
-import { isLazy, STATE_VERSION, summaryOf, type HostState, type VmRecord, type VmSummary } from './state.js';
+import { indexLine, indexLines, indexText, openIndex, RECORD_NAME, RECORD_TMP, RECORDS_DIR, recordStem, recordText, readStateDirectory, writeStateDirectory, type RecordInfo } from './records.js';
+import { BULK_FIELDS, isLazy, STATE_VERSION, summaryOf, type HostState, type VmRecord } from './state.js';
 
 export interface SimStorage {
   readonly kind: 'memory' | 'directory';
@@ -145,9 +145,45 @@ function withSavedClock(text: string, clock: number, savedClock: number): string
   return text.replace(`\n "clock": ${JSON.stringify(clock)},\n`, () => `\n "clock": ${JSON.stringify(savedClock)},\n`);
 }
 
-/** The text of state.json for `state`. */
-function stateText(state: object): string {
-  return JSON.stringify(state, null, 1) + '\n';
+/**
+ * A VM's line in state.json and what it was made of: its record file and its index fields then
+ * (`fields`: objects compared by their JSON text, as code may change one in place; `size` of them).
+ */
+interface IndexLine {
+  file: string;
+  fields: Readonly<Record<string, unknown>>;
+  size: number;
+  text: string;
+}
+
+const isBulk = (k: string): boolean => (BULK_FIELDS as readonly string[]).includes(k);
+
+/** The line of `vm` to keep (its index fields copied: their objects as JSON text). */
+function lineOf(vm: VmRecord, file: string, text: string): IndexLine {
+  const fields: Record<string, unknown> = {};
+  let size = 0;
+  for (const k in vm) {
+    if (isBulk(k)) continue;
+    const v = (vm as unknown as Record<string, unknown>)[k];
+    fields[k] = typeof v === 'object' && v !== null ? JSON.stringify(v) : v;
+    size++;
+  }
+  return { file, fields, size, text };
+}
+
+/** Whether `vm`'s index fields are still those of `line`. */
+function sameFields(vm: VmRecord, line: IndexLine): boolean {
+  let size = 0;
+  for (const k in vm) {
+    if (isBulk(k)) continue;
+    size++;
+    const v = (vm as unknown as Record<string, unknown>)[k];
+    const was = line.fields[k];
+    if (v === was) continue;
+    if (typeof v !== 'object' || v === null) return false;
+    if (JSON.stringify(v) !== (typeof was === 'string' ? was : JSON.stringify(was))) return false;
+  }
+  return size === line.size;
 }
 
 function sleepSync(ms: number): void {
@@ -215,6 +251,8 @@ export class DirectoryStorage implements SimStorage {
   private savedBytes: Buffer | undefined;
   /** Each VM's record file (records.ts) and its text as read or written; a VM not here has none yet. */
   private records = new WeakMap<VmRecord, RecordInfo>();
+  /** Each VM's line in state.json as loaded or last written, with what it was made of (records.ts, indexLine). */
+  private lines = new WeakMap<VmRecord, IndexLine>();
   /** The record files state.json names now. */
   private named = new Set<string>();
   /** The last generation given to a record file (the index's recordGen). */
@@ -287,6 +325,14 @@ export class DirectoryStorage implements SimStorage {
     this.savedClock = state.clock;
     this.loadedAsWritten = readSmall(this.sumPath) === stateSum(bytes);
     this.sumWritten = this.loadedAsWritten;
+    // hvsim's own text: each VM's line is kept for the saves (a text edited by hand is rewritten whole).
+    const vmLines = this.loadedAsWritten ? indexLines(text, state.vms.length) : undefined;
+    if (vmLines !== undefined)
+      state.vms.forEach((vm, i) => {
+        const info = infos.get(vm);
+        // The entry as read has the VM's fields, `record` and `summary` (not the VM's: 2 fewer).
+        if (info?.entry !== undefined) this.lines.set(vm, { file: info.file, fields: info.entry, size: Object.keys(info.entry).length - 2, text: vmLines[i]! });
+      });
     return state;
   }
 
@@ -319,27 +365,32 @@ export class DirectoryStorage implements SimStorage {
     if (!this.lock) throw new HvsimError('INVALID_STATE', `${this.root}: storage is closed`);
     // Before any new record (one may have a leftover's name); best effort: a leftover is never read.
     for (const f of this.unnamed.splice(0)) removeLeftover(f);
-    // Only the VMs whose record was loaded (or that have none yet) are serialised and compared.
+    // Only the VMs whose record was loaded (or that have none yet) are serialised and compared; the
+    // others' index lines are reused while their fields are as when loaded or last written.
     const files: string[] = [];
-    const summaries: VmSummary[] = [];
+    const lines: string[] = [];
     const writes: Array<{ vm: VmRecord; file: string; text: string }> = [];
     let gen = this.recordGen;
     for (const vm of state.vms) {
       const info = this.records.get(vm);
-      summaries.push(summaryOf(vm));
-      if (info !== undefined && isLazy(vm)) {
-        files.push(info.file);
-        continue;
-      }
-      const text = recordText(vm);
-      if (info !== undefined && info.text === text) files.push(info.file);
+      const lazy = info !== undefined && isLazy(vm);
+      let file: string;
+      if (info !== undefined && (lazy || info.text === recordText(vm))) file = info.file;
       else {
-        const file = `${recordStem(vm.id)}.${++gen}.json`;
-        files.push(file);
-        writes.push({ vm, file, text });
+        file = `${recordStem(vm.id)}.${++gen}.json`;
+        writes.push({ vm, file, text: recordText(vm) });
+      }
+      files.push(file);
+      const line = this.lines.get(vm);
+      if (lazy && line !== undefined && line.file === file && sameFields(vm, line)) lines.push(line.text);
+      else {
+        const text = indexLine(vm, file, summaryOf(vm));
+        // Kept for a VM not loaded (a state written whole, then split); a loaded one's line is made anew.
+        if (lazy) this.lines.set(vm, lineOf(vm, file, text));
+        lines.push(text);
       }
     }
-    const text = stateText(indexOf(state, gen, files, summaries));
+    const text = indexText(state, gen, lines);
     // Reads (Get-VM in a polling loop) change nothing: no rewrite, no fsync.
     if (writes.length === 0 && text === this.saved) return;
     if (writes.length === 0 && opts.unlessOnlyClock && this.savedClock !== undefined && this.saved !== undefined && withSavedClock(text, state.clock, this.savedClock) === this.saved) return;
