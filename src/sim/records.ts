@@ -69,19 +69,28 @@ export function indexLines(text: string, count: number): string[] | undefined {
   return lines.length === count ? lines : undefined;
 }
 
-/** What an index entry's `record` and `summary` say, checked (a CORRUPT error naming `file` and the field). */
-function entryRecord(entry: Record<string, unknown>, file: string, where: string): { record: string; summary: VmSummary } {
-  const bad = (field: string, what: string): never => {
-    throw new HvsimError('CORRUPT', `${file}: ${where}.${field}: ${what} (hvsim never writes this: the file was edited or damaged)`, { file, reason: 'STATE_FILE' });
-  };
+/** A CORRUPT error for field `field` of VM entry `i` of index `file`. */
+function badEntry(file: string, i: number, field: string, what: string): never {
+  throw new HvsimError('CORRUPT', `${file}: vms[${i}].${field}: ${what} (hvsim never writes this: the file was edited or damaged)`, { file, reason: 'STATE_FILE' });
+}
+
+/** `s[k]` when it is a list of strings, else a CORRUPT error. */
+function stringList(s: Record<string, unknown>, k: string, file: string, i: number): string[] {
+  const v = s[k];
+  if (!Array.isArray(v)) return badEntry(file, i, `summary.${k}`, 'expected a list of strings');
+  for (const x of v) if (typeof x !== 'string') badEntry(file, i, `summary.${k}`, 'expected a list of strings');
+  return v as string[];
+}
+
+/** What VM entry `i` of index `file` says in `record` and `summary`, checked (a CORRUPT error naming the file and the field). */
+function entryRecord(entry: Record<string, unknown>, file: string, i: number): { record: string; summary: VmSummary } {
   const record = entry.record;
-  if (typeof record !== 'string' || !RECORD_NAME.test(record)) bad('record', 'expected the name of a record file (<Id>.<generation>.json)');
+  if (typeof record !== 'string' || !RECORD_NAME.test(record)) badEntry(file, i, 'record', 'expected the name of a record file (<Id>.<generation>.json)');
   const s = entry.summary as Record<string, unknown> | null | undefined;
-  if (typeof s !== 'object' || s === null || Array.isArray(s)) return bad('summary', 'expected an object');
-  const strings = (k: string): string[] => (Array.isArray(s[k]) && (s[k] as unknown[]).every((x) => typeof x === 'string') ? (s[k] as string[]) : bad(`summary.${k}`, 'expected a list of strings'));
-  if (typeof s.partialGroup !== 'boolean') bad('summary.partialGroup', 'expected true or false');
+  if (typeof s !== 'object' || s === null || Array.isArray(s)) return badEntry(file, i, 'summary', 'expected an object');
+  if (typeof s.partialGroup !== 'boolean') badEntry(file, i, 'summary.partialGroup', 'expected true or false');
   // A version 2 index's summary.snapshotIds is no longer used.
-  return { record: record as string, summary: { groupIds: strings('groupIds'), partialGroup: s.partialGroup as boolean, diskDirs: strings('diskDirs') } };
+  return { record: record as string, summary: { groupIds: stringList(s, 'groupIds', file, i), partialGroup: s.partialGroup as boolean, diskDirs: stringList(s, 'diskDirs', file, i) } };
 }
 
 /** The parsed object of a record file and its text (CORRUPT when it is missing, not JSON or not VM `id`'s), unchecked otherwise. */
@@ -113,12 +122,32 @@ function parseRecord(text: string, file: string, id: unknown): Record<string, un
 export interface RecordInfo {
   file: string;
   text?: string;
-  /** The VM's index entry as read (its fields as they were then: storage.ts reuses its line while they are). */
-  entry?: Readonly<Record<string, unknown>>;
 }
 
-/** The function that loads a VM's record (openIndex), by VM, while its bulk fields are accessors. */
-const loaders = new WeakMap<object, () => void>();
+/** Where the record of a VM whose bulk is not loaded yet is (openIndex), by VM. */
+interface LazyRecord {
+  info: RecordInfo;
+  /** Its index and the VM's place in it (for errors). */
+  statePath: string;
+  at: number;
+  recordsDir: string;
+}
+const lazyRecords = new WeakMap<object, LazyRecord>();
+
+/** Read, validate and put in place the bulk of `vm` (validateVmBulk), its accessors replaced by the data. */
+function loadBulk(vm: Record<string, unknown>): void {
+  const l = lazyRecords.get(vm)!;
+  const file = path.join(l.recordsDir, l.info.file);
+  const bulk = readRecord(file, vm.id, `${l.statePath} vms[${l.at}]`);
+  validateVmBulk(vm, bulk, file);
+  for (const k of BULK_FIELDS) {
+    if (bulk[k] === undefined) delete vm[k]; // an optional field (vmFiles) absent
+    else Object.defineProperty(vm, k, { value: bulk[k], writable: true, enumerable: true, configurable: true });
+  }
+  dropLazySummary(vm as unknown as VmRecord);
+  lazyRecords.delete(vm);
+  l.info.text = bulk.text;
+}
 
 /**
  * The bulk fields of a VM whose record is not loaded yet: accessors that load it (replacing
@@ -132,11 +161,11 @@ const LAZY_BULK: PropertyDescriptorMap = Object.fromEntries(
       enumerable: true,
       configurable: true,
       get(this: Record<string, unknown>): unknown {
-        loaders.get(this)!();
+        loadBulk(this);
         return this[k];
       },
       set(this: Record<string, unknown>, value: unknown): void {
-        loaders.get(this)!();
+        loadBulk(this);
         this[k] = value;
       },
     },
@@ -144,50 +173,31 @@ const LAZY_BULK: PropertyDescriptorMap = Object.fromEntries(
 );
 
 /**
- * Turn the parsed index `o` (version 2 or later) into a HostState in place: each VM entry naming a record
- * gets accessors that load it on first use (validated: validateVmBulk), its summary registered
- * (state.ts, summaryOf); an entry without a record keeps its bulk inline (a state written whole:
- * readStateDirectory's callers, tests). Returns the records named, by VM.
+ * Turn the parsed index `o` (version 2 or later) into a HostState in place: each VM entry naming a
+ * record gets accessors that load it on first use (validated: validateVmBulk), its summary
+ * registered (state.ts, summaryOf); an entry without a record keeps its bulk inline (a state
+ * written whole: readStateDirectory's callers, tests). Returns the records named, by VM.
  */
 export function openIndex(o: Record<string, unknown>, statePath: string, recordsDir: string): Map<VmRecord, RecordInfo> {
   const infos = new Map<VmRecord, RecordInfo>();
   // The version stays the one read until the state is upgraded (vm-files.ts, adoptVmFiles).
   delete o.recordGen;
   const vms = o.vms as unknown[];
-  vms.forEach((v, i) => {
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) return; // validateState reports it
-    const entry = v as Record<string, unknown>;
-    if (entry.record === undefined && entry.summary === undefined) return; // inline
-    const where = `vms[${i}]`;
-    const { record, summary } = entryRecord(entry, statePath, where);
-    // A new object without `record` and `summary` (a delete would slow every later use of it); the
-    // entry stays as it was read (RecordInfo.entry), its objects copied for the VM.
-    const copy: Record<string, unknown> = {};
-    for (const k in entry) {
-      if (k === 'record' || k === 'summary' || k === '__proto__' || (BULK_FIELDS as readonly string[]).includes(k)) continue;
-      const x = entry[k];
-      copy[k] = typeof x === 'object' && x !== null ? JSON.parse(JSON.stringify(x)) : x;
-    }
-    const vm = copy as unknown as VmRecord;
-    vms[i] = vm;
-    const info: RecordInfo = { file: record, entry };
+  for (let i = 0; i < vms.length; i++) {
+    const entry = vms[i] as Record<string, unknown> | null;
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) continue; // validateState reports it
+    if (entry.record === undefined && entry.summary === undefined) continue; // inline
+    const { record, summary } = entryRecord(entry, statePath, i);
+    // The last property first (indexLine writes record, then summary, last): V8 then keeps the object's fast shape.
+    delete entry.summary;
+    delete entry.record;
+    const vm = entry as unknown as VmRecord;
+    const info: RecordInfo = { file: record };
     infos.set(vm, info);
-    const load = (): void => {
-      const file = path.join(recordsDir, record);
-      const bulk = readRecord(file, vm.id, `${statePath} ${where}`);
-      validateVmBulk(copy, bulk, file);
-      for (const k of BULK_FIELDS) {
-        if (bulk[k] === undefined) delete (vm as unknown as Record<string, unknown>)[k]; // an optional field (vmFiles) absent
-        else Object.defineProperty(vm, k, { value: bulk[k], writable: true, enumerable: true, configurable: true });
-      }
-      dropLazySummary(vm);
-      loaders.delete(vm);
-      info.text = bulk.text;
-    };
-    loaders.set(vm, load);
+    lazyRecords.set(vm, { info, statePath, at: i, recordsDir });
     Object.defineProperties(vm, LAZY_BULK);
     setLazySummary(vm, summary);
-  });
+  }
   return infos;
 }
 
@@ -228,7 +238,7 @@ export function inlineRecords(s: Record<string, unknown> & { vms: unknown[] }, r
     if (typeof v !== 'object' || v === null || Array.isArray(v)) return;
     const entry = v as Record<string, unknown>;
     if (entry.record === undefined && entry.summary === undefined) return;
-    const { record } = entryRecord(entry, statePath, `vms[${i}]`);
+    const { record } = entryRecord(entry, statePath, i);
     const bulk = readRecord(path.join(root, RECORDS_DIR, record), entry.id, `${statePath} vms[${i}]`);
     delete entry.record;
     delete entry.summary;

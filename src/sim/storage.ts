@@ -327,12 +327,15 @@ export class DirectoryStorage implements SimStorage {
     this.sumWritten = this.loadedAsWritten;
     // hvsim's own text: each VM's line is kept for the saves (a text edited by hand is rewritten whole).
     const vmLines = this.loadedAsWritten ? indexLines(text, state.vms.length) : undefined;
-    if (vmLines !== undefined)
+    if (vmLines !== undefined) {
+      // The fields as read, to compare with (a second parse: the first's objects are the VMs).
+      const entries = (JSON.parse(text) as { vms: Array<Record<string, unknown>> }).vms;
       state.vms.forEach((vm, i) => {
         const info = infos.get(vm);
-        // The entry as read has the VM's fields, `record` and `summary` (not the VM's: 2 fewer).
-        if (info?.entry !== undefined) this.lines.set(vm, { file: info.file, fields: info.entry, size: Object.keys(info.entry).length - 2, text: vmLines[i]! });
+        // An entry has the VM's fields, `record` and `summary` (not the VM's: 2 fewer).
+        if (info !== undefined) this.lines.set(vm, { file: info.file, fields: entries[i]!, size: Object.keys(entries[i]!).length - 2, text: vmLines[i]! });
       });
+    }
     return state;
   }
 
