@@ -40,16 +40,20 @@ export function indexEntry(vm: VmRecord, record: string, summary: VmSummary): Re
 }
 
 /**
- * The text of the index of `state` (state.json, version STATE_VERSION): the host's fields, then
- * `vmLines[i]` (indexLine of VM i), one line each, so that a save can reuse the lines of the VMs that
- * did not change (storage.ts). The top-level fields are the only ones indented by one space.
+ * The text of an index (state.json, version STATE_VERSION): `head` (indexHead: the host's fields),
+ * then `vmLines[i]` (indexLine of VM i), one line each, so that a save can reuse the lines of the VMs
+ * that did not change (storage.ts).
  */
-export function indexText(state: HostState, recordGen: number, vmLines: readonly string[]): string {
+export function indexText(head: string, vmLines: readonly string[]): string {
+  return `${head}${vmLines.length > 0 ? `\n${vmLines.join(',\n')}` : ''}\n ]\n}\n`;
+}
+
+/** The start of the index of `state`: its host's fields (the only ones indented by one space), up to the `vms` list's "[". */
+export function indexHead(state: HostState, recordGen: number): string {
   const host: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(state)) if (k !== 'vms') host[k] = k === 'version' ? STATE_VERSION : v;
   host.recordGen = recordGen;
-  const head = JSON.stringify(host, null, 1);
-  return `${head.slice(0, -2)},\n "vms": [${vmLines.length > 0 ? `\n${vmLines.join(',\n')}` : ''}\n ]\n}\n`;
+  return `${JSON.stringify(host, null, 1).slice(0, -2)},\n "vms": [`;
 }
 
 /** VM `vm`'s line of the index: its fields but its bulk, the name of its record file, the summary of its bulk. */
@@ -58,15 +62,16 @@ export function indexLine(vm: VmRecord, record: string, summary: VmSummary): str
 }
 
 /**
- * The lines of the VM entries of an index text that indexText wrote (undefined when `text` is not
- * laid out so, or has not `count` of them).
+ * The head and the VM lines of an index text that indexText wrote (undefined when `text` is not
+ * laid out so, or has not `count` VM lines).
  */
-export function indexLines(text: string, count: number): string[] | undefined {
+export function indexParts(text: string, count: number): { head: string; lines: string[] } | undefined {
   const start = text.indexOf('\n "vms": [\n');
   if (start < 0 || !text.endsWith('\n ]\n}\n')) return undefined;
-  if (count === 0) return [];
+  const head = text.slice(0, start + 10);
+  if (count === 0) return text.length === start + 15 ? { head, lines: [] } : undefined;
   const lines = text.slice(start + 11, -6).split(',\n');
-  return lines.length === count ? lines : undefined;
+  return lines.length === count ? { head, lines } : undefined;
 }
 
 /** A CORRUPT error for field `field` of VM entry `i` of index `file`. */

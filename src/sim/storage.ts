@@ -16,7 +16,7 @@ import { crc32c } from '../vhd/common/crc32c.js';
 import { fsError } from '../vhd/io/fs-error.js';
 import { noteLockFile, processAlive, readLockOwner, removeLock, removeStaleLock, tryCreateLock } from '../vhd/io/lock-file.js';
 import { mkdirp, syncFolder, writeFileAtomic, writeWhole } from '../vhd/io/node-file.js';
-import { indexLine, indexLines, indexText, openIndex, RECORD_NAME, RECORD_TMP, RECORDS_DIR, recordStem, recordText, readStateDirectory, writeStateDirectory, type RecordInfo } from './records.js';
+import { indexHead, indexLine, indexParts, indexText, openIndex, RECORD_NAME, RECORD_TMP, RECORDS_DIR, recordStem, recordText, readStateDirectory, writeStateDirectory, type RecordInfo } from './records.js';
 import { BULK_FIELDS, isLazy, STATE_VERSION, summaryOf, type HostState, type VmRecord } from './state.js';
 
 export interface SimStorage {
@@ -138,8 +138,8 @@ function withClock(state: HostState, clock: number, test: () => boolean): boolea
 }
 
 /**
- * `text` (stateText) with its clock `clock` written as `savedClock`: the top-level field is the
- * only one indented by one space (stateText), so no other field can match.
+ * `text` (indexText, or its head) with its clock `clock` written as `savedClock`: the top-level field is the
+ * only one indented by one space (records.ts, indexHead), so no other field can match.
  */
 function withSavedClock(text: string, clock: number, savedClock: number): string {
   return text.replace(`\n "clock": ${JSON.stringify(clock)},\n`, () => `\n "clock": ${JSON.stringify(savedClock)},\n`);
@@ -240,6 +240,8 @@ export class DirectoryStorage implements SimStorage {
   private lock: DirectoryLock | undefined;
   /** What state.json holds now (as loaded or last written): an unchanged state is not rewritten. */
   private saved: string | undefined;
+  /** `saved` as indexText made it (its head and VM lines), when known. */
+  private savedParts: { head: string; lines: string[] } | undefined;
   /** The clock in `saved`. */
   private savedClock: number | undefined;
   readonly wholeCheck: boolean;
@@ -326,8 +328,10 @@ export class DirectoryStorage implements SimStorage {
     this.loadedAsWritten = readSmall(this.sumPath) === stateSum(bytes);
     this.sumWritten = this.loadedAsWritten;
     // hvsim's own text: each VM's line is kept for the saves (a text edited by hand is rewritten whole).
-    const vmLines = this.loadedAsWritten ? indexLines(text, state.vms.length) : undefined;
-    if (vmLines !== undefined) {
+    const parts = this.loadedAsWritten ? indexParts(text, state.vms.length) : undefined;
+    this.savedParts = parts;
+    if (parts !== undefined) {
+      const vmLines = parts.lines;
       // The fields as read, to compare with (a second parse: the first's objects are the VMs).
       const entries = (JSON.parse(text) as { vms: Array<Record<string, unknown>> }).vms;
       state.vms.forEach((vm, i) => {
@@ -393,10 +397,20 @@ export class DirectoryStorage implements SimStorage {
         lines.push(text);
       }
     }
-    const text = indexText(state, gen, lines);
-    // Reads (Get-VM in a polling loop) change nothing: no rewrite, no fsync.
-    if (writes.length === 0 && text === this.saved) return;
-    if (writes.length === 0 && opts.unlessOnlyClock && this.savedClock !== undefined && this.saved !== undefined && withSavedClock(text, state.clock, this.savedClock) === this.saved) return;
+    const head = indexHead(state, gen);
+    // Reads (Get-VM in a polling loop) change nothing: no rewrite, no fsync. Every line the same
+    // string as saved: only the head is compared.
+    const last = this.savedParts;
+    const sameLines = writes.length === 0 && last !== undefined && last.lines.length === lines.length && lines.every((l, i) => l === last.lines[i]);
+    if (sameLines && head === last.head) return;
+    const clockOnly = opts.unlessOnlyClock && this.savedClock !== undefined;
+    if (sameLines && clockOnly && withSavedClock(head, state.clock, this.savedClock!) === last.head) return;
+    const text = indexText(head, lines);
+    if (writes.length === 0 && text === this.saved) {
+      this.savedParts = { head, lines };
+      return;
+    }
+    if (writes.length === 0 && clockOnly && this.saved !== undefined && withSavedClock(text, state.clock, this.savedClock!) === this.saved) return;
     // The records first (new names: a crash leaves files the index does not name, removed at the
     // next open), then the index (the commit point), then the old generations.
     if (writes.length > 0) {
@@ -413,6 +427,7 @@ export class DirectoryStorage implements SimStorage {
     const bytes = Buffer.from(text, 'utf8');
     writeFileAtomic(this.statePath, bytes);
     this.saved = text;
+    this.savedParts = { head, lines };
     this.savedBytes = bytes;
     this.savedClock = state.clock;
     this.recordGen = gen;

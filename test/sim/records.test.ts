@@ -139,6 +139,29 @@ describe('state version 3', () => {
     for (const f of made) expect(fs.existsSync(f), f).toBe(true);
   });
 
+  it("a VM's index fields changed while its record is not read are saved (its line is reused only while they are the same)", async () => {
+    const root = await twoVms();
+    const before = records(root);
+    let st = new DirectoryStorage(root, { timeoutMs: 0 });
+    let s = st.load()!;
+    st.save(s); // nothing changed: nothing written
+    expect(records(root)).toEqual(before);
+    s.vms[1]!.notes = 'edited';
+    s.vms[1]!.integrationServices = { 'Guest Service Interface': true };
+    st.save(s);
+    st.markClean();
+    st.close();
+    st = new DirectoryStorage(root, { timeoutMs: 0 });
+    s = st.load()!;
+    expect(s.vms[1]).toMatchObject({ notes: 'edited', integrationServices: { 'Guest Service Interface': true } });
+    // An object changed in place, the record still not read.
+    s.vms[1]!.integrationServices!['Guest Service Interface'] = false;
+    st.save(s);
+    st.close();
+    expect(readState(root).vms[1]!.integrationServices).toEqual({ 'Guest Service Interface': false });
+    expect(records(root)).toEqual(before); // no record rewritten: only the index
+  });
+
   it("files in records/ that the index does not name: hvsim's are removed by the next save, others reported and kept", async () => {
     const root = await twoVms();
     const [a] = index(root).vms;
