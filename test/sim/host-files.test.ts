@@ -57,6 +57,21 @@ function filesHost(store = new MemoryDiskStore(), json?: string): { h: Simulator
   return { h: simHost({ storage, defaultMemory: 32 * MiB }), storage, store };
 }
 
+/**
+ * The host saved as `base`, its store crashing after `budget` operations; saves stop at the crash
+ * (a dead process writes nothing more).
+ */
+function crashingHost(base: { json: string; files: Map<string, Uint8Array>; ro: Set<string> }, budget: number): { b: ReturnType<typeof faultBudget>; store: MemoryDiskStore; storage: MemoryStorage } {
+  const b = faultBudget(budget);
+  const store = MemoryDiskStore.from(base.files, b, base.ro);
+  class CrashStorage extends MemoryStorage {
+    override save(state: HostState): void {
+      if (!b.crashed) super.save(state);
+    }
+  }
+  return { b, store, storage: new CrashStorage(store, ROOT, base.json, { vmFiles: true }) };
+}
+
 /** Every file under the VM's folder with its size, relative to the host's VM root, sorted. */
 function listing(store: MemoryDiskStore, id = ''): Array<[string, number]> {
   const out: Array<[string, number]> = [];
@@ -119,15 +134,7 @@ describe('VM files as Hyper-V lays them out', () => {
     const base = await build();
     let crashes = 0;
     for (let budget = 0; ; budget++) {
-      const b = faultBudget(budget);
-      const store = MemoryDiskStore.from(base.files, b, base.ro);
-      // Saves stop at the crash: a dead process writes nothing more.
-      class CrashStorage extends MemoryStorage {
-        override save(state: HostState): void {
-          if (!b.crashed) super.save(state);
-        }
-      }
-      const storage = new CrashStorage(store, ROOT, base.json, { vmFiles: true });
+      const { b, store, storage } = crashingHost(base, budget);
       try {
         const h = simHost({ storage, defaultMemory: 32 * MiB });
         await h.checkpointVM(['db01'], { snapshotName: 'c1' });
@@ -167,14 +174,7 @@ describe('VM files as Hyper-V lays them out', () => {
     })();
     let removeCrashes = 0;
     for (let budget = 0; ; budget++) {
-      const b = faultBudget(budget);
-      const store = MemoryDiskStore.from(withVm.files, b, withVm.ro);
-      class CrashStorage extends MemoryStorage {
-        override save(state: HostState): void {
-          if (!b.crashed) super.save(state);
-        }
-      }
-      const storage = new CrashStorage(store, ROOT, withVm.json, { vmFiles: true });
+      const { b, store, storage } = crashingHost(withVm, budget);
       try {
         await simHost({ storage, defaultMemory: 32 * MiB }).removeVM(['db01']);
       } catch (e) {
