@@ -122,6 +122,7 @@ interface VmJson {
   path: string;
   parentSnapshotId: string | null;
   snapshots: Array<{ id: string; parentId: string | null }>;
+  vmFiles?: string[];
 }
 
 /**
@@ -151,6 +152,8 @@ function makeState(bin: string, template: string, root: string, n: number): void
       s.parentId = s.parentId === null ? null : ids.get(s.parentId)!;
     }
     v.parentSnapshotId = v.parentSnapshotId === null ? null : ids.get(v.parentSnapshotId)!;
+    // The template's VM files are named by its Ids: the first get-vm makes each copy's own.
+    delete v.vmFiles;
     vms.push(v);
     fs.mkdirSync(path.join(folder, 'Virtual Hard Disks'), { recursive: true });
     for (const f of names) {
@@ -162,6 +165,19 @@ function makeState(bin: string, template: string, root: string, n: number): void
   }
   writeStateDirectory(root, { ...src, vms: vms as VmRecord[] });
   hvsim(bin, simEnv(root), ['get-vm', '--name', `vm${String(n - 1).padStart(4, '0')}`]);
+}
+
+/** The states of `stateScaling` under `root` (a VM of 10 checkpoints copied 10 and 1,000 times): bench/make-states.ts makes them alone. */
+export function makeStates(bin: string, root: string): { s10: string; s1000: string } {
+  const template = path.join(root, 'template');
+  const tEnv = simEnv(template);
+  hvsim(bin, tEnv, ['new-vm', '--name', 't', '--disk-size', '1M']);
+  for (let i = 0; i < 10; i++) hvsim(bin, tEnv, ['checkpoint-vm', '--name', 't']);
+  const s10 = path.join(root, 'state10');
+  const s1000 = path.join(root, 'state1000');
+  makeState(bin, template, s10, 10);
+  makeState(bin, template, s1000, 1000);
+  return { s10, s1000 };
 }
 
 export async function runCliBench(bin: string, runs: number, inputs: CliInputs, log: (s: string) => void): Promise<CliBench> {
@@ -196,14 +212,7 @@ export async function runCliBench(bin: string, runs: number, inputs: CliInputs, 
     const out = interleaved(rows, env, runs, root, log);
 
     // The state: 10 and 1,000 VMs of 10 checkpoints each.
-    const template = path.join(root, 'template');
-    const tEnv = simEnv(template);
-    hvsim(bin, tEnv, ['new-vm', '--name', 't', '--disk-size', '1M']);
-    for (let i = 0; i < 10; i++) hvsim(bin, tEnv, ['checkpoint-vm', '--name', 't']);
-    const s10 = path.join(root, 'state10');
-    const s1000 = path.join(root, 'state1000');
-    makeState(bin, template, s10, 10);
-    makeState(bin, template, s1000, 1000);
+    const { s10, s1000 } = makeStates(bin, root);
     const stateRows: Row[] = [
       { what: 'node -e 0 (floor)', cmd: node, args: ['-e', '0'] },
       { what: 'get-vm of one VM, 10 VMs', cmd: node, args: [bin, 'get-vm', '--name', 'vm0009'], env: simEnv(s10) },

@@ -31,11 +31,11 @@ import { checkpointVM, getVMSnapshot, removeVMSnapshot, renameVMSnapshot, restor
 import { getVMIntegrationService, setVMIntegrationService } from './integration.js';
 import { addVMHardDiskDrive, getVM, getVMHardDiskDrive, newVM, setVM } from './vms.js';
 import { diskSize, guestRead, guestWrite, readGuest, writeGuest } from './guest-io.js';
-import { emptyState, findHost, hostNames, keepGroupReports, sameHost, validateState, type HostState, type VmRecord } from './state.js';
+import { emptyState, findHost, hostNames, keepGroupReports, sameHost, STATE_VERSION, validateState, type HostState, type VmRecord } from './state.js';
 import { validateComputerName } from '../host/validation.js';
 import { unknownHost } from '../host/messages.js';
 import { MemoryStorage, type SimStorage } from './storage.js';
-import { listVmFiles, syncVmFiles } from './vm-files.js';
+import { adoptVmFiles, listVmFiles, syncVmFiles } from './vm-files.js';
 import { openLayer } from '../engine/chain.js';
 import type { VhdInfo } from '../vhd/disk.js';
 import { mergeVhd } from './merge-vhd.js';
@@ -149,6 +149,8 @@ export class Simulator implements Host, HostFarm {
     if (state) {
       // A state.json exactly as hvsim wrote it was valid then (storage.ts, STATE_SUM_FILE).
       if (storage.loadedAsWritten !== true) validateState(state, 'statePath' in storage && typeof storage.statePath === 'string' ? storage.statePath : 'the saved state');
+      // An older version's host-wide list of VM files goes to each VM's (saved by the first save).
+      if (state.version !== STATE_VERSION) adoptVmFiles(state, true);
       if (wanted !== undefined && findHost(state, wanted) === undefined) {
         if (!opts.addHost) throw unknownHost(wanted, hostNames(state));
         validateComputerName(wanted);

@@ -9,22 +9,21 @@ import { CHECKPOINT_TYPES, type CheckpointType, type GroupCheckpointReport, type
 import { defaultIntegrationServices, INTEGRATION_SERVICES, type IntegrationServiceName } from '../host/integration.js';
 
 /**
- * 2: state.json is an index, each VM's bulk (BULK_FIELDS) in a record file of its own
- * (storage.ts, DirectoryStorage; docs/simulator.md, "The state directory"). 1: all in state.json
- * (still read, and rewritten as 2 by the next save).
+ * 3: the VM files hvsim made are listed with their VM (VmRecord.vmFiles, in its record file), not
+ * in one host-wide list (docs/simulator.md, "The state directory"). 2: state.json is an index,
+ * each VM's bulk (BULK_FIELDS) in a record file of its own (storage.ts, DirectoryStorage). 1: all in
+ * state.json. 1 and 2 are still read, and written as 3 by the next save (vm-files.ts, adoptVmFiles).
  */
-export const STATE_VERSION = 2;
+export const STATE_VERSION = 3;
 
-/** The fields of a VM record kept in its record file rather than in the index (state version 2). */
-export const BULK_FIELDS = ['drives', 'snapshots'] as const;
+/** The fields of a VM record kept in its record file rather than in the index (state version 2 and later). */
+export const BULK_FIELDS = ['drives', 'snapshots', 'vmFiles'] as const;
 
 /**
  * What the loops over every VM need of the bulk fields (state.vms: keepGroupReports, the VM-file
  * sync, recovery, orphans), kept in the index so that a VM whose record is not loaded need not be.
  */
 export interface VmSummary {
-  /** Its checkpoints' Ids. */
-  snapshotIds: string[];
   /** The group Ids of its checkpoints (each once). */
   groupIds: string[];
   /** Whether a checkpoint of an unfinished group is among them (groupComplete false). */
@@ -63,7 +62,7 @@ export function summaryOf(vm: VmRecord): VmSummary {
   }
   const dirs = new Set<string>();
   for (const d of vm.drives) for (const f of d.files) dirs.add(path.posix.dirname(f.path));
-  return { snapshotIds: vm.snapshots.map((s) => s.id), groupIds: [...groups], partialGroup, diskDirs: [...dirs] };
+  return { groupIds: [...groups], partialGroup, diskDirs: [...dirs] };
 }
 
 /** One disk file of a drive's tree. */
@@ -144,6 +143,12 @@ export interface VmRecord {
    * because hvsim merged or deleted it (docs/reliability.md, "Missing files"). Absent: none.
    */
   pendingStep?: { drive: number; step: CleanupStep } | null;
+  /**
+   * The VM configuration and runtime-state files hvsim made for the VM and its checkpoints
+   * (.vmcx/.vmrs/.vmgs, src/sim/vm-files.ts), each listed before it is created: the proof that
+   * such a file is hvsim's own. Absent: none.
+   */
+  vmFiles?: string[];
 }
 
 /** Each integration service's Enabled flag (the defaults where the record has none). */
@@ -183,8 +188,9 @@ export interface HostState {
    */
   groups?: GroupCheckpointReport[];
   /**
-   * The VM configuration and runtime-state files hvsim made (.vmcx/.vmrs/.vmgs, src/sim/vm-files.ts),
-   * listed before each is created: the proof that such a file is hvsim's own. Absent: none.
+   * VM files hvsim made (VmRecord.vmFiles) whose VM is no longer in the state (Remove-VM moves its
+   * list here), until they are removed (src/sim/vm-files.ts). A version 2 state listed every VM's
+   * here. Absent: none.
    */
   vmFiles?: string[];
 }
@@ -348,11 +354,7 @@ export function validateState(s: unknown, file: string): HostState {
         });
       });
     });
-  if (o.vmFiles !== undefined)
-    arr(o.vmFiles, 'vmFiles').forEach((f, i) => {
-      const p = str(f, `vmFiles[${i}]`);
-      if (!/\.(vmcx|vmrs|vmgs)$/i.test(p) || !/^([A-Za-z]:)?[\\/]/.test(p)) bad(`vmFiles[${i}]`, `"${p}" is not an absolute path of a .vmcx/.vmrs/.vmgs file`);
-    });
+  if (o.vmFiles !== undefined) vmFileList(o.vmFiles, file, 'vmFiles');
   if (o.creating !== undefined)
     arr(o.creating, 'creating').forEach((c, i) => {
       const co = obj(c, `creating[${i}]`);
@@ -411,8 +413,18 @@ export function validateVmBulk(vm: Record<string, unknown>, bulk: unknown, file:
     return { sw, parentId: strOrNull(sn.parentId, `${sw}.parentId`) };
   });
   for (const x of snaps) if (x.parentId !== null && !ids.has(x.parentId)) bad(`${x.sw}.parentId`, `no checkpoint has the Id ${x.parentId}`);
+  if (b.vmFiles !== undefined) vmFileList(b.vmFiles, file, `${w}vmFiles`);
   const ps = vm.pendingStep as { drive: number } | null | undefined;
   if (ps !== undefined && ps !== null && !drives[ps.drive]) bad(`${w}pendingStep.drive`, `the VM has no drive ${ps.drive}`);
   const p = vm.parentSnapshotId;
   if (p !== null && typeof p === 'string' && !ids.has(p)) bad(`${w}parentSnapshotId`, `no checkpoint has the Id ${p}`);
+}
+
+/** Check a list of VM files (HostState.vmFiles, VmRecord.vmFiles): absolute paths of .vmcx/.vmrs/.vmgs files. */
+function vmFileList(v: unknown, file: string, where: string): void {
+  const { bad, arr, str } = checker(file);
+  arr(v, where).forEach((f, i) => {
+    const p = str(f, `${where}[${i}]`);
+    if (!/\.(vmcx|vmrs|vmgs)$/i.test(p) || !/^([A-Za-z]:)?[\\/]/.test(p)) bad(`${where}[${i}]`, `"${p}" is not an absolute path of a .vmcx/.vmrs/.vmgs file`);
+  });
 }

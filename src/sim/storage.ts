@@ -16,8 +16,8 @@ import { crc32c } from '../vhd/common/crc32c.js';
 import { fsError } from '../vhd/io/fs-error.js';
 import { noteLockFile, processAlive, readLockOwner, removeLock, removeStaleLock, tryCreateLock } from '../vhd/io/lock-file.js';
 import { mkdirp, syncFolder, writeFileAtomic, writeWhole } from '../vhd/io/node-file.js';
-import { indexOf, openIndex, RECORD_NAME, RECORD_TMP, RECORDS_DIR, recordStem, recordText, readStateDirectory, writeStateDirectory, type RecordInfo } from './records.js';
-import { isLazy, STATE_VERSION, summaryOf, type HostState, type VmRecord, type VmSummary } from './state.js';
+import { indexHead, indexLine, indexParts, indexText, openIndex, RECORD_NAME, RECORD_TMP, RECORDS_DIR, recordStem, recordText, readStateDirectory, writeStateDirectory, type RecordInfo } from './records.js';
+import { BULK_FIELDS, isLazy, STATE_VERSION, summaryOf, type HostState, type VmRecord } from './state.js';
 
 export interface SimStorage {
   readonly kind: 'memory' | 'directory';
@@ -138,33 +138,52 @@ function withClock(state: HostState, clock: number, test: () => boolean): boolea
 }
 
 /**
- * `text` (stateText) with its clock `clock` written as `savedClock`: the top-level field is the
- * only one indented by one space (stateText), so no other field can match.
+ * `text` (indexText, or its head) with its clock `clock` written as `savedClock`: the top-level field is the
+ * only one indented by one space (records.ts, indexHead), so no other field can match.
  */
 function withSavedClock(text: string, clock: number, savedClock: number): string {
   return text.replace(`\n "clock": ${JSON.stringify(clock)},\n`, () => `\n "clock": ${JSON.stringify(savedClock)},\n`);
 }
 
 /**
- * The text of `vmFiles` lists (1,000 VMs: 23,000 paths, 2 MB) as stateText writes it at depth 1,
- * kept while the list is the same array (every change replaces it): a command's saves serialise it once.
+ * A VM's line in state.json and what it was made of: its record file and its index fields then
+ * (`fields`: objects compared by their JSON text, as code may change one in place; `size` of them).
  */
-const listTexts = new WeakMap<readonly string[], string>();
-
-/** stateText of an index, its `vmFiles` (moved last) serialised once per list. */
-function indexText(index: Record<string, unknown>): string {
-  const list = index.vmFiles as string[] | undefined;
-  if (list === undefined) return stateText(index);
-  let listText = listTexts.get(list);
-  if (listText === undefined) listTexts.set(list, (listText = JSON.stringify(list, null, 1).replace(/\n/g, '\n ')));
-  const { vmFiles: _, ...rest } = index;
-  // stateText's text ends "\n}\n": the last field follows the others.
-  return `${stateText(rest).slice(0, -3)},\n "vmFiles": ${listText}\n}\n`;
+interface IndexLine {
+  file: string;
+  fields: Readonly<Record<string, unknown>>;
+  size: number;
+  text: string;
 }
 
-/** The text of state.json for `state`. */
-function stateText(state: object): string {
-  return JSON.stringify(state, null, 1) + '\n';
+const isBulk = (k: string): boolean => (BULK_FIELDS as readonly string[]).includes(k);
+
+/** The line of `vm` to keep (its index fields copied: their objects as JSON text). */
+function lineOf(vm: VmRecord, file: string, text: string): IndexLine {
+  const fields: Record<string, unknown> = {};
+  let size = 0;
+  for (const k in vm) {
+    if (isBulk(k)) continue;
+    const v = (vm as unknown as Record<string, unknown>)[k];
+    fields[k] = typeof v === 'object' && v !== null ? JSON.stringify(v) : v;
+    size++;
+  }
+  return { file, fields, size, text };
+}
+
+/** Whether `vm`'s index fields are still those of `line`. */
+function sameFields(vm: VmRecord, line: IndexLine): boolean {
+  let size = 0;
+  for (const k in vm) {
+    if (isBulk(k)) continue;
+    size++;
+    const v = (vm as unknown as Record<string, unknown>)[k];
+    const was = line.fields[k];
+    if (v === was) continue;
+    if (typeof v !== 'object' || v === null) return false;
+    if (JSON.stringify(v) !== (typeof was === 'string' ? was : JSON.stringify(was))) return false;
+  }
+  return size === line.size;
 }
 
 function sleepSync(ms: number): void {
@@ -221,6 +240,8 @@ export class DirectoryStorage implements SimStorage {
   private lock: DirectoryLock | undefined;
   /** What state.json holds now (as loaded or last written): an unchanged state is not rewritten. */
   private saved: string | undefined;
+  /** `saved` as indexText made it (its head and VM lines), when known. */
+  private savedParts: { head: string; lines: string[] } | undefined;
   /** The clock in `saved`. */
   private savedClock: number | undefined;
   readonly wholeCheck: boolean;
@@ -232,6 +253,8 @@ export class DirectoryStorage implements SimStorage {
   private savedBytes: Buffer | undefined;
   /** Each VM's record file (records.ts) and its text as read or written; a VM not here has none yet. */
   private records = new WeakMap<VmRecord, RecordInfo>();
+  /** Each VM's line in state.json as loaded or last written, with what it was made of (records.ts, indexLine). */
+  private lines = new WeakMap<VmRecord, IndexLine>();
   /** The record files state.json names now. */
   private named = new Set<string>();
   /** The last generation given to a record file (the index's recordGen). */
@@ -290,9 +313,10 @@ export class DirectoryStorage implements SimStorage {
     }
     if (typeof state !== 'object' || state === null || !Array.isArray(state.vms) || typeof state.clock !== 'number')
       throw new HvsimError('CORRUPT', `${this.statePath}: not an hvsim state file`, { file: this.statePath, reason: 'STATE_FILE' });
-    // Version 1 (everything in state.json) is read as a state whose records are all inline: the next save writes version 2.
-    if (state.version !== STATE_VERSION && state.version !== 1)
-      throw new HvsimError('UNSUPPORTED', `${this.statePath}: state version ${state.version} (this hvsim reads ${STATE_VERSION} and 1)`, { file: this.statePath });
+    // Version 1 (everything in state.json) is read as a state whose records are all inline, version 2
+    // as it is: the next save writes version 3 (vm-files.ts, adoptVmFiles).
+    if (state.version !== STATE_VERSION && state.version !== 2 && state.version !== 1)
+      throw new HvsimError('UNSUPPORTED', `${this.statePath}: state version ${state.version} (this hvsim reads ${STATE_VERSION}, 2 and 1)`, { file: this.statePath });
     const gen = (state as unknown as { recordGen?: unknown }).recordGen;
     this.recordGen = typeof gen === 'number' && Number.isSafeInteger(gen) && gen >= 0 ? gen : 0;
     const infos = openIndex(state as unknown as Record<string, unknown>, this.statePath, this.recordsDir);
@@ -303,6 +327,19 @@ export class DirectoryStorage implements SimStorage {
     this.savedClock = state.clock;
     this.loadedAsWritten = readSmall(this.sumPath) === stateSum(bytes);
     this.sumWritten = this.loadedAsWritten;
+    // hvsim's own text: each VM's line is kept for the saves (a text edited by hand is rewritten whole).
+    const parts = this.loadedAsWritten ? indexParts(text, state.vms.length) : undefined;
+    this.savedParts = parts;
+    if (parts !== undefined) {
+      const vmLines = parts.lines;
+      // The fields as read, to compare with (a second parse: the first's objects are the VMs).
+      const entries = (JSON.parse(text) as { vms: Array<Record<string, unknown>> }).vms;
+      state.vms.forEach((vm, i) => {
+        const info = infos.get(vm);
+        // An entry has the VM's fields, `record` and `summary` (not the VM's: 2 fewer).
+        if (info !== undefined) this.lines.set(vm, { file: info.file, fields: entries[i]!, size: Object.keys(entries[i]!).length - 2, text: vmLines[i]! });
+      });
+    }
     return state;
   }
 
@@ -335,30 +372,45 @@ export class DirectoryStorage implements SimStorage {
     if (!this.lock) throw new HvsimError('INVALID_STATE', `${this.root}: storage is closed`);
     // Before any new record (one may have a leftover's name); best effort: a leftover is never read.
     for (const f of this.unnamed.splice(0)) removeLeftover(f);
-    // Only the VMs whose record was loaded (or that have none yet) are serialised and compared.
+    // Only the VMs whose record was loaded (or that have none yet) are serialised and compared; the
+    // others' index lines are reused while their fields are as when loaded or last written.
     const files: string[] = [];
-    const summaries: VmSummary[] = [];
+    const lines: string[] = [];
     const writes: Array<{ vm: VmRecord; file: string; text: string }> = [];
     let gen = this.recordGen;
     for (const vm of state.vms) {
       const info = this.records.get(vm);
-      summaries.push(summaryOf(vm));
-      if (info !== undefined && isLazy(vm)) {
-        files.push(info.file);
-        continue;
-      }
-      const text = recordText(vm);
-      if (info !== undefined && info.text === text) files.push(info.file);
+      const lazy = info !== undefined && isLazy(vm);
+      let file: string;
+      if (info !== undefined && (lazy || info.text === recordText(vm))) file = info.file;
       else {
-        const file = `${recordStem(vm.id)}.${++gen}.json`;
-        files.push(file);
-        writes.push({ vm, file, text });
+        file = `${recordStem(vm.id)}.${++gen}.json`;
+        writes.push({ vm, file, text: recordText(vm) });
+      }
+      files.push(file);
+      const line = this.lines.get(vm);
+      if (lazy && line !== undefined && line.file === file && sameFields(vm, line)) lines.push(line.text);
+      else {
+        const text = indexLine(vm, file, summaryOf(vm));
+        // Kept for a VM not loaded (a state written whole, then split); a loaded one's line is made anew.
+        if (lazy) this.lines.set(vm, lineOf(vm, file, text));
+        lines.push(text);
       }
     }
-    const text = indexText(indexOf(state, gen, files, summaries));
-    // Reads (Get-VM in a polling loop) change nothing: no rewrite, no fsync.
-    if (writes.length === 0 && text === this.saved) return;
-    if (writes.length === 0 && opts.unlessOnlyClock && this.savedClock !== undefined && this.saved !== undefined && withSavedClock(text, state.clock, this.savedClock) === this.saved) return;
+    const head = indexHead(state, gen);
+    // Reads (Get-VM in a polling loop) change nothing: no rewrite, no fsync. Every line the same
+    // string as saved: only the head is compared.
+    const last = this.savedParts;
+    const sameLines = writes.length === 0 && last !== undefined && last.lines.length === lines.length && lines.every((l, i) => l === last.lines[i]);
+    if (sameLines && head === last.head) return;
+    const clockOnly = opts.unlessOnlyClock && this.savedClock !== undefined;
+    if (sameLines && clockOnly && withSavedClock(head, state.clock, this.savedClock!) === last.head) return;
+    const text = indexText(head, lines);
+    if (writes.length === 0 && text === this.saved) {
+      this.savedParts = { head, lines };
+      return;
+    }
+    if (writes.length === 0 && clockOnly && this.saved !== undefined && withSavedClock(text, state.clock, this.savedClock!) === this.saved) return;
     // The records first (new names: a crash leaves files the index does not name, removed at the
     // next open), then the index (the commit point), then the old generations.
     if (writes.length > 0) {
@@ -375,6 +427,7 @@ export class DirectoryStorage implements SimStorage {
     const bytes = Buffer.from(text, 'utf8');
     writeFileAtomic(this.statePath, bytes);
     this.saved = text;
+    this.savedParts = { head, lines };
     this.savedBytes = bytes;
     this.savedClock = state.clock;
     this.recordGen = gen;
@@ -517,5 +570,6 @@ export function copyStateDirectory(root: string, dest: string): void {
   }
   if (state.creating) state.creating = state.creating.map((c) => ({ file: move(c.file), parent: c.parent === null ? null : move(c.parent) }));
   if (state.vmFiles) state.vmFiles = state.vmFiles.map(move);
+  for (const vm of state.vms) if (vm.vmFiles) vm.vmFiles = vm.vmFiles.map(move);
   writeStateDirectory(to, state);
 }

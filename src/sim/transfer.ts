@@ -22,7 +22,7 @@ import { eachVM, findOne, hostVMs, vmByName } from './lookup.js';
 import { beforeTreeChange, settle } from './merges.js';
 import { creating } from './recovery.js';
 import { servicesOf, type VmRecord } from './state.js';
-import { VMGS_SIZE, VMRS_IDLE_SIZE } from './vm-files.js';
+import { releaseVmFiles, VMGS_SIZE, VMRS_IDLE_SIZE } from './vm-files.js';
 import { diskExtension, formatOfExtension } from '../vhd/formats.js';
 
 /** The configuration an export carries (the `.vmcx`'s JSON: hvsim's own contents, Hyper-V's name). */
@@ -245,7 +245,7 @@ export function importVM(ctx: SimContext, file: string, opts: ImportVMOptions): 
   if (!opts.copy && ctx.storage.vmFiles === true) {
     const cfgDir = path.posix.join(vmPath, 'Virtual Machines');
     const own = ['vmcx', 'vmrs', 'vmgs'].map((x) => path.posix.join(cfgDir, `${id.toUpperCase()}.${x}`)).filter((p) => store.exists(p));
-    ctx.state.vmFiles = [...(ctx.state.vmFiles ?? []), ...own];
+    if (own.length > 0) vm.vmFiles = own;
   }
   ctx.state.vms.push(vm);
   touch(ctx, vm);
@@ -263,6 +263,7 @@ export function removeVM(ctx: SimContext, names: string[]): VirtualMachine[] {
     beforeTreeChange(ctx, vm, 'Remove-VM');
     const view = viewVM(ctx, vm);
     ctx.state.vms = ctx.state.vms.filter((v) => v !== vm);
+    releaseVmFiles(ctx.state, vm);
     return view;
   });
 }

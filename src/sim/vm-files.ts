@@ -9,16 +9,17 @@
  * The files follow the records (docs/simulator.md, "VM files"): after the state is saved (with
  * listVmFiles' additions), syncVmFiles makes what the records need and removes what hvsim made
  * that they no longer need.
- * `state.vmFiles` lists every such file hvsim made, saved before the file is created, so a crash at
- * any point leaves either a file the next sync finishes or one the list proves is hvsim's own;
- * a file hvsim did not make is reported (orphans), never deleted or overwritten.
+ * Each VM's `vmFiles` lists every such file hvsim made for it (`state.vmFiles` those of removed
+ * VMs), saved before the file is created, so a crash at any point leaves either a file the next
+ * sync finishes or one a list proves is hvsim's own; a file hvsim did not make is reported
+ * (orphans), never deleted or overwritten.
  */
 import * as path from 'node:path';
 import { HvsimError } from '../errors.js';
 import { KiB, MiB } from '../vhd/common/bytes.js';
 import { iso } from '../host/clock.js';
 import { persist, warn, type SimContext } from './context.js';
-import { currentDisks, summaryOf, type SnapshotRecord, type VmRecord } from './state.js';
+import { currentDisks, isLazy, STATE_VERSION, type HostState, type SnapshotRecord, type VmRecord } from './state.js';
 
 /** Size of a `.vmrs` that holds no memory (an Off or running VM; a disk-only checkpoint) — hvsim's choice, unverified. */
 export const VMRS_IDLE_SIZE = 48 * KiB;
@@ -111,54 +112,98 @@ export function keepsVmFiles(ctx: SimContext): boolean {
  */
 const checked = new WeakMap<SimContext, Map<string, string>>();
 
-/** The Id a file hvsim made is named by (`<Id>.vmcx`, upper case: expectedVmFiles); the list holds no other names. */
+/** The Id a file hvsim made is named by (`<Id>.vmcx`, upper case: expectedVmFiles); the lists hold no other names. */
 function fileId(file: string): string {
   return file.slice(-41, -5);
 }
 
-/**
- * `state.vmFiles` as a set, kept while the list is the same array (every change replaces it):
- * a sync of one VM need not rebuild the set of every VM's files (1,000 VMs: 23,000 paths).
- */
-const madeSets = new WeakMap<readonly string[], ReadonlySet<string>>();
 const NONE: readonly string[] = [];
-function madeSet(ctx: SimContext): ReadonlySet<string> {
-  const list = ctx.state.vmFiles ?? NONE;
-  let set = madeSets.get(list);
-  if (set === undefined) madeSets.set(list, (set = new Set(list)));
-  return set;
+
+/** The files hvsim made for `vm` and its checkpoints (its own list). */
+function madeFor(vm: VmRecord): readonly string[] {
+  return vm.vmFiles ?? NONE;
 }
 
 /**
- * List in `state.vmFiles` the files the records of `vms` need that are not there yet (listed
- * before they exist; the caller saves the state before syncVmFiles creates them, in the
- * operation's own save: docs/simulator.md, "VM files"). Returns the files `vms` need (for
- * syncVmFiles) and whether it listed any.
+ * Move the files of the host-wide list (`state.vmFiles`) whose Id is a VM's of the state, or one of
+ * its checkpoints', to that VM's own list (state version 3: docs/simulator.md, "The state
+ * directory"). `all`: a version 1 or 2 state, whose list held every VM's files (each VM's record is
+ * read, and the state becomes version 3); else only the checkpoints of the VMs whose record is
+ * loaded are looked at (the list holds removed VMs' files: Remove-VM moved them there). What is
+ * left is removed by the next sync. Both lists are saved together: a crash keeps one or the other.
  */
-export function listVmFiles(ctx: SimContext, vms: readonly VmRecord[]): { want: VmFile[]; listed: boolean } {
-  if (!keepsVmFiles(ctx)) return { want: [], listed: false };
+export function adoptVmFiles(state: HostState, all: boolean): void {
+  if (all) state.version = STATE_VERSION;
+  const list = state.vmFiles;
+  if (list === undefined || list.length === 0) return;
+  const owner = new Map<string, VmRecord>();
+  for (const vm of state.vms) {
+    owner.set(vm.id.toUpperCase(), vm);
+    if (all || !isLazy(vm)) for (const s of vm.snapshots) owner.set(s.id.toUpperCase(), vm);
+  }
+  const left: string[] = [];
+  const moved = new Map<VmRecord, string[]>();
+  for (const f of list) {
+    const vm = owner.get(fileId(f));
+    if (vm === undefined) left.push(f);
+    else moved.set(vm, [...(moved.get(vm) ?? []), f]);
+  }
+  if (moved.size === 0) return;
+  for (const [vm, files] of moved) vm.vmFiles = [...new Set([...madeFor(vm), ...files])];
+  if (left.length > 0) state.vmFiles = left;
+  else delete state.vmFiles;
+}
+
+/**
+ * Remove-VM: `vm` leaves the state, the files hvsim made for it move to the host-wide list (saved
+ * with the state that no longer has it), which the next sync removes.
+ */
+export function releaseVmFiles(state: HostState, vm: VmRecord): void {
+  const own = madeFor(vm);
+  if (own.length > 0) state.vmFiles = [...(state.vmFiles ?? []), ...own];
+}
+
+/** The files each of `vms` needs (expectedVmFiles), by VM. */
+export type WantedFiles = Map<VmRecord, VmFile[]>;
+
+/**
+ * List in each VM's `vmFiles` the files its records need that are not there yet (listed before they
+ * exist; the caller saves the state before syncVmFiles creates them, in the operation's own save:
+ * docs/simulator.md, "VM files"). Returns the files `vms` need (for syncVmFiles) and whether it
+ * listed any (or adopted some: adoptVmFiles).
+ */
+export function listVmFiles(ctx: SimContext, vms: readonly VmRecord[]): { want: WantedFiles; listed: boolean } {
+  const want: WantedFiles = new Map();
+  if (!keepsVmFiles(ctx)) return { want, listed: false };
   const store = ctx.storage.store;
-  const made = madeSet(ctx);
-  const want = vms.flatMap(expectedVmFiles);
-  const absent = want.filter((f) => !made.has(f.path) && !store.exists(f.path));
-  if (absent.length === 0) return { want, listed: false };
-  ctx.state.vmFiles = [...(ctx.state.vmFiles ?? []), ...absent.map((f) => f.path)];
-  return { want, listed: true };
+  const before = ctx.state.vmFiles;
+  adoptVmFiles(ctx.state, false);
+  let listed = ctx.state.vmFiles !== before;
+  for (const vm of vms) {
+    const files = expectedVmFiles(vm);
+    want.set(vm, files);
+    const made = new Set(madeFor(vm));
+    const absent = files.filter((f) => !made.has(f.path) && !store.exists(f.path));
+    if (absent.length === 0) continue;
+    vm.vmFiles = [...madeFor(vm), ...absent.map((f) => f.path)];
+    listed = true;
+  }
+  return { want, listed };
 }
 
 /**
  * Bring the VM files of `vms` (the VMs a command named or changed; every VM after an unclean exit:
  * docs/simulator.md, "VM files") in line with the records (saved first): remove the files hvsim
  * made that no record needs any more, then create or update the ones they need. Each file is
- * listed in `state.vmFiles` (and that saved) before it is created, and unlisted only after it is
- * gone. A file hvsim made whose Id no record has any more (a removed VM's or checkpoint's) is
- * removed whichever VM it was; one of a VM not in `vms` is otherwise left as it is.
- * `given`: what listVmFiles(ctx, vms) returned, its additions saved since (default: listed and
- * saved here).
+ * listed in its VM's `vmFiles` (and that saved) before it is created, and unlisted only after it is
+ * gone. Removed: what `vms` made and no longer need; of the other VMs whose record is loaded (a
+ * command that changed a VM's checkpoints loaded it), the files of checkpoints they no longer have;
+ * the files of removed VMs (`state.vmFiles`). `given`: what listVmFiles(ctx, vms) returned, its
+ * additions saved since (default: listed and saved here).
  */
-export function syncVmFiles(ctx: SimContext, vms: readonly VmRecord[], given?: { want: VmFile[] }): void {
+export function syncVmFiles(ctx: SimContext, vms: readonly VmRecord[], given?: { want: WantedFiles }): void {
   if (!keepsVmFiles(ctx)) return;
-  let want: VmFile[];
+  let want: WantedFiles;
   if (given !== undefined) want = given.want;
   else {
     // Listed by the caller's save already, as a rule; else listed and saved here, before creation.
@@ -168,53 +213,53 @@ export function syncVmFiles(ctx: SimContext, vms: readonly VmRecord[], given?: {
   }
   const store = ctx.storage.store;
   const state = ctx.state;
-  const wanted = new Set(want.map((f) => f.path));
-  const made = madeSet(ctx);
-  const foreign = want.filter((f) => !made.has(f.path) && store.exists(f.path));
-  for (const f of foreign) warn(ctx, '', `${f.path} exists but hvsim did not make it: left as it is (a virtual machine's file of the same Id?)`);
-  // hvsim's own files no record needs (a removed checkpoint's): delete, then forget. The Ids with
-  // records (a VM's own files, its checkpoints' theirs) are gathered only when some file is not wanted.
-  let otherIds: Set<string> | undefined;
-  const stale = [...made].filter((f) => !wanted.has(f) && !(otherIds ??= recordIds(ctx, vms)).has(fileId(f)));
-  if (stale.length > 0) {
-    const gone = new Set<string>();
-    for (const f of stale) {
-      try {
-        store.remove(f);
-        checked.get(ctx)?.delete(f);
-        gone.add(f);
-      } catch (e) {
-        if (!(e instanceof HvsimError)) throw e;
-        warn(ctx, '', `a file hvsim no longer needs could not be removed yet (the next command tries again): ${e.message}`);
+  // hvsim's own files no record needs: delete, then forget (each from the list it is in).
+  const stale = new Map<VmRecord | undefined, string[]>();
+  const note = (vm: VmRecord | undefined, f: string): void => void stale.set(vm, [...(stale.get(vm) ?? []), f]);
+  for (const [vm, files] of want) {
+    const made = new Set(madeFor(vm));
+    for (const f of files) if (!made.has(f.path) && store.exists(f.path)) warn(ctx, '', `${f.path} exists but hvsim did not make it: left as it is (a virtual machine's file of the same Id?)`);
+    const wanted = new Set(files.map((f) => f.path));
+    for (const f of made) if (!wanted.has(f)) note(vm, f);
+  }
+  for (const vm of state.vms) {
+    if (want.has(vm) || isLazy(vm) || madeFor(vm).length === 0) continue;
+    const ids = new Set([vm.id.toUpperCase(), ...vm.snapshots.map((s) => s.id.toUpperCase())]);
+    for (const f of madeFor(vm)) if (!ids.has(fileId(f))) note(vm, f);
+  }
+  for (const f of state.vmFiles ?? NONE) note(undefined, f);
+  if (stale.size > 0) {
+    for (const [vm, files] of stale) {
+      const gone = new Set<string>();
+      for (const f of files) {
+        try {
+          store.remove(f);
+          checked.get(ctx)?.delete(f);
+          gone.add(f);
+        } catch (e) {
+          if (!(e instanceof HvsimError)) throw e;
+          warn(ctx, '', `a file hvsim no longer needs could not be removed yet (the next command tries again): ${e.message}`);
+        }
       }
+      const left = (vm === undefined ? state.vmFiles : vm.vmFiles)?.filter((f) => !gone.has(f)) ?? [];
+      const owner: { vmFiles?: string[] } = vm ?? state;
+      if (left.length > 0) owner.vmFiles = left;
+      else delete owner.vmFiles;
     }
-    const left = (state.vmFiles ?? []).filter((f) => !gone.has(f));
-    if (left.length > 0) state.vmFiles = left;
-    else delete state.vmFiles;
     persist(ctx);
   }
-  const listed = new Set(state.vmFiles ?? []);
-  for (const f of want) {
-    if (!listed.has(f.path)) continue;
-    try {
-      writeVmFile(ctx, f);
-    } catch (e) {
-      if (!(e instanceof HvsimError)) throw e;
-      warn(ctx, '', `a virtual machine file could not be written (the next command tries again): ${e.message}`);
+  for (const [vm, files] of want) {
+    const listed = new Set(madeFor(vm));
+    for (const f of files) {
+      if (!listed.has(f.path)) continue;
+      try {
+        writeVmFile(ctx, f);
+      } catch (e) {
+        if (!(e instanceof HvsimError)) throw e;
+        warn(ctx, '', `a virtual machine file could not be written (the next command tries again): ${e.message}`);
+      }
     }
   }
-}
-
-/** The Ids of the VMs not in `vms` and of their checkpoints (the files hvsim made for them are kept). */
-function recordIds(ctx: SimContext, vms: readonly VmRecord[]): Set<string> {
-  const inScope = new Set(vms);
-  const ids = new Set<string>();
-  for (const vm of ctx.state.vms) {
-    if (inScope.has(vm)) continue;
-    ids.add(vm.id.toUpperCase());
-    for (const s of summaryOf(vm).snapshotIds) ids.add(s.toUpperCase());
-  }
-  return ids;
 }
 
 /**
@@ -258,7 +303,7 @@ function writeVmFile(ctx: SimContext, f: VmFile): void {
 export function unrecordedVmFiles(ctx: SimContext, vms: readonly VmRecord[] = ctx.state.vms): string[] {
   if (!keepsVmFiles(ctx)) return [];
   const store = ctx.storage.store;
-  const made = madeSet(ctx);
+  const made = new Set([...vms.flatMap(madeFor), ...(ctx.state.vmFiles ?? NONE)]);
   const dirs = new Set<string>();
   for (const vm of vms) {
     dirs.add(configFolder(vm));
@@ -278,5 +323,8 @@ export function unrecordedVmFiles(ctx: SimContext, vms: readonly VmRecord[] = ct
       if (VM_FILE_NAME.test(n) && !made.has(p)) out.push(p);
     }
   }
-  return out;
+  // A folder another VM shares (a common SnapshotFileLocation) holds its files: every VM's lists are read then.
+  if (out.length === 0 || vms.length === ctx.state.vms.length) return out;
+  const all = new Set(ctx.state.vms.flatMap(madeFor));
+  return out.filter((p) => !all.has(p));
 }

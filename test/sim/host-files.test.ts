@@ -57,6 +57,21 @@ function filesHost(store = new MemoryDiskStore(), json?: string): { h: Simulator
   return { h: simHost({ storage, defaultMemory: 32 * MiB }), storage, store };
 }
 
+/**
+ * The host saved as `base`, its store crashing after `budget` operations; saves stop at the crash
+ * (a dead process writes nothing more).
+ */
+function crashingHost(base: { json: string; files: Map<string, Uint8Array>; ro: Set<string> }, budget: number): { b: ReturnType<typeof faultBudget>; store: MemoryDiskStore; storage: MemoryStorage } {
+  const b = faultBudget(budget);
+  const store = MemoryDiskStore.from(base.files, b, base.ro);
+  class CrashStorage extends MemoryStorage {
+    override save(state: HostState): void {
+      if (!b.crashed) super.save(state);
+    }
+  }
+  return { b, store, storage: new CrashStorage(store, ROOT, base.json, { vmFiles: true }) };
+}
+
 /** Every file under the VM's folder with its size, relative to the host's VM root, sorted. */
 function listing(store: MemoryDiskStore, id = ''): Array<[string, number]> {
   const out: Array<[string, number]> = [];
@@ -119,15 +134,7 @@ describe('VM files as Hyper-V lays them out', () => {
     const base = await build();
     let crashes = 0;
     for (let budget = 0; ; budget++) {
-      const b = faultBudget(budget);
-      const store = MemoryDiskStore.from(base.files, b, base.ro);
-      // Saves stop at the crash: a dead process writes nothing more.
-      class CrashStorage extends MemoryStorage {
-        override save(state: HostState): void {
-          if (!b.crashed) super.save(state);
-        }
-      }
-      const storage = new CrashStorage(store, ROOT, base.json, { vmFiles: true });
+      const { b, store, storage } = crashingHost(base, budget);
       try {
         const h = simHost({ storage, defaultMemory: 32 * MiB });
         await h.checkpointVM(['db01'], { snapshotName: 'c1' });
@@ -141,7 +148,8 @@ describe('VM files as Hyper-V lays them out', () => {
       const h2 = simHost({ storage: new MemoryStorage(after, ROOT, storage.savedJson, { vmFiles: true }), defaultMemory: 32 * MiB });
       const state = h2.snapshotState();
       const vm = state.vms[0]!;
-      for (const f of state.vmFiles ?? []) expect(after.exists(f), f).toBe(true);
+      // Listed: each VM's files in its own list, a removed VM's in the host's.
+      for (const f of [...(state.vmFiles ?? []), ...state.vms.flatMap((v) => v.vmFiles ?? [])]) expect(after.exists(f), f).toBe(true);
       expect(h2.orphans()).toEqual([]);
       const vmrs = `${ROOT}/db01/Virtual Machines/${vm.id.toUpperCase()}.vmrs`;
       expect(after.open(vmrs, 'r').size()).toBe(vm.state === 'Saved' ? 32 * MiB : VMRS_IDLE_SIZE);
@@ -153,6 +161,39 @@ describe('VM files as Hyper-V lays them out', () => {
       crashes++;
     }
     expect(crashes).toBeGreaterThan(10);
+
+    // Remove-VM, cut off by a crash at each store operation: its VM files move to the host's list
+    // in the save that drops the VM, then go; after the restart none is left and none unaccounted for.
+    const withVm = await (async () => {
+      const { h, storage, store } = filesHost();
+      await h.newVM({ name: 'db01', checkpointType: 'Standard' });
+      await h.checkpointVM(['db01'], { snapshotName: 'c1' });
+      await h.newVM({ name: 'web01' });
+      h.close();
+      return { json: storage.savedJson!, files: store.snapshot(), ro: store.readOnlyPaths() };
+    })();
+    let removeCrashes = 0;
+    for (let budget = 0; ; budget++) {
+      const { b, store, storage } = crashingHost(withVm, budget);
+      try {
+        await simHost({ storage, defaultMemory: 32 * MiB }).removeVM(['db01']);
+      } catch (e) {
+        if (!(e instanceof HvsimError) || e.code !== 'FAULT_INJECTED') throw e;
+      }
+      const after = MemoryDiskStore.from(store.snapshot(), undefined, store.readOnlyPaths());
+      const h2 = simHost({ storage: new MemoryStorage(after, ROOT, storage.savedJson, { vmFiles: true }), defaultMemory: 32 * MiB });
+      const state = h2.snapshotState();
+      const vmFilesOf = (dir: string): string[] => [...after.snapshot().keys()].filter((p) => p.startsWith(`${ROOT}/${dir}/`) && /\.(vmcx|vmrs|vmgs)$/.test(p)).sort();
+      expect(state.vmFiles ?? []).toEqual([]);
+      for (const vm of state.vms) expect(vmFilesOf(vm.name)).toEqual([...(vm.vmFiles ?? [])].sort());
+      if (!state.vms.some((v) => v.name === 'db01')) expect(vmFilesOf('db01')).toEqual([]);
+      expect(state.vms.some((v) => v.name === 'web01')).toBe(true);
+      expect(h2.orphans()).toEqual([]);
+      h2.close();
+      if (!b.crashed) break;
+      removeCrashes++;
+    }
+    expect(removeCrashes).toBeGreaterThan(2);
 
     // A file named like a VM file that hvsim did not make: reported, kept, not overwritten.
     const { h, store } = filesHost();

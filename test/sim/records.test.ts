@@ -1,7 +1,7 @@
 /**
- * State version 2 in a state directory (src/sim/records.ts; docs/simulator.md, "The state
+ * State version 3 in a state directory (src/sim/records.ts; docs/simulator.md, "The state
  * directory"): state.json an index, each VM's drives and checkpoints in a record file loaded on
- * first use, written only when changed (under a new name), a version-1 state migrated, leftovers
+ * first use, written only when changed (under a new name), version-1 and -2 states migrated, leftovers
  * of a save cut short removed, and a save stopped before each of its steps losing nothing.
  */
 import { afterEach, describe, expect, it } from 'vitest';
@@ -13,7 +13,7 @@ import { DirectoryStorage, type SaveStep } from '../../src/sim/storage.js';
 import { RECORDS_DIR } from '../../src/sim/records.js';
 import type { HostState } from '../../src/sim/state.js';
 import { HvsimError } from '../../src/errors.js';
-import { readState } from '../helpers/state-dir.js';
+import { readState, writeState } from '../helpers/state-dir.js';
 
 const START = Date.UTC(2024, 0, 1);
 const dirs: string[] = [];
@@ -48,11 +48,11 @@ async function twoVms(): Promise<string> {
   return root;
 }
 
-describe('state version 2', () => {
+describe('state version 3', () => {
   it('state.json is an index naming one record per VM; the bulk is only in the records', async () => {
     const root = await twoVms();
     const ix = index(root);
-    expect(ix.version).toBe(2);
+    expect(ix.version).toBe(3);
     expect(ix.vms.map((v) => v.name)).toEqual(['a', 'b']);
     expect(ix.vms.every((v) => v.drives === undefined)).toBe(true);
     expect(records(root)).toEqual(ix.vms.map((v) => v.record).sort());
@@ -104,7 +104,7 @@ describe('state version 2', () => {
     expect(() => open(root)).toThrow(`${file}: missing`);
   });
 
-  it('a version-1 state.json (everything in it) opens as it is and is rewritten as version 2 by the next save', async () => {
+  it('a version-1 state.json (everything in it) opens as it is and is rewritten as version 3 by the next save', async () => {
     const root = await twoVms();
     const whole = readState(root) as HostState & { version: number };
     const v1 = { ...whole, version: 1 };
@@ -114,9 +114,52 @@ describe('state version 2', () => {
     const h = open(root);
     expect((await h.getVMSnapshot({ vmNames: ['a'] })).map((s) => s.Name)).toEqual(['c0']);
     h.close();
-    expect(index(root).version).toBe(2);
+    expect(index(root).version).toBe(3);
     expect(records(root)).toHaveLength(2);
     expect(readState(root)).toEqual(whole);
+  });
+
+  it("a version-2 state (one host-wide list of VM files) is rewritten as version 3, each VM's files in its own record, none lost", async () => {
+    const root = await twoVms();
+    const whole = readState(root) as HostState & { version: number };
+    const made = whole.vms.flatMap((v) => v.vmFiles ?? []);
+    expect(made.length).toBeGreaterThan(5); // a's and b's .vmcx/.vmrs/.vmgs, c0's .vmcx/.vmrs
+    // Version 2 as it was written: the list in state.json, a removed VM's file among them.
+    const gone = path.join(root, 'vms', 'old', 'Virtual Machines', '0A0B0C0D-0000-0000-0000-000000000001.vmcx');
+    fs.mkdirSync(path.dirname(gone), { recursive: true });
+    fs.writeFileSync(gone, '{}');
+    const v2 = { ...whole, version: 2, vmFiles: [...made, gone], vms: whole.vms.map(({ vmFiles: _, ...v }) => v) };
+    writeState(root, v2 as HostState);
+    const h = open(root);
+    expect((await h.getVM(['a']))[0]!.Name).toBe('a');
+    h.close();
+    expect(index(root).version).toBe(3);
+    expect(readState(root)).toEqual(whole); // the removed VM's file removed and forgotten
+    expect(fs.existsSync(gone)).toBe(false);
+    for (const f of made) expect(fs.existsSync(f), f).toBe(true);
+  });
+
+  it("a VM's index fields changed while its record is not read are saved (its line is reused only while they are the same)", async () => {
+    const root = await twoVms();
+    const before = records(root);
+    let st = new DirectoryStorage(root, { timeoutMs: 0 });
+    let s = st.load()!;
+    st.save(s); // nothing changed: nothing written
+    expect(records(root)).toEqual(before);
+    s.vms[1]!.notes = 'edited';
+    s.vms[1]!.integrationServices = { 'Guest Service Interface': true };
+    st.save(s);
+    st.markClean();
+    st.close();
+    st = new DirectoryStorage(root, { timeoutMs: 0 });
+    s = st.load()!;
+    expect(s.vms[1]).toMatchObject({ notes: 'edited', integrationServices: { 'Guest Service Interface': true } });
+    // An object changed in place, the record still not read.
+    s.vms[1]!.integrationServices!['Guest Service Interface'] = false;
+    st.save(s);
+    st.close();
+    expect(readState(root).vms[1]!.integrationServices).toEqual({ 'Guest Service Interface': false });
+    expect(records(root)).toEqual(before); // no record rewritten: only the index
   });
 
   it("files in records/ that the index does not name: hvsim's are removed by the next save, others reported and kept", async () => {
