@@ -16,64 +16,80 @@ const TABLE = /* @__PURE__ */ (() => {
   return t;
 })();
 
+const POLY = 0x82f63b78;
+
 /**
- * Appending zero bytes to the CRC register is linear over GF(2): ZEROS[k] is the 32×32 matrix
- * (column j = the image of bit j) of appending 2^k zero bytes, up to 2^20. A structure of mostly
- * zeros (a 64 KiB region table with two entries) then costs its non-zero prefix and at most 21
- * matrix products (the technique of zlib's crc32_combine).
+ * Appending n zero bytes to the CRC register multiplies it by x^(8n) modulo the polynomial
+ * (GF(2), reflected bit order), so a structure of mostly zeros (a 64 KiB region table with two
+ * entries) costs its non-zero prefix and a few products. X2N[k] = x^(2^k) mod P; the product and
+ * the table are zlib's crc32_combine (crc32.c: multmodp, x2nmodp) with the CRC-32C polynomial.
  */
-const ZEROS = /* @__PURE__ */ (() => {
-  const ops: Uint32Array[] = [];
-  const one = new Uint32Array(32);
-  for (let j = 0; j < 32; j++) {
-    const c = (1 << j) >>> 0;
-    one[j] = (TABLE[c & 0xff]! ^ (c >>> 8)) >>> 0;
+const X2N = /* @__PURE__ */ (() => {
+  const t = new Uint32Array(64);
+  let p = 1 << 30; // x^1
+  for (let k = 0; k < 64; k++) {
+    t[k] = p;
+    p = multModP(p, p);
   }
-  ops.push(one);
-  for (let k = 1; k <= 20; k++) {
-    const m = ops[k - 1]!;
-    const sq = new Uint32Array(32);
-    for (let j = 0; j < 32; j++) sq[j] = applyMatrix(m, m[j]!);
-    ops.push(sq);
-  }
-  return ops;
+  return t;
 })();
 
-function applyMatrix(m: Uint32Array, v: number): number {
-  let r = 0;
-  for (let j = 0; v !== 0; j++, v >>>= 1) if (v & 1) r ^= m[j]!;
-  return r >>> 0;
+/** a(x) * b(x) modulo P (reflected: bit 31 is x^0). */
+function multModP(a: number, b: number): number {
+  let p = 0;
+  for (let m = 0x80000000; a !== 0 && m !== 0; m >>>= 1) {
+    if ((a & m) !== 0) {
+      p ^= b;
+      a &= ~m;
+    }
+    b = b & 1 ? (b >>> 1) ^ POLY : b >>> 1;
+  }
+  return p >>> 0;
 }
 
-/** Bytes of zeros at the end of `data`. */
+/** The register after `n` more zero bytes: times x^(8n) mod P. */
+function appendZeros(c: number, n: number): number {
+  for (let k = 3; n !== 0; k++, n = Math.floor(n / 2)) if (n % 2 === 1) c = multModP(X2N[k]!, c);
+  return c;
+}
+
+/** Zeros to compare with, grown to the longest window searched (at most ZERO_WINDOW). */
+let zeros: Uint8Array = new Uint8Array(0);
+const ZERO_WINDOW = 1024 * 1024;
+
+/** Bytes of zeros at the end of `data`, searched a window of up to ZERO_WINDOW bytes at a time. */
 function zeroTail(data: Uint8Array): number {
-  const n = data.length;
-  let end = n;
-  while (end > 0 && (data.byteOffset + end) % 4 !== 0 && data[end - 1] === 0) end--;
-  if ((data.byteOffset + end) % 4 === 0) {
-    const words = new Uint32Array(data.buffer, data.byteOffset + end - (end & ~3), end >>> 2);
-    let w = words.length;
-    // Eight words a step while they are all zero, then one at a time.
-    while (w >= 8 && (words[w - 1]! | words[w - 2]! | words[w - 3]! | words[w - 4]! | words[w - 5]! | words[w - 6]! | words[w - 7]! | words[w - 8]!) === 0) w -= 8;
-    while (w > 0 && words[w - 1] === 0) w--;
-    end -= (words.length - w) * 4;
+  let end = data.length;
+  while (end > 0) {
+    const w = Math.min(end, ZERO_WINDOW);
+    const t = windowZeroTail(data.subarray(end - w, end));
+    end -= t;
+    if (t < w) break;
   }
-  while (end > 0 && data[end - 1] === 0) end--;
-  return n - end;
+  return data.length - end;
+}
+
+/**
+ * Bytes of zeros at the end of `data`: a binary search for where they start, each step one native
+ * comparison with a zero buffer (Buffer's equals: a memcmp) rather than a JavaScript loop.
+ */
+function windowZeroTail(data: Uint8Array): number {
+  const n = data.length;
+  if (zeros.length < n) zeros = new Uint8Array(n);
+  let lo = 0; // [hi, n) is all zeros, and so is [x, n) for no x < lo
+  let hi = n;
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (Buffer.prototype.equals.call(data.subarray(mid), zeros.subarray(0, n - mid))) hi = mid;
+    else lo = mid + 1;
+  }
+  return n - hi;
 }
 
 /** Continue a CRC-32C over `data`; start with `crc = 0` for a fresh checksum. */
 export function crc32c(data: Uint8Array, crc = 0): number {
-  const zeros = data.length >= 1024 ? zeroTail(data) : 0;
-  if (zeros >= 256) {
-    let c = ~crc32c(data.subarray(0, data.length - zeros), crc) >>> 0;
-    for (let k = 0, z = zeros; z !== 0; k++, z = Math.floor(z / 2))
-      if (z % 2 === 1) {
-        // 2^k zero bytes: beyond 2^20, repeat the largest.
-        for (let r = 2 ** Math.max(0, k - 20); r > 0; r--) c = applyMatrix(ZEROS[Math.min(k, 20)]!, c);
-      }
-    return ~c >>> 0;
-  }
+  const tail = data.length >= 1024 ? zeroTail(data) : 0;
+  if (tail >= 256) return ~appendZeros(~crc32c(data.subarray(0, data.length - tail), crc) >>> 0, tail) >>> 0;
   let c = ~crc >>> 0;
   let i = 0;
   const n = data.length;
