@@ -1,4 +1,6 @@
 /** CRC-32C (Castagnoli), reflected polynomial 0x82F63B78 — MS-VHDX 2.2.2 checksums. */
+import { isAllZero } from './bytes.js';
+
 const TABLE = /* @__PURE__ */ (() => {
   const t = new Uint32Array(256 * 4);
   for (let i = 0; i < 256; i++) {
@@ -53,37 +55,23 @@ function appendZeros(c: number, n: number): number {
   return c;
 }
 
-/** Zeros to compare with, grown to the longest window searched (at most ZERO_WINDOW). */
-let zeros: Uint8Array = new Uint8Array(0);
-const ZERO_WINDOW = 1024 * 1024;
-
-/** Bytes of zeros at the end of `data`, searched a window of up to ZERO_WINDOW bytes at a time. */
-function zeroTail(data: Uint8Array): number {
-  let end = data.length;
-  while (end > 0) {
-    const w = Math.min(end, ZERO_WINDOW);
-    const t = windowZeroTail(data.subarray(end - w, end));
-    end -= t;
-    if (t < w) break;
-  }
-  return data.length - end;
-}
-
 /**
- * Bytes of zeros at the end of `data`: a binary search for where they start, each step one native
- * comparison with a zero buffer (Buffer's equals: a memcmp) rather than a JavaScript loop.
+ * Bytes of zeros at the end of `data`: whole 64 KiB windows from the end while they are zero, then
+ * a binary search in the last one that is not, each step one isAllZero (native comparisons) rather
+ * than a JavaScript loop over the tail.
  */
-function windowZeroTail(data: Uint8Array): number {
-  const n = data.length;
-  if (zeros.length < n) zeros = new Uint8Array(n);
-  let lo = 0; // [hi, n) is all zeros, and so is [x, n) for no x < lo
-  let hi = n;
+function zeroTail(data: Uint8Array): number {
+  const W = 64 * 1024;
+  let end = data.length;
+  while (end > 0 && isAllZero(data.subarray(Math.max(0, end - W), end))) end = Math.max(0, end - W);
+  let lo = Math.max(0, end - W); // [hi, end) is all zeros, and [x, end) is not for any x < lo
+  let hi = end;
   while (lo < hi) {
     const mid = Math.floor((lo + hi) / 2);
-    if (Buffer.prototype.equals.call(data.subarray(mid), zeros.subarray(0, n - mid))) hi = mid;
+    if (isAllZero(data.subarray(mid, end))) hi = mid;
     else lo = mid + 1;
   }
-  return n - hi;
+  return data.length - hi;
 }
 
 /** Continue a CRC-32C over `data`; start with `crc = 0` for a fresh checksum. */

@@ -3,7 +3,7 @@
  * reports about the log.
  */
 import { hex } from '../../errors.js';
-import { MiB } from '../common/bytes.js';
+import { isAllZero, MiB } from '../common/bytes.js';
 import type { BlockFile } from '../io/block-file.js';
 import type { FormatFinding } from '../disk.js';
 import { bitmapIndex, entryOffsetMb, entryReservedBits, entryState, type BatGeometry } from './bat.js';
@@ -13,6 +13,8 @@ import { regionName, type RegionTableState } from './region-table.js';
 import { HEADER_AREA_SIZE, PAYLOAD_FULLY_PRESENT, PAYLOAD_NOT_PRESENT, PAYLOAD_PARTIALLY_PRESENT, SB_NOT_PRESENT, SB_PRESENT } from './spec.js';
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+/** BAT entries checked for all zeros at once. */
+const ZERO_GROUP = 64;
 
 /**
  * Every BAT entry checked against the file: valid state, reserved bits clear, payload and bitmap
@@ -38,10 +40,15 @@ export function validateBat(file: BlockFile, regions: RegionTableState, header: 
     if (out.length < 1000) out.push({ severity, code: 'BAT_ENTRY', message, offset: batOff + i * 8 });
   };
   // An all-zero entry (NOT_PRESENT, offset 0, no reserved bit) needs no check; most entries of a
-  // differencing disk are. Skipping them 8 bytes at a time keeps the open cheap before V8 optimizes
-  // this loop (every open of a short process) and after a collection discards the optimized code.
+  // differencing disk are. Skipping them ZERO_GROUP entries at a time (one native compare), else 8
+  // bytes at a time, keeps the open cheap before V8 optimizes this loop (every open of a short
+  // process) and after a collection discards the optimized code.
   const words = bat.byteOffset % 4 === 0 && LITTLE_ENDIAN ? new Uint32Array(bat.buffer, bat.byteOffset, g.totalEntries * 2) : undefined;
   for (let i = 0; i < g.totalEntries; i++) {
+    if (i % ZERO_GROUP === 0 && isAllZero(bat.subarray(i * 8, Math.min(g.totalEntries, i + ZERO_GROUP) * 8))) {
+      i += ZERO_GROUP - 1;
+      continue;
+    }
     if (words && (words[2 * i]! | words[2 * i + 1]!) === 0) continue;
     const isSb = i % per === g.chunkRatio;
     const st = entryState(bat, i);
