@@ -49,10 +49,22 @@ function multModP(a: number, b: number): number {
   return p >>> 0;
 }
 
+/**
+ * x^(8n) mod P for the last few tail lengths: every file's headers and region tables have the same
+ * zero tails, so an open costs one product per checksum instead of one per bit of n.
+ */
+const zerosOps = new Map<number, number>();
+
 /** The register after `n` more zero bytes: times x^(8n) mod P. */
 function appendZeros(c: number, n: number): number {
-  for (let k = 3; n !== 0; k++, n = Math.floor(n / 2)) if (n % 2 === 1) c = multModP(X2N[k]!, c);
-  return c;
+  let op = zerosOps.get(n);
+  if (op === undefined) {
+    op = 1 << 31; // x^0
+    for (let k = 3, m = n; m !== 0; k++, m = Math.floor(m / 2)) if (m % 2 === 1) op = multModP(X2N[k]!, op);
+    if (zerosOps.size >= 16) zerosOps.clear();
+    zerosOps.set(n, op);
+  }
+  return multModP(op, c);
 }
 
 /**

@@ -592,13 +592,14 @@ function newUnit(size: number): BitmapUnit {
  * looked at it (second chance, a clock) gives its buffer to the next read. Writable images keep
  * their own 4 KiB units: a write changes them in place before they are journaled.
  */
-let poolBytes = 2 * MiB;
+let poolBytes = MiB;
 
 /**
- * Bytes of a pooled unit: a pass over a deep chain holds one unit per layer (65 at depth 64: 1 MiB
- * within the pool's 2), and reads each with one pread of 8 blocks' bitmaps or more.
+ * Bytes of a pooled unit: a pass over a deep chain holds one unit per layer (65 at depth 64: 520 KiB
+ * of the pool's 1 MiB; up to depth 127 without re-reads), and reads each with one pread of 16
+ * blocks' bitmaps (2 MiB blocks, 512-byte sectors) or more.
  */
-const POOLED_UNIT = 16 * 1024;
+const POOLED_UNIT = 8 * 1024;
 
 /** The pool's bound in bytes (tests shrink it to make recycling happen); returns the previous one. */
 export function setBitmapPoolBytes(bytes: number): number {
