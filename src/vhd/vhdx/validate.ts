@@ -4,6 +4,7 @@
  */
 import { hex } from '../../errors.js';
 import { isAllZero, MiB } from '../common/bytes.js';
+import { ascendingOrder } from '../common/order.js';
 import type { BlockFile } from '../io/block-file.js';
 import type { FormatFinding } from '../disk.js';
 import { bitmapIndex, entryOffsetMb, entryReservedBits, entryState, type BatGeometry } from './bat.js';
@@ -29,11 +30,14 @@ export function validateBat(file: BlockFile, regions: RegionTableState, header: 
   for (const r of regions.entries) fixed.push([r.fileOffset, r.fileOffset + r.length, regionName(r.guid)]);
   if (header.logLength) fixed.push([header.logOffset, logEnd(header), 'the log']);
   // Spans as numbers (start, end, who: -1-j for fixed span j, else the BAT entry): a message is
-  // built only for a finding, not for each allocated block.
+  // built only for a finding, not for each allocated block. Starts and ends are in MiB (every span
+  // is 1 MiB-aligned: §2.2.2, §2.2.3, §2.5), small integers; a fixed span reaching past the end of
+  // the file is cut there (BAT spans end inside it, so what overlaps them is unchanged).
   const starts: number[] = [];
   const ends: number[] = [];
   const who: number[] = [];
-  fixed.forEach(([a, b], j) => { starts.push(a); ends.push(b); who.push(-1 - j); });
+  const fileMb = Math.ceil(fsize / MiB);
+  fixed.forEach(([a, b], j) => { starts.push(Math.min(a / MiB, fileMb)); ends.push(Math.min(Math.ceil(b / MiB), fileMb)); who.push(-1 - j); });
   const per = g.chunkRatio + 1;
   const what = (i: number): string => (i % per === g.chunkRatio ? `sector bitmap block ${i}` : `payload block ${i - Math.floor(i / per)}`);
   const err = (i: number, message: string, severity: 'error' | 'warning' = 'error'): void => {
@@ -70,18 +74,18 @@ export function validateBat(file: BlockFile, regions: RegionTableState, header: 
     const len = isSb ? MiB : g.blockSize;
     const off = entryOffsetMb(bat, i) * MiB;
     if (!Number.isSafeInteger(off) || off + len > fsize) { err(i, `${what(i)} at ${hex(off)} lies past the end of the file`); continue; }
-    starts.push(off);
-    ends.push(off + len);
+    starts.push(off / MiB);
+    ends.push((off + len) / MiB);
     who.push(i);
   }
   // Overlaps: sort by start; any span starting before the previous end collides.
   const name = (w: number): string => (w < 0 ? fixed[-1 - w]![2] : what(w));
-  const order = starts.map((_, i) => i).sort((a, b) => starts[a]! - starts[b]!);
+  const order = ascendingOrder(starts);
   for (let j = 1; j < order.length; j++) {
     const p = order[j - 1]!;
     const c = order[j]!;
     if (starts[c]! < ends[p]! && (who[c]! >= 0 || who[p]! >= 0))
-      out.push({ severity: 'error', code: 'BAT_OVERLAP', message: `${name(who[c]!)} at ${hex(starts[c]!)} overlaps ${name(who[p]!)}`, offset: starts[c]! });
+      out.push({ severity: 'error', code: 'BAT_OVERLAP', message: `${name(who[c]!)} at ${hex(starts[c]! * MiB)} overlaps ${name(who[p]!)}`, offset: starts[c]! * MiB });
   }
   return out;
 }
