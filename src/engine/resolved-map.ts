@@ -248,19 +248,13 @@ function room(a: Int32Array<ArrayBuffer>, n: number): Int32Array<ArrayBuffer> {
  */
 function claim(seg: Int32Array, segN: number, n: number, held: Int32Array, heldN: number, owner: number, out: Int32Array): number {
   let outN = 0;
-  const push = (start: number, o: number): void => {
-    if (outN > 0 && out[2 * outN - 1] === o) return;
-    out[2 * outN] = start;
-    out[2 * outN + 1] = o;
-    outN++;
-  };
   let h = 0;
   for (let j = 0; j < segN; j++) {
     const a = seg[2 * j]!;
     const b = j + 1 < segN ? seg[2 * j + 2]! : n;
     const o = seg[2 * j + 1]!;
     if (o !== OPEN) {
-      push(a, o);
+      outN = put(out, outN, a, o);
       continue;
     }
     while (h < heldN && held[h + 1]! <= a) h += 2;
@@ -269,16 +263,24 @@ function claim(seg: Int32Array, segN: number, n: number, held: Int32Array, heldN
     while (p < b && t < heldN && held[t]! < b) {
       const cs = Math.max(p, held[t]!);
       const ce = Math.min(b, held[t + 1]!);
-      if (cs > p) push(p, OPEN);
-      push(cs, owner);
+      if (cs > p) outN = put(out, outN, p, OPEN);
+      outN = put(out, outN, cs, owner);
       p = ce;
       if (held[t + 1]! <= b) t += 2;
       else break;
     }
-    if (p < b) push(p, OPEN);
+    if (p < b) outN = put(out, outN, p, OPEN);
     h = t;
   }
   return outN;
+}
+
+/** Append segment (start, o) to the outN segments in `out` unless the last has owner o; the new count. */
+function put(out: Int32Array, outN: number, start: number, o: number): number {
+  if (outN > 0 && out[2 * outN - 1] === o) return outN;
+  out[2 * outN] = start;
+  out[2 * outN + 1] = o;
+  return outN + 1;
 }
 
 function hasOpen(seg: Int32Array, segN: number): boolean {
