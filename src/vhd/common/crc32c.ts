@@ -80,7 +80,7 @@ function zeroTail(data: Uint8Array): number {
   let hi = end;
   while (lo < hi) {
     const mid = Math.floor((lo + hi) / 2);
-    if (isAllZero(data.subarray(mid, end))) hi = mid;
+    if (isAllZero(data.subarray(mid, hi))) hi = mid; // [hi, end) is known zero: compare the rest only
     else lo = mid + 1;
   }
   return data.length - hi;
