@@ -75,6 +75,7 @@ function appendZeros(c: number, n: number): number {
 function zeroTail(data: Uint8Array): number {
   const W = 64 * 1024;
   let end = data.length;
+  if (end === 0 || data[end - 1] !== 0) return 0; // data to the end (a log entry's sectors): no search
   while (end > 0 && isAllZero(data.subarray(Math.max(0, end - W), end))) end = Math.max(0, end - W);
   let lo = Math.max(0, end - W); // [hi, end) is all zeros, and [x, end) is not for any x < lo
   let hi = end;
