@@ -94,16 +94,19 @@ export class ResolvedMap {
   /**
    * The owner runs of a MIXED unit, built layer by layer from the top: each partially present
    * layer's sector runs (§2.4) claim what is still open, as intervals — no per-sector work, so the
-   * first pass over a deep chain costs little more than a second one (issue 20).
+   * first pass over a deep chain costs little more than a second one (issue 20). The unit is kept
+   * as sorted (start, owner) segments in reused scratch, so a layer costs no new arrays.
    */
   private sectorMap(u: number): SectorRuns {
     const known = this.sectorMaps.get(u);
     if (known) return known;
     const off = u * this.unitSize;
     const n = Math.ceil(Math.min(this.unitSize, this.virtualSize - off) / this.sectorSize);
-    let open: number[] = [0, n]; // sorted [start, end) pairs of sectors no layer above has claimed
-    const claimed: number[] = []; // (start, end, owner) triples
-    for (let i = this.layers.length - 1; i >= 0 && open.length > 0; i--) {
+    let seg = this.segA;
+    seg[0] = 0;
+    seg[1] = OPEN;
+    let segN = 1;
+    for (let i = this.layers.length - 1; i >= 0; i--) {
       const l = this.layers[i]!;
       const k = Math.floor(off / l.blockSize);
       this.stats.probes++;
@@ -111,23 +114,47 @@ export class ResolvedMap {
       if (st === BLOCK_PARENT) continue;
       if (st === BLOCK_DATA || st === BLOCK_ZERO) {
         const v = st === BLOCK_DATA ? i * 2 : i * 2 + 1;
-        for (let j = 0; j < open.length; j += 2) claimed.push(open[j]!, open[j + 1]!, v);
-        open = [];
+        for (let j = 1; j < segN * 2; j += 2) if (seg[j] === OPEN) seg[j] = v;
         break;
       }
       // BLOCK_PARTIAL: the sectors this layer holds, as runs relative to the unit.
-      const first = (off - k * l.blockSize) / this.sectorSize;
-      const held: number[] = [];
-      l.forEachSectorRun(k, first, n, (present, start, count) => {
-        if (present) held.push(start - first, start - first + count);
-      });
-      if (held.length > 0) open = claim(open, held, i * 2, claimed);
+      this.heldN = 0;
+      this.heldFirst = (off - k * l.blockSize) / this.sectorSize;
+      l.forEachSectorRun(k, this.heldFirst, n, this.onRun);
+      if (this.heldN === 0) continue;
+      const out = (this.segB = room(this.segB, 2 * (segN + this.heldN + 1)));
+      const outN = claim(seg, segN, n, this.held, this.heldN, i * 2, out);
+      this.segB = seg;
+      this.segA = seg = out;
+      segN = outN;
+      if (!hasOpen(seg, segN)) break;
     }
-    for (let j = 0; j < open.length; j += 2) claimed.push(open[j]!, open[j + 1]!, THROUGH);
-    const runs = toRuns(claimed);
+    // What no layer claimed falls through; neighbours of one owner become one run.
+    const starts: number[] = [];
+    const owners: number[] = [];
+    for (let j = 0; j < segN; j++) {
+      const v = seg[2 * j + 1] === OPEN ? THROUGH : seg[2 * j + 1]!;
+      if (owners.length > 0 && owners[owners.length - 1] === v) continue;
+      starts.push(seg[2 * j]!);
+      owners.push(v);
+    }
+    const runs = { starts: Int32Array.from(starts), owners: Int16Array.from(owners) };
     this.sectorMaps.set(u, runs);
     return runs;
   }
+  /** sectorMap's scratch: the unit's segments (two buffers: read one, write the other). */
+  private segA = new Int32Array(64);
+  private segB = new Int32Array(64);
+  /** The runs a layer holds, as [start, end) pairs relative to the unit; heldFirst: the unit's first sector in the block. */
+  private held = new Int32Array(64);
+  private heldN = 0;
+  private heldFirst = 0;
+  private readonly onRun = (present: boolean, start: number, count: number): void => {
+    if (!present) return;
+    this.held = room(this.held, this.heldN + 2);
+    this.held[this.heldN++] = start - this.heldFirst;
+    this.held[this.heldN++] = start - this.heldFirst + count;
+  };
 
   /**
    * Call `fn` for each maximal run of [offset, offset+length) with one owner code: the topmost
@@ -200,49 +227,65 @@ interface SectorRuns {
   owners: Int16Array;
 }
 
-/**
- * Give `owner` the parts of the open intervals that `held` covers (both sorted [start, end) pairs),
- * recording them in `claimed`; returns what stays open.
- */
-function claim(open: number[], held: number[], owner: number, claimed: number[]): number[] {
-  const rest: number[] = [];
-  let h = 0;
-  for (let j = 0; j < open.length; j += 2) {
-    let a = open[j]!;
-    const b = open[j + 1]!;
-    while (h < held.length && held[h + 1]! <= a) h += 2;
-    let t = h;
-    while (a < b && t < held.length && held[t]! < b) {
-      const hs = held[t]!;
-      const he = held[t + 1]!;
-      if (hs > a) rest.push(a, hs);
-      const cs = Math.max(a, hs);
-      const ce = Math.min(b, he);
-      claimed.push(cs, ce, owner);
-      a = ce;
-      if (he <= b) t += 2;
-      else break;
-    }
-    if (a < b) rest.push(a, b);
-    h = t;
-  }
-  return rest;
+/** sectorMap's mark for a segment no layer above has claimed yet. */
+const OPEN = -100;
+
+/** `a`, or a copy grown (doubling) to hold `n` numbers. */
+function room(a: Int32Array<ArrayBuffer>, n: number): Int32Array<ArrayBuffer> {
+  if (n <= a.length) return a;
+  let size = a.length * 2;
+  while (size < n) size *= 2;
+  const b = new Int32Array(size);
+  b.set(a);
+  return b;
 }
 
-/** Claimed (start, end, owner) triples, which tile the unit, as sorted runs with neighbours of one owner merged. */
-function toRuns(claimed: number[]): SectorRuns {
-  const order: number[] = [];
-  for (let t = 0; t < claimed.length; t += 3) order.push(t);
-  order.sort((x, y) => claimed[x]! - claimed[y]!);
-  const starts: number[] = [];
-  const owners: number[] = [];
-  for (const t of order) {
-    const v = claimed[t + 2]!;
-    if (owners.length > 0 && owners[owners.length - 1] === v) continue;
-    starts.push(claimed[t]!);
-    owners.push(v);
+/**
+ * Give `owner` the parts of the OPEN segments that `held` covers. `seg` holds segN sorted
+ * (start, owner) pairs tiling [0, n); `held` holds heldN / 2 sorted [start, end) pairs. The new
+ * segments go to `out`, which has room for segN + heldN pairs (a held run adds at most two: the
+ * part it claims and the open rest), neighbours of one owner merged; returns their count.
+ */
+function claim(seg: Int32Array, segN: number, n: number, held: Int32Array, heldN: number, owner: number, out: Int32Array): number {
+  let outN = 0;
+  let h = 0;
+  for (let j = 0; j < segN; j++) {
+    const a = seg[2 * j]!;
+    const b = j + 1 < segN ? seg[2 * j + 2]! : n;
+    const o = seg[2 * j + 1]!;
+    if (o !== OPEN) {
+      outN = put(out, outN, a, o);
+      continue;
+    }
+    while (h < heldN && held[h + 1]! <= a) h += 2;
+    let p = a;
+    let t = h;
+    while (p < b && t < heldN && held[t]! < b) {
+      const cs = Math.max(p, held[t]!);
+      const ce = Math.min(b, held[t + 1]!);
+      if (cs > p) outN = put(out, outN, p, OPEN);
+      outN = put(out, outN, cs, owner);
+      p = ce;
+      if (held[t + 1]! <= b) t += 2;
+      else break;
+    }
+    if (p < b) outN = put(out, outN, p, OPEN);
+    h = t;
   }
-  return { starts: Int32Array.from(starts), owners: Int16Array.from(owners) };
+  return outN;
+}
+
+/** Append segment (start, o) to the outN segments in `out` unless the last has owner o; the new count. */
+function put(out: Int32Array, outN: number, start: number, o: number): number {
+  if (outN > 0 && out[2 * outN - 1] === o) return outN;
+  out[2 * outN] = start;
+  out[2 * outN + 1] = o;
+  return outN + 1;
+}
+
+function hasOpen(seg: Int32Array, segN: number): boolean {
+  for (let j = 1; j < segN * 2; j += 2) if (seg[j] === OPEN) return true;
+  return false;
 }
 
 /** Index of the run holding sector s (binary search). */

@@ -87,16 +87,21 @@ export function encodeUtf16be(s: string): Uint8Array {
   return out;
 }
 
+/** Zeros to compare with, made on first use. */
+const ZERO_WINDOW = 64 * 1024;
+let zeroWindow: Uint8Array | undefined;
+
+/**
+ * Whether every byte of `b` is zero: native comparisons (Buffer.compare, a memcmp) with a zero
+ * buffer, a window at a time, so the cost does not depend on how far V8 has optimized the caller
+ * (a short process's open checks BATs and checksummed structures before anything is optimized).
+ */
 export function isAllZero(b: Uint8Array): boolean {
-  // Compare 4 bytes at a time where aligned (integers: no -0 pitfall).
-  const n = b.length;
-  let i = 0;
-  if ((b.byteOffset & 3) === 0) {
-    const w = new Uint32Array(b.buffer, b.byteOffset, n >>> 2);
-    for (; i < w.length; i++) if (w[i] !== 0) return false;
-    i <<= 2;
+  const z = (zeroWindow ??= new Uint8Array(ZERO_WINDOW));
+  for (let off = 0; off < b.length; off += ZERO_WINDOW) {
+    const w = Math.min(ZERO_WINDOW, b.length - off);
+    if (Buffer.compare(b.subarray(off, off + w), w === ZERO_WINDOW ? z : z.subarray(0, w)) !== 0) return false;
   }
-  for (; i < n; i++) if (b[i] !== 0) return false;
   return true;
 }
 

@@ -1,11 +1,12 @@
 /** CRC-32C (Castagnoli), reflected polynomial 0x82F63B78 — MS-VHDX 2.2.2 checksums. */
+import { isAllZero } from './bytes.js';
 
 /*
  * The tables are made at first use, not when the module loads: every CLI command loads this module,
  * and few need a checksum (bench/README.md, "CLI start-up").
  */
 let table: Uint32Array | undefined;
-let zeros: Uint32Array[] | undefined;
+let x2n: Uint32Array | undefined;
 
 function makeTable(): Uint32Array {
   const t = new Uint32Array(256 * 4);
@@ -24,69 +25,84 @@ function makeTable(): Uint32Array {
   return t;
 }
 
+const POLY = 0x82f63b78;
+
 /**
- * Appending zero bytes to the CRC register is linear over GF(2): zeros[k] is the 32×32 matrix
- * (column j = the image of bit j) of appending 2^k zero bytes, up to 2^20. A structure of mostly
- * zeros (a 64 KiB region table with two entries) then costs its non-zero prefix and at most 21
- * matrix products (the technique of zlib's crc32_combine).
+ * Appending n zero bytes to the CRC register multiplies it by x^(8n) modulo the polynomial
+ * (GF(2), reflected bit order), so a structure of mostly zeros (a 64 KiB region table with two
+ * entries) costs its non-zero prefix and a few products. x2n[k] = x^(2^k) mod P; the product and
+ * the table are zlib's crc32_combine (crc32.c: multmodp, x2nmodp) with the CRC-32C polynomial.
  */
-function makeZeros(t: Uint32Array): Uint32Array[] {
-  const ops: Uint32Array[] = [];
-  const one = new Uint32Array(32);
-  for (let j = 0; j < 32; j++) {
-    const c = (1 << j) >>> 0;
-    one[j] = (t[c & 0xff]! ^ (c >>> 8)) >>> 0;
+function makeX2n(): Uint32Array {
+  const t = new Uint32Array(64);
+  let p = 1 << 30; // x^1
+  for (let k = 0; k < 64; k++) {
+    t[k] = p;
+    p = multModP(p, p);
   }
-  ops.push(one);
-  for (let k = 1; k <= 20; k++) {
-    const m = ops[k - 1]!;
-    const sq = new Uint32Array(32);
-    for (let j = 0; j < 32; j++) sq[j] = applyMatrix(m, m[j]!);
-    ops.push(sq);
-  }
-  return ops;
+  return t;
 }
 
-function applyMatrix(m: Uint32Array, v: number): number {
-  let r = 0;
-  for (let j = 0; v !== 0; j++, v >>>= 1) if (v & 1) r ^= m[j]!;
-  return r >>> 0;
+/** a(x) * b(x) modulo P (reflected: bit 31 is x^0). */
+function multModP(a: number, b: number): number {
+  let p = 0;
+  for (let m = 0x80000000; a !== 0 && m !== 0; m >>>= 1) {
+    if ((a & m) !== 0) {
+      p ^= b;
+      a &= ~m;
+    }
+    b = b & 1 ? (b >>> 1) ^ POLY : b >>> 1;
+  }
+  return p >>> 0;
 }
 
-/** Bytes of zeros at the end of `data`. */
+/**
+ * x^(8n) mod P for the last few tail lengths: every file's headers and region tables have the same
+ * zero tails, so an open costs one product per checksum instead of one per bit of n.
+ */
+const zerosOps = new Map<number, number>();
+
+/** The register after `n` more zero bytes: times x^(8n) mod P. */
+function appendZeros(c: number, n: number): number {
+  let op = zerosOps.get(n);
+  if (op === undefined) {
+    op = 1 << 31; // x^0
+    const X2N = (x2n ??= makeX2n());
+    for (let k = 3, m = n; m !== 0; k++, m = Math.floor(m / 2)) if (m % 2 === 1) op = multModP(X2N[k]!, op);
+    if (zerosOps.size >= 16) zerosOps.clear();
+    zerosOps.set(n, op);
+  }
+  return multModP(op, c);
+}
+
+/**
+ * Bytes of zeros at the end of `data`: whole 64 KiB windows from the end while they are zero, then
+ * a binary search in the last one that is not, each step one isAllZero (native comparisons) rather
+ * than a JavaScript loop over the tail.
+ */
 function zeroTail(data: Uint8Array): number {
-  const n = data.length;
-  let end = n;
-  while (end > 0 && (data.byteOffset + end) % 4 !== 0 && data[end - 1] === 0) end--;
-  if ((data.byteOffset + end) % 4 === 0) {
-    const words = new Uint32Array(data.buffer, data.byteOffset + end - (end & ~3), end >>> 2);
-    let w = words.length;
-    // Eight words a step while they are all zero, then one at a time.
-    while (w >= 8 && (words[w - 1]! | words[w - 2]! | words[w - 3]! | words[w - 4]! | words[w - 5]! | words[w - 6]! | words[w - 7]! | words[w - 8]!) === 0) w -= 8;
-    while (w > 0 && words[w - 1] === 0) w--;
-    end -= (words.length - w) * 4;
+  const W = 64 * 1024;
+  let end = data.length;
+  if (end === 0 || data[end - 1] !== 0) return 0; // data to the end (a log entry's sectors): no search
+  while (end > 0 && isAllZero(data.subarray(Math.max(0, end - W), end))) end = Math.max(0, end - W);
+  let lo = Math.max(0, end - W); // [hi, end) is all zeros, and [x, end) is not for any x < lo
+  let hi = end;
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (isAllZero(data.subarray(mid, hi))) hi = mid; // [hi, end) is known zero: compare the rest only
+    else lo = mid + 1;
   }
-  while (end > 0 && data[end - 1] === 0) end--;
-  return n - end;
+  return data.length - hi;
 }
 
 /** Continue a CRC-32C over `data`; start with `crc = 0` for a fresh checksum. */
 export function crc32c(data: Uint8Array, crc = 0): number {
-  const t = (table ??= makeTable());
   const tail = data.length >= 1024 ? zeroTail(data) : 0;
-  if (tail >= 256) {
-    const ops = (zeros ??= makeZeros(t));
-    let c = ~crc32c(data.subarray(0, data.length - tail), crc) >>> 0;
-    for (let k = 0, z = tail; z !== 0; k++, z = Math.floor(z / 2))
-      if (z % 2 === 1) {
-        // 2^k zero bytes: beyond 2^20, repeat the largest.
-        for (let r = 2 ** Math.max(0, k - 20); r > 0; r--) c = applyMatrix(ops[Math.min(k, 20)]!, c);
-      }
-    return ~c >>> 0;
-  }
+  if (tail >= 256) return ~appendZeros(~crc32c(data.subarray(0, data.length - tail), crc) >>> 0, tail) >>> 0;
   let c = ~crc >>> 0;
   let i = 0;
   const n = data.length;
+  const t = (table ??= makeTable());
   for (; i + 4 <= n; i += 4) {
     c ^= data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24);
     c = t[768 + (c & 0xff)]! ^ t[512 + ((c >>> 8) & 0xff)]! ^ t[256 + ((c >>> 16) & 0xff)]! ^ t[c >>> 24]!;

@@ -3,7 +3,8 @@
  * reports about the log.
  */
 import { hex } from '../../errors.js';
-import { MiB } from '../common/bytes.js';
+import { isAllZero, MiB } from '../common/bytes.js';
+import { ascendingOrder } from '../common/order.js';
 import type { BlockFile } from '../io/block-file.js';
 import type { FormatFinding } from '../disk.js';
 import { bitmapIndex, entryOffsetMb, entryReservedBits, entryState, type BatGeometry } from './bat.js';
@@ -13,6 +14,8 @@ import { regionName, type RegionTableState } from './region-table.js';
 import { HEADER_AREA_SIZE, PAYLOAD_FULLY_PRESENT, PAYLOAD_NOT_PRESENT, PAYLOAD_PARTIALLY_PRESENT, SB_NOT_PRESENT, SB_PRESENT } from './spec.js';
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+/** BAT entries checked for all zeros at once. */
+const ZERO_GROUP = 64;
 
 /**
  * Every BAT entry checked against the file: valid state, reserved bits clear, payload and bitmap
@@ -27,21 +30,29 @@ export function validateBat(file: BlockFile, regions: RegionTableState, header: 
   for (const r of regions.entries) fixed.push([r.fileOffset, r.fileOffset + r.length, regionName(r.guid)]);
   if (header.logLength) fixed.push([header.logOffset, logEnd(header), 'the log']);
   // Spans as numbers (start, end, who: -1-j for fixed span j, else the BAT entry): a message is
-  // built only for a finding, not for each allocated block.
+  // built only for a finding, not for each allocated block. Starts and ends are in MiB (every span
+  // is 1 MiB-aligned: §2.2.2, §2.2.3, §2.5), small integers; a fixed span reaching past the end of
+  // the file is cut there (BAT spans end inside it, so what overlaps them is unchanged).
   const starts: number[] = [];
   const ends: number[] = [];
   const who: number[] = [];
-  fixed.forEach(([a, b], j) => { starts.push(a); ends.push(b); who.push(-1 - j); });
+  const fileMb = Math.ceil(fsize / MiB);
+  fixed.forEach(([a, b], j) => { starts.push(Math.min(a / MiB, fileMb)); ends.push(Math.min(Math.ceil(b / MiB), fileMb)); who.push(-1 - j); });
   const per = g.chunkRatio + 1;
   const what = (i: number): string => (i % per === g.chunkRatio ? `sector bitmap block ${i}` : `payload block ${i - Math.floor(i / per)}`);
   const err = (i: number, message: string, severity: 'error' | 'warning' = 'error'): void => {
     if (out.length < 1000) out.push({ severity, code: 'BAT_ENTRY', message, offset: batOff + i * 8 });
   };
   // An all-zero entry (NOT_PRESENT, offset 0, no reserved bit) needs no check; most entries of a
-  // differencing disk are. Skipping them 8 bytes at a time keeps the open cheap before V8 optimizes
-  // this loop (every open of a short process) and after a collection discards the optimized code.
+  // differencing disk are. Skipping them ZERO_GROUP entries at a time (one native compare), else 8
+  // bytes at a time, keeps the open cheap before V8 optimizes this loop (every open of a short
+  // process) and after a collection discards the optimized code.
   const words = bat.byteOffset % 4 === 0 && LITTLE_ENDIAN ? new Uint32Array(bat.buffer, bat.byteOffset, g.totalEntries * 2) : undefined;
   for (let i = 0; i < g.totalEntries; i++) {
+    if (i % ZERO_GROUP === 0 && isAllZero(bat.subarray(i * 8, Math.min(g.totalEntries, i + ZERO_GROUP) * 8))) {
+      i += ZERO_GROUP - 1;
+      continue;
+    }
     if (words && (words[2 * i]! | words[2 * i + 1]!) === 0) continue;
     const isSb = i % per === g.chunkRatio;
     const st = entryState(bat, i);
@@ -63,18 +74,18 @@ export function validateBat(file: BlockFile, regions: RegionTableState, header: 
     const len = isSb ? MiB : g.blockSize;
     const off = entryOffsetMb(bat, i) * MiB;
     if (!Number.isSafeInteger(off) || off + len > fsize) { err(i, `${what(i)} at ${hex(off)} lies past the end of the file`); continue; }
-    starts.push(off);
-    ends.push(off + len);
+    starts.push(off / MiB);
+    ends.push((off + len) / MiB);
     who.push(i);
   }
   // Overlaps: sort by start; any span starting before the previous end collides.
   const name = (w: number): string => (w < 0 ? fixed[-1 - w]![2] : what(w));
-  const order = starts.map((_, i) => i).sort((a, b) => starts[a]! - starts[b]!);
+  const order = ascendingOrder(starts);
   for (let j = 1; j < order.length; j++) {
     const p = order[j - 1]!;
     const c = order[j]!;
     if (starts[c]! < ends[p]! && (who[c]! >= 0 || who[p]! >= 0))
-      out.push({ severity: 'error', code: 'BAT_OVERLAP', message: `${name(who[c]!)} at ${hex(starts[c]!)} overlaps ${name(who[p]!)}`, offset: starts[c]! });
+      out.push({ severity: 'error', code: 'BAT_OVERLAP', message: `${name(who[c]!)} at ${hex(starts[c]! * MiB)} overlaps ${name(who[p]!)}`, offset: starts[c]! * MiB });
   }
   return out;
 }

@@ -161,25 +161,27 @@ export class VhdxImage implements DiskImage {
     if (!bm) {
       const i = bitmapIndex(this.geom, c);
       const at = entryState(this.bat, i) === SB_PRESENT ? entryOffsetMb(this.bat, i) * MiB : undefined;
-      bm = new ChunkBitmap(this.file, at, Math.max(PAGE, this.geom.bitmapBytesPerBlock), !this.writable);
+      bm = new ChunkBitmap(this.file, at, Math.max(this.writable ? PAGE : POOLED_UNIT, this.geom.bitmapBytesPerBlock), !this.writable);
       this.bitmaps.set(c, bm);
     }
     return bm;
   }
 
-  /** The bitmap bytes of block k, and the bit of its first sector in them. */
-  private blockBits(k: number): { bm: Uint8Array; base: number } {
+  /** The bitmap unit holding block k's bits; blockBase: the bit of its first sector in the unit. */
+  private blockBits(k: number): BitmapUnit {
     const g = this.geom;
     const cb = this.bitmap(Math.floor(k / g.chunkRatio));
     const byte = (k % g.chunkRatio) * g.bitmapBytesPerBlock;
     // A unit holds whole blocks' bitmaps (both sizes are powers of two, the unit the larger).
-    return { bm: cb.unit(Math.floor(byte / cb.unitBytes)), base: (byte % cb.unitBytes) * 8 };
+    this.blockBase = (byte % cb.unitBytes) * 8;
+    return cb.unit(Math.floor(byte / cb.unitBytes));
   }
+  private blockBase = 0;
 
   forEachSectorRun(k: number, first: number, count: number, fn: (present: boolean, start: number, n: number) => void): void {
     // §2.4 sector bitmap: bit (s & 7) of byte (s >> 3), LSB first, 1 = sector in this file.
-    const { bm, base } = this.blockBits(k);
-    forEachBitRun(bm, base, first, count, fn);
+    const unit = this.blockBits(k);
+    forEachBitRun(unit, this.blockBase, first, count, fn);
   }
 
   // ---- Writes (§2.5; docs/formats.md, "VHDX write ordering": data, flush, log entry, flush, apply, flush) ----
@@ -330,8 +332,8 @@ export class VhdxImage implements DiskImage {
   private markSectors(k: number, first: number, count: number, pages: Map<number, Set<number>>, value = true): void {
     const g = this.geom;
     const c = Math.floor(k / g.chunkRatio);
-    const { bm, base: blockBase } = this.blockBits(k);
-    const base = blockBase + first;
+    const bm = this.blockBits(k).bytes;
+    const base = this.blockBase + first;
     let set = pages.get(c);
     if (!set) pages.set(c, (set = new Set()));
     for (let b = base; b < base + count; b++) {
@@ -540,9 +542,10 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
  * bit (b & 31) of 32-bit word b >> 5, so a run's end is found a word at a time (the lowest bit
  * that differs from the run's value); the first pass over a deep chain scans every layer's bitmap.
  */
-function forEachBitRun(bm: Uint8Array, base: number, first: number, count: number, fn: (present: boolean, start: number, n: number) => void): void {
+function forEachBitRun(unit: BitmapUnit, base: number, first: number, count: number, fn: (present: boolean, start: number, n: number) => void): void {
   const limit = base + first + count;
-  const words = LITTLE_ENDIAN && bm.byteOffset % 4 === 0 && bm.length % 4 === 0 ? new Int32Array(bm.buffer, bm.byteOffset, bm.length >> 2) : undefined;
+  const bm = unit.bytes;
+  const words = unit.words;
   let b = base + first;
   while (b < limit) {
     const present = ((bm[b >>> 3]! >>> (b & 7)) & 1) === 1;
@@ -568,14 +571,35 @@ function forEachBitRun(bm: Uint8Array, base: number, first: number, count: numbe
 }
 
 /**
+ * A unit of a sector bitmap: its bytes, and on a little-endian machine the same memory as 32-bit
+ * words (forEachBitRun), made once per buffer rather than per lookup.
+ */
+interface BitmapUnit {
+  readonly bytes: Uint8Array;
+  readonly words: Int32Array | undefined;
+}
+
+function newUnit(size: number): BitmapUnit {
+  const bytes = new Uint8Array(size); // size: a power of two >= 32
+  return { bytes, words: LITTLE_ENDIAN ? new Int32Array(bytes.buffer, 0, size >> 2) : undefined };
+}
+
+/**
  * Bitmap units of read-only images share one bounded pool (issue 20): a chain's first pass reads
  * each unit of each layer once (4 MiB at depth 64 of the standard workload) and the resolved map
  * keeps what it learnt, so keeping them all only costs fresh memory — a page fault per 4 KiB on
- * this kind of VM — and resident size. Past the bound the least recently used unit's buffer is
- * recycled for the next read. Writable images keep their own units: a write changes them in place
- * before they are journaled.
+ * this kind of VM — and resident size. Past the bound the oldest unit not used since the pool last
+ * looked at it (second chance, a clock) gives its buffer to the next read. Writable images keep
+ * their own 4 KiB units: a write changes them in place before they are journaled.
  */
 let poolBytes = MiB;
+
+/**
+ * Bytes of a pooled unit: a pass over a deep chain holds one unit per layer (65 at depth 64: 520 KiB
+ * of the pool's 1 MiB; up to depth 127 without re-reads), and reads each with one pread of 16
+ * blocks' bitmaps (2 MiB blocks, 512-byte sectors) or more.
+ */
+const POOLED_UNIT = 8 * 1024;
 
 /** The pool's bound in bytes (tests shrink it to make recycling happen); returns the previous one. */
 export function setBitmapPoolBytes(bytes: number): number {
@@ -584,41 +608,57 @@ export function setBitmapPoolBytes(bytes: number): number {
   return old;
 }
 
+interface PooledUnit {
+  unit: BitmapUnit;
+  owner: ChunkBitmap;
+  u: number;
+  /** Used since the pool last passed over it. */
+  used: boolean;
+}
+
 class UnitPool {
-  private readonly lru = new Map<Uint8Array, { owner: ChunkBitmap; u: number }>();
+  /** In the order of their last second chance (oldest first). */
+  private readonly queue = new Set<PooledUnit>();
   private bytes = 0;
 
-  /** A buffer of `size` bytes for a new unit: the oldest unit's when the pool is full. */
-  take(size: number): Uint8Array {
-    while (this.bytes + size > poolBytes && this.lru.size > 0) {
-      const [buf, who] = this.lru.entries().next().value!;
-      this.lru.delete(buf);
-      this.bytes -= buf.length;
-      who.owner.forget(who.u);
-      if (buf.length === size) return buf;
+  /** A unit of `size` bytes for a new read: the oldest unused one's when the pool is full. */
+  take(size: number): BitmapUnit {
+    while (this.bytes + size > poolBytes && this.queue.size > 0) {
+      let oldest: PooledUnit | undefined;
+      for (const p of this.queue) {
+        oldest = p;
+        break;
+      }
+      const p = oldest!;
+      this.queue.delete(p);
+      if (p.used) {
+        p.used = false;
+        this.queue.add(p);
+        continue;
+      }
+      this.bytes -= p.unit.bytes.length;
+      p.owner.forget(p.u);
+      if (p.unit.bytes.length === size) return p.unit;
     }
-    return new Uint8Array(size);
+    return newUnit(size);
   }
-  add(buf: Uint8Array, owner: ChunkBitmap, u: number): void {
-    this.lru.set(buf, { owner, u });
-    this.bytes += buf.length;
+  add(unit: BitmapUnit, owner: ChunkBitmap, u: number): PooledUnit {
+    const p = { unit, owner, u, used: false };
+    this.queue.add(p);
+    this.bytes += unit.bytes.length;
+    return p;
   }
-  /** Mark a unit as just used. */
-  touch(buf: Uint8Array): void {
-    const who = this.lru.get(buf);
-    if (!who) return;
-    this.lru.delete(buf);
-    this.lru.set(buf, who);
-  }
-  remove(buf: Uint8Array): void {
-    if (this.lru.delete(buf)) this.bytes -= buf.length;
+  remove(p: PooledUnit): void {
+    if (this.queue.delete(p)) this.bytes -= p.unit.bytes.length;
   }
 }
 const unitPool = new UnitPool();
 
 /** One chunk's 1 MiB sector bitmap (§2.4), held in units read from the file on first use. */
 class ChunkBitmap {
-  private readonly units = new Map<number, Uint8Array>();
+  private readonly units = new Map<number, BitmapUnit>();
+  /** The pool's record of each unit (pooled bitmaps only). */
+  private readonly pooledUnits = new Map<number, PooledUnit>();
   /**
    * `at`: the bitmap block's file offset (checked with the BAT at open), undefined when absent;
    * `pooled`: units live in the shared pool (read-only images), which may take them back.
@@ -630,28 +670,30 @@ class ChunkBitmap {
     private readonly pooled = false,
   ) {}
 
-  unit(u: number): Uint8Array {
+  unit(u: number): BitmapUnit {
     let b = this.units.get(u);
     if (b) {
-      if (this.pooled) unitPool.touch(b);
+      if (this.pooled) this.pooledUnits.get(u)!.used = true;
       return b;
     }
-    b = this.pooled ? unitPool.take(this.unitBytes) : new Uint8Array(this.unitBytes);
-    if (this.at !== undefined) readFully(this.file, b, this.at + u * this.unitBytes);
-    else b.fill(0);
+    b = this.pooled ? unitPool.take(this.unitBytes) : newUnit(this.unitBytes);
+    if (this.at !== undefined) readFully(this.file, b.bytes, this.at + u * this.unitBytes);
+    else b.bytes.fill(0);
     this.units.set(u, b);
-    if (this.pooled) unitPool.add(b, this, u);
+    if (this.pooled) this.pooledUnits.set(u, unitPool.add(b, this, u));
     return b;
   }
 
   /** The pool took unit u's buffer back: read it again when next needed. */
   forget(u: number): void {
     this.units.delete(u);
+    this.pooledUnits.delete(u);
   }
 
   /** Give pooled units back (the image is closing). */
   release(): void {
-    if (this.pooled) for (const b of this.units.values()) unitPool.remove(b);
+    for (const p of this.pooledUnits.values()) unitPool.remove(p);
+    this.pooledUnits.clear();
     this.units.clear();
   }
 
@@ -660,6 +702,6 @@ class ChunkBitmap {
     const byte = p * PAGE;
     const u = Math.floor(byte / this.unitBytes);
     const off = byte - u * this.unitBytes;
-    return this.unit(u).slice(off, off + PAGE);
+    return this.unit(u).bytes.slice(off, off + PAGE);
   }
 }

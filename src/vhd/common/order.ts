@@ -1,0 +1,30 @@
+/**
+ * Sorting spans by start without a comparator: V8 calls a comparator through the interpreter until
+ * it optimizes the caller, boxing a number on each load from an array that ever held a fraction,
+ * and a short process (one open per layer) never gets there.
+ */
+
+/**
+ * The indices of `keys` (non-negative integers) in ascending key order, equal keys by index, as
+ * one native sort of key * n + index when that is exact (below 2^53); a comparator sort otherwise.
+ */
+export function ascendingOrder(keys: readonly number[]): Int32Array {
+  const n = keys.length;
+  let max = 0;
+  for (let i = 0; i < n; i++) {
+    const k = keys[i]!;
+    if (!Number.isInteger(k) || k < 0) return comparatorOrder(keys);
+    if (k > max) max = k;
+  }
+  if ((max + 1) * n > Number.MAX_SAFE_INTEGER) return comparatorOrder(keys);
+  const packed = new Float64Array(n);
+  for (let i = 0; i < n; i++) packed[i] = keys[i]! * n + i;
+  packed.sort();
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) out[i] = packed[i]! % n;
+  return out;
+}
+
+function comparatorOrder(keys: readonly number[]): Int32Array {
+  return Int32Array.from(keys.map((_, i) => i).sort((a, b) => keys[a]! - keys[b]! || a - b));
+}
