@@ -67,8 +67,8 @@ function appendZeros(c: number, n: number): number {
   let op = zerosOps.get(n);
   if (op === undefined) {
     op = 1 << 31; // x^0
-    const X2N = (x2n ??= makeX2n());
-    for (let k = 3, m = n; m !== 0; k++, m = Math.floor(m / 2)) if (m % 2 === 1) op = multModP(X2N[k]!, op);
+    const powers = (x2n ??= makeX2n());
+    for (let k = 3, m = n; m !== 0; k++, m = Math.floor(m / 2)) if (m % 2 === 1) op = multModP(powers[k]!, op);
     if (zerosOps.size >= 16) zerosOps.clear();
     zerosOps.set(n, op);
   }
