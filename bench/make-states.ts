@@ -12,8 +12,7 @@ import { makeStates } from './cli.js';
 const dir = process.argv[2];
 if (dir === undefined) throw new Error('usage: make-states.ts DIR');
 fs.mkdirSync(dir, { recursive: true });
-const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'cli');
-// The entry npm run build makes: bin.cjs (bin.js before it).
-const bin = path.resolve(process.argv[3] ?? (fs.existsSync(path.join(cli, 'bin.cjs')) ? path.join(cli, 'bin.cjs') : path.join(cli, 'bin.js')));
+// The CLI entry npm run build makes, or another build's (an older one's bin.js) named second.
+const bin = path.resolve(process.argv[3] ?? path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'cli', 'bin.cjs'));
 const { s10, s1000 } = makeStates(bin, path.resolve(dir));
 console.log(`${s10}\n${s1000}`);
