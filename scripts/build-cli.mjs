@@ -85,7 +85,7 @@ const common = {
 // nothing of the commands (main.js, its fallback when hvsim.cjs is missing, is tsc's output, an ES
 // module that the entry loads with import()).
 const binFile = path.join(outdir, 'bin.cjs');
-await build({ ...common, entryPoints: [path.join(src, 'cli', 'bin.ts')], outfile: binFile, format: 'cjs', external: ['./main.js'] });
+await build({ ...common, entryPoints: [path.join(src, 'cli', 'bin.ts')], outfile: binFile, format: 'cjs', external: ['./main.js'], plugins: [metaUrl] });
 if (!/\bimport\("\.\/main\.js"\)/.test(fs.readFileSync(binFile, 'utf8'))) throw new Error('bin.cjs: main.js is not loaded with import(): has esbuild changed its output?');
 fs.chmodSync(binFile, 0o755);
 

@@ -2,14 +2,16 @@
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as vm from 'node:vm';
 import { VERSION } from './version.js';
 
 type Main = (argv: string[]) => Promise<number>;
 
 /*
- * The entry of the command line, built as CommonJS only (dist/cli/bin.cjs, scripts/build-cli.mjs):
- * Node's ES module loader would cost ~10 ms of every start. __dirname is dist/cli.
+ * The entry of the command line, built as CommonJS (dist/cli/bin.cjs, scripts/build-cli.mjs, where
+ * import.meta.url becomes this file's URL in dist/): Node's ES module loader would cost ~10 ms of
+ * every start. Run from source (tsx), it finds no bundle beside it and imports main.ts.
  */
 
 /**
@@ -19,7 +21,7 @@ type Main = (argv: string[]) => Promise<number>;
  * fit. Without the bundle (tsc's output alone), main.js.
  */
 async function loadMain(): Promise<{ main: Main; saveCache?: () => void }> {
-  const here = __dirname;
+  const here = path.dirname(fileURLToPath(import.meta.url));
   const file = path.join(here, 'hvsim.cjs');
   let source: string;
   try {

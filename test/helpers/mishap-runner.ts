@@ -7,14 +7,17 @@
  *
  *   node runner.mjs MAIN_JS JOBS_JSON [sync]
  *
- * For each job: chdir, set its environment, capture what main() writes with process.stdout.write
- * and process.stderr.write (bytes written straight to fd 1, e.g. read-vm's data, go to the
- * runner's own stdout), record the exit code main() returns and anything thrown past it.
+ * For each job: chdir, set its environment, capture what main() writes to descriptors 1 and 2
+ * (src/cli/output.ts writes them with fs.writeSync: the runner replaces that function, through
+ * node:fs's CommonJS exports and syncBuiltinESMExports, for the job's time) and what goes through
+ * process.stdout.write and process.stderr.write, record the exit code main() returns and anything
+ * thrown past it.
  * Protocol on fd 3, one JSON object a line: {i, start} before job i, {i, result} after it.
  * With `sync`, the runner first writes {i, ready} and waits for a line on stdin, so two runners
  * can start the same job at the same moment (two invocations at once).
  */
 import * as fs from 'node:fs';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import type { JobResult, RunnerJob } from './mishap.js';
 
@@ -52,6 +55,8 @@ function waitForGo(): void {
   }
 }
 
+const fsExports = createRequire(import.meta.url)('node:fs') as typeof fs;
+const realWriteSync = fsExports.writeSync;
 const realOut = process.stdout.write.bind(process.stdout);
 const realErr = process.stderr.write.bind(process.stderr);
 const text = (chunk: unknown): string => (typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8'));
@@ -77,6 +82,15 @@ for (const [i, job] of jobs.entries()) {
     if (stderr.length < CAP) stderr += text(chunk);
     return true;
   }) as typeof process.stderr.write;
+  // writeSync(fd, buffer, offset?, length?) as writeAllSync calls it, or (fd, string).
+  fsExports.writeSync = ((fd: number, data: string | Uint8Array, offset?: number, length?: number, ...rest: unknown[]): number => {
+    if (fd !== 1 && fd !== 2) return (realWriteSync as (...a: unknown[]) => number)(fd, data, offset, length, ...rest);
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data.subarray(offset ?? 0, (offset ?? 0) + (length ?? data.length - (offset ?? 0)));
+    if (fd === 1 && stdout.length < CAP) stdout += text(bytes);
+    if (fd === 2 && stderr.length < CAP) stderr += text(bytes);
+    return bytes.length;
+  }) as typeof fs.writeSync;
+  syncBuiltinESMExports();
   process.exitCode = undefined;
   uncaught = undefined;
   const t0 = performance.now();
@@ -91,6 +105,8 @@ for (const [i, job] of jobs.entries()) {
   await new Promise((r) => setImmediate(r));
   process.stdout.write = realOut;
   process.stderr.write = realErr;
+  fsExports.writeSync = realWriteSync;
+  syncBuiltinESMExports();
   for (const [k, v] of savedEnv) {
     if (v === undefined) delete process.env[k];
     else process.env[k] = v;
