@@ -111,7 +111,7 @@ await build({
 function plainBuiltins(file) {
   const name = path.basename(file);
   const text = fs.readFileSync(file, 'utf8');
-  // NAME=TOESM(require("node:X"),1), TOESM being esbuild's helper under its minified name.
+  // NAME=TOESM(require("node:X"),1), TOESM being esbuild's helper under the name it gave it.
   const sites = [...text.matchAll(/([\w$]+)=([\w$]+)\(require\("(node:[a-z_/]+)"\),1\)/g)];
   const helpers = new Set(sites.map((m) => m[2]));
   if (helpers.size !== 1) throw new Error(`${name}: expected one helper around require("node:…"), found ${helpers.size}: has esbuild changed its output?`);
@@ -131,10 +131,9 @@ plainBuiltins(path.join(outdir, 'hvsim.cjs'));
 // Node that runs hvsim later is refused by V8 and costs nothing but its read.
 const warm = fs.mkdtempSync(path.join(os.tmpdir(), 'hvsim-build-cache-'));
 try {
-  const bin = binFile;
   const env = { ...process.env, HVSIM_ROOT: path.join(warm, 'state'), HVSIM_CLOCK: 'simulated' };
   const run = (args, extra = {}) => {
-    const r = spawnSync(process.execPath, [bin, ...args], { env: { ...env, ...extra }, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [binFile, ...args], { env: { ...env, ...extra }, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`hvsim ${args.join(' ')} (code cache warm-up): ${r.stderr}`);
   };
   run(['new-vm', '--name', 'warm-up', '--disk-size', '1M']);

@@ -8,11 +8,13 @@ import { isAllZero } from './bytes.js';
 let table: Uint32Array | undefined;
 let x2n: Uint32Array | undefined;
 
+const POLY = 0x82f63b78;
+
 function makeTable(): Uint32Array {
   const t = new Uint32Array(256 * 4);
   for (let i = 0; i < 256; i++) {
     let c = i;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ POLY : c >>> 1;
     t[i] = c >>> 0;
   }
   // Slicing-by-4 tables.
@@ -24,8 +26,6 @@ function makeTable(): Uint32Array {
   }
   return t;
 }
-
-const POLY = 0x82f63b78;
 
 /**
  * Appending n zero bytes to the CRC register multiplies it by x^(8n) modulo the polynomial
