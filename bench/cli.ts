@@ -4,7 +4,8 @@
  * once, so a burst of outside load hits them all alike):
  *   - start-up: `--version`, `get-vm`, `hvsim run` of a small script, and `qemu-img --version`;
  *   - `hvsim read-vhd` of the workload's depth-1 and depth-64 leaves to /dev/null, with peak
- *     memory, against `qemu-img convert` of the depth-64 qcow2 chain into qemu's null driver;
+ *     memory, against `qemu-img convert` of the depth-64 qcow2 chain into qemu's null driver, and
+ *     against the process floor of the same reads (`preadProcess`);
  *   - a state of 1,000 VMs with 10 checkpoints each against one of 10: `get-vm` and
  *     `checkpoint-vm` of one VM (`stateScaling`);
  *   - `hvsim serve --stdio`, the server behind the PowerShell module: Get-VM and Checkpoint-VM
@@ -19,7 +20,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { readStateDirectory, writeStateDirectory } from '../src/sim/records.js';
 import type { HostState, VmRecord } from '../src/sim/state.js';
+import { Chain, wl } from './engine.js';
+import { plan } from './floor.js';
 import { throughServer } from './serve.js';
+import { MAX_DEPTH } from './options.js';
 import { median } from './timing.js';
 
 export interface CliResult {
@@ -125,6 +129,52 @@ interface VmJson {
   vmFiles?: string[];
 }
 
+/** read-vhd's request size (src/cli/commands/disk.ts, CHUNK). */
+const READ_VHD_CHUNK = 4 * 1024 * 1024;
+
+/**
+ * The process floor of `hvsim read-vhd LEAF --output /dev/null`: a fresh node running a few lines
+ * with no chain code, which opens the chain's files and issues one `fs.readSync` per piece of
+ * read-vhd's 4 MiB requests (resolved in advance by the bench, floor.ts's `plan`), writing each
+ * request to /dev/null. What any Node program pays for these reads of this layout, start-up included.
+ * Run once first with HVSIM_BENCH_SHA256=1, when it prints the disk's SHA-256 instead, which must be
+ * the workload's (`depth`): a floor that reads other bytes is not a floor of this read.
+ */
+function preadProcess(leaf: string, depth: number, dir: string, name: string, script: string): string[] {
+  const chain = Chain.open(leaf);
+  try {
+    if (chain.virtualSize % READ_VHD_CHUNK !== 0) throw new Error(`${leaf}: the pread floor needs a size in whole ${READ_VHD_CHUNK}-byte requests`);
+    const reqs = Array.from({ length: Math.ceil(chain.virtualSize / READ_VHD_CHUNK) }, (_, i) => i * READ_VHD_CHUNK);
+    const pl = plan(chain, chain.paths.map((_, i) => i), reqs, READ_VHD_CHUNK);
+    // Per piece: the request's index, the file's index, the file offset, the length, the buffer offset.
+    const t = new Float64Array(pl.fd.length * 5);
+    for (let r = 0; r < reqs.length; r++)
+      for (let i = pl.start[r]!; i < pl.start[r + 1]!; i++) t.set([r, pl.fd[i]!, pl.fileOff[i]!, pl.len[i]!, pl.bufOff[i]!], i * 5);
+    const table = path.join(dir, `${name}.bin`);
+    fs.writeFileSync(table, t);
+    const args = [script, table, ...chain.paths];
+    const check = spawnSync(process.execPath, args, { env: { ...process.env, HVSIM_BENCH_SHA256: '1' }, encoding: 'utf8' });
+    if (check.status !== 0 || check.stdout.trim() !== wl.EXPECTED_SHA256[depth]) throw new Error(`the pread floor of ${leaf} read other bytes than the workload's (${check.stdout.trim() || check.stderr})`);
+    return args;
+  } finally {
+    chain.close();
+  }
+}
+
+const PREAD_SCRIPT = `const fs = require('fs');
+const [table, ...paths] = process.argv.slice(2);
+const t = new Float64Array(fs.readFileSync(table).buffer.slice(0));
+const fds = paths.map((p) => fs.openSync(p, 'r'));
+const out = fs.openSync('/dev/null', 'w');
+const buf = Buffer.allocUnsafe(${READ_VHD_CHUNK});
+const hash = process.env.HVSIM_BENCH_SHA256 ? require('crypto').createHash('sha256') : undefined;
+for (let i = 0; i < t.length; i += 5) {
+  fs.readSync(fds[t[i + 1]], buf, t[i + 4], t[i + 3], t[i + 2]);
+  if (i + 5 >= t.length || t[i + 5] !== t[i]) hash ? hash.update(buf) : fs.writeSync(out, buf);
+}
+if (hash) console.log(hash.digest('hex'));
+`;
+
 /**
  * A state directory of `n` VMs with `checkpoints` checkpoints each: one VM made through the CLI,
  * then its record repeated under new names and ids (the state read and written whole: src/sim/records.ts;
@@ -202,6 +252,12 @@ export async function runCliBench(bin: string, runs: number, inputs: CliInputs, 
     if (qemuImg) rows.push({ what: 'qemu-img --version', cmd: 'qemu-img', args: ['--version'], rss: true });
     if (inputs.leaf1) rows.push({ what: 'hvsim read-vhd, depth 1 (whole disk to /dev/null)', cmd: node, args: [bin, 'read-vhd', inputs.leaf1, '--output', '/dev/null'], rss: true });
     if (inputs.leaf64) rows.push({ what: 'hvsim read-vhd, depth 64', cmd: node, args: [bin, 'read-vhd', inputs.leaf64, '--output', '/dev/null'], rss: true });
+    if (inputs.leaf1 && inputs.leaf64) {
+      const preadScript = path.join(root, 'preads.cjs');
+      fs.writeFileSync(preadScript, PREAD_SCRIPT);
+      rows.push({ what: "preads alone, depth 1 (read-vhd's pieces, no chain code)", cmd: node, args: preadProcess(inputs.leaf1, 1, root, 'preads1', preadScript), rss: true });
+      rows.push({ what: `preads alone, depth ${MAX_DEPTH}`, cmd: node, args: preadProcess(inputs.leaf64, MAX_DEPTH, root, 'preads64', preadScript), rss: true });
+    }
     if (qemuImg && inputs.qcow64 && inputs.virtualSize)
       rows.push({
         what: 'qemu-img convert, depth 64 qcow2 chain (to null-co)',
