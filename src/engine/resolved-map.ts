@@ -82,7 +82,7 @@ export class ResolvedMap {
     for (let i = this.layers.length - 1; i >= 0; i--) {
       const l = this.layers[i]!;
       this.stats.probes++;
-      const st = l.blockState(Math.floor(off / l.blockSize));
+      const st = l.blockState((off - (off % l.blockSize)) / l.blockSize);
       if (st === BLOCK_PARENT) continue;
       result = st === BLOCK_DATA ? i * 2 : st === BLOCK_ZERO ? i * 2 + 1 : MIXED;
       break;
@@ -108,7 +108,7 @@ export class ResolvedMap {
     let segN = 1;
     for (let i = this.layers.length - 1; i >= 0; i--) {
       const l = this.layers[i]!;
-      const k = Math.floor(off / l.blockSize);
+      const k = (off - (off % l.blockSize)) / l.blockSize; // floor, with no fraction to box in baseline code
       this.stats.probes++;
       const st = l.blockState(k);
       if (st === BLOCK_PARENT) continue;
@@ -196,7 +196,7 @@ export class ResolvedMap {
       runEnd = b;
     };
     while (pos < end) {
-      const u = Math.floor(pos / us);
+      const u = (pos - (pos % us)) / us;
       const uEnd = Math.min(end, (u + 1) * us);
       const o = this.unitOwner(u);
       if (o !== MIXED) {

@@ -40,7 +40,7 @@ export function batGeometry(virtualSize: number, blockSize: number, logicalSecto
 
 /** BAT index of payload block k. */
 export function payloadIndex(g: BatGeometry, k: number): number {
-  return k + Math.floor(k / g.chunkRatio);
+  return k + (k - (k % g.chunkRatio)) / g.chunkRatio; // floor(k / ratio) with no fraction to box in cold code
 }
 /** BAT index of the sector-bitmap entry of chunk c. */
 export function bitmapIndex(g: BatGeometry, c: number): number {

@@ -170,11 +170,14 @@ export class VhdxImage implements DiskImage {
   /** The bitmap unit holding block k's bits; blockBase: the bit of its first sector in the unit. */
   private blockBits(k: number): BitmapUnit {
     const g = this.geom;
-    const cb = this.bitmap(Math.floor(k / g.chunkRatio));
-    const byte = (k % g.chunkRatio) * g.bitmapBytesPerBlock;
+    // Quotients as (a - a % b) / b: exact, so cold (baseline) code boxes no fraction.
+    const inChunk = k % g.chunkRatio;
+    const cb = this.bitmap((k - inChunk) / g.chunkRatio);
+    const byte = inChunk * g.bitmapBytesPerBlock;
     // A unit holds whole blocks' bitmaps (both sizes are powers of two, the unit the larger).
-    this.blockBase = (byte % cb.unitBytes) * 8;
-    return cb.unit(Math.floor(byte / cb.unitBytes));
+    const inUnit = byte % cb.unitBytes;
+    this.blockBase = inUnit * 8;
+    return cb.unit((byte - inUnit) / cb.unitBytes);
   }
   private blockBase = 0;
 
