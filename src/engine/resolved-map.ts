@@ -138,16 +138,18 @@ export class ResolvedMap {
       this.openB = open;
       this.openA = open = out;
     }
-    // What no layer claimed falls through; neighbours of one owner become one run.
-    const starts: number[] = [];
-    const owners: number[] = [];
+    // What no layer claimed falls through; neighbours of one owner become one run (in scratch:
+    // the open indices are no longer needed, and a unit has no more runs than segments).
+    const starts = (this.openA = room(this.openA, this.segN));
+    const owners = (this.openB = room(this.openB, this.segN));
+    let runN = 0;
     for (let j = 0; j >= 0; j = this.segNext[j]!) {
       const v = this.segOwner[j] === OPEN ? THROUGH : this.segOwner[j]!;
-      if (owners.length > 0 && owners[owners.length - 1] === v) continue;
-      starts.push(this.segAt[j]!);
-      owners.push(v);
+      if (runN > 0 && owners[runN - 1] === v) continue;
+      starts[runN] = this.segAt[j]!;
+      owners[runN++] = v;
     }
-    const runs = { starts: Int32Array.from(starts), owners: Int16Array.from(owners) };
+    const runs = { starts: starts.slice(0, runN), owners: new Int16Array(owners.subarray(0, runN)) };
     this.sectorMaps.set(u, runs);
     return runs;
   }
@@ -159,11 +161,12 @@ export class ResolvedMap {
   private claim(open: Int32Array, openN: number, n: number, owner: number, out: Int32Array): number {
     const held = this.held;
     const heldN = this.heldN;
+    const segAt = this.segAt; // sectorMap made room for every split
     let outN = 0;
     let h = 0;
     for (let j = 0; j < openN; j++) {
       let x = open[j]!; // the open segment [p, b)
-      let p = this.segAt[x]!;
+      let p = segAt[x]!;
       const b = this.segEnd(x, n);
       while (h < heldN && held[h + 1]! <= p) h += 2;
       while (h < heldN && held[h]! < b) {
