@@ -143,9 +143,8 @@ export class Chain {
       }
     }
     this.map.forEachPiece(offset, buf.length, (layer, off, len) => {
-      const dst = buf.subarray(off - offset, off - offset + len);
-      if (layer < 0) dst.fill(0);
-      else readStored(this.layers[layer]!, dst, off);
+      if (layer < 0) buf.fill(0, off - offset, off - offset + len);
+      else readStored(this.layers[layer]!, buf, off, off - offset, len);
     });
   }
 

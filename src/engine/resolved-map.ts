@@ -82,7 +82,7 @@ export class ResolvedMap {
     for (let i = this.layers.length - 1; i >= 0; i--) {
       const l = this.layers[i]!;
       this.stats.probes++;
-      const st = l.blockState(Math.floor(off / l.blockSize));
+      const st = l.blockState((off - (off % l.blockSize)) / l.blockSize);
       if (st === BLOCK_PARENT) continue;
       result = st === BLOCK_DATA ? i * 2 : st === BLOCK_ZERO ? i * 2 + 1 : MIXED;
       break;
@@ -94,57 +94,124 @@ export class ResolvedMap {
   /**
    * The owner runs of a MIXED unit, built layer by layer from the top: each partially present
    * layer's sector runs (§2.4) claim what is still open, as intervals — no per-sector work, so the
-   * first pass over a deep chain costs little more than a second one (issue 20). The unit is kept
-   * as sorted (start, owner) segments in reused scratch, so a layer costs no new arrays.
+   * first pass over a deep chain costs little more than a second one (issue 20). The unit's
+   * segments form a list in order, in reused scratch (segment j covers [segAt[j], the next one's
+   * start), the last to the unit's end), beside the indices of those still open: a layer reads its
+   * bitmap over the open span only and visits only the open segments, not all the layers above
+   * claimed (cold code pays for every step).
    */
   private sectorMap(u: number): SectorRuns {
     const known = this.sectorMaps.get(u);
     if (known) return known;
     const off = u * this.unitSize;
     const n = Math.ceil(Math.min(this.unitSize, this.virtualSize - off) / this.sectorSize);
-    let seg = this.segA;
-    seg[0] = 0;
-    seg[1] = OPEN;
-    let segN = 1;
-    for (let i = this.layers.length - 1; i >= 0; i--) {
+    this.segN = 1;
+    this.segAt[0] = 0;
+    this.segOwner[0] = OPEN;
+    this.segNext[0] = -1;
+    let open = this.openA;
+    open[0] = 0;
+    let openN = 1;
+    for (let i = this.layers.length - 1; i >= 0 && openN > 0; i--) {
       const l = this.layers[i]!;
-      const k = Math.floor(off / l.blockSize);
+      const k = (off - (off % l.blockSize)) / l.blockSize; // floor, with no fraction to box in baseline code
       this.stats.probes++;
       const st = l.blockState(k);
       if (st === BLOCK_PARENT) continue;
       if (st === BLOCK_DATA || st === BLOCK_ZERO) {
         const v = st === BLOCK_DATA ? i * 2 : i * 2 + 1;
-        for (let j = 1; j < segN * 2; j += 2) if (seg[j] === OPEN) seg[j] = v;
+        for (let j = 0; j < openN; j++) this.segOwner[open[j]!] = v;
         break;
       }
-      // BLOCK_PARTIAL: the sectors this layer holds, as runs relative to the unit.
+      // BLOCK_PARTIAL: the sectors this layer holds over the open span, as runs relative to the unit.
+      const from = this.segAt[open[0]!]!;
       this.heldN = 0;
       this.heldFirst = (off - k * l.blockSize) / this.sectorSize;
-      l.forEachSectorRun(k, this.heldFirst, n, this.onRun);
+      l.forEachSectorRun(k, this.heldFirst + from, this.segEnd(open[openN - 1]!, n) - from, this.onRun);
       if (this.heldN === 0) continue;
-      const out = (this.segB = room(this.segB, 2 * (segN + this.heldN + 1)));
-      const outN = claim(seg, segN, n, this.held, this.heldN, i * 2, out);
-      this.segB = seg;
-      this.segA = seg = out;
-      segN = outN;
-      if (!hasOpen(seg, segN)) break;
+      // A held run starts and ends inside at most one segment each: two new segments, one more open.
+      this.segAt = room(this.segAt, this.segN + this.heldN);
+      this.segOwner = room(this.segOwner, this.segN + this.heldN);
+      this.segNext = room(this.segNext, this.segN + this.heldN);
+      const out = (this.openB = room(this.openB, openN + this.heldN / 2));
+      openN = this.claim(open, openN, n, i * 2, out);
+      this.openB = open;
+      this.openA = open = out;
     }
-    // What no layer claimed falls through; neighbours of one owner become one run.
-    const starts: number[] = [];
-    const owners: number[] = [];
-    for (let j = 0; j < segN; j++) {
-      const v = seg[2 * j + 1] === OPEN ? THROUGH : seg[2 * j + 1]!;
-      if (owners.length > 0 && owners[owners.length - 1] === v) continue;
-      starts.push(seg[2 * j]!);
-      owners.push(v);
+    // What no layer claimed falls through; neighbours of one owner become one run (in scratch:
+    // the open indices are no longer needed, and a unit has no more runs than segments).
+    const starts = (this.openA = room(this.openA, this.segN));
+    const owners = (this.openB = room(this.openB, this.segN));
+    let runN = 0;
+    for (let j = 0; j >= 0; j = this.segNext[j]!) {
+      const v = this.segOwner[j] === OPEN ? THROUGH : this.segOwner[j]!;
+      if (runN > 0 && owners[runN - 1] === v) continue;
+      starts[runN] = this.segAt[j]!;
+      owners[runN++] = v;
     }
-    const runs = { starts: Int32Array.from(starts), owners: Int16Array.from(owners) };
+    const runs = { starts: starts.slice(0, runN), owners: new Int16Array(owners.subarray(0, runN)) };
     this.sectorMaps.set(u, runs);
     return runs;
   }
-  /** sectorMap's scratch: the unit's segments (two buffers: read one, write the other). */
-  private segA = new Int32Array(64);
-  private segB = new Int32Array(64);
+
+  /**
+   * Give `owner` what the held runs cover of the open segments listed in `open` (openN indices, in
+   * order); the indices of the segments left open go to `out`, their count is returned.
+   */
+  private claim(open: Int32Array, openN: number, n: number, owner: number, out: Int32Array): number {
+    const held = this.held;
+    const heldN = this.heldN;
+    const segAt = this.segAt; // sectorMap made room for every split
+    let outN = 0;
+    let h = 0;
+    for (let j = 0; j < openN; j++) {
+      let x = open[j]!; // the open segment [p, b)
+      let p = segAt[x]!;
+      const b = this.segEnd(x, n);
+      while (h < heldN && held[h + 1]! <= p) h += 2;
+      while (h < heldN && held[h]! < b) {
+        const cs = Math.max(p, held[h]!);
+        const ce = Math.min(b, held[h + 1]!);
+        let y = x;
+        if (cs > p) {
+          y = this.split(x, cs, owner); // x keeps [p, cs) open
+          out[outN++] = x;
+        } else this.segOwner[x] = owner;
+        if (ce === b) {
+          x = -1; // claimed to its end; the held run may go on into the next open segment
+          break;
+        }
+        x = this.split(y, ce, OPEN);
+        p = ce;
+        h += 2;
+      }
+      if (x >= 0) out[outN++] = x;
+    }
+    return outN;
+  }
+
+  /** A new segment from `at` to the end of segment x, which now ends at `at`; its index. */
+  private split(x: number, at: number, owner: number): number {
+    const y = this.segN++;
+    this.segAt[y] = at;
+    this.segOwner[y] = owner;
+    this.segNext[y] = this.segNext[x]!;
+    this.segNext[x] = y;
+    return y;
+  }
+
+  private segEnd(x: number, n: number): number {
+    const next = this.segNext[x]!;
+    return next < 0 ? n : this.segAt[next]!;
+  }
+
+  /** sectorMap's scratch: the segment list, and the open segments' indices (two buffers: read one, write the other). */
+  private segAt = new Int32Array(64);
+  private segOwner = new Int32Array(64);
+  private segNext = new Int32Array(64);
+  private segN = 0;
+  private openA = new Int32Array(64);
+  private openB = new Int32Array(64);
   /** The runs a layer holds, as [start, end) pairs relative to the unit; heldFirst: the unit's first sector in the block. */
   private held = new Int32Array(64);
   private heldN = 0;
@@ -196,7 +263,7 @@ export class ResolvedMap {
       runEnd = b;
     };
     while (pos < end) {
-      const u = Math.floor(pos / us);
+      const u = (pos - (pos % us)) / us;
       const uEnd = Math.min(end, (u + 1) * us);
       const o = this.unitOwner(u);
       if (o !== MIXED) {
@@ -238,54 +305,6 @@ function room(a: Int32Array<ArrayBuffer>, n: number): Int32Array<ArrayBuffer> {
   const b = new Int32Array(size);
   b.set(a);
   return b;
-}
-
-/**
- * Give `owner` the parts of the OPEN segments that `held` covers. `seg` holds segN sorted
- * (start, owner) pairs tiling [0, n); `held` holds heldN / 2 sorted [start, end) pairs. The new
- * segments go to `out`, which has room for segN + heldN pairs (a held run adds at most two: the
- * part it claims and the open rest), neighbours of one owner merged; returns their count.
- */
-function claim(seg: Int32Array, segN: number, n: number, held: Int32Array, heldN: number, owner: number, out: Int32Array): number {
-  let outN = 0;
-  let h = 0;
-  for (let j = 0; j < segN; j++) {
-    const a = seg[2 * j]!;
-    const b = j + 1 < segN ? seg[2 * j + 2]! : n;
-    const o = seg[2 * j + 1]!;
-    if (o !== OPEN) {
-      outN = put(out, outN, a, o);
-      continue;
-    }
-    while (h < heldN && held[h + 1]! <= a) h += 2;
-    let p = a;
-    let t = h;
-    while (p < b && t < heldN && held[t]! < b) {
-      const cs = Math.max(p, held[t]!);
-      const ce = Math.min(b, held[t + 1]!);
-      if (cs > p) outN = put(out, outN, p, OPEN);
-      outN = put(out, outN, cs, owner);
-      p = ce;
-      if (held[t + 1]! <= b) t += 2;
-      else break;
-    }
-    if (p < b) outN = put(out, outN, p, OPEN);
-    h = t;
-  }
-  return outN;
-}
-
-/** Append segment (start, o) to the outN segments in `out` unless the last has owner o; the new count. */
-function put(out: Int32Array, outN: number, start: number, o: number): number {
-  if (outN > 0 && out[2 * outN - 1] === o) return outN;
-  out[2 * outN] = start;
-  out[2 * outN + 1] = o;
-  return outN + 1;
-}
-
-function hasOpen(seg: Int32Array, segN: number): boolean {
-  for (let j = 1; j < segN * 2; j += 2) if (seg[j] === OPEN) return true;
-  return false;
 }
 
 /** Index of the run holding sector s (binary search). */

@@ -114,7 +114,9 @@ export function syncFolder(path: string): void {
   }
 }
 
-/** A real file on disk, positional synchronous I/O through fs.readSync/writeSync. */
+const EMPTY = new Uint8Array(0);
+
+/** A real file on disk, positional synchronous I/O through fs.readvSync/writeSync. */
 export class NodeFile implements BlockFile {
   readonly name: string;
   readonly readOnly: boolean;
@@ -185,13 +187,25 @@ export class NodeFile implements BlockFile {
     });
   }
 
+  /**
+   * One pread either way, but fs.readvSync validates two arguments where fs.readSync validates
+   * five, each through a wrapper that allocates its arguments in unoptimized code (Node 20): a cold
+   * read-vhd at depth 64 does ~4,800 reads (issue 20). An offset readvSync would not check (not a
+   * whole number >= 0) goes to readSync, which refuses it as before.
+   */
   read(buf: Uint8Array, offset: number): number {
     try {
-      return fs.readSync(this.fd, buf, 0, buf.length, offset);
+      if (!Number.isSafeInteger(offset) || offset < 0) return fs.readSync(this.fd, buf, 0, buf.length, offset);
+      this.iov[0] = buf;
+      return fs.readvSync(this.fd, this.iov, offset);
     } catch (e) {
       throw fsError(e, this.name, 'read');
+    } finally {
+      this.iov[0] = EMPTY; // the caller's buffer is not kept
     }
   }
+  /** read's buffer list, reused. */
+  private readonly iov: Uint8Array[] = [EMPTY];
 
   write(buf: Uint8Array, offset: number): void {
     if (this.readOnly) throw new HvsimError('READ_ONLY', `${this.name}: file is open read-only`, { file: this.name });

@@ -16,7 +16,11 @@ export interface BatGeometry {
 }
 
 export function batGeometry(virtualSize: number, blockSize: number, logicalSectorSize: number, hasParent: boolean): BatGeometry {
-  const chunkRatio = (SECTORS_PER_CHUNK * logicalSectorSize) / blockSize;
+  // (2^23 * LogicalSectorSize) / BlockSize (§2.5), divided in an order that never leaves small
+  // integers: 2^23 * 512 is no Smi, and a quotient of a HeapNumber is one too, which baseline
+  // (unoptimized) code then boxes anew in every sum it enters (bench/README.md, "Whole processes").
+  const sectorsPerBlock = blockSize / logicalSectorSize;
+  const chunkRatio = SECTORS_PER_CHUNK / sectorsPerBlock;
   const payloadBlocks = Math.ceil(virtualSize / blockSize);
   const bitmapBlocks = Math.ceil(payloadBlocks / chunkRatio);
   const totalEntries = hasParent
@@ -30,13 +34,13 @@ export function batGeometry(virtualSize: number, blockSize: number, logicalSecto
     bitmapBlocks,
     totalEntries,
     bitmapBytesPerBlock: MiB / chunkRatio,
-    sectorsPerBlock: blockSize / logicalSectorSize,
+    sectorsPerBlock,
   };
 }
 
 /** BAT index of payload block k. */
 export function payloadIndex(g: BatGeometry, k: number): number {
-  return k + Math.floor(k / g.chunkRatio);
+  return k + (k - (k % g.chunkRatio)) / g.chunkRatio; // floor(k / ratio) with no fraction to box in cold code
 }
 /** BAT index of the sector-bitmap entry of chunk c. */
 export function bitmapIndex(g: BatGeometry, c: number): number {

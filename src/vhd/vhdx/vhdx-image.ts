@@ -170,11 +170,14 @@ export class VhdxImage implements DiskImage {
   /** The bitmap unit holding block k's bits; blockBase: the bit of its first sector in the unit. */
   private blockBits(k: number): BitmapUnit {
     const g = this.geom;
-    const cb = this.bitmap(Math.floor(k / g.chunkRatio));
-    const byte = (k % g.chunkRatio) * g.bitmapBytesPerBlock;
+    // Quotients as (a - a % b) / b: exact, so cold (baseline) code boxes no fraction.
+    const inChunk = k % g.chunkRatio;
+    const cb = this.bitmap((k - inChunk) / g.chunkRatio);
+    const byte = inChunk * g.bitmapBytesPerBlock;
     // A unit holds whole blocks' bitmaps (both sizes are powers of two, the unit the larger).
-    this.blockBase = (byte % cb.unitBytes) * 8;
-    return cb.unit(Math.floor(byte / cb.unitBytes));
+    const inUnit = byte % cb.unitBytes;
+    this.blockBase = inUnit * 8;
+    return cb.unit((byte - inUnit) / cb.unitBytes);
   }
   private blockBase = 0;
 
@@ -539,29 +542,30 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 /**
  * Runs of equal bits [base+first, base+first+count) of an LSB-first bitmap (§2.4), reported as
  * (present, start, n) from `first`. On a little-endian machine bit b of an LSB-first byte array is
- * bit (b & 31) of 32-bit word b >> 5, so a run's end is found a word at a time (the lowest bit
- * that differs from the run's value); the first pass over a deep chain scans every layer's bitmap.
+ * bit (b & 31) of 32-bit word b >> 5, so a run's end is found a word at a time: the rest of its
+ * first word, then the words equal to the run's fill, then the lowest differing bit. The first pass
+ * over a deep chain scans every layer's bitmap in baseline code, where each operation of the word
+ * loop costs a call: it does three per word.
  */
 function forEachBitRun(unit: BitmapUnit, base: number, first: number, count: number, fn: (present: boolean, start: number, n: number) => void): void {
   const limit = base + first + count;
   const bm = unit.bytes;
   const words = unit.words;
+  const wordsEnd = ((limit - 1) >>> 5) + 1;
   let b = base + first;
   while (b < limit) {
     const present = ((bm[b >>> 3]! >>> (b & 7)) & 1) === 1;
     let e = b + 1;
     if (words) {
-      const flip = present ? -1 : 0;
-      while (e < limit) {
-        const wi = e >>> 5;
-        const x = (words[wi]! ^ flip) & (-1 << (e & 31)); // bits at or above e that differ from the run
-        if (x !== 0) {
-          e = Math.min(limit, (wi << 5) + 31 - Math.clz32(x & -x));
-          break;
-        }
-        e = (wi + 1) << 5;
+      const fill = present ? -1 : 0;
+      let wi = b >>> 5;
+      let x = (words[wi]! ^ fill) & (-1 << (b & 31)); // bits at or above b that differ from the run
+      if (x === 0) {
+        wi++;
+        while (wi < wordsEnd && words[wi] === fill) wi++;
+        x = wi < wordsEnd ? words[wi]! ^ fill : 0;
       }
-      if (e > limit) e = limit;
+      e = x === 0 ? limit : Math.min(limit, (wi << 5) + 31 - Math.clz32(x & -x));
     } else {
       while (e < limit && (((bm[e >>> 3]! >>> (e & 7)) & 1) === 1) === present) e++;
     }
