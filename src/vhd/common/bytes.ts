@@ -10,11 +10,15 @@ export function u16le(b: Uint8Array, o: number): number {
 export function u32le(b: Uint8Array, o: number): number {
   return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
 }
-/** u64 little-endian as a number; values >= 2^53 come back as Infinity so they fail range checks. */
+/**
+ * u64 little-endian as a number; values >= 2^53 come back as Infinity so they fail range checks.
+ * Below 2^32 the low word itself: a small integer, where the float product would stay a boxed
+ * number in V8 (see batGeometry).
+ */
 export function u64le(b: Uint8Array, o: number): number {
   const hi = u32le(b, o + 4);
   if (hi >= 0x200000) return Infinity;
-  return hi * 0x100000000 + u32le(b, o);
+  return hi === 0 ? u32le(b, o) : hi * 0x100000000 + u32le(b, o);
 }
 export function setU16le(b: Uint8Array, o: number, v: number): void {
   b[o] = v & 0xff;
@@ -38,7 +42,7 @@ export function u32be(b: Uint8Array, o: number): number {
 export function u64be(b: Uint8Array, o: number): number {
   const hi = u32be(b, o);
   if (hi >= 0x200000) return Infinity;
-  return hi * 0x100000000 + u32be(b, o + 4);
+  return hi === 0 ? u32be(b, o + 4) : hi * 0x100000000 + u32be(b, o + 4);
 }
 export function setU32be(b: Uint8Array, o: number, v: number): void {
   b[o] = (v >>> 24) & 0xff;

@@ -16,7 +16,10 @@ export interface BatGeometry {
 }
 
 export function batGeometry(virtualSize: number, blockSize: number, logicalSectorSize: number, hasParent: boolean): BatGeometry {
-  const chunkRatio = (SECTORS_PER_CHUNK * logicalSectorSize) / blockSize;
+  // 2^23 * sector size / block size, computed without the 2^32 product: V8 keeps the result of a
+  // float operation boxed even when it is a small integer, and a short process (never optimized)
+  // allocates a number at every later load of a boxed field (validateBat, the read mapping).
+  const chunkRatio = SECTORS_PER_CHUNK / (blockSize / logicalSectorSize);
   const payloadBlocks = Math.ceil(virtualSize / blockSize);
   const bitmapBlocks = Math.ceil(payloadBlocks / chunkRatio);
   const totalEntries = hasParent
