@@ -91,20 +91,33 @@ export function encodeUtf16be(s: string): Uint8Array {
   return out;
 }
 
-/** Zeros to compare with, made on first use. */
+/** Zeros to compare with, made on first use, and views of it by length (a zero-tail search asks for the same few). */
 const ZERO_WINDOW = 64 * 1024;
 let zeroWindow: Uint8Array | undefined;
+const zeroViews = new Map<number, Uint8Array>();
+
+function zeros(n: number): Uint8Array {
+  const z = (zeroWindow ??= new Uint8Array(ZERO_WINDOW));
+  if (n === ZERO_WINDOW) return z;
+  let v = zeroViews.get(n);
+  if (v === undefined) {
+    if (zeroViews.size >= 32) zeroViews.clear();
+    v = z.subarray(0, n);
+    zeroViews.set(n, v);
+  }
+  return v;
+}
 
 /**
- * Whether every byte of `b` is zero: native comparisons (Buffer.compare, a memcmp) with a zero
- * buffer, a window at a time, so the cost does not depend on how far V8 has optimized the caller
- * (a short process's open checks BATs and checksummed structures before anything is optimized).
+ * Whether every byte of `b` (of b[start, end) when given) is zero: native comparisons
+ * (Buffer.compare, a memcmp) with a zero buffer, a window at a time, so the cost does not depend on
+ * how far V8 has optimized the caller (a short process's open checks BATs and checksummed
+ * structures before anything is optimized).
  */
-export function isAllZero(b: Uint8Array): boolean {
-  const z = (zeroWindow ??= new Uint8Array(ZERO_WINDOW));
-  for (let off = 0; off < b.length; off += ZERO_WINDOW) {
-    const w = Math.min(ZERO_WINDOW, b.length - off);
-    if (Buffer.compare(b.subarray(off, off + w), w === ZERO_WINDOW ? z : z.subarray(0, w)) !== 0) return false;
+export function isAllZero(b: Uint8Array, start = 0, end = b.length): boolean {
+  for (let off = start; off < end; off += ZERO_WINDOW) {
+    const w = Math.min(ZERO_WINDOW, end - off);
+    if (Buffer.compare(off === 0 && w === b.length ? b : b.subarray(off, off + w), zeros(w)) !== 0) return false;
   }
   return true;
 }
