@@ -60,6 +60,11 @@ export function ascii(b: Uint8Array, o: number, n: number): string {
   for (let i = 0; i < n; i++) s += String.fromCharCode(b[o + i]!);
   return s;
 }
+/** Whether b[o, o + s.length) holds the ASCII text `s` (no string is built: signatures are checked at every open). */
+export function hasAscii(b: Uint8Array, o: number, s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (b[o + i] !== s.charCodeAt(i)) return false;
+  return true;
+}
 export function setAscii(b: Uint8Array, o: number, s: string): void {
   for (let i = 0; i < s.length; i++) b[o + i] = s.charCodeAt(i) & 0xff;
 }

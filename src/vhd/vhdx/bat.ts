@@ -37,9 +37,12 @@ export function batGeometry(virtualSize: number, blockSize: number, logicalSecto
   };
 }
 
-/** BAT index of payload block k. */
+/**
+ * BAT index of payload block k. The division is exact (k less its remainder): a fraction would be a
+ * boxed number in code V8 has not optimized, one allocation per call.
+ */
 export function payloadIndex(g: BatGeometry, k: number): number {
-  return k + Math.floor(k / g.chunkRatio);
+  return k + (k - (k % g.chunkRatio)) / g.chunkRatio;
 }
 /** BAT index of the sector-bitmap entry of chunk c. */
 export function bitmapIndex(g: BatGeometry, c: number): number {

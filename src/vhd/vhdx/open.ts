@@ -3,7 +3,7 @@
  * identifier and both headers, the log replayed before any region, metadata or BAT is trusted,
  * then the region tables, the metadata items and the BAT, each bounds-checked against the file.
  */
-import { ascii, MiB, u16le } from '../common/bytes.js';
+import { hasAscii, MiB, u16le } from '../common/bytes.js';
 import { corrupt } from '../../errors.js';
 import { newGuid, ZERO_GUID } from '../common/guid.js';
 import { readFully, type BlockFile } from '../io/block-file.js';
@@ -35,14 +35,16 @@ export interface VhdxStructures {
   findings: FormatFinding[];
 }
 
-/** Read and check the structures of the VHDX in `base`, replaying its log first (in place when writable). */
-export function readVhdx(base: BlockFile): VhdxStructures {
+/**
+ * Read and check the structures of the VHDX in `base`, replaying its log first (in place when
+ * writable). `signed`: the caller has just found the file identifier (isVhdx), which is not read
+ * again.
+ */
+export function readVhdx(base: BlockFile, signed = false): VhdxStructures {
   const name = base.name;
   const size = base.size();
   if (size < HEADER_AREA_SIZE) throw corrupt(name, 'FILE_TOO_SMALL', `file is ${size} bytes, smaller than the 1 MiB VHDX header area`);
-  const ident = new Uint8Array(8);
-  readFully(base, ident, 0);
-  if (ascii(ident, 0, 8) !== SIG_FILE) throw corrupt(name, 'SIGNATURE', 'not a VHDX file (no "vhdxfile" signature)', 0);
+  if (!signed && !isVhdx(base)) throw corrupt(name, 'SIGNATURE', 'not a VHDX file (no "vhdxfile" signature)', 0);
   const findings: FormatFinding[] = [];
   let headers = readHeaders(base);
   headers.problems.forEach((p, i) => {
@@ -146,7 +148,11 @@ export function regionCopyFinding(i: number, problem: string): FormatFinding {
   return { severity: 'warning', code: 'REGION_TABLE_COPY', message: `region table ${i + 1} is not valid: ${problem}`, offset: i ? REGION_TABLE2_OFFSET : REGION_TABLE1_OFFSET };
 }
 
+/** Scratch for the file identifier's signature (§2.2.1), shared by every open. */
+let identScratch: Uint8Array | undefined;
+
+/** Whether the file begins with the "vhdxfile" signature (§2.2.1). */
 export function isVhdx(file: BlockFile): boolean {
-  const b = new Uint8Array(8);
-  return readFully(file, b, 0) === 8 && ascii(b, 0, 8) === SIG_FILE;
+  const b = (identScratch ??= new Uint8Array(8));
+  return readFully(file, b, 0) === 8 && hasAscii(b, 0, SIG_FILE);
 }

@@ -1,6 +1,6 @@
 /** Region tables (MS-VHDX §2.2.3): two identical 64 KiB copies listing the BAT and metadata regions. */
 import { checkStructure, sealStructure } from '../common/crc32c.js';
-import { ascii, setAscii, setU32le, setU64le, u32le, u64le } from '../common/bytes.js';
+import { hasAscii, setAscii, setU32le, setU64le, u32le, u64le } from '../common/bytes.js';
 import { readMsGuid, writeMsGuid, type Guid } from '../common/guid.js';
 import { readFully, type BlockFile } from '../io/block-file.js';
 import { corrupt, unsupported } from '../../errors.js';
@@ -38,7 +38,7 @@ export function serializeRegionTable(entries: RegionEntry[]): Uint8Array {
 
 /** Parse one copy; a string is the reason it is not valid. Structural rules are checked here. */
 export function parseRegionTable(b: Uint8Array): RegionEntry[] | string {
-  if (ascii(b, 0, 4) !== SIG_REGION) return 'bad signature';
+  if (!hasAscii(b, 0, SIG_REGION)) return 'bad signature';
   if (!checkStructure(b, 4)) return 'bad checksum';
   const count = u32le(b, 8);
   if (count > MAX_REGION_ENTRIES) return `entry count ${count} exceeds ${MAX_REGION_ENTRIES}`;

@@ -36,6 +36,8 @@ export interface VhdxOpenOptions {
    * Reads of a damaged block still fail.
    */
   lenient?: boolean;
+  /** The caller has just found the file's "vhdxfile" signature (isVhdx): readVhdx does not read it again. */
+  signed?: boolean;
   /**
    * Writes in this session move data between layers without changing what the disk reads
    * (a merge into a child), so the DataWriteGuid — the identity children link to — is kept.
@@ -97,7 +99,7 @@ export class VhdxImage implements DiskImage {
   // ---- Open (§2.2; docs/formats.md, "VHDX log": when to replay) ----
 
   static open(base: BlockFile, opts: VhdxOpenOptions = {}): VhdxImage {
-    const { file, headers, regions, items, params, bat, logStatus, findings } = readVhdx(base);
+    const { file, headers, regions, items, params, bat, logStatus, findings } = readVhdx(base, opts.signed);
     const img = new VhdxImage(file, headers, regions, items, params, bat, logStatus, findings, !base.readOnly, opts.keepIdentity ?? false);
     const batFindings = validateBat(file, regions, headers.current, params.hasParent, img.geom, bat);
     const fatal = batFindings.find((f) => f.severity === 'error');
