@@ -73,14 +73,10 @@ let headerScratch: Uint8Array | undefined;
 
 /** Read both copies and choose the current one (§2.2.2.1). */
 export function readHeaders(file: BlockFile): HeaderState {
-  const parsed: Array<VhdxHeader | string> = [];
   // One buffer for both copies and every open: parseHeader copies the fields out.
   const buf = (headerScratch ??= new Uint8Array(HEADER_SIZE));
-  for (const off of [HEADER1_OFFSET, HEADER2_OFFSET]) {
-    const got = readFully(file, buf, off);
-    parsed.push(got < HEADER_SIZE ? 'truncated' : parseHeader(buf));
-  }
-  const [a, b] = parsed as [VhdxHeader | string, VhdxHeader | string];
+  const a = readFully(file, buf, HEADER1_OFFSET) < HEADER_SIZE ? 'truncated' : parseHeader(buf);
+  const b = readFully(file, buf, HEADER2_OFFSET) < HEADER_SIZE ? 'truncated' : parseHeader(buf);
   const problems: [string | undefined, string | undefined] = [
     typeof a === 'string' ? a : undefined,
     typeof b === 'string' ? b : undefined,

@@ -54,10 +54,13 @@ export function parseRegionTable(b: Uint8Array): RegionEntry[] | string {
     if (!Number.isFinite(e.fileOffset) || e.fileOffset % ALIGNMENT !== 0 || e.fileOffset < HEADER_AREA_SIZE)
       return `region ${i} offset not 1 MiB aligned past the header area`;
     if (e.length === 0 || e.length % ALIGNMENT !== 0) return `region ${i} length ${e.length} not a non-zero multiple of 1 MiB`;
-    if (out.some((p) => p.guid === e.guid)) return `${regionName(e.guid)} listed twice`;
-    for (const p of out)
+    // Indexed loops: no iterator or closure per entry in code V8 has not optimized.
+    for (let j = 0; j < out.length; j++) if (out[j]!.guid === e.guid) return `${regionName(e.guid)} listed twice`;
+    for (let j = 0; j < out.length; j++) {
+      const p = out[j]!;
       if (e.fileOffset < p.fileOffset + p.length && p.fileOffset < e.fileOffset + e.length)
         return `${regionName(p.guid)} and ${regionName(e.guid)} overlap`;
+    }
     out.push(e);
   }
   return out;
@@ -102,11 +105,15 @@ export function readRegionTables(file: BlockFile, both = true): RegionTableState
   if (!entries) throw corrupt(file.name, 'REGION_TABLE', `no valid region table (copy 1: ${a}; copy 2: ${b})`, REGION_TABLE1_OFFSET);
   if (typeof a !== 'string' && b !== undefined && typeof b !== 'string' && !sameEntries(a, b))
     problems[1] = 'differs from copy 1';
-  for (const e of entries)
+  let bat: RegionEntry | undefined;
+  let metadata: RegionEntry | undefined;
+  for (let j = 0; j < entries.length; j++) {
+    const e = entries[j]!;
     if (e.required && e.guid !== REGION_BAT && e.guid !== REGION_METADATA)
       throw unsupported(file.name, `unknown required region ${e.guid}`);
-  const bat = entries.find((e) => e.guid === REGION_BAT);
-  const metadata = entries.find((e) => e.guid === REGION_METADATA);
+    if (e.guid === REGION_BAT) bat ??= e;
+    if (e.guid === REGION_METADATA) metadata ??= e;
+  }
   if (!bat) throw corrupt(file.name, 'REGION_TABLE', 'region table has no BAT region', REGION_TABLE1_OFFSET);
   if (!metadata) throw corrupt(file.name, 'REGION_TABLE', 'region table has no metadata region', REGION_TABLE1_OFFSET);
   return { entries, bat, metadata, problems, ...(skip ? { secondUnchecked: true } : {}) };
