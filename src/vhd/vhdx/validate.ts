@@ -26,6 +26,7 @@ const ZERO_GROUP = 64;
  * process pays for, in collections and first-touched pages); `spanCount` of them are in use.
  */
 const spanStarts: number[] = [];
+const MAX_KEPT_SPANS = 64 * 1024;
 const spanEnds: number[] = [];
 const spanWho: number[] = [];
 let spanCount = 0;
@@ -118,6 +119,8 @@ export function validateBat(file: BlockFile, regions: RegionTableState, header: 
     if (starts[c]! < ends[p]! && (who[c]! >= 0 || who[p]! >= 0))
       out.push({ severity: 'error', code: 'BAT_OVERLAP', message: `${name(who[c]!)} at ${hex(starts[c]! * MiB)} overlaps ${name(who[p]!)}`, offset: starts[c]! * MiB });
   }
+  // A large disk's spans are not kept for the rest of the process.
+  if (spanStarts.length > MAX_KEPT_SPANS) spanStarts.length = spanEnds.length = spanWho.length = 0;
   return out;
 }
 
