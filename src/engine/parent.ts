@@ -16,16 +16,19 @@ import { storedBaseName } from '../vhd/parent-paths.js';
 export function parentCandidates(childPath: string, loc: ParentLocator): string[] {
   const dir = path.posix.dirname(childPath);
   const out: string[] = [];
-  const add = (p: string): void => {
-    const r = path.posix.normalize(p);
+  // Each candidate normalized once (join's result already is), and no array or iterator for the
+  // two absolute keys: a chain's open computes this once a layer in code V8 has not optimized.
+  const add = (r: string): void => {
     if (!out.includes(r)) out.push(r);
   };
-  if (loc.relativePath) add(path.posix.join(dir, ...loc.relativePath.split(/[\\/]+/).filter((s) => s.length > 0)));
-  for (const abs of [loc.absolutePath, loc.volumePath]) {
-    if (!abs) continue;
-    if (abs.startsWith('/')) add(abs);
+  const addAbsolute = (abs: string | undefined): void => {
+    if (!abs) return;
+    if (abs.startsWith('/')) add(path.posix.normalize(abs));
     else add(path.posix.join(dir, storedBaseName(abs))); // "C:\VMs\base.vhdx" or "\\?\Volume{…}\…"
-  }
+  };
+  if (loc.relativePath) add(path.posix.join(dir, ...loc.relativePath.split(/[\\/]+/).filter((s) => s.length > 0)));
+  addAbsolute(loc.absolutePath);
+  addAbsolute(loc.volumePath);
   return out;
 }
 

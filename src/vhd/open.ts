@@ -22,7 +22,7 @@ export interface OpenDiskOptions {
 
 /** Open a disk held in `file`, detecting VHDX or VHD by its bytes. */
 export function openDiskFile(file: BlockFile, opts: OpenDiskOptions = {}): DiskImage {
-  if (isVhdx(file)) return openVhdx(file, opts);
+  if (isVhdx(file)) return openVhdx(file, opts, true);
   if (isVhd(file)) return openVhd(file, opts.lenient ? { lenient: true } : {});
   throw corrupt(file.name, 'NOT_A_DISK', 'not a VHDX or VHD file (no "vhdxfile" signature or "conectix" footer)');
 }

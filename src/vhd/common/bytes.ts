@@ -10,11 +10,15 @@ export function u16le(b: Uint8Array, o: number): number {
 export function u32le(b: Uint8Array, o: number): number {
   return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
 }
-/** u64 little-endian as a number; values >= 2^53 come back as Infinity so they fail range checks. */
+/**
+ * u64 little-endian as a number; values >= 2^53 come back as Infinity so they fail range checks.
+ * Below 2^32 the low word itself: a small integer, where the float product would stay a boxed
+ * number in V8 (see batGeometry).
+ */
 export function u64le(b: Uint8Array, o: number): number {
   const hi = u32le(b, o + 4);
   if (hi >= 0x200000) return Infinity;
-  return hi * 0x100000000 + u32le(b, o);
+  return hi === 0 ? u32le(b, o) : hi * 0x100000000 + u32le(b, o);
 }
 export function setU16le(b: Uint8Array, o: number, v: number): void {
   b[o] = v & 0xff;
@@ -38,7 +42,7 @@ export function u32be(b: Uint8Array, o: number): number {
 export function u64be(b: Uint8Array, o: number): number {
   const hi = u32be(b, o);
   if (hi >= 0x200000) return Infinity;
-  return hi * 0x100000000 + u32be(b, o + 4);
+  return hi === 0 ? u32be(b, o + 4) : hi * 0x100000000 + u32be(b, o + 4);
 }
 export function setU32be(b: Uint8Array, o: number, v: number): void {
   b[o] = (v >>> 24) & 0xff;
@@ -55,6 +59,11 @@ export function ascii(b: Uint8Array, o: number, n: number): string {
   let s = '';
   for (let i = 0; i < n; i++) s += String.fromCharCode(b[o + i]!);
   return s;
+}
+/** Whether b[o, o + s.length) holds the ASCII text `s` (no string is built: signatures are checked at every open). */
+export function hasAscii(b: Uint8Array, o: number, s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (b[o + i] !== s.charCodeAt(i)) return false;
+  return true;
 }
 export function setAscii(b: Uint8Array, o: number, s: string): void {
   for (let i = 0; i < s.length; i++) b[o + i] = s.charCodeAt(i) & 0xff;
@@ -87,20 +96,33 @@ export function encodeUtf16be(s: string): Uint8Array {
   return out;
 }
 
-/** Zeros to compare with, made on first use. */
+/** Zeros to compare with, made on first use, and views of it by length (a zero-tail search asks for the same few). */
 const ZERO_WINDOW = 64 * 1024;
 let zeroWindow: Uint8Array | undefined;
+const zeroViews = new Map<number, Uint8Array>();
+
+function zeros(n: number): Uint8Array {
+  const z = (zeroWindow ??= new Uint8Array(ZERO_WINDOW));
+  if (n === ZERO_WINDOW) return z;
+  let v = zeroViews.get(n);
+  if (v === undefined) {
+    if (zeroViews.size >= 32) zeroViews.clear();
+    v = z.subarray(0, n);
+    zeroViews.set(n, v);
+  }
+  return v;
+}
 
 /**
- * Whether every byte of `b` is zero: native comparisons (Buffer.compare, a memcmp) with a zero
- * buffer, a window at a time, so the cost does not depend on how far V8 has optimized the caller
- * (a short process's open checks BATs and checksummed structures before anything is optimized).
+ * Whether every byte of `b` (of b[start, end) when given) is zero: native comparisons
+ * (Buffer.compare, a memcmp) with a zero buffer, a window at a time, so the cost does not depend on
+ * how far V8 has optimized the caller (a short process's open checks BATs and checksummed
+ * structures before anything is optimized).
  */
-export function isAllZero(b: Uint8Array): boolean {
-  const z = (zeroWindow ??= new Uint8Array(ZERO_WINDOW));
-  for (let off = 0; off < b.length; off += ZERO_WINDOW) {
-    const w = Math.min(ZERO_WINDOW, b.length - off);
-    if (Buffer.compare(b.subarray(off, off + w), w === ZERO_WINDOW ? z : z.subarray(0, w)) !== 0) return false;
+export function isAllZero(b: Uint8Array, start = 0, end = b.length): boolean {
+  for (let off = start; off < end; off += ZERO_WINDOW) {
+    const w = Math.min(ZERO_WINDOW, end - off);
+    if (Buffer.compare(off === 0 && w === b.length ? b : b.subarray(off, off + w), zeros(w)) !== 0) return false;
   }
   return true;
 }

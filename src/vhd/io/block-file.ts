@@ -27,7 +27,7 @@ export interface FileOpener {
 export function readFully(file: BlockFile, buf: Uint8Array, offset: number): number {
   let done = 0;
   while (done < buf.length) {
-    const n = file.read(done === 0 ? buf : buf.subarray(done), offset + done);
+    const n = file.read(done === 0 ? buf : buf.subarray(done), offset + done); // no view for a whole read
     if (n <= 0) break;
     done += n;
   }

@@ -18,7 +18,7 @@ export interface BatGeometry {
 export function batGeometry(virtualSize: number, blockSize: number, logicalSectorSize: number, hasParent: boolean): BatGeometry {
   // (2^23 * LogicalSectorSize) / BlockSize (§2.5), divided in an order that never leaves small
   // integers: 2^23 * 512 is no Smi, and a quotient of a HeapNumber is one too, which baseline
-  // (unoptimized) code then boxes anew in every sum it enters (bench/README.md, "Whole processes").
+  // (unoptimized) code then boxes anew in every sum it enters.
   const sectorsPerBlock = blockSize / logicalSectorSize;
   const chunkRatio = SECTORS_PER_CHUNK / sectorsPerBlock;
   const payloadBlocks = Math.ceil(virtualSize / blockSize);
@@ -38,9 +38,12 @@ export function batGeometry(virtualSize: number, blockSize: number, logicalSecto
   };
 }
 
-/** BAT index of payload block k. */
+/**
+ * BAT index of payload block k. The division is exact (k less its remainder): a fraction would be a
+ * boxed number in code V8 has not optimized, one allocation per call.
+ */
 export function payloadIndex(g: BatGeometry, k: number): number {
-  return k + (k - (k % g.chunkRatio)) / g.chunkRatio; // floor(k / ratio) with no fraction to box in cold code
+  return k + (k - (k % g.chunkRatio)) / g.chunkRatio;
 }
 /** BAT index of the sector-bitmap entry of chunk c. */
 export function bitmapIndex(g: BatGeometry, c: number): number {

@@ -1,6 +1,6 @@
 /** VHDX headers (MS-VHDX §2.2.2): two 4 KiB copies, the valid one with the higher sequence wins. */
 import { checkStructure, sealStructure } from '../common/crc32c.js';
-import { ascii, setAscii, setU16le, setU32le, setU64le, u16le, u32le, u64le } from '../common/bytes.js';
+import { hasAscii, setAscii, setU16le, setU32le, setU64le, u16le, u32le, u64le } from '../common/bytes.js';
 import { readMsGuid, writeMsGuid, type Guid, ZERO_GUID } from '../common/guid.js';
 import { readFully, type BlockFile } from '../io/block-file.js';
 import { corrupt } from '../../errors.js';
@@ -39,7 +39,7 @@ export function serializeHeader(h: VhdxHeader): Uint8Array {
 
 /** Parse one header copy; returns a reason string when it is not valid. */
 export function parseHeader(b: Uint8Array): VhdxHeader | string {
-  if (ascii(b, 0, 4) !== SIG_HEADER) return 'bad signature';
+  if (!hasAscii(b, 0, SIG_HEADER)) return 'bad signature';
   if (!checkStructure(b, 4)) return 'bad checksum';
   const h: VhdxHeader = {
     sequenceNumber: u64le(b, 8),
@@ -73,14 +73,10 @@ let headerScratch: Uint8Array | undefined;
 
 /** Read both copies and choose the current one (§2.2.2.1). */
 export function readHeaders(file: BlockFile): HeaderState {
-  const parsed: Array<VhdxHeader | string> = [];
   // One buffer for both copies and every open: parseHeader copies the fields out.
   const buf = (headerScratch ??= new Uint8Array(HEADER_SIZE));
-  for (const off of [HEADER1_OFFSET, HEADER2_OFFSET]) {
-    const got = readFully(file, buf, off);
-    parsed.push(got < HEADER_SIZE ? 'truncated' : parseHeader(buf));
-  }
-  const [a, b] = parsed as [VhdxHeader | string, VhdxHeader | string];
+  const a = readFully(file, buf, HEADER1_OFFSET) < HEADER_SIZE ? 'truncated' : parseHeader(buf);
+  const b = readFully(file, buf, HEADER2_OFFSET) < HEADER_SIZE ? 'truncated' : parseHeader(buf);
   const problems: [string | undefined, string | undefined] = [
     typeof a === 'string' ? a : undefined,
     typeof b === 'string' ? b : undefined,

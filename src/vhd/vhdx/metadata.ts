@@ -1,6 +1,6 @@
 /** Metadata region (MS-VHDX §2.6): table of items, the known system items, and the parent locator. */
 import {
-  ascii, encodeUtf16le, isPow2, setAscii, setU16le, setU32le, setU64le, u16le, u32le, u64le, utf16le,
+  encodeUtf16le, hasAscii, isPow2, setAscii, setU16le, setU32le, setU64le, u16le, u32le, u64le, utf16le,
 } from '../common/bytes.js';
 import { isZeroGuid, readMsGuid, tryParseGuid, writeMsGuid, type Guid } from '../common/guid.js';
 import { corrupt, unsupported } from '../../errors.js';
@@ -62,12 +62,15 @@ export function parseMetadataRegion(
   name: string, region: Uint8Array, regionOffset: number, regionLength = region.length, itemBytes = region, itemsAt = 0,
 ): MetadataItem[] {
   if (regionLength < TABLE_SIZE || region.length < 32) throw corrupt(name, 'METADATA_TABLE', 'metadata region smaller than its 64 KiB table', regionOffset);
-  if (ascii(region, 0, 8) !== SIG_METADATA) throw corrupt(name, 'METADATA_TABLE', 'metadata table has a bad signature', regionOffset);
+  if (!hasAscii(region, 0, SIG_METADATA)) throw corrupt(name, 'METADATA_TABLE', 'metadata table has a bad signature', regionOffset);
   const count = u16le(region, 10);
   if (count > MAX_METADATA_ENTRIES) throw corrupt(name, 'METADATA_TABLE', `metadata table lists ${count} entries (max ${MAX_METADATA_ENTRIES})`, regionOffset);
   if (region.length < metadataTableBytes(count)) throw corrupt(name, 'METADATA_TABLE', 'metadata table entries were not read', regionOffset);
   const items: MetadataItem[] = [];
-  const spans: Array<[number, number]> = [];
+  // Indexed loops over plain arrays, no iterators or closures: an open parses one table a layer in
+  // code V8 has not optimized, where each of those is an allocation.
+  const spanStarts: number[] = [];
+  const spanEnds: number[] = [];
   for (let i = 0; i < count; i++) {
     const o = 32 + 32 * i;
     const itemId = readMsGuid(region, o);
@@ -82,16 +85,22 @@ export function parseMetadataRegion(
       throw corrupt(name, 'METADATA_ITEM', `metadata item ${itemId} lies outside the metadata region`, where);
     if (len > 0 && (off < itemsAt || off + len > itemsAt + itemBytes.length))
       throw corrupt(name, 'METADATA_ITEM', `metadata item ${itemId} was not read (outside the bytes read of the region)`, where);
-    if (items.some((it) => it.itemId === itemId && it.isUser === isUser)) throw corrupt(name, 'METADATA_ITEM', `metadata item ${itemId} listed twice`, where);
-    for (const [a, b] of spans)
-      if (len > 0 && off < b && a < off + len) throw corrupt(name, 'METADATA_ITEM', `metadata item ${itemId} overlaps another item`, where);
-    if (len > 0) spans.push([off, off + len]);
+    for (let j = 0; j < items.length; j++)
+      if (items[j]!.itemId === itemId && items[j]!.isUser === isUser) throw corrupt(name, 'METADATA_ITEM', `metadata item ${itemId} listed twice`, where);
+    for (let j = 0; j < spanStarts.length; j++)
+      if (len > 0 && off < spanEnds[j]! && spanStarts[j]! < off + len) throw corrupt(name, 'METADATA_ITEM', `metadata item ${itemId} overlaps another item`, where);
+    if (len > 0) {
+      spanStarts.push(off);
+      spanEnds.push(off + len);
+    }
     const item: MetadataItem = {
       itemId,
       isUser,
       isVirtualDisk: (flags & 2) !== 0,
       isRequired: (flags & 4) !== 0,
-      data: len === 0 ? new Uint8Array(0) : itemBytes.slice(off - itemsAt, off - itemsAt + len),
+      // A view: nothing writes an item's bytes in place (a change copies them), and `itemBytes`
+      // holds the items and nothing else, or is a region parsed for its parameters alone.
+      data: len === 0 ? new Uint8Array(0) : itemBytes.subarray(off - itemsAt, off - itemsAt + len),
     };
     if (item.isRequired && !item.isUser && !KNOWN_SYSTEM_ITEMS.has(itemId))
       throw unsupported(name, `unknown required metadata item ${itemId}`);
@@ -142,8 +151,10 @@ export interface DiskParameters {
   page83: Guid;
 }
 
-function findItem(items: MetadataItem[], id: Guid): MetadataItem | undefined {
-  return items.find((it) => it.itemId === id && !it.isUser);
+/** The system item `id` (an indexed loop: no closure per call in code V8 has not optimized). */
+export function findItem(items: readonly MetadataItem[], id: Guid): MetadataItem | undefined {
+  for (let i = 0; i < items.length; i++) if (items[i]!.itemId === id && !items[i]!.isUser) return items[i];
+  return undefined;
 }
 
 function requireItem(name: string, items: MetadataItem[], id: Guid, what: string, len: number): Uint8Array {
@@ -201,6 +212,12 @@ export function diskParameterItems(p: DiskParameters): MetadataItem[] {
 
 const MAX_LOCATOR_ENTRIES = 256;
 
+/** The value of `key` among locator entries (an indexed loop: no iterator per entry in cold code). */
+function locatorValue(entries: Array<[string, string]>, key: string): string | undefined {
+  for (let i = 0; i < entries.length; i++) if (entries[i]![0] === key) return entries[i]![1];
+  return undefined;
+}
+
 /** Decode the key/value pairs of a parent locator item, validating every offset. */
 export function parseParentLocator(name: string, data: Uint8Array): ParentLocator {
   if (data.length < 20) throw corrupt(name, 'PARENT_LOCATOR', 'parent locator item shorter than its 20-byte header');
@@ -210,21 +227,22 @@ export function parseParentLocator(name: string, data: Uint8Array): ParentLocato
   if (count === 0 || count > MAX_LOCATOR_ENTRIES) throw corrupt(name, 'PARENT_LOCATOR', `parent locator has ${count} entries`);
   if (20 + 12 * count > data.length) throw corrupt(name, 'PARENT_LOCATOR', 'parent locator entries run past the item');
   const entries: Array<[string, string]> = [];
-  const str = (off: number, len: number, what: string): string => {
+  // Messages name the string ("key 0", "value 0"): made only for a message.
+  const str = (off: number, len: number, i: number, isKey: boolean): string => {
     if (len === 0 || off + len > data.length || off < 20 + 12 * count || (len & 1) !== 0)
-      throw corrupt(name, 'PARENT_LOCATOR', `parent locator ${what} at item offset ${off} length ${len} is out of range`);
+      throw corrupt(name, 'PARENT_LOCATOR', `parent locator ${isKey ? 'key' : 'value'} ${i} at item offset ${off} length ${len} is out of range`);
     const s = utf16le(data, off, len);
-    if (s.includes('\0')) throw corrupt(name, 'PARENT_LOCATOR', `parent locator ${what} contains NUL`);
+    if (s.includes('\0')) throw corrupt(name, 'PARENT_LOCATOR', `parent locator ${isKey ? 'key' : 'value'} ${i} contains NUL`);
     return s;
   };
   for (let i = 0; i < count; i++) {
     const o = 20 + 12 * i;
-    const key = str(u32le(data, o), u16le(data, o + 8), `key ${i}`);
-    const value = str(u32le(data, o + 4), u16le(data, o + 10), `value ${i}`);
-    if (entries.some(([k]) => k === key)) throw corrupt(name, 'PARENT_LOCATOR', `parent locator key ${key} appears twice`);
+    const key = str(u32le(data, o), u16le(data, o + 8), i, true);
+    const value = str(u32le(data, o + 4), u16le(data, o + 10), i, false);
+    if (locatorValue(entries, key) !== undefined) throw corrupt(name, 'PARENT_LOCATOR', `parent locator key ${key} appears twice`);
     entries.push([key, value]);
   }
-  const get = (k: string): string | undefined => entries.find(([key]) => key === k)?.[1];
+  const get = (k: string): string | undefined => locatorValue(entries, k);
   const linkageText = get('parent_linkage');
   if (linkageText === undefined) throw corrupt(name, 'PARENT_LOCATOR', 'parent locator has no parent_linkage');
   const linkage = tryParseGuid(linkageText);

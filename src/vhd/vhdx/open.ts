@@ -3,7 +3,7 @@
  * identifier and both headers, the log replayed before any region, metadata or BAT is trusted,
  * then the region tables, the metadata items and the BAT, each bounds-checked against the file.
  */
-import { ascii, MiB, u16le } from '../common/bytes.js';
+import { hasAscii, MiB, u16le } from '../common/bytes.js';
 import { corrupt } from '../../errors.js';
 import { newGuid, ZERO_GUID } from '../common/guid.js';
 import { readFully, type BlockFile } from '../io/block-file.js';
@@ -35,19 +35,23 @@ export interface VhdxStructures {
   findings: FormatFinding[];
 }
 
-/** Read and check the structures of the VHDX in `base`, replaying its log first (in place when writable). */
-export function readVhdx(base: BlockFile): VhdxStructures {
+/**
+ * Read and check the structures of the VHDX in `base`, replaying its log first (in place when
+ * writable). `signed`: the caller has just found the file identifier (isVhdx), which is not read
+ * again.
+ */
+export function readVhdx(base: BlockFile, signed = false): VhdxStructures {
   const name = base.name;
   const size = base.size();
   if (size < HEADER_AREA_SIZE) throw corrupt(name, 'FILE_TOO_SMALL', `file is ${size} bytes, smaller than the 1 MiB VHDX header area`);
-  const ident = new Uint8Array(8);
-  readFully(base, ident, 0);
-  if (ascii(ident, 0, 8) !== SIG_FILE) throw corrupt(name, 'SIGNATURE', 'not a VHDX file (no "vhdxfile" signature)', 0);
+  if (!signed && !isVhdx(base)) throw corrupt(name, 'SIGNATURE', 'not a VHDX file (no "vhdxfile" signature)', 0);
   const findings: FormatFinding[] = [];
   let headers = readHeaders(base);
-  headers.problems.forEach((p, i) => {
+  // Indexed loops here and below: no closure or iterator per open in code V8 has not optimized.
+  for (let i = 0; i < 2; i++) {
+    const p = headers.problems[i];
     if (p) findings.push({ severity: 'warning', code: 'HEADER_COPY', message: `header ${i + 1} is not valid: ${p}`, offset: i ? HEADER2_OFFSET : HEADER1_OFFSET });
-  });
+  }
 
   // 1. Replay the log before trusting any region, metadata or BAT.
   let file = base;
@@ -79,12 +83,14 @@ export function readVhdx(base: BlockFile): VhdxStructures {
   // 2. Region tables, metadata, BAT.
   // A read-only open reads region table copy 2 only when copy 1 is not valid (check() reads it).
   const regions = readRegionTables(file, !base.readOnly);
-  regions.problems.forEach((p, i) => {
+  for (let i = 0; i < 2; i++) {
+    const p = regions.problems[i];
     if (p) findings.push(regionCopyFinding(i, p));
-  });
+  }
   const fsize = file.size();
   const logLo = h.logLength ? h.logOffset : 0;
-  for (const r of regions.entries) {
+  for (let i = 0; i < regions.entries.length; i++) {
+    const r = regions.entries[i]!;
     if (r.fileOffset + r.length > fsize) throw corrupt(name, 'REGION_PAST_EOF', `${regionName(r.guid)} extends past the end of the file`, r.fileOffset);
     if (h.logLength && r.fileOffset < logLo + h.logLength && logLo < r.fileOffset + r.length)
       throw corrupt(name, 'REGION_OVERLAP', `${regionName(r.guid)} overlaps the log`, r.fileOffset);
@@ -146,7 +152,11 @@ export function regionCopyFinding(i: number, problem: string): FormatFinding {
   return { severity: 'warning', code: 'REGION_TABLE_COPY', message: `region table ${i + 1} is not valid: ${problem}`, offset: i ? REGION_TABLE2_OFFSET : REGION_TABLE1_OFFSET };
 }
 
+/** Scratch for the file identifier's signature (§2.2.1), shared by every open. */
+let identScratch: Uint8Array | undefined;
+
+/** Whether the file begins with the "vhdxfile" signature (§2.2.1). */
 export function isVhdx(file: BlockFile): boolean {
-  const b = new Uint8Array(8);
-  return readFully(file, b, 0) === 8 && ascii(b, 0, 8) === SIG_FILE;
+  const b = (identScratch ??= new Uint8Array(8));
+  return readFully(file, b, 0) === 8 && hasAscii(b, 0, SIG_FILE);
 }

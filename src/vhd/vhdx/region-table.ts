@@ -1,6 +1,6 @@
 /** Region tables (MS-VHDX §2.2.3): two identical 64 KiB copies listing the BAT and metadata regions. */
 import { checkStructure, sealStructure } from '../common/crc32c.js';
-import { ascii, setAscii, setU32le, setU64le, u32le, u64le } from '../common/bytes.js';
+import { hasAscii, setAscii, setU32le, setU64le, u32le, u64le } from '../common/bytes.js';
 import { readMsGuid, writeMsGuid, type Guid } from '../common/guid.js';
 import { readFully, type BlockFile } from '../io/block-file.js';
 import { corrupt, unsupported } from '../../errors.js';
@@ -38,7 +38,7 @@ export function serializeRegionTable(entries: RegionEntry[]): Uint8Array {
 
 /** Parse one copy; a string is the reason it is not valid. Structural rules are checked here. */
 export function parseRegionTable(b: Uint8Array): RegionEntry[] | string {
-  if (ascii(b, 0, 4) !== SIG_REGION) return 'bad signature';
+  if (!hasAscii(b, 0, SIG_REGION)) return 'bad signature';
   if (!checkStructure(b, 4)) return 'bad checksum';
   const count = u32le(b, 8);
   if (count > MAX_REGION_ENTRIES) return `entry count ${count} exceeds ${MAX_REGION_ENTRIES}`;
@@ -54,10 +54,13 @@ export function parseRegionTable(b: Uint8Array): RegionEntry[] | string {
     if (!Number.isFinite(e.fileOffset) || e.fileOffset % ALIGNMENT !== 0 || e.fileOffset < HEADER_AREA_SIZE)
       return `region ${i} offset not 1 MiB aligned past the header area`;
     if (e.length === 0 || e.length % ALIGNMENT !== 0) return `region ${i} length ${e.length} not a non-zero multiple of 1 MiB`;
-    if (out.some((p) => p.guid === e.guid)) return `${regionName(e.guid)} listed twice`;
-    for (const p of out)
+    // Indexed loops: no iterator or closure per entry in code V8 has not optimized.
+    for (let j = 0; j < out.length; j++) if (out[j]!.guid === e.guid) return `${regionName(e.guid)} listed twice`;
+    for (let j = 0; j < out.length; j++) {
+      const p = out[j]!;
       if (e.fileOffset < p.fileOffset + p.length && p.fileOffset < e.fileOffset + e.length)
         return `${regionName(p.guid)} and ${regionName(e.guid)} overlap`;
+    }
     out.push(e);
   }
   return out;
@@ -102,11 +105,15 @@ export function readRegionTables(file: BlockFile, both = true): RegionTableState
   if (!entries) throw corrupt(file.name, 'REGION_TABLE', `no valid region table (copy 1: ${a}; copy 2: ${b})`, REGION_TABLE1_OFFSET);
   if (typeof a !== 'string' && b !== undefined && typeof b !== 'string' && !sameEntries(a, b))
     problems[1] = 'differs from copy 1';
-  for (const e of entries)
+  let bat: RegionEntry | undefined;
+  let metadata: RegionEntry | undefined;
+  for (let j = 0; j < entries.length; j++) {
+    const e = entries[j]!;
     if (e.required && e.guid !== REGION_BAT && e.guid !== REGION_METADATA)
       throw unsupported(file.name, `unknown required region ${e.guid}`);
-  const bat = entries.find((e) => e.guid === REGION_BAT);
-  const metadata = entries.find((e) => e.guid === REGION_METADATA);
+    if (e.guid === REGION_BAT) bat ??= e;
+    if (e.guid === REGION_METADATA) metadata ??= e;
+  }
   if (!bat) throw corrupt(file.name, 'REGION_TABLE', 'region table has no BAT region', REGION_TABLE1_OFFSET);
   if (!metadata) throw corrupt(file.name, 'REGION_TABLE', 'region table has no metadata region', REGION_TABLE1_OFFSET);
   return { entries, bat, metadata, problems, ...(skip ? { secondUnchecked: true } : {}) };

@@ -17,7 +17,7 @@ import { batGeometry, bitmapIndex, entryOffsetMb, entryState, payloadIndex, setE
 import { logEnd, updateHeader, type HeaderState, type VhdxHeader } from './header.js';
 import { LogWriter, maxPagesPerEntry } from './log.js';
 import {
-  childLocatorEntries, decodeDiskParameters, parentLocatorItem, parseMetadataRegion, parseParentLocator, serializeMetadataRegion,
+  childLocatorEntries, decodeDiskParameters, findItem, parentLocatorItem, parseMetadataRegion, parseParentLocator, serializeMetadataRegion,
   type DiskParameters, type MetadataItem,
 } from './metadata.js';
 import { readVhdx, regionCopyFinding, type LogStatus } from './open.js';
@@ -89,15 +89,18 @@ export class VhdxImage implements DiskImage {
     this.bat = bat;
     this.logStatus = logStatus;
     this.openFindings = findings;
-    const locItem = items.find((it) => it.itemId === META_PARENT_LOCATOR && !it.isUser);
-    this.locator = params.hasParent && locItem ? parseParentLocator(file.name, locItem.data) : undefined;
-    this.nextFree = alignUp(Math.max(file.size(), ...regions.entries.map((r) => r.fileOffset + r.length), logEnd(this.headers.current)), MiB);
+    const locItem = params.hasParent ? findItem(items, META_PARENT_LOCATOR) : undefined;
+    this.locator = locItem ? parseParentLocator(file.name, locItem.data) : undefined;
+    let end = Math.max(file.size(), logEnd(this.headers.current));
+    for (let i = 0; i < regions.entries.length; i++) end = Math.max(end, regions.entries[i]!.fileOffset + regions.entries[i]!.length);
+    this.nextFree = alignUp(end, MiB);
   }
 
   // ---- Open (§2.2; docs/formats.md, "VHDX log": when to replay) ----
 
-  static open(base: BlockFile, opts: VhdxOpenOptions = {}): VhdxImage {
-    const { file, headers, regions, items, params, bat, logStatus, findings } = readVhdx(base);
+  /** `signed`: the caller has just found the file's "vhdxfile" signature (isVhdx), not read again. */
+  static open(base: BlockFile, opts: VhdxOpenOptions = {}, signed = false): VhdxImage {
+    const { file, headers, regions, items, params, bat, logStatus, findings } = readVhdx(base, signed);
     const img = new VhdxImage(file, headers, regions, items, params, bat, logStatus, findings, !base.readOnly, opts.keepIdentity ?? false);
     const batFindings = validateBat(file, regions, headers.current, params.hasParent, img.geom, bat);
     const fatal = batFindings.find((f) => f.severity === 'error');
@@ -533,8 +536,8 @@ export class VhdxImage implements DiskImage {
 
 }
 
-export function openVhdx(file: BlockFile, opts?: VhdxOpenOptions): VhdxImage {
-  return VhdxImage.open(file, opts);
+export function openVhdx(file: BlockFile, opts?: VhdxOpenOptions, signed = false): VhdxImage {
+  return VhdxImage.open(file, opts, signed);
 }
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
