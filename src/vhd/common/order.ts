@@ -18,17 +18,11 @@ export function ascendingOrder(keys: readonly number[], n = keys.length): Int32A
     if (k > max) max = k;
   }
   if ((max + 1) * n > Number.MAX_SAFE_INTEGER) return comparatorOrder(keys, n);
-  if ((max + 1) * n <= 0x7fffffff) {
-    const packed = new Int32Array(n);
-    for (let i = 0; i < n; i++) packed[i] = keys[i]! * n + i;
-    packed.sort();
-    for (let i = 0; i < n; i++) packed[i] = packed[i]! % n;
-    return packed;
-  }
-  const packed = new Float64Array(n);
+  // Sorted in place when the packed keys fit an Int32Array, the indices then overwriting them.
+  const packed = (max + 1) * n <= 0x7fffffff ? new Int32Array(n) : new Float64Array(n);
   for (let i = 0; i < n; i++) packed[i] = keys[i]! * n + i;
   packed.sort();
-  const out = new Int32Array(n);
+  const out = packed instanceof Int32Array ? packed : new Int32Array(n);
   for (let i = 0; i < n; i++) out[i] = packed[i]! % n;
   return out;
 }
