@@ -45,6 +45,15 @@ export function batGeometry(virtualSize: number, blockSize: number, logicalSecto
 export function payloadIndex(g: BatGeometry, k: number): number {
   return k + (k - (k % g.chunkRatio)) / g.chunkRatio;
 }
+/** Whether BAT entry i is a sector-bitmap entry: every (chunkRatio + 1)th, after its chunk's payload entries (§2.5). */
+export function isBitmapEntry(g: BatGeometry, i: number): boolean {
+  return i % (g.chunkRatio + 1) === g.chunkRatio;
+}
+/** The payload block of BAT entry i, a payload entry: payloadIndex inverted, by an exact division too. */
+export function entryBlock(g: BatGeometry, i: number): number {
+  const per = g.chunkRatio + 1;
+  return i - (i - (i % per)) / per;
+}
 /** BAT index of the sector-bitmap entry of chunk c. */
 export function bitmapIndex(g: BatGeometry, c: number): number {
   return c * (g.chunkRatio + 1) + g.chunkRatio;

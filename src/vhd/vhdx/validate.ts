@@ -7,7 +7,7 @@ import { isAllZero, MiB } from '../common/bytes.js';
 import { ascendingOrder } from '../common/order.js';
 import type { BlockFile } from '../io/block-file.js';
 import type { FormatFinding } from '../disk.js';
-import { bitmapIndex, entryOffsetMb, entryReservedBits, entryState, type BatGeometry } from './bat.js';
+import { bitmapIndex, entryBlock, entryOffsetMb, entryReservedBits, entryState, isBitmapEntry, type BatGeometry } from './bat.js';
 import { logEnd, type VhdxHeader } from './header.js';
 import type { LogStatus } from './open.js';
 import { regionName, type RegionTableState } from './region-table.js';
@@ -40,8 +40,7 @@ function addSpan(start: number, end: number, who: number): void {
 
 /** What BAT entry i maps, for messages. */
 function entryName(g: BatGeometry, i: number): string {
-  const per = g.chunkRatio + 1;
-  return i % per === g.chunkRatio ? `sector bitmap block ${i}` : `payload block ${i - (i - (i % per)) / per}`;
+  return isBitmapEntry(g, i) ? `sector bitmap block ${i}` : `payload block ${entryBlock(g, i)}`;
 }
 
 function entryFinding(out: FormatFinding[], batOff: number, i: number, message: string, severity: 'error' | 'warning' = 'error'): void {
@@ -69,7 +68,6 @@ export function validateBat(file: BlockFile, regions: RegionTableState, header: 
   spanCount = 0;
   const fileMb = Math.ceil(fsize / MiB);
   for (let j = 0; j < fixed.length; j++) addSpan(Math.min(fixed[j]![0] / MiB, fileMb), Math.min(Math.ceil(fixed[j]![1] / MiB), fileMb), -1 - j);
-  const per = g.chunkRatio + 1;
   // An all-zero entry (NOT_PRESENT, offset 0, no reserved bit) needs no check; most entries of a
   // differencing disk are. Skipping them a page or ZERO_GROUP entries at a time (one native
   // compare), else 8 bytes at a time, keeps the open cheap before V8 optimizes this loop (every
@@ -85,7 +83,7 @@ export function validateBat(file: BlockFile, regions: RegionTableState, header: 
       continue;
     }
     if (words && (words[2 * i]! | words[2 * i + 1]!) === 0) continue;
-    const isSb = i % per === g.chunkRatio;
+    const isSb = isBitmapEntry(g, i);
     const st = entryState(bat, i);
     if (entryReservedBits(bat, i) !== 0) entryFinding(out, batOff, i, `BAT entry ${i} has reserved bits set`, 'warning');
     if (isSb) {
@@ -93,7 +91,7 @@ export function validateBat(file: BlockFile, regions: RegionTableState, header: 
       if (st !== SB_PRESENT) { entryFinding(out, batOff, i, `sector bitmap entry ${i} has reserved state ${st}`); continue; }
       if (!hasParent) { entryFinding(out, batOff, i, `sector bitmap entry ${i} is present in a file without a parent`, 'warning'); continue; }
     } else {
-      const k = i - (i - (i % per)) / per; // exact divisions: no boxed fraction (bat.ts, payloadIndex)
+      const k = entryBlock(g, i);
       if (k >= g.payloadBlocks) { if (st !== PAYLOAD_NOT_PRESENT) entryFinding(out, batOff, i, `BAT entry ${i} past the last block is in use`, 'warning'); continue; }
       if (st === 4) { entryFinding(out, batOff, i, `payload block ${k} has reserved state 4`); continue; }
       if (st === PAYLOAD_PARTIALLY_PRESENT && hasParent) {
