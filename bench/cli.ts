@@ -24,6 +24,7 @@ import { Chain, wl } from './engine.js';
 import { plan } from './floor.js';
 import { throughServer } from './serve.js';
 import { MAX_DEPTH } from './options.js';
+import { PAR_REQ as READ_VHD_CHUNK } from './reads.js';
 import { median } from './timing.js';
 
 export interface CliResult {
@@ -128,9 +129,6 @@ interface VmJson {
   snapshots: Array<{ id: string; parentId: string | null }>;
   vmFiles?: string[];
 }
-
-/** read-vhd's request size (src/cli/commands/disk.ts, CHUNK). */
-const READ_VHD_CHUNK = 4 * 1024 * 1024;
 
 /**
  * The process floor of `hvsim read-vhd LEAF --output /dev/null`: a fresh node running a few lines

@@ -32,7 +32,8 @@ const seqBuf = ioBuffer(REQ);
 const seqBufPlain = new Uint8Array(REQ);
 const rndBuf = ioBuffer(wl.WORKLOAD.randomReadSize);
 /**
- * Reads in parallel (bench/README.md, "Reads in parallel"): 4 MiB requests (read-vhd's), above
+ * Reads in parallel (bench/README.md, "Reads in parallel"): 4 MiB requests (read-vhd's:
+ * src/cli/commands/disk.ts, CHUNK; also the size of cli.ts's process floor of read-vhd), above
  * Chain.read's threshold, on one thread (ioBuffer) and on two (sharedIoBuffer: the chain's
  * ParallelReader), and the pread floor of the same requests on one thread and on two.
  */
